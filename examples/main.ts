@@ -1,0 +1,96 @@
+/**
+ * The main job (`npm start`): runs a built-in macro end to end on deterministic local
+ * agents, prints the event stream as it goes, and writes the result and a report.
+ *
+ *   npm start -- [macro-name] [out-dir]
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type MacroEvent, MacroOrchestrator, renderReport } from '../src/index.js';
+import { localAgents } from './local-agents.js';
+
+const macro = (process.argv[2] ?? 'research-draft-review') as 'research-draft-review';
+const outDir = resolve(process.argv[3] ?? 'out');
+
+const guidance = await readFile(new URL('../AGENTS.md', import.meta.url), 'utf8').catch(() => '');
+const orchestrator = new MacroOrchestrator({ agents: localAgents({ latencyMs: 20 }) });
+
+const contexts: Record<string, Parameters<typeof orchestrator.run>[1]> = {
+  'research-draft-review': {
+    intent: 'How SQLite WAL mode keeps readers and writers apart',
+    guidance,
+    knowledge: [
+      {
+        id: 'wal',
+        title: 'Write-ahead log',
+        content: 'Changes append to a WAL file; readers keep reading the database.',
+        source: 'https://sqlite.org/wal.html',
+      },
+      {
+        id: 'ckpt',
+        title: 'Checkpoints',
+        content: 'A checkpoint moves WAL content back into the database file.',
+        source: 'https://sqlite.org/wal.html#ckpt',
+      },
+    ],
+    metadata: { requester: 'npm start' },
+  },
+  'code-review': { intent: 'if (x == 1) { eval(input); items.forEach(save) }', guidance },
+  'release-notes': {
+    intent: 'feat: resumable runs; fix: timeout leak; chore: bump deps',
+    guidance,
+    metadata: { version: '0.2.0' },
+  },
+};
+
+const context = contexts[macro] ?? { intent: macro, guidance };
+const run = orchestrator.run(macro, context);
+const indent = (e: MacroEvent) => '  '.repeat(Math.max(0, e.path.split('/').length - 1));
+
+console.log(`▶ ${macro}  (run ${run.runId})`);
+for await (const event of run) {
+  switch (event.type) {
+    case 'stage:start':
+      console.log(
+        `${indent(event)}▸ ${event.path} [${event.kind}]${event.attempt > 1 ? ` attempt ${event.attempt}` : ''}`,
+      );
+      break;
+    case 'phase:end':
+      console.log(`${indent(event)}  · ${event.phase} ${event.status} (${event.durationMs} ms)`);
+      break;
+    case 'gate':
+      console.log(
+        `${indent(event)}  ✓ gate ${event.verdict.gate}: ${event.verdict.passed ? 'passed' : `failed — ${event.verdict.feedback ?? ''}`}`,
+      );
+      break;
+    case 'stage:end':
+      console.log(`${indent(event)}◂ ${event.path} ${event.status} (${event.durationMs} ms)`);
+      break;
+    case 'retry':
+      console.log(`${indent(event)}  ↻ retry after ${event.delayMs} ms: ${event.error.message}`);
+      break;
+    case 'fallback':
+      console.log(`  ⤷ fallback ${event.from} → ${event.to}`);
+      break;
+    case 'artefact':
+      console.log(`${indent(event)}  ⬚ artefact ${event.artefact.name}`);
+      break;
+    case 'run:end':
+      console.log(`■ ${event.status} in ${event.durationMs} ms`);
+      break;
+  }
+}
+
+const result = await run;
+const stored = await orchestrator.loadResult(run.runId);
+if (stored === undefined) throw new Error('the result was not persisted');
+await mkdir(outDir, { recursive: true });
+await writeFile(resolve(outDir, `${macro}.result.json`), `${JSON.stringify(result, null, 2)}\n`);
+await writeFile(resolve(outDir, `${macro}.report.md`), renderReport(result));
+for (const artefact of result.artefacts) {
+  await writeFile(resolve(outDir, artefact.name.replace(/[^\w.-]+/g, '_')), String(artefact.content));
+}
+console.log(
+  `\nWrote ${outDir}/${macro}.result.json, ${macro}.report.md and ${result.artefacts.length} artefact(s).`,
+);
+process.exitCode = result.status === 'succeeded' ? 0 : 1;

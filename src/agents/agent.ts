@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { GateVerdict, MacroContext } from '../macro/types.js';
+
+/** What an agent receives besides its input. */
+export interface AgentInvocation {
+  /** Aborted when the stage times out, a sibling fails fast, or the run is cancelled. Pass it on. */
+  readonly signal: AbortSignal;
+  readonly context: MacroContext;
+  /** A pino child logger bound to the run, the stage path and the macro's labels. */
+  readonly logger: Logger;
+  readonly runId: string;
+  /** Stage path, such as `code-review/reviews/security`. */
+  readonly path: string;
+  /** 1 for the first attempt, 2+ for retries. */
+  readonly attempt: number;
+  /** Failed gate verdicts of the previous output, given during Refinement and Elevation. */
+  readonly feedback: readonly GateVerdict[];
+  /** The previous output being refined, if any. */
+  readonly previous?: unknown;
+  /** Streams a progress update (tokens, partial text, tool calls) as a `stage:progress` event. */
+  report(data: unknown): void;
+}
+
+/** An AI agent (or any worker) the orchestrator can invoke. */
+export interface Agent<I = any, O = unknown> {
+  /** Unique id that macros refer to. */
+  readonly id: string;
+  readonly description?: string;
+  /** Free-form capability tags, for registries and reports. */
+  readonly capabilities?: readonly string[];
+  /** Schema every output must match; checked in Draft before QA. */
+  readonly output?: z.ZodType<O>;
+  invoke(input: I, invocation: AgentInvocation): O | Promise<O>;
+}
+
+/**
+ * Defines an agent with its types inferred.
+ * @example
+ * const upper = defineAgent({ id: 'upper', invoke: (text: string) => text.toUpperCase() });
+ */
+export function defineAgent<I, O>(agent: Agent<I, O>): Agent<I, O> {
+  return agent;
+}

@@ -1,0 +1,154 @@
+/**
+ * The typed event map of a run. Every event carries the run id, a per-run sequence
+ * number, the stage path and the macro's telemetry labels. Every `*:start` is
+ * followed by exactly one matching `*:end`, on success and on failure.
+ * @module
+ */
+import type { ErrorRecord } from './errors.js';
+import type {
+  Artefact,
+  GateVerdict,
+  MacroResult,
+  RunStatus,
+  StageRecord,
+  StageStatus,
+} from './macro/types.js';
+
+/** Fields every event has. */
+export interface EventBase {
+  readonly runId: string;
+  /** 1, 2, 3… in emission order within a run. */
+  readonly seq: number;
+  /** Epoch ms from the orchestrator's clock. */
+  readonly at: number;
+  /** Stage path; the macro name for run- and macro-level events. */
+  readonly path: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface RunStartEvent extends EventBase {
+  readonly type: 'run:start';
+  readonly macro: string;
+}
+export interface RunEndEvent extends EventBase {
+  readonly type: 'run:end';
+  readonly macro: string;
+  readonly status: RunStatus;
+  readonly durationMs: number;
+  readonly result: MacroResult;
+}
+/** A macro (the requested one, a fallback or a sub-macro) starts. */
+export interface MacroStartEvent extends EventBase {
+  readonly type: 'macro:start';
+  readonly macro: string;
+}
+export interface MacroEndEvent extends EventBase {
+  readonly type: 'macro:end';
+  readonly macro: string;
+  readonly status: StageStatus;
+  readonly durationMs: number;
+  readonly error?: ErrorRecord;
+}
+export interface StageStartEvent extends EventBase {
+  readonly type: 'stage:start';
+  readonly kind: StageRecord['kind'];
+  readonly attempt: number;
+}
+export interface StageEndEvent extends EventBase {
+  readonly type: 'stage:end';
+  readonly kind: StageRecord['kind'];
+  readonly attempt: number;
+  readonly status: StageStatus;
+  readonly durationMs: number;
+  readonly error?: ErrorRecord;
+}
+export interface PhaseStartEvent extends EventBase {
+  readonly type: 'phase:start';
+  readonly phase: string;
+  readonly attempt: number;
+}
+export interface PhaseEndEvent extends EventBase {
+  readonly type: 'phase:end';
+  readonly phase: string;
+  readonly attempt: number;
+  readonly status: StageStatus;
+  readonly durationMs: number;
+  readonly error?: ErrorRecord;
+}
+/** A stage attempt failed and will be retried after `delayMs`. */
+export interface RetryEvent extends EventBase {
+  readonly type: 'retry';
+  /** The attempt that failed. */
+  readonly attempt: number;
+  readonly error: ErrorRecord;
+  readonly delayMs: number;
+  readonly retriesLeft: number;
+}
+/** A macro failed and its fallback takes over. */
+export interface FallbackEvent extends EventBase {
+  readonly type: 'fallback';
+  readonly from: string;
+  readonly to: string;
+  readonly error: ErrorRecord;
+  /** 1 for the first fallback, 2 for its fallback… */
+  readonly depth: number;
+}
+/** A quality gate gave a verdict. */
+export interface GateEvent extends EventBase {
+  readonly type: 'gate';
+  readonly verdict: GateVerdict;
+}
+/** A stage delivered an artefact. */
+export interface ArtefactEvent extends EventBase {
+  readonly type: 'artefact';
+  readonly artefact: Artefact;
+}
+/** A decision was made between conflicting parallel outputs. */
+export interface DecisionEvent extends EventBase {
+  readonly type: 'decision';
+  readonly strategy: string;
+  readonly winner: number;
+  readonly variants: readonly unknown[];
+  readonly scores?: readonly number[];
+  readonly rationale?: string;
+}
+/** An agent reported progress through `invocation.report()`. */
+export interface ProgressEvent extends EventBase {
+  readonly type: 'stage:progress';
+  readonly data: unknown;
+}
+/** A memory write failed (after its retries, when `final`). */
+export interface PersistenceErrorEvent extends EventBase {
+  readonly type: 'persistence:error';
+  readonly operation: string;
+  readonly error: ErrorRecord;
+}
+
+/** Event name → listener arguments, for eventemitter3. */
+export interface MacroEventMap {
+  'run:start': [RunStartEvent];
+  'run:end': [RunEndEvent];
+  'macro:start': [MacroStartEvent];
+  'macro:end': [MacroEndEvent];
+  'stage:start': [StageStartEvent];
+  'stage:end': [StageEndEvent];
+  'stage:progress': [ProgressEvent];
+  'phase:start': [PhaseStartEvent];
+  'phase:end': [PhaseEndEvent];
+  retry: [RetryEvent];
+  fallback: [FallbackEvent];
+  gate: [GateEvent];
+  artefact: [ArtefactEvent];
+  decision: [DecisionEvent];
+  'persistence:error': [PersistenceErrorEvent];
+}
+
+/** Any event, discriminated on `type`. */
+export type MacroEvent = MacroEventMap[keyof MacroEventMap][0];
+/** Any event name. */
+export type MacroEventType = keyof MacroEventMap;
+
+/** Distributive omit, so that each union member keeps its own fields. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An event before the engine stamps `runId`, `seq`, `at` and `labels` on it. */
+export type EventDraft = DistributiveOmit<MacroEvent, 'runId' | 'seq' | 'at' | 'labels'>;

@@ -1,0 +1,102 @@
+/**
+ * macro-orchestrator: declarative macros that coordinate many AI agents.
+ * @module
+ */
+export type { Agent, AgentInvocation } from './agents/agent.js';
+export { defineAgent } from './agents/agent.js';
+export { AgentRegistry } from './agents/registry.js';
+export {
+  AgentError,
+  AgentNotFoundError,
+  CancelledError,
+  type ConfigIssue,
+  type ErrorRecord,
+  InvalidOutputError,
+  isMacroError,
+  MacroConfigurationError,
+  MacroError,
+  type MacroErrorCode,
+  type MacroErrorOptions,
+  PersistenceError,
+  QualityGateError,
+  StageTimeoutError,
+  toErrorRecord,
+} from './errors.js';
+export type * from './events.js';
+export type { LogLevel } from './logger.js';
+export type { AgentStageOptions, ParallelOptions } from './macro/helpers.js';
+export { agentStage, defineMacro, parallel, retryableStage, sequence, subMacro } from './macro/helpers.js';
+export {
+  MacroOrchestrator,
+  type MacroOutput,
+  type OrchestratorOptions,
+  type RunMacroOptions,
+  type RunOptions,
+  runMacro,
+} from './macro/orchestrator.js';
+export { MacroRun } from './macro/run.js';
+export {
+  type BuiltinMacroName,
+  builtinMacros,
+  type ConsolidatedReview,
+  codeReview,
+  type Document,
+  type ReleaseNotes,
+  type Review,
+  releaseNotes,
+  releaseNotesMinimal,
+  researchDraftReview,
+} from './macro/scripts.js';
+export {
+  type AgentResult,
+  type AgentStageDefinition,
+  type Artefact,
+  type ArtefactInput,
+  type GateCheckResult,
+  type GateVerdict,
+  type JudgeGate,
+  type KnowledgePacket,
+  type MacroAttempt,
+  type MacroContext,
+  type MacroContextInput,
+  MacroContextSchema,
+  type MacroDefinition,
+  MacroDefinitionSchema,
+  type MacroResult,
+  type MacroStageDefinition,
+  type ParallelFailureMode,
+  type ParallelStageDefinition,
+  type PredicateGate,
+  type QaSummary,
+  type QualityGate,
+  type RetryableStageDefinition,
+  type RetryPolicy,
+  type RetryPolicyInput,
+  RetryPolicySchema,
+  type RunStatus,
+  type SchemaGate,
+  type SequenceStageDefinition,
+  type StageDefinition,
+  type StageOutput,
+  type StageRecord,
+  type StageStatus,
+  type TimelineEntry,
+} from './macro/types.js';
+export { InMemoryMemory } from './memory/in-memory.js';
+export type { AuditRecord, ListRunsOptions, MemoryAdapter, RunSummary } from './memory/memory-adapter.js';
+export {
+  DeliveryStage,
+  DeployStage,
+  DraftStage,
+  defaultPipeline,
+  ElevationStage,
+  ExecutionStage,
+  type PhaseContext,
+  type PhaseStageInfo,
+  type PipelineState,
+  QAStage,
+  RefinementStage,
+} from './protocol/execution.js';
+export { type JudgeInput, judgeGate, predicateGate, schemaGate } from './protocol/quality-gates.js';
+export { escapeMarkdown, renderReport } from './report/markdown.js';
+export type { SchedulingPolicy, SchedulingPolicyInput } from './scheduling/scheduler.js';

@@ -1,0 +1,328 @@
+/**
+ * Compiles macro definitions once, at load time: zod shape first, then meaning
+ * (duplicates, unknown agents, fallback and sub-macro cycles, retry values). Either
+ * every macro compiles, or one `MacroConfigurationError` lists every problem.
+ * @internal
+ * @module
+ */
+import type { z } from 'zod';
+import type { Agent } from '../agents/agent.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import { type ConfigIssue, MacroConfigurationError } from '../errors.js';
+import type { ExecutionStage } from '../protocol/execution.js';
+import {
+  type AgentStageDefinition,
+  type MacroDefinition,
+  MacroDefinitionSchema,
+  type ParallelFailureMode,
+  type QualityGate,
+  type RetryPolicy,
+  type StageDefinition,
+} from './types.js';
+
+interface CompiledBase {
+  readonly id: string;
+  readonly path: string;
+  readonly timeoutMs: number | undefined;
+  readonly retry: RetryPolicy | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+}
+export interface CompiledAgentStage extends CompiledBase {
+  readonly kind: 'agent';
+  readonly agent: Agent;
+  readonly def: AgentStageDefinition;
+  readonly outputSchema: z.ZodType | undefined;
+  readonly gates: readonly QualityGate[];
+  readonly pipeline: readonly ExecutionStage[];
+  readonly maxRefinements: number;
+}
+export interface CompiledSequence extends CompiledBase {
+  readonly kind: 'sequence';
+  readonly children: readonly CompiledNode[];
+}
+export interface CompiledParallel extends CompiledBase {
+  readonly kind: 'parallel';
+  readonly children: readonly CompiledNode[];
+  readonly failure: ParallelFailureMode;
+  readonly merge: ((outputs: readonly unknown[], context: any) => unknown) | undefined;
+}
+export interface CompiledMacroStage extends CompiledBase {
+  readonly kind: 'macro';
+  readonly macro: string;
+  readonly children: readonly CompiledNode[];
+}
+export type CompiledNode = CompiledAgentStage | CompiledSequence | CompiledParallel | CompiledMacroStage;
+
+export interface CompiledMacro {
+  readonly name: string;
+  readonly definition: MacroDefinition;
+  readonly children: readonly CompiledNode[];
+  readonly fallback: string | undefined;
+  readonly gates: readonly QualityGate[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** Agent ids the macro needs (stages, judges, elevation, sub-macros). */
+  readonly agents: ReadonlySet<string>;
+}
+
+export interface CompileEnvironment {
+  readonly agents: AgentRegistry;
+  readonly pipeline: readonly ExecutionStage[];
+  /** Every phase a stage may name in its own `pipeline`. */
+  readonly phases: ReadonlyMap<string, ExecutionStage>;
+}
+
+type Parsed = MacroDefinition & { readonly defaults?: { retry?: RetryPolicy; timeoutMs?: number } };
+
+/** Dotted path of a zod issue path, like `stages[0].branches[1].agent`. */
+function dotPath(prefix: string, keys: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const key of keys) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
+  return out;
+}
+
+const DEFAULT_MAX_REFINEMENTS = 2;
+
+/** Compiles `definitions`; throws `MacroConfigurationError` listing every issue. */
+export function compileCatalogue(
+  definitions: readonly unknown[],
+  env: CompileEnvironment,
+): Map<string, CompiledMacro> {
+  const issues: ConfigIssue[] = [];
+  const parsed: Array<{ def: Parsed; at: string } | undefined> = [];
+
+  definitions.forEach((definition, i) => {
+    const at = `macros[${i}]`;
+    const result = MacroDefinitionSchema.safeParse(definition);
+    if (!result.success) {
+      for (const issue of result.error.issues)
+        issues.push({ path: dotPath(at, issue.path), message: issue.message });
+      parsed.push(undefined);
+      return;
+    }
+    parsed.push({ def: result.data as Parsed, at });
+  });
+
+  const byName = new Map<string, { def: Parsed; at: string }>();
+  for (const entry of parsed) {
+    if (entry === undefined) continue;
+    if (byName.has(entry.def.name)) {
+      issues.push({ path: `${entry.at}.name`, message: `Duplicate macro name "${entry.def.name}"` });
+      continue;
+    }
+    byName.set(entry.def.name, entry);
+  }
+
+  for (const { def, at } of byName.values()) checkMeaning(def, at, byName, env, issues);
+  checkCycles(byName, 'fallback', issues);
+  checkCycles(byName, 'macro', issues);
+
+  if (issues.length > 0) throw new MacroConfigurationError(issues);
+
+  const compiled = new Map<string, CompiledMacro>();
+  for (const { def } of byName.values()) compiled.set(def.name, compileMacro(def, byName, env));
+  return compiled;
+}
+
+function checkMeaning(
+  def: Parsed,
+  at: string,
+  byName: Map<string, { def: Parsed; at: string }>,
+  env: CompileEnvironment,
+  issues: ConfigIssue[],
+): void {
+  const where = `in macro "${def.name}"`;
+  const ids = new Set<string>();
+  const needAgent = (id: string, path: string, role: string) => {
+    if (!env.agents.has(id)) issues.push({ path, message: `Unknown ${role} "${id}" ${where}` });
+  };
+  const checkGates = (gates: readonly QualityGate[] | undefined, path: string) => {
+    const seen = new Set<string>();
+    gates?.forEach((gate, k) => {
+      if (seen.has(gate.id))
+        issues.push({ path: `${path}[${k}].id`, message: `Duplicate gate id "${gate.id}" ${where}` });
+      seen.add(gate.id);
+      if (gate.kind === 'judge') needAgent(gate.agent, `${path}[${k}].agent`, 'judge agent');
+    });
+  };
+  const checkRetry = (retry: RetryPolicy | undefined, path: string) => {
+    if (retry !== undefined && retry.minDelayMs > retry.maxDelayMs) {
+      issues.push({
+        path: `${path}.minDelayMs`,
+        message: `minDelayMs (${retry.minDelayMs}) is greater than maxDelayMs (${retry.maxDelayMs}) ${where}`,
+      });
+    }
+  };
+  const visit = (stage: StageDefinition, path: string) => {
+    if (stage.kind === 'retryable') {
+      checkRetry(stage.retry as RetryPolicy, `${path}.retry`);
+      visit(stage.stage, `${path}.stage`);
+      return;
+    }
+    if (ids.has(stage.id))
+      issues.push({ path: `${path}.id`, message: `Duplicate stage id "${stage.id}" ${where}` });
+    ids.add(stage.id);
+    switch (stage.kind) {
+      case 'agent':
+        needAgent(stage.agent, `${path}.agent`, 'agent');
+        if (stage.elevateTo !== undefined) needAgent(stage.elevateTo, `${path}.elevateTo`, 'elevation agent');
+        checkGates(stage.gates, `${path}.gates`);
+        stage.pipeline?.forEach((phase, k) => {
+          if (!env.phases.has(phase)) {
+            issues.push({
+              path: `${path}.pipeline[${k}]`,
+              message: `Unknown pipeline phase "${phase}" ${where} (known: ${[...env.phases.keys()].join(', ')})`,
+            });
+          }
+        });
+        break;
+      case 'sequence':
+        stage.stages.forEach((child, k) => {
+          visit(child, `${path}.stages[${k}]`);
+        });
+        break;
+      case 'parallel':
+        stage.branches.forEach((child, k) => {
+          visit(child, `${path}.branches[${k}]`);
+        });
+        break;
+      case 'macro':
+        if (!byName.has(stage.macro))
+          issues.push({ path: `${path}.macro`, message: `Unknown sub-macro "${stage.macro}" ${where}` });
+        break;
+    }
+  };
+  def.stages.forEach((stage, k) => {
+    visit(stage, `${at}.stages[${k}]`);
+  });
+  checkGates(def.gates, `${at}.gates`);
+  checkRetry(def.defaults?.retry, `${at}.defaults.retry`);
+  if (def.fallback !== undefined && !byName.has(def.fallback)) {
+    issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
+  }
+}
+
+/** Reports each cycle through fallbacks (or sub-macro references) once. */
+function checkCycles(
+  byName: Map<string, { def: Parsed; at: string }>,
+  edge: 'fallback' | 'macro',
+  issues: ConfigIssue[],
+): void {
+  const targets = (def: Parsed): string[] => {
+    if (edge === 'fallback') return def.fallback === undefined ? [] : [def.fallback];
+    const out: string[] = [];
+    const walk = (s: StageDefinition) => {
+      if (s.kind === 'macro') out.push(s.macro);
+      else if (s.kind === 'sequence') s.stages.forEach(walk);
+      else if (s.kind === 'parallel') s.branches.forEach(walk);
+      else if (s.kind === 'retryable') walk(s.stage);
+    };
+    def.stages.forEach(walk);
+    return out;
+  };
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (name: string, trail: string[]) => {
+    const entry = byName.get(name);
+    if (entry === undefined || state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      const key = [...cycle].sort().join(',');
+      if (!reported.has(key)) {
+        reported.add(key);
+        const first = byName.get(cycle[0] as string) as { at: string };
+        issues.push({
+          path: edge === 'fallback' ? `${first.at}.fallback` : `${first.at}.stages`,
+          message: `${edge === 'fallback' ? 'Fallback' : 'Sub-macro'} cycle: ${cycle.join(' → ')}`,
+        });
+      }
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const next of targets(entry.def)) visit(next, [...trail, name]);
+    state.set(name, 'done');
+  };
+  for (const name of byName.keys()) visit(name, []);
+}
+
+function compileMacro(
+  def: Parsed,
+  byName: Map<string, { def: Parsed; at: string }>,
+  env: CompileEnvironment,
+): CompiledMacro {
+  const labels = Object.freeze({ macro: def.name, ...def.labels });
+  const agents = new Set<string>();
+  const children = compileStages(def, def.name, labels, byName, env, agents);
+  for (const gate of def.gates ?? []) if (gate.kind === 'judge') agents.add(gate.agent);
+  return {
+    name: def.name,
+    definition: def,
+    children,
+    fallback: def.fallback,
+    gates: def.gates ?? [],
+    labels,
+    agents,
+  };
+}
+
+function compileStages(
+  def: Parsed,
+  prefix: string,
+  labels: Readonly<Record<string, string>>,
+  byName: Map<string, { def: Parsed; at: string }>,
+  env: CompileEnvironment,
+  agents: Set<string>,
+): CompiledNode[] {
+  const defaults = def.defaults ?? {};
+  const compile = (
+    stage: StageDefinition,
+    parentPath: string,
+    retry: RetryPolicy | undefined,
+  ): CompiledNode => {
+    if (stage.kind === 'retryable') return compile(stage.stage, parentPath, stage.retry as RetryPolicy);
+    const path = `${parentPath}/${stage.id}`;
+    const base = { id: stage.id, path, labels, timeoutMs: stage.timeoutMs, retry };
+    switch (stage.kind) {
+      case 'agent': {
+        agents.add(stage.agent);
+        if (stage.elevateTo !== undefined) agents.add(stage.elevateTo);
+        for (const gate of stage.gates ?? []) if (gate.kind === 'judge') agents.add(gate.agent);
+        const agent = env.agents.get(stage.agent) as Agent;
+        return {
+          ...base,
+          kind: 'agent',
+          timeoutMs: stage.timeoutMs ?? defaults.timeoutMs,
+          retry: retry ?? defaults.retry,
+          agent,
+          def: stage,
+          outputSchema: stage.output ?? agent.output,
+          gates: stage.gates ?? [],
+          maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
+          pipeline:
+            stage.pipeline === undefined
+              ? env.pipeline
+              : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage),
+        };
+      }
+      case 'sequence':
+        return { ...base, kind: 'sequence', children: stage.stages.map((s) => compile(s, path, undefined)) };
+      case 'parallel':
+        return {
+          ...base,
+          kind: 'parallel',
+          children: stage.branches.map((s) => compile(s, path, undefined)),
+          failure: stage.failure ?? 'fail-fast',
+          merge: stage.merge,
+        };
+      case 'macro': {
+        const sub = (byName.get(stage.macro) as { def: Parsed }).def;
+        return {
+          ...base,
+          kind: 'macro',
+          macro: stage.macro,
+          children: compileStages(sub, path, labels, byName, env, agents),
+        };
+      }
+    }
+  };
+  return def.stages.map((stage) => compile(stage, prefix, undefined));
+}

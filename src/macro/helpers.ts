@@ -1,0 +1,111 @@
+/**
+ * Helpers that compose stage trees declaratively, carrying output types through.
+ * @module
+ */
+import type { Agent } from '../agents/agent.js';
+import type {
+  AgentStageDefinition,
+  MacroContext,
+  MacroDefinition,
+  MacroStageDefinition,
+  ParallelFailureMode,
+  ParallelStageDefinition,
+  RetryableStageDefinition,
+  RetryPolicyInput,
+  SequenceStageDefinition,
+  StageDefinition,
+  StageOutput,
+} from './types.js';
+
+type Last<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : T[number];
+type NonEmpty = readonly [StageDefinition, ...StageDefinition[]];
+type Outputs<B extends readonly StageDefinition[]> = { -readonly [K in keyof B]: StageOutput<B[K]> };
+
+/** Options of {@link agentStage}. */
+export type AgentStageOptions<O> = Omit<AgentStageDefinition<O>, 'kind' | 'id' | 'agent'>;
+
+/**
+ * A stage that runs one agent through the Execution Pipeline.
+ * @example
+ * agentStage('draft', 'writer', { output: z.string(), gates: [predicateGate('non-empty', (s) => s !== '')] })
+ */
+export function agentStage<O = unknown>(
+  id: string,
+  agent: string | Agent<any, O>,
+  options: AgentStageOptions<O> = {},
+): AgentStageDefinition<O> {
+  return { ...options, kind: 'agent', id, agent: typeof agent === 'string' ? agent : agent.id };
+}
+
+/**
+ * Stages that run in order, each output feeding the next. Output: the last stage's output.
+ * @example
+ * sequence('write', [agentStage('research', 'researcher'), agentStage('draft', 'writer')])
+ */
+export function sequence<const S extends NonEmpty>(
+  id: string,
+  stages: S,
+  options: { timeoutMs?: number; description?: string } = {},
+): SequenceStageDefinition<StageOutput<Last<S>>> {
+  return { ...options, kind: 'sequence', id, stages };
+}
+
+/** Options of {@link parallel}. */
+export interface ParallelOptions {
+  /** @default 'fail-fast' */
+  readonly failure?: ParallelFailureMode;
+  readonly timeoutMs?: number;
+  readonly description?: string;
+}
+
+/**
+ * Branches that run concurrently on the same input, under the orchestrator's scheduling
+ * budget. Output: the tuple of branch outputs, or what `merge` makes of it.
+ * @example
+ * parallel('reviews', [agentStage('style', 'style-reviewer'), agentStage('security', 'security-reviewer')])
+ */
+export function parallel<const B extends NonEmpty>(
+  id: string,
+  branches: B,
+  options?: ParallelOptions,
+): ParallelStageDefinition<Outputs<B>>;
+export function parallel<const B extends NonEmpty, M>(
+  id: string,
+  branches: B,
+  options: ParallelOptions & { readonly merge: (outputs: Outputs<B>, context: MacroContext) => M },
+): ParallelStageDefinition<M>;
+export function parallel(id: string, branches: NonEmpty, options: any = {}): ParallelStageDefinition<any> {
+  return { ...options, kind: 'parallel', id, branches };
+}
+
+/**
+ * Retries `stage` (any stage, including a sequence) with exponential backoff.
+ * @example
+ * retryableStage(agentStage('fetch', 'fetcher'), { retries: 3, minDelayMs: 500 })
+ */
+export function retryableStage<S extends StageDefinition>(
+  stage: S,
+  retry: RetryPolicyInput = {},
+): RetryableStageDefinition<StageOutput<S>> {
+  return { kind: 'retryable', stage, retry };
+}
+
+/** Runs another macro's stages in place. Its output becomes this stage's output. */
+export function subMacro<O = unknown>(
+  id: string,
+  macro: string | MacroDefinition<string, O>,
+  options: { timeoutMs?: number; description?: string } = {},
+): MacroStageDefinition<O> {
+  return { ...options, kind: 'macro', id, macro: typeof macro === 'string' ? macro : macro.name };
+}
+
+/**
+ * Declares a macro, keeping its literal name and output type for `run()`.
+ * @example
+ * const summarise = defineMacro({ name: 'summarise', description: 'One paragraph', stages: [agentStage('s', 'writer')] });
+ */
+export function defineMacro<const N extends string, const S extends NonEmpty>(
+  definition: Omit<MacroDefinition<N>, 'stages'> & { readonly stages: S },
+): MacroDefinition<N, StageOutput<Last<S>>> {
+  return definition as MacroDefinition<N, StageOutput<Last<S>>>;
+}

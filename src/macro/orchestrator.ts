@@ -1,0 +1,291 @@
+/**
+ * `MacroOrchestrator` loads and validates a macro catalogue once, then runs macros;
+ * `runMacro` is the one-call entry point for a meta-agent.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Agent } from '../agents/agent.js';
+import { AgentRegistry } from '../agents/registry.js';
+import { CancelledError, MacroError, StageTimeoutError } from '../errors.js';
+import { AbortScope } from '../internal/abort-scope.js';
+import { type LogLevel, resolveLogger } from '../logger.js';
+import { InMemoryMemory } from '../memory/in-memory.js';
+import type { MemoryAdapter } from '../memory/memory-adapter.js';
+import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
+import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
+import { type CompiledMacro, compileCatalogue } from './compile.js';
+import { type EngineServices, RunExecution } from './executor.js';
+import { MacroRun } from './run.js';
+import { builtinMacros } from './scripts.js';
+import {
+  type MacroContextInput,
+  MacroContextSchema,
+  type MacroDefinition,
+  type MacroResult,
+  type RetryPolicyInput,
+  RetryPolicySchema,
+  type StageOutput,
+} from './types.js';
+
+/** Options of {@link MacroOrchestrator}. */
+export interface OrchestratorOptions<M extends MacroDefinition<string, any> = MacroDefinition> {
+  /** Agents the macros use. @default [] */
+  readonly agents?: Iterable<Agent> | AgentRegistry;
+  /** The macro catalogue. Spread `builtinMacros` to keep the built-ins. @default builtinMacros */
+  readonly macros?: readonly M[];
+  /** Where results and audit trails persist. @default new InMemoryMemory() */
+  readonly memory?: MemoryAdapter;
+  /** A pino logger; child loggers are bound to each run, stage and label set. */
+  readonly logger?: Logger;
+  /** Level of the logger created when none is given. @default 'silent' */
+  readonly logLevel?: LogLevel;
+  /** Worker limits, shared by every parallel group, sub-macro and run. @default unlimited */
+  readonly scheduling?: SchedulingPolicyInput;
+  /** The phases every agent stage runs through, in order. @default defaultPipeline() */
+  readonly pipeline?: readonly ExecutionStage[];
+  /** Extra phases that stages may name in their own `pipeline` lists. @default [] */
+  readonly phases?: readonly ExecutionStage[];
+  /** Fallbacks followed at most this deep in one run. @default 3 */
+  readonly maxFallbackDepth?: number;
+  /** How failing memory writes are retried. @default { retries: 3, minDelayMs: 50, maxDelayMs: 1000 } */
+  readonly persistenceRetry?: RetryPolicyInput;
+  /** Clock for timestamps. @default Date.now */
+  readonly now?: () => number;
+  /** Randomness for backoff jitter. @default Math.random */
+  readonly random?: () => number;
+  /** Run id factory. @default crypto.randomUUID */
+  readonly createRunId?: () => string;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Input of the first stage. @default context.intent */
+  readonly input?: unknown;
+  /** Cancels the run: everything in flight is aborted and the run settles `cancelled`. */
+  readonly signal?: AbortSignal;
+  /** Time budget of the whole run in ms; past it the run settles `partial`. */
+  readonly timeoutMs?: number;
+  /** Absolute deadline (epoch ms); the earlier of this and `timeoutMs` applies. */
+  readonly deadline?: number;
+}
+
+const RunOptionsSchema = z.strictObject({
+  input: z.unknown().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  timeoutMs: z.number().positive().max(2_147_483_647).optional(),
+  deadline: z.number().finite().optional(),
+});
+
+const OrchestratorOptionsSchema = z.object({
+  maxFallbackDepth: z.number().int().min(0).max(20).optional(),
+  persistenceRetry: RetryPolicySchema.optional(),
+  scheduling: SchedulingPolicySchema.optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+/** The output type of macro `N` in catalogue `M`. */
+export type MacroOutput<M, N extends string> = M extends MacroDefinition<N, any> ? StageOutput<M> : never;
+
+function invalid(what: string, error: z.ZodError): MacroError {
+  const detail = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return new MacroError('INVALID_OPTIONS', `Invalid ${what}: ${detail}`, { cause: error });
+}
+
+/**
+ * Validates a macro catalogue once, resolves every agent it needs, and runs macros.
+ * @example
+ * const orchestrator = new MacroOrchestrator({ agents: [writer, reviewer], macros: [...builtinMacros, mine] });
+ * const result = await orchestrator.run('research-draft-review', { intent: 'Explain WAL mode' });
+ */
+export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDefinition> {
+  readonly agents: AgentRegistry;
+  readonly memory: MemoryAdapter;
+  readonly logger: Logger;
+  #definitions: readonly MacroDefinition[];
+  #catalogue: Map<string, CompiledMacro>;
+  readonly #services: Omit<EngineServices, 'catalogue'>;
+  readonly #pipeline: readonly ExecutionStage[];
+  readonly #phases: Map<string, ExecutionStage>;
+  readonly #createRunId: () => string;
+
+  /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
+  constructor(options: OrchestratorOptions<M> = {}) {
+    const checked = OrchestratorOptionsSchema.safeParse(options);
+    if (!checked.success) throw invalid('orchestrator options', checked.error);
+    this.agents =
+      options.agents instanceof AgentRegistry ? options.agents : new AgentRegistry(options.agents ?? []);
+    this.memory = options.memory ?? new InMemoryMemory();
+    this.logger = resolveLogger(options.logger, options.logLevel);
+    this.#pipeline = options.pipeline ?? defaultPipeline();
+    this.#phases = new Map();
+    for (const phase of [...this.#pipeline, ...(options.phases ?? [])]) {
+      if (!(phase instanceof ExecutionStage)) {
+        throw new MacroError('INVALID_OPTIONS', 'Expected every pipeline phase to extend ExecutionStage');
+      }
+      const existing = this.#phases.get(phase.name);
+      if (existing !== undefined && existing !== phase) {
+        throw new MacroError('INVALID_OPTIONS', `Two pipeline phases are named "${phase.name}"`);
+      }
+      this.#phases.set(phase.name, phase);
+    }
+    this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
+    this.#catalogue = this.#compile(this.#definitions);
+    this.#services = {
+      agents: this.agents,
+      memory: this.memory,
+      scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
+      logger: this.logger,
+      now: options.now ?? Date.now,
+      random: options.random ?? Math.random,
+      maxFallbackDepth: options.maxFallbackDepth ?? 3,
+      persistenceRetry: RetryPolicySchema.parse(
+        options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
+      ),
+    };
+    this.#createRunId = options.createRunId ?? randomUUID;
+  }
+
+  #compile(definitions: readonly unknown[]) {
+    return compileCatalogue(definitions, {
+      agents: this.agents,
+      pipeline: this.#pipeline,
+      phases: this.#phases,
+    });
+  }
+
+  /**
+   * Adds macros to the catalogue. The whole catalogue is validated again; on any
+   * problem nothing is added and a `MacroConfigurationError` is thrown.
+   */
+  addMacros<D extends MacroDefinition<string, any>>(...definitions: D[]): MacroOrchestrator<M | D> {
+    const next = [...this.#definitions, ...definitions];
+    this.#catalogue = this.#compile(next);
+    this.#definitions = next;
+    return this as unknown as MacroOrchestrator<M | D>;
+  }
+
+  /** Names of every macro in the catalogue. */
+  get macroNames(): string[] {
+    return [...this.#catalogue.keys()];
+  }
+
+  /** A macro's definition, as given. */
+  getMacro(name: string): MacroDefinition | undefined {
+    return this.#catalogue.get(name)?.definition;
+  }
+
+  /**
+   * Starts macro `name`. The returned run is awaitable, emits typed events, and is
+   * async-iterable. Execution starts on the next microtask, so listeners attached
+   * right away see every event.
+   * @throws {MacroError} `MACRO_NOT_FOUND`, `INVALID_CONTEXT` or `INVALID_OPTIONS`, before anything runs.
+   */
+  run<N extends M['name']>(
+    name: N,
+    context: MacroContextInput,
+    options: RunOptions = {},
+  ): MacroRun<MacroOutput<M, N>> {
+    const macro = this.#catalogue.get(name);
+    if (macro === undefined) {
+      const known = [...this.#catalogue.keys()].join(', ');
+      throw new MacroError('MACRO_NOT_FOUND', `Unknown macro "${String(name)}" (known: ${known || 'none'})`);
+    }
+    const parsedContext = MacroContextSchema.safeParse(context);
+    if (!parsedContext.success) {
+      const detail = parsedContext.error.issues
+        .map(
+          (i) =>
+            `${i.message} at context${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}`,
+        )
+        .join('; ');
+      throw new MacroError('INVALID_CONTEXT', `Invalid context for macro "${macro.name}": ${detail}`, {
+        cause: parsedContext.error,
+      });
+    }
+    const parsedOptions = RunOptionsSchema.safeParse(options);
+    if (!parsedOptions.success) throw invalid('run options', parsedOptions.error);
+
+    const runId = this.#createRunId();
+    const services: EngineServices = { ...this.#services, catalogue: this.#catalogue };
+    const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
+    const budget = runBudget(options, services.now());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (budget !== undefined) {
+      timer = setTimeout(
+        () => scope.abort(new StageTimeoutError(macro.name, budget, 'run')),
+        Math.max(0, budget),
+      );
+    }
+    const logger = this.logger.isLevelEnabled('error')
+      ? this.logger.child({ runId, macro: macro.name, labels: macro.labels })
+      : this.logger;
+
+    let execution: RunExecution | undefined;
+    const result = Promise.resolve().then(() => {
+      return (execution as RunExecution).execute().finally(() => clearTimeout(timer));
+    }) as Promise<MacroResult<MacroOutput<M, N>>>;
+    const run = new MacroRun<MacroOutput<M, N>>(
+      runId,
+      macro.name,
+      result,
+      (reason) => scope.abort(new CancelledError(macro.name, reason)),
+      logger,
+    );
+    execution = new RunExecution(
+      services,
+      {
+        runId,
+        macro,
+        context: parsedContext.data,
+        input: options.input ?? parsedContext.data.intent,
+        scope,
+        logger,
+      },
+      run as MacroRun<unknown>,
+    );
+    return run;
+  }
+
+  /** A stored result, or `undefined`. */
+  loadResult(runId: string): Promise<MacroResult | undefined> {
+    return this.memory.loadResult(runId);
+  }
+}
+
+function runBudget(options: RunOptions, now: number): number | undefined {
+  const fromDeadline = options.deadline === undefined ? undefined : options.deadline - now;
+  if (options.timeoutMs === undefined) return fromDeadline;
+  return fromDeadline === undefined ? options.timeoutMs : Math.min(options.timeoutMs, fromDeadline);
+}
+
+/** Options of {@link runMacro}: an orchestrator to use, or what to build one from. */
+export type RunMacroOptions<M extends MacroDefinition<string, any> = MacroDefinition> = RunOptions &
+  (
+    | { readonly orchestrator: MacroOrchestrator<M> }
+    | (OrchestratorOptions<M> & { readonly orchestrator?: undefined })
+  );
+
+/**
+ * Runs a macro in one call: the meta-agent's entry point. Pass an `orchestrator` to
+ * reuse its catalogue, memory and scheduling budget, or orchestrator options to build
+ * one for this run.
+ * @example
+ * const run = runMacro('code-review', { intent: 'Review PR #42' }, { agents });
+ * run.on('stage:end', (e) => log(e.path, e.status));
+ * const result = await run;
+ */
+export function runMacro<
+  M extends MacroDefinition<string, any> = MacroDefinition,
+  N extends M['name'] = M['name'],
+>(name: N, context: MacroContextInput, options: RunMacroOptions<M> = {}): MacroRun<MacroOutput<M, N>> {
+  const { input, signal, timeoutMs, deadline, orchestrator, ...rest } = options as RunOptions &
+    OrchestratorOptions<M> & { orchestrator?: MacroOrchestrator<M> };
+  const runOptions: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {};
+  if (input !== undefined) runOptions.input = input;
+  if (signal !== undefined) runOptions.signal = signal;
+  if (timeoutMs !== undefined) runOptions.timeoutMs = timeoutMs;
+  if (deadline !== undefined) runOptions.deadline = deadline;
+  return (orchestrator ?? new MacroOrchestrator<M>(rest)).run(name, context, runOptions);
+}

@@ -1,0 +1,210 @@
+/**
+ * The handle of one run: awaitable for its {@link MacroResult}, an eventemitter3
+ * emitter of typed events, and an async iterable of the same events.
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { Logger } from 'pino';
+import type { MacroEvent, MacroEventMap } from '../events.js';
+import type { MacroResult } from './types.js';
+
+type Listener = (...args: any[]) => void;
+
+/**
+ * A running (or finished) macro run.
+ *
+ * Subscribe synchronously after `run()` to see every event: execution starts on the
+ * next microtask. A listener that throws is logged and never breaks the run or the
+ * other listeners.
+ * @example
+ * const run = orchestrator.run('code-review', { intent: 'Review PR #42' });
+ * run.on('stage:end', (e) => console.log(e.path, e.status));
+ * const result = await run;
+ */
+export class MacroRun<O = unknown>
+  extends EventEmitter<MacroEventMap>
+  implements PromiseLike<MacroResult<O>>, AsyncIterable<MacroEvent>
+{
+  readonly runId: string;
+  /** The macro that was asked for. */
+  readonly macro: string;
+  /** Settles with the result; rejects only on an internal fault (never on stage failure). */
+  readonly result: Promise<MacroResult<O>>;
+
+  readonly #wrapped = new WeakMap<Listener, Listener>();
+  readonly #queues = new Set<EventQueue>();
+  readonly #cancel: (reason?: unknown) => void;
+  readonly #logger: Logger;
+  #ended = false;
+
+  /** @internal */
+  constructor(
+    runId: string,
+    macro: string,
+    result: Promise<MacroResult<O>>,
+    cancel: (reason?: unknown) => void,
+    logger: Logger,
+  ) {
+    super();
+    this.runId = runId;
+    this.macro = macro;
+    this.result = result;
+    this.#cancel = cancel;
+    this.#logger = logger;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a run is deliberately awaitable.
+  then<A = MacroResult<O>, B = never>(
+    onfulfilled?: ((value: MacroResult<O>) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.result.then(onfulfilled, onrejected);
+  }
+
+  /** Aborts everything in flight; the run settles with status `cancelled`. */
+  cancel(reason?: unknown): void {
+    this.#cancel(reason);
+  }
+
+  /**
+   * The run's events as an async iterator, from now until `run:end`. Nothing is
+   * dropped: events wait in the iterator's queue until consumed.
+   */
+  events(): AsyncIterableIterator<MacroEvent> {
+    const queue = new EventQueue(() => this.#queues.delete(queue));
+    if (this.#ended) queue.close();
+    else this.#queues.add(queue);
+    return queue;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<MacroEvent> {
+    return this.events();
+  }
+
+  override on<T extends keyof MacroEventMap>(
+    event: T,
+    fn: (...args: MacroEventMap[T]) => void,
+    context?: unknown,
+  ): this {
+    return super.on(event, this.#safe(fn as Listener) as never, context);
+  }
+
+  override addListener<T extends keyof MacroEventMap>(
+    event: T,
+    fn: (...args: MacroEventMap[T]) => void,
+    context?: unknown,
+  ): this {
+    return this.on(event, fn, context);
+  }
+
+  override once<T extends keyof MacroEventMap>(
+    event: T,
+    fn: (...args: MacroEventMap[T]) => void,
+    context?: unknown,
+  ): this {
+    return super.once(event, this.#safe(fn as Listener) as never, context);
+  }
+
+  override off<T extends keyof MacroEventMap>(
+    event: T,
+    fn?: (...args: MacroEventMap[T]) => void,
+    context?: unknown,
+    once?: boolean,
+  ): this {
+    const wrapped = fn === undefined ? undefined : (this.#wrapped.get(fn as Listener) ?? fn);
+    return super.off(event, wrapped as never, context, once);
+  }
+
+  override removeListener<T extends keyof MacroEventMap>(
+    event: T,
+    fn?: (...args: MacroEventMap[T]) => void,
+    context?: unknown,
+    once?: boolean,
+  ): this {
+    return this.off(event, fn, context, once);
+  }
+
+  /** Delivers an event to listeners, then to iterators. @internal */
+  deliver(event: MacroEvent): void {
+    if (this.listenerCount(event.type) > 0) this.emit(event.type, event as never);
+    if (this.#queues.size > 0) for (const queue of this.#queues) queue.push(event);
+    if (event.type === 'run:end') {
+      this.#ended = true;
+      for (const queue of this.#queues) queue.close();
+      this.#queues.clear();
+    }
+  }
+
+  #safe(fn: Listener): Listener {
+    let wrapped = this.#wrapped.get(fn);
+    if (wrapped === undefined) {
+      const logger = this.#logger;
+      wrapped = function safeListener(this: unknown, ...args: unknown[]) {
+        try {
+          fn.apply(this, args);
+        } catch (error) {
+          logger.error({ err: error }, 'macro event listener threw; the run continues');
+        }
+      };
+      this.#wrapped.set(fn, wrapped);
+    }
+    return wrapped;
+  }
+}
+
+/** An unbounded FIFO that an async iterator drains. @internal */
+class EventQueue implements AsyncIterableIterator<MacroEvent> {
+  #items: MacroEvent[] = [];
+  #head = 0;
+  #waiting: ((result: IteratorResult<MacroEvent>) => void) | undefined;
+  #closed = false;
+  readonly #onReturn: () => void;
+
+  constructor(onReturn: () => void) {
+    this.#onReturn = onReturn;
+  }
+
+  push(event: MacroEvent): void {
+    if (this.#waiting !== undefined) {
+      const resolve = this.#waiting;
+      this.#waiting = undefined;
+      resolve({ value: event, done: false });
+    } else this.#items.push(event);
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#waiting !== undefined) {
+      const resolve = this.#waiting;
+      this.#waiting = undefined;
+      resolve({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<MacroEvent>> {
+    if (this.#head < this.#items.length) {
+      const value = this.#items[this.#head++] as MacroEvent;
+      if (this.#head === this.#items.length) {
+        this.#items = [];
+        this.#head = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<MacroEvent>> {
+    this.#items = [];
+    this.#head = 0;
+    this.close();
+    this.#onReturn();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<MacroEvent> {
+    return this;
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The Execution Pipeline. Every agent stage runs through an ordered list of phases,
+ * each an {@link ExecutionStage}: Draft → QA → Refinement → Elevation → Delivery →
+ * Deploy by default. Phases share one mutable {@link PipelineState}, so the draft
+ * output cascades through them; a phase whose `shouldRun` is false is skipped
+ * silently (no events, no timeline entry).
+ * @module
+ */
+import type { Logger } from 'pino';
+import { QualityGateError } from '../errors.js';
+import type { Artefact, GateVerdict, MacroContext } from '../macro/types.js';
+
+/** The state one stage attempt carries through its phases. Phases update it in place. */
+export interface PipelineState {
+  /** Current output: the draft, then refined or elevated versions. */
+  output: unknown;
+  /** Agent that produced the current output. */
+  agent: string;
+  /** Whether the current output passes every gate (true when there are none). */
+  passed: boolean;
+  /** Verdicts of the latest QA pass. */
+  verdicts: readonly GateVerdict[];
+  /** QA passes made so far. */
+  qaPasses: number;
+  /** Artefacts delivered so far. */
+  artefacts: Artefact[];
+}
+
+/** The stage a pipeline runs for, as phases see it. */
+export interface PhaseStageInfo {
+  readonly id: string;
+  readonly path: string;
+  readonly agent: string;
+  readonly hasGates: boolean;
+  readonly maxRefinements: number;
+  readonly elevateTo: string | undefined;
+}
+
+/** What a phase can do: invoke agents, check gates, deliver and deploy artefacts. */
+export interface PhaseContext {
+  readonly stage: PhaseStageInfo;
+  /** The stage's input (after its `input` mapper). */
+  readonly input: unknown;
+  readonly context: MacroContext;
+  readonly signal: AbortSignal;
+  readonly attempt: number;
+  readonly logger: Logger;
+  /**
+   * Invokes an agent (the stage's own by default) on the stage input, under the
+   * scheduling budget and the stage's abort signal, and validates its output.
+   */
+  invoke(options?: {
+    agent?: string;
+    feedback?: readonly GateVerdict[];
+    previous?: unknown;
+  }): Promise<unknown>;
+  /** Runs the stage's gates on `output`, emitting a `gate` event per verdict. */
+  checkGates(output: unknown): Promise<{ passed: boolean; verdicts: GateVerdict[] }>;
+  /** Shapes `output` into artefacts with the stage's `deliver` function (none without one). */
+  deliver(output: unknown): Artefact[];
+  /** Publishes artefacts with the stage's `deploy` function, if any. */
+  deploy(artefacts: readonly Artefact[]): Promise<void>;
+  /** True when the stage declares a `deliver` function. */
+  readonly delivers: boolean;
+  /** True when the stage declares a `deploy` function. */
+  readonly deploys: boolean;
+}
+
+/**
+ * One phase of the Execution Pipeline. Extend it to add a phase:
+ * @example
+ * class Redact extends ExecutionStage {
+ *   readonly name = 'redact';
+ *   execute(state: PipelineState) { state.output = String(state.output).replaceAll(/\d{16}/g, '****'); }
+ * }
+ * new MacroOrchestrator({ pipeline: [...defaultPipeline(), new Redact()], ... })
+ */
+export abstract class ExecutionStage {
+  /** Unique phase name, used in events, timelines and stage `pipeline` lists. */
+  abstract readonly name: string;
+  /** Whether the phase has work to do for this state. @default true */
+  shouldRun(_state: PipelineState, _ctx: PhaseContext): boolean {
+    return true;
+  }
+  /**
+   * Does the phase's work, updating `state`. Throwing fails the stage attempt;
+   * throw a `MacroError` with `retryable: false` to stop retries.
+   */
+  abstract execute(state: PipelineState, ctx: PhaseContext): void | Promise<void>;
+}
+
+/** Invokes the stage's agent on its input. Always runs. */
+export class DraftStage extends ExecutionStage {
+  readonly name = 'draft';
+  async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
+    state.output = await ctx.invoke();
+    state.agent = ctx.stage.agent;
+  }
+}
+
+/** Runs the stage's quality gates on the current output. Runs when the stage has gates. */
+export class QAStage extends ExecutionStage {
+  readonly name = 'qa';
+  override shouldRun(_state: PipelineState, ctx: PhaseContext): boolean {
+    return ctx.stage.hasGates;
+  }
+  async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
+    await qaPass(state, ctx);
+  }
+}
+
+async function qaPass(state: PipelineState, ctx: PhaseContext): Promise<void> {
+  const { passed, verdicts } = await ctx.checkGates(state.output);
+  state.passed = passed;
+  state.verdicts = verdicts;
+  state.qaPasses += 1;
+}
+
+const failedVerdicts = (state: PipelineState) => state.verdicts.filter((v) => !v.passed);
+
+/**
+ * Re-invokes the agent with the failed verdicts as feedback until the gates pass,
+ * `maxRefinements` rounds are spent, or the agent repeats its previous output.
+ */
+export class RefinementStage extends ExecutionStage {
+  readonly name = 'refinement';
+  override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
+    return !state.passed && ctx.stage.maxRefinements > 0;
+  }
+  async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
+    for (let round = 0; round < ctx.stage.maxRefinements && !state.passed; round++) {
+      const previous = state.output;
+      const next = await ctx.invoke({ feedback: failedVerdicts(state), previous });
+      if (sameValue(next, previous)) break; // the agent cannot improve: stop spending budget
+      state.output = next;
+      await qaPass(state, ctx);
+    }
+  }
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
+
+/** Asks the stage's `elevateTo` agent when the output still fails its gates. */
+export class ElevationStage extends ExecutionStage {
+  readonly name = 'elevation';
+  override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
+    return !state.passed && ctx.stage.elevateTo !== undefined;
+  }
+  async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
+    const agent = ctx.stage.elevateTo as string;
+    state.output = await ctx.invoke({ agent, feedback: failedVerdicts(state), previous: state.output });
+    state.agent = agent;
+    await qaPass(state, ctx);
+  }
+}
+
+/**
+ * Refuses output that still fails its gates (a `QualityGateError`), then shapes the
+ * output into artefacts with the stage's `deliver` function.
+ */
+export class DeliveryStage extends ExecutionStage {
+  readonly name = 'delivery';
+  override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
+    return !state.passed || ctx.delivers;
+  }
+  execute(state: PipelineState, ctx: PhaseContext): void {
+    if (!state.passed) {
+      throw new QualityGateError(
+        ctx.stage.path,
+        failedVerdicts(state).map((v) => v.gate),
+      );
+    }
+    state.artefacts.push(...ctx.deliver(state.output));
+  }
+}
+
+/** Publishes the delivered artefacts with the stage's `deploy` function. */
+export class DeployStage extends ExecutionStage {
+  readonly name = 'deploy';
+  override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
+    return ctx.deploys && state.artefacts.length > 0;
+  }
+  async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
+    await ctx.deploy(state.artefacts);
+  }
+}
+
+/** The six default phases, in order: a fresh array each call, safe to extend. */
+export function defaultPipeline(): ExecutionStage[] {
+  return [
+    new DraftStage(),
+    new QAStage(),
+    new RefinementStage(),
+    new ElevationStage(),
+    new DeliveryStage(),
+    new DeployStage(),
+  ];
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'tsup';
+
+// p-limit and p-retry ship ESM only. The CommonJS build bundles them (and their
+// tiny dependencies) so that `require('macro-orchestrator')` never relies on
+// require(esm).
+const esmOnly = ['p-limit', 'p-retry', 'yocto-queue', 'is-network-error'];
+
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+  },
+  {
+    entry: ['src/index.ts'],
+    format: ['cjs'],
+    dts: true,
+    sourcemap: true,
+    target: 'node20',
+    noExternal: esmOnly,
+  },
+]);
