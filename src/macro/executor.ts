@@ -8,7 +8,7 @@
  */
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
-import type { Agent, AgentInvocation } from '../agents/agent.js';
+import type { Agent } from '../agents/agent.js';
 import {
   AgentError,
   CancelledError,
@@ -24,10 +24,12 @@ import {
 import type { MacroEvent } from '../events.js';
 import { AbortScope, sleep } from '../internal/abort-scope.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
-import type { PhaseContext, PhaseStageInfo, PipelineState } from '../protocol/execution.js';
+import type { PipelineState } from '../protocol/execution.js';
 import { JudgeVerdictSchema, normaliseCheck } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
+import { Invocation, StageAttempt } from './invocation.js';
+import { backoffDelay, isRetryable, retryAfter } from './retry.js';
 import type { MacroRun } from './run.js';
 import {
   type Artefact,
@@ -71,13 +73,6 @@ type Outcome =
   | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
-
-/** Delay before retry `retryNumber` (1-based): exponential, capped, with optional jitter. */
-export function backoffDelay(policy: RetryPolicy, retryNumber: number, random: () => number): number {
-  const base = policy.minDelayMs * policy.factor ** (retryNumber - 1);
-  const jittered = policy.jitter ? base * (1 + random()) : base;
-  return Math.round(Math.min(jittered, policy.maxDelayMs));
-}
 
 function statusOf(error: MacroError): StageStatus {
   if (error.code === 'STAGE_TIMEOUT' || error.code === 'RUN_TIMEOUT') return 'timed-out';
@@ -764,148 +759,4 @@ function wrapUserError(error: unknown, path: string, where: string): MacroError 
       retryable: true,
     },
   );
-}
-
-function isRetryable(error: unknown): boolean {
-  return isMacroError(error) ? error.retryable : true;
-}
-
-/** Honours a `retryAfterMs` (or HTTP-style `retryAfter` seconds) hint on an error or its cause. */
-function retryAfter(error: unknown): number | undefined {
-  for (let e: unknown = error, i = 0; e !== undefined && e !== null && i < 4; e = (e as Error).cause, i++) {
-    const hint = e as { retryAfterMs?: unknown; retryAfter?: unknown };
-    if (typeof hint.retryAfterMs === 'number' && hint.retryAfterMs >= 0) return hint.retryAfterMs;
-    if (typeof hint.retryAfter === 'number' && hint.retryAfter >= 0) return hint.retryAfter * 1000;
-  }
-  return undefined;
-}
-
-/** The `PhaseContext` of one stage attempt. @internal */
-class StageAttempt implements PhaseContext {
-  readonly stage: PhaseStageInfo;
-  readonly input: unknown;
-  readonly attempt: number;
-  readonly #exec: RunExecution;
-  readonly #node: CompiledAgentStage;
-  readonly #scope: AbortScope;
-
-  constructor(
-    exec: RunExecution,
-    node: CompiledAgentStage,
-    input: unknown,
-    scope: AbortScope,
-    attempt: number,
-  ) {
-    this.#exec = exec;
-    this.#node = node;
-    this.#scope = scope;
-    this.input = input;
-    this.attempt = attempt;
-    this.stage = {
-      id: node.id,
-      path: node.path,
-      agent: node.agent.id,
-      hasGates: node.gates.length > 0,
-      maxRefinements: node.maxRefinements,
-      elevateTo: node.def.elevateTo,
-    };
-  }
-
-  get context(): MacroContext {
-    return this.#exec.context;
-  }
-  get signal(): AbortSignal {
-    return this.#scope.signal;
-  }
-  get logger(): Logger {
-    return this.#exec.logger.child({ path: this.#node.path });
-  }
-  get delivers(): boolean {
-    return this.#node.def.deliver !== undefined;
-  }
-  get deploys(): boolean {
-    return this.#node.def.deploy !== undefined;
-  }
-
-  invoke(
-    options: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown } = {},
-  ): Promise<unknown> {
-    const node = this.#node;
-    const agent =
-      options.agent === undefined || options.agent === node.agent.id
-        ? node.agent
-        : (this.#exec.agent(options.agent) as Agent);
-    return this.#exec.invokeAgent(
-      agent,
-      node,
-      node.path,
-      this.input,
-      this.#scope,
-      this.attempt,
-      options.feedback ?? EMPTY_FEEDBACK,
-      options.previous,
-      true,
-    );
-  }
-
-  #qaPass = 0;
-  checkGates(output: unknown) {
-    this.#qaPass += 1;
-    return this.#exec.checkGates(this.#node, output, this.#qaPass, this.#scope, this.attempt);
-  }
-  deliver(output: unknown): Artefact[] {
-    return this.#exec.deliver(this.#node, output);
-  }
-  deploy(artefacts: readonly Artefact[]): Promise<void> {
-    return this.#exec.deploy(this.#node, artefacts);
-  }
-}
-
-/** What an agent receives with its input. Its logger is created on first use. @internal */
-class Invocation implements AgentInvocation {
-  readonly path: string;
-  readonly signal: AbortSignal;
-  readonly attempt: number;
-  readonly feedback: readonly GateVerdict[];
-  readonly previous: unknown;
-  readonly #exec: RunExecution;
-  #logger: Logger | undefined;
-  #report: ((data: unknown) => void) | undefined;
-
-  constructor(
-    exec: RunExecution,
-    path: string,
-    signal: AbortSignal,
-    attempt: number,
-    feedback: readonly GateVerdict[],
-    previous: unknown,
-  ) {
-    this.#exec = exec;
-    this.path = path;
-    this.signal = signal;
-    this.attempt = attempt;
-    this.feedback = feedback;
-    this.previous = previous;
-  }
-
-  get context(): MacroContext {
-    return this.#exec.context;
-  }
-  get runId(): string {
-    return this.#exec.runId;
-  }
-  get logger(): Logger {
-    if (this.#logger === undefined)
-      this.#logger = this.#exec.logger.child({ path: this.path, attempt: this.attempt });
-    return this.#logger;
-  }
-  /** Bound on first access, so `const { report } = invocation` works. */
-  get report(): (data: unknown) => void {
-    if (this.#report === undefined) {
-      this.#report = (data: unknown) => {
-        if (!this.signal.aborted) this.#exec.progress(this.path, data);
-      };
-    }
-    return this.#report;
-  }
 }
