@@ -7,7 +7,7 @@ const esmOnly = ['p-limit', 'p-retry', 'yocto-queue', 'is-network-error'];
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    entry: ['src/index.ts', 'src/sqlite.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,
@@ -15,7 +15,7 @@ export default defineConfig([
     target: 'node20',
   },
   {
-    entry: ['src/index.ts'],
+    entry: ['src/index.ts', 'src/sqlite.ts'],
     format: ['cjs'],
     dts: true,
     sourcemap: true,

@@ -7,13 +7,17 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type MacroEvent, MacroOrchestrator, renderReport } from '../src/index.js';
+import { SqliteMemory } from '../src/sqlite.js';
 import { localAgents } from './local-agents.js';
 
 const macro = (process.argv[2] ?? 'research-draft-review') as 'research-draft-review';
 const outDir = resolve(process.argv[3] ?? 'out');
 
 const guidance = await readFile(new URL('../AGENTS.md', import.meta.url), 'utf8').catch(() => '');
-const orchestrator = new MacroOrchestrator({ agents: localAgents({ latencyMs: 20 }) });
+// Embedded durable memory: every run, checkpoint and audit record lands in <out-dir>/runs.db.
+await mkdir(outDir, { recursive: true });
+const memory = new SqliteMemory(resolve(outDir, 'runs.db'));
+const orchestrator = new MacroOrchestrator({ agents: localAgents({ latencyMs: 20 }), memory });
 
 const contexts: Record<string, Parameters<typeof orchestrator.run>[1]> = {
   'research-draft-review': {
@@ -84,13 +88,13 @@ for await (const event of run) {
 const result = await run;
 const stored = await orchestrator.loadResult(run.runId);
 if (stored === undefined) throw new Error('the result was not persisted');
-await mkdir(outDir, { recursive: true });
+memory.close();
 await writeFile(resolve(outDir, `${macro}.result.json`), `${JSON.stringify(result, null, 2)}\n`);
 await writeFile(resolve(outDir, `${macro}.report.md`), renderReport(result));
 for (const artefact of result.artefacts) {
   await writeFile(resolve(outDir, artefact.name.replace(/[^\w.-]+/g, '_')), String(artefact.content));
 }
 console.log(
-  `\nWrote ${outDir}/${macro}.result.json, ${macro}.report.md and ${result.artefacts.length} artefact(s).`,
+  `\nWrote ${outDir}/${macro}.result.json, ${macro}.report.md and ${result.artefacts.length} artefact(s); the run is stored in ${outDir}/runs.db.`,
 );
 process.exitCode = result.status === 'succeeded' ? 0 : 1;

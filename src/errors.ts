@@ -121,17 +121,32 @@ export class InvalidOutputError extends MacroError {
   }
 }
 
-/** A stage, phase or run ran past its time budget. */
+/**
+ * A stage, phase or run ran past its time budget. Stage and phase timeouts are
+ * `STAGE_TIMEOUT` and retryable (each attempt gets a fresh budget); a run timeout is
+ * `RUN_TIMEOUT` and final.
+ */
 export class StageTimeoutError extends MacroError {
   readonly timeoutMs: number;
-  constructor(path: string, timeoutMs: number, scope: 'stage' | 'phase' | 'run' = 'stage') {
-    super(
-      scope === 'run' ? 'RUN_TIMEOUT' : 'STAGE_TIMEOUT',
-      `${scope === 'run' ? 'Run' : scope === 'phase' ? 'Phase' : 'Stage'} ${path} timed out after ${timeoutMs} ms`,
-      { path, retryable: scope !== 'run' },
-    );
+  /** What ran out of time. */
+  readonly kind: 'stage' | 'phase' | 'run';
+  /** The phase that ran out of time, for `kind: 'phase'`. */
+  readonly phase: string | undefined;
+  constructor(path: string, timeoutMs: number, kind: 'stage' | 'phase' | 'run' = 'stage', phase?: string) {
+    const what =
+      kind === 'run'
+        ? `Run ${path}`
+        : kind === 'phase'
+          ? `Phase "${phase ?? '?'}" of ${path}`
+          : `Stage ${path}`;
+    super(kind === 'run' ? 'RUN_TIMEOUT' : 'STAGE_TIMEOUT', `${what} timed out after ${timeoutMs} ms`, {
+      path,
+      retryable: kind !== 'run',
+    });
     this.name = 'StageTimeoutError';
     this.timeoutMs = timeoutMs;
+    this.kind = kind;
+    this.phase = phase;
   }
 }
 

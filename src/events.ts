@@ -7,6 +7,7 @@
 import type { ErrorRecord } from './errors.js';
 import type {
   Artefact,
+  DecisionRecord,
   GateVerdict,
   MacroResult,
   RunStatus,
@@ -29,6 +30,8 @@ export interface EventBase {
 export interface RunStartEvent extends EventBase {
   readonly type: 'run:start';
   readonly macro: string;
+  /** Present on a run continued by `resume()`: its `seq` continues after the last checkpoint. */
+  readonly resumed?: true;
 }
 export interface RunEndEvent extends EventBase {
   readonly type: 'run:end';
@@ -103,21 +106,22 @@ export interface ArtefactEvent extends EventBase {
   readonly type: 'artefact';
   readonly artefact: Artefact;
 }
-/** A decision was made between conflicting parallel outputs. */
-export interface DecisionEvent extends EventBase {
+/**
+ * The Harmony Protocol decided between conflicting parallel outputs. Carries the whole
+ * {@link DecisionRecord}; `path` is the parallel group's. Not emitted when the outputs agree.
+ */
+export interface DecisionEvent extends EventBase, Omit<DecisionRecord, 'path' | 'at'> {
   readonly type: 'decision';
-  readonly strategy: string;
-  readonly winner: number;
-  readonly variants: readonly unknown[];
-  readonly scores?: readonly number[];
-  readonly rationale?: string;
 }
 /** An agent reported progress through `invocation.report()`. */
 export interface ProgressEvent extends EventBase {
   readonly type: 'stage:progress';
   readonly data: unknown;
 }
-/** A memory write failed (after its retries, when `final`). */
+/**
+ * A memory write failed for good (after its retries, for the retried writes). The run
+ * goes on and reports the failure in `result.persistence` too.
+ */
 export interface PersistenceErrorEvent extends EventBase {
   readonly type: 'persistence:error';
   readonly operation: string;

@@ -24,12 +24,15 @@ export {
 } from './errors.js';
 export type * from './events.js';
 export type { LogLevel } from './logger.js';
-export type { AgentStageOptions, ParallelOptions } from './macro/helpers.js';
+export type { Durability } from './macro/checkpoints.js';
+export type { AgentStageOptions, HarmonyParallelOptions, ParallelOptions } from './macro/helpers.js';
 export { agentStage, defineMacro, parallel, retryableStage, sequence, subMacro } from './macro/helpers.js';
 export {
   MacroOrchestrator,
   type MacroOutput,
   type OrchestratorOptions,
+  type ResumeIncompleteOptions,
+  type ResumeOptions,
   type RunMacroOptions,
   type RunOptions,
   runMacro,
@@ -52,9 +55,21 @@ export {
   type AgentStageDefinition,
   type Artefact,
   type ArtefactInput,
+  type CustomHarmony,
+  type DecisionRecord,
+  type DecisionVariant,
+  type ExcludedBranch,
   type GateCheckResult,
   type GateVerdict,
+  type HarmonyChoice,
+  type HarmonyComparison,
+  type HarmonyField,
+  type HarmonyJudgeInput,
+  type HarmonyOptions,
+  type HarmonyStrategy,
+  type HarmonyVariant,
   type JudgeGate,
+  type JudgeHarmony,
   type KnowledgePacket,
   type MacroAttempt,
   type MacroContext,
@@ -64,9 +79,11 @@ export {
   MacroDefinitionSchema,
   type MacroResult,
   type MacroStageDefinition,
+  type MajorityHarmony,
   type ParallelFailureMode,
   type ParallelStageDefinition,
   type PredicateGate,
+  type PriorityHarmony,
   type QaSummary,
   type QualityGate,
   type RetryableStageDefinition,
@@ -81,9 +98,19 @@ export {
   type StageRecord,
   type StageStatus,
   type TimelineEntry,
+  type WeightedHarmony,
 } from './macro/types.js';
 export { InMemoryMemory } from './memory/in-memory.js';
-export type { AuditRecord, ListRunsOptions, MemoryAdapter, RunSummary } from './memory/memory-adapter.js';
+export type {
+  AuditRecord,
+  Checkpoint,
+  ListRunsOptions,
+  MemoryAdapter,
+  RunHeader,
+  RunState,
+  RunSummary,
+  StoredRun,
+} from './memory/memory-adapter.js';
 export {
   DeliveryStage,
   DeployStage,
@@ -98,5 +125,6 @@ export {
   RefinementStage,
 } from './protocol/execution.js';
 export { type JudgeInput, judgeGate, predicateGate, schemaGate } from './protocol/quality-gates.js';
-export { escapeMarkdown, renderReport } from './report/markdown.js';
+export { escapeMarkdown } from './report/escape.js';
+export { renderReport } from './report/markdown.js';
 export type { SchedulingPolicy, SchedulingPolicyInput } from './scheduling/scheduler.js';

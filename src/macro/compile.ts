@@ -10,11 +10,13 @@ import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { type ConfigIssue, MacroConfigurationError } from '../errors.js';
 import type { ExecutionStage } from '../protocol/execution.js';
+import { Harmony } from '../protocol/harmony.js';
 import {
   type AgentStageDefinition,
   type MacroDefinition,
   MacroDefinitionSchema,
   type ParallelFailureMode,
+  type ParallelStageDefinition,
   type QualityGate,
   type RetryPolicy,
   type StageDefinition,
@@ -35,6 +37,8 @@ export interface CompiledAgentStage extends CompiledBase {
   readonly gates: readonly QualityGate[];
   readonly pipeline: readonly ExecutionStage[];
   readonly maxRefinements: number;
+  /** Time budget per phase name (stage values over macro defaults), or undefined when none. */
+  readonly phaseTimeoutsMs: ReadonlyMap<string, number> | undefined;
 }
 export interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
@@ -45,6 +49,8 @@ export interface CompiledParallel extends CompiledBase {
   readonly children: readonly CompiledNode[];
   readonly failure: ParallelFailureMode;
   readonly merge: ((outputs: readonly unknown[], context: any) => unknown) | undefined;
+  /** Conflict resolution over the branch outputs, when the group declares `harmony`. */
+  readonly harmony: Harmony | undefined;
 }
 export interface CompiledMacroStage extends CompiledBase {
   readonly kind: 'macro';
@@ -71,7 +77,13 @@ export interface CompileEnvironment {
   readonly phases: ReadonlyMap<string, ExecutionStage>;
 }
 
-type Parsed = MacroDefinition & { readonly defaults?: { retry?: RetryPolicy; timeoutMs?: number } };
+type Parsed = MacroDefinition & {
+  readonly defaults?: {
+    retry?: RetryPolicy;
+    timeoutMs?: number;
+    phaseTimeoutsMs?: Readonly<Partial<Record<string, number>>>;
+  };
+};
 
 /** Dotted path of a zod issue path, like `stages[0].branches[1].agent`. */
 function dotPath(prefix: string, keys: readonly PropertyKey[]): string {
@@ -152,9 +164,69 @@ function checkMeaning(
       });
     }
   };
+  const checkPhaseTimeouts = (timeouts: object | undefined, path: string) => {
+    for (const phase of Object.keys(timeouts ?? {})) {
+      if (!env.phases.has(phase)) {
+        issues.push({
+          path: `${path}.${phase}`,
+          message: `Unknown pipeline phase "${phase}" ${where} (known: ${[...env.phases.keys()].join(', ')})`,
+        });
+      }
+    }
+  };
+  const checkHarmony = (stage: ParallelStageDefinition, path: string) => {
+    const { harmony, minSuccesses } = stage;
+    if (harmony !== undefined && stage.merge !== undefined) {
+      issues.push({
+        path: `${path}.merge`,
+        message: `merge and harmony are exclusive ${where}; use harmony: { strategy: 'custom', resolve } to merge conflicts`,
+      });
+    }
+    if (harmony?.strategy === 'judge') needAgent(harmony.judge, `${path}.harmony.judge`, 'judge agent');
+    if (harmony?.strategy === 'priority') {
+      const ids = stage.branches.map(branchId);
+      const seen = new Set<string>();
+      harmony.order.forEach((id, k) => {
+        const at = `${path}.harmony.order[${k}]`;
+        if (!ids.includes(id))
+          issues.push({
+            path: at,
+            message: `Unknown branch "${id}" in the priority order ${where} (branches: ${ids.join(', ')})`,
+          });
+        else if (seen.has(id))
+          issues.push({ path: at, message: `Branch "${id}" is listed twice in the priority order ${where}` });
+        seen.add(id);
+      });
+    }
+    if (minSuccesses === undefined) return;
+    const at = `${path}.minSuccesses`;
+    if (harmony === undefined)
+      issues.push({
+        path: at,
+        message: `minSuccesses needs harmony ${where}: without it the output is every branch's output`,
+      });
+    if (stage.failure !== 'settle')
+      issues.push({
+        path: at,
+        message: `minSuccesses needs failure: 'settle' ${where}: fail-fast stops at the first failure`,
+      });
+    if (minSuccesses > stage.branches.length) {
+      issues.push({
+        path: at,
+        message: `minSuccesses (${minSuccesses}) is more than the ${stage.branches.length} branches ${where}`,
+      });
+    }
+  };
   const visit = (stage: StageDefinition, path: string) => {
     if (stage.kind === 'retryable') {
       checkRetry(stage.retry as RetryPolicy, `${path}.retry`);
+      if (stage.stage.kind === 'retryable') {
+        // Only one policy can drive a stage's attempts; the outer one would be ignored.
+        issues.push({
+          path: `${path}.stage`,
+          message: `A retryableStage directly inside another is ambiguous ${where}; give the stage one retry policy`,
+        });
+      }
       visit(stage.stage, `${path}.stage`);
       return;
     }
@@ -174,6 +246,7 @@ function checkMeaning(
             });
           }
         });
+        checkPhaseTimeouts(stage.phaseTimeoutsMs, `${path}.phaseTimeoutsMs`);
         break;
       case 'sequence':
         stage.stages.forEach((child, k) => {
@@ -184,6 +257,7 @@ function checkMeaning(
         stage.branches.forEach((child, k) => {
           visit(child, `${path}.branches[${k}]`);
         });
+        checkHarmony(stage, path);
         break;
       case 'macro':
         if (!byName.has(stage.macro))
@@ -196,9 +270,15 @@ function checkMeaning(
   });
   checkGates(def.gates, `${at}.gates`);
   checkRetry(def.defaults?.retry, `${at}.defaults.retry`);
+  checkPhaseTimeouts(def.defaults?.phaseTimeoutsMs, `${at}.defaults.phaseTimeoutsMs`);
   if (def.fallback !== undefined && !byName.has(def.fallback)) {
     issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
   }
+}
+
+/** The id of a branch, looking through `retryableStage` wrappers. */
+function branchId(stage: StageDefinition): string {
+  return stage.kind === 'retryable' ? branchId(stage.stage) : stage.id;
 }
 
 /** Reports each cycle through fallbacks (or sub-macro references) once. */
@@ -297,6 +377,7 @@ function compileStages(
           outputSchema: stage.output ?? agent.output,
           gates: stage.gates ?? [],
           maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
+          phaseTimeoutsMs: phaseTimeouts(defaults.phaseTimeoutsMs, stage.phaseTimeoutsMs),
           pipeline:
             stage.pipeline === undefined
               ? env.pipeline
@@ -305,14 +386,27 @@ function compileStages(
       }
       case 'sequence':
         return { ...base, kind: 'sequence', children: stage.stages.map((s) => compile(s, path, undefined)) };
-      case 'parallel':
+      case 'parallel': {
+        const children = stage.branches.map((s) => compile(s, path, undefined));
+        const { harmony } = stage;
+        if (harmony?.strategy === 'judge') agents.add(harmony.judge);
         return {
           ...base,
           kind: 'parallel',
-          children: stage.branches.map((s) => compile(s, path, undefined)),
+          children,
           failure: stage.failure ?? 'fail-fast',
           merge: stage.merge,
+          harmony:
+            harmony === undefined
+              ? undefined
+              : new Harmony(
+                  harmony,
+                  path,
+                  children.map((child) => ({ id: child.id, path: child.path })),
+                  stage.minSuccesses ?? children.length,
+                ),
         };
+      }
       case 'macro': {
         const sub = (byName.get(stage.macro) as { def: Parsed }).def;
         return {
@@ -325,4 +419,15 @@ function compileStages(
     }
   };
   return def.stages.map((stage) => compile(stage, prefix, undefined));
+}
+
+function phaseTimeouts(
+  defaults: Readonly<Partial<Record<string, number>>> | undefined,
+  own: Readonly<Partial<Record<string, number>>> | undefined,
+): ReadonlyMap<string, number> | undefined {
+  const merged = new Map<string, number>();
+  for (const source of [defaults, own]) {
+    for (const [phase, ms] of Object.entries(source ?? {})) if (ms !== undefined) merged.set(phase, ms);
+  }
+  return merged.size === 0 ? undefined : merged;
 }

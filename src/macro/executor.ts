@@ -12,6 +12,7 @@ import type { Agent } from '../agents/agent.js';
 import {
   AgentError,
   CancelledError,
+  describe,
   type ErrorRecord,
   InvalidOutputError,
   isMacroError,
@@ -24,9 +25,11 @@ import {
 import type { MacroEvent } from '../events.js';
 import { AbortScope, sleep } from '../internal/abort-scope.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
-import type { PipelineState } from '../protocol/execution.js';
+import type { ExecutionStage, PipelineState } from '../protocol/execution.js';
+import type { Harmony } from '../protocol/harmony.js';
 import { JudgeVerdictSchema, normaliseCheck } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
+import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
 import { Invocation, StageAttempt } from './invocation.js';
 import { backoffDelay, isRetryable, retryAfter } from './retry.js';
@@ -34,6 +37,7 @@ import type { MacroRun } from './run.js';
 import {
   type Artefact,
   ArtefactSchema,
+  type DecisionRecord,
   type GateVerdict,
   type MacroAttempt,
   type MacroContext,
@@ -57,6 +61,8 @@ export interface EngineServices {
   readonly random: () => number;
   readonly maxFallbackDepth: number;
   readonly persistenceRetry: RetryPolicy;
+  /** When stage checkpoints are written. */
+  readonly durability: Durability;
 }
 
 export interface RunRequest {
@@ -66,6 +72,10 @@ export interface RunRequest {
   readonly input: unknown;
   readonly scope: AbortScope;
   readonly logger: Logger;
+  /** Set when resuming: stages finished before the interruption are restored, not run again. */
+  readonly restore?: RestorePoint;
+  /** When the run first started; a resumed run keeps it. @default now */
+  readonly startedAt?: number;
 }
 
 type Outcome =
@@ -97,6 +107,14 @@ export class RunExecution {
   readonly #artefacts: Artefact[] = [];
   readonly #macros: MacroAttempt[] = [];
   readonly #audit: AuditRecord[] = [];
+  readonly #decisions: DecisionRecord[] = [];
+  readonly #checkpoints: Checkpointer;
+  /** False when the run could not be begun in memory: then nothing is checkpointed. */
+  #durable = true;
+  /** Stages left to restore when resuming, by path. */
+  #restoring: Map<string, StageRecord> | undefined;
+  /** The first checkpoint-time persistence failure, reported in the result. */
+  #persistenceFailure: PersistenceError | undefined;
 
   constructor(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>) {
     this.#svc = svc;
@@ -107,6 +125,34 @@ export class RunExecution {
     this.#debug = req.logger.isLevelEnabled('debug');
     this.#labels = req.macro.labels;
     this.#context = req.context;
+    if (req.restore !== undefined) this.#preload(req.restore);
+    this.#checkpoints = new Checkpointer(
+      svc.memory,
+      req.runId,
+      {
+        timeline: this.#timeline,
+        errors: this.#errors,
+        verdicts: this.#verdicts,
+        artefacts: this.#artefacts,
+        decisions: this.#decisions,
+        audit: this.#audit,
+      },
+      () => ({ seq: this.#seq, at: this.#svc.now() }),
+      (error) => this.#persistenceError(new PersistenceError('saveCheckpoint', error), this.#req.macro.name),
+      svc.durability,
+    );
+  }
+
+  /** Takes over what a resumed run had recorded before it was interrupted. */
+  #preload(restore: RestorePoint): void {
+    this.#seq = restore.seq;
+    this.#restoring = restore.stages;
+    const { journal } = restore;
+    for (const entry of journal.timeline) this.#timeline.push(entry);
+    for (const error of journal.errors) this.#errors.push(error);
+    for (const verdict of journal.verdicts) this.#verdicts.push(verdict);
+    for (const artefact of journal.artefacts) this.#artefacts.push(artefact);
+    for (const decision of journal.decisions) this.#decisions.push(decision);
   }
 
   // ── events ────────────────────────────────────────────────────────────────
@@ -127,8 +173,14 @@ export class RunExecution {
 
   async execute(): Promise<MacroResult> {
     const { scope } = this.#req;
-    const startedAt = this.#svc.now();
-    this.#emit({ type: 'run:start', ...this.#base(this.#req.macro.name), macro: this.#req.macro.name });
+    const startedAt = this.#req.startedAt ?? this.#svc.now();
+    const start = {
+      type: 'run:start' as const,
+      ...this.#base(this.#req.macro.name),
+      macro: this.#req.macro.name,
+    };
+    this.#emit(this.#req.restore === undefined ? start : { ...start, resumed: true as const });
+    if (this.#req.restore === undefined) await this.#begin(startedAt);
 
     let macro = this.#req.macro;
     let outcome: Outcome;
@@ -170,9 +222,15 @@ export class RunExecution {
     let outcome: Outcome;
     try {
       let value = input;
-      for (const child of macro.children) value = await this.#node(child, value, scope);
+      const { children } = macro; // indexed: across awaits a for-of allocates per step
+      for (let i = 0; i < children.length; i++) {
+        value = await this.#node(children[i] as CompiledNode, value, scope);
+      }
       if (macro.gates.length > 0) {
-        const { passed, verdicts } = await this.#checkGates(macro.gates, value, macro.name, 1, scope);
+        // Raced, so a gate that never settles cannot outlast a cancellation or the run's deadline.
+        const { passed, verdicts } = await scope.race(
+          this.#checkGates(macro.gates, value, macro.name, 1, scope),
+        );
         if (!passed) {
           throw new QualityGateError(
             macro.name,
@@ -182,7 +240,9 @@ export class RunExecution {
       }
       outcome = { status: 'succeeded', output: value };
     } catch (caught) {
-      const error = this.#normalise(caught, macro.name, scope);
+      // Once the run is cancelled or out of time, that decides its status, even when a
+      // settle-mode branch had already failed for another reason.
+      const error = this.#normalise(scope.aborted ? scope.reason : caught, macro.name, scope);
       const stageStatus = statusOf(error);
       outcome = {
         status:
@@ -229,11 +289,15 @@ export class RunExecution {
       artefacts: this.#artefacts,
       errors: this.#errors,
       macros: this.#macros,
+      decisions: this.#decisions,
     };
     let result: MacroResult =
       outcome.status === 'succeeded'
         ? { ...base, status: 'succeeded', output: outcome.output }
         : { ...base, status: outcome.status, error: toErrorRecord(outcome.error) };
+    if (this.#persistenceFailure !== undefined) {
+      result = { ...result, persistence: { ok: false, error: toErrorRecord(this.#persistenceFailure) } };
+    }
 
     const failure = await this.#persist(result);
     if (failure !== undefined) {
@@ -250,6 +314,8 @@ export class RunExecution {
     this.#emit({
       type: 'run:end',
       ...this.#base(this.#req.macro.name),
+      // The run's own labels, as on run:start and in the result, even after a fallback.
+      labels: this.#req.macro.labels,
       macro: this.#req.macro.name,
       status,
       durationMs: result.durationMs,
@@ -262,18 +328,50 @@ export class RunExecution {
   async #persist(result: MacroResult): Promise<PersistenceError | undefined> {
     const memory = this.#svc.memory;
     let failure: PersistenceError | undefined;
-    if (this.#audit.length > 0) {
-      failure = await this.#withRetry('appendAudit', () => memory.appendAudit(this.#audit));
+    await this.#checkpoints.close();
+    const audit = this.#checkpoints.takeAudit(); // what no checkpoint has stored yet
+    if (audit.length > 0) {
+      failure = await this.#withRetry('appendAudit', () => memory.appendAudit(audit));
     }
     const saved = await this.#withRetry('saveResult', () => memory.saveResult(result));
     return saved ?? failure;
+  }
+
+  /** Records the run as begun in memory, so that it can be resumed; without that, nothing is checkpointed. */
+  async #begin(startedAt: number): Promise<void> {
+    const { runId, macro, context, input } = this.#req;
+    const header = { runId, macro: macro.name, context, input, startedAt };
+    const failure = await this.#withRetry('beginRun', () => this.#svc.memory.beginRun(header));
+    if (failure === undefined) return;
+    this.#durable = false;
+    this.#persistenceError(failure, macro.name);
+  }
+
+  /** Reports a failed write during the run; the result repeats the first one. */
+  #persistenceError(failure: PersistenceError, path: string): void {
+    this.#persistenceFailure ??= failure;
+    this.#logger.warn({ err: failure }, 'a memory write failed during the run; the run goes on');
+    this.#emit({
+      type: 'persistence:error',
+      ...this.#base(path),
+      operation: failure.operation,
+      error: toErrorRecord(failure),
+    });
   }
 
   async #withRetry(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
     const policy = this.#svc.persistenceRetry;
     const scope = AbortScope.root();
     try {
-      await pRetry(write, {
+      const attempt = async () => {
+        try {
+          await write();
+        } catch (error) {
+          // p-retry gives up at once on anything that is not an Error.
+          throw error instanceof Error ? error : new Error(describe(error), { cause: error });
+        }
+      };
+      await pRetry(attempt, {
         retries: policy.retries,
         minTimeout: 0,
         onFailedAttempt: async ({ attemptNumber, retriesLeft, error }) => {
@@ -294,6 +392,10 @@ export class RunExecution {
   // ── stages ────────────────────────────────────────────────────────────────
 
   #node(node: CompiledNode, input: unknown, scope: AbortScope): Promise<unknown> {
+    const restored = this.#restoring?.get(node.path);
+    if (restored !== undefined && restored.kind === node.kind) {
+      return Promise.resolve(this.#restore(node, restored));
+    }
     if (node.retry === undefined || node.retry.retries === 0) return this.#attempt(node, input, scope, 1);
     return this.#withStageRetry(node, node.retry, input, scope);
   }
@@ -330,7 +432,17 @@ export class RunExecution {
   async #attempt(node: CompiledNode, input: unknown, parent: AbortScope, attempt: number): Promise<unknown> {
     const startedAt = this.#svc.now();
     const { path, kind } = node;
-    this.#emit({ type: 'stage:start', ...this.#base(path), kind, attempt });
+    // Base fields written out, not spread from #base(): the per-stage hot path.
+    this.#emit({
+      type: 'stage:start',
+      runId: this.#runId,
+      seq: ++this.#seq,
+      at: this.#svc.now(),
+      path,
+      labels: this.#labels,
+      kind,
+      attempt,
+    });
     const scope =
       node.timeoutMs === undefined
         ? parent
@@ -348,7 +460,10 @@ export class RunExecution {
         case 'sequence':
         case 'macro': {
           output = input;
-          for (const child of node.children) output = await this.#node(child, output, scope);
+          const { children } = node; // indexed: across awaits a for-of allocates per step
+          for (let i = 0; i < children.length; i++) {
+            output = await this.#node(children[i] as CompiledNode, output, scope);
+          }
           break;
         }
         case 'parallel':
@@ -356,7 +471,7 @@ export class RunExecution {
           break;
       }
       const endedAt = this.#svc.now();
-      const record: StageRecord = {
+      const stored: { -readonly [K in keyof StageRecord]: StageRecord[K] } = {
         path,
         id: node.id,
         kind,
@@ -367,11 +482,21 @@ export class RunExecution {
         endedAt,
         durationMs: endedAt - startedAt,
       };
-      this.#stages[path] = agentId === undefined ? record : { ...record, agent: agentId };
+      if (agentId !== undefined) stored.agent = agentId; // last, where a spread put it; no copy
+      this.#stages[path] = stored;
       this.#span('stage', path, kind, 'succeeded', attempt, startedAt, endedAt);
+      if (this.#durable) {
+        const saved = this.#checkpoints.save(stored);
+        // 'sync': stored before stage:end, so a listener that sees the end can rely on it.
+        if (this.#svc.durability === 'sync') await saved;
+      }
       this.#emit({
         type: 'stage:end',
-        ...this.#base(path),
+        runId: this.#runId,
+        seq: ++this.#seq,
+        at: this.#svc.now(),
+        path,
+        labels: this.#labels,
         kind,
         attempt,
         status: 'succeeded',
@@ -413,6 +538,35 @@ export class RunExecution {
     }
   }
 
+  /**
+   * Replays a stage that finished before the run was interrupted: start and end events
+   * (status `restored`, also for its finished children), its record and its output.
+   * Each stored stage is restored once; a retry after that runs it again.
+   */
+  #restore(node: CompiledNode, record: StageRecord): unknown {
+    const { path, kind } = node;
+    this.#restoring?.delete(path);
+    this.#emit({ type: 'stage:start', ...this.#base(path), kind, attempt: record.attempts });
+    if (node.kind !== 'agent') {
+      for (const child of node.children) {
+        const stored = this.#restoring?.get(child.path);
+        if (stored !== undefined && stored.kind === child.kind) this.#restore(child, stored);
+      }
+    }
+    const at = this.#svc.now();
+    this.#stages[path] = { ...record, status: 'restored' };
+    this.#span('stage', path, kind, 'restored', record.attempts, at, at);
+    this.#emit({
+      type: 'stage:end',
+      ...this.#base(path),
+      kind,
+      attempt: record.attempts,
+      status: 'restored',
+      durationMs: 0,
+    });
+    return record.output;
+  }
+
   #span(
     spanScope: TimelineEntry['scope'],
     path: string,
@@ -440,6 +594,7 @@ export class RunExecution {
     const outputs: unknown[] = new Array(node.children.length);
     let firstError: unknown;
     let failed = false;
+    const failures = new Map<number, unknown>();
     try {
       await Promise.all(
         node.children.map((child, i) =>
@@ -448,6 +603,7 @@ export class RunExecution {
               outputs[i] = value;
             },
             (error: unknown) => {
+              failures.set(i, error);
               if (failed) return;
               failed = true;
               firstError = error;
@@ -461,6 +617,7 @@ export class RunExecution {
     } finally {
       if (scope !== parent) scope.dispose();
     }
+    if (node.harmony !== undefined) return this.#harmonise(node, outputs, failures, parent);
     if (failed) throw firstError;
     if (node.merge === undefined) return outputs;
     try {
@@ -468,6 +625,38 @@ export class RunExecution {
     } catch (error) {
       throw wrapUserError(error, node.path, 'merge');
     }
+  }
+
+  /** Lets the group's Harmony policy pick its output; a conflict becomes a recorded decision. */
+  async #harmonise(
+    node: CompiledParallel,
+    outputs: readonly unknown[],
+    failures: ReadonlyMap<number, unknown>,
+    scope: AbortScope,
+  ): Promise<unknown> {
+    const { output, decision } = await (node.harmony as Harmony).resolve(outputs, failures, {
+      context: this.#context,
+      signal: scope.signal,
+      judge: (id, input) =>
+        this.invokeAgent(
+          this.agent(id) as Agent,
+          undefined,
+          node.path,
+          input,
+          scope,
+          1,
+          EMPTY_FEEDBACK,
+          undefined,
+          false,
+        ),
+    });
+    if (decision === undefined) return output;
+    const id = `d${this.#decisions.length + 1}`;
+    const event = { type: 'decision' as const, ...this.#base(node.path), id, ...decision };
+    this.#decisions.push({ id, path: node.path, at: event.at, ...decision });
+    this.#emit(event);
+    this.#recordAudit('decision', event, { id, ...decision });
+    return output;
   }
 
   // ── the Execution Pipeline ────────────────────────────────────────────────
@@ -495,15 +684,35 @@ export class RunExecution {
       qaPasses: 0,
       artefacts: [],
     };
-    for (const phase of node.pipeline) {
+    // Indexed, and the event's base fields written out rather than spread from #base():
+    // across awaits a for-of allocates an iterator result per phase, and a spread copies.
+    const phases = node.pipeline;
+    for (let p = 0; p < phases.length; p++) {
+      const phase = phases[p] as ExecutionStage;
       if (!phase.shouldRun(state, ctx)) continue;
       const startedAt = this.#svc.now();
-      this.#emit({ type: 'phase:start', ...this.#base(node.path), phase: phase.name, attempt });
+      this.#emit({
+        type: 'phase:start',
+        runId: this.#runId,
+        seq: ++this.#seq,
+        at: this.#svc.now(),
+        path: node.path,
+        labels: this.#labels,
+        phase: phase.name,
+        attempt,
+      });
+      const budget = node.phaseTimeoutsMs?.get(phase.name);
+      const phaseScope =
+        budget === undefined
+          ? scope
+          : scope.child(budget, () => new StageTimeoutError(node.path, budget, 'phase', phase.name));
+      ctx.scope = phaseScope;
       try {
-        await phase.execute(state, ctx);
-        if (scope.aborted) throw scope.reason;
+        // Raced: a phase that ignores its signal (a hung gate, deploy or custom phase) is left behind.
+        await phaseScope.race(executePhase(phase, state, ctx));
+        if (phaseScope.aborted) throw phaseScope.reason;
       } catch (caught) {
-        const error = this.#normalise(caught, node.path, scope);
+        const error = this.#normalise(caught, node.path, phaseScope);
         const endedAt = this.#svc.now();
         const status = statusOf(error);
         this.#span('phase', node.path, phase.name, status, attempt, startedAt, endedAt);
@@ -516,19 +725,30 @@ export class RunExecution {
           durationMs: endedAt - startedAt,
           error: toErrorRecord(error),
         });
+        ctx.end();
         throw error;
+      } finally {
+        if (phaseScope !== scope) {
+          phaseScope.dispose();
+          ctx.scope = scope;
+        }
       }
       const endedAt = this.#svc.now();
       this.#span('phase', node.path, phase.name, 'succeeded', attempt, startedAt, endedAt);
       this.#emit({
         type: 'phase:end',
-        ...this.#base(node.path),
+        runId: this.#runId,
+        seq: ++this.#seq,
+        at: this.#svc.now(),
+        path: node.path,
+        labels: this.#labels,
         phase: phase.name,
         attempt,
         status: 'succeeded',
         durationMs: endedAt - startedAt,
       });
     }
+    ctx.end();
     if (!state.passed) {
       throw new QualityGateError(
         node.path,
@@ -572,6 +792,8 @@ export class RunExecution {
       if (scope.aborted) throw this.#normalise(scope.reason, path, scope);
       if (isMacroError(error)) throw error;
       throw new AgentError(agent.id, path, error);
+    } finally {
+      invocation.close();
     }
     const schema = validate ? (node?.outputSchema ?? undefined) : undefined;
     if (schema !== undefined) {
@@ -740,6 +962,15 @@ export class RunExecution {
   }
 }
 
+/** Runs one phase, turning a synchronous throw into a rejection. */
+function executePhase(phase: ExecutionStage, state: PipelineState, ctx: StageAttempt): Promise<void> {
+  try {
+    return Promise.resolve(phase.execute(state, ctx));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** True when the latest verdict of every gate at every path passed. */
 function latestVerdictsPass(verdicts: readonly GateVerdict[]): boolean {
   const latest = new Map<string, boolean>();
@@ -750,13 +981,9 @@ function latestVerdictsPass(verdicts: readonly GateVerdict[]): boolean {
 
 function wrapUserError(error: unknown, path: string, where: string): MacroError {
   if (isMacroError(error)) return error;
-  return new MacroError(
-    'STAGE_FAILED',
-    `${where} failed at ${path}: ${error instanceof Error ? error.message : String(error)}`,
-    {
-      cause: error,
-      path,
-      retryable: true,
-    },
-  );
+  return new MacroError('STAGE_FAILED', `${where} failed at ${path}: ${describe(error)}`, {
+    cause: error,
+    path,
+    retryable: true,
+  });
 }

@@ -5,6 +5,7 @@
 import type { Agent } from '../agents/agent.js';
 import type {
   AgentStageDefinition,
+  HarmonyOptions,
   MacroContext,
   MacroDefinition,
   MacroStageDefinition,
@@ -58,12 +59,29 @@ export interface ParallelOptions {
   readonly description?: string;
 }
 
+/** Options of {@link parallel} with a Harmony policy; `O` is the union of the branch output types. */
+export interface HarmonyParallelOptions<O> extends ParallelOptions {
+  /** How conflicting branch outputs are resolved; see docs/harmony.md. */
+  readonly harmony: HarmonyOptions<O>;
+  /** With `failure: 'settle'`: branches that must succeed; failed ones are left out. @default every branch */
+  readonly minSuccesses?: number;
+}
+
 /**
  * Branches that run concurrently on the same input, under the orchestrator's scheduling
- * budget. Output: the tuple of branch outputs, or what `merge` makes of it.
+ * budget. Output: the tuple of branch outputs, what `merge` makes of it, or, with
+ * `harmony`, the one output the Harmony Protocol chooses.
  * @example
  * parallel('reviews', [agentStage('style', 'style-reviewer'), agentStage('security', 'security-reviewer')])
+ * parallel('answers', [agentStage('a', 'model-a'), agentStage('b', 'model-b'), agentStage('c', 'model-c')], {
+ *   harmony: { strategy: 'judge', judge: 'arbiter', compare: { fields: ['answer'] } },
+ * })
  */
+export function parallel<const B extends NonEmpty>(
+  id: string,
+  branches: B,
+  options: HarmonyParallelOptions<Outputs<B>[number]>,
+): ParallelStageDefinition<Outputs<B>[number]>;
 export function parallel<const B extends NonEmpty>(
   id: string,
   branches: B,

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Agent, AgentInvocation } from '../agents/agent.js';
+import { MacroError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { PhaseContext, PhaseStageInfo } from '../protocol/execution.js';
 import type { CompiledAgentStage } from './compile.js';
@@ -14,6 +15,25 @@ import type { Artefact, GateVerdict, MacroContext } from './types.js';
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
 
+const stageInfos = new WeakMap<CompiledAgentStage, PhaseStageInfo>();
+
+/** What phases see of a compiled stage: built once per stage (not per attempt), frozen, shared. */
+function stageInfo(node: CompiledAgentStage): PhaseStageInfo {
+  let info = stageInfos.get(node);
+  if (info === undefined) {
+    info = Object.freeze({
+      id: node.id,
+      path: node.path,
+      agent: node.agent.id,
+      hasGates: node.gates.length > 0,
+      maxRefinements: node.maxRefinements,
+      elevateTo: node.def.elevateTo,
+    });
+    stageInfos.set(node, info);
+  }
+  return info;
+}
+
 /** The `PhaseContext` of one stage attempt. @internal */
 export class StageAttempt implements PhaseContext {
   readonly stage: PhaseStageInfo;
@@ -21,7 +41,9 @@ export class StageAttempt implements PhaseContext {
   readonly attempt: number;
   readonly #exec: RunExecution;
   readonly #node: CompiledAgentStage;
-  readonly #scope: AbortScope;
+  /** The attempt's scope, or the running phase's own scope when that phase has a time budget. */
+  #scope: AbortScope;
+  #ended = false;
 
   constructor(
     exec: RunExecution,
@@ -35,14 +57,7 @@ export class StageAttempt implements PhaseContext {
     this.#scope = scope;
     this.input = input;
     this.attempt = attempt;
-    this.stage = {
-      id: node.id,
-      path: node.path,
-      agent: node.agent.id,
-      hasGates: node.gates.length > 0,
-      maxRefinements: node.maxRefinements,
-      elevateTo: node.def.elevateTo,
-    };
+    this.stage = stageInfo(node);
   }
 
   get context(): MacroContext {
@@ -50,6 +65,13 @@ export class StageAttempt implements PhaseContext {
   }
   get signal(): AbortSignal {
     return this.#scope.signal;
+  }
+  /** The scope the current phase runs under. @internal */
+  get scope(): AbortScope {
+    return this.#scope;
+  }
+  set scope(scope: AbortScope) {
+    this.#scope = scope;
   }
   get logger(): Logger {
     return this.#exec.logger.child({ path: this.#node.path });
@@ -64,6 +86,8 @@ export class StageAttempt implements PhaseContext {
   invoke(
     options: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown } = {},
   ): Promise<unknown> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return refused;
     const node = this.#node;
     const agent =
       options.agent === undefined || options.agent === node.agent.id
@@ -84,11 +108,31 @@ export class StageAttempt implements PhaseContext {
 
   #qaPass = 0;
   checkGates(output: unknown) {
+    const refused = this.#refusal();
+    if (refused !== undefined) return refused;
     this.#qaPass += 1;
     return this.#exec.checkGates(this.#node, output, this.#qaPass, this.#scope, this.attempt);
   }
   deliver(output: unknown): Artefact[] {
     return this.#exec.deliver(this.#node, output);
+  }
+
+  /** Marks the attempt's pipeline finished: work a phase left behind can no longer act. @internal */
+  end(): void {
+    this.#ended = true;
+  }
+
+  /**
+   * A rejection for calls from work left behind by an aborted or finished phase, so it
+   * neither invokes agents nor emits verdicts after the stage ended.
+   */
+  #refusal(): Promise<never> | undefined {
+    if (this.#scope.aborted) return Promise.reject(this.#scope.reason);
+    if (!this.#ended) return undefined;
+    const { path } = this.#node;
+    return Promise.reject(
+      new MacroError('STAGE_FAILED', `Attempt ${this.attempt} of ${path} has already ended`, { path }),
+    );
   }
   deploy(artefacts: readonly Artefact[]): Promise<void> {
     return this.#exec.deploy(this.#node, artefacts);
@@ -105,6 +149,7 @@ export class Invocation implements AgentInvocation {
   readonly #exec: RunExecution;
   #logger: Logger | undefined;
   #report: ((data: unknown) => void) | undefined;
+  #open = true;
 
   constructor(
     exec: RunExecution,
@@ -133,13 +178,21 @@ export class Invocation implements AgentInvocation {
       this.#logger = this.#exec.logger.child({ path: this.path, attempt: this.attempt });
     return this.#logger;
   }
-  /** Bound on first access, so `const { report } = invocation` works. */
+  /**
+   * Bound on first access, so `const { report } = invocation` works. Reports made after
+   * the invocation settled or was aborted are dropped: they would land after `stage:end`.
+   */
   get report(): (data: unknown) => void {
     if (this.#report === undefined) {
       this.#report = (data: unknown) => {
-        if (!this.signal.aborted) this.#exec.progress(this.path, data);
+        if (this.#open && !this.signal.aborted) this.#exec.progress(this.path, data);
       };
     }
     return this.#report;
+  }
+
+  /** Marks the invocation settled; later reports are dropped. @internal */
+  close(): void {
+    this.#open = false;
   }
 }

@@ -15,8 +15,9 @@ import { InMemoryMemory } from '../memory/in-memory.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
+import { type Durability, restorePoint } from './checkpoints.js';
 import { type CompiledMacro, compileCatalogue } from './compile.js';
-import { type EngineServices, RunExecution } from './executor.js';
+import { type EngineServices, RunExecution, type RunRequest } from './executor.js';
 import { MacroRun } from './run.js';
 import { builtinMacros } from './scripts.js';
 import {
@@ -51,6 +52,16 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   readonly maxFallbackDepth?: number;
   /** How failing memory writes are retried. @default { retries: 3, minDelayMs: 50, maxDelayMs: 1000 } */
   readonly persistenceRetry?: RetryPolicyInput;
+  /**
+   * When each finished stage's checkpoint is written to `memory` (see docs/memory.md).
+   * - `'async'`: in the background, when the event loop next turns; the stages that
+   *   finish within one turn share one write. A crash loses at most the stages that
+   *   finished since the loop last turned (they run again on resume).
+   * - `'sync'`: before the run moves on; a `stage:end` means the stage is stored.
+   *   One awaited write per stage.
+   * @default 'async'
+   */
+  readonly durability?: Durability;
   /** Clock for timestamps. @default Date.now */
   readonly now?: () => number;
   /** Randomness for backoff jitter. @default Math.random */
@@ -78,9 +89,28 @@ const RunOptionsSchema = z.strictObject({
   deadline: z.number().finite().optional(),
 });
 
+/** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */
+export type ResumeOptions = Omit<RunOptions, 'input'>;
+
+const ResumeOptionsSchema = RunOptionsSchema.omit({ input: true });
+
+/** Options of {@link MacroOrchestrator.resumeIncomplete}; the run options apply to every resumed run. */
+export interface ResumeIncompleteOptions extends ResumeOptions {
+  /** Skip runs whose last checkpoint is more recent than this, in ms. @default 0 */
+  readonly staleAfterMs?: number;
+  /** Resume at most this many runs. @default 100 */
+  readonly limit?: number;
+}
+
+const ResumeIncompleteOptionsSchema = ResumeOptionsSchema.extend({
+  staleAfterMs: z.number().min(0).optional(),
+  limit: z.number().int().positive().optional(),
+});
+
 const OrchestratorOptionsSchema = z.object({
   maxFallbackDepth: z.number().int().min(0).max(20).optional(),
   persistenceRetry: RetryPolicySchema.optional(),
+  durability: z.enum(['sync', 'async']).optional(),
   scheduling: SchedulingPolicySchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
@@ -109,6 +139,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   readonly #pipeline: readonly ExecutionStage[];
   readonly #phases: Map<string, ExecutionStage>;
   readonly #createRunId: () => string;
+  /** Runs in flight, by id: bounded by what runs now, emptied as runs settle. */
+  readonly #live = new Map<string, MacroRun<unknown>>();
 
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
@@ -143,6 +175,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       persistenceRetry: RetryPolicySchema.parse(
         options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
+      durability: options.durability ?? 'async',
     };
     this.#createRunId = options.createRunId ?? randomUUID;
   }
@@ -159,11 +192,13 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * Adds macros to the catalogue. The whole catalogue is validated again; on any
    * problem nothing is added and a `MacroConfigurationError` is thrown.
    */
-  addMacros<D extends MacroDefinition<string, any>>(...definitions: D[]): MacroOrchestrator<M | D> {
+  addMacros<const D extends readonly MacroDefinition<string, any>[]>(
+    ...definitions: D
+  ): MacroOrchestrator<M | D[number]> {
     const next = [...this.#definitions, ...definitions];
     this.#catalogue = this.#compile(next);
     this.#definitions = next;
-    return this as unknown as MacroOrchestrator<M | D>;
+    return this as unknown as MacroOrchestrator<M | D[number]>;
   }
 
   /** Names of every macro in the catalogue. */
@@ -208,8 +243,127 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     if (!parsedOptions.success) throw invalid('run options', parsedOptions.error);
 
     const runId = this.#createRunId();
-    const services: EngineServices = { ...this.#services, catalogue: this.#catalogue };
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
+    const logger = this.#runLogger(runId, macro);
+    const request: RunRequest = {
+      runId,
+      macro,
+      context: parsedContext.data,
+      input: options.input ?? parsedContext.data.intent,
+      scope,
+      logger,
+    };
+    let run: MacroRun<unknown> | undefined;
+    const result = Promise.resolve().then(() => this.#execute(request, options, run as MacroRun<unknown>));
+    run = new MacroRun(
+      runId,
+      macro.name,
+      result,
+      (reason) => scope.abort(new CancelledError(macro.name, reason)),
+      logger,
+    );
+    this.#track(run);
+    return run as MacroRun<MacroOutput<M, N>>;
+  }
+
+  /**
+   * Continues a run that was interrupted (its process crashed or was stopped) from its
+   * checkpoints in {@link OrchestratorOptions.memory}. Stages that finished before are
+   * not run again: their stored outputs are reused, and each emits `stage:start` and
+   * `stage:end` with status `restored`. The run keeps its id, context, input and start
+   * time; its events continue the stored sequence numbers, and `run:start` carries
+   * `resumed: true`. `timeoutMs` and `deadline` count from the resume.
+   *
+   * A run that already finished is not run again: the handle emits `run:start` and
+   * `run:end` and settles with the stored result. Resuming a run that is running in
+   * this orchestrator returns its live handle.
+   *
+   * The handle rejects (and its iterator throws) with `RUN_NOT_FOUND` when memory has
+   * no such run, and `MACRO_NOT_FOUND` when its macro is not in the catalogue.
+   * @example
+   * const orchestrator = new MacroOrchestrator({ agents, memory: new SqliteMemory('runs.db') });
+   * const result = await orchestrator.resume(runId);
+   */
+  resume(runId: string, options: ResumeOptions = {}): MacroRun<unknown> {
+    const live = this.#live.get(runId);
+    if (live !== undefined) return live;
+    const parsedOptions = ResumeOptionsSchema.safeParse(options);
+    if (!parsedOptions.success) throw invalid('resume options', parsedOptions.error);
+    let name = runId; // the macro's name once loaded
+    const scope = AbortScope.root(options.signal, (reason) => new CancelledError(name, reason));
+    let run: MacroRun<unknown> | undefined;
+    const result = Promise.resolve().then(async () => {
+      const handle = run as MacroRun<unknown>;
+      const stored = await this.memory.loadRun(runId);
+      if (stored?.result !== undefined) return this.#replay(handle, stored.result);
+      if (stored?.header === undefined) {
+        throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is stored in memory to resume`);
+      }
+      const { header } = stored;
+      const macro = this.#catalogue.get(header.macro);
+      if (macro === undefined) {
+        throw new MacroError(
+          'MACRO_NOT_FOUND',
+          `Run "${runId}" cannot be resumed: its macro "${header.macro}" is not in the catalogue`,
+        );
+      }
+      name = macro.name;
+      handle.bindMacro(macro.name);
+      const request: RunRequest = {
+        runId,
+        macro,
+        context: header.context,
+        input: header.input,
+        scope,
+        logger: this.#runLogger(runId, macro),
+        restore: restorePoint(stored),
+        startedAt: header.startedAt,
+      };
+      return this.#execute(request, options, handle);
+    });
+    run = new MacroRun(
+      runId,
+      '',
+      result,
+      (reason) => scope.abort(new CancelledError(name, reason)),
+      this.logger,
+    );
+    this.#track(run);
+    return run;
+  }
+
+  /**
+   * Resumes every run that memory lists as `running` but that is not running in this
+   * orchestrator: after a restart, these are the runs the crash interrupted. Runs of
+   * macros missing from the catalogue are skipped (and logged).
+   *
+   * When several processes share one database, a run listed as `running` may be alive
+   * in another process: set `staleAfterMs` above your longest stage, so that only runs
+   * without a checkpoint for that long are taken over.
+   * @returns the resumed runs' handles, oldest run first.
+   */
+  async resumeIncomplete(options: ResumeIncompleteOptions = {}): Promise<MacroRun<unknown>[]> {
+    const parsedOptions = ResumeIncompleteOptionsSchema.safeParse(options);
+    if (!parsedOptions.success) throw invalid('resume options', parsedOptions.error);
+    const { staleAfterMs = 0, limit = 100, ...runOptions } = options;
+    const now = this.#services.now();
+    const runs = await this.memory.listRuns({ status: 'running', limit });
+    const resumed: MacroRun<unknown>[] = [];
+    for (const summary of runs.reverse()) {
+      if (this.#live.has(summary.runId) || now - summary.updatedAt < staleAfterMs) continue;
+      if (!this.#catalogue.has(summary.macro)) {
+        this.logger.warn({ runId: summary.runId, macro: summary.macro }, 'cannot resume: unknown macro');
+        continue;
+      }
+      resumed.push(this.resume(summary.runId, runOptions));
+    }
+    return resumed;
+  }
+
+  /** Runs `request` under the run budget of `options`, counted from now. */
+  #execute(request: RunRequest, options: RunOptions, run: MacroRun<unknown>): Promise<MacroResult<any>> {
+    const services: EngineServices = { ...this.#services, catalogue: this.#catalogue };
+    const { scope, macro } = request;
     const budget = runBudget(options, services.now());
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (budget !== undefined) {
@@ -218,34 +372,44 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         Math.max(0, budget),
       );
     }
-    const logger = this.logger.isLevelEnabled('error')
+    return new RunExecution(services, request, run).execute().finally(() => clearTimeout(timer));
+  }
+
+  /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
+  #replay(run: MacroRun<unknown>, result: MacroResult): MacroResult {
+    run.bindMacro(result.macro);
+    const base = (seq: number) => ({
+      runId: result.runId,
+      seq,
+      at: this.#services.now(),
+      path: result.macro,
+      labels: result.labels,
+    });
+    run.deliver({ type: 'run:start', ...base(1), macro: result.macro, resumed: true });
+    run.deliver({
+      type: 'run:end',
+      ...base(2),
+      macro: result.macro,
+      status: result.status,
+      durationMs: result.durationMs,
+      result,
+    });
+    return result;
+  }
+
+  #runLogger(runId: string, macro: CompiledMacro): Logger {
+    return this.logger.isLevelEnabled('error')
       ? this.logger.child({ runId, macro: macro.name, labels: macro.labels })
       : this.logger;
+  }
 
-    let execution: RunExecution | undefined;
-    const result = Promise.resolve().then(() => {
-      return (execution as RunExecution).execute().finally(() => clearTimeout(timer));
-    }) as Promise<MacroResult<MacroOutput<M, N>>>;
-    const run = new MacroRun<MacroOutput<M, N>>(
-      runId,
-      macro.name,
-      result,
-      (reason) => scope.abort(new CancelledError(macro.name, reason)),
-      logger,
-    );
-    execution = new RunExecution(
-      services,
-      {
-        runId,
-        macro,
-        context: parsedContext.data,
-        input: options.input ?? parsedContext.data.intent,
-        scope,
-        logger,
-      },
-      run as MacroRun<unknown>,
-    );
-    return run;
+  /** Keeps `run` findable by `resume()` while it runs; forgets it when it settles. */
+  #track(run: MacroRun<unknown>): void {
+    this.#live.set(run.runId, run);
+    const forget = () => {
+      if (this.#live.get(run.runId) === run) this.#live.delete(run.runId);
+    };
+    run.result.then(forget, forget);
   }
 
   /** A stored result, or `undefined`. */

@@ -26,8 +26,6 @@ export class MacroRun<O = unknown>
   implements PromiseLike<MacroResult<O>>, AsyncIterable<MacroEvent>
 {
   readonly runId: string;
-  /** The macro that was asked for. */
-  readonly macro: string;
   /** Settles with the result; rejects only on an internal fault (never on stage failure). */
   readonly result: Promise<MacroResult<O>>;
 
@@ -35,6 +33,7 @@ export class MacroRun<O = unknown>
   readonly #queues = new Set<EventQueue>();
   readonly #cancel: (reason?: unknown) => void;
   readonly #logger: Logger;
+  #macro: string;
   #ended = false;
 
   /** @internal */
@@ -47,10 +46,23 @@ export class MacroRun<O = unknown>
   ) {
     super();
     this.runId = runId;
-    this.macro = macro;
+    this.#macro = macro;
     this.result = result;
     this.#cancel = cancel;
     this.#logger = logger;
+  }
+
+  /**
+   * The macro that was asked for. For a run handed out by `resume()`, empty until the
+   * stored run is loaded, which happens before its `run:start`.
+   */
+  get macro(): string {
+    return this.#macro;
+  }
+
+  /** Names the macro of a resumed run once it is loaded. @internal */
+  bindMacro(macro: string): void {
+    this.#macro = macro;
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a run is deliberately awaitable.
@@ -73,7 +85,14 @@ export class MacroRun<O = unknown>
   events(): AsyncIterableIterator<MacroEvent> {
     const queue = new EventQueue(() => this.#queues.delete(queue));
     if (this.#ended) queue.close();
-    else this.#queues.add(queue);
+    else {
+      this.#queues.add(queue);
+      // A run that rejects (such as resuming an unknown run) emits no run:end: the iterator throws instead.
+      this.result.then(undefined, (error: unknown) => {
+        this.#queues.delete(queue);
+        queue.fail(error);
+      });
+    }
     return queue;
   }
 
@@ -156,7 +175,10 @@ export class MacroRun<O = unknown>
 class EventQueue implements AsyncIterableIterator<MacroEvent> {
   #items: MacroEvent[] = [];
   #head = 0;
-  #waiting: ((result: IteratorResult<MacroEvent>) => void) | undefined;
+  #waiting:
+    | { resolve: (result: IteratorResult<MacroEvent>) => void; reject: (error: unknown) => void }
+    | undefined;
+  #failure: { error: unknown } | undefined;
   #closed = false;
   readonly #onReturn: () => void;
 
@@ -166,7 +188,7 @@ class EventQueue implements AsyncIterableIterator<MacroEvent> {
 
   push(event: MacroEvent): void {
     if (this.#waiting !== undefined) {
-      const resolve = this.#waiting;
+      const { resolve } = this.#waiting;
       this.#waiting = undefined;
       resolve({ value: event, done: false });
     } else this.#items.push(event);
@@ -175,10 +197,21 @@ class EventQueue implements AsyncIterableIterator<MacroEvent> {
   close(): void {
     this.#closed = true;
     if (this.#waiting !== undefined) {
-      const resolve = this.#waiting;
+      const { resolve } = this.#waiting;
       this.#waiting = undefined;
       resolve({ value: undefined, done: true });
     }
+  }
+
+  /** Ends the iteration with `error`: the next `next()` rejects with it once, after queued events. */
+  fail(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#waiting !== undefined) {
+      const { reject } = this.#waiting;
+      this.#waiting = undefined;
+      reject(error);
+    } else this.#failure = { error };
   }
 
   next(): Promise<IteratorResult<MacroEvent>> {
@@ -190,9 +223,14 @@ class EventQueue implements AsyncIterableIterator<MacroEvent> {
       }
       return Promise.resolve({ value, done: false });
     }
+    if (this.#failure !== undefined) {
+      const { error } = this.#failure;
+      this.#failure = undefined;
+      return Promise.reject(error);
+    }
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.#waiting = resolve;
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
     });
   }
 

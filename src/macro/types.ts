@@ -175,6 +175,13 @@ export interface AgentStageDefinition<O = any> extends StageCommon, Typed<O> {
   readonly deploy?: (artefacts: readonly Artefact[], context: MacroContext) => void | Promise<void>;
   /** Phase names to run, in order, replacing the orchestrator's pipeline for this stage. */
   readonly pipeline?: readonly string[];
+  /**
+   * Time budget of each named phase of one attempt, in ms, such as
+   * `{ draft: 30_000, refinement: 60_000 }`. A phase past its budget aborts its work
+   * and fails the attempt with a retryable `STAGE_TIMEOUT`. Merged over the macro's
+   * `defaults.phaseTimeoutsMs`.
+   */
+  readonly phaseTimeoutsMs?: Readonly<Partial<Record<string, number>>>;
 }
 
 /** Runs stages in order; each output feeds the next. Output: the last stage's output. */
@@ -186,18 +193,172 @@ export interface SequenceStageDefinition<O = any> extends StageCommon, Typed<O> 
 /** How a parallel group treats a failing branch. */
 export type ParallelFailureMode = 'fail-fast' | 'settle';
 
+// ── Harmony Protocol (logic in src/protocol/harmony.ts) ─────────────────────
+
+/** Top-level field names of `O` (any string when `O` is not an object type). */
+export type HarmonyField<O> = [O] extends [object] ? Extract<keyof O, string> : string;
+
+/**
+ * When two branch outputs agree: `'equality'` (deep equality of their JSON, key
+ * order ignored), `{ fields }` (equal on these top-level fields, compared the same
+ * way), or a function (it should be an equivalence: each output is compared with
+ * the first member of each group).
+ */
+export type HarmonyComparison<O = any> =
+  | 'equality'
+  | { readonly fields: readonly HarmonyField<O>[] }
+  | ((a: O, b: O) => boolean);
+
+/** One succeeded branch's output, as strategies, judges and decision records see it. */
+export interface HarmonyVariant<O = unknown> {
+  /** Position in the decision's `variants`. */
+  readonly index: number;
+  /** Id of the branch that produced it. */
+  readonly branch: string;
+  /** Stage path of that branch. */
+  readonly path: string;
+  readonly output: O;
+  /** Agreement group: variants with the same group agree. 0, 1, 2… in order of first appearance. */
+  readonly group: number;
+}
+
+/** What a judge agent or a custom resolver decides: pick a variant, or give a merged output. */
+export type HarmonyChoice<O = unknown> =
+  | { readonly winner: number; readonly rationale?: string; readonly scores?: readonly number[] }
+  | { readonly output: O; readonly rationale?: string; readonly scores?: readonly number[] };
+
+interface HarmonyBase<O> {
+  /** How outputs are compared. @default 'equality' */
+  readonly compare?: HarmonyComparison<O>;
+}
+/** The largest agreement group wins; a tie goes to the group with the earliest branch. */
+export interface MajorityHarmony<O = any> extends HarmonyBase<O> {
+  readonly strategy: 'majority';
+}
+/** The group with the largest summed confidence wins; ties go to the earliest branch. */
+export interface WeightedHarmony<O = any> extends HarmonyBase<O> {
+  readonly strategy: 'weighted';
+  /** Confidence of one output: a finite number ≥ 0. */
+  readonly confidence: (output: O, branch: string) => number;
+}
+/** The output of the first branch in `order` that succeeded wins; unlisted branches rank last. */
+export interface PriorityHarmony<O = any> extends HarmonyBase<O> {
+  readonly strategy: 'priority';
+  /** Branch ids, most trusted first. */
+  readonly order: readonly string[];
+}
+/**
+ * A judge agent receives a {@link HarmonyJudgeInput} and returns a {@link HarmonyChoice}
+ * with a non-empty `rationale`.
+ */
+export interface JudgeHarmony<O = any> extends HarmonyBase<O> {
+  readonly strategy: 'judge';
+  /** Id of a registered agent. */
+  readonly judge: string;
+  /**
+   * When the judge throws or returns something invalid: decide by majority vote
+   * (the rationale says so) or fail the stage with `HARMONY_FAILED`.
+   * @default 'majority'
+   */
+  readonly onJudgeFailure?: 'majority' | 'fail';
+}
+/** Your function decides; throwing fails the stage with `HARMONY_FAILED`. */
+export interface CustomHarmony<O = any> extends HarmonyBase<O> {
+  readonly strategy: 'custom';
+  readonly resolve: (
+    variants: readonly HarmonyVariant<O>[],
+    context: MacroContext,
+  ) => HarmonyChoice<O> | Promise<HarmonyChoice<O>>;
+}
+/** How a parallel group resolves conflicting branch outputs. */
+export type HarmonyOptions<O = any> =
+  | MajorityHarmony<O>
+  | WeightedHarmony<O>
+  | PriorityHarmony<O>
+  | JudgeHarmony<O>
+  | CustomHarmony<O>;
+/** Name of a Harmony strategy. */
+export type HarmonyStrategy = HarmonyOptions['strategy'];
+
+/** What a judge agent receives. */
+export interface HarmonyJudgeInput {
+  readonly intent: string;
+  /** Path of the parallel group. */
+  readonly path: string;
+  readonly variants: readonly HarmonyVariant[];
+}
+
+/** One variant as a decision record keeps it. */
+export interface DecisionVariant extends HarmonyVariant {
+  /** First 16 hex digits of the SHA-256 of the output's canonical JSON. */
+  readonly hash: string;
+  /** Top-level fields in which this (object) output differs from the chosen one. */
+  readonly differs?: readonly string[];
+}
+
+/** A branch left out of a decision because it failed (`failure: 'settle'` with `minSuccesses`). */
+export interface ExcludedBranch {
+  readonly branch: string;
+  readonly path: string;
+  readonly error: ErrorRecord;
+}
+
+/** One Harmony decision: the variants of a conflict, how it was decided and what won. */
+export interface DecisionRecord {
+  /** `d1`, `d2`… in the order decisions were made in the run. */
+  readonly id: string;
+  /** Path of the parallel group. */
+  readonly path: string;
+  readonly at: number;
+  /** Version of the decision rules that produced this record. */
+  readonly version: 1;
+  /** The declared strategy (also when a failing judge fell back to majority). */
+  readonly strategy: HarmonyStrategy;
+  readonly comparison: 'equality' | 'fields' | 'comparator';
+  /** The compared fields, for `comparison: 'fields'`. */
+  readonly fields?: readonly string[];
+  /** Every succeeded branch's output, in branch order. */
+  readonly variants: readonly DecisionVariant[];
+  /** Index of the chosen variant; absent when the output is a merge. */
+  readonly winner?: number;
+  /** The group's output: the chosen variant's output, or the merge. */
+  readonly output: unknown;
+  /** One score per variant (votes, confidence or the judge's scores). */
+  readonly scores?: readonly number[];
+  readonly rationale: string;
+  /** True when the winner was picked by the tie rule. */
+  readonly tie: boolean;
+  /** Indices of the variants that do not agree with the output. */
+  readonly losers: readonly number[];
+  readonly excluded: readonly ExcludedBranch[];
+  /** Present when the judge failed and majority vote decided instead. */
+  readonly fallback?: { readonly strategy: 'majority'; readonly error: ErrorRecord };
+}
+
 /** Runs branches concurrently on the same input. */
 export interface ParallelStageDefinition<O = any> extends StageCommon, Typed<O> {
   readonly kind: 'parallel';
   readonly branches: readonly StageDefinition[];
   /**
    * `fail-fast` aborts the other branches at the first failure; `settle` lets them
-   * finish so their results are kept. Either way the group fails if a branch fails.
+   * finish so their results are kept. Either way the group fails if a branch fails,
+   * unless `minSuccesses` allows it.
    * @default 'fail-fast'
    */
   readonly failure?: ParallelFailureMode;
   /** Combines the branch outputs; without it the output is the tuple of branch outputs. */
   readonly merge?: (outputs: readonly unknown[], context: MacroContext) => unknown;
+  /**
+   * Resolves conflicting branch outputs (see docs/harmony.md); the group's output is
+   * then the chosen value. Exclusive with `merge`.
+   */
+  readonly harmony?: HarmonyOptions;
+  /**
+   * With `failure: 'settle'` and `harmony`: how many branches must succeed. Failed
+   * branches are left out of the decision.
+   * @default every branch
+   */
+  readonly minSuccesses?: number;
 }
 
 /** Retries its stage with exponential backoff. */
@@ -230,6 +391,34 @@ const common = {
   description: z.string().optional(),
 };
 
+const harmonyCommon = {
+  compare: z
+    .union([
+      z.literal('equality'),
+      z.strictObject({ fields: z.array(z.string().min(1)).min(1, 'compare.fields must not be empty') }),
+      fn('compare'),
+    ])
+    .optional(),
+};
+
+/** Shape of a parallel group's `harmony`; the judge agent and priority ids are checked by the compiler. */
+export const HarmonySchema = z.discriminatedUnion('strategy', [
+  z.strictObject({ strategy: z.literal('majority'), ...harmonyCommon }),
+  z.strictObject({ strategy: z.literal('weighted'), ...harmonyCommon, confidence: fn('confidence') }),
+  z.strictObject({
+    strategy: z.literal('priority'),
+    ...harmonyCommon,
+    order: z.array(z.string().min(1)).min(1, 'order must name at least one branch'),
+  }),
+  z.strictObject({
+    strategy: z.literal('judge'),
+    ...harmonyCommon,
+    judge: z.string().min(1, 'judge agent id must not be empty'),
+    onJudgeFailure: z.enum(['majority', 'fail']).optional(),
+  }),
+  z.strictObject({ strategy: z.literal('custom'), ...harmonyCommon, resolve: fn('resolve') }),
+]);
+
 /** Shape of the stage tree; meaning (ids, agents, cycles) is checked by the compiler. */
 export const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
   z.discriminatedUnion('kind', [
@@ -245,6 +434,7 @@ export const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
       deliver: fn('deliver').optional(),
       deploy: fn('deploy').optional(),
       pipeline: z.array(z.string().min(1)).optional(),
+      phaseTimeoutsMs: z.record(z.string(), TimeoutMsSchema.optional()).optional(),
     }),
     z.strictObject({
       kind: z.literal('sequence'),
@@ -257,6 +447,8 @@ export const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
       branches: z.array(StageSchema).min(1, 'a parallel group needs at least one branch'),
       failure: z.enum(['fail-fast', 'settle']).optional(),
       merge: fn('merge').optional(),
+      harmony: HarmonySchema.optional(),
+      minSuccesses: z.number().int().min(1).optional(),
     }),
     z.strictObject({ kind: z.literal('retryable'), stage: StageSchema, retry: RetryPolicySchema }),
     z.strictObject({ kind: z.literal('macro'), ...common, macro: MacroNameSchema }),
@@ -269,6 +461,8 @@ export const MacroDefaultsSchema = z.strictObject({
   retry: RetryPolicySchema.optional(),
   /** Time budget of every agent-stage attempt, in ms. */
   timeoutMs: TimeoutMsSchema.optional(),
+  /** Time budget of each named phase of every agent-stage attempt, in ms. */
+  phaseTimeoutsMs: z.record(z.string(), TimeoutMsSchema.optional()).optional(),
 });
 export type MacroDefaultsInput = z.input<typeof MacroDefaultsSchema>;
 
@@ -369,6 +563,8 @@ interface MacroResultBase {
   readonly macros: readonly MacroAttempt[];
   /** Present when the result could not be persisted. */
   readonly persistence?: { readonly ok: false; readonly error: ErrorRecord };
+  /** Harmony decisions, in the order they were made (agreements are not decisions). */
+  readonly decisions: readonly DecisionRecord[];
 }
 
 /** The result of a run, narrowed by `status`. */

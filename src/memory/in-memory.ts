@@ -1,13 +1,34 @@
 import type { MacroResult } from '../macro/types.js';
-import type { AuditRecord, ListRunsOptions, MemoryAdapter, RunSummary } from './memory-adapter.js';
+import type {
+  AuditRecord,
+  Checkpoint,
+  ListRunsOptions,
+  MemoryAdapter,
+  RunHeader,
+  RunSummary,
+  StoredRun,
+} from './memory-adapter.js';
+
+interface Entry {
+  summary: RunSummary;
+  header: string | undefined;
+  /** Kept by reference and copied on load: the engine never changes a checkpoint it handed over. */
+  checkpoints: Checkpoint[];
+  result: string | undefined;
+}
+
+const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 /**
- * A {@link MemoryAdapter} that keeps everything in process memory. Results are
+ * A {@link MemoryAdapter} that keeps everything in process memory, for tests and for
+ * runs that need not survive the process. Headers, results and audit records are
  * stored as JSON text, so what is loaded is what a durable adapter would return.
- * @param options.maxRuns Oldest runs are evicted past this many. @default 1000
+ * Checkpoints are kept by reference and turned into JSON only when loaded: a run that
+ * finishes (its checkpoints are dropped with the saved result) never pays for that.
+ * @param options.maxRuns Oldest runs (by start) are evicted past this many. @default 1000
  */
 export class InMemoryMemory implements MemoryAdapter {
-  readonly #results = new Map<string, { summary: RunSummary; json: string }>();
+  readonly #runs = new Map<string, Entry>();
   readonly #audit = new Map<string, AuditRecord[]>();
   readonly #maxRuns: number;
 
@@ -15,39 +36,77 @@ export class InMemoryMemory implements MemoryAdapter {
     this.#maxRuns = options.maxRuns ?? 1000;
   }
 
+  async beginRun(header: RunHeader): Promise<void> {
+    const json = JSON.stringify(header);
+    const summary: RunSummary = {
+      runId: header.runId,
+      macro: header.macro,
+      producedBy: header.macro,
+      status: 'running',
+      startedAt: header.startedAt,
+      updatedAt: header.startedAt,
+    };
+    const entry = this.#runs.get(header.runId);
+    if (entry === undefined) {
+      this.#runs.set(header.runId, { summary, header: json, checkpoints: [], result: undefined });
+      this.#evict();
+    } else {
+      entry.summary = summary;
+      entry.header = json;
+      entry.checkpoints = [];
+      entry.result = undefined;
+    }
+  }
+
+  async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    const entry = this.#runs.get(runId);
+    if (entry?.header === undefined) throw new Error(`Run "${runId}" was never begun`);
+    const records = audit.map(copy); // may throw: then nothing is stored
+    entry.checkpoints.push(checkpoint);
+    entry.summary = { ...entry.summary, updatedAt: checkpoint.at };
+    this.#push(records);
+  }
+
+  async loadRun(runId: string): Promise<StoredRun | undefined> {
+    const entry = this.#runs.get(runId);
+    if (entry === undefined) return undefined;
+    const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
+      checkpoints: entry.checkpoints.length === 0 ? [] : copy(entry.checkpoints),
+    };
+    if (entry.header !== undefined) stored.header = JSON.parse(entry.header) as RunHeader;
+    if (entry.result !== undefined) stored.result = JSON.parse(entry.result) as MacroResult;
+    return stored;
+  }
+
   async saveResult(result: MacroResult): Promise<void> {
     const json = JSON.stringify(result);
-    this.#results.delete(result.runId);
-    this.#results.set(result.runId, {
-      json,
-      summary: {
-        runId: result.runId,
-        macro: result.macro,
-        producedBy: result.producedBy,
-        status: result.status,
-        startedAt: result.startedAt,
-        endedAt: result.endedAt,
-      },
-    });
-    while (this.#results.size > this.#maxRuns) {
-      const oldest = this.#results.keys().next().value as string;
-      this.#results.delete(oldest);
-      this.#audit.delete(oldest);
+    const summary: RunSummary = {
+      runId: result.runId,
+      macro: result.macro,
+      producedBy: result.producedBy,
+      status: result.status,
+      startedAt: result.startedAt,
+      endedAt: result.endedAt,
+      updatedAt: result.endedAt,
+    };
+    const entry = this.#runs.get(result.runId);
+    if (entry === undefined) {
+      this.#runs.set(result.runId, { summary, header: undefined, checkpoints: [], result: json });
+      this.#evict();
+    } else {
+      entry.summary = summary;
+      entry.result = json;
+      entry.checkpoints = [];
     }
   }
 
   async loadResult(runId: string): Promise<MacroResult | undefined> {
-    const entry = this.#results.get(runId);
-    return entry === undefined ? undefined : (JSON.parse(entry.json) as MacroResult);
+    const json = this.#runs.get(runId)?.result;
+    return json === undefined ? undefined : (JSON.parse(json) as MacroResult);
   }
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
-    for (const record of records) {
-      const list = this.#audit.get(record.runId);
-      const copy = JSON.parse(JSON.stringify(record)) as AuditRecord;
-      if (list === undefined) this.#audit.set(record.runId, [copy]);
-      else list.push(copy);
-    }
+    this.#push(records.map(copy));
   }
 
   async readAudit(runId: string): Promise<AuditRecord[]> {
@@ -57,12 +116,28 @@ export class InMemoryMemory implements MemoryAdapter {
   async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
     const out: RunSummary[] = [];
     const limit = options.limit ?? 100;
-    for (const { summary } of [...this.#results.values()].reverse()) {
+    for (const { summary } of [...this.#runs.values()].reverse()) {
+      if (out.length >= limit) break;
       if (options.macro !== undefined && summary.macro !== options.macro) continue;
       if (options.status !== undefined && summary.status !== options.status) continue;
       out.push(summary);
-      if (out.length >= limit) break;
     }
     return out;
+  }
+
+  #push(records: readonly AuditRecord[]): void {
+    for (const record of records) {
+      const list = this.#audit.get(record.runId);
+      if (list === undefined) this.#audit.set(record.runId, [record]);
+      else list.push(record);
+    }
+  }
+
+  #evict(): void {
+    while (this.#runs.size > this.#maxRuns) {
+      const oldest = this.#runs.keys().next().value as string;
+      this.#runs.delete(oldest);
+      this.#audit.delete(oldest);
+    }
   }
 }

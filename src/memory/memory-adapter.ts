@@ -1,4 +1,21 @@
-import type { MacroResult, RunStatus } from '../macro/types.js';
+/**
+ * The `MemoryAdapter` extension point: where results, audit trails and the checkpoints
+ * of runs in flight persist. `InMemoryMemory` is the default; `SqliteMemory`
+ * (`macro-orchestrator/sqlite`) is the embedded durable one. Any adapter must pass
+ * `test/memory/memory-adapter.contract.ts`.
+ * @module
+ */
+import type { ErrorRecord } from '../errors.js';
+import type {
+  Artefact,
+  DecisionRecord,
+  GateVerdict,
+  MacroContext,
+  MacroResult,
+  RunStatus,
+  StageRecord,
+  TimelineEntry,
+} from '../macro/types.js';
 
 /** One entry of a run's audit trail. */
 export interface AuditRecord {
@@ -11,29 +28,94 @@ export interface AuditRecord {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/** Where a stored run stands: `running` until its result is saved (or forever, if it crashed). */
+export type RunState = RunStatus | 'running';
+
 /** A short description of a stored run, as listed by {@link MemoryAdapter.listRuns}. */
 export interface RunSummary {
   readonly runId: string;
   readonly macro: string;
+  /** The macro whose output the result is; the requested macro while the run is `running`. */
   readonly producedBy: string;
-  readonly status: RunStatus;
+  readonly status: RunState;
   readonly startedAt: number;
-  readonly endedAt: number;
+  /** Absent while the run is `running`. */
+  readonly endedAt?: number;
+  /** Time of the last write for the run: its start, last checkpoint or end. */
+  readonly updatedAt: number;
 }
 
 /** Filters for {@link MemoryAdapter.listRuns}. */
 export interface ListRunsOptions {
   readonly macro?: string;
-  readonly status?: RunStatus;
-  /** Most recent first; at most this many. @default 100 */
+  /** `running` lists runs without a result: in flight, or interrupted by a crash. */
+  readonly status?: RunState;
+  /** Most recently started first; at most this many. @default 100 */
   readonly limit?: number;
 }
 
+/** What a run was started with: enough to start it again. Written once, when the run starts. */
+export interface RunHeader {
+  readonly runId: string;
+  /** The requested macro. */
+  readonly macro: string;
+  /** The parsed context. */
+  readonly context: MacroContext;
+  /** Input of the first stage. */
+  readonly input: unknown;
+  readonly startedAt: number;
+}
+
 /**
- * Where runs persist. Implementations must make each method atomic; the engine retries
- * a failing write and reports it in the result when it keeps failing.
+ * What a run added since its previous checkpoint: a delta, never a snapshot, so a
+ * checkpoint's size does not grow with the run. Usually one finished stage; more when
+ * stages finish while a write is in flight, or a failed write's stages ride along.
+ */
+export interface Checkpoint {
+  /** Sequence number of the last event emitted before the checkpoint was taken. */
+  readonly seq: number;
+  /** When it was taken (the orchestrator's clock). */
+  readonly at: number;
+  /** Stages that finished (succeeded), each with its output. */
+  readonly stages: readonly StageRecord[];
+  readonly timeline: readonly TimelineEntry[];
+  readonly errors: readonly ErrorRecord[];
+  readonly verdicts: readonly GateVerdict[];
+  readonly artefacts: readonly Artefact[];
+  readonly decisions: readonly DecisionRecord[];
+}
+
+/** Everything stored about one run. */
+export interface StoredRun {
+  /** Absent for a run that was only ever saved as a result. */
+  readonly header?: RunHeader;
+  /** In the order they were saved; empty once the result is saved (the result supersedes them). */
+  readonly checkpoints: readonly Checkpoint[];
+  /** Present once the run finished. */
+  readonly result?: MacroResult;
+}
+
+/**
+ * Where runs persist. Everything stored is JSON: what is loaded is what
+ * `JSON.parse(JSON.stringify(value))` gives, so stage outputs must be JSON-serialisable
+ * for a run to be resumable (a `Date` comes back as a string, a `Map` as `{}`).
+ *
+ * Each method must be atomic: it stores all of its records or none. The engine retries
+ * failing result writes and reports what keeps failing in the result and a
+ * `persistence:error` event; a failing checkpoint is reported and its contents ride
+ * with the next one.
  */
 export interface MemoryAdapter {
+  /** Records a run as `running`, with what it needs to be resumed. Called once, before any checkpoint. */
+  beginRun(header: RunHeader): Promise<void>;
+  /**
+   * Appends a checkpoint and `audit` records to a begun run, in one transaction.
+   * @throws when `runId` was never begun.
+   */
+  saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void>;
+  /** Header, checkpoints and result of a run, or `undefined` for a run never stored. */
+  loadRun(runId: string): Promise<StoredRun | undefined>;
+  /** Stores the final result, marks the run finished and may drop its checkpoints. */
   saveResult(result: MacroResult): Promise<void>;
   loadResult(runId: string): Promise<MacroResult | undefined>;
   appendAudit(records: readonly AuditRecord[]): Promise<void>;

@@ -1,0 +1,187 @@
+/**
+ * Checkpoints of a run in flight, and the restore point a resumed run starts from.
+ *
+ * A checkpoint is a delta: the stages that finished since the previous checkpoint, plus
+ * what the run appended meanwhile to its timeline, errors, verdicts, artefacts,
+ * decisions and audit trail (tracked by cursors into those append-only arrays). Its
+ * cost follows the size of what changed, never the size of the run.
+ *
+ * Writes are serialised, and stages that finish before a write starts share it (group
+ * commit). With `durability: 'sync'` a write starts right away and the stage waits for
+ * it; with `'async'` it starts when the event loop next turns (`setImmediate`), so all
+ * the stages that finish within one turn cost one write, and nothing waits for it.
+ * A failed write is reported and its contents stay pending for the next one.
+ * @internal
+ * @module
+ */
+import type { ErrorRecord } from '../errors.js';
+import type { AuditRecord, Checkpoint, MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
+import type { Artefact, DecisionRecord, GateVerdict, StageRecord, TimelineEntry } from './types.js';
+
+/** The append-only arrays of a run that checkpoints carry deltas of. */
+export interface RunJournal {
+  readonly timeline: readonly TimelineEntry[];
+  readonly errors: readonly ErrorRecord[];
+  readonly verdicts: readonly GateVerdict[];
+  readonly artefacts: readonly Artefact[];
+  readonly decisions: readonly DecisionRecord[];
+  readonly audit: readonly AuditRecord[];
+}
+
+type Cursors = { -readonly [K in keyof RunJournal]: number };
+
+/**
+ * When checkpoints are written. `'sync'`: before the stage ends (its `stage:end` means
+ * stored). `'async'`: when the event loop next turns, coalesced.
+ */
+export type Durability = 'sync' | 'async';
+
+export class Checkpointer {
+  readonly #memory: MemoryAdapter;
+  readonly #runId: string;
+  readonly #journal: RunJournal;
+  readonly #stamp: () => { seq: number; at: number };
+  readonly #onError: (error: unknown) => void;
+  readonly #cursors: Cursors;
+  readonly #durability: Durability;
+  #stages: StageRecord[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  #next: Promise<void> | undefined;
+  /** The `'async'` turn a write waits for; settled early by `close()`. */
+  #turn: { immediate: ReturnType<typeof setImmediate>; go: () => void } | undefined;
+  #closed = false;
+
+  /**
+   * @param journal the run's arrays; entries already stored (restored ones) are skipped.
+   * @param stamp the current event sequence number and time.
+   * @param onError called once per failed write; never throws into the run.
+   */
+  constructor(
+    memory: MemoryAdapter,
+    runId: string,
+    journal: RunJournal,
+    stamp: () => { seq: number; at: number },
+    onError: (error: unknown) => void,
+    durability: Durability,
+  ) {
+    this.#durability = durability;
+    this.#memory = memory;
+    this.#runId = runId;
+    this.#journal = journal;
+    this.#stamp = stamp;
+    this.#onError = onError;
+    this.#cursors = {
+      timeline: journal.timeline.length,
+      errors: journal.errors.length,
+      verdicts: journal.verdicts.length,
+      artefacts: journal.artefacts.length,
+      decisions: journal.decisions.length,
+      audit: journal.audit.length,
+    };
+  }
+
+  /** Queues a finished stage; resolves once a write carrying it ended (stored, or reported). */
+  save(stage: StageRecord): Promise<void> {
+    this.#stages.push(stage);
+    if (this.#next === undefined) {
+      const previous = this.#durability === 'sync' ? this.#chain : this.#chain.then(this.#nextTurn);
+      this.#next = this.#chain = previous.then(() => {
+        this.#next = undefined;
+        return this.#write();
+      });
+    }
+    return this.#next;
+  }
+
+  readonly #nextTurn = (): Promise<void> =>
+    new Promise((go) => {
+      if (this.#closed) return go();
+      const immediate = setImmediate(() => {
+        this.#turn = undefined;
+        go();
+      });
+      this.#turn = { immediate, go };
+    });
+
+  /**
+   * Ends checkpointing when the run ends: stages not yet written are dropped (the saved
+   * result supersedes them) and a write in flight is waited for.
+   */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#stages = [];
+    if (this.#turn !== undefined) {
+      clearImmediate(this.#turn.immediate);
+      this.#turn.go();
+      this.#turn = undefined;
+    }
+    return this.#chain;
+  }
+
+  /** Audit records not yet stored by a checkpoint; marks them stored. Call after `close()`. */
+  takeAudit(): readonly AuditRecord[] {
+    const start = this.#cursors.audit;
+    this.#cursors.audit = this.#journal.audit.length;
+    return this.#journal.audit.slice(start);
+  }
+
+  async #write(): Promise<void> {
+    if (this.#closed || this.#stages.length === 0) return;
+    const j = this.#journal;
+    const c = this.#cursors;
+    const stages = this.#stages;
+    this.#stages = [];
+    const ends: Cursors = {
+      timeline: j.timeline.length,
+      errors: j.errors.length,
+      verdicts: j.verdicts.length,
+      artefacts: j.artefacts.length,
+      decisions: j.decisions.length,
+      audit: j.audit.length,
+    };
+    const { seq, at } = this.#stamp();
+    const checkpoint: Checkpoint = {
+      seq,
+      at,
+      stages,
+      timeline: j.timeline.slice(c.timeline, ends.timeline),
+      errors: j.errors.slice(c.errors, ends.errors),
+      verdicts: j.verdicts.slice(c.verdicts, ends.verdicts),
+      artefacts: j.artefacts.slice(c.artefacts, ends.artefacts),
+      decisions: j.decisions.slice(c.decisions, ends.decisions),
+    };
+    try {
+      await this.#memory.saveCheckpoint(this.#runId, checkpoint, j.audit.slice(c.audit, ends.audit));
+      Object.assign(c, ends);
+    } catch (error) {
+      this.#stages = stages.concat(this.#stages);
+      this.#onError(error);
+    }
+  }
+}
+
+/** What a resumed run starts from, built from its stored checkpoints. */
+export interface RestorePoint {
+  /** The last stored record of every stage that finished, by path. */
+  readonly stages: Map<string, StageRecord>;
+  readonly journal: Omit<RunJournal, 'audit'>;
+  /** The resumed run's events continue after this sequence number. */
+  readonly seq: number;
+}
+
+export function restorePoint(run: StoredRun): RestorePoint {
+  const stages = new Map<string, StageRecord>();
+  const journal = { timeline: [], errors: [], verdicts: [], artefacts: [], decisions: [] } as {
+    -readonly [K in keyof RestorePoint['journal']]: RestorePoint['journal'][K][number][];
+  };
+  let seq = 0;
+  for (const checkpoint of run.checkpoints) {
+    for (const stage of checkpoint.stages) stages.set(stage.path, stage);
+    for (const key of ['timeline', 'errors', 'verdicts', 'artefacts', 'decisions'] as const) {
+      const into = journal[key] as unknown[];
+      for (const item of checkpoint[key] ?? []) into.push(item);
+    }
+    seq = Math.max(seq, checkpoint.seq);
+  }
+  return { stages, journal, seq };
+}

@@ -1,0 +1,344 @@
+/**
+ * `SqliteMemory`: the embedded durable {@link MemoryAdapter}, on better-sqlite3. Import
+ * it from `macro-orchestrator/sqlite`, so that `better-sqlite3` (an optional peer
+ * dependency with a native build) is loaded only by those who use it.
+ * @module
+ */
+import Database from 'better-sqlite3';
+import { MacroError } from '../errors.js';
+import type { MacroResult } from '../macro/types.js';
+import type {
+  AuditRecord,
+  Checkpoint,
+  ListRunsOptions,
+  MemoryAdapter,
+  RunHeader,
+  RunState,
+  RunSummary,
+  StoredRun,
+} from './memory-adapter.js';
+
+/** Options of {@link SqliteMemory}. */
+export interface SqliteMemoryOptions {
+  /** Database file, created if missing. `':memory:'` keeps a private database in memory. @default ':memory:' */
+  readonly path?: string;
+  /**
+   * `'normal'`: a commit survives a crash of the process (WAL); `'full'`: also a power
+   * loss, at the cost of an fsync per write.
+   * @default 'normal'
+   */
+  readonly synchronous?: 'normal' | 'full';
+  /** How long a write waits for another connection's lock, in ms. @default 5000 */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Schema migrations, in order: migration `i` brings the schema to version `i + 1`.
+ * Append only; never edit a migration that has shipped.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE runs (
+     id          INTEGER PRIMARY KEY,
+     run_id      TEXT    NOT NULL UNIQUE,
+     macro       TEXT    NOT NULL,
+     produced_by TEXT    NOT NULL,
+     status      TEXT    NOT NULL,
+     started_at  INTEGER NOT NULL,
+     ended_at    INTEGER,
+     updated_at  INTEGER NOT NULL,
+     header      TEXT,
+     result      TEXT
+   );
+   CREATE INDEX runs_by_status ON runs (status, id);
+   CREATE INDEX runs_by_macro ON runs (macro, id);
+   CREATE TABLE checkpoints (
+     id     INTEGER PRIMARY KEY,
+     run_id TEXT    NOT NULL,
+     seq    INTEGER NOT NULL,
+     at     INTEGER NOT NULL,
+     data   TEXT    NOT NULL
+   );
+   CREATE INDEX checkpoints_by_run ON checkpoints (run_id, id);
+   CREATE TABLE audit (
+     id     INTEGER PRIMARY KEY,
+     run_id TEXT    NOT NULL,
+     seq    INTEGER NOT NULL,
+     at     INTEGER NOT NULL,
+     kind   TEXT    NOT NULL,
+     path   TEXT    NOT NULL,
+     data   TEXT    NOT NULL
+   );
+   CREATE INDEX audit_by_run ON audit (run_id, id);`,
+];
+
+/** The schema version this code reads and writes. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+interface RunRow {
+  run_id: string;
+  macro: string;
+  produced_by: string;
+  status: RunState;
+  started_at: number;
+  ended_at: number | null;
+  updated_at: number;
+}
+interface AuditRow {
+  run_id: string;
+  seq: number;
+  at: number;
+  kind: AuditRecord['kind'];
+  path: string;
+  data: string;
+}
+
+// A checkpoint does not touch its run's row (one page less per write): a running run's
+// updated_at is the time of its latest checkpoint, found through checkpoints_by_run.
+const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_at,
+  coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1), updated_at)
+    AS updated_at`;
+
+/**
+ * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
+ * crashed can be resumed from its checkpoints by another process. WAL mode lets
+ * readers and one writer work side by side; every method is one transaction; the
+ * schema is versioned and migrated on open. Checkpoints are deleted when the run's
+ * result is saved, so the file holds checkpoints only for runs in flight.
+ *
+ * better-sqlite3 is synchronous: a write completes before the returned promise
+ * settles, which is what makes awaiting a checkpoint cheap and durable.
+ * @example
+ * import { SqliteMemory } from 'macro-orchestrator/sqlite';
+ * const memory = new SqliteMemory('runs.db');
+ * const orchestrator = new MacroOrchestrator({ agents, memory });
+ */
+export class SqliteMemory implements MemoryAdapter {
+  /** The underlying connection, for inspection and maintenance. */
+  readonly db: Database.Database;
+  readonly #statements;
+  readonly #saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
+  readonly #saveResult: (result: MacroResult) => void;
+  readonly #beginRun: (header: RunHeader) => void;
+  readonly #appendAudit: (records: readonly AuditRecord[]) => void;
+  readonly #deleteRun: (runId: string) => boolean;
+
+  /** @throws {MacroError} `PERSISTENCE_FAILED` when the file's schema is newer than this code. */
+  constructor(pathOrOptions: string | SqliteMemoryOptions = {}) {
+    const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
+    const db = new Database(options.path ?? ':memory:');
+    this.db = db;
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+
+    const s = {
+      beginRun: db.prepare(
+        `INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, header)
+         VALUES (?, ?, ?, 'running', ?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
+           status = 'running', started_at = excluded.started_at, ended_at = NULL,
+           updated_at = excluded.updated_at, header = excluded.header, result = NULL`,
+      ),
+      isBegun: db
+        .prepare<[string], number>('SELECT 1 FROM runs WHERE run_id = ? AND header IS NOT NULL')
+        .pluck(),
+      insertCheckpoint: db.prepare('INSERT INTO checkpoints (run_id, seq, at, data) VALUES (?, ?, ?, ?)'),
+      deleteCheckpoints: db.prepare('DELETE FROM checkpoints WHERE run_id = ?'),
+      selectCheckpoints: db
+        .prepare<[string], string>('SELECT data FROM checkpoints WHERE run_id = ? ORDER BY id')
+        .pluck(),
+      saveResult: db.prepare(
+        `INSERT INTO runs (run_id, macro, produced_by, status, started_at, ended_at, updated_at, result)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
+           status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
+           updated_at = excluded.updated_at, result = excluded.result`,
+      ),
+      selectRun: db.prepare<[string], { header: string | null; result: string | null }>(
+        'SELECT header, result FROM runs WHERE run_id = ?',
+      ),
+      selectResult: db.prepare<[string], string | null>('SELECT result FROM runs WHERE run_id = ?').pluck(),
+      insertAudit: db.prepare(
+        'INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      selectAudit: db.prepare<[string], AuditRow>(
+        'SELECT run_id, seq, at, kind, path, data FROM audit WHERE run_id = ? ORDER BY id',
+      ),
+      listAll: db.prepare<[number], RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
+      listByMacro: db.prepare<[string, number], RunRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? ORDER BY id DESC LIMIT ?`,
+      ),
+      listByStatus: db.prepare<[string, number], RunRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE status = ? ORDER BY id DESC LIMIT ?`,
+      ),
+      listByBoth: db.prepare<[string, string, number], RunRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? AND status = ? ORDER BY id DESC LIMIT ?`,
+      ),
+      deleteRun: db.prepare('DELETE FROM runs WHERE run_id = ?'),
+      deleteAudit: db.prepare('DELETE FROM audit WHERE run_id = ?'),
+      selectEndedBefore: db
+        .prepare<[number], string>('SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?')
+        .pluck(),
+    };
+    this.#statements = s;
+
+    const insertAudit = (records: readonly AuditRecord[]) => {
+      for (const r of records)
+        s.insertAudit.run(r.runId, r.seq, r.at, r.kind, r.path, JSON.stringify(r.data));
+    };
+    this.#appendAudit = db.transaction(insertAudit);
+    this.#beginRun = db.transaction((header: RunHeader) => {
+      const json = JSON.stringify(header);
+      s.beginRun.run(header.runId, header.macro, header.macro, header.startedAt, header.startedAt, json);
+      s.deleteCheckpoints.run(header.runId);
+    });
+    this.#saveCheckpoint = db.transaction(
+      (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
+        if (s.isBegun.get(runId) === undefined) {
+          throw new Error(`Run "${runId}" was never begun`);
+        }
+        s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, JSON.stringify(checkpoint));
+        insertAudit(audit);
+      },
+    );
+    this.#saveResult = db.transaction((result: MacroResult) => {
+      const json = JSON.stringify(result);
+      s.saveResult.run(
+        result.runId,
+        result.macro,
+        result.producedBy,
+        result.status,
+        result.startedAt,
+        result.endedAt,
+        result.endedAt,
+        json,
+      );
+      s.deleteCheckpoints.run(result.runId);
+    });
+    this.#deleteRun = db.transaction((runId: string) => {
+      s.deleteCheckpoints.run(runId);
+      s.deleteAudit.run(runId);
+      return s.deleteRun.run(runId).changes > 0;
+    });
+  }
+
+  async beginRun(header: RunHeader): Promise<void> {
+    this.#beginRun(header);
+  }
+
+  async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    this.#saveCheckpoint(runId, checkpoint, audit);
+  }
+
+  async loadRun(runId: string): Promise<StoredRun | undefined> {
+    const row = this.#statements.selectRun.get(runId);
+    if (row === undefined) return undefined;
+    const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
+      checkpoints: this.#statements.selectCheckpoints.all(runId).map((d) => JSON.parse(d) as Checkpoint),
+    };
+    if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
+    if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
+    return stored;
+  }
+
+  async saveResult(result: MacroResult): Promise<void> {
+    this.#saveResult(result);
+  }
+
+  async loadResult(runId: string): Promise<MacroResult | undefined> {
+    const json = this.#statements.selectResult.get(runId);
+    return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
+  }
+
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    this.#appendAudit(records);
+  }
+
+  async readAudit(runId: string): Promise<AuditRecord[]> {
+    return this.#statements.selectAudit.all(runId).map((row) => ({
+      runId: row.run_id,
+      seq: row.seq,
+      at: row.at,
+      kind: row.kind,
+      path: row.path,
+      data: JSON.parse(row.data) as AuditRecord['data'],
+    }));
+  }
+
+  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
+    const s = this.#statements;
+    const limit = options.limit ?? 100;
+    const { macro, status } = options;
+    const rows =
+      macro === undefined
+        ? status === undefined
+          ? s.listAll.all(limit)
+          : s.listByStatus.all(status, limit)
+        : status === undefined
+          ? s.listByMacro.all(macro, limit)
+          : s.listByBoth.all(macro, status, limit);
+    return rows.map(toSummary);
+  }
+
+  /** Deletes a run with its checkpoints and audit trail; true when it existed. */
+  deleteRun(runId: string): boolean {
+    return this.#deleteRun(runId);
+  }
+
+  /**
+   * Retention: deletes every finished run that ended before `endedBefore` (epoch ms),
+   * with its audit trail. Runs still `running` are kept. Returns how many were deleted.
+   */
+  prune(options: { endedBefore: number }): number {
+    let deleted = 0;
+    for (const runId of this.#statements.selectEndedBefore.all(options.endedBefore)) {
+      if (this.#deleteRun(runId)) deleted += 1;
+    }
+    return deleted;
+  }
+
+  /** Closes the database. The adapter cannot be used afterwards. */
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toSummary(row: RunRow): RunSummary {
+  const summary: { -readonly [K in keyof RunSummary]: RunSummary[K] } = {
+    runId: row.run_id,
+    macro: row.macro,
+    producedBy: row.produced_by,
+    status: row.status,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.ended_at !== null) summary.endedAt = row.ended_at;
+  return summary;
+}
+
+/** Brings the schema to {@link SQLITE_SCHEMA_VERSION}, one transaction per migration. */
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const current = db.prepare<[], number | null>('SELECT max(version) FROM schema_version').pluck();
+  const record = db.prepare('INSERT INTO schema_version (version) VALUES (?)');
+  const step = db.transaction((index: number) => {
+    // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
+    if ((current.get() ?? 0) > index) return;
+    db.exec(MIGRATIONS[index] as string);
+    record.run(index + 1);
+  });
+  const found = current.get() ?? 0;
+  if (found > MIGRATIONS.length) {
+    throw new MacroError(
+      'PERSISTENCE_FAILED',
+      `Database schema version ${found} is newer than this macro-orchestrator supports (${MIGRATIONS.length}); upgrade the package`,
+    );
+  }
+  for (let index = found; index < MIGRATIONS.length; index++) step.immediate(index);
+}

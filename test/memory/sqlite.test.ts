@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isMacroError } from '../../src/index.js';
+import { SQLITE_SCHEMA_VERSION, SqliteMemory } from '../../src/sqlite.js';
+import {
+  audit,
+  checkpoint,
+  header,
+  memoryAdapterContract,
+  result,
+  stage,
+} from './memory-adapter.contract.js';
+
+const open: SqliteMemory[] = [];
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'macro-sqlite-'));
+});
+afterEach(() => {
+  for (const memory of open.splice(0)) if (memory.db.open) memory.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function sqlite(filename = ':memory:'): SqliteMemory {
+  const memory = new SqliteMemory(filename);
+  open.push(memory);
+  return memory;
+}
+
+memoryAdapterContract('SqliteMemory', () => sqlite());
+memoryAdapterContract('SqliteMemory on a file', () => sqlite(join(dir, 'runs.db')));
+
+describe('SqliteMemory', () => {
+  it('keeps runs, checkpoints and audit records across reopening the file', async () => {
+    const file = join(dir, 'runs.db');
+    const first = sqlite(file);
+    await first.beginRun(header('r1'));
+    await first.saveCheckpoint('r1', checkpoint(4, [stage('write/a', { n: 1 })]), [audit('r1', 2)]);
+    first.close();
+    const second = sqlite(file);
+    expect((await second.loadRun('r1'))?.checkpoints[0]?.stages[0]?.output).toEqual({ n: 1 });
+    expect(await second.readAudit('r1')).toEqual([audit('r1', 2)]);
+  });
+
+  it('puts a file database in WAL mode', () => {
+    const memory = sqlite(join(dir, 'runs.db'));
+    expect(memory.db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('records the schema version it migrated to', () => {
+    const memory = sqlite(join(dir, 'runs.db'));
+    expect(memory.db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({
+      v: SQLITE_SCHEMA_VERSION,
+    });
+  });
+
+  it('does not migrate a file that is already at the current version again', () => {
+    const file = join(dir, 'runs.db');
+    sqlite(file).close();
+    const memory = sqlite(file);
+    expect(memory.db.prepare('SELECT count(*) AS n FROM schema_version').get()).toEqual({
+      n: SQLITE_SCHEMA_VERSION,
+    });
+  });
+
+  it('refuses a file whose schema is newer than it knows', () => {
+    const file = join(dir, 'runs.db');
+    sqlite(file).close();
+    const db = new Database(file);
+    db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION + 1);
+    db.close();
+    let caught: unknown;
+    try {
+      sqlite(file);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isMacroError(caught) && caught.code).toBe('PERSISTENCE_FAILED');
+  });
+
+  it('deletes a run with its checkpoints and audit trail', async () => {
+    const memory = sqlite();
+    await memory.beginRun(header('r1'));
+    await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), [audit('r1', 1)]);
+    expect(memory.deleteRun('r1')).toBe(true);
+    expect(await memory.loadRun('r1')).toBeUndefined();
+    expect(await memory.readAudit('r1')).toEqual([]);
+    expect(memory.db.prepare('SELECT count(*) AS n FROM checkpoints').get()).toEqual({ n: 0 });
+  });
+
+  it('prunes finished runs that ended before a time and keeps running ones', async () => {
+    const memory = sqlite();
+    await memory.saveResult({ ...result('old'), endedAt: 100 });
+    await memory.saveResult({ ...result('new'), endedAt: 900 });
+    await memory.beginRun(header('live', { startedAt: 50 }));
+    expect(memory.prune({ endedBefore: 500 })).toBe(1);
+    expect((await memory.listRuns()).map((r) => r.runId)).toEqual(['live', 'new']);
+  });
+
+  it('sees what another connection to the same file wrote', async () => {
+    const file = join(dir, 'runs.db');
+    const writer = sqlite(file);
+    const reader = sqlite(file);
+    await writer.beginRun(header('r1'));
+    expect((await reader.listRuns({ status: 'running' })).map((r) => r.runId)).toEqual(['r1']);
+  });
+});

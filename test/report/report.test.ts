@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { renderReport } from '../../src/index.js';
+import { failedRun, HOSTILE, hostileRun, reviewBoard } from './scenarios.js';
+
+/** `line` without its code spans (a backtick run up to the next run of the same length). */
+function outsideCode(line: string): string {
+  let out = '';
+  let i = 0;
+  while (i < line.length) {
+    const escaped = line[i] === '\\';
+    if (escaped) {
+      out += line.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (line[i] !== '`') {
+      out += line[i];
+      i += 1;
+      continue;
+    }
+    let n = 0;
+    while (line[i + n] === '`') n += 1;
+    const fence = '`'.repeat(n);
+    let close = line.indexOf(fence, i + n);
+    while (close !== -1 && (line[close - 1] === '`' || line[close + n] === '`'))
+      close = line.indexOf(fence, close + 1);
+    if (close === -1) throw new Error(`unclosed code span in: ${line}`);
+    i = close + n;
+  }
+  return out;
+}
+
+/** Characters `c` in `text` not preceded by an odd number of backslashes. */
+function unescaped(text: string, c: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== c) continue;
+    let slashes = 0;
+    while (text[i - 1 - slashes] === '\\') slashes += 1;
+    if (slashes % 2 === 0) count += 1;
+  }
+  return count;
+}
+
+describe('report golden files', () => {
+  it('renders a run with a majority vote, a judged pick and a quorum with a failed branch', async () => {
+    await expect(renderReport(await reviewBoard())).toMatchFileSnapshot('golden/review-board.md');
+  });
+
+  it('renders hostile agent text as text', async () => {
+    await expect(renderReport(await hostileRun())).toMatchFileSnapshot('golden/hostile.md');
+  });
+
+  it('renders a failed run without decisions', async () => {
+    await expect(renderReport(await failedRun())).toMatchFileSnapshot('golden/failed.md');
+  });
+});
+
+describe('variant footnotes', () => {
+  it('follow the chosen output, one per losing variant', async () => {
+    const report = renderReport(await reviewBoard());
+    expect(report).toContain(
+      '**Chosen** (v1, branch `style`): `{"verdict":"approve","notes":"naming is consistent"}`[^d1-v2]\n',
+    );
+  });
+
+  it('are defined once each, with the losing output', async () => {
+    const report = renderReport(await reviewBoard());
+    const definitions = report.split('\n').filter((line) => line.startsWith('[^'));
+    expect(definitions.map((line) => line.slice(0, line.indexOf(']:') + 2))).toEqual([
+      '[^d1-v2]:',
+      '[^d2-v1]:',
+      '[^d3-v1]:',
+    ]);
+    expect(definitions[1]).toBe('[^d2-v1]: v1, branch `short` (group 1; score 0.4; 0 ms): `Fix eval`');
+  });
+});
+
+describe('hostile agent text', () => {
+  const render = async () => renderReport(await hostileRun()).split('\n');
+
+  it('adds no heading', async () => {
+    expect((await render()).filter((line) => line.startsWith('#'))).toEqual([
+      '# Run report: `hostile`',
+      '## Timeline',
+      '## Quality gates',
+      '## Artefacts',
+      '## Decisions',
+      '### d1: `hostile/answers`',
+      '### d2: `hostile/lines`',
+      '## Errors',
+    ]);
+  });
+
+  it('adds no footnote definition', async () => {
+    const definitions = (await render()).filter((line) => /^\s*\[\^/.test(line));
+    expect(definitions.map((line) => line.slice(0, 9))).toEqual(['[^d1-v2]:', '[^d2-v2]:']);
+  });
+
+  it('adds no table cell: every row has as many cells as its header', async () => {
+    let columns = 0;
+    for (const line of await render()) {
+      if (!line.startsWith('|')) {
+        columns = 0;
+        continue;
+      }
+      const pipes = unescaped(line, '|');
+      if (columns === 0) columns = pipes;
+      expect(pipes, line).toBe(columns);
+    }
+  });
+
+  it('leaves no raw HTML, link, footnote reference or emphasis outside code spans', async () => {
+    for (const line of await render()) {
+      const ours = /\*\*(Chosen|succeeded|passed)\*\*|\[\^d[12]-v2\]/g;
+      const text = outsideCode(line).replace(ours, '');
+      for (const c of ['<', '>', '[', '*', '_', '&']) expect(unescaped(text, c), `${c} in ${line}`).toBe(0);
+    }
+  });
+
+  it('leaves no bare URL for GitHub to turn into a link', async () => {
+    for (const line of await render()) expect(outsideCode(line), line).not.toMatch(/https?:\/\//);
+  });
+
+  it('starts every line with report structure, never with agent text', async () => {
+    for (const line of await render()) {
+      expect(line === '' || /^(#|\||\[\^d[12]-v2\]:|\*\*Chosen\*\*|No |Overall:)/.test(line), line).toBe(
+        true,
+      );
+    }
+  });
+
+  it('keeps the agent text readable in the chosen output', async () => {
+    const report = (await render()).join('\n');
+    expect(report).toContain(HOSTILE.split('\n')[0]);
+  });
+});
