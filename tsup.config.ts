@@ -5,13 +5,13 @@ import { defineConfig } from 'tsup';
 // require(esm).
 const esmOnly = ['p-limit', 'p-retry', 'yocto-queue', 'is-network-error'];
 
+// dist/ is emptied by the build script before both configs run, so neither cleans under the other.
 export default defineConfig([
   {
     entry: ['src/index.ts', 'src/sqlite.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,
-    clean: true,
     target: 'node20',
   },
   {
