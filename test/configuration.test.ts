@@ -169,6 +169,11 @@ describe('meaning errors', () => {
     ]);
   });
 
+  it('does not report a fallback as unknown when only its own shape is invalid', () => {
+    const error = configurationError([ok('m', { fallback: 'broken' }), { name: 'broken', stages: [] }]);
+    expect(paths(error)).toEqual(['macros[1].description', 'macros[1].stages']);
+  });
+
   it('reports a fallback cycle once, at the first macro in it', () => {
     const error = configurationError([ok('a', { fallback: 'b' }), ok('b', { fallback: 'a' })]);
     expect(error.issues).toEqual([{ path: 'macros[0].fallback', message: 'Fallback cycle: a → b → a' }]);

@@ -101,6 +101,8 @@ export function compileCatalogue(
 ): Map<string, CompiledMacro> {
   const issues: ConfigIssue[] = [];
   const parsed: Array<{ def: Parsed; at: string } | undefined> = [];
+  // Names of macros whose shape is invalid: references to them are not reported again as unknown.
+  const invalidNames = new Set<string>();
 
   definitions.forEach((definition, i) => {
     const at = `macros[${i}]`;
@@ -108,6 +110,8 @@ export function compileCatalogue(
     if (!result.success) {
       for (const issue of result.error.issues)
         issues.push({ path: dotPath(at, issue.path), message: issue.message });
+      const name = (definition as { name?: unknown } | null)?.name;
+      if (typeof name === 'string') invalidNames.add(name);
       parsed.push(undefined);
       return;
     }
@@ -124,7 +128,7 @@ export function compileCatalogue(
     byName.set(entry.def.name, entry);
   }
 
-  for (const { def, at } of byName.values()) checkMeaning(def, at, byName, env, issues);
+  for (const { def, at } of byName.values()) checkMeaning(def, at, byName, invalidNames, env, issues);
   checkCycles(byName, 'fallback', issues);
   checkCycles(byName, 'macro', issues);
 
@@ -139,9 +143,11 @@ function checkMeaning(
   def: Parsed,
   at: string,
   byName: Map<string, { def: Parsed; at: string }>,
+  invalidNames: ReadonlySet<string>,
   env: CompileEnvironment,
   issues: ConfigIssue[],
 ): void {
+  const known = (name: string) => byName.has(name) || invalidNames.has(name);
   const where = `in macro "${def.name}"`;
   const ids = new Set<string>();
   const needAgent = (id: string, path: string, role: string) => {
@@ -260,7 +266,7 @@ function checkMeaning(
         checkHarmony(stage, path);
         break;
       case 'macro':
-        if (!byName.has(stage.macro))
+        if (!known(stage.macro))
           issues.push({ path: `${path}.macro`, message: `Unknown sub-macro "${stage.macro}" ${where}` });
         break;
     }
@@ -271,7 +277,7 @@ function checkMeaning(
   checkGates(def.gates, `${at}.gates`);
   checkRetry(def.defaults?.retry, `${at}.defaults.retry`);
   checkPhaseTimeouts(def.defaults?.phaseTimeoutsMs, `${at}.defaults.phaseTimeoutsMs`);
-  if (def.fallback !== undefined && !byName.has(def.fallback)) {
+  if (def.fallback !== undefined && !known(def.fallback)) {
     issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
   }
 }
