@@ -2,7 +2,15 @@
  * Deterministic local agents for every built-in macro: no network, no model, the same
  * output for the same input. They stand in for real LLM agents in the demo and tests.
  */
-import { type Agent, type Document, defineAgent, type ReleaseNotes, type Review } from '../src/index.js';
+import {
+  type Agent,
+  type Document,
+  defineAgent,
+  type HarmonyJudgeInput,
+  type ReleaseNotes,
+  type Review,
+  type Triage,
+} from '../src/index.js';
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean);
 
@@ -157,7 +165,45 @@ export function localAgents(options: { latencyMs?: number } = {}): Agent[] {
       return input;
     },
   });
+  const severityOf = (text: string, sev1: RegExp, sev2: RegExp): Triage['severity'] =>
+    sev1.test(text) ? 'sev1' : sev2.test(text) ? 'sev2' : 'sev3';
+  const classifier = (id: string, how: string, sev1: RegExp, sev2: RegExp) =>
+    defineAgent({
+      id,
+      description: `Rates an incident's severity ${how}.`,
+      async invoke(incident: string, { signal }): Promise<Triage> {
+        await think(latency, signal);
+        const severity = severityOf(incident, sev1, sev2);
+        return { severity, reason: `${how}: ${severity}` };
+      },
+    });
+  const triageJudge = defineAgent({
+    id: 'triage-judge',
+    description: 'Picks the most severe call that at least one classifier backs with a concrete signal.',
+    async invoke({ variants }: HarmonyJudgeInput) {
+      const rank = (v: (typeof variants)[number]) =>
+        ['sev1', 'sev2', 'sev3'].indexOf((v.output as Triage).severity);
+      const winner = [...variants].sort((a, b) => rank(a) - rank(b) || a.index - b.index)[0]?.index ?? 0;
+      return {
+        winner,
+        rationale: 'Err on the side of the more severe call when classifiers disagree.',
+        scores: variants.map((v) => 1 - rank(v) / 3),
+      };
+    },
+  });
+  const triageWriter = defineAgent({
+    id: 'triage-writer',
+    description: 'Writes the operator note for the chosen severity.',
+    async invoke(call: Triage, { context }) {
+      return `# ${call.severity.toUpperCase()}: ${context.intent}\n\n${call.reason}\n`;
+    },
+  });
   return [
+    classifier('rules-classifier', 'by rules', /\b(outage|down|data loss)\b/i, /\b(5xx|errors?|degraded)\b/i),
+    classifier('keyword-classifier', 'by keywords', /\b(all users|outage)\b/i, /\b(spike|latency|5xx)\b/i),
+    classifier('history-classifier', 'by past incidents', /\b(data loss)\b/i, /\b(5xx|timeout)\b/i),
+    triageJudge,
+    triageWriter,
     researcher,
     writer,
     seniorWriter,

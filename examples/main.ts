@@ -40,6 +40,7 @@ const contexts: Record<string, Parameters<typeof orchestrator.run>[1]> = {
     metadata: { requester: 'npm start' },
   },
   'code-review': { intent: 'if (x == 1) { eval(input); items.forEach(save) }', guidance },
+  'incident-triage': { intent: 'Checkout API 5xx spike, all users in EU see errors', guidance },
   'release-notes': {
     intent: 'feat: resumable runs; fix: timeout leak; chore: bump deps',
     guidance,
@@ -75,6 +76,9 @@ for await (const event of run) {
       break;
     case 'fallback':
       console.log(`  ⤷ fallback ${event.from} → ${event.to}`);
+      break;
+    case 'decision':
+      console.log(`${indent(event)}  ⚖ decision ${event.id} (${event.strategy}): ${event.rationale ?? ''}`);
       break;
     case 'artefact':
       console.log(`${indent(event)}  ⬚ artefact ${event.artefact.name}`);

@@ -44,11 +44,13 @@ export {
   type ConsolidatedReview,
   codeReview,
   type Document,
+  incidentTriage,
   type ReleaseNotes,
   type Review,
   releaseNotes,
   releaseNotesMinimal,
   researchDraftReview,
+  type Triage,
 } from './macro/scripts.js';
 export {
   type AgentResult,

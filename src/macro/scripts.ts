@@ -161,7 +161,52 @@ export const releaseNotesMinimal = defineMacro({
   ],
 });
 
+/** A severity call on an incident. */
+export const TriageSchema = z.object({
+  severity: z.enum(['sev1', 'sev2', 'sev3']),
+  reason: z.string().min(1),
+});
+export type Triage = z.infer<typeof TriageSchema>;
+
+/**
+ * Three independent classifiers rate an incident in parallel; when they disagree on the
+ * severity, the `triage-judge` decides (majority vote if the judge fails), and at least
+ * two must answer. The decision is audited and footnoted in the report; a writer then
+ * turns the chosen call into an operator note.
+ */
+export const incidentTriage = defineMacro({
+  name: 'incident-triage',
+  description:
+    'Rate an incident with three classifiers, reconcile them with the Harmony Protocol, write the note.',
+  labels: { family: 'operations' },
+  defaults: { retry: { retries: 1, minDelayMs: 200 }, timeoutMs: 30_000 },
+  stages: [
+    parallel(
+      'classify',
+      [
+        agentStage('by-rules', 'rules-classifier', { output: TriageSchema }),
+        agentStage('by-keywords', 'keyword-classifier', { output: TriageSchema }),
+        agentStage('by-history', 'history-classifier', { output: TriageSchema }),
+      ],
+      {
+        failure: 'settle',
+        minSuccesses: 2,
+        harmony: { strategy: 'judge', judge: 'triage-judge', compare: { fields: ['severity'] } },
+      },
+    ),
+    agentStage('note', 'triage-writer', {
+      deliver: (note: string) => [{ name: 'triage-note.md', mediaType: 'text/markdown', content: note }],
+    }),
+  ],
+});
+
 /** Every built-in macro. */
-export const builtinMacros = [researchDraftReview, codeReview, releaseNotes, releaseNotesMinimal] as const;
+export const builtinMacros = [
+  researchDraftReview,
+  codeReview,
+  releaseNotes,
+  releaseNotesMinimal,
+  incidentTriage,
+] as const;
 /** A name of a built-in macro. */
 export type BuiltinMacroName = (typeof builtinMacros)[number]['name'];
