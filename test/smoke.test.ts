@@ -3,7 +3,10 @@ import { localAgents } from '../examples/local-agents.js';
 import { builtinMacros, MacroOrchestrator } from '../src/index.js';
 
 const contexts = {
-  'research-draft-review': { intent: 'WAL mode', knowledge: [{ id: 'wal', content: 'Readers keep reading.' }] },
+  'research-draft-review': {
+    intent: 'WAL mode',
+    knowledge: [{ id: 'wal', content: 'Readers keep reading.' }],
+  },
   'code-review': { intent: 'if (a == b) eval(x)' },
   'release-notes': { intent: 'feat: a; fix: b', metadata: { version: '1.0.0' } },
   'release-notes-minimal': { intent: 'feat: a; fix: b' },
@@ -11,12 +14,15 @@ const contexts = {
 } as const;
 
 describe('built-in catalogue', () => {
-  it.each(builtinMacros.map((m) => m.name))('runs %s end to end on the local agents and stores it', async (name) => {
-    const orchestrator = new MacroOrchestrator({ agents: localAgents() });
-    const result = await orchestrator.run(name, contexts[name]);
-    expect(result.status).toBe('succeeded');
-    expect(await orchestrator.loadResult(result.runId)).toEqual(JSON.parse(JSON.stringify(result)));
-  });
+  it.each(builtinMacros.map((m) => m.name))(
+    'runs %s end to end on the local agents and stores it',
+    async (name) => {
+      const orchestrator = new MacroOrchestrator({ agents: localAgents() });
+      const result = await orchestrator.run(name, contexts[name]);
+      expect(result.status).toBe('succeeded');
+      expect(await orchestrator.loadResult(result.runId)).toEqual(JSON.parse(JSON.stringify(result)));
+    },
+  );
 
   it('decides the incident-triage disagreement with the judge and audits it', async () => {
     const orchestrator = new MacroOrchestrator({ agents: localAgents() });
