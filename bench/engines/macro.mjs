@@ -1,0 +1,181 @@
+/**
+ * macro-orchestrator running the workloads: the default Execution Pipeline, the
+ * default (unlimited) scheduling policy or `{ concurrency: 64 }`, in-memory memory,
+ * with no listener, one listener on every event type (`run.on`), or an async iterator.
+ */
+import { check, inc, inc2, isCount, joinBranches, MIXED, majority, mergeLayer } from '../lib/workloads.mjs';
+
+/** Every event type of `MacroEventMap` (src/events.ts). */
+export const EVENT_TYPES = [
+  'run:start',
+  'run:end',
+  'macro:start',
+  'macro:end',
+  'stage:start',
+  'stage:end',
+  'stage:progress',
+  'phase:start',
+  'phase:end',
+  'retry',
+  'fallback',
+  'gate',
+  'artefact',
+  'decision',
+  'persistence:error',
+];
+
+const CONTEXT = { intent: 'benchmark' };
+
+function stagesFor(lib, workload, size, harmony) {
+  const { agentStage, parallel, predicateGate } = lib;
+  switch (workload) {
+    case 'seq': {
+      const stages = new Array(size);
+      for (let i = 0; i < size; i++) stages[i] = agentStage(`s${i}`, 'inc');
+      return { stages };
+    }
+    case 'fan': {
+      const branches = new Array(size);
+      for (let i = 0; i < size; i++) branches[i] = agentStage(`b${i}`, 'inc');
+      return { stages: [parallel('fan', branches), agentStage('join', 'join')] };
+    }
+    case 'mixed': {
+      const { layers, width } = MIXED;
+      const gate = predicateGate('is-count', isCount);
+      const stages = [agentStage('plan', 'inc', { gates: [gate] })];
+      for (let l = 0; l < layers; l++) {
+        const branches = [];
+        for (let j = 0; j < width; j++) branches.push(agentStage(`l${l}b${j}`, 'inc', { gates: [gate] }));
+        stages.push(parallel(`layer${l}`, branches, { merge: (outputs) => mergeLayer(outputs, width) }));
+      }
+      const voters = [];
+      for (let j = 0; j < MIXED.voters; j++) {
+        voters.push(agentStage(`vote${j}`, j === MIXED.voters - 1 ? 'inc2' : 'inc', { gates: [gate] }));
+      }
+      // The decision: a majority through the Harmony Protocol, or the same vote as a merge
+      // function where the library has no Harmony.
+      stages.push(
+        parallel('decide', voters, harmony ? { harmony: { strategy: 'majority' } } : { merge: majority }),
+      );
+      stages.push(agentStage('summarise', 'inc', { gates: [gate] }));
+      return {
+        stages,
+        gates: [predicateGate('final', (v) => v === MIXED.layers + 3, 'the macro skipped a stage')],
+      };
+    }
+  }
+  throw new Error(`macro: unknown workload ${workload}`);
+}
+
+/**
+ * @param lib the library module (dist/index.js or src/index.ts)
+ * @param spec { workload, size, listener: 'none' | 'on' | 'iter', concurrency?: number,
+ *   memory?: 'in-memory' | 'sqlite', sqliteLib?: path of the `macro-orchestrator/sqlite` entry }
+ */
+export async function build(
+  lib,
+  { workload, size, listener = 'none', concurrency, memory = 'in-memory', sqliteLib },
+) {
+  const { MacroOrchestrator, InMemoryMemory } = lib;
+  const agents = [
+    { id: 'inc', invoke: inc },
+    { id: 'inc2', invoke: inc2 },
+    { id: 'join', invoke: async (outputs) => joinBranches(outputs, size) },
+  ];
+  const definitionWith = (harmony) => {
+    const { stages, gates } = stagesFor(lib, workload, size, harmony);
+    const definition = { name: 'bench', description: `${workload} ${size}`, stages };
+    if (gates !== undefined) definition.gates = gates;
+    return definition;
+  };
+
+  let adapter;
+  let close = async () => {};
+  if (memory === 'in-memory') {
+    // A few results only: the default keeps 1,000 runs as JSON, which for a 10,000-stage
+    // result is gigabytes, and the bench would measure the GC of its own history.
+    adapter = new InMemoryMemory({ maxRuns: 4 });
+  } else if (memory === 'sqlite') {
+    // `macro-orchestrator/sqlite` (dist/sqlite.js beside dist/index.js): a database file
+    // in a temp dir, WAL with synchronous=NORMAL (the default), a checkpoint per stage.
+    // The driver schedules these cases only when that entry loads.
+    const { pathToFileURL } = await import('node:url');
+    const { SqliteMemory } = await import(pathToFileURL(sqliteLib).href);
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'mo-bench-'));
+    adapter = new SqliteMemory({ filename: join(dir, 'bench.db') });
+    close = async () => {
+      adapter.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  } else throw new Error(`unknown memory ${memory}`);
+
+  const options = { agents, memory: adapter };
+  if (concurrency !== undefined) options.scheduling = { concurrency };
+  let orchestrator;
+  let harmony = workload === 'mixed';
+  try {
+    orchestrator = new MacroOrchestrator({ ...options, macros: [definitionWith(harmony)] });
+  } catch (error) {
+    if (!harmony || error?.name !== 'MacroConfigurationError') throw error;
+    harmony = false; // this version of the library has no Harmony Protocol
+    orchestrator = new MacroOrchestrator({ ...options, macros: [definitionWith(false)] });
+  }
+
+  let events = 0;
+  let lastSeq = 0;
+  const onEvent = (event) => {
+    events++;
+    if (event.type === 'run:end') lastSeq = event.seq;
+  };
+  const expectAllEvents = () => {
+    if (events === 0 || events !== lastSeq) {
+      throw new Error(`listener saw ${events} events, the run emitted ${lastSeq}`);
+    }
+  };
+  const verify = (result) => {
+    if (result.status !== 'succeeded') {
+      throw new Error(`run ${result.status}: ${JSON.stringify(result.error)}`);
+    }
+    check(workload, size, result.output);
+    if (harmony && result.decisions?.length !== 1) throw new Error('the decision was not recorded');
+  };
+
+  let runOnce;
+  if (listener === 'none') {
+    runOnce = async () => {
+      const result = await orchestrator.run('bench', CONTEXT, { input: 0 });
+      verify(result);
+      return result;
+    };
+  } else if (listener === 'on') {
+    runOnce = async () => {
+      events = 0;
+      lastSeq = 0;
+      const run = orchestrator.run('bench', CONTEXT, { input: 0 });
+      for (const type of EVENT_TYPES) run.on(type, onEvent);
+      const result = await run;
+      verify(result);
+      expectAllEvents();
+      return result;
+    };
+  } else if (listener === 'iter') {
+    runOnce = async () => {
+      events = 0;
+      lastSeq = 0;
+      const run = orchestrator.run('bench', CONTEXT, { input: 0 });
+      const consumed = (async () => {
+        for await (const event of run) onEvent(event);
+      })();
+      const result = await run;
+      await consumed;
+      verify(result);
+      expectAllEvents();
+      return result;
+    };
+  } else throw new Error(`unknown listener ${listener}`);
+
+  return { runOnce, close, info: workload === 'mixed' ? { harmony } : undefined };
+}
