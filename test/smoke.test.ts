@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { localAgents } from '../examples/local-agents.js';
-import { builtinMacros, MacroOrchestrator } from '../src/index.js';
+import {
+  type BuiltinMacroName,
+  builtinMacros,
+  type MacroContextInput,
+  MacroOrchestrator,
+} from '../src/index.js';
 
-const contexts = {
+const contexts: Record<BuiltinMacroName, MacroContextInput> = {
   'research-draft-review': {
     intent: 'WAL mode',
     knowledge: [{ id: 'wal', content: 'Readers keep reading.' }],
@@ -11,7 +16,7 @@ const contexts = {
   'release-notes': { intent: 'feat: a; fix: b', metadata: { version: '1.0.0' } },
   'release-notes-minimal': { intent: 'feat: a; fix: b' },
   'incident-triage': { intent: 'Checkout 5xx spike, all users see errors' },
-} as const;
+};
 
 describe('built-in catalogue', () => {
   it.each(builtinMacros.map((m) => m.name))(
