@@ -12,42 +12,43 @@ import type { Agent } from '../agents/agent.js';
 import {
   AgentError,
   CancelledError,
-  describe,
   type ErrorRecord,
   InvalidOutputError,
   isMacroError,
-  MacroError,
+  type MacroError,
   PersistenceError,
   QualityGateError,
   StageTimeoutError,
   toErrorRecord,
 } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { AbortScope, sleep } from '../internal/abort-scope.js';
+import { type AbortScope, sleep } from '../internal/abort-scope.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
+import { writeWithRetry } from '../memory/write-with-retry.js';
+import { shapeArtefacts } from '../protocol/artefacts.js';
 import type { ExecutionStage, PipelineState } from '../protocol/execution.js';
 import type { Harmony } from '../protocol/harmony.js';
-import { JudgeVerdictSchema, normaliseCheck } from '../protocol/quality-gates.js';
+import { evaluateGate, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
+import { statusOf, wrapUserError } from './failure.js';
 import { Invocation, StageAttempt } from './invocation.js';
 import { backoffDelay, isRetryable, retryAfter } from './retry.js';
 import type { MacroRun } from './run.js';
-import {
-  type Artefact,
-  ArtefactSchema,
-  type DecisionRecord,
-  type GateVerdict,
-  type MacroAttempt,
-  type MacroContext,
-  type MacroResult,
-  type QualityGate,
-  type RetryPolicy,
-  type RunStatus,
-  type StageRecord,
-  type StageStatus,
-  type TimelineEntry,
+import type {
+  Artefact,
+  DecisionRecord,
+  GateVerdict,
+  MacroAttempt,
+  MacroContext,
+  MacroResult,
+  QualityGate,
+  RetryPolicy,
+  RunStatus,
+  StageRecord,
+  StageStatus,
+  TimelineEntry,
 } from './types.js';
 
 /** What the orchestrator lends every run. */
@@ -83,12 +84,6 @@ type Outcome =
   | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
-
-function statusOf(error: MacroError): StageStatus {
-  if (error.code === 'STAGE_TIMEOUT' || error.code === 'RUN_TIMEOUT') return 'timed-out';
-  if (error.code === 'CANCELLED') return 'cancelled';
-  return 'failed';
-}
 
 export class RunExecution {
   readonly #svc: EngineServices;
@@ -331,9 +326,9 @@ export class RunExecution {
     await this.#checkpoints.close();
     const audit = this.#checkpoints.takeAudit(); // what no checkpoint has stored yet
     if (audit.length > 0) {
-      failure = await this.#withRetry('appendAudit', () => memory.appendAudit(audit));
+      failure = await this.#write('appendAudit', () => memory.appendAudit(audit));
     }
-    const saved = await this.#withRetry('saveResult', () => memory.saveResult(result));
+    const saved = await this.#write('saveResult', () => memory.saveResult(result));
     return saved ?? failure;
   }
 
@@ -341,7 +336,7 @@ export class RunExecution {
   async #begin(startedAt: number): Promise<void> {
     const { runId, macro, context, input } = this.#req;
     const header = { runId, macro: macro.name, context, input, startedAt };
-    const failure = await this.#withRetry('beginRun', () => this.#svc.memory.beginRun(header));
+    const failure = await this.#write('beginRun', () => this.#svc.memory.beginRun(header));
     if (failure === undefined) return;
     this.#durable = false;
     this.#persistenceError(failure, macro.name);
@@ -359,34 +354,8 @@ export class RunExecution {
     });
   }
 
-  async #withRetry(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
-    const policy = this.#svc.persistenceRetry;
-    const scope = AbortScope.root();
-    try {
-      const attempt = async () => {
-        try {
-          await write();
-        } catch (error) {
-          // p-retry gives up at once on anything that is not an Error.
-          throw error instanceof Error ? error : new Error(describe(error), { cause: error });
-        }
-      };
-      await pRetry(attempt, {
-        retries: policy.retries,
-        minTimeout: 0,
-        onFailedAttempt: async ({ attemptNumber, retriesLeft, error }) => {
-          this.#logger.warn({ err: error, operation, attempt: attemptNumber }, 'memory write failed');
-          if (retriesLeft > 0) await sleep(backoffDelay(policy, attemptNumber, this.#svc.random), scope);
-        },
-      });
-      return undefined;
-    } catch (error) {
-      this.#logger.error(
-        { err: error, operation },
-        'memory write kept failing; the result is returned unsaved',
-      );
-      return new PersistenceError(operation, error);
-    }
+  #write(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
+    return writeWithRetry(operation, write, this.#svc.persistenceRetry, this.#svc.random, this.#logger);
   }
 
   // ── stages ────────────────────────────────────────────────────────────────
@@ -821,7 +790,19 @@ export class RunExecution {
     const verdicts: GateVerdict[] = [];
     let passed = true;
     for (const gate of gates) {
-      const verdict = await this.#gate(gate, output, path, pass, scope, attempt);
+      const verdict = await evaluateGate(gate, output, path, pass, this.#context, (agentId, judgeInput) =>
+        this.invokeAgent(
+          this.#svc.agents.get(agentId) as Agent,
+          undefined,
+          path,
+          judgeInput,
+          scope,
+          attempt,
+          EMPTY_FEEDBACK,
+          undefined,
+          false,
+        ),
+      );
       verdicts.push(verdict);
       this.#verdicts.push(verdict);
       const event = { type: 'gate' as const, ...this.#base(path), verdict };
@@ -838,83 +819,10 @@ export class RunExecution {
     return this.#checkGates(node.gates, output, node.path, pass, scope, attempt);
   }
 
-  async #gate(
-    gate: QualityGate,
-    output: unknown,
-    path: string,
-    pass: number,
-    scope: AbortScope,
-    attempt: number,
-  ): Promise<GateVerdict> {
-    const verdict = (
-      passed: boolean,
-      extra: { score?: number | undefined; feedback?: string | undefined },
-    ) => {
-      const v: { -readonly [K in keyof GateVerdict]: GateVerdict[K] } = { gate: gate.id, path, passed, pass };
-      if (extra.score !== undefined) v.score = extra.score;
-      if (extra.feedback !== undefined) v.feedback = extra.feedback;
-      return v;
-    };
-    switch (gate.kind) {
-      case 'schema': {
-        const parsed = gate.schema.safeParse(output);
-        return parsed.success
-          ? verdict(true, {})
-          : verdict(false, { feedback: parsed.error.issues.map((i) => i.message).join('; ') });
-      }
-      case 'predicate': {
-        let result: ReturnType<typeof normaliseCheck>;
-        try {
-          result = normaliseCheck(await gate.check(output, this.#context), gate.feedback);
-        } catch (error) {
-          throw wrapUserError(error, path, `gate "${gate.id}"`);
-        }
-        return verdict(result.passed, result);
-      }
-      case 'judge': {
-        const judge = this.#svc.agents.get(gate.agent) as Agent;
-        const raw = await this.invokeAgent(
-          judge,
-          undefined,
-          path,
-          { output, gate: gate.id, intent: this.#context.intent },
-          scope,
-          attempt,
-          EMPTY_FEEDBACK,
-          undefined,
-          false,
-        );
-        const parsed = JudgeVerdictSchema.safeParse(raw);
-        if (!parsed.success) {
-          throw new InvalidOutputError(
-            gate.agent,
-            path,
-            'a judge must return { score: number, feedback?: string }',
-          );
-        }
-        return verdict(parsed.data.score >= gate.threshold, parsed.data);
-      }
-    }
-  }
-
   deliver(node: CompiledAgentStage, output: unknown): Artefact[] {
-    if (node.def.deliver === undefined) return [];
-    let raw: readonly unknown[];
-    try {
-      raw = node.def.deliver(output, this.#context);
-    } catch (error) {
-      throw wrapUserError(error, node.path, 'deliver');
-    }
-    return raw.map((item, i) => {
-      const parsed = ArtefactSchema.safeParse({ path: node.path, ...(item as object) });
-      if (!parsed.success) {
-        throw new MacroError('STAGE_FAILED', `deliver returned an invalid artefact [${i}] at ${node.path}`, {
-          cause: parsed.error,
-          path: node.path,
-        });
-      }
-      return { ...parsed.data, path: node.path };
-    });
+    return node.def.deliver === undefined
+      ? []
+      : shapeArtefacts(node.def.deliver, output, this.#context, node.path);
   }
 
   async deploy(node: CompiledAgentStage, artefacts: readonly Artefact[]): Promise<void> {
@@ -969,21 +877,4 @@ function executePhase(phase: ExecutionStage, state: PipelineState, ctx: StageAtt
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** True when the latest verdict of every gate at every path passed. */
-function latestVerdictsPass(verdicts: readonly GateVerdict[]): boolean {
-  const latest = new Map<string, boolean>();
-  for (const v of verdicts) latest.set(`${v.path}\u0000${v.gate}`, v.passed);
-  for (const passed of latest.values()) if (!passed) return false;
-  return true;
-}
-
-function wrapUserError(error: unknown, path: string, where: string): MacroError {
-  if (isMacroError(error)) return error;
-  return new MacroError('STAGE_FAILED', `${where} failed at ${path}: ${describe(error)}`, {
-    cause: error,
-    path,
-    retryable: true,
-  });
 }

@@ -3,7 +3,17 @@
  * @module
  */
 import { z } from 'zod';
-import type { GateCheckResult, JudgeGate, MacroContext, PredicateGate, SchemaGate } from '../macro/types.js';
+import { InvalidOutputError } from '../errors.js';
+import { wrapUserError } from '../macro/failure.js';
+import type {
+  GateCheckResult,
+  GateVerdict,
+  JudgeGate,
+  MacroContext,
+  PredicateGate,
+  QualityGate,
+  SchemaGate,
+} from '../macro/types.js';
 
 /**
  * Passes when the output parses with `schema`.
@@ -49,4 +59,61 @@ export function normaliseCheck(result: GateCheckResult, fallbackFeedback: string
     return { passed: result, feedback: result ? undefined : fallbackFeedback };
   }
   return { passed: result.passed, score: result.score, feedback: result.feedback ?? fallbackFeedback };
+}
+
+/** True when the latest verdict of every gate at every path passed. @internal */
+export function latestVerdictsPass(verdicts: readonly GateVerdict[]): boolean {
+  const latest = new Map<string, boolean>();
+  for (const v of verdicts) latest.set(`${v.path}\u0000${v.gate}`, v.passed);
+  for (const passed of latest.values()) if (!passed) return false;
+  return true;
+}
+
+/**
+ * Checks one gate on `output`. `judge(agentId, input)` invokes a judge agent under the
+ * stage's scheduling budget and abort scope. @internal
+ */
+export async function evaluateGate(
+  gate: QualityGate,
+  output: unknown,
+  path: string,
+  pass: number,
+  context: MacroContext,
+  judge: (agentId: string, input: JudgeInput) => Promise<unknown>,
+): Promise<GateVerdict> {
+  const verdict = (passed: boolean, extra: { score?: number | undefined; feedback?: string | undefined }) => {
+    const v: { -readonly [K in keyof GateVerdict]: GateVerdict[K] } = { gate: gate.id, path, passed, pass };
+    if (extra.score !== undefined) v.score = extra.score;
+    if (extra.feedback !== undefined) v.feedback = extra.feedback;
+    return v;
+  };
+  switch (gate.kind) {
+    case 'schema': {
+      const parsed = gate.schema.safeParse(output);
+      return parsed.success
+        ? verdict(true, {})
+        : verdict(false, { feedback: parsed.error.issues.map((i) => i.message).join('; ') });
+    }
+    case 'predicate': {
+      let result: ReturnType<typeof normaliseCheck>;
+      try {
+        result = normaliseCheck(await gate.check(output, context), gate.feedback);
+      } catch (error) {
+        throw wrapUserError(error, path, `gate "${gate.id}"`);
+      }
+      return verdict(result.passed, result);
+    }
+    case 'judge': {
+      const raw = await judge(gate.agent, { output, gate: gate.id, intent: context.intent });
+      const parsed = JudgeVerdictSchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new InvalidOutputError(
+          gate.agent,
+          path,
+          'a judge must return { score: number, feedback?: string }',
+        );
+      }
+      return verdict(parsed.data.score >= gate.threshold, parsed.data);
+    }
+  }
 }
