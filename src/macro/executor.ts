@@ -589,9 +589,12 @@ export class RunExecution {
     if (node.harmony !== undefined) return this.#harmonise(node, outputs, failures, parent);
     if (failed) throw firstError;
     if (node.merge === undefined) return outputs;
+    const merge = node.merge;
     try {
-      return await node.merge(outputs, this.#context);
+      // Raced against the scope, so a merge that never settles cannot outlast a timeout.
+      return await parent.race(Promise.resolve().then(() => merge(outputs, this.#context)));
     } catch (error) {
+      if (parent.aborted) throw this.#normalise(error, node.path, parent);
       throw wrapUserError(error, node.path, 'merge');
     }
   }

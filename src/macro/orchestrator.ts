@@ -13,6 +13,7 @@ import { AbortScope } from '../internal/abort-scope.js';
 import { type LogLevel, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
+import { withWriteTimeout } from '../memory/timed-memory.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { type Durability, restorePoint } from './checkpoints.js';
@@ -52,6 +53,11 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   readonly maxFallbackDepth?: number;
   /** How failing memory writes are retried. @default { retries: 3, minDelayMs: 50, maxDelayMs: 1000 } */
   readonly persistenceRetry?: RetryPolicyInput;
+  /**
+   * A memory write that has not settled after this long fails (and is retried, then
+   * reported), so a hung adapter cannot keep a run from settling. @default 30_000
+   */
+  readonly persistenceTimeoutMs?: number;
   /**
    * When each finished stage's checkpoint is written to `memory` (see docs/memory.md).
    * - `'async'`: in the background, when the event loop next turns; the stages that
@@ -110,6 +116,7 @@ const ResumeIncompleteOptionsSchema = ResumeOptionsSchema.extend({
 const OrchestratorOptionsSchema = z.object({
   maxFallbackDepth: z.number().int().min(0).max(20).optional(),
   persistenceRetry: RetryPolicySchema.optional(),
+  persistenceTimeoutMs: z.number().positive().optional(),
   durability: z.enum(['sync', 'async']).optional(),
   scheduling: SchedulingPolicySchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -166,7 +173,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     this.#catalogue = this.#compile(this.#definitions);
     this.#services = {
       agents: this.agents,
-      memory: this.memory,
+      memory: withWriteTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000),
       scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
       logger: this.logger,
       now: options.now ?? Date.now,

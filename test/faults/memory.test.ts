@@ -130,3 +130,31 @@ describe('a memory adapter whose every write fails', () => {
     });
   });
 });
+
+describe('a memory adapter whose writes never settle', () => {
+  function hangingWrites() {
+    const inner = new InMemoryMemory();
+    const never = () => new Promise<void>(() => {});
+    return Object.assign(Object.create(inner) as InMemoryMemory, {
+      saveResult: never,
+      saveCheckpoint: never,
+      beginRun: never,
+      appendAudit: never,
+    });
+  }
+
+  it('cannot keep the run from settling: the write times out and is reported', async () => {
+    const { run } = start([macro], [flakyAgent('flaky', 0, 'the output')], {
+      orchestrator: {
+        memory: hangingWrites(),
+        persistenceTimeoutMs: 1_000,
+        persistenceRetry: { retries: 1, minDelayMs: 1, jitter: false },
+      },
+    });
+    const result = await drive(run);
+    expect(result.status === 'succeeded' && result.output).toBe('the output');
+    expect(result.persistence?.error).toEqual(
+      expect.objectContaining({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining('saveResult') }),
+    );
+  });
+});

@@ -156,6 +156,24 @@ describe('a stage past its timeoutMs', () => {
     expect(ofType(events, 'phase:end').at(-1)).toMatchObject({ phase: 'qa', status: 'timed-out' });
   });
 
+  it('cannot be kept open by a parallel merge that never settles', async () => {
+    const merging = defineMacro({
+      name: 'merging',
+      description: 'a hung merge',
+      stages: [
+        parallel('both', [agentStage('a', 'fast'), agentStage('b', 'fast')], {
+          timeoutMs: 1_000,
+          merge: () => new Promise<string>(() => {}),
+        }),
+      ],
+    });
+    const { run } = start([merging], [okAgent('fast')]);
+    const result = await drive(run);
+    expect(result.status).toBe('partial');
+    expect(result.stages['merging/both']).toMatchObject({ status: 'timed-out' });
+    expect(result.stages['merging/both/a']).toMatchObject({ status: 'succeeded', output: 'fast-out' });
+  });
+
   it('cannot be kept open by a deploy function that never settles', async () => {
     const deploying = defineMacro({
       name: 'deploying',
