@@ -7,6 +7,7 @@ import {
   defineMacro,
   type ErrorRecord,
   type MacroContext,
+  type MacroContextInput,
   type MacroDefinition,
   type MacroEvent,
   type MacroEventMap,
@@ -185,5 +186,17 @@ describe('events', () => {
       if (event.type === 'artefact') expectTypeOf(event.artefact.name).toEqualTypeOf<string>();
       if (event.type === 'stage:progress') expectTypeOf(event.data).toEqualTypeOf<unknown>();
     }
+  });
+});
+
+describe('MacroContextInput', () => {
+  it('accepts readonly knowledge packets, as a meta-agent holding `as const` data passes them', () => {
+    const knowledge = [{ id: 'wal', content: 'Readers keep reading.', tags: ['sqlite'] }] as const;
+    expectTypeOf({ intent: 'x', knowledge }).toExtend<MacroContextInput>();
+  });
+
+  it('gives agents a read-only knowledge list', () => {
+    expectTypeOf<MacroContext['knowledge']>().toExtend<readonly unknown[]>();
+    expectTypeOf<MacroContext['knowledge']>().not.toExtend<unknown[]>();
   });
 });

@@ -105,7 +105,7 @@ export const KnowledgePacketSchema = z.object({
   title: z.string().optional(),
   content: z.string(),
   source: z.string().optional(),
-  tags: z.array(z.string()).optional(),
+  tags: z.array(z.string()).readonly().optional(),
 });
 export type KnowledgePacket = z.infer<typeof KnowledgePacketSchema>;
 
@@ -116,7 +116,7 @@ export const MacroContextSchema = z.object({
   /** Guidance text, usually the contents of an AGENTS.md. @default "" */
   guidance: z.string().default(''),
   /** Knowledge packets selected for this run. @default [] */
-  knowledge: z.array(KnowledgePacketSchema).default([]),
+  knowledge: z.array(KnowledgePacketSchema).readonly().default([]),
   /** Free-form run metadata (requester, ticket, tenant…). @default {} */
   metadata: z.record(z.string(), z.unknown()).default({}),
   /** Set by the engine when a fallback macro runs: what failed before it. */
