@@ -2,7 +2,7 @@
  * The benchmark driver: runs every case in its own `node --expose-gc` process, one at a
  * time, prints a table per workload, and writes bench/RESULTS.md.
  *
- *   node bench/run.mjs [--lib dist/index.js] [--quick] [--filter REGEX] [--out FILE | --no-write] [--json FILE]
+ *   node bench/run.mjs [--lib dist/index.js] [--quick] [--rounds R] [--filter REGEX] [--out FILE | --no-write] [--json FILE]
  *   node bench/run.mjs --render FILE.json [--out FILE]   (re-render a --json file, no runs)
  *
  * `npm run bench` (root) installs bench/ deps, builds dist/ and runs this. A `.ts` --lib
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
   options: {
     lib: { type: 'string', default: 'dist/index.js' },
     quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
     filter: { type: 'string' },
     out: { type: 'string', default: join(here, 'RESULTS.md') },
     'no-write': { type: 'boolean', default: false },
@@ -36,6 +37,13 @@ const viaTsx = libPath.endsWith('.ts');
 /** The `macro-orchestrator/sqlite` entry beside the main one (dist/sqlite.js, src/sqlite.ts). */
 const sqliteLib = join(dirname(libPath), viaTsx ? 'sqlite.ts' : 'sqlite.js');
 const quick = args.quick;
+/**
+ * Passes over the cases. Every pass after the first runs the macro-orchestrator, floor and
+ * p-limit cases again (not the peers, whose ratios are far beyond the noise); a case reports
+ * the pass with its median time. A shared machine's slow spells then hit one pass of a case,
+ * not all of it.
+ */
+const rounds = Math.max(1, Number.parseInt(args.rounds, 10) || 1);
 const sizes = quick ? QUICK_SIZES : SIZES;
 /** Warm-up and sampling time per case (ms). */
 const WARM_MS = quick ? 100 : 300;
@@ -163,62 +171,82 @@ async function runAll() {
   const sqlite = exportsOf(sqliteLib)?.includes('SqliteMemory') === true;
   if (!sqlite) process.stdout.write(`(no SQLite cases: ${relative(root, sqliteLib)} does not load)\n`);
   const filter = args.filter === undefined ? undefined : new RegExp(args.filter);
-  const results = [];
+  /** Each case's results, one per pass it ran in, in the order the cases first ran. */
+  const passes = new Map();
+  const record = (result) => {
+    const list = passes.get(result.id);
+    if (list === undefined) passes.set(result.id, [result]);
+    else list.push(result);
+  };
   const started = performance.now();
-  for (const workload of Object.keys(WORKLOADS)) {
-    for (const variant of variants(workload, { sqlite })) {
-      let previous;
-      let skipRest;
-      for (const size of sizes[workload]) {
-        const id = `${workload}/${size}/${variant.key}`;
-        if (filter !== undefined && !filter.test(id)) continue;
-        const { key, label, ...engine } = variant;
-        const row = { id, workload, size, key, label };
-        if (skipRest !== undefined) {
-          results.push({ ...row, ok: false, capped: true, error: skipRest });
-          process.stdout.write(`  ${id.padEnd(34)} skipped: ${skipRest}\n`);
-          continue;
-        }
-        const spec = {
-          id,
-          workload,
-          size,
-          ...engine,
-          lib: libPath,
-          sqliteLib,
-          warmMs: WARM_MS,
-          budgetMs: BUDGET_MS,
-        };
-        const outcome = await runCase(spec);
-        const result = { ...row, ...outcome };
-        results.push(result);
-        if (!outcome.ok) {
-          process.stdout.write(`  ${id.padEnd(34)} FAILED: ${outcome.error}\n`);
-          if (/timed out/.test(outcome.error)) skipRest = `capped (size ${size} timed out)`;
-          continue;
-        }
-        const perStage = (outcome.medianMs * 1000) / size;
-        process.stdout.write(
-          `  ${id.padEnd(34)} ${perStage.toFixed(3).padStart(10)} µs/stage  ${fmtMs(outcome.medianMs).padStart(9)}/run  ${Math.round(outcome.allocatedBytes / size)} B/stage\n`,
-        );
-        // Cap the peers: project the next size's run time from this one and the growth so far.
-        // macro-orchestrator and the floors run every size.
-        const index = sizes[workload].indexOf(size);
-        const next = sizes[workload][index + 1];
-        const isPeer = engine.engine.startsWith('langgraph') || engine.engine === 'mastra';
-        if (next !== undefined && isPeer) {
-          const growth =
-            previous === undefined ? 1 : Math.max(1, perStage / ((previous.medianMs * 1000) / previous.size));
-          const projected = outcome.medianMs * (next / size) * growth;
-          if (projected > CAP_RUN_MS) {
-            const at = `${workload === 'fan' ? 'K' : 'N'}=${next.toLocaleString('en-US')}`;
-            skipRest = `capped: one run at ${at} projected at ${fmtMs(projected)} (> ${CAP_RUN_MS / 1000} s)`;
+  for (let round = 0; round < rounds; round++) {
+    if (rounds > 1) process.stdout.write(`pass ${round + 1} of ${rounds}\n`);
+    for (const workload of Object.keys(WORKLOADS)) {
+      for (const variant of variants(workload, { sqlite })) {
+        const isPeer = variant.engine.startsWith('langgraph') || variant.engine === 'mastra';
+        if (round > 0 && isPeer) continue;
+        let previous;
+        let skipRest;
+        for (const size of sizes[workload]) {
+          const id = `${workload}/${size}/${variant.key}`;
+          if (filter !== undefined && !filter.test(id)) continue;
+          if (round > 0 && passes.get(id)?.[0]?.ok !== true) continue; // failed or capped once
+          const { key, label, ...engine } = variant;
+          const row = { id, workload, size, key, label };
+          if (skipRest !== undefined) {
+            record({ ...row, ok: false, capped: true, error: skipRest });
+            process.stdout.write(`  ${id.padEnd(34)} skipped: ${skipRest}\n`);
+            continue;
           }
+          const spec = {
+            id,
+            workload,
+            size,
+            ...engine,
+            lib: libPath,
+            sqliteLib,
+            warmMs: WARM_MS,
+            budgetMs: BUDGET_MS,
+          };
+          const outcome = await runCase(spec);
+          const result = { ...row, ...outcome };
+          record(result);
+          if (!outcome.ok) {
+            process.stdout.write(`  ${id.padEnd(34)} FAILED: ${outcome.error}\n`);
+            if (/timed out/.test(outcome.error)) skipRest = `capped (size ${size} timed out)`;
+            continue;
+          }
+          const perStage = (outcome.medianMs * 1000) / size;
+          process.stdout.write(
+            `  ${id.padEnd(34)} ${perStage.toFixed(3).padStart(10)} µs/stage  ${fmtMs(outcome.medianMs).padStart(9)}/run  ${Math.round(outcome.allocatedBytes / size)} B/stage\n`,
+          );
+          // Cap the peers: project the next size's run time from this one and the growth so far.
+          // macro-orchestrator and the floors run every size.
+          const index = sizes[workload].indexOf(size);
+          const next = sizes[workload][index + 1];
+          if (next !== undefined && isPeer) {
+            const growth =
+              previous === undefined
+                ? 1
+                : Math.max(1, perStage / ((previous.medianMs * 1000) / previous.size));
+            const projected = outcome.medianMs * (next / size) * growth;
+            if (projected > CAP_RUN_MS) {
+              const at = `${workload === 'fan' ? 'K' : 'N'}=${next.toLocaleString('en-US')}`;
+              skipRest = `capped: one run at ${at} projected at ${fmtMs(projected)} (> ${CAP_RUN_MS / 1000} s)`;
+            }
+          }
+          previous = result;
         }
-        previous = result;
       }
     }
   }
+  // A case that failed in any pass is reported as failed; otherwise its median pass.
+  const results = [...passes.values()].map((list) => {
+    const failed = list.find((r) => !r.ok);
+    if (failed !== undefined) return failed;
+    const sorted = [...list].sort((a, b) => a.medianMs - b.medianMs);
+    return { ...sorted[(sorted.length - 1) >> 1], passes: list.length };
+  });
   return { results, seconds: (performance.now() - started) / 1000, sqlite };
 }
 
@@ -328,7 +356,8 @@ function targets(results) {
     else {
       const per100k = k100k.retainedBytes / k100k.size;
       const per1k = k1k ? k1k.retainedBytes / k1k.size : undefined;
-      const linear = per1k === undefined || per100k <= 1.5 * per1k;
+      // With a slack of 128 B per branch: near 0 (nothing accumulates), 1.5x is noise.
+      const linear = per1k === undefined || per100k <= Math.max(1.5 * per1k, per1k + 128);
       lines.push(
         `| 100,000-branch fan-out completes, heap linear in its results | completed; retained ${bytes(per100k)}/branch at 100,000${per1k ? ` vs ${bytes(per1k)} at 1,000` : ''}, peak ${n(Math.round(k100k.peakBytes / 1048576))} MB | ${mark(linear)} |`,
       );
@@ -377,6 +406,7 @@ function metadata(seconds, loadStart) {
     date: new Date().toISOString().slice(0, 16).replace('T', ' '),
     seconds,
     quick,
+    rounds,
     capRunMs: CAP_RUN_MS,
     load: [loadStart, os.loadavg()[0]],
     machine: `${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()} ${os.arch()}`,
@@ -399,7 +429,7 @@ function report({ results, meta }) {
   const out = [];
   out.push('# Benchmark results', '');
   out.push(
-    `Generated by \`npm run bench\` (bench/run.mjs${meta.quick ? ' --quick' : ''}) on ${meta.date} UTC, in ${Math.round(meta.seconds)} s.`,
+    `Generated by \`npm run bench\` (bench/run.mjs${meta.quick ? ' --quick' : ''}${(meta.rounds ?? 1) > 1 ? ` --rounds ${meta.rounds}` : ''}) on ${meta.date} UTC, in ${Math.round(meta.seconds)} s.`,
     '',
   );
   out.push(`- Machine: ${meta.machine}`);
@@ -416,9 +446,14 @@ function report({ results, meta }) {
   out.push(
     "- Every agent is a no-op `async (x) => x + 1`, so only orchestration is measured; every run's output is checked (a skipped stage fails the case), and the listener cases check that the listener saw every event the run emitted.",
     "- Each case runs in its own `node --expose-gc` process: build the graph (not timed), warm up, then mitata samples whole runs until the time budget is spent; **µs/stage is the median run time ÷ stages** (N, K, or the mixed macro's agent stages).",
-    "- **allocated/stage**: bytes allocated by one run (heap growth plus everything the GCs during it freed, from V8's GCProfiler) ÷ stages, the run's fixed cost included. **retained/stage**: heap still in use after a full GC while the run's result is held ÷ stages; shown from 1,000 stages up, below which it is within the measurement's noise.",
+    ...((meta.rounds ?? 1) > 1
+      ? [
+          `- ${meta.rounds} passes over the cases: the macro-orchestrator, floor and p-limit cases ran once per pass, and each reports the pass with its median time (its other figures from that same pass), so a slow spell of the machine hits one pass of a case rather than all of it; the peers ran in the first pass only.`,
+        ]
+      : []),
+    "- **allocated/stage**: bytes allocated by one run (heap growth plus everything the GCs during it freed, from V8's GCProfiler) ÷ stages, the run's fixed cost included. **retained/stage**: heap still in use after a full GC while the run's result is held ÷ stages; shown from 1,000 stages up, below which it is within the measurement's noise. `InMemoryMemory` keeps results by reference, so with it the result held is the very object the adapter stores, in place of the oldest of the 4 it keeps: its retained/stage is what runs accumulate beyond their stored results (about 0). The SQLite rows, which store JSON, show the size of a result itself.",
     '- **× floor**: this ÷ the hand-written code at the same size. **Peer ÷ this**: how many times more time per stage the peer takes (above 1 means macro-orchestrator is faster).',
-    '- macro-orchestrator: default Execution Pipeline, default scheduling (unlimited) or `{ concurrency: 64 }`, `InMemoryMemory({ maxRuns: 4 })` (the default keeps 1,000 results as JSON, which for 10,000-stage runs is gigabytes held by the benchmark itself). "+ listener" is one `run.on` listener per event type; "+ iterator" is `for await (const e of run)`.',
+    '- macro-orchestrator: default Execution Pipeline, default scheduling (unlimited) or `{ concurrency: 64 }`, `InMemoryMemory({ maxRuns: 4 })` (the default keeps 1,000 results, which for 10,000-stage runs is gigabytes held by the benchmark itself). "+ listener" is one `run.on` listener per event type; "+ iterator" is `for await (const e of run)`.',
     `- Peers run the equivalent graph with no listener or stream consumer: LangGraph.js \`StateGraph\` (one node per stage, fan-in by a waiting edge, \`recursionLimit\` raised to fit), with \`MemorySaver\` a fresh thread per run deleted after it; Mastra \`createWorkflow\`/\`createStep\` with \`.then\`/\`.parallel\`, a new \`createRunAsync()\` per run, no storage. @mastra/core is ${pkg('@mastra/core')}: every 1.x release requires Node ≥ 22.13.`,
     `- Peers' sizes whose single run is projected past ${meta.capRunMs / 1000} s (from the previous size and its growth) are not run: marked *capped*. macro-orchestrator and the floors run every size.`,
     '- Fan-out rows with `c=64` run under `scheduling: { concurrency: 64 }`: compare them with the p-limit(64) row as well as with the floor.',

@@ -148,6 +148,20 @@ describe.each(Object.entries(scenarios))('events of %s', (_name, scenario) => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
+  it('counts every event in seq, also those of types nobody listens to', async () => {
+    const { run, events } = start(scenario);
+    await settle(run);
+    const orchestrator = new MacroOrchestrator({ agents, macros: scenario.macros, random: () => 0 });
+    const partial = orchestrator.run('main', { intent: 'go' }) as MacroRun<unknown>;
+    const ends: MacroEvent[] = [];
+    partial.on('macro:end', (event) => ends.push(event));
+    partial.on('run:end', (event) => ends.push(event));
+    scenario.act?.(partial);
+    await settle(partial);
+    const expected = events.filter((e) => e.type === 'macro:end' || e.type === 'run:end');
+    expect(ends.map((e) => [e.type, e.seq])).toEqual(expected.map((e) => [e.type, e.seq]));
+  });
+
   it('stamps every event with the run id and the labels of the macro it belongs to', async () => {
     const { run, events } = start(scenario);
     await settle(run);

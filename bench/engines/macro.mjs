@@ -92,8 +92,8 @@ export async function build(
   let adapter;
   let close = async () => {};
   if (memory === 'in-memory') {
-    // A few results only: the default keeps 1,000 runs as JSON, which for a 10,000-stage
-    // result is gigabytes, and the bench would measure the GC of its own history.
+    // A few results only: the default keeps 1,000 runs, which for a 10,000-stage result is
+    // gigabytes, and the bench would measure the GC of its own history.
     adapter = new InMemoryMemory({ maxRuns: 4 });
   } else if (memory === 'sqlite') {
     // `macro-orchestrator/sqlite` (dist/sqlite.js beside dist/index.js): a database file

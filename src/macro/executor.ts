@@ -8,6 +8,7 @@
  */
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import {
   AgentError,
@@ -22,11 +23,11 @@ import {
   toErrorRecord,
 } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { type AbortScope, sleep } from '../internal/abort-scope.js';
+import { type AbortScope, type RaceOutcome, sleep } from '../internal/abort-scope.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
-import type { ExecutionStage, PipelineState } from '../protocol/execution.js';
+import { DraftStage, type ExecutionStage, type PipelineState } from '../protocol/execution.js';
 import type { Harmony } from '../protocol/harmony.js';
 import { evaluateGate, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
@@ -398,113 +399,224 @@ export class RunExecution {
     });
   }
 
-  async #attempt(node: CompiledNode, input: unknown, parent: AbortScope, attempt: number): Promise<unknown> {
-    const startedAt = this.#svc.now();
-    const { path, kind } = node;
-    // Base fields written out, not spread from #base(): the per-stage hot path.
-    this.#emit({
-      type: 'stage:start',
-      runId: this.#runId,
-      seq: ++this.#seq,
-      at: this.#svc.now(),
-      path,
-      labels: this.#labels,
-      kind,
-      attempt,
-    });
-    const scope =
-      node.timeoutMs === undefined
-        ? parent
-        : parent.child(node.timeoutMs, () => new StageTimeoutError(path, node.timeoutMs as number));
-    let agentId: string | undefined;
+  /** One attempt of a stage: the Execution Pipeline of an agent stage, a group's children otherwise. */
+  #attempt(node: CompiledNode, input: unknown, parent: AbortScope, attempt: number): Promise<unknown> {
+    return node.kind === 'agent'
+      ? this.#agentAttempt(node, input, parent, attempt)
+      : this.#groupAttempt(node, input, parent, attempt);
+  }
+
+  // #agentAttempt and #groupAttempt are kept small, and so is invokeAgent: an async method
+  // keeps its whole frame alive while it waits, once for every stage in flight (10,000 in
+  // a 10,000-branch fan-out), so the bookkeeping around the work is in synchronous
+  // helpers, and an agent stage's attempt runs its pipeline in its own frame.
+
+  /** One attempt of an agent stage: its Execution Pipeline, phase by phase. */
+  async #agentAttempt(
+    node: CompiledAgentStage,
+    input: unknown,
+    parent: AbortScope,
+    attempt: number,
+  ): Promise<unknown> {
+    const startedAt = this.#stageStarted(node, attempt);
+    const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
     try {
-      let output: unknown;
-      switch (node.kind) {
-        case 'agent': {
-          const state = await this.#pipeline(node, input, scope, attempt);
-          output = state.output;
-          agentId = state.agent;
-          break;
-        }
-        case 'sequence':
-        case 'macro': {
-          output = input;
-          const { children } = node; // indexed: across awaits a for-of allocates per step
-          for (let i = 0; i < children.length; i++) {
-            output = await this.#node(children[i] as CompiledNode, output, scope);
+      const ctx = new StageAttempt(this, node, this.#stageInput(node, input), scope, attempt);
+      const state = initialState(node);
+      const phases = node.pipeline; // indexed: across awaits a for-of allocates per phase
+      for (let p = 0; p < phases.length; p++) {
+        const phase = phases[p] as ExecutionStage;
+        if (!phase.shouldRun(state, ctx)) continue;
+        const phaseStartedAt = this.#phaseStarted(node, phase, attempt);
+        const budget = node.phaseTimeoutsMs?.get(phase.name);
+        const phaseScope = budget === undefined ? scope : timedScope(scope, budget, node.path, phase.name);
+        ctx.scope = phaseScope;
+        try {
+          if (phase.execute === runsDraft) {
+            // The built-in draft phase only invokes the stage's agent, and invokeAgent races
+            // that against the phase's scope already: run it here, without a second race
+            // and the two async frames of DraftStage.execute and ctx.invoke.
+            state.output = await this.#draft(node, ctx.input, phaseScope, attempt);
+            state.agent = node.agent.id;
+          } else {
+            // Raced: a phase that ignores its signal (a hung gate, deploy or custom phase) is left behind.
+            await phaseScope.race(executePhase(phase, state, ctx));
           }
-          break;
+          if (phaseScope.aborted) throw phaseScope.reason;
+        } catch (caught) {
+          const error = this.#phaseFailed(node, phase, attempt, caught, phaseScope, phaseStartedAt);
+          ctx.end();
+          throw error;
+        } finally {
+          if (phaseScope !== scope) {
+            phaseScope.dispose();
+            ctx.scope = scope;
+          }
         }
-        case 'parallel':
-          output = await this.#parallel(node, input, scope);
-          break;
+        this.#phaseSucceeded(node, phase, attempt, phaseStartedAt);
       }
-      const endedAt = this.#svc.now();
-      const stored: { -readonly [K in keyof StageRecord]: StageRecord[K] } = {
-        path,
-        id: node.id,
-        kind,
-        status: 'succeeded',
-        output,
-        attempts: attempt,
-        startedAt,
-        endedAt,
-        durationMs: endedAt - startedAt,
-      };
-      if (agentId !== undefined) stored.agent = agentId; // last, where a spread put it; no copy
-      this.#stages[path] = stored;
-      this.#span('stage', path, kind, 'succeeded', attempt, startedAt, endedAt);
-      if (this.#durable) {
-        const saved = this.#checkpoints.save(stored);
-        // 'sync': stored before stage:end, so a listener that sees the end can rely on it.
-        if (this.#svc.durability === 'sync') await saved;
-      }
-      this.#emit({
-        type: 'stage:end',
-        runId: this.#runId,
-        seq: ++this.#seq,
-        at: this.#svc.now(),
-        path,
-        labels: this.#labels,
-        kind,
-        attempt,
-        status: 'succeeded',
-        durationMs: endedAt - startedAt,
-      });
-      return output;
+      ctx.end();
+      this.#pipelineEnded(node, state);
+      const record = this.#stageSucceeded(node, attempt, state.output, state.agent, startedAt);
+      const storing = this.#checkpoint(record);
+      if (storing !== undefined) await storing;
+      this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
+      return state.output;
     } catch (caught) {
-      const error = this.#normalise(caught, path, scope);
-      const endedAt = this.#svc.now();
-      const status = statusOf(error);
-      const errorRecord = toErrorRecord(error);
-      this.#errors.push(errorRecord);
-      this.#stages[path] = {
-        path,
-        id: node.id,
-        kind,
-        status,
-        error: errorRecord,
-        attempts: attempt,
-        startedAt,
-        endedAt,
-        durationMs: endedAt - startedAt,
-      };
-      this.#span('stage', path, kind, status, attempt, startedAt, endedAt);
-      const event = {
-        type: 'stage:end' as const,
-        ...this.#base(path),
-        kind,
-        attempt,
-        status,
-        durationMs: endedAt - startedAt,
-        error: errorRecord,
-      };
-      this.#emit(event);
-      if (node.kind === 'agent') this.#recordAudit('failure', event, { attempt, status, error: errorRecord });
-      throw error;
+      throw this.#stageFailed(node, attempt, caught, scope, startedAt);
     } finally {
       if (scope !== parent) scope.dispose();
     }
+  }
+
+  /** One attempt of a sequence, sub-macro or parallel group. */
+  async #groupAttempt(
+    node: Exclude<CompiledNode, CompiledAgentStage>,
+    input: unknown,
+    parent: AbortScope,
+    attempt: number,
+  ): Promise<unknown> {
+    const startedAt = this.#stageStarted(node, attempt);
+    const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
+    try {
+      let output: unknown;
+      if (node.kind === 'parallel') output = await this.#parallel(node, input, scope);
+      else {
+        output = input;
+        const { children } = node; // indexed: across awaits a for-of allocates per step
+        for (let i = 0; i < children.length; i++) {
+          output = await this.#node(children[i] as CompiledNode, output, scope);
+        }
+      }
+      const record = this.#stageSucceeded(node, attempt, output, undefined, startedAt);
+      const storing = this.#checkpoint(record);
+      if (storing !== undefined) await storing;
+      this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
+      return output;
+    } catch (caught) {
+      throw this.#stageFailed(node, attempt, caught, scope, startedAt);
+    } finally {
+      if (scope !== parent) scope.dispose();
+    }
+  }
+
+  /**
+   * Queues a finished stage's checkpoint. Returns the write to wait for under `'sync'`
+   * durability, so that a listener that sees `stage:end` can rely on the stage being
+   * stored (`stage:end` then carries the time the write ended).
+   */
+  #checkpoint(record: StageRecord): Promise<void> | undefined {
+    if (!this.#durable) return undefined;
+    const saved = this.#checkpoints.save(record);
+    return this.#svc.durability === 'sync' ? saved : undefined;
+  }
+
+  // The per-stage hot path: one clock reading serves as a start (or end) time and as its
+  // event's time; every event counts in `seq` but is built only when someone receives
+  // it, with its base fields written out rather than spread from #base().
+
+  /** Emits `stage:start`; returns the stage's start time. */
+  #stageStarted(node: CompiledNode, attempt: number): number {
+    const at = this.#svc.now();
+    const seq = ++this.#seq;
+    if (this.#run.observes('stage:start')) {
+      this.#emit({
+        type: 'stage:start',
+        runId: this.#runId,
+        seq,
+        at,
+        path: node.path,
+        labels: this.#labels,
+        kind: node.kind,
+        attempt,
+      });
+    }
+    return at;
+  }
+
+  /** Records a stage that succeeded, and its timeline span; returns its record. */
+  #stageSucceeded(
+    node: CompiledNode,
+    attempt: number,
+    output: unknown,
+    agent: string | undefined,
+    startedAt: number,
+  ): StageRecord {
+    const endedAt = this.#svc.now();
+    const record: { -readonly [K in keyof StageRecord]: StageRecord[K] } = {
+      path: node.path,
+      id: node.id,
+      kind: node.kind,
+      status: 'succeeded',
+      output,
+      attempts: attempt,
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    };
+    if (agent !== undefined) record.agent = agent; // last, where a spread put it; no copy
+    this.#stages[node.path] = record;
+    this.#span('stage', node.path, node.kind, 'succeeded', attempt, startedAt, endedAt);
+    return record;
+  }
+
+  /** Emits the `stage:end` of a stage that succeeded, at `at`. */
+  #stageEnded(record: StageRecord, at: number): void {
+    const seq = ++this.#seq;
+    if (this.#run.observes('stage:end')) {
+      this.#emit({
+        type: 'stage:end',
+        runId: this.#runId,
+        seq,
+        at,
+        path: record.path,
+        labels: this.#labels,
+        kind: record.kind,
+        attempt: record.attempts,
+        status: 'succeeded',
+        durationMs: record.durationMs,
+      });
+    }
+  }
+
+  /** Records a stage that failed, its span, error and `stage:end`; returns the error to throw. */
+  #stageFailed(
+    node: CompiledNode,
+    attempt: number,
+    caught: unknown,
+    scope: AbortScope,
+    startedAt: number,
+  ): MacroError {
+    const { path, kind } = node;
+    const error = this.#normalise(caught, path, scope);
+    const endedAt = this.#svc.now();
+    const status = statusOf(error);
+    const errorRecord = toErrorRecord(error);
+    this.#errors.push(errorRecord);
+    this.#stages[path] = {
+      path,
+      id: node.id,
+      kind,
+      status,
+      error: errorRecord,
+      attempts: attempt,
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    };
+    this.#span('stage', path, kind, status, attempt, startedAt, endedAt);
+    const event = {
+      type: 'stage:end' as const,
+      ...this.#base(path),
+      kind,
+      attempt,
+      status,
+      durationMs: endedAt - startedAt,
+      error: errorRecord,
+    };
+    this.#emit(event);
+    if (node.kind === 'agent') this.#recordAudit('failure', event, { attempt, status, error: errorRecord });
+    return error;
   }
 
   /**
@@ -633,85 +745,61 @@ export class RunExecution {
 
   // ── the Execution Pipeline ────────────────────────────────────────────────
 
-  async #pipeline(
-    node: CompiledAgentStage,
-    input: unknown,
-    scope: AbortScope,
-    attempt: number,
-  ): Promise<PipelineState> {
-    let stageInput = input;
-    if (node.def.input !== undefined) {
-      try {
-        stageInput = node.def.input(input, this.#context);
-      } catch (error) {
-        throw wrapUserError(error, node.path, 'input');
-      }
+  /** What the built-in draft phase does: invoke the stage's agent on the stage's input. */
+  #draft(node: CompiledAgentStage, input: unknown, scope: AbortScope, attempt: number): Promise<unknown> {
+    return this.invokeAgent(
+      node.agent,
+      node,
+      node.path,
+      input,
+      scope,
+      attempt,
+      EMPTY_FEEDBACK,
+      undefined,
+      true,
+    );
+  }
+
+  /** The stage's input, through its `input` mapper if it has one. */
+  #stageInput(node: CompiledAgentStage, input: unknown): unknown {
+    if (node.def.input === undefined) return input;
+    try {
+      return node.def.input(input, this.#context);
+    } catch (error) {
+      throw wrapUserError(error, node.path, 'input');
     }
-    const ctx = new StageAttempt(this, node, stageInput, scope, attempt);
-    const state: PipelineState = {
-      output: undefined,
-      agent: node.agent.id,
-      passed: true,
-      verdicts: EMPTY_FEEDBACK,
-      qaPasses: 0,
-      artefacts: [],
-    };
-    // Indexed, and the event's base fields written out rather than spread from #base():
-    // across awaits a for-of allocates an iterator result per phase, and a spread copies.
-    const phases = node.pipeline;
-    for (let p = 0; p < phases.length; p++) {
-      const phase = phases[p] as ExecutionStage;
-      if (!phase.shouldRun(state, ctx)) continue;
-      const startedAt = this.#svc.now();
+  }
+
+  /** Emits `phase:start` (as #stageStarted does); returns the phase's start time. */
+  #phaseStarted(node: CompiledAgentStage, phase: ExecutionStage, attempt: number): number {
+    const at = this.#svc.now();
+    const seq = ++this.#seq;
+    if (this.#run.observes('phase:start')) {
       this.#emit({
         type: 'phase:start',
         runId: this.#runId,
-        seq: ++this.#seq,
-        at: this.#svc.now(),
+        seq,
+        at,
         path: node.path,
         labels: this.#labels,
         phase: phase.name,
         attempt,
       });
-      const budget = node.phaseTimeoutsMs?.get(phase.name);
-      const phaseScope =
-        budget === undefined
-          ? scope
-          : scope.child(budget, () => new StageTimeoutError(node.path, budget, 'phase', phase.name));
-      ctx.scope = phaseScope;
-      try {
-        // Raced: a phase that ignores its signal (a hung gate, deploy or custom phase) is left behind.
-        await phaseScope.race(executePhase(phase, state, ctx));
-        if (phaseScope.aborted) throw phaseScope.reason;
-      } catch (caught) {
-        const error = this.#normalise(caught, node.path, phaseScope);
-        const endedAt = this.#svc.now();
-        const status = statusOf(error);
-        this.#span('phase', node.path, phase.name, status, attempt, startedAt, endedAt);
-        this.#emit({
-          type: 'phase:end',
-          ...this.#base(node.path),
-          phase: phase.name,
-          attempt,
-          status,
-          durationMs: endedAt - startedAt,
-          error: toErrorRecord(error),
-        });
-        ctx.end();
-        throw error;
-      } finally {
-        if (phaseScope !== scope) {
-          phaseScope.dispose();
-          ctx.scope = scope;
-        }
-      }
-      const endedAt = this.#svc.now();
-      this.#span('phase', node.path, phase.name, 'succeeded', attempt, startedAt, endedAt);
+    }
+    return at;
+  }
+
+  /** Records the span of a phase that succeeded and emits its `phase:end`. */
+  #phaseSucceeded(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, startedAt: number): void {
+    const endedAt = this.#svc.now();
+    this.#span('phase', node.path, phase.name, 'succeeded', attempt, startedAt, endedAt);
+    const seq = ++this.#seq;
+    if (this.#run.observes('phase:end')) {
       this.#emit({
         type: 'phase:end',
         runId: this.#runId,
-        seq: ++this.#seq,
-        at: this.#svc.now(),
+        seq,
+        at: endedAt,
         path: node.path,
         labels: this.#labels,
         phase: phase.name,
@@ -720,7 +808,35 @@ export class RunExecution {
         durationMs: endedAt - startedAt,
       });
     }
-    ctx.end();
+  }
+
+  /** Records the span of a phase that failed and emits its `phase:end`; returns the error to throw. */
+  #phaseFailed(
+    node: CompiledAgentStage,
+    phase: ExecutionStage,
+    attempt: number,
+    caught: unknown,
+    phaseScope: AbortScope,
+    startedAt: number,
+  ): MacroError {
+    const error = this.#normalise(caught, node.path, phaseScope);
+    const endedAt = this.#svc.now();
+    const status = statusOf(error);
+    this.#span('phase', node.path, phase.name, status, attempt, startedAt, endedAt);
+    this.#emit({
+      type: 'phase:end',
+      ...this.#base(node.path),
+      phase: phase.name,
+      attempt,
+      status,
+      durationMs: endedAt - startedAt,
+      error: toErrorRecord(error),
+    });
+    return error;
+  }
+
+  /** Refuses output that still fails its gates; collects the attempt's artefacts. */
+  #pipelineEnded(node: CompiledAgentStage, state: PipelineState): void {
     if (!state.passed) {
       throw new QualityGateError(
         node.path,
@@ -731,11 +847,14 @@ export class RunExecution {
       this.#artefacts.push(artefact);
       this.#emit({ type: 'artefact', ...this.#base(node.path), artefact });
     }
-    return state;
   }
 
-  /** Invokes `agent` under the scheduling budget and `scope`; wraps every failure. @internal */
-  async invokeAgent(
+  /**
+   * Invokes `agent` under the scheduling budget and `scope`; wraps every failure. Not an
+   * async method: the race settles with the checked output or the wrapped failure itself
+   * (see AgentOutcome), which saves a frame and an await per agent call. @internal
+   */
+  invokeAgent(
     agent: Agent,
     node: CompiledAgentStage | undefined,
     path: string,
@@ -746,39 +865,15 @@ export class RunExecution {
     previous: unknown,
     validate: boolean,
   ): Promise<unknown> {
-    if (scope.aborted) throw scope.reason;
-    const invocation = new Invocation(this, path, scope.signal, attempt, feedback, previous);
-    const call = (): Promise<unknown> => {
-      if (scope.aborted) return Promise.reject(scope.reason);
-      try {
-        return scope.race(Promise.resolve(agent.invoke(input, invocation)));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    };
-    let output: unknown;
-    try {
-      const scheduler = this.#svc.scheduler;
-      output = await (scheduler.unlimited ? call() : scope.race(scheduler.schedule(agent.id, call)));
-    } catch (error) {
-      if (scope.aborted) throw this.#normalise(scope.reason, path, scope);
-      if (isMacroError(error)) throw error;
-      throw new AgentError(agent.id, path, error);
-    } finally {
-      invocation.close();
-    }
-    const schema = validate ? (node?.outputSchema ?? undefined) : undefined;
-    if (schema !== undefined) {
-      const parsed = schema.safeParse(output);
-      if (!parsed.success) {
-        const detail = parsed.error.issues
-          .map((i) => `${i.message}${i.path.length > 0 ? ` at ${i.path.join('.')}` : ''}`)
-          .join('; ');
-        throw new InvalidOutputError(agent.id, path, detail, parsed.error);
-      }
-      return parsed.data;
-    }
-    return output;
+    if (scope.aborted) return Promise.reject(scope.reason);
+    const invocation = new Invocation(this, path, scope, attempt, feedback, previous);
+    const schema = validate ? node?.outputSchema : undefined;
+    const outcome = new AgentOutcome(agent, path, scope, invocation, schema);
+    const scheduler = this.#svc.scheduler;
+    if (scheduler.unlimited) return callAgent(agent, input, invocation, scope, outcome);
+    // Raced twice: waiting for a slot, then the call itself, each stops at an abort.
+    const call = scheduledCall(agent, input, invocation, scope);
+    return scope.race(scheduler.schedule(agent.id, call), outcome);
   }
 
   /** Runs `gates` on `output`, emitting and collecting each verdict. @internal */
@@ -792,30 +887,48 @@ export class RunExecution {
   ): Promise<{ passed: boolean; verdicts: GateVerdict[] }> {
     const verdicts: GateVerdict[] = [];
     let passed = true;
-    for (const gate of gates) {
-      const verdict = await evaluateGate(gate, output, path, pass, this.#context, (agentId, judgeInput) =>
-        this.invokeAgent(
-          this.#svc.agents.get(agentId) as Agent,
-          undefined,
-          path,
-          judgeInput,
-          scope,
-          attempt,
-          EMPTY_FEEDBACK,
-          undefined,
-          false,
-        ),
-      );
+    const judge = this.#judge(path, scope, attempt);
+    for (let i = 0; i < gates.length; i++) {
+      // indexed: across awaits a for-of allocates per gate
+      const verdict = await evaluateGate(gates[i] as QualityGate, output, path, pass, this.#context, judge);
       verdicts.push(verdict);
       this.#verdicts.push(verdict);
-      const event = { type: 'gate' as const, ...this.#base(path), verdict };
-      this.#emit(event);
-      if (!verdict.passed) {
-        passed = false;
-        this.#recordAudit('gate', event, { ...verdict });
-      }
+      if (!verdict.passed) passed = false;
+      this.#gateVerdict(path, verdict);
     }
     return { passed, verdicts };
+  }
+
+  /** Emits a verdict's `gate` event, and audits a failed one. */
+  #gateVerdict(path: string, verdict: GateVerdict): void {
+    if (verdict.passed) {
+      const seq = ++this.#seq; // built only when received, as on the stage path
+      if (this.#run.observes('gate')) {
+        const at = this.#svc.now();
+        this.#emit({ type: 'gate', runId: this.#runId, seq, at, path, labels: this.#labels, verdict });
+      }
+      return;
+    }
+    // Always built: the audit record repeats its seq and time.
+    const event = { type: 'gate' as const, ...this.#base(path), verdict };
+    this.#emit(event);
+    this.#recordAudit('gate', event, { ...verdict });
+  }
+
+  /** How gates of `path` call their judge agents. */
+  #judge(path: string, scope: AbortScope, attempt: number) {
+    return (agentId: string, input: unknown): Promise<unknown> =>
+      this.invokeAgent(
+        this.#svc.agents.get(agentId) as Agent,
+        undefined,
+        path,
+        input,
+        scope,
+        attempt,
+        EMPTY_FEEDBACK,
+        undefined,
+        false,
+      );
   }
 
   checkGates(node: CompiledAgentStage, output: unknown, pass: number, scope: AbortScope, attempt: number) {
@@ -872,6 +985,111 @@ export class RunExecution {
     return wrapUserError(caught, path, 'stage');
   }
 }
+
+/** The pipeline state an agent stage attempt starts with. */
+function initialState(node: CompiledAgentStage): PipelineState {
+  return {
+    output: undefined,
+    agent: node.agent.id,
+    passed: true,
+    verdicts: EMPTY_FEEDBACK,
+    qaPasses: 0,
+    artefacts: [],
+  };
+}
+
+/** An agent's output checked against the stage's output schema. */
+function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, path: string): unknown {
+  const parsed = schema.safeParse(output);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues
+    .map((i) => `${i.message}${i.path.length > 0 ? ` at ${i.path.join('.')}` : ''}`)
+    .join('; ');
+  throw new InvalidOutputError(agent.id, path, detail, parsed.error);
+}
+
+// Closures the hot path needs only sometimes are made by these helpers: a closure written
+// inline in an async method (or in its loop) makes every call (or every iteration)
+// allocate a context for the variables it captures, whether or not the closure is made.
+
+/** A child of `parent` that aborts itself with a StageTimeoutError after `ms`. */
+function timedScope(parent: AbortScope, ms: number, path: string, phase?: string): AbortScope {
+  return parent.child(ms, () =>
+    phase === undefined ? new StageTimeoutError(path, ms) : new StageTimeoutError(path, ms, 'phase', phase),
+  );
+}
+
+/** The task the scheduler runs once a slot is free: the call, unless the scope aborted meanwhile. */
+function scheduledCall(
+  agent: Agent,
+  input: unknown,
+  invocation: Invocation,
+  scope: AbortScope,
+): () => Promise<unknown> {
+  return () => (scope.aborted ? Promise.reject(scope.reason) : callAgent(agent, input, invocation, scope));
+}
+
+/** Calls `agent` raced against `scope`; a synchronous throw becomes a rejection at once. */
+function callAgent(
+  agent: Agent,
+  input: unknown,
+  invocation: Invocation,
+  scope: AbortScope,
+  outcome?: AgentOutcome,
+): Promise<unknown> {
+  try {
+    const called = Promise.resolve(agent.invoke(input, invocation));
+    return outcome === undefined ? scope.race(called) : scope.race(called, outcome);
+  } catch (error) {
+    return Promise.reject(outcome === undefined ? error : outcome.rejected(error));
+  }
+}
+
+/**
+ * How the race of an agent call settles: with the agent's output, checked against the
+ * stage's output schema if it has one, or with the failure as a MacroError (the scope's
+ * abort reason once it aborted, an AgentError for what the agent threw). Either way the
+ * invocation is closed: reports made after it are dropped.
+ */
+class AgentOutcome implements RaceOutcome<unknown, unknown> {
+  readonly #agent: Agent;
+  readonly #path: string;
+  readonly #scope: AbortScope;
+  readonly #invocation: Invocation;
+  readonly #schema: z.ZodType | undefined;
+
+  constructor(
+    agent: Agent,
+    path: string,
+    scope: AbortScope,
+    invocation: Invocation,
+    schema: z.ZodType | undefined,
+  ) {
+    this.#agent = agent;
+    this.#path = path;
+    this.#scope = scope;
+    this.#invocation = invocation;
+    this.#schema = schema;
+  }
+
+  fulfilled(output: unknown): unknown {
+    this.#invocation.close();
+    return this.#schema === undefined ? output : parseOutput(this.#schema, output, this.#agent, this.#path);
+  }
+
+  rejected(error: unknown): MacroError {
+    this.#invocation.close();
+    const scope = this.#scope;
+    if (scope.aborted) {
+      const reason = scope.reason;
+      return isMacroError(reason) ? reason : new CancelledError(this.#path, reason);
+    }
+    return isMacroError(error) ? error : new AgentError(this.#agent.id, this.#path, error);
+  }
+}
+
+/** The work of the built-in draft phase, which #agentAttempt runs inline. */
+const runsDraft = DraftStage.prototype.execute;
 
 /** Runs one phase, turning a synchronous throw into a rejection. */
 function executePhase(phase: ExecutionStage, state: PipelineState, ctx: StageAttempt): Promise<void> {

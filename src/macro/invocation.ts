@@ -139,14 +139,18 @@ export class StageAttempt implements PhaseContext {
   }
 }
 
-/** What an agent receives with its input. Its logger is created on first use. @internal */
+/**
+ * What an agent receives with its input. Its logger, and its signal, are created on
+ * first use: an agent that never looks at its signal costs its scope no AbortSignal.
+ * @internal
+ */
 export class Invocation implements AgentInvocation {
   readonly path: string;
-  readonly signal: AbortSignal;
   readonly attempt: number;
   readonly feedback: readonly GateVerdict[];
   readonly previous: unknown;
   readonly #exec: RunExecution;
+  readonly #scope: AbortScope;
   #logger: Logger | undefined;
   #report: ((data: unknown) => void) | undefined;
   #open = true;
@@ -154,19 +158,22 @@ export class Invocation implements AgentInvocation {
   constructor(
     exec: RunExecution,
     path: string,
-    signal: AbortSignal,
+    scope: AbortScope,
     attempt: number,
     feedback: readonly GateVerdict[],
     previous: unknown,
   ) {
     this.#exec = exec;
     this.path = path;
-    this.signal = signal;
+    this.#scope = scope;
     this.attempt = attempt;
     this.feedback = feedback;
     this.previous = previous;
   }
 
+  get signal(): AbortSignal {
+    return this.#scope.signal;
+  }
   get context(): MacroContext {
     return this.#exec.context;
   }
@@ -185,7 +192,7 @@ export class Invocation implements AgentInvocation {
   get report(): (data: unknown) => void {
     if (this.#report === undefined) {
       this.#report = (data: unknown) => {
-        if (this.#open && !this.signal.aborted) this.#exec.progress(this.path, data);
+        if (this.#open && !this.#scope.aborted) this.#exec.progress(this.path, data);
       };
     }
     return this.#report;

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { MacroEvent, MacroEventMap } from '../events.js';
+import type { MacroEvent, MacroEventMap, MacroEventType } from '../events.js';
 import type { MacroResult } from './types.js';
 
 type Listener = (...args: any[]) => void;
@@ -143,6 +143,14 @@ export class MacroRun<O = unknown>
     return this.off(event, fn, context, once);
   }
 
+  /**
+   * Whether an event of `type` delivered now would reach a listener or an iterator, so
+   * that the engine can skip building events nobody receives. @internal
+   */
+  observes(type: MacroEventType): boolean {
+    return this.#queues.size > 0 || this.listenerCount(type) > 0;
+  }
+
   /** Delivers an event to listeners, then to iterators. @internal */
   deliver(event: MacroEvent): void {
     if (this.listenerCount(event.type) > 0) this.emit(event.type, event as never);
@@ -158,9 +166,11 @@ export class MacroRun<O = unknown>
     let wrapped = this.#wrapped.get(fn);
     if (wrapped === undefined) {
       const logger = this.#logger;
-      wrapped = function safeListener(this: unknown, ...args: unknown[]) {
+      // One parameter, not `...args`: every event has exactly one argument, and a rest
+      // array is allocated per call, four times per stage with a listener on every type.
+      wrapped = function safeListener(this: unknown, event: unknown) {
         try {
-          fn.apply(this, args);
+          fn.call(this, event);
         } catch (error) {
           logger.error({ err: error }, 'macro event listener threw; the run continues');
         }

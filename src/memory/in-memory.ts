@@ -1,3 +1,4 @@
+import { assertJsonSerialisable, jsonCopy as copy } from '../internal/json.js';
 import type { MacroResult } from '../macro/types.js';
 import type {
   AuditRecord,
@@ -14,17 +15,21 @@ interface Entry {
   header: string | undefined;
   /** Kept by reference and copied on load: the engine never changes a checkpoint it handed over. */
   checkpoints: Checkpoint[];
-  result: string | undefined;
+  /** Kept by reference too, checked to be JSON-serialisable when saved, copied on load. */
+  result: MacroResult | undefined;
 }
-
-const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 /**
  * A {@link MemoryAdapter} that keeps everything in process memory, for tests and for
- * runs that need not survive the process. Headers, results and audit records are
- * stored as JSON text, so what is loaded is what a durable adapter would return.
- * Checkpoints are kept by reference and turned into JSON only when loaded: a run that
- * finishes (its checkpoints are dropped with the saved result) never pays for that.
+ * runs that need not survive the process. What is loaded is a JSON round trip, as a
+ * durable adapter would return it. Headers and audit records are stored as JSON.
+ * Checkpoints and results are kept by reference and copied only when loaded: turning a
+ * 10,000-stage result into JSON at the end of every run cost more than the run's own
+ * bookkeeping, and results are rarely loaded. A result is still checked when saved, so
+ * one that `JSON.stringify` rejects (a BigInt, a cycle) fails the write and stores
+ * nothing, as in a durable adapter (see `assertResultSerialisable`). Results are typed read-only: the stored one is the
+ * object the run returned, so changing that object (or an output inside it) afterwards
+ * changes what is loaded later. Loaded copies are the caller's to change.
  * @param options.maxRuns Oldest runs (by start) are evicted past this many. @default 1000
  */
 export class InMemoryMemory implements MemoryAdapter {
@@ -74,12 +79,12 @@ export class InMemoryMemory implements MemoryAdapter {
       checkpoints: entry.checkpoints.length === 0 ? [] : copy(entry.checkpoints),
     };
     if (entry.header !== undefined) stored.header = JSON.parse(entry.header) as RunHeader;
-    if (entry.result !== undefined) stored.result = JSON.parse(entry.result) as MacroResult;
+    if (entry.result !== undefined) stored.result = copy(entry.result);
     return stored;
   }
 
   async saveResult(result: MacroResult): Promise<void> {
-    const json = JSON.stringify(result);
+    assertResultSerialisable(result); // throws as JSON.stringify would: then nothing is stored
     const summary: RunSummary = {
       runId: result.runId,
       macro: result.macro,
@@ -91,18 +96,18 @@ export class InMemoryMemory implements MemoryAdapter {
     };
     const entry = this.#runs.get(result.runId);
     if (entry === undefined) {
-      this.#runs.set(result.runId, { summary, header: undefined, checkpoints: [], result: json });
+      this.#runs.set(result.runId, { summary, header: undefined, checkpoints: [], result });
       this.#evict();
     } else {
       entry.summary = summary;
-      entry.result = json;
+      entry.result = result;
       entry.checkpoints = [];
     }
   }
 
   async loadResult(runId: string): Promise<MacroResult | undefined> {
-    const json = this.#runs.get(runId)?.result;
-    return json === undefined ? undefined : (JSON.parse(json) as MacroResult);
+    const result = this.#runs.get(runId)?.result;
+    return result === undefined ? undefined : copy(result);
   }
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
@@ -140,4 +145,16 @@ export class InMemoryMemory implements MemoryAdapter {
       this.#audit.delete(oldest);
     }
   }
+}
+
+/**
+ * Throws what `JSON.stringify(result)` would throw, walking only the values that come
+ * from agents and user code (outputs, artefacts, verdicts, decisions…). The run's own
+ * bookkeeping, its timeline and the fields of its stage records besides their outputs,
+ * is strings and numbers by type, and makes up most of a large result: it is not walked.
+ */
+function assertResultSerialisable(result: MacroResult): void {
+  const { timeline: _bookkeeping, stages, ...rest } = result;
+  assertJsonSerialisable(rest);
+  for (const path in stages) assertJsonSerialisable(stages[path]?.output);
 }

@@ -104,8 +104,8 @@ export class QAStage extends ExecutionStage {
   override shouldRun(_state: PipelineState, ctx: PhaseContext): boolean {
     return ctx.stage.hasGates;
   }
-  async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
-    await qaPass(state, ctx);
+  execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
+    return qaPass(state, ctx); // not wrapped in an async frame of its own: it runs once per gated stage
   }
 }
 

@@ -20,3 +20,40 @@ describe('InMemoryMemory', () => {
     expect(await memory.readAudit('r1')).toEqual([]);
   });
 });
+
+describe('InMemoryMemory results', () => {
+  it('returns a copy that the caller can change without changing the store', async () => {
+    const memory = new InMemoryMemory();
+    await memory.saveResult(result('r1'));
+    const loaded = (await memory.loadResult('r1')) as { stages: Record<string, { output: unknown }> };
+    (loaded.stages['write/draft'] as { output: unknown }).output = 'changed';
+    expect((await memory.loadResult('r1'))?.stages['write/draft']?.output).toEqual({
+      title: 'WAL',
+      body: 'append-only',
+    });
+  });
+
+  it('rejects a result with a cycle and stores nothing', async () => {
+    const memory = new InMemoryMemory();
+    const output: { self?: unknown } = {};
+    output.self = output;
+    await expect(memory.saveResult({ ...result('r1'), output } as never)).rejects.toThrow(/circular/);
+    expect(await memory.loadResult('r1')).toBeUndefined();
+  });
+
+  it('rejects a result with a stage output that is not JSON-serialisable', async () => {
+    const memory = new InMemoryMemory();
+    const saved = result('r1');
+    const stages = { ...saved.stages, 'write/count': { ...saved.stages['write/draft'], output: 1n } };
+    await expect(memory.saveResult({ ...saved, stages } as never)).rejects.toThrow(/BigInt/);
+    expect(await memory.loadResult('r1')).toBeUndefined();
+  });
+
+  it('accepts what JSON.stringify accepts: shared references, toJSON, dropped functions', async () => {
+    const memory = new InMemoryMemory();
+    const shared = { n: 1 };
+    const output = { a: shared, b: shared, at: new Date(0), skip: () => 1, big: { toJSON: () => '1n' } };
+    await memory.saveResult({ ...result('r1'), output } as never);
+    expect((await memory.loadResult('r1'))?.output).toEqual(JSON.parse(JSON.stringify(output)));
+  });
+});

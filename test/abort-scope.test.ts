@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { AbortScope } from '../src/internal/abort-scope.js';
+
+const deferred = <T>() => {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+};
+
+describe('AbortScope.race', () => {
+  it('settles with the promise when the scope is not aborted', async () => {
+    const scope = AbortScope.root();
+    await expect(scope.race(Promise.resolve(1))).resolves.toBe(1);
+    await expect(scope.race(Promise.reject(new Error('no')))).rejects.toThrow('no');
+  });
+
+  it('rejects every race still waiting when the scope aborts, whichever settled before', async () => {
+    const scope = AbortScope.root();
+    const works = [deferred<number>(), deferred<number>(), deferred<number>(), deferred<number>()];
+    const races = works.map((work) => scope.race(work.promise));
+    works[0]?.resolve(0); // the oldest race leaves the list
+    works[2]?.resolve(2); // one in the middle
+    await Promise.all([races[0], races[2]]);
+    scope.abort('stop');
+    const settled = await Promise.allSettled(races);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect(settled[1]).toEqual({ status: 'rejected', reason: 'stop' });
+  });
+
+  it('rejects at once on an aborted scope, and swallows the late rejection of work left behind', async () => {
+    const scope = AbortScope.root();
+    const work = deferred<number>();
+    const raced = scope.race(work.promise);
+    scope.abort('stop');
+    await expect(raced).rejects.toBe('stop');
+    work.reject(new Error('late')); // no unhandled rejection
+    await expect(scope.race(Promise.resolve(1))).rejects.toBe('stop');
+  });
+
+  it('keeps racing after many races came and went', async () => {
+    const scope = AbortScope.root();
+    for (let i = 0; i < 100; i++) await scope.race(Promise.resolve(i));
+    const pending = scope.race(new Promise(() => {}));
+    scope.abort('stop');
+    await expect(pending).rejects.toBe('stop');
+  });
+
+  describe('with an outcome', () => {
+    const outcome = {
+      fulfilled: (value: number) => {
+        if (value < 0) throw new Error(`negative: ${value}`);
+        return `ok ${value}`;
+      },
+      rejected: (error: unknown) => new Error(`mapped: ${String(error)}`),
+    };
+
+    it('resolves with what it maps the value to, or rejects with what it throws', async () => {
+      const scope = AbortScope.root();
+      await expect(scope.race(Promise.resolve(1), outcome)).resolves.toBe('ok 1');
+      await expect(scope.race(Promise.resolve(-1), outcome)).rejects.toThrow('negative: -1');
+    });
+
+    it('rejects with what it maps a rejection and the abort reason to', async () => {
+      const scope = AbortScope.root();
+      await expect(scope.race(Promise.reject('no'), outcome)).rejects.toThrow('mapped: no');
+      const pending = scope.race(new Promise<number>(() => {}), outcome);
+      scope.abort('stop');
+      await expect(pending).rejects.toThrow('mapped: stop');
+      await expect(scope.race(Promise.resolve(1), outcome)).rejects.toThrow('mapped: stop');
+    });
+  });
+});
+
+describe('AbortScope.signal', () => {
+  it('fires abort on a signal taken before the scope aborts', () => {
+    const scope = AbortScope.root();
+    const { signal } = scope;
+    let reason: unknown;
+    signal.addEventListener('abort', () => {
+      reason = signal.reason;
+    });
+    scope.abort('stop');
+    expect(reason).toBe('stop');
+  });
+
+  it('is already aborted, with the reason, when taken after the scope aborted', () => {
+    const scope = AbortScope.root();
+    scope.abort('stop');
+    expect(scope.signal.aborted).toBe(true);
+    expect(scope.signal.reason).toBe('stop');
+  });
+
+  it('aborts with an AbortError when aborted without a reason, as AbortController does', () => {
+    const scope = AbortScope.root();
+    scope.abort(undefined);
+    expect(scope.reason).toBeInstanceOf(DOMException);
+    expect((scope.reason as DOMException).name).toBe('AbortError');
+    expect(scope.signal.reason).toBe(scope.reason);
+  });
+
+  it('reaches the scopes below, whose signals abort too', () => {
+    const root = AbortScope.root();
+    const child = root.child();
+    const grandchild = child.child();
+    const { signal } = grandchild;
+    root.abort('stop');
+    expect([child.aborted, grandchild.aborted, signal.aborted]).toEqual([true, true, true]);
+    expect(signal.reason).toBe('stop');
+  });
+});
