@@ -18,8 +18,18 @@ export async function writeWithRetry(
   random: () => number,
   logger: Logger,
 ): Promise<PersistenceError | undefined> {
+  // The first attempt runs directly: retry machinery (p-retry, a scope, a sleep) is only
+  // built once a write has failed, which keeps it off the per-run hot path.
+  try {
+    await write();
+    return undefined;
+  } catch (error) {
+    if (policy.retries === 0) return fail(operation, error, logger);
+    logger.warn({ err: error, operation, attempt: 1 }, 'memory write failed');
+  }
   const scope = AbortScope.root();
   try {
+    await sleep(backoffDelay(policy, 1, random), scope);
     const attempt = async () => {
       try {
         await write();
@@ -29,16 +39,21 @@ export async function writeWithRetry(
       }
     };
     await pRetry(attempt, {
-      retries: policy.retries,
+      retries: policy.retries - 1,
       minTimeout: 0,
       onFailedAttempt: async ({ attemptNumber, retriesLeft, error }) => {
-        logger.warn({ err: error, operation, attempt: attemptNumber }, 'memory write failed');
-        if (retriesLeft > 0) await sleep(backoffDelay(policy, attemptNumber, random), scope);
+        // p-retry counts from the second attempt: attempt n here is write attempt n + 1.
+        logger.warn({ err: error, operation, attempt: attemptNumber + 1 }, 'memory write failed');
+        if (retriesLeft > 0) await sleep(backoffDelay(policy, attemptNumber + 1, random), scope);
       },
     });
     return undefined;
   } catch (error) {
-    logger.error({ err: error, operation }, 'memory write kept failing; the result is returned unsaved');
-    return new PersistenceError(operation, error);
+    return fail(operation, error, logger);
   }
+}
+
+function fail(operation: string, error: unknown, logger: Logger): PersistenceError {
+  logger.error({ err: error, operation }, 'memory write kept failing; the result is returned unsaved');
+  return new PersistenceError(operation, error);
 }
