@@ -152,8 +152,9 @@ export class StageTimeoutError extends MacroError {
 
 /** The run was cancelled through its `AbortSignal` or `MacroRun.cancel()`. */
 export class CancelledError extends MacroError {
-  constructor(path: string, cause?: unknown) {
-    super('CANCELLED', `Run cancelled at ${path}${cause === undefined ? '' : `: ${describe(cause)}`}`, {
+  /** @param what what was cancelled: the run, or the branches of a fail-fast parallel group. */
+  constructor(path: string, cause?: unknown, what = 'Run') {
+    super('CANCELLED', `${what} cancelled at ${path}${cause === undefined ? '' : `: ${describe(cause)}`}`, {
       cause,
       path,
     });

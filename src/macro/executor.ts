@@ -689,7 +689,9 @@ export class RunExecution {
               failed = true;
               firstError = error;
               if (failFast) {
-                scope.abort(new CancelledError(child.path, `sibling ${child.path} failed (fail-fast)`));
+                scope.abort(
+                  new CancelledError(node.path, `sibling ${child.path} failed (fail-fast)`, 'Branches'),
+                );
               }
             },
           ),

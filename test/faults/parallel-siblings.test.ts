@@ -54,6 +54,14 @@ describe("fail-fast: a branch's timeout", () => {
     });
   });
 
+  it('says the sibling was cancelled by the failing branch, not the run', async () => {
+    const { started } = fanOut('fail-fast');
+    const result = await drive(started.run);
+    expect(result.stages['fan/group/busy']?.error?.message).toBe(
+      'Branches cancelled at fan/group: sibling fan/group/timed failed (fail-fast)',
+    );
+  });
+
   it('settles the run when the branch times out, not when the siblings would have finished', async () => {
     const { started } = fanOut('fail-fast');
     const result = await drive(started.run);

@@ -18,6 +18,7 @@ import {
   type StageDefinition,
   sequence,
 } from '../../src/index.js';
+import { delay } from '../faults/harness.js';
 
 /** How one agent behaves. `ms` are fake-clock milliseconds. */
 export type FaultPlan =
@@ -170,21 +171,6 @@ export class Monitor {
   }
 }
 
-function wait(duration: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, duration);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** An agent that follows `plan`, reporting its presence to `monitor`. */
 export function planAgent(id: string, plan: FaultPlan, monitor: Monitor): Agent {
   let calls = 0;
@@ -200,10 +186,10 @@ export function planAgent(id: string, plan: FaultPlan, monitor: Monitor): Agent 
             leave();
             return `${id}:${calls}`;
           }
-          return settle(wait(plan.ms, signal).then(() => `${id}:${calls}`));
+          return settle(delay(plan.ms, signal).then(() => `${id}:${calls}`));
         case 'flaky':
           return settle(
-            wait(plan.ms, signal).then(() => {
+            delay(plan.ms, signal).then(() => {
               if (calls <= plan.failures) throw new Error(`${id} failed on call ${calls}`);
               return `${id}:${calls}`;
             }),
@@ -214,7 +200,7 @@ export function planAgent(id: string, plan: FaultPlan, monitor: Monitor): Agent 
         case 'hang':
           return new Promise(() => {}); // ignores its signal; leaves only when it aborts
         case 'late':
-          return settle(wait(plan.ms).then(() => `${id}:${calls}`)); // ignores its signal
+          return settle(delay(plan.ms).then(() => `${id}:${calls}`)); // ignores its signal
         case 'bad-output':
           leave();
           return 42; // the stage's schema wants a string
