@@ -46,9 +46,10 @@ export class Checkpointer {
   readonly #durability: Durability;
   #stages: StageRecord[] = [];
   #chain: Promise<void> = Promise.resolve();
+  /** The `'sync'` write that the stages queued since the last one started will share. */
   #next: Promise<void> | undefined;
-  /** The `'async'` turn a write waits for; settled early by `close()`. */
-  #turn: { immediate: ReturnType<typeof setImmediate>; go: () => void } | undefined;
+  /** The `'async'` turn a write waits for; cleared by `close()`. */
+  #turn: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
 
   /**
@@ -80,28 +81,36 @@ export class Checkpointer {
     };
   }
 
-  /** Queues a finished stage; resolves once a write carrying it ended (stored, or reported). */
-  save(stage: StageRecord): Promise<void> {
+  /**
+   * Queues a finished stage. Under `'sync'` durability, returns the write carrying it
+   * (it resolves once the stage is stored, or its failure reported); under `'async'`,
+   * nothing: the write starts when the event loop next turns.
+   */
+  save(stage: StageRecord): Promise<void> | undefined {
     this.#stages.push(stage);
+    if (this.#durability === 'async') {
+      // One Immediate per turn, and no promise until a write starts: a run that ends
+      // within the turn (a sequence of quick agents) costs no more than that.
+      if (this.#turn === undefined && !this.#closed) this.#turn = setImmediate(this.#startWrite);
+      return undefined;
+    }
     if (this.#next === undefined) {
-      const previous = this.#durability === 'sync' ? this.#chain : this.#chain.then(this.#nextTurn);
-      this.#next = this.#chain = previous.then(() => {
-        this.#next = undefined;
-        return this.#write();
-      });
+      this.#next = this.#chain = this.#chain.then(this.#takeTurn);
     }
     return this.#next;
   }
 
-  readonly #nextTurn = (): Promise<void> =>
-    new Promise((go) => {
-      if (this.#closed) return go();
-      const immediate = setImmediate(() => {
-        this.#turn = undefined;
-        go();
-      });
-      this.#turn = { immediate, go };
-    });
+  /** Starts the `'async'` write of the stages queued so far, after any write in flight. */
+  readonly #startWrite = (): void => {
+    this.#turn = undefined;
+    this.#chain = this.#chain.then(this.#takeTurn);
+  };
+
+  /** Writes what is queued; stages queued from now on go to the next write. */
+  readonly #takeTurn = (): Promise<void> => {
+    this.#next = undefined;
+    return this.#write();
+  };
 
   /**
    * Ends checkpointing when the run ends: stages not yet written are dropped (the saved
@@ -111,8 +120,7 @@ export class Checkpointer {
     this.#closed = true;
     this.#stages = [];
     if (this.#turn !== undefined) {
-      clearImmediate(this.#turn.immediate);
-      this.#turn.go();
+      clearImmediate(this.#turn);
       this.#turn = undefined;
     }
     return this.#chain;

@@ -80,6 +80,9 @@ export interface RunRequest {
   readonly startedAt?: number;
 }
 
+/** Every field of every variant of a result. */
+type MacroResultFields = MacroResult & { output: unknown; error: ErrorRecord };
+
 type Outcome =
   | { status: 'succeeded'; output: unknown }
   | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
@@ -170,10 +173,15 @@ export class RunExecution {
   async execute(): Promise<MacroResult> {
     const { scope } = this.#req;
     const startedAt = this.#req.startedAt ?? this.#svc.now();
+    const { name } = this.#req.macro;
     const start = {
       type: 'run:start' as const,
-      ...this.#base(this.#req.macro.name),
-      macro: this.#req.macro.name,
+      runId: this.#runId,
+      seq: ++this.#seq,
+      at: this.#svc.now(),
+      path: name,
+      labels: this.#labels,
+      macro: name,
     };
     this.#emit(this.#req.restore === undefined ? start : { ...start, resumed: true as const });
     if (this.#req.restore === undefined) await this.#begin(startedAt);
@@ -214,7 +222,16 @@ export class RunExecution {
 
   async #runMacro(macro: CompiledMacro, input: unknown, scope: AbortScope): Promise<Outcome> {
     const startedAt = this.#svc.now();
-    this.#emit({ type: 'macro:start', ...this.#base(macro.name), macro: macro.name });
+    const { name } = macro;
+    this.#emit({
+      type: 'macro:start',
+      runId: this.#runId,
+      seq: ++this.#seq,
+      at: startedAt,
+      path: name,
+      labels: this.#labels,
+      macro: name,
+    });
     let outcome: Outcome;
     try {
       let value = input;
@@ -260,8 +277,12 @@ export class RunExecution {
     });
     const end = {
       type: 'macro:end' as const,
-      ...this.#base(macro.name),
-      macro: macro.name,
+      runId: this.#runId,
+      seq: ++this.#seq,
+      at: endedAt,
+      path: name,
+      labels: this.#labels,
+      macro: name,
       status,
       durationMs: endedAt - startedAt,
     };
@@ -271,7 +292,9 @@ export class RunExecution {
 
   async #finish(macro: CompiledMacro, outcome: Outcome, startedAt: number): Promise<MacroResult> {
     const endedAt = this.#svc.now();
-    const base = {
+    const verdicts = this.#verdicts;
+    // Built once, in place (a spread per field group copied the whole object per run).
+    const built: { -readonly [K in keyof MacroResultFields]?: MacroResultFields[K] } = {
       runId: this.#runId,
       macro: this.#req.macro.name,
       producedBy: macro.name,
@@ -281,19 +304,19 @@ export class RunExecution {
       durationMs: endedAt - startedAt,
       stages: this.#stages,
       timeline: this.#timeline,
-      qa: { passed: latestVerdictsPass(this.#verdicts), verdicts: this.#verdicts },
+      qa: { passed: verdicts.length === 0 || latestVerdictsPass(verdicts), verdicts },
       artefacts: this.#artefacts,
       errors: this.#errors,
       macros: this.#macros,
       decisions: this.#decisions,
+      status: outcome.status,
     };
-    let result: MacroResult =
-      outcome.status === 'succeeded'
-        ? { ...base, status: 'succeeded', output: outcome.output }
-        : { ...base, status: outcome.status, error: toErrorRecord(outcome.error) };
+    if (outcome.status === 'succeeded') built.output = outcome.output;
+    else built.error = toErrorRecord(outcome.error);
     if (this.#persistenceFailure !== undefined) {
-      result = { ...result, persistence: { ok: false, error: toErrorRecord(this.#persistenceFailure) } };
+      built.persistence = { ok: false, error: toErrorRecord(this.#persistenceFailure) };
     }
+    let result = built as MacroResult; // every field a variant needs was set just above
 
     const failure = await this.#persist(result);
     if (failure !== undefined) {
@@ -307,12 +330,16 @@ export class RunExecution {
       });
     }
     const status: RunStatus = result.status;
+    const { name, labels } = this.#req.macro;
     this.#emit({
       type: 'run:end',
-      ...this.#base(this.#req.macro.name),
+      runId: this.#runId,
+      seq: ++this.#seq,
+      at: this.#svc.now(),
+      path: name,
       // The run's own labels, as on run:start and in the result, even after a fallback.
-      labels: this.#req.macro.labels,
-      macro: this.#req.macro.name,
+      labels,
+      macro: name,
       status,
       durationMs: result.durationMs,
       result,
@@ -507,8 +534,7 @@ export class RunExecution {
    */
   #checkpoint(record: StageRecord): Promise<void> | undefined {
     if (!this.#durable) return undefined;
-    const saved = this.#checkpoints.save(record);
-    return this.#svc.durability === 'sync' ? saved : undefined;
+    return this.#checkpoints.save(record);
   }
 
   // The per-stage hot path: one clock reading serves as a start (or end) time and as its

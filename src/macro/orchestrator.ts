@@ -20,10 +20,10 @@ import { type Durability, restorePoint } from './checkpoints.js';
 import { type CompiledMacro, compileCatalogue } from './compile.js';
 import { type EngineServices, RunExecution, type RunRequest } from './executor.js';
 import { MacroRun } from './run.js';
+import { invalidOptions, parseContext, plainRunOptions, RunOptionsSchema } from './run-input.js';
 import { builtinMacros } from './scripts.js';
 import {
   type MacroContextInput,
-  MacroContextSchema,
   type MacroDefinition,
   type MacroResult,
   type RetryPolicyInput,
@@ -88,13 +88,6 @@ export interface RunOptions {
   readonly deadline?: number;
 }
 
-const RunOptionsSchema = z.strictObject({
-  input: z.unknown().optional(),
-  signal: z.instanceof(AbortSignal).optional(),
-  timeoutMs: z.number().positive().max(2_147_483_647).optional(),
-  deadline: z.number().finite().optional(),
-});
-
 /** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */
 export type ResumeOptions = Omit<RunOptions, 'input'>;
 
@@ -125,10 +118,7 @@ const OrchestratorOptionsSchema = z.object({
 /** The output type of macro `N` in catalogue `M`. */
 export type MacroOutput<M, N extends string> = M extends MacroDefinition<N, any> ? StageOutput<M> : never;
 
-function invalid(what: string, error: z.ZodError): MacroError {
-  const detail = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  return new MacroError('INVALID_OPTIONS', `Invalid ${what}: ${detail}`, { cause: error });
-}
+const invalid = invalidOptions;
 
 /**
  * Validates a macro catalogue once, resolves every agent it needs, and runs macros.
@@ -142,7 +132,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   readonly logger: Logger;
   #definitions: readonly MacroDefinition[];
   #catalogue: Map<string, CompiledMacro>;
-  readonly #services: Omit<EngineServices, 'catalogue'>;
+  /** What every run borrows; replaced (never changed) when the catalogue changes. */
+  #services: EngineServices;
   readonly #pipeline: readonly ExecutionStage[];
   readonly #phases: Map<string, ExecutionStage>;
   readonly #createRunId: () => string;
@@ -172,6 +163,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
     this.#catalogue = this.#compile(this.#definitions);
     this.#services = {
+      catalogue: this.#catalogue,
       agents: this.agents,
       memory: withWriteTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000),
       scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
@@ -204,6 +196,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   ): MacroOrchestrator<M | D[number]> {
     const next = [...this.#definitions, ...definitions];
     this.#catalogue = this.#compile(next);
+    this.#services = { ...this.#services, catalogue: this.#catalogue };
     this.#definitions = next;
     return this as unknown as MacroOrchestrator<M | D[number]>;
   }
@@ -234,20 +227,11 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       const known = [...this.#catalogue.keys()].join(', ');
       throw new MacroError('MACRO_NOT_FOUND', `Unknown macro "${String(name)}" (known: ${known || 'none'})`);
     }
-    const parsedContext = MacroContextSchema.safeParse(context);
-    if (!parsedContext.success) {
-      const detail = parsedContext.error.issues
-        .map(
-          (i) =>
-            `${i.message} at context${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}`,
-        )
-        .join('; ');
-      throw new MacroError('INVALID_CONTEXT', `Invalid context for macro "${macro.name}": ${detail}`, {
-        cause: parsedContext.error,
-      });
+    const parsedContext = parseContext(context, macro.name);
+    if (!plainRunOptions(options)) {
+      const parsedOptions = RunOptionsSchema.safeParse(options);
+      if (!parsedOptions.success) throw invalid('run options', parsedOptions.error);
     }
-    const parsedOptions = RunOptionsSchema.safeParse(options);
-    if (!parsedOptions.success) throw invalid('run options', parsedOptions.error);
 
     const runId = this.#createRunId();
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
@@ -255,8 +239,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     const request: RunRequest = {
       runId,
       macro,
-      context: parsedContext.data,
-      input: options.input ?? parsedContext.data.intent,
+      context: parsedContext,
+      input: options.input ?? parsedContext.intent,
       scope,
       logger,
     };
@@ -369,7 +353,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
 
   /** Runs `request` under the run budget of `options`, counted from now. */
   #execute(request: RunRequest, options: RunOptions, run: MacroRun<unknown>): Promise<MacroResult<any>> {
-    const services: EngineServices = { ...this.#services, catalogue: this.#catalogue };
+    const services = this.#services;
     const { scope, macro } = request;
     const budget = runBudget(options, services.now());
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -29,8 +29,9 @@ export class MacroRun<O = unknown>
   /** Settles with the result; rejects only on an internal fault (never on stage failure). */
   readonly result: Promise<MacroResult<O>>;
 
-  readonly #wrapped = new WeakMap<Listener, Listener>();
-  readonly #queues = new Set<EventQueue>();
+  // Both made on first use: most runs have a listener or two and no iterator.
+  #wrapped: WeakMap<Listener, Listener> | undefined;
+  #queues: Set<EventQueue> | undefined;
   readonly #cancel: (reason?: unknown) => void;
   readonly #logger: Logger;
   #macro: string;
@@ -83,13 +84,15 @@ export class MacroRun<O = unknown>
    * dropped: events wait in the iterator's queue until consumed.
    */
   events(): AsyncIterableIterator<MacroEvent> {
-    const queue = new EventQueue(() => this.#queues.delete(queue));
+    if (this.#queues === undefined) this.#queues = new Set();
+    const queues = this.#queues;
+    const queue = new EventQueue(() => queues.delete(queue));
     if (this.#ended) queue.close();
     else {
-      this.#queues.add(queue);
+      queues.add(queue);
       // A run that rejects (such as resuming an unknown run) emits no run:end: the iterator throws instead.
       this.result.then(undefined, (error: unknown) => {
-        this.#queues.delete(queue);
+        queues.delete(queue);
         queue.fail(error);
       });
     }
@@ -130,7 +133,7 @@ export class MacroRun<O = unknown>
     context?: unknown,
     once?: boolean,
   ): this {
-    const wrapped = fn === undefined ? undefined : (this.#wrapped.get(fn as Listener) ?? fn);
+    const wrapped = fn === undefined ? undefined : (this.#wrapped?.get(fn as Listener) ?? fn);
     return super.off(event, wrapped as never, context, once);
   }
 
@@ -148,22 +151,27 @@ export class MacroRun<O = unknown>
    * that the engine can skip building events nobody receives. @internal
    */
   observes(type: MacroEventType): boolean {
-    return this.#queues.size > 0 || this.listenerCount(type) > 0;
+    return (this.#queues !== undefined && this.#queues.size > 0) || this.listenerCount(type) > 0;
   }
 
   /** Delivers an event to listeners, then to iterators. @internal */
   deliver(event: MacroEvent): void {
     if (this.listenerCount(event.type) > 0) this.emit(event.type, event as never);
-    if (this.#queues.size > 0) for (const queue of this.#queues) queue.push(event);
+    const queues = this.#queues;
+    if (queues !== undefined && queues.size > 0) for (const queue of queues) queue.push(event);
     if (event.type === 'run:end') {
       this.#ended = true;
-      for (const queue of this.#queues) queue.close();
-      this.#queues.clear();
+      if (queues !== undefined) {
+        for (const queue of queues) queue.close();
+        queues.clear();
+      }
     }
   }
 
   #safe(fn: Listener): Listener {
-    let wrapped = this.#wrapped.get(fn);
+    if (this.#wrapped === undefined) this.#wrapped = new WeakMap();
+    const known = this.#wrapped;
+    let wrapped = known.get(fn);
     if (wrapped === undefined) {
       const logger = this.#logger;
       // One parameter, not `...args`: every event has exactly one argument, and a rest
@@ -175,7 +183,7 @@ export class MacroRun<O = unknown>
           logger.error({ err: error }, 'macro event listener threw; the run continues');
         }
       };
-      this.#wrapped.set(fn, wrapped);
+      known.set(fn, wrapped);
     }
     return wrapped;
   }

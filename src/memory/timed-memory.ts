@@ -6,6 +6,7 @@
  * @module
  */
 import { MacroError } from '../errors.js';
+import { InMemoryMemory } from './in-memory.js';
 import type { MemoryAdapter } from './memory-adapter.js';
 
 /** Rejects with `PERSISTENCE_FAILED` if `promise` has not settled after `ms`. */
@@ -21,9 +22,24 @@ function bounded<T>(promise: Promise<T>, ms: number, operation: string): Promise
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** `memory` with its writes bounded by `timeoutMs`; `memory` itself when the bound is infinite. */
+/**
+ * Whether `memory` is an `InMemoryMemory` as the library ships it (not a subclass, no
+ * method replaced on the instance): its writes do their work synchronously and cannot
+ * hang, so bounding them would only cost a timer and a race per write.
+ */
+function settlesPromptly(memory: MemoryAdapter): boolean {
+  return (
+    Object.getPrototypeOf(memory) === InMemoryMemory.prototype &&
+    Object.getOwnPropertyNames(memory).length === 0
+  );
+}
+
+/**
+ * `memory` with its writes bounded by `timeoutMs`; `memory` itself when the bound is
+ * infinite or its writes cannot hang.
+ */
 export function withWriteTimeout(memory: MemoryAdapter, timeoutMs: number): MemoryAdapter {
-  if (!Number.isFinite(timeoutMs)) return memory;
+  if (!Number.isFinite(timeoutMs) || settlesPromptly(memory)) return memory;
   return {
     beginRun: (header) => bounded(memory.beginRun(header), timeoutMs, 'beginRun'),
     saveCheckpoint: (runId, checkpoint, audit) =>

@@ -157,4 +157,18 @@ describe('a memory adapter whose writes never settle', () => {
       expect.objectContaining({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining('saveResult') }),
     );
   });
+  it('is bounded too when the adapter is an InMemoryMemory with a write replaced on the instance', async () => {
+    const memory = Object.assign(new InMemoryMemory(), { saveResult: () => new Promise<void>(() => {}) });
+    const { run } = start([macro], [flakyAgent('flaky', 0, 'the output')], {
+      orchestrator: {
+        memory,
+        persistenceTimeoutMs: 1_000,
+        persistenceRetry: { retries: 1, minDelayMs: 1, jitter: false },
+      },
+    });
+    const result = await drive(run);
+    expect(result.persistence?.error).toEqual(
+      expect.objectContaining({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining('saveResult') }),
+    );
+  });
 });

@@ -1,0 +1,78 @@
+/**
+ * Validation of what each `run()` receives: its context and its options. The common
+ * shapes are checked by hand, since a run's fixed cost is what short macros pay per
+ * stage; anything else goes through the zod schemas, which report what is wrong.
+ * @internal
+ * @module
+ */
+import { z } from 'zod';
+import { MacroError } from '../errors.js';
+import { type MacroContext, type MacroContextInput, MacroContextSchema } from './types.js';
+
+/** The parse of a plain `{ intent, guidance? }` context, or `undefined` for anything else. */
+function plainContext(context: unknown): MacroContext | undefined {
+  if (typeof context !== 'object' || context === null) return undefined;
+  if (Object.getPrototypeOf(context) !== Object.prototype) return undefined;
+  const { intent, guidance } = context as { intent?: unknown; guidance?: unknown };
+  if (typeof intent !== 'string' || intent.length === 0) return undefined;
+  if (guidance !== undefined && typeof guidance !== 'string') return undefined;
+  for (const key in context) if (key !== 'intent' && key !== 'guidance') return undefined;
+  return { intent, guidance: guidance ?? '', knowledge: [], metadata: {} };
+}
+
+/**
+ * A run's context with its defaults applied, as `MacroContextSchema` parses it.
+ * @throws {MacroError} `INVALID_CONTEXT`, naming each problem and where it is.
+ */
+export function parseContext(context: MacroContextInput, macro: string): MacroContext {
+  const plain = plainContext(context);
+  if (plain !== undefined) return plain;
+  const parsed = MacroContextSchema.safeParse(context);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues
+    .map(
+      (i) =>
+        `${i.message} at context${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}`,
+    )
+    .join('; ');
+  throw new MacroError('INVALID_CONTEXT', `Invalid context for macro "${macro}": ${detail}`, {
+    cause: parsed.error,
+  });
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** The schema of `RunOptions`; see {@link plainRunOptions} for its fast path. */
+export const RunOptionsSchema = z.strictObject({
+  input: z.unknown().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  timeoutMs: z.number().positive().max(MAX_TIMER_MS).optional(),
+  deadline: z.number().finite().optional(),
+});
+
+/**
+ * Whether run options are plainly valid: only known keys, each absent or of the right
+ * kind and range. `false` means "let the schema decide", not necessarily invalid.
+ */
+export function plainRunOptions(options: object): boolean {
+  if (Object.getPrototypeOf(options) !== Object.prototype) return false;
+  const { signal, timeoutMs, deadline } = options as Record<string, unknown>;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) return false;
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)
+  ) {
+    return false;
+  }
+  if (deadline !== undefined && !(typeof deadline === 'number' && Number.isFinite(deadline))) return false;
+  for (const key in options) {
+    if (key !== 'input' && key !== 'signal' && key !== 'timeoutMs' && key !== 'deadline') return false;
+  }
+  return true;
+}
+
+/** Formats a failed options parse. */
+export function invalidOptions(what: string, error: z.ZodError): MacroError {
+  const detail = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return new MacroError('INVALID_OPTIONS', `Invalid ${what}: ${detail}`, { cause: error });
+}
