@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { type ConfigIssue, MacroConfigurationError } from '../errors.js';
-import type { ExecutionStage } from '../protocol/execution.js';
+import { type ExecutionStage, soleDraftPhase } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import {
   type AgentStageDefinition,
@@ -39,6 +39,8 @@ export interface CompiledAgentStage extends CompiledBase {
   readonly maxRefinements: number;
   /** Time budget per phase name (stage values over macro defaults), or undefined when none. */
   readonly phaseTimeoutsMs: ReadonlyMap<string, number> | undefined;
+  /** The draft phase when it is the only one that can run (see `soleDraftPhase`), else undefined. */
+  readonly soleDraft: ExecutionStage | undefined;
 }
 export interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
@@ -373,6 +375,17 @@ function compileStages(
         if (stage.elevateTo !== undefined) agents.add(stage.elevateTo);
         for (const gate of stage.gates ?? []) if (gate.kind === 'judge') agents.add(gate.agent);
         const agent = env.agents.get(stage.agent) as Agent;
+        const gates = stage.gates ?? [];
+        const phaseTimeoutsMs = phaseTimeouts(defaults.phaseTimeoutsMs, stage.phaseTimeoutsMs);
+        const pipeline =
+          stage.pipeline === undefined
+            ? env.pipeline
+            : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage);
+        const soleDraft = soleDraftPhase(pipeline, {
+          hasGates: gates.length > 0,
+          delivers: stage.deliver !== undefined,
+          deploys: stage.deploy !== undefined,
+        });
         return {
           ...base,
           kind: 'agent',
@@ -381,13 +394,12 @@ function compileStages(
           agent,
           def: stage,
           outputSchema: stage.output ?? agent.output,
-          gates: stage.gates ?? [],
+          gates,
           maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
-          phaseTimeoutsMs: phaseTimeouts(defaults.phaseTimeoutsMs, stage.phaseTimeoutsMs),
-          pipeline:
-            stage.pipeline === undefined
-              ? env.pipeline
-              : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage),
+          phaseTimeoutsMs,
+          pipeline,
+          // A draft with its own time budget takes the generic path, which races phases.
+          soleDraft: soleDraft !== undefined && phaseTimeoutsMs?.has(soleDraft.name) ? undefined : soleDraft,
         };
       }
       case 'sequence':

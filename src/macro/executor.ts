@@ -428,9 +428,10 @@ export class RunExecution {
 
   /** One attempt of a stage: the Execution Pipeline of an agent stage, a group's children otherwise. */
   #attempt(node: CompiledNode, input: unknown, parent: AbortScope, attempt: number): Promise<unknown> {
-    return node.kind === 'agent'
+    if (node.kind !== 'agent') return this.#groupAttempt(node, input, parent, attempt);
+    return node.soleDraft === undefined
       ? this.#agentAttempt(node, input, parent, attempt)
-      : this.#groupAttempt(node, input, parent, attempt);
+      : this.#draftAttempt(node, node.soleDraft, input, parent, attempt);
   }
 
   // #agentAttempt and #groupAttempt are kept small, and so is invokeAgent: an async method
@@ -494,6 +495,80 @@ export class RunExecution {
     } finally {
       if (scope !== parent) scope.dispose();
     }
+  }
+
+  /**
+   * One attempt of an agent stage whose only phase to run is its draft (most stages:
+   * no gates, no deliver, no deploy, the built-in phases). The same events, records and
+   * checkpoint as #agentAttempt, with no async frame: the stage finishes in the agent
+   * call's own race callbacks (see DraftOutcome), so a stage in flight holds one small
+   * object besides its agent's work.
+   */
+  #draftAttempt(
+    node: CompiledAgentStage,
+    draft: ExecutionStage,
+    input: unknown,
+    parent: AbortScope,
+    attempt: number,
+  ): Promise<unknown> {
+    const startedAt = this.#stageStarted(node, attempt);
+    const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
+    let stageInput: unknown;
+    try {
+      stageInput = this.#stageInput(node, input);
+    } catch (caught) {
+      const error = this.#stageFailed(node, attempt, caught, scope, startedAt);
+      if (scope !== parent) scope.dispose();
+      return Promise.reject(error);
+    }
+    const phaseStartedAt = this.#phaseStarted(node, draft, attempt);
+    const invocation = new Invocation(this, node.path, scope, attempt, EMPTY_FEEDBACK, undefined);
+    const outcome = new DraftOutcome(
+      this,
+      node,
+      draft,
+      attempt,
+      startedAt,
+      phaseStartedAt,
+      scope,
+      parent,
+      invocation,
+    );
+    return this.#call(node.agent, stageInput, invocation, scope, outcome);
+  }
+
+  /** Finishes a draft-only attempt whose agent returned `output`; returns the stage's output. @internal */
+  draftSucceeded(o: DraftOutcome, output: unknown): unknown {
+    const { node, attempt } = o;
+    let value = output;
+    if (node.outputSchema !== undefined) {
+      try {
+        value = parseOutput(node.outputSchema, output, node.agent, node.path);
+      } catch (error) {
+        throw this.draftFailed(o, error);
+      }
+    }
+    if (o.scope !== o.parent) o.scope.dispose();
+    this.#phaseSucceeded(node, o.phase, attempt, o.phaseStartedAt);
+    const record = this.#stageSucceeded(node, attempt, value, node.agent.id, o.startedAt);
+    const storing = this.#checkpoint(record);
+    if (storing === undefined) {
+      this.#stageEnded(record, record.endedAt);
+      return value;
+    }
+    return storing.then(() => {
+      this.#stageEnded(record, this.#svc.now());
+      return value;
+    });
+  }
+
+  /** Records a draft-only attempt that failed with `caught`: its phase, then its stage. @internal */
+  draftFailed(o: DraftOutcome, caught: unknown): MacroError {
+    const { node, attempt, scope } = o;
+    const error = this.#phaseFailed(node, o.phase, attempt, caught, scope, o.phaseStartedAt);
+    const failed = this.#stageFailed(node, attempt, error, scope, o.startedAt);
+    if (scope !== o.parent) scope.dispose();
+    return failed;
   }
 
   /** One attempt of a sequence, sub-macro or parallel group. */
@@ -896,7 +971,24 @@ export class RunExecution {
     if (scope.aborted) return Promise.reject(scope.reason);
     const invocation = new Invocation(this, path, scope, attempt, feedback, previous);
     const schema = validate ? node?.outputSchema : undefined;
-    const outcome = new AgentOutcome(agent, path, scope, invocation, schema);
+    return this.#call(
+      agent,
+      input,
+      invocation,
+      scope,
+      new AgentOutcome(agent, path, scope, invocation, schema),
+    );
+  }
+
+  /** Calls `agent` under the scheduling budget, raced against `scope`; `outcome` maps how it settles. */
+  #call(
+    agent: Agent,
+    input: unknown,
+    invocation: Invocation,
+    scope: AbortScope,
+    outcome: RaceOutcome<unknown, unknown>,
+  ): Promise<unknown> {
+    if (scope.aborted) return Promise.reject(outcome.rejected(scope.reason));
     const scheduler = this.#svc.scheduler;
     if (scheduler.unlimited) return callAgent(agent, input, invocation, scope, outcome);
     // Raced twice: waiting for a slot, then the call itself, each stops at an abort.
@@ -1063,7 +1155,7 @@ function callAgent(
   input: unknown,
   invocation: Invocation,
   scope: AbortScope,
-  outcome?: AgentOutcome,
+  outcome?: RaceOutcome<unknown, unknown>,
 ): Promise<unknown> {
   try {
     const called = Promise.resolve(agent.invoke(input, invocation));
@@ -1107,12 +1199,76 @@ class AgentOutcome implements RaceOutcome<unknown, unknown> {
 
   rejected(error: unknown): MacroError {
     this.#invocation.close();
-    const scope = this.#scope;
-    if (scope.aborted) {
-      const reason = scope.reason;
-      return isMacroError(reason) ? reason : new CancelledError(this.#path, reason);
-    }
-    return isMacroError(error) ? error : new AgentError(this.#agent.id, this.#path, error);
+    return agentFailure(error, this.#agent, this.#path, this.#scope);
+  }
+}
+
+/** What an agent call's failure becomes: the scope's abort reason once it aborted, else an AgentError. */
+function agentFailure(error: unknown, agent: Agent, path: string, scope: AbortScope): MacroError {
+  if (scope.aborted) {
+    const reason = scope.reason;
+    return isMacroError(reason) ? reason : new CancelledError(path, reason);
+  }
+  return isMacroError(error) ? error : new AgentError(agent.id, path, error);
+}
+
+/**
+ * A draft-only stage attempt, settled by its agent call's race: on success it checks
+ * the output and finishes the stage; on failure (or an abort) it records the phase and
+ * stage failures. Either happens once, whichever comes first. @internal
+ */
+class DraftOutcome implements RaceOutcome<unknown, unknown> {
+  readonly exec: RunExecution;
+  readonly node: CompiledAgentStage;
+  readonly phase: ExecutionStage;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly phaseStartedAt: number;
+  /** The attempt's scope: `parent`, or its own child when the stage has a time budget. */
+  readonly scope: AbortScope;
+  readonly parent: AbortScope;
+  readonly invocation: Invocation;
+  #settled = false;
+
+  constructor(
+    exec: RunExecution,
+    node: CompiledAgentStage,
+    phase: ExecutionStage,
+    attempt: number,
+    startedAt: number,
+    phaseStartedAt: number,
+    scope: AbortScope,
+    parent: AbortScope,
+    invocation: Invocation,
+  ) {
+    this.exec = exec;
+    this.node = node;
+    this.phase = phase;
+    this.attempt = attempt;
+    this.startedAt = startedAt;
+    this.phaseStartedAt = phaseStartedAt;
+    this.scope = scope;
+    this.parent = parent;
+    this.invocation = invocation;
+  }
+
+  fulfilled(output: unknown): unknown {
+    // Late: the scope aborted first, and the race has already settled with that.
+    if (this.#settled) return undefined;
+    this.#settled = true;
+    this.invocation.close();
+    return this.exec.draftSucceeded(this, output);
+  }
+
+  rejected(error: unknown): MacroError {
+    const failure = agentFailure(error, this.node.agent, this.node.path, this.scope);
+    if (this.#settled) return failure;
+    this.#settled = true;
+    this.invocation.close();
+    // Recorded in a microtask of its own, queued before the race rejects: an abort calls
+    // this synchronously, and its events must not be emitted from inside `abort()`.
+    queueMicrotask(() => this.exec.draftFailed(this, failure));
+    return failure;
   }
 }
 

@@ -204,3 +204,31 @@ export function defaultPipeline(): ExecutionStage[] {
     new DeployStage(),
   ];
 }
+
+const SKIPPED_WITHOUT_GATES = [QAStage, RefinementStage, ElevationStage, DeliveryStage, DeployStage];
+
+/** Whether `phase` behaves exactly as built-in phase class `Phase` does. */
+function isBuiltIn(phase: ExecutionStage, Phase: abstract new () => ExecutionStage): boolean {
+  return phase.execute === Phase.prototype.execute && phase.shouldRun === Phase.prototype.shouldRun;
+}
+
+/**
+ * The draft phase, when it is the only phase of `pipeline` that can run for a stage
+ * without gates, `deliver` or `deploy`: the draft is there once, and every other phase
+ * is a built-in one, unchanged, which skips itself for such a stage. The engine then
+ * runs the stage without its generic phase loop (the same events and records). @internal
+ */
+export function soleDraftPhase(
+  pipeline: readonly ExecutionStage[],
+  stage: { readonly hasGates: boolean; readonly delivers: boolean; readonly deploys: boolean },
+): ExecutionStage | undefined {
+  if (stage.hasGates || stage.delivers || stage.deploys) return undefined;
+  let draft: ExecutionStage | undefined;
+  for (const phase of pipeline) {
+    if (isBuiltIn(phase, DraftStage)) {
+      if (draft !== undefined) return undefined;
+      draft = phase;
+    } else if (!SKIPPED_WITHOUT_GATES.some((Phase) => isBuiltIn(phase, Phase))) return undefined;
+  }
+  return draft;
+}

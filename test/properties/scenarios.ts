@@ -35,6 +35,8 @@ export type Tree =
   | {
       readonly kind: 'agent';
       readonly plan: FaultPlan;
+      /** With a gate, the stage runs its QA phases; without one, only its draft (the engine's fast path). */
+      readonly gated: boolean;
       readonly timeoutMs: number | undefined;
       readonly draftMs: number | undefined;
     }
@@ -101,6 +103,7 @@ const { tree } = fc.letrec<{ tree: Tree; agent: Tree; sequence: Tree; parallel: 
     agent: fc.record({
       kind: fc.constant('agent' as const),
       plan: faultPlan,
+      gated: fc.boolean(),
       timeoutMs: timeout,
       draftMs: fc.option(fc.constantFrom(50, 2_000), { nil: undefined, freq: 4 }),
     }),
@@ -225,8 +228,7 @@ export function buildScenario(s: Scenario, monitor: Monitor): { macros: MacroDef
         agents.push(planAgent(`a${n}`, t.plan, monitor));
         return agentStage(`s${n}`, `a${n}`, {
           output: z.string(),
-          gates: [notWeak],
-          maxRefinements: 1,
+          ...(t.gated ? { gates: [notWeak], maxRefinements: 1 } : {}),
           ...(t.timeoutMs === undefined ? {} : { timeoutMs: t.timeoutMs }),
           ...(t.draftMs === undefined ? {} : { phaseTimeoutsMs: { draft: t.draftMs } }),
         });

@@ -1,0 +1,215 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import {
+  type Agent,
+  agentStage,
+  DeliveryStage,
+  DraftStage,
+  defaultPipeline,
+  defineMacro,
+  ExecutionStage,
+  type MacroDefinition,
+  type MacroEvent,
+  MacroOrchestrator,
+  type MacroResult,
+  parallel,
+  predicateGate,
+  QAStage,
+  retryableStage,
+  type StageDefinition,
+  sequence,
+} from '../src/index.js';
+import { soleDraftPhase } from '../src/protocol/execution.js';
+import { flakyAgent, hangingAgent, okAgent, slowAgent, throwingAgent } from './faults/harness.js';
+import { recordEvents, settle } from './support.js';
+
+const plain = { hasGates: false, delivers: false, deploys: false };
+
+/** A phase that never has work to do: with it in the pipeline, every stage takes the generic phase loop. */
+class NeverRuns extends ExecutionStage {
+  readonly name = 'never';
+  override shouldRun(): boolean {
+    return false;
+  }
+  execute(): void {
+    throw new Error('NeverRuns ran');
+  }
+}
+
+describe('soleDraftPhase', () => {
+  it('finds the draft of the default pipeline for a stage without gates, deliver or deploy', () => {
+    const pipeline = defaultPipeline();
+    expect(soleDraftPhase(pipeline, plain)).toBe(pipeline[0]);
+  });
+
+  it('finds nothing for a stage with gates, a deliver or a deploy function', () => {
+    const pipeline = defaultPipeline();
+    expect(soleDraftPhase(pipeline, { ...plain, hasGates: true })).toBeUndefined();
+    expect(soleDraftPhase(pipeline, { ...plain, delivers: true })).toBeUndefined();
+    expect(soleDraftPhase(pipeline, { ...plain, deploys: true })).toBeUndefined();
+  });
+
+  it('finds nothing when a pipeline has a custom phase, a changed built-in phase or two drafts', () => {
+    expect(soleDraftPhase([...defaultPipeline(), new NeverRuns()], plain)).toBeUndefined();
+    const eagerQa = Object.assign(new QAStage(), { shouldRun: () => true });
+    expect(soleDraftPhase([new DraftStage(), eagerQa], plain)).toBeUndefined();
+    class LoudDelivery extends DeliveryStage {
+      override shouldRun(): boolean {
+        return true;
+      }
+    }
+    expect(soleDraftPhase([new DraftStage(), new LoudDelivery()], plain)).toBeUndefined();
+    expect(soleDraftPhase([new DraftStage(), new DraftStage()], plain)).toBeUndefined();
+  });
+
+  it('finds nothing in a pipeline without a draft', () => {
+    expect(soleDraftPhase([new QAStage()], plain)).toBeUndefined();
+  });
+});
+
+/** What a run did, without times: its events in order and its result's records. */
+function shape(events: readonly MacroEvent[], result: MacroResult) {
+  return {
+    events: events.map((e) => ({
+      type: e.type,
+      seq: e.seq,
+      path: e.path,
+      phase: 'phase' in e ? e.phase : undefined,
+      status: 'status' in e ? e.status : undefined,
+      attempt: 'attempt' in e ? e.attempt : undefined,
+      code: 'error' in e && e.error !== undefined ? e.error.code : undefined,
+    })),
+    status: result.status,
+    output: result.output,
+    error: result.status === 'succeeded' ? undefined : result.error.code,
+    stages: Object.values(result.stages).map(({ path, status, attempts, agent, output, error }) => ({
+      path,
+      status,
+      attempts,
+      agent,
+      output,
+      code: error?.code,
+    })),
+    timeline: result.timeline.map(({ scope, path, name, status, attempt }) => ({
+      scope,
+      path,
+      name,
+      status,
+      attempt,
+    })),
+    errors: result.errors.map((e) => [e.code, e.path]),
+  };
+}
+
+async function runWith(
+  pipeline: ExecutionStage[],
+  macro: MacroDefinition,
+  agents: () => Agent[],
+  options: { timeoutMs?: number; cancelAtMs?: number; durability?: 'sync' | 'async' } = {},
+) {
+  const orchestrator = new MacroOrchestrator({
+    agents: agents(),
+    macros: [macro],
+    pipeline,
+    random: () => 0.5,
+    ...(options.durability === undefined ? {} : { durability: options.durability }),
+  });
+  const run = orchestrator.run(
+    macro.name,
+    { intent: 'compare' },
+    options.timeoutMs ? { timeoutMs: options.timeoutMs } : {},
+  );
+  const events = recordEvents(run);
+  if (options.cancelAtMs !== undefined) setTimeout(() => run.cancel('stop'), options.cancelAtMs);
+  const result = await settle(run);
+  return shape(events, result);
+}
+
+const macro = (name: string, stages: [StageDefinition, ...StageDefinition[]]) =>
+  defineMacro({ name, description: name, stages });
+
+const cases: [string, MacroDefinition, () => Agent[], Parameters<typeof runWith>[3]?][] = [
+  [
+    'a sequence that succeeds',
+    macro('seq', [agentStage('a', 'x'), agentStage('b', 'y')]),
+    () => [okAgent('x'), okAgent('y')],
+  ],
+  [
+    'a retried stage that fails twice, then succeeds',
+    macro('retry', [retryableStage(agentStage('a', 'flaky'), { retries: 3, minDelayMs: 10 })]),
+    () => [flakyAgent('flaky', 2)],
+  ],
+  [
+    'an agent that throws a non-Error',
+    macro('throw', [agentStage('a', 'bad')]),
+    () => [throwingAgent('bad', 42)],
+  ],
+  [
+    'an output its schema refuses',
+    macro('schema', [agentStage('a', 'x', { output: z.number() })]),
+    () => [okAgent('x', 'not a number')],
+  ],
+  [
+    'an input mapper that throws',
+    macro('mapper', [
+      agentStage('a', 'x', {
+        input: () => {
+          throw new Error('no input');
+        },
+      }),
+    ]),
+    () => [okAgent('x')],
+  ],
+  [
+    'a stage past its time budget',
+    macro('slow', [agentStage('a', 'slow', { timeoutMs: 50 })]),
+    () => [hangingAgent('slow')],
+  ],
+  [
+    'a fail-fast parallel group with a failing branch',
+    macro('par', [
+      parallel('p', [
+        agentStage('ok', 'slow'),
+        agentStage('bad', 'bad'),
+        agentStage('gated', 'x', { gates: [predicateGate('any', () => true)] }),
+      ]),
+    ]),
+    () => [slowAgent('slow', 100), throwingAgent('bad', new Error('boom')), okAgent('x')],
+  ],
+  [
+    'a run cancelled while its stages run',
+    macro('cancel', [sequence('s', [agentStage('a', 'slow'), agentStage('b', 'slow')])]),
+    () => [slowAgent('slow', 100)],
+    { cancelAtMs: 150 },
+  ],
+  [
+    'a run past its time budget',
+    macro('deadline', [parallel('p', [agentStage('a', 'slow'), agentStage('b', 'hang')])]),
+    () => [slowAgent('slow', 10), hangingAgent('hang')],
+    { timeoutMs: 100 },
+  ],
+  [
+    'sync durability',
+    macro('sync', [agentStage('a', 'x'), agentStage('b', 'y')]),
+    () => [okAgent('x'), okAgent('y')],
+    { durability: 'sync' },
+  ],
+];
+
+describe('a draft-only stage', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it.each(cases)(
+    'emits the same events and records as through the generic phase loop: %s',
+    async (_name, definition, agents, options) => {
+      const fast = await runWith(defaultPipeline(), definition, agents, options);
+      const generic = await runWith([...defaultPipeline(), new NeverRuns()], definition, agents, options);
+      expect(fast).toEqual(generic);
+    },
+  );
+});
