@@ -27,9 +27,15 @@ import { type AbortScope, type RaceOutcome, sleep } from '../internal/abort-scop
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
-import { DraftStage, type ExecutionStage, type PipelineState } from '../protocol/execution.js';
+import {
+  applyQaPass,
+  DraftStage,
+  type ExecutionStage,
+  type PipelineState,
+  QAStage,
+} from '../protocol/execution.js';
 import type { Harmony } from '../protocol/harmony.js';
-import { evaluateGate, latestVerdictsPass } from '../protocol/quality-gates.js';
+import { checkGate, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
@@ -88,6 +94,17 @@ type Outcome =
   | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
+
+/** What running a list of gates found. */
+export interface GateCheck {
+  passed: boolean;
+  readonly verdicts: GateVerdict[];
+}
+
+/** The judge given to gates that have none to call. */
+function noJudge(): Promise<never> {
+  return Promise.reject(new Error('only judge gates call a judge'));
+}
 
 export class RunExecution {
   readonly #svc: EngineServices;
@@ -241,9 +258,8 @@ export class RunExecution {
       }
       if (macro.gates.length > 0) {
         // Raced, so a gate that never settles cannot outlast a cancellation or the run's deadline.
-        const { passed, verdicts } = await scope.race(
-          this.#checkGates(macro.gates, value, macro.name, 1, scope),
-        );
+        const checked = this.#checkGates(macro.gates, value, macro.name, 1, scope);
+        const { passed, verdicts } = checked instanceof Promise ? await scope.race(checked) : checked;
         if (!passed) {
           throw new QualityGateError(
             macro.name,
@@ -466,6 +482,11 @@ export class RunExecution {
             // and the two async frames of DraftStage.execute and ctx.invoke.
             state.output = await this.#draft(node, ctx.input, phaseScope, attempt);
             state.agent = node.agent.id;
+          } else if (phase.execute === runsQa) {
+            // The built-in QA phase: gates that answer synchronously need no race, no
+            // promise and no async frame; a pending one is raced as any phase is.
+            const checked = ctx.checkGatesNow(state.output);
+            applyQaPass(state, checked instanceof Promise ? await phaseScope.race(checked) : checked);
           } else {
             // Raced: a phase that ignores its signal (a hung gate, deploy or custom phase) is left behind.
             await phaseScope.race(executePhase(phase, state, ctx));
@@ -996,27 +1017,71 @@ export class RunExecution {
     return scope.race(scheduler.schedule(agent.id, call), outcome);
   }
 
-  /** Runs `gates` on `output`, emitting and collecting each verdict. @internal */
-  async #checkGates(
+  /**
+   * Runs `gates` on `output`, emitting and collecting each verdict: synchronously while
+   * the gates answer synchronously (schema gates, plain predicates), asynchronously
+   * from the first one that returns a promise. A failing check throws. @internal
+   */
+  #checkGates(
     gates: readonly QualityGate[],
     output: unknown,
     path: string,
     pass: number,
     scope: AbortScope,
     attempt = 1,
-  ): Promise<{ passed: boolean; verdicts: GateVerdict[] }> {
-    const verdicts: GateVerdict[] = [];
-    let passed = true;
-    const judge = this.#judge(path, scope, attempt);
+  ): GateCheck | Promise<GateCheck> {
+    const check: GateCheck = { passed: true, verdicts: [] };
     for (let i = 0; i < gates.length; i++) {
-      // indexed: across awaits a for-of allocates per gate
-      const verdict = await evaluateGate(gates[i] as QualityGate, output, path, pass, this.#context, judge);
-      verdicts.push(verdict);
-      this.#verdicts.push(verdict);
-      if (!verdict.passed) passed = false;
-      this.#gateVerdict(path, verdict);
+      const verdict = this.#checkGate(gates[i] as QualityGate, output, path, pass, scope, attempt);
+      if (verdict instanceof Promise) {
+        return this.#checkGatesFrom(i, verdict, check, gates, output, path, pass, scope, attempt);
+      }
+      this.#recordVerdict(path, verdict, check);
     }
-    return { passed, verdicts };
+    return check;
+  }
+
+  /** Goes on with #checkGates from gate `i`, whose verdict is pending. */
+  async #checkGatesFrom(
+    i: number,
+    pending: Promise<GateVerdict>,
+    check: GateCheck,
+    gates: readonly QualityGate[],
+    output: unknown,
+    path: string,
+    pass: number,
+    scope: AbortScope,
+    attempt: number,
+  ): Promise<GateCheck> {
+    this.#recordVerdict(path, await pending, check);
+    for (let j = i + 1; j < gates.length; j++) {
+      this.#recordVerdict(
+        path,
+        await this.#checkGate(gates[j] as QualityGate, output, path, pass, scope, attempt),
+        check,
+      );
+    }
+    return check;
+  }
+
+  #checkGate(
+    gate: QualityGate,
+    output: unknown,
+    path: string,
+    pass: number,
+    scope: AbortScope,
+    attempt: number,
+  ) {
+    // The judge closure is made only for judge gates.
+    const judge = gate.kind === 'judge' ? this.#judge(path, scope, attempt) : noJudge;
+    return checkGate(gate, output, path, pass, this.#context, judge);
+  }
+
+  #recordVerdict(path: string, verdict: GateVerdict, check: GateCheck): void {
+    check.verdicts.push(verdict);
+    this.#verdicts.push(verdict);
+    if (!verdict.passed) check.passed = false;
+    this.#gateVerdict(path, verdict);
   }
 
   /** Emits a verdict's `gate` event, and audits a failed one. */
@@ -1051,7 +1116,14 @@ export class RunExecution {
       );
   }
 
-  checkGates(node: CompiledAgentStage, output: unknown, pass: number, scope: AbortScope, attempt: number) {
+  /** A stage's gates on `output` (see #checkGates): the check, or a promise of it; may throw. @internal */
+  checkGates(
+    node: CompiledAgentStage,
+    output: unknown,
+    pass: number,
+    scope: AbortScope,
+    attempt: number,
+  ): GateCheck | Promise<GateCheck> {
     return this.#checkGates(node.gates, output, node.path, pass, scope, attempt);
   }
 
@@ -1272,8 +1344,9 @@ class DraftOutcome implements RaceOutcome<unknown, unknown> {
   }
 }
 
-/** The work of the built-in draft phase, which #agentAttempt runs inline. */
+/** The work of the built-in draft and QA phases, which #agentAttempt runs inline. */
 const runsDraft = DraftStage.prototype.execute;
+const runsQa = QAStage.prototype.execute;
 
 /** Runs one phase, turning a synchronous throw into a rejection. */
 function executePhase(phase: ExecutionStage, state: PipelineState, ctx: StageAttempt): Promise<void> {

@@ -10,7 +10,7 @@ import { MacroError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { PhaseContext, PhaseStageInfo } from '../protocol/execution.js';
 import type { CompiledAgentStage } from './compile.js';
-import type { RunExecution } from './executor.js';
+import type { GateCheck, RunExecution } from './executor.js';
 import type { Artefact, GateVerdict, MacroContext } from './types.js';
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
@@ -107,7 +107,19 @@ export class StageAttempt implements PhaseContext {
   }
 
   #qaPass = 0;
-  checkGates(output: unknown) {
+  checkGates(output: unknown): Promise<GateCheck> {
+    try {
+      return Promise.resolve(this.checkGatesNow(output));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The next QA pass on `output`: its verdicts at once when every gate answers
+   * synchronously, a promise of them otherwise; throws what a gate throws. @internal
+   */
+  checkGatesNow(output: unknown): GateCheck | Promise<GateCheck> {
     const refused = this.#refusal();
     if (refused !== undefined) return refused;
     this.#qaPass += 1;

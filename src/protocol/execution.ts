@@ -110,7 +110,14 @@ export class QAStage extends ExecutionStage {
 }
 
 async function qaPass(state: PipelineState, ctx: PhaseContext): Promise<void> {
-  const { passed, verdicts } = await ctx.checkGates(state.output);
+  applyQaPass(state, await ctx.checkGates(state.output));
+}
+
+/** Takes a QA pass's verdicts into `state`. @internal */
+export function applyQaPass(
+  state: PipelineState,
+  { passed, verdicts }: { passed: boolean; verdicts: readonly GateVerdict[] },
+): void {
   state.passed = passed;
   state.verdicts = verdicts;
   state.qaPasses += 1;

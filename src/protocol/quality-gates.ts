@@ -53,12 +53,32 @@ export interface JudgeInput {
   readonly intent: string;
 }
 
-/** Normalises what a predicate returned. @internal */
-export function normaliseCheck(result: GateCheckResult, fallbackFeedback: string | undefined) {
+/** The verdict of `gate` at `path`. */
+function verdictOf(
+  gate: QualityGate,
+  path: string,
+  pass: number,
+  passed: boolean,
+  score: number | undefined,
+  feedback: string | undefined,
+): GateVerdict {
+  const v: { -readonly [K in keyof GateVerdict]: GateVerdict[K] } = { gate: gate.id, path, passed, pass };
+  if (score !== undefined) v.score = score;
+  if (feedback !== undefined) v.feedback = feedback;
+  return v;
+}
+
+/** The verdict of a predicate gate from what its check returned. */
+function predicateVerdict(
+  gate: PredicateGate,
+  path: string,
+  pass: number,
+  result: GateCheckResult,
+): GateVerdict {
   if (typeof result === 'boolean') {
-    return { passed: result, feedback: result ? undefined : fallbackFeedback };
+    return verdictOf(gate, path, pass, result, undefined, result ? undefined : gate.feedback);
   }
-  return { passed: result.passed, score: result.score, feedback: result.feedback ?? fallbackFeedback };
+  return verdictOf(gate, path, pass, result.passed, result.score, result.feedback ?? gate.feedback);
 }
 
 /** True when the latest verdict of every gate at every path passed. @internal */
@@ -69,51 +89,79 @@ export function latestVerdictsPass(verdicts: readonly GateVerdict[]): boolean {
   return true;
 }
 
+/** Whether `value` is a promise or another thenable. @internal */
+export function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 /**
- * Checks one gate on `output`. `judge(agentId, input)` invokes a judge agent under the
- * stage's scheduling budget and abort scope. @internal
+ * Checks one gate on `output`: the verdict itself for a schema gate and for a predicate
+ * that answers synchronously (no promise, no microtask: most gates), a promise of it
+ * otherwise. `judge(agentId, input)` invokes a judge agent under the stage's
+ * scheduling budget and abort scope. @internal
  */
-export async function evaluateGate(
+export function checkGate(
   gate: QualityGate,
   output: unknown,
   path: string,
   pass: number,
   context: MacroContext,
   judge: (agentId: string, input: JudgeInput) => Promise<unknown>,
-): Promise<GateVerdict> {
-  const verdict = (passed: boolean, extra: { score?: number | undefined; feedback?: string | undefined }) => {
-    const v: { -readonly [K in keyof GateVerdict]: GateVerdict[K] } = { gate: gate.id, path, passed, pass };
-    if (extra.score !== undefined) v.score = extra.score;
-    if (extra.feedback !== undefined) v.feedback = extra.feedback;
-    return v;
-  };
+): GateVerdict | Promise<GateVerdict> {
   switch (gate.kind) {
     case 'schema': {
       const parsed = gate.schema.safeParse(output);
       return parsed.success
-        ? verdict(true, {})
-        : verdict(false, { feedback: parsed.error.issues.map((i) => i.message).join('; ') });
+        ? verdictOf(gate, path, pass, true, undefined, undefined)
+        : verdictOf(gate, path, pass, false, undefined, parsed.error.issues.map((i) => i.message).join('; '));
     }
     case 'predicate': {
-      let result: ReturnType<typeof normaliseCheck>;
+      let result: GateCheckResult | Promise<GateCheckResult>;
       try {
-        result = normaliseCheck(await gate.check(output, context), gate.feedback);
+        result = gate.check(output, context);
       } catch (error) {
         throw wrapUserError(error, path, `gate "${gate.id}"`);
       }
-      return verdict(result.passed, result);
+      if (!isThenable<GateCheckResult>(result)) return predicateVerdict(gate, path, pass, result);
+      return Promise.resolve(result).then(
+        (settled) => predicateVerdict(gate, path, pass, settled),
+        (error: unknown) => {
+          throw wrapUserError(error, path, `gate "${gate.id}"`);
+        },
+      );
     }
-    case 'judge': {
-      const raw = await judge(gate.agent, { output, gate: gate.id, intent: context.intent });
-      const parsed = JudgeVerdictSchema.safeParse(raw);
-      if (!parsed.success) {
-        throw new InvalidOutputError(
-          gate.agent,
-          path,
-          'a judge must return { score: number, feedback?: string }',
-        );
-      }
-      return verdict(parsed.data.score >= gate.threshold, parsed.data);
-    }
+    case 'judge':
+      return judgeVerdict(gate, output, path, pass, context, judge);
   }
+}
+
+async function judgeVerdict(
+  gate: JudgeGate,
+  output: unknown,
+  path: string,
+  pass: number,
+  context: MacroContext,
+  judge: (agentId: string, input: JudgeInput) => Promise<unknown>,
+): Promise<GateVerdict> {
+  const raw = await judge(gate.agent, { output, gate: gate.id, intent: context.intent });
+  const parsed = JudgeVerdictSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidOutputError(
+      gate.agent,
+      path,
+      'a judge must return { score: number, feedback?: string }',
+    );
+  }
+  return verdictOf(
+    gate,
+    path,
+    pass,
+    parsed.data.score >= gate.threshold,
+    parsed.data.score,
+    parsed.data.feedback,
+  );
 }

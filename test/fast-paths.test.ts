@@ -213,3 +213,60 @@ describe('a draft-only stage', () => {
     },
   );
 });
+
+describe('quality gates that answer synchronously', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A macro whose stage output fails `short` once, is refined, then passes; with a macro gate too. */
+  const gated = (asyncGates: boolean) => {
+    const answer = <T>(value: T) => (asyncGates ? Promise.resolve(value) : value);
+    const short = predicateGate('short', (o: string) => answer(o.length < 8), 'Shorter.');
+    const scored = predicateGate('scored', (o: string) => answer({ passed: true, score: o.length }));
+    const typed = predicateGate('typed', (o: unknown) => answer(typeof o === 'string'));
+    return defineMacro({
+      name: 'gated',
+      description: 'gated',
+      stages: [agentStage('a', 'writer', { gates: [short, scored], maxRefinements: 2 })],
+      gates: [typed],
+    });
+  };
+  const writer = () => [scriptedWriter()];
+  function scriptedWriter(): Agent {
+    let calls = 0;
+    return { id: 'writer', invoke: () => (++calls === 1 ? 'much too long' : 'short') };
+  }
+
+  it('produce the same events, verdicts and records as gates that return promises', async () => {
+    const sync = await runWith(defaultPipeline(), gated(false), writer);
+    const async_ = await runWith(defaultPipeline(), gated(true), writer);
+    expect(sync.events.some((e) => e.type === 'gate')).toBe(true);
+    expect(sync).toEqual(async_);
+  });
+
+  it('fail the stage when a synchronous check throws, as an asynchronous one does', async () => {
+    const throwing = (asyncGate: boolean) =>
+      defineMacro({
+        name: 'throws',
+        description: 'throws',
+        stages: [
+          agentStage('a', 'x', {
+            gates: [
+              predicateGate('boom', () => {
+                if (asyncGate) return Promise.reject(new Error('gate broke'));
+                throw new Error('gate broke');
+              }),
+            ],
+          }),
+        ],
+      });
+    const sync = await runWith(defaultPipeline(), throwing(false), () => [okAgent('x')]);
+    const async_ = await runWith(defaultPipeline(), throwing(true), () => [okAgent('x')]);
+    expect(sync.status).toBe('failed');
+    expect(sync).toEqual(async_);
+  });
+});
