@@ -67,37 +67,62 @@ describe('soleDraftPhase', () => {
   });
 });
 
-/** What a run did, without times: its events in order and its result's records. */
+/**
+ * Entries grouped by path, in their order within each path. Concurrent branches may
+ * interleave differently (their relative order is not a contract); what each stage
+ * does, in its order, must not differ.
+ */
+function byPath<T extends { path: string }>(entries: readonly T[]): T[] {
+  return entries
+    .map((entry, i) => ({ entry, i }))
+    .sort((a, b) => (a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : a.i - b.i))
+    .map(({ entry }) => entry);
+}
+
+/** What a run did, without times or the interleaving of concurrent branches. */
 function shape(events: readonly MacroEvent[], result: MacroResult) {
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   return {
-    events: events.map((e) => ({
-      type: e.type,
-      seq: e.seq,
-      path: e.path,
-      phase: 'phase' in e ? e.phase : undefined,
-      status: 'status' in e ? e.status : undefined,
-      attempt: 'attempt' in e ? e.attempt : undefined,
-      code: 'error' in e && e.error !== undefined ? e.error.code : undefined,
-    })),
+    events: byPath(
+      events.map((e) => ({
+        type: e.type,
+        path: e.path,
+        phase: 'phase' in e ? e.phase : undefined,
+        status: 'status' in e ? e.status : undefined,
+        attempt: 'attempt' in e ? e.attempt : undefined,
+        code: 'error' in e && e.error !== undefined ? e.error.code : undefined,
+      })),
+    ),
     status: result.status,
     output: result.output,
     error: result.status === 'succeeded' ? undefined : result.error.code,
-    stages: Object.values(result.stages).map(({ path, status, attempts, agent, output, error }) => ({
+    stages: byPath(
+      Object.values(result.stages).map(({ path, status, attempts, agent, output, error }) => ({
+        path,
+        status,
+        attempts,
+        agent,
+        output,
+        code: error?.code,
+      })),
+    ),
+    timeline: byPath(
+      result.timeline.map(({ scope, path, name, status, attempt }) => ({
+        scope,
+        path,
+        name,
+        status,
+        attempt,
+      })),
+    ),
+    errors: byPath(result.errors.map((e) => ({ path: e.path ?? '', code: e.code }))),
+    decisions: result.decisions.map(({ path, strategy, winner, output, scores }) => ({
       path,
-      status,
-      attempts,
-      agent,
+      strategy,
+      winner,
       output,
-      code: error?.code,
+      scores,
     })),
-    timeline: result.timeline.map(({ scope, path, name, status, attempt }) => ({
-      scope,
-      path,
-      name,
-      status,
-      attempt,
-    })),
-    errors: result.errors.map((e) => [e.code, e.path]),
   };
 }
 
@@ -105,7 +130,12 @@ async function runWith(
   pipeline: ExecutionStage[],
   macro: MacroDefinition,
   agents: () => Agent[],
-  options: { timeoutMs?: number; cancelAtMs?: number; durability?: 'sync' | 'async' } = {},
+  options: {
+    timeoutMs?: number;
+    cancelAtMs?: number;
+    durability?: 'sync' | 'async';
+    concurrency?: number;
+  } = {},
 ) {
   const orchestrator = new MacroOrchestrator({
     agents: agents(),
@@ -113,6 +143,7 @@ async function runWith(
     pipeline,
     random: () => 0.5,
     ...(options.durability === undefined ? {} : { durability: options.durability }),
+    ...(options.concurrency === undefined ? {} : { scheduling: { concurrency: options.concurrency } }),
   });
   const run = orchestrator.run(
     macro.name,
@@ -193,6 +224,44 @@ const cases: [string, MacroDefinition, () => Agent[], Parameters<typeof runWith>
     macro('sync', [agentStage('a', 'x'), agentStage('b', 'y')]),
     () => [okAgent('x'), okAgent('y')],
     { durability: 'sync' },
+  ],
+  [
+    'a settle-mode parallel group with a failing branch and a majority vote',
+    macro('vote', [
+      parallel(
+        'p',
+        [agentStage('a', 'yes'), agentStage('b', 'yes'), agentStage('c', 'bad'), agentStage('d', 'no')],
+        { failure: 'settle', harmony: { strategy: 'majority' } },
+      ),
+    ]),
+    () => [okAgent('yes', 'A'), okAgent('no', 'B'), throwingAgent('bad', new Error('boom'))],
+  ],
+  [
+    'a parallel group mixing retried, nested and draft-only branches',
+    macro('mixed', [
+      parallel('p', [
+        retryableStage(agentStage('r', 'flaky'), { retries: 2, minDelayMs: 10 }),
+        sequence('s', [agentStage('s1', 'x'), agentStage('s2', 'slow')]),
+        agentStage('d', 'x'),
+      ]),
+    ]),
+    () => [flakyAgent('flaky', 1), okAgent('x'), slowAgent('slow', 20)],
+  ],
+  [
+    'branches under a concurrency limit of 1',
+    macro('limited', [
+      parallel('p', [agentStage('a', 'slow'), agentStage('b', 'slow'), agentStage('c', 'x')]),
+    ]),
+    () => [slowAgent('slow', 10), okAgent('x')],
+    { concurrency: 1 },
+  ],
+  [
+    'branches under a concurrency limit, cancelled while they wait',
+    macro('limited-cancel', [
+      parallel('p', [agentStage('a', 'slow'), agentStage('b', 'slow'), agentStage('c', 'slow')]),
+    ]),
+    () => [slowAgent('slow', 100)],
+    { concurrency: 1, cancelAtMs: 150 },
   ],
 ];
 

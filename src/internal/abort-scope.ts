@@ -16,7 +16,7 @@ function noop(): void {}
  */
 interface Racer {
   readonly reject: (reason: unknown) => void;
-  readonly outcome: RaceOutcome<never, unknown> | undefined;
+  readonly outcome: RaceOutcome<never, unknown> | Watcher<never> | undefined;
   previous: Racer | undefined;
   next: Racer | undefined;
 }
@@ -30,6 +30,12 @@ interface Racer {
 export interface RaceOutcome<T, R> {
   fulfilled(value: T): R;
   rejected(error: unknown): unknown;
+}
+
+/** Told how a watched promise settled, or that its scope aborted first (see `AbortScope.watch`). */
+export interface Watcher<T> {
+  fulfilled(value: T): void;
+  rejected(error: unknown): void;
 }
 
 export class AbortScope {
@@ -149,6 +155,33 @@ export class AbortScope {
         },
       );
     });
+  }
+
+  /**
+   * Like `race(promise, outcome)`, for a caller that goes on in callbacks: calls
+   * `watcher.fulfilled` or `watcher.rejected` once `promise` settles, or
+   * `watcher.rejected(reason)` as soon as the scope aborts, whichever comes first, and
+   * makes no promise of its own. The watcher must not throw, and must ignore a second call.
+   */
+  watch<T>(promise: Promise<T>, watcher: Watcher<T>): void {
+    if (this.aborted) {
+      promise.catch(noop);
+      watcher.rejected(this.reason);
+      return;
+    }
+    const racer: Racer = { reject: noop, outcome: watcher, previous: undefined, next: this.#racers };
+    if (this.#racers !== undefined) this.#racers.previous = racer;
+    this.#racers = racer;
+    promise.then(
+      (value) => {
+        this.#unlink(racer);
+        watcher.fulfilled(value);
+      },
+      (error: unknown) => {
+        this.#unlink(racer);
+        watcher.rejected(error);
+      },
+    );
   }
 
   #unlink(racer: Racer): void {

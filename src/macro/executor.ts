@@ -23,7 +23,8 @@ import {
   toErrorRecord,
 } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { type AbortScope, type RaceOutcome, sleep } from '../internal/abort-scope.js';
+import { type AbortScope, type RaceOutcome, sleep, type Watcher } from '../internal/abort-scope.js';
+import { Deferred, type Sink } from '../internal/deferred.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
@@ -41,6 +42,7 @@ import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
 import { statusOf, wrapUserError } from './failure.js';
 import { Invocation, StageAttempt } from './invocation.js';
+import { Join } from './join.js';
 import { backoffDelay, isRetryable, retryAfter } from './retry.js';
 import type { MacroRun } from './run.js';
 import type {
@@ -521,9 +523,7 @@ export class RunExecution {
   /**
    * One attempt of an agent stage whose only phase to run is its draft (most stages:
    * no gates, no deliver, no deploy, the built-in phases). The same events, records and
-   * checkpoint as #agentAttempt, with no async frame: the stage finishes in the agent
-   * call's own race callbacks (see DraftOutcome), so a stage in flight holds one small
-   * object besides its agent's work.
+   * checkpoint as #agentAttempt, with no async frame: see #startDraft.
    */
   #draftAttempt(
     node: CompiledAgentStage,
@@ -532,6 +532,25 @@ export class RunExecution {
     parent: AbortScope,
     attempt: number,
   ): Promise<unknown> {
+    const done = new Deferred();
+    this.#startDraft(node, draft, input, parent, attempt, done, 0);
+    return done.promise;
+  }
+
+  /**
+   * Starts a draft-only attempt that reports its end to `sink` (as branch `index`): the
+   * stage finishes in its agent call's callbacks (see DraftOutcome), so a stage in flight
+   * holds one small object besides its agent's work, and no promise chain of its own.
+   */
+  #startDraft(
+    node: CompiledAgentStage,
+    draft: ExecutionStage,
+    input: unknown,
+    parent: AbortScope,
+    attempt: number,
+    sink: Sink,
+    index: number,
+  ): void {
     const startedAt = this.#stageStarted(node, attempt);
     const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
     let stageInput: unknown;
@@ -540,7 +559,8 @@ export class RunExecution {
     } catch (caught) {
       const error = this.#stageFailed(node, attempt, caught, scope, startedAt);
       if (scope !== parent) scope.dispose();
-      return Promise.reject(error);
+      reportLater(sink, index, error); // as a rejection would: never from inside the caller's loop
+      return;
     }
     const phaseStartedAt = this.#phaseStarted(node, draft, attempt);
     const invocation = new Invocation(this, node.path, scope, attempt, EMPTY_FEEDBACK, undefined);
@@ -554,19 +574,29 @@ export class RunExecution {
       scope,
       parent,
       invocation,
+      sink,
+      index,
     );
-    return this.#call(node.agent, stageInput, invocation, scope, outcome);
+    const scheduler = this.#svc.scheduler;
+    if (scope.aborted) outcome.rejected(scope.reason);
+    else if (scheduler.unlimited) watchAgent(node.agent, stageInput, invocation, scope, outcome);
+    else {
+      // Watched twice, as invokeAgent races twice: waiting for a slot, then the call itself.
+      const call = scheduledCall(node.agent, stageInput, invocation, scope);
+      scope.watch(scheduler.schedule(node.agent.id, call), outcome);
+    }
   }
 
-  /** Finishes a draft-only attempt whose agent returned `output`; returns the stage's output. @internal */
-  draftSucceeded(o: DraftOutcome, output: unknown): unknown {
+  /** Finishes a draft-only attempt whose agent returned `output`, and reports it. @internal */
+  draftSucceeded(o: DraftOutcome, output: unknown): void {
     const { node, attempt } = o;
     let value = output;
     if (node.outputSchema !== undefined) {
       try {
         value = parseOutput(node.outputSchema, output, node.agent, node.path);
       } catch (error) {
-        throw this.draftFailed(o, error);
+        o.sink.fail(o.index, this.draftFailed(o, error));
+        return;
       }
     }
     if (o.scope !== o.parent) o.scope.dispose();
@@ -575,11 +605,13 @@ export class RunExecution {
     const storing = this.#checkpoint(record);
     if (storing === undefined) {
       this.#stageEnded(record, record.endedAt);
-      return value;
+      o.sink.ok(o.index, value);
+      return;
     }
-    return storing.then(() => {
+    // Under 'sync' durability: stage:end once stored (the write never rejects).
+    void storing.then(() => {
       this.#stageEnded(record, this.#svc.now());
-      return value;
+      o.sink.ok(o.index, value);
     });
   }
 
@@ -794,36 +826,29 @@ export class RunExecution {
   async #parallel(node: CompiledParallel, input: unknown, parent: AbortScope): Promise<unknown> {
     const failFast = node.failure === 'fail-fast';
     const scope = failFast ? parent.child() : parent;
-    const outputs: unknown[] = new Array(node.children.length);
-    let firstError: unknown;
-    let failed = false;
-    const failures = new Map<number, unknown>();
+    const join = new Join(node, failFast ? scope : undefined);
     try {
-      await Promise.all(
-        node.children.map((child, i) =>
-          this.#node(child, input, scope).then(
-            (value) => {
-              outputs[i] = value;
-            },
-            (error: unknown) => {
-              failures.set(i, error);
-              if (failed) return;
-              failed = true;
-              firstError = error;
-              if (failFast) {
-                scope.abort(
-                  new CancelledError(node.path, `sibling ${child.path} failed (fail-fast)`, 'Branches'),
-                );
-              }
-            },
-          ),
-        ),
-      );
+      const { children } = node;
+      const restoring = this.#restoring;
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i] as CompiledNode;
+        // A draft-only branch reports to the join itself; any other goes through #node.
+        if (
+          child.kind === 'agent' &&
+          child.soleDraft !== undefined &&
+          (child.retry === undefined || child.retry.retries === 0) &&
+          (restoring === undefined || !restoring.has(child.path))
+        ) {
+          this.#startDraft(child, child.soleDraft, input, scope, 1, join, i);
+        } else joinBranch(this.#node(child, input, scope), join, i);
+      }
+      await join.ended;
     } finally {
       if (scope !== parent) scope.dispose();
     }
+    const { outputs, failures } = join;
     if (node.harmony !== undefined) return this.#harmonise(node, outputs, failures, parent);
-    if (failed) throw firstError;
+    if (join.failed) throw join.firstError;
     if (node.merge === undefined) return outputs;
     const merge = node.merge;
     try {
@@ -1285,11 +1310,11 @@ function agentFailure(error: unknown, agent: Agent, path: string, scope: AbortSc
 }
 
 /**
- * A draft-only stage attempt, settled by its agent call's race: on success it checks
- * the output and finishes the stage; on failure (or an abort) it records the phase and
- * stage failures. Either happens once, whichever comes first. @internal
+ * A draft-only stage attempt, watching its agent call: on success it checks the output
+ * and finishes the stage; on failure (or an abort) it records the phase and stage
+ * failures; either way it reports to its sink. Only the first of these counts. @internal
  */
-class DraftOutcome implements RaceOutcome<unknown, unknown> {
+class DraftOutcome implements Watcher<unknown> {
   readonly exec: RunExecution;
   readonly node: CompiledAgentStage;
   readonly phase: ExecutionStage;
@@ -1300,6 +1325,8 @@ class DraftOutcome implements RaceOutcome<unknown, unknown> {
   readonly scope: AbortScope;
   readonly parent: AbortScope;
   readonly invocation: Invocation;
+  readonly sink: Sink;
+  readonly index: number;
   #settled = false;
 
   constructor(
@@ -1312,6 +1339,8 @@ class DraftOutcome implements RaceOutcome<unknown, unknown> {
     scope: AbortScope,
     parent: AbortScope,
     invocation: Invocation,
+    sink: Sink,
+    index: number,
   ) {
     this.exec = exec;
     this.node = node;
@@ -1322,26 +1351,63 @@ class DraftOutcome implements RaceOutcome<unknown, unknown> {
     this.scope = scope;
     this.parent = parent;
     this.invocation = invocation;
+    this.sink = sink;
+    this.index = index;
   }
 
-  fulfilled(output: unknown): unknown {
-    // Late: the scope aborted first, and the race has already settled with that.
-    if (this.#settled) return undefined;
+  fulfilled(output: unknown): void {
+    // Late: the scope aborted first, and the attempt has failed with that.
+    if (this.#settled) return;
     this.#settled = true;
     this.invocation.close();
-    return this.exec.draftSucceeded(this, output);
+    try {
+      this.exec.draftSucceeded(this, output);
+    } catch (error) {
+      this.sink.fail(this.index, error); // a fault of the engine's own: reported, never lost
+    }
   }
 
-  rejected(error: unknown): MacroError {
+  rejected(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.invocation.close();
     const failure = agentFailure(error, this.node.agent, this.node.path, this.scope);
-    if (this.#settled) return failure;
-    this.#settled = true;
-    this.invocation.close();
-    // Recorded in a microtask of its own, queued before the race rejects: an abort calls
-    // this synchronously, and its events must not be emitted from inside `abort()`.
-    queueMicrotask(() => this.exec.draftFailed(this, failure));
-    return failure;
+    // In a microtask of its own: an abort calls this synchronously, and the stage's
+    // events must not be emitted from inside `abort()`, nor its sink told (a fail-fast
+    // join would abort again) while the aborting code runs.
+    queueMicrotask(() => this.sink.fail(this.index, this.exec.draftFailed(this, failure)));
   }
+}
+
+/** Calls `agent` and watches the call from `scope`; a synchronous throw is a rejection. */
+function watchAgent(
+  agent: Agent,
+  input: unknown,
+  invocation: Invocation,
+  scope: AbortScope,
+  watcher: Watcher<unknown>,
+): void {
+  let called: Promise<unknown>;
+  try {
+    called = Promise.resolve(agent.invoke(input, invocation));
+  } catch (error) {
+    watcher.rejected(error);
+    return;
+  }
+  scope.watch(called, watcher);
+}
+
+/** Reports a branch that went through a promise (#node) to `join`. */
+function joinBranch(branch: Promise<unknown>, join: Join, index: number): void {
+  branch.then(
+    (value) => join.ok(index, value),
+    (error: unknown) => join.fail(index, error),
+  );
+}
+
+/** Reports `error` to `sink` in a microtask, as a rejection would arrive. */
+function reportLater(sink: Sink, index: number, error: unknown): void {
+  queueMicrotask(() => sink.fail(index, error));
 }
 
 /** The work of the built-in draft and QA phases, which #agentAttempt runs inline. */
