@@ -697,20 +697,16 @@ export class RunExecution {
     startedAt: number,
   ): StageRecord {
     const endedAt = this.#svc.now();
-    const record: { -readonly [K in keyof StageRecord]: StageRecord[K] } = {
-      path: node.path,
-      id: node.id,
-      kind: node.kind,
-      status: 'succeeded',
-      output,
-      attempts: attempt,
-      startedAt,
-      endedAt,
-      durationMs: endedAt - startedAt,
-    };
-    if (agent !== undefined) record.agent = agent; // last, where a spread put it; no copy
-    this.#stages[node.path] = record;
-    this.#span('stage', node.path, node.kind, 'succeeded', attempt, startedAt, endedAt);
+    const { path, id, kind } = node;
+    const durationMs = endedAt - startedAt;
+    // Two literals, not one and a property added after: adding one moves the object to
+    // a new shape and allocates an out-of-object property store, once per stage.
+    const record: StageRecord =
+      agent === undefined
+        ? { path, id, kind, status: 'succeeded', output, attempts: attempt, startedAt, endedAt, durationMs }
+        : { path, id, kind, status: 'succeeded', output, attempts: attempt, startedAt, endedAt, durationMs, agent };
+    this.#stages[path] = record;
+    this.#span('stage', path, kind, 'succeeded', attempt, startedAt, endedAt);
     return record;
   }
 
