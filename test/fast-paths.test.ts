@@ -15,12 +15,21 @@ import {
   parallel,
   predicateGate,
   QAStage,
+  RefinementStage,
   retryableStage,
   type StageDefinition,
   sequence,
 } from '../src/index.js';
-import { soleDraftPhase } from '../src/protocol/execution.js';
-import { flakyAgent, hangingAgent, okAgent, slowAgent, throwingAgent } from './faults/harness.js';
+import { leanPipeline } from '../src/protocol/execution.js';
+import {
+  delay,
+  flakyAgent,
+  hangingAgent,
+  okAgent,
+  scriptedAgent,
+  slowAgent,
+  throwingAgent,
+} from './faults/harness.js';
 import { recordEvents, settle } from './support.js';
 
 const plain = { hasGates: false, delivers: false, deploys: false };
@@ -36,34 +45,50 @@ class NeverRuns extends ExecutionStage {
   }
 }
 
-describe('soleDraftPhase', () => {
-  it('finds the draft of the default pipeline for a stage without gates, deliver or deploy', () => {
+describe('leanPipeline', () => {
+  it('takes the draft of the default pipeline for a stage without gates, deliver or deploy', () => {
     const pipeline = defaultPipeline();
-    expect(soleDraftPhase(pipeline, plain)).toBe(pipeline[0]);
+    expect(leanPipeline(pipeline, plain)).toEqual({ draft: pipeline[0], qa: undefined, next: 1 });
   });
 
-  it('finds nothing for a stage with gates, a deliver or a deploy function', () => {
+  it('takes the draft and the QA phase for a stage with gates', () => {
     const pipeline = defaultPipeline();
-    expect(soleDraftPhase(pipeline, { ...plain, hasGates: true })).toBeUndefined();
-    expect(soleDraftPhase(pipeline, { ...plain, delivers: true })).toBeUndefined();
-    expect(soleDraftPhase(pipeline, { ...plain, deploys: true })).toBeUndefined();
+    expect(leanPipeline(pipeline, { ...plain, hasGates: true })).toEqual({
+      draft: pipeline[0],
+      qa: pipeline[1],
+      next: 2,
+    });
   });
 
-  it('finds nothing when a pipeline has a custom phase, a changed built-in phase or two drafts', () => {
-    expect(soleDraftPhase([...defaultPipeline(), new NeverRuns()], plain)).toBeUndefined();
-    const eagerQa = Object.assign(new QAStage(), { shouldRun: () => true });
-    expect(soleDraftPhase([new DraftStage(), eagerQa], plain)).toBeUndefined();
+  it('refuses a stage with a deliver or a deploy function', () => {
+    const pipeline = defaultPipeline();
+    expect(leanPipeline(pipeline, { ...plain, delivers: true })).toBeUndefined();
+    expect(leanPipeline(pipeline, { ...plain, deploys: true })).toBeUndefined();
+  });
+
+  it('refuses a pipeline with a custom phase, a changed built-in phase or a second draft', () => {
+    expect(leanPipeline([...defaultPipeline(), new NeverRuns()], plain)).toBeUndefined();
+    const eagerRefinement = Object.assign(new RefinementStage(), { shouldRun: () => true });
+    expect(leanPipeline([new DraftStage(), eagerRefinement], plain)).toBeUndefined();
     class LoudDelivery extends DeliveryStage {
       override shouldRun(): boolean {
         return true;
       }
     }
-    expect(soleDraftPhase([new DraftStage(), new LoudDelivery()], plain)).toBeUndefined();
-    expect(soleDraftPhase([new DraftStage(), new DraftStage()], plain)).toBeUndefined();
+    expect(leanPipeline([new DraftStage(), new LoudDelivery()], plain)).toBeUndefined();
+    expect(leanPipeline([new DraftStage(), new DraftStage()], plain)).toBeUndefined();
   });
 
-  it('finds nothing in a pipeline without a draft', () => {
-    expect(soleDraftPhase([new QAStage()], plain)).toBeUndefined();
+  it('refuses a gated stage whose QA does not follow the draft, or comes twice', () => {
+    const gated = { ...plain, hasGates: true };
+    expect(leanPipeline([new QAStage(), new DraftStage()], gated)).toBeUndefined();
+    expect(leanPipeline([new DraftStage(), new RefinementStage(), new QAStage()], gated)).toBeUndefined();
+    expect(leanPipeline([new DraftStage(), new QAStage(), new QAStage()], gated)).toBeUndefined();
+  });
+
+  it('refuses a pipeline that does not start with its draft', () => {
+    expect(leanPipeline([new QAStage()], plain)).toBeUndefined();
+    expect(leanPipeline([new RefinementStage(), new DraftStage()], plain)).toBeUndefined();
   });
 });
 
@@ -205,7 +230,57 @@ const cases: [string, MacroDefinition, () => Agent[], Parameters<typeof runWith>
         agentStage('gated', 'x', { gates: [predicateGate('any', () => true)] }),
       ]),
     ]),
-    () => [slowAgent('slow', 100), throwingAgent('bad', new Error('boom')), okAgent('x')],
+    // `bad` fails at 20 ms: after `gated` is done, before `ok` is (a tie between branches
+    // that end on the same tick is ordered by when each started, in either path).
+    () => [
+      slowAgent('slow', 100),
+      scriptedAgent('bad', () => delay(20).then(() => Promise.reject(new Error('boom')))),
+      okAgent('x'),
+    ],
+  ],
+  [
+    'gated stages whose gates pass, fail and are refined, or are answered by a promise',
+    macro('gates', [
+      agentStage('pass', 'x', { gates: [predicateGate('any', () => true)] }),
+      agentStage('refine', 'writer', {
+        gates: [predicateGate('short', (o: string) => o.length < 8, 'Shorter.')],
+        maxRefinements: 2,
+      }),
+      agentStage('later', 'x', { gates: [predicateGate('async', async () => true)] }),
+      agentStage('elevate', 'stubborn', {
+        gates: [predicateGate('short', (o: string) => o.length < 8, 'Shorter.')],
+        maxRefinements: 1,
+        elevateTo: 'x',
+      }),
+    ]),
+    () => [
+      okAgent('x', 'ok'),
+      scriptedAgent('writer', (n) => (n === 1 ? 'much too long' : 'short')),
+      okAgent('stubborn', 'much too long'),
+    ],
+  ],
+  [
+    'a gated stage whose gate throws',
+    macro('gate-throws', [
+      agentStage('a', 'x', {
+        gates: [
+          predicateGate('boom', () => {
+            throw new Error('gate broke');
+          }),
+        ],
+      }),
+    ]),
+    () => [okAgent('x')],
+  ],
+  [
+    'a gated stage whose gates never pass, under a retry',
+    macro('gate-fails', [
+      retryableStage(
+        agentStage('a', 'x', { gates: [predicateGate('never', () => false, 'No.')], maxRefinements: 1 }),
+        { retries: 1, minDelayMs: 5 },
+      ),
+    ]),
+    () => [okAgent('x', 'same')],
   ],
   [
     'a run cancelled while its stages run',

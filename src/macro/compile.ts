@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { type ConfigIssue, MacroConfigurationError } from '../errors.js';
-import { type ExecutionStage, soleDraftPhase } from '../protocol/execution.js';
+import { type ExecutionStage, type LeanPipeline, leanPipeline } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import {
   type AgentStageDefinition,
@@ -39,8 +39,8 @@ export interface CompiledAgentStage extends CompiledBase {
   readonly maxRefinements: number;
   /** Time budget per phase name (stage values over macro defaults), or undefined when none. */
   readonly phaseTimeoutsMs: ReadonlyMap<string, number> | undefined;
-  /** The draft phase when it is the only one that can run (see `soleDraftPhase`), else undefined. */
-  readonly soleDraft: ExecutionStage | undefined;
+  /** How the stage runs without the generic phase loop (see `leanPipeline`), if it can. */
+  readonly lean: LeanPipeline | undefined;
 }
 export interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
@@ -381,7 +381,7 @@ function compileStages(
           stage.pipeline === undefined
             ? env.pipeline
             : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage);
-        const soleDraft = soleDraftPhase(pipeline, {
+        const lean = leanPipeline(pipeline, {
           hasGates: gates.length > 0,
           delivers: stage.deliver !== undefined,
           deploys: stage.deploy !== undefined,
@@ -398,8 +398,13 @@ function compileStages(
           maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
           phaseTimeoutsMs,
           pipeline,
-          // A draft with its own time budget takes the generic path, which races phases.
-          soleDraft: soleDraft !== undefined && phaseTimeoutsMs?.has(soleDraft.name) ? undefined : soleDraft,
+          // A lean phase with its own time budget takes the generic path, which races phases.
+          lean:
+            lean === undefined ||
+            phaseTimeoutsMs?.has(lean.draft.name) ||
+            (lean.qa !== undefined && phaseTimeoutsMs?.has(lean.qa.name))
+              ? undefined
+              : lean,
         };
       }
       case 'sequence':

@@ -32,6 +32,7 @@ import {
   applyQaPass,
   DraftStage,
   type ExecutionStage,
+  type LeanPipeline,
   type PipelineState,
   QAStage,
 } from '../protocol/execution.js';
@@ -447,9 +448,9 @@ export class RunExecution {
   /** One attempt of a stage: the Execution Pipeline of an agent stage, a group's children otherwise. */
   #attempt(node: CompiledNode, input: unknown, parent: AbortScope, attempt: number): Promise<unknown> {
     if (node.kind !== 'agent') return this.#groupAttempt(node, input, parent, attempt);
-    return node.soleDraft === undefined
+    return node.lean === undefined
       ? this.#agentAttempt(node, input, parent, attempt)
-      : this.#draftAttempt(node, node.soleDraft, input, parent, attempt);
+      : this.#leanAttempt(node, node.lean, input, parent, attempt);
   }
 
   // #agentAttempt and #groupAttempt are kept small, and so is invokeAgent: an async method
@@ -467,52 +468,8 @@ export class RunExecution {
     const startedAt = this.#stageStarted(node, attempt);
     const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
     try {
-      const ctx = new StageAttempt(this, node, this.#stageInput(node, input), scope, attempt);
-      const state = initialState(node);
-      const phases = node.pipeline; // indexed: across awaits a for-of allocates per phase
-      for (let p = 0; p < phases.length; p++) {
-        const phase = phases[p] as ExecutionStage;
-        if (!phase.shouldRun(state, ctx)) continue;
-        const phaseStartedAt = this.#phaseStarted(node, phase, attempt);
-        const budget = node.phaseTimeoutsMs?.get(phase.name);
-        const phaseScope = budget === undefined ? scope : timedScope(scope, budget, node.path, phase.name);
-        ctx.scope = phaseScope;
-        try {
-          if (phase.execute === runsDraft) {
-            // The built-in draft phase only invokes the stage's agent, and invokeAgent races
-            // that against the phase's scope already: run it here, without a second race
-            // and the two async frames of DraftStage.execute and ctx.invoke.
-            state.output = await this.#draft(node, ctx.input, phaseScope, attempt);
-            state.agent = node.agent.id;
-          } else if (phase.execute === runsQa) {
-            // The built-in QA phase: gates that answer synchronously need no race, no
-            // promise and no async frame; a pending one is raced as any phase is.
-            const checked = ctx.checkGatesNow(state.output);
-            applyQaPass(state, checked instanceof Promise ? await phaseScope.race(checked) : checked);
-          } else {
-            // Raced: a phase that ignores its signal (a hung gate, deploy or custom phase) is left behind.
-            await phaseScope.race(executePhase(phase, state, ctx));
-          }
-          if (phaseScope.aborted) throw phaseScope.reason;
-        } catch (caught) {
-          const error = this.#phaseFailed(node, phase, attempt, caught, phaseScope, phaseStartedAt);
-          ctx.end();
-          throw error;
-        } finally {
-          if (phaseScope !== scope) {
-            phaseScope.dispose();
-            ctx.scope = scope;
-          }
-        }
-        this.#phaseSucceeded(node, phase, attempt, phaseStartedAt);
-      }
-      ctx.end();
-      this.#pipelineEnded(node, state);
-      const record = this.#stageSucceeded(node, attempt, state.output, state.agent, startedAt);
-      const storing = this.#checkpoint(record);
-      if (storing !== undefined) await storing;
-      this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
-      return state.output;
+      const ctx = new StageAttempt(this, node, this.#stageInput(node, input), scope, attempt, 0);
+      return await this.#runPhases(node, initialState(node), ctx, scope, attempt, startedAt, 0);
     } catch (caught) {
       throw this.#stageFailed(node, attempt, caught, scope, startedAt);
     } finally {
@@ -521,30 +478,91 @@ export class RunExecution {
   }
 
   /**
-   * One attempt of an agent stage whose only phase to run is its draft (most stages:
-   * no gates, no deliver, no deploy, the built-in phases). The same events, records and
-   * checkpoint as #agentAttempt, with no async frame: see #startDraft.
+   * Runs the pipeline's phases from index `from`, then ends the stage: its gates'
+   * final word, its record, checkpoint and `stage:end`. Returns the stage's output;
+   * a phase failure is recorded (phase:end) and thrown for the caller to end the stage.
    */
-  #draftAttempt(
+  async #runPhases(
     node: CompiledAgentStage,
-    draft: ExecutionStage,
+    state: PipelineState,
+    ctx: StageAttempt,
+    scope: AbortScope,
+    attempt: number,
+    startedAt: number,
+    from: number,
+  ): Promise<unknown> {
+    const phases = node.pipeline; // indexed: across awaits a for-of allocates per phase
+    for (let p = from; p < phases.length; p++) {
+      const phase = phases[p] as ExecutionStage;
+      if (!phase.shouldRun(state, ctx)) continue;
+      const phaseStartedAt = this.#phaseStarted(node, phase, attempt);
+      const budget = node.phaseTimeoutsMs?.get(phase.name);
+      const phaseScope = budget === undefined ? scope : timedScope(scope, budget, node.path, phase.name);
+      ctx.scope = phaseScope;
+      try {
+        if (phase.execute === runsDraft) {
+          // The built-in draft phase only invokes the stage's agent, and invokeAgent races
+          // that against the phase's scope already: run it here, without a second race
+          // and the two async frames of DraftStage.execute and ctx.invoke.
+          state.output = await this.#draft(node, ctx.input, phaseScope, attempt);
+          state.agent = node.agent.id;
+        } else if (phase.execute === runsQa) {
+          // The built-in QA phase: gates that answer synchronously need no race, no
+          // promise and no async frame; a pending one is raced as any phase is.
+          const checked = ctx.checkGatesNow(state.output);
+          applyQaPass(state, checked instanceof Promise ? await phaseScope.race(checked) : checked);
+        } else {
+          // Raced: a phase that ignores its signal (a hung gate, deploy or custom phase) is left behind.
+          await phaseScope.race(executePhase(phase, state, ctx));
+        }
+        if (phaseScope.aborted) throw phaseScope.reason;
+      } catch (caught) {
+        const error = this.#phaseFailed(node, phase, attempt, caught, phaseScope, phaseStartedAt);
+        ctx.end();
+        throw error;
+      } finally {
+        if (phaseScope !== scope) {
+          phaseScope.dispose();
+          ctx.scope = scope;
+        }
+      }
+      this.#phaseSucceeded(node, phase, attempt, phaseStartedAt);
+    }
+    ctx.end();
+    this.#pipelineEnded(node, state);
+    const record = this.#stageSucceeded(node, attempt, state.output, state.agent, startedAt);
+    const storing = this.#checkpoint(record);
+    if (storing !== undefined) await storing;
+    this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
+    return state.output;
+  }
+
+  /**
+   * One attempt of an agent stage with a lean pipeline (most stages: the built-in
+   * phases, no deliver or deploy): the same events, records and checkpoint as
+   * #agentAttempt, with no async frame while its agent works: see #startLean.
+   */
+  #leanAttempt(
+    node: CompiledAgentStage,
+    lean: LeanPipeline,
     input: unknown,
     parent: AbortScope,
     attempt: number,
   ): Promise<unknown> {
     const done = new Deferred();
-    this.#startDraft(node, draft, input, parent, attempt, done, 0);
+    this.#startLean(node, lean, input, parent, attempt, done, 0);
     return done.promise;
   }
 
   /**
-   * Starts a draft-only attempt that reports its end to `sink` (as branch `index`): the
-   * stage finishes in its agent call's callbacks (see DraftOutcome), so a stage in flight
-   * holds one small object besides its agent's work, and no promise chain of its own.
+   * Starts a lean attempt that reports its end to `sink` (as branch `index`): the draft
+   * and a QA pass whose gates answer synchronously run in the agent call's callbacks
+   * (see LeanAttempt), so a stage in flight holds one small object besides its agent's
+   * work, and no promise chain of its own.
    */
-  #startDraft(
+  #startLean(
     node: CompiledAgentStage,
-    draft: ExecutionStage,
+    lean: LeanPipeline,
     input: unknown,
     parent: AbortScope,
     attempt: number,
@@ -562,12 +580,13 @@ export class RunExecution {
       reportLater(sink, index, error); // as a rejection would: never from inside the caller's loop
       return;
     }
-    const phaseStartedAt = this.#phaseStarted(node, draft, attempt);
+    const phaseStartedAt = this.#phaseStarted(node, lean.draft, attempt);
     const invocation = new Invocation(this, node.path, scope, attempt, EMPTY_FEEDBACK, undefined);
-    const outcome = new DraftOutcome(
+    const outcome = new LeanAttempt(
       this,
       node,
-      draft,
+      lean,
+      stageInput,
       attempt,
       startedAt,
       phaseStartedAt,
@@ -587,20 +606,41 @@ export class RunExecution {
     }
   }
 
-  /** Finishes a draft-only attempt whose agent returned `output`, and reports it. @internal */
-  draftSucceeded(o: DraftOutcome, output: unknown): void {
-    const { node, attempt } = o;
+  /** Goes on with a lean attempt whose agent returned `output`, and reports its end. @internal */
+  leanDrafted(o: LeanAttempt, output: unknown): void {
+    const { node, attempt, lean } = o;
     let value = output;
     if (node.outputSchema !== undefined) {
       try {
         value = parseOutput(node.outputSchema, output, node.agent, node.path);
       } catch (error) {
-        o.sink.fail(o.index, this.draftFailed(o, error));
+        o.sink.fail(o.index, this.leanFailed(o, lean.draft, o.phaseStartedAt, error));
         return;
       }
     }
+    this.#phaseSucceeded(node, lean.draft, attempt, o.phaseStartedAt);
+    if (lean.qa !== undefined) {
+      const qaStartedAt = this.#phaseStarted(node, lean.qa, attempt);
+      let checked: GateCheck | Promise<GateCheck>;
+      try {
+        checked = this.#checkGates(node.gates, value, node.path, 1, o.scope, attempt);
+      } catch (error) {
+        o.sink.fail(o.index, this.leanFailed(o, lean.qa, qaStartedAt, error));
+        return;
+      }
+      if (checked instanceof Promise || !checked.passed) {
+        // A gate is pending or failed: the generic loop takes over (refinement, elevation…).
+        void this.#continueLean(o, value, checked, qaStartedAt);
+        return;
+      }
+      if (o.scope.aborted) {
+        // A gate's check cancelled the run (or ran past its deadline): QA fails with that.
+        o.sink.fail(o.index, this.leanFailed(o, lean.qa, qaStartedAt, o.scope.reason));
+        return;
+      }
+      this.#phaseSucceeded(node, lean.qa, attempt, qaStartedAt);
+    }
     if (o.scope !== o.parent) o.scope.dispose();
-    this.#phaseSucceeded(node, o.phase, attempt, o.phaseStartedAt);
     const record = this.#stageSucceeded(node, attempt, value, node.agent.id, o.startedAt);
     const storing = this.#checkpoint(record);
     if (storing === undefined) {
@@ -615,10 +655,43 @@ export class RunExecution {
     });
   }
 
-  /** Records a draft-only attempt that failed with `caught`: its phase, then its stage. @internal */
-  draftFailed(o: DraftOutcome, caught: unknown): MacroError {
+  /**
+   * The generic rest of a lean attempt whose QA pass did not simply pass: waits for its
+   * pending gates (raced, as the QA phase is), then runs the phases after QA.
+   */
+  async #continueLean(
+    o: LeanAttempt,
+    output: unknown,
+    checked: GateCheck | Promise<GateCheck>,
+    qaStartedAt: number,
+  ): Promise<void> {
+    const { node, attempt, scope, lean } = o;
+    const qa = lean.qa as ExecutionStage;
+    try {
+      const ctx = new StageAttempt(this, node, o.input, scope, attempt, 1);
+      const state = initialState(node);
+      state.output = output;
+      try {
+        applyQaPass(state, checked instanceof Promise ? await scope.race(checked) : checked);
+        if (scope.aborted) throw scope.reason;
+      } catch (caught) {
+        const error = this.#phaseFailed(node, qa, attempt, caught, scope, qaStartedAt);
+        ctx.end();
+        throw error;
+      }
+      this.#phaseSucceeded(node, qa, attempt, qaStartedAt);
+      o.sink.ok(o.index, await this.#runPhases(node, state, ctx, scope, attempt, o.startedAt, lean.next));
+    } catch (caught) {
+      o.sink.fail(o.index, this.#stageFailed(node, attempt, caught, scope, o.startedAt));
+    } finally {
+      if (scope !== o.parent) scope.dispose();
+    }
+  }
+
+  /** Records a lean attempt that failed in `phase` with `caught`: the phase, then the stage. @internal */
+  leanFailed(o: LeanAttempt, phase: ExecutionStage, phaseStartedAt: number, caught: unknown): MacroError {
     const { node, attempt, scope } = o;
-    const error = this.#phaseFailed(node, o.phase, attempt, caught, scope, o.phaseStartedAt);
+    const error = this.#phaseFailed(node, phase, attempt, caught, scope, phaseStartedAt);
     const failed = this.#stageFailed(node, attempt, error, scope, o.startedAt);
     if (scope !== o.parent) scope.dispose();
     return failed;
@@ -704,7 +777,18 @@ export class RunExecution {
     const record: StageRecord =
       agent === undefined
         ? { path, id, kind, status: 'succeeded', output, attempts: attempt, startedAt, endedAt, durationMs }
-        : { path, id, kind, status: 'succeeded', output, attempts: attempt, startedAt, endedAt, durationMs, agent };
+        : {
+            path,
+            id,
+            kind,
+            status: 'succeeded',
+            output,
+            attempts: attempt,
+            startedAt,
+            endedAt,
+            durationMs,
+            agent,
+          };
     this.#stages[path] = record;
     this.#span('stage', path, kind, 'succeeded', attempt, startedAt, endedAt);
     return record;
@@ -831,11 +915,11 @@ export class RunExecution {
         // A draft-only branch reports to the join itself; any other goes through #node.
         if (
           child.kind === 'agent' &&
-          child.soleDraft !== undefined &&
+          child.lean !== undefined &&
           (child.retry === undefined || child.retry.retries === 0) &&
           (restoring === undefined || !restoring.has(child.path))
         ) {
-          this.#startDraft(child, child.soleDraft, input, scope, 1, join, i);
+          this.#startLean(child, child.lean, input, scope, 1, join, i);
         } else joinBranch(this.#node(child, input, scope), join, i);
       }
       await join.ended;
@@ -1306,16 +1390,20 @@ function agentFailure(error: unknown, agent: Agent, path: string, scope: AbortSc
 }
 
 /**
- * A draft-only stage attempt, watching its agent call: on success it checks the output
- * and finishes the stage; on failure (or an abort) it records the phase and stage
- * failures; either way it reports to its sink. Only the first of these counts. @internal
+ * A lean stage attempt, watching its agent call: on success the engine checks the
+ * output, runs the QA pass and finishes the stage (or hands it to the generic loop);
+ * on failure (or an abort) it records the phase and stage failures; either way the
+ * end goes to its sink. Only the first of these counts. @internal
  */
-class DraftOutcome implements Watcher<unknown> {
+class LeanAttempt implements Watcher<unknown> {
   readonly exec: RunExecution;
   readonly node: CompiledAgentStage;
-  readonly phase: ExecutionStage;
+  readonly lean: LeanPipeline;
+  /** The stage's input, after its `input` mapper. */
+  readonly input: unknown;
   readonly attempt: number;
   readonly startedAt: number;
+  /** When the draft phase started. */
   readonly phaseStartedAt: number;
   /** The attempt's scope: `parent`, or its own child when the stage has a time budget. */
   readonly scope: AbortScope;
@@ -1328,7 +1416,8 @@ class DraftOutcome implements Watcher<unknown> {
   constructor(
     exec: RunExecution,
     node: CompiledAgentStage,
-    phase: ExecutionStage,
+    lean: LeanPipeline,
+    input: unknown,
     attempt: number,
     startedAt: number,
     phaseStartedAt: number,
@@ -1340,7 +1429,8 @@ class DraftOutcome implements Watcher<unknown> {
   ) {
     this.exec = exec;
     this.node = node;
-    this.phase = phase;
+    this.lean = lean;
+    this.input = input;
     this.attempt = attempt;
     this.startedAt = startedAt;
     this.phaseStartedAt = phaseStartedAt;
@@ -1357,7 +1447,7 @@ class DraftOutcome implements Watcher<unknown> {
     this.#settled = true;
     this.invocation.close();
     try {
-      this.exec.draftSucceeded(this, output);
+      this.exec.leanDrafted(this, output);
     } catch (error) {
       this.sink.fail(this.index, error); // a fault of the engine's own: reported, never lost
     }
@@ -1371,7 +1461,9 @@ class DraftOutcome implements Watcher<unknown> {
     // In a microtask of its own: an abort calls this synchronously, and the stage's
     // events must not be emitted from inside `abort()`, nor its sink told (a fail-fast
     // join would abort again) while the aborting code runs.
-    queueMicrotask(() => this.sink.fail(this.index, this.exec.draftFailed(this, failure)));
+    queueMicrotask(() =>
+      this.sink.fail(this.index, this.exec.leanFailed(this, this.lean.draft, this.phaseStartedAt, failure)),
+    );
   }
 }
 

@@ -51,6 +51,7 @@ export class StageAttempt implements PhaseContext {
     input: unknown,
     scope: AbortScope,
     attempt: number,
+    qaPasses: number,
   ) {
     this.#exec = exec;
     this.#node = node;
@@ -58,6 +59,7 @@ export class StageAttempt implements PhaseContext {
     this.input = input;
     this.attempt = attempt;
     this.stage = stageInfo(node);
+    this.#qaPass = qaPasses;
   }
 
   get context(): MacroContext {
@@ -106,7 +108,8 @@ export class StageAttempt implements PhaseContext {
     );
   }
 
-  #qaPass = 0;
+  /** QA passes made in this attempt so far. */
+  #qaPass: number;
   checkGates(output: unknown): Promise<GateCheck> {
     try {
       return Promise.resolve(this.checkGatesNow(output));

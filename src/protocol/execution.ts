@@ -212,7 +212,7 @@ export function defaultPipeline(): ExecutionStage[] {
   ];
 }
 
-const SKIPPED_WITHOUT_GATES = [QAStage, RefinementStage, ElevationStage, DeliveryStage, DeployStage];
+const OTHER_BUILT_INS = [RefinementStage, ElevationStage, DeliveryStage, DeployStage];
 
 /** Whether `phase` behaves exactly as built-in phase class `Phase` does. */
 function isBuiltIn(phase: ExecutionStage, Phase: abstract new () => ExecutionStage): boolean {
@@ -220,22 +220,40 @@ function isBuiltIn(phase: ExecutionStage, Phase: abstract new () => ExecutionSta
 }
 
 /**
- * The draft phase, when it is the only phase of `pipeline` that can run for a stage
- * without gates, `deliver` or `deploy`: the draft is there once, and every other phase
- * is a built-in one, unchanged, which skips itself for such a stage. The engine then
- * runs the stage without its generic phase loop (the same events and records). @internal
+ * How a stage runs its pipeline without the generic phase loop, when it can: its draft,
+ * then (for a stage with gates) its QA pass. Every phase after those is a built-in one
+ * that skips itself once the gates pass; when they do not, the engine goes on with the
+ * generic loop from `next`. @internal
  */
-export function soleDraftPhase(
+export interface LeanPipeline {
+  readonly draft: ExecutionStage;
+  /** The QA phase right after the draft; undefined for a stage without gates. */
+  readonly qa: ExecutionStage | undefined;
+  /** Index of the first phase after the lean ones, where the generic loop takes over. */
+  readonly next: number;
+}
+
+/**
+ * The lean form of `pipeline` for a stage, or undefined: every phase must be a built-in
+ * one, unchanged, the stage must not deliver or deploy, and the pipeline must start with
+ * its only draft, followed (for a stage with gates) by its only QA phase. @internal
+ */
+export function leanPipeline(
   pipeline: readonly ExecutionStage[],
   stage: { readonly hasGates: boolean; readonly delivers: boolean; readonly deploys: boolean },
-): ExecutionStage | undefined {
-  if (stage.hasGates || stage.delivers || stage.deploys) return undefined;
-  let draft: ExecutionStage | undefined;
-  for (const phase of pipeline) {
-    if (isBuiltIn(phase, DraftStage)) {
-      if (draft !== undefined) return undefined;
-      draft = phase;
-    } else if (!SKIPPED_WITHOUT_GATES.some((Phase) => isBuiltIn(phase, Phase))) return undefined;
+): LeanPipeline | undefined {
+  if (stage.delivers || stage.deploys) return undefined;
+  const [draft, qa] = pipeline;
+  if (draft === undefined || !isBuiltIn(draft, DraftStage)) return undefined;
+  const leanCount = stage.hasGates ? 2 : 1;
+  if (stage.hasGates && (qa === undefined || !isBuiltIn(qa, QAStage))) return undefined;
+  for (let i = leanCount; i < pipeline.length; i++) {
+    const phase = pipeline[i] as ExecutionStage;
+    if (!OTHER_BUILT_INS.some((Phase) => isBuiltIn(phase, Phase))) {
+      // Another draft would run again; another QA too, for a stage with gates; without
+      // gates a QA phase skips itself.
+      if (!(isBuiltIn(phase, QAStage) && !stage.hasGates)) return undefined;
+    }
   }
-  return draft;
+  return { draft, qa: stage.hasGates ? qa : undefined, next: leanCount };
 }
