@@ -204,7 +204,16 @@ export class RunExecution {
       macro: name,
     };
     this.#emit(this.#req.restore === undefined ? start : { ...start, resumed: true as const });
-    if (this.#req.restore === undefined) await this.#begin(startedAt);
+    if (this.#req.restore === undefined) {
+      // Recorded as begun in memory, so that it can be resumed; without that, nothing is checkpointed.
+      const { runId, context, input } = this.#req;
+      const header = { runId, macro: name, context, input, startedAt };
+      const failure = await this.#write('beginRun', () => this.#svc.memory.beginRun(header));
+      if (failure !== undefined) {
+        this.#durable = false;
+        this.#persistenceError(failure, name);
+      }
+    }
 
     let macro = this.#req.macro;
     let outcome: Outcome;
@@ -337,7 +346,13 @@ export class RunExecution {
     }
     let result = built as MacroResult; // every field a variant needs was set just above
 
-    const failure = await this.#persist(result);
+    // Saves the audit trail no checkpoint has stored yet, then the result, retrying each.
+    const memory = this.#svc.memory;
+    await this.#checkpoints.close();
+    const audit = this.#checkpoints.takeAudit();
+    const auditFailure =
+      audit.length === 0 ? undefined : await this.#write('appendAudit', () => memory.appendAudit(audit));
+    const failure = (await this.#write('saveResult', () => memory.saveResult(result))) ?? auditFailure;
     if (failure !== undefined) {
       const error = toErrorRecord(failure);
       result = { ...result, persistence: { ok: false, error } };
@@ -364,29 +379,6 @@ export class RunExecution {
       result,
     });
     return result;
-  }
-
-  /** Saves the audit trail and the result, retrying each; returns the failure if one kept failing. */
-  async #persist(result: MacroResult): Promise<PersistenceError | undefined> {
-    const memory = this.#svc.memory;
-    let failure: PersistenceError | undefined;
-    await this.#checkpoints.close();
-    const audit = this.#checkpoints.takeAudit(); // what no checkpoint has stored yet
-    if (audit.length > 0) {
-      failure = await this.#write('appendAudit', () => memory.appendAudit(audit));
-    }
-    const saved = await this.#write('saveResult', () => memory.saveResult(result));
-    return saved ?? failure;
-  }
-
-  /** Records the run as begun in memory, so that it can be resumed; without that, nothing is checkpointed. */
-  async #begin(startedAt: number): Promise<void> {
-    const { runId, macro, context, input } = this.#req;
-    const header = { runId, macro: macro.name, context, input, startedAt };
-    const failure = await this.#write('beginRun', () => this.#svc.memory.beginRun(header));
-    if (failure === undefined) return;
-    this.#durable = false;
-    this.#persistenceError(failure, macro.name);
   }
 
   /** Reports a failed write during the run; the result repeats the first one. */

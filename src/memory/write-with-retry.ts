@@ -11,22 +11,42 @@ import { backoffDelay } from '../macro/retry.js';
 import type { RetryPolicy } from '../macro/types.js';
 
 /** Runs `write` with `policy`'s retries; resolves with the final failure instead of throwing it. */
-export async function writeWithRetry(
+export function writeWithRetry(
   operation: string,
   write: () => Promise<void>,
   policy: RetryPolicy,
   random: () => number,
   logger: Logger,
 ): Promise<PersistenceError | undefined> {
-  // The first attempt runs directly: retry machinery (p-retry, a scope, a sleep) is only
-  // built once a write has failed, which keeps it off the per-run hot path.
+  // The first attempt runs directly, with no async frame: retry machinery (p-retry, a
+  // scope, a sleep) is only built once a write has failed, which keeps it off the
+  // per-run hot path.
+  let first: Promise<void>;
   try {
-    await write();
-    return undefined;
+    first = write();
   } catch (error) {
-    if (policy.retries === 0) return fail(operation, error, logger);
-    logger.warn({ err: error, operation, attempt: 1 }, 'memory write failed');
+    first = Promise.reject(error);
   }
+  return first.then(succeeded, (error: unknown) =>
+    retryFailedWrite(operation, error, write, policy, random, logger),
+  );
+}
+
+function succeeded(): undefined {
+  return undefined;
+}
+
+/** The retries after a failed first attempt. */
+async function retryFailedWrite(
+  operation: string,
+  firstError: unknown,
+  write: () => Promise<void>,
+  policy: RetryPolicy,
+  random: () => number,
+  logger: Logger,
+): Promise<PersistenceError | undefined> {
+  if (policy.retries === 0) return fail(operation, firstError, logger);
+  logger.warn({ err: firstError, operation, attempt: 1 }, 'memory write failed');
   const scope = AbortScope.root();
   try {
     await sleep(backoffDelay(policy, 1, random), scope);
