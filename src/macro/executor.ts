@@ -8,13 +8,10 @@
  */
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import {
-  AgentError,
   CancelledError,
   type ErrorRecord,
-  InvalidOutputError,
   isMacroError,
   type MacroError,
   PersistenceError,
@@ -23,7 +20,7 @@ import {
   toErrorRecord,
 } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { type AbortScope, type RaceOutcome, sleep, type Watcher } from '../internal/abort-scope.js';
+import { type AbortScope, type RaceOutcome, sleep } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
@@ -39,11 +36,13 @@ import {
 import type { Harmony } from '../protocol/harmony.js';
 import { checkGate, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
+import { AgentOutcome, callAgent, parseOutput, scheduledCall, watchAgent } from './agent-call.js';
 import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
 import { statusOf, wrapUserError } from './failure.js';
 import { Invocation, StageAttempt } from './invocation.js';
 import { Join } from './join.js';
+import { LeanAttempt, reportLater } from './lean-attempt.js';
 import { backoffDelay, isRetryable, retryAfter } from './retry.js';
 import type { MacroRun } from './run.js';
 import type {
@@ -1287,16 +1286,6 @@ function initialState(node: CompiledAgentStage): PipelineState {
   };
 }
 
-/** An agent's output checked against the stage's output schema. */
-function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, path: string): unknown {
-  const parsed = schema.safeParse(output);
-  if (parsed.success) return parsed.data;
-  const detail = parsed.error.issues
-    .map((i) => `${i.message}${i.path.length > 0 ? ` at ${i.path.join('.')}` : ''}`)
-    .join('; ');
-  throw new InvalidOutputError(agent.id, path, detail, parsed.error);
-}
-
 // Closures the hot path needs only sometimes are made by these helpers: a closure written
 // inline in an async method (or in its loop) makes every call (or every iteration)
 // allocate a context for the variables it captures, whether or not the closure is made.
@@ -1308,186 +1297,12 @@ function timedScope(parent: AbortScope, ms: number, path: string, phase?: string
   );
 }
 
-/** The task the scheduler runs once a slot is free: the call, unless the scope aborted meanwhile. */
-function scheduledCall(
-  agent: Agent,
-  input: unknown,
-  invocation: Invocation,
-  scope: AbortScope,
-): () => Promise<unknown> {
-  return () => (scope.aborted ? Promise.reject(scope.reason) : callAgent(agent, input, invocation, scope));
-}
-
-/** Calls `agent` raced against `scope`; a synchronous throw becomes a rejection at once. */
-function callAgent(
-  agent: Agent,
-  input: unknown,
-  invocation: Invocation,
-  scope: AbortScope,
-  outcome?: RaceOutcome<unknown, unknown>,
-): Promise<unknown> {
-  try {
-    const called = Promise.resolve(agent.invoke(input, invocation));
-    return outcome === undefined ? scope.race(called) : scope.race(called, outcome);
-  } catch (error) {
-    return Promise.reject(outcome === undefined ? error : outcome.rejected(error));
-  }
-}
-
-/**
- * How the race of an agent call settles: with the agent's output, checked against the
- * stage's output schema if it has one, or with the failure as a MacroError (the scope's
- * abort reason once it aborted, an AgentError for what the agent threw). Either way the
- * invocation is closed: reports made after it are dropped.
- */
-class AgentOutcome implements RaceOutcome<unknown, unknown> {
-  readonly #agent: Agent;
-  readonly #path: string;
-  readonly #scope: AbortScope;
-  readonly #invocation: Invocation;
-  readonly #schema: z.ZodType | undefined;
-
-  constructor(
-    agent: Agent,
-    path: string,
-    scope: AbortScope,
-    invocation: Invocation,
-    schema: z.ZodType | undefined,
-  ) {
-    this.#agent = agent;
-    this.#path = path;
-    this.#scope = scope;
-    this.#invocation = invocation;
-    this.#schema = schema;
-  }
-
-  fulfilled(output: unknown): unknown {
-    this.#invocation.close();
-    return this.#schema === undefined ? output : parseOutput(this.#schema, output, this.#agent, this.#path);
-  }
-
-  rejected(error: unknown): MacroError {
-    this.#invocation.close();
-    return agentFailure(error, this.#agent, this.#path, this.#scope);
-  }
-}
-
-/** What an agent call's failure becomes: the scope's abort reason once it aborted, else an AgentError. */
-function agentFailure(error: unknown, agent: Agent, path: string, scope: AbortScope): MacroError {
-  if (scope.aborted) {
-    const reason = scope.reason;
-    return isMacroError(reason) ? reason : new CancelledError(path, reason);
-  }
-  return isMacroError(error) ? error : new AgentError(agent.id, path, error);
-}
-
-/**
- * A lean stage attempt, watching its agent call: on success the engine checks the
- * output, runs the QA pass and finishes the stage (or hands it to the generic loop);
- * on failure (or an abort) it records the phase and stage failures; either way the
- * end goes to its sink. Only the first of these counts. @internal
- */
-class LeanAttempt implements Watcher<unknown> {
-  readonly exec: RunExecution;
-  readonly node: CompiledAgentStage;
-  readonly lean: LeanPipeline;
-  /** The stage's input, after its `input` mapper. */
-  readonly input: unknown;
-  readonly attempt: number;
-  readonly startedAt: number;
-  /** When the draft phase started. */
-  readonly phaseStartedAt: number;
-  /** The attempt's scope: `parent`, or its own child when the stage has a time budget. */
-  readonly scope: AbortScope;
-  readonly parent: AbortScope;
-  readonly invocation: Invocation;
-  readonly sink: Sink;
-  readonly index: number;
-  #settled = false;
-
-  constructor(
-    exec: RunExecution,
-    node: CompiledAgentStage,
-    lean: LeanPipeline,
-    input: unknown,
-    attempt: number,
-    startedAt: number,
-    phaseStartedAt: number,
-    scope: AbortScope,
-    parent: AbortScope,
-    invocation: Invocation,
-    sink: Sink,
-    index: number,
-  ) {
-    this.exec = exec;
-    this.node = node;
-    this.lean = lean;
-    this.input = input;
-    this.attempt = attempt;
-    this.startedAt = startedAt;
-    this.phaseStartedAt = phaseStartedAt;
-    this.scope = scope;
-    this.parent = parent;
-    this.invocation = invocation;
-    this.sink = sink;
-    this.index = index;
-  }
-
-  fulfilled(output: unknown): void {
-    // Late: the scope aborted first, and the attempt has failed with that.
-    if (this.#settled) return;
-    this.#settled = true;
-    this.invocation.close();
-    try {
-      this.exec.leanDrafted(this, output);
-    } catch (error) {
-      this.sink.fail(this.index, error); // a fault of the engine's own: reported, never lost
-    }
-  }
-
-  rejected(error: unknown): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.invocation.close();
-    const failure = agentFailure(error, this.node.agent, this.node.path, this.scope);
-    // In a microtask of its own: an abort calls this synchronously, and the stage's
-    // events must not be emitted from inside `abort()`, nor its sink told (a fail-fast
-    // join would abort again) while the aborting code runs.
-    queueMicrotask(() =>
-      this.sink.fail(this.index, this.exec.leanFailed(this, this.lean.draft, this.phaseStartedAt, failure)),
-    );
-  }
-}
-
-/** Calls `agent` and watches the call from `scope`; a synchronous throw is a rejection. */
-function watchAgent(
-  agent: Agent,
-  input: unknown,
-  invocation: Invocation,
-  scope: AbortScope,
-  watcher: Watcher<unknown>,
-): void {
-  let called: Promise<unknown>;
-  try {
-    called = Promise.resolve(agent.invoke(input, invocation));
-  } catch (error) {
-    watcher.rejected(error);
-    return;
-  }
-  scope.watch(called, watcher);
-}
-
 /** Reports a branch that went through a promise (#node) to `join`. */
 function joinBranch(branch: Promise<unknown>, join: Join, index: number): void {
   branch.then(
     (value) => join.ok(index, value),
     (error: unknown) => join.fail(index, error),
   );
-}
-
-/** Reports `error` to `sink` in a microtask, as a rejection would arrive. */
-function reportLater(sink: Sink, index: number, error: unknown): void {
-  queueMicrotask(() => sink.fail(index, error));
 }
 
 /** The work of the built-in draft and QA phases, which #agentAttempt runs inline. */
