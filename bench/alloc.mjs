@@ -26,5 +26,9 @@ for (const [workload, size, listener] of cases) {
   const { allocatedBytes } = await allocation(runOnce, { runs: 9, repeat: 20 });
   const perRun = Math.round(allocatedBytes);
   const perStage = Math.round(allocatedBytes / size);
-  console.log(`${workload} ${size} listener=${listener}`.padEnd(28), `${perRun} B/run`.padEnd(14), `${perStage} B/stage`);
+  console.log(
+    `${workload} ${size} listener=${listener}`.padEnd(28),
+    `${perRun} B/run`.padEnd(14),
+    `${perStage} B/stage`,
+  );
 }
