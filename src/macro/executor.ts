@@ -97,6 +97,10 @@ type Outcome =
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
 
+/** Branches of a parallel group start in slices of this many (a power of two). */
+const SLICE = 1024;
+const SLICE_MASK = SLICE - 1;
+
 /** What running a list of gates found. */
 export interface GateCheck {
   passed: boolean;
@@ -912,6 +916,11 @@ export class RunExecution {
         ) {
           this.#startLean(child, child.lean, input, scope, 1, join, i);
         } else joinBranch(this.#node(child, input, scope), join, i);
+        // Branches start in slices, with a microtask between: work that settles at once
+        // (cached answers, no-op agents) ends before the next slice starts, so a huge
+        // fan-out does not hold every branch in flight at the same time. Slow work still
+        // runs all at once: nothing waits for a branch to end.
+        if ((i & SLICE_MASK) === SLICE_MASK && i + 1 < children.length) await undefined;
       }
       await join.ended;
     } finally {
