@@ -63,4 +63,24 @@ describe('a large fan-out', () => {
     expect(result.status).toBe('succeeded');
     expect(started).toBe(K);
   });
+
+  it('under fail-fast, starts the branches of later slices cancelled once a branch has failed', async () => {
+    let calls = 0;
+    const failsFirst: Agent = {
+      id: 'echo',
+      invoke: (n: unknown) => {
+        calls += 1;
+        if (n === 1) throw new Error('branch 1 fails');
+        return n;
+      },
+    };
+    const run = fanOut([failsFirst], 2_000).run('fan', { intent: 'fan' });
+    const events = recordEvents(run);
+    const result = await run;
+    expect(result.status).toBe('failed');
+    expect(calls).toBe(1_024); // the first slice only
+    const last = result.stages['fan/p/b1999'];
+    expect(last?.status).toBe('cancelled');
+    expect(events.filter((e) => e.type === 'stage:start').length).toBe(2_001); // every branch and the group
+  });
 });
