@@ -312,7 +312,7 @@ const cases: [string, MacroDefinition, () => Agent[], Parameters<typeof runWith>
     () => [okAgent('yes', 'A'), okAgent('no', 'B'), throwingAgent('bad', new Error('boom'))],
   ],
   [
-    'a parallel group mixing retried, nested and draft-only branches',
+    'a parallel group mixing retried, nested and lean branches',
     macro('mixed', [
       parallel('p', [
         retryableStage(agentStage('r', 'flaky'), { retries: 2, minDelayMs: 10 }),
@@ -340,7 +340,7 @@ const cases: [string, MacroDefinition, () => Agent[], Parameters<typeof runWith>
   ],
 ];
 
-describe('a draft-only stage', () => {
+describe('a lean stage attempt', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: 0 });
   });

@@ -907,7 +907,7 @@ export class RunExecution {
       const restoring = this.#restoring;
       for (let i = 0; i < children.length; i++) {
         const child = children[i] as CompiledNode;
-        // A draft-only branch reports to the join itself; any other goes through #node.
+        // A lean branch reports to the join itself; any other goes through #node.
         if (
           child.kind === 'agent' &&
           child.lean !== undefined &&

@@ -1,6 +1,6 @@
 /**
  * The fan-in of a parallel group: its branches report here as they end (directly, for
- * draft-only agent stages, so a branch in flight holds no promise chain of its own),
+ * lean agent stages, so a branch in flight holds no promise chain of its own),
  * and the group waits on one promise until every branch has ended.
  * @internal
  * @module
