@@ -160,6 +160,7 @@ async function runWith(
     cancelAtMs?: number;
     durability?: 'sync' | 'async';
     concurrency?: number;
+    signal?: AbortSignal;
   } = {},
 ) {
   const orchestrator = new MacroOrchestrator({
@@ -173,7 +174,10 @@ async function runWith(
   const run = orchestrator.run(
     macro.name,
     { intent: 'compare' },
-    options.timeoutMs ? { timeoutMs: options.timeoutMs } : {},
+    {
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
   );
   const events = recordEvents(run);
   if (options.cancelAtMs !== undefined) setTimeout(() => run.cancel('stop'), options.cancelAtMs);
@@ -356,6 +360,23 @@ describe('a lean stage attempt', () => {
       expect(fast).toEqual(generic);
     },
   );
+
+  it('fails its QA phase as cancelled when a synchronous gate cancels the run, as the generic loop does', async () => {
+    const cancelledByItsGate = (pipeline: ExecutionStage[]) => {
+      const controller = new AbortController();
+      const stop = predicateGate('stop', () => {
+        controller.abort('stop');
+        return true;
+      });
+      const definition = macro('cancels', [agentStage('a', 'x', { gates: [stop] }), agentStage('b', 'x')]);
+      return runWith(pipeline, definition, () => [okAgent('x')], { signal: controller.signal });
+    };
+    const fast = await cancelledByItsGate(defaultPipeline());
+    const generic = await cancelledByItsGate([...defaultPipeline(), new NeverRuns()]);
+    expect(fast.status).toBe('cancelled');
+    expect(fast.stages.map((s) => s.status)).toEqual(['cancelled']);
+    expect(fast).toEqual(generic);
+  });
 });
 
 describe('quality gates that answer synchronously', () => {
