@@ -368,7 +368,10 @@ function compileStages(
   ): CompiledNode => {
     if (stage.kind === 'retryable') return compile(stage.stage, parentPath, stage.retry as RetryPolicy);
     const path = `${parentPath}/${stage.id}`;
-    const base = { id: stage.id, path, labels, timeoutMs: stage.timeoutMs, retry };
+    const { id } = stage;
+    // Every node is written out as one literal, fields in the same order: a spread of
+    // shared base fields gave each node a hidden class of its own, and the engine's
+    // property reads went megamorphic (a stub-cache miss per read in large macros).
     switch (stage.kind) {
       case 'agent': {
         agents.add(stage.agent);
@@ -387,8 +390,10 @@ function compileStages(
           deploys: stage.deploy !== undefined,
         });
         return {
-          ...base,
           kind: 'agent',
+          id,
+          path,
+          labels,
           timeoutMs: stage.timeoutMs ?? defaults.timeoutMs,
           retry: retry ?? defaults.retry,
           agent,
@@ -408,14 +413,26 @@ function compileStages(
         };
       }
       case 'sequence':
-        return { ...base, kind: 'sequence', children: stage.stages.map((s) => compile(s, path, undefined)) };
+        return {
+          kind: 'sequence',
+          id,
+          path,
+          labels,
+          timeoutMs: stage.timeoutMs,
+          retry,
+          children: stage.stages.map((s) => compile(s, path, undefined)),
+        };
       case 'parallel': {
         const children = stage.branches.map((s) => compile(s, path, undefined));
         const { harmony } = stage;
         if (harmony?.strategy === 'judge') agents.add(harmony.judge);
         return {
-          ...base,
           kind: 'parallel',
+          id,
+          path,
+          labels,
+          timeoutMs: stage.timeoutMs,
+          retry,
           children,
           failure: stage.failure ?? 'fail-fast',
           merge: stage.merge,
@@ -433,8 +450,12 @@ function compileStages(
       case 'macro': {
         const sub = (byName.get(stage.macro) as { def: Parsed }).def;
         return {
-          ...base,
           kind: 'macro',
+          id,
+          path,
+          labels,
+          timeoutMs: stage.timeoutMs,
+          retry,
           macro: stage.macro,
           children: compileStages(sub, path, labels, byName, env, agents),
         };
