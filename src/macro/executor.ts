@@ -37,6 +37,7 @@ import type { Harmony } from '../protocol/harmony.js';
 import { checkGate, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import { AgentOutcome, callAgent, parseOutput, scheduledCall, watchAgent } from './agent-call.js';
+import { Chain, type ChainStarter } from './chain.js';
 import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
 import { statusOf, wrapUserError } from './failure.js';
@@ -112,7 +113,7 @@ function noJudge(): Promise<never> {
   return Promise.reject(new Error('only judge gates call a judge'));
 }
 
-export class RunExecution {
+export class RunExecution implements ChainStarter {
   readonly #svc: EngineServices;
   readonly #req: RunRequest;
   readonly #run: MacroRun<unknown>;
@@ -266,11 +267,7 @@ export class RunExecution {
     });
     let outcome: Outcome;
     try {
-      let value = input;
-      const { children } = macro; // indexed: across awaits a for-of allocates per step
-      for (let i = 0; i < children.length; i++) {
-        value = await this.#node(children[i] as CompiledNode, value, scope);
-      }
+      const value = await new Chain(this, macro.children, input, scope).ended;
       if (macro.gates.length > 0) {
         // Raced, so a gate that never settles cannot outlast a cancellation or the run's deadline.
         const checked = this.#checkGates(macro.gates, value, macro.name, 1, scope);
@@ -409,6 +406,22 @@ export class RunExecution {
     }
     if (node.retry === undefined || node.retry.retries === 0) return this.#attempt(node, input, scope, 1);
     return this.#withStageRetry(node, node.retry, input, scope);
+  }
+
+  /**
+   * Starts `node` on `input`, reporting its end to `sink` as piece `index`: a lean stage
+   * (no retries, nothing to restore) directly, with no promise of its own; anything else
+   * through #node. Used by chains and parallel groups. @internal
+   */
+  startInChain(node: CompiledNode, input: unknown, scope: AbortScope, sink: Sink, index: number): void {
+    if (
+      node.kind === 'agent' &&
+      node.lean !== undefined &&
+      (node.retry === undefined || node.retry.retries === 0) &&
+      (this.#restoring === undefined || !this.#restoring.has(node.path))
+    ) {
+      this.#startLean(node, node.lean, input, scope, 1, sink, index);
+    } else joinBranch(this.#node(node, input, scope), sink, index);
   }
 
   #withStageRetry(
@@ -704,13 +717,7 @@ export class RunExecution {
     try {
       let output: unknown;
       if (node.kind === 'parallel') output = await this.#parallel(node, input, scope);
-      else {
-        output = input;
-        const { children } = node; // indexed: across awaits a for-of allocates per step
-        for (let i = 0; i < children.length; i++) {
-          output = await this.#node(children[i] as CompiledNode, output, scope);
-        }
-      }
+      else output = await new Chain(this, node.children, input, scope).ended;
       const record = this.#stageSucceeded(node, attempt, output, undefined, startedAt);
       const storing = this.#checkpoint(record);
       if (storing !== undefined) await storing;
@@ -904,18 +911,10 @@ export class RunExecution {
     const join = new Join(node, failFast ? scope : undefined);
     try {
       const { children } = node;
-      const restoring = this.#restoring;
       for (let i = 0; i < children.length; i++) {
         const child = children[i] as CompiledNode;
         // A lean branch reports to the join itself; any other goes through #node.
-        if (
-          child.kind === 'agent' &&
-          child.lean !== undefined &&
-          (child.retry === undefined || child.retry.retries === 0) &&
-          (restoring === undefined || !restoring.has(child.path))
-        ) {
-          this.#startLean(child, child.lean, input, scope, 1, join, i);
-        } else joinBranch(this.#node(child, input, scope), join, i);
+        this.startInChain(child, input, scope, join, i);
         // Branches start in slices, with a microtask between: work that settles at once
         // (cached answers, no-op agents) ends before the next slice starts, so a huge
         // fan-out does not hold every branch in flight at the same time. Slow work still
@@ -1306,11 +1305,11 @@ function timedScope(parent: AbortScope, ms: number, path: string, phase?: string
   );
 }
 
-/** Reports a branch that went through a promise (#node) to `join`. */
-function joinBranch(branch: Promise<unknown>, join: Join, index: number): void {
+/** Reports a stage that went through a promise (#node) to `sink`. */
+function joinBranch(branch: Promise<unknown>, sink: Sink, index: number): void {
   branch.then(
-    (value) => join.ok(index, value),
-    (error: unknown) => join.fail(index, error),
+    (value) => sink.ok(index, value),
+    (error: unknown) => sink.fail(index, error),
   );
 }
 

@@ -1,0 +1,60 @@
+/**
+ * The driver of a sequence (a `sequence` group, or a macro's own stages): each stage's
+ * end, reported here, starts the next one, so a lean stage in a chain costs no promise
+ * and no `await` of its own, and the chain waits on one promise for all of its stages.
+ * @internal
+ * @module
+ */
+import type { AbortScope } from '../internal/abort-scope.js';
+import { Deferred, type Sink } from '../internal/deferred.js';
+import type { CompiledNode } from './compile.js';
+
+/** What starts a chain's stage: the executor, which reports the stage's end to `sink`. */
+export interface ChainStarter {
+  startInChain(node: CompiledNode, input: unknown, scope: AbortScope, sink: Sink, index: number): void;
+}
+
+export class Chain implements Sink {
+  readonly #starter: ChainStarter;
+  readonly #children: readonly CompiledNode[];
+  readonly #scope: AbortScope;
+  readonly #done = new Deferred();
+  #next = 0;
+
+  /** Starts the first of `children` on `input`. */
+  constructor(starter: ChainStarter, children: readonly CompiledNode[], input: unknown, scope: AbortScope) {
+    this.#starter = starter;
+    this.#children = children;
+    this.#scope = scope;
+    this.ok(-1, input);
+  }
+
+  /** The last stage's output; rejects with the first stage failure, after which no stage starts. */
+  get ended(): Promise<unknown> {
+    return this.#done.promise;
+  }
+
+  /** Stage `index` ended with `value`: the next stage starts on it (or the chain ends). */
+  ok(index: number, value: unknown): void {
+    const next = index + 1;
+    // A report from a stage that is not the latest one started is an engine fault; ignored
+    // rather than starting a stage twice.
+    if (next !== this.#next) return;
+    this.#next = next + 1;
+    const child = this.#children[next];
+    if (child === undefined) {
+      this.#done.ok(0, value);
+      return;
+    }
+    try {
+      this.#starter.startInChain(child, value, this.#scope, this, next);
+    } catch (error) {
+      this.#done.fail(0, error); // an engine fault: the chain fails with it, never hangs
+    }
+  }
+
+  fail(_index: number, error: unknown): void {
+    this.#next = -1; // nothing more starts
+    this.#done.fail(0, error);
+  }
+}
