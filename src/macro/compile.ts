@@ -33,6 +33,8 @@ export interface CompiledAgentStage extends CompiledBase {
   readonly kind: 'agent';
   readonly agent: Agent;
   readonly def: AgentStageDefinition;
+  /** The stage's `input` mapper, copied from `def`: user definitions come in many shapes. */
+  readonly input: AgentStageDefinition['input'];
   readonly outputSchema: z.ZodType | undefined;
   readonly gates: readonly QualityGate[];
   readonly pipeline: readonly ExecutionStage[];
@@ -398,6 +400,7 @@ function compileStages(
           retry: retry ?? defaults.retry,
           agent,
           def: stage,
+          input: stage.input,
           outputSchema: stage.output ?? agent.output,
           gates,
           maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,

@@ -990,9 +990,10 @@ export class RunExecution implements ChainStarter {
 
   /** The stage's input, through its `input` mapper if it has one. */
   #stageInput(node: CompiledAgentStage, input: unknown): unknown {
-    if (node.def.input === undefined) return input;
+    const map = node.input;
+    if (map === undefined) return input;
     try {
-      return node.def.input(input, this.#context);
+      return map.call(node.def, input, this.#context); // a method of its definition
     } catch (error) {
       throw wrapUserError(error, node.path, 'input');
     }
