@@ -588,7 +588,8 @@ export class RunExecution implements ChainStarter {
       reportLater(sink, index, error); // as a rejection would: never from inside the caller's loop
       return;
     }
-    const phaseStartedAt = this.#phaseStarted(node, lean.draft, attempt);
+    // The clock is read once per step (~80 ns a reading): the draft starts as the stage does.
+    const phaseStartedAt = this.#phaseStarted(node, lean.draft, attempt, startedAt);
     const invocation = new Invocation(this, node.path, scope, attempt, EMPTY_FEEDBACK, undefined);
     const outcome = new LeanAttempt(
       this,
@@ -626,9 +627,9 @@ export class RunExecution implements ChainStarter {
         return;
       }
     }
-    this.#phaseSucceeded(node, lean.draft, attempt, o.phaseStartedAt);
+    let endedAt = this.#phaseSucceeded(node, lean.draft, attempt, o.phaseStartedAt);
     if (lean.qa !== undefined) {
-      const qaStartedAt = this.#phaseStarted(node, lean.qa, attempt);
+      const qaStartedAt = this.#phaseStarted(node, lean.qa, attempt, endedAt);
       let checked: GateCheck | Promise<GateCheck>;
       try {
         checked = this.#checkGates(node.gates, value, node.path, 1, o.scope, attempt);
@@ -646,10 +647,10 @@ export class RunExecution implements ChainStarter {
         o.sink.fail(o.index, this.leanFailed(o, lean.qa, qaStartedAt, o.scope.reason));
         return;
       }
-      this.#phaseSucceeded(node, lean.qa, attempt, qaStartedAt);
+      endedAt = this.#phaseSucceeded(node, lean.qa, attempt, qaStartedAt);
     }
     if (o.scope !== o.parent) o.scope.dispose();
-    const record = this.#stageSucceeded(node, attempt, value, node.agent.id, o.startedAt);
+    const record = this.#stageSucceeded(node, attempt, value, node.agent.id, o.startedAt, endedAt);
     const storing = this.#checkpoint(record);
     if (storing === undefined) {
       this.#stageEnded(record, record.endedAt);
@@ -770,8 +771,8 @@ export class RunExecution implements ChainStarter {
     output: unknown,
     agent: string | undefined,
     startedAt: number,
+    endedAt: number = this.#svc.now(),
   ): StageRecord {
-    const endedAt = this.#svc.now();
     const { path, id, kind } = node;
     const durationMs = endedAt - startedAt;
     // Two literals, not one and a property added after: adding one moves the object to
@@ -999,9 +1000,17 @@ export class RunExecution implements ChainStarter {
     }
   }
 
-  /** Emits `phase:start` (as #stageStarted does); returns the phase's start time. */
-  #phaseStarted(node: CompiledAgentStage, phase: ExecutionStage, attempt: number): number {
-    const at = this.#svc.now();
+  /**
+   * Emits `phase:start` (as #stageStarted does); returns the phase's start time: `at`
+   * when the caller has just read the clock (a lean stage's draft starts as the stage
+   * does, its QA as the draft ends), else a new reading.
+   */
+  #phaseStarted(
+    node: CompiledAgentStage,
+    phase: ExecutionStage,
+    attempt: number,
+    at: number = this.#svc.now(),
+  ): number {
     const seq = ++this.#seq;
     if (this.#run.observes('phase:start')) {
       this.#emit({
@@ -1018,8 +1027,8 @@ export class RunExecution implements ChainStarter {
     return at;
   }
 
-  /** Records the span of a phase that succeeded and emits its `phase:end`. */
-  #phaseSucceeded(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, startedAt: number): void {
+  /** Records the span of a phase that succeeded and emits its `phase:end`; returns its end time. */
+  #phaseSucceeded(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, startedAt: number): number {
     const endedAt = this.#svc.now();
     this.#span('phase', node.path, phase.name, 'succeeded', attempt, startedAt, endedAt);
     const seq = ++this.#seq;
@@ -1037,6 +1046,7 @@ export class RunExecution implements ChainStarter {
         durationMs: endedAt - startedAt,
       });
     }
+    return endedAt;
   }
 
   /** Records the span of a phase that failed and emits its `phase:end`; returns the error to throw. */
