@@ -138,6 +138,46 @@ describe('parallel', () => {
     expect(result.output).toBe('sum:31');
   });
 
+  /** Runs a two-branch group (inputs 1: outputs 2 and 2) through `merge`. */
+  const runWithMerge = (merge: (outputs: readonly number[]) => Promise<number>) =>
+    orchestrate(
+      defineMacro({
+        name: 'm',
+        description: 'd',
+        stages: [parallel('p', [agentStage('a', double), agentStage('b', inc)], { merge })],
+      }),
+    ).run('m', { intent: 'x' }, { input: 1 });
+
+  it('fails the group with STAGE_FAILED naming the merge when merge throws', async () => {
+    const boom = new Error('cannot merge');
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [
+        parallel('p', [agentStage('a', double), agentStage('b', inc)], {
+          merge: () => {
+            throw boom;
+          },
+        }),
+      ],
+    });
+    const result = await orchestrate(macro).run('m', { intent: 'x' }, { input: 1 });
+    expect(result.status).toBe('failed');
+    expect(result.stages['m/p']?.error).toMatchObject({ code: 'STAGE_FAILED', path: 'm/p' });
+    expect(result.stages['m/p']?.error?.message).toContain('merge failed at m/p: cannot merge');
+  });
+
+  it('outputs what an async merge resolves to', async () => {
+    const result = await runWithMerge(async ([x, y]) => (x ?? 0) * 10 + (y ?? 0));
+    expect(result.output).toBe(22);
+  });
+
+  it('fails the group with STAGE_FAILED naming the merge when an async merge rejects', async () => {
+    const result = await runWithMerge(() => Promise.reject(new Error('later')));
+    expect(result.stages['m/p']?.error).toMatchObject({ code: 'STAGE_FAILED', path: 'm/p' });
+    expect(result.stages['m/p']?.error?.message).toContain('merge failed at m/p: later');
+  });
+
   it('keeps the tuple in branch order when branches finish out of order', async () => {
     let release = () => {};
     const fastDone = new Promise<void>((resolve) => {

@@ -34,7 +34,7 @@ import {
   QAStage,
 } from '../protocol/execution.js';
 import type { Harmony } from '../protocol/harmony.js';
-import { checkGate, latestVerdictsPass } from '../protocol/quality-gates.js';
+import { checkGate, isThenable, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import { AgentOutcome, callAgent, parseOutput, scheduledCall, watchAgent } from './agent-call.js';
 import { Chain, type ChainStarter } from './chain.js';
@@ -930,10 +930,11 @@ export class RunExecution implements ChainStarter {
     if (node.harmony !== undefined) return this.#harmonise(node, outputs, failures, parent);
     if (join.failed) throw join.firstError;
     if (node.merge === undefined) return outputs;
-    const merge = node.merge;
     try {
-      // Raced against the scope, so a merge that never settles cannot outlast a timeout.
-      return await parent.race(Promise.resolve().then(() => merge(outputs, this.#context)));
+      const merged = node.merge(outputs, this.#context);
+      // A promise is raced against the scope, so a merge that never settles cannot
+      // outlast a timeout; a value (most merges) needs no promise.
+      return isThenable(merged) ? await parent.race(Promise.resolve(merged)) : merged;
     } catch (error) {
       if (parent.aborted) throw this.#normalise(error, node.path, parent);
       throw wrapUserError(error, node.path, 'merge');
@@ -1145,13 +1146,14 @@ export class RunExecution implements ChainStarter {
     scope: AbortScope,
     attempt = 1,
   ): GateCheck | Promise<GateCheck> {
-    const check: GateCheck = { passed: true, verdicts: [] };
+    // Sized up front: a push onto `[]` makes room for 16 verdicts, where most stages have one.
+    const check: GateCheck = { passed: true, verdicts: new Array<GateVerdict>(gates.length) };
     for (let i = 0; i < gates.length; i++) {
       const verdict = this.#checkGate(gates[i] as QualityGate, output, path, pass, scope, attempt);
       if (verdict instanceof Promise) {
         return this.#checkGatesFrom(i, verdict, check, gates, output, path, pass, scope, attempt);
       }
-      this.#recordVerdict(path, verdict, check);
+      this.#recordVerdict(path, verdict, check, i);
     }
     return check;
   }
@@ -1168,12 +1170,13 @@ export class RunExecution implements ChainStarter {
     scope: AbortScope,
     attempt: number,
   ): Promise<GateCheck> {
-    this.#recordVerdict(path, await pending, check);
+    this.#recordVerdict(path, await pending, check, i);
     for (let j = i + 1; j < gates.length; j++) {
       this.#recordVerdict(
         path,
         await this.#checkGate(gates[j] as QualityGate, output, path, pass, scope, attempt),
         check,
+        j,
       );
     }
     return check;
@@ -1192,8 +1195,9 @@ export class RunExecution implements ChainStarter {
     return checkGate(gate, output, path, pass, this.#context, judge);
   }
 
-  #recordVerdict(path: string, verdict: GateVerdict, check: GateCheck): void {
-    check.verdicts.push(verdict);
+  /** Records the verdict of gate `index` of a check. */
+  #recordVerdict(path: string, verdict: GateVerdict, check: GateCheck, index: number): void {
+    check.verdicts[index] = verdict;
     this.#verdicts.push(verdict);
     if (!verdict.passed) check.passed = false;
     this.#gateVerdict(path, verdict);
