@@ -138,13 +138,17 @@ describe('parallel', () => {
     expect(result.output).toBe('sum:31');
   });
 
-  /** Runs a two-branch group (inputs 1: outputs 2 and 2) through `merge`. */
-  const runWithMerge = (merge: (outputs: readonly number[]) => Promise<number>) =>
+  /** Runs a two-branch group (input 1: outputs 2 and 2) merged by `combine`. */
+  const runWithMerge = (combine: (x: number, y: number) => Promise<number>) =>
     orchestrate(
       defineMacro({
         name: 'm',
         description: 'd',
-        stages: [parallel('p', [agentStage('a', double), agentStage('b', inc)], { merge })],
+        stages: [
+          parallel('p', [agentStage('a', double), agentStage('b', inc)], {
+            merge: ([x, y]) => combine(x, y),
+          }),
+        ],
       }),
     ).run('m', { intent: 'x' }, { input: 1 });
 
@@ -155,7 +159,7 @@ describe('parallel', () => {
       description: 'd',
       stages: [
         parallel('p', [agentStage('a', double), agentStage('b', inc)], {
-          merge: () => {
+          merge: (): number => {
             throw boom;
           },
         }),
@@ -168,7 +172,7 @@ describe('parallel', () => {
   });
 
   it('outputs what an async merge resolves to', async () => {
-    const result = await runWithMerge(async ([x, y]) => (x ?? 0) * 10 + (y ?? 0));
+    const result = await runWithMerge(async (x, y) => x * 10 + y);
     expect(result.output).toBe(22);
   });
 

@@ -1029,7 +1029,12 @@ export class RunExecution implements ChainStarter {
   }
 
   /** Records the span of a phase that succeeded and emits its `phase:end`; returns its end time. */
-  #phaseSucceeded(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, startedAt: number): number {
+  #phaseSucceeded(
+    node: CompiledAgentStage,
+    phase: ExecutionStage,
+    attempt: number,
+    startedAt: number,
+  ): number {
     const endedAt = this.#svc.now();
     this.#span('phase', node.path, phase.name, 'succeeded', attempt, startedAt, endedAt);
     const seq = ++this.#seq;
