@@ -6,6 +6,7 @@ import {
   type MacroDefinition,
   MacroOrchestrator,
   parallel,
+  predicateGate,
   retryableStage,
   sequence,
   subMacro,
@@ -318,6 +319,46 @@ describe('subMacro', () => {
     const started = events.filter((e) => e.type === 'stage:start').map((e) => e.path);
     expect(started).toEqual(['outer/nested', 'outer/nested/x', 'outer/nested/y', 'outer/after']);
     expect(Object.keys(result.stages).some((path) => path.startsWith('inner/'))).toBe(false);
+  });
+
+  /** `inner` with a gate of its own: the output must be even (inner outputs 2n + 1). */
+  const gated = (check: (output: unknown) => boolean) =>
+    defineMacro({
+      name: 'inner',
+      description: 'doubles then increments, gated',
+      stages: [agentStage('x', double), agentStage('y', inc)],
+      gates: [predicateGate('even', check, 'the output must be even')],
+    });
+  const outer = defineMacro({
+    name: 'outer',
+    description: 'd',
+    stages: [subMacro('nested', 'inner'), agentStage('after', double)],
+  });
+
+  it("fails its stage with QUALITY_GATE_FAILED when the sub-macro's own gate fails", async () => {
+    const run = orchestrate(
+      gated((v) => (v as number) % 2 === 0),
+      outer,
+    ).run('outer', { intent: 'x' }, { input: 2 });
+    const result = await run;
+    expect(result.status).toBe('failed');
+    expect(result.stages['outer/nested']?.error).toMatchObject({
+      code: 'QUALITY_GATE_FAILED',
+      path: 'outer/nested',
+    });
+    expect(result.stages['outer/after']).toBeUndefined();
+  });
+
+  it("records the sub-macro's gate verdicts at its stage's path, and goes on when they pass", async () => {
+    const run = orchestrate(
+      gated((v) => typeof v === 'number'),
+      outer,
+    ).run('outer', { intent: 'x' }, { input: 2 });
+    const events = recordEvents(run);
+    const result = await run;
+    expect(result.output).toBe(10);
+    expect(result.qa.verdicts).toEqual([{ gate: 'even', path: 'outer/nested', pass: 1, passed: true }]);
+    expect(events.filter((e) => e.type === 'gate').map((e) => e.path)).toEqual(['outer/nested']);
   });
 });
 

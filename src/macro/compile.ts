@@ -60,6 +60,8 @@ export interface CompiledMacroStage extends CompiledBase {
   readonly kind: 'macro';
   readonly macro: string;
   readonly children: readonly CompiledNode[];
+  /** The sub-macro's own quality gates, checked on its output wherever it runs. */
+  readonly gates: readonly QualityGate[];
 }
 export type CompiledNode = CompiledAgentStage | CompiledSequence | CompiledParallel | CompiledMacroStage;
 
@@ -452,6 +454,8 @@ function compileStages(
       }
       case 'macro': {
         const sub = (byName.get(stage.macro) as { def: Parsed }).def;
+        const gates = sub.gates ?? [];
+        for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
         return {
           kind: 'macro',
           id,
@@ -461,6 +465,7 @@ function compileStages(
           retry,
           macro: stage.macro,
           children: compileStages(sub, path, labels, byName, env, agents),
+          gates,
         };
       }
     }

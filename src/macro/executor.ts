@@ -268,17 +268,7 @@ export class RunExecution implements ChainStarter {
     let outcome: Outcome;
     try {
       const value = await new Chain(this, macro.children, input, scope).ended;
-      if (macro.gates.length > 0) {
-        // Raced, so a gate that never settles cannot outlast a cancellation or the run's deadline.
-        const checked = this.#checkGates(macro.gates, value, macro.name, 1, scope);
-        const { passed, verdicts } = checked instanceof Promise ? await scope.race(checked) : checked;
-        if (!passed) {
-          throw new QualityGateError(
-            macro.name,
-            verdicts.filter((v) => !v.passed).map((v) => v.gate),
-          );
-        }
-      }
+      if (macro.gates.length > 0) await this.#macroGates(macro.gates, value, macro.name, scope);
       outcome = { status: 'succeeded', output: value };
     } catch (caught) {
       // Once the run is cancelled or out of time, that decides its status, even when a
@@ -718,7 +708,12 @@ export class RunExecution implements ChainStarter {
     try {
       let output: unknown;
       if (node.kind === 'parallel') output = await this.#parallel(node, input, scope);
-      else output = await new Chain(this, node.children, input, scope).ended;
+      else {
+        output = await new Chain(this, node.children, input, scope).ended;
+        if (node.kind === 'macro' && node.gates.length > 0) {
+          await this.#macroGates(node.gates, output, node.path, scope);
+        }
+      }
       const record = this.#stageSucceeded(node, attempt, output, undefined, startedAt);
       const storing = this.#checkpoint(record);
       if (storing !== undefined) await storing;
@@ -728,6 +723,24 @@ export class RunExecution implements ChainStarter {
       throw this.#stageFailed(node, attempt, caught, scope, startedAt);
     } finally {
       if (scope !== parent) scope.dispose();
+    }
+  }
+
+  /** Checks a macro's own gates on its output (at `path`); throws a QualityGateError when one fails. */
+  async #macroGates(
+    gates: readonly QualityGate[],
+    output: unknown,
+    path: string,
+    scope: AbortScope,
+  ): Promise<void> {
+    // Raced, so a gate that never settles cannot outlast a cancellation or a deadline.
+    const checked = this.#checkGates(gates, output, path, 1, scope);
+    const { passed, verdicts } = checked instanceof Promise ? await scope.race(checked) : checked;
+    if (!passed) {
+      throw new QualityGateError(
+        path,
+        verdicts.filter((v) => !v.passed).map((v) => v.gate),
+      );
     }
   }
 

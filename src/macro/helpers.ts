@@ -108,7 +108,12 @@ export function retryableStage<S extends StageDefinition>(
   return { kind: 'retryable', stage, retry };
 }
 
-/** Runs another macro's stages in place. Its output becomes this stage's output. */
+/**
+ * Runs another macro's stages in place, then checks that macro's own quality gates on
+ * its output (a failing gate fails this stage with `QUALITY_GATE_FAILED`). Its output
+ * becomes this stage's output. Its fallback is not taken here: retry the stage with
+ * `retryableStage`, or give the enclosing macro a fallback.
+ */
 export function subMacro<O = unknown>(
   id: string,
   macro: string | MacroDefinition<string, O>,
