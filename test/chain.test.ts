@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { AbortScope } from '../src/internal/abort-scope.js';
 import type { Sink } from '../src/internal/deferred.js';
-import { Chain, type ChainStarter } from '../src/macro/chain.js';
+import { Chain, type StageStarter } from '../src/macro/chain.js';
 import type { CompiledNode } from '../src/macro/compile.js';
 
 const stages = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ path: `m/s${i}` })) as unknown as CompiledNode[];
 
 /** Records each start; the test reports the stage's end through the sink it was given. */
-class Recorder implements ChainStarter {
+class Recorder implements StageStarter {
   readonly started: Array<{ path: string; input: unknown; sink: Sink; index: number }> = [];
-  startInChain(node: CompiledNode, input: unknown, _scope: AbortScope, sink: Sink, index: number): void {
+  startStage(node: CompiledNode, input: unknown, _scope: AbortScope, sink: Sink, index: number): void {
     this.started.push({ path: node.path, input, sink, index });
   }
 }
@@ -75,8 +75,8 @@ describe('Chain', () => {
 
   it('fails, rather than hangs, when starting a stage throws', async () => {
     const fault = new Error('engine fault');
-    const starter: ChainStarter = {
-      startInChain() {
+    const starter: StageStarter = {
+      startStage() {
         throw fault;
       },
     };

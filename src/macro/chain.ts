@@ -9,20 +9,20 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import type { CompiledNode } from './compile.js';
 
-/** What starts a chain's stage: the executor, which reports the stage's end to `sink`. */
-export interface ChainStarter {
-  startInChain(node: CompiledNode, input: unknown, scope: AbortScope, sink: Sink, index: number): void;
+/** What starts a stage and reports its end to `sink`: the executor. */
+export interface StageStarter {
+  startStage(node: CompiledNode, input: unknown, scope: AbortScope, sink: Sink, index: number): void;
 }
 
 export class Chain implements Sink {
-  readonly #starter: ChainStarter;
+  readonly #starter: StageStarter;
   readonly #children: readonly CompiledNode[];
   readonly #scope: AbortScope;
   readonly #done = new Deferred();
   #next = 0;
 
   /** Starts the first of `children` on `input`. */
-  constructor(starter: ChainStarter, children: readonly CompiledNode[], input: unknown, scope: AbortScope) {
+  constructor(starter: StageStarter, children: readonly CompiledNode[], input: unknown, scope: AbortScope) {
     this.#starter = starter;
     this.#children = children;
     this.#scope = scope;
@@ -47,7 +47,7 @@ export class Chain implements Sink {
       return;
     }
     try {
-      this.#starter.startInChain(child, value, this.#scope, this, next);
+      this.#starter.startStage(child, value, this.#scope, this, next);
     } catch (error) {
       this.#done.fail(0, error); // an engine fault: the chain fails with it, never hangs
     }

@@ -37,7 +37,7 @@ import type { Harmony } from '../protocol/harmony.js';
 import { checkGate, isThenable, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import { AgentOutcome, callAgent, parseOutput, scheduledCall, watchAgent } from './agent-call.js';
-import { Chain, type ChainStarter } from './chain.js';
+import { Chain, type StageStarter } from './chain.js';
 import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
 import { statusOf, wrapUserError } from './failure.js';
@@ -113,7 +113,7 @@ function noJudge(): Promise<never> {
   return Promise.reject(new Error('only judge gates call a judge'));
 }
 
-export class RunExecution implements ChainStarter {
+export class RunExecution implements StageStarter {
   readonly #svc: EngineServices;
   readonly #req: RunRequest;
   readonly #run: MacroRun<unknown>;
@@ -403,7 +403,7 @@ export class RunExecution implements ChainStarter {
    * (no retries, nothing to restore) directly, with no promise of its own; anything else
    * through #node. Used by chains and parallel groups. @internal
    */
-  startInChain(node: CompiledNode, input: unknown, scope: AbortScope, sink: Sink, index: number): void {
+  startStage(node: CompiledNode, input: unknown, scope: AbortScope, sink: Sink, index: number): void {
     if (
       node.kind === 'agent' &&
       node.lean !== undefined &&
@@ -928,7 +928,7 @@ export class RunExecution implements ChainStarter {
       for (let i = 0; i < children.length; i++) {
         const child = children[i] as CompiledNode;
         // A lean branch reports to the join itself; any other goes through #node.
-        this.startInChain(child, input, scope, join, i);
+        this.startStage(child, input, scope, join, i);
         // Branches start in slices, with a microtask between: work that settles at once
         // (cached answers, no-op agents) ends before the next slice starts, so a huge
         // fan-out does not hold every branch in flight at the same time. Slow work still
