@@ -411,7 +411,7 @@ export class RunExecution implements StageStarter {
       (this.#restoring === undefined || !this.#restoring.has(node.path))
     ) {
       this.#startLean(node, node.lean, input, scope, 1, sink, index);
-    } else joinBranch(this.#node(node, input, scope), sink, index);
+    } else reportTo(this.#node(node, input, scope), sink, index);
   }
 
   #withStageRetry(
@@ -1339,7 +1339,7 @@ function timedScope(parent: AbortScope, ms: number, path: string, phase?: string
 }
 
 /** Reports a stage that went through a promise (#node) to `sink`. */
-function joinBranch(branch: Promise<unknown>, sink: Sink, index: number): void {
+function reportTo(branch: Promise<unknown>, sink: Sink, index: number): void {
   branch.then(
     (value) => sink.ok(index, value),
     (error: unknown) => sink.fail(index, error),
