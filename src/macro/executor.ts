@@ -391,7 +391,7 @@ export class RunExecution implements StageStarter {
 
   #node(node: CompiledNode, input: unknown, scope: AbortScope): Promise<unknown> {
     const restored = this.#restoring?.get(node.path);
-    if (restored !== undefined && restored.kind === node.kind) {
+    if (restored !== undefined && this.#restorable(node, restored)) {
       return Promise.resolve(this.#restore(node, restored));
     }
     if (node.retry === undefined || node.retry.retries === 0) return this.#attempt(node, input, scope, 1);
@@ -715,7 +715,10 @@ export class RunExecution implements StageStarter {
         }
       }
       const record = this.#stageSucceeded(node, attempt, output, undefined, startedAt);
-      const storing = this.#checkpoint(record);
+      // A checkpoint of a group whose output its children's records already hold (a
+      // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
+      // 10,000-branch group would store every branch output twice. Restoring rebuilds it.
+      const storing = this.#checkpoint(derivesOutput(node) ? withoutOutput(record) : record);
       if (storing !== undefined) await storing;
       this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
       return output;
@@ -878,14 +881,24 @@ export class RunExecution implements StageStarter {
     const { path, kind } = node;
     this.#restoring?.delete(path);
     this.#emit({ type: 'stage:start', ...this.#base(path), kind, attempt: record.attempts });
+    const outputs: unknown[] = [];
     if (node.kind !== 'agent') {
       for (const child of node.children) {
         const stored = this.#restoring?.get(child.path);
-        if (stored !== undefined && stored.kind === child.kind) this.#restore(child, stored);
+        outputs.push(
+          stored !== undefined && stored.kind === child.kind ? this.#restore(child, stored) : undefined,
+        );
       }
     }
+    // A group checkpointed without its output (see #groupAttempt) gets it back from its children.
+    const output =
+      'output' in record || !derivesOutput(node)
+        ? record.output
+        : node.kind === 'parallel'
+          ? outputs
+          : outputs[outputs.length - 1];
     const at = this.#svc.now();
-    this.#stages[path] = { ...record, status: 'restored' };
+    this.#stages[path] = { ...record, output, status: 'restored' };
     this.#span('stage', path, kind, 'restored', record.attempts, at, at);
     this.#emit({
       type: 'stage:end',
@@ -895,7 +908,21 @@ export class RunExecution implements StageStarter {
       status: 'restored',
       durationMs: 0,
     });
-    return record.output;
+    return output;
+  }
+
+  /**
+   * Whether a stored stage can be restored: a group stored without its output only when
+   * every child it rebuilds that output from is stored (and restorable) too; otherwise
+   * it runs again, and its stored children are restored one by one.
+   */
+  #restorable(node: CompiledNode, record: StageRecord): boolean {
+    if (record.kind !== node.kind) return false;
+    if ('output' in record || !derivesOutput(node)) return true;
+    return node.children.every((child) => {
+      const stored = this.#restoring?.get(child.path);
+      return stored !== undefined && this.#restorable(child, stored);
+    });
   }
 
   #span(
@@ -1336,6 +1363,28 @@ function timedScope(parent: AbortScope, ms: number, path: string, phase?: string
   return parent.child(ms, () =>
     phase === undefined ? new StageTimeoutError(path, ms) : new StageTimeoutError(path, ms, 'phase', phase),
   );
+}
+
+/**
+ * Whether a group's output is what its children's records hold: a sequence's (or
+ * sub-macro's) is its last child's output, a parallel group's without merge or Harmony
+ * the tuple of its branches' outputs.
+ */
+function derivesOutput(node: CompiledNode): node is Exclude<CompiledNode, CompiledAgentStage> {
+  switch (node.kind) {
+    case 'agent':
+      return false;
+    case 'parallel':
+      return node.merge === undefined && node.harmony === undefined;
+    default:
+      return node.children.length > 0; // an empty sequence outputs its input, stored nowhere else
+  }
+}
+
+/** A stage record without its output, for a checkpoint. */
+function withoutOutput(record: StageRecord): StageRecord {
+  const { output: _output, ...rest } = record;
+  return rest;
 }
 
 /** Reports a stage that went through a promise (#node) to `sink`. */

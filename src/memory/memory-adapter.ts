@@ -76,7 +76,11 @@ export interface Checkpoint {
   readonly seq: number;
   /** When it was taken (the orchestrator's clock). */
   readonly at: number;
-  /** Stages that finished (succeeded), each with its output. */
+  /**
+   * Stages that finished (succeeded), each with its output, except a group whose output
+   * its children's records hold (a sequence's last output, a parallel group's tuple without
+   * merge or Harmony): stored once, in the children; a resumed run rebuilds it.
+   */
   readonly stages: readonly StageRecord[];
   readonly timeline: readonly TimelineEntry[];
   readonly errors: readonly ErrorRecord[];

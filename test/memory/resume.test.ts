@@ -36,6 +36,16 @@ const fork = defineMacro({
   ],
 });
 
+const tuple = defineMacro({
+  name: 'tuple',
+  description: 'a parallel group without merge between two stages',
+  stages: [
+    agentStage('a', 'a'),
+    parallel('p', [agentStage('l', 'l'), agentStage('r', 'r')]),
+    agentStage('c', 'c'),
+  ],
+});
+
 const vote = defineMacro({
   name: 'vote',
   description: 'a Harmony decision, then a stage',
@@ -156,6 +166,26 @@ describe.each(adapters)('resuming an interrupted run on %s', (_name, create) => 
       'outer/c succeeded',
     ]);
     expect(Object.fromEntries(calls)).toEqual({ a: 1, b: 1, c: 2 });
+  });
+
+  it("checkpoints a parallel group without merge without its output, which its branches' records hold", async () => {
+    const memory = create();
+    const runId = await interrupted(tuple, memory, new Map(), 'c');
+    const stored = (await memory.loadRun(runId))?.checkpoints.flatMap((c) => c.stages) ?? [];
+    const group = stored.find((record) => record.path === 'tuple/p');
+    expect(group).toMatchObject({ kind: 'parallel', status: 'succeeded' });
+    expect(group !== undefined && 'output' in group).toBe(false);
+    expect(stored.find((record) => record.path === 'tuple/p/r')?.output).toBe('go>a>r');
+  });
+
+  it('restores the output of a group checkpointed without it from its children', async () => {
+    const memory = create();
+    const calls: Calls = new Map();
+    const runId = await interrupted(tuple, memory, calls, 'c');
+    const result = await restarted(tuple, memory, calls).resume(runId);
+    expect(result.stages['tuple/p']).toMatchObject({ status: 'restored', output: ['go>a>l', 'go>a>r'] });
+    expect(result.status === 'succeeded' && result.output).toBe('go>a>l,go>a>r>c');
+    expect(Object.fromEntries(calls)).toEqual({ a: 1, l: 1, r: 1, c: 2 });
   });
 
   it('keeps a Harmony decision made before the interruption, without deciding again', async () => {
@@ -329,5 +359,30 @@ describe('resumeIncomplete()', () => {
     const memory = new InMemoryMemory();
     await interrupted(line, memory, new Map(), 'c');
     expect(await restarted(fork, memory, new Map()).resumeIncomplete()).toEqual([]);
+  });
+});
+
+describe('a group checkpointed without its output', () => {
+  /** Memory that loses the records of the given stage paths from every checkpoint. */
+  class Lossy extends InMemoryMemory {
+    readonly lost: readonly string[];
+    constructor(lost: readonly string[]) {
+      super();
+      this.lost = lost;
+    }
+    override saveCheckpoint(...[runId, checkpoint, audit]: Parameters<InMemoryMemory['saveCheckpoint']>) {
+      const stages = checkpoint.stages.filter((stage) => !this.lost.includes(stage.path));
+      return super.saveCheckpoint(runId, { ...checkpoint, stages }, audit);
+    }
+  }
+
+  it('runs again, restoring the children that are stored, when a child it rebuilds its output from is not', async () => {
+    const memory = new Lossy(['tuple/p/r']);
+    const calls: Calls = new Map();
+    const runId = await interrupted(tuple, memory, calls, 'c');
+    const result = await restarted(tuple, memory, calls).resume(runId);
+    expect(result.stages['tuple/p']).toMatchObject({ status: 'succeeded', output: ['go>a>l', 'go>a>r'] });
+    expect(result.stages['tuple/p/l']?.status).toBe('restored');
+    expect(Object.fromEntries(calls)).toEqual({ a: 1, l: 1, r: 2, c: 2 });
   });
 });
