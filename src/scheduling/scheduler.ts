@@ -40,10 +40,10 @@ export class Scheduler {
 
   /** Runs `task` once both the agent's slot and a global slot are free. */
   schedule<T>(agentId: string, task: () => Promise<T>): Promise<T> {
-    const agentLimit = this.#perAgent.get(agentId);
     const global = this.#global;
-    const inner = global === undefined ? task : () => global(task);
-    return agentLimit === undefined ? inner() : agentLimit(inner);
+    const agentLimit = this.#perAgent.size === 0 ? undefined : this.#perAgent.get(agentId);
+    if (agentLimit === undefined) return global === undefined ? task() : global(task);
+    return agentLimit(global === undefined ? task : () => global(task));
   }
 
   /** Agent invocations running now, for tests and metrics. */
