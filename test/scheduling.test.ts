@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Agent,
+  agentStage,
+  defineAgent,
+  defineMacro,
+  isMacroError,
+  MacroOrchestrator,
+  parallel,
+  sequence,
+} from '../src/index.js';
+
+/** Agents that count their calls in flight: each call lasts a few event-loop turns. */
+function tracked(ids: readonly string[]) {
+  const inFlight = new Map<string, number>();
+  const peak = new Map<string, number>();
+  let total = 0;
+  let peakTotal = 0;
+  const agents: Agent[] = ids.map((id) =>
+    defineAgent({
+      id,
+      invoke: async (input: unknown) => {
+        const now = (inFlight.get(id) ?? 0) + 1;
+        inFlight.set(id, now);
+        peak.set(id, Math.max(peak.get(id) ?? 0, now));
+        total += 1;
+        peakTotal = Math.max(peakTotal, total);
+        for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+        inFlight.set(id, (inFlight.get(id) ?? 1) - 1);
+        total -= 1;
+        return input;
+      },
+    }),
+  );
+  return { agents, peak, peakTotal: () => peakTotal };
+}
+
+const fan = (agent: string, branches: number, name = 'fan') =>
+  defineMacro({
+    name,
+    description: `${branches} branches on ${agent}`,
+    stages: [
+      parallel(
+        'p',
+        Array.from({ length: branches }, (_, i) => agentStage(`b${i}`, agent)),
+      ),
+    ],
+  });
+
+describe('scheduling policies', () => {
+  it('runs at most `concurrency` agent calls at once across the branches of a group', async () => {
+    const { agents, peakTotal } = tracked(['a']);
+    const orchestrator = new MacroOrchestrator({
+      agents,
+      macros: [fan('a', 10)],
+      scheduling: { concurrency: 3 },
+    });
+    const result = await orchestrator.run('fan', { intent: 'x' }, { input: 1 });
+    expect(result.status).toBe('succeeded');
+    expect(peakTotal()).toBe(3);
+  });
+
+  it('holds an agent to its perAgent limit while other agents run alongside it', async () => {
+    const { agents, peak, peakTotal } = tracked(['slow', 'fast']);
+    const mixed = defineMacro({
+      name: 'mixed',
+      description: 'four branches on each agent',
+      stages: [
+        parallel('p', [
+          ...Array.from({ length: 4 }, (_, i) => agentStage(`s${i}`, 'slow')),
+          ...Array.from({ length: 4 }, (_, i) => agentStage(`f${i}`, 'fast')),
+        ]),
+      ],
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents,
+      macros: [mixed],
+      scheduling: { perAgent: { slow: 1 } },
+    });
+    expect((await orchestrator.run('mixed', { intent: 'x' }, { input: 1 })).status).toBe('succeeded');
+    expect(peak.get('slow')).toBe(1);
+    expect(peak.get('fast')).toBe(4);
+    expect(peakTotal()).toBe(5);
+  });
+
+  it('applies the global limit and a perAgent limit together', async () => {
+    const { agents, peak, peakTotal } = tracked(['slow', 'fast']);
+    const mixed = defineMacro({
+      name: 'mixed',
+      description: 'three branches on each agent',
+      stages: [
+        parallel('p', [
+          ...Array.from({ length: 3 }, (_, i) => agentStage(`s${i}`, 'slow')),
+          ...Array.from({ length: 3 }, (_, i) => agentStage(`f${i}`, 'fast')),
+        ]),
+      ],
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents,
+      macros: [mixed],
+      scheduling: { concurrency: 2, perAgent: { slow: 1 } },
+    });
+    expect((await orchestrator.run('mixed', { intent: 'x' }, { input: 1 })).status).toBe('succeeded');
+    expect(peak.get('slow')).toBe(1);
+    expect(peakTotal()).toBe(2);
+  });
+
+  it('shares one budget between the runs of an orchestrator', async () => {
+    const { agents, peakTotal } = tracked(['a']);
+    const orchestrator = new MacroOrchestrator({
+      agents,
+      macros: [fan('a', 4)],
+      scheduling: { concurrency: 2 },
+    });
+    const runs = [1, 2, 3].map(() => orchestrator.run('fan', { intent: 'x' }, { input: 1 }));
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(peakTotal()).toBe(2);
+  });
+
+  it('gives composite stages no slot, so nested groups under a limit of 1 cannot deadlock', async () => {
+    const { agents, peakTotal } = tracked(['a']);
+    const nested = defineMacro({
+      name: 'nested',
+      description: 'parallels inside a parallel inside a sequence',
+      stages: [
+        sequence('s', [
+          parallel('outer', [
+            parallel('left', [agentStage('l1', 'a'), agentStage('l2', 'a')]),
+            parallel('right', [agentStage('r1', 'a'), agentStage('r2', 'a')]),
+          ]),
+        ]),
+      ],
+    });
+    const orchestrator = new MacroOrchestrator({ agents, macros: [nested], scheduling: { concurrency: 1 } });
+    const result = await orchestrator.run('nested', { intent: 'x' }, { input: 1 });
+    expect(result.status).toBe('succeeded');
+    expect(peakTotal()).toBe(1);
+  });
+
+  it('refuses a concurrency below 1 with INVALID_OPTIONS naming scheduling.concurrency', () => {
+    let caught: unknown;
+    try {
+      new MacroOrchestrator({ agents: [], macros: [], scheduling: { concurrency: 0 } });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isMacroError(caught) && caught.code).toBe('INVALID_OPTIONS');
+    expect(String((caught as Error).message)).toContain('scheduling.concurrency');
+  });
+});
