@@ -7,6 +7,7 @@ import {
   isMacroError,
   MacroOrchestrator,
   parallel,
+  type StageDefinition,
   sequence,
 } from '../src/index.js';
 
@@ -35,16 +36,17 @@ function tracked(ids: readonly string[]) {
   return { agents, peak, peakTotal: () => peakTotal };
 }
 
+/** `count` agent stages on `agent`, ids `${prefix}0`…, as the non-empty list `parallel` takes. */
+function stages(agent: string, count: number, prefix: string): [StageDefinition, ...StageDefinition[]] {
+  const [first, ...rest] = Array.from({ length: count }, (_, i) => agentStage(`${prefix}${i}`, agent));
+  return [first as StageDefinition, ...rest];
+}
+
 const fan = (agent: string, branches: number, name = 'fan') =>
   defineMacro({
     name,
     description: `${branches} branches on ${agent}`,
-    stages: [
-      parallel(
-        'p',
-        Array.from({ length: branches }, (_, i) => agentStage(`b${i}`, agent)),
-      ),
-    ],
+    stages: [parallel('p', stages(agent, branches, 'b'))],
   });
 
 describe('scheduling policies', () => {
@@ -65,12 +67,7 @@ describe('scheduling policies', () => {
     const mixed = defineMacro({
       name: 'mixed',
       description: 'four branches on each agent',
-      stages: [
-        parallel('p', [
-          ...Array.from({ length: 4 }, (_, i) => agentStage(`s${i}`, 'slow')),
-          ...Array.from({ length: 4 }, (_, i) => agentStage(`f${i}`, 'fast')),
-        ]),
-      ],
+      stages: [parallel('p', [...stages('slow', 4, 's'), ...stages('fast', 4, 'f')])],
     });
     const orchestrator = new MacroOrchestrator({
       agents,
@@ -88,12 +85,7 @@ describe('scheduling policies', () => {
     const mixed = defineMacro({
       name: 'mixed',
       description: 'three branches on each agent',
-      stages: [
-        parallel('p', [
-          ...Array.from({ length: 3 }, (_, i) => agentStage(`s${i}`, 'slow')),
-          ...Array.from({ length: 3 }, (_, i) => agentStage(`f${i}`, 'fast')),
-        ]),
-      ],
+      stages: [parallel('p', [...stages('slow', 3, 's'), ...stages('fast', 3, 'f')])],
     });
     const orchestrator = new MacroOrchestrator({
       agents,
