@@ -363,7 +363,9 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         Math.max(0, budget),
       );
     }
-    return new RunExecution(services, request, run).execute().finally(() => clearTimeout(timer));
+    const executing = new RunExecution(services, request, run).execute();
+    // No run budget, no timer to clear: most runs skip the two promises of a `finally`.
+    return timer === undefined ? executing : executing.finally(() => clearTimeout(timer));
   }
 
   /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
