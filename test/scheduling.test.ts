@@ -7,6 +7,7 @@ import {
   isMacroError,
   MacroOrchestrator,
   parallel,
+  type SchedulingPolicyInput,
   type StageDefinition,
   sequence,
 } from '../src/index.js';
@@ -62,39 +63,27 @@ describe('scheduling policies', () => {
     expect(peakTotal()).toBe(3);
   });
 
-  it('holds an agent to its perAgent limit while other agents run alongside it', async () => {
+  /** Runs `each` branches on `slow` beside `each` on `fast` under `scheduling`; returns the peaks. */
+  async function slowBesideFast(each: number, scheduling: SchedulingPolicyInput) {
     const { agents, peak, peakTotal } = tracked(['slow', 'fast']);
     const mixed = defineMacro({
       name: 'mixed',
-      description: 'four branches on each agent',
-      stages: [parallel('p', [...stages('slow', 4, 's'), ...stages('fast', 4, 'f')])],
+      description: `${each} branches on each agent`,
+      stages: [parallel('p', [...stages('slow', each, 's'), ...stages('fast', each, 'f')])],
     });
-    const orchestrator = new MacroOrchestrator({
-      agents,
-      macros: [mixed],
-      scheduling: { perAgent: { slow: 1 } },
-    });
+    const orchestrator = new MacroOrchestrator({ agents, macros: [mixed], scheduling });
     expect((await orchestrator.run('mixed', { intent: 'x' }, { input: 1 })).status).toBe('succeeded');
-    expect(peak.get('slow')).toBe(1);
-    expect(peak.get('fast')).toBe(4);
-    expect(peakTotal()).toBe(5);
+    return { slow: peak.get('slow'), fast: peak.get('fast'), total: peakTotal() };
+  }
+
+  it('holds an agent to its perAgent limit while other agents run alongside it', async () => {
+    expect(await slowBesideFast(4, { perAgent: { slow: 1 } })).toEqual({ slow: 1, fast: 4, total: 5 });
   });
 
   it('applies the global limit and a perAgent limit together', async () => {
-    const { agents, peak, peakTotal } = tracked(['slow', 'fast']);
-    const mixed = defineMacro({
-      name: 'mixed',
-      description: 'three branches on each agent',
-      stages: [parallel('p', [...stages('slow', 3, 's'), ...stages('fast', 3, 'f')])],
-    });
-    const orchestrator = new MacroOrchestrator({
-      agents,
-      macros: [mixed],
-      scheduling: { concurrency: 2, perAgent: { slow: 1 } },
-    });
-    expect((await orchestrator.run('mixed', { intent: 'x' }, { input: 1 })).status).toBe('succeeded');
-    expect(peak.get('slow')).toBe(1);
-    expect(peakTotal()).toBe(2);
+    const peaks = await slowBesideFast(3, { concurrency: 2, perAgent: { slow: 1 } });
+    expect(peaks.slow).toBe(1);
+    expect(peaks.total).toBe(2);
   });
 
   it('shares one budget between the runs of an orchestrator', async () => {
