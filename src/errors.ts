@@ -3,6 +3,7 @@
  * `cause`, and says what went wrong and where.
  * @module
  */
+import { isError, safeGet, safeText } from './internal/safe.js';
 
 /** Every code a {@link MacroError} can carry. */
 export type MacroErrorCode =
@@ -21,7 +22,28 @@ export type MacroErrorCode =
   | 'PARALLEL_FAILED'
   | 'HARMONY_FAILED'
   | 'PERSISTENCE_FAILED'
-  | 'RUN_NOT_FOUND';
+  | 'RUN_NOT_FOUND'
+  | 'RUN_CORRUPT';
+
+const CODES: ReadonlySet<string> = new Set<MacroErrorCode>([
+  'MACRO_CONFIGURATION',
+  'MACRO_NOT_FOUND',
+  'INVALID_CONTEXT',
+  'INVALID_OPTIONS',
+  'AGENT_NOT_FOUND',
+  'AGENT_FAILED',
+  'STAGE_FAILED',
+  'INVALID_AGENT_OUTPUT',
+  'STAGE_TIMEOUT',
+  'RUN_TIMEOUT',
+  'CANCELLED',
+  'QUALITY_GATE_FAILED',
+  'PARALLEL_FAILED',
+  'HARMONY_FAILED',
+  'PERSISTENCE_FAILED',
+  'RUN_NOT_FOUND',
+  'RUN_CORRUPT',
+]);
 
 /** Options shared by every {@link MacroError}. */
 export interface MacroErrorOptions {
@@ -29,7 +51,7 @@ export interface MacroErrorOptions {
   readonly cause?: unknown;
   /** Stage path the error belongs to, such as `review/draft`. */
   readonly path?: string;
-  /** Whether retrying the same work can succeed. @default true for agent failures, false otherwise */
+  /** Whether retrying the same work can succeed. @default true for `AGENT_FAILED`, false otherwise */
   readonly retryable?: boolean;
 }
 
@@ -44,7 +66,7 @@ export class MacroError extends Error {
     this.name = 'MacroError';
     this.code = code;
     this.path = options.path;
-    this.retryable = options.retryable ?? false;
+    this.retryable = options.retryable ?? code === 'AGENT_FAILED';
   }
 }
 
@@ -53,11 +75,12 @@ export class MacroError extends Error {
  * package (where `instanceof` fails).
  */
 export function isMacroError(error: unknown): error is MacroError {
+  if (error instanceof MacroError) return true;
+  // Never throws: a revoked proxy or a throwing getter is simply not a MacroError.
   return (
-    error instanceof MacroError ||
-    (error instanceof Error &&
-      typeof (error as { code?: unknown }).code === 'string' &&
-      typeof (error as { retryable?: unknown }).retryable === 'boolean')
+    isError(error) &&
+    typeof safeGet(error, 'code') === 'string' &&
+    typeof safeGet(error, 'retryable') === 'boolean'
   );
 }
 
@@ -94,10 +117,14 @@ export class AgentNotFoundError extends MacroError {
   }
 }
 
-/** An agent threw, or rejected with something that is not an `Error`. */
+/**
+ * An agent threw, or rejected with something that is not an `Error`. Retryable unless
+ * the thrown value says otherwise (see {@link isRetryableCause}): an SDK error with
+ * `isRetryable: false`, or an HTTP status such as 400, 401, 403, 404 or 422.
+ */
 export class AgentError extends MacroError {
   readonly agentId: string;
-  constructor(agentId: string, path: string, cause: unknown, retryable = true) {
+  constructor(agentId: string, path: string, cause: unknown, retryable = isRetryableCause(cause)) {
     super('AGENT_FAILED', `Agent "${agentId}" failed at ${path}: ${describe(cause)}`, {
       cause,
       path,
@@ -172,25 +199,55 @@ export class QualityGateError extends MacroError {
   }
 }
 
-/** A memory adapter kept failing after its retries. */
+/**
+ * A memory adapter kept failing after its retries, a write could not finish within the
+ * run's budget, or a value could not be stored (it is not JSON-serialisable).
+ */
 export class PersistenceError extends MacroError {
   readonly operation: string;
-  constructor(operation: string, cause: unknown) {
-    super('PERSISTENCE_FAILED', `Memory ${operation} failed: ${describe(cause)}`, { cause });
+  /**
+   * @param detail what went wrong, when `cause` alone does not say it.
+   * @param path the stage whose record could not be stored, if it is one stage's.
+   */
+  constructor(operation: string, cause: unknown, detail?: string, path?: string) {
+    super('PERSISTENCE_FAILED', `Memory ${operation} failed: ${detail ?? describe(cause)}`, {
+      cause,
+      ...(path === undefined ? {} : { path }),
+    });
     this.name = 'PersistenceError';
     this.operation = operation;
   }
 }
 
-/** Short text for any thrown value. */
+/**
+ * Short text for any thrown value, never throwing: a string as is, an Error's message,
+ * anything else as JSON or `String()`; at most 4,096 characters (the rest is counted).
+ */
 export function describe(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
+  return safeText(value);
+}
+
+/** HTTP statuses worth retrying: timeouts, conflicts, rate limits and server errors. */
+function retryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 425 || status === 429 || status >= 500;
+}
+
+/**
+ * Whether a thrown value (or what it wraps) says that trying again can help. An
+ * `isRetryable` flag wins (the Vercel AI SDK's `APICallError` sets it); else an HTTP
+ * status (`statusCode` or `status`, 400–599) decides: 408, 409, 425, 429 and 5xx are
+ * retryable, other 4xx are not; else it is retryable. Looks through `cause` up to 4 levels.
+ */
+export function isRetryableCause(value: unknown): boolean {
+  let current = value;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const flag = safeGet(current, 'isRetryable');
+    if (typeof flag === 'boolean') return flag;
+    const status = safeGet(current, 'statusCode') ?? safeGet(current, 'status');
+    if (typeof status === 'number' && status >= 400 && status < 600) return retryableStatus(status);
+    current = safeGet(current, 'cause');
   }
+  return true;
 }
 
 /** A JSON-safe record of an error, as stored in results and audit trails. */
@@ -202,19 +259,26 @@ export interface ErrorRecord {
   readonly cause?: ErrorRecord;
 }
 
-/** Turns any thrown value into an {@link ErrorRecord}. */
+/**
+ * Turns any thrown value into an {@link ErrorRecord}; never throws, whatever the value
+ * (a revoked proxy, a throwing getter, a BigInt, a cycle of causes). Messages are
+ * clipped to 4,096 characters; causes are followed 4 levels deep.
+ */
 export function toErrorRecord(error: unknown, depth = 0): ErrorRecord {
-  if (!(error instanceof Error)) {
-    return { name: 'NonError', code: 'UNKNOWN', message: describe(error) };
-  }
-  const code = isMacroError(error) ? error.code : 'UNKNOWN';
-  const path = isMacroError(error) ? error.path : undefined;
+  if (!isError(error)) return { name: 'NonError', code: 'UNKNOWN', message: safeText(error) };
+  const name = safeGet(error, 'name');
+  const code = safeGet(error, 'code');
+  const path = safeGet(error, 'path');
   const record: { -readonly [K in keyof ErrorRecord]: ErrorRecord[K] } = {
-    name: error.name,
-    code,
-    message: error.message,
+    name: typeof name === 'string' ? name : 'Error',
+    code:
+      typeof code === 'string' && CODES.has(code) && isMacroError(error)
+        ? (code as MacroErrorCode)
+        : 'UNKNOWN',
+    message: safeText(error),
   };
-  if (path !== undefined) record.path = path;
-  if (error.cause !== undefined && depth < 4) record.cause = toErrorRecord(error.cause, depth + 1);
+  if (typeof path === 'string' && record.code !== 'UNKNOWN') record.path = path;
+  const cause = safeGet(error, 'cause');
+  if (cause !== undefined && depth < 4) record.cause = toErrorRecord(cause, depth + 1);
   return record;
 }

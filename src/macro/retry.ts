@@ -3,7 +3,8 @@
  * @internal
  * @module
  */
-import { isMacroError } from '../errors.js';
+import { isMacroError, isRetryableCause } from '../errors.js';
+import { safeGet } from '../internal/safe.js';
 import type { RetryPolicy } from './types.js';
 
 /** Delay before retry `retryNumber` (1-based): exponential, capped, with optional jitter. */
@@ -13,17 +14,74 @@ export function backoffDelay(policy: RetryPolicy, retryNumber: number, random: (
   return Math.round(Math.min(jittered, policy.maxDelayMs));
 }
 
-/** Whether retrying can help: a MacroError says so itself; anything else is retried. */
+/** Whether retrying can help: a MacroError says so itself; anything else by its own fields. */
 export function isRetryable(error: unknown): boolean {
-  return isMacroError(error) ? error.retryable : true;
+  return isMacroError(error) ? error.retryable : isRetryableCause(error);
 }
 
-/** Honours a `retryAfterMs` (or HTTP-style `retryAfter` seconds) hint on an error or its cause. */
-export function retryAfter(error: unknown): number | undefined {
-  for (let e: unknown = error, i = 0; e !== undefined && e !== null && i < 4; e = (e as Error).cause, i++) {
-    const hint = e as { retryAfterMs?: unknown; retryAfter?: unknown };
-    if (typeof hint.retryAfterMs === 'number' && hint.retryAfterMs >= 0) return hint.retryAfterMs;
-    if (typeof hint.retryAfter === 'number' && hint.retryAfter >= 0) return hint.retryAfter * 1000;
+/** A delay in ms, if `value` is a finite number ≥ 0. */
+function delay(value: unknown, scale: number): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value * scale : undefined;
+}
+
+/** A header's value, from a `Headers` object or a plain record (names in any case). */
+function header(headers: unknown, name: string): unknown {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const get = safeGet(headers, 'get');
+  if (typeof get === 'function') {
+    try {
+      return get.call(headers, name) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const exact = safeGet(headers, name);
+  if (exact !== undefined) return exact;
+  try {
+    for (const key of Object.keys(headers)) {
+      if (key.toLowerCase() === name) return safeGet(headers, key);
+    }
+  } catch {
+    // a revoked proxy: no headers
+  }
+  return undefined;
+}
+
+/**
+ * The wait an HTTP response asks for: `retry-after-ms` (ms), or `retry-after` as
+ * seconds or as an HTTP date (counted from `now`).
+ */
+function headerDelay(headers: unknown, now: number): number | undefined {
+  const ms = header(headers, 'retry-after-ms');
+  if (typeof ms === 'string' && ms.trim() !== '') {
+    const parsed = delay(Number(ms), 1);
+    if (parsed !== undefined) return parsed;
+  }
+  const after = header(headers, 'retry-after');
+  if (typeof after !== 'string' || after.trim() === '') return undefined;
+  const seconds = delay(Number(after), 1000);
+  if (seconds !== undefined) return seconds;
+  const date = Date.parse(after);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The wait a failure asks for before the next attempt, if it names one: a
+ * `retryAfterMs` (ms) or `retryAfter` (seconds) field, or `retry-after-ms` /
+ * `retry-after` in its `responseHeaders` or `headers` (as the Vercel AI SDK's
+ * `APICallError` and most HTTP clients' errors carry them), on the error or its
+ * `cause` chain up to 4 levels deep. Values that are not finite numbers ≥ 0 are ignored.
+ */
+export function retryAfter(error: unknown, now: number = Date.now()): number | undefined {
+  let current = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const hint =
+      delay(safeGet(current, 'retryAfterMs'), 1) ??
+      delay(safeGet(current, 'retryAfter'), 1000) ??
+      headerDelay(safeGet(current, 'responseHeaders'), now) ??
+      headerDelay(safeGet(current, 'headers'), now);
+    if (hint !== undefined) return hint;
+    current = safeGet(current, 'cause');
   }
   return undefined;
 }
