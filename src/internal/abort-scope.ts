@@ -7,7 +7,41 @@
  * @module
  */
 
+import { startTimer, stopTimer, type Timer } from './timers.js';
+
 function noop(): void {}
+
+/**
+ * The scopes that follow each external signal, behind one `abort` listener per signal:
+ * a listener per run would pass Node's limit of 10 listeners on a signal that many
+ * runs share (MaxListenersExceededWarning). The listener is removed once no scope follows.
+ */
+const followers = new WeakMap<AbortSignal, { scopes: Set<AbortScope>; listener: () => void }>();
+
+function follow(signal: AbortSignal, scope: AbortScope): void {
+  let entry = followers.get(signal);
+  if (entry === undefined) {
+    const scopes = new Set<AbortScope>();
+    const listener = () => {
+      followers.delete(signal);
+      for (const follower of scopes) follower.abortFromExternal();
+    };
+    entry = { scopes, listener };
+    followers.set(signal, entry);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  entry.scopes.add(scope);
+}
+
+function unfollow(signal: AbortSignal, scope: AbortScope): void {
+  const entry = followers.get(signal);
+  if (entry === undefined) return;
+  entry.scopes.delete(scope);
+  if (entry.scopes.size === 0) {
+    followers.delete(signal);
+    signal.removeEventListener('abort', entry.listener);
+  }
+}
 
 /**
  * A `race()` waiting on its scope, in the scope's doubly linked list. A list, not a
@@ -50,8 +84,8 @@ export class AbortScope {
   #children: Set<AbortScope> | undefined;
   /** The most recent race still waiting; `undefined` once aborted. */
   #racers: Racer | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #external: { signal: AbortSignal; listener: () => void } | undefined;
+  #timer: Timer | undefined;
+  #external: { signal: AbortSignal; mapReason: (reason: unknown) => unknown } | undefined;
 
   /** A root scope, aborted when `external` aborts (with `mapReason` applied to its reason). */
   static root(external?: AbortSignal, mapReason: (reason: unknown) => unknown = (r) => r): AbortScope {
@@ -59,12 +93,19 @@ export class AbortScope {
     if (external !== undefined) {
       if (external.aborted) scope.abort(mapReason(external.reason));
       else {
-        const listener = () => scope.abort(mapReason(external.reason));
-        external.addEventListener('abort', listener, { once: true });
-        scope.#external = { signal: external, listener };
+        scope.#external = { signal: external, mapReason };
+        follow(external, scope);
       }
     }
     return scope;
+  }
+
+  /** Aborts with the external signal's reason, mapped. @internal */
+  abortFromExternal(): void {
+    const external = this.#external;
+    if (external === undefined) return;
+    this.#external = undefined;
+    this.abort(external.mapReason(external.signal.reason));
   }
 
   get signal(): AbortSignal {
@@ -93,7 +134,7 @@ export class AbortScope {
     child.#parent = this;
     if (this.#children === undefined) this.#children = new Set();
     this.#children.add(child);
-    if (timeoutMs !== undefined) child.#timer = setTimeout(() => child.abort(onTimeout?.()), timeoutMs);
+    if (timeoutMs !== undefined) child.#timer = startTimer(() => child.abort(onTimeout?.()), timeoutMs);
     return child;
   }
 
@@ -202,24 +243,60 @@ export class AbortScope {
       this.#parent = undefined;
     }
     if (this.#external !== undefined) {
-      this.#external.signal.removeEventListener('abort', this.#external.listener);
+      unfollow(this.#external.signal, this);
       this.#external = undefined;
     }
   }
 
   #clearTimer(): void {
     if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
+      stopTimer(this.#timer);
       this.#timer = undefined;
     }
   }
 }
 
-/** Waits `ms`, rejecting with the scope's reason if it aborts first. */
+/** Waits `ms` (any duration, see startTimer), rejecting with the scope's reason if it aborts first. */
 export function sleep(ms: number, scope: AbortScope): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   const wait = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+    timer = startTimer(resolve, ms);
   });
-  return scope.race(wait).finally(() => clearTimeout(timer));
+  return scope.race(wait).finally(() => stopTimer(timer as Timer));
+}
+
+/**
+ * Settles as `promise` does, unless `scope` aborts first: then `promise` gets one more
+ * turn of the event loop (what reacts to an abort settles within microtasks, and a
+ * healthy memory adapter's write within the turn), after which the result is
+ * `leftBehind()` (or its throw). Work that is left behind goes on unwatched, and its late
+ * rejection is handled. For waits that must end with the run's budget or
+ * cancellation, however slow or hung the awaited work is.
+ */
+export function withGrace<T, F>(promise: Promise<T>, scope: AbortScope, leftBehind: () => F): Promise<T | F> {
+  return new Promise<T | F>((resolve, reject) => {
+    let settled = false;
+    promise.then(
+      (value) => {
+        settled = true;
+        resolve(value);
+      },
+      (error: unknown) => {
+        settled = true;
+        reject(error);
+      },
+    );
+    const giveUp = () => {
+      setImmediate(() => {
+        if (settled) return;
+        try {
+          resolve(leftBehind());
+        } catch (error) {
+          reject(error);
+        }
+      });
+    };
+    if (scope.aborted) giveUp();
+    else scope.watch(promise, { fulfilled: noop, rejected: () => (scope.aborted ? giveUp() : undefined) });
+  });
 }
