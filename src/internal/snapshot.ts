@@ -1,0 +1,82 @@
+/**
+ * Immutable copies of stage outputs. A finished stage's recorded output must stay the
+ * value it produced, whatever later stages, listeners or the caller do with the object
+ * they were handed: the engine records a snapshot and passes the original on.
+ * @internal
+ * @module
+ */
+
+/** Deeper than this, a value is copied by `structuredClone` (no freeze) instead. */
+const MAX_DEPTH = 256;
+
+/** A copy that could not be made the plain way (a cycle, too deep). */
+class NotPlain extends Error {}
+const NOT_PLAIN = new NotPlain('not plain data');
+
+/**
+ * An immutable copy of `value` as it is now: plain objects (also null-prototype ones,
+ * `__proto__` keys kept as own keys) and arrays are copied and frozen, all the way
+ * down; `Date`, `Map`, `Set`, `RegExp` and binary data are copied with `structuredClone`
+ * (they cannot be frozen); primitives and functions are returned as they are. What
+ * cannot be copied is kept by reference: instances of other classes (a copy would
+ * lose their methods), and values that throw when read (a revoked proxy, a throwing
+ * getter). Never throws.
+ */
+export function snapshot<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value; // most outputs: no cost
+  try {
+    return copy(value, []) as T;
+  } catch (error) {
+    if (error !== NOT_PLAIN) return value; // unreadable: kept as it is
+    try {
+      return structuredClone(value); // a cycle, or too deep: copied, not frozen
+    } catch {
+      return value;
+    }
+  }
+}
+
+/** @param ancestors the objects around `value`: meeting one again is a cycle. */
+function copy(value: unknown, ancestors: object[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const proto = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    if (proto !== Array.prototype) return value;
+    enter(value, ancestors);
+    // Indexed: a hole becomes undefined, as JSON makes it null; an array is not a map.
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copy(value[i], ancestors);
+    ancestors.pop();
+    return Object.freeze(out);
+  }
+  if (proto === Object.prototype || proto === null) {
+    enter(value, ancestors);
+    const out: Record<string, unknown> = proto === null ? Object.create(null) : {};
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const item = copy((value as Record<string, unknown>)[key], ancestors);
+      // Assigning `__proto__` would set the prototype instead of adding the key.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true });
+      else out[key] = item;
+    }
+    ancestors.pop();
+    return Object.freeze(out);
+  }
+  if (
+    value instanceof Date ||
+    value instanceof Map ||
+    value instanceof Set ||
+    value instanceof RegExp ||
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer
+  ) {
+    return structuredClone(value);
+  }
+  return value; // an instance of some class: kept as it is
+}
+
+function enter(value: object, ancestors: object[]): void {
+  if (ancestors.length >= MAX_DEPTH || ancestors.includes(value)) throw NOT_PLAIN;
+  ancestors.push(value);
+}
