@@ -1,4 +1,5 @@
 import { type Level, type Logger, pino } from 'pino';
+import { toErrorRecord } from './errors.js';
 
 /** Levels accepted by the `logLevel` option, `silent` included. */
 export type LogLevel = Level | 'silent';
@@ -11,4 +12,30 @@ export type LogLevel = Level | 'silent';
 export function resolveLogger(logger: Logger | undefined, level: LogLevel = 'silent'): Logger {
   if (logger !== undefined) return logger;
   return pino({ name: 'macro-orchestrator', level }, pino.destination(2));
+}
+
+/**
+ * Logs a failure without ever throwing: pino's error serializer reads the error's
+ * fields, and a revoked proxy or a throwing getter would throw from inside the log
+ * call (from a listener's catch, or a memory write's retry loop). Such an error is
+ * logged as its {@link toErrorRecord}; a logger that still throws is given up on.
+ * @internal
+ */
+export function logFailure(
+  logger: Logger,
+  level: 'warn' | 'error',
+  error: unknown,
+  fields: Record<string, unknown>,
+  message: string,
+): void {
+  try {
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level]({ ...fields, err: error }, message);
+  } catch {
+    try {
+      logger[level]({ ...fields, err: toErrorRecord(error) }, message);
+    } catch {
+      // the logger itself is broken: nothing more can be done here
+    }
+  }
 }

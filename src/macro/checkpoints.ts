@@ -10,13 +10,20 @@
  * commit). With `durability: 'sync'` a write starts right away and the stage waits for
  * it; with `'async'` it starts when the event loop next turns (`setImmediate`), so all
  * the stages that finish within one turn cost one write, and nothing waits for it.
- * A failed write is reported and its contents stay pending for the next one.
+ *
+ * A failed write is looked at: what JSON cannot store (a stage whose output holds a
+ * BigInt, a cycle…) is left out and reported on its own, and the rest is written at
+ * once; a write that failed for another reason is reported and its contents stay
+ * pending for the next one. Stages still pending when the run ends are kept until the
+ * result is saved, and written if it is not, so that a resumed run does not run them again.
  * @internal
  * @module
  */
-import type { ErrorRecord } from '../errors.js';
+import { type ErrorRecord, PersistenceError } from '../errors.js';
+import { type AbortScope, withGrace } from '../internal/abort-scope.js';
 import type { AuditRecord, Checkpoint, MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
 import type { Artefact, DecisionRecord, GateVerdict, StageRecord, TimelineEntry } from './types.js';
+import { storableCheckpoint } from './unstorable.js';
 
 /** The append-only arrays of a run that checkpoints carry deltas of. */
 export interface RunJournal {
@@ -41,9 +48,10 @@ export class Checkpointer {
   readonly #runId: string;
   readonly #journal: RunJournal;
   readonly #stamp: () => { seq: number; at: number };
-  readonly #onError: (error: unknown) => void;
+  readonly #onError: (error: PersistenceError) => void;
   readonly #cursors: Cursors;
   readonly #durability: Durability;
+  readonly #scope: AbortScope;
   #stages: StageRecord[] = [];
   #chain: Promise<void> = Promise.resolve();
   /** The `'sync'` write that the stages queued since the last one started will share. */
@@ -55,17 +63,20 @@ export class Checkpointer {
   /**
    * @param journal the run's arrays; entries already stored (restored ones) are skipped.
    * @param stamp the current event sequence number and time.
-   * @param onError called once per failed write; never throws into the run.
+   * @param onError called once per failed write, and once per value left out; never throws into the run.
+   * @param scope the run's: a `'sync'` write is waited for until it aborts (and one turn more).
    */
   constructor(
     memory: MemoryAdapter,
     runId: string,
     journal: RunJournal,
     stamp: () => { seq: number; at: number },
-    onError: (error: unknown) => void,
+    onError: (error: PersistenceError) => void,
     durability: Durability,
+    scope: AbortScope,
   ) {
     this.#durability = durability;
+    this.#scope = scope;
     this.#memory = memory;
     this.#runId = runId;
     this.#journal = journal;
@@ -83,7 +94,8 @@ export class Checkpointer {
 
   /**
    * Queues a finished stage. Under `'sync'` durability, returns the write carrying it
-   * (it resolves once the stage is stored, or its failure reported); under `'async'`,
+   * (it resolves once the stage is stored or its failure reported, or one turn after
+   * the run is cancelled or out of time, whatever the adapter does); under `'async'`,
    * nothing: the write starts when the event loop next turns.
    */
   save(stage: StageRecord): Promise<void> | undefined {
@@ -97,7 +109,7 @@ export class Checkpointer {
     if (this.#next === undefined) {
       this.#next = this.#chain = this.#chain.then(this.#takeTurn);
     }
-    return this.#next;
+    return withGrace(this.#next, this.#scope, noop);
   }
 
   /** Starts the `'async'` write of the stages queued so far, after any write in flight. */
@@ -113,17 +125,28 @@ export class Checkpointer {
   };
 
   /**
-   * Ends checkpointing when the run ends: stages not yet written are dropped (the saved
-   * result supersedes them) and a write in flight is waited for.
+   * Stops writing when the run ends: no more turns are taken, a write in flight is
+   * waited for (until the run's abort and one turn more), and stages not yet written
+   * stay pending: `discard()` them once the result is saved, `flush()` them if it is not.
    */
   close(): Promise<void> {
     this.#closed = true;
-    this.#stages = [];
     if (this.#turn !== undefined) {
       clearImmediate(this.#turn);
       this.#turn = undefined;
     }
-    return this.#chain;
+    return withGrace(this.#chain, this.#scope, noop);
+  }
+
+  /** Drops the stages still pending: the saved result supersedes them. */
+  discard(): void {
+    this.#stages = [];
+  }
+
+  /** Writes the stages still pending now (the result could not be saved): they must not run again. */
+  flush(): Promise<void> {
+    this.#chain = this.#chain.then(this.#takeTurn);
+    return withGrace(this.#chain, this.#scope, noop);
   }
 
   /** Audit records not yet stored by a checkpoint; marks them stored. Call after `close()`. */
@@ -134,7 +157,7 @@ export class Checkpointer {
   }
 
   async #write(): Promise<void> {
-    if (this.#closed || this.#stages.length === 0) return;
+    if (this.#stages.length === 0) return;
     const j = this.#journal;
     const c = this.#cursors;
     const stages = this.#stages;
@@ -158,15 +181,34 @@ export class Checkpointer {
       artefacts: j.artefacts.slice(c.artefacts, ends.artefacts),
       decisions: j.decisions.slice(c.decisions, ends.decisions),
     };
+    const audit = j.audit.slice(c.audit, ends.audit);
+    let failure: unknown;
     try {
-      await this.#memory.saveCheckpoint(this.#runId, checkpoint, j.audit.slice(c.audit, ends.audit));
+      await this.#memory.saveCheckpoint(this.#runId, checkpoint, audit);
       Object.assign(c, ends);
+      return;
     } catch (error) {
-      this.#stages = stages.concat(this.#stages);
-      this.#onError(error);
+      failure = error;
     }
+    // One value JSON cannot store must not block the rest: leave it out, report it, write the rest.
+    const storable = storableCheckpoint(checkpoint, audit);
+    if (storable !== undefined) {
+      for (const error of storable.errors) this.#onError(error);
+      try {
+        await this.#memory.saveCheckpoint(this.#runId, storable.checkpoint, storable.audit);
+        Object.assign(c, ends);
+        return;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    const kept = storable === undefined ? stages : storable.checkpoint.stages;
+    this.#stages = kept.concat(this.#stages);
+    this.#onError(new PersistenceError('saveCheckpoint', failure));
   }
 }
+
+function noop(): void {}
 
 /** What a resumed run starts from, built from its stored checkpoints. */
 export interface RestorePoint {

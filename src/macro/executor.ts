@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Agent } from '../agents/agent.js';
 import {
   CancelledError,
+  describe,
   type ErrorRecord,
   isMacroError,
   type MacroError,
@@ -20,8 +21,10 @@ import {
   toErrorRecord,
 } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { type AbortScope, type RaceOutcome, sleep } from '../internal/abort-scope.js';
+import { type AbortScope, type RaceOutcome, sleep, withGrace } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
+import { snapshot } from '../internal/snapshot.js';
+import { logFailure } from '../logger.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
@@ -60,6 +63,7 @@ import type {
   StageStatus,
   TimelineEntry,
 } from './types.js';
+import { storableResult, withoutOutput } from './unstorable.js';
 
 /** What the orchestrator lends every run. */
 export interface EngineServices {
@@ -138,6 +142,8 @@ export class RunExecution implements StageStarter {
   #restoring: Map<string, StageRecord> | undefined;
   /** The first checkpoint-time persistence failure, reported in the result. */
   #persistenceFailure: PersistenceError | undefined;
+  /** Set once `run:end` is emitted: nothing is emitted after it. */
+  #ended = false;
 
   constructor(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>) {
     this.#svc = svc;
@@ -161,8 +167,9 @@ export class RunExecution implements StageStarter {
         audit: this.#audit,
       },
       () => ({ seq: this.#seq, at: this.#svc.now() }),
-      (error) => this.#persistenceError(new PersistenceError('saveCheckpoint', error), this.#req.macro.name),
+      (error) => this.#persistenceError(error, error.path ?? this.#req.macro.name),
       svc.durability,
+      req.scope,
     );
   }
 
@@ -212,7 +219,7 @@ export class RunExecution implements StageStarter {
       // Recorded as begun in memory, so that it can be resumed; without that, nothing is checkpointed.
       const { runId, context, input } = this.#req;
       const header = { runId, macro: name, context, input, startedAt };
-      const failure = await this.#write('beginRun', () => this.#svc.memory.beginRun(header));
+      const failure = await this.#bounded('beginRun', () => this.#svc.memory.beginRun(header));
       if (failure !== undefined) {
         this.#durable = false;
         this.#persistenceError(failure, name);
@@ -228,7 +235,13 @@ export class RunExecution implements StageStarter {
           ? { macro: macro.name, status: 'succeeded' }
           : { macro: macro.name, status: outcome.status, error: toErrorRecord(outcome.error) },
       );
-      if (outcome.status !== 'failed' || macro.fallback === undefined || scope.aborted) break;
+      if (outcome.status === 'failed' && scope.aborted) {
+        // Cancelled (or out of time) as the macro failed, say from a `macro:end`
+        // listener: the abort decides the run's status, and no fallback runs.
+        outcome = this.#aborted(scope, macro.name);
+        break;
+      }
+      if (outcome.status !== 'failed' || macro.fallback === undefined) break;
       if (depth >= this.#svc.maxFallbackDepth) {
         this.#logger.warn({ macro: macro.name, depth }, 'fallback depth limit reached');
         break;
@@ -249,7 +262,8 @@ export class RunExecution implements StageStarter {
       this.#labels = next.labels;
       macro = next;
     }
-    scope.dispose();
+    // The scope stays linked to the caller's signal until the run settles: a cancel
+    // during the final writes still ends the wait for them.
     return this.#finish(macro, outcome, startedAt);
   }
 
@@ -267,19 +281,20 @@ export class RunExecution implements StageStarter {
     });
     let outcome: Outcome;
     try {
-      const value = await new Chain(this, macro.children, input, scope).ended;
+      // Bounded by the run's budget even if a stage never reported its end (an engine
+      // fault): once the run aborts, its stages end within microtasks, and a turn after
+      // that the macro ends anyway.
+      const value = await withGrace(new Chain(this, macro.children, input, scope).ended, scope, () => {
+        throw scope.reason;
+      });
       if (macro.gates.length > 0) await this.#macroGates(macro.gates, value, macro.name, scope);
-      outcome = { status: 'succeeded', output: value };
+      outcome = { status: 'succeeded', output: this.#recordedOutput(macro.children, value) };
     } catch (caught) {
       // Once the run is cancelled or out of time, that decides its status, even when a
       // settle-mode branch had already failed for another reason.
-      const error = this.#normalise(scope.aborted ? scope.reason : caught, macro.name, scope);
-      const stageStatus = statusOf(error);
-      outcome = {
-        status:
-          stageStatus === 'timed-out' ? 'partial' : stageStatus === 'cancelled' ? 'cancelled' : 'failed',
-        error,
-      };
+      outcome = scope.aborted
+        ? this.#aborted(scope, macro.name)
+        : this.#failedOutcome(caught, macro.name, scope);
     }
     const endedAt = this.#svc.now();
     const status: StageStatus = outcome.status === 'succeeded' ? 'succeeded' : statusOf(outcome.error);
@@ -306,6 +321,29 @@ export class RunExecution implements StageStarter {
     };
     this.#emit(outcome.status === 'succeeded' ? end : { ...end, error: toErrorRecord(outcome.error) });
     return outcome;
+  }
+
+  /** The outcome of a macro whose run was cancelled or ran out of time. */
+  #aborted(scope: AbortScope, path: string): Outcome {
+    return this.#failedOutcome(scope.reason, path, scope);
+  }
+
+  #failedOutcome(caught: unknown, path: string, scope: AbortScope): Outcome {
+    const error = this.#normalise(caught, path, scope);
+    const stageStatus = statusOf(error);
+    return {
+      status: stageStatus === 'timed-out' ? 'partial' : stageStatus === 'cancelled' ? 'cancelled' : 'failed',
+      error,
+    };
+  }
+
+  /**
+   * The recorded output of a group of `children` run on `input`: its last child's
+   * recorded snapshot (see #stageSucceeded), or a snapshot of `input` when it has none.
+   */
+  #recordedOutput(children: readonly CompiledNode[], input: unknown): unknown {
+    const last = children[children.length - 1];
+    return last === undefined ? snapshot(input) : this.#stages[last.path]?.output;
   }
 
   async #finish(macro: CompiledMacro, outcome: Outcome, startedAt: number): Promise<MacroResult> {
@@ -336,23 +374,19 @@ export class RunExecution implements StageStarter {
     }
     let result = built as MacroResult; // every field a variant needs was set just above
 
-    // Saves the audit trail no checkpoint has stored yet, then the result, retrying each.
-    const memory = this.#svc.memory;
-    await this.#checkpoints.close();
-    const audit = this.#checkpoints.takeAudit();
-    const auditFailure =
-      audit.length === 0 ? undefined : await this.#write('appendAudit', () => memory.appendAudit(audit));
-    const failure = (await this.#write('saveResult', () => memory.saveResult(result))) ?? auditFailure;
-    if (failure !== undefined) {
-      const error = toErrorRecord(failure);
-      result = { ...result, persistence: { ok: false, error } };
-      this.#emit({
-        type: 'persistence:error',
-        ...this.#base(macro.name),
-        operation: failure.operation,
-        error,
-      });
+    const failures = await this.#save(result);
+    if (failures.length > 0) {
+      result = { ...result, persistence: { ok: false, error: toErrorRecord(failures[0]) } };
+      for (const failure of failures) {
+        this.#emit({
+          type: 'persistence:error',
+          ...this.#base(macro.name),
+          operation: failure.operation,
+          error: toErrorRecord(failure),
+        });
+      }
     }
+    this.#ended = true;
     const status: RunStatus = result.status;
     const { name, labels } = this.#req.macro;
     this.#emit({
@@ -371,10 +405,41 @@ export class RunExecution implements StageStarter {
     return result;
   }
 
+  /**
+   * Saves the audit trail no checkpoint has stored yet, then the result, each retried
+   * and bounded by the run's budget; returns the writes that failed for good. A result
+   * that could not be saved leaves the run resumable: the stages still pending are
+   * checkpointed, and if some value in it cannot be stored as JSON, the result is saved
+   * without that value (and says so), so that the run is not taken for unfinished.
+   */
+  async #save(result: MacroResult): Promise<PersistenceError[]> {
+    const memory = this.#svc.memory;
+    const failures: PersistenceError[] = [];
+    await this.#checkpoints.close();
+    const audit = this.#checkpoints.takeAudit();
+    if (audit.length > 0) {
+      const failure = await this.#bounded('appendAudit', () => memory.appendAudit(audit));
+      if (failure !== undefined) failures.push(failure);
+    }
+    let failure = await this.#bounded('saveResult', () => memory.saveResult(result));
+    if (failure === undefined) this.#checkpoints.discard();
+    else if (!this.#req.scope.aborted) {
+      await this.#checkpoints.flush();
+      const storable = storableResult(result);
+      if (storable !== undefined) {
+        failure =
+          (await this.#bounded('saveResult', () => memory.saveResult(storable.result))) ?? storable.error;
+      }
+    }
+    if (failure !== undefined) failures.push(failure);
+    return failures;
+  }
+
   /** Reports a failed write during the run; the result repeats the first one. */
   #persistenceError(failure: PersistenceError, path: string): void {
     this.#persistenceFailure ??= failure;
-    this.#logger.warn({ err: failure }, 'a memory write failed during the run; the run goes on');
+    logFailure(this.#logger, 'warn', failure, {}, 'a memory write failed during the run; the run goes on');
+    if (this.#ended) return; // a write left behind by a cancelled run: logged only
     this.#emit({
       type: 'persistence:error',
       ...this.#base(path),
@@ -383,8 +448,30 @@ export class RunExecution implements StageStarter {
     });
   }
 
-  #write(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
-    return writeWithRetry(operation, write, this.#svc.persistenceRetry, this.#svc.random, this.#logger);
+  /**
+   * A memory write with retries, waited for until the run is cancelled or out of time
+   * (and one turn more, for adapters that settle within it): then it is left to go on
+   * in the background, and reported as not confirmed.
+   */
+  #bounded(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
+    const { scope } = this.#req;
+    const writing = writeWithRetry(
+      operation,
+      write,
+      this.#svc.persistenceRetry,
+      this.#svc.random,
+      this.#logger,
+    );
+    return withGrace(
+      writing,
+      scope,
+      () =>
+        new PersistenceError(
+          operation,
+          scope.reason,
+          `it did not finish before the run ended (${describe(scope.reason)}); it goes on in the background`,
+        ),
+    );
   }
 
   // ── stages ────────────────────────────────────────────────────────────────
@@ -426,7 +513,8 @@ export class RunExecution implements StageStarter {
       shouldRetry: ({ error }) => isRetryable(error) && !scope.aborted,
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
         if (retriesLeft <= 0 || !isRetryable(error) || scope.aborted) return;
-        const delayMs = retryAfter(error) ?? backoffDelay(policy, attemptNumber, this.#svc.random);
+        const delayMs =
+          retryAfter(error, this.#svc.now()) ?? backoffDelay(policy, attemptNumber, this.#svc.random);
         const errorRecord = toErrorRecord(error);
         const event = {
           type: 'retry' as const,
@@ -528,7 +616,7 @@ export class RunExecution implements StageStarter {
     }
     ctx.end();
     this.#pipelineEnded(node, state);
-    const record = this.#stageSucceeded(node, attempt, state.output, state.agent, startedAt);
+    const record = this.#stageSucceeded(node, attempt, snapshot(state.output), state.agent, startedAt);
     const storing = this.#checkpoint(record);
     if (storing !== undefined) await storing;
     this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
@@ -640,7 +728,7 @@ export class RunExecution implements StageStarter {
       endedAt = this.#phaseSucceeded(node, lean.qa, attempt, qaStartedAt);
     }
     if (o.scope !== o.parent) o.scope.dispose();
-    const record = this.#stageSucceeded(node, attempt, value, node.agent.id, o.startedAt, endedAt);
+    const record = this.#stageSucceeded(node, attempt, snapshot(value), node.agent.id, o.startedAt, endedAt);
     const storing = this.#checkpoint(record);
     if (storing === undefined) {
       this.#stageEnded(record, record.endedAt);
@@ -714,7 +802,13 @@ export class RunExecution implements StageStarter {
           await this.#macroGates(node.gates, output, node.path, scope);
         }
       }
-      const record = this.#stageSucceeded(node, attempt, output, undefined, startedAt);
+      const record = this.#stageSucceeded(
+        node,
+        attempt,
+        this.#groupOutput(node, output),
+        undefined,
+        startedAt,
+      );
       // A checkpoint of a group whose output its children's records already hold (a
       // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
       // 10,000-branch group would store every branch output twice. Restoring rebuilds it.
@@ -727,6 +821,23 @@ export class RunExecution implements StageStarter {
     } finally {
       if (scope !== parent) scope.dispose();
     }
+  }
+
+  /**
+   * What a group's record keeps as its output: built from its children's recorded
+   * snapshots when it is theirs (a sequence's last output, a parallel tuple), so that it
+   * is neither copied again nor shared with the live value the next stage receives;
+   * a snapshot of `output` otherwise (a merge, Harmony's pick).
+   */
+  #groupOutput(node: Exclude<CompiledNode, CompiledAgentStage>, output: unknown): unknown {
+    if (!derivesOutput(node)) return snapshot(output);
+    const { children } = node;
+    if (node.kind !== 'parallel')
+      return this.#stages[(children[children.length - 1] as CompiledNode).path]?.output;
+    const outputs = new Array<unknown>(children.length);
+    for (let i = 0; i < children.length; i++)
+      outputs[i] = this.#stages[(children[i] as CompiledNode).path]?.output;
+    return Object.freeze(outputs);
   }
 
   /** Checks a macro's own gates on its output (at `path`); throws a QualityGateError when one fails. */
@@ -898,7 +1009,9 @@ export class RunExecution implements StageStarter {
           ? outputs
           : outputs[outputs.length - 1];
     const at = this.#svc.now();
-    this.#stages[path] = { ...record, output, status: 'restored' };
+    const recorded =
+      node.kind !== 'agent' && !('output' in record) ? this.#groupOutput(node, output) : snapshot(output);
+    this.#stages[path] = { ...record, output: recorded, status: 'restored' };
     this.#span('stage', path, kind, 'restored', record.attempts, at, at);
     this.#emit({
       type: 'stage:end',
@@ -1006,10 +1119,11 @@ export class RunExecution implements StageStarter {
     });
     if (decision === undefined) return output;
     const id = `d${this.#decisions.length + 1}`;
-    const event = { type: 'decision' as const, ...this.#base(node.path), id, ...decision };
-    this.#decisions.push({ id, path: node.path, at: event.at, ...decision });
+    const recorded = snapshot(decision); // its variants are branch outputs that later stages may change
+    const event = { type: 'decision' as const, ...this.#base(node.path), id, ...recorded };
+    this.#decisions.push({ id, path: node.path, at: event.at, ...recorded });
     this.#emit(event);
-    this.#recordAudit('decision', event, { id, ...decision });
+    this.#recordAudit('decision', event, { id, ...recorded });
     return output;
   }
 
@@ -1128,7 +1242,8 @@ export class RunExecution implements StageStarter {
         state.verdicts.filter((v) => !v.passed).map((v) => v.gate),
       );
     }
-    for (const artefact of state.artefacts) {
+    for (const shaped of state.artefacts) {
+      const artefact = snapshot(shaped); // its content may be the output itself
       this.#artefacts.push(artefact);
       this.#emit({ type: 'artefact', ...this.#base(node.path), artefact });
     }
@@ -1379,12 +1494,6 @@ function derivesOutput(node: CompiledNode): node is Exclude<CompiledNode, Compil
     default:
       return node.children.length > 0; // an empty sequence outputs its input, stored nowhere else
   }
-}
-
-/** A stage record without its output, for a checkpoint. */
-function withoutOutput(record: StageRecord): StageRecord {
-  const { output: _output, ...rest } = record;
-  return rest;
 }
 
 /** Reports a stage that went through a promise (#node) to `sink`. */

@@ -5,7 +5,9 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
+import { describe } from '../errors.js';
 import type { MacroEvent, MacroEventMap, MacroEventType } from '../events.js';
+import { logFailure } from '../logger.js';
 import type { MacroResult } from './types.js';
 
 type Listener = (...args: any[]) => void;
@@ -14,8 +16,10 @@ type Listener = (...args: any[]) => void;
  * A running (or finished) macro run.
  *
  * Subscribe synchronously after `run()` to see every event: execution starts on the
- * next microtask. A listener that throws is logged and never breaks the run or the
- * other listeners.
+ * next microtask. A listener that throws never breaks the run or the other listeners:
+ * its error is logged at `error` level, or, when the logger does not log errors (the
+ * default logger is silent), reported once per run as a process warning
+ * (`MACRO_LISTENER_ERROR`).
  * @example
  * const run = orchestrator.run('code-review', { intent: 'Review PR #42' });
  * run.on('stage:end', (e) => console.log(e.path, e.status));
@@ -36,6 +40,8 @@ export class MacroRun<O = unknown>
   readonly #logger: Logger;
   #macro: string;
   #ended = false;
+  /** Whether a listener error was reported as a process warning (once per run). */
+  #warned = false;
 
   /** @internal */
   constructor(
@@ -173,19 +179,40 @@ export class MacroRun<O = unknown>
     const known = this.#wrapped;
     let wrapped = known.get(fn);
     if (wrapped === undefined) {
-      const logger = this.#logger;
+      const run = this;
       // One parameter, not `...args`: every event has exactly one argument, and a rest
       // array is allocated per call, four times per stage with a listener on every type.
       wrapped = function safeListener(this: unknown, event: unknown) {
         try {
           fn.call(this, event);
         } catch (error) {
-          logger.error({ err: error }, 'macro event listener threw; the run continues');
+          run.#listenerThrew(error);
         }
       };
       known.set(fn, wrapped);
     }
     return wrapped;
+  }
+
+  /** Reports a listener's error: to the logger, or once per run as a process warning. */
+  #listenerThrew(error: unknown): void {
+    const logger = this.#logger;
+    let logs = false;
+    try {
+      logs = logger.isLevelEnabled('error');
+    } catch {
+      // a broken logger: warn instead
+    }
+    if (logs) {
+      logFailure(logger, 'error', error, {}, 'macro event listener threw; the run continues');
+      return;
+    }
+    if (this.#warned) return;
+    this.#warned = true;
+    process.emitWarning(
+      `A listener of run ${this.runId} threw: ${describe(error)}. The run continues; further listener errors of this run are not reported. Pass a logger (or logLevel) to log every one.`,
+      { code: 'MACRO_LISTENER_ERROR' },
+    );
   }
 }
 

@@ -1,25 +1,32 @@
 /**
- * Bounds every memory write in time, so that an adapter whose write never settles
- * (a hung connection, a lost lock) cannot keep a run from settling: the write fails
- * with a timeout, is retried, and is finally reported like any failing write.
+ * Bounds every memory call in time, so that an adapter whose call never settles
+ * (a hung connection, a lost lock) cannot keep a run from settling: the call fails
+ * with a timeout; a write is then retried and finally reported like any failing write.
  * @internal
  * @module
  */
 import { MacroError } from '../errors.js';
+import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
 import { InMemoryMemory } from './in-memory.js';
 import type { MemoryAdapter } from './memory-adapter.js';
 
-/** Rejects with `PERSISTENCE_FAILED` if `promise` has not settled after `ms`. */
-function bounded<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+/** Rejects with `PERSISTENCE_FAILED` if `call()` has not settled after `ms`; a synchronous throw rejects. */
+function bounded<T>(call: () => Promise<T>, ms: number, operation: string): Promise<T> {
+  let promise: Promise<T>;
+  try {
+    promise = call();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  let timer: Timer | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+    timer = startTimer(
       () =>
         reject(new MacroError('PERSISTENCE_FAILED', `Memory ${operation} did not settle within ${ms} ms`)),
       ms,
     );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => stopTimer(timer as Timer));
 }
 
 /**
@@ -35,20 +42,20 @@ function settlesPromptly(memory: MemoryAdapter): boolean {
 }
 
 /**
- * `memory` with its writes bounded by `timeoutMs`; `memory` itself when the bound is
- * infinite or its writes cannot hang.
+ * `memory` with every call bounded by `timeoutMs` (any duration; see startTimer);
+ * `memory` itself when the bound is infinite or its calls cannot hang.
  */
-export function withWriteTimeout(memory: MemoryAdapter, timeoutMs: number): MemoryAdapter {
-  if (!Number.isFinite(timeoutMs) || settlesPromptly(memory)) return memory;
+export function withTimeout(memory: MemoryAdapter, timeoutMs: number): MemoryAdapter {
+  if (timeoutMs === Number.POSITIVE_INFINITY || settlesPromptly(memory)) return memory;
   return {
-    beginRun: (header) => bounded(memory.beginRun(header), timeoutMs, 'beginRun'),
+    beginRun: (header) => bounded(() => memory.beginRun(header), timeoutMs, 'beginRun'),
     saveCheckpoint: (runId, checkpoint, audit) =>
-      bounded(memory.saveCheckpoint(runId, checkpoint, audit), timeoutMs, 'saveCheckpoint'),
-    saveResult: (result) => bounded(memory.saveResult(result), timeoutMs, 'saveResult'),
-    appendAudit: (records) => bounded(memory.appendAudit(records), timeoutMs, 'appendAudit'),
-    loadRun: (runId) => memory.loadRun(runId),
-    loadResult: (runId) => memory.loadResult(runId),
-    readAudit: (runId) => memory.readAudit(runId),
-    listRuns: (options) => memory.listRuns(options),
+      bounded(() => memory.saveCheckpoint(runId, checkpoint, audit), timeoutMs, 'saveCheckpoint'),
+    saveResult: (result) => bounded(() => memory.saveResult(result), timeoutMs, 'saveResult'),
+    appendAudit: (records) => bounded(() => memory.appendAudit(records), timeoutMs, 'appendAudit'),
+    loadRun: (runId) => bounded(() => memory.loadRun(runId), timeoutMs, 'loadRun'),
+    loadResult: (runId) => bounded(() => memory.loadResult(runId), timeoutMs, 'loadResult'),
+    readAudit: (runId) => bounded(() => memory.readAudit(runId), timeoutMs, 'readAudit'),
+    listRuns: (options) => bounded(() => memory.listRuns(options), timeoutMs, 'listRuns'),
   };
 }

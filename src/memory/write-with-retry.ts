@@ -3,14 +3,20 @@
  * @internal
  * @module
  */
-import pRetry from 'p-retry';
 import type { Logger } from 'pino';
-import { describe, PersistenceError } from '../errors.js';
+import { PersistenceError } from '../errors.js';
 import { AbortScope, sleep } from '../internal/abort-scope.js';
+import { logFailure } from '../logger.js';
 import { backoffDelay } from '../macro/retry.js';
 import type { RetryPolicy } from '../macro/types.js';
 
-/** Runs `write` with `policy`'s retries; resolves with the final failure instead of throwing it. */
+/**
+ * Runs `write` with `policy`'s retries (`policy.retries` more attempts after the first,
+ * waiting `backoffDelay` between them); resolves with the final failure instead of
+ * throwing it. Whatever a write throws or rejects with (a `TypeError`, a string, a
+ * revoked proxy) counts as a failed attempt: the loop is ours, not p-retry's, which
+ * gives up at once on a `TypeError` or a value that is not an `Error`.
+ */
 export function writeWithRetry(
   operation: string,
   write: () => Promise<void>,
@@ -18,9 +24,8 @@ export function writeWithRetry(
   random: () => number,
   logger: Logger,
 ): Promise<PersistenceError | undefined> {
-  // The first attempt runs directly, with no async frame: retry machinery (p-retry, a
-  // scope, a sleep) is only built once a write has failed, which keeps it off the
-  // per-run hot path.
+  // The first attempt runs directly, with no async frame: the retry loop (a scope, a
+  // sleep) is only built once a write has failed, which keeps it off the per-run hot path.
   let first: Promise<void>;
   try {
     first = write();
@@ -45,35 +50,24 @@ async function retryFailedWrite(
   random: () => number,
   logger: Logger,
 ): Promise<PersistenceError | undefined> {
-  if (policy.retries === 0) return fail(operation, firstError, logger);
-  logger.warn({ err: firstError, operation, attempt: 1 }, 'memory write failed');
+  let error = firstError;
   const scope = AbortScope.root();
-  try {
-    await sleep(backoffDelay(policy, 1, random), scope);
-    const attempt = async () => {
-      try {
-        await write();
-      } catch (error) {
-        // p-retry gives up at once on anything that is not an Error.
-        throw error instanceof Error ? error : new Error(describe(error), { cause: error });
-      }
-    };
-    await pRetry(attempt, {
-      retries: policy.retries - 1,
-      minTimeout: 0,
-      onFailedAttempt: async ({ attemptNumber, retriesLeft, error }) => {
-        // p-retry counts from the second attempt: attempt n here is write attempt n + 1.
-        logger.warn({ err: error, operation, attempt: attemptNumber + 1 }, 'memory write failed');
-        if (retriesLeft > 0) await sleep(backoffDelay(policy, attemptNumber + 1, random), scope);
-      },
-    });
-    return undefined;
-  } catch (error) {
-    return fail(operation, error, logger);
+  for (let attempt = 1; attempt <= policy.retries; attempt++) {
+    logFailure(logger, 'warn', error, { operation, attempt }, 'memory write failed');
+    await sleep(backoffDelay(policy, attempt, random), scope);
+    try {
+      await write();
+      return undefined;
+    } catch (caught) {
+      error = caught;
+    }
   }
-}
-
-function fail(operation: string, error: unknown, logger: Logger): PersistenceError {
-  logger.error({ err: error, operation }, 'memory write kept failing; the result is returned unsaved');
+  logFailure(
+    logger,
+    'error',
+    error,
+    { operation },
+    'memory write kept failing; the result is returned unsaved',
+  );
   return new PersistenceError(operation, error);
 }
