@@ -53,6 +53,7 @@ export {
   type Triage,
 } from './macro/scripts.js';
 export {
+  type AgentCheck,
   type AgentResult,
   type AgentStageDefinition,
   type Artefact,

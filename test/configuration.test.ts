@@ -23,7 +23,7 @@ const echo = fnAgent('echo', (x: unknown) => x);
 function configurationError(macros: readonly unknown[], options: OrchestratorOptions = {}) {
   let caught: unknown;
   try {
-    new MacroOrchestrator({ agents: [echo], ...options, macros: macros as never });
+    new MacroOrchestrator({ agents: [echo], checkAgents: 'catalogue', ...options, macros: macros as never });
   } catch (error) {
     caught = error;
   }
@@ -295,7 +295,7 @@ describe('addMacros', () => {
   });
 
   it('leaves the catalogue unchanged when one added macro is invalid', async () => {
-    const orchestrator = new MacroOrchestrator({ agents: [echo], macros: [ok('m')] });
+    const orchestrator = new MacroOrchestrator({ agents: [echo], macros: [ok('m')], checkAgents: 'catalogue' });
     const good = defineMacro({ name: 'good', description: 'd', stages: [agentStage('s', 'echo')] });
     const bad = defineMacro({ name: 'bad', description: 'd', stages: [agentStage('s', 'ghost')] });
     expect(() => orchestrator.addMacros(good, bad)).toThrow(MacroConfigurationError);

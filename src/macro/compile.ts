@@ -8,10 +8,11 @@
 import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
-import { type ConfigIssue, MacroConfigurationError } from '../errors.js';
+import { AgentNotFoundError, type ConfigIssue, MacroConfigurationError } from '../errors.js';
 import { type ExecutionStage, type LeanPipeline, leanPipeline } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import {
+  type AgentCheck,
   type AgentStageDefinition,
   type MacroDefinition,
   MacroDefinitionSchema,
@@ -74,6 +75,11 @@ export interface CompiledMacro {
   readonly labels: Readonly<Record<string, string>>;
   /** Agent ids the macro needs (stages, judges, elevation, sub-macros). */
   readonly agents: ReadonlySet<string>;
+  /**
+   * Agents missing for a run of this macro: its own, its sub-macros' and its
+   * fallbacks' (transitively). A macro with any cannot run.
+   */
+  readonly missingAgents: readonly ConfigIssue[];
 }
 
 export interface CompileEnvironment {
@@ -81,7 +87,15 @@ export interface CompileEnvironment {
   readonly pipeline: readonly ExecutionStage[];
   /** Every phase a stage may name in its own `pipeline`. */
   readonly phases: ReadonlyMap<string, ExecutionStage>;
+  readonly checkAgents: AgentCheck;
 }
+
+/**
+ * Most levels stages may be nested (each sequence, parallel, retryableStage and
+ * sub-macro counts one, across sub-macros): deeper trees are refused at load, before
+ * they could overflow the stack while being parsed or run.
+ */
+export const MAX_NESTING = 100;
 
 type Parsed = MacroDefinition & {
   readonly defaults?: {
@@ -112,6 +126,15 @@ export function compileCatalogue(
 
   definitions.forEach((definition, i) => {
     const at = `macros[${i}]`;
+    const deep = tooDeep(definition, at);
+    if (deep !== undefined) {
+      // Checked before the schema, whose recursive parse would overflow the stack first.
+      issues.push(deep);
+      const name = readName(definition);
+      if (name !== undefined) invalidNames.add(name);
+      parsed.push(undefined);
+      return;
+    }
     const result = MacroDefinitionSchema.safeParse(definition);
     if (!result.success) {
       for (const issue of result.error.issues)
@@ -134,15 +157,142 @@ export function compileCatalogue(
     byName.set(entry.def.name, entry);
   }
 
-  for (const { def, at } of byName.values()) checkMeaning(def, at, byName, invalidNames, env, issues);
+  const missing = new Map<string, ConfigIssue[]>();
+  for (const { def, at } of byName.values()) {
+    const agentIssues: ConfigIssue[] = [];
+    checkMeaning(def, at, byName, invalidNames, env, issues, agentIssues);
+    missing.set(def.name, agentIssues);
+  }
   checkCycles(byName, 'fallback', issues);
   checkCycles(byName, 'macro', issues);
+  if (issues.length === 0) checkDepth(byName, issues);
 
   if (issues.length > 0) throw new MacroConfigurationError(issues);
 
   const compiled = new Map<string, CompiledMacro>();
-  for (const { def } of byName.values()) compiled.set(def.name, compileMacro(def, byName, env));
+  for (const { def } of byName.values()) {
+    compiled.set(def.name, compileMacro(def, byName, env, reachableIssues(def.name, byName, missing)));
+  }
   return compiled;
+}
+
+/** The name of a definition, if it has a string one; never throws. */
+function readName(definition: unknown): string | undefined {
+  try {
+    const name = (definition as { name?: unknown } | null)?.name;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The nested stages of a stage definition (of any shape); never throws. */
+function nested(stage: unknown): Array<[unknown, string]> {
+  const out: Array<[unknown, string]> = [];
+  try {
+    if (typeof stage !== 'object' || stage === null) return out;
+    const {
+      stages,
+      branches,
+      stage: inner,
+    } = stage as { stages?: unknown; branches?: unknown; stage?: unknown };
+    if (Array.isArray(stages)) for (let k = 0; k < stages.length; k++) out.push([stages[k], `.stages[${k}]`]);
+    if (Array.isArray(branches)) {
+      for (let k = 0; k < branches.length; k++) out.push([branches[k], `.branches[${k}]`]);
+    }
+    if (inner !== undefined) out.push([inner, '.stage']);
+  } catch {
+    // a hostile definition: the schema reports it
+  }
+  return out;
+}
+
+/** An issue when `definition`'s stages nest more than MAX_NESTING levels; walked without recursion. */
+function tooDeep(definition: unknown, at: string): ConfigIssue | undefined {
+  const pending: Array<{ stage: unknown; path: string; depth: number }> = [];
+  for (const [stage, path] of nested({ stages: readStages(definition) })) {
+    pending.push({ stage, path: `${at}${path}`, depth: 1 });
+  }
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.depth > MAX_NESTING) {
+      return {
+        path: next.path,
+        message: `Stages are nested more than ${MAX_NESTING} levels deep; at most ${MAX_NESTING} are supported`,
+      };
+    }
+    for (const [stage, path] of nested(next.stage)) {
+      pending.push({ stage, path: `${next.path}${path}`, depth: next.depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+function readStages(definition: unknown): unknown {
+  try {
+    return (definition as { stages?: unknown } | null)?.stages;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reports macros whose stages, with their sub-macros' stages, nest more than MAX_NESTING levels. */
+function checkDepth(byName: Map<string, { def: Parsed; at: string }>, issues: ConfigIssue[]): void {
+  const depths = new Map<string, number>();
+  const depthOf = (name: string): number => {
+    const known = depths.get(name);
+    if (known !== undefined) return known;
+    const entry = byName.get(name);
+    let deepest = 0;
+    const visit = (stage: StageDefinition, depth: number): void => {
+      if (stage.kind === 'macro') {
+        deepest = Math.max(deepest, depth + depthOf(stage.macro));
+        return;
+      }
+      deepest = Math.max(deepest, depth);
+      if (stage.kind === 'sequence') for (const s of stage.stages) visit(s, depth + 1);
+      else if (stage.kind === 'parallel') for (const s of stage.branches) visit(s, depth + 1);
+      else if (stage.kind === 'retryable') visit(stage.stage, depth + 1);
+    };
+    for (const stage of entry?.def.stages ?? []) visit(stage, 1);
+    depths.set(name, deepest);
+    return deepest;
+  };
+  for (const { def, at } of byName.values()) {
+    const depth = depthOf(def.name);
+    if (depth > MAX_NESTING) {
+      issues.push({
+        path: `${at}.stages`,
+        message: `Stages of macro "${def.name}" are nested ${depth} levels deep through its sub-macros; at most ${MAX_NESTING} are supported`,
+      });
+    }
+  }
+}
+
+/** Missing-agent issues of `name` and of every macro a run of it can reach (sub-macros, fallbacks). */
+function reachableIssues(
+  name: string,
+  byName: Map<string, { def: Parsed; at: string }>,
+  missing: ReadonlyMap<string, readonly ConfigIssue[]>,
+): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const pending = [name];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (seen.has(next)) continue;
+    seen.add(next);
+    out.push(...(missing.get(next) ?? []));
+    const def = byName.get(next)?.def;
+    if (def === undefined) continue;
+    if (def.fallback !== undefined) pending.push(def.fallback);
+    const walk = (stage: StageDefinition): void => {
+      if (stage.kind === 'macro') pending.push(stage.macro);
+      else if (stage.kind === 'sequence') stage.stages.forEach(walk);
+      else if (stage.kind === 'parallel') stage.branches.forEach(walk);
+      else if (stage.kind === 'retryable') walk(stage.stage);
+    };
+    def.stages.forEach(walk);
+  }
+  return out;
 }
 
 function checkMeaning(
@@ -152,12 +302,16 @@ function checkMeaning(
   invalidNames: ReadonlySet<string>,
   env: CompileEnvironment,
   issues: ConfigIssue[],
+  agentIssues: ConfigIssue[],
 ): void {
   const known = (name: string) => byName.has(name) || invalidNames.has(name);
   const where = `in macro "${def.name}"`;
   const ids = new Set<string>();
   const needAgent = (id: string, path: string, role: string) => {
-    if (!env.agents.has(id)) issues.push({ path, message: `Unknown ${role} "${id}" ${where}` });
+    if (env.agents.has(id)) return;
+    const issue = { path, message: `Unknown ${role} "${id}" ${where}` };
+    agentIssues.push(issue);
+    if (env.checkAgents === 'catalogue') issues.push(issue); // in order, among the other issues
   };
   const checkGates = (gates: readonly QualityGate[] | undefined, path: string) => {
     const seen = new Set<string>();
@@ -340,6 +494,7 @@ function compileMacro(
   def: Parsed,
   byName: Map<string, { def: Parsed; at: string }>,
   env: CompileEnvironment,
+  missingAgents: readonly ConfigIssue[],
 ): CompiledMacro {
   const labels = Object.freeze({ macro: def.name, ...def.labels });
   const agents = new Set<string>();
@@ -353,6 +508,7 @@ function compileMacro(
     gates: def.gates ?? [],
     labels,
     agents,
+    missingAgents,
   };
 }
 
@@ -381,7 +537,8 @@ function compileStages(
         agents.add(stage.agent);
         if (stage.elevateTo !== undefined) agents.add(stage.elevateTo);
         for (const gate of stage.gates ?? []) if (gate.kind === 'judge') agents.add(gate.agent);
-        const agent = env.agents.get(stage.agent) as Agent;
+        // A missing agent (allowed under checkAgents 'reachable') is never called: runs that reach it are refused.
+        const agent = env.agents.get(stage.agent) ?? missingAgent(stage.agent, path);
         const gates = stage.gates ?? [];
         const phaseTimeoutsMs = phaseTimeouts(defaults.phaseTimeoutsMs, stage.phaseTimeoutsMs);
         const pipeline =
@@ -471,6 +628,16 @@ function compileStages(
     }
   };
   return def.stages.map((stage) => compile(stage, prefix, undefined));
+}
+
+/** Stands in for an agent that is not registered; a run that reaches it is refused before it starts. */
+function missingAgent(id: string, path: string): Agent {
+  return {
+    id,
+    invoke() {
+      throw new AgentNotFoundError(id, path);
+    },
+  };
 }
 
 function phaseTimeouts(

@@ -8,21 +8,39 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import { AgentRegistry } from '../agents/registry.js';
-import { CancelledError, MacroError, StageTimeoutError } from '../errors.js';
-import { AbortScope } from '../internal/abort-scope.js';
-import { type LogLevel, resolveLogger } from '../logger.js';
+import {
+  CancelledError,
+  describe,
+  MacroConfigurationError,
+  MacroError,
+  PersistenceError,
+  StageTimeoutError,
+} from '../errors.js';
+import { AbortScope, withGrace } from '../internal/abort-scope.js';
+import { checkOptionKeys } from '../internal/options.js';
+import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
+import { type LogLevel, logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
-import type { MemoryAdapter } from '../memory/memory-adapter.js';
-import { withWriteTimeout } from '../memory/timed-memory.js';
+import type { MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
+import { withTimeout } from '../memory/timed-memory.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { type Durability, restorePoint } from './checkpoints.js';
 import { type CompiledMacro, compileCatalogue } from './compile.js';
 import { type EngineServices, RunExecution, type RunRequest } from './executor.js';
 import { MacroRun } from './run.js';
-import { invalidOptions, parseContext, plainRunOptions, RunOptionsSchema } from './run-input.js';
-import { builtinMacros } from './scripts.js';
 import {
+  checkRunOptions,
+  invalidOptions,
+  parseContext,
+  plainRunOptions,
+  RUN_OPTION_KEYS,
+  RunOptionsSchema,
+} from './run-input.js';
+import { builtinMacros } from './scripts.js';
+import { checkStoredRun } from './stored-run.js';
+import {
+  type AgentCheck,
   type MacroContextInput,
   type MacroDefinition,
   type MacroResult,
@@ -37,6 +55,15 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   readonly agents?: Iterable<Agent> | AgentRegistry;
   /** The macro catalogue. Spread `builtinMacros` to keep the built-ins. @default builtinMacros */
   readonly macros?: readonly M[];
+  /**
+   * Which macros must have every agent they name at construction: `'catalogue'` checks
+   * them all (a missing agent anywhere throws `MacroConfigurationError`);
+   * `'reachable'` lets a catalogue (such as `builtinMacros`) hold macros whose agents
+   * are not given, and refuses, at `run()`, a macro that reaches one through its stages,
+   * sub-macros or fallbacks (the same error, listing them).
+   * @default 'reachable'
+   */
+  readonly checkAgents?: AgentCheck;
   /** Where results and audit trails persist. @default new InMemoryMemory() */
   readonly memory?: MemoryAdapter;
   /** A pino logger; child loggers are bound to each run, stage and label set. */
@@ -54,8 +81,10 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   /** How failing memory writes are retried. @default { retries: 3, minDelayMs: 50, maxDelayMs: 1000 } */
   readonly persistenceRetry?: RetryPolicyInput;
   /**
-   * A memory write that has not settled after this long fails (and is retried, then
-   * reported), so a hung adapter cannot keep a run from settling. @default 30_000
+   * A memory call that has not settled after this long fails (a write is retried, then
+   * reported), so a hung adapter cannot keep a run from settling. Any duration works;
+   * `Infinity` waits without bound (a run's own budget and cancellation still end the
+   * wait). @default 30_000
    */
   readonly persistenceTimeoutMs?: number;
   /**
@@ -82,9 +111,12 @@ export interface RunOptions {
   readonly input?: unknown;
   /** Cancels the run: everything in flight is aborted and the run settles `cancelled`. */
   readonly signal?: AbortSignal;
-  /** Time budget of the whole run in ms; past it the run settles `partial`. */
+  /**
+   * Time budget of the whole run in ms, counted from the call; past it the run settles
+   * `partial`. Any duration works (long ones are chained timers); `Infinity` is no budget.
+   */
   readonly timeoutMs?: number;
-  /** Absolute deadline (epoch ms); the earlier of this and `timeoutMs` applies. */
+  /** Absolute deadline (epoch ms, any distance away); the earlier of this and `timeoutMs` applies. */
   readonly deadline?: number;
 }
 
@@ -106,14 +138,42 @@ const ResumeIncompleteOptionsSchema = ResumeOptionsSchema.extend({
   limit: z.number().int().positive().optional(),
 });
 
-const OrchestratorOptionsSchema = z.object({
+const fn = (name: string) =>
+  z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
+
+const OrchestratorOptionsSchema = z.strictObject({
+  agents: z.custom<object>((v) => typeof v === 'object' && v !== null, 'agents must be iterable').optional(),
+  macros: z.array(z.unknown()).readonly().optional(),
+  checkAgents: z.enum(['reachable', 'catalogue']).optional(),
+  memory: z.custom<object>((v) => typeof v === 'object' && v !== null, 'memory must be an object').optional(),
+  logger: z.custom<object>((v) => typeof v === 'object' && v !== null, 'logger must be an object').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  scheduling: SchedulingPolicySchema.optional(),
+  pipeline: z.array(z.unknown()).readonly().optional(),
+  phases: z.array(z.unknown()).readonly().optional(),
   maxFallbackDepth: z.number().int().min(0).max(20).optional(),
   persistenceRetry: RetryPolicySchema.optional(),
-  persistenceTimeoutMs: z.number().positive().optional(),
+  persistenceTimeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   durability: z.enum(['sync', 'async']).optional(),
-  scheduling: SchedulingPolicySchema.optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  now: fn('now').optional(),
+  random: fn('random').optional(),
+  createRunId: fn('createRunId').optional(),
 });
+
+/** Every key of `OrchestratorOptions`. */
+const ORCHESTRATOR_OPTION_KEYS = Object.keys(OrchestratorOptionsSchema.shape);
+
+/** The memory methods the engine calls. */
+const MEMORY_METHODS = [
+  'beginRun',
+  'saveCheckpoint',
+  'loadRun',
+  'saveResult',
+  'loadResult',
+  'appendAudit',
+  'readAudit',
+  'listRuns',
+] as const;
 
 /** The output type of macro `N` in catalogue `M`. */
 export type MacroOutput<M, N extends string> = M extends MacroDefinition<N, any> ? StageOutput<M> : never;
@@ -137,13 +197,23 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   readonly #pipeline: readonly ExecutionStage[];
   readonly #phases: Map<string, ExecutionStage>;
   readonly #createRunId: () => string;
+  readonly #checkAgents: AgentCheck;
   /** Runs in flight, by id: bounded by what runs now, emptied as runs settle. */
   readonly #live = new Map<string, MacroRun<unknown>>();
 
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
+    checkOptionKeys('orchestrator options', options, ORCHESTRATOR_OPTION_KEYS);
     const checked = OrchestratorOptionsSchema.safeParse(options);
     if (!checked.success) throw invalid('orchestrator options', checked.error);
+    const missing = MEMORY_METHODS.filter((m) => typeof (options.memory as any)?.[m] !== 'function');
+    if (options.memory !== undefined && missing.length > 0) {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `Invalid orchestrator options: memory must implement MemoryAdapter (missing: ${missing.join(', ')})`,
+      );
+    }
+    this.#checkAgents = options.checkAgents ?? 'reachable';
     this.agents =
       options.agents instanceof AgentRegistry ? options.agents : new AgentRegistry(options.agents ?? []);
     this.memory = options.memory ?? new InMemoryMemory();
@@ -165,7 +235,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     this.#services = {
       catalogue: this.#catalogue,
       agents: this.agents,
-      memory: withWriteTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000),
+      memory: withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000),
       scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
       logger: this.logger,
       now: options.now ?? Date.now,
@@ -184,6 +254,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       agents: this.agents,
       pipeline: this.#pipeline,
       phases: this.#phases,
+      checkAgents: this.#checkAgents,
     });
   }
 
@@ -216,6 +287,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * async-iterable. Execution starts on the next microtask, so listeners attached
    * right away see every event.
    * @throws {MacroError} `MACRO_NOT_FOUND`, `INVALID_CONTEXT` or `INVALID_OPTIONS`, before anything runs.
+   * @throws {MacroConfigurationError} when the macro, its sub-macros or fallbacks need an agent that is not registered.
    */
   run<N extends M['name']>(
     name: N,
@@ -227,14 +299,13 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       const known = [...this.#catalogue.keys()].join(', ');
       throw new MacroError('MACRO_NOT_FOUND', `Unknown macro "${String(name)}" (known: ${known || 'none'})`);
     }
+    if (macro.missingAgents.length > 0) throw new MacroConfigurationError(macro.missingAgents);
     const parsedContext = parseContext(context, macro.name);
-    if (!plainRunOptions(options)) {
-      const parsedOptions = RunOptionsSchema.safeParse(options);
-      if (!parsedOptions.success) throw invalid('run options', parsedOptions.error);
-    }
+    if (!plainRunOptions(options)) checkRunOptions('run options', options, RunOptionsSchema);
 
     const runId = this.#createRunId();
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
+    const budget = this.#startBudget(scope, options, () => macro.name);
     const logger = this.#runLogger(runId, macro);
     const request: RunRequest = {
       runId,
@@ -245,7 +316,9 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       logger,
     };
     let run: MacroRun<unknown> | undefined;
-    const result = Promise.resolve().then(() => this.#execute(request, options, run as MacroRun<unknown>));
+    const result = Promise.resolve().then(() =>
+      new RunExecution(this.#services, request, run as MacroRun<unknown>).execute(),
+    );
     run = new MacroRun(
       runId,
       macro.name,
@@ -253,7 +326,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       (reason) => scope.abort(new CancelledError(macro.name, reason)),
       logger,
     );
-    this.#track(run);
+    this.#track(run, scope, budget);
     return run as MacroRun<MacroOutput<M, N>>;
   }
 
@@ -263,14 +336,18 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * not run again: their stored outputs are reused, and each emits `stage:start` and
    * `stage:end` with status `restored`. The run keeps its id, context, input and start
    * time; its events continue the stored sequence numbers, and `run:start` carries
-   * `resumed: true`. `timeoutMs` and `deadline` count from the resume.
+   * `resumed: true`. `timeoutMs` and `deadline` count from the call, loading included.
    *
    * A run that already finished is not run again: the handle emits `run:start` and
    * `run:end` and settles with the stored result. Resuming a run that is running in
    * this orchestrator returns its live handle.
    *
    * The handle rejects (and its iterator throws) with `RUN_NOT_FOUND` when memory has
-   * no such run, and `MACRO_NOT_FOUND` when its macro is not in the catalogue.
+   * no such run, `RUN_CORRUPT` when what is stored is malformed, `PERSISTENCE_FAILED`
+   * when loading fails or does not settle within `persistenceTimeoutMs`, the run's
+   * `CANCELLED` or `RUN_TIMEOUT` error when it is cancelled or out of time while loading,
+   * `MACRO_NOT_FOUND` when its macro is not in the catalogue, and a
+   * `MacroConfigurationError` when the macro needs an agent that is not registered.
    * @example
    * const orchestrator = new MacroOrchestrator({ agents, memory: new SqliteMemory('runs.db') });
    * const result = await orchestrator.resume(runId);
@@ -278,14 +355,17 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   resume(runId: string, options: ResumeOptions = {}): MacroRun<unknown> {
     const live = this.#live.get(runId);
     if (live !== undefined) return live;
-    const parsedOptions = ResumeOptionsSchema.safeParse(options);
-    if (!parsedOptions.success) throw invalid('resume options', parsedOptions.error);
+    if (typeof runId !== 'string' || runId.length === 0) {
+      throw new MacroError('INVALID_OPTIONS', 'Expected the run id to resume to be a non-empty string');
+    }
+    checkRunOptions('resume options', options, ResumeOptionsSchema);
     let name = runId; // the macro's name once loaded
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(name, reason));
+    const budget = this.#startBudget(scope, options, () => name);
     let run: MacroRun<unknown> | undefined;
     const result = Promise.resolve().then(async () => {
       const handle = run as MacroRun<unknown>;
-      const stored = await this.memory.loadRun(runId);
+      const stored = await this.#load(runId, scope);
       if (stored?.result !== undefined) return this.#replay(handle, stored.result);
       if (stored?.header === undefined) {
         throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is stored in memory to resume`);
@@ -298,6 +378,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
           `Run "${runId}" cannot be resumed: its macro "${header.macro}" is not in the catalogue`,
         );
       }
+      if (macro.missingAgents.length > 0) throw new MacroConfigurationError(macro.missingAgents);
       name = macro.name;
       handle.bindMacro(macro.name);
       const request: RunRequest = {
@@ -310,7 +391,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         restore: restorePoint(stored),
         startedAt: header.startedAt,
       };
-      return this.#execute(request, options, handle);
+      return new RunExecution(this.#services, request, handle).execute();
     });
     run = new MacroRun(
       runId,
@@ -319,8 +400,31 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       (reason) => scope.abort(new CancelledError(name, reason)),
       this.logger,
     );
-    this.#track(run);
+    this.#track(run, scope, budget);
     return run;
+  }
+
+  /**
+   * Loads a run to resume, bounded by `persistenceTimeoutMs`, the resume's budget and
+   * its cancellation, and checked before it is trusted.
+   */
+  async #load(runId: string, scope: AbortScope): Promise<StoredRun | undefined> {
+    let loaded: unknown;
+    try {
+      // Cancelled or out of time while loading: a load that still settles within the turn
+      // gives a `cancelled` (or `partial`) result, as a run does; a slower one is left behind.
+      loaded = await withGrace(this.#services.memory.loadRun(runId), scope, () => {
+        throw scope.reason;
+      });
+    } catch (error) {
+      if (scope.aborted && error === scope.reason) throw error;
+      throw new PersistenceError(
+        'loadRun',
+        error,
+        `loading run "${runId}" to resume it failed: ${describe(error)}`,
+      );
+    }
+    return loaded === undefined ? undefined : checkStoredRun(runId, loaded);
   }
 
   /**
@@ -334,16 +438,21 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * @returns the resumed runs' handles, oldest run first.
    */
   async resumeIncomplete(options: ResumeIncompleteOptions = {}): Promise<MacroRun<unknown>[]> {
-    const parsedOptions = ResumeIncompleteOptionsSchema.safeParse(options);
-    if (!parsedOptions.success) throw invalid('resume options', parsedOptions.error);
+    checkRunOptions('resumeIncomplete options', options, ResumeIncompleteOptionsSchema);
     const { staleAfterMs = 0, limit = 100, ...runOptions } = options;
     const now = this.#services.now();
-    const runs = await this.memory.listRuns({ status: 'running', limit });
+    const runs = await this.#services.memory.listRuns({ status: 'running', limit });
     const resumed: MacroRun<unknown>[] = [];
     for (const summary of runs.reverse()) {
       if (this.#live.has(summary.runId) || now - summary.updatedAt < staleAfterMs) continue;
       if (!this.#catalogue.has(summary.macro)) {
-        this.logger.warn({ runId: summary.runId, macro: summary.macro }, 'cannot resume: unknown macro');
+        logFailure(
+          this.logger,
+          'warn',
+          undefined,
+          { runId: summary.runId, macro: summary.macro },
+          'cannot resume: unknown macro',
+        );
         continue;
       }
       resumed.push(this.resume(summary.runId, runOptions));
@@ -351,21 +460,14 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     return resumed;
   }
 
-  /** Runs `request` under the run budget of `options`, counted from now. */
-  #execute(request: RunRequest, options: RunOptions, run: MacroRun<unknown>): Promise<MacroResult<any>> {
-    const services = this.#services;
-    const { scope, macro } = request;
-    const budget = runBudget(options, services.now());
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (budget !== undefined) {
-      timer = setTimeout(
-        () => scope.abort(new StageTimeoutError(macro.name, budget, 'run')),
-        Math.max(0, budget),
-      );
-    }
-    const executing = new RunExecution(services, request, run).execute();
-    // No run budget, no timer to clear: most runs skip the two promises of a `finally`.
-    return timer === undefined ? executing : executing.finally(() => clearTimeout(timer));
+  /**
+   * Starts the time budget of `options` (the earlier of `timeoutMs` and `deadline`),
+   * counted from now: when it runs out, `scope` aborts with a `RUN_TIMEOUT` error.
+   */
+  #startBudget(scope: AbortScope, options: RunOptions, name: () => string): Timer | undefined {
+    const budget = runBudget(options, this.#services.now());
+    if (budget === undefined || budget === Number.POSITIVE_INFINITY) return undefined;
+    return startTimer(() => scope.abort(new StageTimeoutError(name(), budget, 'run')), budget);
   }
 
   /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
@@ -396,18 +498,24 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       : this.logger;
   }
 
-  /** Keeps `run` findable by `resume()` while it runs; forgets it when it settles. */
-  #track(run: MacroRun<unknown>): void {
+  /**
+   * Keeps `run` findable by `resume()` while it runs; when it settles (or its resume
+   * is refused), forgets it, stops its budget timer and unlinks its scope from the
+   * caller's signal.
+   */
+  #track(run: MacroRun<unknown>, scope: AbortScope, budget: Timer | undefined): void {
     this.#live.set(run.runId, run);
     const forget = () => {
+      if (budget !== undefined) stopTimer(budget);
+      scope.dispose();
       if (this.#live.get(run.runId) === run) this.#live.delete(run.runId);
     };
     run.result.then(forget, forget);
   }
 
-  /** A stored result, or `undefined`. */
+  /** A stored result, or `undefined`; bounded by `persistenceTimeoutMs`. */
   loadResult(runId: string): Promise<MacroResult | undefined> {
-    return this.memory.loadResult(runId);
+    return this.#services.memory.loadResult(runId);
   }
 }
 
@@ -437,8 +545,20 @@ export function runMacro<
   M extends MacroDefinition<string, any> = MacroDefinition,
   N extends M['name'] = M['name'],
 >(name: N, context: MacroContextInput, options: RunMacroOptions<M> = {}): MacroRun<MacroOutput<M, N>> {
+  checkOptionKeys('runMacro options', options, [
+    ...RUN_OPTION_KEYS,
+    'orchestrator',
+    ...ORCHESTRATOR_OPTION_KEYS,
+  ]);
   const { input, signal, timeoutMs, deadline, orchestrator, ...rest } = options as RunOptions &
     OrchestratorOptions<M> & { orchestrator?: MacroOrchestrator<M> };
+  if (orchestrator !== undefined && Object.keys(rest).length > 0) {
+    // They would be ignored: the orchestrator was built with its own.
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Invalid runMacro options: pass an orchestrator or orchestrator options, not both (got orchestrator and ${Object.keys(rest).join(', ')})`,
+    );
+  }
   const runOptions: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {};
   if (input !== undefined) runOptions.input = input;
   if (signal !== undefined) runOptions.signal = signal;

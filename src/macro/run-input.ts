@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { MacroError } from '../errors.js';
+import { checkOptionKeys } from '../internal/options.js';
 import { type MacroContext, type MacroContextInput, MacroContextSchema } from './types.js';
 
 /** The parse of a plain `{ intent, guidance? }` context, or `undefined` for anything else. */
@@ -32,7 +33,7 @@ export function parseContext(context: MacroContextInput, macro: string): MacroCo
   const detail = parsed.error.issues
     .map(
       (i) =>
-        `${i.message} at context${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}`,
+        `${i.message}${i.code === 'unrecognized_keys' ? ` (known: ${CONTEXT_KEYS.join(', ')})` : ''} at context${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}`,
     )
     .join('; ');
   throw new MacroError('INVALID_CONTEXT', `Invalid context for macro "${macro}": ${detail}`, {
@@ -40,15 +41,30 @@ export function parseContext(context: MacroContextInput, macro: string): MacroCo
   });
 }
 
-const MAX_TIMER_MS = 2_147_483_647;
+const CONTEXT_KEYS = Object.keys(MacroContextSchema.shape).filter((key) => key !== 'failure');
+
+/** Every key of `RunOptions`. */
+export const RUN_OPTION_KEYS = ['input', 'signal', 'timeoutMs', 'deadline'] as const;
 
 /** The schema of `RunOptions`; see {@link plainRunOptions} for its fast path. */
 export const RunOptionsSchema = z.strictObject({
   input: z.unknown().optional(),
   signal: z.instanceof(AbortSignal).optional(),
-  timeoutMs: z.number().positive().max(MAX_TIMER_MS).optional(),
+  // Any duration works (timers past 2^31-1 ms are chained); Infinity means no budget.
+  timeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   deadline: z.number().finite().optional(),
 });
+
+/**
+ * Checks options of `what` (run, resume…) against `schema`: unknown keys first, named
+ * with the known ones, then the values.
+ * @throws {MacroError} `INVALID_OPTIONS`
+ */
+export function checkRunOptions(what: string, options: unknown, schema: z.ZodObject): void {
+  checkOptionKeys(what, options, Object.keys(schema.shape));
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) throw invalidOptions(what, parsed.error);
+}
 
 /**
  * Whether run options are plainly valid: only known keys, each absent or of the right
@@ -58,12 +74,7 @@ export function plainRunOptions(options: object): boolean {
   if (Object.getPrototypeOf(options) !== Object.prototype) return false;
   const { signal, timeoutMs, deadline } = options as Record<string, unknown>;
   if (signal !== undefined && !(signal instanceof AbortSignal)) return false;
-  if (
-    timeoutMs !== undefined &&
-    !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)
-  ) {
-    return false;
-  }
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) return false;
   if (deadline !== undefined && !(typeof deadline === 'number' && Number.isFinite(deadline))) return false;
   for (const key in options) {
     if (key !== 'input' && key !== 'signal' && key !== 'timeoutMs' && key !== 'deadline') return false;

@@ -41,7 +41,8 @@ export type RetryPolicyInput = z.input<typeof RetryPolicySchema>;
 /** A retry policy with its defaults applied. */
 export type RetryPolicy = z.output<typeof RetryPolicySchema>;
 
-const TimeoutMsSchema = z.number().positive().max(2_147_483_647);
+/** Any positive duration: timers past 2^31-1 ms are chained (see internal/timers.ts). */
+const TimeoutMsSchema = z.number().positive();
 
 /** Verdict of one quality gate on one output. */
 export const GateVerdictSchema = z.object({
@@ -109,8 +110,14 @@ export const KnowledgePacketSchema = z.object({
 });
 export type KnowledgePacket = z.infer<typeof KnowledgePacketSchema>;
 
-/** Everything a run knows about why it runs: parsed once per run. */
-export const MacroContextSchema = z.object({
+/**
+ * Which macros must have all their agents when the catalogue is loaded: every one
+ * (`'catalogue'`), or none, each run checking the macros it can reach (`'reachable'`).
+ */
+export type AgentCheck = 'reachable' | 'catalogue';
+
+/** Everything a run knows about why it runs: parsed once per run. Unknown keys are refused (a typo must not pass unnoticed). */
+export const MacroContextSchema = z.strictObject({
   /** What the operator wants, in their words. */
   intent: z.string().min(1, 'intent must not be empty'),
   /** Guidance text, usually the contents of an AGENTS.md. @default "" */

@@ -16,6 +16,7 @@ function issues(group: unknown) {
   try {
     new MacroOrchestrator({
       agents,
+      checkAgents: 'catalogue',
       macros: [{ name: 'vote', description: 'vote', stages: [group] }] as never,
     });
   } catch (error) {

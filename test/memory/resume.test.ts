@@ -352,7 +352,9 @@ describe('resumeIncomplete()', () => {
 
   it('rejects a limit that is not a positive integer', async () => {
     const orchestrator = restarted(line, new InMemoryMemory(), new Map());
-    await expect(orchestrator.resumeIncomplete({ limit: 0 })).rejects.toThrow(/Invalid resume options/);
+    await expect(orchestrator.resumeIncomplete({ limit: 0 })).rejects.toThrow(
+      /Invalid resumeIncomplete options/,
+    );
   });
 
   it('skips runs of macros that are not in the catalogue', async () => {

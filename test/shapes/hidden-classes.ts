@@ -41,6 +41,7 @@ const pipeline = defaultPipeline();
 const compiled = compileCatalogue([definition], {
   agents: new AgentRegistry([inc]),
   pipeline,
+  checkAgents: 'catalogue',
   phases: new Map(pipeline.map((phase) => [phase.name, phase])),
 }).get('shapes');
 if (compiled === undefined) throw new Error('not compiled');

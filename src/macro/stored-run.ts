@@ -1,0 +1,93 @@
+/**
+ * What a resume reads back from memory, checked before it is trusted: a stored run is
+ * data from outside the process (a file, a database another version wrote, a hand
+ * edit), and a corrupt one must fail as a clear `RUN_CORRUPT`, never as a bare
+ * `TypeError` or a `NaN` sequence number deep inside the engine.
+ * @internal
+ * @module
+ */
+import { z } from 'zod';
+import { MacroError } from '../errors.js';
+import type { StoredRun } from '../memory/memory-adapter.js';
+
+const count = z.number().int().min(0);
+const time = z.number().finite();
+const status = z.enum(['succeeded', 'failed', 'timed-out', 'cancelled', 'restored']);
+
+const StageRecordSchema = z.looseObject({
+  path: z.string(),
+  id: z.string(),
+  kind: z.enum(['agent', 'sequence', 'parallel', 'macro']),
+  status,
+  attempts: count,
+  startedAt: time,
+  endedAt: time,
+  durationMs: time,
+});
+
+const TimelineEntrySchema = z.looseObject({
+  scope: z.enum(['macro', 'stage', 'phase']),
+  path: z.string(),
+  name: z.string(),
+  status,
+  attempt: count,
+  startedAt: time,
+  endedAt: time,
+  durationMs: time,
+});
+
+const CheckpointSchema = z.looseObject({
+  seq: count,
+  at: time,
+  stages: z.array(StageRecordSchema),
+  // Optional: checkpoints written by earlier versions may lack a journal array.
+  timeline: z.array(TimelineEntrySchema).optional(),
+  errors: z.array(z.looseObject({ name: z.string(), code: z.string(), message: z.string() })).optional(),
+  verdicts: z.array(z.looseObject({ gate: z.string(), path: z.string(), passed: z.boolean() })).optional(),
+  artefacts: z.array(z.looseObject({ name: z.string() })).optional(),
+  decisions: z.array(z.looseObject({ id: z.string(), path: z.string() })).optional(),
+});
+
+const HeaderSchema = z.looseObject({
+  runId: z.string(),
+  macro: z.string(),
+  context: z.looseObject({ intent: z.string() }),
+  startedAt: time,
+});
+
+const ResultSchema = z.looseObject({
+  runId: z.string(),
+  macro: z.string(),
+  status: z.enum(['succeeded', 'partial', 'failed', 'cancelled']),
+  durationMs: time,
+  labels: z.record(z.string(), z.string()),
+  stages: z.record(z.string(), StageRecordSchema),
+});
+
+const StoredRunSchema = z.looseObject({
+  header: HeaderSchema.optional(),
+  checkpoints: z.array(CheckpointSchema),
+  result: ResultSchema.optional(),
+});
+
+/**
+ * `stored` as a {@link StoredRun}, once its shape is checked.
+ * @throws {MacroError} `RUN_CORRUPT`, naming the first fields that are wrong and where.
+ */
+export function checkStoredRun(runId: string, stored: unknown): StoredRun {
+  const parsed = StoredRunSchema.safeParse(stored);
+  if (parsed.success) return stored as StoredRun;
+  const detail = parsed.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.message} at ${dotted(issue.path)}`)
+    .join('; ');
+  throw new MacroError('RUN_CORRUPT', `Stored run "${runId}" is corrupt and cannot be resumed: ${detail}`, {
+    cause: parsed.error,
+  });
+}
+
+function dotted(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
+  return out === '' ? '(the stored run)' : out.slice(out.startsWith('.') ? 1 : 0);
+}
