@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
+import { checkOptionKeys, kindOf } from '../internal/options.js';
 import type { MacroResult } from '../macro/types.js';
 import type {
   AuditRecord,
@@ -30,6 +31,46 @@ export interface SqliteMemoryOptions {
   readonly synchronous?: 'normal' | 'full';
   /** How long a write waits for another connection's lock, in ms. @default 5000 */
   readonly busyTimeoutMs?: number;
+}
+
+const OPTION_KEYS: readonly (keyof SqliteMemoryOptions)[] = ['path', 'synchronous', 'busyTimeoutMs'];
+
+/**
+ * Checks the constructor's argument once, before anything is opened: unknown keys and
+ * invalid values throw `INVALID_OPTIONS` (a misspelt `filename` must not quietly open a
+ * database in memory). An option that is `undefined` takes its default.
+ */
+function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undefined): {
+  path: string;
+  synchronous: 'normal' | 'full';
+  busyTimeoutMs: number;
+} {
+  const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
+  checkOptionKeys('SqliteMemory options', options, OPTION_KEYS);
+  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000 } = options ?? {};
+  if (typeof path !== 'string' || path === '') {
+    throw invalidOption('path', 'a non-empty string', path);
+  }
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw invalidOption('synchronous', '"normal" or "full"', synchronous);
+  }
+  if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw invalidOption('busyTimeoutMs', 'a finite number of milliseconds ≥ 0', busyTimeoutMs);
+  }
+  return { path, synchronous, busyTimeoutMs };
+}
+
+function invalidOption(key: string, expected: string, value: unknown): MacroError {
+  const got =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : typeof value === 'number'
+        ? String(value)
+        : kindOf(value);
+  return new MacroError(
+    'INVALID_OPTIONS',
+    `Invalid option "${key}" in SqliteMemory options: expected ${expected}, got ${got}`,
+  );
 }
 
 /**
@@ -122,13 +163,17 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #appendAudit: (records: readonly AuditRecord[]) => void;
   readonly #deleteRun: (runId: string) => boolean;
 
-  /** @throws {MacroError} `PERSISTENCE_FAILED` when the file's schema is newer than this code. */
-  constructor(pathOrOptions: string | SqliteMemoryOptions = {}) {
-    const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
-    const db = new Database(options.path ?? ':memory:');
+  /**
+   * @param pathOrOptions the database file, or {@link SqliteMemoryOptions}.
+   * @throws {MacroError} `INVALID_OPTIONS` for an unknown option or an invalid value, before
+   * anything is opened; `PERSISTENCE_FAILED` when the file's schema is newer than this code.
+   */
+  constructor(pathOrOptions?: string | SqliteMemoryOptions) {
+    const options = parseOptions(pathOrOptions);
+    const db = new Database(options.path);
     this.db = db;
     try {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       migrate(db);
