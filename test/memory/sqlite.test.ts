@@ -86,7 +86,7 @@ describe('SqliteMemory', () => {
     const memory = sqlite();
     await memory.beginRun(header('r1'));
     await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), [audit('r1', 1)]);
-    expect(memory.deleteRun('r1')).toBe(true);
+    expect(await memory.deleteRun('r1')).toBe(true);
     expect(await memory.loadRun('r1')).toBeUndefined();
     expect(await memory.readAudit('r1')).toEqual([]);
     expect(memory.db.prepare('SELECT count(*) AS n FROM checkpoints').get()).toEqual({ n: 0 });
@@ -97,7 +97,7 @@ describe('SqliteMemory', () => {
     await memory.saveResult({ ...result('old'), endedAt: 100 });
     await memory.saveResult({ ...result('new'), endedAt: 900 });
     await memory.beginRun(header('live', { startedAt: 50 }));
-    expect(memory.prune({ endedBefore: 500 })).toBe(1);
+    expect(await memory.prune({ endedBefore: 500 })).toBe(1);
     expect((await memory.listRuns()).map((r) => r.runId)).toEqual(['live', 'new']);
   });
 
