@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
+import { checkOptionKeys, kindOf } from '../internal/options.js';
 import type { MacroResult } from '../macro/types.js';
 import type {
   AuditRecord,
@@ -28,8 +29,54 @@ export interface SqliteMemoryOptions {
    * @default 'normal'
    */
   readonly synchronous?: 'normal' | 'full';
-  /** How long a write waits for another connection's lock, in ms. @default 5000 */
+  /**
+   * How long an operation waits for another connection's lock, in ms, before it rejects
+   * with `PERSISTENCE_FAILED`. The wait never blocks the event loop: each attempt fails
+   * at once on a lock and the next one is scheduled with a timer. Only opening the file
+   * waits synchronously (see the constructor). `0`: fail at the first lock.
+   * @default 5000
+   */
   readonly busyTimeoutMs?: number;
+}
+
+const OPTION_KEYS: readonly (keyof SqliteMemoryOptions)[] = ['path', 'synchronous', 'busyTimeoutMs'];
+
+/**
+ * Checks the constructor's argument once, before anything is opened: unknown keys and
+ * invalid values throw `INVALID_OPTIONS` (a misspelt `filename` must not quietly open a
+ * database in memory). An option that is `undefined` takes its default.
+ */
+function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undefined): {
+  path: string;
+  synchronous: 'normal' | 'full';
+  busyTimeoutMs: number;
+} {
+  const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
+  checkOptionKeys('SqliteMemory options', options, OPTION_KEYS);
+  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000 } = options ?? {};
+  if (typeof path !== 'string' || path === '') {
+    throw invalidOption('path', 'a non-empty string', path);
+  }
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw invalidOption('synchronous', '"normal" or "full"', synchronous);
+  }
+  if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw invalidOption('busyTimeoutMs', 'a finite number of milliseconds ≥ 0', busyTimeoutMs);
+  }
+  return { path, synchronous, busyTimeoutMs };
+}
+
+function invalidOption(key: string, expected: string, value: unknown): MacroError {
+  const got =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : typeof value === 'number'
+        ? String(value)
+        : kindOf(value);
+  return new MacroError(
+    'INVALID_OPTIONS',
+    `Invalid option "${key}" in SqliteMemory options: expected ${expected}, got ${got}`,
+  );
 }
 
 /**
@@ -98,6 +145,27 @@ const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_a
   coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1), updated_at)
     AS updated_at`;
 
+/** The first pause between two attempts of an operation that met a lock, in ms; it doubles. */
+const FIRST_RETRY_DELAY_MS = 1;
+/** The longest pause between two attempts: how late a released lock may be noticed. */
+const MAX_RETRY_DELAY_MS = 50;
+/** The largest value SQLite's `busy_timeout` pragma takes (a C int). */
+const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * True for the driver's errors that say another connection holds a lock: `SQLITE_BUSY`
+ * and its extended codes (`SQLITE_BUSY_SNAPSHOT`: our read snapshot went stale before
+ * the write, `SQLITE_BUSY_RECOVERY`, …), and `SQLITE_LOCKED` with its own. Trying again
+ * later can succeed; every other error is final.
+ */
+function isLockError(error: unknown): error is Database.SqliteError {
+  if (!(error instanceof Database.SqliteError)) return false;
+  const { code } = error;
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
  * crashed can be resumed from its checkpoints by another process. WAL mode lets
@@ -107,6 +175,16 @@ const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_a
  *
  * better-sqlite3 is synchronous: a write completes before the returned promise
  * settles, which is what makes awaiting a checkpoint cheap and durable.
+ *
+ * **Locks.** When another connection (usually another process) holds the write lock, a
+ * method does not wait inside SQLite, which would block the event loop and with it every
+ * run, timer and cancellation in the process: each attempt fails at once, and the next
+ * one runs after a pause (1 ms, doubling up to 50 ms) until `busyTimeoutMs` has passed
+ * since the call; then the method rejects with a {@link MacroError}
+ * `PERSISTENCE_FAILED` (`retryable`) whose `cause` is the driver's `SQLITE_BUSY` error,
+ * and nothing of it is stored. Writes that meet a lock, and writes made while one waits,
+ * are applied in the order they were made. Reads (`load*`, `readAudit`, `listRuns`) do
+ * the same when they meet a lock, which WAL makes rare, and never wait behind writes.
  * @example
  * import { SqliteMemory } from 'macro-orchestrator/sqlite';
  * const memory = new SqliteMemory('runs.db');
@@ -115,26 +193,59 @@ const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_a
 export class SqliteMemory implements MemoryAdapter {
   /** The underlying connection, for inspection and maintenance. */
   readonly db: Database.Database;
-  readonly #statements;
+  readonly #busyTimeoutMs: number;
   readonly #saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
   readonly #saveResult: (result: MacroResult) => void;
   readonly #beginRun: (header: RunHeader) => void;
   readonly #appendAudit: (records: readonly AuditRecord[]) => void;
   readonly #deleteRun: (runId: string) => boolean;
+  readonly #prune: (endedBefore: number) => number;
+  readonly #loadRun: (runId: string) => StoredRun | undefined;
+  readonly #loadResult: (runId: string) => MacroResult | undefined;
+  readonly #readAudit: (runId: string) => AuditRecord[];
+  readonly #listRuns: (options: ListRunsOptions) => RunSummary[];
+  /**
+   * Settles after the last write that is waiting for a lock (or queued behind one);
+   * `undefined` when none is, and a write runs at once.
+   */
+  #queue: Promise<void> | undefined;
+  /** How many writes the queue holds. */
+  #queued = 0;
 
-  /** @throws {MacroError} `PERSISTENCE_FAILED` when the file's schema is newer than this code. */
-  constructor(pathOrOptions: string | SqliteMemoryOptions = {}) {
-    const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
-    const db = new Database(options.path ?? ':memory:');
+  /**
+   * Opens (creating it if missing) and sets up the database: WAL mode, `synchronous`,
+   * and the schema migrations this file still needs.
+   *
+   * Opening is synchronous, so it is the one place that may wait for a lock by blocking:
+   * for up to `busyTimeoutMs`, and only when setting up needs a lock another connection
+   * holds. Opening a file already in WAL mode and at this schema version only reads, and
+   * does not wait for another connection's writes; a new file, or one that needs a
+   * migration, takes the write lock once. So open the database when your process starts,
+   * before runs are in flight.
+   *
+   * @param pathOrOptions the database file, or {@link SqliteMemoryOptions}.
+   * @throws {MacroError} `INVALID_OPTIONS` for an unknown option or an invalid value, before
+   * anything is opened; `PERSISTENCE_FAILED` when another connection's lock outlasted
+   * `busyTimeoutMs` while setting up, or when the file's schema is newer than this code.
+   */
+  constructor(pathOrOptions?: string | SqliteMemoryOptions) {
+    const options = parseOptions(pathOrOptions);
+    this.#busyTimeoutMs = options.busyTimeoutMs;
+    const db = new Database(options.path);
     this.db = db;
+    const opening = performance.now();
     try {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      // SQLite's own busy handler, which sleeps in this thread: for the setup only.
+      db.pragma(`busy_timeout = ${Math.min(Math.ceil(options.busyTimeoutMs), MAX_BUSY_TIMEOUT_MS)}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       migrate(db);
+      // From here on a lock fails at once, and the methods wait for it with timers.
+      db.pragma('busy_timeout = 0');
     } catch (error) {
       db.close();
-      throw error;
+      if (!isLockError(error)) throw error;
+      throw this.#lockTimeout('open', performance.now() - opening, error);
     }
 
     const s = {
@@ -186,11 +297,15 @@ export class SqliteMemory implements MemoryAdapter {
         .prepare<[number], string>('SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?')
         .pluck(),
     };
-    this.#statements = s;
 
     const insertAudit = (records: readonly AuditRecord[]) => {
       for (const r of records)
         s.insertAudit.run(r.runId, r.seq, r.at, r.kind, r.path, JSON.stringify(r.data));
+    };
+    const deleteRun = (runId: string) => {
+      s.deleteCheckpoints.run(runId);
+      s.deleteAudit.run(runId);
+      return s.deleteRun.run(runId).changes > 0;
     };
     this.#appendAudit = db.transaction(insertAudit);
     this.#beginRun = db.transaction((header: RunHeader) => {
@@ -221,91 +336,187 @@ export class SqliteMemory implements MemoryAdapter {
       );
       s.deleteCheckpoints.run(result.runId);
     });
-    this.#deleteRun = db.transaction((runId: string) => {
-      s.deleteCheckpoints.run(runId);
-      s.deleteAudit.run(runId);
-      return s.deleteRun.run(runId).changes > 0;
+    this.#deleteRun = db.transaction(deleteRun);
+    this.#prune = db.transaction((endedBefore: number) => {
+      let deleted = 0;
+      for (const runId of s.selectEndedBefore.all(endedBefore)) if (deleteRun(runId)) deleted += 1;
+      return deleted;
     });
-  }
-
-  async beginRun(header: RunHeader): Promise<void> {
-    this.#beginRun(header);
-  }
-
-  async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
-    this.#saveCheckpoint(runId, checkpoint, audit);
-  }
-
-  async loadRun(runId: string): Promise<StoredRun | undefined> {
-    const row = this.#statements.selectRun.get(runId);
-    if (row === undefined) return undefined;
-    const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
-      checkpoints: this.#statements.selectCheckpoints.all(runId).map((d) => JSON.parse(d) as Checkpoint),
+    // One read transaction: the header and the checkpoints from the same snapshot.
+    this.#loadRun = db.transaction((runId: string) => {
+      const row = s.selectRun.get(runId);
+      if (row === undefined) return undefined;
+      const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
+        checkpoints: s.selectCheckpoints.all(runId).map((d) => JSON.parse(d) as Checkpoint),
+      };
+      if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
+      if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
+      return stored;
+    });
+    this.#loadResult = (runId) => {
+      const json = s.selectResult.get(runId);
+      return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
     };
-    if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
-    if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
-    return stored;
+    this.#readAudit = (runId) =>
+      s.selectAudit.all(runId).map((row) => ({
+        runId: row.run_id,
+        seq: row.seq,
+        at: row.at,
+        kind: row.kind,
+        path: row.path,
+        data: JSON.parse(row.data) as AuditRecord['data'],
+      }));
+    this.#listRuns = (options) => {
+      const limit = options.limit ?? 100;
+      const { macro, status } = options;
+      const rows =
+        macro === undefined
+          ? status === undefined
+            ? s.listAll.all(limit)
+            : s.listByStatus.all(status, limit)
+          : status === undefined
+            ? s.listByMacro.all(macro, limit)
+            : s.listByBoth.all(macro, status, limit);
+      return rows.map(toSummary);
+    };
   }
 
-  async saveResult(result: MacroResult): Promise<void> {
-    this.#saveResult(result);
+  beginRun(header: RunHeader): Promise<void> {
+    return this.#write('beginRun', this.#beginRun, header);
   }
 
-  async loadResult(runId: string): Promise<MacroResult | undefined> {
-    const json = this.#statements.selectResult.get(runId);
-    return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
+  saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    return this.#write('saveCheckpoint', this.#saveCheckpoint, runId, checkpoint, audit);
   }
 
-  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
-    this.#appendAudit(records);
+  loadRun(runId: string): Promise<StoredRun | undefined> {
+    return this.#read('loadRun', this.#loadRun, runId);
   }
 
-  async readAudit(runId: string): Promise<AuditRecord[]> {
-    return this.#statements.selectAudit.all(runId).map((row) => ({
-      runId: row.run_id,
-      seq: row.seq,
-      at: row.at,
-      kind: row.kind,
-      path: row.path,
-      data: JSON.parse(row.data) as AuditRecord['data'],
-    }));
+  saveResult(result: MacroResult): Promise<void> {
+    return this.#write('saveResult', this.#saveResult, result);
   }
 
-  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
-    const s = this.#statements;
-    const limit = options.limit ?? 100;
-    const { macro, status } = options;
-    const rows =
-      macro === undefined
-        ? status === undefined
-          ? s.listAll.all(limit)
-          : s.listByStatus.all(status, limit)
-        : status === undefined
-          ? s.listByMacro.all(macro, limit)
-          : s.listByBoth.all(macro, status, limit);
-    return rows.map(toSummary);
+  loadResult(runId: string): Promise<MacroResult | undefined> {
+    return this.#read('loadResult', this.#loadResult, runId);
   }
 
-  /** Deletes a run with its checkpoints and audit trail; true when it existed. */
-  deleteRun(runId: string): boolean {
-    return this.#deleteRun(runId);
+  appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    return this.#write('appendAudit', this.#appendAudit, records);
+  }
+
+  readAudit(runId: string): Promise<AuditRecord[]> {
+    return this.#read('readAudit', this.#readAudit, runId);
+  }
+
+  listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
+    return this.#read('listRuns', this.#listRuns, options);
+  }
+
+  /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */
+  deleteRun(runId: string): Promise<boolean> {
+    return this.#write('deleteRun', this.#deleteRun, runId);
   }
 
   /**
    * Retention: deletes every finished run that ended before `endedBefore` (epoch ms),
-   * with its audit trail. Runs still `running` are kept. Returns how many were deleted.
+   * with its checkpoints and audit trail, in one transaction. Runs still `running` are
+   * kept. Resolves to how many were deleted.
    */
-  prune(options: { endedBefore: number }): number {
-    let deleted = 0;
-    for (const runId of this.#statements.selectEndedBefore.all(options.endedBefore)) {
-      if (this.#deleteRun(runId)) deleted += 1;
-    }
-    return deleted;
+  prune(options: { endedBefore: number }): Promise<number> {
+    return this.#write('prune', this.#prune, options.endedBefore);
   }
 
-  /** Closes the database. The adapter cannot be used afterwards. */
+  /**
+   * Closes the database. The adapter cannot be used afterwards; an operation still
+   * waiting for a lock then rejects with the driver's error.
+   */
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Runs a write transaction at once, unless writes are already waiting for a lock:
+   * then, or when it meets a lock itself, it joins the end of their queue. The common
+   * case costs a try/catch and a resolved promise.
+   */
+  #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
+    if (this.#queue === undefined) {
+      try {
+        return Promise.resolve(write(a, b as B, c as C));
+      } catch (error) {
+        if (!isLockError(error)) return Promise.reject(error);
+        return this.#enqueue(operation, () => write(a, b as B, c as C), error);
+      }
+    }
+    return this.#enqueue(operation, () => write(a, b as B, c as C), undefined);
+  }
+
+  /** Runs a read at once; when it meets a lock, tries again as {@link #retry} does. Reads never queue. */
+  #read<A, T>(operation: string, read: (a: A) => T, a: A): Promise<T> {
+    try {
+      return Promise.resolve(read(a));
+    } catch (error) {
+      if (!isLockError(error)) return Promise.reject(error);
+      return this.#retry(operation, () => read(a), performance.now(), error);
+    }
+  }
+
+  /** Queues a write behind those waiting for a lock; its budget counts from now. */
+  #enqueue<T>(operation: string, attempt: () => T, lockError: unknown): Promise<T> {
+    const since = performance.now();
+    const previous = this.#queue;
+    const done =
+      previous === undefined
+        ? this.#retry(operation, attempt, since, lockError)
+        : previous.then(() => this.#retry(operation, attempt, since, lockError));
+    this.#queued += 1;
+    this.#queue = done.then(this.#dequeue, this.#dequeue);
+    return done;
+  }
+
+  readonly #dequeue = (): void => {
+    this.#queued -= 1;
+    if (this.#queued === 0) this.#queue = undefined;
+  };
+
+  /**
+   * Tries `attempt` until it does not meet a lock, pausing between tries with timers (the
+   * event loop runs meanwhile), and rejects with `PERSISTENCE_FAILED` once `busyTimeoutMs`
+   * has passed since `since`. `lockError`: the lock the caller's own try met (the first
+   * try is then after a pause); `undefined` to try at once.
+   */
+  async #retry<T>(operation: string, attempt: () => T, since: number, lockError: unknown): Promise<T> {
+    let last = lockError;
+    if (last === undefined) {
+      try {
+        return attempt();
+      } catch (error) {
+        if (!isLockError(error)) throw error;
+        last = error;
+      }
+    }
+    const budget = this.#busyTimeoutMs;
+    for (let delay = FIRST_RETRY_DELAY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS)) {
+      const waited = performance.now() - since;
+      if (waited >= budget) throw this.#lockTimeout(operation, waited, last);
+      await sleep(Math.min(delay, budget - waited));
+      try {
+        return attempt();
+      } catch (error) {
+        if (!isLockError(error)) throw error;
+        last = error;
+      }
+    }
+  }
+
+  #lockTimeout(operation: string, waitedMs: number, cause: unknown): MacroError {
+    return new MacroError(
+      'PERSISTENCE_FAILED',
+      `SqliteMemory ${operation} on ${this.db.name} gave up: another connection held the database lock ` +
+        `(waited ${Math.round(waitedMs)} ms, busyTimeoutMs ${this.#busyTimeoutMs}): ${(cause as Error).message}`,
+      { cause, retryable: true },
+    );
   }
 }
 

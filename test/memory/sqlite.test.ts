@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMacroError } from '../../src/index.js';
-import { SQLITE_SCHEMA_VERSION, SqliteMemory } from '../../src/sqlite.js';
+import { SQLITE_SCHEMA_VERSION, SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
 import {
   audit,
   checkpoint,
@@ -25,8 +25,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function sqlite(filename = ':memory:'): SqliteMemory {
-  const memory = new SqliteMemory(filename);
+function sqlite(pathOrOptions: string | SqliteMemoryOptions = ':memory:'): SqliteMemory {
+  const memory = new SqliteMemory(pathOrOptions);
   open.push(memory);
   return memory;
 }
@@ -86,7 +86,7 @@ describe('SqliteMemory', () => {
     const memory = sqlite();
     await memory.beginRun(header('r1'));
     await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), [audit('r1', 1)]);
-    expect(memory.deleteRun('r1')).toBe(true);
+    expect(await memory.deleteRun('r1')).toBe(true);
     expect(await memory.loadRun('r1')).toBeUndefined();
     expect(await memory.readAudit('r1')).toEqual([]);
     expect(memory.db.prepare('SELECT count(*) AS n FROM checkpoints').get()).toEqual({ n: 0 });
@@ -97,7 +97,7 @@ describe('SqliteMemory', () => {
     await memory.saveResult({ ...result('old'), endedAt: 100 });
     await memory.saveResult({ ...result('new'), endedAt: 900 });
     await memory.beginRun(header('live', { startedAt: 50 }));
-    expect(memory.prune({ endedBefore: 500 })).toBe(1);
+    expect(await memory.prune({ endedBefore: 500 })).toBe(1);
     expect((await memory.listRuns()).map((r) => r.runId)).toEqual(['live', 'new']);
   });
 
@@ -107,5 +107,47 @@ describe('SqliteMemory', () => {
     const reader = sqlite(file);
     await writer.beginRun(header('r1'));
     expect((await reader.listRuns({ status: 'running' })).map((r) => r.runId)).toEqual(['r1']);
+  });
+});
+
+/** The error `open` throws, as `{ code, message }`; undefined when it does not throw. */
+function openError(open: () => unknown): { code: unknown; message: string } | undefined {
+  try {
+    open();
+  } catch (error) {
+    return { code: isMacroError(error) ? error.code : undefined, message: (error as Error).message };
+  }
+  return undefined;
+}
+
+describe('SqliteMemory options', () => {
+  it('rejects the unknown option filename with INVALID_OPTIONS naming it and the known ones', () => {
+    const options = { filename: join(dir, 'runs.db') } as SqliteMemoryOptions;
+    expect(openError(() => sqlite(options))).toEqual({
+      code: 'INVALID_OPTIONS',
+      message: 'Unknown option "filename" in SqliteMemory options (known: path, synchronous, busyTimeoutMs)',
+    });
+  });
+
+  it('creates no database file when an option is unknown', () => {
+    const file = join(dir, 'runs.db');
+    openError(() => sqlite({ path: file, busyTimeout: 100 } as SqliteMemoryOptions));
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it.each([
+    ['options that are null', null],
+    ['options that are an array', ['runs.db']],
+    ['an empty path string', ''],
+    ['an empty path option', { path: '' }],
+    ['a path that is not a string', { path: 42 }],
+    ['synchronous "off"', { synchronous: 'off' }],
+    ['synchronous in capitals', { synchronous: 'FULL' }],
+    ['a negative busyTimeoutMs', { busyTimeoutMs: -1 }],
+    ['a busyTimeoutMs of NaN', { busyTimeoutMs: Number.NaN }],
+    ['an infinite busyTimeoutMs', { busyTimeoutMs: Number.POSITIVE_INFINITY }],
+    ['a busyTimeoutMs given as a string', { busyTimeoutMs: '5000' }],
+  ])('rejects %s with INVALID_OPTIONS', (_, options) => {
+    expect(openError(() => sqlite(options as SqliteMemoryOptions))?.code).toBe('INVALID_OPTIONS');
   });
 });
