@@ -75,8 +75,13 @@ export class MacroError extends Error {
  * package (where `instanceof` fails).
  */
 export function isMacroError(error: unknown): error is MacroError {
-  if (error instanceof MacroError) return true;
+  if (typeof error !== 'object' || error === null) return false;
   // Never throws: a revoked proxy or a throwing getter is simply not a MacroError.
+  try {
+    if (error instanceof MacroError) return true;
+  } catch {
+    return false;
+  }
   return (
     isError(error) &&
     typeof safeGet(error, 'code') === 'string' &&

@@ -295,7 +295,11 @@ describe('addMacros', () => {
   });
 
   it('leaves the catalogue unchanged when one added macro is invalid', async () => {
-    const orchestrator = new MacroOrchestrator({ agents: [echo], macros: [ok('m')], checkAgents: 'catalogue' });
+    const orchestrator = new MacroOrchestrator({
+      agents: [echo],
+      macros: [ok('m')],
+      checkAgents: 'catalogue',
+    });
     const good = defineMacro({ name: 'good', description: 'd', stages: [agentStage('s', 'echo')] });
     const bad = defineMacro({ name: 'bad', description: 'd', stages: [agentStage('s', 'ghost')] });
     expect(() => orchestrator.addMacros(good, bad)).toThrow(MacroConfigurationError);

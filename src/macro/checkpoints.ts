@@ -19,7 +19,7 @@
  * @internal
  * @module
  */
-import { type ErrorRecord, PersistenceError } from '../errors.js';
+import type { ErrorRecord, PersistenceError } from '../errors.js';
 import { type AbortScope, withGrace } from '../internal/abort-scope.js';
 import type { AuditRecord, Checkpoint, MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
 import type { Artefact, DecisionRecord, GateVerdict, StageRecord, TimelineEntry } from './types.js';
@@ -43,6 +43,12 @@ type Cursors = { -readonly [K in keyof RunJournal]: number };
  */
 export type Durability = 'sync' | 'async';
 
+/** Retries a write; resolves with its failure for good, if any. */
+type Retry = (
+  write: () => Promise<void>,
+  failedOnce?: { readonly error: unknown },
+) => Promise<PersistenceError | undefined>;
+
 export class Checkpointer {
   readonly #memory: MemoryAdapter;
   readonly #runId: string;
@@ -52,6 +58,7 @@ export class Checkpointer {
   readonly #cursors: Cursors;
   readonly #durability: Durability;
   readonly #scope: AbortScope;
+  readonly #retry: Retry;
   #stages: StageRecord[] = [];
   #chain: Promise<void> = Promise.resolve();
   /** The `'sync'` write that the stages queued since the last one started will share. */
@@ -65,6 +72,7 @@ export class Checkpointer {
    * @param stamp the current event sequence number and time.
    * @param onError called once per failed write, and once per value left out; never throws into the run.
    * @param scope the run's: a `'sync'` write is waited for until it aborts (and one turn more).
+   * @param retry retries a failed write (after `failedOnce`, the first failure, when given).
    */
   constructor(
     memory: MemoryAdapter,
@@ -74,9 +82,11 @@ export class Checkpointer {
     onError: (error: PersistenceError) => void,
     durability: Durability,
     scope: AbortScope,
+    retry: Retry,
   ) {
     this.#durability = durability;
     this.#scope = scope;
+    this.#retry = retry;
     this.#memory = memory;
     this.#runId = runId;
     this.#journal = journal;
@@ -182,29 +192,29 @@ export class Checkpointer {
       decisions: j.decisions.slice(c.decisions, ends.decisions),
     };
     const audit = j.audit.slice(c.audit, ends.audit);
-    let failure: unknown;
     try {
       await this.#memory.saveCheckpoint(this.#runId, checkpoint, audit);
       Object.assign(c, ends);
       return;
     } catch (error) {
-      failure = error;
-    }
-    // One value JSON cannot store must not block the rest: leave it out, report it, write the rest.
-    const storable = storableCheckpoint(checkpoint, audit);
-    if (storable !== undefined) {
-      for (const error of storable.errors) this.#onError(error);
-      try {
-        await this.#memory.saveCheckpoint(this.#runId, storable.checkpoint, storable.audit);
+      // One value JSON cannot store must not block the rest: it is left out and reported,
+      // and the rest is written (with retries); any other failure is retried as it is.
+      const storable = storableCheckpoint(checkpoint, audit);
+      if (storable !== undefined) for (const left of storable.errors) this.#onError(left);
+      const failure =
+        storable === undefined
+          ? await this.#retry(() => this.#memory.saveCheckpoint(this.#runId, checkpoint, audit), { error })
+          : await this.#retry(() =>
+              this.#memory.saveCheckpoint(this.#runId, storable.checkpoint, storable.audit),
+            );
+      if (failure === undefined) {
         Object.assign(c, ends);
         return;
-      } catch (error) {
-        failure = error;
       }
+      // Failed for good: reported, and its stages ride with the next write.
+      this.#stages = (storable === undefined ? stages : storable.checkpoint.stages).concat(this.#stages);
+      this.#onError(failure);
     }
-    const kept = storable === undefined ? stages : storable.checkpoint.stages;
-    this.#stages = kept.concat(this.#stages);
-    this.#onError(new PersistenceError('saveCheckpoint', failure));
   }
 }
 

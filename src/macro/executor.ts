@@ -170,6 +170,8 @@ export class RunExecution implements StageStarter {
       (error) => this.#persistenceError(error, error.path ?? this.#req.macro.name),
       svc.durability,
       req.scope,
+      (write, failedOnce) =>
+        writeWithRetry('saveCheckpoint', write, svc.persistenceRetry, svc.random, this.#logger, failedOnce),
     );
   }
 

@@ -29,15 +29,27 @@ function bounded<T>(call: () => Promise<T>, ms: number, operation: string): Prom
   return Promise.race([promise, timeout]).finally(() => stopTimer(timer as Timer));
 }
 
+const METHODS = [
+  'beginRun',
+  'saveCheckpoint',
+  'loadRun',
+  'saveResult',
+  'loadResult',
+  'appendAudit',
+  'readAudit',
+  'listRuns',
+] as const;
+
 /**
  * Whether `memory` is an `InMemoryMemory` as the library ships it (not a subclass, no
- * method replaced on the instance): its writes do their work synchronously and cannot
- * hang, so bounding them would only cost a timer and a race per write.
+ * method replaced on the instance, not a proxy handing out other functions): its calls
+ * do their work synchronously and cannot hang, so bounding them would only cost a
+ * timer and a race per call.
  */
 function settlesPromptly(memory: MemoryAdapter): boolean {
+  const proto = InMemoryMemory.prototype;
   return (
-    Object.getPrototypeOf(memory) === InMemoryMemory.prototype &&
-    Object.getOwnPropertyNames(memory).length === 0
+    Object.getPrototypeOf(memory) === proto && METHODS.every((method) => memory[method] === proto[method])
   );
 }
 

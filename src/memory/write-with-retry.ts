@@ -13,7 +13,7 @@ import type { RetryPolicy } from '../macro/types.js';
 /**
  * Runs `write` with `policy`'s retries (`policy.retries` more attempts after the first,
  * waiting `backoffDelay` between them); resolves with the final failure instead of
- * throwing it. Whatever a write throws or rejects with (a `TypeError`, a string, a
+ * throwing it. With `failedOnce`, the caller's own first attempt failed with that error. Whatever a write throws or rejects with (a `TypeError`, a string, a
  * revoked proxy) counts as a failed attempt: the loop is ours, not p-retry's, which
  * gives up at once on a `TypeError` or a value that is not an `Error`.
  */
@@ -23,7 +23,11 @@ export function writeWithRetry(
   policy: RetryPolicy,
   random: () => number,
   logger: Logger,
+  failedOnce?: { readonly error: unknown },
 ): Promise<PersistenceError | undefined> {
+  // An attempt the caller made itself already failed: only the retries are left.
+  if (failedOnce !== undefined)
+    return retryFailedWrite(operation, failedOnce.error, write, policy, random, logger);
   // The first attempt runs directly, with no async frame: the retry loop (a scope, a
   // sleep) is only built once a write has failed, which keeps it off the per-run hot path.
   let first: Promise<void>;
