@@ -25,9 +25,9 @@ interface Entry {
  * durable adapter would return it. Headers and audit records are stored as JSON.
  * Checkpoints and results are kept by reference and copied only when loaded: turning a
  * 10,000-stage result into JSON at the end of every run cost more than the run's own
- * bookkeeping, and results are rarely loaded. A result is still checked when saved, so
- * one that `JSON.stringify` rejects (a BigInt, a cycle) fails the write and stores
- * nothing, as in a durable adapter (see `assertResultSerialisable`). Results are typed read-only: the stored one is the
+ * bookkeeping, and results are rarely loaded. Both are still checked when saved, so one
+ * that `JSON.stringify` rejects (a BigInt, a cycle, a throwing getter or `toJSON`) fails
+ * the write and stores nothing, as in a durable adapter (see `assertResultSerialisable`). Results are typed read-only: the stored one is the
  * object the run returned, so changing that object (or an output inside it) afterwards
  * changes what is loaded later. Loaded copies are the caller's to change.
  * @param options.maxRuns Oldest runs (by start) are evicted past this many. @default 1000
@@ -66,7 +66,9 @@ export class InMemoryMemory implements MemoryAdapter {
   async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     const entry = this.#runs.get(runId);
     if (entry?.header === undefined) throw new Error(`Run "${runId}" was never begun`);
-    const records = audit.map(copy); // may throw: then nothing is stored
+    // Both may throw as JSON.stringify would: then nothing is stored.
+    checkCheckpoint(checkpoint);
+    const records = audit.map(copy);
     entry.checkpoints.push(checkpoint);
     entry.summary = { ...entry.summary, updatedAt: checkpoint.at };
     this.#push(records);
@@ -76,7 +78,7 @@ export class InMemoryMemory implements MemoryAdapter {
     const entry = this.#runs.get(runId);
     if (entry === undefined) return undefined;
     const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
-      checkpoints: entry.checkpoints.length === 0 ? [] : copy(entry.checkpoints),
+      checkpoints: entry.checkpoints.length === 0 ? [] : copyCheckpoints(entry.checkpoints),
     };
     if (entry.header !== undefined) stored.header = JSON.parse(entry.header) as RunHeader;
     if (entry.result !== undefined) stored.result = copy(entry.result);
@@ -160,5 +162,38 @@ function assertResultSerialisable(result: MacroResult): void {
     if (key === 'stages') {
       for (const path in result.stages) jsonSize(result.stages[path]?.output);
     } else jsonSize(top[key]);
+  }
+}
+
+/** Throws what `JSON.stringify(checkpoint)` would throw, walking what {@link assertResultSerialisable} walks. */
+function checkCheckpoint(checkpoint: Checkpoint): void {
+  const top = checkpoint as unknown as Record<string, unknown>;
+  for (const key in top) {
+    if (key === 'stages') {
+      const { stages } = checkpoint;
+      for (let i = 0; i < stages.length; i++) jsonSize((stages[i] as (typeof stages)[number]).output);
+    } else if (key !== 'timeline') jsonSize(top[key]);
+  }
+}
+
+/**
+ * The checkpoints' JSON round trip. They were checked when saved, but are kept by
+ * reference: should a value in one have been changed since into one `JSON.stringify`
+ * rejects, that checkpoint is left out (its stages run again on resume) rather than
+ * making the whole run unloadable.
+ */
+function copyCheckpoints(checkpoints: readonly Checkpoint[]): Checkpoint[] {
+  try {
+    return copy(checkpoints as Checkpoint[]);
+  } catch {
+    const copies: Checkpoint[] = [];
+    for (const checkpoint of checkpoints) {
+      try {
+        copies.push(copy(checkpoint));
+      } catch {
+        // changed since it was saved: left out
+      }
+    }
+    return copies;
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator } from '../../src/index.js';
 import { fnAgent } from '../support.js';
-import { header, memoryAdapterContract, result } from './memory-adapter.contract.js';
+import { checkpoint, header, memoryAdapterContract, result, stage } from './memory-adapter.contract.js';
 
 /** An array nested `depth` levels deep. */
 function nested(depth: number): unknown[] {
@@ -103,6 +103,13 @@ describe('InMemoryMemory and values JSON.stringify cannot handle', () => {
     expect((await memory.loadResult('r1'))?.output).toEqual(nested(1_000));
   });
 
+  it('rejects a checkpoint with a revoked proxy in a stage output with a TypeError', async () => {
+    const memory = new InMemoryMemory();
+    await memory.beginRun(header('r1'));
+    const bad = checkpoint(1, [stage('write/a', { value: revokedProxy() })]);
+    await expect(memory.saveCheckpoint('r1', bad, [])).rejects.toThrow(TypeError);
+  });
+
   it('rejects a result whose getter throws a string with a TypeError carrying it', async () => {
     const memory = new InMemoryMemory();
     const saving = memory.saveResult({ ...result('r1'), output: throwingGetter('nope') } as never);
@@ -147,5 +154,16 @@ describe('InMemoryMemory and values JSON.stringify cannot handle', () => {
     const settled = await orchestrator.run('hostile', { intent: 'go' });
     expect(settled.status).toBe('succeeded');
     expect(settled.persistence?.error).toMatchObject({ code: 'PERSISTENCE_FAILED' });
+  });
+
+  it('leaves out of loadRun a checkpoint changed since it was saved into one JSON.stringify rejects', async () => {
+    const memory = new InMemoryMemory();
+    await memory.beginRun(header('r1'));
+    const output: Record<string, unknown> = { n: 1 };
+    await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', output)]), []);
+    const later = checkpoint(2, [stage('write/b', 'fine')]);
+    await memory.saveCheckpoint('r1', later, []);
+    output['size'] = 1n;
+    expect((await memory.loadRun('r1'))?.checkpoints).toEqual([JSON.parse(JSON.stringify(later))]);
   });
 });
