@@ -58,6 +58,11 @@ export function jsonSize(value: unknown): number {
   }
 }
 
+/** Throws what `JSON.stringify(value)` would throw, as {@link jsonSize} does, for callers that need no size. */
+export function assertJsonSerialisable(value: unknown): void {
+  jsonSize(value);
+}
+
 /** @param ancestors the objects being serialised around `value`: meeting one again is a cycle. */
 function visit(value: unknown, ancestors: object[]): number {
   let current = value;
