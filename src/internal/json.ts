@@ -3,6 +3,7 @@
  * @internal
  * @module
  */
+import { kindOf } from './options.js';
 
 /** A deep copy as a durable store would return it: the value's JSON round trip. */
 export function jsonCopy<T>(value: T): T {
@@ -10,34 +11,112 @@ export function jsonCopy<T>(value: T): T {
 }
 
 /**
- * Throws the `TypeError` that `JSON.stringify(value)` would throw (a BigInt, a cycle,
- * a throwing `toJSON` or getter), without building the string: a third of the cost,
- * for adapters that store a value by reference and copy it only when it is loaded.
+ * Values nested deeper than this are refused. `JSON.stringify` refuses a value that
+ * exhausts its stack (a `RangeError`), at a depth that depends on the stack left where
+ * it is called: about 4,100 levels at the top of Node 20's default stack, fewer deeper
+ * in a call stack. A fixed, lower bound makes the check independent of the caller's
+ * stack, and a value it accepts can always be copied when it is loaded.
+ */
+export const MAX_JSON_DEPTH = 1_000;
+
+/** Estimated JSON characters of a number (timestamps take 13, small integers 1–3). */
+const NUMBER = 8;
+/** `true`, `false`, `null`: 4–5 characters. */
+const LITERAL = 5;
+/** Quotes, colon and comma around a key. */
+const KEY = 4;
+/** Brackets (or braces) of an array or object. */
+const BRACKETS = 2;
+/** Quotes and a comma around a string. */
+const STRING = 3;
+
+/**
+ * Throws what `JSON.stringify(value)` would throw (a BigInt, a cycle, a throwing `toJSON`
+ * or getter, a revoked proxy, nesting deeper than {@link MAX_JSON_DEPTH}), without building
+ * the string: a third of the cost, for adapters that store a value by reference and copy
+ * it only when it is loaded. Returns an estimate of the length of the JSON text, from the
+ * same walk: string and key lengths, a fixed estimate per number, `true`, `false`, `null`,
+ * key and bracket pair (a string's length in UTF-16 code units, not UTF-8 bytes).
+ *
  * Follows `JSON.stringify`'s walk: `toJSON` first, own enumerable keys, array indices;
  * functions, symbols and `undefined` are skipped, as `JSON.stringify` drops them.
+ * Whatever user code throws while walked (a getter, `toJSON`, a proxy trap) propagates
+ * as it does from `JSON.stringify`, except a thrown value that is not an `Error`: it is
+ * replaced by a `TypeError` saying what kind of value was thrown, so that callers always
+ * meet an `Error`. A thrown primitive (a string…) is its `cause`; a thrown object is not
+ * kept, since it may be as hostile as the value walked (a revoked proxy, whose
+ * `instanceof` or `String()` throws), and error reporting must not trip over it.
  */
+export function jsonSize(value: unknown): number {
+  try {
+    return visit(value, []);
+  } catch (error) {
+    if (isError(error)) throw error;
+    const message = `Cannot serialise a value to JSON: a part of it threw a non-Error (${kindOf(error)})`;
+    const primitive = error === null || (typeof error !== 'object' && typeof error !== 'function');
+    throw primitive ? new TypeError(message, { cause: error }) : new TypeError(message);
+  }
+}
+
+/** Throws what `JSON.stringify(value)` would throw, as {@link jsonSize} does, for callers that need no size. */
 export function assertJsonSerialisable(value: unknown): void {
-  visit(value, []);
+  jsonSize(value);
 }
 
 /** @param ancestors the objects being serialised around `value`: meeting one again is a cycle. */
-function visit(value: unknown, ancestors: object[]): void {
+function visit(value: unknown, ancestors: object[]): number {
   let current = value;
+  if (typeof current === 'string') return current.length + STRING;
   if ((typeof current === 'object' && current !== null) || typeof current === 'bigint') {
     const toJSON = (current as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') current = toJSON.call(current);
   }
-  if (typeof current === 'bigint') throw new TypeError('Do not know how to serialize a BigInt');
-  if (typeof current !== 'object' || current === null) return;
+  switch (typeof current) {
+    case 'string':
+      return current.length + STRING;
+    case 'number':
+      return NUMBER;
+    case 'boolean':
+      return LITERAL;
+    case 'bigint':
+      throw new TypeError('Do not know how to serialize a BigInt');
+    case 'object':
+      break;
+    default:
+      return 0; // undefined, a function or a symbol: dropped
+  }
+  if (current === null) return LITERAL;
   if (ancestors.includes(current)) throw new TypeError('Converting circular structure to JSON');
+  if (ancestors.length >= MAX_JSON_DEPTH) {
+    throw new RangeError(`Cannot serialise a value nested more than ${MAX_JSON_DEPTH} levels deep to JSON`);
+  }
   ancestors.push(current);
+  let size = BRACKETS;
   // Indexed loops: this walks every value of a result, thousands per run.
   if (Array.isArray(current)) {
-    for (let i = 0; i < current.length; i++) visit(current[i], ancestors);
+    for (let i = 0; i < current.length; i++) size += visit(current[i], ancestors) + 1;
   } else {
     const object = current as Record<string, unknown>;
     const keys = Object.keys(object);
-    for (let i = 0; i < keys.length; i++) visit(object[keys[i] as string], ancestors);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const entry = visit(object[key], ancestors);
+      if (entry !== 0) size += entry + key.length + KEY; // 0: a dropped value, and its key
+    }
+    // A boxed BigInt has no keys, and JSON.stringify unboxes it (and throws).
+    if (keys.length === 0 && current instanceof BigInt) {
+      throw new TypeError('Do not know how to serialize a BigInt');
+    }
   }
   ancestors.pop();
+  return size;
+}
+
+/** `value instanceof Error`, false for a revoked proxy (whose `instanceof` throws). */
+function isError(value: unknown): boolean {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
 }

@@ -103,6 +103,52 @@ export function result(runId: string, status: RunStatus = 'succeeded', macro = '
     : { ...base, status, error: { name: 'AgentError', code: 'AGENT_FAILED', message: 'no' } };
 }
 
+/** A value whose serialisation throws (as a getter or `toJSON` of an agent's output may). */
+const throwing = (what: 'getter' | 'toJSON') =>
+  what === 'getter'
+    ? Object.defineProperty({}, 'broken', {
+        enumerable: true,
+        get() {
+          throw new Error('getter failed');
+        },
+      })
+    : {
+        toJSON() {
+          throw new Error('toJSON failed');
+        },
+      };
+
+/** Checkpoints that `JSON.stringify` rejects, one agent- or user-produced field each. */
+const unserialisableCheckpoints: [string, () => Checkpoint][] = [
+  ['a BigInt in a stage output', () => checkpoint(1, [stage('write/a', { size: 1n })])],
+  [
+    'a cycle in an artefact',
+    () => {
+      const content: { self?: unknown } = {};
+      content.self = content;
+      return checkpoint(1, [stage('write/a', 1)], {
+        artefacts: [{ name: 'doc', mediaType: 'text/plain', content, path: 'write/a' }],
+      });
+    },
+  ],
+  [
+    'a throwing toJSON in a gate verdict',
+    () =>
+      checkpoint(1, [stage('write/a', 1)], {
+        verdicts: [
+          { gate: 'g', path: 'write/a', passed: true, pass: 1, feedback: throwing('toJSON') as never },
+        ],
+      }),
+  ],
+  [
+    'a throwing getter in a Harmony decision',
+    () =>
+      checkpoint(1, [stage('write/a', 1)], {
+        decisions: [{ id: 'd1', path: 'write/p', output: throwing('getter') } as never],
+      }),
+  ],
+];
+
 export function memoryAdapterContract(
   name: string,
   create: () => MemoryAdapter | Promise<MemoryAdapter>,
@@ -204,6 +250,27 @@ export function memoryAdapterContract(
         ).rejects.toThrow();
         expect((await memory.loadRun('r1'))?.checkpoints).toEqual([]);
         expect(await memory.readAudit('r1')).toEqual([]);
+      });
+
+      it.each(unserialisableCheckpoints)(
+        'rejects a checkpoint with %s and stores nothing of it',
+        async (_what, make) => {
+          const memory = await create();
+          await memory.beginRun(header('r1'));
+          await expect(memory.saveCheckpoint('r1', make(), [audit('r1', 1)])).rejects.toThrow();
+          expect((await memory.loadRun('r1'))?.checkpoints).toEqual([]);
+          expect(await memory.readAudit('r1')).toEqual([]);
+        },
+      );
+
+      it('still loads a run one of whose checkpoints was rejected, with the others', async () => {
+        const memory = await create();
+        await memory.beginRun(header('r1'));
+        const good = checkpoint(1, [stage('write/a', 'fine')]);
+        await memory.saveCheckpoint('r1', good, []);
+        const bad = checkpoint(2, [stage('write/b', { size: 1n })]);
+        await expect(memory.saveCheckpoint('r1', bad, [])).rejects.toThrow();
+        expect(await memory.loadRun('r1')).toEqual({ header: json(header('r1')), checkpoints: [json(good)] });
       });
 
       it('drops the checkpoints of a run once its result is saved', async () => {
