@@ -103,7 +103,7 @@ export {
   type TimelineEntry,
   type WeightedHarmony,
 } from './macro/types.js';
-export { InMemoryMemory } from './memory/in-memory.js';
+export { InMemoryMemory, type InMemoryMemoryOptions, type InMemoryMemorySize } from './memory/in-memory.js';
 export type {
   AuditRecord,
   Checkpoint,
