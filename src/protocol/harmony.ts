@@ -53,13 +53,30 @@ const ChoiceSchema = z.object({
   scores: z.array(z.number().finite()).optional(),
 });
 
-/** Canonical JSON: object keys sorted, so key order never makes two outputs differ. */
+/**
+ * Holds the sorted copy of an object for {@link canonicalJson}. Its chain has no
+ * `Object.prototype`, so no `__proto__` setter: assigning a `__proto__` key makes an own
+ * property like any other key, and is compared (a plain `{}` would swallow it).
+ */
+const SORTED_KEYS: object = Object.create(null);
+
+/**
+ * Canonical JSON: object keys sorted, so key order never makes two outputs differ. Every
+ * own enumerable key counts, `__proto__` included. An object whose keys are already in
+ * order is serialised as it is, without a copy.
+ */
 export function canonicalJson(value: unknown): string {
   return (
     JSON.stringify(value, (_key, v: unknown) => {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-      const sorted: Record<string, unknown> = {};
-      for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+      const keys = Object.keys(v);
+      let ordered = true;
+      for (let i = 1; i < keys.length && ordered; i++)
+        ordered = (keys[i - 1] as string) <= (keys[i] as string);
+      if (ordered) return v;
+      keys.sort();
+      const sorted = Object.create(SORTED_KEYS) as Record<string, unknown>;
+      for (const key of keys) sorted[key] = (v as Record<string, unknown>)[key];
       return sorted;
     }) ?? 'undefined'
   );
@@ -67,6 +84,10 @@ export function canonicalJson(value: unknown): string {
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `record[key]` if it is the record's own property: never a value from its prototype chain. */
+const own = (record: Record<string, unknown>, key: string): unknown =>
+  Object.hasOwn(record, key) ? record[key] : undefined;
 
 /** Canonical JSON, or a plain string for what JSON cannot represent (for hashes and diffs only). */
 function looseJson(value: unknown): string {
@@ -222,17 +243,17 @@ export class Harmony {
   ): DecisionVariant {
     const record: DecisionVariant = { ...variant, hash: hashOf(key ?? looseJson(variant.output)) };
     if (agrees) return record;
-    const own = variant.output;
-    if (!isRecord(own) || !isRecord(chosen)) return record;
-    const fields = this.#fields ?? [...new Set([...Object.keys(chosen), ...Object.keys(own)])].sort();
-    const differs = fields.filter((f) => looseJson(chosen[f]) !== looseJson(own[f]));
+    const output = variant.output;
+    if (!isRecord(output) || !isRecord(chosen)) return record;
+    const fields = this.#fields ?? [...new Set([...Object.keys(chosen), ...Object.keys(output)])].sort();
+    const differs = fields.filter((f) => looseJson(own(chosen, f)) !== looseJson(own(output, f)));
     return differs.length === 0 ? record : { ...record, differs };
   }
 
   /** What `fields` comparison compares: the listed fields of an object, or a whole non-object. */
   #pickFields(output: unknown): unknown {
     if (!isRecord(output)) return { whole: output };
-    return { fields: (this.#fields as readonly string[]).map((field) => output[field]) };
+    return { fields: (this.#fields as readonly string[]).map((field) => own(output, field)) };
   }
 
   #same(compare: (a: unknown, b: unknown) => boolean, a: unknown, b: unknown): boolean {
@@ -319,13 +340,22 @@ export class Harmony {
 
   /** A valid choice, or a description of what is wrong with `raw`. */
   #choice(raw: unknown, count: number, needsRationale: boolean): HarmonyChoice | string {
-    const parsed = ChoiceSchema.safeParse(raw);
+    // Only the answer's own properties count: nothing is read from its prototype chain.
+    const answer = isRecord(raw)
+      ? {
+          winner: own(raw, 'winner'),
+          output: own(raw, 'output'),
+          rationale: own(raw, 'rationale'),
+          scores: own(raw, 'scores'),
+        }
+      : raw;
+    const parsed = ChoiceSchema.safeParse(answer);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`);
       return `an invalid choice (${issues.join('; ')})`;
     }
     const { winner, rationale, scores } = parsed.data;
-    const merged = isRecord(raw) && 'output' in raw;
+    const merged = isRecord(raw) && Object.hasOwn(raw, 'output');
     if ((winner === undefined) === !merged) return 'both or neither of { winner } and { output }';
     if (winner !== undefined && winner >= count) return `winner ${winner}, but there are ${count} variants`;
     if (needsRationale && (rationale === undefined || rationale.trim() === '')) return 'no rationale';
@@ -335,7 +365,7 @@ export class Harmony {
     if (rationale !== undefined) base.rationale = rationale;
     if (scores !== undefined) base.scores = scores;
     return winner === undefined
-      ? { ...base, output: (raw as { output: unknown }).output }
+      ? { ...base, output: (answer as { output: unknown }).output }
       : { ...base, winner };
   }
 
