@@ -65,7 +65,9 @@ for await (const event of run) {
       break;
     case 'gate':
       console.log(
-        `${indent(event)}  ✓ gate ${event.verdict.gate}: ${event.verdict.passed ? 'passed' : `failed — ${event.verdict.feedback ?? ''}`}`,
+        event.verdict.passed
+          ? `${indent(event)}  ✓ gate ${event.verdict.gate}: passed`
+          : `${indent(event)}  ✗ gate ${event.verdict.gate}: failed — ${event.verdict.feedback ?? ''}`,
       );
       break;
     case 'stage:end':

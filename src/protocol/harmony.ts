@@ -20,6 +20,7 @@ import type {
   HarmonyVariant,
   MacroContext,
 } from '../macro/types.js';
+import { jsonText } from '../report/json-text.js';
 
 /** A decision before the engine gives it an id, a path and a time. */
 export type DecisionDraft = Omit<DecisionRecord, 'id' | 'path' | 'at'>;
@@ -53,13 +54,30 @@ const ChoiceSchema = z.object({
   scores: z.array(z.number().finite()).optional(),
 });
 
-/** Canonical JSON: object keys sorted, so key order never makes two outputs differ. */
+/**
+ * Holds the sorted copy of an object for {@link canonicalJson}. Its chain has no
+ * `Object.prototype`, so no `__proto__` setter: assigning a `__proto__` key makes an own
+ * property like any other key, and is compared (a plain `{}` would swallow it).
+ */
+const SORTED_KEYS: object = Object.create(null);
+
+/**
+ * Canonical JSON: object keys sorted, so key order never makes two outputs differ. Every
+ * own enumerable key counts, `__proto__` included. An object whose keys are already in
+ * order is serialised as it is, without a copy.
+ */
 export function canonicalJson(value: unknown): string {
   return (
     JSON.stringify(value, (_key, v: unknown) => {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-      const sorted: Record<string, unknown> = {};
-      for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+      const keys = Object.keys(v);
+      let ordered = true;
+      for (let i = 1; i < keys.length && ordered; i++)
+        ordered = (keys[i - 1] as string) <= (keys[i] as string);
+      if (ordered) return v;
+      keys.sort();
+      const sorted = Object.create(SORTED_KEYS) as Record<string, unknown>;
+      for (const key of keys) sorted[key] = (v as Record<string, unknown>)[key];
       return sorted;
     }) ?? 'undefined'
   );
@@ -68,12 +86,60 @@ export function canonicalJson(value: unknown): string {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Canonical JSON, or a plain string for what JSON cannot represent (for hashes and diffs only). */
+/** `record[key]` if it is the record's own property: never a value from its prototype chain. */
+const own = (record: Record<string, unknown>, key: string): unknown =>
+  Object.hasOwn(record, key) ? record[key] : undefined;
+
+/**
+ * Canonical JSON, or canonical JSON-like text for what JSON cannot represent (a BigInt,
+ * a cycle, a revoked proxy…; see `jsonText`), for hashes and diffs only. Never throws.
+ * That text stops after a megabyte: walking a value JSON cannot represent must not hang.
+ */
 function looseJson(value: unknown): string {
   try {
     return canonicalJson(value);
   } catch {
-    return String(value);
+    return jsonText(value, { sortKeys: true, max: 1_000_000 });
+  }
+}
+
+/** `describe(value)`, or the value's JSON-like text where that throws (a revoked proxy, a null-prototype object). */
+function describeSafely(value: unknown): string {
+  try {
+    return describe(value);
+  } catch {
+    return jsonText(value, { max: 10_000 });
+  }
+}
+
+/** Whether `value` is a `HARMONY_FAILED` error already; `false` for anything unreadable (a revoked proxy). */
+function isHarmonyFailure(value: unknown): value is MacroError {
+  try {
+    return isMacroError(value) && value.code === 'HARMONY_FAILED';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `cause`, or an `Error` with its description when `toErrorRecord` cannot read it (a
+ * revoked proxy): the engine records every failure's causes, and that must not throw.
+ */
+function recordable(cause: unknown): unknown {
+  try {
+    toErrorRecord(cause);
+    return cause;
+  } catch {
+    return new Error(describeSafely(cause));
+  }
+}
+
+/** `toErrorRecord(error)`, or a `NonError` record of its description where reading the error throws. */
+function errorRecordOf(error: unknown): ErrorRecord {
+  try {
+    return toErrorRecord(error);
+  } catch {
+    return { name: 'NonError', code: 'UNKNOWN', message: describeSafely(error) };
   }
 }
 
@@ -157,7 +223,7 @@ export class Harmony {
     const excluded: ExcludedBranch[] = [];
     this.branches.forEach((branch, i) => {
       if (failures.has(i)) {
-        excluded.push({ branch: branch.id, path: branch.path, error: toErrorRecord(failures.get(i)) });
+        excluded.push({ branch: branch.id, path: branch.path, error: errorRecordOf(failures.get(i)) });
       } else succeeded.push({ branch, output: outputs[i] });
     });
     if (succeeded.length < this.minSuccesses) {
@@ -189,7 +255,7 @@ export class Harmony {
         group = representatives.findIndex((rep) => this.#same(compare, rep, output));
         if (group === -1) group = representatives.push(output) - 1;
       } else {
-        const key = keys?.[index] ?? this.#json(this.#pickFields(output));
+        const key = keys?.[index] ?? this.#fieldsKey(output);
         group = groupOf.get(key) ?? groupOf.size;
         groupOf.set(key, group);
       }
@@ -210,8 +276,8 @@ export class Harmony {
       const key = this.#json(output);
       return keys.map((k) => k === key);
     }
-    const key = this.#json(this.#pickFields(output));
-    return variants.map((v) => this.#json(this.#pickFields(v.output)) === key);
+    const key = this.#fieldsKey(output);
+    return variants.map((v) => this.#fieldsKey(v.output) === key);
   }
 
   #record(
@@ -222,17 +288,35 @@ export class Harmony {
   ): DecisionVariant {
     const record: DecisionVariant = { ...variant, hash: hashOf(key ?? looseJson(variant.output)) };
     if (agrees) return record;
-    const own = variant.output;
-    if (!isRecord(own) || !isRecord(chosen)) return record;
-    const fields = this.#fields ?? [...new Set([...Object.keys(chosen), ...Object.keys(own)])].sort();
-    const differs = fields.filter((f) => looseJson(chosen[f]) !== looseJson(own[f]));
+    const differs = this.#differs(chosen, variant.output);
     return differs.length === 0 ? record : { ...record, differs };
   }
 
-  /** What `fields` comparison compares: the listed fields of an object, or a whole non-object. */
-  #pickFields(output: unknown): unknown {
-    if (!isRecord(output)) return { whole: output };
-    return { fields: (this.#fields as readonly string[]).map((field) => output[field]) };
+  /** Top-level fields (for `fields`, the compared ones) in which two objects differ; none for anything else. */
+  #differs(chosen: unknown, output: unknown): string[] {
+    try {
+      if (!isRecord(output) || !isRecord(chosen)) return [];
+      const fields = this.#fields ?? [...new Set([...Object.keys(chosen), ...Object.keys(output)])].sort();
+      return fields.filter((f) => looseJson(own(chosen, f)) !== looseJson(own(output, f)));
+    } catch {
+      return []; // an output that cannot be read (a revoked proxy, a throwing trap) has no listed fields
+    }
+  }
+
+  /** What `fields` comparison compares, as canonical JSON: the listed fields of an object, or a whole non-object. */
+  #fieldsKey(output: unknown): string {
+    let picked: unknown;
+    try {
+      picked = isRecord(output)
+        ? { fields: (this.#fields as readonly string[]).map((field) => own(output, field)) }
+        : { whole: output };
+    } catch (error) {
+      throw this.#failure(
+        `outputs must be JSON-serialisable to be compared (${describeSafely(error)})`,
+        error,
+      );
+    }
+    return this.#json(picked);
   }
 
   #same(compare: (a: unknown, b: unknown) => boolean, a: unknown, b: unknown): boolean {
@@ -243,7 +327,10 @@ export class Harmony {
     try {
       return canonicalJson(value);
     } catch (error) {
-      throw this.#failure(`outputs must be JSON-serialisable to be compared (${describe(error)})`, error);
+      throw this.#failure(
+        `outputs must be JSON-serialisable to be compared (${describeSafely(error)})`,
+        error,
+      );
     }
   }
 
@@ -261,7 +348,7 @@ export class Harmony {
             const c = this.#call('confidence', () => options.confidence(v.output, v.branch));
             if (typeof c !== 'number' || !Number.isFinite(c) || c < 0) {
               throw this.#failure(
-                `confidence of branch "${v.branch}" must be a finite number ≥ 0, got ${describe(c)}`,
+                `confidence of branch "${v.branch}" must be a finite number ≥ 0, got ${describeSafely(c)}`,
               );
             }
             return c;
@@ -276,7 +363,7 @@ export class Harmony {
         try {
           raw = await options.resolve(variants, services.context);
         } catch (error) {
-          throw this.#failure(`resolve threw: ${describe(error)}`, error);
+          throw this.#failure(`resolve threw: ${describeSafely(error)}`, error);
         }
         const choice = this.#choice(raw, variants.length, false);
         if (typeof choice === 'string') throw this.#failure(`resolve returned ${choice}`);
@@ -308,24 +395,41 @@ export class Harmony {
       if (services.signal.aborted) throw services.signal.reason;
       error = caught;
     }
-    if (onFailure === 'fail') throw this.#failure(`judge "${judge}" failed: ${describe(error)}`, error);
+    if (onFailure === 'fail') throw this.#failure(`judge "${judge}" failed: ${describeSafely(error)}`, error);
     const vote = majority(variants);
     return {
       ...vote,
-      rationale: `Judge "${judge}" failed (${describe(error)}); fell back to majority vote. ${vote.rationale}`,
-      fallback: { strategy: 'majority', error: toErrorRecord(error) },
+      rationale: `Judge "${judge}" failed (${describeSafely(error)}); fell back to majority vote. ${vote.rationale}`,
+      fallback: { strategy: 'majority', error: errorRecordOf(error) },
     };
   }
 
   /** A valid choice, or a description of what is wrong with `raw`. */
   #choice(raw: unknown, count: number, needsRationale: boolean): HarmonyChoice | string {
-    const parsed = ChoiceSchema.safeParse(raw);
+    try {
+      return this.#readChoice(raw, count, needsRationale);
+    } catch (error) {
+      return `a value that cannot be read (${describeSafely(error)})`; // a revoked proxy, a throwing getter
+    }
+  }
+
+  #readChoice(raw: unknown, count: number, needsRationale: boolean): HarmonyChoice | string {
+    // Only the answer's own properties count: nothing is read from its prototype chain.
+    const answer = isRecord(raw)
+      ? {
+          winner: own(raw, 'winner'),
+          output: own(raw, 'output'),
+          rationale: own(raw, 'rationale'),
+          scores: own(raw, 'scores'),
+        }
+      : raw;
+    const parsed = ChoiceSchema.safeParse(answer);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`);
       return `an invalid choice (${issues.join('; ')})`;
     }
     const { winner, rationale, scores } = parsed.data;
-    const merged = isRecord(raw) && 'output' in raw;
+    const merged = isRecord(raw) && Object.hasOwn(raw, 'output');
     if ((winner === undefined) === !merged) return 'both or neither of { winner } and { output }';
     if (winner !== undefined && winner >= count) return `winner ${winner}, but there are ${count} variants`;
     if (needsRationale && (rationale === undefined || rationale.trim() === '')) return 'no rationale';
@@ -335,7 +439,7 @@ export class Harmony {
     if (rationale !== undefined) base.rationale = rationale;
     if (scores !== undefined) base.scores = scores;
     return winner === undefined
-      ? { ...base, output: (raw as { output: unknown }).output }
+      ? { ...base, output: (answer as { output: unknown }).output }
       : { ...base, winner };
   }
 
@@ -343,14 +447,14 @@ export class Harmony {
     try {
       return fn();
     } catch (error) {
-      throw this.#failure(`${what} threw: ${describe(error)}`, error);
+      throw this.#failure(`${what} threw: ${describeSafely(error)}`, error);
     }
   }
 
   #failure(detail: string, cause?: unknown): MacroError {
-    if (isMacroError(cause) && cause.code === 'HARMONY_FAILED') return cause;
+    if (isHarmonyFailure(cause)) return cause;
     return new MacroError('HARMONY_FAILED', `Harmony could not decide at ${this.#path}: ${detail}`, {
-      cause,
+      cause: recordable(cause),
       path: this.#path,
     });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeMarkdown } from '../../src/index.js';
-import { inlineCode } from '../../src/report/escape.js';
+import { cutMarker, inlineCode, preview } from '../../src/report/escape.js';
 
 describe('escapeMarkdown', () => {
   it('backslash-escapes footnote, table, heading and HTML syntax', () => {
@@ -43,5 +43,60 @@ describe('inlineCode', () => {
 
   it('renders empty text as a visible placeholder', () => {
     expect(inlineCode('')).toBe('*(empty)*');
+  });
+});
+
+describe('control characters', () => {
+  it('are shown as \\u escapes in escaped prose: ESC, NUL, DEL and C1', () => {
+    expect(escapeMarkdown('a\u001b[31mb\u0000c\u007fd\u0085e\u009bf')).toBe(
+      'a\\u001b\\[31mb\\u0000c\\u007fd\\u0085e\\u009bf',
+    );
+  });
+
+  it('are shown as \\u escapes in code spans', () => {
+    expect(inlineCode('\u001b]0;title\u0007x')).toBe('`\\u001b]0;title\\u0007x`');
+  });
+
+  it('include bidirectional overrides, isolates and marks', () => {
+    expect(inlineCode('\u202eabc\u202c \u2066d\u2069 \u200f')).toBe(
+      '`\\u202eabc\\u202c \\u2066d\\u2069 \\u200f`',
+    );
+  });
+
+  it('include vertical tab, form feed and the Unicode line and paragraph separators', () => {
+    expect(escapeMarkdown('a\u000bb\u000cc\u2028d\u2029e')).toBe('a\\u000bb\\u000cc\\u2028d\\u2029e');
+  });
+});
+
+describe('preview', () => {
+  it('cuts a long string and says how many characters were cut', () => {
+    const cut = preview('x'.repeat(5000), 4000);
+    expect([cut.text.length, cut.cut, cutMarker(cut)]).toEqual([
+      4000,
+      1000,
+      ' *(… 1,000 more characters cut)*',
+    ]);
+  });
+
+  it('cuts a long value’s JSON and says where', () => {
+    const cut = preview({ text: 'x'.repeat(5000) }, 4000);
+    expect([cut.text.length, cutMarker(cut)]).toEqual([4000, ' *(… cut at 4,000 characters)*']);
+  });
+
+  it('does not split a surrogate pair when cutting', () => {
+    expect(preview(`ab${'😀'.repeat(3)}`, 3).text).toBe('ab');
+  });
+
+  it('cuts at 4,000 characters by default', () => {
+    expect(preview('x'.repeat(100_000)).text).toHaveLength(4000);
+  });
+
+  it('shows a revoked proxy, a null-prototype object holding a BigInt and a cycle without throwing', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const cycle: { self?: unknown } = {};
+    cycle.self = cycle;
+    const values = [proxy, Object.assign(Object.create(null), { n: 1n }), cycle];
+    expect(values.map((v) => preview(v).text)).toEqual(['[unreadable]', '{"n":1n}', '{"self":[Circular]}']);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport } from '../../src/index.js';
-import { failedRun, HOSTILE, hostileRun, reviewBoard } from './scenarios.js';
+import { escapeMarkdown, type MacroResult, renderReport } from '../../src/index.js';
+import { controlRun, failedRun, HOSTILE, hostileRun, hugeErrorRun, reviewBoard } from './scenarios.js';
 
 /** `line` without its code spans (a backtick run up to the next run of the same length). */
 function outsideCode(line: string): string {
@@ -53,6 +53,12 @@ describe('report golden files', () => {
 
   it('renders a failed run without decisions', async () => {
     await expect(renderReport(await failedRun())).toMatchFileSnapshot('golden/failed.md');
+  });
+
+  it('renders control characters as \\u escapes and cuts long agent text with a marker', async () => {
+    await expect(renderReport(await controlRun(), { maxTextLength: 200 })).toMatchFileSnapshot(
+      'golden/controls.md',
+    );
   });
 });
 
@@ -133,5 +139,62 @@ describe('hostile agent text', () => {
   it('keeps the agent text readable in the chosen output', async () => {
     const report = (await render()).join('\n');
     expect(report).toContain(HOSTILE.split('\n')[0]);
+  });
+});
+
+describe('control characters in agent text', () => {
+  /** What the report must never contain as it is: C0 but tab and line feed, DEL, C1, bidi controls, LS, PS. */
+  const RAW_CONTROL =
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+  it('never reach the report as they are', async () => {
+    expect(renderReport(await controlRun())).not.toMatch(RAW_CONTROL);
+  });
+
+  it('are shown as \\u escapes where the agent wrote them', async () => {
+    const report = renderReport(await controlRun());
+    expect(report).toContain('| rationale | \\u001b\\[2J\\u001b\\[31mred\\u001b\\[0m nul\\u0000 ');
+  });
+});
+
+describe('long agent text', () => {
+  const messageOf = (result: MacroResult) => (result.status === 'succeeded' ? '' : result.error.message);
+
+  it('keeps the report of a run with a 5 MB agent error under 20 kB', async () => {
+    expect(renderReport(await hugeErrorRun()).length).toBeLessThan(20_000);
+  });
+
+  it('is cut at 4,000 characters by default with a marker saying how much was cut', async () => {
+    const message = messageOf(await hugeErrorRun());
+    const cut = (message.length - 4000).toLocaleString('en-US');
+    const report = renderReport(await hugeErrorRun());
+    expect(report).toContain(
+      `| error | ${escapeMarkdown(message.slice(0, 4000))} *(… ${cut} more characters cut)* |`,
+    );
+  });
+
+  it('is cut at maxTextLength when it is given', async () => {
+    const result = await hugeErrorRun();
+    const cut = (messageOf(result).length - 10).toLocaleString('en-US');
+    expect(renderReport(result, { maxTextLength: 10 })).toContain(
+      `| error | Agent "onl *(… ${cut} more characters cut)* |`,
+    );
+  });
+});
+
+describe('renderReport options', () => {
+  it.each([0, -1, 1.5, Number.NaN, '10'])('reject maxTextLength %s with INVALID_OPTIONS', async (value) => {
+    const result = await failedRun();
+    expect(() => renderReport(result, { maxTextLength: value as number })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
+  it('reject an unknown option with INVALID_OPTIONS', async () => {
+    const result = await failedRun();
+    expect(() => renderReport(result, { maxLength: 10 } as object)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"maxLength"') }),
+    );
   });
 });

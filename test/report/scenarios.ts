@@ -140,3 +140,54 @@ export async function failedRun(): Promise<MacroResult> {
   });
   return orchestrator.run('broken', { intent: 'try' });
 }
+
+/** Terminal escapes, NUL, C1 controls and bidirectional overrides, and a long tail. */
+export const CONTROLS =
+  '\u001b[2J\u001b[31mred\u001b[0m nul\u0000 del\u007f csi\u009b1m rlo\u202eevil\u202c fsi\u2068x\u2069';
+
+/** Every kind of place agent text reaches the report, filled with {@link CONTROLS}, some of it long. */
+export async function controlRun(): Promise<MacroResult> {
+  const long = `${CONTROLS} ${'lorem ipsum '.repeat(100)}`;
+  const macro = defineMacro({
+    name: 'controls',
+    description: 'Agents that write control characters',
+    stages: [
+      parallel('answers', [agentStage('a', 'a'), agentStage('b', 'b'), agentStage('c', 'c')], {
+        failure: 'settle',
+        minSuccesses: 2,
+        harmony: { strategy: 'judge', judge: 'judge' },
+      }),
+      agentStage('deliver', 'deliverer', {
+        gates: [predicateGate('gate', () => ({ passed: true, feedback: CONTROLS }))],
+        deliver: () => [{ name: `report${CONTROLS}.md`, mediaType: 'text/markdown', content: CONTROLS }],
+      }),
+    ],
+  });
+  const orchestrator = new MacroOrchestrator({
+    ...fixed,
+    macros: [macro],
+    agents: [
+      fnAgent('a', () => ({ text: CONTROLS, [`key${CONTROLS}`]: 1 })),
+      fnAgent('b', () => long),
+      fail('c', long),
+      fnAgent('judge', () => ({ winner: 0, rationale: long })),
+      fnAgent('deliverer', () => CONTROLS),
+    ],
+  });
+  return orchestrator.run('controls', { intent: 'write controls' });
+}
+
+/** A run whose only agent fails with a 5 MB message. */
+export async function hugeErrorRun(): Promise<MacroResult> {
+  const macro = defineMacro({
+    name: 'huge',
+    description: 'Fails with a 5 MB error',
+    stages: [agentStage('only', 'only')],
+  });
+  const orchestrator = new MacroOrchestrator({
+    ...fixed,
+    macros: [macro],
+    agents: [fail('only', 'x'.repeat(5 * 1024 * 1024))],
+  });
+  return orchestrator.run('huge', { intent: 'try' });
+}
