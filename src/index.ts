@@ -129,5 +129,5 @@ export {
 } from './protocol/execution.js';
 export { type JudgeInput, judgeGate, predicateGate, schemaGate } from './protocol/quality-gates.js';
 export { escapeMarkdown } from './report/escape.js';
-export { renderReport } from './report/markdown.js';
+export { type ReportOptions, renderReport } from './report/markdown.js';
 export type { SchedulingPolicy, SchedulingPolicyInput } from './scheduling/scheduler.js';

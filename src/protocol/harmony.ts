@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describe, type ErrorRecord, isMacroError, MacroError, toErrorRecord } from '../errors.js';
+import { jsonText } from '../internal/json-text.js';
 import type {
   DecisionRecord,
   DecisionVariant,
@@ -20,7 +21,6 @@ import type {
   HarmonyVariant,
   MacroContext,
 } from '../macro/types.js';
-import { jsonText } from '../report/json-text.js';
 
 /** A decision before the engine gives it an id, a path and a time. */
 export type DecisionDraft = Omit<DecisionRecord, 'id' | 'path' | 'at'>;

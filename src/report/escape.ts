@@ -14,7 +14,7 @@
  * unless told otherwise; the report then follows it with {@link cutMarker}.
  * @module
  */
-import { jsonText } from './json-text.js';
+import { jsonText } from '../internal/json-text.js';
 
 const LINE_BREAK = /\r\n?|\n/g;
 

@@ -10,7 +10,7 @@
  * name or a path) is cut to 4,000 characters by default, then marked
  * `*(… 4,995,904 more characters cut)*`, so a 5 MB agent error stays a few kilobytes.
  * Rendering never throws on what a result holds: a revoked proxy, a cycle, a BigInt or a
- * throwing getter in an output is shown, not thrown (see `./json-text.ts`).
+ * throwing getter in an output is shown, not thrown (see `internal/json-text.ts`).
  * @module
  */
 import { MacroError } from '../errors.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonText, MAX_DEPTH } from '../../src/report/json-text.js';
+import { jsonText, MAX_DEPTH } from '../src/internal/json-text.js';
 
 describe('jsonText', () => {
   it('writes JSON data exactly as JSON.stringify does', () => {
