@@ -1,0 +1,110 @@
+/** Every public options object refuses keys it does not know, naming the key and the known ones. */
+import { describe, expect, it } from 'vitest';
+import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator, runMacro } from '../src/index.js';
+import { fnAgent } from './support.js';
+
+const echo = fnAgent('echo', (x: unknown) => x);
+const macro = defineMacro({ name: 'm', description: 'one stage', stages: [agentStage('s', 'echo')] });
+const orchestrator = () => new MacroOrchestrator({ agents: [echo], macros: [macro] });
+
+/** The error `fn` throws (synchronously or by rejecting). */
+async function thrown(fn: () => unknown): Promise<{ code?: string; message?: string }> {
+  try {
+    await fn();
+  } catch (error) {
+    return error as { code?: string; message?: string };
+  }
+  throw new Error('expected a throw');
+}
+
+describe('an unknown option key', () => {
+  it('is refused in orchestrator options, with the known keys', async () => {
+    const error = await thrown(
+      () => new MacroOrchestrator({ agents: [echo], macros: [macro], retries: 3 } as never),
+    );
+    expect(error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toMatch(
+      /^Unknown option "retries" in orchestrator options \(known: agents, macros, /,
+    );
+  });
+
+  it('is refused in run options', async () => {
+    const error = await thrown(() => orchestrator().run('m', { intent: 'x' }, { timeout: 5 } as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Unknown option "timeout" in run options (known: input, signal, timeoutMs, deadline)',
+    });
+  });
+
+  it('is refused in resume options', async () => {
+    const error = await thrown(() => orchestrator().resume('r', { input: 'x' } as never));
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"input"') });
+  });
+
+  it('is refused in resumeIncomplete options', async () => {
+    const error = await thrown(() => orchestrator().resumeIncomplete({ stale: 5 } as never));
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"stale"') });
+  });
+
+  it('is refused in runMacro options', async () => {
+    const error = await thrown(() =>
+      runMacro('m', { intent: 'x' }, { agents: [echo], macros: [macro], timout: 1 } as never),
+    );
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"timout"') });
+  });
+
+  it('is refused in a context, with the known keys', async () => {
+    const error = await thrown(() => orchestrator().run('m', { intent: 'x', knowlege: [] } as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_CONTEXT',
+      message: expect.stringContaining('"knowlege" (known: intent, guidance, knowledge, metadata)'),
+    });
+  });
+
+  it('is refused in InMemoryMemory options', async () => {
+    const error = await thrown(() => new InMemoryMemory({ maxRun: 5 } as never));
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"maxRun"') });
+  });
+});
+
+describe('runMacro given an orchestrator', () => {
+  it('refuses orchestrator options beside it, which it would ignore', async () => {
+    const error = await thrown(() =>
+      runMacro('m', { intent: 'x' }, { orchestrator: orchestrator(), logLevel: 'debug' } as never),
+    );
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('logLevel') });
+  });
+});
+
+describe('orchestrator option values', () => {
+  it('refuses a memory that does not implement MemoryAdapter', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ memory: { saveResult() {} } as never }));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('missing: beginRun'),
+    });
+  });
+
+  it('refuses a clock that is not a function', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ now: 5 } as never));
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('now') });
+  });
+
+  it('accepts persistenceTimeoutMs: Infinity', () => {
+    expect(() => new MacroOrchestrator({ persistenceTimeoutMs: Number.POSITIVE_INFINITY })).not.toThrow();
+  });
+
+  it('refuses options that are not an object', async () => {
+    const error = await thrown(() => new MacroOrchestrator('agents' as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Expected orchestrator options to be an object, got string',
+    });
+  });
+});
+
+describe('run option values', () => {
+  it('accept a time budget longer than 2^31-1 ms', () => {
+    expect(() => orchestrator().run('m', { intent: 'x' }, { timeoutMs: 3e9 }).cancel()).not.toThrow();
+  });
+});
