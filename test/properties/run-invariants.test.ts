@@ -14,7 +14,11 @@ interface Outcome {
   /** Events emitted after the run settled, once every late agent had finished. */
   readonly lateEvents: number;
   readonly monitor: Monitor;
-  /** Whether `run.cancel()` was called before `run:end` was emitted. */
+  /**
+   * Whether `run.cancel()` was called while a macro was running. A cancel after the last
+   * `macro:end`, while the result is being saved, only stops the wait for the writes:
+   * the status was decided when the macro ended.
+   */
   readonly cancelledWhileRunning: boolean;
 }
 
@@ -51,7 +55,8 @@ async function execute(s: Scenario): Promise<Outcome> {
   let cancelledWhileRunning = false;
   if (s.cancelAtMs !== undefined) {
     setTimeout(() => {
-      cancelledWhileRunning = !events.some((e) => e.type === 'run:end');
+      const started = events.filter((e) => e.type === 'macro:start').length;
+      cancelledWhileRunning = started > events.filter((e) => e.type === 'macro:end').length;
       run.cancel('property test');
     }, s.cancelAtMs);
   }

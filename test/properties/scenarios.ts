@@ -1,8 +1,10 @@
 /**
  * Random macro trees with random fault plans, for the property suites: nested
  * sequence / parallel / retryableStage over agents that succeed, throw k times,
- * throw non-Errors, hang (ignoring their signal), resolve late, return garbage or
- * fail their quality gate once. Everything runs on Vitest's fake clock. Not a test file.
+ * throw non-Errors (hostile ones too: revoked proxies, BigInts, throwing getters),
+ * hang (ignoring their signal), resolve late, return garbage, return hostile values
+ * (that JSON cannot store or that throw when read) or fail their quality gate once.
+ * Everything runs on Vitest's fake clock. Not a test file.
  */
 import fc from 'fast-check';
 import { z } from 'zod';
@@ -28,6 +30,8 @@ export type FaultPlan =
   | { readonly kind: 'hang' }
   | { readonly kind: 'late'; readonly ms: number }
   | { readonly kind: 'bad-output' }
+  | { readonly kind: 'hostile-throw'; readonly value: () => unknown }
+  | { readonly kind: 'hostile-output'; readonly value: () => unknown }
   | { readonly kind: 'weak' };
 
 /** A macro's stage tree, before ids and agents are assigned. */
@@ -66,6 +70,40 @@ export interface Scenario {
 }
 
 const ms = fc.constantFrom(0, 1, 10, 100, 1_000, 5_000);
+
+/** A proxy that throws on every operation. */
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+/** Values that break naive code: no JSON, no toString, throwing reads, cycles, `__proto__` keys. */
+export const hostileValues: ReadonlyArray<() => unknown> = [
+  revoked,
+  () => 10n,
+  () => Object.assign(Object.create(null), { n: 10n }),
+  () => new Error('wrapped', { cause: revoked() }),
+  () =>
+    Object.defineProperty({}, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error('getter');
+      },
+    }),
+  () => {
+    const cycle: Record<string, unknown> = { name: 'cycle' };
+    cycle['self'] = cycle;
+    return cycle;
+  },
+  () => JSON.parse('{"v":1,"__proto__":{"x":"token"}}'),
+  () => ({
+    toJSON: () => {
+      throw new Error('toJSON');
+    },
+  }),
+];
+const hostile = fc.constantFrom(...hostileValues);
 const timeout = fc.option(fc.constantFrom(50, 500, 3_000), { nil: undefined, freq: 3 });
 
 export const faultPlan: fc.Arbitrary<FaultPlan> = fc.oneof(
@@ -85,6 +123,8 @@ export const faultPlan: fc.Arbitrary<FaultPlan> = fc.oneof(
     }),
     weight: 1,
   },
+  { arbitrary: fc.record({ kind: fc.constant('hostile-throw' as const), value: hostile }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('hostile-output' as const), value: hostile }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'hang' as const }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('late' as const), ms }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'bad-output' as const }), weight: 1 },
@@ -200,6 +240,9 @@ export function planAgent(id: string, plan: FaultPlan, monitor: Monitor): Agent 
         case 'non-error':
           leave();
           throw plan.value;
+        case 'hostile-throw':
+          leave();
+          return Promise.reject(plan.value()); // made per call: fast-check cannot hold a revoked proxy
         case 'hang':
           return new Promise(() => {}); // ignores its signal; leaves only when it aborts
         case 'late':
@@ -207,6 +250,9 @@ export function planAgent(id: string, plan: FaultPlan, monitor: Monitor): Agent 
         case 'bad-output':
           leave();
           return 42; // the stage's schema wants a string
+        case 'hostile-output':
+          leave();
+          return plan.value(); // its stage has no schema: the value goes on, and into the result
         case 'weak':
           leave();
           return calls === 1 ? 'weak' : `${id}:${calls}`; // fails the gate once, then refines
@@ -227,7 +273,7 @@ export function buildScenario(s: Scenario, monitor: Monitor): { macros: MacroDef
         const n = next++;
         agents.push(planAgent(`a${n}`, t.plan, monitor));
         return agentStage(`s${n}`, `a${n}`, {
-          output: z.string(),
+          output: t.plan.kind === 'hostile-output' ? z.unknown() : z.string(),
           ...(t.gated ? { gates: [notWeak], maxRefinements: 1 } : {}),
           ...(t.timeoutMs === undefined ? {} : { timeoutMs: t.timeoutMs }),
           ...(t.draftMs === undefined ? {} : { phaseTimeoutsMs: { draft: t.draftMs } }),
