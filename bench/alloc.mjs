@@ -19,6 +19,7 @@ const cases = [
   ['seq', 100, 'on'],
   ['fan', 100, 'on'],
   ['mixed', 85, 'on'],
+  ['doc', 100, 'on'],
 ];
 for (const [workload, size, listener] of cases) {
   const { runOnce } = await build(lib, { workload, size, listener });

@@ -70,7 +70,7 @@ function variants(workload, { sqlite }) {
   const floor = {
     engine: 'floor',
     key: 'floor',
-    label: workload === 'seq' ? 'await loop (floor)' : 'Promise.all (floor)',
+    label: workload === 'seq' || workload === 'doc' ? 'await loop (floor)' : 'Promise.all (floor)',
   };
   const peers = [
     { engine: 'langgraph', key: 'langgraph', label: 'LangGraph' },
@@ -95,6 +95,8 @@ function variants(workload, { sqlite }) {
       ];
     case 'mixed':
       return [floor, mo('none'), mo('on'), ...withSqlite, ...peers];
+    case 'doc':
+      return [floor, mo('none'), mo('on')];
   }
   throw new Error(workload);
 }
@@ -103,6 +105,7 @@ const WORKLOADS = {
   seq: 'Sequential chain of N stages',
   fan: 'Fan-out / fan-in of K branches',
   mixed: `Mixed macro: plan → ${MIXED.layers} × parallel(${MIXED.width} gated branches) → decide (${MIXED.voters} voters, majority) → summarise`,
+  doc: 'Sequential chain of N stages passing a small document (object outputs, each recorded as an immutable copy)',
 };
 
 // ── running cases ───────────────────────────────────────────────────────────

@@ -5,12 +5,14 @@
 import pLimit from 'p-limit';
 import {
   check,
+  FIRST_DOC,
   inc,
   isCount,
   joinBranches,
   MIXED,
   majority,
   mergeLayer,
+  revise,
   voterAgents,
 } from '../lib/workloads.mjs';
 
@@ -22,6 +24,13 @@ export function build({ workload, size, engine }) {
         for (let i = 0; i < size; i++) value = await inc(value);
         check(workload, size, value);
         return value;
+      };
+    case 'doc':
+      return async () => {
+        let doc = FIRST_DOC;
+        for (let i = 0; i < size; i++) doc = await revise(doc);
+        check(workload, size, doc);
+        return doc;
       };
     case 'fan': {
       const join = async (outputs) => joinBranches(outputs, size);

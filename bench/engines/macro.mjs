@@ -3,7 +3,18 @@
  * default (unlimited) scheduling policy or `{ concurrency: 64 }`, in-memory memory,
  * with no listener, one listener on every event type (`run.on`), or an async iterator.
  */
-import { check, inc, inc2, isCount, joinBranches, MIXED, majority, mergeLayer } from '../lib/workloads.mjs';
+import {
+  check,
+  FIRST_DOC,
+  inc,
+  inc2,
+  isCount,
+  joinBranches,
+  MIXED,
+  majority,
+  mergeLayer,
+  revise,
+} from '../lib/workloads.mjs';
 
 /** Every event type of `MacroEventMap` (src/events.ts). */
 export const EVENT_TYPES = [
@@ -29,9 +40,11 @@ const CONTEXT = { intent: 'benchmark' };
 function stagesFor(lib, workload, size, harmony) {
   const { agentStage, parallel, predicateGate } = lib;
   switch (workload) {
-    case 'seq': {
+    case 'seq':
+    case 'doc': {
       const stages = new Array(size);
-      for (let i = 0; i < size; i++) stages[i] = agentStage(`s${i}`, 'inc');
+      const agent = workload === 'doc' ? 'revise' : 'inc';
+      for (let i = 0; i < size; i++) stages[i] = agentStage(`s${i}`, agent);
       return { stages };
     }
     case 'fan': {
@@ -80,6 +93,7 @@ export async function build(
   const agents = [
     { id: 'inc', invoke: inc },
     { id: 'inc2', invoke: inc2 },
+    { id: 'revise', invoke: revise },
     { id: 'join', invoke: async (outputs) => joinBranches(outputs, size) },
   ];
   const definitionWith = (harmony) => {
@@ -92,8 +106,8 @@ export async function build(
   let adapter;
   let close = async () => {};
   if (memory === 'in-memory') {
-    // A few results only: the default keeps 1,000 runs, which for a 10,000-stage result is
-    // gigabytes, and the bench would measure the GC of its own history.
+    // A few results only: the bench would otherwise measure the GC of its own history
+    // (the default keeps up to 1,000 finished runs within 64 MiB).
     adapter = new InMemoryMemory({ maxRuns: 4 });
   } else if (memory === 'sqlite') {
     // `macro-orchestrator/sqlite` (dist/sqlite.js beside dist/index.js): a database file
@@ -105,7 +119,7 @@ export async function build(
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'mo-bench-'));
-    adapter = new SqliteMemory({ filename: join(dir, 'bench.db') });
+    adapter = new SqliteMemory({ path: join(dir, 'bench.db') });
     close = async () => {
       adapter.close();
       rmSync(dir, { recursive: true, force: true });
@@ -124,6 +138,7 @@ export async function build(
     orchestrator = new MacroOrchestrator({ ...options, macros: [definitionWith(false)] });
   }
 
+  const input = workload === 'doc' ? FIRST_DOC : 0;
   let events = 0;
   let lastSeq = 0;
   const onEvent = (event) => {
@@ -146,7 +161,7 @@ export async function build(
   let runOnce;
   if (listener === 'none') {
     runOnce = async () => {
-      const result = await orchestrator.run('bench', CONTEXT, { input: 0 });
+      const result = await orchestrator.run('bench', CONTEXT, { input });
       verify(result);
       return result;
     };
@@ -154,7 +169,7 @@ export async function build(
     runOnce = async () => {
       events = 0;
       lastSeq = 0;
-      const run = orchestrator.run('bench', CONTEXT, { input: 0 });
+      const run = orchestrator.run('bench', CONTEXT, { input });
       for (const type of EVENT_TYPES) run.on(type, onEvent);
       const result = await run;
       verify(result);
@@ -165,7 +180,7 @@ export async function build(
     runOnce = async () => {
       events = 0;
       lastSeq = 0;
-      const run = orchestrator.run('bench', CONTEXT, { input: 0 });
+      const run = orchestrator.run('bench', CONTEXT, { input });
       const consumed = (async () => {
         for await (const event of run) onEvent(event);
       })();

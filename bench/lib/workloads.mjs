@@ -17,8 +17,9 @@ export const SIZES = {
   seq: [10, 100, 1_000, 10_000],
   fan: [10, 100, 1_000, 10_000, 100_000],
   mixed: [MIXED_STAGES],
+  doc: [10, 100, 1_000],
 };
-export const QUICK_SIZES = { seq: [10, 1_000], fan: [10, 1_000], mixed: SIZES.mixed };
+export const QUICK_SIZES = { seq: [10, 1_000], fan: [10, 1_000], mixed: SIZES.mixed, doc: [10, 100] };
 
 /** The output every engine must produce. */
 export function expectedOutput(workload, size) {
@@ -29,12 +30,34 @@ export function expectedOutput(workload, size) {
       return size; // the join counts the branches that returned 1
     case 'mixed':
       return MIXED.layers + 3; // plan +1, each layer +1 (merge of equal branches), decide +1, summarise +1
+    case 'doc':
+      return size; // the document's step: +1 per stage
   }
   throw new Error(`unknown workload ${workload}`);
 }
 
 /** The no-op agent every engine calls. */
 export const inc = async (x) => x + 1;
+/**
+ * The `doc` workload: a chain where each stage returns a new small document (nested
+ * objects and arrays, as a model's structured output is), so what recording an object
+ * output costs (the engine keeps an immutable copy of each) shows beside numbers.
+ */
+export const FIRST_DOC = Object.freeze({
+  step: 0,
+  title: 'Benchmark',
+  tags: ['a', 'b'],
+  body: 'Lorem ipsum dolor sit amet, consectetur adipiscing elit.',
+  meta: { by: 'seed', words: 8 },
+});
+export const revise = async (doc) => ({
+  step: doc.step + 1,
+  title: doc.title,
+  tags: [doc.tags[0], doc.tags[1]],
+  body: doc.body,
+  meta: { by: 'writer', words: doc.meta.words + 1 },
+});
+
 /** The dissenting voter of the mixed macro's decision. */
 export const inc2 = async (x) => x + 2;
 
@@ -80,7 +103,7 @@ export const isCount = (value) => typeof value === 'number' && Number.isInteger(
 
 export function check(workload, size, output) {
   const expected = expectedOutput(workload, size);
-  if (output !== expected) {
+  if ((workload === 'doc' ? output?.step : output) !== expected) {
     throw new Error(`${workload} ${size}: output ${JSON.stringify(output)}, expected ${expected}`);
   }
 }

@@ -264,39 +264,3 @@ export function sleep(ms: number, scope: AbortScope): Promise<void> {
   });
   return scope.race(wait).finally(() => stopTimer(timer as Timer));
 }
-
-/**
- * Settles as `promise` does, unless `scope` aborts first: then `promise` gets one more
- * turn of the event loop (what reacts to an abort settles within microtasks, and a
- * healthy memory adapter's write within the turn), after which the result is
- * `leftBehind()` (or its throw). Work that is left behind goes on unwatched, and its late
- * rejection is handled. For waits that must end with the run's budget or
- * cancellation, however slow or hung the awaited work is.
- */
-export function withGrace<T, F>(promise: Promise<T>, scope: AbortScope, leftBehind: () => F): Promise<T | F> {
-  return new Promise<T | F>((resolve, reject) => {
-    let settled = false;
-    promise.then(
-      (value) => {
-        settled = true;
-        resolve(value);
-      },
-      (error: unknown) => {
-        settled = true;
-        reject(error);
-      },
-    );
-    const giveUp = () => {
-      setImmediate(() => {
-        if (settled) return;
-        try {
-          resolve(leftBehind());
-        } catch (error) {
-          reject(error);
-        }
-      });
-    };
-    if (scope.aborted) giveUp();
-    else scope.watch(promise, { fulfilled: noop, rejected: () => (scope.aborted ? giveUp() : undefined) });
-  });
-}

@@ -24,8 +24,9 @@ const NOT_PLAIN = new NotPlain('not plain data');
  */
 export function snapshot<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value; // most outputs: no cost
+  ancestors.length = 0; // a copy that threw part way left its ancestors behind
   try {
-    return copy(value, []) as T;
+    return copy(value) as T;
   } catch (error) {
     if (error !== NOT_PLAIN) return value; // unreadable: kept as it is
     try {
@@ -36,26 +37,34 @@ export function snapshot<T>(value: T): T {
   }
 }
 
-/** @param ancestors the objects around `value`: meeting one again is a cycle. */
-function copy(value: unknown, ancestors: object[]): unknown {
+/**
+ * The objects around the value being copied: meeting one again is a cycle. One shared
+ * stack (snapshots never nest), not an array per snapshot.
+ */
+const ancestors: object[] = [];
+
+const { hasOwn } = Object;
+
+function copy(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const proto = Object.getPrototypeOf(value);
   if (Array.isArray(value)) {
     if (proto !== Array.prototype) return value;
-    enter(value, ancestors);
+    enter(value);
     // Indexed: a hole becomes undefined, as JSON makes it null; an array is not a map.
     const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = copy(value[i], ancestors);
+    for (let i = 0; i < value.length; i++) out[i] = copy(value[i]);
     ancestors.pop();
     return Object.freeze(out);
   }
   if (proto === Object.prototype || proto === null) {
-    enter(value, ancestors);
+    enter(value);
     const out: Record<string, unknown> = proto === null ? Object.create(null) : {};
-    const keys = Object.keys(value);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      const item = copy((value as Record<string, unknown>)[key], ancestors);
+    // for-in over a plain object reads V8's enum cache: no key array per object, as
+    // Object.keys makes. `hasOwn` skips keys a polluted Object.prototype would add.
+    for (const key in value) {
+      if (!hasOwn(value, key)) continue;
+      const item = copy((value as Record<string, unknown>)[key]);
       // Assigning `__proto__` would set the prototype instead of adding the key.
       if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true });
       else out[key] = item;
@@ -76,7 +85,7 @@ function copy(value: unknown, ancestors: object[]): unknown {
   return value; // an instance of some class: kept as it is
 }
 
-function enter(value: object, ancestors: object[]): void {
+function enter(value: object): void {
   if (ancestors.length >= MAX_DEPTH || ancestors.includes(value)) throw NOT_PLAIN;
   ancestors.push(value);
 }

@@ -20,7 +20,8 @@
  * @module
  */
 import type { ErrorRecord, PersistenceError } from '../errors.js';
-import { type AbortScope, withGrace } from '../internal/abort-scope.js';
+import type { AbortScope } from '../internal/abort-scope.js';
+import { withGrace } from '../internal/grace.js';
 import type { AuditRecord, Checkpoint, MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
 import type { Artefact, DecisionRecord, GateVerdict, StageRecord, TimelineEntry } from './types.js';
 import { storableCheckpoint } from './unstorable.js';
@@ -136,8 +137,8 @@ export class Checkpointer {
 
   /**
    * Stops writing when the run ends: no more turns are taken, a write in flight is
-   * waited for (until the run's abort and one turn more), and stages not yet written
-   * stay pending: `discard()` them once the result is saved, `flush()` them if it is not.
+   * waited for, and stages not yet written stay pending: `discard()` them once the
+   * result is saved, `flush()` them if it is not. (The caller bounds the wait.)
    */
   close(): Promise<void> {
     this.#closed = true;
@@ -145,7 +146,7 @@ export class Checkpointer {
       clearImmediate(this.#turn);
       this.#turn = undefined;
     }
-    return withGrace(this.#chain, this.#scope, noop);
+    return this.#chain;
   }
 
   /** Drops the stages still pending: the saved result supersedes them. */
@@ -156,7 +157,7 @@ export class Checkpointer {
   /** Writes the stages still pending now (the result could not be saved): they must not run again. */
   flush(): Promise<void> {
     this.#chain = this.#chain.then(this.#takeTurn);
-    return withGrace(this.#chain, this.#scope, noop);
+    return this.#chain;
   }
 
   /** Audit records not yet stored by a checkpoint; marks them stored. Call after `close()`. */

@@ -21,8 +21,9 @@ import {
   toErrorRecord,
 } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { type AbortScope, type RaceOutcome, sleep, withGrace } from '../internal/abort-scope.js';
+import { type AbortScope, type RaceOutcome, sleep } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
+import { abortReason, withGrace } from '../internal/grace.js';
 import { snapshot } from '../internal/snapshot.js';
 import { logFailure } from '../logger.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
@@ -70,6 +71,8 @@ export interface EngineServices {
   readonly catalogue: ReadonlyMap<string, CompiledMacro>;
   readonly agents: { get(id: string): Agent | undefined };
   readonly memory: MemoryAdapter;
+  /** True for the plain InMemoryMemory, whose calls settle within microtasks and never hang. */
+  readonly memorySettlesPromptly: boolean;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
   readonly now: () => number;
@@ -221,7 +224,11 @@ export class RunExecution implements StageStarter {
       // Recorded as begun in memory, so that it can be resumed; without that, nothing is checkpointed.
       const { runId, context, input } = this.#req;
       const header = { runId, macro: name, context, input, startedAt };
-      const failure = await this.#bounded('beginRun', () => this.#svc.memory.beginRun(header));
+      const writing = this.#write('beginRun', () => this.#svc.memory.beginRun(header));
+      // A prompt adapter settles within the turn anyway: no grace to pay for (~500 B a run).
+      const failure = await (this.#svc.memorySettlesPromptly
+        ? writing
+        : withGrace(writing, scope, leftBehind));
       if (failure !== undefined) {
         this.#durable = false;
         this.#persistenceError(failure, name);
@@ -286,9 +293,7 @@ export class RunExecution implements StageStarter {
       // Bounded by the run's budget even if a stage never reported its end (an engine
       // fault): once the run aborts, its stages end within microtasks, and a turn after
       // that the macro ends anyway.
-      const value = await withGrace(new Chain(this, macro.children, input, scope).ended, scope, () => {
-        throw scope.reason;
-      });
+      const value = await withGrace(new Chain(this, macro.children, input, scope).ended, scope, abortReason);
       if (macro.gates.length > 0) await this.#macroGates(macro.gates, value, macro.name, scope);
       outcome = { status: 'succeeded', output: this.#recordedOutput(macro.children, value) };
     } catch (caught) {
@@ -376,7 +381,12 @@ export class RunExecution implements StageStarter {
     }
     let result = built as MacroResult; // every field a variant needs was set just above
 
-    const failures = await this.#save(result);
+    // The writes are waited for until the run is cancelled or out of time (and one turn
+    // more, in which a healthy adapter settles): then they go on in the background.
+    const saving = this.#save(result);
+    const failures = await (this.#svc.memorySettlesPromptly
+      ? saving
+      : withGrace(saving, this.#req.scope, leftBehindAll));
     if (failures.length > 0) {
       result = { ...result, persistence: { ok: false, error: toErrorRecord(failures[0]) } };
       for (const failure of failures) {
@@ -420,17 +430,17 @@ export class RunExecution implements StageStarter {
     await this.#checkpoints.close();
     const audit = this.#checkpoints.takeAudit();
     if (audit.length > 0) {
-      const failure = await this.#bounded('appendAudit', () => memory.appendAudit(audit));
+      const failure = await this.#write('appendAudit', () => memory.appendAudit(audit));
       if (failure !== undefined) failures.push(failure);
     }
-    let failure = await this.#bounded('saveResult', () => memory.saveResult(result));
+    let failure = await this.#write('saveResult', () => memory.saveResult(result));
     if (failure === undefined) this.#checkpoints.discard();
-    else if (!this.#req.scope.aborted) {
+    else {
       await this.#checkpoints.flush();
       const storable = storableResult(result);
       if (storable !== undefined) {
         failure =
-          (await this.#bounded('saveResult', () => memory.saveResult(storable.result))) ?? storable.error;
+          (await this.#write('saveResult', () => memory.saveResult(storable.result))) ?? storable.error;
       }
     }
     if (failure !== undefined) failures.push(failure);
@@ -450,30 +460,8 @@ export class RunExecution implements StageStarter {
     });
   }
 
-  /**
-   * A memory write with retries, waited for until the run is cancelled or out of time
-   * (and one turn more, for adapters that settle within it): then it is left to go on
-   * in the background, and reported as not confirmed.
-   */
-  #bounded(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
-    const { scope } = this.#req;
-    const writing = writeWithRetry(
-      operation,
-      write,
-      this.#svc.persistenceRetry,
-      this.#svc.random,
-      this.#logger,
-    );
-    return withGrace(
-      writing,
-      scope,
-      () =>
-        new PersistenceError(
-          operation,
-          scope.reason,
-          `it did not finish before the run ended (${describe(scope.reason)}); it goes on in the background`,
-        ),
-    );
+  #write(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
+    return writeWithRetry(operation, write, this.#svc.persistenceRetry, this.#svc.random, this.#logger);
   }
 
   // ── stages ────────────────────────────────────────────────────────────────
@@ -1457,6 +1445,20 @@ export class RunExecution implements StageStarter {
     }
     return wrapUserError(caught, path, 'stage');
   }
+}
+
+/** What a memory write left behind by a cancelled (or timed-out) run is reported as. */
+function leftBehind(scope: AbortScope, operation = 'beginRun'): PersistenceError {
+  return new PersistenceError(
+    operation,
+    scope.reason,
+    `it did not finish before the run ended (${describe(scope.reason)}); it goes on in the background`,
+  );
+}
+
+/** The final writes left behind: reported as the result's. */
+function leftBehindAll(scope: AbortScope): PersistenceError[] {
+  return [leftBehind(scope, 'saveResult')];
 }
 
 /** The pipeline state an agent stage attempt starts with. */

@@ -16,13 +16,14 @@ import {
   PersistenceError,
   StageTimeoutError,
 } from '../errors.js';
-import { AbortScope, withGrace } from '../internal/abort-scope.js';
+import { AbortScope } from '../internal/abort-scope.js';
+import { abortReason, withGrace } from '../internal/grace.js';
 import { checkOptionKeys } from '../internal/options.js';
 import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
 import { type LogLevel, logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
 import type { MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
-import { withTimeout } from '../memory/timed-memory.js';
+import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { type Durability, restorePoint } from './checkpoints.js';
@@ -236,6 +237,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       catalogue: this.#catalogue,
       agents: this.agents,
       memory: withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000),
+      memorySettlesPromptly: settlesPromptly(this.memory),
       scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
       logger: this.logger,
       now: options.now ?? Date.now,
@@ -413,9 +415,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     try {
       // Cancelled or out of time while loading: a load that still settles within the turn
       // gives a `cancelled` (or `partial`) result, as a run does; a slower one is left behind.
-      loaded = await withGrace(this.#services.memory.loadRun(runId), scope, () => {
-        throw scope.reason;
-      });
+      loaded = await withGrace(this.#services.memory.loadRun(runId), scope, abortReason);
     } catch (error) {
       if (scope.aborted && error === scope.reason) throw error;
       throw new PersistenceError(

@@ -46,7 +46,7 @@ const METHODS = [
  * do their work synchronously and cannot hang, so bounding them would only cost a
  * timer and a race per call.
  */
-function settlesPromptly(memory: MemoryAdapter): boolean {
+export function settlesPromptly(memory: MemoryAdapter): boolean {
   const proto = InMemoryMemory.prototype;
   return (
     Object.getPrototypeOf(memory) === proto && METHODS.every((method) => memory[method] === proto[method])
