@@ -55,18 +55,21 @@ function kind(value: unknown): string {
 export function safeText(value: unknown): string {
   if (typeof value === 'string') return clip(value);
   if (typeof value === 'bigint') return `${value}n`;
-  if (isError(value)) {
+  const error = isError(value);
+  if (error) {
     const message = safeGet(value, 'message');
     if (typeof message === 'string') return clip(message);
   }
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) return clip(json);
-  } catch {
-    // a BigInt inside, a cycle, a throwing getter or toJSON: String() may still work
+  if (!error) {
+    try {
+      const json = JSON.stringify(value);
+      if (json !== undefined) return clip(json);
+    } catch {
+      // a BigInt inside, a cycle, a throwing getter or toJSON: String() may still work
+    }
   }
   try {
-    return clip(String(value));
+    return clip(String(value)); // an Error without a string message: "Name: …"
   } catch {
     return `[unprintable ${kind(value)}]`;
   }

@@ -1,0 +1,144 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { snapshot } from '../src/internal/snapshot.js';
+
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+describe('snapshot', () => {
+  it('returns primitives as they are', () => {
+    for (const value of ['text', 42, true, null, undefined, 10n]) expect(snapshot(value)).toBe(value);
+  });
+
+  it('copies a plain object deeply: changing the original later does not reach the copy', () => {
+    const original = { items: [1, { deep: ['x'] }], meta: { by: 'a' } };
+    const copy = snapshot(original);
+    original.items.push(2);
+    (original.items[1] as { deep: string[] }).deep.push('y');
+    original.meta.by = 'b';
+    expect(copy).toEqual({ items: [1, { deep: ['x'] }], meta: { by: 'a' } });
+  });
+
+  it('freezes the copy all the way down', () => {
+    const copy = snapshot({ items: [{ n: 1 }] });
+    expect(Object.isFrozen(copy)).toBe(true);
+    expect(Object.isFrozen(copy.items)).toBe(true);
+    expect(Object.isFrozen(copy.items[0])).toBe(true);
+  });
+
+  it('leaves the original unfrozen', () => {
+    const original = { items: [1] };
+    snapshot(original);
+    expect(Object.isFrozen(original)).toBe(false);
+    expect(Object.isFrozen(original.items)).toBe(false);
+  });
+
+  it('keeps an own __proto__ key as a key, without touching the prototype', () => {
+    const original = JSON.parse('{"v":1,"__proto__":{"x":"token"}}');
+    const copy = snapshot(original);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy)).toEqual(['v', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value).toEqual({ x: 'token' });
+  });
+
+  it('keeps a null-prototype object null-prototype', () => {
+    const original = Object.assign(Object.create(null), { a: 1 });
+    expect(Object.getPrototypeOf(snapshot(original))).toBeNull();
+  });
+
+  it('copies only own keys, not those a polluted Object.prototype adds', () => {
+    (Object.prototype as Record<string, unknown>)['polluted'] = 'yes';
+    try {
+      expect(Object.keys(snapshot({ a: 1 }))).toEqual(['a']);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>)['polluted'];
+    }
+  });
+
+  it('copies a Date, a Map and a Set without freezing them', () => {
+    const date = new Date(5);
+    const map = new Map([['k', { v: 1 }]]);
+    const set = new Set([1, 2]);
+    const copy = snapshot({ date, map, set });
+    date.setTime(6);
+    map.set('k2', { v: 2 });
+    set.add(3);
+    expect(copy.date.getTime()).toBe(5);
+    expect([...copy.map.keys()]).toEqual(['k']);
+    expect([...copy.set]).toEqual([1, 2]);
+  });
+
+  it('keeps an instance of a class by reference, with its methods', () => {
+    class Money {
+      readonly cents: number;
+      constructor(cents: number) {
+        this.cents = cents;
+      }
+      format() {
+        return `${this.cents / 100}`;
+      }
+    }
+    const money = new Money(250);
+    const copy = snapshot({ money });
+    expect(copy.money).toBe(money);
+    expect(copy.money.format()).toBe('2.5');
+  });
+
+  it('copies a cycle with structuredClone, keeping its shape', () => {
+    const cycle: Record<string, unknown> = { name: 'c' };
+    cycle['self'] = cycle;
+    const copy = snapshot(cycle) as Record<string, unknown>;
+    expect(copy).not.toBe(cycle);
+    expect(copy['self']).toBe(copy);
+  });
+
+  it('copies a value nested deeper than 256 levels with structuredClone', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 300; i++) deep = [deep];
+    const copy = snapshot(deep);
+    expect(copy).not.toBe(deep);
+    expect(copy).toEqual(deep);
+  });
+
+  it('keeps a value that throws when read by reference, never throwing', () => {
+    const hostile = {
+      get boom(): never {
+        throw new Error('no');
+      },
+      ok: 1,
+    };
+    const proxy = revoked();
+    expect(snapshot(hostile)).toBe(hostile);
+    expect(snapshot(proxy)).toBe(proxy);
+  });
+
+  it('keeps a value that neither copy can make (a function inside a cycle) by reference', () => {
+    const cycle: Record<string, unknown> = { run: () => 1 };
+    cycle['self'] = cycle;
+    expect(snapshot(cycle)).toBe(cycle);
+  });
+
+  it('copies the same object twice when it appears twice, which is not a cycle', () => {
+    const shared = { n: 1 };
+    const copy = snapshot({ a: shared, b: shared });
+    expect(copy).toEqual({ a: { n: 1 }, b: { n: 1 } });
+  });
+
+  it('turns array holes into undefined', () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const copy = snapshot([1, , 3]);
+    expect(copy).toEqual([1, undefined, 3]);
+    expect(1 in copy).toBe(true);
+  });
+
+  it('equals its original for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(snapshot(value)).toEqual(value);
+      }),
+    );
+  });
+});
