@@ -5,6 +5,13 @@
  * Left out here: tests that cannot see an active mutant, because they run the library
  * in a child process under tsx or load the built dist/ (the mutants live only in the
  * sandbox's instrumented src/), and the `*.test-d.ts` type tests (typecheck is off).
+ *
+ * `isolate: false`: the test files share one module graph in the worker instead of
+ * importing src/ afresh each (Stryker runs a single worker per runner process). The
+ * suite takes about a fifth of the time, and a surviving mutant that many tests cover
+ * no longer runs into Stryker's timeout (a timeout counts as killed). If a test passes
+ * under `npm test` but fails in Stryker's initial run, it depends on a fresh module
+ * state: fix the test, or set this back to true.
  */
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -20,6 +27,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, '**/.stryker-tmp/**', 'reports/**', ...outOfProcess],
     typecheck: { enabled: false },
+    isolate: false,
     testTimeout: 20_000,
     reporters: ['dot'],
   },
