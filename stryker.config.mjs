@@ -30,6 +30,11 @@ export default {
   // Runs, per mutant, only the tests that executed its code in the initial run.
   coverageAnalysis: 'perTest',
   concurrency: 2,
+  // A mutant is a Timeout (counted as killed) when its tests take longer than
+  // 1.5 × their time in the initial run + timeoutMS. The default 5 s let a slow survivor
+  // pass for killed on this busy 2-core VM; real infinite loops are mostly caught sooner
+  // by Stryker's hit counter ("Hit limit reached").
+  timeoutMS: 10_000,
   thresholds: { high: 95, low: BREAK_BELOW, break: BREAK_BELOW },
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
