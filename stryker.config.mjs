@@ -15,10 +15,23 @@ const BREAK_BELOW = 90;
  */
 const mutate = [
   'src/errors.ts',
-  'src/macro/retry.ts',
-  'src/memory/write-with-retry.ts',
+  'src/logger.ts',
+  'src/internal/grace.ts',
   'src/internal/json.ts',
+  'src/internal/json-text.ts',
   'src/internal/options.ts',
+  'src/internal/safe.ts',
+  'src/internal/snapshot.ts',
+  'src/internal/timers.ts',
+  'src/macro/checkpoints.ts',
+  'src/macro/retry.ts',
+  'src/macro/run-input.ts',
+  'src/macro/stored-run.ts',
+  'src/macro/unstorable.ts',
+  'src/memory/in-memory.ts',
+  'src/memory/timed-memory.ts',
+  'src/memory/write-with-retry.ts',
+  'src/report/escape.ts',
 ];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

@@ -20,6 +20,7 @@ const outOfProcess = [
   'test/consumer.test.ts', // packs and imports dist/
   'test/hidden-classes.test.ts', // node --allow-natives-syntax --import tsx
   'test/memory/crash-resume.test.ts', // spawns and SIGKILLs tsx children
+  'test/report/example.test.ts', // runs examples/main.ts under tsx
 ];
 
 export default defineConfig({
