@@ -61,6 +61,9 @@ function headerDelay(headers: unknown, now: number): number | undefined {
   if (typeof after !== 'string' || after.trim() === '') return undefined;
   const seconds = delay(Number(after), 1000);
   if (seconds !== undefined) return seconds;
+  // An HTTP date names its day and month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse
+  // would also take "-3" as a year.
+  if (!/[a-z]/i.test(after)) return undefined;
   const date = Date.parse(after);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
