@@ -228,7 +228,7 @@ export class RunExecution implements StageStarter {
       // A prompt adapter settles within the turn anyway: no grace to pay for (~500 B a run).
       const failure = await (this.#svc.memorySettlesPromptly
         ? writing
-        : withGrace(writing, scope, leftBehind));
+        : withGrace(writing, scope, beginLeftBehind));
       if (failure !== undefined) {
         this.#durable = false;
         this.#persistenceError(failure, name);
@@ -386,7 +386,7 @@ export class RunExecution implements StageStarter {
     const saving = this.#save(result);
     const failures = await (this.#svc.memorySettlesPromptly
       ? saving
-      : withGrace(saving, this.#req.scope, leftBehindAll));
+      : withGrace(saving, this.#req.scope, saveLeftBehind));
     if (failures.length > 0) {
       result = { ...result, persistence: { ok: false, error: toErrorRecord(failures[0]) } };
       for (const failure of failures) {
@@ -1448,7 +1448,7 @@ export class RunExecution implements StageStarter {
 }
 
 /** What a memory write left behind by a cancelled (or timed-out) run is reported as. */
-function leftBehind(scope: AbortScope, operation = 'beginRun'): PersistenceError {
+function leftBehind(operation: string, scope: AbortScope): PersistenceError {
   return new PersistenceError(
     operation,
     scope.reason,
@@ -1456,10 +1456,11 @@ function leftBehind(scope: AbortScope, operation = 'beginRun'): PersistenceError
   );
 }
 
+/** `beginRun` left behind. */
+const beginLeftBehind = (scope: AbortScope): PersistenceError => leftBehind('beginRun', scope);
+
 /** The final writes left behind: reported as the result's. */
-function leftBehindAll(scope: AbortScope): PersistenceError[] {
-  return [leftBehind(scope, 'saveResult')];
-}
+const saveLeftBehind = (scope: AbortScope): PersistenceError[] => [leftBehind('saveResult', scope)];
 
 /** The pipeline state an agent stage attempt starts with. */
 function initialState(node: CompiledAgentStage): PipelineState {

@@ -19,6 +19,7 @@ import {
 import { AbortScope } from '../internal/abort-scope.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { checkOptionKeys } from '../internal/options.js';
+import { safeGet } from '../internal/safe.js';
 import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
 import { type LogLevel, logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
@@ -207,7 +208,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     checkOptionKeys('orchestrator options', options, ORCHESTRATOR_OPTION_KEYS);
     const checked = OrchestratorOptionsSchema.safeParse(options);
     if (!checked.success) throw invalid('orchestrator options', checked.error);
-    const missing = MEMORY_METHODS.filter((m) => typeof (options.memory as any)?.[m] !== 'function');
+    const missing = MEMORY_METHODS.filter((m) => typeof safeGet(options.memory, m) !== 'function');
     if (options.memory !== undefined && missing.length > 0) {
       throw new MacroError(
         'INVALID_OPTIONS',
