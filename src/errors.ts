@@ -50,7 +50,7 @@ export interface MacroErrorOptions {
   /** The underlying error. */
   readonly cause?: unknown;
   /** Stage path the error belongs to, such as `review/draft`. */
-  readonly path?: string;
+  readonly path?: string | undefined;
   /** Whether retrying the same work can succeed. @default true for `AGENT_FAILED`, false otherwise */
   readonly retryable?: boolean;
 }
@@ -75,13 +75,8 @@ export class MacroError extends Error {
  * package (where `instanceof` fails).
  */
 export function isMacroError(error: unknown): error is MacroError {
-  if (typeof error !== 'object' || error === null) return false;
+  // By shape, not `instanceof` alone: another copy of the package makes other classes.
   // Never throws: a revoked proxy or a throwing getter is simply not a MacroError.
-  try {
-    if (error instanceof MacroError) return true;
-  } catch {
-    return false;
-  }
   return (
     isError(error) &&
     typeof safeGet(error, 'code') === 'string' &&
@@ -215,10 +210,7 @@ export class PersistenceError extends MacroError {
    * @param path the stage whose record could not be stored, if it is one stage's.
    */
   constructor(operation: string, cause: unknown, detail?: string, path?: string) {
-    super('PERSISTENCE_FAILED', `Memory ${operation} failed: ${detail ?? describe(cause)}`, {
-      cause,
-      ...(path === undefined ? {} : { path }),
-    });
+    super('PERSISTENCE_FAILED', `Memory ${operation} failed: ${detail ?? describe(cause)}`, { cause, path });
     this.name = 'PersistenceError';
     this.operation = operation;
   }
@@ -240,16 +232,17 @@ function retryableStatus(status: number): boolean {
 /**
  * Whether a thrown value (or what it wraps) says that trying again can help. An
  * `isRetryable` flag wins (the Vercel AI SDK's `APICallError` sets it); else an HTTP
- * status (`statusCode` or `status`, 400–599) decides: 408, 409, 425, 429 and 5xx are
+ * status (`statusCode` or `status`, 400 and up) decides: 408, 409, 425, 429 and 5xx are
  * retryable, other 4xx are not; else it is retryable. Looks through `cause` up to 4 levels.
  */
 export function isRetryableCause(value: unknown): boolean {
   let current = value;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+  // Five reads, whatever the chain: past its end every read is undefined.
+  for (let depth = 0; depth < 5; depth++) {
     const flag = safeGet(current, 'isRetryable');
     if (typeof flag === 'boolean') return flag;
     const status = safeGet(current, 'statusCode') ?? safeGet(current, 'status');
-    if (typeof status === 'number' && status >= 400 && status < 600) return retryableStatus(status);
+    if (typeof status === 'number' && status >= 400) return retryableStatus(status);
     current = safeGet(current, 'cause');
   }
   return true;
@@ -276,10 +269,7 @@ export function toErrorRecord(error: unknown, depth = 0): ErrorRecord {
   const path = safeGet(error, 'path');
   const record: { -readonly [K in keyof ErrorRecord]: ErrorRecord[K] } = {
     name: typeof name === 'string' ? name : 'Error',
-    code:
-      typeof code === 'string' && CODES.has(code) && isMacroError(error)
-        ? (code as MacroErrorCode)
-        : 'UNKNOWN',
+    code: CODES.has(code as string) && isMacroError(error) ? (code as MacroErrorCode) : 'UNKNOWN',
     message: safeText(error),
   };
   if (typeof path === 'string' && record.code !== 'UNKNOWN') record.path = path;

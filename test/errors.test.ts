@@ -65,7 +65,79 @@ describe('isMacroError', () => {
   });
 });
 
+const CODES = [
+  'MACRO_CONFIGURATION',
+  'MACRO_NOT_FOUND',
+  'INVALID_CONTEXT',
+  'INVALID_OPTIONS',
+  'AGENT_NOT_FOUND',
+  'AGENT_FAILED',
+  'STAGE_FAILED',
+  'INVALID_AGENT_OUTPUT',
+  'STAGE_TIMEOUT',
+  'RUN_TIMEOUT',
+  'CANCELLED',
+  'QUALITY_GATE_FAILED',
+  'PARALLEL_FAILED',
+  'HARMONY_FAILED',
+  'PERSISTENCE_FAILED',
+  'RUN_NOT_FOUND',
+  'RUN_CORRUPT',
+] as const;
+
 describe('the error classes', () => {
+  it('carry their codes', () => {
+    expect([
+      new MacroConfigurationError([]).code,
+      new AgentError('a', 'm/s', 'x').code,
+      new InvalidOutputError('a', 'm/s', 'bad').code,
+      new QualityGateError('m/s', ['g']).code,
+      new PersistenceError('saveResult', 'x').code,
+    ]).toEqual([
+      'MACRO_CONFIGURATION',
+      'AGENT_FAILED',
+      'INVALID_AGENT_OUTPUT',
+      'QUALITY_GATE_FAILED',
+      'PERSISTENCE_FAILED',
+    ]);
+  });
+
+  it('MacroConfigurationError renders each issue with its path, one per line', () => {
+    const error = new MacroConfigurationError([
+      { path: 'macros[0].name', message: 'Bad name' },
+      { path: 'macros[1].stages', message: 'No stages' },
+    ]);
+    expect(error.message).toBe(
+      'Invalid macro configuration (2 issues):\n✖ Bad name\n  → at macros[0].name\n✖ No stages\n  → at macros[1].stages',
+    );
+  });
+
+  it('AgentError says which agent failed where, and keeps its cause and path', () => {
+    const cause = new Error('overloaded');
+    expect(new AgentError('writer', 'm/draft', cause)).toMatchObject({
+      message: 'Agent "writer" failed at m/draft: overloaded',
+      cause,
+      path: 'm/draft',
+      agentId: 'writer',
+      retryable: true,
+    });
+  });
+
+  it('AgentError is not retryable when its cause says so, or when told', () => {
+    expect(new AgentError('a', 'm/s', { isRetryable: false }).retryable).toBe(false);
+    expect(new AgentError('a', 'm/s', new Error('x'), false).retryable).toBe(false);
+  });
+
+  it('InvalidOutputError says which agent returned what where', () => {
+    expect(new InvalidOutputError('a', 'm/s', 'expected string').message).toBe(
+      'Agent "a" returned invalid output at m/s: expected string',
+    );
+  });
+
+  it('QualityGateError keeps its path', () => {
+    expect(new QualityGateError('m/s', ['g']).path).toBe('m/s');
+  });
+
   it('name themselves', () => {
     const names = [
       new MacroConfigurationError([]),
@@ -179,9 +251,13 @@ describe('isRetryableCause', () => {
     expect(isRetryableCause({ status })).toBe(false);
   });
 
-  it('ignores a status outside 400–599', () => {
+  it('ignores a status under 400, or one that is not a number', () => {
     expect(isRetryableCause({ status: 200 })).toBe(true);
-    expect(isRetryableCause({ status: 600 })).toBe(true);
+    expect(isRetryableCause({ status: '404' })).toBe(true);
+  });
+
+  it('looks past a status under 400 to the cause', () => {
+    expect(isRetryableCause({ status: 399, cause: { status: 401 } })).toBe(false);
   });
 
   it('looks through causes four levels deep, not five', () => {
@@ -210,6 +286,10 @@ describe('describe', () => {
 });
 
 describe('toErrorRecord', () => {
+  it.each(CODES)('records the code %s of a MacroError', (code) => {
+    expect(toErrorRecord(new MacroError(code, 'x')).code).toBe(code);
+  });
+
   it('records a MacroError with its code and path', () => {
     expect(toErrorRecord(new MacroError('STAGE_FAILED', 'x', { path: 'm/s' }))).toEqual({
       name: 'MacroError',

@@ -17,6 +17,16 @@ describe('withGrace', () => {
     );
   });
 
+  it('rejects with undefined when the promise rejects with undefined before any abort', async () => {
+    await expect(withGrace(Promise.reject(undefined), AbortScope.root(), () => LEFT)).rejects.toBeUndefined();
+  });
+
+  it('rejects with the promise’s rejection when the scope had already aborted', async () => {
+    const scope = AbortScope.root();
+    scope.abort('stop');
+    await expect(withGrace(Promise.reject(new Error('no')), scope, () => LEFT)).rejects.toThrow('no');
+  });
+
   it('gives up one turn after the scope aborts, with what leftBehind gives', async () => {
     const scope = AbortScope.root();
     const waiting = withGrace(never(), scope, () => LEFT);

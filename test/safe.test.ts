@@ -36,8 +36,11 @@ describe('safeGet', () => {
     ).toBe(1);
   });
 
-  it('gives undefined for a primitive, null and undefined', () => {
-    expect(safeGet('text', 'length')).toBeUndefined();
+  it('reads a property of a primitive as JavaScript does', () => {
+    expect(safeGet('text', 'length')).toBe(4);
+  });
+
+  it('gives undefined for null and undefined', () => {
     expect(safeGet(null, 'a')).toBeUndefined();
     expect(safeGet(undefined, 'a')).toBeUndefined();
   });
@@ -84,6 +87,18 @@ describe('safeText', () => {
   it('gives an Error without a string message as String() does', () => {
     const error = Object.assign(new Error('x'), { message: 42 });
     expect(safeText(error)).toBe('Error: 42');
+  });
+
+  it('gives an object with a message as JSON, not as its message (it is no Error)', () => {
+    expect(safeText({ message: 'm' })).toBe('{"message":"m"}');
+  });
+
+  it('gives a function as String() does', () => {
+    expect(safeText(function named() {})).toBe('function named() {}');
+  });
+
+  it('gives an array that cannot be printed as an unprintable array', () => {
+    expect(safeText([Object.assign(Object.create(null), { n: 1n })])).toBe('[unprintable array]');
   });
 
   it('gives anything else as JSON', () => {

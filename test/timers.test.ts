@@ -20,6 +20,15 @@ describe('startTimer', () => {
     expect(fired).toHaveBeenCalledTimes(1);
   });
 
+  it('holds no Node timer for Infinity, so it keeps no process alive', () => {
+    startTimer(() => {}, Number.POSITIVE_INFINITY);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('stops a timer of Infinity without throwing', () => {
+    expect(() => stopTimer(startTimer(() => {}, Number.POSITIVE_INFINITY))).not.toThrow();
+  });
+
   it('never fires a timer of Infinity', () => {
     const fired = vi.fn();
     startTimer(fired, Number.POSITIVE_INFINITY);

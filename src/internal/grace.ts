@@ -25,7 +25,7 @@ class Grace<T, F> implements Watcher<T> {
   readonly #reject: (reason: unknown) => void;
   readonly #scope: AbortScope;
   readonly #leftBehind: (scope: AbortScope) => F;
-  #settled = false;
+  /** Set when the scope aborted: from then on the promise's rejection is the answer. */
   #waiting = false;
 
   constructor(promise: Promise<T>, scope: AbortScope, leftBehind: (scope: AbortScope) => F) {
@@ -37,28 +37,24 @@ class Grace<T, F> implements Watcher<T> {
     this.#leftBehind = leftBehind;
     if (scope.aborted) {
       // watch() would report the abort and never the settlement: both are needed here.
-      promise.then(
-        (value) => this.fulfilled(value),
-        (error: unknown) => this.#settle(this.#reject, error),
-      );
+      promise.then(this.#resolve, this.#reject);
       this.#giveUpLater();
     } else scope.watch(promise, this);
   }
 
+  // Settling a promise twice does nothing: the first of the promise and the grace wins.
+
   fulfilled(value: T): void {
-    this.#settle(this.#resolve, value);
+    this.#resolve(value);
   }
 
-  /** The promise rejected, or (first) the scope aborted: then the promise gets one more turn. */
+  /**
+   * The promise rejected, or the scope aborted (watch() reports both here; the abort
+   * comes first if it comes at all): then the promise gets one more turn.
+   */
   rejected(error: unknown): void {
-    if (this.#scope.aborted && !this.#waiting && error === this.#scope.reason) this.#giveUpLater();
-    else this.#settle(this.#reject, error);
-  }
-
-  #settle(settle: (value: unknown) => void, value: unknown): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    settle(value);
+    if (this.#scope.aborted && !this.#waiting) this.#giveUpLater();
+    else this.#reject(error);
   }
 
   #giveUpLater(): void {
@@ -66,13 +62,12 @@ class Grace<T, F> implements Watcher<T> {
     setImmediate(giveUp, this); // a module function and an argument: no closure per wait
   }
 
-  /** The grace is over: settles with what `leftBehind` gives, unless the promise settled. */
+  /** The grace is over: settles with what `leftBehind` gives, unless the promise settled first. */
   giveUp(): void {
-    if (this.#settled) return;
     try {
-      this.#settle(this.#resolve, this.#leftBehind(this.#scope));
+      this.#resolve(this.#leftBehind(this.#scope));
     } catch (error) {
-      this.#settle(this.#reject, error);
+      this.#reject(error);
     }
   }
 }

@@ -16,19 +16,18 @@ export function clip(text: string, max = MAX_TEXT): string {
   return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`;
 }
 
-/** `value[key]`, or `undefined` when reading it throws. */
+/** `value[key]` (`undefined` for `null` and `undefined`), or `undefined` when reading it throws. */
 export function safeGet(value: unknown, key: PropertyKey): unknown {
-  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
   try {
-    return (value as Record<PropertyKey, unknown>)[key];
+    return (value as Record<PropertyKey, unknown> | null | undefined)?.[key];
   } catch {
-    return undefined;
+    // a revoked proxy, a throwing getter or proxy trap: nothing to read
   }
+  return undefined;
 }
 
 /** Whether `value` is an `Error` (from any realm or copy); false when asking throws. */
 export function isError(value: unknown): value is Error {
-  if (typeof value !== 'object' || value === null) return false;
   try {
     return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
   } catch {
@@ -38,7 +37,6 @@ export function isError(value: unknown): value is Error {
 
 /** What kind of value `value` is, for messages about values that cannot be printed. */
 function kind(value: unknown): string {
-  if (value === null) return 'null';
   try {
     if (Array.isArray(value)) return 'array';
   } catch {
@@ -55,15 +53,13 @@ function kind(value: unknown): string {
 export function safeText(value: unknown): string {
   if (typeof value === 'string') return clip(value);
   if (typeof value === 'bigint') return `${value}n`;
-  const error = isError(value);
-  if (error) {
+  if (isError(value)) {
     const message = safeGet(value, 'message');
     if (typeof message === 'string') return clip(message);
-  }
-  if (!error) {
+  } else {
     try {
-      const json = JSON.stringify(value);
-      if (json !== undefined) return clip(json);
+      // JSON, or for what JSON leaves out (undefined, a function, a symbol) String().
+      return clip(JSON.stringify(value) ?? String(value));
     } catch {
       // a BigInt inside, a cycle, a throwing getter or toJSON: String() may still work
     }

@@ -11,7 +11,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 /** A timer for a delay past {@link MAX_TIMER_MS}: re-armed in steps until the delay has passed. */
 class ChainedTimer {
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined; // the current step
   #left: number;
   readonly #fire: () => void;
 
@@ -29,20 +29,16 @@ class ChainedTimer {
 
   readonly #tick = (): void => {
     if (this.#left > 0) this.#arm();
-    else {
-      this.#timer = undefined;
-      this.#fire();
-    }
+    else this.#fire();
   };
 
   clear(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#timer);
   }
 }
 
-/** A timer that never fires, for an infinite delay. */
-const NEVER = { clear(): void {} };
+/** A timer that never fires, for an infinite delay: no Node timer, so it keeps no process alive. */
+const NEVER = Object.freeze({});
 
 /** A running timer, stopped with {@link stopTimer}. */
 export type Timer = ReturnType<typeof setTimeout> | ChainedTimer | typeof NEVER;
@@ -58,6 +54,6 @@ export function startTimer(fire: () => void, ms: number): Timer {
 
 /** Stops a timer from {@link startTimer}; stopping it twice, or after it fired, does nothing. */
 export function stopTimer(timer: Timer): void {
-  if (timer instanceof ChainedTimer || timer === NEVER) timer.clear();
-  else clearTimeout(timer as ReturnType<typeof setTimeout>);
+  if (timer instanceof ChainedTimer) timer.clear();
+  else clearTimeout(timer as ReturnType<typeof setTimeout>); // a no-op for NEVER
 }

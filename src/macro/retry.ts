@@ -26,7 +26,6 @@ function delay(value: unknown, scale: number): number | undefined {
 
 /** A header's value, from a `Headers` object or a plain record (names in any case). */
 function header(headers: unknown, name: string): unknown {
-  if (typeof headers !== 'object' || headers === null) return undefined;
   const get = safeGet(headers, 'get');
   if (typeof get === 'function') {
     try {
@@ -38,11 +37,11 @@ function header(headers: unknown, name: string): unknown {
   const exact = safeGet(headers, name);
   if (exact !== undefined) return exact;
   try {
-    for (const key of Object.keys(headers)) {
+    for (const key of Object.keys(headers as object)) {
       if (key.toLowerCase() === name) return safeGet(headers, key);
     }
   } catch {
-    // a revoked proxy: no headers
+    // no headers: undefined, null, a revoked proxy
   }
   return undefined;
 }
@@ -77,7 +76,8 @@ function headerDelay(headers: unknown, now: number): number | undefined {
  */
 export function retryAfter(error: unknown, now: number = Date.now()): number | undefined {
   let current = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+  // Five reads, whatever the chain: past its end every read is undefined.
+  for (let depth = 0; depth < 5; depth++) {
     const hint =
       delay(safeGet(current, 'retryAfterMs'), 1) ??
       delay(safeGet(current, 'retryAfter'), 1000) ??
