@@ -44,9 +44,25 @@ describe('snapshot', () => {
     expect(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value).toEqual({ x: 'token' });
   });
 
-  it('keeps a null-prototype object null-prototype', () => {
+  it('copies and freezes a null-prototype object, keeping it null-prototype', () => {
     const original = Object.assign(Object.create(null), { a: 1 });
-    expect(Object.getPrototypeOf(snapshot(original))).toBeNull();
+    const copy = snapshot(original);
+    expect(copy).not.toBe(original);
+    expect(Object.isFrozen(copy)).toBe(true);
+    expect(Object.getPrototypeOf(copy)).toBeNull();
+  });
+
+  it('copies an object holding null', () => {
+    const original = { a: null, b: [null] };
+    const copy = snapshot(original);
+    expect(copy).not.toBe(original);
+    expect(copy).toEqual({ a: null, b: [null] });
+  });
+
+  it('keeps an instance of an Array subclass by reference', () => {
+    class Tags extends Array<string> {}
+    const tags = Tags.from(['a']);
+    expect(snapshot({ tags }).tags).toBe(tags);
   });
 
   it('copies only own keys, not those a polluted Object.prototype adds', () => {
@@ -95,12 +111,31 @@ describe('snapshot', () => {
     expect(copy['self']).toBe(copy);
   });
 
-  it('copies a value nested deeper than 256 levels with structuredClone', () => {
+  /** Arrays nested `levels` deep around a leaf. */
+  const nestedArrays = (levels: number): unknown => {
     let deep: unknown = 'leaf';
-    for (let i = 0; i < 300; i++) deep = [deep];
+    for (let i = 0; i < levels; i++) deep = [deep];
+    return deep;
+  };
+
+  it('copies and freezes a value nested 256 levels deep', () => {
+    const deep = nestedArrays(256);
+    const copy = snapshot(deep);
+    expect(copy).toEqual(deep);
+    expect(Object.isFrozen(copy)).toBe(true);
+  });
+
+  it('copies a value nested 257 levels deep with structuredClone, not frozen', () => {
+    const deep = nestedArrays(257);
     const copy = snapshot(deep);
     expect(copy).not.toBe(deep);
     expect(copy).toEqual(deep);
+    expect(Object.isFrozen(copy)).toBe(false);
+  });
+
+  it('copies the next value plainly after one it could not (the stack starts empty again)', () => {
+    snapshot(nestedArrays(300));
+    expect(Object.isFrozen(snapshot(nestedArrays(256)))).toBe(true);
   });
 
   it('keeps a value that throws when read by reference, never throwing', () => {

@@ -9,10 +9,6 @@
 /** Deeper than this, a value is copied by `structuredClone` (no freeze) instead. */
 const MAX_DEPTH = 256;
 
-/** A copy that could not be made the plain way (a cycle, too deep). */
-class NotPlain extends Error {}
-const NOT_PLAIN = new NotPlain('not plain data');
-
 /**
  * An immutable copy of `value` as it is now: plain objects (also null-prototype ones,
  * `__proto__` keys kept as own keys) and arrays are copied and frozen, all the way
@@ -23,17 +19,16 @@ const NOT_PLAIN = new NotPlain('not plain data');
  * getter). Never throws.
  */
 export function snapshot<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value; // most outputs: no cost
-  ancestors.length = 0; // a copy that threw part way left its ancestors behind
+  if (typeof value !== 'object' || value === null) return value; // most outputs: no call, no try
   try {
     return copy(value) as T;
-  } catch (error) {
-    if (error !== NOT_PLAIN) return value; // unreadable: kept as it is
-    try {
-      return structuredClone(value); // a cycle, or too deep: copied, not frozen
-    } catch {
-      return value;
-    }
+  } catch {
+    ancestors.length = 0; // the copy stopped part way, with its ancestors on the stack
+  }
+  try {
+    return structuredClone(value); // a cycle, or too deep: copied, not frozen
+  } catch {
+    return value; // unreadable (a revoked proxy, a throwing getter): kept as it is
   }
 }
 
@@ -49,11 +44,11 @@ function copy(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const proto = Object.getPrototypeOf(value);
   if (Array.isArray(value)) {
-    if (proto !== Array.prototype) return value;
+    if (proto !== Array.prototype) return value; // a subclass: kept as it is
     enter(value);
     // Indexed: a hole becomes undefined, as JSON makes it null; an array is not a map.
-    const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = copy(value[i]);
+    const out: unknown[] = value.slice();
+    for (let i = 0; i < out.length; i++) out[i] = copy(out[i]);
     ancestors.pop();
     return Object.freeze(out);
   }
@@ -84,6 +79,9 @@ function copy(value: unknown): unknown {
   }
   return value; // an instance of some class: kept as it is
 }
+
+/** Thrown when a value is not plain data to copy: a cycle, or deeper than MAX_DEPTH. */
+const NOT_PLAIN = new Error('not plain data');
 
 function enter(value: object): void {
   if (ancestors.length >= MAX_DEPTH || ancestors.includes(value)) throw NOT_PLAIN;
