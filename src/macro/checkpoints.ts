@@ -142,10 +142,7 @@ export class Checkpointer {
    */
   close(): Promise<void> {
     this.#closed = true;
-    if (this.#turn !== undefined) {
-      clearImmediate(this.#turn);
-      this.#turn = undefined;
-    }
+    clearImmediate(this.#turn); // nothing when no turn is pending
     return this.#chain;
   }
 

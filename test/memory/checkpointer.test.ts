@@ -1,0 +1,310 @@
+/** The Checkpointer on its own: what each write carries, when writes happen, and what a failed one does. */
+import { describe, expect, it } from 'vitest';
+import type {
+  AuditRecord,
+  Checkpoint,
+  MemoryAdapter,
+  PersistenceError,
+  StageRecord,
+} from '../../src/index.js';
+import { PersistenceError as PersistenceErrorClass } from '../../src/index.js';
+import { AbortScope } from '../../src/internal/abort-scope.js';
+import { Checkpointer, type Durability, restorePoint } from '../../src/macro/checkpoints.js';
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function stage(path: string, output: unknown = `${path}-out`): StageRecord {
+  return {
+    path,
+    id: path,
+    kind: 'agent',
+    status: 'succeeded',
+    output,
+    attempts: 1,
+    startedAt: 1,
+    endedAt: 2,
+    durationMs: 1,
+  };
+}
+
+interface Journal {
+  timeline: Checkpoint['timeline'][number][];
+  errors: Checkpoint['errors'][number][];
+  verdicts: Checkpoint['verdicts'][number][];
+  artefacts: Checkpoint['artefacts'][number][];
+  decisions: Checkpoint['decisions'][number][];
+  audit: AuditRecord[];
+}
+
+const emptyJournal = (): Journal => ({
+  timeline: [],
+  errors: [],
+  verdicts: [],
+  artefacts: [],
+  decisions: [],
+  audit: [],
+});
+
+/** Appends one entry to every array of the journal, tagged `n`. */
+function append(journal: Journal, n: number): void {
+  journal.timeline.push({
+    scope: 'stage',
+    path: `t${n}`,
+    name: 'agent',
+    status: 'succeeded',
+    attempt: 1,
+    startedAt: n,
+    endedAt: n,
+    durationMs: 0,
+  });
+  journal.errors.push({ name: 'Error', code: 'UNKNOWN', message: `e${n}` });
+  journal.verdicts.push({ gate: `g${n}`, path: 'p', passed: true, pass: 1 });
+  journal.artefacts.push({ name: `a${n}`, mediaType: 'text/plain', content: n, path: 'p' });
+  journal.decisions.push({ id: `d${n}` } as Checkpoint['decisions'][number]);
+  journal.audit.push({ runId: 'r', seq: n, at: n, kind: 'retry', path: 'p', data: { n } });
+}
+
+interface Setup {
+  failures?: number;
+  durability?: Durability;
+  retry?: (
+    write: () => Promise<void>,
+    failedOnce?: { error: unknown },
+  ) => Promise<PersistenceError | undefined>;
+  journal?: Journal;
+}
+
+function setup({ failures = 0, durability = 'sync', retry, journal = emptyJournal() }: Setup = {}) {
+  const writes: Array<{ checkpoint: Checkpoint; audit: readonly AuditRecord[] }> = [];
+  const errors: PersistenceError[] = [];
+  const retries: Array<{ error: unknown } | undefined> = [];
+  let calls = 0;
+  const memory = {
+    async saveCheckpoint(_runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) {
+      calls += 1;
+      if (calls <= failures) throw new Error(`write ${calls} failed`);
+      JSON.stringify(checkpoint); // as a durable adapter would
+      writes.push({ checkpoint, audit });
+    },
+  } as unknown as MemoryAdapter;
+  let seq = 0;
+  const checkpointer = new Checkpointer(
+    memory,
+    'r',
+    journal,
+    () => ({ seq: ++seq, at: 100 + seq }),
+    (error) => errors.push(error),
+    durability,
+    AbortScope.root(),
+    retry ??
+      (async (write, failedOnce) => {
+        retries.push(failedOnce);
+        try {
+          await write();
+          return undefined;
+        } catch (error) {
+          return new PersistenceErrorClass('saveCheckpoint', error);
+        }
+      }),
+  );
+  return { checkpointer, writes, errors, retries, journal };
+}
+
+describe("a Checkpointer under 'sync' durability", () => {
+  it('writes each stage before the promise it returns resolves', async () => {
+    const { checkpointer, writes } = setup();
+    await checkpointer.save(stage('a'));
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a']]);
+  });
+
+  it('stamps each checkpoint with the current sequence number and time', async () => {
+    const { checkpointer, writes } = setup();
+    await checkpointer.save(stage('a'));
+    await checkpointer.save(stage('b'));
+    expect(writes.map((w) => [w.checkpoint.seq, w.checkpoint.at])).toEqual([
+      [1, 101],
+      [2, 102],
+    ]);
+  });
+
+  it('carries only what the journal gained since the previous checkpoint', async () => {
+    const journal = emptyJournal();
+    append(journal, 0); // there before: restored, already stored
+    const { checkpointer, writes } = setup({ journal });
+    append(journal, 1);
+    await checkpointer.save(stage('a'));
+    append(journal, 2);
+    await checkpointer.save(stage('b'));
+    const second = writes[1] as { checkpoint: Checkpoint; audit: readonly AuditRecord[] };
+    expect(second.checkpoint.timeline.map((t) => t.path)).toEqual(['t2']);
+    expect(second.checkpoint.errors.map((e) => e.message)).toEqual(['e2']);
+    expect(second.checkpoint.verdicts.map((v) => v.gate)).toEqual(['g2']);
+    expect(second.checkpoint.artefacts.map((a) => a.name)).toEqual(['a2']);
+    expect(second.checkpoint.decisions.map((d) => d.id)).toEqual(['d2']);
+    expect(second.audit.map((a) => a.seq)).toEqual([2]);
+    expect((writes[0] as { audit: readonly AuditRecord[] }).audit.map((a) => a.seq)).toEqual([1]);
+  });
+
+  it('lets stages queued while a write is pending share the next write', async () => {
+    const { checkpointer, writes } = setup();
+    const first = checkpointer.save(stage('a'));
+    const second = checkpointer.save(stage('b'));
+    await Promise.all([first, second]);
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a', 'b']]);
+  });
+});
+
+describe("a Checkpointer under 'async' durability", () => {
+  it('writes nothing before the event loop turns, then the stages of the turn in one write', async () => {
+    const { checkpointer, writes } = setup({ durability: 'async' });
+    expect(checkpointer.save(stage('a'))).toBeUndefined();
+    checkpointer.save(stage('b'));
+    expect(writes).toHaveLength(0);
+    await nextTurn();
+    await nextTurn();
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a', 'b']]);
+  });
+
+  it('takes one more turn for stages saved after a write started', async () => {
+    const { checkpointer, writes } = setup({ durability: 'async' });
+    checkpointer.save(stage('a'));
+    await nextTurn();
+    checkpointer.save(stage('b'));
+    await nextTurn();
+    await nextTurn();
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a'], ['b']]);
+  });
+});
+
+describe('a closed Checkpointer', () => {
+  it('takes no turn for stages saved after close, nor for one pending at close', async () => {
+    const { checkpointer, writes } = setup({ durability: 'async' });
+    checkpointer.save(stage('a'));
+    await checkpointer.close();
+    checkpointer.save(stage('b'));
+    await nextTurn();
+    await nextTurn();
+    expect(writes).toHaveLength(0);
+  });
+
+  it('writes what is pending on flush()', async () => {
+    const { checkpointer, writes } = setup({ durability: 'async' });
+    checkpointer.save(stage('a'));
+    await checkpointer.close();
+    await checkpointer.flush();
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a']]);
+  });
+
+  it('writes nothing on flush() after discard()', async () => {
+    const { checkpointer, writes } = setup({ durability: 'async' });
+    checkpointer.save(stage('a'));
+    await checkpointer.close();
+    checkpointer.discard();
+    await checkpointer.flush();
+    expect(writes).toHaveLength(0);
+  });
+
+  it('hands the audit records no checkpoint carried to takeAudit(), once', async () => {
+    const journal = emptyJournal();
+    const { checkpointer } = setup({ journal, durability: 'async' });
+    append(journal, 1);
+    await checkpointer.close();
+    expect(checkpointer.takeAudit().map((a) => a.seq)).toEqual([1]);
+    expect(checkpointer.takeAudit()).toEqual([]);
+  });
+});
+
+describe('a checkpoint write that fails', () => {
+  it('is retried, told the first failure', async () => {
+    const { checkpointer, writes, retries } = setup({ failures: 1 });
+    await checkpointer.save(stage('a'));
+    expect(retries).toEqual([{ error: new Error('write 1 failed') }]);
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a']]);
+  });
+
+  it('is reported when it fails for good, and its stages ride with the next write', async () => {
+    const { checkpointer, writes, errors } = setup({ failures: 2 });
+    await checkpointer.save(stage('a'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toBe('Memory saveCheckpoint failed: write 2 failed');
+    await checkpointer.save(stage('b'));
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a', 'b']]);
+  });
+
+  it('keeps the journal delta for the next write when it fails for good', async () => {
+    const journal = emptyJournal();
+    const { checkpointer, writes } = setup({ failures: 2, journal });
+    append(journal, 1);
+    await checkpointer.save(stage('a'));
+    append(journal, 2);
+    await checkpointer.save(stage('b'));
+    expect(writes[0]?.checkpoint.timeline.map((t) => t.path)).toEqual(['t1', 't2']);
+  });
+});
+
+describe('a checkpoint holding a value JSON cannot store', () => {
+  it('leaves that stage out, reports it by path, and writes the rest', async () => {
+    const { checkpointer, writes, errors } = setup();
+    const a = checkpointer.save(stage('a', { n: 1n }));
+    const b = checkpointer.save(stage('b'));
+    await Promise.all([a, b]);
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['b']]);
+    expect(errors.map((e) => [e.path, e.operation])).toEqual([['a', 'saveCheckpoint']]);
+    expect(errors[0]?.message).toContain('the output of stage a is not JSON-serialisable');
+  });
+
+  it('writes the rest as a fresh write, not as a retry of the failed one', async () => {
+    const { checkpointer, retries } = setup();
+    await checkpointer.save(stage('a', { n: 1n }));
+    expect(retries).toEqual([undefined]);
+  });
+
+  it('keeps the stages it could store pending when the rest fails for good too', async () => {
+    let down = true;
+    const { checkpointer, writes } = setup({
+      retry: async (write) => {
+        if (down) return new PersistenceErrorClass('saveCheckpoint', new Error('down'));
+        await write();
+        return undefined;
+      },
+    });
+    const a = checkpointer.save(stage('a', { n: 1n }));
+    const b = checkpointer.save(stage('b'));
+    await Promise.all([a, b]);
+    expect(writes).toHaveLength(0);
+    down = false;
+    await checkpointer.close();
+    await checkpointer.flush();
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['b']]);
+  });
+});
+
+describe('restorePoint', () => {
+  it('takes the last record of each stage, the highest sequence number, and every journal entry in order', () => {
+    const journal = emptyJournal();
+    append(journal, 1);
+    const cp = (seq: number, stages: StageRecord[], n?: number): Checkpoint => {
+      const j = emptyJournal();
+      if (n !== undefined) append(j, n);
+      return { seq, at: seq, stages, ...j };
+    };
+    const point = restorePoint({
+      checkpoints: [cp(5, [stage('a', 1)], 1), cp(3, [stage('a', 2), stage('b')], 2)],
+    });
+    expect(point.seq).toBe(5);
+    expect(point.stages.get('a')?.output).toBe(2);
+    expect([...point.stages.keys()]).toEqual(['a', 'b']);
+    expect(point.journal.timeline.map((t) => t.path)).toEqual(['t1', 't2']);
+    expect(point.journal.errors.map((e) => e.message)).toEqual(['e1', 'e2']);
+    expect(point.journal.verdicts.map((v) => v.gate)).toEqual(['g1', 'g2']);
+    expect(point.journal.artefacts.map((a) => a.name)).toEqual(['a1', 'a2']);
+    expect(point.journal.decisions.map((d) => d.id)).toEqual(['d1', 'd2']);
+  });
+
+  it('reads a checkpoint written without journal arrays as empty ones', () => {
+    const old = { seq: 1, at: 1, stages: [stage('a')] } as unknown as Checkpoint;
+    const point = restorePoint({ checkpoints: [old] });
+    expect(point.journal.timeline).toEqual([]);
+    expect(point.stages.size).toBe(1);
+  });
+});
