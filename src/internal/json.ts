@@ -4,6 +4,7 @@
  * @module
  */
 import { kindOf } from './options.js';
+import { isError } from './safe.js';
 
 /** A deep copy as a durable store would return it: the value's JSON round trip. */
 export function jsonCopy<T>(value: T): T {
@@ -66,7 +67,6 @@ export function assertJsonSerialisable(value: unknown): void {
 /** @param ancestors the objects being serialised around `value`: meeting one again is a cycle. */
 function visit(value: unknown, ancestors: object[]): number {
   let current = value;
-  if (typeof current === 'string') return current.length + STRING;
   if ((typeof current === 'object' && current !== null) || typeof current === 'bigint') {
     const toJSON = (current as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') current = toJSON.call(current);
@@ -110,13 +110,4 @@ function visit(value: unknown, ancestors: object[]): number {
   }
   ancestors.pop();
   return size;
-}
-
-/** `value instanceof Error`, false for a revoked proxy (whose `instanceof` throws). */
-function isError(value: unknown): boolean {
-  try {
-    return value instanceof Error;
-  } catch {
-    return false;
-  }
 }

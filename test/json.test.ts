@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { assertJsonSerialisable, jsonCopy, jsonSize, MAX_JSON_DEPTH } from '../src/internal/json.js';
+
+/** What `fn` throws. */
+function thrown(fn: () => unknown): any {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+const throwing = (value: unknown) =>
+  Object.defineProperty({}, 'boom', {
+    enumerable: true,
+    get() {
+      throw value;
+    },
+  });
+
+const nested = (levels: number): unknown => {
+  let deep: unknown = 1;
+  for (let i = 0; i < levels; i++) deep = [deep];
+  return deep;
+};
+
+describe('jsonSize', () => {
+  it('estimates a string by its length plus quotes and comma', () => {
+    expect(jsonSize('ab')).toBe(5);
+  });
+
+  it('estimates a number at 8, true, false and null at 5', () => {
+    expect([jsonSize(1), jsonSize(true), jsonSize(false), jsonSize(null)]).toEqual([8, 5, 5, 5]);
+  });
+
+  it('adds brackets and a comma per array item', () => {
+    expect(jsonSize([1, 'a'])).toBe(2 + (8 + 1) + (4 + 1));
+  });
+
+  it('adds braces, and per key its length plus quotes, colon and comma', () => {
+    expect(jsonSize({ ab: 1 })).toBe(2 + 8 + 2 + 4);
+  });
+
+  it('counts null inside an object', () => {
+    expect(jsonSize({ a: null })).toBe(2 + 5 + 1 + 4);
+  });
+
+  it('drops undefined, functions and symbols, with their keys', () => {
+    expect(jsonSize({ a: undefined, b: () => 1, c: Symbol('s') })).toBe(2);
+    expect([jsonSize(undefined), jsonSize(() => 1), jsonSize(Symbol('s'))]).toEqual([0, 0, 0]);
+  });
+
+  it('follows toJSON, as JSON.stringify does', () => {
+    expect(jsonSize({ toJSON: () => 'xy' })).toBe(5);
+    expect(jsonSize(new Date(0))).toBe(24 + 3);
+  });
+
+  it('follows a BigInt toJSON when one is defined', () => {
+    const proto = BigInt.prototype as unknown as { toJSON?: () => string };
+    proto.toJSON = function (this: bigint) {
+      return this.toString();
+    };
+    try {
+      expect(jsonSize(12n)).toBe(5);
+    } finally {
+      delete proto.toJSON;
+    }
+  });
+
+  it('throws for a BigInt and a boxed BigInt, as JSON.stringify does', () => {
+    expect(thrown(() => jsonSize({ n: 1n }))).toEqual(new TypeError('Do not know how to serialize a BigInt'));
+    expect(thrown(() => jsonSize([Object(1n)]))).toEqual(
+      new TypeError('Do not know how to serialize a BigInt'),
+    );
+  });
+
+  it('throws for a cycle', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    expect(thrown(() => jsonSize(cycle))).toEqual(new TypeError('Converting circular structure to JSON'));
+  });
+
+  it('accepts the same object twice when it is not a cycle', () => {
+    const shared = { a: 1 };
+    expect(jsonSize([shared, shared])).toBe(2 * (2 + 8 + 1 + 4 + 1) + 2);
+  });
+
+  it(`accepts nesting of ${MAX_JSON_DEPTH} levels and refuses one more with a RangeError`, () => {
+    expect(() => jsonSize(nested(MAX_JSON_DEPTH))).not.toThrow();
+    expect(thrown(() => jsonSize(nested(MAX_JSON_DEPTH + 1)))).toEqual(
+      new RangeError(`Cannot serialise a value nested more than ${MAX_JSON_DEPTH} levels deep to JSON`),
+    );
+  });
+
+  it('lets an Error thrown by a getter propagate as it is', () => {
+    const error = new Error('getter');
+    expect(thrown(() => jsonSize(throwing(error)))).toBe(error);
+  });
+
+  it('turns a thrown primitive into a TypeError with it as cause', () => {
+    const error = thrown(() => jsonSize(throwing('boom')));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe('Cannot serialise a value to JSON: a part of it threw a non-Error (string)');
+    expect(error.cause).toBe('boom');
+  });
+
+  it('keeps a thrown null as the cause', () => {
+    const error = thrown(() => jsonSize(throwing(null)));
+    expect(error.message).toContain('(null)');
+    expect(Object.hasOwn(error, 'cause')).toBe(true);
+    expect(error.cause).toBeNull();
+  });
+
+  it('does not keep a thrown object or function as the cause', () => {
+    for (const value of [{ not: 'an error' }, () => 1]) {
+      const error = thrown(() => jsonSize(throwing(value)));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(Object.hasOwn(error, 'cause')).toBe(false);
+    }
+  });
+
+  it('turns a revoked proxy met on the way into a TypeError', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(thrown(() => jsonSize({ p: proxy }))).toBeInstanceOf(TypeError);
+  });
+});
+
+describe('assertJsonSerialisable', () => {
+  it('throws what jsonSize throws, and nothing for a storable value', () => {
+    expect(() => assertJsonSerialisable({ a: [1] })).not.toThrow();
+    expect(thrown(() => assertJsonSerialisable(1n))).toEqual(
+      new TypeError('Do not know how to serialize a BigInt'),
+    );
+  });
+});
+
+describe('jsonCopy', () => {
+  it('is the JSON round trip of a value', () => {
+    const original = { a: [1, { b: 'c' }], d: new Date(0) };
+    const copy = jsonCopy(original);
+    expect(copy).toEqual({ a: [1, { b: 'c' }], d: '1970-01-01T00:00:00.000Z' });
+    expect(copy.a).not.toBe(original.a);
+  });
+});
