@@ -29,8 +29,7 @@ export function logFailure(
   message: string,
 ): void {
   try {
-    if (!logger.isLevelEnabled(level)) return;
-    logger[level]({ ...fields, err: error }, message);
+    logger[level]({ ...fields, err: error }, message); // pino drops what is below its level
   } catch {
     try {
       logger[level]({ ...fields, err: toErrorRecord(error) }, message);

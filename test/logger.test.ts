@@ -1,0 +1,67 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { logFailure, resolveLogger } from '../src/logger.js';
+
+function recording(level = 'warn') {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+describe('resolveLogger', () => {
+  it('returns the logger it is given', () => {
+    const { logger } = recording();
+    expect(resolveLogger(logger)).toBe(logger);
+  });
+
+  it('makes a silent logger named macro-orchestrator by default', () => {
+    const logger = resolveLogger(undefined);
+    expect(logger.level).toBe('silent');
+    expect(logger.bindings()).toEqual({ name: 'macro-orchestrator' });
+  });
+
+  it('makes a logger at the level asked for', () => {
+    expect(resolveLogger(undefined, 'debug').level).toBe('debug');
+  });
+});
+
+describe('logFailure', () => {
+  it('logs the error with the fields and the message at the level asked for', () => {
+    const { logger, lines } = recording();
+    logFailure(logger, 'error', new Error('boom'), { operation: 'saveResult' }, 'it failed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      msg: 'it failed',
+      operation: 'saveResult',
+      err: { message: 'boom' },
+    });
+  });
+
+  it('logs nothing below the logger’s level', () => {
+    const { logger, lines } = recording('error');
+    logFailure(logger, 'warn', new Error('boom'), {}, 'it failed');
+    expect(lines).toHaveLength(0);
+  });
+
+  it('logs an error pino cannot serialise as its error record, with the fields', () => {
+    const { logger, lines } = recording();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    logFailure(logger, 'warn', proxy, { operation: 'x' }, 'it failed');
+    expect(lines[0]).toMatchObject({
+      msg: 'it failed',
+      operation: 'x',
+      err: { name: 'NonError', message: '[unprintable revoked proxy]' },
+    });
+  });
+
+  it('never throws, even when the logger itself throws', () => {
+    const broken = {
+      warn() {
+        throw new Error('broken logger');
+      },
+    } as never;
+    expect(() => logFailure(broken, 'warn', new Error('x'), {}, 'm')).not.toThrow();
+  });
+});
