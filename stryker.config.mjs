@@ -27,8 +27,7 @@ const mutate = [
   'src/macro/retry.ts',
   // What this issue changed: the context's error and the options check. The rest of the
   // file is a fast path in front of zod, whose mutants fall back to zod (equivalent).
-  'src/macro/run-input.ts:28-67',
-  'src/macro/run-input.ts:77-77',
+  'src/macro/run-input.ts:31-67',
   'src/macro/stored-run.ts',
   'src/macro/unstorable.ts',
   'src/memory/in-memory.ts',

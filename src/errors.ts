@@ -25,25 +25,31 @@ export type MacroErrorCode =
   | 'RUN_NOT_FOUND'
   | 'RUN_CORRUPT';
 
-const CODES: ReadonlySet<string> = new Set<MacroErrorCode>([
-  'MACRO_CONFIGURATION',
-  'MACRO_NOT_FOUND',
-  'INVALID_CONTEXT',
-  'INVALID_OPTIONS',
-  'AGENT_NOT_FOUND',
-  'AGENT_FAILED',
-  'STAGE_FAILED',
-  'INVALID_AGENT_OUTPUT',
-  'STAGE_TIMEOUT',
-  'RUN_TIMEOUT',
-  'CANCELLED',
-  'QUALITY_GATE_FAILED',
-  'PARALLEL_FAILED',
-  'HARMONY_FAILED',
-  'PERSISTENCE_FAILED',
-  'RUN_NOT_FOUND',
-  'RUN_CORRUPT',
-]);
+/** Whether `code` is one of this copy's codes (a switch, not a set built at load). */
+function knownCode(code: unknown): code is MacroErrorCode {
+  switch (code) {
+    case 'MACRO_CONFIGURATION':
+    case 'MACRO_NOT_FOUND':
+    case 'INVALID_CONTEXT':
+    case 'INVALID_OPTIONS':
+    case 'AGENT_NOT_FOUND':
+    case 'AGENT_FAILED':
+    case 'STAGE_FAILED':
+    case 'INVALID_AGENT_OUTPUT':
+    case 'STAGE_TIMEOUT':
+    case 'RUN_TIMEOUT':
+    case 'CANCELLED':
+    case 'QUALITY_GATE_FAILED':
+    case 'PARALLEL_FAILED':
+    case 'HARMONY_FAILED':
+    case 'PERSISTENCE_FAILED':
+    case 'RUN_NOT_FOUND':
+    case 'RUN_CORRUPT':
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** Options shared by every {@link MacroError}. */
 export interface MacroErrorOptions {
@@ -269,7 +275,7 @@ export function toErrorRecord(error: unknown, depth = 0): ErrorRecord {
   const path = safeGet(error, 'path');
   const record: { -readonly [K in keyof ErrorRecord]: ErrorRecord[K] } = {
     name: typeof name === 'string' ? name : 'Error',
-    code: CODES.has(code as string) && isMacroError(error) ? (code as MacroErrorCode) : 'UNKNOWN',
+    code: knownCode(code) && isMacroError(error) ? code : 'UNKNOWN',
     message: safeText(error),
   };
   if (typeof path === 'string' && record.code !== 'UNKNOWN') record.path = path;

@@ -67,6 +67,30 @@ describe('an unknown option key', () => {
   });
 });
 
+describe('an invalid context', () => {
+  it('is refused with every problem, each with its path, and the zod error as cause', async () => {
+    const error = (await thrown(() =>
+      orchestrator().run('m', { intent: '', knowledge: [{ id: 'k' }] } as never),
+    )) as { code: string; message: string; cause: unknown };
+    expect(error.code).toBe('INVALID_CONTEXT');
+    expect(error.message).toBe(
+      'Invalid context for macro "m": intent must not be empty at context.intent; Invalid input: expected string, received undefined at context.knowledge[0].content',
+    );
+    expect((error.cause as Error).name).toBe('ZodError');
+  });
+});
+
+describe('an invalid run option value', () => {
+  it('is refused with INVALID_OPTIONS naming the option, when checked by the schema', async () => {
+    const options = { timeoutMs: -1, input: undefined };
+    const error = await thrown(() => orchestrator().run('m', { intent: 'x' }, options));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringMatching(/^Invalid run options: timeoutMs: /),
+    });
+  });
+});
+
 describe('runMacro given an orchestrator', () => {
   it('refuses orchestrator options beside it, which it would ignore', async () => {
     const error = await thrown(() =>

@@ -87,13 +87,32 @@ describe('retryAfter', () => {
       expect(retryAfter(withHeaders(new Headers({ 'retry-after': '2' }), 'headers'), NOW)).toBe(2_000);
     });
 
+    it('reads a header given as a number', () => {
+      expect(retryAfter(withHeaders({ 'retry-after-ms': 1500 }), NOW)).toBe(1_500);
+      expect(retryAfter(withHeaders({ 'retry-after': 2 }), NOW)).toBe(2_000);
+    });
+
+    it.each([[''], ['  ']])('falls back to retry-after when retry-after-ms is %j', (value) => {
+      expect(retryAfter(withHeaders({ 'retry-after-ms': value, 'retry-after': '2' }), NOW)).toBe(2_000);
+    });
+
+    it('reads nothing more from headers whose get() throws', () => {
+      const headers = {
+        get() {
+          throw new Error('no');
+        },
+        'retry-after': '3',
+      };
+      expect(retryAfter(withHeaders(headers), NOW)).toBeUndefined();
+    });
+
     it.each([[''], ['  '], ['soon'], ['-3']])('ignores a retry-after of %j', (value) => {
       expect(retryAfter(withHeaders({ 'retry-after': value }), NOW)).toBeUndefined();
     });
 
-    it('ignores headers that are not an object, and a header that is not a string', () => {
+    it('ignores headers that are not an object, and a header that is neither text nor number', () => {
       expect(retryAfter(withHeaders('retry-after: 3'), NOW)).toBeUndefined();
-      expect(retryAfter(withHeaders({ 'retry-after': 3 }), NOW)).toBeUndefined();
+      expect(retryAfter(withHeaders({ 'retry-after': true }), NOW)).toBeUndefined();
     });
 
     it('ignores headers whose get() throws', () => {

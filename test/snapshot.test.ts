@@ -57,6 +57,7 @@ describe('snapshot', () => {
     const copy = snapshot(original);
     expect(copy).not.toBe(original);
     expect(copy).toEqual({ a: null, b: [null] });
+    expect(Object.isFrozen(copy)).toBe(true);
   });
 
   it('keeps an instance of an Array subclass by reference', () => {

@@ -47,6 +47,13 @@ describe('startTimer', () => {
 });
 
 describe('startTimer for delays setTimeout honours', () => {
+  it('is setTimeout itself, with no object of its own, up to 2^31-1 ms', () => {
+    // A Node Timeout (it has hasRef); a chained timer would be an object of ours.
+    expect(startTimer(() => {}, 100)).toHaveProperty('hasRef');
+    expect(startTimer(() => {}, 2_147_483_647)).toHaveProperty('hasRef');
+    expect(startTimer(() => {}, 2_147_483_648)).not.toHaveProperty('hasRef');
+  });
+
   it('fires after the delay', () => {
     const fired = vi.fn();
     startTimer(fired, 100);

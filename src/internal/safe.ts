@@ -19,7 +19,7 @@ export function clip(text: string, max = MAX_TEXT): string {
 /** `value[key]` (`undefined` for `null` and `undefined`), or `undefined` when reading it throws. */
 export function safeGet(value: unknown, key: PropertyKey): unknown {
   try {
-    return (value as Record<PropertyKey, unknown> | null | undefined)?.[key];
+    return (value as Record<PropertyKey, unknown>)[key]; // null and undefined throw, and are caught
   } catch {
     // a revoked proxy, a throwing getter or proxy trap: nothing to read
   }

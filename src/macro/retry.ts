@@ -19,9 +19,9 @@ export function isRetryable(error: unknown): boolean {
   return isMacroError(error) ? error.retryable : isRetryableCause(error);
 }
 
-/** A delay in ms, if `value` is a finite number ≥ 0. */
+/** A delay in ms, if `value` is a finite number ≥ 0 (Number.isFinite is false for non-numbers). */
 function delay(value: unknown, scale: number): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value * scale : undefined;
+  return Number.isFinite(value) && (value as number) >= 0 ? (value as number) * scale : undefined;
 }
 
 /** A header's value, from a `Headers` object or a plain record (names in any case). */
@@ -31,11 +31,9 @@ function header(headers: unknown, name: string): unknown {
     try {
       return get.call(headers, name) ?? undefined;
     } catch {
-      return undefined;
+      return undefined; // a Headers whose get() throws has nothing to read, not even own keys
     }
   }
-  const exact = safeGet(headers, name);
-  if (exact !== undefined) return exact;
   try {
     for (const key of Object.keys(headers as object)) {
       if (key.toLowerCase() === name) return safeGet(headers, key);
@@ -46,20 +44,22 @@ function header(headers: unknown, name: string): unknown {
   return undefined;
 }
 
+/** A header value as a number: a number as it is, a text that is not blank as `Number()` reads it. */
+function headerNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  return typeof value === 'string' && value.trim() !== '' ? Number(value) : undefined;
+}
+
 /**
  * The wait an HTTP response asks for: `retry-after-ms` (ms), or `retry-after` as
  * seconds or as an HTTP date (counted from `now`).
  */
 function headerDelay(headers: unknown, now: number): number | undefined {
-  const ms = header(headers, 'retry-after-ms');
-  if (typeof ms === 'string' && ms.trim() !== '') {
-    const parsed = delay(Number(ms), 1);
-    if (parsed !== undefined) return parsed;
-  }
+  const ms = delay(headerNumber(header(headers, 'retry-after-ms')), 1);
+  if (ms !== undefined) return ms;
   const after = header(headers, 'retry-after');
-  if (typeof after !== 'string' || after.trim() === '') return undefined;
-  const seconds = delay(Number(after), 1000);
-  if (seconds !== undefined) return seconds;
+  const seconds = delay(headerNumber(after), 1000);
+  if (seconds !== undefined || typeof after !== 'string') return seconds;
   // An HTTP date names its day and month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse
   // would also take "-3" as a year.
   if (!/[a-z]/i.test(after)) return undefined;
