@@ -93,6 +93,20 @@ describe('jsonSize', () => {
     );
   });
 
+  it('refuses an array longer than 10,000,000 elements at once, with a RangeError', () => {
+    const sparse: unknown[] = [];
+    sparse.length = 2 ** 32 - 1;
+    expect(thrown(() => jsonSize({ sparse }))).toEqual(
+      new RangeError('Cannot serialise an array of 4294967295 elements to JSON (more than 10000000)'),
+    );
+  });
+
+  it('accepts an array of exactly 10,000,000 elements', () => {
+    const sparse: unknown[] = [];
+    sparse.length = 10_000_000;
+    expect(jsonSize(sparse)).toBe(2 + 10_000_000);
+  });
+
   it('lets an Error thrown by a getter propagate as it is', () => {
     const error = new Error('getter');
     expect(thrown(() => jsonSize(throwing(error)))).toBe(error);

@@ -163,6 +163,23 @@ describe('snapshot', () => {
     expect(copy).toEqual({ a: { n: 1 }, b: { n: 1 } });
   });
 
+  it('copies an array longer than 100,000 elements with structuredClone, not frozen', () => {
+    const long = Array.from({ length: 100_001 }, (_, i) => i);
+    const copy = snapshot(long);
+    expect(copy).toEqual(long);
+    expect(Object.isFrozen(copy)).toBe(false);
+    expect(Object.isFrozen(snapshot(long.slice(1)))).toBe(true);
+  });
+
+  it('copies a sparse array of length 2^32-1 at once, without walking its length', () => {
+    const sparse: unknown[] = [];
+    sparse.length = 2 ** 32 - 1;
+    sparse[5] = 'x';
+    const copy = snapshot({ sparse });
+    expect(copy.sparse).toHaveLength(2 ** 32 - 1);
+    expect(copy.sparse[5]).toBe('x');
+  });
+
   it('turns array holes into undefined', () => {
     // biome-ignore lint/suspicious/noSparseArray: the hole is the point
     const copy = snapshot([1, , 3]);

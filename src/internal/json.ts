@@ -20,6 +20,13 @@ export function jsonCopy<T>(value: T): T {
  */
 export const MAX_JSON_DEPTH = 1_000;
 
+/**
+ * Arrays longer than this are refused (a `RangeError`): their JSON would take tens of
+ * megabytes at least, and a loop over the `length` of a sparse array (up to 2^32−1, a few
+ * bytes of hostile input) would block the event loop for minutes, as `JSON.stringify` does.
+ */
+export const MAX_JSON_ARRAY = 10_000_000;
+
 /** Estimated JSON characters of a number (timestamps take 13, small integers 1–3). */
 const NUMBER = 8;
 /** `true`, `false`, `null`: 4–5 characters. */
@@ -94,6 +101,11 @@ function visit(value: unknown, ancestors: object[]): number {
   let size = BRACKETS;
   // Indexed loops: this walks every value of a result, thousands per run.
   if (Array.isArray(current)) {
+    if (current.length > MAX_JSON_ARRAY) {
+      throw new RangeError(
+        `Cannot serialise an array of ${current.length} elements to JSON (more than ${MAX_JSON_ARRAY})`,
+      );
+    }
     for (let i = 0; i < current.length; i++) size += visit(current[i], ancestors) + 1;
   } else {
     const object = current as Record<string, unknown>;

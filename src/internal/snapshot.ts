@@ -8,12 +8,20 @@
 
 /** Deeper than this, a value is copied by `structuredClone` (no freeze) instead. */
 const MAX_DEPTH = 256;
+/**
+ * Arrays longer than this are copied by `structuredClone` (no freeze): it walks only the
+ * elements an array has, where a loop over `length` would block the event loop for a
+ * sparse array whose length is 2^32−1.
+ */
+const MAX_LENGTH = 100_000;
 
 /**
  * An immutable copy of `value` as it is now: plain objects (also null-prototype ones,
  * `__proto__` keys kept as own keys) and arrays are copied and frozen, all the way
  * down; `Date`, `Map`, `Set`, `RegExp` and binary data are copied with `structuredClone`
- * (they cannot be frozen); primitives and functions are returned as they are. What
+ * (they cannot be frozen), and so is a value with a cycle, nested deeper than 256 levels
+ * or holding an array longer than 100,000 elements; primitives and functions are
+ * returned as they are. What
  * cannot be copied is kept by reference: instances of other classes (a copy would
  * lose their methods), and values that throw when read (a revoked proxy, a throwing
  * getter). Never throws.
@@ -45,6 +53,7 @@ function copy(value: unknown): unknown {
   const proto = Object.getPrototypeOf(value);
   if (Array.isArray(value)) {
     if (proto !== Array.prototype) return value; // a subclass: kept as it is
+    if (value.length > MAX_LENGTH) throw NOT_PLAIN;
     enter(value);
     // Indexed: a hole becomes undefined, as JSON makes it null; an array is not a map.
     const out: unknown[] = value.slice();

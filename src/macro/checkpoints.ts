@@ -67,6 +67,8 @@ export class Checkpointer {
   /** The `'async'` turn a write waits for; cleared by `close()`. */
   #turn: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
+  /** Values left out of checkpoints that were reported already, by their report (made on first use). */
+  #reported: Set<string> | undefined;
 
   /**
    * @param journal the run's arrays; entries already stored (restored ones) are skipped.
@@ -106,8 +108,9 @@ export class Checkpointer {
   /**
    * Queues a finished stage. Under `'sync'` durability, returns the write carrying it
    * (it resolves once the stage is stored or its failure reported, or one turn after
-   * the run is cancelled or out of time, whatever the adapter does); under `'async'`,
-   * nothing: the write starts when the event loop next turns.
+   * the run is cancelled or out of time, whatever the adapter does), or nothing once the
+   * run is cancelled or out of time; under `'async'`, nothing: the write starts when the
+   * event loop next turns.
    */
   save(stage: StageRecord): Promise<void> | undefined {
     this.#stages.push(stage);
@@ -120,7 +123,9 @@ export class Checkpointer {
     if (this.#next === undefined) {
       this.#next = this.#chain = this.#chain.then(this.#takeTurn);
     }
-    return withGrace(this.#next, this.#scope, noop);
+    // Once the run is cancelled or out of time, its stages end without waiting: a wait of
+    // one more turn per stage would let groups end after the macro has (and after run:end).
+    return this.#scope.aborted ? undefined : withGrace(this.#next, this.#scope, noop);
   }
 
   /** Starts the `'async'` write of the stages queued so far, after any write in flight. */
@@ -198,7 +203,15 @@ export class Checkpointer {
       // One value JSON cannot store must not block the rest: it is left out and reported,
       // and the rest is written (with retries); any other failure is retried as it is.
       const storable = storableCheckpoint(checkpoint, audit);
-      if (storable !== undefined) for (const left of storable.errors) this.#onError(left);
+      if (storable !== undefined) {
+        for (const left of storable.errors) {
+          // A value left out stays in the delta until a write succeeds: reported once.
+          this.#reported ??= new Set();
+          if (this.#reported.has(left.message)) continue;
+          this.#reported.add(left.message);
+          this.#onError(left);
+        }
+      }
       const failure =
         storable === undefined
           ? await this.#retry(() => this.#memory.saveCheckpoint(this.#runId, checkpoint, audit), { error })

@@ -11,11 +11,10 @@ import type { Logger } from 'pino';
 import type { Agent } from '../agents/agent.js';
 import {
   CancelledError,
-  describe,
   type ErrorRecord,
   isMacroError,
   type MacroError,
-  PersistenceError,
+  type PersistenceError,
   QualityGateError,
   StageTimeoutError,
   toErrorRecord,
@@ -50,6 +49,7 @@ import { Join } from './join.js';
 import { LeanAttempt, reportLater } from './lean-attempt.js';
 import { backoffDelay, isRetryable, retryAfter } from './retry.js';
 import type { MacroRun } from './run.js';
+import { type RetryWrite, RunStorage } from './run-storage.js';
 import type {
   Artefact,
   DecisionRecord,
@@ -64,7 +64,7 @@ import type {
   StageStatus,
   TimelineEntry,
 } from './types.js';
-import { storableResult, withoutOutput } from './unstorable.js';
+import { withoutOutput } from './unstorable.js';
 
 /** What the orchestrator lends every run. */
 export interface EngineServices {
@@ -139,6 +139,7 @@ export class RunExecution implements StageStarter {
   readonly #audit: AuditRecord[] = [];
   readonly #decisions: DecisionRecord[] = [];
   readonly #checkpoints: Checkpointer;
+  readonly #storage: RunStorage;
   /** False when the run could not be begun in memory: then nothing is checkpointed. */
   #durable = true;
   /** Stages left to restore when resuming, by path. */
@@ -158,6 +159,9 @@ export class RunExecution implements StageStarter {
     this.#labels = req.macro.labels;
     this.#context = req.context;
     if (req.restore !== undefined) this.#preload(req.restore);
+    const logger = this.#logger;
+    const retry: RetryWrite = (operation, write, failedOnce) =>
+      writeWithRetry(operation, write, svc.persistenceRetry, svc.random, logger, failedOnce);
     this.#checkpoints = new Checkpointer(
       svc.memory,
       req.runId,
@@ -173,8 +177,14 @@ export class RunExecution implements StageStarter {
       (error) => this.#persistenceError(error, error.path ?? this.#req.macro.name),
       svc.durability,
       req.scope,
-      (write, failedOnce) =>
-        writeWithRetry('saveCheckpoint', write, svc.persistenceRetry, svc.random, this.#logger, failedOnce),
+      (write, failedOnce) => retry('saveCheckpoint', write, failedOnce),
+    );
+    this.#storage = new RunStorage(
+      svc.memory,
+      retry,
+      this.#checkpoints,
+      req.scope,
+      svc.memorySettlesPromptly,
     );
   }
 
@@ -193,6 +203,7 @@ export class RunExecution implements StageStarter {
   // ── events ────────────────────────────────────────────────────────────────
 
   #emit(event: MacroEvent): void {
+    if (this.#ended) return; // nothing after run:end, whatever is left behind
     this.#run.deliver(event);
   }
 
@@ -224,11 +235,7 @@ export class RunExecution implements StageStarter {
       // Recorded as begun in memory, so that it can be resumed; without that, nothing is checkpointed.
       const { runId, context, input } = this.#req;
       const header = { runId, macro: name, context, input, startedAt };
-      const writing = this.#write('beginRun', () => this.#svc.memory.beginRun(header));
-      // A prompt adapter settles within the turn anyway: no grace to pay for (~500 B a run).
-      const failure = await (this.#svc.memorySettlesPromptly
-        ? writing
-        : withGrace(writing, scope, beginLeftBehind));
+      const failure = await this.#storage.begin(header);
       if (failure !== undefined) {
         this.#durable = false;
         this.#persistenceError(failure, name);
@@ -295,7 +302,11 @@ export class RunExecution implements StageStarter {
       // that the macro ends anyway.
       const value = await withGrace(new Chain(this, macro.children, input, scope).ended, scope, abortReason);
       if (macro.gates.length > 0) await this.#macroGates(macro.gates, value, macro.name, scope);
-      outcome = { status: 'succeeded', output: this.#recordedOutput(macro.children, value) };
+      // Cancelled (or out of time) while the macro ran, even if its last stage then ended:
+      // the abort decides the run's status (see docs/failure-semantics.md, Precedence).
+      outcome = scope.aborted
+        ? this.#aborted(scope, macro.name)
+        : { status: 'succeeded', output: this.#recordedOutput(macro.children, value) };
     } catch (caught) {
       // Once the run is cancelled or out of time, that decides its status, even when a
       // settle-mode branch had already failed for another reason.
@@ -381,14 +392,13 @@ export class RunExecution implements StageStarter {
     }
     let result = built as MacroResult; // every field a variant needs was set just above
 
-    // The writes are waited for until the run is cancelled or out of time (and one turn
-    // more, in which a healthy adapter settles): then they go on in the background.
-    const saving = this.#save(result);
-    const failures = await (this.#svc.memorySettlesPromptly
-      ? saving
-      : withGrace(saving, this.#req.scope, saveLeftBehind));
+    // Waited for until the run is cancelled or out of time (and one turn more, in which a
+    // healthy adapter settles): then they go on in the background (see RunStorage).
+    const failures = await this.#storage.finish(result);
     if (failures.length > 0) {
-      result = { ...result, persistence: { ok: false, error: toErrorRecord(failures[0]) } };
+      // The result names the run's first persistence failure, during the run or at its end.
+      const first = this.#persistenceFailure ?? (failures[0] as PersistenceError);
+      result = { ...result, persistence: { ok: false, error: toErrorRecord(first) } };
       for (const failure of failures) {
         this.#emit({
           type: 'persistence:error',
@@ -398,7 +408,6 @@ export class RunExecution implements StageStarter {
         });
       }
     }
-    this.#ended = true;
     const status: RunStatus = result.status;
     const { name, labels } = this.#req.macro;
     this.#emit({
@@ -414,37 +423,8 @@ export class RunExecution implements StageStarter {
       durationMs: result.durationMs,
       result,
     });
+    this.#ended = true;
     return result;
-  }
-
-  /**
-   * Saves the audit trail no checkpoint has stored yet, then the result, each retried
-   * and bounded by the run's budget; returns the writes that failed for good. A result
-   * that could not be saved leaves the run resumable: the stages still pending are
-   * checkpointed, and if some value in it cannot be stored as JSON, the result is saved
-   * without that value (and says so), so that the run is not taken for unfinished.
-   */
-  async #save(result: MacroResult): Promise<PersistenceError[]> {
-    const memory = this.#svc.memory;
-    const failures: PersistenceError[] = [];
-    await this.#checkpoints.close();
-    const audit = this.#checkpoints.takeAudit();
-    if (audit.length > 0) {
-      const failure = await this.#write('appendAudit', () => memory.appendAudit(audit));
-      if (failure !== undefined) failures.push(failure);
-    }
-    let failure = await this.#write('saveResult', () => memory.saveResult(result));
-    if (failure === undefined) this.#checkpoints.discard();
-    else {
-      await this.#checkpoints.flush();
-      const storable = storableResult(result);
-      if (storable !== undefined) {
-        failure =
-          (await this.#write('saveResult', () => memory.saveResult(storable.result))) ?? storable.error;
-      }
-    }
-    if (failure !== undefined) failures.push(failure);
-    return failures;
   }
 
   /** Reports a failed write during the run; the result repeats the first one. */
@@ -458,10 +438,6 @@ export class RunExecution implements StageStarter {
       operation: failure.operation,
       error: toErrorRecord(failure),
     });
-  }
-
-  #write(operation: string, write: () => Promise<void>): Promise<PersistenceError | undefined> {
-    return writeWithRetry(operation, write, this.#svc.persistenceRetry, this.#svc.random, this.#logger);
   }
 
   // ── stages ────────────────────────────────────────────────────────────────
@@ -909,7 +885,7 @@ export class RunExecution implements StageStarter {
             durationMs,
             agent,
           };
-    this.#stages[path] = record;
+    if (!this.#ended) this.#stages[path] = record; // the result is the caller's once run:end is out
     this.#span('stage', path, kind, 'succeeded', attempt, startedAt, endedAt);
     return record;
   }
@@ -946,6 +922,7 @@ export class RunExecution implements StageStarter {
     const endedAt = this.#svc.now();
     const status = statusOf(error);
     const errorRecord = toErrorRecord(error);
+    if (this.#ended) return error; // left behind past run:end (an engine fault): the result is the caller's
     this.#errors.push(errorRecord);
     this.#stages[path] = {
       path,
@@ -1001,7 +978,7 @@ export class RunExecution implements StageStarter {
     const at = this.#svc.now();
     const recorded =
       node.kind !== 'agent' && !('output' in record) ? this.#groupOutput(node, output) : snapshot(output);
-    this.#stages[path] = { ...record, output: recorded, status: 'restored' };
+    if (!this.#ended) this.#stages[path] = { ...record, output: recorded, status: 'restored' };
     this.#span('stage', path, kind, 'restored', record.attempts, at, at);
     this.#emit({
       type: 'stage:end',
@@ -1037,6 +1014,7 @@ export class RunExecution implements StageStarter {
     startedAt: number,
     endedAt: number,
   ): void {
+    if (this.#ended) return;
     this.#timeline.push({
       scope: spanScope,
       path,
@@ -1446,21 +1424,6 @@ export class RunExecution implements StageStarter {
     return wrapUserError(caught, path, 'stage');
   }
 }
-
-/** What a memory write left behind by a cancelled (or timed-out) run is reported as. */
-function leftBehind(operation: string, scope: AbortScope): PersistenceError {
-  return new PersistenceError(
-    operation,
-    scope.reason,
-    `it did not finish before the run ended (${describe(scope.reason)}); it goes on in the background`,
-  );
-}
-
-/** `beginRun` left behind. */
-const beginLeftBehind = (scope: AbortScope): PersistenceError => leftBehind('beginRun', scope);
-
-/** The final writes left behind: reported as the result's. */
-const saveLeftBehind = (scope: AbortScope): PersistenceError[] => [leftBehind('saveResult', scope)];
 
 /** The pipeline state an agent stage attempt starts with. */
 function initialState(node: CompiledAgentStage): PipelineState {

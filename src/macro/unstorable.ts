@@ -91,13 +91,33 @@ export function storableCheckpoint(
 }
 
 /**
+ * The audit records that can be stored, and the error naming those left out;
+ * `undefined` when every record can be stored.
+ */
+export function storableAudit(
+  records: readonly AuditRecord[],
+): { value: AuditRecord[]; error: PersistenceError } | undefined {
+  const left: string[] = [];
+  const value = storableItems(records, 'audit', (where, why) => left.push(`${where} (${why})`));
+  if (left.length === 0) return undefined;
+  return {
+    value,
+    error: new PersistenceError(
+      'appendAudit',
+      undefined,
+      `not JSON-serialisable, so left out: ${left.join('; ')}`,
+    ),
+  };
+}
+
+/**
  * `result` without what cannot be stored (stage outputs, the output, artefacts,
  * verdicts, decisions), its `persistence` naming what was left out, and that error;
  * `undefined` when everything can be stored.
  */
 export function storableResult(
   result: MacroResult,
-): { result: MacroResult; error: PersistenceError } | undefined {
+): { value: MacroResult; error: PersistenceError } | undefined {
   const left: string[] = [];
   const stages: Record<string, StageRecord> = {};
   for (const path in result.stages) {
@@ -130,5 +150,5 @@ export function storableResult(
     persistence: { ok: false as const, error: toErrorRecord(error) },
   };
   if (outputWhy !== undefined) delete (stored as { output?: unknown }).output;
-  return { result: stored as MacroResult, error };
+  return { value: stored as MacroResult, error };
 }

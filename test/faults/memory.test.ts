@@ -144,7 +144,7 @@ describe('a memory adapter whose writes never settle', () => {
   }
 
   it('cannot keep the run from settling: the write times out and is reported', async () => {
-    const { run } = start([macro], [flakyAgent('flaky', 0, 'the output')], {
+    const { run, events } = start([macro], [flakyAgent('flaky', 0, 'the output')], {
       orchestrator: {
         memory: hangingWrites(),
         persistenceTimeoutMs: 1_000,
@@ -153,9 +153,11 @@ describe('a memory adapter whose writes never settle', () => {
     });
     const result = await drive(run);
     expect(result.status === 'succeeded' && result.output).toBe('the output');
+    // The result names the first failure; every write that failed has its event.
     expect(result.persistence?.error).toEqual(
-      expect.objectContaining({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining('saveResult') }),
+      expect.objectContaining({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining('beginRun') }),
     );
+    expect(ofType(events, 'persistence:error').map((e) => e.operation)).toEqual(['beginRun', 'saveResult']);
   });
   it('is bounded too when the adapter is an InMemoryMemory with a write replaced on the instance', async () => {
     const memory = Object.assign(new InMemoryMemory(), { saveResult: () => new Promise<void>(() => {}) });

@@ -139,12 +139,12 @@ describe('storableResult', () => {
 
   it('stores a stage whose output cannot be stored without its output, and says so', () => {
     const storable = storableResult(result({ stages: { 'm/a': stage('m/a', BIG), 'm/b': stage('m/b', 2) } }));
-    expect(storable?.result.stages['m/a']).not.toHaveProperty('output');
-    expect(storable?.result.stages['m/b']?.output).toBe(2);
+    expect(storable?.value.stages['m/a']).not.toHaveProperty('output');
+    expect(storable?.value.stages['m/b']?.output).toBe(2);
     expect(storable?.error.message).toBe(
       'Memory saveResult failed: not JSON-serialisable, so stored without them: stages["m/a"].output (Do not know how to serialize a BigInt)',
     );
-    expect(storable?.result.persistence).toEqual({
+    expect(storable?.value.persistence).toEqual({
       ok: false,
       error: expect.objectContaining({ code: 'PERSISTENCE_FAILED', message: storable?.error.message }),
     });
@@ -152,7 +152,7 @@ describe('storableResult', () => {
 
   it('stores the run without an output that cannot be stored', () => {
     const storable = storableResult(result({ output: BIG }));
-    expect(storable?.result).not.toHaveProperty('output');
+    expect(storable?.value).not.toHaveProperty('output');
     expect(storable?.error.message).toContain('output (Do not know how to serialize a BigInt)');
   });
 
@@ -172,9 +172,9 @@ describe('storableResult', () => {
         decisions: [{ id: 'd', output: BIG }],
       }),
     );
-    expect(storable?.result.artefacts).toEqual([]);
-    expect(storable?.result.qa).toEqual({ passed: true, verdicts: [] });
-    expect(storable?.result.decisions).toEqual([]);
+    expect(storable?.value.artefacts).toEqual([]);
+    expect(storable?.value.qa).toEqual({ passed: true, verdicts: [] });
+    expect(storable?.value.decisions).toEqual([]);
     expect(storable?.error.message).toContain('artefacts[0] (');
     expect(storable?.error.message).toContain('qa.verdicts[0] (');
     expect(storable?.error.message).toContain('decisions[0] (');
@@ -184,13 +184,13 @@ describe('storableResult', () => {
   it('keeps everything else of the result as it was', () => {
     const original = result({ stages: { 'm/a': stage('m/a', BIG) }, labels: { team: 'x' } });
     const storable = storableResult(original);
-    expect(storable?.result).toMatchObject({
+    expect(storable?.value).toMatchObject({
       runId: 'r',
       macro: 'm',
       status: 'succeeded',
       output: 'out',
       labels: { team: 'x' },
     });
-    expect(() => JSON.stringify(storable?.result)).not.toThrow();
+    expect(() => JSON.stringify(storable?.value)).not.toThrow();
   });
 });

@@ -1,0 +1,153 @@
+/**
+ * The writes a run makes to memory when it starts and when it ends: its header, then
+ * its audit trail and result. Each is retried, and looked at when it fails: a value
+ * JSON cannot store is left out (or, in the header, fails the write at once) instead of
+ * being retried in vain. Every wait is bounded by the run's scope.
+ * @internal
+ * @module
+ */
+import { describe, PersistenceError } from '../errors.js';
+import type { AbortScope } from '../internal/abort-scope.js';
+import { withGrace } from '../internal/grace.js';
+import type { MemoryAdapter, RunHeader } from '../memory/memory-adapter.js';
+import type { Checkpointer } from './checkpoints.js';
+import type { MacroResult } from './types.js';
+import { storableAudit, storableResult, unstorable } from './unstorable.js';
+
+/** Retries a write that failed once with `failedOnce`, or tries a new one; resolves with its failure for good. */
+export type RetryWrite = (
+  operation: string,
+  write: () => Promise<void>,
+  failedOnce?: { readonly error: unknown },
+) => Promise<PersistenceError | undefined>;
+
+/** What a storable version of a value is: the value to write instead, or none at all. */
+type Clean<T> = (value: T) => { readonly value?: T; readonly error: PersistenceError } | undefined;
+
+export class RunStorage {
+  readonly #memory: MemoryAdapter;
+  readonly #retry: RetryWrite;
+  readonly #checkpoints: Checkpointer;
+  readonly #scope: AbortScope;
+  /** The plain InMemoryMemory: its calls settle within microtasks, and need no grace. */
+  readonly #prompt: boolean;
+  /** The header's write: the final writes wait for it, or it could land after them. */
+  #begun: Promise<unknown> = Promise.resolve();
+  /** The write the end of the run waits for now, named if it is left behind. */
+  #step = 'saveResult';
+
+  constructor(
+    memory: MemoryAdapter,
+    retry: RetryWrite,
+    checkpoints: Checkpointer,
+    scope: AbortScope,
+    prompt: boolean,
+  ) {
+    this.#memory = memory;
+    this.#retry = retry;
+    this.#checkpoints = checkpoints;
+    this.#scope = scope;
+    this.#prompt = prompt;
+  }
+
+  /** Records the run as begun (what it needs to be resumed); resolves with the failure, if any. */
+  begin(header: RunHeader): Promise<PersistenceError | undefined> {
+    const writing = this.#store('beginRun', header, (h) => this.#memory.beginRun(h), unstorableHeader);
+    this.#begun = writing;
+    return this.#bounded(writing, (scope) => leftBehind('beginRun', scope));
+  }
+
+  /**
+   * Saves the audit trail no checkpoint carried, then the result; resolves with the writes
+   * that failed for good. A result that could not be saved leaves the run resumable: the
+   * stages still pending are checkpointed first, and a result holding a value JSON cannot
+   * store is saved without it (and says so), so the run is not taken for unfinished.
+   */
+  finish(result: MacroResult): Promise<PersistenceError[]> {
+    return this.#bounded(this.#finish(result), (scope) => [leftBehind(this.#step, scope)]);
+  }
+
+  async #finish(result: MacroResult): Promise<PersistenceError[]> {
+    const failures: PersistenceError[] = [];
+    this.#step = 'beginRun';
+    await this.#begun;
+    this.#step = 'saveCheckpoint';
+    await this.#checkpoints.close();
+    const audit = this.#checkpoints.takeAudit();
+    if (audit.length > 0) {
+      this.#step = 'appendAudit';
+      const failure = await this.#store(
+        'appendAudit',
+        audit,
+        (a) => this.#memory.appendAudit(a),
+        storableAudit,
+      );
+      if (failure !== undefined) failures.push(failure);
+    }
+    this.#step = 'saveResult';
+    const failure = await this.#store(
+      'saveResult',
+      result,
+      (r) => this.#memory.saveResult(r),
+      storableResult,
+    );
+    if (failure === undefined) this.#checkpoints.discard();
+    else {
+      this.#step = 'saveCheckpoint';
+      await this.#checkpoints.flush();
+      failures.push(failure);
+    }
+    return failures;
+  }
+
+  /**
+   * Writes `value` once; when that fails, what `clean` finds JSON cannot store is left
+   * out and the rest written with retries (or, when nothing is left to write, the write
+   * fails at once), and any other failure is retried as it is.
+   */
+  async #store<T>(
+    operation: string,
+    value: T,
+    write: (value: T) => Promise<void>,
+    clean: Clean<T>,
+  ): Promise<PersistenceError | undefined> {
+    try {
+      await write(value);
+      return undefined;
+    } catch (error) {
+      const storable = clean(value);
+      if (storable === undefined) return this.#retry(operation, () => write(value), { error });
+      if (storable.value === undefined) return storable.error;
+      const cleaned = storable.value;
+      return (await this.#retry(operation, () => write(cleaned))) ?? storable.error;
+    }
+  }
+
+  /** `promise`, waited for until the run's scope aborts and one turn more (see withGrace). */
+  #bounded<T>(promise: Promise<T>, leftBehind: (scope: AbortScope) => T): Promise<T> {
+    // A prompt adapter settles within the turn anyway: no grace to pay for (~500 B a run).
+    return this.#prompt ? promise : withGrace(promise, this.#scope, leftBehind);
+  }
+}
+
+/** What a write left behind by a cancelled (or timed-out) run is reported as. */
+function leftBehind(operation: string, scope: AbortScope): PersistenceError {
+  return new PersistenceError(
+    operation,
+    scope.reason,
+    `it did not finish before the run ended (${describe(scope.reason)}); it goes on in the background`,
+  );
+}
+
+/** A header JSON cannot store cannot be stored in part: the write fails at once, unretried. */
+function unstorableHeader(header: RunHeader): { error: PersistenceError } | undefined {
+  const why = unstorable(header);
+  if (why === undefined) return undefined;
+  return {
+    error: new PersistenceError(
+      'beginRun',
+      undefined,
+      `the run's context or input is not JSON-serialisable (${why}); the run goes on without checkpoints`,
+    ),
+  };
+}
