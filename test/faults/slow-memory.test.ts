@@ -14,8 +14,10 @@ import {
   MacroOrchestrator,
   type MemoryAdapter,
   type OrchestratorOptions,
+  sequence,
 } from '../../src/index.js';
-import { delay, okAgent, scriptedAgent } from './harness.js';
+import { recordEvents } from '../support.js';
+import { delay, okAgent, pairingProblems, scriptedAgent } from './harness.js';
 
 const TEST_TIMEOUT = 5_000;
 /** How long past its budget a run may take to settle on a busy machine. */
@@ -156,6 +158,61 @@ describe('a slow memory adapter', () => {
     },
     TEST_TIMEOUT,
   );
+});
+
+describe("a slow memory adapter under 'sync' durability, cancelled from a stage:end listener", () => {
+  it('ends every stage before the macro, and emits nothing after run:end', async () => {
+    const deep = defineMacro({
+      name: 'deep',
+      description: 'three nested sequences',
+      stages: [sequence('s1', [sequence('s2', [sequence('s3', [agentStage('a', 'worker')])])])],
+    });
+    const memory = slowMemory(5);
+    const o = new MacroOrchestrator({
+      agents: [okAgent('worker')],
+      macros: [deep],
+      memory,
+      durability: 'sync',
+    });
+    const run = o.run('deep', { intent: 'x' });
+    const events = recordEvents(run);
+    run.on('stage:end', (e) => {
+      if (e.path === 'deep/s1/s2/s3/a') run.cancel('stop');
+    });
+    const result = await run;
+    await delay(50);
+    expect(pairingProblems(events)).toEqual([]);
+    expect(events.at(-1)?.type).toBe('run:end');
+    expect(result.status).toBe('cancelled');
+  });
+});
+
+describe('a memory adapter whose beginRun outlasts a run’s budget', () => {
+  it('cannot overwrite the saved result when it lands late', async () => {
+    const target = new InMemoryMemory();
+    const memory = new Proxy(target, {
+      get(object, property) {
+        const value = Reflect.get(object, property, object);
+        if (typeof value !== 'function') return value;
+        if (property === 'beginRun')
+          return (...args: unknown[]) => delay(30).then(() => value.apply(object, args));
+        return value.bind(object);
+      },
+    });
+    const run = orchestrator(memory).run('line', { intent: 'x' }, { timeoutMs: 5 });
+    const result = await run;
+    await delay(80);
+    expect((await target.listRuns()).map((r) => r.status)).toEqual([result.status]);
+    expect((await target.loadResult(result.runId))?.status).toBe(result.status);
+  });
+});
+
+describe('the default memory and an output JSON cannot store', () => {
+  it('lets the run settle at its budget, without retrying the write in vain', async () => {
+    const big = new MacroOrchestrator({ agents: [okAgent('worker', { n: 1n })], macros: [line] });
+    const { ms } = await timed(big.run('line', { intent: 'x' }, { timeoutMs: 50 }));
+    expect(ms).toBeLessThan(50 + GRACE_MS);
+  });
 });
 
 describe('an intermittently failing memory adapter', () => {
