@@ -11,6 +11,7 @@ import type { AgentRegistry } from '../agents/registry.js';
 import { AgentNotFoundError, type ConfigIssue, MacroConfigurationError } from '../errors.js';
 import { type ExecutionStage, type LeanPipeline, leanPipeline } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
+import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import {
   type AgentCheck,
   type AgentStageDefinition,
@@ -90,13 +91,6 @@ export interface CompileEnvironment {
   readonly checkAgents: AgentCheck;
 }
 
-/**
- * Most levels stages may be nested (each sequence, parallel, retryableStage and
- * sub-macro counts one, across sub-macros): deeper trees are refused at load, before
- * they could overflow the stack while being parsed or run.
- */
-export const MAX_NESTING = 100;
-
 type Parsed = MacroDefinition & {
   readonly defaults?: {
     retry?: RetryPolicy;
@@ -170,129 +164,14 @@ export function compileCatalogue(
   if (issues.length > 0) throw new MacroConfigurationError(issues);
 
   const compiled = new Map<string, CompiledMacro>();
+  // Walked per macro only when some agent is missing: each walk can cover the catalogue.
+  let anyMissing = false;
+  for (const list of missing.values()) if (list.length > 0) anyMissing = true;
   for (const { def } of byName.values()) {
-    compiled.set(def.name, compileMacro(def, byName, env, reachableIssues(def.name, byName, missing)));
+    const issuesOfRun = anyMissing ? reachableIssues(def.name, byName, missing) : [];
+    compiled.set(def.name, compileMacro(def, byName, env, issuesOfRun));
   }
   return compiled;
-}
-
-/** The name of a definition, if it has a string one; never throws. */
-function readName(definition: unknown): string | undefined {
-  try {
-    const name = (definition as { name?: unknown } | null)?.name;
-    return typeof name === 'string' ? name : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The nested stages of a stage definition (of any shape); never throws. */
-function nested(stage: unknown): Array<[unknown, string]> {
-  const out: Array<[unknown, string]> = [];
-  try {
-    if (typeof stage !== 'object' || stage === null) return out;
-    const {
-      stages,
-      branches,
-      stage: inner,
-    } = stage as { stages?: unknown; branches?: unknown; stage?: unknown };
-    if (Array.isArray(stages)) for (let k = 0; k < stages.length; k++) out.push([stages[k], `.stages[${k}]`]);
-    if (Array.isArray(branches)) {
-      for (let k = 0; k < branches.length; k++) out.push([branches[k], `.branches[${k}]`]);
-    }
-    if (inner !== undefined) out.push([inner, '.stage']);
-  } catch {
-    // a hostile definition: the schema reports it
-  }
-  return out;
-}
-
-/** An issue when `definition`'s stages nest more than MAX_NESTING levels; walked without recursion. */
-function tooDeep(definition: unknown, at: string): ConfigIssue | undefined {
-  const pending: Array<{ stage: unknown; path: string; depth: number }> = [];
-  for (const [stage, path] of nested({ stages: readStages(definition) })) {
-    pending.push({ stage, path: `${at}${path}`, depth: 1 });
-  }
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (next.depth > MAX_NESTING) {
-      return {
-        path: next.path,
-        message: `Stages are nested more than ${MAX_NESTING} levels deep; at most ${MAX_NESTING} are supported`,
-      };
-    }
-    for (const [stage, path] of nested(next.stage)) {
-      pending.push({ stage, path: `${next.path}${path}`, depth: next.depth + 1 });
-    }
-  }
-  return undefined;
-}
-
-function readStages(definition: unknown): unknown {
-  try {
-    return (definition as { stages?: unknown } | null)?.stages;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reports macros whose stages, with their sub-macros' stages, nest more than MAX_NESTING levels. */
-function checkDepth(byName: Map<string, { def: Parsed; at: string }>, issues: ConfigIssue[]): void {
-  const depths = new Map<string, number>();
-  const depthOf = (name: string): number => {
-    const known = depths.get(name);
-    if (known !== undefined) return known;
-    const entry = byName.get(name);
-    let deepest = 0;
-    const visit = (stage: StageDefinition, depth: number): void => {
-      if (stage.kind === 'macro') {
-        deepest = Math.max(deepest, depth + depthOf(stage.macro));
-        return;
-      }
-      deepest = Math.max(deepest, depth);
-      if (stage.kind === 'sequence') for (const s of stage.stages) visit(s, depth + 1);
-      else if (stage.kind === 'parallel') for (const s of stage.branches) visit(s, depth + 1);
-      else if (stage.kind === 'retryable') visit(stage.stage, depth + 1);
-    };
-    for (const stage of entry?.def.stages ?? []) visit(stage, 1);
-    depths.set(name, deepest);
-    return deepest;
-  };
-  for (const { def, at } of byName.values()) {
-    const depth = depthOf(def.name);
-    if (depth > MAX_NESTING) {
-      issues.push({
-        path: `${at}.stages`,
-        message: `Stages of macro "${def.name}" are nested ${depth} levels deep through its sub-macros; at most ${MAX_NESTING} are supported`,
-      });
-    }
-  }
-}
-
-/** Missing-agent issues of `name` and of every macro a run of it can reach (sub-macros, fallbacks). */
-function reachableIssues(
-  name: string,
-  byName: Map<string, { def: Parsed; at: string }>,
-  missing: ReadonlyMap<string, readonly ConfigIssue[]>,
-): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  const seen = new Set<string>();
-  const pending = [name];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (seen.has(next)) continue;
-    seen.add(next);
-    out.push(...(missing.get(next) ?? []));
-    const def = byName.get(next)?.def;
-    if (def === undefined) continue;
-    if (def.fallback !== undefined) pending.push(def.fallback);
-    const walk = (stage: StageDefinition): void => {
-      if (stage.kind === 'macro') pending.push(stage.macro);
-      else if (stage.kind === 'sequence') stage.stages.forEach(walk);
-      else if (stage.kind === 'parallel') stage.branches.forEach(walk);
-      else if (stage.kind === 'retryable') walk(stage.stage);
-    };
-    def.stages.forEach(walk);
-  }
-  return out;
 }
 
 function checkMeaning(
@@ -445,49 +324,6 @@ function checkMeaning(
 /** The id of a branch, looking through `retryableStage` wrappers. */
 function branchId(stage: StageDefinition): string {
   return stage.kind === 'retryable' ? branchId(stage.stage) : stage.id;
-}
-
-/** Reports each cycle through fallbacks (or sub-macro references) once. */
-function checkCycles(
-  byName: Map<string, { def: Parsed; at: string }>,
-  edge: 'fallback' | 'macro',
-  issues: ConfigIssue[],
-): void {
-  const targets = (def: Parsed): string[] => {
-    if (edge === 'fallback') return def.fallback === undefined ? [] : [def.fallback];
-    const out: string[] = [];
-    const walk = (s: StageDefinition) => {
-      if (s.kind === 'macro') out.push(s.macro);
-      else if (s.kind === 'sequence') s.stages.forEach(walk);
-      else if (s.kind === 'parallel') s.branches.forEach(walk);
-      else if (s.kind === 'retryable') walk(s.stage);
-    };
-    def.stages.forEach(walk);
-    return out;
-  };
-  const state = new Map<string, 'visiting' | 'done'>();
-  const reported = new Set<string>();
-  const visit = (name: string, trail: string[]) => {
-    const entry = byName.get(name);
-    if (entry === undefined || state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') {
-      const cycle = [...trail.slice(trail.indexOf(name)), name];
-      const key = [...cycle].sort().join(',');
-      if (!reported.has(key)) {
-        reported.add(key);
-        const first = byName.get(cycle[0] as string) as { at: string };
-        issues.push({
-          path: edge === 'fallback' ? `${first.at}.fallback` : `${first.at}.stages`,
-          message: `${edge === 'fallback' ? 'Fallback' : 'Sub-macro'} cycle: ${cycle.join(' → ')}`,
-        });
-      }
-      return;
-    }
-    state.set(name, 'visiting');
-    for (const next of targets(entry.def)) visit(next, [...trail, name]);
-    state.set(name, 'done');
-  };
-  for (const name of byName.keys()) visit(name, []);
 }
 
 function compileMacro(

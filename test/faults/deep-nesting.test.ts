@@ -60,6 +60,11 @@ describe('stages nested deeper than the limit', () => {
     });
   });
 
+  it('are refused at load, not by a stack overflow, when sub-macros chain 5,000 deep', () => {
+    const error = loadError(chain(5_000));
+    expect(error).toBeInstanceOf(MacroConfigurationError);
+  });
+
   it('are refused at load, not by a stack overflow, 20,000 sequences deep', () => {
     const error = loadError([defineMacro({ name: 'deep', description: 'deep', stages: [nested(20_000)] })]);
     expect(error).toBeInstanceOf(MacroConfigurationError);
@@ -87,5 +92,34 @@ describe('stages nested exactly as deep as the limit', () => {
     });
     const result = await orchestrator.run('m0', { intent: 'x' });
     expect(result.status === 'succeeded' && result.output).toBe('leaf-out');
+  });
+});
+
+describe('a chain of 5,000 fallbacks', () => {
+  it('loads, without a stack overflow', () => {
+    const macros = Array.from({ length: 5_000 }, (_, i) =>
+      defineMacro({
+        name: `f${i}`,
+        description: `link ${i}`,
+        ...(i < 4_999 ? { fallback: `f${i + 1}` } : {}),
+        stages: [agentStage('s', 'worker')],
+      }),
+    );
+    expect(loadError(macros)).toBeUndefined();
+  });
+
+  it('with a cycle at its end, is refused naming the cycle', () => {
+    const macros = Array.from({ length: 5_000 }, (_, i) =>
+      defineMacro({
+        name: `f${i}`,
+        description: `link ${i}`,
+        fallback: i < 4_999 ? `f${i + 1}` : 'f4998',
+        stages: [agentStage('s', 'worker')],
+      }),
+    );
+    const error = loadError(macros) as MacroConfigurationError;
+    expect(error.issues).toEqual([
+      { path: 'macros[4998].fallback', message: 'Fallback cycle: f4998 → f4999 → f4998' },
+    ]);
   });
 });
