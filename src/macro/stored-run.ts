@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { MacroError } from '../errors.js';
 import type { StoredRun } from '../memory/memory-adapter.js';
+import { MacroContextSchema } from './types.js';
 
 const count = z.number().int().min(0);
 const time = z.number().finite();
@@ -36,22 +37,28 @@ const TimelineEntrySchema = z.looseObject({
   durationMs: time,
 });
 
+const ErrorRecordSchema = z.looseObject({ name: z.string(), code: z.string(), message: z.string() });
+const VerdictSchema = z.looseObject({ gate: z.string(), path: z.string(), passed: z.boolean() });
+const ArtefactSchema = z.looseObject({ name: z.string() });
+const DecisionSchema = z.looseObject({ id: z.string(), path: z.string() });
+
 const CheckpointSchema = z.looseObject({
   seq: count,
   at: time,
   stages: z.array(StageRecordSchema),
   // Optional: checkpoints written by earlier versions may lack a journal array.
   timeline: z.array(TimelineEntrySchema).optional(),
-  errors: z.array(z.looseObject({ name: z.string(), code: z.string(), message: z.string() })).optional(),
-  verdicts: z.array(z.looseObject({ gate: z.string(), path: z.string(), passed: z.boolean() })).optional(),
-  artefacts: z.array(z.looseObject({ name: z.string() })).optional(),
-  decisions: z.array(z.looseObject({ id: z.string(), path: z.string() })).optional(),
+  errors: z.array(ErrorRecordSchema).optional(),
+  verdicts: z.array(VerdictSchema).optional(),
+  artefacts: z.array(ArtefactSchema).optional(),
+  decisions: z.array(DecisionSchema).optional(),
 });
 
 const HeaderSchema = z.looseObject({
   runId: z.string(),
   macro: z.string(),
-  context: z.looseObject({ intent: z.string() }),
+  // What agents will receive: checked as a run's context is.
+  context: MacroContextSchema,
   startedAt: time,
 });
 
@@ -62,6 +69,12 @@ const ResultSchema = z.looseObject({
   durationMs: time,
   labels: z.record(z.string(), z.string()),
   stages: z.record(z.string(), StageRecordSchema),
+  timeline: z.array(TimelineEntrySchema),
+  qa: z.looseObject({ passed: z.boolean(), verdicts: z.array(VerdictSchema) }),
+  artefacts: z.array(ArtefactSchema),
+  errors: z.array(ErrorRecordSchema),
+  macros: z.array(z.looseObject({ macro: z.string(), status: z.string() })),
+  decisions: z.array(DecisionSchema),
 });
 
 const StoredRunSchema = z.looseObject({
@@ -75,7 +88,19 @@ const StoredRunSchema = z.looseObject({
  * @throws {MacroError} `RUN_CORRUPT`, naming the first fields that are wrong and where.
  */
 export function checkStoredRun(runId: string, stored: unknown): StoredRun {
-  const parsed = StoredRunSchema.safeParse(stored);
+  let parsed: ReturnType<typeof StoredRunSchema.safeParse>;
+  try {
+    parsed = StoredRunSchema.safeParse(stored);
+  } catch (error) {
+    // A revoked proxy or a throwing getter in what the adapter returned: zod throws on it.
+    throw new MacroError(
+      'RUN_CORRUPT',
+      `Stored run "${runId}" is corrupt and cannot be resumed: it cannot be read`,
+      {
+        cause: error,
+      },
+    );
+  }
   if (parsed.success) return stored as StoredRun;
   const detail = parsed.error.issues
     .slice(0, 5)

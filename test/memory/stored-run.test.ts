@@ -47,6 +47,12 @@ function valid(): any {
       durationMs: 1,
       labels: { macro: 'm' },
       stages: { 'm/a': record() },
+      timeline: [span()],
+      qa: { passed: true, verdicts: [] },
+      artefacts: [],
+      errors: [],
+      macros: [{ macro: 'm', status: 'succeeded' }],
+      decisions: [],
     },
   };
 }
@@ -101,6 +107,15 @@ const corruptions: Array<[string, unknown]> = [
   ['result.labels', { team: 1 }],
   ['result.stages', []],
   ['result.stages.m/a.kind', 'robot'],
+  ['result.timeline', 7],
+  ['result.qa', null],
+  ['result.qa.passed', 'yes'],
+  ['result.artefacts', 'x'],
+  ['result.errors', 'x'],
+  ['result.macros', 'x'],
+  ['result.macros.0.macro', 1],
+  ['result.decisions', 'x'],
+  ['header.context.knowledge', 5],
 ];
 
 function set(target: any, path: string, value: unknown): void {
@@ -141,6 +156,27 @@ describe('checkStoredRun', () => {
     expect(caught?.code).toBe('RUN_CORRUPT');
     const dotted = path.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
     expect(caught?.message).toContain(`at ${dotted}`);
+  });
+
+  it('refuses a stored run holding a revoked proxy with RUN_CORRUPT, not a bare TypeError', () => {
+    const stored = valid();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    stored.checkpoints[0] = proxy;
+    expect(() => checkStoredRun('r', stored)).toThrow(expect.objectContaining({ code: 'RUN_CORRUPT' }));
+  });
+
+  it('refuses a stored run whose getter throws with RUN_CORRUPT', () => {
+    const stored = valid();
+    Object.defineProperty(stored, 'checkpoints', {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(() => checkStoredRun('r', stored)).toThrow(
+      expect.objectContaining({ code: 'RUN_CORRUPT', message: expect.stringContaining('cannot be read') }),
+    );
   });
 
   it('refuses a stored run that is not an object', () => {
