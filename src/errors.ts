@@ -83,10 +83,10 @@ export class MacroError extends Error {
 export function isMacroError(error: unknown): error is MacroError {
   // By shape, not `instanceof` alone: another copy of the package makes other classes.
   // Never throws: a revoked proxy or a throwing getter is simply not a MacroError.
+  // A known code too: other libraries' errors carry a string `code` and a boolean
+  // `retryable` (the AWS SDK's do), and must be wrapped as agent failures, not taken for ours.
   return (
-    isError(error) &&
-    typeof safeGet(error, 'code') === 'string' &&
-    typeof safeGet(error, 'retryable') === 'boolean'
+    isError(error) && knownCode(safeGet(error, 'code')) && typeof safeGet(error, 'retryable') === 'boolean'
   );
 }
 
@@ -237,7 +237,8 @@ function retryableStatus(status: number): boolean {
 
 /**
  * Whether a thrown value (or what it wraps) says that trying again can help. An
- * `isRetryable` flag wins (the Vercel AI SDK's `APICallError` sets it); else an HTTP
+ * `isRetryable` flag wins (the Vercel AI SDK's `APICallError` sets it), or a `retryable`
+ * one (AWS SDK errors); else an HTTP
  * status (`statusCode` or `status`, 400 and up) decides: 408, 409, 425, 429 and 5xx are
  * retryable, other 4xx are not; else it is retryable. Looks through `cause` up to 4 levels.
  */
@@ -245,7 +246,7 @@ export function isRetryableCause(value: unknown): boolean {
   let current = value;
   // Five reads, whatever the chain: past its end every read is undefined.
   for (let depth = 0; depth < 5; depth++) {
-    const flag = safeGet(current, 'isRetryable');
+    const flag = safeGet(current, 'isRetryable') ?? safeGet(current, 'retryable');
     if (typeof flag === 'boolean') return flag;
     const status = safeGet(current, 'statusCode') ?? safeGet(current, 'status');
     if (typeof status === 'number' && status >= 400) return retryableStatus(status);

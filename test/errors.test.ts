@@ -45,8 +45,14 @@ describe('isMacroError', () => {
     expect(isMacroError(new CancelledError('m'))).toBe(true);
   });
 
-  it('is true for an Error that carries a string code and a boolean retryable (another copy of the package)', () => {
+  it('is true for an Error that carries one of its codes and a boolean retryable (another copy of the package)', () => {
     expect(isMacroError(Object.assign(new Error('x'), { code: 'AGENT_FAILED', retryable: true }))).toBe(true);
+  });
+
+  it('is false for another library’s error with a code and a retryable flag (an AWS SDK error)', () => {
+    expect(
+      isMacroError(Object.assign(new Error('x'), { code: 'ThrottlingException', retryable: true })),
+    ).toBe(false);
   });
 
   it('is false when the code is not a string or retryable is not a boolean', () => {
@@ -238,6 +244,11 @@ describe('the error classes', () => {
 });
 
 describe('isRetryableCause', () => {
+  it('follows a retryable flag (AWS SDK errors) when there is no isRetryable', () => {
+    expect(isRetryableCause({ retryable: false, statusCode: 503 })).toBe(false);
+    expect(isRetryableCause({ isRetryable: true, retryable: false })).toBe(true);
+  });
+
   it('follows an isRetryable flag first', () => {
     expect(isRetryableCause({ isRetryable: false, statusCode: 500 })).toBe(false);
     expect(isRetryableCause({ isRetryable: true, statusCode: 401 })).toBe(true);

@@ -118,3 +118,21 @@ describe('an SDK error with a retry-after header', () => {
     expect(retries[0]?.delayMs).toBe(100);
   });
 });
+
+describe('an AWS SDK error (a string code and a boolean retryable)', () => {
+  it('is wrapped as AGENT_FAILED with its cause, and retried when it says so', async () => {
+    const aws = Object.assign(new Error('Rate exceeded'), { code: 'ThrottlingException', retryable: true });
+    const { result, calls, retries } = await runWith(aws);
+    expect(calls).toBe(2);
+    expect(retries[0]?.error).toMatchObject({ code: 'AGENT_FAILED', cause: { message: 'Rate exceeded' } });
+    expect(result.status).toBe('succeeded');
+  });
+
+  it('is not retried when it says retryable: false', async () => {
+    const aws = Object.assign(new Error('Access denied'), {
+      code: 'AccessDeniedException',
+      retryable: false,
+    });
+    expect((await runWith(aws)).calls).toBe(1);
+  });
+});
