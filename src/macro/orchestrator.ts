@@ -23,7 +23,7 @@ import { safeGet } from '../internal/safe.js';
 import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
 import { type LogLevel, logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
-import type { MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
+import type { MemoryAdapter, RunSummary, StoredRun } from '../memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
@@ -435,14 +435,16 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    *
    * When several processes share one database, a run listed as `running` may be alive
    * in another process: set `staleAfterMs` above your longest stage, so that only runs
-   * without a checkpoint for that long are taken over.
+   * without a checkpoint for that long are taken over. Listing the runs is bounded by
+   * `signal`, `timeoutMs` and `deadline` too (the promise rejects with the `CANCELLED` or
+   * `RUN_TIMEOUT` error), and by `persistenceTimeoutMs`.
    * @returns the resumed runs' handles, oldest run first.
    */
   async resumeIncomplete(options: ResumeIncompleteOptions = {}): Promise<MacroRun<unknown>[]> {
     checkRunOptions('resumeIncomplete options', options, ResumeIncompleteOptionsSchema);
     const { staleAfterMs = 0, limit = 100, ...runOptions } = options;
     const now = this.#services.now();
-    const runs = await this.#services.memory.listRuns({ status: 'running', limit });
+    const runs = await this.#listRunning(limit, runOptions);
     const resumed: MacroRun<unknown>[] = [];
     for (const summary of runs.reverse()) {
       if (this.#live.has(summary.runId) || now - summary.updatedAt < staleAfterMs) continue;
@@ -459,6 +461,22 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       resumed.push(this.resume(summary.runId, runOptions));
     }
     return resumed;
+  }
+
+  /** The runs memory lists as running, read within the budget and cancellation of `options`. */
+  async #listRunning(limit: number, options: ResumeOptions): Promise<RunSummary[]> {
+    const scope = AbortScope.root(options.signal, (reason) => new CancelledError('resumeIncomplete', reason));
+    const budget = this.#startBudget(scope, options, () => 'resumeIncomplete');
+    try {
+      return await withGrace(
+        this.#services.memory.listRuns({ status: 'running', limit }),
+        scope,
+        abortReason,
+      );
+    } finally {
+      if (budget !== undefined) stopTimer(budget);
+      scope.dispose();
+    }
   }
 
   /**

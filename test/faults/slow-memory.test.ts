@@ -280,6 +280,34 @@ describe('resume() over a memory adapter whose loadRun hangs', () => {
   );
 });
 
+describe('resumeIncomplete() over a memory adapter whose listRuns hangs', () => {
+  it(
+    'rejects with CANCELLED as soon as its signal aborts',
+    async () => {
+      const controller = new AbortController();
+      const listing = orchestrator(hangingMemory('listRuns')).resumeIncomplete({ signal: controller.signal });
+      await delay(20);
+      controller.abort('stop');
+      const started = performance.now();
+      await expect(listing).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(performance.now() - started).toBeLessThan(GRACE_MS);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'rejects with RUN_TIMEOUT at its budget',
+    async () => {
+      const started = performance.now();
+      await expect(
+        orchestrator(hangingMemory('listRuns')).resumeIncomplete({ timeoutMs: 200 }),
+      ).rejects.toMatchObject({ code: 'RUN_TIMEOUT' });
+      expect(performance.now() - started).toBeLessThan(200 + GRACE_MS);
+    },
+    TEST_TIMEOUT,
+  );
+});
+
 describe('resume() of a run whose stored data is corrupt', () => {
   /** Stores a begun run `r` with `checkpoint` as its only checkpoint. */
   async function corrupt(checkpoint: unknown): Promise<MemoryAdapter> {
