@@ -151,11 +151,11 @@ export class AbortScope {
     this.#racers = undefined;
     while (racer !== undefined) {
       const { next } = racer;
-      racer.reject(racer.outcome === undefined ? reason : racer.outcome.rejected(reason));
+      racer.reject(racer.outcome === undefined ? this.#reason : racer.outcome.rejected(this.#reason));
       racer = next;
     }
     if (this.#children !== undefined) {
-      for (const child of this.#children) child.abort(reason);
+      for (const child of this.#children) child.abort(this.#reason);
     }
   }
 

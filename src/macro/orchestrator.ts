@@ -23,7 +23,12 @@ import { safeGet } from '../internal/safe.js';
 import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
 import { type LogLevel, logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
-import type { MemoryAdapter, RunSummary, StoredRun } from '../memory/memory-adapter.js';
+import {
+  MEMORY_METHODS,
+  type MemoryAdapter,
+  type RunSummary,
+  type StoredRun,
+} from '../memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
@@ -165,22 +170,8 @@ const OrchestratorOptionsSchema = z.strictObject({
 /** Every key of `OrchestratorOptions`. */
 const ORCHESTRATOR_OPTION_KEYS = Object.keys(OrchestratorOptionsSchema.shape);
 
-/** The memory methods the engine calls. */
-const MEMORY_METHODS = [
-  'beginRun',
-  'saveCheckpoint',
-  'loadRun',
-  'saveResult',
-  'loadResult',
-  'appendAudit',
-  'readAudit',
-  'listRuns',
-] as const;
-
 /** The output type of macro `N` in catalogue `M`. */
 export type MacroOutput<M, N extends string> = M extends MacroDefinition<N, any> ? StageOutput<M> : never;
-
-const invalid = invalidOptions;
 
 /**
  * Validates a macro catalogue once, resolves every agent it needs, and runs macros.
@@ -207,7 +198,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   constructor(options: OrchestratorOptions<M> = {}) {
     checkOptionKeys('orchestrator options', options, ORCHESTRATOR_OPTION_KEYS);
     const checked = OrchestratorOptionsSchema.safeParse(options);
-    if (!checked.success) throw invalid('orchestrator options', checked.error);
+    if (!checked.success) throw invalidOptions('orchestrator options', checked.error);
     const missing = MEMORY_METHODS.filter((m) => typeof safeGet(options.memory, m) !== 'function');
     if (options.memory !== undefined && missing.length > 0) {
       throw new MacroError(

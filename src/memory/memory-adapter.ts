@@ -127,3 +127,15 @@ export interface MemoryAdapter {
   readAudit(runId: string): Promise<AuditRecord[]>;
   listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
 }
+
+/** Every method of {@link MemoryAdapter}, for checks of an adapter's shape. @internal */
+export const MEMORY_METHODS = [
+  'beginRun',
+  'saveCheckpoint',
+  'loadRun',
+  'saveResult',
+  'loadResult',
+  'appendAudit',
+  'readAudit',
+  'listRuns',
+] as const satisfies readonly (keyof MemoryAdapter)[];

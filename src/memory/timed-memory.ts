@@ -8,7 +8,7 @@
 import { MacroError } from '../errors.js';
 import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
 import { InMemoryMemory } from './in-memory.js';
-import type { MemoryAdapter } from './memory-adapter.js';
+import { MEMORY_METHODS, type MemoryAdapter } from './memory-adapter.js';
 
 /** Rejects with `PERSISTENCE_FAILED` if `call()` has not settled after `ms`; a synchronous throw rejects. */
 function bounded<T>(call: () => Promise<T>, ms: number, operation: string): Promise<T> {
@@ -29,17 +29,6 @@ function bounded<T>(call: () => Promise<T>, ms: number, operation: string): Prom
   return Promise.race([promise, timeout]).finally(() => stopTimer(timer as Timer));
 }
 
-const METHODS = [
-  'beginRun',
-  'saveCheckpoint',
-  'loadRun',
-  'saveResult',
-  'loadResult',
-  'appendAudit',
-  'readAudit',
-  'listRuns',
-] as const;
-
 /**
  * Whether `memory` is an `InMemoryMemory` as the library ships it (not a subclass, no
  * method replaced on the instance, not a proxy handing out other functions): its calls
@@ -49,7 +38,8 @@ const METHODS = [
 export function settlesPromptly(memory: MemoryAdapter): boolean {
   const proto = InMemoryMemory.prototype;
   return (
-    Object.getPrototypeOf(memory) === proto && METHODS.every((method) => memory[method] === proto[method])
+    Object.getPrototypeOf(memory) === proto &&
+    MEMORY_METHODS.every((method) => memory[method] === proto[method])
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PersistenceError } from '../errors.js';
-import { AbortScope, sleep } from '../internal/abort-scope.js';
+import { startTimer } from '../internal/timers.js';
 import { logFailure } from '../logger.js';
 import { backoffDelay } from '../macro/retry.js';
 import type { RetryPolicy } from '../macro/types.js';
@@ -13,9 +13,11 @@ import type { RetryPolicy } from '../macro/types.js';
 /**
  * Runs `write` with `policy`'s retries (`policy.retries` more attempts after the first,
  * waiting `backoffDelay` between them); resolves with the final failure instead of
- * throwing it. With `failedOnce`, the caller's own first attempt failed with that error. Whatever a write throws or rejects with (a `TypeError`, a string, a
- * revoked proxy) counts as a failed attempt: the loop is ours, not p-retry's, which
- * gives up at once on a `TypeError` or a value that is not an `Error`.
+ * throwing it. With `failedOnce`, the caller's own first attempt failed with that error.
+ * Whatever a write throws or rejects with (a `TypeError`, a string, a revoked proxy)
+ * counts as a failed attempt: the loop is ours, not p-retry's, which gives up at once
+ * on a `TypeError` or a value that is not an `Error`. The waits are not cancelled: a
+ * run stops waiting for its writes (see RunStorage), the writes go on.
  */
 export function writeWithRetry(
   operation: string,
@@ -55,10 +57,10 @@ async function retryFailedWrite(
   logger: Logger,
 ): Promise<PersistenceError | undefined> {
   let error = firstError;
-  const scope = AbortScope.root();
   for (let attempt = 1; attempt <= policy.retries; attempt++) {
     logFailure(logger, 'warn', error, { operation, attempt }, 'memory write failed');
-    await sleep(backoffDelay(policy, attempt, random), scope);
+    const wait = backoffDelay(policy, attempt, random);
+    await new Promise<void>((resolve) => startTimer(resolve, wait));
     try {
       await write();
       return undefined;
