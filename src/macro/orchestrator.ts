@@ -299,7 +299,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
 
     const runId = this.#createRunId();
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
-    const budget = this.#startBudget(scope, options, () => macro.name);
+    const budget = this.#startBudget(scope, options, macro.name);
     const logger = this.#runLogger(runId, macro);
     const request: RunRequest = {
       runId,
@@ -457,7 +457,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   /** The runs memory lists as running, read within the budget and cancellation of `options`. */
   async #listRunning(limit: number, options: ResumeOptions): Promise<RunSummary[]> {
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError('resumeIncomplete', reason));
-    const budget = this.#startBudget(scope, options, () => 'resumeIncomplete');
+    const budget = this.#startBudget(scope, options, 'resumeIncomplete');
     try {
       return await withGrace(
         this.#services.memory.listRuns({ status: 'running', limit }),
@@ -474,10 +474,12 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * Starts the time budget of `options` (the earlier of `timeoutMs` and `deadline`),
    * counted from now: when it runs out, `scope` aborts with a `RUN_TIMEOUT` error.
    */
-  #startBudget(scope: AbortScope, options: RunOptions, name: () => string): Timer | undefined {
+  #startBudget(scope: AbortScope, options: RunOptions, name: string | (() => string)): Timer | undefined {
     const budget = runBudget(options, this.#services.now());
     if (budget === undefined || budget === Number.POSITIVE_INFINITY) return undefined;
-    return startTimer(() => scope.abort(new StageTimeoutError(name(), budget, 'run')), budget);
+    const fire = () =>
+      scope.abort(new StageTimeoutError(typeof name === 'string' ? name : name(), budget, 'run'));
+    return startTimer(fire, budget);
   }
 
   /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
