@@ -276,7 +276,7 @@ export function toErrorRecord(error: unknown, depth = 0): ErrorRecord {
   const path = safeGet(error, 'path');
   const record: { -readonly [K in keyof ErrorRecord]: ErrorRecord[K] } = {
     name: typeof name === 'string' ? name : 'Error',
-    code: knownCode(code) && isMacroError(error) ? code : 'UNKNOWN',
+    code: isMacroError(error) ? (code as MacroErrorCode) : 'UNKNOWN', // one of our codes
     message: safeText(error),
   };
   if (typeof path === 'string' && record.code !== 'UNKNOWN') record.path = path;
