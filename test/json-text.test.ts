@@ -61,6 +61,44 @@ describe('jsonText', () => {
     expect(jsonText(value)).toBe('{"proxy":[unreadable],"getter":[unreadable],"json":[unreadable]}');
   });
 
+  it('writes a revoked proxy that toJSON returns as [unreadable]', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(jsonText({ a: { toJSON: () => proxy } })).toBe('{"a":[unreadable]}');
+  });
+
+  it('writes an array whose length throws as [unreadable]', () => {
+    const array = new Proxy([], {
+      get(target, key) {
+        if (key === 'length') throw new Error('no');
+        return Reflect.get(target, key);
+      },
+    });
+    expect(jsonText({ a: array })).toBe('{"a":[unreadable]}');
+  });
+
+  it('writes an array element whose getter throws as [unreadable]', () => {
+    const array = Object.defineProperty([1], 0, {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(jsonText(array)).toBe('[[unreadable]]');
+  });
+
+  it('writes an object whose keys cannot be listed as [unreadable]', () => {
+    const object = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('no');
+        },
+      },
+    );
+    expect(jsonText({ a: object })).toBe('{"a":[unreadable]}');
+  });
+
   it(`writes nesting deeper than ${MAX_DEPTH} levels as […]`, () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < MAX_DEPTH + 5; i++) deep = [deep];
@@ -71,6 +109,53 @@ describe('jsonText', () => {
     const text = jsonText({ sparse: new Array(1e9), huge: 'x'.repeat(5_000_000) }, { max: 100 });
     expect(text.length).toBeGreaterThan(100);
     expect(text.length).toBeLessThan(200);
+  });
+
+  it('writes the first max + 1 characters of JSON data as JSON.stringify does', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat(60), (value, max) => {
+        const full = JSON.stringify(value);
+        expect(jsonText(value, { max }).slice(0, max + 1)).toBe(full.slice(0, max + 1));
+      }),
+    );
+  });
+
+  it('cuts a long string to one character more than fits, then closes it', () => {
+    expect(jsonText(['x'.repeat(1_000)], { max: 10 })).toBe(`["${'x'.repeat(10)}"]`);
+  });
+
+  it('writes NaN and the infinities as null, as JSON.stringify does', () => {
+    expect(jsonText([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])).toBe(
+      '[null,null,null]',
+    );
+  });
+
+  it('calls toJSON with the key it is written under, "" at the top level, as JSON.stringify does', () => {
+    const value = { toJSON: (key: string) => `key:${key}` };
+    const cases = [value, [value], { a: value }];
+    expect(cases.map((v) => jsonText(v))).toEqual(cases.map((v) => JSON.stringify(v)));
+  });
+
+  it('calls a toJSON that a BigInt inherits, as JSON.stringify does', () => {
+    const prototype = BigInt.prototype as { toJSON?: () => string };
+    prototype.toJSON = function (this: bigint) {
+      return `${this}`;
+    };
+    try {
+      expect(jsonText({ n: 12n })).toBe('{"n":"12"}');
+    } finally {
+      delete prototype.toJSON;
+    }
+  });
+
+  it('writes a key named undefined once', () => {
+    expect(jsonText({ undefined: 1 })).toBe('{"undefined":1}');
+  });
+
+  it(`writes objects nested deeper than ${MAX_DEPTH} levels as […]`, () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < MAX_DEPTH + 5; i++) deep = { a: deep };
+    expect(jsonText(deep)).toBe(`${'{"a":'.repeat(MAX_DEPTH)}[…]${'}'.repeat(MAX_DEPTH)}`);
   });
 
   it('names what JSON.stringify returns nothing for at the top level', () => {

@@ -57,6 +57,7 @@ class JsonWriter {
   readonly #sortKeys: boolean;
   readonly #max: number;
   /** The objects being written around the current value: meeting one again is a cycle. */
+  // Stryker disable next-line ArrayDeclaration: a string in the list never equals the objects it is compared with
   readonly #ancestors: object[] = [];
 
   constructor(sortKeys: boolean, max: number) {
@@ -101,16 +102,14 @@ class JsonWriter {
     else if (this.#ancestors.includes(value as object)) this.text += '[Circular]';
     else {
       this.#ancestors.push(value as object);
-      let isArray: boolean;
       try {
-        isArray = Array.isArray(value);
+        if (Array.isArray(value)) this.#array(value as unknown[], depth);
+        else this.#object(value as Record<string, unknown>, depth);
       } catch {
-        this.text += UNREADABLE; // a revoked proxy
-        this.#ancestors.pop();
-        return;
+        // A revoked proxy (Array.isArray throws), an array whose length or an object whose
+        // keys cannot be read: what throws comes before the bracket, and nothing after it does.
+        this.text += UNREADABLE;
       }
-      if (isArray) this.#array(value as unknown[], depth);
-      else this.#object(value as Record<string, unknown>, depth);
       this.#ancestors.pop();
     }
   }
@@ -118,17 +117,13 @@ class JsonWriter {
   #string(value: string): void {
     const room = this.#max - this.text.length;
     // A huge string is cut before it is quoted: one character more than fits marks it as cut.
-    this.text += JSON.stringify(value.length > room + 1 ? value.slice(0, Math.max(0, room) + 1) : value);
+    // A string that fits is sliced whole, which gives the string itself.
+    this.text += JSON.stringify(value.slice(0, Math.max(0, room) + 1));
   }
 
+  /** Throws, having written nothing, when the array's length cannot be read (see {@link write}). */
   #array(array: unknown[], depth: number): void {
-    let length: number;
-    try {
-      length = Number(array.length); // a proxy's get trap may return anything
-    } catch {
-      this.text += UNREADABLE;
-      return;
-    }
+    const length = Number(array.length); // a proxy's get trap may return anything
     this.text += '[';
     for (let i = 0; i < length && !this.#full; i++) {
       if (i > 0) this.text += ',';
@@ -144,14 +139,9 @@ class JsonWriter {
     this.text += ']';
   }
 
+  /** Throws, having written nothing, when the object's keys cannot be listed (see {@link write}). */
   #object(object: Record<string, unknown>, depth: number): void {
-    let keys: string[];
-    try {
-      keys = Object.keys(object);
-    } catch {
-      this.text += UNREADABLE;
-      return;
-    }
+    const keys = Object.keys(object);
     if (this.#sortKeys) keys.sort();
     this.text += '{';
     let first = true;

@@ -158,7 +158,7 @@ export class InMemoryMemory implements MemoryAdapter {
     const entry = this.#runs.get(runId);
     if (entry === undefined) return undefined;
     const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
-      checkpoints: entry.checkpoints.length === 0 ? [] : copyCheckpoints(entry.checkpoints),
+      checkpoints: copyCheckpoints(entry.checkpoints),
     };
     if (entry.header !== undefined) stored.header = JSON.parse(entry.header) as RunHeader;
     if (entry.result !== undefined) stored.result = copy(entry.result);
@@ -222,7 +222,6 @@ export class InMemoryMemory implements MemoryAdapter {
 
   /** Appends records already copied; `bytes` holds their JSON's length. */
   #push(records: readonly { record: AuditRecord; bytes: number }[]): void {
-    let finished = false;
     for (const { record, bytes } of records) {
       const trail = this.#audit.get(record.runId);
       if (trail === undefined) this.#audit.set(record.runId, { records: [record], bytes });
@@ -234,16 +233,16 @@ export class InMemoryMemory implements MemoryAdapter {
       if (entry !== undefined) {
         entry.bytes += bytes;
         this.#bytes += bytes;
-        finished = true;
       }
     }
-    if (finished) this.#evict();
+    // Every other method leaves both bounds holding: this evicts only if a finished run's trail grew.
+    this.#evict();
   }
 
   /** Takes a finished run out of the bounds' count, as it runs (or is saved) again. */
   #unfinish(entry: Entry): void {
-    if (!this.#finished.delete(entry.summary.runId)) return;
-    this.#bytes -= entry.bytes;
+    this.#finished.delete(entry.summary.runId);
+    this.#bytes -= entry.bytes; // 0 for a running run
     entry.bytes = 0;
     if (this.#oversized === entry) this.#oversized = undefined;
   }
@@ -254,18 +253,20 @@ export class InMemoryMemory implements MemoryAdapter {
     this.#finished.delete(runId);
     this.#audit.delete(runId);
     this.#bytes -= entry.bytes;
-    if (this.#oversized === entry) this.#oversized = undefined;
+    // `#oversized` is left alone: `saveResult` replaces it after deleting it, and `#evict` never deletes it.
   }
 
-  /** Evicts the oldest finished runs while a bound is exceeded (an oversized newest run excepted). */
+  /**
+   * Evicts the oldest finished runs while a bound is exceeded (an oversized newest run excepted).
+   * The oversized run is never the one evicted: it is the newest, so were it the oldest it
+   * would be alone, and one run whose bytes are left out of the count exceeds neither bound.
+   */
   #evict(): void {
     while (
       this.#finished.size > this.#maxRuns ||
       this.#bytes - (this.#oversized?.bytes ?? 0) > this.#maxBytes
     ) {
-      const oldest = this.#finished.values().next().value as Entry;
-      if (oldest === this.#oversized) break; // it alone is left
-      this.#delete(oldest);
+      this.#delete(this.#finished.values().next().value as Entry);
     }
   }
 }
@@ -324,6 +325,8 @@ function resultSize(result: MacroResult): number {
 function checkCheckpoint(checkpoint: Checkpoint): void {
   const top = checkpoint as unknown as Record<string, unknown>;
   for (const key in top) {
+    // Not walked, to save time: the timeline, and the stage records but for their outputs.
+    // They are the engine's strings and numbers, in which a walk would find nothing to reject.
     if (key === 'stages') {
       const { stages } = checkpoint;
       for (let i = 0; i < stages.length; i++) jsonSize((stages[i] as (typeof stages)[number]).output);

@@ -159,6 +159,33 @@ describe('InMemoryMemory maxBytes', () => {
   });
 });
 
+describe('InMemoryMemory size estimate', () => {
+  /** The estimated size of `saved` alone. */
+  async function estimate(saved: MacroResult): Promise<number> {
+    const memory = new InMemoryMemory();
+    await memory.saveResult(saved);
+    return memory.size.bytes;
+  }
+
+  it('estimates each timeline entry at 150 characters, whatever it holds', async () => {
+    const saved = result('r1');
+    const [entry] = checkpoint(1, [stage('write/draft', 1)]).timeline;
+    const withTimeline = {
+      ...saved,
+      timeline: [entry, { ...entry, name: 'x'.repeat(1_000) }],
+    } as MacroResult;
+    expect((await estimate(withTimeline)) - (await estimate(saved))).toBe(2 * 150);
+  });
+
+  it('estimates a stage record as its output’s estimate, 140 characters and its path twice', async () => {
+    const saved = result('r1');
+    const record = stage('write/extra', 'abc', { agent: 'x'.repeat(1_000) });
+    const withStage = { ...saved, stages: { ...saved.stages, 'write/extra': record } } as MacroResult;
+    // 'abc' is estimated as its JSON, "abc", and a comma.
+    expect((await estimate(withStage)) - (await estimate(saved))).toBe(6 + 140 + 2 * 'write/extra'.length);
+  });
+});
+
 describe('InMemoryMemory size', () => {
   it('tells how many runs are running and finished, and the finished runs’ estimated size', async () => {
     const memory = new InMemoryMemory();
@@ -207,6 +234,17 @@ describe('InMemoryMemory options', () => {
       code: 'INVALID_OPTIONS',
       message: expect.stringContaining(`InMemoryMemory option ${option}`),
     });
+  });
+
+  it.each([
+    ['maxRuns', 1.5, '1.5'],
+    ['maxBytes', Number.NEGATIVE_INFINITY, '-Infinity'],
+    ['maxRuns', '10', 'string'],
+    ['maxBytes', null, 'object'],
+  ])('says what it got for %s: %s, a number as it is and anything else by type', (option, value, got) => {
+    expect(thrown(() => new InMemoryMemory({ [option]: value })).message).toBe(
+      `Invalid InMemoryMemory option ${option}: expected a positive integer or Infinity, got ${got}`,
+    );
   });
 
   it('accepts Infinity as no bound', async () => {

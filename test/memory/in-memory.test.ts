@@ -55,12 +55,28 @@ describe('InMemoryMemory results', () => {
     expect(await memory.loadResult('r1')).toBeUndefined();
   });
 
+  it('accepts a result one of whose stage records is undefined, as JSON.stringify does', async () => {
+    const memory = new InMemoryMemory();
+    const saved = result('r1');
+    await memory.saveResult({ ...saved, stages: { ...saved.stages, 'write/gone': undefined } } as never);
+    expect(await memory.loadResult('r1')).toEqual(JSON.parse(JSON.stringify(saved)));
+  });
+
   it('accepts what JSON.stringify accepts: shared references, toJSON, dropped functions', async () => {
     const memory = new InMemoryMemory();
     const shared = { n: 1 };
     const output = { a: shared, b: shared, at: new Date(0), skip: () => 1, big: { toJSON: () => '1n' } };
     await memory.saveResult({ ...result('r1'), output } as never);
     expect((await memory.loadResult('r1'))?.output).toEqual(JSON.parse(JSON.stringify(output)));
+  });
+});
+
+describe('InMemoryMemory checkpoints', () => {
+  it('rejects a checkpoint for a run never begun, naming the run', async () => {
+    const memory = new InMemoryMemory();
+    await expect(memory.saveCheckpoint('ghost', checkpoint(1, [stage('write/a', 1)]), [])).rejects.toThrow(
+      new Error('Run "ghost" was never begun'),
+    );
   });
 });
 
@@ -84,6 +100,13 @@ describe('InMemoryMemory and values JSON.stringify cannot handle', () => {
     const memory = new InMemoryMemory();
     await memory.saveResult({ ...result('r1'), output: nested(1_000) } as never);
     expect((await memory.loadResult('r1'))?.output).toEqual(nested(1_000));
+  });
+
+  it('accepts a checkpoint whose stage output is nested 1,000 levels deep, as it accepts such a result', async () => {
+    const memory = new InMemoryMemory();
+    await memory.beginRun(header('r1'));
+    await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', nested(1_000))]), []);
+    expect((await memory.loadRun('r1'))?.checkpoints[0]?.stages[0]?.output).toEqual(nested(1_000));
   });
 
   it('rejects a checkpoint with a revoked proxy in a stage output with a TypeError', async () => {

@@ -290,6 +290,42 @@ export function memoryAdapterContract(
         await memory.saveResult(result('r1'));
         expect(await memory.loadRun('r1')).toEqual({ checkpoints: [], result: json(result('r1')) });
       });
+
+      it('rejects a checkpoint for a run only saved as a result, never begun', async () => {
+        const memory = await create();
+        await memory.saveResult(result('r1'));
+        await expect(memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), [])).rejects.toThrow();
+        expect((await memory.loadRun('r1'))?.checkpoints).toEqual([]);
+      });
+
+      it('drops the checkpoints of a run begun again', async () => {
+        const memory = await create();
+        await memory.beginRun(header('r1'));
+        await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), []);
+        await memory.beginRun(header('r1', { startedAt: 3_000 }));
+        expect(await memory.loadRun('r1')).toEqual({
+          header: json(header('r1', { startedAt: 3_000 })),
+          checkpoints: [],
+        });
+      });
+
+      it('lists a finished run begun again as running, without its result', async () => {
+        const memory = await create();
+        await memory.beginRun(header('r1'));
+        await memory.saveResult(result('r1'));
+        await memory.beginRun(header('r1', { startedAt: 3_000 }));
+        expect(await memory.loadResult('r1')).toBeUndefined();
+        expect(await memory.listRuns()).toEqual([
+          {
+            runId: 'r1',
+            macro: 'write',
+            producedBy: 'write',
+            status: 'running',
+            startedAt: 3_000,
+            updatedAt: 3_000,
+          },
+        ]);
+      });
     });
 
     describe('listRuns', () => {

@@ -29,6 +29,24 @@ describe('inlineCode', () => {
     expect(inlineCode('`x`')).toBe('`` `x` ``');
   });
 
+  it.each([
+    ['`x', '`` `x ``'],
+    ['x`', '`` x` ``'],
+  ])('pads text with a backtick at one end only: %s', (text, code) => {
+    expect(inlineCode(text)).toBe(code);
+  });
+
+  it.each([
+    [' x', '` x`'],
+    ['x ', '`x `'],
+  ])('does not pad text with a space at one end only, which the parser keeps: %j', (text, code) => {
+    expect(inlineCode(text)).toBe(code);
+  });
+
+  it('does not pad text of spaces only, which the parser keeps whole', () => {
+    expect(inlineCode('   ')).toBe('`   `');
+  });
+
   it('pads text that starts and ends with a space so both spaces are kept', () => {
     expect(inlineCode(' x ')).toBe('`  x  `');
   });
@@ -78,9 +96,34 @@ describe('preview', () => {
     ]);
   });
 
+  it('says "character" when one was cut', () => {
+    expect(cutMarker(preview('xy', 1))).toBe(' *(… 1 more character cut)*');
+  });
+
   it('cuts a long value’s JSON and says where', () => {
     const cut = preview({ text: 'x'.repeat(5000) }, 4000);
     expect([cut.text.length, cutMarker(cut)]).toEqual([4000, ' *(… cut at 4,000 characters)*']);
+  });
+
+  it('does not cut a value whose JSON is exactly max characters long', () => {
+    expect(preview([1, 2], 5)).toEqual({ text: '[1,2]', cut: 0 });
+  });
+
+  it('previews a sparse array of a billion elements, writing only what it keeps', () => {
+    const cut = preview(new Array(1e9), 4000);
+    expect([cut.text.slice(0, 11), cut.text.length, cut.cut]).toEqual(['[null,null,', 4000, undefined]);
+  });
+
+  it('does not cut a string of exactly max characters, whatever its last one', () => {
+    expect(preview('ab\ud83d', 3)).toEqual({ text: 'ab\ud83d', cut: 0 });
+  });
+
+  it('cuts at max characters after a surrogate pair that fits', () => {
+    expect(preview('😀abcdef', 4).text).toBe('😀ab');
+  });
+
+  it('does not split a surrogate pair followed by plain text when cutting', () => {
+    expect(preview('ab😀cd', 3).text).toBe('ab');
   });
 
   it('does not split a surrogate pair when cutting', () => {
