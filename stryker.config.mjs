@@ -23,8 +23,10 @@ const mutate = [
   'src/internal/safe.ts',
   'src/internal/snapshot.ts',
   'src/internal/timers.ts',
+  'src/macro/catalogue-graph.ts',
   'src/macro/checkpoints.ts',
   'src/macro/retry.ts',
+  'src/macro/run-storage.ts',
   // What this issue changed: the context's error and the options check. The rest of the
   // file is a fast path in front of zod, whose mutants fall back to zod (equivalent).
   'src/macro/run-input.ts:31-67',
