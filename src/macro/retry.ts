@@ -59,11 +59,11 @@ function headerDelay(headers: unknown, now: number): number | undefined {
   if (ms !== undefined) return ms;
   const after = header(headers, 'retry-after');
   const seconds = delay(headerNumber(after), 1000);
-  if (seconds !== undefined || typeof after !== 'string') return seconds;
+  if (seconds !== undefined) return seconds;
   // An HTTP date names its day and month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse
-  // would also take "-3" as a year.
-  if (!/[a-z]/i.test(after)) return undefined;
-  const date = Date.parse(after);
+  // would also take "-3" as a year. (Anything that is not text parses as no date.)
+  if (!/[a-z]/i.test(after as string)) return undefined;
+  const date = Date.parse(after as string);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
