@@ -75,6 +75,16 @@ describe('jsonSize', () => {
     );
   });
 
+  it('throws for a boxed BigInt that has keys of its own', () => {
+    const boxed = Object.assign(Object(1n), { note: 'x' });
+    expect(() => JSON.stringify(boxed)).toThrow(TypeError);
+    expect(thrown(() => jsonSize(boxed))).toEqual(new TypeError('Do not know how to serialize a BigInt'));
+  });
+
+  it('counts a key named undefined once', () => {
+    expect(jsonSize({ undefined: 1 })).toBe(2 + 8 + 9 + 4);
+  });
+
   it('throws for a cycle', () => {
     const cycle: Record<string, unknown> = {};
     cycle['self'] = cycle;

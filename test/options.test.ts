@@ -80,6 +80,27 @@ describe('an invalid context', () => {
   });
 });
 
+describe('a full context', () => {
+  it('is accepted, with its knowledge and metadata handed to agents', async () => {
+    let seen: unknown;
+    const o = new MacroOrchestrator({
+      agents: [
+        fnAgent('echo', (x: unknown) => x),
+        { id: 'peek', invoke: (_x: unknown, inv) => (seen = inv.context) },
+      ],
+      macros: [defineMacro({ name: 'p', description: 'peeks', stages: [agentStage('s', 'peek')] })],
+    });
+    const context = {
+      intent: 'x',
+      guidance: 'g',
+      knowledge: [{ id: 'k', content: 'c' }],
+      metadata: { t: 1 },
+    };
+    expect((await o.run('p', context)).status).toBe('succeeded');
+    expect(seen).toEqual(context);
+  });
+});
+
 describe('an invalid run option value', () => {
   it('is refused with INVALID_OPTIONS naming the option, when checked by the schema', async () => {
     const options = { timeoutMs: -1, input: undefined };

@@ -108,16 +108,14 @@ function visit(value: unknown, ancestors: object[]): number {
     }
     for (let i = 0; i < current.length; i++) size += visit(current[i], ancestors) + 1;
   } else {
+    // JSON.stringify unboxes a boxed BigInt (whatever keys it has), and throws.
+    if (current instanceof BigInt) throw new TypeError('Do not know how to serialize a BigInt');
     const object = current as Record<string, unknown>;
     const keys = Object.keys(object);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const entry = visit(object[key], ancestors);
       if (entry !== 0) size += entry + key.length + KEY; // 0: a dropped value, and its key
-    }
-    // A boxed BigInt has no keys, and JSON.stringify unboxes it (and throws).
-    if (keys.length === 0 && current instanceof BigInt) {
-      throw new TypeError('Do not know how to serialize a BigInt');
     }
   }
   ancestors.pop();

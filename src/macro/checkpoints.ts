@@ -148,6 +148,7 @@ export class Checkpointer {
   close(): Promise<void> {
     this.#closed = true;
     clearImmediate(this.#turn); // nothing when no turn is pending
+    this.#turn = undefined;
     return this.#chain;
   }
 
@@ -222,8 +223,9 @@ export class Checkpointer {
         Object.assign(c, ends);
         return;
       }
-      // Failed for good: reported, and its stages ride with the next write.
-      this.#stages = (storable === undefined ? stages : storable.checkpoint.stages).concat(this.#stages);
+      // Failed for good: reported, and its stages ride with the next write (one left out
+      // again then is not reported again).
+      this.#stages = stages.concat(this.#stages);
       this.#onError(failure);
     }
   }

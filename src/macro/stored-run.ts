@@ -114,5 +114,5 @@ export function checkStoredRun(runId: string, stored: unknown): StoredRun {
 function dotted(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
-  return out === '' ? '(the stored run)' : out.slice(out.startsWith('.') ? 1 : 0);
+  return out === '' ? '(the stored run)' : out.slice(1); // a stored run's first key is a name: '.checkpoints'
 }

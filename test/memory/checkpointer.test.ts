@@ -187,6 +187,17 @@ describe('a closed Checkpointer', () => {
     expect(writes).toHaveLength(0);
   });
 
+  it('takes no turn for several stages pending at close', async () => {
+    const { checkpointer, writes } = setup({ durability: 'async' });
+    checkpointer.save(stage('a'));
+    checkpointer.save(stage('b'));
+    await checkpointer.close();
+    checkpointer.save(stage('c'));
+    await nextTurn();
+    await nextTurn();
+    expect(writes).toHaveLength(0);
+  });
+
   it('writes what is pending on flush()', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
     checkpointer.save(stage('a'));
@@ -251,6 +262,18 @@ describe('a checkpoint holding a value JSON cannot store', () => {
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['b']]);
     expect(errors.map((e) => [e.path, e.operation])).toEqual([['a', 'saveCheckpoint']]);
     expect(errors[0]?.message).toContain('the output of stage a is not JSON-serialisable');
+  });
+
+  it('reports a journal item that cannot be stored once, however many writes fail meanwhile', async () => {
+    const journal = emptyJournal();
+    const { checkpointer, errors } = setup({
+      journal,
+      retry: async () => new PersistenceErrorClass('saveCheckpoint', new Error('down')),
+    });
+    journal.verdicts.push({ gate: 'g', path: 'p', passed: true, pass: 1, score: 1n } as never);
+    await checkpointer.save(stage('a'));
+    await checkpointer.save(stage('b'));
+    expect(errors.filter((e) => e.message.includes('verdicts[0]'))).toHaveLength(1);
   });
 
   it('writes the rest as a fresh write, not as a retry of the failed one', async () => {

@@ -166,16 +166,27 @@ describe('checkStoredRun', () => {
     expect(() => checkStoredRun('r', stored)).toThrow(expect.objectContaining({ code: 'RUN_CORRUPT' }));
   });
 
-  it('refuses a stored run whose getter throws with RUN_CORRUPT', () => {
+  it('refuses a stored run whose getter throws with RUN_CORRUPT, the thrown error as cause', () => {
     const stored = valid();
+    const thrownError = new Error('no');
     Object.defineProperty(stored, 'checkpoints', {
       enumerable: true,
       get() {
-        throw new Error('no');
+        throw thrownError;
       },
     });
     expect(() => checkStoredRun('r', stored)).toThrow(
-      expect.objectContaining({ code: 'RUN_CORRUPT', message: expect.stringContaining('cannot be read') }),
+      expect.objectContaining({
+        code: 'RUN_CORRUPT',
+        message: expect.stringContaining('cannot be read'),
+        cause: thrownError,
+      }),
+    );
+  });
+
+  it('keeps the zod error as the cause of RUN_CORRUPT', () => {
+    expect(() => checkStoredRun('r', { checkpoints: 1 })).toThrow(
+      expect.objectContaining({ cause: expect.objectContaining({ name: 'ZodError' }) }),
     );
   });
 

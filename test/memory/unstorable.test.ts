@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord, Checkpoint, MacroResult, StageRecord } from '../../src/index.js';
-import { storableCheckpoint, storableResult, unstorable, withoutOutput } from '../../src/macro/unstorable.js';
+import {
+  storableAudit,
+  storableCheckpoint,
+  storableResult,
+  unstorable,
+  withoutOutput,
+} from '../../src/macro/unstorable.js';
 
 const BIG = { n: 1n };
 
@@ -107,6 +113,21 @@ describe('storableCheckpoint', () => {
     const clean = storableCheckpoint(checkpoint({ stages: [stage('a', BIG)], timeline, errors }), []);
     expect(clean?.checkpoint.timeline).toBe(timeline);
     expect(clean?.checkpoint.errors).toBe(errors);
+  });
+});
+
+describe('storableAudit', () => {
+  it('is undefined when every record can be stored', () => {
+    expect(storableAudit([audit({ n: 1 })])).toBeUndefined();
+  });
+
+  it('keeps the records that can be stored and names the others', () => {
+    const storable = storableAudit([audit({ a: 1n }), audit({ ok: 1 }), audit({ b: 2n })]);
+    expect(storable?.value.map((r) => r.data)).toEqual([{ ok: 1 }]);
+    expect(storable?.error.operation).toBe('appendAudit');
+    expect(storable?.error.message).toBe(
+      'Memory appendAudit failed: not JSON-serialisable, so left out: audit[0] (Do not know how to serialize a BigInt); audit[2] (Do not know how to serialize a BigInt)',
+    );
   });
 });
 
