@@ -28,7 +28,7 @@ function follow(signal: AbortSignal, scope: AbortScope): void {
     };
     entry = { scopes, listener };
     followers.set(signal, entry);
-    signal.addEventListener('abort', listener, { once: true });
+    signal.addEventListener('abort', listener); // a signal aborts once: no `once` needed
   }
   entry.scopes.add(scope);
 }

@@ -306,7 +306,7 @@ export class RunExecution implements StageStarter {
       // the abort decides the run's status (see docs/failure-semantics.md, Precedence).
       outcome = scope.aborted
         ? this.#aborted(scope, macro.name)
-        : { status: 'succeeded', output: this.#recordedOutput(macro.children, value) };
+        : { status: 'succeeded', output: this.#recordedOutput(macro.children) };
     } catch (caught) {
       // Once the run is cancelled or out of time, that decides its status, even when a
       // settle-mode branch had already failed for another reason.
@@ -355,13 +355,9 @@ export class RunExecution implements StageStarter {
     };
   }
 
-  /**
-   * The recorded output of a group of `children` run on `input`: its last child's
-   * recorded snapshot (see #stageSucceeded), or a snapshot of `input` when it has none.
-   */
-  #recordedOutput(children: readonly CompiledNode[], input: unknown): unknown {
-    const last = children[children.length - 1];
-    return last === undefined ? snapshot(input) : this.#stages[last.path]?.output;
+  /** The recorded output of a macro: its last stage's recorded snapshot (a macro has at least one stage). */
+  #recordedOutput(children: readonly CompiledNode[]): unknown {
+    return this.#record(children[children.length - 1] as CompiledNode).output;
   }
 
   async #finish(macro: CompiledMacro, outcome: Outcome, startedAt: number): Promise<MacroResult> {
@@ -798,12 +794,16 @@ export class RunExecution implements StageStarter {
   #groupOutput(node: Exclude<CompiledNode, CompiledAgentStage>, output: unknown): unknown {
     if (!derivesOutput(node)) return snapshot(output);
     const { children } = node;
-    if (node.kind !== 'parallel')
-      return this.#stages[(children[children.length - 1] as CompiledNode).path]?.output;
+    // Every child has its record: the group succeeded.
+    if (node.kind !== 'parallel') return this.#record(children[children.length - 1] as CompiledNode).output;
     const outputs = new Array<unknown>(children.length);
-    for (let i = 0; i < children.length; i++)
-      outputs[i] = this.#stages[(children[i] as CompiledNode).path]?.output;
+    for (let i = 0; i < children.length; i++) outputs[i] = this.#record(children[i] as CompiledNode).output;
     return Object.freeze(outputs);
+  }
+
+  /** The record of a stage that has one. */
+  #record(node: CompiledNode): StageRecord {
+    return this.#stages[node.path] as StageRecord;
   }
 
   /** Checks a macro's own gates on its output (at `path`); throws a QualityGateError when one fails. */

@@ -152,6 +152,14 @@ describe('cancellation with a hostile reason', () => {
   });
 });
 
+describe('cancelling from a succeeding macro’s macro:end listener', () => {
+  it('leaves the run succeeded: the macro had ended', async () => {
+    const { run } = start([oneStage], [okAgent('worker')]);
+    run.on('macro:end', () => run.cancel('too late'));
+    expect((await drive(run)).status).toBe('succeeded');
+  });
+});
+
 describe('cancelling from a failing macro’s macro:end listener', () => {
   const failing = defineMacro({
     name: 'failing',

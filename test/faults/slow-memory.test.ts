@@ -358,6 +358,23 @@ describe('resume() of a run that is not stored', () => {
   });
 });
 
+describe('runs sharing one abort signal, one of which has ended', () => {
+  it('are still cancelled by it', async () => {
+    const controller = new AbortController();
+    const o = new MacroOrchestrator({
+      agents: [scriptedAgent('worker', (n) => (n === 1 ? 'done' : new Promise(() => {})))],
+      macros: [line],
+    });
+    const first = o.run('line', { intent: 'x' }, { signal: controller.signal });
+    const second = o.run('line', { intent: 'x' }, { signal: controller.signal });
+    await delay(10);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort('stop');
+    expect((await second).status).toBe('cancelled');
+    await first;
+  });
+});
+
 describe('many runs sharing one abort signal', () => {
   it('add one listener to it, not one per run', async () => {
     const controller = new AbortController();

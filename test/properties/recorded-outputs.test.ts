@@ -12,6 +12,7 @@ import {
   defineMacro,
   InMemoryMemory,
   MacroOrchestrator,
+  type MacroResult,
   parallel,
   type StageDefinition,
   sequence,
@@ -54,9 +55,15 @@ function build(root: Shape) {
   /** Paths whose stage has ended; the test fills it from `stage:end` events. */
   const ended = new Set<string>();
   const produced = new Map<string, unknown>();
+  /** What each group's record must hold (a sequence's last output, a tuple), from what its agents produced. */
+  const groups = new Map<string, (result: MacroResult) => unknown>();
+  /** What the record at `path` must hold; a merge group's is taken as recorded. */
+  const merges = new Set<string>();
+  const expected = (path: string, result: MacroResult): unknown =>
+    merges.has(path) ? result.stages[path]?.output : (groups.get(path)?.(result) ?? produced.get(path));
   const agents: Agent[] = [];
   let next = 0;
-  const stage = (s: Shape, parent: string): StageDefinition => {
+  const stage = (s: Shape, parent: string): [StageDefinition, string] => {
     const n = next++;
     if (s.kind === 'agent') {
       const path = `${parent}/s${n}`;
@@ -71,27 +78,35 @@ function build(root: Shape) {
           return output;
         },
       });
-      return agentStage(`s${n}`, `a${n}`);
+      return [agentStage(`s${n}`, `a${n}`), path];
     }
     const id = `g${n}`;
-    const children = s.children.map((c) => stage(c, `${parent}/${id}`)) as [
-      StageDefinition,
-      ...StageDefinition[],
-    ];
-    if (s.kind === 'sequence') return sequence(id, children);
-    return s.merge
-      ? parallel(id, children, { merge: (outputs) => ({ merged: outputs }) })
-      : parallel(id, children);
+    const path = `${parent}/${id}`;
+    const built = s.children.map((c) => stage(c, path));
+    const children = built.map(([definition]) => definition) as [StageDefinition, ...StageDefinition[]];
+    const paths = built.map(([, childPath]) => childPath);
+    if (s.kind === 'sequence') {
+      groups.set(path, (result) => expected(paths[paths.length - 1] as string, result));
+      return [sequence(id, children), path];
+    }
+    // A merge's record is its output when the group ended, made of the live branch outputs
+    // (which later agents may have changed by then): nothing to predict it from here.
+    if (s.merge) {
+      merges.add(path);
+      return [parallel(id, children, { merge: (outputs) => ({ merged: outputs }) }), path];
+    }
+    groups.set(path, (result) => paths.map((p) => expected(p, result)));
+    return [parallel(id, children), path];
   };
-  const macro = defineMacro({ name: 'm', description: 'vandals', stages: [stage(root, 'm')] });
-  return { macro, agents, produced, ended };
+  const macro = defineMacro({ name: 'm', description: 'vandals', stages: [stage(root, 'm')[0]] });
+  return { macro, agents, produced, ended, groups, merges };
 }
 
 describe('a recorded output', () => {
   it('stays what its agent returned, whatever later agents do to it', async () => {
     await fc.assert(
       fc.asyncProperty(shape, async (root) => {
-        const { macro, agents, produced, ended } = build(root);
+        const { macro, agents, produced, ended, groups, merges } = build(root);
         const memory = new InMemoryMemory();
         const orchestrator = new MacroOrchestrator({ agents, macros: [macro], memory });
         const run = orchestrator.run('m', { intent: 'x' });
@@ -103,6 +118,9 @@ describe('a recorded output', () => {
           expect(result.stages[path]?.output, path).toEqual(output);
           expect(stored?.stages[path]?.output, path).toEqual(output);
         }
+        for (const [path, want] of groups) expect(result.stages[path]?.output, path).toEqual(want(result));
+        for (const path of merges)
+          expect(Object.keys(result.stages[path]?.output as object), path).toEqual(['merged']);
       }),
       { numRuns: 200 },
     );
