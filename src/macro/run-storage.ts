@@ -85,18 +85,18 @@ export class RunStorage {
       if (failure !== undefined) failures.push(failure);
     }
     this.#step = 'saveResult';
+    // When the first attempt fails, the stages still pending are checkpointed before any
+    // retry: the run stays resumable whatever comes next, and a result saved later still
+    // supersedes (deletes) those checkpoints.
     const failure = await this.#store(
       'saveResult',
       result,
       (r) => this.#memory.saveResult(r),
       storableResult,
+      () => this.#checkpoints.flush(),
     );
-    if (failure === undefined) this.#checkpoints.discard();
-    else {
-      this.#step = 'saveCheckpoint';
-      await this.#checkpoints.flush();
-      failures.push(failure);
-    }
+    this.#checkpoints.discard(); // written by the flush, or superseded by the result
+    if (failure !== undefined) failures.push(failure);
     return failures;
   }
 
@@ -110,6 +110,7 @@ export class RunStorage {
     value: T,
     write: (value: T) => Promise<void>,
     clean: Clean<T>,
+    afterFirstFailure?: () => Promise<void>,
   ): Promise<PersistenceError | undefined> {
     // The first attempt has no async frame of its own: most writes succeed (~300 B a write).
     let first: Promise<void>;
@@ -118,7 +119,9 @@ export class RunStorage {
     } catch (error) {
       first = Promise.reject(error);
     }
-    return first.then(stored, (error: unknown) => this.#afterFailure(operation, value, write, clean, error));
+    return first.then(stored, (error: unknown) =>
+      this.#afterFailure(operation, value, write, clean, error, afterFirstFailure),
+    );
   }
 
   async #afterFailure<T>(
@@ -127,7 +130,13 @@ export class RunStorage {
     write: (value: T) => Promise<void>,
     clean: Clean<T>,
     error: unknown,
+    afterFirstFailure: (() => Promise<void>) | undefined,
   ): Promise<PersistenceError | undefined> {
+    if (afterFirstFailure !== undefined) {
+      this.#step = 'saveCheckpoint';
+      await afterFirstFailure();
+      this.#step = operation;
+    }
     const storable = clean(value);
     if (storable === undefined) return this.#retry(operation, () => write(value), { error });
     if (storable.value === undefined) return storable.error;

@@ -113,6 +113,16 @@ describe('a stage whose output JSON cannot store', () => {
     });
   });
 
+  it("leaves no checkpoint behind a result stored without that value, under 'async' durability", async () => {
+    const memory = sqlite();
+    const result = await drive(
+      orchestratorWith(memory, { durability: 'async' }).run('poisoned', { intent: 'x' }),
+    );
+    const stored = await memory.loadRun(result.runId);
+    expect(stored?.result?.status).toBe('succeeded');
+    expect(stored?.checkpoints).toEqual([]);
+  });
+
   it('is not run again from scratch by resumeIncomplete()', async () => {
     const memory = sqlite();
     await drive(orchestratorWith(memory).run('poisoned', { intent: 'x' }));
