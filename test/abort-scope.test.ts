@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { AbortScope } from '../src/internal/abort-scope.js';
+import { describe, expect, it, vi } from 'vitest';
+import { AbortScope, sleep } from '../src/internal/abort-scope.js';
 
 const deferred = <T>() => {
   let resolve!: (value: T) => void;
@@ -110,5 +110,20 @@ describe('AbortScope.signal', () => {
     root.abort('stop');
     expect([child.aborted, grandchild.aborted, signal.aborted]).toEqual([true, true, true]);
     expect(signal.reason).toBe('stop');
+  });
+});
+
+describe('sleep', () => {
+  it('leaves no timer behind when its scope aborts first', async () => {
+    vi.useFakeTimers();
+    try {
+      const scope = AbortScope.root();
+      const waiting = sleep(10_000, scope);
+      scope.abort(new Error('stop'));
+      await expect(waiting).rejects.toThrow('stop');
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

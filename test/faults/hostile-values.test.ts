@@ -132,6 +132,28 @@ describe('a listener that throws a hostile value', () => {
   });
 });
 
+describe('a listener that throws, with a logger that cannot say whether it logs errors', () => {
+  it('is reported as a process warning', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const logger = pino({ level: 'error' }, { write: () => {} });
+      const { run } = start([oneStage], [okAgent('worker')], { orchestrator: { logger } });
+      logger.isLevelEnabled = () => {
+        throw new Error('broken logger'); // from now on, as the run reports a listener's error
+      };
+      run.on('stage:end', () => {
+        throw new Error('listener bug');
+      });
+      await drive(run);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('listener bug'), {
+        code: 'MACRO_LISTENER_ERROR',
+      });
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
 describe('cancellation with a hostile reason', () => {
   it('run.cancel() does not throw and the run settles cancelled', async () => {
     const { run } = start([oneStage], [scriptedAgent('worker', () => new Promise(() => {}))]);

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, retryableStage } from '../../src/index.js';
 import {
@@ -171,6 +172,21 @@ describe('a memory adapter whose writes never settle', () => {
     const result = await drive(run);
     expect(result.persistence?.error).toEqual(
       expect.objectContaining({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining('saveResult') }),
+    );
+  });
+});
+
+describe('a checkpoint write that fails for good', () => {
+  it('is logged as a warning, and the run goes on', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const { memory } = flakyMemory({ failures: { saveCheckpoint: Number.POSITIVE_INFINITY } });
+    const { run } = start([macro], [flakyAgent('flaky', 0, 'the output')], {
+      orchestrator: { memory, logger, durability: 'sync', persistenceRetry: { retries: 0 } },
+    });
+    expect((await drive(run)).status).toBe('succeeded');
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, msg: 'a memory write failed during the run; the run goes on' }),
     );
   });
 });
