@@ -26,11 +26,12 @@ export type Catalogue = ReadonlyMap<string, CatalogueEntry>;
 /** The name of a definition, if it has a string one; never throws. */
 export function readName(definition: unknown): string | undefined {
   try {
-    const name = (definition as { name?: unknown } | null)?.name;
-    return typeof name === 'string' ? name : undefined;
+    const name = (definition as { name?: unknown }).name;
+    if (typeof name === 'string') return name;
   } catch {
-    return undefined;
+    // null or undefined, or a hostile definition (a revoked proxy, a throwing getter): no name
   }
+  return undefined;
 }
 
 /** The nested stages of a stage definition of any shape, with their path steps; never throws. */
@@ -58,6 +59,9 @@ function nested(stage: unknown): Array<[unknown, string]> {
  * before the schema, whose recursive parse would overflow the stack first.
  */
 export function tooDeep(definition: unknown, at: string): ConfigIssue | undefined {
+  // A first entry that is not a stage has no depth and nothing nested: popped last, it
+  // ends the walk as an empty stack does.
+  // Stryker disable next-line ArrayDeclaration: see above
   const pending: Array<{ stage: unknown; path: string; depth: number }> = [];
   for (const [stage, path] of nested(definition)) {
     if (path.startsWith('.stages')) pending.push({ stage, path: `${at}${path}`, depth: 1 });
@@ -88,9 +92,13 @@ function eachStage(def: MacroDefinition, visit: (stage: StageDefinition, depth: 
   for (const stage of def.stages) walk(stage, 1);
 }
 
-/** The macros `def` names: as sub-macros, or as its fallback. */
-export function namedMacros(def: MacroDefinition, edge: 'macro' | 'fallback'): string[] {
-  if (edge === 'fallback') return def.fallback === undefined ? [] : [def.fallback];
+/** The macro `def` falls back to, if it has one. */
+export function fallbackOf(def: MacroDefinition): string[] {
+  return def.fallback === undefined ? [] : [def.fallback];
+}
+
+/** The macros `def` names as sub-macros, at any depth of its stages. */
+export function subMacros(def: MacroDefinition): string[] {
   const out: string[] = [];
   eachStage(def, (stage) => {
     if (stage.kind === 'macro') out.push(stage.macro);
@@ -100,16 +108,18 @@ export function namedMacros(def: MacroDefinition, edge: 'macro' | 'fallback'): s
 
 /** Reports each cycle through fallbacks (or sub-macros) once, at the first macro of the cycle. */
 export function checkCycles(catalogue: Catalogue, edge: 'fallback' | 'macro', issues: ConfigIssue[]): void {
+  const named = edge === 'fallback' ? fallbackOf : subMacros;
   const done = new Set<string>();
   const reported = new Set<string>();
   for (const start of catalogue.keys()) {
+    // Only saves work: a walk from a done macro skips every macro it names, and finds nothing.
     if (done.has(start)) continue;
     // Depth-first, iteratively: `trail` is the path from `start`, `onTrail` where each name is on it.
     const trail: Array<{ name: string; next: string[] }> = [];
     const onTrail = new Map<string, number>();
     const enter = (name: string) => {
       onTrail.set(name, trail.length);
-      trail.push({ name, next: namedMacros((catalogue.get(name) as CatalogueEntry).def, edge) });
+      trail.push({ name, next: named((catalogue.get(name) as CatalogueEntry).def) });
     };
     enter(start);
     while (trail.length > 0) {
@@ -128,7 +138,9 @@ export function checkCycles(catalogue: Catalogue, edge: 'fallback' | 'macro', is
         continue;
       }
       const cycle = [...trail.slice(at).map((t) => t.name), target];
-      const key = [...cycle].sort().join(',');
+      // Names hold no ','. A cycle is found again only through the same edge named twice
+      // (its macros stay on the trail, in the same order, until done): the same key.
+      const key = cycle.join(',');
       if (reported.has(key)) continue;
       reported.add(key);
       const first = catalogue.get(cycle[0] as string) as CatalogueEntry;
@@ -151,6 +163,7 @@ export function checkDepth(catalogue: Catalogue, issues: ConfigIssue[]): void {
     const shape = { depth: 0, subs: [] as Array<[number, string]> };
     eachStage(def, (stage, depth) => {
       shape.depth = Math.max(shape.depth, depth);
+      // The kind check is for the types: no other kind of stage has a `macro` key.
       if (stage.kind === 'macro' && catalogue.has(stage.macro)) shape.subs.push([depth, stage.macro]);
     });
     own.set(name, shape);
@@ -161,6 +174,8 @@ export function checkDepth(catalogue: Catalogue, issues: ConfigIssue[]): void {
     const stack = [start];
     while (stack.length > 0) {
       const name = stack[stack.length - 1] as string;
+      // Only saves work: a known depth, computed again, is the same depth.
+      // Stryker disable next-line BlockStatement: see above
       if (depths.has(name)) {
         stack.pop();
         continue;
@@ -203,7 +218,7 @@ export function reachableIssues(
     out.push(...(missing.get(next) ?? []));
     const def = catalogue.get(next)?.def;
     if (def === undefined) continue;
-    pending.push(...namedMacros(def, 'fallback'), ...namedMacros(def, 'macro'));
+    pending.push(...fallbackOf(def), ...subMacros(def));
   }
   return out;
 }

@@ -33,8 +33,11 @@ export class RunStorage {
   readonly #prompt: boolean;
   /** The header's write: the final writes wait for it, or it could land after them. */
   #begun: Promise<unknown> = Promise.resolve();
-  /** The write the end of the run waits for now, named if it is left behind. */
-  #step = 'saveResult';
+  /**
+   * The write the end of the run waits for now, named if it is left behind: first the
+   * header's (a run finishes once).
+   */
+  #step = 'beginRun';
 
   constructor(
     memory: MemoryAdapter,
@@ -69,7 +72,6 @@ export class RunStorage {
 
   async #finish(result: MacroResult): Promise<PersistenceError[]> {
     const failures: PersistenceError[] = [];
-    this.#step = 'beginRun';
     await this.#begun;
     this.#step = 'saveCheckpoint';
     await this.#checkpoints.close();
@@ -151,9 +153,8 @@ export class RunStorage {
   }
 }
 
-function stored(): undefined {
-  return undefined;
-}
+/** A write that succeeded has no failure. */
+function stored(): undefined {}
 
 /** What a write left behind by a cancelled (or timed-out) run is reported as. */
 function leftBehind(operation: string, scope: AbortScope): PersistenceError {
