@@ -102,6 +102,15 @@ describe('shape errors', () => {
   });
 });
 
+describe('a hostile definition', () => {
+  it('is reported as a definition that cannot be read, at its index', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const error = configurationError([ok('m'), proxy]);
+    expect(error.issues).toEqual([{ path: 'macros[1]', message: expect.stringContaining('cannot be read') }]);
+  });
+});
+
 describe('meaning errors', () => {
   it('reports a duplicate macro name at the second macro', () => {
     const error = configurationError([ok('m'), ok('other'), ok('m')]);

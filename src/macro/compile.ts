@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
-import { AgentNotFoundError, type ConfigIssue, MacroConfigurationError } from '../errors.js';
+import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
 import { type ExecutionStage, type LeanPipeline, leanPipeline } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
@@ -129,12 +129,20 @@ export function compileCatalogue(
       parsed.push(undefined);
       return;
     }
-    const result = MacroDefinitionSchema.safeParse(definition);
+    let result: ReturnType<typeof MacroDefinitionSchema.safeParse>;
+    try {
+      result = MacroDefinitionSchema.safeParse(definition);
+    } catch (error) {
+      // A revoked proxy or a throwing getter: zod throws on it.
+      issues.push({ path: at, message: `The macro definition cannot be read: ${describe(error)}` });
+      parsed.push(undefined);
+      return;
+    }
     if (!result.success) {
       for (const issue of result.error.issues)
         issues.push({ path: dotPath(at, issue.path), message: issue.message });
-      const name = (definition as { name?: unknown } | null)?.name;
-      if (typeof name === 'string') invalidNames.add(name);
+      const name = readName(definition);
+      if (name !== undefined) invalidNames.add(name);
       parsed.push(undefined);
       return;
     }
