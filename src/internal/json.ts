@@ -56,6 +56,9 @@ const STRING = 3;
  * `instanceof` or `String()` throws), and error reporting must not trip over it.
  */
 export function jsonSize(value: unknown): number {
+  // Primitives first: saves the ancestors array, one allocation per stage of every stored result.
+  if (typeof value === 'string') return value.length + STRING;
+  if (typeof value === 'number') return NUMBER;
   try {
     return visit(value, []);
   } catch (error) {
