@@ -3,8 +3,6 @@ import { z } from 'zod';
 import {
   type Agent,
   agentStage,
-  DeliveryStage,
-  DraftStage,
   defaultPipeline,
   defineMacro,
   ExecutionStage,
@@ -14,13 +12,10 @@ import {
   type MacroResult,
   parallel,
   predicateGate,
-  QAStage,
-  RefinementStage,
   retryableStage,
   type StageDefinition,
   sequence,
 } from '../src/index.js';
-import { leanPipeline } from '../src/protocol/execution.js';
 import {
   delay,
   flakyAgent,
@@ -32,9 +27,7 @@ import {
 } from './faults/harness.js';
 import { recordEvents, settle } from './support.js';
 
-const plain = { hasGates: false, delivers: false, deploys: false };
-
-/** A phase that never has work to do: with it in the pipeline, every stage takes the generic phase loop. */
+/** A phase that never has work to do: with it in the pipeline, every stage steps through one more phase. */
 class NeverRuns extends ExecutionStage {
   readonly name = 'never';
   override shouldRun(): boolean {
@@ -44,53 +37,6 @@ class NeverRuns extends ExecutionStage {
     throw new Error('NeverRuns ran');
   }
 }
-
-describe('leanPipeline', () => {
-  it('takes the draft of the default pipeline for a stage without gates, deliver or deploy', () => {
-    const pipeline = defaultPipeline();
-    expect(leanPipeline(pipeline, plain)).toEqual({ draft: pipeline[0], qa: undefined, next: 1 });
-  });
-
-  it('takes the draft and the QA phase for a stage with gates', () => {
-    const pipeline = defaultPipeline();
-    expect(leanPipeline(pipeline, { ...plain, hasGates: true })).toEqual({
-      draft: pipeline[0],
-      qa: pipeline[1],
-      next: 2,
-    });
-  });
-
-  it('refuses a stage with a deliver or a deploy function', () => {
-    const pipeline = defaultPipeline();
-    expect(leanPipeline(pipeline, { ...plain, delivers: true })).toBeUndefined();
-    expect(leanPipeline(pipeline, { ...plain, deploys: true })).toBeUndefined();
-  });
-
-  it('refuses a pipeline with a custom phase, a changed built-in phase or a second draft', () => {
-    expect(leanPipeline([...defaultPipeline(), new NeverRuns()], plain)).toBeUndefined();
-    const eagerRefinement = Object.assign(new RefinementStage(), { shouldRun: () => true });
-    expect(leanPipeline([new DraftStage(), eagerRefinement], plain)).toBeUndefined();
-    class LoudDelivery extends DeliveryStage {
-      override shouldRun(): boolean {
-        return true;
-      }
-    }
-    expect(leanPipeline([new DraftStage(), new LoudDelivery()], plain)).toBeUndefined();
-    expect(leanPipeline([new DraftStage(), new DraftStage()], plain)).toBeUndefined();
-  });
-
-  it('refuses a gated stage whose QA does not follow the draft, or comes twice', () => {
-    const gated = { ...plain, hasGates: true };
-    expect(leanPipeline([new QAStage(), new DraftStage()], gated)).toBeUndefined();
-    expect(leanPipeline([new DraftStage(), new RefinementStage(), new QAStage()], gated)).toBeUndefined();
-    expect(leanPipeline([new DraftStage(), new QAStage(), new QAStage()], gated)).toBeUndefined();
-  });
-
-  it('refuses a pipeline that does not start with its draft', () => {
-    expect(leanPipeline([new QAStage()], plain)).toBeUndefined();
-    expect(leanPipeline([new RefinementStage(), new DraftStage()], plain)).toBeUndefined();
-  });
-});
 
 /**
  * Entries grouped by path, in their order within each path. Concurrent branches may
@@ -344,7 +290,7 @@ const cases: [string, MacroDefinition, () => Agent[], Parameters<typeof runWith>
   ],
 ];
 
-describe('a lean stage attempt', () => {
+describe('a pipeline with a custom phase', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: 0 });
   });
@@ -353,7 +299,7 @@ describe('a lean stage attempt', () => {
   });
 
   it.each(cases)(
-    'emits the same events and records as through the generic phase loop: %s',
+    'emits the same events and records as the default pipeline: %s',
     async (_name, definition, agents, options) => {
       const fast = await runWith(defaultPipeline(), definition, agents, options);
       const generic = await runWith([...defaultPipeline(), new NeverRuns()], definition, agents, options);
@@ -361,7 +307,7 @@ describe('a lean stage attempt', () => {
     },
   );
 
-  it('fails its QA phase as cancelled when a synchronous gate cancels the run, as the generic loop does', async () => {
+  it('fails the QA phase as cancelled when a synchronous gate cancels the run, as the default pipeline does', async () => {
     const cancelledByItsGate = (pipeline: ExecutionStage[]) => {
       const controller = new AbortController();
       const stop = predicateGate('stop', () => {

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
-import { type ExecutionStage, type LeanPipeline, leanPipeline } from '../protocol/execution.js';
+import type { ExecutionStage } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import {
@@ -43,8 +43,6 @@ export interface CompiledAgentStage extends CompiledBase {
   readonly maxRefinements: number;
   /** Time budget per phase name (stage values over macro defaults), or undefined when none. */
   readonly phaseTimeoutsMs: ReadonlyMap<string, number> | undefined;
-  /** How the stage runs without the generic phase loop (see `leanPipeline`), if it can. */
-  readonly lean: LeanPipeline | undefined;
 }
 export interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
@@ -389,11 +387,6 @@ function compileStages(
           stage.pipeline === undefined
             ? env.pipeline
             : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage);
-        const lean = leanPipeline(pipeline, {
-          hasGates: gates.length > 0,
-          delivers: stage.deliver !== undefined,
-          deploys: stage.deploy !== undefined,
-        });
         return {
           kind: 'agent',
           id,
@@ -409,13 +402,6 @@ function compileStages(
           maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
           phaseTimeoutsMs,
           pipeline,
-          // A lean phase with its own time budget takes the generic path, which races phases.
-          lean:
-            lean === undefined ||
-            phaseTimeoutsMs?.has(lean.draft.name) ||
-            (lean.qa !== undefined && phaseTimeoutsMs?.has(lean.qa.name))
-              ? undefined
-              : lean,
         };
       }
       case 'sequence':

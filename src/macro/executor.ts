@@ -16,11 +16,10 @@ import {
   type MacroError,
   type PersistenceError,
   QualityGateError,
-  StageTimeoutError,
   toErrorRecord,
 } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { type AbortScope, type RaceOutcome, sleep } from '../internal/abort-scope.js';
+import { type AbortScope, type RaceOutcome, sleep, type Watcher } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { snapshot } from '../internal/snapshot.js';
@@ -28,28 +27,22 @@ import { logFailure } from '../logger.js';
 import type { AuditRecord, MemoryAdapter } from '../memory/memory-adapter.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
-import {
-  applyQaPass,
-  DraftStage,
-  type ExecutionStage,
-  type LeanPipeline,
-  type PipelineState,
-  QAStage,
-} from '../protocol/execution.js';
+import type { ExecutionStage, PipelineState } from '../protocol/execution.js';
 import type { Harmony } from '../protocol/harmony.js';
 import { checkGate, isThenable, latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
-import { AgentOutcome, callAgent, parseOutput, scheduledCall, watchAgent } from './agent-call.js';
+import { AgentAttempt, type AttemptHost, type GateCheck } from './agent-attempt.js';
+import { AgentOutcome, callAgent, scheduledCall, watchAgent } from './agent-call.js';
 import { Chain, type StageStarter } from './chain.js';
 import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
 import type { CompiledAgentStage, CompiledMacro, CompiledNode, CompiledParallel } from './compile.js';
 import { statusOf, wrapUserError } from './failure.js';
-import { Invocation, StageAttempt } from './invocation.js';
+import { Invocation } from './invocation.js';
 import { Join } from './join.js';
-import { LeanAttempt, reportLater } from './lean-attempt.js';
 import { backoffDelay, isRetryable, retryAfter } from './retry.js';
 import type { MacroRun } from './run.js';
 import { type RetryWrite, RunStorage } from './run-storage.js';
+import { timedScope } from './stage-scope.js';
 import type {
   Artefact,
   DecisionRecord,
@@ -109,18 +102,12 @@ const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
 const SLICE = 1024;
 const SLICE_MASK = SLICE - 1;
 
-/** What running a list of gates found. */
-export interface GateCheck {
-  passed: boolean;
-  readonly verdicts: GateVerdict[];
-}
-
 /** The judge given to gates that have none to call. */
 function noJudge(): Promise<never> {
   return Promise.reject(new Error('only judge gates call a judge'));
 }
 
-export class RunExecution implements StageStarter {
+export class RunExecution implements StageStarter, AttemptHost {
   readonly #svc: EngineServices;
   readonly #req: RunRequest;
   readonly #run: MacroRun<unknown>;
@@ -455,11 +442,10 @@ export class RunExecution implements StageStarter {
   startStage(node: CompiledNode, input: unknown, scope: AbortScope, sink: Sink, index: number): void {
     if (
       node.kind === 'agent' &&
-      node.lean !== undefined &&
       (node.retry === undefined || node.retry.retries === 0) &&
       (this.#restoring === undefined || !this.#restoring.has(node.path))
     ) {
-      this.#startLean(node, node.lean, input, scope, 1, sink, index);
+      new AgentAttempt(this, node, input, scope, 1, sink, index).start();
     } else reportTo(this.#node(node, input, scope), sink, index);
   }
 
@@ -496,254 +482,9 @@ export class RunExecution implements StageStarter {
   /** One attempt of a stage: the Execution Pipeline of an agent stage, a group's children otherwise. */
   #attempt(node: CompiledNode, input: unknown, parent: AbortScope, attempt: number): Promise<unknown> {
     if (node.kind !== 'agent') return this.#groupAttempt(node, input, parent, attempt);
-    return node.lean === undefined
-      ? this.#agentAttempt(node, input, parent, attempt)
-      : this.#leanAttempt(node, node.lean, input, parent, attempt);
-  }
-
-  // #agentAttempt and #groupAttempt are kept small, and so is invokeAgent: an async method
-  // keeps its whole frame alive while it waits, once for every stage in flight (10,000 in
-  // a 10,000-branch fan-out), so the bookkeeping around the work is in synchronous
-  // helpers, and an agent stage's attempt runs its pipeline in its own frame.
-
-  /** One attempt of an agent stage: its Execution Pipeline, phase by phase. */
-  async #agentAttempt(
-    node: CompiledAgentStage,
-    input: unknown,
-    parent: AbortScope,
-    attempt: number,
-  ): Promise<unknown> {
-    const startedAt = this.#stageStarted(node, attempt);
-    const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
-    try {
-      const ctx = new StageAttempt(this, node, this.#stageInput(node, input), scope, attempt, 0);
-      return await this.#runPhases(node, initialState(node), ctx, scope, attempt, startedAt, 0);
-    } catch (caught) {
-      throw this.#stageFailed(node, attempt, caught, scope, startedAt);
-    } finally {
-      if (scope !== parent) scope.dispose();
-    }
-  }
-
-  /**
-   * Runs the pipeline's phases from index `from`, then ends the stage: its gates'
-   * final word, its record, checkpoint and `stage:end`. Returns the stage's output;
-   * a phase failure is recorded (phase:end) and thrown for the caller to end the stage.
-   */
-  async #runPhases(
-    node: CompiledAgentStage,
-    state: PipelineState,
-    ctx: StageAttempt,
-    scope: AbortScope,
-    attempt: number,
-    startedAt: number,
-    from: number,
-  ): Promise<unknown> {
-    const phases = node.pipeline; // indexed: across awaits a for-of allocates per phase
-    for (let p = from; p < phases.length; p++) {
-      const phase = phases[p] as ExecutionStage;
-      if (!phase.shouldRun(state, ctx)) continue;
-      const phaseStartedAt = this.#phaseStarted(node, phase, attempt);
-      const budget = node.phaseTimeoutsMs?.get(phase.name);
-      const phaseScope = budget === undefined ? scope : timedScope(scope, budget, node.path, phase.name);
-      ctx.scope = phaseScope;
-      try {
-        if (phase.execute === runsDraft) {
-          // The built-in draft phase only invokes the stage's agent, and invokeAgent races
-          // that against the phase's scope already: run it here, without a second race
-          // and the two async frames of DraftStage.execute and ctx.invoke.
-          state.output = await this.#draft(node, ctx.input, phaseScope, attempt);
-          state.agent = node.agent.id;
-        } else if (phase.execute === runsQa) {
-          // The built-in QA phase: gates that answer synchronously need no race, no
-          // promise and no async frame; a pending one is raced as any phase is.
-          const checked = ctx.checkGatesNow(state.output);
-          applyQaPass(state, checked instanceof Promise ? await phaseScope.race(checked) : checked);
-        } else {
-          // Raced: a phase that ignores its signal (a hung gate, deploy or custom phase) is left behind.
-          await phaseScope.race(executePhase(phase, state, ctx));
-        }
-        if (phaseScope.aborted) throw phaseScope.reason;
-      } catch (caught) {
-        const error = this.#phaseFailed(node, phase, attempt, caught, phaseScope, phaseStartedAt);
-        ctx.end();
-        throw error;
-      } finally {
-        if (phaseScope !== scope) {
-          phaseScope.dispose();
-          ctx.scope = scope;
-        }
-      }
-      this.#phaseSucceeded(node, phase, attempt, phaseStartedAt);
-    }
-    ctx.end();
-    this.#pipelineEnded(node, state);
-    const record = this.#stageSucceeded(node, attempt, snapshot(state.output), state.agent, startedAt);
-    const storing = this.#checkpoint(record);
-    if (storing !== undefined) await storing;
-    this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
-    return state.output;
-  }
-
-  /**
-   * One attempt of an agent stage with a lean pipeline (most stages: the built-in
-   * phases, no deliver or deploy): the same events, records and checkpoint as
-   * #agentAttempt, with no async frame while its agent works: see #startLean.
-   */
-  #leanAttempt(
-    node: CompiledAgentStage,
-    lean: LeanPipeline,
-    input: unknown,
-    parent: AbortScope,
-    attempt: number,
-  ): Promise<unknown> {
     const done = new Deferred();
-    this.#startLean(node, lean, input, parent, attempt, done, 0);
+    new AgentAttempt(this, node, input, parent, attempt, done, 0).start();
     return done.promise;
-  }
-
-  /**
-   * Starts a lean attempt that reports its end to `sink` (as branch `index`): the draft
-   * and a QA pass whose gates answer synchronously run in the agent call's callbacks
-   * (see LeanAttempt), so a stage in flight holds one small object besides its agent's
-   * work, and no promise chain of its own.
-   */
-  #startLean(
-    node: CompiledAgentStage,
-    lean: LeanPipeline,
-    input: unknown,
-    parent: AbortScope,
-    attempt: number,
-    sink: Sink,
-    index: number,
-  ): void {
-    const startedAt = this.#stageStarted(node, attempt);
-    const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
-    let stageInput: unknown;
-    try {
-      stageInput = this.#stageInput(node, input);
-    } catch (caught) {
-      const error = this.#stageFailed(node, attempt, caught, scope, startedAt);
-      if (scope !== parent) scope.dispose();
-      reportLater(sink, index, error); // as a rejection would: never from inside the caller's loop
-      return;
-    }
-    // The clock is read once per step (~80 ns a reading): the draft starts as the stage does.
-    const phaseStartedAt = this.#phaseStarted(node, lean.draft, attempt, startedAt);
-    const invocation = new Invocation(this, node.path, scope, attempt, EMPTY_FEEDBACK, undefined);
-    const outcome = new LeanAttempt(
-      this,
-      node,
-      lean,
-      stageInput,
-      attempt,
-      startedAt,
-      phaseStartedAt,
-      scope,
-      parent,
-      invocation,
-      sink,
-      index,
-    );
-    const scheduler = this.#svc.scheduler;
-    if (scope.aborted) outcome.rejected(scope.reason);
-    else if (scheduler.unlimited) watchAgent(node.agent, stageInput, invocation, scope, outcome);
-    else {
-      // Watched twice, as invokeAgent races twice: waiting for a slot, then the call itself.
-      const call = scheduledCall(node.agent, stageInput, invocation, scope);
-      scope.watch(scheduler.schedule(node.agent.id, call), outcome);
-    }
-  }
-
-  /** Goes on with a lean attempt whose agent returned `output`, and reports its end. @internal */
-  leanDrafted(o: LeanAttempt, output: unknown): void {
-    const { node, attempt, lean } = o;
-    let value = output;
-    if (node.outputSchema !== undefined) {
-      try {
-        value = parseOutput(node.outputSchema, output, node.agent, node.path);
-      } catch (error) {
-        o.sink.fail(o.index, this.leanFailed(o, lean.draft, o.phaseStartedAt, error));
-        return;
-      }
-    }
-    let endedAt = this.#phaseSucceeded(node, lean.draft, attempt, o.phaseStartedAt);
-    if (lean.qa !== undefined) {
-      const qaStartedAt = this.#phaseStarted(node, lean.qa, attempt, endedAt);
-      let checked: GateCheck | Promise<GateCheck>;
-      try {
-        checked = this.#checkGates(node.gates, value, node.path, 1, o.scope, attempt);
-      } catch (error) {
-        o.sink.fail(o.index, this.leanFailed(o, lean.qa, qaStartedAt, error));
-        return;
-      }
-      if (checked instanceof Promise || !checked.passed) {
-        // A gate is pending or failed: the generic loop takes over (refinement, elevation…).
-        void this.#continueLean(o, value, checked, qaStartedAt);
-        return;
-      }
-      if (o.scope.aborted) {
-        // A gate's check cancelled the run (or ran past its deadline): QA fails with that.
-        o.sink.fail(o.index, this.leanFailed(o, lean.qa, qaStartedAt, o.scope.reason));
-        return;
-      }
-      endedAt = this.#phaseSucceeded(node, lean.qa, attempt, qaStartedAt);
-    }
-    if (o.scope !== o.parent) o.scope.dispose();
-    const record = this.#stageSucceeded(node, attempt, snapshot(value), node.agent.id, o.startedAt, endedAt);
-    const storing = this.#checkpoint(record);
-    if (storing === undefined) {
-      this.#stageEnded(record, record.endedAt);
-      o.sink.ok(o.index, value);
-      return;
-    }
-    // Under 'sync' durability: stage:end once stored (the write never rejects).
-    void storing.then(() => {
-      this.#stageEnded(record, this.#svc.now());
-      o.sink.ok(o.index, value);
-    });
-  }
-
-  /**
-   * The generic rest of a lean attempt whose QA pass did not simply pass: waits for its
-   * pending gates (raced, as the QA phase is), then runs the phases after QA.
-   */
-  async #continueLean(
-    o: LeanAttempt,
-    output: unknown,
-    checked: GateCheck | Promise<GateCheck>,
-    qaStartedAt: number,
-  ): Promise<void> {
-    const { node, attempt, scope, lean } = o;
-    const qa = lean.qa as ExecutionStage;
-    try {
-      const ctx = new StageAttempt(this, node, o.input, scope, attempt, 1);
-      const state = initialState(node);
-      state.output = output;
-      try {
-        applyQaPass(state, checked instanceof Promise ? await scope.race(checked) : checked);
-        if (scope.aborted) throw scope.reason;
-      } catch (caught) {
-        const error = this.#phaseFailed(node, qa, attempt, caught, scope, qaStartedAt);
-        ctx.end();
-        throw error;
-      }
-      this.#phaseSucceeded(node, qa, attempt, qaStartedAt);
-      o.sink.ok(o.index, await this.#runPhases(node, state, ctx, scope, attempt, o.startedAt, lean.next));
-    } catch (caught) {
-      o.sink.fail(o.index, this.#stageFailed(node, attempt, caught, scope, o.startedAt));
-    } finally {
-      if (scope !== o.parent) scope.dispose();
-    }
-  }
-
-  /** Records a lean attempt that failed in `phase` with `caught`: the phase, then the stage. @internal */
-  leanFailed(o: LeanAttempt, phase: ExecutionStage, phaseStartedAt: number, caught: unknown): MacroError {
-    const { node, attempt, scope } = o;
-    const error = this.#phaseFailed(node, phase, attempt, caught, scope, phaseStartedAt);
-    const failed = this.#stageFailed(node, attempt, error, scope, o.startedAt);
-    if (scope !== o.parent) scope.dispose();
-    return failed;
   }
 
   /** One attempt of a sequence, sub-macro or parallel group. */
@@ -753,7 +494,7 @@ export class RunExecution implements StageStarter {
     parent: AbortScope,
     attempt: number,
   ): Promise<unknown> {
-    const startedAt = this.#stageStarted(node, attempt);
+    const startedAt = this.stageStarted(node, attempt);
     const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
     try {
       let output: unknown;
@@ -764,7 +505,7 @@ export class RunExecution implements StageStarter {
           await this.#macroGates(node.gates, output, node.path, scope);
         }
       }
-      const record = this.#stageSucceeded(
+      const record = this.stageSucceeded(
         node,
         attempt,
         this.#groupOutput(node, output),
@@ -774,12 +515,12 @@ export class RunExecution implements StageStarter {
       // A checkpoint of a group whose output its children's records already hold (a
       // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
       // 10,000-branch group would store every branch output twice. Restoring rebuilds it.
-      const storing = this.#checkpoint(derivesOutput(node) ? withoutOutput(record) : record);
+      const storing = this.checkpoint(derivesOutput(node) ? withoutOutput(record) : record);
       if (storing !== undefined) await storing;
-      this.#stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
+      this.stageEnded(record, storing === undefined ? record.endedAt : this.#svc.now());
       return output;
     } catch (caught) {
-      throw this.#stageFailed(node, attempt, caught, scope, startedAt);
+      throw this.stageFailed(node, attempt, caught, scope, startedAt);
     } finally {
       if (scope !== parent) scope.dispose();
     }
@@ -829,7 +570,7 @@ export class RunExecution implements StageStarter {
    * durability, so that a listener that sees `stage:end` can rely on the stage being
    * stored (`stage:end` then carries the time the write ended).
    */
-  #checkpoint(record: StageRecord): Promise<void> | undefined {
+  checkpoint(record: StageRecord): Promise<void> | undefined {
     if (!this.#durable) return undefined;
     return this.#checkpoints.save(record);
   }
@@ -839,7 +580,7 @@ export class RunExecution implements StageStarter {
   // it, with its base fields written out rather than spread from #base().
 
   /** Emits `stage:start`; returns the stage's start time. */
-  #stageStarted(node: CompiledNode, attempt: number): number {
+  stageStarted(node: CompiledNode, attempt: number): number {
     const at = this.#svc.now();
     const seq = ++this.#seq;
     if (this.#run.observes('stage:start')) {
@@ -858,7 +599,7 @@ export class RunExecution implements StageStarter {
   }
 
   /** Records a stage that succeeded, and its timeline span; returns its record. */
-  #stageSucceeded(
+  stageSucceeded(
     node: CompiledNode,
     attempt: number,
     output: unknown,
@@ -891,7 +632,7 @@ export class RunExecution implements StageStarter {
   }
 
   /** Emits the `stage:end` of a stage that succeeded, at `at`. */
-  #stageEnded(record: StageRecord, at: number): void {
+  stageEnded(record: StageRecord, at: number): void {
     const seq = ++this.#seq;
     if (this.#run.observes('stage:end')) {
       this.#emit({
@@ -910,7 +651,7 @@ export class RunExecution implements StageStarter {
   }
 
   /** Records a stage that failed, its span, error and `stage:end`; returns the error to throw. */
-  #stageFailed(
+  stageFailed(
     node: CompiledNode,
     attempt: number,
     caught: unknown,
@@ -1097,23 +838,8 @@ export class RunExecution implements StageStarter {
 
   // ── the Execution Pipeline ────────────────────────────────────────────────
 
-  /** What the built-in draft phase does: invoke the stage's agent on the stage's input. */
-  #draft(node: CompiledAgentStage, input: unknown, scope: AbortScope, attempt: number): Promise<unknown> {
-    return this.invokeAgent(
-      node.agent,
-      node,
-      node.path,
-      input,
-      scope,
-      attempt,
-      EMPTY_FEEDBACK,
-      undefined,
-      true,
-    );
-  }
-
   /** The stage's input, through its `input` mapper if it has one. */
-  #stageInput(node: CompiledAgentStage, input: unknown): unknown {
+  stageInput(node: CompiledAgentStage, input: unknown): unknown {
     const map = node.input;
     if (map === undefined) return input;
     try {
@@ -1128,7 +854,7 @@ export class RunExecution implements StageStarter {
    * when the caller has just read the clock (a lean stage's draft starts as the stage
    * does, its QA as the draft ends), else a new reading.
    */
-  #phaseStarted(
+  phaseStarted(
     node: CompiledAgentStage,
     phase: ExecutionStage,
     attempt: number,
@@ -1151,7 +877,7 @@ export class RunExecution implements StageStarter {
   }
 
   /** Records the span of a phase that succeeded and emits its `phase:end`; returns its end time. */
-  #phaseSucceeded(
+  phaseSucceeded(
     node: CompiledAgentStage,
     phase: ExecutionStage,
     attempt: number,
@@ -1178,7 +904,7 @@ export class RunExecution implements StageStarter {
   }
 
   /** Records the span of a phase that failed and emits its `phase:end`; returns the error to throw. */
-  #phaseFailed(
+  phaseFailed(
     node: CompiledAgentStage,
     phase: ExecutionStage,
     attempt: number,
@@ -1203,14 +929,14 @@ export class RunExecution implements StageStarter {
   }
 
   /** Refuses output that still fails its gates; collects the attempt's artefacts. */
-  #pipelineEnded(node: CompiledAgentStage, state: PipelineState): void {
+  pipelineEnded(node: CompiledAgentStage, state: PipelineState, artefacts: readonly Artefact[]): void {
     if (!state.passed) {
       throw new QualityGateError(
         node.path,
         state.verdicts.filter((v) => !v.passed).map((v) => v.gate),
       );
     }
-    for (const shaped of state.artefacts) {
+    for (const shaped of artefacts) {
       const artefact = snapshot(shaped); // its content may be the output itself
       this.#artefacts.push(artefact);
       this.#emit({ type: 'artefact', ...this.#base(node.path), artefact });
@@ -1243,6 +969,22 @@ export class RunExecution implements StageStarter {
       scope,
       new AgentOutcome(agent, path, scope, invocation, schema),
     );
+  }
+
+  /** Calls `agent` under the scheduling budget; `watcher` hears how it settles, or of an abort. @internal */
+  watchAgent(
+    agent: Agent,
+    input: unknown,
+    invocation: Invocation,
+    scope: AbortScope,
+    watcher: Watcher<unknown>,
+  ): void {
+    const scheduler = this.#svc.scheduler;
+    if (scheduler.unlimited) watchAgent(agent, input, invocation, scope, watcher);
+    else {
+      // Watched twice, as #call races twice: waiting for a slot, then the call itself.
+      scope.watch(scheduler.schedule(agent.id, scheduledCall(agent, input, invocation, scope)), watcher);
+    }
   }
 
   /** Calls `agent` under the scheduling budget, raced against `scope`; `outcome` maps how it settles. */
@@ -1409,6 +1151,10 @@ export class RunExecution implements StageStarter {
     return this.#runId;
   }
 
+  now(): number {
+    return this.#svc.now();
+  }
+
   get debug(): boolean {
     return this.#debug;
   }
@@ -1423,29 +1169,6 @@ export class RunExecution implements StageStarter {
     }
     return wrapUserError(caught, path, 'stage');
   }
-}
-
-/** The pipeline state an agent stage attempt starts with. */
-function initialState(node: CompiledAgentStage): PipelineState {
-  return {
-    output: undefined,
-    agent: node.agent.id,
-    passed: true,
-    verdicts: EMPTY_FEEDBACK,
-    qaPasses: 0,
-    artefacts: [],
-  };
-}
-
-// Closures the hot path needs only sometimes are made by these helpers: a closure written
-// inline in an async method (or in its loop) makes every call (or every iteration)
-// allocate a context for the variables it captures, whether or not the closure is made.
-
-/** A child of `parent` that aborts itself with a StageTimeoutError after `ms`. */
-function timedScope(parent: AbortScope, ms: number, path: string, phase?: string): AbortScope {
-  return parent.child(ms, () =>
-    phase === undefined ? new StageTimeoutError(path, ms) : new StageTimeoutError(path, ms, 'phase', phase),
-  );
 }
 
 /**
@@ -1470,17 +1193,4 @@ function reportTo(branch: Promise<unknown>, sink: Sink, index: number): void {
     (value) => sink.ok(index, value),
     (error: unknown) => sink.fail(index, error),
   );
-}
-
-/** The work of the built-in draft and QA phases, which #agentAttempt runs inline. */
-const runsDraft = DraftStage.prototype.execute;
-const runsQa = QAStage.prototype.execute;
-
-/** Runs one phase, turning a synchronous throw into a rejection. */
-function executePhase(phase: ExecutionStage, state: PipelineState, ctx: StageAttempt): Promise<void> {
-  try {
-    return Promise.resolve(phase.execute(state, ctx));
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }

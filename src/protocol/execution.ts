@@ -3,7 +3,10 @@
  * each an {@link ExecutionStage}: Draft → QA → Refinement → Elevation → Delivery →
  * Deploy by default. Phases share one mutable {@link PipelineState}, so the draft
  * output cascades through them; a phase whose `shouldRun` is false is skipped
- * silently (no events, no timeline entry).
+ * silently (no events, no timeline entry). The engine steps through the list by index:
+ * a phase runs synchronously until it returns a promise (or starts `invokeInto` or
+ * `checkGatesInto`), and the next one starts when that settles. Built-in and custom
+ * phases run the same way; the built-in ones are ordinary subclasses.
  * @module
  */
 import type { Logger } from 'pino';
@@ -54,8 +57,27 @@ export interface PhaseContext {
     feedback?: readonly GateVerdict[];
     previous?: unknown;
   }): Promise<unknown>;
+  /**
+   * Starts a call of an agent, as {@link PhaseContext.invoke} does, whose output becomes
+   * the current one: `state.output`, and `state.agent`, once it answers; the phase ends
+   * after that. Call it from the synchronous part of `execute` (before any `await`), at
+   * most once per phase, with the state `execute` received: the engine then waits for the
+   * call itself, with no promise or async frame of the phase's own (the built-in Draft
+   * does this). To use an agent's answer inside a phase, `await invoke()` instead.
+   */
+  invokeInto(
+    state: PipelineState,
+    options?: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown },
+  ): void;
   /** Runs the stage's gates on `output`, emitting a `gate` event per verdict. */
   checkGates(output: unknown): Promise<{ passed: boolean; verdicts: GateVerdict[] }>;
+  /**
+   * A QA pass into `state`: runs the stage's gates on `state.output` and takes their
+   * verdicts into `state.passed`, `state.verdicts` and `state.qaPasses`, at once when
+   * every gate answers synchronously, or else when they have (the phase ends after that).
+   * The same rules as {@link PhaseContext.invokeInto}; the built-in QA phase does this.
+   */
+  checkGatesInto(state: PipelineState): void;
   /** Shapes `output` into artefacts with the stage's `deliver` function (none without one). */
   deliver(output: unknown): Artefact[];
   /** Publishes artefacts with the stage's `deploy` function, if any. */
@@ -92,9 +114,8 @@ export abstract class ExecutionStage {
 /** Invokes the stage's agent on its input. Always runs. */
 export class DraftStage extends ExecutionStage {
   readonly name = 'draft';
-  async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
-    state.output = await ctx.invoke();
-    state.agent = ctx.stage.agent;
+  execute(state: PipelineState, ctx: PhaseContext): void {
+    ctx.invokeInto(state); // no promise of its own: the engine waits for the call itself
   }
 }
 
@@ -104,8 +125,8 @@ export class QAStage extends ExecutionStage {
   override shouldRun(_state: PipelineState, ctx: PhaseContext): boolean {
     return ctx.stage.hasGates;
   }
-  execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
-    return qaPass(state, ctx); // not wrapped in an async frame of its own: it runs once per gated stage
+  execute(state: PipelineState, ctx: PhaseContext): void {
+    ctx.checkGatesInto(state); // gates that answer synchronously need no promise at all
   }
 }
 
@@ -210,50 +231,4 @@ export function defaultPipeline(): ExecutionStage[] {
     new DeliveryStage(),
     new DeployStage(),
   ];
-}
-
-const OTHER_BUILT_INS = [RefinementStage, ElevationStage, DeliveryStage, DeployStage];
-
-/** Whether `phase` behaves exactly as built-in phase class `Phase` does. */
-function isBuiltIn(phase: ExecutionStage, Phase: abstract new () => ExecutionStage): boolean {
-  return phase.execute === Phase.prototype.execute && phase.shouldRun === Phase.prototype.shouldRun;
-}
-
-/**
- * How a stage runs its pipeline without the generic phase loop, when it can: its draft,
- * then (for a stage with gates) its QA pass. Every phase after those is a built-in one
- * that skips itself once the gates pass; when they do not, the engine goes on with the
- * generic loop from `next`. @internal
- */
-export interface LeanPipeline {
-  readonly draft: ExecutionStage;
-  /** The QA phase right after the draft; undefined for a stage without gates. */
-  readonly qa: ExecutionStage | undefined;
-  /** Index of the first phase after the lean ones, where the generic loop takes over. */
-  readonly next: number;
-}
-
-/**
- * The lean form of `pipeline` for a stage, or undefined: every phase must be a built-in
- * one, unchanged, the stage must not deliver or deploy, and the pipeline must start with
- * its only draft, followed (for a stage with gates) by its only QA phase. @internal
- */
-export function leanPipeline(
-  pipeline: readonly ExecutionStage[],
-  stage: { readonly hasGates: boolean; readonly delivers: boolean; readonly deploys: boolean },
-): LeanPipeline | undefined {
-  if (stage.delivers || stage.deploys) return undefined;
-  const [draft, qa] = pipeline;
-  if (draft === undefined || !isBuiltIn(draft, DraftStage)) return undefined;
-  const leanCount = stage.hasGates ? 2 : 1;
-  if (stage.hasGates && (qa === undefined || !isBuiltIn(qa, QAStage))) return undefined;
-  for (let i = leanCount; i < pipeline.length; i++) {
-    const phase = pipeline[i] as ExecutionStage;
-    if (!OTHER_BUILT_INS.some((Phase) => isBuiltIn(phase, Phase))) {
-      // Another draft would run again; another QA too, for a stage with gates; without
-      // gates a QA phase skips itself.
-      if (!(isBuiltIn(phase, QAStage) && !stage.hasGates)) return undefined;
-    }
-  }
-  return { draft, qa: stage.hasGates ? qa : undefined, next: leanCount };
 }

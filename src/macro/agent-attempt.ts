@@ -1,0 +1,592 @@
+/**
+ * One attempt of an agent stage: steps its Execution Pipeline phase by phase. A phase
+ * runs synchronously until it waits (for the promise it returned, or for the agent call
+ * or gates it started with `invokeInto` / `checkGatesInto`); the attempt goes on from
+ * that wait's callback. A stage in flight thus holds this one object and its agent's
+ * work, and no async frame or promise chain of its own, whatever its phases are.
+ * @internal
+ * @module
+ */
+import type { Logger } from 'pino';
+import type { Agent } from '../agents/agent.js';
+import { MacroError } from '../errors.js';
+import type { AbortScope, Watcher } from '../internal/abort-scope.js';
+import type { Sink } from '../internal/deferred.js';
+import { snapshot } from '../internal/snapshot.js';
+import {
+  applyQaPass,
+  type ExecutionStage,
+  type PhaseContext,
+  type PhaseStageInfo,
+  type PipelineState,
+} from '../protocol/execution.js';
+import { isThenable } from '../protocol/quality-gates.js';
+import { agentFailure, parseOutput } from './agent-call.js';
+import type { CompiledAgentStage } from './compile.js';
+import { Invocation, type InvocationHost } from './invocation.js';
+import { timedScope } from './stage-scope.js';
+import type { Artefact, GateVerdict, StageRecord } from './types.js';
+
+/** What running a list of gates found. */
+export interface GateCheck {
+  passed: boolean;
+  readonly verdicts: GateVerdict[];
+}
+
+/** What an attempt records in its run, and how it calls agents and gates. @internal */
+export interface AttemptHost extends InvocationHost {
+  now(): number;
+  /** Emits `stage:start`; returns the stage's start time. */
+  stageStarted(node: CompiledAgentStage, attempt: number): number;
+  /** The stage's input, through its `input` mapper; throws what the mapper throws, wrapped. */
+  stageInput(node: CompiledAgentStage, input: unknown): unknown;
+  /** Emits `phase:start`; returns `at`, or a new clock reading. */
+  phaseStarted(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, at?: number): number;
+  /** Records a phase's span and emits its `phase:end`; returns its end time. */
+  phaseSucceeded(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, startedAt: number): number;
+  /** Records a failed phase; returns the error the stage fails with. */
+  phaseFailed(
+    node: CompiledAgentStage,
+    phase: ExecutionStage,
+    attempt: number,
+    caught: unknown,
+    scope: AbortScope,
+    startedAt: number,
+  ): MacroError;
+  /** Refuses output that still fails its gates (throws); records the delivered artefacts. */
+  pipelineEnded(node: CompiledAgentStage, state: PipelineState, artefacts: readonly Artefact[]): void;
+  stageSucceeded(
+    node: CompiledAgentStage,
+    attempt: number,
+    output: unknown,
+    agent: string,
+    startedAt: number,
+    endedAt: number,
+  ): StageRecord;
+  /** Queues the stage's checkpoint; returns the write to wait for under `'sync'` durability. */
+  checkpoint(record: StageRecord): Promise<void> | undefined;
+  /** Emits the `stage:end` of a stage that succeeded. */
+  stageEnded(record: StageRecord, at: number): void;
+  /** Records a failed stage; returns the error it fails with. */
+  stageFailed(
+    node: CompiledAgentStage,
+    attempt: number,
+    caught: unknown,
+    scope: AbortScope,
+    startedAt: number,
+  ): MacroError;
+  /** Calls `agent` under the scheduling budget; `watcher` hears how it settles, or of an abort. */
+  watchAgent(
+    agent: Agent,
+    input: unknown,
+    invocation: Invocation,
+    scope: AbortScope,
+    watcher: Watcher<unknown>,
+  ): void;
+  invokeAgent(
+    agent: Agent,
+    node: CompiledAgentStage,
+    path: string,
+    input: unknown,
+    scope: AbortScope,
+    attempt: number,
+    feedback: readonly GateVerdict[],
+    previous: unknown,
+    validate: boolean,
+  ): Promise<unknown>;
+  /** A QA pass of the stage's gates on `output`: the check, or a promise of it; may throw. */
+  checkGates(
+    node: CompiledAgentStage,
+    output: unknown,
+    pass: number,
+    scope: AbortScope,
+    attempt: number,
+  ): GateCheck | Promise<GateCheck>;
+  deliver(node: CompiledAgentStage, output: unknown): Artefact[];
+  deploy(node: CompiledAgentStage, artefacts: readonly Artefact[]): Promise<void>;
+  agent(id: string): Agent | undefined;
+}
+
+const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
+
+// What the attempt waits for (#wait).
+const NONE = 0;
+/** The promise the current phase returned. */
+const PHASE = 1;
+/** The agent call the phase started with invokeInto. */
+const CALL = 2;
+/** The gates the phase started with checkGatesInto. */
+const GATES = 3;
+/** A failure, reported in a microtask: the phase neither goes on nor waits for anything else. */
+const FAILING = 4;
+
+// Flags (#flags), one small integer rather than a field each: a stage in flight holds this object.
+/** The synchronous part of a phase's `execute` is running: invokeInto and checkGatesInto may start. */
+const IN_EXECUTE = 1;
+/** `start()` has not returned: an end reported now would reach the caller inside its own loop. */
+const STARTING = 2;
+/** The pipeline is over: calls from work a phase left behind are refused. */
+const ENDED = 4;
+/** The sink has been told: nothing is reported twice. */
+const REPORTED = 8;
+
+const stageInfos = new WeakMap<CompiledAgentStage, PhaseStageInfo>();
+
+/** What phases see of a compiled stage: built once per stage (not per attempt), frozen, shared. */
+function stageInfo(node: CompiledAgentStage): PhaseStageInfo {
+  let info = stageInfos.get(node);
+  if (info === undefined) {
+    info = Object.freeze({
+      id: node.id,
+      path: node.path,
+      agent: node.agent.id,
+      hasGates: node.gates.length > 0,
+      maxRefinements: node.maxRefinements,
+      elevateTo: node.def.elevateTo,
+    });
+    stageInfos.set(node, info);
+  }
+  return info;
+}
+
+/**
+ * One attempt of an agent stage, reporting its end to a sink. It is the pipeline state
+ * and the phase context its phases receive (one object, not three), and the watcher of
+ * whatever its current phase waits for. @internal
+ */
+export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknown> {
+  // ── PipelineState ──
+  output: unknown = undefined;
+  agent: string;
+  passed = true;
+  verdicts: readonly GateVerdict[] = EMPTY_FEEDBACK;
+  qaPasses = 0;
+  /** Made on first use: most stages deliver nothing. */
+  #artefacts: Artefact[] | undefined = undefined;
+
+  // ── PhaseContext ──
+  readonly stage: PhaseStageInfo;
+  /** The stage's input: the group's value until `start()` maps it. */
+  input: unknown;
+  readonly attempt: number;
+
+  readonly #host: AttemptHost;
+  readonly #node: CompiledAgentStage;
+  readonly #sink: Sink;
+  readonly #index: number;
+  readonly #parent: AbortScope;
+  /** The attempt's scope: `#parent`, or its own child when the stage has a time budget. */
+  #scope: AbortScope;
+  /** The running phase's scope: `#scope`, or its own child when the phase has a time budget. */
+  #phaseScope: AbortScope;
+  #startedAt = 0;
+  #phaseStartedAt = 0;
+  /** Index of the running phase in the pipeline. */
+  #phase = 0;
+  #wait = NONE;
+  #flags = STARTING;
+  /** A promise the phase returned besides an into-call: waited for once that call is done. */
+  #returned: Promise<unknown> | undefined = undefined;
+  /** The agent of the pending into-call, and its invocation. */
+  #callAgent: Agent | undefined = undefined;
+  #invocation: Invocation | undefined = undefined;
+  /** QA passes started in this attempt (the pass number of their verdicts). */
+  #gatePasses = 0;
+
+  constructor(
+    host: AttemptHost,
+    node: CompiledAgentStage,
+    input: unknown,
+    parent: AbortScope,
+    attempt: number,
+    sink: Sink,
+    index: number,
+  ) {
+    this.#host = host;
+    this.#node = node;
+    this.input = input;
+    this.#parent = parent;
+    this.#scope = parent;
+    this.#phaseScope = parent;
+    this.attempt = attempt;
+    this.#sink = sink;
+    this.#index = index;
+    this.agent = node.agent.id;
+    this.stage = stageInfo(node);
+  }
+
+  /** Starts the attempt: `stage:start`, the input mapper, then the phases until one waits. */
+  start(): void {
+    const host = this.#host;
+    const node = this.#node;
+    this.#startedAt = host.stageStarted(node, this.attempt);
+    if (node.timeoutMs !== undefined) {
+      this.#scope = this.#phaseScope = timedScope(this.#parent, node.timeoutMs, node.path);
+    }
+    let mapped = true;
+    try {
+      this.input = host.stageInput(node, this.input);
+    } catch (caught) {
+      mapped = false;
+      this.#failStage(caught);
+    }
+    if (mapped) {
+      try {
+        // The clock is read once per step (~80 ns a reading): the first phase starts as the stage does.
+        this.#step(0, this.#startedAt);
+      } catch (caught) {
+        this.#fault(caught);
+      }
+    }
+    this.#flags &= ~STARTING;
+  }
+
+  // ── the steps ──
+
+  /** Runs the phases from index `from` (`at`: the clock reading the next one starts at). */
+  #step(from: number, at: number): void {
+    const host = this.#host;
+    const node = this.#node;
+    const phases = node.pipeline;
+    let now = at;
+    for (let p = from; p < phases.length; p++) {
+      const phase = phases[p] as ExecutionStage;
+      let runs: boolean;
+      try {
+        runs = phase.shouldRun(this, this);
+      } catch (caught) {
+        this.#failStage(caught);
+        return;
+      }
+      if (!runs) continue;
+      this.#phase = p;
+      this.#phaseStartedAt = host.phaseStarted(node, phase, this.attempt, now);
+      const budget = node.phaseTimeoutsMs?.get(phase.name);
+      if (budget !== undefined) this.#phaseScope = timedScope(this.#scope, budget, node.path, phase.name);
+      this.#flags |= IN_EXECUTE;
+      try {
+        const returned = phase.execute(this, this);
+        if (returned !== undefined && isThenable(returned)) this.#waitFor(returned);
+      } catch (caught) {
+        this.#flags &= ~IN_EXECUTE;
+        this.#failPhase(caught);
+        return;
+      }
+      this.#flags &= ~IN_EXECUTE;
+      if (this.#wait !== NONE) return; // goes on in fulfilled() or rejected()
+      now = this.#phaseEnded();
+      if (Number.isNaN(now)) return;
+    }
+    this.#pipelineEnded(now);
+  }
+
+  /** Waits for the promise a phase returned: after its into-call, if it started one. */
+  #waitFor(returned: PromiseLike<unknown>): void {
+    const promise = returned instanceof Promise ? returned : Promise.resolve(returned);
+    if (this.#wait === NONE) {
+      this.#wait = PHASE;
+      this.#phaseScope.watch(promise, this);
+    } else if (this.#wait !== FAILING) {
+      promise.catch(noop); // observed now, so that a rejection before the call is done is not unhandled
+      this.#returned = promise;
+    } else promise.catch(noop);
+  }
+
+  fulfilled(value: unknown): void {
+    const wait = this.#wait;
+    if (wait === NONE || wait === FAILING) return; // late: the attempt has already failed
+    this.#wait = NONE;
+    try {
+      if (wait === CALL) this.#took(value);
+      else if (wait === GATES) applyQaPass(this, value as GateCheck);
+    } catch (caught) {
+      this.#failPhase(caught);
+      return;
+    }
+    try {
+      this.#resume();
+    } catch (caught) {
+      this.#fault(caught);
+    }
+  }
+
+  rejected(error: unknown): void {
+    const wait = this.#wait;
+    if (wait === NONE || wait === FAILING) return;
+    this.#wait = FAILING;
+    let failure = error;
+    if (wait === CALL) {
+      (this.#invocation as Invocation).close();
+      failure = agentFailure(error, this.#callAgent as Agent, this.#node.path, this.#phaseScope);
+    }
+    // In a microtask of its own: an abort calls this synchronously, and the stage's events
+    // must not be emitted from inside `abort()`, nor its sink told (a fail-fast join would
+    // abort again) while the aborting code runs.
+    queueMicrotask(() => this.#failPhase(failure));
+  }
+
+  /** Takes an into-call's output into the state, checked against the stage's output schema. */
+  #took(output: unknown): void {
+    (this.#invocation as Invocation).close();
+    const agent = this.#callAgent as Agent;
+    const node = this.#node;
+    this.#invocation = this.#callAgent = undefined;
+    this.output =
+      node.outputSchema === undefined ? output : parseOutput(node.outputSchema, output, agent, node.path);
+    this.agent = agent.id;
+  }
+
+  /** Goes on once a wait is over: with the phase's own promise, or the next phase. */
+  #resume(): void {
+    const returned = this.#returned;
+    if (returned !== undefined) {
+      this.#returned = undefined;
+      this.#wait = PHASE;
+      this.#phaseScope.watch(returned, this);
+      return;
+    }
+    const at = this.#phaseEnded();
+    if (!Number.isNaN(at)) this.#step(this.#phase + 1, at);
+  }
+
+  /** Ends the running phase: failed if its scope aborted meanwhile. Returns its end time, NaN on failure. */
+  #phaseEnded(): number {
+    const scope = this.#phaseScope;
+    if (scope.aborted) {
+      this.#failPhase(scope.reason);
+      return Number.NaN;
+    }
+    if (scope !== this.#scope) {
+      scope.dispose();
+      this.#phaseScope = this.#scope;
+    }
+    const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
+    return this.#host.phaseSucceeded(this.#node, phase, this.attempt, this.#phaseStartedAt);
+  }
+
+  /** Every phase has run: the gates' final word, then the stage's record, checkpoint and end. */
+  #pipelineEnded(endedAt: number): void {
+    this.#flags |= ENDED;
+    const host = this.#host;
+    const node = this.#node;
+    try {
+      host.pipelineEnded(node, this, this.#artefacts ?? EMPTY_ARTEFACTS);
+    } catch (caught) {
+      this.#failStage(caught);
+      return;
+    }
+    if (this.#scope !== this.#parent) this.#scope.dispose();
+    const output = this.output;
+    const record = host.stageSucceeded(
+      node,
+      this.attempt,
+      snapshot(output),
+      this.agent,
+      this.#startedAt,
+      endedAt,
+    );
+    const storing = host.checkpoint(record);
+    if (storing === undefined) {
+      host.stageEnded(record, record.endedAt);
+      this.#report(true, output);
+      return;
+    }
+    // Under 'sync' durability: stage:end once stored (the write never rejects).
+    void storing.then(() => {
+      host.stageEnded(record, host.now());
+      this.#report(true, output);
+    });
+  }
+
+  /** Records the running phase's failure, then the stage's. */
+  #failPhase(caught: unknown): void {
+    const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
+    let error: unknown;
+    try {
+      error = this.#host.phaseFailed(
+        this.#node,
+        phase,
+        this.attempt,
+        caught,
+        this.#phaseScope,
+        this.#phaseStartedAt,
+      );
+    } catch (fault) {
+      this.#fault(fault);
+      return;
+    }
+    this.#failStage(error);
+  }
+
+  /** Records the stage's failure and reports it; what its pending call reports from now on is dropped. */
+  #failStage(caught: unknown): void {
+    this.#flags |= ENDED;
+    this.#wait = FAILING;
+    this.#invocation?.close();
+    let error: unknown;
+    try {
+      if (this.#phaseScope !== this.#scope) {
+        this.#phaseScope.dispose();
+        this.#phaseScope = this.#scope;
+      }
+      error = this.#host.stageFailed(this.#node, this.attempt, caught, this.#scope, this.#startedAt);
+      if (this.#scope !== this.#parent) this.#scope.dispose();
+    } catch (fault) {
+      this.#fault(fault);
+      return;
+    }
+    this.#report(false, error);
+  }
+
+  /** A fault of the engine's own (a host method threw): reported, never lost. */
+  #fault(caught: unknown): void {
+    this.#flags |= ENDED;
+    this.#wait = FAILING;
+    this.#report(false, caught);
+  }
+
+  /** Tells the sink how the attempt ended, once; in a microtask while `start()` runs. */
+  #report(ok: boolean, value: unknown): void {
+    if ((this.#flags & REPORTED) !== 0) return;
+    this.#flags |= REPORTED;
+    if ((this.#flags & STARTING) !== 0) {
+      // As a promise would: never from inside the caller's loop (a chain would recurse).
+      queueMicrotask(() => (ok ? this.#sink.ok(this.#index, value) : this.#sink.fail(this.#index, value)));
+    } else if (ok) this.#sink.ok(this.#index, value);
+    else this.#sink.fail(this.#index, value);
+  }
+
+  // ── PhaseContext ──
+
+  get context() {
+    return this.#host.context;
+  }
+  get signal(): AbortSignal {
+    return this.#phaseScope.signal;
+  }
+  get logger(): Logger {
+    return this.#host.logger.child({ path: this.#node.path });
+  }
+  get delivers(): boolean {
+    return this.#node.def.deliver !== undefined;
+  }
+  get deploys(): boolean {
+    return this.#node.def.deploy !== undefined;
+  }
+  get artefacts(): Artefact[] {
+    this.#artefacts ??= [];
+    return this.#artefacts;
+  }
+  set artefacts(artefacts: Artefact[]) {
+    this.#artefacts = artefacts;
+  }
+
+  invoke(
+    options: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown } = {},
+  ): Promise<unknown> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return refused;
+    const node = this.#node;
+    return this.#host.invokeAgent(
+      this.#agentFor(options.agent),
+      node,
+      node.path,
+      this.input,
+      this.#phaseScope,
+      this.attempt,
+      options.feedback ?? EMPTY_FEEDBACK,
+      options.previous,
+      true,
+    );
+  }
+
+  invokeInto(
+    state: PipelineState,
+    options: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown } = {},
+  ): void {
+    this.#checkInto(state, 'invokeInto');
+    const node = this.#node;
+    const agent = this.#agentFor(options.agent);
+    const scope = this.#phaseScope;
+    const feedback = options.feedback ?? EMPTY_FEEDBACK;
+    const invocation = new Invocation(this.#host, node.path, scope, this.attempt, feedback, options.previous);
+    this.#callAgent = agent;
+    this.#invocation = invocation;
+    this.#wait = CALL;
+    if (scope.aborted) this.rejected(scope.reason);
+    else this.#host.watchAgent(agent, this.input, invocation, scope, this);
+  }
+
+  checkGates(output: unknown): Promise<GateCheck> {
+    try {
+      const refused = this.#refusal();
+      if (refused !== undefined) return refused;
+      return Promise.resolve(this.#check(output));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  checkGatesInto(state: PipelineState): void {
+    this.#checkInto(state, 'checkGatesInto');
+    const checked = this.#check(this.output);
+    if (checked instanceof Promise) {
+      this.#wait = GATES;
+      this.#phaseScope.watch(checked, this);
+    } else applyQaPass(this, checked);
+  }
+
+  /** The next QA pass on `output`. */
+  #check(output: unknown): GateCheck | Promise<GateCheck> {
+    this.#gatePasses += 1;
+    return this.#host.checkGates(this.#node, output, this.#gatePasses, this.#phaseScope, this.attempt);
+  }
+
+  deliver(output: unknown): Artefact[] {
+    return this.#host.deliver(this.#node, output);
+  }
+
+  deploy(artefacts: readonly Artefact[]): Promise<void> {
+    return this.#host.deploy(this.#node, artefacts);
+  }
+
+  /** The stage's own agent, or the one named (checked to exist when the macro was compiled). */
+  #agentFor(id: string | undefined): Agent {
+    const own = this.#node.agent;
+    return id === undefined || id === own.id ? own : (this.#host.agent(id) as Agent);
+  }
+
+  /** Throws when invokeInto or checkGatesInto cannot start now (a misuse by a phase). */
+  #checkInto(state: PipelineState, method: string): void {
+    let problem: string | undefined;
+    if (state !== this) problem = "takes the pipeline state the phase's execute received";
+    else if ((this.#flags & IN_EXECUTE) === 0) {
+      problem =
+        "must be called from the synchronous part of a phase's execute (use invoke or checkGates after an await)";
+    } else if (this.#wait !== NONE) problem = 'can start one call or QA pass per phase';
+    if (problem === undefined) return;
+    const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
+    const path = this.#node.path;
+    throw new MacroError('STAGE_FAILED', `${method} ${problem} (phase ${phase.name} of ${path})`, {
+      path,
+      retryable: false,
+    });
+  }
+
+  /**
+   * A rejection for calls from work left behind by an aborted or finished phase, so it
+   * neither invokes agents nor emits verdicts after the stage ended.
+   */
+  #refusal(): Promise<never> | undefined {
+    if (this.#phaseScope.aborted) return Promise.reject(this.#phaseScope.reason);
+    if ((this.#flags & ENDED) === 0) return undefined;
+    const path = this.#node.path;
+    return Promise.reject(
+      new MacroError('STAGE_FAILED', `Attempt ${this.attempt} of ${path} has already ended`, { path }),
+    );
+  }
+}
+
+const EMPTY_ARTEFACTS: readonly Artefact[] = Object.freeze([]);
+
+function noop(): void {}
