@@ -109,7 +109,7 @@ export interface AttemptHost extends InvocationHost {
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
 
-// What the attempt waits for (#wait).
+// What the attempt waits for (#wait), in the low bits of #bits.
 const NONE = 0;
 /** The promise the current phase returned. */
 const PHASE = 1;
@@ -119,16 +119,26 @@ const CALL = 2;
 const GATES = 3;
 /** A failure, reported in a microtask: the phase neither goes on nor waits for anything else. */
 const FAILING = 4;
+const WAIT = 7;
 
-// Flags (#flags), one small integer rather than a field each: a stage in flight holds this object.
+// Flags, in #bits above the wait: one small integer rather than a field each, since a
+// stage in flight holds this object (every field is 8 bytes per stage).
 /** The synchronous part of a phase's `execute` is running: invokeInto and checkGatesInto may start. */
-const IN_EXECUTE = 1;
+const IN_EXECUTE = 8;
 /** `start()` has not returned: an end reported now would reach the caller inside its own loop. */
-const STARTING = 2;
+const STARTING = 16;
 /** The pipeline is over: calls from work a phase left behind are refused. */
-const ENDED = 4;
+const ENDED = 32;
 /** The sink has been told: nothing is reported twice. */
-const REPORTED = 8;
+const REPORTED = 64;
+/** The stage has a time budget, so #scope is its own child of the scope it started under. */
+const OWN_SCOPE = 128;
+
+/**
+ * The promise a phase returned besides its into-call, waited for once that call is done:
+ * beside the attempt, not in a field of it, since almost no phase does both.
+ */
+const returnedBesides = new WeakMap<AgentAttempt, Promise<unknown>>();
 
 const stageInfos = new WeakMap<CompiledAgentStage, PhaseStageInfo>();
 
@@ -165,7 +175,6 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   #artefacts: Artefact[] | undefined = undefined;
 
   // ── PhaseContext ──
-  readonly stage: PhaseStageInfo;
   /** The stage's input: the group's value until `start()` maps it. */
   input: unknown;
   readonly attempt: number;
@@ -174,8 +183,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   readonly #node: CompiledAgentStage;
   readonly #sink: Sink;
   readonly #index: number;
-  readonly #parent: AbortScope;
-  /** The attempt's scope: `#parent`, or its own child when the stage has a time budget. */
+  /** The attempt's scope: the one it started under, or its own child when the stage has a time budget. */
   #scope: AbortScope;
   /** The running phase's scope: `#scope`, or its own child when the phase has a time budget. */
   #phaseScope: AbortScope;
@@ -183,10 +191,8 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   #phaseStartedAt = 0;
   /** Index of the running phase in the pipeline. */
   #phase = 0;
-  #wait = NONE;
-  #flags = STARTING;
-  /** A promise the phase returned besides an into-call: waited for once that call is done. */
-  #returned: Promise<unknown> | undefined = undefined;
+  /** What the attempt waits for (WAIT bits) and its flags. */
+  #bits = STARTING;
   /** The agent of the pending into-call, and its invocation. */
   #callAgent: Agent | undefined = undefined;
   #invocation: Invocation | undefined = undefined;
@@ -205,14 +211,12 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     this.#host = host;
     this.#node = node;
     this.input = input;
-    this.#parent = parent;
     this.#scope = parent;
     this.#phaseScope = parent;
     this.attempt = attempt;
     this.#sink = sink;
     this.#index = index;
     this.agent = node.agent.id;
-    this.stage = stageInfo(node);
   }
 
   /** Starts the attempt: `stage:start`, the input mapper, then the phases until one waits. */
@@ -221,7 +225,8 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     const node = this.#node;
     this.#startedAt = host.stageStarted(node, this.attempt);
     if (node.timeoutMs !== undefined) {
-      this.#scope = this.#phaseScope = timedScope(this.#parent, node.timeoutMs, node.path);
+      this.#scope = this.#phaseScope = timedScope(this.#scope, node.timeoutMs, node.path);
+      this.#bits |= OWN_SCOPE;
     }
     let mapped = true;
     try {
@@ -238,7 +243,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
         this.#fault(caught);
       }
     }
-    this.#flags &= ~STARTING;
+    this.#bits &= ~STARTING;
   }
 
   // ── the steps ──
@@ -263,17 +268,17 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.#phaseStartedAt = host.phaseStarted(node, phase, this.attempt, now);
       const budget = node.phaseTimeoutsMs?.get(phase.name);
       if (budget !== undefined) this.#phaseScope = timedScope(this.#scope, budget, node.path, phase.name);
-      this.#flags |= IN_EXECUTE;
+      this.#bits |= IN_EXECUTE;
       try {
         const returned = phase.execute(this, this);
         if (returned !== undefined && isThenable(returned)) this.#waitFor(returned);
       } catch (caught) {
-        this.#flags &= ~IN_EXECUTE;
+        this.#bits &= ~IN_EXECUTE;
         this.#failPhase(caught);
         return;
       }
-      this.#flags &= ~IN_EXECUTE;
-      if (this.#wait !== NONE) return; // goes on in fulfilled() or rejected()
+      this.#bits &= ~IN_EXECUTE;
+      if ((this.#bits & WAIT) !== NONE) return; // goes on in fulfilled() or rejected()
       now = this.#phaseEnded();
       if (Number.isNaN(now)) return;
     }
@@ -283,19 +288,19 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   /** Waits for the promise a phase returned: after its into-call, if it started one. */
   #waitFor(returned: PromiseLike<unknown>): void {
     const promise = returned instanceof Promise ? returned : Promise.resolve(returned);
-    if (this.#wait === NONE) {
-      this.#wait = PHASE;
+    if ((this.#bits & WAIT) === NONE) {
+      this.#bits = (this.#bits & ~WAIT) | PHASE;
       this.#phaseScope.watch(promise, this);
-    } else if (this.#wait !== FAILING) {
+    } else if ((this.#bits & WAIT) !== FAILING) {
       promise.catch(noop); // observed now, so that a rejection before the call is done is not unhandled
-      this.#returned = promise;
+      returnedBesides.set(this, promise);
     } else promise.catch(noop);
   }
 
   fulfilled(value: unknown): void {
-    const wait = this.#wait;
+    const wait = this.#bits & WAIT;
     if (wait === NONE || wait === FAILING) return; // late: the attempt has already failed
-    this.#wait = NONE;
+    this.#bits = (this.#bits & ~WAIT) | NONE;
     try {
       if (wait === CALL) this.#took(value);
       else if (wait === GATES) applyQaPass(this, value as GateCheck);
@@ -311,9 +316,9 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 
   rejected(error: unknown): void {
-    const wait = this.#wait;
+    const wait = this.#bits & WAIT;
     if (wait === NONE || wait === FAILING) return;
-    this.#wait = FAILING;
+    this.#bits = (this.#bits & ~WAIT) | FAILING;
     let failure = error;
     if (wait === CALL) {
       (this.#invocation as Invocation).close();
@@ -322,7 +327,12 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     // In a microtask of its own: an abort calls this synchronously, and the stage's events
     // must not be emitted from inside `abort()`, nor its sink told (a fail-fast join would
     // abort again) while the aborting code runs.
-    queueMicrotask(() => this.#failPhase(failure));
+    failLater(this, failure);
+  }
+
+  /** Records the running phase's failure (see rejected). @internal */
+  failPhase(caught: unknown): void {
+    this.#failPhase(caught);
   }
 
   /** Takes an into-call's output into the state, checked against the stage's output schema. */
@@ -338,10 +348,10 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
 
   /** Goes on once a wait is over: with the phase's own promise, or the next phase. */
   #resume(): void {
-    const returned = this.#returned;
+    const returned = returnedBesides.get(this);
     if (returned !== undefined) {
-      this.#returned = undefined;
-      this.#wait = PHASE;
+      returnedBesides.delete(this);
+      this.#bits = (this.#bits & ~WAIT) | PHASE;
       this.#phaseScope.watch(returned, this);
       return;
     }
@@ -366,7 +376,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
 
   /** Every phase has run: the gates' final word, then the stage's record, checkpoint and end. */
   #pipelineEnded(endedAt: number): void {
-    this.#flags |= ENDED;
+    this.#bits |= ENDED;
     const host = this.#host;
     const node = this.#node;
     try {
@@ -375,7 +385,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.#failStage(caught);
       return;
     }
-    if (this.#scope !== this.#parent) this.#scope.dispose();
+    if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
     const output = this.output;
     const record = host.stageSucceeded(
       node,
@@ -391,11 +401,8 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.#report(true, output);
       return;
     }
-    // Under 'sync' durability: stage:end once stored (the write never rejects).
-    void storing.then(() => {
-      host.stageEnded(record, host.now());
-      this.#report(true, output);
-    });
+    this.#bits |= REPORTED; // by endOnceStored
+    endOnceStored(storing, host, record, this.#sink, this.#index, output);
   }
 
   /** Records the running phase's failure, then the stage's. */
@@ -420,8 +427,8 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
 
   /** Records the stage's failure and reports it; what its pending call reports from now on is dropped. */
   #failStage(caught: unknown): void {
-    this.#flags |= ENDED;
-    this.#wait = FAILING;
+    this.#bits |= ENDED;
+    this.#bits = (this.#bits & ~WAIT) | FAILING;
     this.#invocation?.close();
     let error: unknown;
     try {
@@ -430,7 +437,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
         this.#phaseScope = this.#scope;
       }
       error = this.#host.stageFailed(this.#node, this.attempt, caught, this.#scope, this.#startedAt);
-      if (this.#scope !== this.#parent) this.#scope.dispose();
+      if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
     } catch (fault) {
       this.#fault(fault);
       return;
@@ -440,24 +447,27 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
 
   /** A fault of the engine's own (a host method threw): reported, never lost. */
   #fault(caught: unknown): void {
-    this.#flags |= ENDED;
-    this.#wait = FAILING;
+    this.#bits |= ENDED;
+    this.#bits = (this.#bits & ~WAIT) | FAILING;
     this.#report(false, caught);
   }
 
   /** Tells the sink how the attempt ended, once; in a microtask while `start()` runs. */
   #report(ok: boolean, value: unknown): void {
-    if ((this.#flags & REPORTED) !== 0) return;
-    this.#flags |= REPORTED;
-    if ((this.#flags & STARTING) !== 0) {
-      // As a promise would: never from inside the caller's loop (a chain would recurse).
-      queueMicrotask(() => (ok ? this.#sink.ok(this.#index, value) : this.#sink.fail(this.#index, value)));
-    } else if (ok) this.#sink.ok(this.#index, value);
+    if ((this.#bits & REPORTED) !== 0) return;
+    this.#bits |= REPORTED;
+    // As a promise would: never from inside the caller's loop (a chain would recurse).
+    if ((this.#bits & STARTING) !== 0) reportLater(this.#sink, this.#index, ok, value);
+    else if (ok) this.#sink.ok(this.#index, value);
     else this.#sink.fail(this.#index, value);
   }
 
   // ── PhaseContext ──
 
+  /** Looked up when asked (a getter, not a field: the built-in phases rarely ask). */
+  get stage(): PhaseStageInfo {
+    return stageInfo(this.#node);
+  }
   get context() {
     return this.#host.context;
   }
@@ -481,38 +491,48 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     this.#artefacts = artefacts;
   }
 
-  invoke(
-    options: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown } = {},
-  ): Promise<unknown> {
+  invoke(options?: {
+    agent?: string;
+    feedback?: readonly GateVerdict[];
+    previous?: unknown;
+  }): Promise<unknown> {
     const refused = this.#refusal();
     if (refused !== undefined) return refused;
     const node = this.#node;
     return this.#host.invokeAgent(
-      this.#agentFor(options.agent),
+      this.#agentFor(options?.agent),
       node,
       node.path,
       this.input,
       this.#phaseScope,
       this.attempt,
-      options.feedback ?? EMPTY_FEEDBACK,
-      options.previous,
+      options?.feedback ?? EMPTY_FEEDBACK,
+      options?.previous,
       true,
     );
   }
 
   invokeInto(
     state: PipelineState,
-    options: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown } = {},
+    options?: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown },
   ): void {
     this.#checkInto(state, 'invokeInto');
     const node = this.#node;
-    const agent = this.#agentFor(options.agent);
+    const agent = this.#agentFor(options?.agent);
     const scope = this.#phaseScope;
-    const feedback = options.feedback ?? EMPTY_FEEDBACK;
-    const invocation = new Invocation(this.#host, node.path, scope, this.attempt, feedback, options.previous);
+    const feedback = options?.feedback ?? EMPTY_FEEDBACK;
+    // No default `{}` for options: the draft passes none, and that would be an object per stage.
+    const invocation = new Invocation(
+      this.#host,
+      node.path,
+      scope,
+      this.attempt,
+      feedback,
+      options?.previous,
+    );
     this.#callAgent = agent;
     this.#invocation = invocation;
-    this.#wait = CALL;
+    this.#bits = (this.#bits & ~WAIT) | CALL;
     if (scope.aborted) this.rejected(scope.reason);
     else this.#host.watchAgent(agent, this.input, invocation, scope, this);
   }
@@ -531,7 +551,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     this.#checkInto(state, 'checkGatesInto');
     const checked = this.#check(this.output);
     if (checked instanceof Promise) {
-      this.#wait = GATES;
+      this.#bits = (this.#bits & ~WAIT) | GATES;
       this.#phaseScope.watch(checked, this);
     } else applyQaPass(this, checked);
   }
@@ -560,10 +580,10 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   #checkInto(state: PipelineState, method: string): void {
     let problem: string | undefined;
     if (state !== this) problem = "takes the pipeline state the phase's execute received";
-    else if ((this.#flags & IN_EXECUTE) === 0) {
+    else if ((this.#bits & IN_EXECUTE) === 0) {
       problem =
         "must be called from the synchronous part of a phase's execute (use invoke or checkGates after an await)";
-    } else if (this.#wait !== NONE) problem = 'can start one call or QA pass per phase';
+    } else if ((this.#bits & WAIT) !== NONE) problem = 'can start one call or QA pass per phase';
     if (problem === undefined) return;
     const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
     const path = this.#node.path;
@@ -579,7 +599,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
    */
   #refusal(): Promise<never> | undefined {
     if (this.#phaseScope.aborted) return Promise.reject(this.#phaseScope.reason);
-    if ((this.#flags & ENDED) === 0) return undefined;
+    if ((this.#bits & ENDED) === 0) return undefined;
     const path = this.#node.path;
     return Promise.reject(
       new MacroError('STAGE_FAILED', `Attempt ${this.attempt} of ${path} has already ended`, { path }),
@@ -590,3 +610,32 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
 const EMPTY_ARTEFACTS: readonly Artefact[] = Object.freeze([]);
 
 function noop(): void {}
+
+// Closures the attempt needs only sometimes are made by these module functions: written
+// inline in a method, a closure's captured variables would be allocated in a context on
+// every call of that method, whether or not the closure is made (once per stage).
+
+/** Fails `attempt`'s running phase with `failure` in a microtask. */
+function failLater(attempt: AgentAttempt, failure: unknown): void {
+  queueMicrotask(() => attempt.failPhase(failure));
+}
+
+/** Tells `sink` how an attempt ended, in a microtask. */
+function reportLater(sink: Sink, index: number, ok: boolean, value: unknown): void {
+  queueMicrotask(() => (ok ? sink.ok(index, value) : sink.fail(index, value)));
+}
+
+/** Under `'sync'` durability: `stage:end` once the checkpoint is stored (the write never rejects), then the sink. */
+function endOnceStored(
+  storing: Promise<void>,
+  host: AttemptHost,
+  record: StageRecord,
+  sink: Sink,
+  index: number,
+  output: unknown,
+): void {
+  void storing.then(() => {
+    host.stageEnded(record, host.now());
+    sink.ok(index, output);
+  });
+}

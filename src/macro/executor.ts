@@ -936,7 +936,9 @@ export class RunExecution implements StageStarter, AttemptHost {
         state.verdicts.filter((v) => !v.passed).map((v) => v.gate),
       );
     }
-    for (const shaped of artefacts) {
+    // Indexed: a for-of makes an iterator even over no artefacts, once per stage.
+    for (let i = 0; i < artefacts.length; i++) {
+      const shaped = artefacts[i] as Artefact;
       const artefact = snapshot(shaped); // its content may be the output itself
       this.#artefacts.push(artefact);
       this.#emit({ type: 'artefact', ...this.#base(node.path), artefact });

@@ -17,6 +17,11 @@ export interface InvocationHost {
   progress(path: string, data: unknown): void;
 }
 
+// An invocation's logger and bound `report`, made on first use, are kept beside it rather
+// than in fields of it: most agents use neither, and two fields would cost every call 16 bytes.
+const loggers = new WeakMap<Invocation, Logger>();
+const reporters = new WeakMap<Invocation, (data: unknown) => void>();
+
 /**
  * What an agent receives with its input. Its logger, and its signal, are created on
  * first use: an agent that never looks at its signal costs its scope no AbortSignal.
@@ -29,8 +34,6 @@ export class Invocation implements AgentInvocation {
   readonly previous: unknown;
   readonly #exec: InvocationHost;
   readonly #scope: AbortScope;
-  #logger: Logger | undefined;
-  #report: ((data: unknown) => void) | undefined;
   #open = true;
 
   constructor(
@@ -59,21 +62,26 @@ export class Invocation implements AgentInvocation {
     return this.#exec.runId;
   }
   get logger(): Logger {
-    if (this.#logger === undefined)
-      this.#logger = this.#exec.logger.child({ path: this.path, attempt: this.attempt });
-    return this.#logger;
+    let logger = loggers.get(this);
+    if (logger === undefined) {
+      logger = this.#exec.logger.child({ path: this.path, attempt: this.attempt });
+      loggers.set(this, logger);
+    }
+    return logger;
   }
   /**
    * Bound on first access, so `const { report } = invocation` works. Reports made after
    * the invocation settled or was aborted are dropped: they would land after `stage:end`.
    */
   get report(): (data: unknown) => void {
-    if (this.#report === undefined) {
-      this.#report = (data: unknown) => {
+    let report = reporters.get(this);
+    if (report === undefined) {
+      report = (data: unknown) => {
         if (this.#open && !this.#scope.aborted) this.#exec.progress(this.path, data);
       };
+      reporters.set(this, report);
     }
-    return this.#report;
+    return report;
   }
 
   /** Marks the invocation settled; later reports are dropped. @internal */
