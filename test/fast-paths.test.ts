@@ -27,10 +27,11 @@ import {
   hangingAgent,
   okAgent,
   scriptedAgent,
+  drive as settle,
   slowAgent,
   throwingAgent,
 } from './faults/harness.js';
-import { recordEvents, settle } from './support.js';
+import { recordEvents } from './support.js';
 
 const plain = { hasGates: false, delivers: false, deploys: false };
 

@@ -2,30 +2,11 @@
  * Small shared pieces for the test suite: inline agents and event collection.
  * Not a test file (Vitest only runs `*.test.ts`).
  */
-import { vi } from 'vitest';
 import { type Agent, defineAgent, type MacroEvent, type MacroRun } from '../src/index.js';
 
 /** An agent that applies `fn` to its input. */
 export function fnAgent<I, O>(id: string, fn: (input: I) => O): Agent<I, O> {
   return defineAgent({ id, invoke: (input: I) => fn(input) });
-}
-
-/** An agent that fails its first `failures` calls, then returns `output`. */
-export function flakyAgent<O>(
-  id: string,
-  failures: number,
-  output: O,
-): Agent<unknown, O> & { calls: number } {
-  const agent = {
-    id,
-    calls: 0,
-    invoke(): O {
-      agent.calls += 1;
-      if (agent.calls <= failures) throw new Error(`${id} failed on call ${agent.calls}`);
-      return output;
-    },
-  };
-  return agent;
 }
 
 /** Records every event of `run`, through one listener per event type. */
@@ -54,16 +35,6 @@ export const EVENT_TYPES = [
   'decision',
   'persistence:error',
 ] as const satisfies readonly MacroEvent['type'][];
-
-/** Awaits a run while fake timers are installed, firing every timer it schedules. */
-export async function settle<R>(run: PromiseLike<R>): Promise<R> {
-  let done = false;
-  const result = Promise.resolve(run).finally(() => {
-    done = true;
-  });
-  while (!done) await vi.advanceTimersToNextTimerAsync();
-  return result;
-}
 
 const START_TO_END = {
   'run:start': 'run:end',

@@ -16,7 +16,7 @@ import {
   type OrchestratorOptions,
   type RunOptions,
 } from '../../src/index.js';
-import { EVENT_TYPES } from '../support.js';
+import { recordEvents } from '../support.js';
 
 /** What an agent saw on each call: its input and its invocation. */
 export interface Call {
@@ -155,10 +155,7 @@ export function start(
     { intent: 'test' },
     options.run,
   );
-  const events: MacroEvent[] = [];
-  const push = (event: MacroEvent) => events.push(event);
-  for (const type of EVENT_TYPES) run.on(type, push);
-  return { orchestrator, run: run as MacroRun<unknown>, events };
+  return { orchestrator, run: run as MacroRun<unknown>, events: recordEvents(run as MacroRun<unknown>) };
 }
 
 /**

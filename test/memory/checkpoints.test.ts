@@ -12,7 +12,8 @@ import {
   retryableStage,
   type StoredRun,
 } from '../../src/index.js';
-import { flakyAgent, recordEvents } from '../support.js';
+import { flakyAgent } from '../faults/harness.js';
+import { recordEvents } from '../support.js';
 import { agents, interrupted, spiedMemory } from './support.js';
 
 const line = defineMacro({

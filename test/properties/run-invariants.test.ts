@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type MacroEvent, MacroOrchestrator, type MacroResult } from '../../src/index.js';
 import { drive, flushMicrotasks, ofType, pairingProblems } from '../faults/harness.js';
-import { EVENT_TYPES } from '../support.js';
+import { recordEvents } from '../support.js';
 import { buildScenario, Monitor, type Scenario, scenario } from './scenarios.js';
 
 const RUNS = { numRuns: 200 } as const;
@@ -49,9 +49,7 @@ async function execute(s: Scenario): Promise<Outcome> {
     scheduling: { concurrency: s.concurrency },
   });
   const run = orchestrator.run('main', { intent: 'property' }, { timeoutMs: s.runTimeoutMs });
-  const events: MacroEvent[] = [];
-  const push = (event: MacroEvent) => events.push(event);
-  for (const type of EVENT_TYPES) run.on(type, push);
+  const events = recordEvents(run);
   let cancelledWhileRunning = false;
   if (s.cancelAtMs !== undefined) {
     setTimeout(() => {
