@@ -16,8 +16,7 @@ import {
   type StageDefinition,
   subMacro,
 } from '../src/index.js';
-import { drive, flakyAgent } from './faults/harness.js';
-import { fnAgent, recordEvents, unmatched } from './support.js';
+import { drive, flakyAgent, fnAgent, recordEvents, unmatched } from './support/index.js';
 
 beforeEach(() => {
   vi.useFakeTimers();

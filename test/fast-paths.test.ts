@@ -26,12 +26,12 @@ import {
   flakyAgent,
   hangingAgent,
   okAgent,
+  recordEvents,
   scriptedAgent,
   drive as settle,
   slowAgent,
   throwingAgent,
-} from './faults/harness.js';
-import { recordEvents } from './support.js';
+} from './support/index.js';
 
 const plain = { hasGates: false, delivers: false, deploys: false };
 

@@ -11,8 +11,7 @@ import {
   sequence,
   subMacro,
 } from '../src/index.js';
-import { drive, flakyAgent } from './faults/harness.js';
-import { fnAgent, recordEvents } from './support.js';
+import { drive, flakyAgent, fnAgent, recordEvents } from './support/index.js';
 
 const double = fnAgent('double', (n: number) => n * 2);
 const inc = fnAgent('inc', (n: number) => n + 1);

@@ -10,8 +10,7 @@ import {
   predicateGate,
   retryableStage,
 } from '../src/index.js';
-import { drive, flakyAgent } from './faults/harness.js';
-import { fnAgent } from './support.js';
+import { drive, flakyAgent, fnAgent } from './support/index.js';
 
 beforeEach(() => {
   vi.useFakeTimers();

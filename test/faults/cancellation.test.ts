@@ -19,7 +19,7 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

@@ -16,7 +16,7 @@ import {
   scriptedAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

@@ -14,7 +14,7 @@ import {
   slowAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

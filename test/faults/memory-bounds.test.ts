@@ -18,7 +18,7 @@ import {
   okAgent,
   scriptedAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

@@ -11,7 +11,7 @@ import {
   start,
   useFakeClock,
   type WriteFaults,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

@@ -10,7 +10,7 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

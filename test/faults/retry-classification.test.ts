@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, MacroError, retryableStage } from '../../src/index.js';
-import { drive, failOnUnhandledRejections, flakyAgent, ofType, start, useFakeClock } from './harness.js';
+import {
+  drive,
+  failOnUnhandledRejections,
+  flakyAgent,
+  ofType,
+  start,
+  useFakeClock,
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

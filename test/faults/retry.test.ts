@@ -18,7 +18,7 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

@@ -8,7 +8,7 @@ import {
   parallel,
   type StageRecord,
 } from '../../src/index.js';
-import { drive, failOnUnhandledRejections, okAgent, scriptedAgent, useFakeClock } from './harness.js';
+import { drive, failOnUnhandledRejections, okAgent, scriptedAgent, useFakeClock } from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

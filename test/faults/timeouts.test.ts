@@ -24,7 +24,7 @@ import {
   slowAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
 failOnUnhandledRejections();

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type MacroEvent, MacroOrchestrator, type MacroResult } from '../../src/index.js';
-import { drive, flushMicrotasks, ofType, pairingProblems } from '../faults/harness.js';
-import { recordEvents } from '../support.js';
+import { drive, flushMicrotasks, ofType, pairingProblems, recordEvents } from '../support/index.js';
 import { buildScenario, Monitor, type Scenario, scenario } from './scenarios.js';
 
 const RUNS = { numRuns: 200 } as const;
