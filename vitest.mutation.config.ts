@@ -27,6 +27,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, '**/.stryker-tmp/**', 'reports/**', ...outOfProcess],
+    setupFiles: ['test/setup.ts'], // as in vitest.config.ts
     typecheck: { enabled: false },
     isolate: false,
     testTimeout: 20_000,

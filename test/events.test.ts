@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type Agent,
   agentStage,
@@ -20,9 +20,6 @@ import { drive, flakyAgent, fnAgent, recordEvents, unmatched } from './support/i
 
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 const echo = fnAgent('echo', (x: unknown) => x);

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   agentStage,
   defineAgent,
@@ -207,9 +207,6 @@ describe('parallel', () => {
 describe('retryableStage', () => {
   beforeEach(() => {
     vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
   });
 
   it('wraps a stage with its retry policy', () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   agentStage,
   defineMacro,
@@ -14,9 +14,6 @@ import { drive, flakyAgent, fnAgent } from './support/index.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 const echo = fnAgent('echo', (x: unknown) => x);

@@ -9,7 +9,6 @@ import {
 } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   hangingAgent,
   ofType,
@@ -22,7 +21,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const macro = defineMacro({
   name: 'work',

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, type MacroDefinition } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
@@ -12,7 +11,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const primary = defineMacro({
   name: 'primary',

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { agentStage, defineMacro, judgeGate, retryableStage } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
@@ -13,7 +12,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const Summary = z.object({ title: z.string(), words: z.number().int() });
 

@@ -10,7 +10,6 @@ import {
 import {
   delay,
   drive,
-  failOnUnhandledRejections,
   ofType,
   pairingProblems,
   scriptedAgent,
@@ -19,7 +18,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 // Work an agent or phase leaves running after its stage ended must not reach the run.
 describe('work left behind after its stage ended', () => {

@@ -7,7 +7,6 @@ import { agentStage, defineMacro, InMemoryMemory, retryableStage } from '../../s
 import {
   delay,
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   hangingAgent,
   ofType,
@@ -17,7 +16,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const DAY = 24 * 60 * 60 * 1000;
 const MONTH = 30 * DAY;

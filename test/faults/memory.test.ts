@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, retryableStage } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   flakyMemory,
   ofType,
@@ -14,7 +13,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const macro = defineMacro({
   name: 'saved',

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { agentStage, defineMacro, judgeGate, predicateGate, schemaGate } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
@@ -13,7 +12,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const long = predicateGate('long', (text: string) => text.length >= 10, 'Write at least 10 characters.');
 

@@ -10,7 +10,6 @@ import {
 } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   ofType,
   okAgent,
@@ -21,7 +20,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 function retried(policy: RetryPolicyInput) {
   return defineMacro({

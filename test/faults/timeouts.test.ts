@@ -15,7 +15,6 @@ import {
 } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   hangingAgent,
   ofType,
   okAgent,
@@ -27,7 +26,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 describe('a stage past its timeoutMs', () => {
   const macro = defineMacro({

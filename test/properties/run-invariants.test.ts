@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type MacroEvent, MacroOrchestrator, type MacroResult } from '../../src/index.js';
 import { drive, flushMicrotasks, ofType, pairingProblems, recordEvents } from '../support/index.js';
 import { buildScenario, Monitor, type Scenario, scenario } from './scenarios.js';
@@ -28,12 +28,15 @@ const onUnhandled = () => {
 
 beforeAll(() => {
   process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers({ now: 0 });
 });
 
 afterAll(() => {
-  vi.useRealTimers();
   process.off('unhandledRejection', onUnhandled);
+});
+
+// Per test, since test/setup.ts restores real timers after each.
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
 });
 
 /** Runs a generated scenario to the end on the fake clock, then lets late agents finish. */

@@ -2,7 +2,7 @@
  * The fake clock: waits on it, and driving a run to its end while it is installed.
  * Not a test file.
  */
-import { afterEach, beforeEach, vi } from 'vitest';
+import { beforeEach, vi } from 'vitest';
 
 /** Waits `ms` on the (possibly fake) clock; rejects with `signal.reason` when it aborts. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
@@ -54,12 +54,9 @@ export async function flushMicrotasks(rounds = 2): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => realSetImmediate(resolve));
 }
 
-/** Fake timers for every test of the calling suite, restored afterwards. */
+/** Fake timers, at 1,000,000 ms, for every test of the calling suite (test/setup.ts restores real ones). */
 export function useFakeClock(): void {
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_000_000 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
   });
 }

@@ -6,6 +6,5 @@
 export * from './agents.js';
 export * from './clock.js';
 export * from './events.js';
-export * from './guards.js';
 export * from './memory.js';
 export * from './run.js';
