@@ -18,7 +18,6 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /** Test files that run the code outside the Vitest worker that Stryker instruments. */
 const outOfProcess = [
   'test/consumer.test.ts', // packs and imports dist/
-  'test/hidden-classes.test.ts', // node --allow-natives-syntax --import tsx
   'test/memory/crash-resume.test.ts', // spawns and SIGKILLs tsx children
   'test/report/example.test.ts', // runs examples/main.ts under tsx
 ];
