@@ -18,7 +18,6 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /** Test files that run the code outside the Vitest worker that Stryker instruments. */
 const outOfProcess = [
   'test/consumer.test.ts', // packs and imports dist/
-  'test/hidden-classes.test.ts', // node --allow-natives-syntax --import tsx
   'test/memory/crash-resume.test.ts', // spawns and SIGKILLs tsx children
   'test/report/example.test.ts', // runs examples/main.ts under tsx
 ];
@@ -27,6 +26,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, '**/.stryker-tmp/**', 'reports/**', ...outOfProcess],
+    setupFiles: ['test/setup.ts'], // as in vitest.config.ts
     typecheck: { enabled: false },
     isolate: false,
     testTimeout: 20_000,

@@ -116,14 +116,10 @@ describe('AbortScope.signal', () => {
 describe('sleep', () => {
   it('leaves no timer behind when its scope aborts first', async () => {
     vi.useFakeTimers();
-    try {
-      const scope = AbortScope.root();
-      const waiting = sleep(10_000, scope);
-      scope.abort(new Error('stop'));
-      await expect(waiting).rejects.toThrow('stop');
-      expect(vi.getTimerCount()).toBe(0);
-    } finally {
-      vi.useRealTimers();
-    }
+    const scope = AbortScope.root();
+    const waiting = sleep(10_000, scope);
+    scope.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -15,7 +15,7 @@ import {
   sequence,
   subMacro,
 } from '../src/index.js';
-import { fnAgent } from './support.js';
+import { fnAgent } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type Agent,
   agentStage,
@@ -16,13 +16,10 @@ import {
   type StageDefinition,
   subMacro,
 } from '../src/index.js';
-import { flakyAgent, fnAgent, recordEvents, settle, unmatched } from './support.js';
+import { drive, flakyAgent, fnAgent, recordEvents, unmatched } from './support/index.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 const echo = fnAgent('echo', (x: unknown) => x);
@@ -130,12 +127,12 @@ function start({ macros, act }: Scenario) {
 describe.each(Object.entries(scenarios))('events of %s', (_name, scenario) => {
   it('settles with the expected status', async () => {
     const { run } = start(scenario);
-    expect((await settle(run)).status).toBe(scenario.status);
+    expect((await drive(run)).status).toBe(scenario.status);
   });
 
   it('matches every run, macro, stage and phase start with exactly one later end', async () => {
     const { run, events } = start(scenario);
-    await settle(run);
+    await drive(run);
     expect(events.filter((e) => e.type === 'stage:start').length).toBeGreaterThan(0);
     expect(unmatched(events)).toEqual({ open: [], orphanEnds: [] });
     expect(events.filter((e) => e.type === 'run:start')).toHaveLength(1);
@@ -144,27 +141,27 @@ describe.each(Object.entries(scenarios))('events of %s', (_name, scenario) => {
 
   it('numbers events 1..n in emission order', async () => {
     const { run, events } = start(scenario);
-    await settle(run);
+    await drive(run);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
   it('counts every event in seq, also those of types nobody listens to', async () => {
     const { run, events } = start(scenario);
-    await settle(run);
+    await drive(run);
     const orchestrator = new MacroOrchestrator({ agents, macros: scenario.macros, random: () => 0 });
     const partial = orchestrator.run('main', { intent: 'go' }) as MacroRun<unknown>;
     const ends: MacroEvent[] = [];
     partial.on('macro:end', (event) => ends.push(event));
     partial.on('run:end', (event) => ends.push(event));
     scenario.act?.(partial);
-    await settle(partial);
+    await drive(partial);
     const expected = events.filter((e) => e.type === 'macro:end' || e.type === 'run:end');
     expect(ends.map((e) => [e.type, e.seq])).toEqual(expected.map((e) => [e.type, e.seq]));
   });
 
   it('stamps every event with the run id and the labels of the macro it belongs to', async () => {
     const { run, events } = start(scenario);
-    await settle(run);
+    await drive(run);
     for (const event of events) {
       const owner = event.path.split('/')[0];
       expect(event.runId).toBe(run.runId);
@@ -174,7 +171,7 @@ describe.each(Object.entries(scenarios))('events of %s', (_name, scenario) => {
 
   it('gives run:start, run:end and the result the same labels', async () => {
     const { run, events } = start(scenario);
-    const result = await settle(run);
+    const result = await drive(run);
     const runEvents = events.filter((e) => e.type === 'run:start' || e.type === 'run:end');
     expect(runEvents.map((e) => e.labels)).toEqual([result.labels, result.labels]);
   });
@@ -185,7 +182,7 @@ describe.each(Object.entries(scenarios))('events of %s', (_name, scenario) => {
     const drained = (async () => {
       for await (const event of run) iterated.push(event);
     })();
-    await settle(run);
+    await drive(run);
     await drained;
     expect(iterated).toHaveLength(events.length);
     iterated.forEach((event, i) => {
@@ -208,7 +205,7 @@ describe('the start/end check', () => {
 describe('the failing-agent run', () => {
   it('retries, cancels the sibling, then falls back, in that order', async () => {
     const { run, events } = start(scenarios['a failing agent that is retried, fails fast and falls back']!);
-    const result = await settle(run);
+    const result = await drive(run);
     const story = events
       .filter((e) => ['retry', 'fallback', 'stage:end'].includes(e.type))
       .map((e) => (e.type === 'stage:end' ? `${e.path}:${e.status}` : `${e.type}:${e.path}`));
@@ -242,7 +239,7 @@ describe('listeners', () => {
       throw new Error('listener bug');
     });
     const seen = recordEvents(run as MacroRun<unknown>);
-    const result = await settle(run);
+    const result = await drive(run);
     expect(result.status).toBe('succeeded');
     expect(seen.filter((e) => e.type === 'stage:start')).toHaveLength(2);
     expect(lines.filter((line) => line.includes('listener bug'))).toHaveLength(2);
@@ -261,7 +258,7 @@ describe('listeners', () => {
     };
     run.on('stage:end', never);
     run.off('stage:end', never);
-    await settle(run);
+    await drive(run);
     expect(starts).toEqual(['main/a']);
     expect(run.listenerCount('stage:start')).toBe(1); // the recorder that start() attached
   });
@@ -283,7 +280,7 @@ describe('listeners', () => {
     const orchestrator = new MacroOrchestrator({ agents: [streamer], macros: [macro] });
     const run = orchestrator.run('main', { intent: 'hello big world' });
     const events = recordEvents(run as MacroRun<unknown>);
-    await settle(run);
+    await drive(run);
     const progress = events.filter((e) => e.type === 'stage:progress');
     expect(progress.map((e) => e.data)).toEqual([{ token: 'hello' }, { token: 'big' }, { token: 'world' }]);
     for (const e of progress) expect(e).toMatchObject({ path: 'main/say', runId: run.runId, labels });
@@ -300,7 +297,7 @@ describe('the async iterator', () => {
     const drained = (async () => {
       for await (const event of run) types.push(event.type);
     })();
-    await settle(run);
+    await drive(run);
     await drained;
     expect(types.at(-1)).toBe('run:end');
   });
@@ -314,7 +311,7 @@ describe('the async iterator', () => {
         break;
       }
     })();
-    const result = await settle(run);
+    const result = await drive(run);
     await drained;
     expect(first?.type).toBe('run:start');
     expect(result.status).toBe('succeeded');
@@ -374,7 +371,7 @@ describe('any stage tree', () => {
         const drained = (async () => {
           for await (const event of run) iterated.push(event);
         })();
-        const result = await settle(run);
+        const result = await drive(run);
         await drained;
         expect(['succeeded', 'failed', 'partial']).toContain(result.status);
         expect(unmatched(events)).toEqual({ open: [], orphanEnds: [] });

@@ -8,7 +8,7 @@ import {
   retryableStage,
   type StageDefinition,
 } from '../src/index.js';
-import { recordEvents } from './support.js';
+import { recordEvents } from './support/index.js';
 
 const K = 3_000; // about three slices of branches
 

@@ -21,11 +21,12 @@ import {
   flakyAgent,
   hangingAgent,
   okAgent,
+  recordEvents,
   scriptedAgent,
+  drive as settle,
   slowAgent,
   throwingAgent,
-} from './faults/harness.js';
-import { recordEvents, settle } from './support.js';
+} from './support/index.js';
 
 /** A phase that never has work to do: with it in the pipeline, every stage steps through one more phase. */
 class NeverRuns extends ExecutionStage {

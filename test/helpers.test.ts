@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   agentStage,
   defineAgent,
@@ -11,7 +11,7 @@ import {
   sequence,
   subMacro,
 } from '../src/index.js';
-import { flakyAgent, fnAgent, recordEvents, settle } from './support.js';
+import { drive, flakyAgent, fnAgent, recordEvents } from './support/index.js';
 
 const double = fnAgent('double', (n: number) => n * 2);
 const inc = fnAgent('inc', (n: number) => n + 1);
@@ -208,9 +208,6 @@ describe('retryableStage', () => {
   beforeEach(() => {
     vi.useFakeTimers();
   });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
 
   it('wraps a stage with its retry policy', () => {
     const inner = agentStage('a', 'double');
@@ -235,9 +232,9 @@ describe('retryableStage', () => {
     const orchestrator = new MacroOrchestrator({ agents: [flaky], macros: [macro] });
     const run = orchestrator.run('m', { intent: 'x' });
     const events = recordEvents(run);
-    const result = await settle(run);
+    const result = await drive(run);
     expect(result.status).toBe('succeeded');
-    expect(flaky.calls).toBe(3);
+    expect(flaky.calls).toHaveLength(3);
     expect(result.stages['m/a']).toMatchObject({ status: 'succeeded', attempts: 3 });
     expect(events.filter((e) => e.type === 'retry').map((e) => (e.type === 'retry' ? e.delayMs : 0))).toEqual(
       [10, 20],
@@ -252,9 +249,9 @@ describe('retryableStage', () => {
       stages: [retryableStage(agentStage('a', flaky), { retries: 1, minDelayMs: 5 })],
     });
     const orchestrator = new MacroOrchestrator({ agents: [flaky], macros: [macro], random: () => 0 });
-    const result = await settle(orchestrator.run('m', { intent: 'x' }));
+    const result = await drive(orchestrator.run('m', { intent: 'x' }));
     expect(result.status).toBe('failed');
-    expect(flaky.calls).toBe(2);
+    expect(flaky.calls).toHaveLength(2);
     expect(result.stages['m/a']).toMatchObject({ status: 'failed', attempts: 2 });
   });
 
@@ -278,7 +275,7 @@ describe('retryableStage', () => {
     });
     const run = orchestrator.run('m', { intent: 'x' }, { input: 1 });
     const events = recordEvents(run);
-    const result = await settle(run);
+    const result = await drive(run);
     expect(result.output).toBe('done');
     const firstStarts = events.filter((e) => e.type === 'stage:start' && e.path === 'm/s/first');
     expect(firstStarts).toHaveLength(2);

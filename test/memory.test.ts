@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   agentStage,
   defineMacro,
@@ -10,13 +10,10 @@ import {
   predicateGate,
   retryableStage,
 } from '../src/index.js';
-import { flakyAgent, fnAgent, settle } from './support.js';
+import { drive, flakyAgent, fnAgent } from './support/index.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 const echo = fnAgent('echo', (x: unknown) => x);
@@ -44,13 +41,13 @@ const json = (result: MacroResult<unknown>) => JSON.parse(JSON.stringify(result)
 describe('results in memory', () => {
   it('holds the result, as JSON, when the run resolves', async () => {
     const orchestrator = orchestrate();
-    const result = await settle(orchestrator.run('ok', { intent: 'remember me' }));
+    const result = await drive(orchestrator.run('ok', { intent: 'remember me' }));
     expect(await orchestrator.loadResult(result.runId)).toEqual(json(result));
   });
 
   it('holds the result of a failed run too', async () => {
     const orchestrator = orchestrate();
-    const result = await settle(orchestrator.run('fails', { intent: 'x' }));
+    const result = await drive(orchestrator.run('fails', { intent: 'x' }));
     expect(result.status).toBe('failed');
     expect(await orchestrator.loadResult(result.runId)).toEqual(json(result));
   });
@@ -62,14 +59,14 @@ describe('results in memory', () => {
     run.on('run:end', (event) => {
       atRunEnd = orchestrator.memory.loadResult(event.runId);
     });
-    const result = await settle(run);
+    const result = await drive(run);
     expect(await atRunEnd).toEqual(json(result));
   });
 
   it('saves into an injected adapter', async () => {
     const memory = new InMemoryMemory();
     const orchestrator = orchestrate([ok], memory);
-    const result = await settle(orchestrator.run('ok', { intent: 'x' }));
+    const result = await drive(orchestrator.run('ok', { intent: 'x' }));
     expect(await memory.loadResult(result.runId)).toEqual(json(result));
   });
 
@@ -93,7 +90,7 @@ describe('results in memory', () => {
       agents: [echo, fnAgent('len', (s: string) => s.length)],
       macros: [macro],
     });
-    const result = await settle(orchestrator.run('two', { intent: 'hello' }));
+    const result = await drive(orchestrator.run('two', { intent: 'hello' }));
     const stored = await orchestrator.loadResult(result.runId);
     expect(stored?.stages['two/a']?.output).toBe('hello');
     expect(stored?.stages['two/b']?.output).toBe(5);
@@ -111,7 +108,7 @@ describe('results in memory', () => {
     const run = orchestrator.run('ok', { intent: 'x' });
     const failures: string[] = [];
     run.on('persistence:error', (event) => failures.push(event.error.message));
-    const result = await settle(run);
+    const result = await drive(run);
     expect(result.status).toBe('succeeded');
     expect(result.persistence).toMatchObject({ ok: false, error: { code: 'PERSISTENCE_FAILED' } });
     expect(failures).toEqual([expect.stringContaining('disk full')]);
@@ -123,7 +120,7 @@ describe('listRuns', () => {
     const orchestrator = orchestrate();
     const ids: string[] = [];
     for (const name of ['ok', 'fails', 'ok', 'rescued'] as const) {
-      ids.push((await settle(orchestrator.run(name, { intent: 'x' }))).runId);
+      ids.push((await drive(orchestrator.run(name, { intent: 'x' }))).runId);
     }
     return { memory: orchestrator.memory, ids };
   }
@@ -172,7 +169,7 @@ describe('audit trail', () => {
       stages: [retryableStage(agentStage('a', flaky), { retries: 3, minDelayMs: 10, jitter: false })],
     });
     const orchestrator = new MacroOrchestrator({ agents: [flaky], macros: [macro] });
-    const result = await settle(orchestrator.run('retrying', { intent: 'x' }));
+    const result = await drive(orchestrator.run('retrying', { intent: 'x' }));
     const audit = await orchestrator.memory.readAudit(result.runId);
     const data = audit.map((r) => r.data as { attempt?: number; delayMs?: number });
     expect(audit.map((r, i) => `${r.kind}:${r.path}:${data[i]?.attempt}`)).toEqual([
@@ -189,7 +186,7 @@ describe('audit trail', () => {
 
   it('records the failure and the fallback that rescued the run', async () => {
     const orchestrator = orchestrate();
-    const result = await settle(orchestrator.run('rescued', { intent: 'x' }));
+    const result = await drive(orchestrator.run('rescued', { intent: 'x' }));
     const audit = await orchestrator.memory.readAudit(result.runId);
     expect(audit.map((r) => r.kind)).toEqual(['failure', 'fallback']);
     expect(audit[1]?.data).toMatchObject({ from: 'rescued', to: 'ok', error: { code: 'AGENT_FAILED' } });
@@ -204,7 +201,7 @@ describe('audit trail', () => {
       ],
     });
     const orchestrator = new MacroOrchestrator({ agents: [echo], macros: [macro] });
-    const result = await settle(orchestrator.run('gated', { intent: 'x' }));
+    const result = await drive(orchestrator.run('gated', { intent: 'x' }));
     const audit = await orchestrator.memory.readAudit(result.runId);
     expect(audit.map((r) => r.kind)).toEqual(['gate', 'failure']);
     expect(audit[0]?.data).toMatchObject({ gate: 'never', passed: false, feedback: 'no' });
@@ -212,7 +209,7 @@ describe('audit trail', () => {
 
   it('is empty for a run without incidents', async () => {
     const orchestrator = orchestrate();
-    const result = await settle(orchestrator.run('ok', { intent: 'x' }));
+    const result = await drive(orchestrator.run('ok', { intent: 'x' }));
     expect(await orchestrator.memory.readAudit(result.runId)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /** Every public options object refuses keys it does not know, naming the key and the known ones. */
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator, runMacro } from '../src/index.js';
-import { fnAgent } from './support.js';
+import { fnAgent } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
 const macro = defineMacro({ name: 'm', description: 'one stage', stages: [agentStage('s', 'echo')] });

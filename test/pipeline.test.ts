@@ -15,7 +15,7 @@ import {
   type PipelineState,
   predicateGate,
 } from '../src/index.js';
-import { fnAgent, recordEvents } from './support.js';
+import { fnAgent, recordEvents } from './support/index.js';
 
 /** A writer whose every draft differs and never passes the `elevated` gate. */
 function writer() {

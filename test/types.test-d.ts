@@ -30,7 +30,7 @@ import {
   sequence,
   subMacro,
 } from '../src/index.js';
-import type { EVENT_TYPES } from './support.js';
+import type { EVENT_TYPES } from './support/index.js';
 
 const toLength = defineAgent({ id: 'len', invoke: (text: string) => text.length });
 const count = agentStage('count', toLength);

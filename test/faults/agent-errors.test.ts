@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { AgentError, agentStage, defineMacro, isMacroError, MacroError, sequence } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
@@ -10,10 +9,9 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const oneStage = defineMacro({
   name: 'one',

@@ -9,7 +9,6 @@ import {
 } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   hangingAgent,
   ofType,
@@ -19,10 +18,9 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const macro = defineMacro({
   name: 'work',

@@ -9,8 +9,7 @@ import {
   sequence,
   subMacro,
 } from '../../src/index.js';
-import { recordEvents } from '../support.js';
-import { okAgent, pairingProblems } from './harness.js';
+import { okAgent, pairingProblems, recordEvents } from '../support/index.js';
 
 /** A stage nested `depth` levels deep: sequences around one agent stage. */
 function nested(depth: number): StageDefinition {

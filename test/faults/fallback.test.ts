@@ -2,17 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, type MacroDefinition } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const primary = defineMacro({
   name: 'primary',

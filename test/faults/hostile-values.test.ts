@@ -3,7 +3,6 @@ import { describe, expect, it, vi } from 'vitest';
 import { agentStage, defineMacro, MacroOrchestrator, toErrorRecord } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
@@ -11,10 +10,9 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 /** A proxy that throws on every operation. */
 function revoked(): object {

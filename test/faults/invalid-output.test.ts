@@ -3,17 +3,15 @@ import { z } from 'zod';
 import { agentStage, defineMacro, judgeGate, retryableStage } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
   scriptedAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const Summary = z.object({ title: z.string(), words: z.number().int() });
 

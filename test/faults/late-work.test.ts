@@ -10,16 +10,14 @@ import {
 import {
   delay,
   drive,
-  failOnUnhandledRejections,
   ofType,
   pairingProblems,
   scriptedAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 // Work an agent or phase leaves running after its stage ended must not reach the run.
 describe('work left behind after its stage ended', () => {

@@ -7,17 +7,15 @@ import { agentStage, defineMacro, InMemoryMemory, retryableStage } from '../../s
 import {
   delay,
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   hangingAgent,
   ofType,
   slowAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const DAY = 24 * 60 * 60 * 1000;
 const MONTH = 30 * DAY;

@@ -11,17 +11,9 @@ import {
   type MacroResult,
   type MacroRun,
 } from '../../src/index.js';
-import {
-  drive,
-  failOnUnhandledRejections,
-  flushMicrotasks,
-  okAgent,
-  scriptedAgent,
-  useFakeClock,
-} from './harness.js';
+import { drive, flushMicrotasks, okAgent, scriptedAgent, useFakeClock } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const RUNS = 1_500;
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, retryableStage } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   flakyMemory,
   ofType,
@@ -11,10 +10,9 @@ import {
   start,
   useFakeClock,
   type WriteFaults,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const macro = defineMacro({
   name: 'saved',

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, type ParallelFailureMode, parallel } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   hangingAgent,
   okAgent,
   pairingProblems,
@@ -10,10 +9,9 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 /**
  * Three branches: `done` finishes at once, `timed` hangs past its 1 s budget, and

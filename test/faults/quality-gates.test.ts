@@ -3,17 +3,15 @@ import { z } from 'zod';
 import { agentStage, defineMacro, judgeGate, predicateGate, schemaGate } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   ofType,
   okAgent,
   pairingProblems,
   scriptedAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const long = predicateGate('long', (text: string) => text.length >= 10, 'Write at least 10 characters.');
 

@@ -5,10 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, MacroError, retryableStage } from '../../src/index.js';
-import { drive, failOnUnhandledRejections, flakyAgent, ofType, start, useFakeClock } from './harness.js';
+import { drive, flakyAgent, ofType, start, useFakeClock } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const retried = defineMacro({
   name: 'retried',

@@ -10,7 +10,6 @@ import {
 } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   flakyAgent,
   ofType,
   okAgent,
@@ -18,10 +17,9 @@ import {
   start,
   throwingAgent,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 function retried(policy: RetryPolicyInput) {
   return defineMacro({

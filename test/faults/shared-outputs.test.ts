@@ -8,10 +8,9 @@ import {
   parallel,
   type StageRecord,
 } from '../../src/index.js';
-import { drive, failOnUnhandledRejections, okAgent, scriptedAgent, useFakeClock } from './harness.js';
+import { drive, okAgent, scriptedAgent, useFakeClock } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 interface Bag {
   items: number[];

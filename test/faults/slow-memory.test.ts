@@ -16,8 +16,7 @@ import {
   type OrchestratorOptions,
   sequence,
 } from '../../src/index.js';
-import { recordEvents } from '../support.js';
-import { delay, okAgent, pairingProblems, scriptedAgent } from './harness.js';
+import { delay, okAgent, pairingProblems, recordEvents, scriptedAgent } from '../support/index.js';
 
 const TEST_TIMEOUT = 5_000;
 /** How long past its budget a run may take to settle on a busy machine. */

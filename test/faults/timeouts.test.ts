@@ -15,7 +15,6 @@ import {
 } from '../../src/index.js';
 import {
   drive,
-  failOnUnhandledRejections,
   hangingAgent,
   ofType,
   okAgent,
@@ -24,10 +23,9 @@ import {
   slowAgent,
   start,
   useFakeClock,
-} from './harness.js';
+} from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 describe('a stage past its timeoutMs', () => {
   const macro = defineMacro({

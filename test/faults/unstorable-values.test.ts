@@ -11,19 +11,9 @@ import {
   type OrchestratorOptions,
 } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import {
-  drive,
-  failOnUnhandledRejections,
-  flakyMemory,
-  ofType,
-  okAgent,
-  scriptedAgent,
-  start,
-  useFakeClock,
-} from './harness.js';
+import { drive, flakyMemory, ofType, okAgent, scriptedAgent, start, useFakeClock } from '../support/index.js';
 
 useFakeClock();
-failOnUnhandledRejections();
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -12,7 +12,7 @@ import {
   MacroOrchestrator,
   parallel,
 } from '../../src/index.js';
-import { fnAgent, recordEvents } from '../support.js';
+import { fnAgent, recordEvents } from '../support/index.js';
 
 export type Three = readonly [unknown, unknown, unknown];
 

@@ -7,7 +7,7 @@ import {
   MacroOrchestrator,
   parallel,
 } from '../../src/index.js';
-import { fnAgent, recordEvents } from '../support.js';
+import { fnAgent, recordEvents } from '../support/index.js';
 import { decide } from './fixtures.js';
 
 /** An agent's JSON answer with an own `__proto__` key: the hidden payload. */

@@ -7,7 +7,7 @@ import {
   parallel,
   sequence,
 } from '../../src/index.js';
-import { fnAgent } from '../support.js';
+import { fnAgent } from '../support/index.js';
 import { decide } from './fixtures.js';
 
 const conflict = () => decide({ strategy: 'majority' }, ['x', 'y', 'x']);

@@ -12,7 +12,7 @@ import {
   retryableStage,
   type StoredRun,
 } from '../../src/index.js';
-import { flakyAgent, recordEvents } from '../support.js';
+import { flakyAgent, recordEvents } from '../support/index.js';
 import { agents, interrupted, spiedMemory } from './support.js';
 
 const line = defineMacro({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator } from '../../src/index.js';
-import { fnAgent } from '../support.js';
+import { fnAgent } from '../support/index.js';
 import { checkpoint, header, memoryAdapterContract, result, stage } from './memory-adapter.contract.js';
 
 /** An array nested `depth` levels deep. */

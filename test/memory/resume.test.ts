@@ -11,7 +11,7 @@ import {
   subMacro,
 } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import { recordEvents, unmatched } from '../support.js';
+import { recordEvents, unmatched } from '../support/index.js';
 import { type Calls, interrupted, restarted, stageEnds } from './support.js';
 
 const line = defineMacro({

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryMemory, type MemoryAdapter } from '../../src/index.js';
 import { settlesPromptly, withTimeout } from '../../src/memory/timed-memory.js';
 
@@ -15,9 +15,6 @@ const METHODS = [
 
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 /** An adapter whose every method resolves with its own name and arguments, or never settles. */

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PersistenceError } from '../../src/index.js';
 import { writeWithRetry } from '../../src/memory/write-with-retry.js';
 
@@ -8,9 +8,6 @@ const random = () => 0;
 
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 /** A pino logger at `warn` whose lines are kept, parsed. */

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type MacroEvent, MacroOrchestrator, type MacroResult } from '../../src/index.js';
-import { drive, flushMicrotasks, ofType, pairingProblems } from '../faults/harness.js';
-import { EVENT_TYPES } from '../support.js';
+import { drive, flushMicrotasks, ofType, pairingProblems, recordEvents } from '../support/index.js';
 import { buildScenario, Monitor, type Scenario, scenario } from './scenarios.js';
 
 const RUNS = { numRuns: 200 } as const;
@@ -29,12 +28,15 @@ const onUnhandled = () => {
 
 beforeAll(() => {
   process.on('unhandledRejection', onUnhandled);
-  vi.useFakeTimers({ now: 0 });
 });
 
 afterAll(() => {
-  vi.useRealTimers();
   process.off('unhandledRejection', onUnhandled);
+});
+
+// Per test, since test/setup.ts restores real timers after each.
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
 });
 
 /** Runs a generated scenario to the end on the fake clock, then lets late agents finish. */
@@ -49,9 +51,7 @@ async function execute(s: Scenario): Promise<Outcome> {
     scheduling: { concurrency: s.concurrency },
   });
   const run = orchestrator.run('main', { intent: 'property' }, { timeoutMs: s.runTimeoutMs });
-  const events: MacroEvent[] = [];
-  const push = (event: MacroEvent) => events.push(event);
-  for (const type of EVENT_TYPES) run.on(type, push);
+  const events = recordEvents(run);
   let cancelledWhileRunning = false;
   if (s.cancelAtMs !== undefined) {
     setTimeout(() => {

@@ -20,7 +20,7 @@ import {
   type StageDefinition,
   sequence,
 } from '../../src/index.js';
-import { delay } from '../faults/harness.js';
+import { delay } from '../support/index.js';
 
 /** How one agent behaves. `ms` are fake-clock milliseconds. */
 export type FaultPlan =

@@ -11,7 +11,7 @@ import {
   parallel,
   predicateGate,
 } from '../../src/index.js';
-import { fnAgent } from '../support.js';
+import { fnAgent } from '../support/index.js';
 
 const fixed = { now: () => Date.UTC(2025, 0, 2, 3, 4, 5), createRunId: () => 'run-1' };
 
