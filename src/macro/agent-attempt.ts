@@ -9,10 +9,11 @@
  */
 import type { Logger } from 'pino';
 import type { Agent } from '../agents/agent.js';
-import { MacroError } from '../errors.js';
+import { MacroError, QualityGateError } from '../errors.js';
 import type { AbortScope, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
 import { snapshot } from '../internal/snapshot.js';
+import { shapeArtefacts } from '../protocol/artefacts.js';
 import {
   applyQaPass,
   type ExecutionStage,
@@ -21,11 +22,14 @@ import {
   type PipelineState,
 } from '../protocol/execution.js';
 import { isThenable } from '../protocol/quality-gates.js';
-import { agentFailure, parseOutput } from './agent-call.js';
+import { type AgentCaller, agentFailure, parseOutput } from './agent-call.js';
 import type { CompiledAgentStage } from './compile.js';
+import { normalise, wrapUserError } from './failure.js';
+import { checkGates, type GateHost } from './gates.js';
 import { Invocation, type InvocationHost } from './invocation.js';
+import type { Journal } from './journal.js';
 import { timedScope } from './stage-scope.js';
-import type { Artefact, GateVerdict, StageRecord } from './types.js';
+import type { Artefact, GateVerdict, MacroContext, StageRecord } from './types.js';
 
 /** What running a list of gates found. */
 export interface GateCheck {
@@ -33,77 +37,12 @@ export interface GateCheck {
   readonly verdicts: GateVerdict[];
 }
 
-/** What an attempt records in its run, and how it calls agents and gates. @internal */
-export interface AttemptHost extends InvocationHost {
-  now(): number;
-  /** Emits `stage:start`; returns the stage's start time. */
-  stageStarted(node: CompiledAgentStage, attempt: number): number;
-  /** The stage's input, through its `input` mapper; throws what the mapper throws, wrapped. */
-  stageInput(node: CompiledAgentStage, input: unknown): unknown;
-  /** Emits `phase:start`; returns `at`, or a new clock reading. */
-  phaseStarted(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, at?: number): number;
-  /** Records a phase's span and emits its `phase:end`; returns its end time. */
-  phaseSucceeded(node: CompiledAgentStage, phase: ExecutionStage, attempt: number, startedAt: number): number;
-  /** Records a failed phase; returns the error the stage fails with. */
-  phaseFailed(
-    node: CompiledAgentStage,
-    phase: ExecutionStage,
-    attempt: number,
-    caught: unknown,
-    scope: AbortScope,
-    startedAt: number,
-  ): MacroError;
-  /** Refuses output that still fails its gates (throws); records the delivered artefacts. */
-  pipelineEnded(node: CompiledAgentStage, state: PipelineState, artefacts: readonly Artefact[]): void;
-  stageSucceeded(
-    node: CompiledAgentStage,
-    attempt: number,
-    output: unknown,
-    agent: string,
-    startedAt: number,
-    endedAt: number,
-  ): StageRecord;
+/** What an attempt needs from its run: its journal, agents and checkpoints. @internal */
+export interface AttemptHost extends InvocationHost, GateHost {
+  readonly journal: Journal;
+  readonly caller: AgentCaller;
   /** Queues the stage's checkpoint; returns the write to wait for under `'sync'` durability. */
   checkpoint(record: StageRecord): Promise<void> | undefined;
-  /** Emits the `stage:end` of a stage that succeeded. */
-  stageEnded(record: StageRecord, at: number): void;
-  /** Records a failed stage; returns the error it fails with. */
-  stageFailed(
-    node: CompiledAgentStage,
-    attempt: number,
-    caught: unknown,
-    scope: AbortScope,
-    startedAt: number,
-  ): MacroError;
-  /** Calls `agent` under the scheduling budget; `watcher` hears how it settles, or of an abort. */
-  watchAgent(
-    agent: Agent,
-    input: unknown,
-    invocation: Invocation,
-    scope: AbortScope,
-    watcher: Watcher<unknown>,
-  ): void;
-  invokeAgent(
-    agent: Agent,
-    node: CompiledAgentStage,
-    path: string,
-    input: unknown,
-    scope: AbortScope,
-    attempt: number,
-    feedback: readonly GateVerdict[],
-    previous: unknown,
-    validate: boolean,
-  ): Promise<unknown>;
-  /** A QA pass of the stage's gates on `output`: the check, or a promise of it; may throw. */
-  checkGates(
-    node: CompiledAgentStage,
-    output: unknown,
-    pass: number,
-    scope: AbortScope,
-    attempt: number,
-  ): GateCheck | Promise<GateCheck>;
-  deliver(node: CompiledAgentStage, output: unknown): Artefact[];
-  deploy(node: CompiledAgentStage, artefacts: readonly Artefact[]): Promise<void>;
   agent(id: string): Agent | undefined;
 }
 
@@ -223,14 +162,14 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   start(): void {
     const host = this.#host;
     const node = this.#node;
-    this.#startedAt = host.stageStarted(node, this.attempt);
+    this.#startedAt = host.journal.stageStarted(node, this.attempt);
     if (node.timeoutMs !== undefined) {
       this.#scope = this.#phaseScope = timedScope(this.#scope, node.timeoutMs, node.path);
       this.#bits |= OWN_SCOPE;
     }
     let mapped = true;
     try {
-      this.input = host.stageInput(node, this.input);
+      this.input = stageInput(node, this.input, host.context);
     } catch (caught) {
       mapped = false;
       this.#failStage(caught);
@@ -265,7 +204,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       }
       if (!runs) continue;
       this.#phase = p;
-      this.#phaseStartedAt = host.phaseStarted(node, phase, this.attempt, now);
+      this.#phaseStartedAt = host.journal.phaseStarted(node.path, phase, this.attempt, now);
       const budget = node.phaseTimeoutsMs?.get(phase.name);
       if (budget !== undefined) this.#phaseScope = timedScope(this.#scope, budget, node.path, phase.name);
       this.#bits |= IN_EXECUTE;
@@ -371,7 +310,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.#phaseScope = this.#scope;
     }
     const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
-    return this.#host.phaseSucceeded(this.#node, phase, this.attempt, this.#phaseStartedAt);
+    return this.#host.journal.phaseSucceeded(this.#node.path, phase, this.attempt, this.#phaseStartedAt);
   }
 
   /** Every phase has run: the gates' final word, then the stage's record, checkpoint and end. */
@@ -380,14 +319,20 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     const host = this.#host;
     const node = this.#node;
     try {
-      host.pipelineEnded(node, this, this.#artefacts ?? EMPTY_ARTEFACTS);
+      if (!this.passed) {
+        throw new QualityGateError(
+          node.path,
+          this.verdicts.filter((v) => !v.passed).map((v) => v.gate),
+        );
+      }
+      if (this.#artefacts !== undefined) host.journal.delivered(node.path, this.#artefacts);
     } catch (caught) {
       this.#failStage(caught);
       return;
     }
     if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
     const output = this.output;
-    const record = host.stageSucceeded(
+    const record = host.journal.stageSucceeded(
       node,
       this.attempt,
       snapshot(output),
@@ -397,7 +342,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     );
     const storing = host.checkpoint(record);
     if (storing === undefined) {
-      host.stageEnded(record, record.endedAt);
+      host.journal.stageEnded(record, record.endedAt);
       this.#report(true, output);
       return;
     }
@@ -408,16 +353,11 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   /** Records the running phase's failure, then the stage's. */
   #failPhase(caught: unknown): void {
     const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
-    let error: unknown;
+    const { path } = this.#node;
+    let error: MacroError;
     try {
-      error = this.#host.phaseFailed(
-        this.#node,
-        phase,
-        this.attempt,
-        caught,
-        this.#phaseScope,
-        this.#phaseStartedAt,
-      );
+      error = normalise(caught, path, this.#phaseScope);
+      this.#host.journal.phaseFailed(path, phase, this.attempt, error, this.#phaseStartedAt);
     } catch (fault) {
       this.#fault(fault);
       return;
@@ -430,13 +370,14 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     this.#bits |= ENDED;
     this.#bits = (this.#bits & ~WAIT) | FAILING;
     this.#invocation?.close();
-    let error: unknown;
+    let error: MacroError;
     try {
       if (this.#phaseScope !== this.#scope) {
         this.#phaseScope.dispose();
         this.#phaseScope = this.#scope;
       }
-      error = this.#host.stageFailed(this.#node, this.attempt, caught, this.#scope, this.#startedAt);
+      error = normalise(caught, this.#node.path, this.#scope);
+      this.#host.journal.stageFailed(this.#node, this.attempt, error, this.#startedAt);
       if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
     } catch (fault) {
       this.#fault(fault);
@@ -499,17 +440,13 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     const refused = this.#refusal();
     if (refused !== undefined) return refused;
     const node = this.#node;
-    return this.#host.invokeAgent(
-      this.#agentFor(options?.agent),
-      node,
-      node.path,
-      this.input,
-      this.#phaseScope,
-      this.attempt,
-      options?.feedback ?? EMPTY_FEEDBACK,
-      options?.previous,
-      true,
-    );
+    return this.#host.caller.invoke(this.#agentFor(options?.agent), this.input, this.#phaseScope, {
+      path: node.path,
+      attempt: this.attempt,
+      feedback: options?.feedback ?? EMPTY_FEEDBACK,
+      previous: options?.previous,
+      schema: node.outputSchema,
+    });
   }
 
   invokeInto(
@@ -534,7 +471,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     this.#invocation = invocation;
     this.#bits = (this.#bits & ~WAIT) | CALL;
     if (scope.aborted) this.rejected(scope.reason);
-    else this.#host.watchAgent(agent, this.input, invocation, scope, this);
+    else this.#host.caller.watch(agent, this.input, invocation, scope, this);
   }
 
   checkGates(output: unknown): Promise<GateCheck> {
@@ -559,15 +496,25 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   /** The next QA pass on `output`. */
   #check(output: unknown): GateCheck | Promise<GateCheck> {
     this.#gatePasses += 1;
-    return this.#host.checkGates(this.#node, output, this.#gatePasses, this.#phaseScope, this.attempt);
+    const node = this.#node;
+    return checkGates(
+      this.#host,
+      node.gates,
+      output,
+      node.path,
+      this.#gatePasses,
+      this.#phaseScope,
+      this.attempt,
+    );
   }
 
   deliver(output: unknown): Artefact[] {
-    return this.#host.deliver(this.#node, output);
+    const { def, path } = this.#node;
+    return def.deliver === undefined ? [] : shapeArtefacts(def.deliver, output, this.#host.context, path);
   }
 
   deploy(artefacts: readonly Artefact[]): Promise<void> {
-    return this.#host.deploy(this.#node, artefacts);
+    return deploy(this.#node, artefacts, this.#host.context);
   }
 
   /** The stage's own agent, or the one named (checked to exist when the macro was compiled). */
@@ -607,8 +554,6 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 }
 
-const EMPTY_ARTEFACTS: readonly Artefact[] = Object.freeze([]);
-
 function noop(): void {}
 
 // Closures the attempt needs only sometimes are made by these module functions: written
@@ -635,7 +580,32 @@ function endOnceStored(
   output: unknown,
 ): void {
   void storing.then(() => {
-    host.stageEnded(record, host.now());
+    host.journal.stageEnded(record, host.journal.now());
     sink.ok(index, output);
   });
+}
+
+/** The stage's input, through its `input` mapper if it has one. */
+function stageInput(node: CompiledAgentStage, input: unknown, context: MacroContext): unknown {
+  const map = node.input;
+  if (map === undefined) return input;
+  try {
+    return map.call(node.def, input, context); // a method of its definition
+  } catch (error) {
+    throw wrapUserError(error, node.path, 'input');
+  }
+}
+
+/** Publishes artefacts with the stage's `deploy` function, if it has one. */
+async function deploy(
+  node: CompiledAgentStage,
+  artefacts: readonly Artefact[],
+  context: MacroContext,
+): Promise<void> {
+  if (node.def.deploy === undefined) return;
+  try {
+    await node.def.deploy(artefacts, context);
+  } catch (error) {
+    throw wrapUserError(error, node.path, 'deploy');
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * Calling an agent: under its stage's abort scope, settling with its output checked
- * against the stage's output schema, or with its failure as a MacroError.
+ * Calling an agent: under the scheduling budget and its stage's abort scope, settling
+ * with its output checked against the stage's output schema, or with its failure as a
+ * MacroError.
  * @internal
  * @module
  */
@@ -8,7 +9,67 @@ import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import { AgentError, CancelledError, InvalidOutputError, isMacroError, type MacroError } from '../errors.js';
 import type { AbortScope, RaceOutcome, Watcher } from '../internal/abort-scope.js';
-import type { Invocation } from './invocation.js';
+import type { Scheduler } from '../scheduling/scheduler.js';
+import { Invocation, type InvocationHost } from './invocation.js';
+import type { GateVerdict } from './types.js';
+
+/** What one agent call hands its agent besides the input, and how its output is checked. */
+export interface CallOptions {
+  readonly path: string;
+  readonly attempt: number;
+  readonly feedback: readonly GateVerdict[];
+  readonly previous: unknown;
+  /** The stage's output schema, checked on the output; none for judges. */
+  readonly schema: z.ZodType | undefined;
+}
+
+/** Calls a run's agents under its scheduling budget. */
+export class AgentCaller {
+  readonly #scheduler: Scheduler;
+  readonly #host: InvocationHost;
+
+  constructor(scheduler: Scheduler, host: InvocationHost) {
+    this.#scheduler = scheduler;
+    this.#host = host;
+  }
+
+  /**
+   * Calls `agent` on `input` under `scope`; settles with the checked output or the failure
+   * as a MacroError. Not async: the race settles with what AgentOutcome maps, which saves
+   * a frame and an await per call.
+   */
+  invoke(agent: Agent, input: unknown, scope: AbortScope, options: CallOptions): Promise<unknown> {
+    if (scope.aborted) return Promise.reject(scope.reason);
+    const { path } = options;
+    const invocation = new Invocation(
+      this.#host,
+      path,
+      scope,
+      options.attempt,
+      options.feedback,
+      options.previous,
+    );
+    const outcome = new AgentOutcome(agent, path, scope, invocation, options.schema);
+    const scheduler = this.#scheduler;
+    if (scheduler.unlimited) return callAgent(agent, input, invocation, scope, outcome);
+    // Raced twice: waiting for a slot, then the call itself, each stops at an abort.
+    return scope.race(scheduler.schedule(agent.id, scheduledCall(agent, input, invocation, scope)), outcome);
+  }
+
+  /** Calls `agent` and tells `watcher` how the call settles, or of an abort first; no promise of its own. */
+  watch(
+    agent: Agent,
+    input: unknown,
+    invocation: Invocation,
+    scope: AbortScope,
+    watcher: Watcher<unknown>,
+  ): void {
+    const scheduler = this.#scheduler;
+    if (scheduler.unlimited) watchAgent(agent, input, invocation, scope, watcher);
+    // Watched twice, as invoke races twice: waiting for a slot, then the call itself.
+    else scope.watch(scheduler.schedule(agent.id, scheduledCall(agent, input, invocation, scope)), watcher);
+  }
+}
 
 /** An agent's output checked against the stage's output schema. */
 export function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, path: string): unknown {

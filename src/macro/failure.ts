@@ -3,7 +3,8 @@
  * @internal
  * @module
  */
-import { describe, isMacroError, MacroError } from '../errors.js';
+import { CancelledError, describe, isMacroError, MacroError } from '../errors.js';
+import type { AbortScope } from '../internal/abort-scope.js';
 import type { StageStatus } from './types.js';
 
 /** The stage status an error ends a stage with. */
@@ -21,4 +22,15 @@ export function wrapUserError(error: unknown, path: string, where: string): Macr
     path,
     retryable: true,
   });
+}
+
+/** Turns anything caught at `path` into a MacroError; once `scope` aborted, its reason wins. */
+export function normalise(caught: unknown, path: string, scope: AbortScope): MacroError {
+  if (isMacroError(caught)) return caught;
+  if (scope.aborted) {
+    const reason = scope.reason;
+    if (isMacroError(reason)) return reason;
+    return new CancelledError(path, reason);
+  }
+  return wrapUserError(caught, path, 'stage');
 }

@@ -1,0 +1,109 @@
+/**
+ * Running a list of quality gates on an output: a stage's QA pass, or a macro's own
+ * gates on its result. Each verdict is recorded in the run's journal as it comes.
+ * @internal
+ * @module
+ */
+import { QualityGateError } from '../errors.js';
+import type { AbortScope } from '../internal/abort-scope.js';
+import { checkGate } from '../protocol/quality-gates.js';
+import type { GateCheck } from './agent-attempt.js';
+import type { Journal } from './journal.js';
+import type { GateVerdict, MacroContext, QualityGate } from './types.js';
+
+/** What running gates needs from the run. */
+export interface GateHost {
+  readonly journal: Journal;
+  readonly context: MacroContext;
+  /** How gates at `path` call their judge agents, under `scope`. */
+  judge(
+    path: string,
+    scope: AbortScope,
+    attempt: number,
+  ): (agentId: string, input: unknown) => Promise<unknown>;
+}
+
+/** The judge given to gates that have none to call. */
+function noJudge(): Promise<never> {
+  return Promise.reject(new Error('only judge gates call a judge'));
+}
+
+/**
+ * Runs `gates` on `output`, recording each verdict: synchronously while the gates answer
+ * synchronously (schema gates, plain predicates), asynchronously from the first one that
+ * returns a promise. A failing check throws.
+ */
+export function checkGates(
+  host: GateHost,
+  gates: readonly QualityGate[],
+  output: unknown,
+  path: string,
+  pass: number,
+  scope: AbortScope,
+  attempt = 1,
+): GateCheck | Promise<GateCheck> {
+  // Sized up front: a push onto `[]` makes room for 16 verdicts, where most stages have one.
+  const check: GateCheck = { passed: true, verdicts: new Array<GateVerdict>(gates.length) };
+  for (let i = 0; i < gates.length; i++) {
+    const verdict = gateVerdict(host, gates[i] as QualityGate, output, path, pass, scope, attempt);
+    if (verdict instanceof Promise) {
+      return checkGatesFrom(host, i, verdict, check, gates, output, path, pass, scope, attempt);
+    }
+    host.journal.verdict(path, verdict, check, i);
+  }
+  return check;
+}
+
+/** Goes on with checkGates from gate `i`, whose verdict is pending. */
+async function checkGatesFrom(
+  host: GateHost,
+  i: number,
+  pending: Promise<GateVerdict>,
+  check: GateCheck,
+  gates: readonly QualityGate[],
+  output: unknown,
+  path: string,
+  pass: number,
+  scope: AbortScope,
+  attempt: number,
+): Promise<GateCheck> {
+  host.journal.verdict(path, await pending, check, i);
+  for (let j = i + 1; j < gates.length; j++) {
+    const verdict = await gateVerdict(host, gates[j] as QualityGate, output, path, pass, scope, attempt);
+    host.journal.verdict(path, verdict, check, j);
+  }
+  return check;
+}
+
+function gateVerdict(
+  host: GateHost,
+  gate: QualityGate,
+  output: unknown,
+  path: string,
+  pass: number,
+  scope: AbortScope,
+  attempt: number,
+): GateVerdict | Promise<GateVerdict> {
+  // The judge closure is made only for judge gates.
+  const judge = gate.kind === 'judge' ? host.judge(path, scope, attempt) : noJudge;
+  return checkGate(gate, output, path, pass, host.context, judge);
+}
+
+/** Checks a macro's own gates on its output (at `path`); throws a QualityGateError when one fails. */
+export async function checkMacroGates(
+  host: GateHost,
+  gates: readonly QualityGate[],
+  output: unknown,
+  path: string,
+  scope: AbortScope,
+): Promise<void> {
+  // Raced, so a gate that never settles cannot outlast a cancellation or a deadline.
+  const checked = checkGates(host, gates, output, path, 1, scope);
+  const { passed, verdicts } = checked instanceof Promise ? await scope.race(checked) : checked;
+  if (!passed) {
+    throw new QualityGateError(
+      path,
+      verdicts.filter((v) => !v.passed).map((v) => v.gate),
+    );
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * One attempt of a group stage: a sequence or sub-macro (its children in a Chain, then a
+ * sub-macro's own gates) or a parallel group (its branches in a Join, then a merge or
+ * the Harmony Protocol), ended with the group's record, checkpoint and `stage:end`.
+ * @internal
+ * @module
+ */
+import type { MacroError } from '../errors.js';
+import type { AbortScope } from '../internal/abort-scope.js';
+import type { Harmony } from '../protocol/harmony.js';
+import { isThenable } from '../protocol/quality-gates.js';
+import { Chain, type StageStarter } from './chain.js';
+import type { CompiledNode, CompiledParallel } from './compile.js';
+import { normalise, wrapUserError } from './failure.js';
+import { checkMacroGates, type GateHost } from './gates.js';
+import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
+import { Join } from './join.js';
+import { timedScope } from './stage-scope.js';
+import type { StageRecord } from './types.js';
+import { withoutOutput } from './unstorable.js';
+
+/** What a group attempt needs from its run. */
+export interface GroupHost extends StageStarter, GateHost {
+  /** Queues a finished stage's checkpoint; returns the write to wait for under `'sync'` durability. */
+  checkpoint(record: StageRecord): Promise<void> | undefined;
+  /** Records a failed stage; returns the error it fails with. */
+  stageFailed(
+    node: CompiledNode,
+    attempt: number,
+    caught: unknown,
+    scope: AbortScope,
+    startedAt: number,
+  ): MacroError;
+}
+
+/** Branches of a parallel group start in slices of this many (a power of two). */
+const SLICE = 1024;
+const SLICE_MASK = SLICE - 1;
+
+/** One attempt of a sequence, sub-macro or parallel group; settles with its output. */
+export async function groupAttempt(
+  host: GroupHost,
+  node: CompiledGroup,
+  input: unknown,
+  parent: AbortScope,
+  attempt: number,
+): Promise<unknown> {
+  const { journal } = host;
+  const startedAt = journal.stageStarted(node, attempt);
+  const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
+  try {
+    let output: unknown;
+    if (node.kind === 'parallel') output = await parallel(host, node, input, scope);
+    else {
+      output = await new Chain(host, node.children, input, scope).ended;
+      if (node.kind === 'macro' && node.gates.length > 0) {
+        await checkMacroGates(host, node.gates, output, node.path, scope);
+      }
+    }
+    const record = journal.stageSucceeded(
+      node,
+      attempt,
+      groupOutput(journal, node, output),
+      undefined,
+      startedAt,
+    );
+    // A checkpoint of a group whose output its children's records already hold (a
+    // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
+    // 10,000-branch group would store every branch output twice. Restoring rebuilds it.
+    const storing = host.checkpoint(derivesOutput(node) ? withoutOutput(record) : record);
+    if (storing !== undefined) await storing;
+    journal.stageEnded(record, storing === undefined ? record.endedAt : journal.now());
+    return output;
+  } catch (caught) {
+    throw host.stageFailed(node, attempt, caught, scope, startedAt);
+  } finally {
+    if (scope !== parent) scope.dispose();
+  }
+}
+
+/** Runs a parallel group's branches, then its Harmony policy or merge. */
+async function parallel(
+  host: GroupHost,
+  node: CompiledParallel,
+  input: unknown,
+  parent: AbortScope,
+): Promise<unknown> {
+  const failFast = node.failure === 'fail-fast';
+  const scope = failFast ? parent.child() : parent;
+  const join = new Join(node, failFast ? scope : undefined);
+  try {
+    const { children } = node;
+    for (let i = 0; i < children.length; i++) {
+      host.startStage(children[i] as CompiledNode, input, scope, join, i);
+      // Branches start in slices, with a microtask between: work that settles at once
+      // (cached answers, no-op agents) ends before the next slice starts, so a huge
+      // fan-out does not hold every branch in flight at the same time. Slow work still
+      // runs all at once: nothing waits for a branch to end.
+      if ((i & SLICE_MASK) === SLICE_MASK && i + 1 < children.length) await undefined;
+    }
+    await join.ended;
+  } finally {
+    if (scope !== parent) scope.dispose();
+  }
+  const { outputs, failures } = join;
+  if (node.harmony !== undefined) return harmonise(host, node, node.harmony, outputs, failures, parent);
+  if (join.failed) throw join.firstError;
+  if (node.merge === undefined) return outputs;
+  try {
+    const merged = node.merge(outputs, host.context);
+    // A promise is raced against the scope, so a merge that never settles cannot
+    // outlast a timeout; a value (most merges) needs no promise.
+    return isThenable(merged) ? await parent.race(Promise.resolve(merged)) : merged;
+  } catch (error) {
+    if (parent.aborted) throw normalise(error, node.path, parent);
+    throw wrapUserError(error, node.path, 'merge');
+  }
+}
+
+/** Lets the group's Harmony policy pick its output; a conflict becomes a recorded decision. */
+async function harmonise(
+  host: GroupHost,
+  node: CompiledParallel,
+  harmony: Harmony,
+  outputs: readonly unknown[],
+  failures: ReadonlyMap<number, unknown>,
+  scope: AbortScope,
+): Promise<unknown> {
+  const { output, decision } = await harmony.resolve(outputs, failures, {
+    context: host.context,
+    signal: scope.signal,
+    judge: host.judge(node.path, scope, 1),
+  });
+  if (decision !== undefined) host.journal.decision(node.path, decision);
+  return output;
+}

@@ -1,0 +1,354 @@
+/**
+ * A run's journal: its event sequence and everything its result records (stage records,
+ * the timeline, errors, verdicts, artefacts, decisions, the audit trail). Every event is
+ * counted in `seq`; the ones on the per-stage path are built only when someone receives
+ * them, with their base fields written out rather than spread from `base()`.
+ * @internal
+ * @module
+ */
+import { type ErrorRecord, type MacroError, toErrorRecord } from '../errors.js';
+import type { MacroEvent } from '../events.js';
+import { snapshot } from '../internal/snapshot.js';
+import type { AuditRecord } from '../memory/memory-adapter.js';
+import type { ExecutionStage } from '../protocol/execution.js';
+import type { DecisionDraft } from '../protocol/harmony.js';
+import type { GateCheck } from './agent-attempt.js';
+import type { RestorePoint } from './checkpoints.js';
+import type { CompiledNode } from './compile.js';
+import { statusOf } from './failure.js';
+import type { MacroRun } from './run.js';
+import type {
+  Artefact,
+  DecisionRecord,
+  GateVerdict,
+  MacroAttempt,
+  StageRecord,
+  StageStatus,
+  TimelineEntry,
+} from './types.js';
+
+/** The run handle as the journal sees it: where events go, and which are listened to. */
+type EventSink = Pick<MacroRun<unknown>, 'deliver' | 'observes'>;
+
+export class Journal {
+  readonly runId: string;
+  /** The running macro's labels (a fallback's once it runs). */
+  labels: Readonly<Record<string, string>>;
+  seq = 0;
+  readonly stages: Record<string, StageRecord> = {};
+  readonly timeline: TimelineEntry[] = [];
+  readonly errors: ErrorRecord[] = [];
+  readonly verdicts: GateVerdict[] = [];
+  readonly artefacts: Artefact[] = [];
+  readonly macros: MacroAttempt[] = [];
+  readonly audit: AuditRecord[] = [];
+  readonly decisions: DecisionRecord[] = [];
+  /**
+   * Set once `run:end` is emitted: nothing is emitted or recorded after it (the result
+   * is the caller's), whatever work is left behind.
+   */
+  ended = false;
+  readonly #run: EventSink;
+  readonly #now: () => number;
+
+  constructor(run: EventSink, runId: string, labels: Readonly<Record<string, string>>, now: () => number) {
+    this.#run = run;
+    this.runId = runId;
+    this.labels = labels;
+    this.#now = now;
+  }
+
+  /** Takes over what a resumed run had recorded before it was interrupted. */
+  preload(restore: RestorePoint): void {
+    this.seq = restore.seq;
+    const { journal } = restore;
+    for (const entry of journal.timeline) this.timeline.push(entry);
+    for (const error of journal.errors) this.errors.push(error);
+    for (const verdict of journal.verdicts) this.verdicts.push(verdict);
+    for (const artefact of journal.artefacts) this.artefacts.push(artefact);
+    for (const decision of journal.decisions) this.decisions.push(decision);
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  emit(event: MacroEvent): void {
+    if (this.ended) return;
+    this.#run.deliver(event);
+  }
+
+  /** The base fields of an event at `path`, with the next seq and the current time. */
+  base(path: string) {
+    return { runId: this.runId, seq: ++this.seq, at: this.#now(), path, labels: this.labels };
+  }
+
+  /** Adds an audit record repeating `event`'s seq, time and path. */
+  recordAudit(kind: AuditRecord['kind'], event: MacroEvent, data: Record<string, unknown>): void {
+    this.audit.push({ runId: this.runId, seq: event.seq, at: event.at, kind, path: event.path, data });
+  }
+
+  /** The record of a stage that has one. */
+  record(node: CompiledNode): StageRecord {
+    return this.stages[node.path] as StageRecord;
+  }
+
+  span(
+    spanScope: TimelineEntry['scope'],
+    path: string,
+    name: string,
+    status: StageStatus,
+    attempt: number,
+    startedAt: number,
+    endedAt: number,
+  ): void {
+    if (this.ended) return;
+    this.timeline.push({
+      scope: spanScope,
+      path,
+      name,
+      status,
+      attempt,
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    });
+  }
+
+  // ── stages ──
+
+  /** Emits `stage:start`; returns the stage's start time. */
+  stageStarted(node: CompiledNode, attempt: number): number {
+    const at = this.#now();
+    const seq = ++this.seq;
+    if (this.#run.observes('stage:start')) {
+      this.emit({
+        type: 'stage:start',
+        runId: this.runId,
+        seq,
+        at,
+        path: node.path,
+        labels: this.labels,
+        kind: node.kind,
+        attempt,
+      });
+    }
+    return at;
+  }
+
+  /** Records a stage that succeeded, and its timeline span; returns its record. */
+  stageSucceeded(
+    node: CompiledNode,
+    attempt: number,
+    output: unknown,
+    agent: string | undefined,
+    startedAt: number,
+    endedAt: number = this.#now(),
+  ): StageRecord {
+    const { path, id, kind } = node;
+    const durationMs = endedAt - startedAt;
+    // Two literals, not one and a property added after: adding one moves the object to
+    // a new shape and allocates an out-of-object property store, once per stage.
+    const record: StageRecord =
+      agent === undefined
+        ? { path, id, kind, status: 'succeeded', output, attempts: attempt, startedAt, endedAt, durationMs }
+        : {
+            path,
+            id,
+            kind,
+            status: 'succeeded',
+            output,
+            attempts: attempt,
+            startedAt,
+            endedAt,
+            durationMs,
+            agent,
+          };
+    if (!this.ended) this.stages[path] = record;
+    this.span('stage', path, kind, 'succeeded', attempt, startedAt, endedAt);
+    return record;
+  }
+
+  /** Emits the `stage:end` of a stage that succeeded, at `at`. */
+  stageEnded(record: StageRecord, at: number): void {
+    const seq = ++this.seq;
+    if (this.#run.observes('stage:end')) {
+      this.emit({
+        type: 'stage:end',
+        runId: this.runId,
+        seq,
+        at,
+        path: record.path,
+        labels: this.labels,
+        kind: record.kind,
+        attempt: record.attempts,
+        status: 'succeeded',
+        durationMs: record.durationMs,
+      });
+    }
+  }
+
+  /** Records a stage that failed with `error`: its record, span, error and `stage:end`. */
+  stageFailed(node: CompiledNode, attempt: number, error: MacroError, startedAt: number): void {
+    const { path, kind } = node;
+    const endedAt = this.#now();
+    const status = statusOf(error);
+    const errorRecord = toErrorRecord(error);
+    if (this.ended) return;
+    this.errors.push(errorRecord);
+    this.stages[path] = {
+      path,
+      id: node.id,
+      kind,
+      status,
+      error: errorRecord,
+      attempts: attempt,
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    };
+    this.span('stage', path, kind, status, attempt, startedAt, endedAt);
+    const event = {
+      type: 'stage:end' as const,
+      ...this.base(path),
+      kind,
+      attempt,
+      status,
+      durationMs: endedAt - startedAt,
+      error: errorRecord,
+    };
+    this.emit(event);
+    if (node.kind === 'agent') this.recordAudit('failure', event, { attempt, status, error: errorRecord });
+  }
+
+  // ── phases ──
+
+  /** Emits `phase:start`; returns `at` (a reading the caller has just made), or a new one. */
+  phaseStarted(path: string, phase: ExecutionStage, attempt: number, at: number = this.#now()): number {
+    const seq = ++this.seq;
+    if (this.#run.observes('phase:start')) {
+      this.emit({
+        type: 'phase:start',
+        runId: this.runId,
+        seq,
+        at,
+        path,
+        labels: this.labels,
+        phase: phase.name,
+        attempt,
+      });
+    }
+    return at;
+  }
+
+  /** Records the span of a phase that succeeded and emits its `phase:end`; returns its end time. */
+  phaseSucceeded(path: string, phase: ExecutionStage, attempt: number, startedAt: number): number {
+    const endedAt = this.#now();
+    this.span('phase', path, phase.name, 'succeeded', attempt, startedAt, endedAt);
+    const seq = ++this.seq;
+    if (this.#run.observes('phase:end')) {
+      this.emit({
+        type: 'phase:end',
+        runId: this.runId,
+        seq,
+        at: endedAt,
+        path,
+        labels: this.labels,
+        phase: phase.name,
+        attempt,
+        status: 'succeeded',
+        durationMs: endedAt - startedAt,
+      });
+    }
+    return endedAt;
+  }
+
+  /** Records the span of a phase that failed with `error`, and emits its `phase:end`. */
+  phaseFailed(
+    path: string,
+    phase: ExecutionStage,
+    attempt: number,
+    error: MacroError,
+    startedAt: number,
+  ): void {
+    const endedAt = this.#now();
+    const status = statusOf(error);
+    this.span('phase', path, phase.name, status, attempt, startedAt, endedAt);
+    this.emit({
+      type: 'phase:end',
+      ...this.base(path),
+      phase: phase.name,
+      attempt,
+      status,
+      durationMs: endedAt - startedAt,
+      error: toErrorRecord(error),
+    });
+  }
+
+  /** Records the artefacts a stage delivered, each as an immutable copy, with an `artefact` event each. */
+  delivered(path: string, artefacts: readonly Artefact[]): void {
+    // Indexed: a for-of makes an iterator even over no artefacts, once per stage.
+    for (let i = 0; i < artefacts.length; i++) {
+      const artefact = snapshot(artefacts[i] as Artefact); // its content may be the output itself
+      this.artefacts.push(artefact);
+      this.emit({ type: 'artefact', ...this.base(path), artefact });
+    }
+  }
+
+  // ── gates, decisions, retries ──
+
+  /** Records the verdict of gate `index` of a check: in the check, the run's verdicts, a `gate` event. */
+  verdict(path: string, verdict: GateVerdict, check: GateCheck, index: number): void {
+    check.verdicts[index] = verdict;
+    this.verdicts.push(verdict);
+    if (!verdict.passed) check.passed = false;
+    if (verdict.passed) {
+      const seq = ++this.seq; // built only when received, as on the stage path
+      if (this.#run.observes('gate')) {
+        this.emit({
+          type: 'gate',
+          runId: this.runId,
+          seq,
+          at: this.#now(),
+          path,
+          labels: this.labels,
+          verdict,
+        });
+      }
+      return;
+    }
+    // Always built: the audit record repeats its seq and time.
+    const event = { type: 'gate' as const, ...this.base(path), verdict };
+    this.emit(event);
+    this.recordAudit('gate', event, { ...verdict });
+  }
+
+  /** Records a Harmony decision at `path` as an immutable copy (its variants are live branch outputs). */
+  decision(path: string, decision: DecisionDraft): void {
+    const id = `d${this.decisions.length + 1}`;
+    const recorded = snapshot(decision);
+    const event = { type: 'decision' as const, ...this.base(path), id, ...recorded };
+    this.decisions.push({ id, path, at: event.at, ...recorded });
+    this.emit(event);
+    this.recordAudit('decision', event, { id, ...recorded });
+  }
+
+  /** Emits and audits a stage retry after failed attempt `attempt`. */
+  retrying(path: string, attempt: number, error: unknown, delayMs: number, retriesLeft: number): void {
+    const errorRecord = toErrorRecord(error);
+    const event = {
+      type: 'retry' as const,
+      ...this.base(path),
+      attempt,
+      error: errorRecord,
+      delayMs,
+      retriesLeft,
+    };
+    this.emit(event);
+    this.recordAudit('retry', event, { attempt, delayMs, error: errorRecord });
+  }
+
+  progress(path: string, data: unknown): void {
+    this.emit({ type: 'stage:progress', ...this.base(path), data });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Restoring, in a resumed run, the stages that finished before it was interrupted: each
+ * is replayed (start and end events with status `restored`, its record and its output)
+ * instead of run again.
+ * @internal
+ * @module
+ */
+import { snapshot } from '../internal/snapshot.js';
+import type { CompiledNode } from './compile.js';
+import { derivesOutput, groupOutput } from './group-output.js';
+import type { Journal } from './journal.js';
+import type { StageRecord } from './types.js';
+
+export class Restorer {
+  readonly #journal: Journal;
+  /** Stages left to restore, by path. */
+  readonly #stages: Map<string, StageRecord>;
+
+  constructor(journal: Journal, stages: Map<string, StageRecord>) {
+    this.#journal = journal;
+    this.#stages = stages;
+  }
+
+  /** Whether a stored stage waits at `path`. */
+  has(path: string): boolean {
+    return this.#stages.has(path);
+  }
+
+  /** The stored stage of `node`, if it can be restored (see restorable). */
+  storedFor(node: CompiledNode): StageRecord | undefined {
+    const stored = this.#stages.get(node.path);
+    return stored !== undefined && this.#restorable(node, stored) ? stored : undefined;
+  }
+
+  /**
+   * Replays a stage that finished before the run was interrupted: start and end events
+   * (status `restored`, also for its finished children), its record and its output.
+   * Each stored stage is restored once; a retry after that runs it again.
+   */
+  restore(node: CompiledNode, record: StageRecord): unknown {
+    const journal = this.#journal;
+    const { path, kind } = node;
+    this.#stages.delete(path);
+    journal.emit({ type: 'stage:start', ...journal.base(path), kind, attempt: record.attempts });
+    const outputs: unknown[] = [];
+    if (node.kind !== 'agent') {
+      for (const child of node.children) {
+        const stored = this.#stages.get(child.path);
+        outputs.push(
+          stored !== undefined && stored.kind === child.kind ? this.restore(child, stored) : undefined,
+        );
+      }
+    }
+    // A group checkpointed without its output (see GroupAttempt) gets it back from its children.
+    const output =
+      'output' in record || !derivesOutput(node)
+        ? record.output
+        : node.kind === 'parallel'
+          ? outputs
+          : outputs[outputs.length - 1];
+    const at = journal.now();
+    const recorded =
+      node.kind !== 'agent' && !('output' in record) ? groupOutput(journal, node, output) : snapshot(output);
+    if (!journal.ended) journal.stages[path] = { ...record, output: recorded, status: 'restored' };
+    journal.span('stage', path, kind, 'restored', record.attempts, at, at);
+    journal.emit({
+      type: 'stage:end',
+      ...journal.base(path),
+      kind,
+      attempt: record.attempts,
+      status: 'restored',
+      durationMs: 0,
+    });
+    return output;
+  }
+
+  /**
+   * Whether a stored stage can be restored: a group stored without its output only when
+   * every child it rebuilds that output from is stored (and restorable) too; otherwise
+   * it runs again, and its stored children are restored one by one.
+   */
+  #restorable(node: CompiledNode, record: StageRecord): boolean {
+    if (record.kind !== node.kind) return false;
+    if ('output' in record || !derivesOutput(node)) return true;
+    return node.children.every((child) => {
+      const stored = this.#stages.get(child.path);
+      return stored !== undefined && this.#restorable(child, stored);
+    });
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * A stage's retry policy: its attempts under p-retry, with the delay between them read
+ * from the error (`retry-after`) or the policy's backoff, reported as a `retry` event and
+ * waited for under the stage's scope, so that a cancel ends the wait.
+ * @internal
+ * @module
+ */
+import pRetry from 'p-retry';
+import { type AbortScope, sleep } from '../internal/abort-scope.js';
+import type { Journal } from './journal.js';
+import { backoffDelay, isRetryable, retryAfter } from './retry.js';
+import type { RetryPolicy } from './types.js';
+
+/** Runs `attempt` (numbered from 1) until it succeeds, fails for good, or `scope` aborts. */
+export function withStageRetry(
+  path: string,
+  policy: RetryPolicy,
+  scope: AbortScope,
+  journal: Journal,
+  random: () => number,
+  attempt: (attemptNumber: number) => Promise<unknown>,
+): Promise<unknown> {
+  return pRetry(attempt, {
+    retries: policy.retries,
+    minTimeout: 0, // we wait ourselves, so the delay is known, reported and abortable
+    shouldRetry: ({ error }) => isRetryable(error) && !scope.aborted,
+    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft <= 0 || !isRetryable(error) || scope.aborted) return;
+      const delayMs = retryAfter(error, journal.now()) ?? backoffDelay(policy, attemptNumber, random);
+      journal.retrying(path, attemptNumber, error, delayMs, retriesLeft);
+      await sleep(delayMs, scope);
+    },
+  });
+}
