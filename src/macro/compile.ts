@@ -46,7 +46,7 @@ export interface CompiledAgentStage extends CompiledBase {
   /** How the stage runs without the generic phase loop (see `leanPipeline`), if it can. */
   readonly lean: LeanPipeline | undefined;
 }
-export interface CompiledSequence extends CompiledBase {
+interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
   readonly children: readonly CompiledNode[];
 }
@@ -58,7 +58,7 @@ export interface CompiledParallel extends CompiledBase {
   /** Conflict resolution over the branch outputs, when the group declares `harmony`. */
   readonly harmony: Harmony | undefined;
 }
-export interface CompiledMacroStage extends CompiledBase {
+interface CompiledMacroStage extends CompiledBase {
   readonly kind: 'macro';
   readonly macro: string;
   readonly children: readonly CompiledNode[];
