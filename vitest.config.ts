@@ -13,6 +13,10 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts'],
       reporter: ['text-summary'],
+      // Today's totals rounded down to the whole percent (measured 2026-12-01: lines 97.54,
+      // functions 96.37, branches 94.49, statements 96.83). `vitest run --coverage` (npm test)
+      // fails below them. Raise them when coverage rises; lower them only with a reason.
+      thresholds: { lines: 97, functions: 96, branches: 94, statements: 96 },
     },
   },
 });

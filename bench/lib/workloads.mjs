@@ -22,7 +22,7 @@ export const SIZES = {
 export const QUICK_SIZES = { seq: [10, 1_000], fan: [10, 1_000], mixed: SIZES.mixed, doc: [10, 100] };
 
 /** The output every engine must produce. */
-export function expectedOutput(workload, size) {
+function expectedOutput(workload, size) {
   switch (workload) {
     case 'seq':
       return size; // 0 → +1 per stage

@@ -21,7 +21,7 @@ export interface JsonTextOptions {
 export const MAX_DEPTH = 100;
 
 /** Written in place of a value whose getter, `toJSON` or proxy trap throws, or a revoked proxy. */
-export const UNREADABLE = '[unreadable]';
+const UNREADABLE = '[unreadable]';
 
 /**
  * The value's `JSON.stringify` text, for every value `JSON.stringify` accepts (and for

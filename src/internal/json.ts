@@ -25,7 +25,7 @@ export const MAX_JSON_DEPTH = 1_000;
  * megabytes at least, and a loop over the `length` of a sparse array (up to 2^32−1, a few
  * bytes of hostile input) would block the event loop for minutes, as `JSON.stringify` does.
  */
-export const MAX_JSON_ARRAY = 10_000_000;
+const MAX_JSON_ARRAY = 10_000_000;
 
 /** Estimated JSON characters of a number (timestamps take 13, small integers 1–3). */
 const NUMBER = 8;

@@ -7,7 +7,7 @@
  */
 
 /** The longest delay `setTimeout` honours. */
-export const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** A timer for a delay past {@link MAX_TIMER_MS}: re-armed in steps until the delay has passed. */
 class ChainedTimer {

@@ -14,10 +14,10 @@ import type { MacroDefinition, StageDefinition } from './types.js';
  * sub-macro counts one, across sub-macros): deeper trees are refused at load, before
  * they could overflow the stack while being parsed or run.
  */
-export const MAX_NESTING = 100;
+const MAX_NESTING = 100;
 
 /** A macro of the catalogue and where it was defined (`macros[3]`). */
-export interface CatalogueEntry {
+interface CatalogueEntry {
   readonly def: MacroDefinition;
   readonly at: string;
 }

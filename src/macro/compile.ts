@@ -44,7 +44,7 @@ export interface CompiledAgentStage extends CompiledBase {
   /** Time budget per phase name (stage values over macro defaults), or undefined when none. */
   readonly phaseTimeoutsMs: ReadonlyMap<string, number> | undefined;
 }
-export interface CompiledSequence extends CompiledBase {
+interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
   readonly children: readonly CompiledNode[];
 }
@@ -56,7 +56,7 @@ export interface CompiledParallel extends CompiledBase {
   /** Conflict resolution over the branch outputs, when the group declares `harmony`. */
   readonly harmony: Harmony | undefined;
 }
-export interface CompiledMacroStage extends CompiledBase {
+interface CompiledMacroStage extends CompiledBase {
   readonly kind: 'macro';
   readonly macro: string;
   readonly children: readonly CompiledNode[];

@@ -8,7 +8,7 @@ import { predicateGate, schemaGate } from '../protocol/quality-gates.js';
 import { agentStage, defineMacro, parallel, retryableStage, sequence } from './helpers.js';
 
 /** A written document, as the writing macros produce it. */
-export const DocumentSchema = z.object({
+const DocumentSchema = z.object({
   title: z.string().min(1),
   body: z.string().min(1),
   sources: z.array(z.string()).default([]),
@@ -16,7 +16,7 @@ export const DocumentSchema = z.object({
 export type Document = z.infer<typeof DocumentSchema>;
 
 /** One reviewer's findings. */
-export const ReviewSchema = z.object({
+const ReviewSchema = z.object({
   reviewer: z.string(),
   verdict: z.enum(['approve', 'request-changes']),
   findings: z.array(
@@ -26,7 +26,7 @@ export const ReviewSchema = z.object({
 export type Review = z.infer<typeof ReviewSchema>;
 
 /** A consolidated code review. */
-export const ConsolidatedReviewSchema = z.object({
+const ConsolidatedReviewSchema = z.object({
   verdict: z.enum(['approve', 'request-changes']),
   summary: z.string(),
   reviews: z.array(ReviewSchema),
@@ -34,7 +34,7 @@ export const ConsolidatedReviewSchema = z.object({
 export type ConsolidatedReview = z.infer<typeof ConsolidatedReviewSchema>;
 
 /** Release notes, grouped by kind of change. */
-export const ReleaseNotesSchema = z.object({
+const ReleaseNotesSchema = z.object({
   version: z.string(),
   markdown: z.string().min(1),
   sections: z.record(z.string(), z.array(z.string())),
@@ -162,7 +162,7 @@ export const releaseNotesMinimal = defineMacro({
 });
 
 /** A severity call on an incident. */
-export const TriageSchema = z.object({
+const TriageSchema = z.object({
   severity: z.enum(['sev1', 'sev2', 'sev3']),
   reason: z.string().min(1),
 });

@@ -16,12 +16,12 @@ const zodSchema = z.custom<z.ZodType>(
 );
 
 /** Stage ids: letters, digits, `.`, `_`, `-`; starting with a letter or digit. */
-export const StageIdSchema = z
+const StageIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'Expected an id of letters, digits, ".", "_" or "-" (max 128)');
 
 /** Macro names follow the same rules as stage ids. */
-export const MacroNameSchema = StageIdSchema;
+const MacroNameSchema = StageIdSchema;
 
 /** Retry with exponential backoff. Delays grow `minDelayMs * factor^(n-1)`, capped at `maxDelayMs`. */
 export const RetryPolicySchema = z.strictObject({
@@ -45,7 +45,7 @@ export type RetryPolicy = z.output<typeof RetryPolicySchema>;
 const TimeoutMsSchema = z.number().positive();
 
 /** Verdict of one quality gate on one output. */
-export const GateVerdictSchema = z.object({
+const GateVerdictSchema = z.object({
   gate: z.string(),
   path: z.string(),
   passed: z.boolean(),
@@ -84,7 +84,7 @@ export interface JudgeGate {
 /** Any quality gate. */
 export type QualityGate = SchemaGate | PredicateGate | JudgeGate;
 
-export const QualityGateSchema: z.ZodType<QualityGate> = z.discriminatedUnion('kind', [
+const QualityGateSchema: z.ZodType<QualityGate> = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('schema'), id: StageIdSchema, schema: zodSchema }),
   z.strictObject({
     kind: z.literal('predicate'),
@@ -101,7 +101,7 @@ export const QualityGateSchema: z.ZodType<QualityGate> = z.discriminatedUnion('k
 ]) as z.ZodType<QualityGate>;
 
 /** A knowledge packet selected for the run. */
-export const KnowledgePacketSchema = z.object({
+const KnowledgePacketSchema = z.object({
   id: z.string().min(1),
   title: z.string().optional(),
   content: z.string(),
@@ -149,12 +149,12 @@ export type Artefact = z.output<typeof ArtefactSchema>;
 
 declare const outputType: unique symbol;
 /** Type-only marker that carries a stage's output type. No runtime value. */
-export interface Typed<O> {
+interface Typed<O> {
   readonly [outputType]?: (value: O) => O;
 }
 
 /** Options common to every stage. */
-export interface StageCommon {
+interface StageCommon {
   readonly id: string;
   /** Time budget of one attempt of this stage (and everything inside it), in ms. */
   readonly timeoutMs?: number;
@@ -409,7 +409,7 @@ const harmonyCommon = {
 };
 
 /** Shape of a parallel group's `harmony`; the judge agent and priority ids are checked by the compiler. */
-export const HarmonySchema = z.discriminatedUnion('strategy', [
+const HarmonySchema = z.discriminatedUnion('strategy', [
   z.strictObject({ strategy: z.literal('majority'), ...harmonyCommon }),
   z.strictObject({ strategy: z.literal('weighted'), ...harmonyCommon, confidence: fn('confidence') }),
   z.strictObject({
@@ -427,7 +427,7 @@ export const HarmonySchema = z.discriminatedUnion('strategy', [
 ]);
 
 /** Shape of the stage tree; meaning (ids, agents, cycles) is checked by the compiler. */
-export const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
+const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
   z.discriminatedUnion('kind', [
     z.strictObject({
       kind: z.literal('agent'),
@@ -463,7 +463,7 @@ export const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
 ) as z.ZodType<StageDefinition>;
 
 /** Defaults a macro applies to each of its agent stages. */
-export const MacroDefaultsSchema = z.strictObject({
+const MacroDefaultsSchema = z.strictObject({
   /** Retry policy of every agent stage that has none of its own. */
   retry: RetryPolicySchema.optional(),
   /** Time budget of every agent-stage attempt, in ms. */
@@ -471,7 +471,7 @@ export const MacroDefaultsSchema = z.strictObject({
   /** Time budget of each named phase of every agent-stage attempt, in ms. */
   phaseTimeoutsMs: z.record(z.string(), TimeoutMsSchema.optional()).optional(),
 });
-export type MacroDefaultsInput = z.input<typeof MacroDefaultsSchema>;
+type MacroDefaultsInput = z.input<typeof MacroDefaultsSchema>;
 
 /** A declarative macro: what runs, in which order, and what happens on failure. */
 export interface MacroDefinition<N extends string = string, O = any> extends Typed<O> {

@@ -23,7 +23,7 @@ import type {
 } from '../macro/types.js';
 
 /** A decision before the engine gives it an id, a path and a time. */
-export type DecisionDraft = Omit<DecisionRecord, 'id' | 'path' | 'at'>;
+type DecisionDraft = Omit<DecisionRecord, 'id' | 'path' | 'at'>;
 
 /** What resolving a parallel group's outputs gives: the output, and the decision if there was a conflict. */
 export interface HarmonyResolution {
@@ -66,7 +66,7 @@ const SORTED_KEYS: object = Object.create(null);
  * own enumerable key counts, `__proto__` included. An object whose keys are already in
  * order is serialised as it is, without a copy.
  */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return (
     JSON.stringify(value, (_key, v: unknown) => {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
@@ -490,7 +490,7 @@ function best(totals: readonly number[]): number[] {
 }
 
 /** The largest group wins; a tie goes to the group whose first branch comes first. */
-export function majority(variants: readonly HarmonyVariant[]): Pick {
+function majority(variants: readonly HarmonyVariant[]): Pick {
   const groups = membersByGroup(variants);
   const votes = groups.map((g) => g.length);
   const leaders = best(votes);
@@ -509,7 +509,7 @@ export function majority(variants: readonly HarmonyVariant[]): Pick {
  * The group with the largest summed confidence wins (ties: earliest branch); within it,
  * the variant with the highest confidence (ties: earliest branch).
  */
-export function weighted(variants: readonly HarmonyVariant[], confidence: readonly number[]): Pick {
+function weighted(variants: readonly HarmonyVariant[], confidence: readonly number[]): Pick {
   const groups = membersByGroup(variants);
   const totals = groups.map((g) => g.reduce((sum, v) => sum + (confidence[v.index] as number), 0));
   const leaders = best(totals);
@@ -526,7 +526,7 @@ export function weighted(variants: readonly HarmonyVariant[], confidence: readon
 }
 
 /** The variant of the first branch in `order` that succeeded; unlisted branches rank last, in branch order. */
-export function priority(variants: readonly HarmonyVariant[], order: readonly string[]): Pick {
+function priority(variants: readonly HarmonyVariant[], order: readonly string[]): Pick {
   const rank = (v: HarmonyVariant) => {
     const r = order.indexOf(v.branch);
     return r === -1 ? order.length + v.index : r;

@@ -45,7 +45,7 @@ export function judgeGate(id: string, agent: string, threshold: number): JudgeGa
 }
 
 /** What a judge agent must return. */
-export const JudgeVerdictSchema = z.object({ score: z.number(), feedback: z.string().optional() });
+const JudgeVerdictSchema = z.object({ score: z.number(), feedback: z.string().optional() });
 /** The input a judge agent receives. */
 export interface JudgeInput {
   readonly output: unknown;

@@ -52,13 +52,17 @@ describe('a stage whose output JSON cannot store', () => {
     const memory = sqlite();
     const orchestrator = orchestratorWith(memory);
     const run = orchestrator.run('poisoned', { intent: 'x' });
-    const stored: string[][] = [];
-    run.on('stage:end', async (event) => {
+    const loads: Promise<string[]>[] = [];
+    run.on('stage:end', (event) => {
       if (event.path !== 'poisoned/c') return;
-      const loaded = await memory.loadRun(run.runId);
-      stored.push(loaded?.checkpoints.flatMap((c) => c.stages.map((s) => s.path)) ?? []);
+      loads.push(
+        memory
+          .loadRun(run.runId)
+          .then((loaded) => loaded?.checkpoints.flatMap((c) => c.stages.map((s) => s.path)) ?? []),
+      );
     });
     await drive(run);
+    const stored = await Promise.all(loads);
     expect(stored[0]).toEqual(['poisoned/b', 'poisoned/c']);
   });
 

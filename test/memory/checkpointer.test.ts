@@ -13,6 +13,11 @@ import { Checkpointer, type Durability, restorePoint } from '../../src/macro/che
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Saves a stage under `'async'` durability, where `save` returns no write to wait on. */
+function queue(checkpointer: Checkpointer, record: StageRecord): void {
+  expect(checkpointer.save(record)).toBeUndefined();
+}
+
 function stage(path: string, output: unknown = `${path}-out`): StageRecord {
   return {
     path,
@@ -158,7 +163,7 @@ describe("a Checkpointer under 'async' durability", () => {
   it('writes nothing before the event loop turns, then the stages of the turn in one write', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
     expect(checkpointer.save(stage('a'))).toBeUndefined();
-    checkpointer.save(stage('b'));
+    queue(checkpointer, stage('b'));
     expect(writes).toHaveLength(0);
     await nextTurn();
     await nextTurn();
@@ -167,9 +172,9 @@ describe("a Checkpointer under 'async' durability", () => {
 
   it('takes one more turn for stages saved after a write started', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    checkpointer.save(stage('a'));
+    queue(checkpointer, stage('a'));
     await nextTurn();
-    checkpointer.save(stage('b'));
+    queue(checkpointer, stage('b'));
     await nextTurn();
     await nextTurn();
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a'], ['b']]);
@@ -179,9 +184,9 @@ describe("a Checkpointer under 'async' durability", () => {
 describe('a closed Checkpointer', () => {
   it('takes no turn for stages saved after close, nor for one pending at close', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    checkpointer.save(stage('a'));
+    queue(checkpointer, stage('a'));
     await checkpointer.close();
-    checkpointer.save(stage('b'));
+    queue(checkpointer, stage('b'));
     await nextTurn();
     await nextTurn();
     expect(writes).toHaveLength(0);
@@ -189,10 +194,10 @@ describe('a closed Checkpointer', () => {
 
   it('takes no turn for several stages pending at close', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    checkpointer.save(stage('a'));
-    checkpointer.save(stage('b'));
+    queue(checkpointer, stage('a'));
+    queue(checkpointer, stage('b'));
     await checkpointer.close();
-    checkpointer.save(stage('c'));
+    queue(checkpointer, stage('c'));
     await nextTurn();
     await nextTurn();
     expect(writes).toHaveLength(0);
@@ -200,7 +205,7 @@ describe('a closed Checkpointer', () => {
 
   it('writes what is pending on flush()', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    checkpointer.save(stage('a'));
+    queue(checkpointer, stage('a'));
     await checkpointer.close();
     await checkpointer.flush();
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a']]);
@@ -208,7 +213,7 @@ describe('a closed Checkpointer', () => {
 
   it('writes nothing on flush() after discard()', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    checkpointer.save(stage('a'));
+    queue(checkpointer, stage('a'));
     await checkpointer.close();
     checkpointer.discard();
     await checkpointer.flush();

@@ -23,7 +23,7 @@ import {
 import { delay } from '../support/index.js';
 
 /** How one agent behaves. `ms` are fake-clock milliseconds. */
-export type FaultPlan =
+type FaultPlan =
   | { readonly kind: 'ok'; readonly ms: number }
   | { readonly kind: 'flaky'; readonly failures: number; readonly ms: number }
   | { readonly kind: 'non-error'; readonly value: unknown }
@@ -35,7 +35,7 @@ export type FaultPlan =
   | { readonly kind: 'weak' };
 
 /** A macro's stage tree, before ids and agents are assigned. */
-export type Tree =
+type Tree =
   | {
       readonly kind: 'agent';
       readonly plan: FaultPlan;
@@ -79,7 +79,7 @@ function revoked(): object {
 }
 
 /** Values that break naive code: no JSON, no toString, throwing reads, cycles, `__proto__` keys. */
-export const hostileValues: ReadonlyArray<() => unknown> = [
+const hostileValues: ReadonlyArray<() => unknown> = [
   revoked,
   () => 10n,
   () => Object.assign(Object.create(null), { n: 10n }),
@@ -106,7 +106,7 @@ export const hostileValues: ReadonlyArray<() => unknown> = [
 const hostile = fc.constantFrom(...hostileValues);
 const timeout = fc.option(fc.constantFrom(50, 500, 3_000), { nil: undefined, freq: 3 });
 
-export const faultPlan: fc.Arbitrary<FaultPlan> = fc.oneof(
+const faultPlan: fc.Arbitrary<FaultPlan> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('ok' as const), ms }), weight: 4 },
   {
     arbitrary: fc.record({
@@ -215,7 +215,7 @@ export class Monitor {
 }
 
 /** An agent that follows `plan`, reporting its presence to `monitor`. */
-export function planAgent(id: string, plan: FaultPlan, monitor: Monitor): Agent {
+function planAgent(id: string, plan: FaultPlan, monitor: Monitor): Agent {
   let calls = 0;
   return {
     id,

@@ -142,7 +142,7 @@ export async function failedRun(): Promise<MacroResult> {
 }
 
 /** Terminal escapes, NUL, C1 controls and bidirectional overrides, and a long tail. */
-export const CONTROLS =
+const CONTROLS =
   '\u001b[2J\u001b[31mred\u001b[0m nul\u0000 del\u007f csi\u009b1m rlo\u202eevil\u202c fsi\u2068x\u2069';
 
 /** Every kind of place agent text reaches the report, filled with {@link CONTROLS}, some of it long. */
