@@ -13,7 +13,6 @@ import { MacroError, QualityGateError } from '../errors.js';
 import type { AbortScope, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
 import { snapshot } from '../internal/snapshot.js';
-import { shapeArtefacts } from '../protocol/artefacts.js';
 import {
   applyQaPass,
   type ExecutionStage,
@@ -24,18 +23,13 @@ import {
 import { isThenable } from '../protocol/quality-gates.js';
 import { type AgentCaller, agentFailure, parseOutput } from './agent-call.js';
 import type { CompiledAgentStage } from './compile.js';
-import { normalise, wrapUserError } from './failure.js';
-import { checkGates, type GateHost } from './gates.js';
+import { normalise } from './failure.js';
+import { checkGates, type GateCheck, type GateHost } from './gates.js';
 import { Invocation, type InvocationHost } from './invocation.js';
 import type { Journal } from './journal.js';
+import { deliver, deploy, stageInfo, stageInput } from './stage-io.js';
 import { timedScope } from './stage-scope.js';
-import type { Artefact, GateVerdict, MacroContext, StageRecord } from './types.js';
-
-/** What running a list of gates found. */
-export interface GateCheck {
-  passed: boolean;
-  readonly verdicts: GateVerdict[];
-}
+import type { Artefact, GateVerdict, StageRecord } from './types.js';
 
 /** What an attempt needs from its run: its journal, agents and checkpoints. @internal */
 export interface AttemptHost extends InvocationHost, GateHost {
@@ -78,25 +72,6 @@ const OWN_SCOPE = 128;
  * beside the attempt, not in a field of it, since almost no phase does both.
  */
 const returnedBesides = new WeakMap<AgentAttempt, Promise<unknown>>();
-
-const stageInfos = new WeakMap<CompiledAgentStage, PhaseStageInfo>();
-
-/** What phases see of a compiled stage: built once per stage (not per attempt), frozen, shared. */
-function stageInfo(node: CompiledAgentStage): PhaseStageInfo {
-  let info = stageInfos.get(node);
-  if (info === undefined) {
-    info = Object.freeze({
-      id: node.id,
-      path: node.path,
-      agent: node.agent.id,
-      hasGates: node.gates.length > 0,
-      maxRefinements: node.maxRefinements,
-      elevateTo: node.def.elevateTo,
-    });
-    stageInfos.set(node, info);
-  }
-  return info;
-}
 
 /**
  * One attempt of an agent stage, reporting its end to a sink. It is the pipeline state
@@ -509,8 +484,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 
   deliver(output: unknown): Artefact[] {
-    const { def, path } = this.#node;
-    return def.deliver === undefined ? [] : shapeArtefacts(def.deliver, output, this.#host.context, path);
+    return deliver(this.#node, output, this.#host.context);
   }
 
   deploy(artefacts: readonly Artefact[]): Promise<void> {
@@ -583,29 +557,4 @@ function endOnceStored(
     host.journal.stageEnded(record, host.journal.now());
     sink.ok(index, output);
   });
-}
-
-/** The stage's input, through its `input` mapper if it has one. */
-function stageInput(node: CompiledAgentStage, input: unknown, context: MacroContext): unknown {
-  const map = node.input;
-  if (map === undefined) return input;
-  try {
-    return map.call(node.def, input, context); // a method of its definition
-  } catch (error) {
-    throw wrapUserError(error, node.path, 'input');
-  }
-}
-
-/** Publishes artefacts with the stage's `deploy` function, if it has one. */
-async function deploy(
-  node: CompiledAgentStage,
-  artefacts: readonly Artefact[],
-  context: MacroContext,
-): Promise<void> {
-  if (node.def.deploy === undefined) return;
-  try {
-    await node.def.deploy(artefacts, context);
-  } catch (error) {
-    throw wrapUserError(error, node.path, 'deploy');
-  }
 }

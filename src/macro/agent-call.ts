@@ -82,7 +82,7 @@ export function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, pa
 }
 
 /** The task the scheduler runs once a slot is free: the call, unless the scope aborted meanwhile. */
-export function scheduledCall(
+function scheduledCall(
   agent: Agent,
   input: unknown,
   invocation: Invocation,
@@ -92,7 +92,7 @@ export function scheduledCall(
 }
 
 /** Calls `agent` raced against `scope`; a synchronous throw becomes a rejection at once. */
-export function callAgent(
+function callAgent(
   agent: Agent,
   input: unknown,
   invocation: Invocation,
@@ -113,7 +113,7 @@ export function callAgent(
  * abort reason once it aborted, an AgentError for what the agent threw). Either way the
  * invocation is closed: reports made after it are dropped.
  */
-export class AgentOutcome implements RaceOutcome<unknown, unknown> {
+class AgentOutcome implements RaceOutcome<unknown, unknown> {
   readonly #agent: Agent;
   readonly #path: string;
   readonly #scope: AbortScope;
@@ -155,7 +155,7 @@ export function agentFailure(error: unknown, agent: Agent, path: string, scope: 
 }
 
 /** Calls `agent` and watches the call from `scope`; a synchronous throw is a rejection. */
-export function watchAgent(
+function watchAgent(
   agent: Agent,
   input: unknown,
   invocation: Invocation,

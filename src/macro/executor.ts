@@ -9,74 +9,27 @@
  */
 import type { Logger } from 'pino';
 import type { Agent } from '../agents/agent.js';
-import { type ErrorRecord, type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
+import { type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { logFailure } from '../logger.js';
-import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
-import { latestVerdictsPass } from '../protocol/quality-gates.js';
-import type { Scheduler } from '../scheduling/scheduler.js';
 import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
 import { AgentCaller } from './agent-call.js';
 import { Chain } from './chain.js';
-import { Checkpointer, type Durability, type RestorePoint } from './checkpoints.js';
+import { Checkpointer } from './checkpoints.js';
 import type { CompiledMacro, CompiledNode } from './compile.js';
-import { normalise, statusOf } from './failure.js';
+import { failedOutcome, normalise, type Outcome, statusOf } from './failure.js';
 import { checkMacroGates } from './gates.js';
 import { type GroupHost, groupAttempt } from './group-attempt.js';
 import { Journal } from './journal.js';
 import { Restorer } from './restore.js';
 import type { MacroRun } from './run.js';
+import type { EngineServices, RunRequest } from './run-request.js';
 import { type RetryWrite, RunStorage } from './run-storage.js';
 import { withStageRetry } from './stage-retry.js';
-import type {
-  GateVerdict,
-  MacroContext,
-  MacroResult,
-  RetryPolicy,
-  RunStatus,
-  StageRecord,
-  StageStatus,
-} from './types.js';
-
-/** What the orchestrator lends every run. */
-export interface EngineServices {
-  readonly catalogue: ReadonlyMap<string, CompiledMacro>;
-  readonly agents: { get(id: string): Agent | undefined };
-  readonly memory: MemoryAdapter;
-  /** True for the plain InMemoryMemory, whose calls settle within microtasks and never hang. */
-  readonly memorySettlesPromptly: boolean;
-  readonly scheduler: Scheduler;
-  readonly logger: Logger;
-  readonly now: () => number;
-  readonly random: () => number;
-  readonly maxFallbackDepth: number;
-  readonly persistenceRetry: RetryPolicy;
-  /** When stage checkpoints are written. */
-  readonly durability: Durability;
-}
-
-export interface RunRequest {
-  readonly runId: string;
-  readonly macro: CompiledMacro;
-  readonly context: MacroContext;
-  readonly input: unknown;
-  readonly scope: AbortScope;
-  readonly logger: Logger;
-  /** Set when resuming: stages finished before the interruption are restored, not run again. */
-  readonly restore?: RestorePoint;
-  /** When the run first started; a resumed run keeps it. @default now */
-  readonly startedAt?: number;
-}
-
-/** Every field of every variant of a result. */
-type MacroResultFields = MacroResult & { output: unknown; error: ErrorRecord };
-
-type Outcome =
-  | { status: 'succeeded'; output: unknown }
-  | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
+import type { GateVerdict, MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
 
 const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
 
@@ -225,9 +178,7 @@ export class RunExecution implements AttemptHost, GroupHost {
     } catch (caught) {
       // Once the run is cancelled or out of time, that decides its status, even when a
       // settle-mode branch had already failed for another reason.
-      outcome = scope.aborted
-        ? this.#aborted(scope, macro.name)
-        : this.#failedOutcome(caught, macro.name, scope);
+      outcome = scope.aborted ? this.#aborted(scope, macro.name) : failedOutcome(caught, macro.name, scope);
     }
     const endedAt = this.#svc.now();
     const status: StageStatus = outcome.status === 'succeeded' ? 'succeeded' : statusOf(outcome.error);
@@ -258,16 +209,7 @@ export class RunExecution implements AttemptHost, GroupHost {
 
   /** The outcome of a macro whose run was cancelled or ran out of time. */
   #aborted(scope: AbortScope, path: string): Outcome {
-    return this.#failedOutcome(scope.reason, path, scope);
-  }
-
-  #failedOutcome(caught: unknown, path: string, scope: AbortScope): Outcome {
-    const error = normalise(caught, path, scope);
-    const stageStatus = statusOf(error);
-    return {
-      status: stageStatus === 'timed-out' ? 'partial' : stageStatus === 'cancelled' ? 'cancelled' : 'failed',
-      error,
-    };
+    return failedOutcome(scope.reason, path, scope);
   }
 
   /** The recorded output of a macro: its last stage's recorded snapshot (a macro has at least one stage). */
@@ -277,32 +219,16 @@ export class RunExecution implements AttemptHost, GroupHost {
 
   async #finish(macro: CompiledMacro, outcome: Outcome, startedAt: number): Promise<MacroResult> {
     const endedAt = this.#svc.now();
-    const { journal } = this;
-    const { verdicts } = journal;
-    // Built once, in place (a spread per field group copied the whole object per run).
-    const built: { -readonly [K in keyof MacroResultFields]?: MacroResultFields[K] } = {
-      runId: journal.runId,
-      macro: this.#req.macro.name,
-      producedBy: macro.name,
-      labels: this.#req.macro.labels,
+    const { name, labels } = this.#req.macro;
+    let result = this.journal.result(
+      name,
+      macro.name,
+      labels,
       startedAt,
       endedAt,
-      durationMs: endedAt - startedAt,
-      stages: journal.stages,
-      timeline: journal.timeline,
-      qa: { passed: verdicts.length === 0 || latestVerdictsPass(verdicts), verdicts },
-      artefacts: journal.artefacts,
-      errors: journal.errors,
-      macros: journal.macros,
-      decisions: journal.decisions,
-      status: outcome.status,
-    };
-    if (outcome.status === 'succeeded') built.output = outcome.output;
-    else built.error = toErrorRecord(outcome.error);
-    if (this.#persistenceFailure !== undefined) {
-      built.persistence = { ok: false, error: toErrorRecord(this.#persistenceFailure) };
-    }
-    let result = built as MacroResult; // every field a variant needs was set just above
+      outcome,
+      this.#persistenceFailure,
+    );
 
     // Waited for until the run is cancelled or out of time (and one turn more, in which a
     // healthy adapter settles): then they go on in the background (see RunStorage).
@@ -321,7 +247,6 @@ export class RunExecution implements AttemptHost, GroupHost {
       }
     }
     const status: RunStatus = result.status;
-    const { name, labels } = this.#req.macro;
     this.journal.emit({
       type: 'run:end',
       runId: this.journal.runId,
@@ -335,7 +260,7 @@ export class RunExecution implements AttemptHost, GroupHost {
       durationMs: result.durationMs,
       result,
     });
-    journal.ended = true;
+    this.journal.ended = true;
     return result;
   }
 

@@ -34,3 +34,18 @@ export function normalise(caught: unknown, path: string, scope: AbortScope): Mac
   }
   return wrapUserError(caught, path, 'stage');
 }
+
+/** How a macro ended. */
+export type Outcome =
+  | { status: 'succeeded'; output: unknown }
+  | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
+
+/** The outcome of a macro that failed with `caught`: a time-out is `partial`, a cancel `cancelled`. */
+export function failedOutcome(caught: unknown, path: string, scope: AbortScope): Outcome {
+  const error = normalise(caught, path, scope);
+  const stageStatus = statusOf(error);
+  return {
+    status: stageStatus === 'timed-out' ? 'partial' : stageStatus === 'cancelled' ? 'cancelled' : 'failed',
+    error,
+  };
+}

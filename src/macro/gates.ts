@@ -7,9 +7,14 @@
 import { QualityGateError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { checkGate } from '../protocol/quality-gates.js';
-import type { GateCheck } from './agent-attempt.js';
 import type { Journal } from './journal.js';
 import type { GateVerdict, MacroContext, QualityGate } from './types.js';
+
+/** What running a list of gates found. */
+export interface GateCheck {
+  passed: boolean;
+  readonly verdicts: GateVerdict[];
+}
 
 /** What running gates needs from the run. */
 export interface GateHost {

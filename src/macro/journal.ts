@@ -12,20 +12,25 @@ import { snapshot } from '../internal/snapshot.js';
 import type { AuditRecord } from '../memory/memory-adapter.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import type { DecisionDraft } from '../protocol/harmony.js';
-import type { GateCheck } from './agent-attempt.js';
+import { latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { RestorePoint } from './checkpoints.js';
 import type { CompiledNode } from './compile.js';
-import { statusOf } from './failure.js';
+import { type Outcome, statusOf } from './failure.js';
+import type { GateCheck } from './gates.js';
 import type { MacroRun } from './run.js';
 import type {
   Artefact,
   DecisionRecord,
   GateVerdict,
   MacroAttempt,
+  MacroResult,
   StageRecord,
   StageStatus,
   TimelineEntry,
 } from './types.js';
+
+/** Every field of every variant of a result. */
+type MacroResultFields = MacroResult & { output: unknown; error: ErrorRecord };
 
 /** The run handle as the journal sees it: where events go, and which are listened to. */
 type EventSink = Pick<MacroRun<unknown>, 'deliver' | 'observes'>;
@@ -346,6 +351,41 @@ export class Journal {
     };
     this.emit(event);
     this.recordAudit('retry', event, { attempt, delayMs, error: errorRecord });
+  }
+
+  /** The run's result, built once, in place (a spread per field group copied the whole object per run). */
+  result(
+    macro: string,
+    producedBy: string,
+    labels: Readonly<Record<string, string>>,
+    startedAt: number,
+    endedAt: number,
+    outcome: Outcome,
+    persistenceFailure: MacroError | undefined,
+  ): MacroResult {
+    const { verdicts } = this;
+    const built: { -readonly [K in keyof MacroResultFields]?: MacroResultFields[K] } = {
+      runId: this.runId,
+      macro,
+      producedBy,
+      labels,
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+      stages: this.stages,
+      timeline: this.timeline,
+      qa: { passed: verdicts.length === 0 || latestVerdictsPass(verdicts), verdicts },
+      artefacts: this.artefacts,
+      errors: this.errors,
+      macros: this.macros,
+      decisions: this.decisions,
+      status: outcome.status,
+    };
+    if (outcome.status === 'succeeded') built.output = outcome.output;
+    else built.error = toErrorRecord(outcome.error);
+    if (persistenceFailure !== undefined)
+      built.persistence = { ok: false, error: toErrorRecord(persistenceFailure) };
+    return built as MacroResult; // every field a variant needs was set just above
   }
 
   progress(path: string, data: unknown): void {

@@ -34,7 +34,7 @@ import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { type Durability, restorePoint } from './checkpoints.js';
 import { type CompiledMacro, compileCatalogue } from './compile.js';
-import { type EngineServices, RunExecution, type RunRequest } from './executor.js';
+import { RunExecution } from './executor.js';
 import { MacroRun } from './run.js';
 import {
   checkRunOptions,
@@ -44,6 +44,7 @@ import {
   RUN_OPTION_KEYS,
   RunOptionsSchema,
 } from './run-input.js';
+import type { EngineServices, RunRequest } from './run-request.js';
 import { builtinMacros } from './scripts.js';
 import { checkStoredRun } from './stored-run.js';
 import {

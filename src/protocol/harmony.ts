@@ -23,7 +23,7 @@ import type {
 } from '../macro/types.js';
 
 /** A decision before the engine gives it an id, a path and a time. */
-type DecisionDraft = Omit<DecisionRecord, 'id' | 'path' | 'at'>;
+export type DecisionDraft = Omit<DecisionRecord, 'id' | 'path' | 'at'>;
 
 /** What resolving a parallel group's outputs gives: the output, and the decision if there was a conflict. */
 export interface HarmonyResolution {

@@ -1,0 +1,44 @@
+/**
+ * What the orchestrator hands a run: the services every run shares, and the request
+ * that describes this one.
+ * @internal
+ * @module
+ */
+import type { Logger } from 'pino';
+import type { Agent } from '../agents/agent.js';
+import type { AbortScope } from '../internal/abort-scope.js';
+import type { MemoryAdapter } from '../memory/memory-adapter.js';
+import type { Scheduler } from '../scheduling/scheduler.js';
+import type { Durability, RestorePoint } from './checkpoints.js';
+import type { CompiledMacro } from './compile.js';
+import type { MacroContext, RetryPolicy } from './types.js';
+
+/** What the orchestrator lends every run. */
+export interface EngineServices {
+  readonly catalogue: ReadonlyMap<string, CompiledMacro>;
+  readonly agents: { get(id: string): Agent | undefined };
+  readonly memory: MemoryAdapter;
+  /** True for the plain InMemoryMemory, whose calls settle within microtasks and never hang. */
+  readonly memorySettlesPromptly: boolean;
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly maxFallbackDepth: number;
+  readonly persistenceRetry: RetryPolicy;
+  /** When stage checkpoints are written. */
+  readonly durability: Durability;
+}
+
+export interface RunRequest {
+  readonly runId: string;
+  readonly macro: CompiledMacro;
+  readonly context: MacroContext;
+  readonly input: unknown;
+  readonly scope: AbortScope;
+  readonly logger: Logger;
+  /** Set when resuming: stages finished before the interruption are restored, not run again. */
+  readonly restore?: RestorePoint;
+  /** When the run first started; a resumed run keeps it. @default now */
+  readonly startedAt?: number;
+}

@@ -1,0 +1,61 @@
+/**
+ * An agent stage's own parts as its attempt uses them: what phases see of it, its input
+ * mapper, and its deliver and deploy functions, each failure wrapped with the stage's path.
+ * @internal
+ * @module
+ */
+import { shapeArtefacts } from '../protocol/artefacts.js';
+import type { PhaseStageInfo } from '../protocol/execution.js';
+import type { CompiledAgentStage } from './compile.js';
+import { wrapUserError } from './failure.js';
+import type { Artefact, MacroContext } from './types.js';
+
+const stageInfos = new WeakMap<CompiledAgentStage, PhaseStageInfo>();
+
+/** What phases see of a compiled stage: built once per stage (not per attempt), frozen, shared. */
+export function stageInfo(node: CompiledAgentStage): PhaseStageInfo {
+  let info = stageInfos.get(node);
+  if (info === undefined) {
+    info = Object.freeze({
+      id: node.id,
+      path: node.path,
+      agent: node.agent.id,
+      hasGates: node.gates.length > 0,
+      maxRefinements: node.maxRefinements,
+      elevateTo: node.def.elevateTo,
+    });
+    stageInfos.set(node, info);
+  }
+  return info;
+}
+
+/** The stage's input, through its `input` mapper if it has one. */
+export function stageInput(node: CompiledAgentStage, input: unknown, context: MacroContext): unknown {
+  const map = node.input;
+  if (map === undefined) return input;
+  try {
+    return map.call(node.def, input, context); // a method of its definition
+  } catch (error) {
+    throw wrapUserError(error, node.path, 'input');
+  }
+}
+
+/** Publishes artefacts with the stage's `deploy` function, if it has one. */
+export async function deploy(
+  node: CompiledAgentStage,
+  artefacts: readonly Artefact[],
+  context: MacroContext,
+): Promise<void> {
+  if (node.def.deploy === undefined) return;
+  try {
+    await node.def.deploy(artefacts, context);
+  } catch (error) {
+    throw wrapUserError(error, node.path, 'deploy');
+  }
+}
+
+/** Shapes `output` into artefacts with the stage's `deliver` function (none without one). */
+export function deliver(node: CompiledAgentStage, output: unknown, context: MacroContext): Artefact[] {
+  const { def, path } = node;
+  return def.deliver === undefined ? [] : shapeArtefacts(def.deliver, output, context, path);
+}
