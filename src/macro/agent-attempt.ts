@@ -22,6 +22,24 @@ import {
 } from '../protocol/execution.js';
 import { isThenable } from '../protocol/quality-gates.js';
 import { type AgentCaller, agentFailure, parseOutput } from './agent-call.js';
+import {
+  CALL,
+  EMPTY_FEEDBACK,
+  ENDED,
+  endOnceStored,
+  FAILING,
+  failLater,
+  GATES,
+  IN_EXECUTE,
+  NONE,
+  noop,
+  OWN_SCOPE,
+  PHASE,
+  REPORTED,
+  reportLater,
+  STARTING,
+  WAIT,
+} from './attempt-state.js';
 import type { CompiledAgentStage } from './compile.js';
 import { normalise } from './failure.js';
 import { checkGates, type GateCheck, type GateHost } from './gates.js';
@@ -39,33 +57,6 @@ export interface AttemptHost extends InvocationHost, GateHost {
   checkpoint(record: StageRecord): Promise<void> | undefined;
   agent(id: string): Agent | undefined;
 }
-
-const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
-
-// What the attempt waits for (#wait), in the low bits of #bits.
-const NONE = 0;
-/** The promise the current phase returned. */
-const PHASE = 1;
-/** The agent call the phase started with invokeInto. */
-const CALL = 2;
-/** The gates the phase started with checkGatesInto. */
-const GATES = 3;
-/** A failure, reported in a microtask: the phase neither goes on nor waits for anything else. */
-const FAILING = 4;
-const WAIT = 7;
-
-// Flags, in #bits above the wait: one small integer rather than a field each, since a
-// stage in flight holds this object (every field is 8 bytes per stage).
-/** The synchronous part of a phase's `execute` is running: invokeInto and checkGatesInto may start. */
-const IN_EXECUTE = 8;
-/** `start()` has not returned: an end reported now would reach the caller inside its own loop. */
-const STARTING = 16;
-/** The pipeline is over: calls from work a phase left behind are refused. */
-const ENDED = 32;
-/** The sink has been told: nothing is reported twice. */
-const REPORTED = 64;
-/** The stage has a time budget, so #scope is its own child of the scope it started under. */
-const OWN_SCOPE = 128;
 
 /**
  * The promise a phase returned besides its into-call, waited for once that call is done:
@@ -322,7 +313,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       return;
     }
     this.#bits |= REPORTED; // by endOnceStored
-    endOnceStored(storing, host, record, this.#sink, this.#index, output);
+    endOnceStored(storing, host.journal, record, this.#sink, this.#index, output);
   }
 
   /** Records the running phase's failure, then the stage's. */
@@ -526,35 +517,4 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       new MacroError('STAGE_FAILED', `Attempt ${this.attempt} of ${path} has already ended`, { path }),
     );
   }
-}
-
-function noop(): void {}
-
-// Closures the attempt needs only sometimes are made by these module functions: written
-// inline in a method, a closure's captured variables would be allocated in a context on
-// every call of that method, whether or not the closure is made (once per stage).
-
-/** Fails `attempt`'s running phase with `failure` in a microtask. */
-function failLater(attempt: AgentAttempt, failure: unknown): void {
-  queueMicrotask(() => attempt.failPhase(failure));
-}
-
-/** Tells `sink` how an attempt ended, in a microtask. */
-function reportLater(sink: Sink, index: number, ok: boolean, value: unknown): void {
-  queueMicrotask(() => (ok ? sink.ok(index, value) : sink.fail(index, value)));
-}
-
-/** Under `'sync'` durability: `stage:end` once the checkpoint is stored (the write never rejects), then the sink. */
-function endOnceStored(
-  storing: Promise<void>,
-  host: AttemptHost,
-  record: StageRecord,
-  sink: Sink,
-  index: number,
-  output: unknown,
-): void {
-  void storing.then(() => {
-    host.journal.stageEnded(record, host.journal.now());
-    sink.ok(index, output);
-  });
 }

@@ -1,0 +1,68 @@
+/**
+ * The encoding of an agent attempt's state (what it waits for, its flags: one small
+ * integer, since a stage in flight holds the attempt) and the callbacks it makes outside
+ * its own methods.
+ * @internal
+ * @module
+ */
+import type { Sink } from '../internal/deferred.js';
+import type { Journal } from './journal.js';
+import type { GateVerdict, StageRecord } from './types.js';
+
+export const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
+
+// What the attempt waits for (#wait), in the low bits of #bits.
+export const NONE = 0;
+/** The promise the current phase returned. */
+export const PHASE = 1;
+/** The agent call the phase started with invokeInto. */
+export const CALL = 2;
+/** The gates the phase started with checkGatesInto. */
+export const GATES = 3;
+/** A failure, reported in a microtask: the phase neither goes on nor waits for anything else. */
+export const FAILING = 4;
+export const WAIT = 7;
+
+// Flags, in #bits above the wait: one small integer rather than a field each, since a
+// stage in flight holds this object (every field is 8 bytes per stage).
+/** The synchronous part of a phase's `execute` is running: invokeInto and checkGatesInto may start. */
+export const IN_EXECUTE = 8;
+/** `start()` has not returned: an end reported now would reach the caller inside its own loop. */
+export const STARTING = 16;
+/** The pipeline is over: calls from work a phase left behind are refused. */
+export const ENDED = 32;
+/** The sink has been told: nothing is reported twice. */
+export const REPORTED = 64;
+/** The stage has a time budget, so #scope is its own child of the scope it started under. */
+export const OWN_SCOPE = 128;
+
+export function noop(): void {}
+
+// Closures the attempt needs only sometimes are made by these module functions: written
+// inline in a method, a closure's captured variables would be allocated in a context on
+// every call of that method, whether or not the closure is made (once per stage).
+
+/** Fails `attempt`'s running phase with `failure` in a microtask. */
+export function failLater(attempt: { failPhase(caught: unknown): void }, failure: unknown): void {
+  queueMicrotask(() => attempt.failPhase(failure));
+}
+
+/** Tells `sink` how an attempt ended, in a microtask. */
+export function reportLater(sink: Sink, index: number, ok: boolean, value: unknown): void {
+  queueMicrotask(() => (ok ? sink.ok(index, value) : sink.fail(index, value)));
+}
+
+/** Under `'sync'` durability: `stage:end` once the checkpoint is stored (the write never rejects), then the sink. */
+export function endOnceStored(
+  storing: Promise<void>,
+  journal: Journal,
+  record: StageRecord,
+  sink: Sink,
+  index: number,
+  output: unknown,
+): void {
+  void storing.then(() => {
+    journal.stageEnded(record, journal.now());
+    sink.ok(index, output);
+  });
+}
