@@ -121,6 +121,7 @@ export {
   defaultPipeline,
   ElevationStage,
   ExecutionStage,
+  type InvokeOptions,
   type PhaseContext,
   type PhaseStageInfo,
   type PipelineState,

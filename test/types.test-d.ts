@@ -6,6 +6,7 @@ import {
   defineAgent,
   defineMacro,
   type ErrorRecord,
+  type InvokeOptions,
   type MacroContext,
   type MacroContextInput,
   type MacroDefinition,
@@ -16,7 +17,9 @@ import {
   type MacroRun,
   type MacroStageDefinition,
   type ParallelStageDefinition,
+  type PhaseContext,
   type PhaseEndEvent,
+  type PipelineState,
   parallel,
   type RetryableStageDefinition,
   type RunEndEvent,
@@ -198,5 +201,21 @@ describe('MacroContextInput', () => {
   it('gives agents a read-only knowledge list', () => {
     expectTypeOf<MacroContext['knowledge']>().toExtend<readonly unknown[]>();
     expectTypeOf<MacroContext['knowledge']>().not.toExtend<unknown[]>();
+  });
+});
+
+describe('PhaseContext', () => {
+  it('starts an agent call or a QA pass into the state and returns nothing to await', () => {
+    expectTypeOf<PhaseContext['invokeInto']>().parameters.toEqualTypeOf<
+      [state: PipelineState, options?: InvokeOptions]
+    >();
+    expectTypeOf<PhaseContext['invokeInto']>().returns.toEqualTypeOf<void>();
+    expectTypeOf<PhaseContext['checkGatesInto']>().returns.toEqualTypeOf<void>();
+    expectTypeOf<PhaseContext['invoke']>().returns.toEqualTypeOf<Promise<unknown>>();
+  });
+
+  it('takes an agent id, feedback and a previous output as invoke options, all optional', () => {
+    expectTypeOf<{}>().toMatchTypeOf<InvokeOptions>();
+    expectTypeOf<InvokeOptions['agent']>().toEqualTypeOf<string | undefined>();
   });
 });

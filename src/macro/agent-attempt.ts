@@ -16,6 +16,7 @@ import { snapshot } from '../internal/snapshot.js';
 import {
   applyQaPass,
   type ExecutionStage,
+  type InvokeOptions,
   type PhaseContext,
   type PhaseStageInfo,
   type PipelineState,
@@ -398,11 +399,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     this.#artefacts = artefacts;
   }
 
-  invoke(options?: {
-    agent?: string;
-    feedback?: readonly GateVerdict[];
-    previous?: unknown;
-  }): Promise<unknown> {
+  invoke(options?: InvokeOptions): Promise<unknown> {
     const refused = this.#refusal();
     if (refused !== undefined) return refused;
     const node = this.#node;
@@ -415,10 +412,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     });
   }
 
-  invokeInto(
-    state: PipelineState,
-    options?: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown },
-  ): void {
+  invokeInto(state: PipelineState, options?: InvokeOptions): void {
     this.#checkInto(state, 'invokeInto');
     const node = this.#node;
     const agent = this.#agentFor(options?.agent);

@@ -39,6 +39,16 @@ export interface PhaseStageInfo {
   readonly elevateTo: string | undefined;
 }
 
+/** Which agent a phase invokes (the stage's own by default), and what it hands that agent. */
+export interface InvokeOptions {
+  /** An agent id; the stage's own agent when left out. */
+  readonly agent?: string;
+  /** Verdicts the agent should address (`AgentInvocation.feedback`). */
+  readonly feedback?: readonly GateVerdict[];
+  /** The output the agent is asked to improve (`AgentInvocation.previous`). */
+  readonly previous?: unknown;
+}
+
 /** What a phase can do: invoke agents, check gates, deliver and deploy artefacts. */
 export interface PhaseContext {
   readonly stage: PhaseStageInfo;
@@ -52,11 +62,7 @@ export interface PhaseContext {
    * Invokes an agent (the stage's own by default) on the stage input, under the
    * scheduling budget and the stage's abort signal, and validates its output.
    */
-  invoke(options?: {
-    agent?: string;
-    feedback?: readonly GateVerdict[];
-    previous?: unknown;
-  }): Promise<unknown>;
+  invoke(options?: InvokeOptions): Promise<unknown>;
   /**
    * Starts a call of an agent, as {@link PhaseContext.invoke} does, whose output becomes
    * the current one: `state.output`, and `state.agent`, once it answers; the phase ends
@@ -65,10 +71,7 @@ export interface PhaseContext {
    * call itself, with no promise or async frame of the phase's own (the built-in Draft
    * does this). To use an agent's answer inside a phase, `await invoke()` instead.
    */
-  invokeInto(
-    state: PipelineState,
-    options?: { agent?: string; feedback?: readonly GateVerdict[]; previous?: unknown },
-  ): void;
+  invokeInto(state: PipelineState, options?: InvokeOptions): void;
   /** Runs the stage's gates on `output`, emitting a `gate` event per verdict. */
   checkGates(output: unknown): Promise<{ passed: boolean; verdicts: GateVerdict[] }>;
   /**
