@@ -16,19 +16,22 @@ const cases = [
   ['seq', 1, 'on'],
   ['seq', 10, 'none'],
   ['seq', 10, 'on'],
+  ['seq', 100, 'none'],
+  ['seq', 100, 'none', { customPhase: true }],
   ['seq', 100, 'on'],
+  ['seq', 100, 'on', { customPhase: true }],
   ['fan', 100, 'on'],
   ['mixed', 85, 'on'],
   ['doc', 100, 'on'],
 ];
-for (const [workload, size, listener] of cases) {
-  const { runOnce } = await build(lib, { workload, size, listener });
+for (const [workload, size, listener, extra] of cases) {
+  const { runOnce } = await build(lib, { workload, size, listener, ...extra });
   for (let i = 0; i < 300; i++) await runOnce(); // warm up
   const { allocatedBytes } = await allocation(runOnce, { runs: 9, repeat: 20 });
   const perRun = Math.round(allocatedBytes);
   const perStage = Math.round(allocatedBytes / size);
   console.log(
-    `${workload} ${size} listener=${listener}`.padEnd(28),
+    `${workload} ${size} listener=${listener}${extra?.customPhase ? ' +phase' : ''}`.padEnd(34),
     `${perRun} B/run`.padEnd(14),
     `${perStage} B/stage`,
   );

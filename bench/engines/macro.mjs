@@ -83,11 +83,12 @@ function stagesFor(lib, workload, size, harmony) {
 /**
  * @param lib the library module (dist/index.js or src/index.ts)
  * @param spec { workload, size, listener: 'none' | 'on' | 'iter', concurrency?: number,
- *   memory?: 'in-memory' | 'sqlite', sqliteLib?: path of the `macro-orchestrator/sqlite` entry }
+ *   memory?: 'in-memory' | 'sqlite', sqliteLib?: path of the `macro-orchestrator/sqlite` entry,
+ *   customPhase?: true to add a no-op custom phase after the default ones }
  */
 export async function build(
   lib,
-  { workload, size, listener = 'none', concurrency, memory = 'in-memory', sqliteLib },
+  { workload, size, listener = 'none', concurrency, memory = 'in-memory', sqliteLib, customPhase = false },
 ) {
   const { MacroOrchestrator, InMemoryMemory } = lib;
   const agents = [
@@ -128,6 +129,14 @@ export async function build(
 
   const options = { agents, memory: adapter };
   if (concurrency !== undefined) options.scheduling = { concurrency };
+  if (customPhase) {
+    // A phase with nothing to do, done synchronously: it must keep stages on the same path.
+    class Noop extends lib.ExecutionStage {
+      name = 'noop';
+      execute() {}
+    }
+    options.pipeline = [...lib.defaultPipeline(), new Noop()];
+  }
   let orchestrator;
   let harmony = workload === 'mixed';
   try {
