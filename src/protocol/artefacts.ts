@@ -3,8 +3,7 @@
  * @internal
  * @module
  */
-import { MacroError } from '../errors.js';
-import { wrapUserError } from '../macro/failure.js';
+import { MacroError, wrapUserError } from '../errors.js';
 import { type Artefact, type ArtefactInput, ArtefactSchema, type MacroContext } from '../macro/types.js';
 
 /** Calls `deliver` and validates each artefact it returns. */

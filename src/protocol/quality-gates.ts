@@ -3,8 +3,7 @@
  * @module
  */
 import { z } from 'zod';
-import { InvalidOutputError } from '../errors.js';
-import { wrapUserError } from '../macro/failure.js';
+import { InvalidOutputError, wrapUserError } from '../errors.js';
 import type {
   GateCheckResult,
   GateVerdict,
