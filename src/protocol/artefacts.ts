@@ -4,7 +4,8 @@
  * @module
  */
 import { MacroError, wrapUserError } from '../errors.js';
-import { type Artefact, type ArtefactInput, ArtefactSchema, type MacroContext } from '../macro/types.js';
+import { type Artefact, type ArtefactInput, ArtefactSchema } from '../model/artefact.js';
+import type { MacroContext } from '../model/context.js';
 
 /** Calls `deliver` and validates each artefact it returns. */
 export function shapeArtefacts(

@@ -4,15 +4,15 @@
  */
 import { z } from 'zod';
 import { InvalidOutputError, wrapUserError } from '../errors.js';
+import type { MacroContext } from '../model/context.js';
 import type {
   GateCheckResult,
   GateVerdict,
   JudgeGate,
-  MacroContext,
   PredicateGate,
   QualityGate,
   SchemaGate,
-} from '../macro/types.js';
+} from '../model/quality-gate.js';
 
 /**
  * Passes when the output parses with `schema`.
