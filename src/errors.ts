@@ -230,6 +230,20 @@ export function describe(value: unknown): string {
   return safeText(value);
 }
 
+/**
+ * Wraps an error thrown by user code (`where`: input mapper, merge, gate, deliver…) at
+ * `path` as a retryable `STAGE_FAILED`; a MacroError is returned as it is.
+ * @internal
+ */
+export function wrapUserError(error: unknown, path: string, where: string): MacroError {
+  if (isMacroError(error)) return error;
+  return new MacroError('STAGE_FAILED', `${where} failed at ${path}: ${describe(error)}`, {
+    cause: error,
+    path,
+    retryable: true,
+  });
+}
+
 /** HTTP statuses worth retrying: timeouts, conflicts, rate limits and server errors. */
 function retryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 425 || status === 429 || status >= 500;

@@ -5,15 +5,11 @@
  * @module
  */
 import type { ErrorRecord } from './errors.js';
-import type {
-  Artefact,
-  DecisionRecord,
-  GateVerdict,
-  MacroResult,
-  RunStatus,
-  StageRecord,
-  StageStatus,
-} from './macro/types.js';
+import type { Artefact } from './model/artefact.js';
+import type { DecisionRecord } from './model/decision.js';
+import type { GateVerdict } from './model/quality-gate.js';
+import type { MacroResult, RunStatus, StageRecord } from './model/result.js';
+import type { StageStatus } from './model/stage-status.js';
 
 /** Fields every event has. */
 export interface EventBase {

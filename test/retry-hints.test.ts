@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MacroError } from '../src/index.js';
-import { backoffDelay, isRetryable, retryAfter } from '../src/macro/retry.js';
+import { isRetryable, retryAfter } from '../src/macro/retry.js';
+import { backoffDelay } from '../src/model/retry-policy.js';
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 

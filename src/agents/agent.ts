@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { GateVerdict, MacroContext } from '../macro/types.js';
+import type { MacroContext } from '../model/context.js';
+import type { GateVerdict } from '../model/quality-gate.js';
 
 /** What an agent receives besides its input. */
 export interface AgentInvocation {

@@ -1,28 +1,13 @@
 /**
- * How errors map to stage statuses, and how user callbacks' errors are wrapped.
+ * How an error caught in a stage becomes a MacroError and the outcome of its macro.
+ * (Its stage status: `statusOf`, src/model/stage-status.ts; user callbacks' errors:
+ * `wrapUserError`, src/errors.ts.)
  * @internal
  * @module
  */
-import { CancelledError, describe, isMacroError, MacroError } from '../errors.js';
+import { CancelledError, isMacroError, type MacroError, wrapUserError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
-import type { StageStatus } from './types.js';
-
-/** The stage status an error ends a stage with. */
-export function statusOf(error: MacroError): StageStatus {
-  if (error.code === 'STAGE_TIMEOUT' || error.code === 'RUN_TIMEOUT') return 'timed-out';
-  if (error.code === 'CANCELLED') return 'cancelled';
-  return 'failed';
-}
-
-/** Wraps an error thrown by user code (`where`: input mapper, merge, gate, deliver…) as a retryable `STAGE_FAILED`. */
-export function wrapUserError(error: unknown, path: string, where: string): MacroError {
-  if (isMacroError(error)) return error;
-  return new MacroError('STAGE_FAILED', `${where} failed at ${path}: ${describe(error)}`, {
-    cause: error,
-    path,
-    retryable: true,
-  });
-}
+import { statusOf } from '../model/stage-status.js';
 
 /** Turns anything caught at `path` into a MacroError; once `scope` aborted, its reason wins. */
 export function normalise(caught: unknown, path: string, scope: AbortScope): MacroError {

@@ -5,13 +5,13 @@
  * @internal
  * @module
  */
-import type { MacroError } from '../errors.js';
+import { type MacroError, wrapUserError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { Harmony } from '../protocol/harmony.js';
 import { isThenable } from '../protocol/quality-gates.js';
 import { Chain, type StageStarter } from './chain.js';
 import type { CompiledNode, CompiledParallel } from './compile.js';
-import { normalise, wrapUserError } from './failure.js';
+import { normalise } from './failure.js';
 import { checkMacroGates, type GateHost } from './gates.js';
 import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
 import { Join } from './join.js';

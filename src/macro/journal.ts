@@ -10,12 +10,13 @@ import { type ErrorRecord, type MacroError, toErrorRecord } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { snapshot } from '../internal/snapshot.js';
 import type { AuditRecord } from '../memory/memory-adapter.js';
+import { statusOf } from '../model/stage-status.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import type { DecisionDraft } from '../protocol/harmony.js';
 import { latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { RestorePoint } from './checkpoints.js';
 import type { CompiledNode } from './compile.js';
-import { type Outcome, statusOf } from './failure.js';
+import type { Outcome } from './failure.js';
 import type { GateCheck } from './gates.js';
 import type { MacroRun } from './run.js';
 import type {

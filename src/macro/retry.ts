@@ -1,18 +1,11 @@
 /**
- * Retry classification and backoff arithmetic, shared by stage retries and memory writes.
+ * Retry classification and the waits failures ask for. (Backoff arithmetic:
+ * `backoffDelay`, src/model/retry-policy.ts.)
  * @internal
  * @module
  */
 import { isMacroError, isRetryableCause } from '../errors.js';
 import { safeGet } from '../internal/safe.js';
-import type { RetryPolicy } from './types.js';
-
-/** Delay before retry `retryNumber` (1-based): exponential, capped, with optional jitter. */
-export function backoffDelay(policy: RetryPolicy, retryNumber: number, random: () => number): number {
-  const base = policy.minDelayMs * policy.factor ** (retryNumber - 1);
-  const jittered = policy.jitter ? base * (1 + random()) : base;
-  return Math.round(Math.min(jittered, policy.maxDelayMs));
-}
 
 /** Whether retrying can help: a MacroError says so itself; anything else by its own fields. */
 export function isRetryable(error: unknown): boolean {

@@ -4,10 +4,10 @@
  * @internal
  * @module
  */
+import { wrapUserError } from '../errors.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
 import type { PhaseStageInfo } from '../protocol/execution.js';
 import type { CompiledAgentStage } from './compile.js';
-import { wrapUserError } from './failure.js';
 import type { Artefact, MacroContext } from './types.js';
 
 const stageInfos = new WeakMap<CompiledAgentStage, PhaseStageInfo>();

@@ -7,9 +7,9 @@
  */
 import pRetry from 'p-retry';
 import { type AbortScope, sleep } from '../internal/abort-scope.js';
+import { backoffDelay, type RetryPolicy } from '../model/retry-policy.js';
 import type { Journal } from './journal.js';
-import { backoffDelay, isRetryable, retryAfter } from './retry.js';
-import type { RetryPolicy } from './types.js';
+import { isRetryable, retryAfter } from './retry.js';
 
 /** Runs `attempt` (numbered from 1) until it succeeds, fails for good, or `scope` aborts. */
 export function withStageRetry(

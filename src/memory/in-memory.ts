@@ -1,7 +1,7 @@
 import { MacroError } from '../errors.js';
 import { jsonCopy as copy, jsonSize } from '../internal/json.js';
 import { checkOptionKeys } from '../internal/options.js';
-import type { MacroResult } from '../macro/types.js';
+import type { MacroResult } from '../model/result.js';
 import type {
   AuditRecord,
   Checkpoint,

@@ -6,16 +6,11 @@
  * @module
  */
 import type { ErrorRecord } from '../errors.js';
-import type {
-  Artefact,
-  DecisionRecord,
-  GateVerdict,
-  MacroContext,
-  MacroResult,
-  RunStatus,
-  StageRecord,
-  TimelineEntry,
-} from '../macro/types.js';
+import type { Artefact } from '../model/artefact.js';
+import type { MacroContext } from '../model/context.js';
+import type { DecisionRecord } from '../model/decision.js';
+import type { GateVerdict } from '../model/quality-gate.js';
+import type { MacroResult, RunStatus, StageRecord, TimelineEntry } from '../model/result.js';
 
 /** One entry of a run's audit trail. */
 export interface AuditRecord {

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
 import { checkOptionKeys, kindOf } from '../internal/options.js';
-import type { MacroResult } from '../macro/types.js';
+import type { MacroResult } from '../model/result.js';
 import type {
   AuditRecord,
   Checkpoint,

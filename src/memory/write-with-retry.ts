@@ -7,8 +7,7 @@ import type { Logger } from 'pino';
 import { PersistenceError } from '../errors.js';
 import { startTimer } from '../internal/timers.js';
 import { logFailure } from '../logger.js';
-import { backoffDelay } from '../macro/retry.js';
-import type { RetryPolicy } from '../macro/types.js';
+import { backoffDelay, type RetryPolicy } from '../model/retry-policy.js';
 
 /**
  * Runs `write` with `policy`'s retries (`policy.retries` more attempts after the first,

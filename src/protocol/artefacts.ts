@@ -3,9 +3,9 @@
  * @internal
  * @module
  */
-import { MacroError } from '../errors.js';
-import { wrapUserError } from '../macro/failure.js';
-import { type Artefact, type ArtefactInput, ArtefactSchema, type MacroContext } from '../macro/types.js';
+import { MacroError, wrapUserError } from '../errors.js';
+import { type Artefact, type ArtefactInput, ArtefactSchema } from '../model/artefact.js';
+import type { MacroContext } from '../model/context.js';
 
 /** Calls `deliver` and validates each artefact it returns. */
 export function shapeArtefacts(

@@ -11,7 +11,9 @@
  */
 import type { Logger } from 'pino';
 import { QualityGateError } from '../errors.js';
-import type { Artefact, GateVerdict, MacroContext } from '../macro/types.js';
+import type { Artefact } from '../model/artefact.js';
+import type { MacroContext } from '../model/context.js';
+import type { GateVerdict } from '../model/quality-gate.js';
 
 /** The state one stage attempt carries through its phases. Phases update it in place. */
 export interface PipelineState {

@@ -11,16 +11,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describe, type ErrorRecord, isMacroError, MacroError, toErrorRecord } from '../errors.js';
 import { jsonText } from '../internal/json-text.js';
-import type {
-  DecisionRecord,
-  DecisionVariant,
-  ExcludedBranch,
-  HarmonyChoice,
-  HarmonyJudgeInput,
-  HarmonyOptions,
-  HarmonyVariant,
-  MacroContext,
-} from '../macro/types.js';
+import type { MacroContext } from '../model/context.js';
+import type { DecisionRecord, DecisionVariant, ExcludedBranch } from '../model/decision.js';
+import type { HarmonyChoice, HarmonyJudgeInput, HarmonyOptions, HarmonyVariant } from '../model/harmony.js';
 
 /** A decision before the engine gives it an id, a path and a time. */
 export type DecisionDraft = Omit<DecisionRecord, 'id' | 'path' | 'at'>;

@@ -3,17 +3,16 @@
  * @module
  */
 import { z } from 'zod';
-import { InvalidOutputError } from '../errors.js';
-import { wrapUserError } from '../macro/failure.js';
+import { InvalidOutputError, wrapUserError } from '../errors.js';
+import type { MacroContext } from '../model/context.js';
 import type {
   GateCheckResult,
   GateVerdict,
   JudgeGate,
-  MacroContext,
   PredicateGate,
   QualityGate,
   SchemaGate,
-} from '../macro/types.js';
+} from '../model/quality-gate.js';
 
 /**
  * Passes when the output parses with `schema`.

@@ -15,13 +15,9 @@
  */
 import { MacroError } from '../errors.js';
 import { checkOptionKeys } from '../internal/options.js';
-import type {
-  DecisionRecord,
-  DecisionVariant,
-  GateVerdict,
-  MacroResult,
-  StageRecord,
-} from '../macro/types.js';
+import type { DecisionRecord, DecisionVariant } from '../model/decision.js';
+import type { GateVerdict } from '../model/quality-gate.js';
+import type { MacroResult, StageRecord } from '../model/result.js';
 import { cutMarker, DEFAULT_MAX_TEXT_LENGTH, escapeMarkdown, inlineCode, preview } from './escape.js';
 
 /** Options of {@link renderReport}. */

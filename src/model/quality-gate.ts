@@ -1,0 +1,47 @@
+/**
+ * Quality gates as a macro declares them, and the verdict each gives on an output.
+ * (Their definition schema is in src/macro/types.ts; their checks in src/protocol/quality-gates.ts.)
+ * @module
+ */
+import { z } from 'zod';
+import type { MacroContext } from './context.js';
+
+/** Verdict of one quality gate on one output. */
+const GateVerdictSchema = z.object({
+  gate: z.string(),
+  path: z.string(),
+  passed: z.boolean(),
+  score: z.number().optional(),
+  feedback: z.string().optional(),
+  /** Which QA pass produced the verdict: 1 for the draft, 2+ for refinements and elevation. */
+  pass: z.number().int().min(1),
+});
+export type GateVerdict = z.infer<typeof GateVerdictSchema>;
+
+/** What a predicate gate's check may return. */
+export type GateCheckResult = boolean | { passed: boolean; score?: number; feedback?: string };
+
+/** A gate that parses the output with a zod schema. */
+export interface SchemaGate {
+  readonly kind: 'schema';
+  readonly id: string;
+  readonly schema: z.ZodType;
+}
+/** A gate that calls a function on the output. */
+export interface PredicateGate {
+  readonly kind: 'predicate';
+  readonly id: string;
+  readonly check: (output: unknown, context: MacroContext) => GateCheckResult | Promise<GateCheckResult>;
+  /** Feedback given to Refinement when `check` returns plain `false`. */
+  readonly feedback?: string;
+}
+/** A gate judged by an agent that returns `{ score, feedback? }`; passes when `score >= threshold`. */
+export interface JudgeGate {
+  readonly kind: 'judge';
+  readonly id: string;
+  readonly agent: string;
+  /** Minimum passing score. */
+  readonly threshold: number;
+}
+/** Any quality gate. */
+export type QualityGate = SchemaGate | PredicateGate | JudgeGate;

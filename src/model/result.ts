@@ -1,0 +1,110 @@
+/**
+ * What a run returns and stores: the MacroResult and its parts (stage records,
+ * timeline, QA summary, macros tried), and what an agent returns to the engine.
+ * @module
+ */
+import type { ErrorRecord } from '../errors.js';
+import type { Artefact } from './artefact.js';
+import type { DecisionRecord } from './decision.js';
+import type { GateVerdict } from './quality-gate.js';
+import type { StageStatus } from './stage-status.js';
+
+/** What one stage did. */
+export interface StageRecord {
+  readonly path: string;
+  readonly id: string;
+  readonly kind: 'agent' | 'sequence' | 'parallel' | 'macro';
+  readonly status: StageStatus;
+  /** The stage's output when it succeeded (or was restored). */
+  readonly output?: unknown;
+  readonly error?: ErrorRecord;
+  /** Attempts made, retries included. */
+  readonly attempts: number;
+  /** Agent that produced the output (after elevation, the stronger agent). */
+  readonly agent?: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly durationMs: number;
+}
+
+/** One closed span of the execution timeline. */
+export interface TimelineEntry {
+  readonly scope: 'macro' | 'stage' | 'phase';
+  readonly path: string;
+  /** Phase name for phases, stage kind for stages, macro name for macros. */
+  readonly name: string;
+  readonly status: StageStatus;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly durationMs: number;
+}
+
+/** The QA summary of a run: every gate verdict, per stage. */
+export interface QaSummary {
+  readonly passed: boolean;
+  readonly verdicts: readonly GateVerdict[];
+}
+
+/** One macro tried during a run (the requested one, then fallbacks). */
+export interface MacroAttempt {
+  readonly macro: string;
+  readonly status: 'succeeded' | 'failed' | 'partial' | 'cancelled';
+  readonly error?: ErrorRecord;
+}
+
+/** Final status of a run. */
+export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'cancelled';
+
+interface MacroResultBase {
+  readonly runId: string;
+  /** The macro that was asked for. */
+  readonly macro: string;
+  /** The macro whose output this is (a fallback, when the requested macro failed). */
+  readonly producedBy: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly durationMs: number;
+  /** Latest record of every stage that started, keyed by path. */
+  readonly stages: Readonly<Record<string, StageRecord>>;
+  readonly timeline: readonly TimelineEntry[];
+  readonly qa: QaSummary;
+  readonly artefacts: readonly Artefact[];
+  /** Every error met, in order, including those later recovered by retries. */
+  readonly errors: readonly ErrorRecord[];
+  /** The requested macro and each fallback, in order. */
+  readonly macros: readonly MacroAttempt[];
+  /** Present when the result could not be persisted. */
+  readonly persistence?: { readonly ok: false; readonly error: ErrorRecord };
+  /** Harmony decisions, in the order they were made (agreements are not decisions). */
+  readonly decisions: readonly DecisionRecord[];
+}
+
+/** The result of a run, narrowed by `status`. */
+export type MacroResult<O = unknown> =
+  | (MacroResultBase & { readonly status: 'succeeded'; readonly output: O })
+  | (MacroResultBase & {
+      readonly status: 'partial';
+      readonly output?: undefined;
+      readonly error: ErrorRecord;
+    })
+  | (MacroResultBase & {
+      readonly status: 'failed';
+      readonly output?: undefined;
+      readonly error: ErrorRecord;
+    })
+  | (MacroResultBase & {
+      readonly status: 'cancelled';
+      readonly output?: undefined;
+      readonly error: ErrorRecord;
+    });
+
+/** What an agent returns to the engine (output plus who produced it and when). */
+export interface AgentResult<O = unknown> {
+  readonly agent: string;
+  readonly path: string;
+  readonly output: O;
+  readonly attempt: number;
+  readonly durationMs: number;
+}

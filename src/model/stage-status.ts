@@ -1,0 +1,18 @@
+/**
+ * How a stage or phase ended, and the status an error ends it with.
+ * @module
+ */
+import type { MacroError } from '../errors.js';
+
+/** Status of a finished stage or phase. */
+export type StageStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'restored';
+
+/**
+ * The stage status an error ends a stage with.
+ * @internal
+ */
+export function statusOf(error: MacroError): StageStatus {
+  if (error.code === 'STAGE_TIMEOUT' || error.code === 'RUN_TIMEOUT') return 'timed-out';
+  if (error.code === 'CANCELLED') return 'cancelled';
+  return 'failed';
+}
