@@ -30,6 +30,8 @@ import {
   endOnceStored,
   FAILING,
   failLater,
+  GATE_PASS,
+  GATE_PASS_SHIFT,
   GATES,
   IN_EXECUTE,
   NONE,
@@ -65,6 +67,9 @@ export interface AttemptHost extends InvocationHost, GateHost {
  */
 const returnedBesides = new WeakMap<AgentAttempt, Promise<unknown>>();
 
+/** The artefacts a stage's phases deliver, made on first use (most stages deliver none), beside the attempt. */
+const artefactsOf = new WeakMap<AgentAttempt, Artefact[]>();
+
 /**
  * One attempt of an agent stage, reporting its end to a sink. It is the pipeline state
  * and the phase context its phases receive (one object, not three), and the watcher of
@@ -77,8 +82,6 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   passed = true;
   verdicts: readonly GateVerdict[] = EMPTY_FEEDBACK;
   qaPasses = 0;
-  /** Made on first use: most stages deliver nothing. */
-  #artefacts: Artefact[] | undefined = undefined;
 
   // ── PhaseContext ──
   /** The stage's input: the group's value until `start()` maps it. */
@@ -102,8 +105,6 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   /** The agent of the pending into-call, and its invocation. */
   #callAgent: Agent | undefined = undefined;
   #invocation: Invocation | undefined = undefined;
-  /** QA passes started in this attempt (the pass number of their verdicts). */
-  #gatePasses = 0;
 
   constructor(
     host: AttemptHost,
@@ -139,14 +140,14 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.input = stageInput(node, this.input, host.context);
     } catch (caught) {
       mapped = false;
-      this.#failStage(caught);
+      this.failStage(caught);
     }
     if (mapped) {
       try {
         // The clock is read once per step (~80 ns a reading): the first phase starts as the stage does.
-        this.#step(0, this.#startedAt);
+        this.step(0, this.#startedAt);
       } catch (caught) {
-        this.#fault(caught);
+        this.fault(caught);
       }
     }
     this.#bits &= ~STARTING;
@@ -155,7 +156,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   // ── the steps ──
 
   /** Runs the phases from index `from` (`at`: the clock reading the next one starts at). */
-  #step(from: number, at: number): void {
+  private step(from: number, at: number): void {
     const host = this.#host;
     const node = this.#node;
     const phases = node.pipeline;
@@ -166,7 +167,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       try {
         runs = phase.shouldRun(this, this);
       } catch (caught) {
-        this.#failStage(caught);
+        this.failStage(caught);
         return;
       }
       if (!runs) continue;
@@ -177,22 +178,22 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.#bits |= IN_EXECUTE;
       try {
         const returned = phase.execute(this, this);
-        if (returned !== undefined && isThenable(returned)) this.#waitFor(returned);
+        if (returned !== undefined && isThenable(returned)) this.waitFor(returned);
       } catch (caught) {
         this.#bits &= ~IN_EXECUTE;
-        this.#failPhase(caught);
+        this.failPhase(caught);
         return;
       }
       this.#bits &= ~IN_EXECUTE;
       if ((this.#bits & WAIT) !== NONE) return; // goes on in fulfilled() or rejected()
-      now = this.#phaseEnded();
+      now = this.phaseEnded();
       if (Number.isNaN(now)) return;
     }
-    this.#pipelineEnded(now);
+    this.pipelineEnded(now);
   }
 
   /** Waits for the promise a phase returned: after its into-call, if it started one. */
-  #waitFor(returned: PromiseLike<unknown>): void {
+  private waitFor(returned: PromiseLike<unknown>): void {
     const promise = returned instanceof Promise ? returned : Promise.resolve(returned);
     if ((this.#bits & WAIT) === NONE) {
       this.#bits = (this.#bits & ~WAIT) | PHASE;
@@ -208,16 +209,16 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     if (wait === NONE || wait === FAILING) return; // late: the attempt has already failed
     this.#bits = (this.#bits & ~WAIT) | NONE;
     try {
-      if (wait === CALL) this.#took(value);
+      if (wait === CALL) this.took(value);
       else if (wait === GATES) applyQaPass(this, value as GateCheck);
     } catch (caught) {
-      this.#failPhase(caught);
+      this.failPhase(caught);
       return;
     }
     try {
-      this.#resume();
+      this.resume();
     } catch (caught) {
-      this.#fault(caught);
+      this.fault(caught);
     }
   }
 
@@ -236,13 +237,8 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     failLater(this, failure);
   }
 
-  /** Records the running phase's failure (see rejected). @internal */
-  failPhase(caught: unknown): void {
-    this.#failPhase(caught);
-  }
-
   /** Takes an into-call's output into the state, checked against the stage's output schema. */
-  #took(output: unknown): void {
+  private took(output: unknown): void {
     (this.#invocation as Invocation).close();
     const agent = this.#callAgent as Agent;
     const node = this.#node;
@@ -253,7 +249,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 
   /** Goes on once a wait is over: with the phase's own promise, or the next phase. */
-  #resume(): void {
+  private resume(): void {
     const returned = returnedBesides.get(this);
     if (returned !== undefined) {
       returnedBesides.delete(this);
@@ -261,15 +257,15 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.#phaseScope.watch(returned, this);
       return;
     }
-    const at = this.#phaseEnded();
-    if (!Number.isNaN(at)) this.#step(this.#phase + 1, at);
+    const at = this.phaseEnded();
+    if (!Number.isNaN(at)) this.step(this.#phase + 1, at);
   }
 
   /** Ends the running phase: failed if its scope aborted meanwhile. Returns its end time, NaN on failure. */
-  #phaseEnded(): number {
+  private phaseEnded(): number {
     const scope = this.#phaseScope;
     if (scope.aborted) {
-      this.#failPhase(scope.reason);
+      this.failPhase(scope.reason);
       return Number.NaN;
     }
     if (scope !== this.#scope) {
@@ -281,7 +277,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 
   /** Every phase has run: the gates' final word, then the stage's record, checkpoint and end. */
-  #pipelineEnded(endedAt: number): void {
+  private pipelineEnded(endedAt: number): void {
     this.#bits |= ENDED;
     const host = this.#host;
     const node = this.#node;
@@ -292,9 +288,10 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
           this.verdicts.filter((v) => !v.passed).map((v) => v.gate),
         );
       }
-      if (this.#artefacts !== undefined) host.journal.delivered(node.path, this.#artefacts);
+      const artefacts = artefactsOf.get(this);
+      if (artefacts !== undefined) host.journal.delivered(node.path, artefacts);
     } catch (caught) {
-      this.#failStage(caught);
+      this.failStage(caught);
       return;
     }
     if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
@@ -310,15 +307,15 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     const storing = host.checkpoint(record);
     if (storing === undefined) {
       host.journal.stageEnded(record, record.endedAt);
-      this.#report(true, output);
+      this.report(true, output);
       return;
     }
     this.#bits |= REPORTED; // by endOnceStored
     endOnceStored(storing, host.journal, record, this.#sink, this.#index, output);
   }
 
-  /** Records the running phase's failure, then the stage's. */
-  #failPhase(caught: unknown): void {
+  /** Records the running phase's failure, then the stage's (public for failLater). @internal */
+  failPhase(caught: unknown): void {
     const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
     const { path } = this.#node;
     let error: MacroError;
@@ -326,14 +323,14 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       error = normalise(caught, path, this.#phaseScope);
       this.#host.journal.phaseFailed(path, phase, this.attempt, error, this.#phaseStartedAt);
     } catch (fault) {
-      this.#fault(fault);
+      this.fault(fault);
       return;
     }
-    this.#failStage(error);
+    this.failStage(error);
   }
 
   /** Records the stage's failure and reports it; what its pending call reports from now on is dropped. */
-  #failStage(caught: unknown): void {
+  private failStage(caught: unknown): void {
     this.#bits |= ENDED;
     this.#bits = (this.#bits & ~WAIT) | FAILING;
     this.#invocation?.close();
@@ -347,21 +344,21 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
       this.#host.journal.stageFailed(this.#node, this.attempt, error, this.#startedAt);
       if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
     } catch (fault) {
-      this.#fault(fault);
+      this.fault(fault);
       return;
     }
-    this.#report(false, error);
+    this.report(false, error);
   }
 
   /** A fault of the engine's own (a host method threw): reported, never lost. */
-  #fault(caught: unknown): void {
+  private fault(caught: unknown): void {
     this.#bits |= ENDED;
     this.#bits = (this.#bits & ~WAIT) | FAILING;
-    this.#report(false, caught);
+    this.report(false, caught);
   }
 
   /** Tells the sink how the attempt ended, once; in a microtask while `start()` runs. */
-  #report(ok: boolean, value: unknown): void {
+  private report(ok: boolean, value: unknown): void {
     if ((this.#bits & REPORTED) !== 0) return;
     this.#bits |= REPORTED;
     // As a promise would: never from inside the caller's loop (a chain would recurse).
@@ -392,18 +389,22 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
     return this.#node.def.deploy !== undefined;
   }
   get artefacts(): Artefact[] {
-    this.#artefacts ??= [];
-    return this.#artefacts;
+    let list = artefactsOf.get(this);
+    if (list === undefined) {
+      list = [];
+      artefactsOf.set(this, list);
+    }
+    return list;
   }
   set artefacts(artefacts: Artefact[]) {
-    this.#artefacts = artefacts;
+    artefactsOf.set(this, artefacts);
   }
 
   invoke(options?: InvokeOptions): Promise<unknown> {
-    const refused = this.#refusal();
+    const refused = this.refusal();
     if (refused !== undefined) return refused;
     const node = this.#node;
-    return this.#host.caller.invoke(this.#agentFor(options?.agent), this.input, this.#phaseScope, {
+    return this.#host.caller.invoke(this.agentFor(options?.agent), this.input, this.#phaseScope, {
       path: node.path,
       attempt: this.attempt,
       feedback: options?.feedback ?? EMPTY_FEEDBACK,
@@ -413,9 +414,9 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 
   invokeInto(state: PipelineState, options?: InvokeOptions): void {
-    this.#checkInto(state, 'invokeInto');
+    this.checkInto(state, 'invokeInto');
     const node = this.#node;
-    const agent = this.#agentFor(options?.agent);
+    const agent = this.agentFor(options?.agent);
     const scope = this.#phaseScope;
     const feedback = options?.feedback ?? EMPTY_FEEDBACK;
     // No default `{}` for options: the draft passes none, and that would be an object per stage.
@@ -436,17 +437,17 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
 
   checkGates(output: unknown): Promise<GateCheck> {
     try {
-      const refused = this.#refusal();
+      const refused = this.refusal();
       if (refused !== undefined) return refused;
-      return Promise.resolve(this.#check(output));
+      return Promise.resolve(this.check(output));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   checkGatesInto(state: PipelineState): void {
-    this.#checkInto(state, 'checkGatesInto');
-    const checked = this.#check(this.output);
+    this.checkInto(state, 'checkGatesInto');
+    const checked = this.check(this.output);
     if (checked instanceof Promise) {
       this.#bits = (this.#bits & ~WAIT) | GATES;
       this.#phaseScope.watch(checked, this);
@@ -454,15 +455,15 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 
   /** The next QA pass on `output`. */
-  #check(output: unknown): GateCheck | Promise<GateCheck> {
-    this.#gatePasses += 1;
+  private check(output: unknown): GateCheck | Promise<GateCheck> {
+    this.#bits += GATE_PASS; // QA passes started in this attempt: the pass number of their verdicts
     const node = this.#node;
     return checkGates(
       this.#host,
       node.gates,
       output,
       node.path,
-      this.#gatePasses,
+      this.#bits >>> GATE_PASS_SHIFT,
       this.#phaseScope,
       this.attempt,
     );
@@ -477,13 +478,13 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   }
 
   /** The stage's own agent, or the one named (checked to exist when the macro was compiled). */
-  #agentFor(id: string | undefined): Agent {
+  private agentFor(id: string | undefined): Agent {
     const own = this.#node.agent;
     return id === undefined || id === own.id ? own : (this.#host.agent(id) as Agent);
   }
 
   /** Throws when invokeInto or checkGatesInto cannot start now (a misuse by a phase). */
-  #checkInto(state: PipelineState, method: string): void {
+  private checkInto(state: PipelineState, method: string): void {
     let problem: string | undefined;
     if (state !== this) problem = "takes the pipeline state the phase's execute received";
     else if ((this.#bits & IN_EXECUTE) === 0) {
@@ -503,7 +504,7 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
    * A rejection for calls from work left behind by an aborted or finished phase, so it
    * neither invokes agents nor emits verdicts after the stage ended.
    */
-  #refusal(): Promise<never> | undefined {
+  private refusal(): Promise<never> | undefined {
     if (this.#phaseScope.aborted) return Promise.reject(this.#phaseScope.reason);
     if ((this.#bits & ENDED) === 0) return undefined;
     const path = this.#node.path;

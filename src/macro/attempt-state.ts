@@ -35,6 +35,9 @@ export const ENDED = 32;
 export const REPORTED = 64;
 /** The stage has a time budget, so #scope is its own child of the scope it started under. */
 export const OWN_SCOPE = 128;
+/** QA passes started, counted in #bits from this bit up (2^23 passes before it overflows a Smi). */
+export const GATE_PASS_SHIFT = 8;
+export const GATE_PASS = 1 << GATE_PASS_SHIFT;
 
 export function noop(): void {}
 
