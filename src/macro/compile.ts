@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
+import { issuePath } from '../internal/zod-issues.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
@@ -97,13 +98,6 @@ type Parsed = MacroDefinition & {
   };
 };
 
-/** Dotted path of a zod issue path, like `stages[0].branches[1].agent`. */
-function dotPath(prefix: string, keys: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const key of keys) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
-  return out;
-}
-
 const DEFAULT_MAX_REFINEMENTS = 2;
 
 /** Compiles `definitions`; throws `MacroConfigurationError` listing every issue. */
@@ -138,7 +132,7 @@ export function compileCatalogue(
     }
     if (!result.success) {
       for (const issue of result.error.issues)
-        issues.push({ path: dotPath(at, issue.path), message: issue.message });
+        issues.push({ path: issuePath(issue.path, 'brackets', at), message: issue.message });
       const name = readName(definition);
       if (name !== undefined) invalidNames.add(name);
       parsed.push(undefined);

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describe, type ErrorRecord, isMacroError, MacroError, toErrorRecord } from '../errors.js';
 import { jsonText } from '../internal/json-text.js';
+import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type {
   DecisionRecord,
   DecisionVariant,
@@ -53,6 +54,9 @@ const ChoiceSchema = z.object({
   rationale: z.string().optional(),
   scores: z.array(z.number().finite()).optional(),
 });
+
+/** `winner: message`, `value: message`. */
+const CHOICE_ISSUES: IssueFormat = { keys: 'dots', place: 'before', root: 'value' };
 
 /**
  * Holds the sorted copy of an object for {@link canonicalJson}. Its chain has no
@@ -425,8 +429,7 @@ export class Harmony {
       : raw;
     const parsed = ChoiceSchema.safeParse(answer);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`);
-      return `an invalid choice (${issues.join('; ')})`;
+      return `an invalid choice (${formatIssues(parsed.error.issues, CHOICE_ISSUES)})`;
     }
     const { winner, rationale, scores } = parsed.data;
     const merged = isRecord(raw) && Object.hasOwn(raw, 'output');
