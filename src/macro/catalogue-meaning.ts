@@ -6,8 +6,9 @@
  * @module
  */
 import type { ConfigIssue } from '../errors.js';
+import { checkHarmony } from '../protocol/harmony/check.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
-import type { ParallelStageDefinition, QualityGate, RetryPolicy, StageDefinition } from './types.js';
+import type { QualityGate, RetryPolicy, StageDefinition } from './types.js';
 
 /**
  * Adds the problems of `def` (defined at `at`) to `issues`; its unknown agents go to
@@ -58,49 +59,6 @@ export function checkMeaning(
       }
     }
   };
-  const checkHarmony = (stage: ParallelStageDefinition, path: string) => {
-    const { harmony, minSuccesses } = stage;
-    if (harmony !== undefined && stage.merge !== undefined) {
-      issues.push({
-        path: `${path}.merge`,
-        message: `merge and harmony are exclusive ${where}; use harmony: { strategy: 'custom', resolve } to merge conflicts`,
-      });
-    }
-    if (harmony?.strategy === 'judge') needAgent(harmony.judge, `${path}.harmony.judge`, 'judge agent');
-    if (harmony?.strategy === 'priority') {
-      const ids = stage.branches.map(branchId);
-      const seen = new Set<string>();
-      harmony.order.forEach((id, k) => {
-        const at = `${path}.harmony.order[${k}]`;
-        if (!ids.includes(id))
-          issues.push({
-            path: at,
-            message: `Unknown branch "${id}" in the priority order ${where} (branches: ${ids.join(', ')})`,
-          });
-        else if (seen.has(id))
-          issues.push({ path: at, message: `Branch "${id}" is listed twice in the priority order ${where}` });
-        seen.add(id);
-      });
-    }
-    if (minSuccesses === undefined) return;
-    const at = `${path}.minSuccesses`;
-    if (harmony === undefined)
-      issues.push({
-        path: at,
-        message: `minSuccesses needs harmony ${where}: without it the output is every branch's output`,
-      });
-    if (stage.failure !== 'settle')
-      issues.push({
-        path: at,
-        message: `minSuccesses needs failure: 'settle' ${where}: fail-fast stops at the first failure`,
-      });
-    if (minSuccesses > stage.branches.length) {
-      issues.push({
-        path: at,
-        message: `minSuccesses (${minSuccesses}) is more than the ${stage.branches.length} branches ${where}`,
-      });
-    }
-  };
   const visit = (stage: StageDefinition, path: string) => {
     if (stage.kind === 'retryable') {
       checkRetry(stage.retry as RetryPolicy, `${path}.retry`);
@@ -141,7 +99,7 @@ export function checkMeaning(
         stage.branches.forEach((child, k) => {
           visit(child, `${path}.branches[${k}]`);
         });
-        checkHarmony(stage, path);
+        checkHarmony(stage, path, where, issues, needAgent);
         break;
       case 'macro':
         if (!known(stage.macro))
@@ -158,9 +116,4 @@ export function checkMeaning(
   if (def.fallback !== undefined && !known(def.fallback)) {
     issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
   }
-}
-
-/** The id of a branch, looking through `retryableStage` wrappers. */
-function branchId(stage: StageDefinition): string {
-  return stage.kind === 'retryable' ? branchId(stage.stage) : stage.id;
 }

@@ -10,6 +10,7 @@ import type { Agent } from '../agents/agent.js';
 import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
 import { issuePath } from '../internal/zod-issues.js';
 import type { ExecutionStage } from '../protocol/execution.js';
+import { harmonyAgent } from '../protocol/harmony/check.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import { checkMeaning } from './catalogue-meaning.js';
@@ -242,7 +243,8 @@ function compileStages(
       case 'parallel': {
         const children = stage.branches.map((s) => compile(s, path, undefined));
         const { harmony } = stage;
-        if (harmony?.strategy === 'judge') agents.add(harmony.judge);
+        const judge = harmonyAgent(harmony);
+        if (judge !== undefined) agents.add(judge);
         return {
           kind: 'parallel',
           id,
