@@ -23,13 +23,14 @@ const mutate = [
   'src/internal/safe.ts',
   'src/internal/snapshot.ts',
   'src/internal/timers.ts',
+  'src/internal/zod-issues.ts',
   'src/macro/catalogue-graph.ts',
   'src/macro/checkpoints.ts',
   'src/macro/retry.ts',
   'src/macro/run-storage.ts',
   // What this issue changed: the context's error and the options check. The rest of the
   // file is a fast path in front of zod, whose mutants fall back to zod (equivalent).
-  'src/macro/run-input.ts:31-67',
+  'src/macro/run-input.ts:32-73',
   'src/macro/stored-run.ts',
   'src/macro/unstorable.ts',
   'src/memory/in-memory.ts',

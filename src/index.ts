@@ -27,17 +27,15 @@ export type { LogLevel } from './logger.js';
 export type { Durability } from './macro/checkpoints.js';
 export type { AgentStageOptions, HarmonyParallelOptions, ParallelOptions } from './macro/helpers.js';
 export { agentStage, defineMacro, parallel, retryableStage, sequence, subMacro } from './macro/helpers.js';
-export {
-  MacroOrchestrator,
-  type MacroOutput,
-  type OrchestratorOptions,
-  type ResumeIncompleteOptions,
-  type ResumeOptions,
-  type RunMacroOptions,
-  type RunOptions,
-  runMacro,
-} from './macro/orchestrator.js';
+export { MacroOrchestrator, type MacroOutput } from './macro/orchestrator.js';
+export type {
+  OrchestratorOptions,
+  ResumeIncompleteOptions,
+  ResumeOptions,
+  RunOptions,
+} from './macro/orchestrator-options.js';
 export { MacroRun } from './macro/run.js';
+export { type RunMacroOptions, runMacro } from './macro/run-macro.js';
 export {
   type BuiltinMacroName,
   builtinMacros,

@@ -4,4 +4,6 @@
  * is loaded only by those who import it.
  * @module
  */
-export { SQLITE_SCHEMA_VERSION, SqliteMemory, type SqliteMemoryOptions } from './memory/sqlite.js';
+export { SqliteMemory } from './memory/sqlite.js';
+export type { SqliteMemoryOptions } from './memory/sqlite-options.js';
+export { SQLITE_SCHEMA_VERSION } from './memory/sqlite-schema.js';

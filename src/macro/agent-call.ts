@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import { AgentError, CancelledError, InvalidOutputError, isMacroError, type MacroError } from '../errors.js';
 import type { AbortScope, RaceOutcome, Watcher } from '../internal/abort-scope.js';
+import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import { Invocation, type InvocationHost } from './invocation.js';
 import type { GateVerdict } from './types.js';
@@ -71,13 +72,14 @@ export class AgentCaller {
   }
 }
 
+/** `message at field.0.name`, or the message alone at the root. */
+const OUTPUT_ISSUES: IssueFormat = { keys: 'dots', place: 'after' };
+
 /** An agent's output checked against the stage's output schema. */
 export function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, path: string): unknown {
   const parsed = schema.safeParse(output);
   if (parsed.success) return parsed.data;
-  const detail = parsed.error.issues
-    .map((i) => `${i.message}${i.path.length > 0 ? ` at ${i.path.join('.')}` : ''}`)
-    .join('; ');
+  const detail = formatIssues(parsed.error.issues, OUTPUT_ISSUES);
   throw new InvalidOutputError(agent.id, path, detail, parsed.error);
 }
 

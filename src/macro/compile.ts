@@ -7,18 +7,19 @@
  */
 import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
-import type { AgentRegistry } from '../agents/registry.js';
 import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
+import { issuePath } from '../internal/zod-issues.js';
 import type { ExecutionStage } from '../protocol/execution.js';
+import { harmonyAgent } from './harmony-check.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
+import { checkMeaning } from './catalogue-meaning.js';
+import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
 import {
-  type AgentCheck,
   type AgentStageDefinition,
   type MacroDefinition,
   MacroDefinitionSchema,
   type ParallelFailureMode,
-  type ParallelStageDefinition,
   type QualityGate,
   type RetryPolicy,
   type StageDefinition,
@@ -81,29 +82,6 @@ export interface CompiledMacro {
   readonly missingAgents: readonly ConfigIssue[];
 }
 
-export interface CompileEnvironment {
-  readonly agents: AgentRegistry;
-  readonly pipeline: readonly ExecutionStage[];
-  /** Every phase a stage may name in its own `pipeline`. */
-  readonly phases: ReadonlyMap<string, ExecutionStage>;
-  readonly checkAgents: AgentCheck;
-}
-
-type Parsed = MacroDefinition & {
-  readonly defaults?: {
-    retry?: RetryPolicy;
-    timeoutMs?: number;
-    phaseTimeoutsMs?: Readonly<Partial<Record<string, number>>>;
-  };
-};
-
-/** Dotted path of a zod issue path, like `stages[0].branches[1].agent`. */
-function dotPath(prefix: string, keys: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const key of keys) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
-  return out;
-}
-
 const DEFAULT_MAX_REFINEMENTS = 2;
 
 /** Compiles `definitions`; throws `MacroConfigurationError` listing every issue. */
@@ -138,7 +116,7 @@ export function compileCatalogue(
     }
     if (!result.success) {
       for (const issue of result.error.issues)
-        issues.push({ path: dotPath(at, issue.path), message: issue.message });
+        issues.push({ path: issuePath(issue.path, 'brackets', at), message: issue.message });
       const name = readName(definition);
       if (name !== undefined) invalidNames.add(name);
       parsed.push(undefined);
@@ -147,7 +125,7 @@ export function compileCatalogue(
     parsed.push({ def: result.data as Parsed, at });
   });
 
-  const byName = new Map<string, { def: Parsed; at: string }>();
+  const byName: ParsedCatalogue = new Map();
   for (const entry of parsed) {
     if (entry === undefined) continue;
     if (byName.has(entry.def.name)) {
@@ -180,161 +158,9 @@ export function compileCatalogue(
   return compiled;
 }
 
-function checkMeaning(
-  def: Parsed,
-  at: string,
-  byName: Map<string, { def: Parsed; at: string }>,
-  invalidNames: ReadonlySet<string>,
-  env: CompileEnvironment,
-  issues: ConfigIssue[],
-  agentIssues: ConfigIssue[],
-): void {
-  const known = (name: string) => byName.has(name) || invalidNames.has(name);
-  const where = `in macro "${def.name}"`;
-  const ids = new Set<string>();
-  const needAgent = (id: string, path: string, role: string) => {
-    if (env.agents.has(id)) return;
-    const issue = { path, message: `Unknown ${role} "${id}" ${where}` };
-    agentIssues.push(issue);
-    if (env.checkAgents === 'catalogue') issues.push(issue); // in order, among the other issues
-  };
-  const checkGates = (gates: readonly QualityGate[] | undefined, path: string) => {
-    const seen = new Set<string>();
-    gates?.forEach((gate, k) => {
-      if (seen.has(gate.id))
-        issues.push({ path: `${path}[${k}].id`, message: `Duplicate gate id "${gate.id}" ${where}` });
-      seen.add(gate.id);
-      if (gate.kind === 'judge') needAgent(gate.agent, `${path}[${k}].agent`, 'judge agent');
-    });
-  };
-  const checkRetry = (retry: RetryPolicy | undefined, path: string) => {
-    if (retry !== undefined && retry.minDelayMs > retry.maxDelayMs) {
-      issues.push({
-        path: `${path}.minDelayMs`,
-        message: `minDelayMs (${retry.minDelayMs}) is greater than maxDelayMs (${retry.maxDelayMs}) ${where}`,
-      });
-    }
-  };
-  const checkPhaseTimeouts = (timeouts: object | undefined, path: string) => {
-    for (const phase of Object.keys(timeouts ?? {})) {
-      if (!env.phases.has(phase)) {
-        issues.push({
-          path: `${path}.${phase}`,
-          message: `Unknown pipeline phase "${phase}" ${where} (known: ${[...env.phases.keys()].join(', ')})`,
-        });
-      }
-    }
-  };
-  const checkHarmony = (stage: ParallelStageDefinition, path: string) => {
-    const { harmony, minSuccesses } = stage;
-    if (harmony !== undefined && stage.merge !== undefined) {
-      issues.push({
-        path: `${path}.merge`,
-        message: `merge and harmony are exclusive ${where}; use harmony: { strategy: 'custom', resolve } to merge conflicts`,
-      });
-    }
-    if (harmony?.strategy === 'judge') needAgent(harmony.judge, `${path}.harmony.judge`, 'judge agent');
-    if (harmony?.strategy === 'priority') {
-      const ids = stage.branches.map(branchId);
-      const seen = new Set<string>();
-      harmony.order.forEach((id, k) => {
-        const at = `${path}.harmony.order[${k}]`;
-        if (!ids.includes(id))
-          issues.push({
-            path: at,
-            message: `Unknown branch "${id}" in the priority order ${where} (branches: ${ids.join(', ')})`,
-          });
-        else if (seen.has(id))
-          issues.push({ path: at, message: `Branch "${id}" is listed twice in the priority order ${where}` });
-        seen.add(id);
-      });
-    }
-    if (minSuccesses === undefined) return;
-    const at = `${path}.minSuccesses`;
-    if (harmony === undefined)
-      issues.push({
-        path: at,
-        message: `minSuccesses needs harmony ${where}: without it the output is every branch's output`,
-      });
-    if (stage.failure !== 'settle')
-      issues.push({
-        path: at,
-        message: `minSuccesses needs failure: 'settle' ${where}: fail-fast stops at the first failure`,
-      });
-    if (minSuccesses > stage.branches.length) {
-      issues.push({
-        path: at,
-        message: `minSuccesses (${minSuccesses}) is more than the ${stage.branches.length} branches ${where}`,
-      });
-    }
-  };
-  const visit = (stage: StageDefinition, path: string) => {
-    if (stage.kind === 'retryable') {
-      checkRetry(stage.retry as RetryPolicy, `${path}.retry`);
-      if (stage.stage.kind === 'retryable') {
-        // Only one policy can drive a stage's attempts; the outer one would be ignored.
-        issues.push({
-          path: `${path}.stage`,
-          message: `A retryableStage directly inside another is ambiguous ${where}; give the stage one retry policy`,
-        });
-      }
-      visit(stage.stage, `${path}.stage`);
-      return;
-    }
-    if (ids.has(stage.id))
-      issues.push({ path: `${path}.id`, message: `Duplicate stage id "${stage.id}" ${where}` });
-    ids.add(stage.id);
-    switch (stage.kind) {
-      case 'agent':
-        needAgent(stage.agent, `${path}.agent`, 'agent');
-        if (stage.elevateTo !== undefined) needAgent(stage.elevateTo, `${path}.elevateTo`, 'elevation agent');
-        checkGates(stage.gates, `${path}.gates`);
-        stage.pipeline?.forEach((phase, k) => {
-          if (!env.phases.has(phase)) {
-            issues.push({
-              path: `${path}.pipeline[${k}]`,
-              message: `Unknown pipeline phase "${phase}" ${where} (known: ${[...env.phases.keys()].join(', ')})`,
-            });
-          }
-        });
-        checkPhaseTimeouts(stage.phaseTimeoutsMs, `${path}.phaseTimeoutsMs`);
-        break;
-      case 'sequence':
-        stage.stages.forEach((child, k) => {
-          visit(child, `${path}.stages[${k}]`);
-        });
-        break;
-      case 'parallel':
-        stage.branches.forEach((child, k) => {
-          visit(child, `${path}.branches[${k}]`);
-        });
-        checkHarmony(stage, path);
-        break;
-      case 'macro':
-        if (!known(stage.macro))
-          issues.push({ path: `${path}.macro`, message: `Unknown sub-macro "${stage.macro}" ${where}` });
-        break;
-    }
-  };
-  def.stages.forEach((stage, k) => {
-    visit(stage, `${at}.stages[${k}]`);
-  });
-  checkGates(def.gates, `${at}.gates`);
-  checkRetry(def.defaults?.retry, `${at}.defaults.retry`);
-  checkPhaseTimeouts(def.defaults?.phaseTimeoutsMs, `${at}.defaults.phaseTimeoutsMs`);
-  if (def.fallback !== undefined && !known(def.fallback)) {
-    issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
-  }
-}
-
-/** The id of a branch, looking through `retryableStage` wrappers. */
-function branchId(stage: StageDefinition): string {
-  return stage.kind === 'retryable' ? branchId(stage.stage) : stage.id;
-}
-
 function compileMacro(
   def: Parsed,
-  byName: Map<string, { def: Parsed; at: string }>,
+  byName: ParsedCatalogue,
   env: CompileEnvironment,
   missingAgents: readonly ConfigIssue[],
 ): CompiledMacro {
@@ -358,7 +184,7 @@ function compileStages(
   def: Parsed,
   prefix: string,
   labels: Readonly<Record<string, string>>,
-  byName: Map<string, { def: Parsed; at: string }>,
+  byName: ParsedCatalogue,
   env: CompileEnvironment,
   agents: Set<string>,
 ): CompiledNode[] {
@@ -417,7 +243,8 @@ function compileStages(
       case 'parallel': {
         const children = stage.branches.map((s) => compile(s, path, undefined));
         const { harmony } = stage;
-        if (harmony?.strategy === 'judge') agents.add(harmony.judge);
+        const judge = harmonyAgent(harmony);
+        if (judge !== undefined) agents.add(judge);
         return {
           kind: 'parallel',
           id,

@@ -1,175 +1,46 @@
 /**
- * `MacroOrchestrator` loads and validates a macro catalogue once, then runs macros;
- * `runMacro` is the one-call entry point for a meta-agent.
+ * `MacroOrchestrator` loads and validates a macro catalogue once, then runs macros.
+ * Its options are in orchestrator-options.ts; `runMacro` is in run-macro.ts.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import type { Agent } from '../agents/agent.js';
 import { AgentRegistry } from '../agents/registry.js';
-import {
-  CancelledError,
-  describe,
-  MacroConfigurationError,
-  MacroError,
-  PersistenceError,
-  StageTimeoutError,
-} from '../errors.js';
+import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import { AbortScope } from '../internal/abort-scope.js';
-import { abortReason, withGrace } from '../internal/grace.js';
-import { checkOptionKeys } from '../internal/options.js';
-import { safeGet } from '../internal/safe.js';
-import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
-import { type LogLevel, logFailure, resolveLogger } from '../logger.js';
+import { stopTimer, type Timer } from '../internal/timers.js';
+import { logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
-import {
-  MEMORY_METHODS,
-  type MemoryAdapter,
-  type RunSummary,
-  type StoredRun,
-} from '../memory/memory-adapter.js';
+import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
-import { Scheduler, type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
-import { type Durability, restorePoint } from './checkpoints.js';
+import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
+import { restorePoint } from './checkpoints.js';
 import { type CompiledMacro, compileCatalogue } from './compile.js';
 import { RunExecution } from './executor.js';
-import { MacroRun } from './run.js';
 import {
-  checkRunOptions,
-  invalidOptions,
-  parseContext,
-  plainRunOptions,
-  RUN_OPTION_KEYS,
-  RunOptionsSchema,
-} from './run-input.js';
+  checkOrchestratorOptions,
+  type OrchestratorOptions,
+  type ResumeIncompleteOptions,
+  ResumeIncompleteOptionsSchema,
+  type ResumeOptions,
+  ResumeOptionsSchema,
+  type RunOptions,
+} from './orchestrator-options.js';
+import { listRunning, loadStoredRun, replayResult } from './resume.js';
+import { MacroRun } from './run.js';
+import { startBudget } from './run-budget.js';
+import { checkRunOptions, parseContext, plainRunOptions, RunOptionsSchema } from './run-input.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { builtinMacros } from './scripts.js';
-import { checkStoredRun } from './stored-run.js';
 import {
   type AgentCheck,
   type MacroContextInput,
   type MacroDefinition,
   type MacroResult,
-  type RetryPolicyInput,
   RetryPolicySchema,
   type StageOutput,
 } from './types.js';
-
-/** Options of {@link MacroOrchestrator}. */
-export interface OrchestratorOptions<M extends MacroDefinition<string, any> = MacroDefinition> {
-  /** Agents the macros use. @default [] */
-  readonly agents?: Iterable<Agent> | AgentRegistry;
-  /** The macro catalogue. Spread `builtinMacros` to keep the built-ins. @default builtinMacros */
-  readonly macros?: readonly M[];
-  /**
-   * Which macros must have every agent they name at construction: `'catalogue'` checks
-   * them all (a missing agent anywhere throws `MacroConfigurationError`);
-   * `'reachable'` lets a catalogue (such as `builtinMacros`) hold macros whose agents
-   * are not given, and refuses, at `run()`, a macro that reaches one through its stages,
-   * sub-macros or fallbacks (the same error, listing them).
-   * @default 'reachable'
-   */
-  readonly checkAgents?: AgentCheck;
-  /** Where results and audit trails persist. @default new InMemoryMemory() */
-  readonly memory?: MemoryAdapter;
-  /** A pino logger; child loggers are bound to each run, stage and label set. */
-  readonly logger?: Logger;
-  /** Level of the logger created when none is given. @default 'silent' */
-  readonly logLevel?: LogLevel;
-  /** Worker limits, shared by every parallel group, sub-macro and run. @default unlimited */
-  readonly scheduling?: SchedulingPolicyInput;
-  /** The phases every agent stage runs through, in order. @default defaultPipeline() */
-  readonly pipeline?: readonly ExecutionStage[];
-  /** Extra phases that stages may name in their own `pipeline` lists. @default [] */
-  readonly phases?: readonly ExecutionStage[];
-  /** Fallbacks followed at most this deep in one run. @default 3 */
-  readonly maxFallbackDepth?: number;
-  /** How failing memory writes are retried. @default { retries: 3, minDelayMs: 50, maxDelayMs: 1000 } */
-  readonly persistenceRetry?: RetryPolicyInput;
-  /**
-   * A memory call that has not settled after this long fails (a write is retried, then
-   * reported), so a hung adapter cannot keep a run from settling. Any duration works;
-   * `Infinity` waits without bound (a run's own budget and cancellation still end the
-   * wait). @default 30_000
-   */
-  readonly persistenceTimeoutMs?: number;
-  /**
-   * When each finished stage's checkpoint is written to `memory` (see docs/memory.md).
-   * - `'async'`: in the background, when the event loop next turns; the stages that
-   *   finish within one turn share one write. A crash loses at most the stages that
-   *   finished since the loop last turned (they run again on resume).
-   * - `'sync'`: before the run moves on; a `stage:end` means the stage is stored.
-   *   One awaited write per stage.
-   * @default 'async'
-   */
-  readonly durability?: Durability;
-  /** Clock for timestamps. @default Date.now */
-  readonly now?: () => number;
-  /** Randomness for backoff jitter. @default Math.random */
-  readonly random?: () => number;
-  /** Run id factory. @default crypto.randomUUID */
-  readonly createRunId?: () => string;
-}
-
-/** Options of one run. */
-export interface RunOptions {
-  /** Input of the first stage. @default context.intent */
-  readonly input?: unknown;
-  /** Cancels the run: everything in flight is aborted and the run settles `cancelled`. */
-  readonly signal?: AbortSignal;
-  /**
-   * Time budget of the whole run in ms, counted from the call; past it the run settles
-   * `partial`. Any duration works (long ones are chained timers); `Infinity` is no budget.
-   */
-  readonly timeoutMs?: number;
-  /** Absolute deadline (epoch ms, any distance away); the earlier of this and `timeoutMs` applies. */
-  readonly deadline?: number;
-}
-
-/** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */
-export type ResumeOptions = Omit<RunOptions, 'input'>;
-
-const ResumeOptionsSchema = RunOptionsSchema.omit({ input: true });
-
-/** Options of {@link MacroOrchestrator.resumeIncomplete}; the run options apply to every resumed run. */
-export interface ResumeIncompleteOptions extends ResumeOptions {
-  /** Skip runs whose last checkpoint is more recent than this, in ms. @default 0 */
-  readonly staleAfterMs?: number;
-  /** Resume at most this many runs. @default 100 */
-  readonly limit?: number;
-}
-
-const ResumeIncompleteOptionsSchema = ResumeOptionsSchema.extend({
-  staleAfterMs: z.number().min(0).optional(),
-  limit: z.number().int().positive().optional(),
-});
-
-const fn = (name: string) =>
-  z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
-
-const OrchestratorOptionsSchema = z.strictObject({
-  agents: z.custom<object>((v) => typeof v === 'object' && v !== null, 'agents must be iterable').optional(),
-  macros: z.array(z.unknown()).readonly().optional(),
-  checkAgents: z.enum(['reachable', 'catalogue']).optional(),
-  memory: z.custom<object>((v) => typeof v === 'object' && v !== null, 'memory must be an object').optional(),
-  logger: z.custom<object>((v) => typeof v === 'object' && v !== null, 'logger must be an object').optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  scheduling: SchedulingPolicySchema.optional(),
-  pipeline: z.array(z.unknown()).readonly().optional(),
-  phases: z.array(z.unknown()).readonly().optional(),
-  maxFallbackDepth: z.number().int().min(0).max(20).optional(),
-  persistenceRetry: RetryPolicySchema.optional(),
-  persistenceTimeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
-  durability: z.enum(['sync', 'async']).optional(),
-  now: fn('now').optional(),
-  random: fn('random').optional(),
-  createRunId: fn('createRunId').optional(),
-});
-
-/** Every key of `OrchestratorOptions`. */
-const ORCHESTRATOR_OPTION_KEYS = Object.keys(OrchestratorOptionsSchema.shape);
 
 /** The output type of macro `N` in catalogue `M`. */
 export type MacroOutput<M, N extends string> = M extends MacroDefinition<N, any> ? StageOutput<M> : never;
@@ -197,16 +68,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
 
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
-    checkOptionKeys('orchestrator options', options, ORCHESTRATOR_OPTION_KEYS);
-    const checked = OrchestratorOptionsSchema.safeParse(options);
-    if (!checked.success) throw invalidOptions('orchestrator options', checked.error);
-    const missing = MEMORY_METHODS.filter((m) => typeof safeGet(options.memory, m) !== 'function');
-    if (options.memory !== undefined && missing.length > 0) {
-      throw new MacroError(
-        'INVALID_OPTIONS',
-        `Invalid orchestrator options: memory must implement MemoryAdapter (missing: ${missing.join(', ')})`,
-      );
-    }
+    checkOrchestratorOptions(options);
     this.#checkAgents = options.checkAgents ?? 'reachable';
     this.agents =
       options.agents instanceof AgentRegistry ? options.agents : new AgentRegistry(options.agents ?? []);
@@ -403,21 +265,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * Loads a run to resume, bounded by `persistenceTimeoutMs`, the resume's budget and
    * its cancellation, and checked before it is trusted.
    */
-  async #load(runId: string, scope: AbortScope): Promise<StoredRun | undefined> {
-    let loaded: unknown;
-    try {
-      // Cancelled or out of time while loading: a load that still settles within the turn
-      // gives a `cancelled` (or `partial`) result, as a run does; a slower one is left behind.
-      loaded = await withGrace(this.#services.memory.loadRun(runId), scope, abortReason);
-    } catch (error) {
-      if (scope.aborted && error === scope.reason) throw error;
-      throw new PersistenceError(
-        'loadRun',
-        error,
-        `loading run "${runId}" to resume it failed: ${describe(error)}`,
-      );
-    }
-    return loaded === undefined ? undefined : checkStoredRun(runId, loaded);
+  #load(runId: string, scope: AbortScope) {
+    return loadStoredRun(this.#services.memory, runId, scope);
   }
 
   /**
@@ -436,7 +285,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     checkRunOptions('resumeIncomplete options', options, ResumeIncompleteOptionsSchema);
     const { staleAfterMs = 0, limit = 100, ...runOptions } = options;
     const now = this.#services.now();
-    const runs = await this.#listRunning(limit, runOptions);
+    const runs = await listRunning(this.#services.memory, limit, runOptions, this.#services.now());
     const resumed: MacroRun<unknown>[] = [];
     for (const summary of runs.reverse()) {
       if (this.#live.has(summary.runId) || now - summary.updatedAt < staleAfterMs) continue;
@@ -455,54 +304,17 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     return resumed;
   }
 
-  /** The runs memory lists as running, read within the budget and cancellation of `options`. */
-  async #listRunning(limit: number, options: ResumeOptions): Promise<RunSummary[]> {
-    const scope = AbortScope.root(options.signal, (reason) => new CancelledError('resumeIncomplete', reason));
-    const budget = this.#startBudget(scope, options, 'resumeIncomplete');
-    try {
-      return await withGrace(
-        this.#services.memory.listRuns({ status: 'running', limit }),
-        scope,
-        abortReason,
-      );
-    } finally {
-      if (budget !== undefined) stopTimer(budget);
-      scope.dispose();
-    }
-  }
-
   /**
    * Starts the time budget of `options` (the earlier of `timeoutMs` and `deadline`),
    * counted from now: when it runs out, `scope` aborts with a `RUN_TIMEOUT` error.
    */
   #startBudget(scope: AbortScope, options: RunOptions, name: string | (() => string)): Timer | undefined {
-    const budget = runBudget(options, this.#services.now());
-    if (budget === undefined || budget === Number.POSITIVE_INFINITY) return undefined;
-    const fire = () =>
-      scope.abort(new StageTimeoutError(typeof name === 'string' ? name : name(), budget, 'run'));
-    return startTimer(fire, budget);
+    return startBudget(scope, options, name, this.#services.now());
   }
 
   /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
   #replay(run: MacroRun<unknown>, result: MacroResult): MacroResult {
-    run.bindMacro(result.macro);
-    const base = (seq: number) => ({
-      runId: result.runId,
-      seq,
-      at: this.#services.now(),
-      path: result.macro,
-      labels: result.labels,
-    });
-    run.deliver({ type: 'run:start', ...base(1), macro: result.macro, resumed: true });
-    run.deliver({
-      type: 'run:end',
-      ...base(2),
-      macro: result.macro,
-      status: result.status,
-      durationMs: result.durationMs,
-      result,
-    });
-    return result;
+    return replayResult(run, result, this.#services);
   }
 
   #runLogger(runId: string, macro: CompiledMacro): Logger {
@@ -530,52 +342,4 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   loadResult(runId: string): Promise<MacroResult | undefined> {
     return this.#services.memory.loadResult(runId);
   }
-}
-
-function runBudget(options: RunOptions, now: number): number | undefined {
-  const fromDeadline = options.deadline === undefined ? undefined : options.deadline - now;
-  if (options.timeoutMs === undefined) return fromDeadline;
-  return fromDeadline === undefined ? options.timeoutMs : Math.min(options.timeoutMs, fromDeadline);
-}
-
-/** Options of {@link runMacro}: an orchestrator to use, or what to build one from. */
-export type RunMacroOptions<M extends MacroDefinition<string, any> = MacroDefinition> = RunOptions &
-  (
-    | { readonly orchestrator: MacroOrchestrator<M> }
-    | (OrchestratorOptions<M> & { readonly orchestrator?: undefined })
-  );
-
-/**
- * Runs a macro in one call: the meta-agent's entry point. Pass an `orchestrator` to
- * reuse its catalogue, memory and scheduling budget, or orchestrator options to build
- * one for this run.
- * @example
- * const run = runMacro('code-review', { intent: 'Review PR #42' }, { agents });
- * run.on('stage:end', (e) => log(e.path, e.status));
- * const result = await run;
- */
-export function runMacro<
-  M extends MacroDefinition<string, any> = MacroDefinition,
-  N extends M['name'] = M['name'],
->(name: N, context: MacroContextInput, options: RunMacroOptions<M> = {}): MacroRun<MacroOutput<M, N>> {
-  checkOptionKeys('runMacro options', options, [
-    ...RUN_OPTION_KEYS,
-    'orchestrator',
-    ...ORCHESTRATOR_OPTION_KEYS,
-  ]);
-  const { input, signal, timeoutMs, deadline, orchestrator, ...rest } = options as RunOptions &
-    OrchestratorOptions<M> & { orchestrator?: MacroOrchestrator<M> };
-  if (orchestrator !== undefined && Object.keys(rest).length > 0) {
-    // They would be ignored: the orchestrator was built with its own.
-    throw new MacroError(
-      'INVALID_OPTIONS',
-      `Invalid runMacro options: pass an orchestrator or orchestrator options, not both (got orchestrator and ${Object.keys(rest).join(', ')})`,
-    );
-  }
-  const runOptions: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {};
-  if (input !== undefined) runOptions.input = input;
-  if (signal !== undefined) runOptions.signal = signal;
-  if (timeoutMs !== undefined) runOptions.timeoutMs = timeoutMs;
-  if (deadline !== undefined) runOptions.deadline = deadline;
-  return (orchestrator ?? new MacroOrchestrator<M>(rest)).run(name, context, runOptions);
 }

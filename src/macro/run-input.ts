@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { MacroError } from '../errors.js';
 import { checkOptionKeys } from '../internal/options.js';
+import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import { type MacroContext, type MacroContextInput, MacroContextSchema } from './types.js';
 
 /** The parse of a plain `{ intent, guidance? }` context, or `undefined` for anything else. */
@@ -30,18 +31,24 @@ export function parseContext(context: MacroContextInput, macro: string): MacroCo
   if (plain !== undefined) return plain;
   const parsed = MacroContextSchema.safeParse(context);
   if (parsed.success) return parsed.data;
-  const detail = parsed.error.issues
-    .map(
-      (i) =>
-        `${i.message}${i.code === 'unrecognized_keys' ? ` (known: ${CONTEXT_KEYS.join(', ')})` : ''} at context${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}`,
-    )
-    .join('; ');
+  const detail = formatIssues(parsed.error.issues, CONTEXT_ISSUES);
   throw new MacroError('INVALID_CONTEXT', `Invalid context for macro "${macro}": ${detail}`, {
     cause: parsed.error,
   });
 }
 
 const CONTEXT_KEYS = Object.keys(MacroContextSchema.shape).filter((key) => key !== 'failure');
+
+/** `message (known: …) at context.knowledge[0].source`. */
+const CONTEXT_ISSUES: IssueFormat = {
+  keys: 'brackets',
+  place: 'after',
+  prefix: 'context',
+  note: (i) => (i.code === 'unrecognized_keys' ? ` (known: ${CONTEXT_KEYS.join(', ')})` : ''),
+};
+
+/** `timeoutMs: message`, `(root): message`. */
+const OPTION_ISSUES: IssueFormat = { keys: 'dots', place: 'before', root: '(root)' };
 
 /** Every key of `RunOptions`. */
 export const RUN_OPTION_KEYS = ['input', 'signal', 'timeoutMs', 'deadline'] as const;
@@ -84,6 +91,6 @@ export function plainRunOptions(options: object): boolean {
 
 /** Formats a failed options parse. */
 export function invalidOptions(what: string, error: z.ZodError): MacroError {
-  const detail = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  const detail = formatIssues(error.issues, OPTION_ISSUES);
   return new MacroError('INVALID_OPTIONS', `Invalid ${what}: ${detail}`, { cause: error });
 }

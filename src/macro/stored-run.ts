@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { MacroError } from '../errors.js';
+import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { StoredRun } from '../memory/memory-adapter.js';
 import { MacroContextSchema } from './types.js';
 
@@ -77,6 +78,14 @@ const ResultSchema = z.looseObject({
   decisions: z.array(DecisionSchema),
 });
 
+/** The first five issues, `message at checkpoints[0].seq` (a stored run's first key is a name). */
+const STORED_RUN_ISSUES: IssueFormat = {
+  keys: 'brackets',
+  place: 'after',
+  root: '(the stored run)',
+  limit: 5,
+};
+
 const StoredRunSchema = z.looseObject({
   header: HeaderSchema.optional(),
   checkpoints: z.array(CheckpointSchema),
@@ -102,17 +111,8 @@ export function checkStoredRun(runId: string, stored: unknown): StoredRun {
     );
   }
   if (parsed.success) return stored as StoredRun;
-  const detail = parsed.error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.message} at ${dotted(issue.path)}`)
-    .join('; ');
+  const detail = formatIssues(parsed.error.issues, STORED_RUN_ISSUES);
   throw new MacroError('RUN_CORRUPT', `Stored run "${runId}" is corrupt and cannot be resumed: ${detail}`, {
     cause: parsed.error,
   });
-}
-
-function dotted(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
-  return out === '' ? '(the stored run)' : out.slice(1); // a stored run's first key is a name: '.checkpoints'
 }

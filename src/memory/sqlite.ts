@@ -1,12 +1,12 @@
 /**
  * `SqliteMemory`: the embedded durable {@link MemoryAdapter}, on better-sqlite3. Import
  * it from `macro-orchestrator/sqlite`, so that `better-sqlite3` (an optional peer
- * dependency with a native build) is loaded only by those who use it.
+ * dependency with a native build) is loaded only by those who use it. Its options,
+ * schema, statements and lock handling are in the `sqlite-*.ts` files beside it.
  * @module
  */
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
-import { checkOptionKeys, kindOf } from '../internal/options.js';
 import type { MacroResult } from '../model/result.js';
 import type {
   AuditRecord,
@@ -14,157 +14,19 @@ import type {
   ListRunsOptions,
   MemoryAdapter,
   RunHeader,
-  RunState,
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
-
-/** Options of {@link SqliteMemory}. */
-export interface SqliteMemoryOptions {
-  /** Database file, created if missing. `':memory:'` keeps a private database in memory. @default ':memory:' */
-  readonly path?: string;
-  /**
-   * `'normal'`: a commit survives a crash of the process (WAL); `'full'`: also a power
-   * loss, at the cost of an fsync per write.
-   * @default 'normal'
-   */
-  readonly synchronous?: 'normal' | 'full';
-  /**
-   * How long an operation waits for another connection's lock, in ms, before it rejects
-   * with `PERSISTENCE_FAILED`. The wait never blocks the event loop: each attempt fails
-   * at once on a lock and the next one is scheduled with a timer. Only opening the file
-   * waits synchronously (see the constructor). `0`: fail at the first lock.
-   * @default 5000
-   */
-  readonly busyTimeoutMs?: number;
-}
-
-const OPTION_KEYS: readonly (keyof SqliteMemoryOptions)[] = ['path', 'synchronous', 'busyTimeoutMs'];
-
-/**
- * Checks the constructor's argument once, before anything is opened: unknown keys and
- * invalid values throw `INVALID_OPTIONS` (a misspelt `filename` must not quietly open a
- * database in memory). An option that is `undefined` takes its default.
- */
-function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undefined): {
-  path: string;
-  synchronous: 'normal' | 'full';
-  busyTimeoutMs: number;
-} {
-  const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
-  checkOptionKeys('SqliteMemory options', options, OPTION_KEYS);
-  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000 } = options ?? {};
-  if (typeof path !== 'string' || path === '') {
-    throw invalidOption('path', 'a non-empty string', path);
-  }
-  if (synchronous !== 'normal' && synchronous !== 'full') {
-    throw invalidOption('synchronous', '"normal" or "full"', synchronous);
-  }
-  if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
-    throw invalidOption('busyTimeoutMs', 'a finite number of milliseconds ≥ 0', busyTimeoutMs);
-  }
-  return { path, synchronous, busyTimeoutMs };
-}
-
-function invalidOption(key: string, expected: string, value: unknown): MacroError {
-  const got =
-    typeof value === 'string'
-      ? JSON.stringify(value)
-      : typeof value === 'number'
-        ? String(value)
-        : kindOf(value);
-  return new MacroError(
-    'INVALID_OPTIONS',
-    `Invalid option "${key}" in SqliteMemory options: expected ${expected}, got ${got}`,
-  );
-}
-
-/**
- * Schema migrations, in order: migration `i` brings the schema to version `i + 1`.
- * Append only; never edit a migration that has shipped.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE runs (
-     id          INTEGER PRIMARY KEY,
-     run_id      TEXT    NOT NULL UNIQUE,
-     macro       TEXT    NOT NULL,
-     produced_by TEXT    NOT NULL,
-     status      TEXT    NOT NULL,
-     started_at  INTEGER NOT NULL,
-     ended_at    INTEGER,
-     updated_at  INTEGER NOT NULL,
-     header      TEXT,
-     result      TEXT
-   );
-   CREATE INDEX runs_by_status ON runs (status, id);
-   CREATE INDEX runs_by_macro ON runs (macro, id);
-   CREATE TABLE checkpoints (
-     id     INTEGER PRIMARY KEY,
-     run_id TEXT    NOT NULL,
-     seq    INTEGER NOT NULL,
-     at     INTEGER NOT NULL,
-     data   TEXT    NOT NULL
-   );
-   CREATE INDEX checkpoints_by_run ON checkpoints (run_id, id);
-   CREATE TABLE audit (
-     id     INTEGER PRIMARY KEY,
-     run_id TEXT    NOT NULL,
-     seq    INTEGER NOT NULL,
-     at     INTEGER NOT NULL,
-     kind   TEXT    NOT NULL,
-     path   TEXT    NOT NULL,
-     data   TEXT    NOT NULL
-   );
-   CREATE INDEX audit_by_run ON audit (run_id, id);`,
-];
-
-/** The schema version this code reads and writes. */
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
-
-interface RunRow {
-  run_id: string;
-  macro: string;
-  produced_by: string;
-  status: RunState;
-  started_at: number;
-  ended_at: number | null;
-  updated_at: number;
-}
-interface AuditRow {
-  run_id: string;
-  seq: number;
-  at: number;
-  kind: AuditRecord['kind'];
-  path: string;
-  data: string;
-}
-
-// A checkpoint does not touch its run's row (one page less per write): a running run's
-// updated_at is the time of its latest checkpoint, found through checkpoints_by_run.
-const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_at,
-  coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1), updated_at)
-    AS updated_at`;
-
-/** The first pause between two attempts of an operation that met a lock, in ms; it doubles. */
-const FIRST_RETRY_DELAY_MS = 1;
-/** The longest pause between two attempts: how late a released lock may be noticed. */
-const MAX_RETRY_DELAY_MS = 50;
-/** The largest value SQLite's `busy_timeout` pragma takes (a C int). */
-const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
-
-/**
- * True for the driver's errors that say another connection holds a lock: `SQLITE_BUSY`
- * and its extended codes (`SQLITE_BUSY_SNAPSHOT`: our read snapshot went stale before
- * the write, `SQLITE_BUSY_RECOVERY`, …), and `SQLITE_LOCKED` with its own. Trying again
- * later can succeed; every other error is final.
- */
-function isLockError(error: unknown): error is Database.SqliteError {
-  if (!(error instanceof Database.SqliteError)) return false;
-  const { code } = error;
-  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import {
+  FIRST_RETRY_DELAY_MS,
+  isLockError,
+  MAX_BUSY_TIMEOUT_MS,
+  MAX_RETRY_DELAY_MS,
+  sleep,
+} from './sqlite-locks.js';
+import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
+import { migrate } from './sqlite-schema.js';
+import { sqliteOperations } from './sqlite-statements.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -247,138 +109,17 @@ export class SqliteMemory implements MemoryAdapter {
       if (!isLockError(error)) throw error;
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
-
-    const s = {
-      beginRun: db.prepare(
-        `INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, header)
-         VALUES (?, ?, ?, 'running', ?, ?, ?)
-         ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
-           status = 'running', started_at = excluded.started_at, ended_at = NULL,
-           updated_at = excluded.updated_at, header = excluded.header, result = NULL`,
-      ),
-      isBegun: db
-        .prepare<[string], number>('SELECT 1 FROM runs WHERE run_id = ? AND header IS NOT NULL')
-        .pluck(),
-      insertCheckpoint: db.prepare('INSERT INTO checkpoints (run_id, seq, at, data) VALUES (?, ?, ?, ?)'),
-      deleteCheckpoints: db.prepare('DELETE FROM checkpoints WHERE run_id = ?'),
-      selectCheckpoints: db
-        .prepare<[string], string>('SELECT data FROM checkpoints WHERE run_id = ? ORDER BY id')
-        .pluck(),
-      saveResult: db.prepare(
-        `INSERT INTO runs (run_id, macro, produced_by, status, started_at, ended_at, updated_at, result)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
-           status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
-           updated_at = excluded.updated_at, result = excluded.result`,
-      ),
-      selectRun: db.prepare<[string], { header: string | null; result: string | null }>(
-        'SELECT header, result FROM runs WHERE run_id = ?',
-      ),
-      selectResult: db.prepare<[string], string | null>('SELECT result FROM runs WHERE run_id = ?').pluck(),
-      insertAudit: db.prepare(
-        'INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      selectAudit: db.prepare<[string], AuditRow>(
-        'SELECT run_id, seq, at, kind, path, data FROM audit WHERE run_id = ? ORDER BY id',
-      ),
-      listAll: db.prepare<[number], RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
-      listByMacro: db.prepare<[string, number], RunRow>(
-        `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? ORDER BY id DESC LIMIT ?`,
-      ),
-      listByStatus: db.prepare<[string, number], RunRow>(
-        `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE status = ? ORDER BY id DESC LIMIT ?`,
-      ),
-      listByBoth: db.prepare<[string, string, number], RunRow>(
-        `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? AND status = ? ORDER BY id DESC LIMIT ?`,
-      ),
-      deleteRun: db.prepare('DELETE FROM runs WHERE run_id = ?'),
-      deleteAudit: db.prepare('DELETE FROM audit WHERE run_id = ?'),
-      selectEndedBefore: db
-        .prepare<[number], string>('SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?')
-        .pluck(),
-    };
-
-    const insertAudit = (records: readonly AuditRecord[]) => {
-      for (const r of records)
-        s.insertAudit.run(r.runId, r.seq, r.at, r.kind, r.path, JSON.stringify(r.data));
-    };
-    const deleteRun = (runId: string) => {
-      s.deleteCheckpoints.run(runId);
-      s.deleteAudit.run(runId);
-      return s.deleteRun.run(runId).changes > 0;
-    };
-    this.#appendAudit = db.transaction(insertAudit);
-    this.#beginRun = db.transaction((header: RunHeader) => {
-      const json = JSON.stringify(header);
-      s.beginRun.run(header.runId, header.macro, header.macro, header.startedAt, header.startedAt, json);
-      s.deleteCheckpoints.run(header.runId);
-    });
-    this.#saveCheckpoint = db.transaction(
-      (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
-        if (s.isBegun.get(runId) === undefined) {
-          throw new Error(`Run "${runId}" was never begun`);
-        }
-        s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, JSON.stringify(checkpoint));
-        insertAudit(audit);
-      },
-    );
-    this.#saveResult = db.transaction((result: MacroResult) => {
-      const json = JSON.stringify(result);
-      s.saveResult.run(
-        result.runId,
-        result.macro,
-        result.producedBy,
-        result.status,
-        result.startedAt,
-        result.endedAt,
-        result.endedAt,
-        json,
-      );
-      s.deleteCheckpoints.run(result.runId);
-    });
-    this.#deleteRun = db.transaction(deleteRun);
-    this.#prune = db.transaction((endedBefore: number) => {
-      let deleted = 0;
-      for (const runId of s.selectEndedBefore.all(endedBefore)) if (deleteRun(runId)) deleted += 1;
-      return deleted;
-    });
-    // One read transaction: the header and the checkpoints from the same snapshot.
-    this.#loadRun = db.transaction((runId: string) => {
-      const row = s.selectRun.get(runId);
-      if (row === undefined) return undefined;
-      const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
-        checkpoints: s.selectCheckpoints.all(runId).map((d) => JSON.parse(d) as Checkpoint),
-      };
-      if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
-      if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
-      return stored;
-    });
-    this.#loadResult = (runId) => {
-      const json = s.selectResult.get(runId);
-      return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
-    };
-    this.#readAudit = (runId) =>
-      s.selectAudit.all(runId).map((row) => ({
-        runId: row.run_id,
-        seq: row.seq,
-        at: row.at,
-        kind: row.kind,
-        path: row.path,
-        data: JSON.parse(row.data) as AuditRecord['data'],
-      }));
-    this.#listRuns = (options) => {
-      const limit = options.limit ?? 100;
-      const { macro, status } = options;
-      const rows =
-        macro === undefined
-          ? status === undefined
-            ? s.listAll.all(limit)
-            : s.listByStatus.all(status, limit)
-          : status === undefined
-            ? s.listByMacro.all(macro, limit)
-            : s.listByBoth.all(macro, status, limit);
-      return rows.map(toSummary);
-    };
+    const ops = sqliteOperations(db);
+    this.#beginRun = ops.beginRun;
+    this.#saveCheckpoint = ops.saveCheckpoint;
+    this.#saveResult = ops.saveResult;
+    this.#appendAudit = ops.appendAudit;
+    this.#deleteRun = ops.deleteRun;
+    this.#prune = ops.prune;
+    this.#loadRun = ops.loadRun;
+    this.#loadResult = ops.loadResult;
+    this.#readAudit = ops.readAudit;
+    this.#listRuns = ops.listRuns;
   }
 
   beginRun(header: RunHeader): Promise<void> {
@@ -518,38 +259,4 @@ export class SqliteMemory implements MemoryAdapter {
       { cause, retryable: true },
     );
   }
-}
-
-function toSummary(row: RunRow): RunSummary {
-  const summary: { -readonly [K in keyof RunSummary]: RunSummary[K] } = {
-    runId: row.run_id,
-    macro: row.macro,
-    producedBy: row.produced_by,
-    status: row.status,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.ended_at !== null) summary.endedAt = row.ended_at;
-  return summary;
-}
-
-/** Brings the schema to {@link SQLITE_SCHEMA_VERSION}, one transaction per migration. */
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const current = db.prepare<[], number | null>('SELECT max(version) FROM schema_version').pluck();
-  const record = db.prepare('INSERT INTO schema_version (version) VALUES (?)');
-  const step = db.transaction((index: number) => {
-    // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
-    if ((current.get() ?? 0) > index) return;
-    db.exec(MIGRATIONS[index] as string);
-    record.run(index + 1);
-  });
-  const found = current.get() ?? 0;
-  if (found > MIGRATIONS.length) {
-    throw new MacroError(
-      'PERSISTENCE_FAILED',
-      `Database schema version ${found} is newer than this macro-orchestrator supports (${MIGRATIONS.length}); upgrade the package`,
-    );
-  }
-  for (let index = found; index < MIGRATIONS.length; index++) step.immediate(index);
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidOutputError, wrapUserError } from '../errors.js';
+import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { MacroContext } from '../model/context.js';
 import type {
   GateCheckResult,
@@ -100,6 +101,9 @@ export function isThenable<T>(value: unknown): value is PromiseLike<T> {
   );
 }
 
+/** A schema gate's reason: the issues' messages, without paths. */
+const MESSAGES_ONLY: IssueFormat = { keys: 'dots', place: 'none' };
+
 /**
  * Checks one gate on `output`: the verdict itself for a schema gate and for a predicate
  * that answers synchronously (no promise, no microtask: most gates), a promise of it
@@ -119,7 +123,7 @@ export function checkGate(
       const parsed = gate.schema.safeParse(output);
       return parsed.success
         ? verdictOf(gate, path, pass, true, undefined, undefined)
-        : verdictOf(gate, path, pass, false, undefined, parsed.error.issues.map((i) => i.message).join('; '));
+        : verdictOf(gate, path, pass, false, undefined, formatIssues(parsed.error.issues, MESSAGES_ONLY));
     }
     case 'predicate': {
       let result: GateCheckResult | Promise<GateCheckResult>;

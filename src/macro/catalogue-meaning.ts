@@ -1,0 +1,119 @@
+/**
+ * The meaning checks of a parsed catalogue, macro by macro: duplicate stage and gate
+ * ids, unknown agents (stage, judge, elevation), sub-macros, fallbacks and pipeline
+ * phases, impossible retry values, Harmony settings that contradict the group.
+ * @internal
+ * @module
+ */
+import type { ConfigIssue } from '../errors.js';
+import { checkHarmony } from './harmony-check.js';
+import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
+import type { QualityGate, RetryPolicy, StageDefinition } from './types.js';
+
+/**
+ * Adds the problems of `def` (defined at `at`) to `issues`; its unknown agents go to
+ * `agentIssues`, and to `issues` too under `checkAgents: 'catalogue'`.
+ */
+export function checkMeaning(
+  def: Parsed,
+  at: string,
+  byName: ParsedCatalogue,
+  invalidNames: ReadonlySet<string>,
+  env: CompileEnvironment,
+  issues: ConfigIssue[],
+  agentIssues: ConfigIssue[],
+): void {
+  const known = (name: string) => byName.has(name) || invalidNames.has(name);
+  const where = `in macro "${def.name}"`;
+  const ids = new Set<string>();
+  const needAgent = (id: string, path: string, role: string) => {
+    if (env.agents.has(id)) return;
+    const issue = { path, message: `Unknown ${role} "${id}" ${where}` };
+    agentIssues.push(issue);
+    if (env.checkAgents === 'catalogue') issues.push(issue); // in order, among the other issues
+  };
+  const checkGates = (gates: readonly QualityGate[] | undefined, path: string) => {
+    const seen = new Set<string>();
+    gates?.forEach((gate, k) => {
+      if (seen.has(gate.id))
+        issues.push({ path: `${path}[${k}].id`, message: `Duplicate gate id "${gate.id}" ${where}` });
+      seen.add(gate.id);
+      if (gate.kind === 'judge') needAgent(gate.agent, `${path}[${k}].agent`, 'judge agent');
+    });
+  };
+  const checkRetry = (retry: RetryPolicy | undefined, path: string) => {
+    if (retry !== undefined && retry.minDelayMs > retry.maxDelayMs) {
+      issues.push({
+        path: `${path}.minDelayMs`,
+        message: `minDelayMs (${retry.minDelayMs}) is greater than maxDelayMs (${retry.maxDelayMs}) ${where}`,
+      });
+    }
+  };
+  const checkPhaseTimeouts = (timeouts: object | undefined, path: string) => {
+    for (const phase of Object.keys(timeouts ?? {})) {
+      if (!env.phases.has(phase)) {
+        issues.push({
+          path: `${path}.${phase}`,
+          message: `Unknown pipeline phase "${phase}" ${where} (known: ${[...env.phases.keys()].join(', ')})`,
+        });
+      }
+    }
+  };
+  const visit = (stage: StageDefinition, path: string) => {
+    if (stage.kind === 'retryable') {
+      checkRetry(stage.retry as RetryPolicy, `${path}.retry`);
+      if (stage.stage.kind === 'retryable') {
+        // Only one policy can drive a stage's attempts; the outer one would be ignored.
+        issues.push({
+          path: `${path}.stage`,
+          message: `A retryableStage directly inside another is ambiguous ${where}; give the stage one retry policy`,
+        });
+      }
+      visit(stage.stage, `${path}.stage`);
+      return;
+    }
+    if (ids.has(stage.id))
+      issues.push({ path: `${path}.id`, message: `Duplicate stage id "${stage.id}" ${where}` });
+    ids.add(stage.id);
+    switch (stage.kind) {
+      case 'agent':
+        needAgent(stage.agent, `${path}.agent`, 'agent');
+        if (stage.elevateTo !== undefined) needAgent(stage.elevateTo, `${path}.elevateTo`, 'elevation agent');
+        checkGates(stage.gates, `${path}.gates`);
+        stage.pipeline?.forEach((phase, k) => {
+          if (!env.phases.has(phase)) {
+            issues.push({
+              path: `${path}.pipeline[${k}]`,
+              message: `Unknown pipeline phase "${phase}" ${where} (known: ${[...env.phases.keys()].join(', ')})`,
+            });
+          }
+        });
+        checkPhaseTimeouts(stage.phaseTimeoutsMs, `${path}.phaseTimeoutsMs`);
+        break;
+      case 'sequence':
+        stage.stages.forEach((child, k) => {
+          visit(child, `${path}.stages[${k}]`);
+        });
+        break;
+      case 'parallel':
+        stage.branches.forEach((child, k) => {
+          visit(child, `${path}.branches[${k}]`);
+        });
+        checkHarmony(stage, path, where, issues, needAgent);
+        break;
+      case 'macro':
+        if (!known(stage.macro))
+          issues.push({ path: `${path}.macro`, message: `Unknown sub-macro "${stage.macro}" ${where}` });
+        break;
+    }
+  };
+  def.stages.forEach((stage, k) => {
+    visit(stage, `${at}.stages[${k}]`);
+  });
+  checkGates(def.gates, `${at}.gates`);
+  checkRetry(def.defaults?.retry, `${at}.defaults.retry`);
+  checkPhaseTimeouts(def.defaults?.phaseTimeoutsMs, `${at}.defaults.phaseTimeoutsMs`);
+  if (def.fallback !== undefined && !known(def.fallback)) {
+    issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The options of {@link MacroOrchestrator} and of its runs and resumes: their types,
+ * their schemas, and the constructor's check of its options.
+ * @internal
+ * @module
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Agent } from '../agents/agent.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import { MacroError } from '../errors.js';
+import { checkOptionKeys } from '../internal/options.js';
+import { safeGet } from '../internal/safe.js';
+import type { LogLevel } from '../logger.js';
+import { MEMORY_METHODS, type MemoryAdapter } from '../memory/memory-adapter.js';
+import type { ExecutionStage } from '../protocol/execution.js';
+import { type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
+import type { Durability } from './checkpoints.js';
+import { invalidOptions, RunOptionsSchema } from './run-input.js';
+import { type AgentCheck, type MacroDefinition, type RetryPolicyInput, RetryPolicySchema } from './types.js';
+
+/** Options of {@link MacroOrchestrator}. */
+export interface OrchestratorOptions<M extends MacroDefinition<string, any> = MacroDefinition> {
+  /** Agents the macros use. @default [] */
+  readonly agents?: Iterable<Agent> | AgentRegistry;
+  /** The macro catalogue. Spread `builtinMacros` to keep the built-ins. @default builtinMacros */
+  readonly macros?: readonly M[];
+  /**
+   * Which macros must have every agent they name at construction: `'catalogue'` checks
+   * them all (a missing agent anywhere throws `MacroConfigurationError`);
+   * `'reachable'` lets a catalogue (such as `builtinMacros`) hold macros whose agents
+   * are not given, and refuses, at `run()`, a macro that reaches one through its stages,
+   * sub-macros or fallbacks (the same error, listing them).
+   * @default 'reachable'
+   */
+  readonly checkAgents?: AgentCheck;
+  /** Where results and audit trails persist. @default new InMemoryMemory() */
+  readonly memory?: MemoryAdapter;
+  /** A pino logger; child loggers are bound to each run, stage and label set. */
+  readonly logger?: Logger;
+  /** Level of the logger created when none is given. @default 'silent' */
+  readonly logLevel?: LogLevel;
+  /** Worker limits, shared by every parallel group, sub-macro and run. @default unlimited */
+  readonly scheduling?: SchedulingPolicyInput;
+  /** The phases every agent stage runs through, in order. @default defaultPipeline() */
+  readonly pipeline?: readonly ExecutionStage[];
+  /** Extra phases that stages may name in their own `pipeline` lists. @default [] */
+  readonly phases?: readonly ExecutionStage[];
+  /** Fallbacks followed at most this deep in one run. @default 3 */
+  readonly maxFallbackDepth?: number;
+  /** How failing memory writes are retried. @default { retries: 3, minDelayMs: 50, maxDelayMs: 1000 } */
+  readonly persistenceRetry?: RetryPolicyInput;
+  /**
+   * A memory call that has not settled after this long fails (a write is retried, then
+   * reported), so a hung adapter cannot keep a run from settling. Any duration works;
+   * `Infinity` waits without bound (a run's own budget and cancellation still end the
+   * wait). @default 30_000
+   */
+  readonly persistenceTimeoutMs?: number;
+  /**
+   * When each finished stage's checkpoint is written to `memory` (see docs/memory.md).
+   * - `'async'`: in the background, when the event loop next turns; the stages that
+   *   finish within one turn share one write. A crash loses at most the stages that
+   *   finished since the loop last turned (they run again on resume).
+   * - `'sync'`: before the run moves on; a `stage:end` means the stage is stored.
+   *   One awaited write per stage.
+   * @default 'async'
+   */
+  readonly durability?: Durability;
+  /** Clock for timestamps. @default Date.now */
+  readonly now?: () => number;
+  /** Randomness for backoff jitter. @default Math.random */
+  readonly random?: () => number;
+  /** Run id factory. @default crypto.randomUUID */
+  readonly createRunId?: () => string;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Input of the first stage. @default context.intent */
+  readonly input?: unknown;
+  /** Cancels the run: everything in flight is aborted and the run settles `cancelled`. */
+  readonly signal?: AbortSignal;
+  /**
+   * Time budget of the whole run in ms, counted from the call; past it the run settles
+   * `partial`. Any duration works (long ones are chained timers); `Infinity` is no budget.
+   */
+  readonly timeoutMs?: number;
+  /** Absolute deadline (epoch ms, any distance away); the earlier of this and `timeoutMs` applies. */
+  readonly deadline?: number;
+}
+
+/** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */
+export type ResumeOptions = Omit<RunOptions, 'input'>;
+
+export const ResumeOptionsSchema = RunOptionsSchema.omit({ input: true });
+
+/** Options of {@link MacroOrchestrator.resumeIncomplete}; the run options apply to every resumed run. */
+export interface ResumeIncompleteOptions extends ResumeOptions {
+  /** Skip runs whose last checkpoint is more recent than this, in ms. @default 0 */
+  readonly staleAfterMs?: number;
+  /** Resume at most this many runs. @default 100 */
+  readonly limit?: number;
+}
+
+export const ResumeIncompleteOptionsSchema = ResumeOptionsSchema.extend({
+  staleAfterMs: z.number().min(0).optional(),
+  limit: z.number().int().positive().optional(),
+});
+
+const fn = (name: string) =>
+  z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
+
+const OrchestratorOptionsSchema = z.strictObject({
+  agents: z.custom<object>((v) => typeof v === 'object' && v !== null, 'agents must be iterable').optional(),
+  macros: z.array(z.unknown()).readonly().optional(),
+  checkAgents: z.enum(['reachable', 'catalogue']).optional(),
+  memory: z.custom<object>((v) => typeof v === 'object' && v !== null, 'memory must be an object').optional(),
+  logger: z.custom<object>((v) => typeof v === 'object' && v !== null, 'logger must be an object').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  scheduling: SchedulingPolicySchema.optional(),
+  pipeline: z.array(z.unknown()).readonly().optional(),
+  phases: z.array(z.unknown()).readonly().optional(),
+  maxFallbackDepth: z.number().int().min(0).max(20).optional(),
+  persistenceRetry: RetryPolicySchema.optional(),
+  persistenceTimeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
+  durability: z.enum(['sync', 'async']).optional(),
+  now: fn('now').optional(),
+  random: fn('random').optional(),
+  createRunId: fn('createRunId').optional(),
+});
+
+/** Every key of `OrchestratorOptions`. */
+export const ORCHESTRATOR_OPTION_KEYS = Object.keys(OrchestratorOptionsSchema.shape);
+
+/**
+ * Checks the orchestrator's options: unknown keys anywhere, then values, then that a
+ * given memory implements every `MemoryAdapter` method.
+ * @throws {MacroError} `INVALID_OPTIONS`
+ */
+export function checkOrchestratorOptions(options: OrchestratorOptions<any>): void {
+  checkOptionKeys('orchestrator options', options, ORCHESTRATOR_OPTION_KEYS);
+  const checked = OrchestratorOptionsSchema.safeParse(options);
+  if (!checked.success) throw invalidOptions('orchestrator options', checked.error);
+  const missing = MEMORY_METHODS.filter((m) => typeof safeGet(options.memory, m) !== 'function');
+  if (options.memory !== undefined && missing.length > 0) {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Invalid orchestrator options: memory must implement MemoryAdapter (missing: ${missing.join(', ')})`,
+    );
+  }
+}

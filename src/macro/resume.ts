@@ -1,0 +1,85 @@
+/**
+ * What resuming runs reads from memory: a stored run, checked before it is trusted, and
+ * the runs listed as running; and the replay of a run that had already finished.
+ * @internal
+ * @module
+ */
+import { CancelledError, describe, PersistenceError } from '../errors.js';
+import { AbortScope } from '../internal/abort-scope.js';
+import { abortReason, withGrace } from '../internal/grace.js';
+import { stopTimer } from '../internal/timers.js';
+import type { MemoryAdapter, RunSummary, StoredRun } from '../memory/memory-adapter.js';
+import type { ResumeOptions } from './orchestrator-options.js';
+import type { MacroRun } from './run.js';
+import { startBudget } from './run-budget.js';
+import type { EngineServices } from './run-request.js';
+import { checkStoredRun } from './stored-run.js';
+import type { MacroResult } from './types.js';
+
+/**
+ * Loads a run to resume, bounded by `persistenceTimeoutMs` (the `memory` given is the
+ * timed one), the resume's budget and its cancellation, and checked before it is trusted.
+ */
+export async function loadStoredRun(
+  memory: MemoryAdapter,
+  runId: string,
+  scope: AbortScope,
+): Promise<StoredRun | undefined> {
+  let loaded: unknown;
+  try {
+    // Cancelled or out of time while loading: a load that still settles within the turn
+    // gives a `cancelled` (or `partial`) result, as a run does; a slower one is left behind.
+    loaded = await withGrace(memory.loadRun(runId), scope, abortReason);
+  } catch (error) {
+    if (scope.aborted && error === scope.reason) throw error;
+    throw new PersistenceError(
+      'loadRun',
+      error,
+      `loading run "${runId}" to resume it failed: ${describe(error)}`,
+    );
+  }
+  return loaded === undefined ? undefined : checkStoredRun(runId, loaded);
+}
+
+/** The runs memory lists as running, read within the budget and cancellation of `options`. */
+export async function listRunning(
+  memory: MemoryAdapter,
+  limit: number,
+  options: ResumeOptions,
+  now: number,
+): Promise<RunSummary[]> {
+  const scope = AbortScope.root(options.signal, (reason) => new CancelledError('resumeIncomplete', reason));
+  const budget = startBudget(scope, options, 'resumeIncomplete', now);
+  try {
+    return await withGrace(memory.listRuns({ status: 'running', limit }), scope, abortReason);
+  } finally {
+    if (budget !== undefined) stopTimer(budget);
+    scope.dispose();
+  }
+}
+
+/** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
+export function replayResult(
+  run: MacroRun<unknown>,
+  result: MacroResult,
+  services: Pick<EngineServices, 'now'>,
+): MacroResult {
+  run.bindMacro(result.macro);
+  const base = (seq: number) => ({
+    runId: result.runId,
+    seq,
+    at: services.now(),
+    path: result.macro,
+    labels: result.labels,
+  });
+  run.deliver({ type: 'run:start', ...base(1), macro: result.macro, resumed: true });
+  run.deliver({
+    type: 'run:end',
+    ...base(2),
+    macro: result.macro,
+    status: result.status,
+    durationMs: result.durationMs,
+    result,
+  });
+  return result;
+}

@@ -1,0 +1,67 @@
+/**
+ * The options of {@link SqliteMemory}, checked once before anything is opened.
+ * @internal
+ * @module
+ */
+import { MacroError } from '../errors.js';
+import { checkOptionKeys, kindOf } from '../internal/options.js';
+
+/** Options of {@link SqliteMemory}. */
+export interface SqliteMemoryOptions {
+  /** Database file, created if missing. `':memory:'` keeps a private database in memory. @default ':memory:' */
+  readonly path?: string;
+  /**
+   * `'normal'`: a commit survives a crash of the process (WAL); `'full'`: also a power
+   * loss, at the cost of an fsync per write.
+   * @default 'normal'
+   */
+  readonly synchronous?: 'normal' | 'full';
+  /**
+   * How long an operation waits for another connection's lock, in ms, before it rejects
+   * with `PERSISTENCE_FAILED`. The wait never blocks the event loop: each attempt fails
+   * at once on a lock and the next one is scheduled with a timer. Only opening the file
+   * waits synchronously (see the constructor). `0`: fail at the first lock.
+   * @default 5000
+   */
+  readonly busyTimeoutMs?: number;
+}
+
+const OPTION_KEYS: readonly (keyof SqliteMemoryOptions)[] = ['path', 'synchronous', 'busyTimeoutMs'];
+
+/**
+ * Checks the constructor's argument once, before anything is opened: unknown keys and
+ * invalid values throw `INVALID_OPTIONS` (a misspelt `filename` must not quietly open a
+ * database in memory). An option that is `undefined` takes its default.
+ */
+export function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undefined): {
+  path: string;
+  synchronous: 'normal' | 'full';
+  busyTimeoutMs: number;
+} {
+  const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
+  checkOptionKeys('SqliteMemory options', options, OPTION_KEYS);
+  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000 } = options ?? {};
+  if (typeof path !== 'string' || path === '') {
+    throw invalidOption('path', 'a non-empty string', path);
+  }
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw invalidOption('synchronous', '"normal" or "full"', synchronous);
+  }
+  if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw invalidOption('busyTimeoutMs', 'a finite number of milliseconds ≥ 0', busyTimeoutMs);
+  }
+  return { path, synchronous, busyTimeoutMs };
+}
+
+function invalidOption(key: string, expected: string, value: unknown): MacroError {
+  const got =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : typeof value === 'number'
+        ? String(value)
+        : kindOf(value);
+  return new MacroError(
+    'INVALID_OPTIONS',
+    `Invalid option "${key}" in SqliteMemory options: expected ${expected}, got ${got}`,
+  );
+}

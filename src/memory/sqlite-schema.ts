@@ -1,0 +1,70 @@
+/**
+ * The SQLite schema of {@link SqliteMemory}: its versioned migrations, applied on open.
+ * @internal
+ * @module
+ */
+import type Database from 'better-sqlite3';
+import { MacroError } from '../errors.js';
+
+/**
+ * Schema migrations, in order: migration `i` brings the schema to version `i + 1`.
+ * Append only; never edit a migration that has shipped.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE runs (
+     id          INTEGER PRIMARY KEY,
+     run_id      TEXT    NOT NULL UNIQUE,
+     macro       TEXT    NOT NULL,
+     produced_by TEXT    NOT NULL,
+     status      TEXT    NOT NULL,
+     started_at  INTEGER NOT NULL,
+     ended_at    INTEGER,
+     updated_at  INTEGER NOT NULL,
+     header      TEXT,
+     result      TEXT
+   );
+   CREATE INDEX runs_by_status ON runs (status, id);
+   CREATE INDEX runs_by_macro ON runs (macro, id);
+   CREATE TABLE checkpoints (
+     id     INTEGER PRIMARY KEY,
+     run_id TEXT    NOT NULL,
+     seq    INTEGER NOT NULL,
+     at     INTEGER NOT NULL,
+     data   TEXT    NOT NULL
+   );
+   CREATE INDEX checkpoints_by_run ON checkpoints (run_id, id);
+   CREATE TABLE audit (
+     id     INTEGER PRIMARY KEY,
+     run_id TEXT    NOT NULL,
+     seq    INTEGER NOT NULL,
+     at     INTEGER NOT NULL,
+     kind   TEXT    NOT NULL,
+     path   TEXT    NOT NULL,
+     data   TEXT    NOT NULL
+   );
+   CREATE INDEX audit_by_run ON audit (run_id, id);`,
+];
+
+/** The schema version this code reads and writes. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema to {@link SQLITE_SCHEMA_VERSION}, one transaction per migration. */
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const current = db.prepare<[], number | null>('SELECT max(version) FROM schema_version').pluck();
+  const record = db.prepare('INSERT INTO schema_version (version) VALUES (?)');
+  const step = db.transaction((index: number) => {
+    // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
+    if ((current.get() ?? 0) > index) return;
+    db.exec(MIGRATIONS[index] as string);
+    record.run(index + 1);
+  });
+  const found = current.get() ?? 0;
+  if (found > MIGRATIONS.length) {
+    throw new MacroError(
+      'PERSISTENCE_FAILED',
+      `Database schema version ${found} is newer than this macro-orchestrator supports (${MIGRATIONS.length}); upgrade the package`,
+    );
+  }
+  for (let index = found; index < MIGRATIONS.length; index++) step.immediate(index);
+}

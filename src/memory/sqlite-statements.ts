@@ -1,0 +1,214 @@
+/**
+ * The prepared statements of {@link SqliteMemory} and the operations made of them, each
+ * one transaction, synchronous (the adapter makes them promises and waits out locks).
+ * @internal
+ * @module
+ */
+import type Database from 'better-sqlite3';
+import type { MacroResult } from '../model/result.js';
+import type {
+  AuditRecord,
+  Checkpoint,
+  ListRunsOptions,
+  RunHeader,
+  RunState,
+  RunSummary,
+  StoredRun,
+} from './memory-adapter.js';
+
+interface RunRow {
+  run_id: string;
+  macro: string;
+  produced_by: string;
+  status: RunState;
+  started_at: number;
+  ended_at: number | null;
+  updated_at: number;
+}
+interface AuditRow {
+  run_id: string;
+  seq: number;
+  at: number;
+  kind: AuditRecord['kind'];
+  path: string;
+  data: string;
+}
+
+// A checkpoint does not touch its run's row (one page less per write): a running run's
+// updated_at is the time of its latest checkpoint, found through checkpoints_by_run.
+const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_at,
+  coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1), updated_at)
+    AS updated_at`;
+
+/** The adapter's operations on one connection: each one transaction (or one read). */
+export interface SqliteOperations {
+  readonly beginRun: (header: RunHeader) => void;
+  readonly saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
+  readonly saveResult: (result: MacroResult) => void;
+  readonly appendAudit: (records: readonly AuditRecord[]) => void;
+  readonly deleteRun: (runId: string) => boolean;
+  readonly prune: (endedBefore: number) => number;
+  readonly loadRun: (runId: string) => StoredRun | undefined;
+  readonly loadResult: (runId: string) => MacroResult | undefined;
+  readonly readAudit: (runId: string) => AuditRecord[];
+  readonly listRuns: (options: ListRunsOptions) => RunSummary[];
+}
+
+/** Prepares the statements on `db` (migrated already) and makes the operations of them. */
+export function sqliteOperations(db: Database.Database): SqliteOperations {
+  const s = {
+    beginRun: db.prepare(
+      `INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, header)
+       VALUES (?, ?, ?, 'running', ?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
+         status = 'running', started_at = excluded.started_at, ended_at = NULL,
+         updated_at = excluded.updated_at, header = excluded.header, result = NULL`,
+    ),
+    isBegun: db
+      .prepare<[string], number>('SELECT 1 FROM runs WHERE run_id = ? AND header IS NOT NULL')
+      .pluck(),
+    insertCheckpoint: db.prepare('INSERT INTO checkpoints (run_id, seq, at, data) VALUES (?, ?, ?, ?)'),
+    deleteCheckpoints: db.prepare('DELETE FROM checkpoints WHERE run_id = ?'),
+    selectCheckpoints: db
+      .prepare<[string], string>('SELECT data FROM checkpoints WHERE run_id = ? ORDER BY id')
+      .pluck(),
+    saveResult: db.prepare(
+      `INSERT INTO runs (run_id, macro, produced_by, status, started_at, ended_at, updated_at, result)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
+         status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
+         updated_at = excluded.updated_at, result = excluded.result`,
+    ),
+    selectRun: db.prepare<[string], { header: string | null; result: string | null }>(
+      'SELECT header, result FROM runs WHERE run_id = ?',
+    ),
+    selectResult: db.prepare<[string], string | null>('SELECT result FROM runs WHERE run_id = ?').pluck(),
+    insertAudit: db.prepare(
+      'INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    selectAudit: db.prepare<[string], AuditRow>(
+      'SELECT run_id, seq, at, kind, path, data FROM audit WHERE run_id = ? ORDER BY id',
+    ),
+    listAll: db.prepare<[number], RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
+    listByMacro: db.prepare<[string, number], RunRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? ORDER BY id DESC LIMIT ?`,
+    ),
+    listByStatus: db.prepare<[string, number], RunRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE status = ? ORDER BY id DESC LIMIT ?`,
+    ),
+    listByBoth: db.prepare<[string, string, number], RunRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? AND status = ? ORDER BY id DESC LIMIT ?`,
+    ),
+    deleteRun: db.prepare('DELETE FROM runs WHERE run_id = ?'),
+    deleteAudit: db.prepare('DELETE FROM audit WHERE run_id = ?'),
+    selectEndedBefore: db
+      .prepare<[number], string>('SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?')
+      .pluck(),
+  };
+
+  const insertAudit = (records: readonly AuditRecord[]) => {
+    for (const r of records) s.insertAudit.run(r.runId, r.seq, r.at, r.kind, r.path, JSON.stringify(r.data));
+  };
+  const deleteRun = (runId: string) => {
+    s.deleteCheckpoints.run(runId);
+    s.deleteAudit.run(runId);
+    return s.deleteRun.run(runId).changes > 0;
+  };
+  const appendAudit = db.transaction(insertAudit);
+  const beginRun = db.transaction((header: RunHeader) => {
+    const json = JSON.stringify(header);
+    s.beginRun.run(header.runId, header.macro, header.macro, header.startedAt, header.startedAt, json);
+    s.deleteCheckpoints.run(header.runId);
+  });
+  const saveCheckpoint = db.transaction(
+    (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
+      if (s.isBegun.get(runId) === undefined) {
+        throw new Error(`Run "${runId}" was never begun`);
+      }
+      s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, JSON.stringify(checkpoint));
+      insertAudit(audit);
+    },
+  );
+  const saveResult = db.transaction((result: MacroResult) => {
+    const json = JSON.stringify(result);
+    s.saveResult.run(
+      result.runId,
+      result.macro,
+      result.producedBy,
+      result.status,
+      result.startedAt,
+      result.endedAt,
+      result.endedAt,
+      json,
+    );
+    s.deleteCheckpoints.run(result.runId);
+  });
+  const deleteRunTx = db.transaction(deleteRun);
+  const prune = db.transaction((endedBefore: number) => {
+    let deleted = 0;
+    for (const runId of s.selectEndedBefore.all(endedBefore)) if (deleteRun(runId)) deleted += 1;
+    return deleted;
+  });
+  // One read transaction: the header and the checkpoints from the same snapshot.
+  const loadRun = db.transaction((runId: string) => {
+    const row = s.selectRun.get(runId);
+    if (row === undefined) return undefined;
+    const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
+      checkpoints: s.selectCheckpoints.all(runId).map((d) => JSON.parse(d) as Checkpoint),
+    };
+    if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
+    if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
+    return stored;
+  });
+  const loadResult: SqliteOperations['loadResult'] = (runId) => {
+    const json = s.selectResult.get(runId);
+    return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
+  };
+  const readAudit: SqliteOperations['readAudit'] = (runId) =>
+    s.selectAudit.all(runId).map((row) => ({
+      runId: row.run_id,
+      seq: row.seq,
+      at: row.at,
+      kind: row.kind,
+      path: row.path,
+      data: JSON.parse(row.data) as AuditRecord['data'],
+    }));
+  const listRuns: SqliteOperations['listRuns'] = (options) => {
+    const limit = options.limit ?? 100;
+    const { macro, status } = options;
+    const rows =
+      macro === undefined
+        ? status === undefined
+          ? s.listAll.all(limit)
+          : s.listByStatus.all(status, limit)
+        : status === undefined
+          ? s.listByMacro.all(macro, limit)
+          : s.listByBoth.all(macro, status, limit);
+    return rows.map(toSummary);
+  };
+  return {
+    beginRun,
+    saveCheckpoint,
+    saveResult,
+    appendAudit,
+    deleteRun: deleteRunTx,
+    prune,
+    loadRun,
+    loadResult,
+    readAudit,
+    listRuns,
+  };
+}
+
+function toSummary(row: RunRow): RunSummary {
+  const summary: { -readonly [K in keyof RunSummary]: RunSummary[K] } = {
+    runId: row.run_id,
+    macro: row.macro,
+    producedBy: row.produced_by,
+    status: row.status,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.ended_at !== null) summary.endedAt = row.ended_at;
+  return summary;
+}
