@@ -194,6 +194,16 @@ describe('orchestrator option values', () => {
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('now') });
   });
 
+  it('refuses a now that is not a function, saying it must be one', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ now: 5 } as never));
+    expect(error.message).toBe('Invalid orchestrator options: now: now must be a function');
+  });
+
+  it('refuses a createRunId that is not a function, saying it must be one', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ createRunId: 'id' } as never));
+    expect(error.message).toBe('Invalid orchestrator options: createRunId: createRunId must be a function');
+  });
+
   it('refuses a random that is not a function, saying it must be one', async () => {
     const error = await thrown(() => new MacroOrchestrator({ random: 0.5 } as never));
     expect(error.message).toBe('Invalid orchestrator options: random: random must be a function');

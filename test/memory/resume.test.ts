@@ -328,6 +328,13 @@ describe('resume()', () => {
     );
   });
 
+  it('refuses a run id that is not a string with INVALID_OPTIONS before anything runs', () => {
+    const orchestrator = restarted(line, new InMemoryMemory(), new Map());
+    expect(() => orchestrator.resume(42 as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
   it('rejects with PERSISTENCE_FAILED from loadRun, naming the run, when memory fails to load it', async () => {
     const { memory, fail } = spiedMemory();
     fail('loadRun');
