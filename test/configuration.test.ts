@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AgentRegistry } from '../src/agents/registry.js';
 import {
   agentStage,
   type ConfigIssue,
@@ -15,6 +16,8 @@ import {
   sequence,
   subMacro,
 } from '../src/index.js';
+import { compileCatalogue } from '../src/macro/compile.js';
+import { defaultPipeline } from '../src/protocol/execution.js';
 import { fnAgent } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
@@ -331,5 +334,24 @@ describe('addMacros', () => {
       { path: 'macros[1].name', message: 'Duplicate macro name "m"' },
     ]);
     expect(orchestrator.macroNames).toEqual(['m']);
+  });
+});
+
+describe('an agent stage whose agent is not registered', () => {
+  it('compiles, under checkAgents reachable, to a stand-in with its id that throws AGENT_NOT_FOUND at its path', () => {
+    const pipeline = defaultPipeline();
+    const compiled = compileCatalogue([ok('m', { stages: [agentStage('s', 'ghost')] })], {
+      agents: new AgentRegistry([echo]),
+      pipeline,
+      phases: new Map(pipeline.map((phase) => [phase.name, phase])),
+      checkAgents: 'reachable',
+    });
+    const node = compiled.get('m')?.children[0] as unknown as {
+      agent: { id: string; invoke: () => unknown };
+    };
+    expect(node.agent.id).toBe('ghost');
+    expect(() => node.agent.invoke()).toThrow(
+      expect.objectContaining({ code: 'AGENT_NOT_FOUND', path: 'm/s', agentId: 'ghost' }),
+    );
   });
 });

@@ -53,6 +53,13 @@ describe('an unknown option key', () => {
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"timout"') });
   });
 
+  it('is named as being in runMacro options', async () => {
+    const error = await thrown(() =>
+      runMacro('m', { intent: 'x' }, { agents: [echo], macros: [macro], timout: 1 } as never),
+    );
+    expect(error.message).toContain('"timout" in runMacro options');
+  });
+
   it('is refused in a context, with the known keys', async () => {
     const error = await thrown(() => orchestrator().run('m', { intent: 'x', knowlege: [] } as never));
     expect(error).toMatchObject({
@@ -119,6 +126,24 @@ describe('runMacro given an orchestrator', () => {
     );
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('logLevel') });
   });
+
+  it('names every orchestrator option given beside the orchestrator', async () => {
+    const error = await thrown(() =>
+      runMacro('m', { intent: 'x' }, {
+        orchestrator: orchestrator(),
+        logLevel: 'debug',
+        now: Date.now,
+      } as never),
+    );
+    expect(error.message).toBe(
+      'Invalid runMacro options: pass an orchestrator or orchestrator options, not both (got orchestrator and logLevel, now)',
+    );
+  });
+
+  it('runs the macro on that orchestrator when given nothing else', async () => {
+    const result = await runMacro('m', { intent: 'x' }, { orchestrator: orchestrator() });
+    expect(result).toMatchObject({ status: 'succeeded', output: 'x' });
+  });
 });
 
 describe('orchestrator option values', () => {
@@ -130,9 +155,82 @@ describe('orchestrator option values', () => {
     });
   });
 
+  it('lists every method a memory lacks, in the message that says it is not a MemoryAdapter', async () => {
+    const partial = { beginRun: async () => {}, saveCheckpoint: async () => {} };
+    const error = await thrown(() => new MacroOrchestrator({ memory: partial as never }));
+    expect(error.message).toBe(
+      'Invalid orchestrator options: memory must implement MemoryAdapter (missing: loadRun, saveResult, loadResult, appendAudit, readAudit, listRuns)',
+    );
+  });
+
+  it('refuses a null memory as not an object, naming the orchestrator options', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ memory: null } as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Invalid orchestrator options: memory: memory must be an object',
+    });
+  });
+
+  it('refuses a memory that is a number as not an object', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ memory: 5 } as never));
+    expect(error.message).toBe('Invalid orchestrator options: memory: memory must be an object');
+  });
+
+  it('refuses a null logger as not an object', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ logger: null } as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Invalid orchestrator options: logger: logger must be an object',
+    });
+  });
+
+  it('refuses a logger that is a string as not an object', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ logger: 'debug' } as never));
+    expect(error.message).toBe('Invalid orchestrator options: logger: logger must be an object');
+  });
+
   it('refuses a clock that is not a function', async () => {
     const error = await thrown(() => new MacroOrchestrator({ now: 5 } as never));
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('now') });
+  });
+
+  it('refuses a now that is not a function, saying it must be one', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ now: 5 } as never));
+    expect(error.message).toBe('Invalid orchestrator options: now: now must be a function');
+  });
+
+  it('refuses a createRunId that is not a function, saying it must be one', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ createRunId: 'id' } as never));
+    expect(error.message).toBe('Invalid orchestrator options: createRunId: createRunId must be a function');
+  });
+
+  it('refuses a random that is not a function, saying it must be one', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ random: 0.5 } as never));
+    expect(error.message).toBe('Invalid orchestrator options: random: random must be a function');
+  });
+
+  it('refuses null agents as not iterable', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ agents: null } as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Invalid orchestrator options: agents: agents must be iterable',
+    });
+  });
+
+  it('refuses agents that are a number as not iterable', async () => {
+    const error = await thrown(() => new MacroOrchestrator({ agents: 5 } as never));
+    expect(error.message).toBe('Invalid orchestrator options: agents: agents must be iterable');
+  });
+
+  it("accepts checkAgents: 'reachable' given explicitly", () => {
+    expect(
+      () => new MacroOrchestrator({ agents: [echo], macros: [macro], checkAgents: 'reachable' }),
+    ).not.toThrow();
+  });
+
+  it('accepts every pino level as logLevel', () => {
+    const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+    for (const logLevel of levels) expect(() => new MacroOrchestrator({ logLevel })).not.toThrow();
   });
 
   it('accepts persistenceTimeoutMs: Infinity', () => {

@@ -6,8 +6,8 @@
  * @module
  */
 import type { ConfigIssue } from '../errors.js';
-import { checkHarmony } from './harmony-check.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
+import { checkHarmony } from './harmony-check.js';
 import type { QualityGate, RetryPolicy, StageDefinition } from './types.js';
 
 /**

@@ -10,11 +10,11 @@ import type { Agent } from '../agents/agent.js';
 import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
 import { issuePath } from '../internal/zod-issues.js';
 import type { ExecutionStage } from '../protocol/execution.js';
-import { harmonyAgent } from './harmony-check.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import { checkMeaning } from './catalogue-meaning.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
+import { harmonyAgent } from './harmony-check.js';
 import {
   type AgentStageDefinition,
   type MacroDefinition,

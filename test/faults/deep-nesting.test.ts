@@ -59,6 +59,19 @@ describe('stages nested deeper than the limit', () => {
     });
   });
 
+  it('are reported once, not again as an unknown macro where another macro names them', () => {
+    const deep = defineMacro({ name: 'deep', description: 'deep', stages: [nested(101)] });
+    const user = defineMacro({ name: 'user', description: 'uses deep', stages: [subMacro('sub', 'deep')] });
+    const error = loadError([deep, user]);
+    expect(error).toBeInstanceOf(MacroConfigurationError);
+    expect((error as MacroConfigurationError).issues).toEqual([
+      {
+        path: expect.stringMatching(/^macros\[0\]\.stages/),
+        message: expect.stringContaining('at most 100'),
+      },
+    ]);
+  });
+
   it('are refused at load, not by a stack overflow, when sub-macros chain 5,000 deep', () => {
     const error = loadError(chain(5_000));
     expect(error).toBeInstanceOf(MacroConfigurationError);

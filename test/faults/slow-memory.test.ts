@@ -277,6 +277,18 @@ describe('resume() over a memory adapter whose loadRun hangs', () => {
     },
     TEST_TIMEOUT,
   );
+  it(
+    'names the run id in its RUN_TIMEOUT error, its macro not being known yet',
+    async () => {
+      const run = orchestrator(hangingMemory('loadRun')).resume('some-run', { timeoutMs: 20 });
+      await expect(run).rejects.toMatchObject({
+        code: 'RUN_TIMEOUT',
+        path: 'some-run',
+        message: 'Run some-run timed out after 20 ms',
+      });
+    },
+    TEST_TIMEOUT,
+  );
 });
 
 describe('resumeIncomplete() over a memory adapter whose listRuns hangs', () => {
@@ -302,6 +314,26 @@ describe('resumeIncomplete() over a memory adapter whose listRuns hangs', () => 
         orchestrator(hangingMemory('listRuns')).resumeIncomplete({ timeoutMs: 200 }),
       ).rejects.toMatchObject({ code: 'RUN_TIMEOUT' });
       expect(performance.now() - started).toBeLessThan(200 + GRACE_MS);
+    },
+    TEST_TIMEOUT,
+  );
+  it(
+    'names resumeIncomplete in its RUN_TIMEOUT error',
+    async () => {
+      await expect(
+        orchestrator(hangingMemory('listRuns')).resumeIncomplete({ timeoutMs: 20 }),
+      ).rejects.toMatchObject({ code: 'RUN_TIMEOUT', path: 'resumeIncomplete' });
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'names resumeIncomplete in its CANCELLED error',
+    async () => {
+      const listing = orchestrator(hangingMemory('listRuns')).resumeIncomplete({
+        signal: AbortSignal.abort('stop'),
+      });
+      await expect(listing).rejects.toMatchObject({ code: 'CANCELLED', path: 'resumeIncomplete' });
     },
     TEST_TIMEOUT,
   );

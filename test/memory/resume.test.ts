@@ -1,10 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   agentStage,
   defineMacro,
   InMemoryMemory,
   isMacroError,
+  MacroConfigurationError,
   type MacroEvent,
+  MacroOrchestrator,
   type MacroRun,
   type MemoryAdapter,
   parallel,
@@ -12,7 +15,7 @@ import {
 } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { recordEvents, unmatched } from '../support/index.js';
-import { type Calls, interrupted, restarted, stageEnds } from './support.js';
+import { agents, type Calls, interrupted, restarted, spiedMemory, stageEnds } from './support.js';
 
 const line = defineMacro({
   name: 'line',
@@ -314,6 +317,59 @@ describe('resume()', () => {
     const orchestrator = restarted(line, new InMemoryMemory(), new Map());
     expect(() => orchestrator.resume('x', { timeoutMs: -1 })).toThrow(/Invalid resume options/);
   });
+
+  it('refuses an empty run id with INVALID_OPTIONS before anything runs', () => {
+    const orchestrator = restarted(line, new InMemoryMemory(), new Map());
+    expect(() => orchestrator.resume('')).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: 'Expected the run id to resume to be a non-empty string',
+      }),
+    );
+  });
+
+  it('refuses a run id that is not a string with INVALID_OPTIONS before anything runs', () => {
+    const orchestrator = restarted(line, new InMemoryMemory(), new Map());
+    expect(() => orchestrator.resume(42 as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
+  it('rejects with PERSISTENCE_FAILED from loadRun, naming the run, when memory fails to load it', async () => {
+    const { memory, fail } = spiedMemory();
+    fail('loadRun');
+    const run = restarted(line, memory, new Map()).resume('r1');
+    await expect(run).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      operation: 'loadRun',
+      message: 'Memory loadRun failed: loading run "r1" to resume it failed: disk full (loadRun)',
+    });
+  });
+
+  it('rejects with PERSISTENCE_FAILED when memory fails to load the run with undefined', async () => {
+    const memory = new InMemoryMemory();
+    memory.loadRun = () => Promise.reject(undefined);
+    const run = restarted(line, memory, new Map()).resume('r1');
+    await expect(run).rejects.toMatchObject({ code: 'PERSISTENCE_FAILED', operation: 'loadRun' });
+  });
+
+  it('reports a load failure as PERSISTENCE_FAILED even when it is cancelled meanwhile', async () => {
+    const { memory, fail } = spiedMemory();
+    fail('loadRun');
+    const run = restarted(line, memory, new Map()).resume('r1', { signal: AbortSignal.abort('stop') });
+    await expect(run).rejects.toMatchObject({ code: 'PERSISTENCE_FAILED', operation: 'loadRun' });
+  });
+
+  it('rejects with a MacroConfigurationError when the stored macro needs an agent that is not registered', async () => {
+    const memory = new InMemoryMemory();
+    const calls: Calls = new Map();
+    const runId = await interrupted(line, memory, calls, 'c');
+    const withoutC = agents(calls).filter((agent) => agent.id !== 'c');
+    const orchestrator = new MacroOrchestrator({ agents: withoutC, macros: [line], memory });
+    const run = orchestrator.resume(runId);
+    await expect(run).rejects.toBeInstanceOf(MacroConfigurationError);
+    await expect(run).rejects.toMatchObject({ message: expect.stringContaining('Unknown agent "c"') });
+  });
 });
 
 describe('resumeIncomplete()', () => {
@@ -361,6 +417,28 @@ describe('resumeIncomplete()', () => {
     const memory = new InMemoryMemory();
     await interrupted(line, memory, new Map(), 'c');
     expect(await restarted(fork, memory, new Map()).resumeIncomplete()).toEqual([]);
+  });
+
+  it('logs a warning naming the run and macro it skips for not being in the catalogue', async () => {
+    const memory = new InMemoryMemory();
+    const runId = await interrupted(line, memory, new Map(), 'c');
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (text: string) => lines.push(JSON.parse(text)) });
+    await restarted(fork, memory, new Map(), { logger }).resumeIncomplete();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, runId, macro: 'line', msg: 'cannot resume: unknown macro' }),
+    ]);
+  });
+
+  it('stops its time budget timer once the running runs are listed', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const orchestrator = restarted(line, new InMemoryMemory(), new Map());
+      expect(await orchestrator.resumeIncomplete({ timeoutMs: 60_000 })).toEqual([]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
