@@ -1,392 +1,48 @@
 /**
- * One attempt of an agent stage: steps its Execution Pipeline phase by phase. A phase
- * runs synchronously until it waits (for the promise it returned, or for the agent call
- * or gates it started with `invokeInto` / `checkGatesInto`); the attempt goes on from
- * that wait's callback. A stage in flight thus holds this one object and its agent's
- * work, and no async frame or promise chain of its own, whatever its phases are.
+ * One attempt of an agent stage: the steps of its pipeline (AttemptSteps), and what its
+ * phases can do through it (the PhaseContext): invoke agents, check gates, deliver and
+ * deploy. A phase receives this one object as its state and its context.
  * @internal
  * @module
  */
 import type { Logger } from 'pino';
 import type { Agent } from '../agents/agent.js';
-import { MacroError, QualityGateError } from '../errors.js';
-import type { AbortScope, Watcher } from '../internal/abort-scope.js';
-import type { Sink } from '../internal/deferred.js';
-import { snapshot } from '../internal/snapshot.js';
+import { MacroError } from '../errors.js';
 import {
   applyQaPass,
-  type ExecutionStage,
   type InvokeOptions,
   type PhaseContext,
   type PhaseStageInfo,
   type PipelineState,
 } from '../protocol/execution.js';
-import { isThenable } from '../protocol/quality-gates.js';
-import { type AgentCaller, agentFailure, parseOutput } from './agent-call.js';
-import {
-  CALL,
-  EMPTY_FEEDBACK,
-  ENDED,
-  endOnceStored,
-  FAILING,
-  failLater,
-  GATE_PASS,
-  GATE_PASS_SHIFT,
-  GATES,
-  IN_EXECUTE,
-  NONE,
-  noop,
-  OWN_SCOPE,
-  PHASE,
-  REPORTED,
-  reportLater,
-  STARTING,
-  WAIT,
-} from './attempt-state.js';
-import type { CompiledAgentStage } from './compile.js';
-import { normalise } from './failure.js';
-import { checkGates, type GateCheck, type GateHost } from './gates.js';
-import { Invocation, type InvocationHost } from './invocation.js';
-import type { Journal } from './journal.js';
-import { deliver, deploy, stageInfo, stageInput } from './stage-io.js';
-import { timedScope } from './stage-scope.js';
-import type { Artefact, GateVerdict, StageRecord } from './types.js';
+import { artefactsOf, EMPTY_FEEDBACK } from './attempt-state.js';
+import { AttemptSteps } from './attempt-steps.js';
+import { checkGates, type GateCheck } from './gates.js';
+import { deliver, deploy, stageInfo } from './stage-io.js';
+import type { Artefact, MacroContext } from './types.js';
 
-/** What an attempt needs from its run: its journal, agents and checkpoints. @internal */
-export interface AttemptHost extends InvocationHost, GateHost {
-  readonly journal: Journal;
-  readonly caller: AgentCaller;
-  /** Queues the stage's checkpoint; returns the write to wait for under `'sync'` durability. */
-  checkpoint(record: StageRecord): Promise<void> | undefined;
-  agent(id: string): Agent | undefined;
-}
+export type { AttemptHost } from './attempt-state.js';
 
-/**
- * The promise a phase returned besides its into-call, waited for once that call is done:
- * beside the attempt, not in a field of it, since almost no phase does both.
- */
-const returnedBesides = new WeakMap<AgentAttempt, Promise<unknown>>();
-
-/** The artefacts a stage's phases deliver, made on first use (most stages deliver none), beside the attempt. */
-const artefactsOf = new WeakMap<AgentAttempt, Artefact[]>();
-
-/**
- * One attempt of an agent stage, reporting its end to a sink. It is the pipeline state
- * and the phase context its phases receive (one object, not three), and the watcher of
- * whatever its current phase waits for. @internal
- */
-export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknown> {
-  // ── PipelineState ──
-  output: unknown = undefined;
-  agent: string;
-  passed = true;
-  verdicts: readonly GateVerdict[] = EMPTY_FEEDBACK;
-  qaPasses = 0;
-
-  // ── PhaseContext ──
-  /** The stage's input: the group's value until `start()` maps it. */
-  input: unknown;
-  readonly attempt: number;
-
-  readonly #host: AttemptHost;
-  readonly #node: CompiledAgentStage;
-  readonly #sink: Sink;
-  readonly #index: number;
-  /** The attempt's scope: the one it started under, or its own child when the stage has a time budget. */
-  #scope: AbortScope;
-  /** The running phase's scope: `#scope`, or its own child when the phase has a time budget. */
-  #phaseScope: AbortScope;
-  #startedAt = 0;
-  #phaseStartedAt = 0;
-  /** Index of the running phase in the pipeline. */
-  #phase = 0;
-  /** What the attempt waits for (WAIT bits) and its flags. */
-  #bits = STARTING;
-  /** The agent of the pending into-call, and its invocation. */
-  #callAgent: Agent | undefined = undefined;
-  #invocation: Invocation | undefined = undefined;
-
-  constructor(
-    host: AttemptHost,
-    node: CompiledAgentStage,
-    input: unknown,
-    parent: AbortScope,
-    attempt: number,
-    sink: Sink,
-    index: number,
-  ) {
-    this.#host = host;
-    this.#node = node;
-    this.input = input;
-    this.#scope = parent;
-    this.#phaseScope = parent;
-    this.attempt = attempt;
-    this.#sink = sink;
-    this.#index = index;
-    this.agent = node.agent.id;
-  }
-
-  /** Starts the attempt: `stage:start`, the input mapper, then the phases until one waits. */
-  start(): void {
-    const host = this.#host;
-    const node = this.#node;
-    this.#startedAt = host.journal.stageStarted(node, this.attempt);
-    if (node.timeoutMs !== undefined) {
-      this.#scope = this.#phaseScope = timedScope(this.#scope, node.timeoutMs, node.path);
-      this.#bits |= OWN_SCOPE;
-    }
-    let mapped = true;
-    try {
-      this.input = stageInput(node, this.input, host.context);
-    } catch (caught) {
-      mapped = false;
-      this.failStage(caught);
-    }
-    if (mapped) {
-      try {
-        // The clock is read once per step (~80 ns a reading): the first phase starts as the stage does.
-        this.step(0, this.#startedAt);
-      } catch (caught) {
-        this.fault(caught);
-      }
-    }
-    this.#bits &= ~STARTING;
-  }
-
-  // ── the steps ──
-
-  /** Runs the phases from index `from` (`at`: the clock reading the next one starts at). */
-  private step(from: number, at: number): void {
-    const host = this.#host;
-    const node = this.#node;
-    const phases = node.pipeline;
-    let now = at;
-    for (let p = from; p < phases.length; p++) {
-      const phase = phases[p] as ExecutionStage;
-      let runs: boolean;
-      try {
-        runs = phase.shouldRun(this, this);
-      } catch (caught) {
-        this.failStage(caught);
-        return;
-      }
-      if (!runs) continue;
-      this.#phase = p;
-      this.#phaseStartedAt = host.journal.phaseStarted(node.path, phase, this.attempt, now);
-      const budget = node.phaseTimeoutsMs?.get(phase.name);
-      if (budget !== undefined) this.#phaseScope = timedScope(this.#scope, budget, node.path, phase.name);
-      this.#bits |= IN_EXECUTE;
-      try {
-        const returned = phase.execute(this, this);
-        if (returned !== undefined && isThenable(returned)) this.waitFor(returned);
-      } catch (caught) {
-        this.#bits &= ~IN_EXECUTE;
-        this.failPhase(caught);
-        return;
-      }
-      this.#bits &= ~IN_EXECUTE;
-      if ((this.#bits & WAIT) !== NONE) return; // goes on in fulfilled() or rejected()
-      now = this.phaseEnded();
-      if (Number.isNaN(now)) return;
-    }
-    this.pipelineEnded(now);
-  }
-
-  /** Waits for the promise a phase returned: after its into-call, if it started one. */
-  private waitFor(returned: PromiseLike<unknown>): void {
-    const promise = returned instanceof Promise ? returned : Promise.resolve(returned);
-    if ((this.#bits & WAIT) === NONE) {
-      this.#bits = (this.#bits & ~WAIT) | PHASE;
-      this.#phaseScope.watch(promise, this);
-    } else if ((this.#bits & WAIT) !== FAILING) {
-      promise.catch(noop); // observed now, so that a rejection before the call is done is not unhandled
-      returnedBesides.set(this, promise);
-    } else promise.catch(noop);
-  }
-
-  fulfilled(value: unknown): void {
-    const wait = this.#bits & WAIT;
-    if (wait === NONE || wait === FAILING) return; // late: the attempt has already failed
-    this.#bits = (this.#bits & ~WAIT) | NONE;
-    try {
-      if (wait === CALL) this.took(value);
-      else if (wait === GATES) applyQaPass(this, value as GateCheck);
-    } catch (caught) {
-      this.failPhase(caught);
-      return;
-    }
-    try {
-      this.resume();
-    } catch (caught) {
-      this.fault(caught);
-    }
-  }
-
-  rejected(error: unknown): void {
-    const wait = this.#bits & WAIT;
-    if (wait === NONE || wait === FAILING) return;
-    this.#bits = (this.#bits & ~WAIT) | FAILING;
-    let failure = error;
-    if (wait === CALL) {
-      (this.#invocation as Invocation).close();
-      failure = agentFailure(error, this.#callAgent as Agent, this.#node.path, this.#phaseScope);
-    }
-    // In a microtask of its own: an abort calls this synchronously, and the stage's events
-    // must not be emitted from inside `abort()`, nor its sink told (a fail-fast join would
-    // abort again) while the aborting code runs.
-    failLater(this, failure);
-  }
-
-  /** Takes an into-call's output into the state, checked against the stage's output schema. */
-  private took(output: unknown): void {
-    (this.#invocation as Invocation).close();
-    const agent = this.#callAgent as Agent;
-    const node = this.#node;
-    this.#invocation = this.#callAgent = undefined;
-    this.output =
-      node.outputSchema === undefined ? output : parseOutput(node.outputSchema, output, agent, node.path);
-    this.agent = agent.id;
-  }
-
-  /** Goes on once a wait is over: with the phase's own promise, or the next phase. */
-  private resume(): void {
-    const returned = returnedBesides.get(this);
-    if (returned !== undefined) {
-      returnedBesides.delete(this);
-      this.#bits = (this.#bits & ~WAIT) | PHASE;
-      this.#phaseScope.watch(returned, this);
-      return;
-    }
-    const at = this.phaseEnded();
-    if (!Number.isNaN(at)) this.step(this.#phase + 1, at);
-  }
-
-  /** Ends the running phase: failed if its scope aborted meanwhile. Returns its end time, NaN on failure. */
-  private phaseEnded(): number {
-    const scope = this.#phaseScope;
-    if (scope.aborted) {
-      this.failPhase(scope.reason);
-      return Number.NaN;
-    }
-    if (scope !== this.#scope) {
-      scope.dispose();
-      this.#phaseScope = this.#scope;
-    }
-    const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
-    return this.#host.journal.phaseSucceeded(this.#node.path, phase, this.attempt, this.#phaseStartedAt);
-  }
-
-  /** Every phase has run: the gates' final word, then the stage's record, checkpoint and end. */
-  private pipelineEnded(endedAt: number): void {
-    this.#bits |= ENDED;
-    const host = this.#host;
-    const node = this.#node;
-    try {
-      if (!this.passed) {
-        throw new QualityGateError(
-          node.path,
-          this.verdicts.filter((v) => !v.passed).map((v) => v.gate),
-        );
-      }
-      const artefacts = artefactsOf.get(this);
-      if (artefacts !== undefined) host.journal.delivered(node.path, artefacts);
-    } catch (caught) {
-      this.failStage(caught);
-      return;
-    }
-    if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
-    const output = this.output;
-    const record = host.journal.stageSucceeded(
-      node,
-      this.attempt,
-      snapshot(output),
-      this.agent,
-      this.#startedAt,
-      endedAt,
-    );
-    const storing = host.checkpoint(record);
-    if (storing === undefined) {
-      host.journal.stageEnded(record, record.endedAt);
-      this.report(true, output);
-      return;
-    }
-    this.#bits |= REPORTED; // by endOnceStored
-    endOnceStored(storing, host.journal, record, this.#sink, this.#index, output);
-  }
-
-  /** Records the running phase's failure, then the stage's (public for failLater). @internal */
-  failPhase(caught: unknown): void {
-    const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
-    const { path } = this.#node;
-    let error: MacroError;
-    try {
-      error = normalise(caught, path, this.#phaseScope);
-      this.#host.journal.phaseFailed(path, phase, this.attempt, error, this.#phaseStartedAt);
-    } catch (fault) {
-      this.fault(fault);
-      return;
-    }
-    this.failStage(error);
-  }
-
-  /** Records the stage's failure and reports it; what its pending call reports from now on is dropped. */
-  private failStage(caught: unknown): void {
-    this.#bits |= ENDED;
-    this.#bits = (this.#bits & ~WAIT) | FAILING;
-    this.#invocation?.close();
-    let error: MacroError;
-    try {
-      if (this.#phaseScope !== this.#scope) {
-        this.#phaseScope.dispose();
-        this.#phaseScope = this.#scope;
-      }
-      error = normalise(caught, this.#node.path, this.#scope);
-      this.#host.journal.stageFailed(this.#node, this.attempt, error, this.#startedAt);
-      if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
-    } catch (fault) {
-      this.fault(fault);
-      return;
-    }
-    this.report(false, error);
-  }
-
-  /** A fault of the engine's own (a host method threw): reported, never lost. */
-  private fault(caught: unknown): void {
-    this.#bits |= ENDED;
-    this.#bits = (this.#bits & ~WAIT) | FAILING;
-    this.report(false, caught);
-  }
-
-  /** Tells the sink how the attempt ended, once; in a microtask while `start()` runs. */
-  private report(ok: boolean, value: unknown): void {
-    if ((this.#bits & REPORTED) !== 0) return;
-    this.#bits |= REPORTED;
-    // As a promise would: never from inside the caller's loop (a chain would recurse).
-    if ((this.#bits & STARTING) !== 0) reportLater(this.#sink, this.#index, ok, value);
-    else if (ok) this.#sink.ok(this.#index, value);
-    else this.#sink.fail(this.#index, value);
-  }
-
-  // ── PhaseContext ──
-
+/** One attempt of an agent stage, reporting its end to a sink. @internal */
+export class AgentAttempt extends AttemptSteps implements PhaseContext {
   /** Looked up when asked (a getter, not a field: the built-in phases rarely ask). */
   get stage(): PhaseStageInfo {
-    return stageInfo(this.#node);
+    return stageInfo(this.node);
   }
-  get context() {
-    return this.#host.context;
+  get context(): MacroContext {
+    return this.host.context;
   }
   get signal(): AbortSignal {
-    return this.#phaseScope.signal;
+    return this.phaseScope.signal;
   }
   get logger(): Logger {
-    return this.#host.logger.child({ path: this.#node.path });
+    return this.host.logger.child({ path: this.node.path });
   }
   get delivers(): boolean {
-    return this.#node.def.deliver !== undefined;
+    return this.node.def.deliver !== undefined;
   }
   get deploys(): boolean {
-    return this.#node.def.deploy !== undefined;
+    return this.node.def.deploy !== undefined;
   }
   get artefacts(): Artefact[] {
     let list = artefactsOf.get(this);
@@ -403,8 +59,8 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   invoke(options?: InvokeOptions): Promise<unknown> {
     const refused = this.refusal();
     if (refused !== undefined) return refused;
-    const node = this.#node;
-    return this.#host.caller.invoke(this.agentFor(options?.agent), this.input, this.#phaseScope, {
+    const { node } = this;
+    return this.host.caller.invoke(this.agentFor(options?.agent), this.input, this.phaseScope, {
       path: node.path,
       attempt: this.attempt,
       feedback: options?.feedback ?? EMPTY_FEEDBACK,
@@ -415,24 +71,8 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
 
   invokeInto(state: PipelineState, options?: InvokeOptions): void {
     this.checkInto(state, 'invokeInto');
-    const node = this.#node;
-    const agent = this.agentFor(options?.agent);
-    const scope = this.#phaseScope;
-    const feedback = options?.feedback ?? EMPTY_FEEDBACK;
     // No default `{}` for options: the draft passes none, and that would be an object per stage.
-    const invocation = new Invocation(
-      this.#host,
-      node.path,
-      scope,
-      this.attempt,
-      feedback,
-      options?.previous,
-    );
-    this.#callAgent = agent;
-    this.#invocation = invocation;
-    this.#bits = (this.#bits & ~WAIT) | CALL;
-    if (scope.aborted) this.rejected(scope.reason);
-    else this.#host.caller.watch(agent, this.input, invocation, scope, this);
+    this.startCall(this.agentFor(options?.agent), options?.feedback ?? EMPTY_FEEDBACK, options?.previous);
   }
 
   checkGates(output: unknown): Promise<GateCheck> {
@@ -448,53 +88,41 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
   checkGatesInto(state: PipelineState): void {
     this.checkInto(state, 'checkGatesInto');
     const checked = this.check(this.output);
-    if (checked instanceof Promise) {
-      this.#bits = (this.#bits & ~WAIT) | GATES;
-      this.#phaseScope.watch(checked, this);
-    } else applyQaPass(this, checked);
+    if (checked instanceof Promise) this.waitForGates(checked);
+    else applyQaPass(this, checked);
+  }
+
+  deliver(output: unknown): Artefact[] {
+    return deliver(this.node, output, this.host.context);
+  }
+
+  deploy(artefacts: readonly Artefact[]): Promise<void> {
+    return deploy(this.node, artefacts, this.host.context);
+  }
+
+  protected asContext(): PhaseContext {
+    return this;
   }
 
   /** The next QA pass on `output`. */
   private check(output: unknown): GateCheck | Promise<GateCheck> {
-    this.#bits += GATE_PASS; // QA passes started in this attempt: the pass number of their verdicts
-    const node = this.#node;
-    return checkGates(
-      this.#host,
-      node.gates,
-      output,
-      node.path,
-      this.#bits >>> GATE_PASS_SHIFT,
-      this.#phaseScope,
-      this.attempt,
-    );
-  }
-
-  deliver(output: unknown): Artefact[] {
-    return deliver(this.#node, output, this.#host.context);
-  }
-
-  deploy(artefacts: readonly Artefact[]): Promise<void> {
-    return deploy(this.#node, artefacts, this.#host.context);
+    const { node } = this;
+    const pass = this.nextGatePass();
+    return checkGates(this.host, node.gates, output, node.path, pass, this.phaseScope, this.attempt);
   }
 
   /** The stage's own agent, or the one named (checked to exist when the macro was compiled). */
   private agentFor(id: string | undefined): Agent {
-    const own = this.#node.agent;
-    return id === undefined || id === own.id ? own : (this.#host.agent(id) as Agent);
+    const own = this.node.agent;
+    return id === undefined || id === own.id ? own : (this.host.agent(id) as Agent);
   }
 
   /** Throws when invokeInto or checkGatesInto cannot start now (a misuse by a phase). */
   private checkInto(state: PipelineState, method: string): void {
-    let problem: string | undefined;
-    if (state !== this) problem = "takes the pipeline state the phase's execute received";
-    else if ((this.#bits & IN_EXECUTE) === 0) {
-      problem =
-        "must be called from the synchronous part of a phase's execute (use invoke or checkGates after an await)";
-    } else if ((this.#bits & WAIT) !== NONE) problem = 'can start one call or QA pass per phase';
+    const problem = this.intoProblem(state);
     if (problem === undefined) return;
-    const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
-    const path = this.#node.path;
-    throw new MacroError('STAGE_FAILED', `${method} ${problem} (phase ${phase.name} of ${path})`, {
+    const { path } = this.node;
+    throw new MacroError('STAGE_FAILED', `${method} ${problem} (phase ${this.phaseName} of ${path})`, {
       path,
       retryable: false,
     });
@@ -505,9 +133,10 @@ export class AgentAttempt implements PipelineState, PhaseContext, Watcher<unknow
    * neither invokes agents nor emits verdicts after the stage ended.
    */
   private refusal(): Promise<never> | undefined {
-    if (this.#phaseScope.aborted) return Promise.reject(this.#phaseScope.reason);
-    if ((this.#bits & ENDED) === 0) return undefined;
-    const path = this.#node.path;
+    const scope = this.phaseScope;
+    if (scope.aborted) return Promise.reject(scope.reason);
+    if (!this.ended) return undefined;
+    const { path } = this.node;
     return Promise.reject(
       new MacroError('STAGE_FAILED', `Attempt ${this.attempt} of ${path} has already ended`, { path }),
     );

@@ -5,9 +5,22 @@
  * @internal
  * @module
  */
+import type { Agent } from '../agents/agent.js';
 import type { Sink } from '../internal/deferred.js';
+import type { AgentCaller } from './agent-call.js';
+import type { GateHost } from './gates.js';
+import type { InvocationHost } from './invocation.js';
 import type { Journal } from './journal.js';
-import type { GateVerdict, StageRecord } from './types.js';
+import type { Artefact, GateVerdict, StageRecord } from './types.js';
+
+/** What an attempt needs from its run: its journal, agents and checkpoints. @internal */
+export interface AttemptHost extends InvocationHost, GateHost {
+  readonly journal: Journal;
+  readonly caller: AgentCaller;
+  /** Queues the stage's checkpoint; returns the write to wait for under `'sync'` durability. */
+  checkpoint(record: StageRecord): Promise<void> | undefined;
+  agent(id: string): Agent | undefined;
+}
 
 export const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
 
@@ -69,3 +82,12 @@ export function endOnceStored(
     sink.ok(index, output);
   });
 }
+
+/**
+ * The promise a phase returned besides its into-call, waited for once that call is done:
+ * beside the attempt, not in a field of it, since almost no phase does both.
+ */
+export const returnedBesides = new WeakMap<object, Promise<unknown>>();
+
+/** The artefacts a stage's phases deliver, made on first use (most stages deliver none), beside the attempt. */
+export const artefactsOf = new WeakMap<object, Artefact[]>();
