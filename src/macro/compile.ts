@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
 import { issuePath } from '../internal/zod-issues.js';
-import type { ExecutionStage } from '../protocol/execution.js';
+import type { ExecutionStage, PhaseStageInfo } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import { checkMeaning } from './catalogue-meaning.js';
@@ -44,6 +44,8 @@ export interface CompiledAgentStage extends CompiledBase {
   readonly maxRefinements: number;
   /** Time budget per phase name (stage values over macro defaults), or undefined when none. */
   readonly phaseTimeoutsMs: ReadonlyMap<string, number> | undefined;
+  /** What phases see of the stage (`PhaseContext.stage`): built once, frozen, shared by its attempts. */
+  readonly info: PhaseStageInfo;
 }
 interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
@@ -228,6 +230,14 @@ function compileStages(
           maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
           phaseTimeoutsMs,
           pipeline,
+          info: Object.freeze({
+            id,
+            path,
+            agent: agent.id,
+            hasGates: gates.length > 0,
+            maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
+            elevateTo: stage.elevateTo,
+          }),
         };
       }
       case 'sequence':

@@ -1,33 +1,13 @@
 /**
- * An agent stage's own parts as its attempt uses them: what phases see of it, its input
- * mapper, and its deliver and deploy functions, each failure wrapped with the stage's path.
+ * An agent stage's own functions as its attempt uses them: its input mapper, and its deliver
+ * and deploy functions, each failure wrapped with the stage's path.
  * @internal
  * @module
  */
 import { wrapUserError } from '../errors.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
-import type { PhaseStageInfo } from '../protocol/execution.js';
 import type { CompiledAgentStage } from './compile.js';
 import type { Artefact, MacroContext } from './types.js';
-
-const stageInfos = new WeakMap<CompiledAgentStage, PhaseStageInfo>();
-
-/** What phases see of a compiled stage: built once per stage (not per attempt), frozen, shared. */
-export function stageInfo(node: CompiledAgentStage): PhaseStageInfo {
-  let info = stageInfos.get(node);
-  if (info === undefined) {
-    info = Object.freeze({
-      id: node.id,
-      path: node.path,
-      agent: node.agent.id,
-      hasGates: node.gates.length > 0,
-      maxRefinements: node.maxRefinements,
-      elevateTo: node.def.elevateTo,
-    });
-    stageInfos.set(node, info);
-  }
-  return info;
-}
 
 /** The stage's input, through its `input` mapper if it has one. */
 export function stageInput(node: CompiledAgentStage, input: unknown, context: MacroContext): unknown {
