@@ -193,4 +193,82 @@ describe('a custom phase', () => {
     expect(result.status).toBe('succeeded');
     expect(Object.keys(result.stages)).toHaveLength(5_001);
   });
+
+  it("ends once, with its call's failure, when its agent throws at once and the phase throws after", async () => {
+    const boom: Agent<unknown, string> = {
+      id: 'boom',
+      invoke: () => {
+        throw new Error('sync boom');
+      },
+    };
+    class ThrowsAfter extends ExecutionStage {
+      readonly name = 'throws-after';
+      execute(state: PipelineState, ctx: PhaseContext): void {
+        ctx.invokeInto(state, { agent: 'boom' });
+        throw new Error('after');
+      }
+    }
+    const macro = defineMacro({ name: 'm', description: 'd', stages: [agentStage('s', 'writer')] });
+    const orchestrator = new MacroOrchestrator({
+      agents: [writer, boom],
+      macros: [macro],
+      pipeline: [new ThrowsAfter()],
+    });
+    const run = orchestrator.run('m', { intent: 'x' });
+    const ends: string[] = [];
+    run.on('phase:end', (e) => ends.push(`phase ${e.phase}`));
+    run.on('stage:end', (e) => ends.push(`stage ${e.path}`));
+    const result = await run;
+    expect(ends).toEqual(['phase throws-after', 'stage m/s']);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]?.message).toContain('sync boom');
+  });
+
+  it('fails without running the gates when checkGatesInto starts after its scope aborted', async () => {
+    let checked = 0;
+    const gate = predicateGate('counted', () => {
+      checked++;
+      return true;
+    });
+    const controller = new AbortController();
+    class CancelThenReview extends ExecutionStage {
+      readonly name = 'cancel-then-review';
+      execute(state: PipelineState, ctx: PhaseContext): void {
+        controller.abort('stop');
+        ctx.checkGatesInto(state);
+      }
+    }
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [agentStage('s', 'writer', { gates: [gate] })],
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents: [writer],
+      macros: [macro],
+      pipeline: [new CancelThenReview()],
+    });
+    const result = await orchestrator.run('m', { intent: 'x' }, { signal: controller.signal });
+    expect(result.status).toBe('cancelled');
+    expect(checked).toBe(0);
+  });
+
+  it('sees the state as its six fields when it serialises it', async () => {
+    let logged: unknown;
+    class Log extends ExecutionStage {
+      readonly name = 'log';
+      execute(state: PipelineState): void {
+        logged = JSON.parse(JSON.stringify(state));
+      }
+    }
+    await runWith([agentStage('s', 'writer')], [...defaultPipeline(), new Log()]);
+    expect(logged).toEqual({
+      output: 'draft',
+      agent: 'writer',
+      passed: true,
+      verdicts: [],
+      qaPasses: 0,
+      artefacts: [],
+    });
+  });
 });

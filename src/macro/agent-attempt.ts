@@ -30,7 +30,6 @@ export type { AttemptHost } from './attempt-state.js';
 export class AgentAttempt extends AttemptSteps implements PhaseContext {
   // Spelled out: V8 11 (Node 20) runs a default derived constructor as `super(...args)`,
   // which spreads its arguments into an array on every construction (once per stage).
-  // biome-ignore lint/complexity/noUselessConstructor: see above
   constructor(
     host: AttemptHost,
     node: CompiledAgentStage,
@@ -74,6 +73,15 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
     artefactsOf.set(this, artefacts);
   }
 
+  /**
+   * The pipeline state as JSON (a phase that logs `state`): its six fields, as when it was a
+   * plain object; not the attempt's input or attempt number.
+   */
+  toJSON(): PipelineState {
+    const { output, agent, passed, verdicts, qaPasses, artefacts } = this;
+    return { output, agent, passed, verdicts, qaPasses, artefacts };
+  }
+
   invoke(options?: InvokeOptions): Promise<unknown> {
     const refused = this.refusal();
     if (refused !== undefined) return refused;
@@ -105,6 +113,11 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
 
   checkGatesInto(state: PipelineState): void {
     this.checkInto(state, 'checkGatesInto');
+    // Refused once the phase's scope aborted, as invokeInto is: the phase fails with its reason.
+    if (this.phaseScope.aborted) {
+      this.waitForGates(Promise.reject(this.phaseScope.reason));
+      return;
+    }
     const checked = this.check(this.output);
     if (checked instanceof Promise) this.waitForGates(checked);
     else applyQaPass(this, checked);

@@ -152,7 +152,8 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
         if (returned !== undefined && isThenable(returned)) this.waitFor(returned);
       } catch (caught) {
         this.#bits &= ~IN_EXECUTE;
-        this.failPhase(caught);
+        // Already failing (its into-call failed at once): that first failure is recorded.
+        if ((this.#bits & WAIT) !== FAILING) this.failPhase(caught);
         return;
       }
       this.#bits &= ~IN_EXECUTE;
@@ -287,6 +288,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
 
   /** Records the running phase's failure, then the stage's (public for failLater). @internal */
   failPhase(caught: unknown): void {
+    if ((this.#bits & ENDED) !== 0) return; // the stage has ended: a phase fails once, before that
     const phase = this.#node.pipeline[this.#phase] as ExecutionStage;
     const { path } = this.#node;
     let error: MacroError;
@@ -310,20 +312,21 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
         this.#phaseScope.dispose();
         this.#phaseScope = this.#scope;
       }
+      if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose(); // its timer; aborted stays aborted
       error = normalise(caught, this.#node.path, this.#scope);
       this.#host.journal.stageFailed(this.#node, this.attempt, error, this.#startedAt);
-      if ((this.#bits & OWN_SCOPE) !== 0) this.#scope.dispose();
     } catch (fault) {
-      this.fault(fault);
+      this.report(false, fault); // the engine's own fault, on the way to recording this one
       return;
     }
     this.report(false, error);
   }
 
-  /** A fault of the engine's own (a host method threw): reported, never lost. */
+  /** A fault of the engine's own (a host method threw): recorded as the stage's failure if it can be, and reported. */
   private fault(caught: unknown): void {
+    if ((this.#bits & ENDED) === 0) this.failStage(caught);
     this.#bits = (this.#bits & ~WAIT) | FAILING | ENDED;
-    this.report(false, caught);
+    this.report(false, caught); // nothing, if failStage has reported
   }
 
   /** Tells the sink how the attempt ended, once; in a microtask while `start()` runs. */
