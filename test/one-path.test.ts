@@ -68,6 +68,22 @@ describe('a custom phase', () => {
     expect(withNoop).toBe(plain);
   });
 
+  it('adds no promise to a run when it returns a value that is not a promise', async () => {
+    class ReturnsValue extends ExecutionStage {
+      readonly name = 'returns-value';
+      // As a phase written in JavaScript may.
+      execute(): Promise<void> {
+        return { done: true } as unknown as Promise<void>;
+      }
+    }
+    await runWith(chain(50)); // warm
+    const withNoop = await promisesDuring(() => runWith(chain(50), [...defaultPipeline(), new Noop()]));
+    const withValue = await promisesDuring(() =>
+      runWith(chain(50), [...defaultPipeline(), new ReturnsValue()]),
+    );
+    expect(withValue).toBe(withNoop);
+  });
+
   it("takes another agent's answer into the state with invokeInto", async () => {
     class SecondOpinion extends ExecutionStage {
       readonly name = 'second-opinion';
