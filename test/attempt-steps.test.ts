@@ -29,6 +29,18 @@ const senior: Agent<unknown, string> = { id: 'senior', invoke: async () => 'seni
 
 const draft = () => defaultPipeline()[0] as ExecutionStage;
 
+/** A QA pass into the state under a name of its own, to place several in one pipeline. */
+class Review extends ExecutionStage {
+  readonly name: string;
+  constructor(name: string) {
+    super();
+    this.name = name;
+  }
+  execute(state: PipelineState, ctx: PhaseContext): void {
+    ctx.checkGatesInto(state);
+  }
+}
+
 function orchestrator(stage: StageDefinition, options: Partial<OrchestratorOptions> = {}): MacroOrchestrator {
   const macro = defineMacro({ name: 'm', description: 'd', stages: [stage] });
   return new MacroOrchestrator({ agents: [writer, senior], macros: [macro], ...options });
@@ -142,16 +154,6 @@ describe("an agent stage's attempt", () => {
   });
 
   it('numbers a QA pass after a phase that waited on both its call and its promise as the next pass', async () => {
-    class Review extends ExecutionStage {
-      readonly name: string;
-      constructor(name: string) {
-        super();
-        this.name = name;
-      }
-      execute(state: PipelineState, ctx: PhaseContext): void {
-        ctx.checkGatesInto(state);
-      }
-    }
     class Both extends ExecutionStage {
       readonly name = 'both';
       execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
@@ -169,16 +171,6 @@ describe("an agent stage's attempt", () => {
   });
 
   it('numbers a QA pass after one that waited on asynchronous gates as the next pass', async () => {
-    class Review extends ExecutionStage {
-      readonly name: string;
-      constructor(name: string) {
-        super();
-        this.name = name;
-      }
-      execute(state: PipelineState, ctx: PhaseContext): void {
-        ctx.checkGatesInto(state);
-      }
-    }
     const stage = agentStage('s', 'writer', { gates: [predicateGate('later', async () => true)] });
     const run = orchestrator(stage, {
       pipeline: [draft(), new Review('first-review'), new Review('second-review')],

@@ -7,9 +7,8 @@
  * @module
  */
 
+import { noop } from './noop.js';
 import { startTimer, stopTimer, type Timer } from './timers.js';
-
-function noop(): void {}
 
 /**
  * The scopes that follow each external signal, behind one `abort` listener per signal:

@@ -8,8 +8,6 @@
 import type { Logger } from 'pino';
 import type { Agent } from '../agents/agent.js';
 import { MacroError } from '../errors.js';
-import type { AbortScope } from '../internal/abort-scope.js';
-import type { Sink } from '../internal/deferred.js';
 import {
   applyQaPass,
   type InvokeOptions,
@@ -17,9 +15,8 @@ import {
   type PhaseStageInfo,
   type PipelineState,
 } from '../protocol/execution.js';
-import { type AttemptHost, artefactsOf, EMPTY_FEEDBACK } from './attempt-state.js';
+import { artefactsOf, EMPTY_FEEDBACK } from './attempt-state.js';
 import { AttemptSteps } from './attempt-steps.js';
-import type { CompiledAgentStage } from './compile.js';
 import { checkGates, type GateCheck } from './gates.js';
 import { deliver, deploy } from './stage-io.js';
 import type { Artefact, MacroContext } from './types.js';
@@ -28,20 +25,6 @@ export type { AttemptHost } from './attempt-state.js';
 
 /** One attempt of an agent stage, reporting its end to a sink. @internal */
 export class AgentAttempt extends AttemptSteps implements PhaseContext {
-  // Spelled out: V8 11 (Node 20) runs a default derived constructor as `super(...args)`,
-  // which spreads its arguments into an array on every construction (once per stage).
-  constructor(
-    host: AttemptHost,
-    node: CompiledAgentStage,
-    input: unknown,
-    parent: AbortScope,
-    attempt: number,
-    sink: Sink,
-    index: number,
-  ) {
-    super(host, node, input, parent, attempt, sink, index);
-  }
-
   /** The compiled stage's (a getter, not a field: every field is 8 bytes per stage in flight). */
   get stage(): PhaseStageInfo {
     return this.node.info;

@@ -52,8 +52,6 @@ export const OWN_SCOPE = 128;
 export const GATE_PASS_SHIFT = 8;
 export const GATE_PASS = 1 << GATE_PASS_SHIFT;
 
-export function noop(): void {}
-
 // Closures the attempt needs only sometimes are made by these module functions: written
 // inline in a method, a closure's captured variables would be allocated in a context on
 // every call of that method, whether or not the closure is made (once per stage).

@@ -9,6 +9,7 @@ import type { Agent } from '../agents/agent.js';
 import { type MacroError, QualityGateError } from '../errors.js';
 import type { AbortScope, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
+import { noop } from '../internal/noop.js';
 import { snapshot } from '../internal/snapshot.js';
 import {
   applyQaPass,
@@ -32,7 +33,6 @@ import {
   GATES,
   IN_EXECUTE,
   NONE,
-  noop,
   OWN_SCOPE,
   PHASE,
   REPORTED,

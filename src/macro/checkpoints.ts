@@ -22,6 +22,7 @@
 import type { ErrorRecord, PersistenceError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { withGrace } from '../internal/grace.js';
+import { noop } from '../internal/noop.js';
 import type { AuditRecord, Checkpoint, MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
 import type { Artefact, DecisionRecord, GateVerdict, StageRecord, TimelineEntry } from './types.js';
 import { storableCheckpoint } from './unstorable.js';
@@ -230,8 +231,6 @@ export class Checkpointer {
     }
   }
 }
-
-function noop(): void {}
 
 /** What a resumed run starts from, built from its stored checkpoints. */
 export interface RestorePoint {

@@ -18,6 +18,7 @@ import { writeWithRetry } from '../memory/write-with-retry.js';
 import { statusOf } from '../model/stage-status.js';
 import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
 import { AgentCaller } from './agent-call.js';
+import { EMPTY_FEEDBACK } from './attempt-state.js';
 import { Chain } from './chain.js';
 import { Checkpointer } from './checkpoints.js';
 import type { CompiledMacro, CompiledNode } from './compile.js';
@@ -30,9 +31,7 @@ import type { MacroRun } from './run.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { type RetryWrite, RunStorage } from './run-storage.js';
 import { withStageRetry } from './stage-retry.js';
-import type { GateVerdict, MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
-
-const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);
+import type { MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
 
 export class RunExecution implements AttemptHost, GroupHost {
   readonly journal: Journal;

@@ -10,26 +10,13 @@ import type {
 import { PersistenceError as PersistenceErrorClass } from '../../src/index.js';
 import { AbortScope } from '../../src/internal/abort-scope.js';
 import { Checkpointer, type Durability, restorePoint } from '../../src/macro/checkpoints.js';
+import { stageRecord } from '../support/records.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Saves a stage under `'async'` durability, where `save` returns no write to wait on. */
 function queue(checkpointer: Checkpointer, record: StageRecord): void {
   expect(checkpointer.save(record)).toBeUndefined();
-}
-
-function stage(path: string, output: unknown = `${path}-out`): StageRecord {
-  return {
-    path,
-    id: path,
-    kind: 'agent',
-    status: 'succeeded',
-    output,
-    attempts: 1,
-    startedAt: 1,
-    endedAt: 2,
-    durationMs: 1,
-  };
 }
 
 interface Journal {
@@ -118,14 +105,14 @@ function setup({ failures = 0, durability = 'sync', retry, journal = emptyJourna
 describe("a Checkpointer under 'sync' durability", () => {
   it('writes each stage before the promise it returns resolves', async () => {
     const { checkpointer, writes } = setup();
-    await checkpointer.save(stage('a'));
+    await checkpointer.save(stageRecord('a'));
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a']]);
   });
 
   it('stamps each checkpoint with the current sequence number and time', async () => {
     const { checkpointer, writes } = setup();
-    await checkpointer.save(stage('a'));
-    await checkpointer.save(stage('b'));
+    await checkpointer.save(stageRecord('a'));
+    await checkpointer.save(stageRecord('b'));
     expect(writes.map((w) => [w.checkpoint.seq, w.checkpoint.at])).toEqual([
       [1, 101],
       [2, 102],
@@ -137,9 +124,9 @@ describe("a Checkpointer under 'sync' durability", () => {
     append(journal, 0); // there before: restored, already stored
     const { checkpointer, writes } = setup({ journal });
     append(journal, 1);
-    await checkpointer.save(stage('a'));
+    await checkpointer.save(stageRecord('a'));
     append(journal, 2);
-    await checkpointer.save(stage('b'));
+    await checkpointer.save(stageRecord('b'));
     const second = writes[1] as { checkpoint: Checkpoint; audit: readonly AuditRecord[] };
     expect(second.checkpoint.timeline.map((t) => t.path)).toEqual(['t2']);
     expect(second.checkpoint.errors.map((e) => e.message)).toEqual(['e2']);
@@ -152,8 +139,8 @@ describe("a Checkpointer under 'sync' durability", () => {
 
   it('lets stages queued while a write is pending share the next write', async () => {
     const { checkpointer, writes } = setup();
-    const first = checkpointer.save(stage('a'));
-    const second = checkpointer.save(stage('b'));
+    const first = checkpointer.save(stageRecord('a'));
+    const second = checkpointer.save(stageRecord('b'));
     await Promise.all([first, second]);
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a', 'b']]);
   });
@@ -162,8 +149,8 @@ describe("a Checkpointer under 'sync' durability", () => {
 describe("a Checkpointer under 'async' durability", () => {
   it('writes nothing before the event loop turns, then the stages of the turn in one write', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    expect(checkpointer.save(stage('a'))).toBeUndefined();
-    queue(checkpointer, stage('b'));
+    expect(checkpointer.save(stageRecord('a'))).toBeUndefined();
+    queue(checkpointer, stageRecord('b'));
     expect(writes).toHaveLength(0);
     await nextTurn();
     await nextTurn();
@@ -172,9 +159,9 @@ describe("a Checkpointer under 'async' durability", () => {
 
   it('takes one more turn for stages saved after a write started', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    queue(checkpointer, stage('a'));
+    queue(checkpointer, stageRecord('a'));
     await nextTurn();
-    queue(checkpointer, stage('b'));
+    queue(checkpointer, stageRecord('b'));
     await nextTurn();
     await nextTurn();
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a'], ['b']]);
@@ -184,9 +171,9 @@ describe("a Checkpointer under 'async' durability", () => {
 describe('a closed Checkpointer', () => {
   it('takes no turn for stages saved after close, nor for one pending at close', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    queue(checkpointer, stage('a'));
+    queue(checkpointer, stageRecord('a'));
     await checkpointer.close();
-    queue(checkpointer, stage('b'));
+    queue(checkpointer, stageRecord('b'));
     await nextTurn();
     await nextTurn();
     expect(writes).toHaveLength(0);
@@ -194,10 +181,10 @@ describe('a closed Checkpointer', () => {
 
   it('takes no turn for several stages pending at close', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    queue(checkpointer, stage('a'));
-    queue(checkpointer, stage('b'));
+    queue(checkpointer, stageRecord('a'));
+    queue(checkpointer, stageRecord('b'));
     await checkpointer.close();
-    queue(checkpointer, stage('c'));
+    queue(checkpointer, stageRecord('c'));
     await nextTurn();
     await nextTurn();
     expect(writes).toHaveLength(0);
@@ -205,7 +192,7 @@ describe('a closed Checkpointer', () => {
 
   it('writes what is pending on flush()', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    queue(checkpointer, stage('a'));
+    queue(checkpointer, stageRecord('a'));
     await checkpointer.close();
     await checkpointer.flush();
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a']]);
@@ -213,7 +200,7 @@ describe('a closed Checkpointer', () => {
 
   it('writes nothing on flush() after discard()', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
-    queue(checkpointer, stage('a'));
+    queue(checkpointer, stageRecord('a'));
     await checkpointer.close();
     checkpointer.discard();
     await checkpointer.flush();
@@ -233,17 +220,17 @@ describe('a closed Checkpointer', () => {
 describe('a checkpoint write that fails', () => {
   it('is retried, told the first failure', async () => {
     const { checkpointer, writes, retries } = setup({ failures: 1 });
-    await checkpointer.save(stage('a'));
+    await checkpointer.save(stageRecord('a'));
     expect(retries).toEqual([{ error: new Error('write 1 failed') }]);
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a']]);
   });
 
   it('is reported when it fails for good, and its stages ride with the next write', async () => {
     const { checkpointer, writes, errors } = setup({ failures: 2 });
-    await checkpointer.save(stage('a'));
+    await checkpointer.save(stageRecord('a'));
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toBe('Memory saveCheckpoint failed: write 2 failed');
-    await checkpointer.save(stage('b'));
+    await checkpointer.save(stageRecord('b'));
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a', 'b']]);
   });
 
@@ -251,9 +238,9 @@ describe('a checkpoint write that fails', () => {
     const journal = emptyJournal();
     const { checkpointer, writes } = setup({ failures: 2, journal });
     append(journal, 1);
-    await checkpointer.save(stage('a'));
+    await checkpointer.save(stageRecord('a'));
     append(journal, 2);
-    await checkpointer.save(stage('b'));
+    await checkpointer.save(stageRecord('b'));
     expect(writes[0]?.checkpoint.timeline.map((t) => t.path)).toEqual(['t1', 't2']);
   });
 });
@@ -261,8 +248,8 @@ describe('a checkpoint write that fails', () => {
 describe('a checkpoint holding a value JSON cannot store', () => {
   it('leaves that stage out, reports it by path, and writes the rest', async () => {
     const { checkpointer, writes, errors } = setup();
-    const a = checkpointer.save(stage('a', { n: 1n }));
-    const b = checkpointer.save(stage('b'));
+    const a = checkpointer.save(stageRecord('a', { n: 1n }));
+    const b = checkpointer.save(stageRecord('b'));
     await Promise.all([a, b]);
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['b']]);
     expect(errors.map((e) => [e.path, e.operation])).toEqual([['a', 'saveCheckpoint']]);
@@ -276,14 +263,14 @@ describe('a checkpoint holding a value JSON cannot store', () => {
       retry: async () => new PersistenceErrorClass('saveCheckpoint', new Error('down')),
     });
     journal.verdicts.push({ gate: 'g', path: 'p', passed: true, pass: 1, score: 1n } as never);
-    await checkpointer.save(stage('a'));
-    await checkpointer.save(stage('b'));
+    await checkpointer.save(stageRecord('a'));
+    await checkpointer.save(stageRecord('b'));
     expect(errors.filter((e) => e.message.includes('verdicts[0]'))).toHaveLength(1);
   });
 
   it('writes the rest as a fresh write, not as a retry of the failed one', async () => {
     const { checkpointer, retries } = setup();
-    await checkpointer.save(stage('a', { n: 1n }));
+    await checkpointer.save(stageRecord('a', { n: 1n }));
     expect(retries).toEqual([undefined]);
   });
 
@@ -296,8 +283,8 @@ describe('a checkpoint holding a value JSON cannot store', () => {
         return undefined;
       },
     });
-    const a = checkpointer.save(stage('a', { n: 1n }));
-    const b = checkpointer.save(stage('b'));
+    const a = checkpointer.save(stageRecord('a', { n: 1n }));
+    const b = checkpointer.save(stageRecord('b'));
     await Promise.all([a, b]);
     expect(writes).toHaveLength(0);
     down = false;
@@ -317,7 +304,7 @@ describe('restorePoint', () => {
       return { seq, at: seq, stages, ...j };
     };
     const point = restorePoint({
-      checkpoints: [cp(5, [stage('a', 1)], 1), cp(3, [stage('a', 2), stage('b')], 2)],
+      checkpoints: [cp(5, [stageRecord('a', 1)], 1), cp(3, [stageRecord('a', 2), stageRecord('b')], 2)],
     });
     expect(point.seq).toBe(5);
     expect(point.stages.get('a')?.output).toBe(2);
@@ -330,7 +317,7 @@ describe('restorePoint', () => {
   });
 
   it('reads a checkpoint written without journal arrays as empty ones', () => {
-    const old = { seq: 1, at: 1, stages: [stage('a')] } as unknown as Checkpoint;
+    const old = { seq: 1, at: 1, stages: [stageRecord('a')] } as unknown as Checkpoint;
     const point = restorePoint({ checkpoints: [old] });
     expect(point.journal.timeline).toEqual([]);
     expect(point.stages.size).toBe(1);

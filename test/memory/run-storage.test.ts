@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AuditRecord,
-  type MacroResult,
   type MemoryAdapter,
   PersistenceError,
   type RunHeader,
@@ -12,6 +11,7 @@ import { AbortScope } from '../../src/internal/abort-scope.js';
 import { Checkpointer, type Durability, type RunJournal } from '../../src/macro/checkpoints.js';
 import { type RetryWrite, RunStorage } from '../../src/macro/run-storage.js';
 import { unstorable } from '../../src/macro/unstorable.js';
+import { resultRecord } from '../support/records.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const hang = () => new Promise<void>(() => {});
@@ -37,28 +37,6 @@ const STAGE: StageRecord = {
   endedAt: 2,
   durationMs: 1,
 };
-
-function result(parts: Record<string, unknown> = {}): MacroResult {
-  return {
-    runId: 'r',
-    macro: 'm',
-    producedBy: 'm',
-    labels: {},
-    startedAt: 1,
-    endedAt: 2,
-    durationMs: 1,
-    stages: {},
-    timeline: [],
-    qa: { passed: true, verdicts: [] },
-    artefacts: [],
-    errors: [],
-    macros: [],
-    decisions: [],
-    status: 'succeeded',
-    output: 'out',
-    ...parts,
-  } as MacroResult;
-}
 
 interface Write {
   readonly method: string;
@@ -202,7 +180,7 @@ describe('RunStorage.finish', () => {
   it('saves the audit records no checkpoint carried, then the result', async () => {
     const { storage, journal, writes } = setup();
     journal.audit.push(AUDIT);
-    const final = result();
+    const final = resultRecord();
     expect(await storage.finish(final)).toEqual([]);
     expect(writes).toEqual([
       { method: 'appendAudit', value: [AUDIT] },
@@ -212,7 +190,7 @@ describe('RunStorage.finish', () => {
 
   it('saves a result JSON cannot store without what it cannot hold, and resolves with the error naming it', async () => {
     const { storage, writes } = setup();
-    const failures = await storage.finish(result({ output: { n: 1n } }));
+    const failures = await storage.finish(resultRecord({ output: { n: 1n } }));
     expect(failures.map((f) => f.operation)).toEqual(['saveResult']);
     expect(failures[0]?.message).toMatch(
       /^Memory saveResult failed: not JSON-serialisable, so stored without them: output \(/,
@@ -224,7 +202,7 @@ describe('RunStorage.finish', () => {
   it("resolves with the retry's failure when the result cannot be saved even without what JSON cannot store", async () => {
     const boom = new Error('disk full');
     const { storage } = setup({ memory: { saveResult: () => Promise.reject(boom) } });
-    const failures = await storage.finish(result({ output: { n: 1n } }));
+    const failures = await storage.finish(resultRecord({ output: { n: 1n } }));
     expect(failures).toHaveLength(1);
     expect(failures[0]?.operation).toBe('saveResult');
     expect(failures[0]?.cause).toBe(boom);
@@ -235,7 +213,7 @@ describe('RunStorage.finish, when the run ends while a write hangs', () => {
   /** The operations `finish` resolves with when the scope aborts one turn after it starts. */
   async function leftBehind(run: ReturnType<typeof setup>, before: () => void = () => {}): Promise<string[]> {
     before();
-    const finished = run.storage.finish(result());
+    const finished = run.storage.finish(resultRecord());
     await nextTurn();
     run.scope.abort(new Error('out of time'));
     return (await finished).map((f) => f.operation);

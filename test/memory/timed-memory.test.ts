@@ -1,17 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryMemory, type MemoryAdapter } from '../../src/index.js';
+import { MEMORY_METHODS } from '../../src/memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../../src/memory/timed-memory.js';
-
-const METHODS = [
-  'beginRun',
-  'saveCheckpoint',
-  'loadRun',
-  'saveResult',
-  'loadResult',
-  'appendAudit',
-  'readAudit',
-  'listRuns',
-] as const;
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -20,24 +10,24 @@ beforeEach(() => {
 /** An adapter whose every method resolves with its own name and arguments, or never settles. */
 function adapter(hang: boolean): MemoryAdapter {
   const memory: Record<string, unknown> = {};
-  for (const method of METHODS) {
+  for (const method of MEMORY_METHODS) {
     memory[method] = (...args: unknown[]) =>
       hang ? new Promise(() => {}) : Promise.resolve({ method, args });
   }
   return memory as unknown as MemoryAdapter;
 }
 
-const call = (memory: MemoryAdapter, method: (typeof METHODS)[number]) =>
+const call = (memory: MemoryAdapter, method: (typeof MEMORY_METHODS)[number]) =>
   (memory[method] as (...args: unknown[]) => Promise<unknown>)('x', 'y', 'z');
 
 describe('withTimeout', () => {
-  it.each(METHODS)('passes %s through with its arguments and result', async (method) => {
+  it.each(MEMORY_METHODS)('passes %s through with its arguments and result', async (method) => {
     const bounded = withTimeout(adapter(false), 1_000);
     const args = method === 'saveCheckpoint' ? ['x', 'y', 'z'] : ['x'];
     await expect(call(bounded, method)).resolves.toEqual({ method, args });
   });
 
-  it.each(METHODS)(
+  it.each(MEMORY_METHODS)(
     'fails %s with PERSISTENCE_FAILED when it has not settled after the bound',
     async (method) => {
       const bounded = withTimeout(adapter(true), 1_000);
@@ -126,7 +116,7 @@ describe('settlesPromptly', () => {
 
   it('is false for another object carrying InMemoryMemory’s methods', () => {
     const proto = InMemoryMemory.prototype as unknown as Record<string, unknown>;
-    const copy = Object.fromEntries(METHODS.map((m) => [m, proto[m]])) as unknown as MemoryAdapter;
+    const copy = Object.fromEntries(MEMORY_METHODS.map((m) => [m, proto[m]])) as unknown as MemoryAdapter;
     expect(settlesPromptly(copy)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord, Checkpoint, MacroResult, StageRecord } from '../../src/index.js';
+import type { AuditRecord, Checkpoint } from '../../src/index.js';
 import {
   storableAudit,
   storableCheckpoint,
@@ -7,22 +7,9 @@ import {
   unstorable,
   withoutOutput,
 } from '../../src/macro/unstorable.js';
+import { resultRecord, stageRecord } from '../support/records.js';
 
 const BIG = { n: 1n };
-
-function stage(path: string, output: unknown): StageRecord {
-  return {
-    path,
-    id: path,
-    kind: 'agent',
-    status: 'succeeded',
-    output,
-    attempts: 1,
-    startedAt: 1,
-    endedAt: 2,
-    durationMs: 1,
-  };
-}
 
 function checkpoint(parts: Partial<Checkpoint>): Checkpoint {
   return {
@@ -59,7 +46,7 @@ describe('unstorable', () => {
 
 describe('withoutOutput', () => {
   it('drops the output key and keeps the rest', () => {
-    const record = withoutOutput(stage('a', 1));
+    const record = withoutOutput(stageRecord('a', 1));
     expect(record).not.toHaveProperty('output');
     expect(record.path).toBe('a');
   });
@@ -67,12 +54,14 @@ describe('withoutOutput', () => {
 
 describe('storableCheckpoint', () => {
   it('is undefined when everything can be stored', () => {
-    expect(storableCheckpoint(checkpoint({ stages: [stage('a', 1)] }), [audit({ n: 1 })])).toBeUndefined();
+    expect(
+      storableCheckpoint(checkpoint({ stages: [stageRecord('a', 1)] }), [audit({ n: 1 })]),
+    ).toBeUndefined();
   });
 
   it('leaves out a stage whose output cannot be stored, naming it', () => {
     const clean = storableCheckpoint(
-      checkpoint({ seq: 7, at: 9, stages: [stage('a', BIG), stage('b', 2)] }),
+      checkpoint({ seq: 7, at: 9, stages: [stageRecord('a', BIG), stageRecord('b', 2)] }),
       [],
     );
     expect(clean?.checkpoint.stages.map((s) => s.path)).toEqual(['b']);
@@ -110,7 +99,7 @@ describe('storableCheckpoint', () => {
   it('keeps the timeline and errors, which are always storable', () => {
     const timeline = [{ scope: 'stage', path: 'a' }] as unknown as Checkpoint['timeline'];
     const errors = [{ name: 'E', code: 'UNKNOWN', message: 'm' }] as Checkpoint['errors'];
-    const clean = storableCheckpoint(checkpoint({ stages: [stage('a', BIG)], timeline, errors }), []);
+    const clean = storableCheckpoint(checkpoint({ stages: [stageRecord('a', BIG)], timeline, errors }), []);
     expect(clean?.checkpoint.timeline).toBe(timeline);
     expect(clean?.checkpoint.errors).toBe(errors);
   });
@@ -131,35 +120,15 @@ describe('storableAudit', () => {
   });
 });
 
-function result(parts: Record<string, unknown>): MacroResult {
-  return {
-    runId: 'r',
-    macro: 'm',
-    producedBy: 'm',
-    labels: {},
-    startedAt: 1,
-    endedAt: 2,
-    durationMs: 1,
-    stages: {},
-    timeline: [],
-    qa: { passed: true, verdicts: [] },
-    artefacts: [],
-    errors: [],
-    macros: [],
-    decisions: [],
-    status: 'succeeded',
-    output: 'out',
-    ...parts,
-  } as MacroResult;
-}
-
 describe('storableResult', () => {
   it('is undefined when everything can be stored', () => {
-    expect(storableResult(result({ stages: { 'm/a': stage('m/a', 1) } }))).toBeUndefined();
+    expect(storableResult(resultRecord({ stages: { 'm/a': stageRecord('m/a', 1) } }))).toBeUndefined();
   });
 
   it('stores a stage whose output cannot be stored without its output, and says so', () => {
-    const storable = storableResult(result({ stages: { 'm/a': stage('m/a', BIG), 'm/b': stage('m/b', 2) } }));
+    const storable = storableResult(
+      resultRecord({ stages: { 'm/a': stageRecord('m/a', BIG), 'm/b': stageRecord('m/b', 2) } }),
+    );
     expect(storable?.value.stages['m/a']).not.toHaveProperty('output');
     expect(storable?.value.stages['m/b']?.output).toBe(2);
     expect(storable?.error.message).toBe(
@@ -172,7 +141,7 @@ describe('storableResult', () => {
   });
 
   it('stores the run without an output that cannot be stored', () => {
-    const storable = storableResult(result({ output: BIG }));
+    const storable = storableResult(resultRecord({ output: BIG }));
     expect(storable?.value).not.toHaveProperty('output');
     expect(storable?.error.message).toContain('output (Do not know how to serialize a BigInt)');
   });
@@ -180,14 +149,18 @@ describe('storableResult', () => {
   it('keeps the output of a run that failed out of it (it has none)', () => {
     expect(
       storableResult(
-        result({ status: 'failed', output: undefined, error: { name: 'E', code: 'UNKNOWN', message: 'm' } }),
+        resultRecord({
+          status: 'failed',
+          output: undefined,
+          error: { name: 'E', code: 'UNKNOWN', message: 'm' },
+        }),
       ),
     ).toBeUndefined();
   });
 
   it('leaves out artefacts, verdicts and decisions that cannot be stored, naming each', () => {
     const storable = storableResult(
-      result({
+      resultRecord({
         artefacts: [{ name: 'x', content: BIG }],
         qa: { passed: true, verdicts: [{ gate: 'g', path: 'p', passed: true, pass: 1, score: 1n }] },
         decisions: [{ id: 'd', output: BIG }],
@@ -203,7 +176,7 @@ describe('storableResult', () => {
   });
 
   it('keeps everything else of the result as it was', () => {
-    const original = result({ stages: { 'm/a': stage('m/a', BIG) }, labels: { team: 'x' } });
+    const original = resultRecord({ stages: { 'm/a': stageRecord('m/a', BIG) }, labels: { team: 'x' } });
     const storable = storableResult(original);
     expect(storable?.value).toMatchObject({
       runId: 'r',
