@@ -199,7 +199,9 @@ export class CancelledError extends MacroError {
 export class QualityGateError extends MacroError {
   readonly failedGates: readonly string[];
   constructor(path: string, failedGates: readonly string[]) {
-    super('QUALITY_GATE_FAILED', `Quality gates failed at ${path}: ${failedGates.join(', ')}`, { path });
+    const which =
+      failedGates.length > 0 ? failedGates.join(', ') : 'the output was marked failing with no failed verdict';
+    super('QUALITY_GATE_FAILED', `Quality gates failed at ${path}: ${which}`, { path });
     this.name = 'QualityGateError';
     this.failedGates = failedGates;
   }

@@ -8,6 +8,8 @@
 import type { Logger } from 'pino';
 import type { Agent } from '../agents/agent.js';
 import { MacroError } from '../errors.js';
+import type { AbortScope } from '../internal/abort-scope.js';
+import type { Sink } from '../internal/deferred.js';
 import {
   applyQaPass,
   type InvokeOptions,
@@ -15,8 +17,9 @@ import {
   type PhaseStageInfo,
   type PipelineState,
 } from '../protocol/execution.js';
-import { artefactsOf, EMPTY_FEEDBACK } from './attempt-state.js';
+import { type AttemptHost, EMPTY_FEEDBACK } from './attempt-state.js';
 import { AttemptSteps } from './attempt-steps.js';
+import type { CompiledAgentStage } from './compile.js';
 import { checkGates, type GateCheck } from './gates.js';
 import { deliver, deploy } from './stage-io.js';
 import type { Artefact, MacroContext } from './types.js';
@@ -25,6 +28,20 @@ export type { AttemptHost } from './attempt-state.js';
 
 /** One attempt of an agent stage, reporting its end to a sink. @internal */
 export class AgentAttempt extends AttemptSteps implements PhaseContext {
+  // Spelled out: Node 20 does not inline a default derived constructor (a generic construct
+  // stub and FindNonDefaultConstructorOrConstruct: ~370 instructions a stage, by callgrind).
+  constructor(
+    host: AttemptHost,
+    node: CompiledAgentStage,
+    input: unknown,
+    parent: AbortScope,
+    attempt: number,
+    sink: Sink,
+    index: number,
+  ) {
+    super(host, node, input, parent, attempt, sink, index);
+  }
+
   /** The compiled stage's (a getter, not a field: every field is 8 bytes per stage in flight). */
   get stage(): PhaseStageInfo {
     return this.node.info;
@@ -39,21 +56,10 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
     return this.host.logger.child({ path: this.node.path });
   }
   get delivers(): boolean {
-    return this.node.def.deliver !== undefined;
+    return this.node.info.delivers;
   }
   get deploys(): boolean {
-    return this.node.def.deploy !== undefined;
-  }
-  get artefacts(): Artefact[] {
-    let list = artefactsOf.get(this);
-    if (list === undefined) {
-      list = [];
-      artefactsOf.set(this, list);
-    }
-    return list;
-  }
-  set artefacts(artefacts: Artefact[]) {
-    artefactsOf.set(this, artefacts);
+    return this.node.info.deploys;
   }
 
   /**

@@ -48,8 +48,12 @@ export const ENDED = 32;
 export const REPORTED = 64;
 /** The stage has a time budget, so #scope is its own child of the scope it started under. */
 export const OWN_SCOPE = 128;
-/** QA passes started, counted in #bits from this bit up (2^23 passes before it overflows a Smi). */
-export const GATE_PASS_SHIFT = 8;
+/** A promise the phase returned besides its into-call waits in `returnedBesides`. */
+export const BESIDES = 256;
+/** The attempt's artefacts list is in `artefactsOf` (a flag: a WeakMap lookup costs ~60 instructions a stage). */
+export const ARTEFACTS = 512;
+/** QA passes started, counted in #bits from this bit up (2^21 passes before it overflows a Smi). */
+export const GATE_PASS_SHIFT = 10;
 export const GATE_PASS = 1 << GATE_PASS_SHIFT;
 
 // Closures the attempt needs only sometimes are made by these module functions: written

@@ -20,8 +20,10 @@ import {
 import { isThenable } from '../protocol/quality-gates.js';
 import { agentFailure, parseOutput } from './agent-call.js';
 import {
+  ARTEFACTS,
   type AttemptHost,
   artefactsOf,
+  BESIDES,
   CALL,
   EMPTY_FEEDBACK,
   ENDED,
@@ -173,6 +175,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     } else if ((this.#bits & WAIT) !== FAILING) {
       promise.catch(noop); // observed now, so that a rejection before the call is done is not unhandled
       returnedBesides.set(this, promise);
+      this.#bits |= BESIDES;
     } else promise.catch(noop);
   }
 
@@ -222,9 +225,10 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
 
   /** Goes on once a wait is over: with the phase's own promise, or the next phase. */
   private resume(): void {
-    const returned = returnedBesides.get(this);
-    if (returned !== undefined) {
+    if ((this.#bits & BESIDES) !== 0) {
+      const returned = returnedBesides.get(this) as Promise<unknown>;
       returnedBesides.delete(this);
+      this.#bits &= ~BESIDES;
       this.#bits = (this.#bits & ~WAIT) | PHASE;
       this.#phaseScope.watch(returned, this);
       return;
@@ -260,8 +264,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
           this.verdicts.filter((v) => !v.passed).map((v) => v.gate),
         );
       }
-      const artefacts = artefactsOf.get(this);
-      if (artefacts !== undefined) host.journal.delivered(node.path, artefacts);
+      if ((this.#bits & ARTEFACTS) !== 0) host.journal.delivered(node.path, this.artefacts);
     } catch (caught) {
       this.failStage(caught);
       return;
@@ -341,8 +344,19 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
 
   // ── what the subclass builds the PhaseContext on ──
 
-  /** The delivered artefacts (made on first use, in `artefactsOf`). */
-  abstract artefacts: Artefact[];
+  /** The delivered artefacts: made on first use and kept in `artefactsOf`, since most stages deliver none. */
+  get artefacts(): Artefact[] {
+    let list = artefactsOf.get(this);
+    if (list === undefined) {
+      list = [];
+      this.artefacts = list;
+    }
+    return list;
+  }
+  set artefacts(artefacts: Artefact[]) {
+    artefactsOf.set(this, artefacts);
+    this.#bits |= ARTEFACTS;
+  }
   /** The attempt as its phases' context: the subclass, AgentAttempt. */
   protected abstract asContext(): PhaseContext;
 

@@ -15,6 +15,7 @@ import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './c
 import { checkMeaning } from './catalogue-meaning.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
 import { harmonyAgent } from './harmony-check.js';
+import { stagePipeline } from './stage-pipeline.js';
 import {
   type AgentStageDefinition,
   type MacroDefinition,
@@ -211,10 +212,24 @@ function compileStages(
         const agent = env.agents.get(stage.agent) ?? missingAgent(stage.agent, path);
         const gates = stage.gates ?? [];
         const phaseTimeoutsMs = phaseTimeouts(defaults.phaseTimeoutsMs, stage.phaseTimeoutsMs);
-        const pipeline =
+        const maxRefinements = stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS;
+        const info: PhaseStageInfo = Object.freeze({
+          id,
+          path,
+          agent: agent.id,
+          hasGates: gates.length > 0,
+          maxRefinements,
+          elevateTo: stage.elevateTo,
+          delivers: stage.deliver !== undefined,
+          deploys: stage.deploy !== undefined,
+        });
+        const pipeline = stagePipeline(
           stage.pipeline === undefined
             ? env.pipeline
-            : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage);
+            : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage),
+          info,
+          path,
+        );
         return {
           kind: 'agent',
           id,
@@ -227,17 +242,10 @@ function compileStages(
           input: stage.input,
           outputSchema: stage.output ?? agent.output,
           gates,
-          maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
+          maxRefinements,
           phaseTimeoutsMs,
           pipeline,
-          info: Object.freeze({
-            id,
-            path,
-            agent: agent.id,
-            hasGates: gates.length > 0,
-            maxRefinements: stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
-            elevateTo: stage.elevateTo,
-          }),
+          info,
         };
       }
       case 'sequence':

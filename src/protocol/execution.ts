@@ -2,8 +2,10 @@
  * The Execution Pipeline. Every agent stage runs through an ordered list of phases,
  * each an {@link ExecutionStage}: Draft → QA → Refinement → Elevation → Delivery →
  * Deploy by default. Phases share one mutable {@link PipelineState}, so the draft
- * output cascades through them; a phase whose `shouldRun` is false is skipped
- * silently (no events, no timeline entry). The engine steps through the list by index:
+ * output cascades through them; a phase that does not apply to a stage (`appliesTo`,
+ * asked once when the macro is compiled) is left out of that stage's pipeline, and one
+ * whose `shouldRun` is false is skipped silently (no events, no timeline entry) in
+ * either case. The engine steps through the list by index:
  * a phase runs synchronously until it returns a promise (or starts `invokeInto` or
  * `checkGatesInto`), and the next one starts when that settles. Built-in and custom
  * phases run the same way; the built-in ones are ordinary subclasses.
@@ -39,6 +41,10 @@ export interface PhaseStageInfo {
   readonly hasGates: boolean;
   readonly maxRefinements: number;
   readonly elevateTo: string | undefined;
+  /** True when the stage declares a `deliver` function. */
+  readonly delivers: boolean;
+  /** True when the stage declares a `deploy` function. */
+  readonly deploys: boolean;
 }
 
 /** Which agent a phase invokes (the stage's own by default), and what it hands that agent. */
@@ -105,7 +111,15 @@ export interface PhaseContext {
 export abstract class ExecutionStage {
   /** Unique phase name, used in events, timelines and stage `pipeline` lists. */
   abstract readonly name: string;
-  /** Whether the phase has work to do for this state. @default true */
+  /**
+   * Whether the phase can ever run for `stage`, asked once when the macro is compiled:
+   * a phase that cannot is left out of the stage's pipeline, so attempts do not ask its
+   * `shouldRun` at all (a throw is a `MacroConfigurationError`). @default true
+   */
+  appliesTo(_stage: PhaseStageInfo): boolean {
+    return true;
+  }
+  /** Whether the phase has work to do for this state, asked before each run. @default true */
   shouldRun(_state: PipelineState, _ctx: PhaseContext): boolean {
     return true;
   }
@@ -124,11 +138,11 @@ export class DraftStage extends ExecutionStage {
   }
 }
 
-/** Runs the stage's quality gates on the current output. Runs when the stage has gates. */
+/** Runs the stage's quality gates on the current output. Applies to stages with gates. */
 export class QAStage extends ExecutionStage {
   readonly name = 'qa';
-  override shouldRun(_state: PipelineState, ctx: PhaseContext): boolean {
-    return ctx.stage.hasGates;
+  override appliesTo(stage: PhaseStageInfo): boolean {
+    return stage.hasGates;
   }
   execute(state: PipelineState, ctx: PhaseContext): void {
     ctx.checkGatesInto(state); // gates that answer synchronously need no promise at all
@@ -153,12 +167,16 @@ const failedVerdicts = (state: PipelineState) => state.verdicts.filter((v) => !v
 
 /**
  * Re-invokes the agent with the failed verdicts as feedback until the gates pass,
- * `maxRefinements` rounds are spent, or the agent repeats its previous output.
+ * `maxRefinements` rounds are spent, or the agent repeats its previous output. Applies
+ * to stages with gates and `maxRefinements` above 0; runs when the output fails them.
  */
 export class RefinementStage extends ExecutionStage {
   readonly name = 'refinement';
-  override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
-    return !state.passed && ctx.stage.maxRefinements > 0;
+  override appliesTo(stage: PhaseStageInfo): boolean {
+    return stage.hasGates && stage.maxRefinements > 0;
+  }
+  override shouldRun(state: PipelineState): boolean {
+    return !state.passed;
   }
   async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
     for (let round = 0; round < ctx.stage.maxRefinements && !state.passed; round++) {
@@ -181,11 +199,14 @@ function sameValue(a: unknown, b: unknown): boolean {
   }
 }
 
-/** Asks the stage's `elevateTo` agent when the output still fails its gates. */
+/** Asks the stage's `elevateTo` agent when the output still fails its gates (stages with gates and `elevateTo`). */
 export class ElevationStage extends ExecutionStage {
   readonly name = 'elevation';
-  override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
-    return !state.passed && ctx.stage.elevateTo !== undefined;
+  override appliesTo(stage: PhaseStageInfo): boolean {
+    return stage.hasGates && stage.elevateTo !== undefined;
+  }
+  override shouldRun(state: PipelineState): boolean {
+    return !state.passed;
   }
   async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
     const agent = ctx.stage.elevateTo as string;
@@ -197,10 +218,14 @@ export class ElevationStage extends ExecutionStage {
 
 /**
  * Refuses output that still fails its gates (a `QualityGateError`), then shapes the
- * output into artefacts with the stage's `deliver` function.
+ * output into artefacts with the stage's `deliver` function. Applies to stages with
+ * gates or a `deliver` function.
  */
 export class DeliveryStage extends ExecutionStage {
   readonly name = 'delivery';
+  override appliesTo(stage: PhaseStageInfo): boolean {
+    return stage.hasGates || stage.delivers;
+  }
   override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
     return !state.passed || ctx.delivers;
   }
@@ -215,11 +240,14 @@ export class DeliveryStage extends ExecutionStage {
   }
 }
 
-/** Publishes the delivered artefacts with the stage's `deploy` function. */
+/** Publishes the delivered artefacts with the stage's `deploy` function (stages with one). */
 export class DeployStage extends ExecutionStage {
   readonly name = 'deploy';
-  override shouldRun(state: PipelineState, ctx: PhaseContext): boolean {
-    return ctx.deploys && state.artefacts.length > 0;
+  override appliesTo(stage: PhaseStageInfo): boolean {
+    return stage.deploys;
+  }
+  override shouldRun(state: PipelineState): boolean {
+    return state.artefacts.length > 0;
   }
   async execute(state: PipelineState, ctx: PhaseContext): Promise<void> {
     await ctx.deploy(state.artefacts);
