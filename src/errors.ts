@@ -200,7 +200,9 @@ export class QualityGateError extends MacroError {
   readonly failedGates: readonly string[];
   constructor(path: string, failedGates: readonly string[]) {
     const which =
-      failedGates.length > 0 ? failedGates.join(', ') : 'the output was marked failing with no failed verdict';
+      failedGates.length > 0
+        ? failedGates.join(', ')
+        : 'the output was marked failing with no failed verdict';
     super('QUALITY_GATE_FAILED', `Quality gates failed at ${path}: ${which}`, { path });
     this.name = 'QualityGateError';
     this.failedGates = failedGates;

@@ -26,8 +26,10 @@ class Probe extends ExecutionStage {
   readonly name = 'probe';
   readonly asked: PhaseStageInfo[] = [];
   readonly shouldRunSpy = vi.fn(() => true);
-  constructor(private readonly applies: (stage: PhaseStageInfo) => boolean) {
+  readonly applies: (stage: PhaseStageInfo) => boolean;
+  constructor(applies: (stage: PhaseStageInfo) => boolean) {
     super();
+    this.applies = applies;
   }
   override appliesTo(stage: PhaseStageInfo): boolean {
     this.asked.push(stage);
