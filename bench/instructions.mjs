@@ -1,0 +1,90 @@
+/**
+ * Instructions per stage of two builds, counted by valgrind (callgrind) rather than timed:
+ * the count barely moves with the machine's load or speed, so a change of a few percent
+ * shows on a VM whose timings drift by tens of percent. Each build runs the workload `from`
+ * times and `to` times in two processes under `node --predictable` (one thread, a fixed GC
+ * schedule); the difference, per stage, is what the extra runs cost once the code is
+ * optimized. Both builds are counted at once (one per core). Repeat counts differ by 1-2%.
+ *
+ *   node bench/instructions.mjs <a/dist/index.js> [<b/dist/index.js>] [--workload seq]
+ *        [--size 1000] [--listener none] [--from 50] [--to 450]
+ *
+ * With `--child`, this is the counted process: it runs the workload `--runs` times.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    workload: { type: 'string', default: 'seq' },
+    size: { type: 'string', default: '1000' },
+    listener: { type: 'string', default: 'none' },
+    from: { type: 'string', default: '50' },
+    to: { type: 'string', default: '450' },
+    child: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '0' },
+  },
+});
+const { workload, listener } = values;
+const size = Number(values.size);
+
+if (values.child) {
+  const { build } = await import('./engines/macro.mjs');
+  const lib = await import(pathToFileURL(resolve(positionals[0])).href);
+  const { runOnce } = await build(lib, { workload, size, listener });
+  for (let i = 0; i < Number(values.runs); i++) await runOnce();
+  process.exit(0);
+}
+
+if (positionals.length === 0) {
+  console.error(
+    'usage: node bench/instructions.mjs <a/index.js> [<b/index.js>] [--workload seq --size 1000 --listener none]',
+  );
+  process.exit(2);
+}
+
+/** Total instructions of one counted process running the workload `runs` times. */
+function count(lib, runs) {
+  const args = [
+    '--tool=callgrind',
+    '--callgrind-out-file=/dev/null',
+    process.execPath,
+    '--predictable',
+    fileURLToPath(import.meta.url),
+    lib,
+    '--child',
+    `--runs=${runs}`,
+    `--workload=${workload}`,
+    `--size=${size}`,
+    `--listener=${listener}`,
+  ];
+  return new Promise((done, fail) => {
+    const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk) => {
+      err += chunk;
+    });
+    child.on('error', (error) => fail(new Error(`valgrind could not start: ${error.message}`)));
+    child.on('close', (code) => {
+      const total = /I\s+refs:\s+([\d,]+)/.exec(err);
+      if (code !== 0 || total === null)
+        fail(new Error(`counting ${lib} (${runs} runs) failed:\n${err.slice(-2000)}`));
+      else done(Number(total[1].replaceAll(',', '')));
+    });
+  });
+}
+
+const from = Number(values.from);
+const to = Number(values.to);
+async function perStage(lib) {
+  const low = await count(lib, from);
+  const high = await count(lib, to);
+  return (high - low) / (to - from) / size;
+}
+const figures = await Promise.all(positionals.slice(0, 2).map(perStage));
+const line = figures.map((f, i) => `${'AB'[i]} ${Math.round(f)}`).join('  ');
+const ratio = figures.length === 2 ? `  B/A ${(figures[1] / figures[0]).toFixed(3)}` : '';
+console.log(`${workload} ${size} listener=${listener}: ${line} instructions/stage${ratio}`);
