@@ -112,6 +112,7 @@ export type {
   RunSummary,
   StoredRun,
 } from './memory/memory-adapter.js';
+export type { LogFn, MacroLogger } from './model/logger.js';
 export {
   DeliveryStage,
   DeployStage,

@@ -1,5 +1,6 @@
-import { type Level, type Logger, pino } from 'pino';
+import { type Level, pino } from 'pino';
 import { toErrorRecord } from './errors.js';
+import type { MacroLogger } from './model/logger.js';
 
 /** Levels accepted by the `logLevel` option, `silent` included. */
 export type LogLevel = Level | 'silent';
@@ -9,7 +10,7 @@ export type LogLevel = Level | 'silent';
  * `level`. Silent unless asked, so embedding the library adds no output.
  * @internal
  */
-export function resolveLogger(logger: Logger | undefined, level: LogLevel = 'silent'): Logger {
+export function resolveLogger(logger: MacroLogger | undefined, level: LogLevel = 'silent'): MacroLogger {
   if (logger !== undefined) return logger;
   return pino({ name: 'macro-orchestrator', level }, pino.destination(2));
 }
@@ -22,7 +23,7 @@ export function resolveLogger(logger: Logger | undefined, level: LogLevel = 'sil
  * @internal
  */
 export function logFailure(
-  logger: Logger,
+  logger: MacroLogger,
   level: 'warn' | 'error',
   error: unknown,
   fields: Record<string, unknown>,

@@ -1,6 +1,7 @@
-import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { type Logger, pino } from 'pino';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { logFailure, resolveLogger } from '../src/logger.js';
+import type { MacroLogger } from '../src/model/logger.js';
 
 function recording(level = 'warn') {
   const lines: Array<Record<string, unknown>> = [];
@@ -15,13 +16,44 @@ describe('resolveLogger', () => {
   });
 
   it('makes a silent logger named macro-orchestrator by default', () => {
-    const logger = resolveLogger(undefined);
+    const logger = resolveLogger(undefined) as Logger; // a pino logger, typed as the structural one
     expect(logger.level).toBe('silent');
     expect(logger.bindings()).toEqual({ name: 'macro-orchestrator' });
   });
 
   it('makes a logger at the level asked for', () => {
-    expect(resolveLogger(undefined, 'debug').level).toBe('debug');
+    expect((resolveLogger(undefined, 'debug') as Logger).level).toBe('debug');
+  });
+});
+
+describe('MacroLogger', () => {
+  it('is what a pino logger is, so one passes as it is', () => {
+    expectTypeOf<Logger>().toExtend<MacroLogger>();
+    expectTypeOf<ReturnType<Logger['child']>>().toExtend<MacroLogger>();
+  });
+
+  it('is met by a minimal logger that is not pino', async () => {
+    const lines: string[] = [];
+    const log = (level: string) => (fields: object | string, message?: string) =>
+      lines.push(`${level} ${typeof fields === 'string' ? fields : (message ?? '')}`);
+    const minimal: MacroLogger = {
+      trace: log('trace'),
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+      fatal: log('fatal'),
+      child: () => minimal,
+      isLevelEnabled: () => true,
+    };
+    const { MacroOrchestrator, agentStage, defineMacro } = await import('../src/index.js');
+    const orchestrator = new MacroOrchestrator({
+      logger: minimal,
+      agents: [{ id: 'a', invoke: (_: unknown, { logger }) => logger.info({ n: 1 }, 'agent says hi') }],
+      macros: [defineMacro({ name: 'm', description: 'd', stages: [agentStage('s', 'a')] })],
+    });
+    await orchestrator.run('m', { intent: 'x' });
+    expect(lines).toContain('info agent says hi');
   });
 });
 

@@ -1,6 +1,6 @@
-import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { MacroContext } from '../model/context.js';
+import type { MacroLogger } from '../model/logger.js';
 import type { GateVerdict } from '../model/quality-gate.js';
 
 /** What an agent receives besides its input. */
@@ -9,7 +9,7 @@ export interface AgentInvocation {
   readonly signal: AbortSignal;
   readonly context: MacroContext;
   /** A pino child logger bound to the run, the stage path and the macro's labels. */
-  readonly logger: Logger;
+  readonly logger: MacroLogger;
   readonly runId: string;
   /** Stage path, such as `code-review/reviews/security`. */
   readonly path: string;

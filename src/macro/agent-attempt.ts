@@ -5,11 +5,12 @@
  * @internal
  * @module
  */
-import type { Logger } from 'pino';
+
 import type { Agent } from '../agents/agent.js';
 import { MacroError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
+import type { MacroLogger } from '../model/logger.js';
 import {
   applyQaPass,
   type InvokeOptions,
@@ -52,7 +53,7 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
   get signal(): AbortSignal {
     return this.phaseScope.signal;
   }
-  get logger(): Logger {
+  get logger(): MacroLogger {
     return this.host.logger.child({ path: this.node.path });
   }
   get delivers(): boolean {

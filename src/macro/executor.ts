@@ -7,7 +7,7 @@
  * @internal
  * @module
  */
-import type { Logger } from 'pino';
+
 import type { Agent } from '../agents/agent.js';
 import { type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
@@ -15,6 +15,7 @@ import { Deferred, type Sink } from '../internal/deferred.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { logFailure } from '../logger.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
+import type { MacroLogger } from '../model/logger.js';
 import { statusOf } from '../model/stage-status.js';
 import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
 import { AgentCaller } from './agent-call.js';
@@ -38,7 +39,7 @@ export class RunExecution implements AttemptHost, GroupHost {
   readonly caller: AgentCaller;
   readonly #svc: EngineServices;
   readonly #req: RunRequest;
-  readonly #logger: Logger;
+  readonly #logger: MacroLogger;
   #context: MacroContext;
   readonly #checkpoints: Checkpointer;
   readonly #storage: RunStorage;
@@ -362,7 +363,7 @@ export class RunExecution implements AttemptHost, GroupHost {
     return this.#context;
   }
 
-  get logger(): Logger {
+  get logger(): MacroLogger {
     return this.#logger;
   }
 

@@ -3,15 +3,16 @@
  * @internal
  * @module
  */
-import type { Logger } from 'pino';
+
 import type { AgentInvocation } from '../agents/agent.js';
 import type { AbortScope } from '../internal/abort-scope.js';
+import type { MacroLogger } from '../model/logger.js';
 import type { GateVerdict, MacroContext } from './types.js';
 
 /** What an invocation reads from its run, and where its progress reports go. @internal */
 export interface InvocationHost {
   readonly context: MacroContext;
-  readonly logger: Logger;
+  readonly logger: MacroLogger;
   readonly runId: string;
   /** Emits a `stage:progress` event for `path`. */
   progress(path: string, data: unknown): void;
@@ -19,7 +20,7 @@ export interface InvocationHost {
 
 // An invocation's logger and bound `report`, made on first use, are kept beside it rather
 // than in fields of it: most agents use neither, and two fields would cost every call 16 bytes.
-const loggers = new WeakMap<Invocation, Logger>();
+const loggers = new WeakMap<Invocation, MacroLogger>();
 const reporters = new WeakMap<Invocation, (data: unknown) => void>();
 
 /**
@@ -61,7 +62,7 @@ export class Invocation implements AgentInvocation {
   get runId(): string {
     return this.#exec.runId;
   }
-  get logger(): Logger {
+  get logger(): MacroLogger {
     let logger = loggers.get(this);
     if (logger === undefined) {
       logger = this.#exec.logger.child({ path: this.path, attempt: this.attempt });

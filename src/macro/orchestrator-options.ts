@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import type { Logger } from 'pino';
+
 import { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
@@ -13,6 +13,7 @@ import { checkOptionKeys } from '../internal/options.js';
 import { safeGet } from '../internal/safe.js';
 import type { LogLevel } from '../logger.js';
 import { MEMORY_METHODS, type MemoryAdapter } from '../memory/memory-adapter.js';
+import type { MacroLogger } from '../model/logger.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import { type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import type { Durability } from './checkpoints.js';
@@ -37,7 +38,7 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   /** Where results and audit trails persist. @default new InMemoryMemory() */
   readonly memory?: MemoryAdapter;
   /** A pino logger; child loggers are bound to each run, stage and label set. */
-  readonly logger?: Logger;
+  readonly logger?: MacroLogger;
   /** Level of the logger created when none is given. @default 'silent' */
   readonly logLevel?: LogLevel;
   /** Worker limits, shared by every parallel group, sub-macro and run. @default unlimited */

@@ -4,17 +4,19 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import { AgentRegistry } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
+import type { MacroEvent } from '../events.js';
 import { AbortScope } from '../internal/abort-scope.js';
 import { stopTimer, type Timer } from '../internal/timers.js';
 import { logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
+import type { MacroLogger } from '../model/logger.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
+import { AnyListeners } from './any-listeners.js';
 import { restorePoint } from './checkpoints.js';
 import { type CompiledMacro, compileCatalogue } from './compile.js';
 import { RunExecution } from './executor.js';
@@ -54,7 +56,7 @@ export type MacroOutput<M, N extends string> = M extends MacroDefinition<N, any>
 export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDefinition> {
   readonly agents: AgentRegistry;
   readonly memory: MemoryAdapter;
-  readonly logger: Logger;
+  readonly logger: MacroLogger;
   #definitions: readonly MacroDefinition[];
   #catalogue: Map<string, CompiledMacro>;
   /** What every run borrows; replaced (never changed) when the catalogue changes. */
@@ -65,6 +67,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   readonly #checkAgents: AgentCheck;
   /** Runs in flight, by id: bounded by what runs now, emptied as runs settle. */
   readonly #live = new Map<string, MacroRun<unknown>>();
+  /** Listeners of every event of every run (`onAny`). */
+  readonly #anyListeners = new AnyListeners();
 
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
@@ -134,6 +138,17 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     return [...this.#catalogue.keys()];
   }
 
+  /**
+   * Calls `listener` with every event of every run this orchestrator starts or resumes from
+   * now on (each event carries its `runId`), after that run's own listeners; returns the
+   * function that unsubscribes it. A listener that throws never breaks a run.
+   * @example
+   * const stop = orchestrator.onAny((event) => trace.push(event));
+   */
+  onAny(listener: (event: MacroEvent) => void): () => void {
+    return this.#anyListeners.add(listener, 'orchestrator.onAny');
+  }
+
   /** A macro's definition, as given. */
   getMacro(name: string): MacroDefinition | undefined {
     return this.#catalogue.get(name)?.definition;
@@ -182,6 +197,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       result,
       (reason) => scope.abort(new CancelledError(macro.name, reason)),
       logger,
+      this.#anyListeners,
     );
     this.#track(run, scope, budget);
     return run as MacroRun<MacroOutput<M, N>>;
@@ -256,6 +272,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       result,
       (reason) => scope.abort(new CancelledError(name, reason)),
       this.logger,
+      this.#anyListeners,
     );
     this.#track(run, scope, budget);
     return run;
@@ -317,7 +334,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     return replayResult(run, result, this.#services);
   }
 
-  #runLogger(runId: string, macro: CompiledMacro): Logger {
+  #runLogger(runId: string, macro: CompiledMacro): MacroLogger {
     return this.logger.isLevelEnabled('error')
       ? this.logger.child({ runId, macro: macro.name, labels: macro.labels })
       : this.logger;

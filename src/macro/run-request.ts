@@ -4,10 +4,11 @@
  * @internal
  * @module
  */
-import type { Logger } from 'pino';
+
 import type { Agent } from '../agents/agent.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
+import type { MacroLogger } from '../model/logger.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { Durability, RestorePoint } from './checkpoints.js';
 import type { CompiledMacro } from './compile.js';
@@ -21,7 +22,7 @@ export interface EngineServices {
   /** True for the plain InMemoryMemory, whose calls settle within microtasks and never hang. */
   readonly memorySettlesPromptly: boolean;
   readonly scheduler: Scheduler;
-  readonly logger: Logger;
+  readonly logger: MacroLogger;
   readonly now: () => number;
   readonly random: () => number;
   readonly maxFallbackDepth: number;
@@ -36,7 +37,7 @@ export interface RunRequest {
   readonly context: MacroContext;
   readonly input: unknown;
   readonly scope: AbortScope;
-  readonly logger: Logger;
+  readonly logger: MacroLogger;
   /** Set when resuming: stages finished before the interruption are restored, not run again. */
   readonly restore?: RestorePoint;
   /** When the run first started; a resumed run keeps it. @default now */

@@ -4,10 +4,11 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import type { Logger } from 'pino';
 import { describe } from '../errors.js';
 import type { MacroEvent, MacroEventMap, MacroEventType } from '../events.js';
 import { logFailure } from '../logger.js';
+import type { MacroLogger } from '../model/logger.js';
+import { type AnyListener, AnyListeners } from './any-listeners.js';
 import type { MacroResult } from './types.js';
 
 type Listener = (...args: any[]) => void;
@@ -37,11 +38,16 @@ export class MacroRun<O = unknown>
   #wrapped: WeakMap<Listener, Listener> | undefined;
   #queues: Set<EventQueue> | undefined;
   readonly #cancel: (reason?: unknown) => void;
-  readonly #logger: Logger;
+  readonly #logger: MacroLogger;
   #macro: string;
   #ended = false;
   /** Whether a listener error was reported as a process warning (once per run). */
   #warned = false;
+  /** This run's `onAny` listeners (made on first use), and its orchestrator's. */
+  #any: AnyListeners | undefined;
+  readonly #shared: AnyListeners | undefined;
+  /** `#listenerThrew` bound, for the any-event listeners (made on first use). */
+  #threw: ((error: unknown) => void) | undefined;
 
   /** @internal */
   constructor(
@@ -49,9 +55,11 @@ export class MacroRun<O = unknown>
     macro: string,
     result: Promise<MacroResult<O>>,
     cancel: (reason?: unknown) => void,
-    logger: Logger,
+    logger: MacroLogger,
+    shared?: AnyListeners,
   ) {
     super();
+    this.#shared = shared;
     this.runId = runId;
     this.#macro = macro;
     this.result = result;
@@ -153,16 +161,35 @@ export class MacroRun<O = unknown>
   }
 
   /**
+   * Calls `listener` with every event of this run, in `seq` order, after the `on` listeners
+   * of its type; returns the function that unsubscribes it. A listener that throws is
+   * treated as one added with `on`.
+   * @example
+   * const stop = run.onAny((event) => console.log(event.seq, event.type));
+   */
+  onAny(listener: (event: MacroEvent) => void): () => void {
+    if (this.#any === undefined) this.#any = new AnyListeners();
+    return this.#any.add(listener as AnyListener, 'run.onAny');
+  }
+
+  /**
    * Whether an event of `type` delivered now would reach a listener or an iterator, so
    * that the engine can skip building events nobody receives. @internal
    */
   observes(type: MacroEventType): boolean {
-    return (this.#queues !== undefined && this.#queues.size > 0) || this.listenerCount(type) > 0;
+    return (
+      (this.#queues !== undefined && this.#queues.size > 0) ||
+      this.listenerCount(type) > 0 ||
+      (this.#any !== undefined && this.#any.size > 0) ||
+      (this.#shared !== undefined && this.#shared.size > 0)
+    );
   }
 
-  /** Delivers an event to listeners, then to iterators. @internal */
+  /** Delivers an event to listeners (by type, then of any type), then to iterators. @internal */
   deliver(event: MacroEvent): void {
     this.emit(event.type, event as never); // does nothing, as cheaply as listenerCount, without listeners
+    if (this.#any !== undefined && this.#any.size > 0) this.#any.deliver(event, this.#reporter());
+    if (this.#shared !== undefined && this.#shared.size > 0) this.#shared.deliver(event, this.#reporter());
     const queues = this.#queues;
     if (queues !== undefined && queues.size > 0) for (const queue of queues) queue.push(event);
     if (event.type === 'run:end') {
@@ -192,6 +219,11 @@ export class MacroRun<O = unknown>
       known.set(fn, wrapped);
     }
     return wrapped;
+  }
+
+  #reporter(): (error: unknown) => void {
+    if (this.#threw === undefined) this.#threw = (error: unknown) => this.#listenerThrew(error);
+    return this.#threw;
   }
 
   /** Reports a listener's error: to the logger, or once per run as a process warning. */

@@ -3,10 +3,11 @@
  * @internal
  * @module
  */
-import type { Logger } from 'pino';
+
 import { PersistenceError } from '../errors.js';
 import { startTimer } from '../internal/timers.js';
 import { logFailure } from '../logger.js';
+import type { MacroLogger } from '../model/logger.js';
 import { backoffDelay, type RetryPolicy } from '../model/retry-policy.js';
 
 /**
@@ -23,7 +24,7 @@ export function writeWithRetry(
   write: () => Promise<void>,
   policy: RetryPolicy,
   random: () => number,
-  logger: Logger,
+  logger: MacroLogger,
   failedOnce?: { readonly error: unknown },
 ): Promise<PersistenceError | undefined> {
   // An attempt the caller made itself already failed: only the retries are left.
@@ -53,7 +54,7 @@ async function retryFailedWrite(
   write: () => Promise<void>,
   policy: RetryPolicy,
   random: () => number,
-  logger: Logger,
+  logger: MacroLogger,
 ): Promise<PersistenceError | undefined> {
   let error = firstError;
   for (let attempt = 1; attempt <= policy.retries; attempt++) {

@@ -11,10 +11,11 @@
  * phases run the same way; the built-in ones are ordinary subclasses.
  * @module
  */
-import type { Logger } from 'pino';
+
 import { QualityGateError } from '../errors.js';
 import type { Artefact } from '../model/artefact.js';
 import type { MacroContext } from '../model/context.js';
+import type { MacroLogger } from '../model/logger.js';
 import type { GateVerdict } from '../model/quality-gate.js';
 
 /** The state one stage attempt carries through its phases. Phases update it in place. */
@@ -65,7 +66,7 @@ export interface PhaseContext {
   readonly context: MacroContext;
   readonly signal: AbortSignal;
   readonly attempt: number;
-  readonly logger: Logger;
+  readonly logger: MacroLogger;
   /**
    * Invokes an agent (the stage's own by default) on the stage input, under the
    * scheduling budget and the stage's abort signal, and validates its output.
