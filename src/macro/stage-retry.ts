@@ -1,7 +1,8 @@
 /**
  * A stage's retry policy: its attempts under p-retry, with the delay between them read
- * from the error (`retry-after`) or the policy's backoff, reported as a `retry` event and
- * waited for under the stage's scope, so that a cancel ends the wait.
+ * from the error (`retry-after`, capped by the policy's `maxRetryAfterMs`) or the policy's
+ * backoff, reported as a `retry` event and waited for under the stage's scope, so that a
+ * cancel ends the wait.
  * @internal
  * @module
  */
@@ -26,7 +27,12 @@ export function withStageRetry(
     shouldRetry: ({ error }) => isRetryable(error) && !scope.aborted,
     onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
       if (retriesLeft <= 0 || !isRetryable(error) || scope.aborted) return;
-      const delayMs = retryAfter(error, journal.now()) ?? backoffDelay(policy, attemptNumber, random);
+      // A wait the failure asks for (retry-after) replaces the backoff, up to maxRetryAfterMs.
+      const hinted = retryAfter(error, journal.now());
+      const delayMs =
+        hinted === undefined
+          ? backoffDelay(policy, attemptNumber, random)
+          : Math.min(hinted, policy.maxRetryAfterMs ?? hinted);
       journal.retrying(path, attemptNumber, error, delayMs, retriesLeft);
       await sleep(delayMs, scope);
     },

@@ -17,6 +17,11 @@ export const RetryPolicySchema = z.strictObject({
   maxDelayMs: z.number().min(0).default(10_000),
   /** Multiply each delay by a random factor in [1, 2). @default true */
   jitter: z.boolean().default(true),
+  /**
+   * Longest wait a failure's own hint (`retry-after`, `retryAfterMs`) may ask for: a longer
+   * one is cut to this. Hints replace the backoff, so `maxDelayMs` does not cap them. @default no cap
+   */
+  maxRetryAfterMs: z.number().min(0).optional(),
 });
 /** A retry policy as written by users (every field optional). */
 export type RetryPolicyInput = z.input<typeof RetryPolicySchema>;

@@ -1,0 +1,155 @@
+/**
+ * An agent whose calls go to an AI SDK language model: the stage's abort signal reaches the
+ * model call, the SDK's own retries are off (the stage's retry policy owns retrying: its
+ * `APICallError`s carry `isRetryable`, the HTTP status and `retry-after` headers, which the
+ * engine reads), and the token usage of each call is reported as progress.
+ * @module
+ */
+import {
+  generateText,
+  type LanguageModel,
+  type LanguageModelUsage,
+  NoObjectGeneratedError,
+  Output,
+  streamText,
+} from 'ai';
+import type { z } from 'zod';
+import type { Agent, AgentInvocation } from '../agents/agent.js';
+import { InvalidOutputError, MacroError } from '../errors.js';
+import { defaultPrompt, type PromptBuilder } from './prompt.js';
+
+/** What `aiAgent` builds an agent from. */
+export interface AiAgentOptions<I, O> {
+  /** Unique id that macros refer to. */
+  readonly id: string;
+  /** The AI SDK language model (`openai('gpt-4.1')`, a `MockLanguageModelV3`…). */
+  readonly model: LanguageModel;
+  readonly description?: string;
+  /** The system prompt of every call. */
+  readonly system?: string;
+  /** Builds the user prompt from the stage input and the invocation. @default defaultPrompt */
+  readonly prompt?: PromptBuilder<I>;
+  /** Structured output: the model answers with an object this schema parses, else `INVALID_AGENT_OUTPUT`. */
+  readonly output?: z.ZodType<O>;
+  /** Streams the answer, reporting each text delta, tool call and tool result as `stage:progress`. @default false */
+  readonly stream?: boolean;
+  readonly temperature?: number;
+  readonly maxOutputTokens?: number;
+}
+
+/** What an AI SDK agent reports through `invocation.report` (the `data` of `stage:progress`). */
+export type AiProgress =
+  | { readonly type: 'text-delta'; readonly text: string }
+  | {
+      readonly type: 'tool-call';
+      readonly toolName: string;
+      readonly toolCallId: string;
+      readonly input: unknown;
+    }
+  | {
+      readonly type: 'tool-result';
+      readonly toolName: string;
+      readonly toolCallId: string;
+      readonly output: unknown;
+    }
+  | {
+      readonly type: 'usage';
+      readonly model: string;
+      readonly inputTokens: number | undefined;
+      readonly outputTokens: number | undefined;
+      readonly totalTokens: number | undefined;
+      readonly cachedInputTokens: number | undefined;
+    };
+
+/**
+ * An agent backed by an AI SDK language model: text out, or a typed object with `output`.
+ * @example
+ * import { openai } from '@ai-sdk/openai';
+ * const writer = aiAgent({ id: 'writer', model: openai('gpt-4.1'), system: 'You write release notes.' });
+ */
+export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>): Agent<I, O> {
+  const { id, model, system, output, stream = false, temperature, maxOutputTokens } = options;
+  if (typeof id !== 'string' || id === '')
+    throw new MacroError('INVALID_OPTIONS', 'aiAgent expects a non-empty `id`');
+  if (model === undefined || model === null) {
+    throw new MacroError('INVALID_OPTIONS', `aiAgent "${id}" expects a \`model\``);
+  }
+  const prompt = (options.prompt ?? defaultPrompt) as PromptBuilder<I>;
+  const agent: Agent<I, O> = {
+    id,
+    async invoke(input: I, invocation: AgentInvocation): Promise<O> {
+      const call: Call = {
+        model,
+        prompt: prompt(input, invocation),
+        abortSignal: invocation.signal,
+        maxRetries: 0, // the stage's retry policy retries; the SDK's own would stack on it
+      };
+      if (system !== undefined) call.system = system;
+      if (temperature !== undefined) call.temperature = temperature;
+      if (maxOutputTokens !== undefined) call.maxOutputTokens = maxOutputTokens;
+      if (output !== undefined) call.output = Output.object({ schema: output });
+      try {
+        return (stream ? await streamed(call, invocation) : await generated(call, invocation)) as O;
+      } catch (error) {
+        if (NoObjectGeneratedError.isInstance(error)) {
+          throw new InvalidOutputError(
+            id,
+            invocation.path,
+            `the model's object does not parse: ${error.message}`,
+            error,
+          );
+        }
+        throw error;
+      }
+    },
+  };
+  return output === undefined ? agent : { ...agent, output };
+}
+
+type Call = Parameters<typeof generateText>[0];
+
+async function generated(call: Call, invocation: AgentInvocation): Promise<unknown> {
+  const result = await generateText(call);
+  reportUsage(invocation, result.totalUsage, result.response.modelId);
+  return call.output === undefined ? result.text : result.output;
+}
+
+async function streamed(call: Call, invocation: AgentInvocation): Promise<unknown> {
+  let failure: { error: unknown } | undefined;
+  const result = streamText({
+    ...call,
+    onChunk({ chunk }) {
+      if (chunk.type === 'text-delta') invocation.report({ type: 'text-delta', text: chunk.text });
+      else if (chunk.type === 'tool-call') {
+        const { toolName, toolCallId, input } = chunk;
+        invocation.report({ type: 'tool-call', toolName, toolCallId, input });
+      } else if (chunk.type === 'tool-result') {
+        const { toolName, toolCallId, output } = chunk;
+        invocation.report({ type: 'tool-result', toolName, toolCallId, output });
+      }
+    },
+    onError({ error }) {
+      failure = { error }; // streamText reports a model error here, not by rejecting
+    },
+  });
+  let value: unknown;
+  try {
+    value = call.output === undefined ? await result.text : await result.output;
+  } catch (error) {
+    throw failure === undefined ? error : failure.error;
+  }
+  if (failure !== undefined) throw failure.error;
+  reportUsage(invocation, await result.totalUsage, (await result.response).modelId);
+  return value;
+}
+
+function reportUsage(invocation: AgentInvocation, usage: LanguageModelUsage, model: string): void {
+  invocation.report({
+    type: 'usage',
+    model,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    totalTokens: usage.totalTokens,
+    cachedInputTokens: usage.inputTokenDetails?.cacheReadTokens,
+  } satisfies AiProgress);
+}

@@ -1,0 +1,281 @@
+/**
+ * `macro-orchestrator/ai-sdk`: AI SDK models as agents, driven by the SDK's own mock models
+ * (`ai/test`) through real macro runs.
+ */
+import { APICallError } from 'ai';
+import { convertArrayToReadableStream, MockLanguageModelV3 } from 'ai/test';
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { type AiProgress, aiAgent, defaultPrompt } from '../../src/ai-sdk.js';
+import {
+  type AgentInvocation,
+  agentStage,
+  defineMacro,
+  type MacroEvent,
+  MacroOrchestrator,
+  predicateGate,
+  retryableStage,
+  type StageDefinition,
+} from '../../src/index.js';
+import { drive } from '../support/index.js';
+
+const usage = (input: number, output: number) => ({
+  inputTokens: { total: input, noCache: input, cacheRead: 2, cacheWrite: undefined },
+  outputTokens: { total: output, text: output, reasoning: undefined },
+});
+/** A model answering each call with the next of `texts` (the last one again once they run out). */
+function answering(...texts: string[]) {
+  let call = 0;
+  return new MockLanguageModelV3({
+    modelId: 'mock-model',
+    doGenerate: async () => ({
+      content: [{ type: 'text', text: texts[Math.min(call++, texts.length - 1)] as string }],
+      finishReason: { unified: 'stop', raw: 'stop' },
+      usage: usage(10, 5),
+      warnings: [],
+    }),
+  });
+}
+const promptOf = (model: MockLanguageModelV3, call = 0) =>
+  JSON.stringify(model.doGenerateCalls[call]?.prompt);
+
+function run(stages: StageDefinition[], agents: ReturnType<typeof aiAgent>[]) {
+  const macro = defineMacro({ name: 'm', description: 'd', stages: stages as [StageDefinition] });
+  const orchestrator = new MacroOrchestrator({ agents, macros: [macro] });
+  const handle = orchestrator.run('m', { intent: 'x' });
+  const progress: unknown[] = [];
+  handle.on('stage:progress', (event: MacroEvent) => {
+    if (event.type === 'stage:progress') progress.push(event.data);
+  });
+  return { handle, progress };
+}
+
+describe('aiAgent', () => {
+  it("answers with the model's text, the stage input as the prompt and the system prompt before it", async () => {
+    const model = answering('Release notes: fixed WAL.');
+    const writer = aiAgent({ id: 'writer', model, system: 'You write release notes.' });
+    const { handle } = run([agentStage('s', writer, { input: () => 'Summarise PR #42' })], [writer]);
+    const result = await handle;
+    expect(result.output).toBe('Release notes: fixed WAL.');
+    expect(model.doGenerateCalls[0]?.prompt).toEqual([
+      { role: 'system', content: 'You write release notes.' },
+      { role: 'user', content: [{ type: 'text', text: 'Summarise PR #42' }] },
+    ]);
+  });
+
+  it("passes the stage's abort signal to the model and turns the SDK's own retries off", async () => {
+    let seen: AbortSignal | undefined;
+    const model = new MockLanguageModelV3({
+      doGenerate: async ({ abortSignal }) => {
+        seen = abortSignal;
+        throw new APICallError({
+          message: 'overloaded',
+          url: 'https://api.example/v1',
+          requestBodyValues: {},
+          statusCode: 503,
+          isRetryable: true,
+        });
+      },
+    });
+    const writer = aiAgent({ id: 'writer', model });
+    const { handle } = run([agentStage('s', writer)], [writer]);
+    const result = await handle;
+    expect(result.status).toBe('failed');
+    expect(model.doGenerateCalls).toHaveLength(1); // maxRetries 0: one call, no SDK retry
+    expect(seen).toBeInstanceOf(AbortSignal);
+  });
+
+  it('leaves retrying to the stage policy, waiting what retry-after-ms asks for', async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const model = new MockLanguageModelV3({
+      doGenerate: async () => {
+        calls++;
+        if (calls === 1) {
+          throw new APICallError({
+            message: 'rate limited',
+            url: 'https://api.example/v1',
+            requestBodyValues: {},
+            statusCode: 429,
+            responseHeaders: { 'retry-after-ms': '1234' },
+            isRetryable: true,
+          });
+        }
+        return {
+          content: [{ type: 'text', text: 'ok' }],
+          finishReason: { unified: 'stop', raw: 'stop' },
+          usage: usage(1, 1),
+          warnings: [],
+        };
+      },
+    });
+    const writer = aiAgent({ id: 'writer', model });
+    const retried: number[] = [];
+    const { handle } = run(
+      [retryableStage(agentStage('s', writer), { retries: 2, minDelayMs: 1 })],
+      [writer],
+    );
+    handle.on('retry', (event) => retried.push(event.delayMs));
+    const result = await drive(handle);
+    expect(result.output).toBe('ok');
+    expect(retried).toEqual([1234]);
+  });
+
+  it('fails at once on an error the provider says is not retryable (401)', async () => {
+    vi.useFakeTimers();
+    const model = new MockLanguageModelV3({
+      doGenerate: async () => {
+        throw new APICallError({
+          message: 'bad key',
+          url: 'https://api.example/v1',
+          requestBodyValues: {},
+          statusCode: 401,
+          isRetryable: false,
+        });
+      },
+    });
+    const writer = aiAgent({ id: 'writer', model });
+    const { handle } = run(
+      [retryableStage(agentStage('s', writer), { retries: 3, minDelayMs: 1 })],
+      [writer],
+    );
+    const result = await drive(handle);
+    expect(result.status).toBe('failed');
+    expect(model.doGenerateCalls).toHaveLength(1);
+    expect(result.errors[0]?.message).toContain('bad key');
+  });
+
+  it('returns a typed object when `output` is a schema the answer parses', async () => {
+    const Notes = z.object({ title: z.string(), items: z.array(z.string()) });
+    const model = answering(JSON.stringify({ title: 'v2', items: ['WAL', 'leases'] }));
+    const writer = aiAgent({ id: 'writer', model, output: Notes });
+    const { handle } = run([agentStage('s', writer)], [writer]);
+    const result = await handle;
+    expect(result.output).toEqual({ title: 'v2', items: ['WAL', 'leases'] });
+    expect(model.doGenerateCalls[0]?.responseFormat).toMatchObject({ type: 'json' });
+  });
+
+  it("fails with INVALID_AGENT_OUTPUT, not retried, when the model's object does not parse", async () => {
+    vi.useFakeTimers();
+    const Notes = z.object({ title: z.string() });
+    const model = answering(JSON.stringify({ heading: 'no title' }));
+    const writer = aiAgent({ id: 'writer', model, output: Notes });
+    const { handle } = run(
+      [retryableStage(agentStage('s', writer), { retries: 2, minDelayMs: 1 })],
+      [writer],
+    );
+    const result = await drive(handle);
+    expect(result.status).toBe('failed');
+    expect(result.errors[0]).toMatchObject({ code: 'INVALID_AGENT_OUTPUT' });
+    expect(model.doGenerateCalls).toHaveLength(1);
+  });
+
+  it('reports the tokens each call used and the model that answered', async () => {
+    const writer = aiAgent({ id: 'writer', model: answering('done') });
+    const { handle, progress } = run([agentStage('s', writer)], [writer]);
+    await handle;
+    expect(progress).toEqual([
+      {
+        type: 'usage',
+        model: 'mock-model',
+        inputTokens: 10,
+        outputTokens: 5,
+        totalTokens: 15,
+        cachedInputTokens: 2,
+      } satisfies AiProgress,
+    ]);
+  });
+
+  it('gives the model its previous answer and the failed gates on refinement', async () => {
+    const model = answering('short', 'a much longer answer');
+    const writer = aiAgent({ id: 'writer', model });
+    const long = predicateGate('long-enough', (text: string) => ({
+      passed: text.length > 10,
+      feedback: 'Write more than ten characters.',
+    }));
+    const { handle } = run(
+      [agentStage('s', writer, { input: () => 'Explain WAL', gates: [long] })],
+      [writer],
+    );
+    const result = await handle;
+    expect(result.output).toBe('a much longer answer');
+    const refined = promptOf(model, 1);
+    expect(refined).toContain('Explain WAL');
+    expect(refined).toContain('Your previous answer:\\nshort');
+    expect(refined).toContain('- long-enough: Write more than ten characters.');
+  });
+
+  it('streams text deltas as progress, then answers with the whole text', async () => {
+    const model = new MockLanguageModelV3({
+      modelId: 'mock-stream',
+      doStream: async () => ({
+        stream: convertArrayToReadableStream([
+          { type: 'stream-start', warnings: [] },
+          { type: 'text-start', id: 't' },
+          { type: 'text-delta', id: 't', delta: 'Hel' },
+          { type: 'text-delta', id: 't', delta: 'lo' },
+          { type: 'text-end', id: 't' },
+          { type: 'finish', finishReason: { unified: 'stop', raw: 'stop' }, usage: usage(3, 2) },
+        ]),
+      }),
+    });
+    const writer = aiAgent({ id: 'writer', model, stream: true });
+    const { handle, progress } = run([agentStage('s', writer)], [writer]);
+    const result = await handle;
+    expect(result.output).toBe('Hello');
+    expect(progress).toEqual([
+      { type: 'text-delta', text: 'Hel' },
+      { type: 'text-delta', text: 'lo' },
+      expect.objectContaining({ type: 'usage', model: 'mock-stream', totalTokens: 5 }),
+    ]);
+  });
+
+  it('fails the stage with the error a stream ends in', async () => {
+    const model = new MockLanguageModelV3({
+      doStream: async () => ({
+        stream: convertArrayToReadableStream([
+          { type: 'stream-start', warnings: [] },
+          { type: 'error', error: new Error('connection reset') },
+        ]),
+      }),
+    });
+    const writer = aiAgent({ id: 'writer', model, stream: true });
+    const { handle } = run([agentStage('s', writer)], [writer]);
+    const result = await handle;
+    expect(result.status).toBe('failed');
+    expect(result.errors[0]?.message).toContain('connection reset');
+  });
+
+  it('refuses options without an id or a model, naming what is missing', () => {
+    expect(() => aiAgent({ id: '', model: answering('x') })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: 'aiAgent expects a non-empty `id`' }),
+    );
+    expect(() => aiAgent({ id: 'w', model: undefined as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: 'aiAgent "w" expects a `model`' }),
+    );
+  });
+});
+
+describe('defaultPrompt', () => {
+  const invocation = (extra: Partial<AgentInvocation> = {}) =>
+    ({ feedback: [], ...extra }) as AgentInvocation;
+
+  it('is the input itself when the input is text and nothing is refined', () => {
+    expect(defaultPrompt('Explain WAL', invocation())).toBe('Explain WAL');
+  });
+
+  it('writes other inputs as JSON, even ones JSON.stringify throws on', () => {
+    expect(defaultPrompt({ n: 1 }, invocation())).toBe('{"n":1}');
+    expect(defaultPrompt({ big: 12n }, invocation())).toBe('{"big":12n}');
+  });
+
+  it('lists only the failed verdicts, with a placeholder where a gate gave no feedback', () => {
+    const feedback = [
+      { gate: 'a', path: 'm/s', passed: false, pass: 1 },
+      { gate: 'b', path: 'm/s', passed: true, pass: 1, feedback: 'fine' },
+    ];
+    expect(defaultPrompt('task', invocation({ feedback }))).toBe(
+      'task\n\nIt did not pass these checks. Fix every one:\n- a: failed',
+    );
+  });
+});
