@@ -113,6 +113,7 @@ export type {
   StoredRun,
 } from './memory/memory-adapter.js';
 export type { LogFn, MacroLogger } from './model/logger.js';
+export type { RunUsage, TokenUsage, UsageRow, UsageTotals } from './model/usage.js';
 export {
   DeliveryStage,
   DeployStage,

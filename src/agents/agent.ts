@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { MacroContext } from '../model/context.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { GateVerdict } from '../model/quality-gate.js';
+import type { TokenUsage } from '../model/usage.js';
 
 /** What an agent receives besides its input. */
 export interface AgentInvocation {
@@ -21,6 +22,11 @@ export interface AgentInvocation {
   readonly previous?: unknown;
   /** Streams a progress update (tokens, partial text, tool calls) as a `stage:progress` event. */
   report(data: unknown): void;
+  /**
+   * Adds this call's token usage to the run's totals (`MacroResult.usage`). Counts must be
+   * whole numbers ≥ 0, else `INVALID_OPTIONS`. The AI SDK agents report theirs themselves.
+   */
+  usage(usage: TokenUsage): void;
 }
 
 /** An AI agent (or any worker) the orchestrator can invoke. */

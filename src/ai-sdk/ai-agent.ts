@@ -16,6 +16,7 @@ import {
 import type { z } from 'zod';
 import type { Agent, AgentInvocation } from '../agents/agent.js';
 import { InvalidOutputError, MacroError } from '../errors.js';
+import type { TokenUsage } from '../model/usage.js';
 import { defaultPrompt, type PromptBuilder } from './prompt.js';
 
 /** What `aiAgent` builds an agent from. */
@@ -143,7 +144,16 @@ async function streamed(call: Call, invocation: AgentInvocation): Promise<unknow
   return value;
 }
 
+/** The call's usage: into the run's totals (`MacroResult.usage`), and as a progress event. */
 function reportUsage(invocation: AgentInvocation, usage: LanguageModelUsage, model: string): void {
+  const counts = {
+    model,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    totalTokens: usage.totalTokens,
+    cachedInputTokens: usage.inputTokenDetails?.cacheReadTokens,
+  };
+  invocation.usage(definedOnly(counts) as TokenUsage);
   invocation.report({
     type: 'usage',
     model,
@@ -152,4 +162,9 @@ function reportUsage(invocation: AgentInvocation, usage: LanguageModelUsage, mod
     totalTokens: usage.totalTokens,
     cachedInputTokens: usage.inputTokenDetails?.cacheReadTokens,
   } satisfies AiProgress);
+}
+
+/** `value` without its undefined fields (a provider leaves counts it does not know out). */
+function definedOnly(value: object): object {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }

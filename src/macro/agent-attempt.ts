@@ -18,7 +18,7 @@ import {
   type PhaseStageInfo,
   type PipelineState,
 } from '../protocol/execution.js';
-import { type AttemptHost, EMPTY_FEEDBACK } from './attempt-state.js';
+import { type AttemptHost, artefactsOf, EMPTY_FEEDBACK } from './attempt-state.js';
 import { AttemptSteps } from './attempt-steps.js';
 import type { CompiledAgentStage } from './compile.js';
 import { checkGates, type GateCheck } from './gates.js';
@@ -55,6 +55,19 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
   }
   get logger(): MacroLogger {
     return this.host.logger.child({ path: this.node.path });
+  }
+  /** Made on first use and kept in `artefactsOf`: most stages deliver none. */
+  get artefacts(): Artefact[] {
+    let list = artefactsOf.get(this);
+    if (list === undefined) {
+      list = [];
+      this.artefacts = list;
+    }
+    return list;
+  }
+  set artefacts(artefacts: Artefact[]) {
+    artefactsOf.set(this, artefacts);
+    this.delivering();
   }
   get delivers(): boolean {
     return this.node.info.delivers;

@@ -44,6 +44,7 @@ export class AgentCaller {
     const { path } = options;
     const invocation = new Invocation(
       this.#host,
+      agent,
       path,
       scope,
       options.attempt,

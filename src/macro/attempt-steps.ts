@@ -22,7 +22,6 @@ import { agentFailure, parseOutput } from './agent-call.js';
 import {
   ARTEFACTS,
   type AttemptHost,
-  artefactsOf,
   BESIDES,
   CALL,
   EMPTY_FEEDBACK,
@@ -56,7 +55,6 @@ import type { Artefact, GateVerdict } from './types.js';
  * watcher of what the current phase waits for; AgentAttempt adds the PhaseContext. @internal
  */
 export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
-  // ── PipelineState ──
   output: unknown = undefined;
   agent: string;
   passed = true;
@@ -77,13 +75,10 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
   #phaseScope: AbortScope;
   #startedAt = 0;
   #phaseStartedAt = 0;
-  /** Index of the running phase in the pipeline. */
-  #phase = 0;
+  #phase = 0; // index of the running phase in the pipeline
   /** What the attempt waits for (WAIT bits) and its flags. */
   #bits = STARTING;
-  /** The agent of the pending into-call, and its invocation. */
-  #callAgent: Agent | undefined = undefined;
-  #invocation: Invocation | undefined = undefined;
+  #invocation: Invocation | undefined = undefined; // the pending into-call's (it knows its agent)
 
   constructor(
     host: AttemptHost,
@@ -203,8 +198,9 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     this.#bits = (this.#bits & ~WAIT) | FAILING;
     let failure = error;
     if (wait === CALL) {
-      (this.#invocation as Invocation).close();
-      failure = agentFailure(error, this.#callAgent as Agent, this.#node.path, this.#phaseScope);
+      const invocation = this.#invocation as Invocation;
+      invocation.close();
+      failure = agentFailure(error, invocation.callee, this.#node.path, this.#phaseScope);
     }
     // In a microtask of its own: an abort calls this synchronously, and the stage's events
     // must not be emitted from inside `abort()`, nor its sink told (a fail-fast join would
@@ -214,10 +210,11 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
 
   /** Takes an into-call's output into the state, checked against the stage's output schema. */
   private took(output: unknown): void {
-    (this.#invocation as Invocation).close();
-    const agent = this.#callAgent as Agent;
+    const invocation = this.#invocation as Invocation;
+    invocation.close();
+    const agent = invocation.callee;
     const node = this.#node;
-    this.#invocation = this.#callAgent = undefined;
+    this.#invocation = undefined;
     this.output =
       node.outputSchema === undefined ? output : parseOutput(node.outputSchema, output, agent, node.path);
     this.agent = agent.id;
@@ -228,8 +225,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     if ((this.#bits & BESIDES) !== 0) {
       const returned = returnedBesides.get(this) as Promise<unknown>;
       returnedBesides.delete(this);
-      this.#bits &= ~BESIDES;
-      this.#bits = (this.#bits & ~WAIT) | PHASE;
+      this.#bits = (this.#bits & ~(WAIT | BESIDES)) | PHASE;
       this.#phaseScope.watch(returned, this);
       return;
     }
@@ -342,19 +338,10 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     else this.#sink.fail(this.#index, value);
   }
 
-  // ── what the subclass builds the PhaseContext on ──
-
-  /** The delivered artefacts: made on first use and kept in `artefactsOf`, since most stages deliver none. */
-  get artefacts(): Artefact[] {
-    let list = artefactsOf.get(this);
-    if (list === undefined) {
-      list = [];
-      this.artefacts = list;
-    }
-    return list;
-  }
-  set artefacts(artefacts: Artefact[]) {
-    artefactsOf.set(this, artefacts);
+  /** The delivered artefacts (AgentAttempt keeps them in `artefactsOf`, calling `delivering`). */
+  abstract artefacts: Artefact[];
+  /** Notes that the attempt has an artefacts list (a flag, not a lookup per stage). */
+  protected delivering(): void {
     this.#bits |= ARTEFACTS;
   }
   /** The attempt as its phases' context: the subclass, AgentAttempt. */
@@ -374,8 +361,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
   protected startCall(agent: Agent, feedback: readonly GateVerdict[], previous: unknown): void {
     const node = this.#node;
     const scope = this.#phaseScope;
-    const invocation = new Invocation(this.#host, node.path, scope, this.attempt, feedback, previous);
-    this.#callAgent = agent;
+    const invocation = new Invocation(this.#host, agent, node.path, scope, this.attempt, feedback, previous);
     this.#invocation = invocation;
     this.#bits = (this.#bits & ~WAIT) | CALL;
     if (scope.aborted) this.rejected(scope.reason);

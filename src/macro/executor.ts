@@ -17,6 +17,7 @@ import { logFailure } from '../logger.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import type { MacroLogger } from '../model/logger.js';
 import { statusOf } from '../model/stage-status.js';
+import type { TokenUsage } from '../model/usage.js';
 import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
 import { AgentCaller } from './agent-call.js';
 import { EMPTY_FEEDBACK } from './attempt-state.js';
@@ -33,6 +34,7 @@ import type { EngineServices, RunRequest } from './run-request.js';
 import { type RetryWrite, RunStorage } from './run-storage.js';
 import { withStageRetry } from './stage-retry.js';
 import type { MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
+import { UsageLedger } from './usage-ledger.js';
 
 export class RunExecution implements AttemptHost, GroupHost {
   readonly journal: Journal;
@@ -49,6 +51,8 @@ export class RunExecution implements AttemptHost, GroupHost {
   readonly #restorer: Restorer | undefined;
   /** The first checkpoint-time persistence failure, reported in the result. */
   #persistenceFailure: PersistenceError | undefined;
+  /** Token usage the agents reported, from the first report on. */
+  #usage: UsageLedger | undefined;
 
   constructor(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>) {
     this.#svc = svc;
@@ -229,6 +233,7 @@ export class RunExecution implements AttemptHost, GroupHost {
       endedAt,
       outcome,
       this.#persistenceFailure,
+      this.#usage?.total(),
     );
 
     // Waited for until the run is cancelled or out of time (and one turn more, in which a
@@ -357,6 +362,11 @@ export class RunExecution implements AttemptHost, GroupHost {
 
   progress(path: string, data: unknown): void {
     this.journal.progress(path, data);
+  }
+
+  usage(path: string, agent: string, usage: TokenUsage): void {
+    if (this.#usage === undefined) this.#usage = new UsageLedger();
+    this.#usage.add(agent, usage, path);
   }
 
   get context(): MacroContext {

@@ -4,9 +4,10 @@
  * @module
  */
 
-import type { AgentInvocation } from '../agents/agent.js';
+import type { Agent, AgentInvocation } from '../agents/agent.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { MacroLogger } from '../model/logger.js';
+import type { TokenUsage } from '../model/usage.js';
 import type { GateVerdict, MacroContext } from './types.js';
 
 /** What an invocation reads from its run, and where its progress reports go. @internal */
@@ -16,6 +17,8 @@ export interface InvocationHost {
   readonly runId: string;
   /** Emits a `stage:progress` event for `path`. */
   progress(path: string, data: unknown): void;
+  /** Adds one call's token usage by `agent` at `path` to the run's totals. */
+  usage(path: string, agent: string, usage: TokenUsage): void;
 }
 
 // An invocation's logger and bound `report`, made on first use, are kept beside it rather
@@ -34,11 +37,13 @@ export class Invocation implements AgentInvocation {
   readonly feedback: readonly GateVerdict[];
   readonly previous: unknown;
   readonly #exec: InvocationHost;
+  readonly #agent: Agent;
   readonly #scope: AbortScope;
   #open = true;
 
   constructor(
     exec: InvocationHost,
+    agent: Agent,
     path: string,
     scope: AbortScope,
     attempt: number,
@@ -46,6 +51,7 @@ export class Invocation implements AgentInvocation {
     previous: unknown,
   ) {
     this.#exec = exec;
+    this.#agent = agent;
     this.path = path;
     this.#scope = scope;
     this.attempt = attempt;
@@ -83,6 +89,16 @@ export class Invocation implements AgentInvocation {
       reporters.set(this, report);
     }
     return report;
+  }
+
+  /** Adds this call's token usage to the run's totals (counted also after the call settled: the tokens were spent). */
+  usage(usage: TokenUsage): void {
+    this.#exec.usage(this.path, this.#agent.id, usage);
+  }
+
+  /** The agent called. @internal */
+  get callee(): Agent {
+    return this.#agent;
   }
 
   /** Marks the invocation settled; later reports are dropped. @internal */

@@ -11,6 +11,7 @@ import type { MacroEvent } from '../events.js';
 import { snapshot } from '../internal/snapshot.js';
 import type { AuditRecord } from '../memory/memory-adapter.js';
 import { statusOf } from '../model/stage-status.js';
+import type { RunUsage } from '../model/usage.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import type { DecisionDraft } from '../protocol/harmony.js';
 import { latestVerdictsPass } from '../protocol/quality-gates.js';
@@ -363,6 +364,7 @@ export class Journal {
     endedAt: number,
     outcome: Outcome,
     persistenceFailure: MacroError | undefined,
+    usage: RunUsage | undefined,
   ): MacroResult {
     const { verdicts } = this;
     const built: { -readonly [K in keyof MacroResultFields]?: MacroResultFields[K] } = {
@@ -386,6 +388,7 @@ export class Journal {
     else built.error = toErrorRecord(outcome.error);
     if (persistenceFailure !== undefined)
       built.persistence = { ok: false, error: toErrorRecord(persistenceFailure) };
+    if (usage !== undefined) built.usage = usage;
     return built as MacroResult; // every field a variant needs was set just above
   }
 

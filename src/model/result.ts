@@ -8,6 +8,7 @@ import type { Artefact } from './artefact.js';
 import type { DecisionRecord } from './decision.js';
 import type { GateVerdict } from './quality-gate.js';
 import type { StageStatus } from './stage-status.js';
+import type { RunUsage } from './usage.js';
 
 /** What one stage did. */
 export interface StageRecord {
@@ -79,6 +80,11 @@ interface MacroResultBase {
   readonly persistence?: { readonly ok: false; readonly error: ErrorRecord };
   /** Harmony decisions, in the order they were made (agreements are not decisions). */
   readonly decisions: readonly DecisionRecord[];
+  /**
+   * Tokens the agents reported (`invocation.usage`), when any did: totals, and a row per
+   * agent and model. A resumed run counts only what it used after resuming.
+   */
+  readonly usage?: RunUsage;
 }
 
 /** The result of a run, narrowed by `status`. */

@@ -49,6 +49,7 @@ export function renderReport(result: MacroResult, options?: ReportOptions): stri
   summary(result, report);
   timeline(result, report);
   qualityGates(result, report);
+  usage(result, report);
   artefacts(result, report);
   decisions(result, report);
   errors(result, report);
@@ -142,6 +143,27 @@ function qualityGates(result: MacroResult, report: Report): void {
       `| ${report.name(v.path)} | ${report.name(v.gate)} | ${report.plain(v.pass)} | ${v.passed ? 'passed' : 'failed'} | ${report.plain(v.score)} | ${report.prose(v.feedback ?? '')} |`,
     );
   }
+}
+
+/** Token usage per agent and model, when agents reported any (a table the report's readers total at a glance). */
+function usage(result: MacroResult, report: Report): void {
+  const used = result.usage;
+  // A stored result may come from an older version, or a damaged store: no table then.
+  if (typeof used !== 'object' || used === null || !Array.isArray(used.byAgent)) return;
+  const { lines } = report;
+  lines.push('', '## Token usage', '');
+  lines.push(
+    '| agent | model | calls | input | output | total | cached input |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const row of used.byAgent) {
+    lines.push(
+      `| ${report.name(row.agent)} | ${row.model === undefined ? '' : report.name(row.model)} | ${report.plain(row.calls)} | ${report.plain(row.inputTokens)} | ${report.plain(row.outputTokens)} | ${report.plain(row.totalTokens)} | ${report.plain(row.cachedInputTokens)} |`,
+    );
+  }
+  lines.push(
+    `| **all** | | ${report.plain(used.calls)} | ${report.plain(used.inputTokens)} | ${report.plain(used.outputTokens)} | ${report.plain(used.totalTokens)} | ${report.plain(used.cachedInputTokens)} |`,
+  );
 }
 
 function artefacts(result: MacroResult, report: Report): void {

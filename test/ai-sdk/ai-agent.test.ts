@@ -170,6 +170,30 @@ describe('aiAgent', () => {
     expect(model.doGenerateCalls).toHaveLength(1);
   });
 
+  it("adds each call's tokens to the run's usage, per model", async () => {
+    const writer = aiAgent({ id: 'writer', model: answering('done') });
+    const { handle } = run([agentStage('s', writer), agentStage('t', writer)], [writer]);
+    const result = await handle;
+    expect(result.usage).toEqual({
+      calls: 2,
+      inputTokens: 20,
+      outputTokens: 10,
+      totalTokens: 30,
+      cachedInputTokens: 4,
+      byAgent: [
+        {
+          agent: 'writer',
+          model: 'mock-model',
+          calls: 2,
+          inputTokens: 20,
+          outputTokens: 10,
+          totalTokens: 30,
+          cachedInputTokens: 4,
+        },
+      ],
+    });
+  });
+
   it('reports the tokens each call used and the model that answered', async () => {
     const writer = aiAgent({ id: 'writer', model: answering('done') });
     const { handle, progress } = run([agentStage('s', writer)], [writer]);

@@ -1,0 +1,83 @@
+/**
+ * A run's token usage as its agents report it (`invocation.usage`), summed per agent and
+ * model; made on the first report, so a run whose agents report none carries nothing.
+ * @internal
+ * @module
+ */
+import { MacroError } from '../errors.js';
+import { clip, safeGet, safeText } from '../internal/safe.js';
+import type { RunUsage, TokenUsage, UsageRow } from '../model/usage.js';
+
+type Row = { -readonly [K in keyof UsageRow]: UsageRow[K] };
+const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens'] as const;
+
+/** Sums reported usage per agent and model. @internal */
+export class UsageLedger {
+  readonly #rows = new Map<string, Row>();
+
+  /** Adds one call's `usage` by `agent`; throws `INVALID_OPTIONS` naming the field and `path` when a count is not a whole number ≥ 0. */
+  add(agent: string, usage: TokenUsage, path: string): void {
+    const counts = checkedCounts(usage, path);
+    const model = safeGet(usage, 'model');
+    if (model !== undefined && typeof model !== 'string') {
+      throw new MacroError('INVALID_OPTIONS', `invocation.usage at ${path}: model must be a string`, {
+        path,
+      });
+    }
+    const key = model === undefined ? agent : `${agent}\u0000${model}`;
+    let row = this.#rows.get(key);
+    if (row === undefined) {
+      row = { agent, model, calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
+      this.#rows.set(key, row);
+    }
+    row.calls += 1;
+    row.inputTokens += counts.inputTokens;
+    row.outputTokens += counts.outputTokens;
+    row.totalTokens += counts.totalTokens;
+    row.cachedInputTokens += counts.cachedInputTokens;
+  }
+
+  /** The totals and rows so far (copies: later reports do not change them). */
+  total(): RunUsage {
+    const byAgent = [...this.#rows.values()].map((row) => ({ ...row }));
+    const sum = (field: (typeof COUNTS)[number] | 'calls') => byAgent.reduce((n, row) => n + row[field], 0);
+    return {
+      calls: sum('calls'),
+      inputTokens: sum('inputTokens'),
+      outputTokens: sum('outputTokens'),
+      totalTokens: sum('totalTokens'),
+      cachedInputTokens: sum('cachedInputTokens'),
+      byAgent,
+    };
+  }
+}
+
+function checkedCounts(usage: unknown, path: string): Record<(typeof COUNTS)[number], number> {
+  if (typeof usage !== 'object' || usage === null) {
+    throw new MacroError('INVALID_OPTIONS', `invocation.usage at ${path} expects an object of token counts`, {
+      path,
+    });
+  }
+  const counts = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
+  for (const field of COUNTS) {
+    const value = safeGet(usage, field);
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `invocation.usage at ${path}: ${field} must be a whole number ≥ 0, got ${shown(value)}`,
+        { path },
+      );
+    }
+    counts[field] = value as number;
+  }
+  if (safeGet(usage, 'totalTokens') === undefined)
+    counts.totalTokens = counts.inputTokens + counts.outputTokens;
+  return counts;
+}
+
+/** A bad count as the message shows it: numbers as they are (NaN too), text quoted. */
+function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  return typeof value === 'string' ? JSON.stringify(clip(value)) : safeText(value);
+}
