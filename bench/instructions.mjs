@@ -1,10 +1,11 @@
 /**
  * Instructions per stage of two builds, counted by valgrind (callgrind) rather than timed:
- * the count barely moves with the machine's load or speed, so a change of a few percent
- * shows on a VM whose timings drift by tens of percent. Each build runs the workload `from`
+ * on a VM whose timings drift by tens of percent, a change of a few percent still shows.
+ * Counts move a few percent with the machine's load (V8's GC heuristics read the clock), so
+ * compare the two builds of one invocation (their ratio), not counts of separate ones. Each build runs the workload `from`
  * times and `to` times in two processes under `node --predictable` (one thread, a fixed GC
  * schedule); the difference, per stage, is what the extra runs cost once the code is
- * optimized. Both builds are counted at once (one per core). Repeat counts differ by 1-2%.
+ * optimized. Both builds are counted at once (one per core), under the same load.
  *
  *   node bench/instructions.mjs <a/dist/index.js> [<b/dist/index.js>] [--workload seq]
  *        [--size 1000] [--listener none] [--from 50] [--to 450]
