@@ -17,6 +17,7 @@ export type MacroErrorCode =
   | 'INVALID_AGENT_OUTPUT'
   | 'STAGE_TIMEOUT'
   | 'RUN_TIMEOUT'
+  | 'BUDGET_EXCEEDED'
   | 'CANCELLED'
   | 'QUALITY_GATE_FAILED'
   | 'PARALLEL_FAILED'
@@ -38,6 +39,7 @@ function knownCode(code: unknown): code is MacroErrorCode {
     case 'INVALID_AGENT_OUTPUT':
     case 'STAGE_TIMEOUT':
     case 'RUN_TIMEOUT':
+    case 'BUDGET_EXCEEDED':
     case 'CANCELLED':
     case 'QUALITY_GATE_FAILED':
     case 'PARALLEL_FAILED':
@@ -151,6 +153,24 @@ export class InvalidOutputError extends MacroError {
     });
     this.name = 'InvalidOutputError';
     this.agentId = agentId;
+  }
+}
+
+/**
+ * A run used more tokens than its `budget.maxTokens`: it stops (every call in flight is
+ * aborted, no new one starts) and settles `partial` with every finished output kept. Final.
+ */
+export class BudgetExceededError extends MacroError {
+  readonly usedTokens: number;
+  readonly maxTokens: number;
+  constructor(path: string, usedTokens: number, maxTokens: number) {
+    super('BUDGET_EXCEEDED', `Run ${path} used ${usedTokens} tokens, over its budget of ${maxTokens}`, {
+      path,
+      retryable: false,
+    });
+    this.name = 'BudgetExceededError';
+    this.usedTokens = usedTokens;
+    this.maxTokens = maxTokens;
   }
 }
 

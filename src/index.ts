@@ -8,6 +8,7 @@ export { AgentRegistry } from './agents/registry.js';
 export {
   AgentError,
   AgentNotFoundError,
+  BudgetExceededError,
   CancelledError,
   type ConfigIssue,
   type ErrorRecord,

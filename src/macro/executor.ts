@@ -9,7 +9,7 @@
  */
 
 import type { Agent } from '../agents/agent.js';
-import { type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
+import { BudgetExceededError, type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { abortReason, withGrace } from '../internal/grace.js';
@@ -366,7 +366,12 @@ export class RunExecution implements AttemptHost, GroupHost {
 
   usage(path: string, agent: string, usage: TokenUsage): void {
     if (this.#usage === undefined) this.#usage = new UsageLedger();
-    this.#usage.add(agent, usage, path);
+    const used = this.#usage.add(agent, usage, path);
+    const { maxTokens, scope } = this.#req;
+    // Past the budget: every call in flight is aborted, and no new one starts.
+    if (maxTokens !== undefined && used > maxTokens && !scope.aborted) {
+      scope.abort(new BudgetExceededError(this.#req.macro.name, used, maxTokens));
+    }
   }
 
   get context(): MacroContext {

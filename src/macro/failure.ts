@@ -25,9 +25,13 @@ export type Outcome =
   | { status: 'succeeded'; output: unknown }
   | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
 
-/** The outcome of a macro that failed with `caught`: a time-out is `partial`, a cancel `cancelled`. */
+/**
+ * The outcome of a macro that failed with `caught`: a time-out or a spent budget is
+ * `partial`, a cancel `cancelled`.
+ */
 export function failedOutcome(caught: unknown, path: string, scope: AbortScope): Outcome {
   const error = normalise(caught, path, scope);
+  if (error.code === 'BUDGET_EXCEEDED') return { status: 'partial', error };
   const stageStatus = statusOf(error);
   return {
     status: stageStatus === 'timed-out' ? 'partial' : stageStatus === 'cancelled' ? 'cancelled' : 'failed',

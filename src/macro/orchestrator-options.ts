@@ -89,6 +89,13 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Absolute deadline (epoch ms, any distance away); the earlier of this and `timeoutMs` applies. */
   readonly deadline?: number;
+  /**
+   * Token budget of the run, counted from what agents report (`invocation.usage`): the
+   * call whose report passes `maxTokens` is aborted with every other call in flight, no
+   * new call starts, and the run settles `partial` (`BUDGET_EXCEEDED`) with every finished
+   * output kept. A resumed run's budget counts from the resume.
+   */
+  readonly budget?: { readonly maxTokens: number };
 }
 
 /** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */

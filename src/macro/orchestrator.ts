@@ -186,6 +186,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       input: options.input ?? parsedContext.intent,
       scope,
       logger,
+      ...(options.budget === undefined ? {} : { maxTokens: options.budget.maxTokens }),
     };
     let run: MacroRun<unknown> | undefined;
     const result = Promise.resolve().then(() =>
@@ -263,6 +264,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         logger: this.#runLogger(runId, macro),
         restore: restorePoint(stored),
         startedAt: header.startedAt,
+        ...(options.budget === undefined ? {} : { maxTokens: options.budget.maxTokens }),
       };
       return new RunExecution(this.#services, request, handle).execute();
     });

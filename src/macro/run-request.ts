@@ -42,4 +42,6 @@ export interface RunRequest {
   readonly restore?: RestorePoint;
   /** When the run first started; a resumed run keeps it. @default now */
   readonly startedAt?: number;
+  /** Tokens the run may use (`RunOptions.budget`). */
+  readonly maxTokens?: number;
 }

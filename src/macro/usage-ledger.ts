@@ -15,8 +15,14 @@ const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens
 export class UsageLedger {
   readonly #rows = new Map<string, Row>();
 
-  /** Adds one call's `usage` by `agent`; throws `INVALID_OPTIONS` naming the field and `path` when a count is not a whole number ≥ 0. */
-  add(agent: string, usage: TokenUsage, path: string): void {
+  /** Total tokens so far. */
+  #used = 0;
+
+  /**
+   * Adds one call's `usage` by `agent`; returns the run's total tokens since. Throws
+   * `INVALID_OPTIONS` naming the field and `path` when a count is not a whole number ≥ 0.
+   */
+  add(agent: string, usage: TokenUsage, path: string): number {
     const counts = checkedCounts(usage, path);
     const model = safeGet(usage, 'model');
     if (model !== undefined && typeof model !== 'string') {
@@ -35,6 +41,8 @@ export class UsageLedger {
     row.outputTokens += counts.outputTokens;
     row.totalTokens += counts.totalTokens;
     row.cachedInputTokens += counts.cachedInputTokens;
+    this.#used += counts.totalTokens;
+    return this.#used;
   }
 
   /** The totals and rows so far (copies: later reports do not change them). */

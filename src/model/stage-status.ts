@@ -13,6 +13,6 @@ export type StageStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | '
  */
 export function statusOf(error: MacroError): StageStatus {
   if (error.code === 'STAGE_TIMEOUT' || error.code === 'RUN_TIMEOUT') return 'timed-out';
-  if (error.code === 'CANCELLED') return 'cancelled';
+  if (error.code === 'CANCELLED' || error.code === 'BUDGET_EXCEEDED') return 'cancelled';
   return 'failed';
 }
