@@ -157,20 +157,28 @@ export class InvalidOutputError extends MacroError {
 }
 
 /**
- * A run used more tokens than its `budget.maxTokens`: it stops (every call in flight is
- * aborted, no new one starts) and settles `partial` with every finished output kept. Final.
+ * A run used more than its `budget` (`maxTokens`, or `maxCostUsd`): it stops (every call in
+ * flight is aborted, no new one starts) and settles `partial` with every finished output
+ * kept. Final.
  */
 export class BudgetExceededError extends MacroError {
-  readonly usedTokens: number;
-  readonly maxTokens: number;
-  constructor(path: string, usedTokens: number, maxTokens: number) {
-    super('BUDGET_EXCEEDED', `Run ${path} used ${usedTokens} tokens, over its budget of ${maxTokens}`, {
+  /** Which limit was passed. */
+  readonly limit: 'tokens' | 'costUsd';
+  /** What the run had used when it stopped (tokens, or US dollars). */
+  readonly used: number;
+  /** The limit (tokens, or US dollars). */
+  readonly max: number;
+  constructor(path: string, limit: 'tokens' | 'costUsd', used: number, max: number) {
+    const what = limit === 'tokens' ? `${used} tokens` : `$${used.toFixed(4)}`;
+    const of = limit === 'tokens' ? `${max}` : `$${max}`;
+    super('BUDGET_EXCEEDED', `Run ${path} used ${what}, over its budget of ${of}`, {
       path,
       retryable: false,
     });
     this.name = 'BudgetExceededError';
-    this.usedTokens = usedTokens;
-    this.maxTokens = maxTokens;
+    this.limit = limit;
+    this.used = used;
+    this.max = max;
   }
 }
 

@@ -100,7 +100,7 @@ describe('a token budget', () => {
     );
     expect(result.status).toBe('partial');
     expect(reason).toBeInstanceOf(BudgetExceededError);
-    expect(reason).toMatchObject({ usedTokens: 500, maxTokens: 100, retryable: false });
+    expect(reason).toMatchObject({ limit: 'tokens', used: 500, max: 100, retryable: false });
   });
 
   it('leaves a run under its budget alone', async () => {
@@ -135,6 +135,45 @@ describe('a token budget', () => {
       expect.objectContaining({
         code: 'INVALID_OPTIONS',
         message: expect.stringContaining('budget.maxTokens'),
+      }),
+    );
+  });
+
+  it('stops the run once the priced calls cost more than maxCostUsd', async () => {
+    const writer: Agent = {
+      id: 'w',
+      invoke: (_: unknown, invocation: AgentInvocation) => {
+        invocation.usage({ model: 'pricey', inputTokens: 1_000_000, outputTokens: 0 });
+        return 'ok';
+      },
+    };
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [agentStage('a', writer), agentStage('b', writer), agentStage('c', writer)],
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents: [writer],
+      macros: [macro],
+      prices: { pricey: { inputPerMillion: 2, outputPerMillion: 8 } },
+    });
+    const result = await orchestrator.run('m', { intent: 'x' }, { budget: { maxCostUsd: 3 } });
+    expect(result.status).toBe('partial');
+    expect(result.status !== 'succeeded' && result.error.message).toBe(
+      'Run m used $4.0000, over its budget of $3',
+    );
+    expect(result.stages['m/a']?.status).toBe('succeeded');
+    expect(result.usage?.costUsd).toBe(4);
+  });
+
+  it('is refused when it names neither maxTokens nor maxCostUsd', () => {
+    const { agent } = spender('w', 1);
+    expect(() =>
+      orchestrate([agentStage('a', agent)], [agent]).run('m', { intent: 'x' }, { budget: {} }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('maxTokens or maxCostUsd'),
       }),
     );
   });

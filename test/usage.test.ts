@@ -165,3 +165,58 @@ describe('the report', () => {
     expect(renderReport({ ...result, usage: { byAgent: 'oops' } as never })).not.toContain('Token usage');
   });
 });
+
+describe('the cost of usage', () => {
+  const priced = (prices: object, usage: TokenUsage) => {
+    const agent = spending('w', usage);
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [agentStage('a', agent), agentStage('b', agent)],
+    });
+    return new MacroOrchestrator({ agents: [agent], macros: [macro], prices: prices as never }).run('m', {
+      intent: 'x',
+    });
+  };
+
+  it('is priced per million tokens, cached input at its own price', async () => {
+    const result = await priced(
+      { big: { inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3 } },
+      { model: 'big', inputTokens: 1_000, cachedInputTokens: 400, outputTokens: 100 },
+    );
+    // per call: 600 × 3 + 400 × 0.3 + 100 × 15 = 3,420 per million
+    expect(result.usage?.costUsd).toBeCloseTo(2 * 0.00342, 10);
+    expect(result.usage?.byAgent[0]?.costUsd).toBeCloseTo(2 * 0.00342, 10);
+    expect(renderReport(result)).toContain('Cost: $0.0068 (the calls on models with a price).');
+  });
+
+  it('is left out for models without a price', async () => {
+    const result = await priced(
+      { other: { inputPerMillion: 1, outputPerMillion: 1 } },
+      { model: 'big', inputTokens: 5 },
+    );
+    expect(result.usage).not.toHaveProperty('costUsd');
+    expect(result.usage?.byAgent[0]).not.toHaveProperty('costUsd');
+  });
+
+  it('does not take a price from the prototype of the price table', async () => {
+    const result = await priced({}, { model: 'constructor', inputTokens: 5 });
+    expect(result.usage).not.toHaveProperty('costUsd');
+  });
+
+  it('refuses a price that is not a number ≥ 0, naming it', () => {
+    expect(
+      () =>
+        new MacroOrchestrator({
+          agents: [],
+          macros: [],
+          prices: { big: { inputPerMillion: -1, outputPerMillion: 1 } },
+        }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('prices.big.inputPerMillion'),
+      }),
+    );
+  });
+});

@@ -365,12 +365,17 @@ export class RunExecution implements AttemptHost, GroupHost {
   }
 
   usage(path: string, agent: string, usage: TokenUsage): void {
-    if (this.#usage === undefined) this.#usage = new UsageLedger();
-    const used = this.#usage.add(agent, usage, path);
-    const { maxTokens, scope } = this.#req;
+    if (this.#usage === undefined) this.#usage = new UsageLedger(this.#svc.prices);
+    const ledger = this.#usage;
+    const used = ledger.add(agent, usage, path);
+    const { budget, scope } = this.#req;
+    if (budget === undefined || scope.aborted) return;
     // Past the budget: every call in flight is aborted, and no new one starts.
-    if (maxTokens !== undefined && used > maxTokens && !scope.aborted) {
-      scope.abort(new BudgetExceededError(this.#req.macro.name, used, maxTokens));
+    const { maxTokens, maxCostUsd } = budget;
+    if (maxTokens !== undefined && used > maxTokens) {
+      scope.abort(new BudgetExceededError(this.#req.macro.name, 'tokens', used, maxTokens));
+    } else if (maxCostUsd !== undefined && ledger.costUsd > maxCostUsd) {
+      scope.abort(new BudgetExceededError(this.#req.macro.name, 'costUsd', ledger.costUsd, maxCostUsd));
     }
   }
 

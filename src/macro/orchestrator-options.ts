@@ -14,6 +14,7 @@ import { safeGet } from '../internal/safe.js';
 import type { LogLevel } from '../logger.js';
 import { MEMORY_METHODS, type MemoryAdapter } from '../memory/memory-adapter.js';
 import type { MacroLogger } from '../model/logger.js';
+import type { ModelPrice } from '../model/usage.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import { type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import type { Durability } from './checkpoints.js';
@@ -68,6 +69,12 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
    * @default 'async'
    */
   readonly durability?: Durability;
+  /**
+   * Prices of the models agents name in their usage reports (USD per million tokens), by
+   * model id: `MacroResult.usage` then carries `costUsd`, and runs can take `budget.maxCostUsd`.
+   * @default {}
+   */
+  readonly prices?: Readonly<Record<string, ModelPrice>>;
   /** Clock for timestamps. @default Date.now */
   readonly now?: () => number;
   /** Randomness for backoff jitter. @default Math.random */
@@ -90,12 +97,13 @@ export interface RunOptions {
   /** Absolute deadline (epoch ms, any distance away); the earlier of this and `timeoutMs` applies. */
   readonly deadline?: number;
   /**
-   * Token budget of the run, counted from what agents report (`invocation.usage`): the
-   * call whose report passes `maxTokens` is aborted with every other call in flight, no
-   * new call starts, and the run settles `partial` (`BUDGET_EXCEEDED`) with every finished
-   * output kept. A resumed run's budget counts from the resume.
+   * Token and cost budget of the run, counted from what agents report (`invocation.usage`;
+   * cost from `OrchestratorOptions.prices`): the call whose report passes a limit is
+   * aborted with every other call in flight, no new call starts, and the run settles
+   * `partial` (`BUDGET_EXCEEDED`) with every finished output kept. A resumed run's budget
+   * counts from the resume.
    */
-  readonly budget?: { readonly maxTokens: number };
+  readonly budget?: { readonly maxTokens?: number; readonly maxCostUsd?: number };
 }
 
 /** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */
@@ -133,6 +141,16 @@ const OrchestratorOptionsSchema = z.strictObject({
   persistenceRetry: RetryPolicySchema.optional(),
   persistenceTimeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   durability: z.enum(['sync', 'async']).optional(),
+  prices: z
+    .record(
+      z.string(),
+      z.strictObject({
+        inputPerMillion: z.number().finite().min(0),
+        outputPerMillion: z.number().finite().min(0),
+        cachedInputPerMillion: z.number().finite().min(0).optional(),
+      }),
+    )
+    .optional(),
   now: fn('now').optional(),
   random: fn('random').optional(),
   createRunId: fn('createRunId').optional(),

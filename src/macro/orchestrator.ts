@@ -106,6 +106,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
       durability: options.durability ?? 'async',
+      prices: options.prices ?? {},
     };
     this.#createRunId = options.createRunId ?? randomUUID;
   }
@@ -186,7 +187,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       input: options.input ?? parsedContext.intent,
       scope,
       logger,
-      ...(options.budget === undefined ? {} : { maxTokens: options.budget.maxTokens }),
+      ...(options.budget === undefined ? {} : { budget: options.budget }),
     };
     let run: MacroRun<unknown> | undefined;
     const result = Promise.resolve().then(() =>
@@ -264,7 +265,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         logger: this.#runLogger(runId, macro),
         restore: restorePoint(stored),
         startedAt: header.startedAt,
-        ...(options.budget === undefined ? {} : { maxTokens: options.budget.maxTokens }),
+        ...(options.budget === undefined ? {} : { budget: options.budget }),
       };
       return new RunExecution(this.#services, request, handle).execute();
     });

@@ -60,7 +60,15 @@ export const RunOptionsSchema = z.strictObject({
   // Any duration works (timers past 2^31-1 ms are chained); Infinity means no budget.
   timeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   deadline: z.number().finite().optional(),
-  budget: z.strictObject({ maxTokens: z.number().int().positive() }).optional(),
+  budget: z
+    .strictObject({
+      maxTokens: z.number().int().positive().optional(),
+      maxCostUsd: z.number().positive().finite().optional(),
+    })
+    .refine((budget) => budget.maxTokens !== undefined || budget.maxCostUsd !== undefined, {
+      message: 'Expected maxTokens or maxCostUsd',
+    })
+    .optional(),
 });
 
 /**

@@ -9,6 +9,7 @@ import type { Agent } from '../agents/agent.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import type { MacroLogger } from '../model/logger.js';
+import type { ModelPrice } from '../model/usage.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { Durability, RestorePoint } from './checkpoints.js';
 import type { CompiledMacro } from './compile.js';
@@ -29,6 +30,8 @@ export interface EngineServices {
   readonly persistenceRetry: RetryPolicy;
   /** When stage checkpoints are written. */
   readonly durability: Durability;
+  /** Model prices for usage costs (`OrchestratorOptions.prices`). */
+  readonly prices: Readonly<Record<string, ModelPrice>>;
 }
 
 export interface RunRequest {
@@ -42,6 +45,6 @@ export interface RunRequest {
   readonly restore?: RestorePoint;
   /** When the run first started; a resumed run keeps it. @default now */
   readonly startedAt?: number;
-  /** Tokens the run may use (`RunOptions.budget`). */
-  readonly maxTokens?: number;
+  /** What the run may use (`RunOptions.budget`). */
+  readonly budget?: { readonly maxTokens?: number; readonly maxCostUsd?: number };
 }

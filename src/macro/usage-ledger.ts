@@ -6,7 +6,7 @@
  */
 import { MacroError } from '../errors.js';
 import { clip, safeGet, safeText } from '../internal/safe.js';
-import type { RunUsage, TokenUsage, UsageRow } from '../model/usage.js';
+import type { ModelPrice, RunUsage, TokenUsage, UsageRow } from '../model/usage.js';
 
 type Row = { -readonly [K in keyof UsageRow]: UsageRow[K] };
 const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens'] as const;
@@ -14,9 +14,20 @@ const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens
 /** Sums reported usage per agent and model. @internal */
 export class UsageLedger {
   readonly #rows = new Map<string, Row>();
-
+  readonly #prices: Readonly<Record<string, ModelPrice>>;
   /** Total tokens so far. */
   #used = 0;
+  /** Total cost so far, of the calls on priced models. */
+  #costUsd = 0;
+
+  constructor(prices: Readonly<Record<string, ModelPrice>> = {}) {
+    this.#prices = prices;
+  }
+
+  /** What the priced calls cost so far, in US dollars. */
+  get costUsd(): number {
+    return this.#costUsd;
+  }
 
   /**
    * Adds one call's `usage` by `agent`; returns the run's total tokens since. Throws
@@ -41,6 +52,13 @@ export class UsageLedger {
     row.outputTokens += counts.outputTokens;
     row.totalTokens += counts.totalTokens;
     row.cachedInputTokens += counts.cachedInputTokens;
+    const price =
+      model === undefined || !Object.hasOwn(this.#prices, model) ? undefined : this.#prices[model];
+    if (price !== undefined) {
+      const cost = costOf(counts, price);
+      row.costUsd = (row.costUsd ?? 0) + cost;
+      this.#costUsd += cost;
+    }
     this.#used += counts.totalTokens;
     return this.#used;
   }
@@ -49,14 +67,16 @@ export class UsageLedger {
   total(): RunUsage {
     const byAgent = [...this.#rows.values()].map((row) => ({ ...row }));
     const sum = (field: (typeof COUNTS)[number] | 'calls') => byAgent.reduce((n, row) => n + row[field], 0);
-    return {
+    const totals = {
       calls: sum('calls'),
       inputTokens: sum('inputTokens'),
       outputTokens: sum('outputTokens'),
       totalTokens: sum('totalTokens'),
       cachedInputTokens: sum('cachedInputTokens'),
-      byAgent,
     };
+    return byAgent.some((row) => row.costUsd !== undefined)
+      ? { ...totals, costUsd: this.#costUsd, byAgent }
+      : { ...totals, byAgent };
   }
 }
 
@@ -88,4 +108,12 @@ function checkedCounts(usage: unknown, path: string): Record<(typeof COUNTS)[num
 function shown(value: unknown): string {
   if (typeof value === 'number') return String(value);
   return typeof value === 'string' ? JSON.stringify(clip(value)) : safeText(value);
+}
+
+/** A call's cost: cached input at its own price (if given), the rest of the input and the output at theirs. */
+function costOf(counts: Record<(typeof COUNTS)[number], number>, price: ModelPrice): number {
+  const cached = Math.min(counts.cachedInputTokens, counts.inputTokens);
+  const cachedPrice = price.cachedInputPerMillion ?? price.inputPerMillion;
+  const input = (counts.inputTokens - cached) * price.inputPerMillion + cached * cachedPrice;
+  return (input + counts.outputTokens * price.outputPerMillion) / 1_000_000;
 }

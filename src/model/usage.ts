@@ -16,6 +16,14 @@ export interface TokenUsage {
   readonly model?: string;
 }
 
+/** What a model's tokens cost, in US dollars per million tokens. */
+export interface ModelPrice {
+  readonly inputPerMillion: number;
+  readonly outputPerMillion: number;
+  /** Cached input tokens' price; they cost `inputPerMillion` when left out. */
+  readonly cachedInputPerMillion?: number;
+}
+
 /** Token counts summed over calls. */
 export interface UsageTotals {
   /** Calls that reported usage. */
@@ -24,6 +32,8 @@ export interface UsageTotals {
   readonly outputTokens: number;
   readonly totalTokens: number;
   readonly cachedInputTokens: number;
+  /** What the tokens cost in US dollars, for the calls whose model has a price (`OrchestratorOptions.prices`). */
+  readonly costUsd?: number;
 }
 
 /** One agent's usage on one model (`model` undefined when the agent did not name it). */

@@ -164,6 +164,9 @@ function usage(result: MacroResult, report: Report): void {
   lines.push(
     `| **all** | | ${report.plain(used.calls)} | ${report.plain(used.inputTokens)} | ${report.plain(used.outputTokens)} | ${report.plain(used.totalTokens)} | ${report.plain(used.cachedInputTokens)} |`,
   );
+  if (typeof used.costUsd === 'number') {
+    lines.push('', `Cost: $${used.costUsd.toFixed(4)} (the calls on models with a price).`);
+  }
 }
 
 function artefacts(result: MacroResult, report: Report): void {
