@@ -8,14 +8,14 @@ const esmOnly = ['p-limit', 'p-retry', 'yocto-queue', 'is-network-error'];
 // dist/ is emptied by the build script before both configs run, so neither cleans under the other.
 export default defineConfig([
   {
-    entry: ['src/index.ts', 'src/sqlite.ts', 'src/ai-sdk.ts'],
+    entry: ['src/index.ts', 'src/sqlite.ts', 'src/ai-sdk.ts', 'src/otel.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,
     target: 'node20',
   },
   {
-    entry: ['src/index.ts', 'src/sqlite.ts', 'src/ai-sdk.ts'],
+    entry: ['src/index.ts', 'src/sqlite.ts', 'src/ai-sdk.ts', 'src/otel.ts'],
     format: ['cjs'],
     dts: true,
     sourcemap: true,

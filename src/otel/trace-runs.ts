@@ -1,0 +1,192 @@
+/**
+ * Runs as OpenTelemetry traces, built from their events: a span per run, per macro tried,
+ * per stage attempt and per pipeline phase, nested by path, with the times the events
+ * carry; retries, gates and fallbacks as span events; token usage that agents report on
+ * their stage's span. Names and attributes follow the GenAI semantic conventions where they
+ * apply (`invoke_workflow`, `invoke_agent`, `gen_ai.*`; experimental in OpenTelemetry).
+ * @module
+ */
+import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import type { ErrorRecord } from '../errors.js';
+import { MacroError } from '../errors.js';
+import type { MacroEvent } from '../events.js';
+import { safeGet } from '../internal/safe.js';
+
+/** Something whose events can be traced: a `MacroOrchestrator` (every run) or one `MacroRun`. */
+export interface TraceSource {
+  onAny(listener: (event: MacroEvent) => void): () => void;
+}
+
+/** Options of {@link traceRuns}. */
+export interface TraceRunsOptions {
+  /** The tracer spans are made with (`trace.getTracer('my-service')`). */
+  readonly tracer: Tracer;
+}
+
+/** The spans open in one run, by key: `run`, `macro`, `stage <path>`, `phase <path>`. */
+type OpenSpans = Map<string, Span>;
+
+/**
+ * Traces the runs of `source` as spans made with `options.tracer`; returns the function
+ * that stops (spans still open are ended then, as unfinished).
+ * @example
+ * const stop = traceRuns(orchestrator, { tracer: trace.getTracer('meta-agent') });
+ */
+export function traceRuns(source: TraceSource, options: TraceRunsOptions): () => void {
+  const tracer = options?.tracer;
+  if (tracer === undefined || tracer === null || typeof tracer.startSpan !== 'function') {
+    throw new MacroError('INVALID_OPTIONS', 'traceRuns expects options.tracer, an OpenTelemetry Tracer');
+  }
+  const runs = new Map<string, OpenSpans>();
+  const unsubscribe = source.onAny((event) => onEvent(tracer, runs, event));
+  return () => {
+    unsubscribe();
+    for (const spans of runs.values()) for (const span of spans.values()) span.end();
+    runs.clear();
+  };
+}
+
+function onEvent(tracer: Tracer, runs: Map<string, OpenSpans>, event: MacroEvent): void {
+  let spans = runs.get(event.runId);
+  if (spans === undefined) {
+    if (event.type !== 'run:start') return; // a run already under way when tracing began
+    spans = new Map();
+    runs.set(event.runId, spans);
+  }
+  const open = (
+    key: string,
+    name: string,
+    parent: Span | undefined,
+    attributes: Record<string, string | number>,
+  ) => {
+    const ctx = parent === undefined ? context.active() : trace.setSpan(context.active(), parent);
+    const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: event.at, attributes }, ctx);
+    spans.set(key, span);
+  };
+  const close = (key: string, error: ErrorRecord | undefined, status: string) => {
+    const span = spans.get(key);
+    if (span === undefined) return;
+    spans.delete(key);
+    span.setAttribute('macro_orchestrator.status', status);
+    if (error !== undefined) {
+      span.setAttribute('error.type', error.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    }
+    span.end(event.at);
+  };
+  switch (event.type) {
+    case 'run:start':
+      open('run', `invoke_workflow ${event.macro}`, undefined, {
+        'gen_ai.operation.name': 'invoke_workflow',
+        'macro_orchestrator.run_id': event.runId,
+        'macro_orchestrator.macro': event.macro,
+        ...labelAttributes(event.labels),
+      });
+      return;
+    case 'macro:start':
+      open('macro', `macro ${event.macro}`, spans.get('run'), { 'macro_orchestrator.macro': event.macro });
+      return;
+    case 'macro:end':
+      close('macro', event.error, event.status);
+      return;
+    case 'stage:start': {
+      const name =
+        event.kind === 'agent' ? `invoke_agent ${lastSegment(event.path)}` : `${event.kind} ${event.path}`;
+      const attributes: Record<string, string | number> = {
+        'macro_orchestrator.stage.path': event.path,
+        'macro_orchestrator.stage.kind': event.kind,
+        'macro_orchestrator.attempt': event.attempt,
+      };
+      if (event.kind === 'agent') attributes['gen_ai.operation.name'] = 'invoke_agent';
+      open(`stage ${event.path}`, name, parentOf(spans, event.path), attributes);
+      return;
+    }
+    case 'stage:end':
+      close(`stage ${event.path}`, event.error, event.status);
+      return;
+    case 'phase:start':
+      open(`phase ${event.path}`, `phase ${event.phase}`, spans.get(`stage ${event.path}`), {
+        'macro_orchestrator.phase': event.phase,
+        'macro_orchestrator.attempt': event.attempt,
+      });
+      return;
+    case 'phase:end':
+      close(`phase ${event.path}`, event.error, event.status);
+      return;
+    case 'stage:progress':
+      addUsage(spans.get(`stage ${event.path}`), event.data);
+      return;
+    case 'retry':
+      spans.get(`stage ${event.path}`)?.addEvent(
+        'retry',
+        {
+          'macro_orchestrator.attempt': event.attempt,
+          'macro_orchestrator.retry.delay_ms': event.delayMs,
+          'error.type': event.error.code,
+        },
+        event.at,
+      );
+      return;
+    case 'gate':
+      spans.get(`stage ${event.path}`)?.addEvent(
+        'gate',
+        {
+          'macro_orchestrator.gate': event.verdict.gate,
+          'macro_orchestrator.gate.passed': event.verdict.passed,
+        },
+        event.at,
+      );
+      return;
+    case 'fallback':
+      spans.get('run')?.addEvent('fallback', { 'macro_orchestrator.fallback.to': event.to }, event.at);
+      return;
+    case 'run:end':
+      for (const [key, span] of spans) if (key !== 'run') span.end(event.at); // none, unless events were lost
+      close('run', event.result.status === 'succeeded' ? undefined : event.result.error, event.status);
+      runs.delete(event.runId);
+      return;
+    default:
+      return;
+  }
+}
+
+/** The span a stage at `path` nests under: its group's stage span, else the macro's, else the run's. */
+function parentOf(spans: OpenSpans, path: string): Span | undefined {
+  for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
+    const group = spans.get(`stage ${path.slice(0, cut)}`);
+    if (group !== undefined) return group;
+  }
+  return spans.get('macro') ?? spans.get('run');
+}
+
+function lastSegment(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function labelAttributes(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) attributes[`macro_orchestrator.label.${key}`] = value;
+  return attributes;
+}
+
+/** Tokens summed per stage span over its calls (refinement rounds call the agent again). */
+const tokens = new WeakMap<Span, { input: number; output: number }>();
+
+/** Token usage an agent reported (`{ type: 'usage', … }` progress, as the AI SDK agents send), summed on its span. */
+function addUsage(span: Span | undefined, data: unknown): void {
+  if (span === undefined || typeof data !== 'object' || data === null) return;
+  if (safeGet(data, 'type') !== 'usage') return; // safeGet: a hostile value never throws here
+  const model = safeGet(data, 'model');
+  const inputTokens = safeGet(data, 'inputTokens');
+  const outputTokens = safeGet(data, 'outputTokens');
+  if (typeof model === 'string') span.setAttribute('gen_ai.request.model', model);
+  let sums = tokens.get(span);
+  if (sums === undefined) {
+    sums = { input: 0, output: 0 };
+    tokens.set(span, sums);
+  }
+  if (typeof inputTokens === 'number') sums.input += inputTokens;
+  if (typeof outputTokens === 'number') sums.output += outputTokens;
+  span.setAttribute('gen_ai.usage.input_tokens', sums.input);
+  span.setAttribute('gen_ai.usage.output_tokens', sums.output);
+}
