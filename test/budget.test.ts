@@ -12,6 +12,7 @@ import {
   type MacroDefinition,
   MacroOrchestrator,
   parallel,
+  runMacro,
   type StageDefinition,
 } from '../src/index.js';
 
@@ -176,5 +177,37 @@ describe('a token budget', () => {
         message: expect.stringContaining('maxTokens or maxCostUsd'),
       }),
     );
+  });
+
+  it('is taken by runMacro too', async () => {
+    const { agent } = spender('w', 500);
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [agentStage('a', agent), agentStage('b', agent)],
+    });
+    const result = await runMacro(
+      'm',
+      { intent: 'x' },
+      { agents: [agent], macros: [macro], budget: { maxTokens: 10 } },
+    );
+    expect(result.status).toBe('partial');
+  });
+
+  it('is read once: a getter cannot pass the check with one value and run with another', async () => {
+    const { agent } = spender('w', 1_000);
+    let reads = 0;
+    const options = {
+      get budget() {
+        reads++;
+        return reads === 1 ? { maxTokens: 10 } : { maxTokens: 1e9 };
+      },
+    };
+    const result = await orchestrate([agentStage('a', agent), agentStage('b', agent)], [agent]).run(
+      'm',
+      { intent: 'x' },
+      options as never,
+    );
+    expect(result.status).toBe('partial');
   });
 });

@@ -81,15 +81,30 @@ describe('run.onAny', () => {
   it('calls a listener added while an event is delivered from the next event on', async () => {
     const run = orchestrate().run('main', { intent: 'go' });
     const late: number[] = [];
-    let added = false;
+    let addedAt: string | undefined;
     run.onAny((event) => {
-      if (added) return;
-      added = true;
+      if (addedAt !== undefined) return;
+      addedAt = event.type;
       run.onAny((next) => late.push(next.seq));
-      expect(event.type).toBe('run:start');
     });
     await run;
+    expect(addedAt).toBe('run:start');
     expect(late[0]).toBe(2);
+  });
+
+  it('does not call a listener removed, nor one added in its place, while an event is delivered', async () => {
+    const run = orchestrate().run('main', { intent: 'go' });
+    const calls: string[] = [];
+    let stopB = () => {};
+    run.onAny((event) => {
+      if (event.type !== 'run:start') return;
+      stopB();
+      run.onAny((next) => calls.push(`C ${next.type}`));
+    });
+    stopB = run.onAny((event) => calls.push(`B ${event.type}`));
+    await run;
+    expect(calls.filter((c) => c.startsWith('B'))).toEqual([]);
+    expect(calls[0]).toBe('C macro:start');
   });
 
   it('keeps the run and the other listeners going when one throws, and logs the error', async () => {
@@ -142,7 +157,7 @@ describe('orchestrator.onAny', () => {
     }
   });
 
-  it('sees a resumed run too', async () => {
+  it('sees the events a resumed run emits (here, the replay of a finished one)', async () => {
     const orchestrator = orchestrate();
     const done = await orchestrator.run('main', { intent: 'go' });
     const types: string[] = [];

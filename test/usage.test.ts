@@ -220,3 +220,36 @@ describe('the cost of usage', () => {
     );
   });
 });
+
+describe('invocation.usage', () => {
+  it('works taken off the invocation, as report does', async () => {
+    const agent: Agent = {
+      id: 'a',
+      invoke: (_: unknown, { usage }: AgentInvocation) => {
+        usage({ inputTokens: 5 });
+        return 'ok';
+      },
+    };
+    const result = await runOf([agentStage('s', agent)], [agent]);
+    expect(result.usage?.totalTokens).toBe(5);
+  });
+
+  it('refuses a report it cannot read (a revoked proxy, a throwing getter), naming the field', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const throwing = {
+      inputTokens: 1,
+      get totalTokens(): number {
+        throw new Error('no');
+      },
+    };
+    for (const [usage, field] of [
+      [revoked.proxy, 'inputTokens'],
+      [throwing, 'totalTokens'],
+    ] as const) {
+      const agent = spending('bad', usage as TokenUsage);
+      const result = await runOf([agentStage('a', agent)], [agent]);
+      expect(result.errors[0]?.message).toContain(`invocation.usage at m/a: ${field} cannot be read`);
+    }
+  });
+});

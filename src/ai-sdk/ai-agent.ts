@@ -12,6 +12,7 @@ import {
   NoObjectGeneratedError,
   Output,
   streamText,
+  type ToolSet,
 } from 'ai';
 import type { z } from 'zod';
 import type { Agent, AgentInvocation } from '../agents/agent.js';
@@ -25,6 +26,7 @@ export interface AiAgentOptions<I, O> {
   readonly id: string;
   /** The AI SDK language model (`openai('gpt-4.1')`, a `MockLanguageModelV3`…). */
   readonly model: LanguageModel;
+  /** What the agent does, for registries and reports. */
   readonly description?: string;
   /** The system prompt of every call. */
   readonly system?: string;
@@ -32,9 +34,13 @@ export interface AiAgentOptions<I, O> {
   readonly prompt?: PromptBuilder<I>;
   /** Structured output: the model answers with an object this schema parses, else `INVALID_AGENT_OUTPUT`. */
   readonly output?: z.ZodType<O>;
+  /** Tools the model may call (the AI SDK's `tool(...)`s); their calls and results are reported when streaming. */
+  readonly tools?: ToolSet;
   /** Streams the answer, reporting each text delta, tool call and tool result as `stage:progress`. @default false */
   readonly stream?: boolean;
+  /** Sampling temperature, passed to the model call. */
   readonly temperature?: number;
+  /** Longest answer, in tokens, passed to the model call. */
   readonly maxOutputTokens?: number;
 }
 
@@ -69,13 +75,32 @@ export type AiProgress =
  * const writer = aiAgent({ id: 'writer', model: openai('gpt-4.1'), system: 'You write release notes.' });
  */
 export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>): Agent<I, O> {
-  const { id, model, system, output, stream = false, temperature, maxOutputTokens } = options;
+  let read: AiAgentOptions<I, O>;
+  try {
+    // One read of every option, into a copy (a revoked proxy or a throwing getter fails here).
+    read = { ...options };
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', 'aiAgent expects an options object it can read', {
+      cause: error,
+    });
+  }
+  const {
+    id,
+    model,
+    system,
+    output,
+    tools,
+    description,
+    stream = false,
+    temperature,
+    maxOutputTokens,
+  } = read;
   if (typeof id !== 'string' || id === '')
     throw new MacroError('INVALID_OPTIONS', 'aiAgent expects a non-empty `id`');
   if (model === undefined || model === null) {
     throw new MacroError('INVALID_OPTIONS', `aiAgent "${id}" expects a \`model\``);
   }
-  const prompt = (options.prompt ?? defaultPrompt) as PromptBuilder<I>;
+  const prompt = (read.prompt ?? defaultPrompt) as PromptBuilder<I>;
   const agent: Agent<I, O> = {
     id,
     async invoke(input: I, invocation: AgentInvocation): Promise<O> {
@@ -89,10 +114,14 @@ export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>):
       if (temperature !== undefined) call.temperature = temperature;
       if (maxOutputTokens !== undefined) call.maxOutputTokens = maxOutputTokens;
       if (output !== undefined) call.output = Output.object({ schema: output });
+      if (tools !== undefined) call.tools = tools;
       try {
         return (stream ? await streamed(call, invocation) : await generated(call, invocation)) as O;
       } catch (error) {
         if (NoObjectGeneratedError.isInstance(error)) {
+          // The tokens were spent all the same: counted, so a budget sees them.
+          if (error.usage !== undefined)
+            reportUsage(invocation, error.usage, error.response?.modelId ?? 'unknown');
           throw new InvalidOutputError(
             id,
             invocation.path,
@@ -104,7 +133,9 @@ export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>):
       }
     },
   };
-  return output === undefined ? agent : { ...agent, output };
+  // No `output` on the agent: the SDK has parsed the answer with it (a second parse of the
+  // parsed value would fail a schema that transforms).
+  return description === undefined ? agent : { ...agent, description };
 }
 
 type Call = Parameters<typeof generateText>[0];

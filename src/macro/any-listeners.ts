@@ -32,12 +32,14 @@ export class AnyListeners {
 
   /**
    * Calls every listener with `event`; a listener that throws is reported to `threw`, the
-   * others still run. One added meanwhile waits for the next event (as with `run.on`).
+   * others still run. One added meanwhile waits for the next event, one removed meanwhile
+   * is not called.
    */
   deliver(event: MacroEvent, threw: (error: unknown) => void): void {
-    let left = this.#listeners.size; // a Set visits what is added during the loop: stop before
-    for (const listener of this.#listeners) {
-      if (left-- === 0) break;
+    const listeners = this.#listeners;
+    // A copy: the Set itself would visit what is added during the loop.
+    for (const listener of [...listeners]) {
+      if (!listeners.has(listener)) continue;
       try {
         listener(event);
       } catch (error) {

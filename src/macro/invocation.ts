@@ -25,6 +25,7 @@ export interface InvocationHost {
 // than in fields of it: most agents use neither, and two fields would cost every call 16 bytes.
 const loggers = new WeakMap<Invocation, MacroLogger>();
 const reporters = new WeakMap<Invocation, (data: unknown) => void>();
+const counters = new WeakMap<Invocation, (usage: TokenUsage) => void>();
 
 /**
  * What an agent receives with its input. Its logger, and its signal, are created on
@@ -91,9 +92,17 @@ export class Invocation implements AgentInvocation {
     return report;
   }
 
-  /** Adds this call's token usage to the run's totals (counted also after the call settled: the tokens were spent). */
-  usage(usage: TokenUsage): void {
-    this.#exec.usage(this.path, this.#agent.id, usage);
+  /**
+   * Adds this call's token usage to the run's totals (counted also after the call settled:
+   * the tokens were spent). Bound on first access, as `report` is.
+   */
+  get usage(): (usage: TokenUsage) => void {
+    let usage = counters.get(this);
+    if (usage === undefined) {
+      usage = (counts: TokenUsage) => this.#exec.usage(this.path, this.#agent.id, counts);
+      counters.set(this, usage);
+    }
+    return usage;
   }
 
   /** The agent called. @internal */

@@ -174,7 +174,10 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     }
     if (macro.missingAgents.length > 0) throw new MacroConfigurationError(macro.missingAgents);
     const parsedContext = parseContext(context, macro.name);
-    if (!plainRunOptions(options)) checkRunOptions('run options', options, RunOptionsSchema);
+    // Plain options have no budget.
+    const limits = plainRunOptions(options)
+      ? undefined
+      : checkRunOptions('run options', options, RunOptionsSchema);
 
     const runId = this.#createRunId();
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
@@ -187,7 +190,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       input: options.input ?? parsedContext.intent,
       scope,
       logger,
-      ...(options.budget === undefined ? {} : { budget: options.budget }),
+      ...(limits === undefined ? {} : { budget: limits }),
     };
     let run: MacroRun<unknown> | undefined;
     const result = Promise.resolve().then(() =>
@@ -233,7 +236,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     if (typeof runId !== 'string' || runId.length === 0) {
       throw new MacroError('INVALID_OPTIONS', 'Expected the run id to resume to be a non-empty string');
     }
-    checkRunOptions('resume options', options, ResumeOptionsSchema);
+    const limits = checkRunOptions('resume options', options, ResumeOptionsSchema);
     let name = runId; // the macro's name once loaded
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(name, reason));
     const budget = this.#startBudget(scope, options, () => name);
@@ -265,7 +268,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         logger: this.#runLogger(runId, macro),
         restore: restorePoint(stored),
         startedAt: header.startedAt,
-        ...(options.budget === undefined ? {} : { budget: options.budget }),
+        ...(limits === undefined ? {} : { budget: limits }),
       };
       return new RunExecution(this.#services, request, handle).execute();
     });

@@ -51,7 +51,7 @@ const CONTEXT_ISSUES: IssueFormat = {
 const OPTION_ISSUES: IssueFormat = { keys: 'dots', place: 'before', root: '(root)' };
 
 /** Every key of `RunOptions`. */
-export const RUN_OPTION_KEYS = ['input', 'signal', 'timeoutMs', 'deadline'] as const;
+export const RUN_OPTION_KEYS = ['input', 'signal', 'timeoutMs', 'deadline', 'budget'] as const;
 
 /** The schema of `RunOptions`; see {@link plainRunOptions} for its fast path. */
 export const RunOptionsSchema = z.strictObject({
@@ -76,10 +76,11 @@ export const RunOptionsSchema = z.strictObject({
  * with the known ones, then the values.
  * @throws {MacroError} `INVALID_OPTIONS`
  */
-export function checkRunOptions(what: string, options: unknown, schema: z.ZodObject): void {
+export function checkRunOptions(what: string, options: unknown, schema: z.ZodObject): RunLimits | undefined {
   checkOptionKeys(what, options, Object.keys(schema.shape));
   const parsed = schema.safeParse(options);
   if (!parsed.success) throw invalidOptions(what, parsed.error);
+  return budgetOf(parsed.data['budget'] as z.output<typeof RunOptionsSchema>['budget']);
 }
 
 /**
@@ -102,4 +103,23 @@ export function plainRunOptions(options: object): boolean {
 export function invalidOptions(what: string, error: z.ZodError): MacroError {
   const detail = formatIssues(error.issues, OPTION_ISSUES);
   return new MacroError('INVALID_OPTIONS', `Invalid ${what}: ${detail}`, { cause: error });
+}
+
+/** A run's limits (`RunOptions.budget`), as checked. */
+export type RunLimits = { readonly maxTokens?: number; readonly maxCostUsd?: number };
+
+/**
+ * The checked budget as the run keeps it: the parsed copy, frozen (the options are read
+ * once, in the check: a getter cannot answer the check one way and the run another).
+ */
+function budgetOf(budget: z.output<typeof RunOptionsSchema>['budget']): RunLimits | undefined {
+  if (budget === undefined) return undefined;
+  const { maxTokens, maxCostUsd } = budget;
+  return Object.freeze(
+    maxCostUsd === undefined
+      ? { maxTokens: maxTokens as number }
+      : maxTokens === undefined
+        ? { maxCostUsd }
+        : { maxTokens, maxCostUsd },
+  );
 }

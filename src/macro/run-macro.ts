@@ -39,7 +39,7 @@ export function runMacro<
     'orchestrator',
     ...ORCHESTRATOR_OPTION_KEYS,
   ]);
-  const { input, signal, timeoutMs, deadline, orchestrator, ...rest } = options as RunOptions &
+  const { input, signal, timeoutMs, deadline, budget, orchestrator, ...rest } = options as RunOptions &
     OrchestratorOptions<M> & { orchestrator?: MacroOrchestrator<M> };
   if (orchestrator !== undefined && Object.keys(rest).length > 0) {
     // They would be ignored: the orchestrator was built with its own.
@@ -53,5 +53,6 @@ export function runMacro<
   if (signal !== undefined) runOptions.signal = signal;
   if (timeoutMs !== undefined) runOptions.timeoutMs = timeoutMs;
   if (deadline !== undefined) runOptions.deadline = deadline;
+  if (budget !== undefined) runOptions.budget = budget;
   return (orchestrator ?? new MacroOrchestrator<M>(rest)).run(name, context, runOptions);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { clip, safeGet, safeText } from '../internal/safe.js';
+import { clip, safeText } from '../internal/safe.js';
 import type { ModelPrice, RunUsage, TokenUsage, UsageRow } from '../model/usage.js';
 
 type Row = { -readonly [K in keyof UsageRow]: UsageRow[K] };
@@ -35,7 +35,7 @@ export class UsageLedger {
    */
   add(agent: string, usage: TokenUsage, path: string): number {
     const counts = checkedCounts(usage, path);
-    const model = safeGet(usage, 'model');
+    const model = readField(usage, 'model', path);
     if (model !== undefined && typeof model !== 'string') {
       throw new MacroError('INVALID_OPTIONS', `invocation.usage at ${path}: model must be a string`, {
         path,
@@ -87,8 +87,9 @@ function checkedCounts(usage: unknown, path: string): Record<(typeof COUNTS)[num
     });
   }
   const counts = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
+  let totalGiven = false;
   for (const field of COUNTS) {
-    const value = safeGet(usage, field);
+    const value = readField(usage, field, path);
     if (value === undefined) continue;
     if (!Number.isSafeInteger(value) || (value as number) < 0) {
       throw new MacroError(
@@ -98,10 +99,22 @@ function checkedCounts(usage: unknown, path: string): Record<(typeof COUNTS)[num
       );
     }
     counts[field] = value as number;
+    if (field === 'totalTokens') totalGiven = true;
   }
-  if (safeGet(usage, 'totalTokens') === undefined)
-    counts.totalTokens = counts.inputTokens + counts.outputTokens;
+  if (!totalGiven) counts.totalTokens = counts.inputTokens + counts.outputTokens;
   return counts;
+}
+
+/** One field of a usage report, read once; a getter that throws (a revoked proxy) is `INVALID_OPTIONS`. */
+function readField(usage: object, field: string, path: string): unknown {
+  try {
+    return (usage as Record<string, unknown>)[field];
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', `invocation.usage at ${path}: ${field} cannot be read`, {
+      path,
+      cause: error,
+    });
+  }
 }
 
 /** A bad count as the message shows it: numbers as they are (NaN too), text quoted. */

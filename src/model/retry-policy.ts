@@ -18,8 +18,9 @@ export const RetryPolicySchema = z.strictObject({
   /** Multiply each delay by a random factor in [1, 2). @default true */
   jitter: z.boolean().default(true),
   /**
-   * Longest wait a failure's own hint (`retry-after`, `retryAfterMs`) may ask for: a longer
-   * one is cut to this. Hints replace the backoff, so `maxDelayMs` does not cap them. @default no cap
+   * Longest wait a failure's own hint (`retry-after`, `retryAfterMs`) may ask for before a
+   * stage's next attempt: a longer one is cut to this. Hints replace the backoff, so
+   * `maxDelayMs` does not cap them. (Memory-write retries read no hints.) @default no cap
    */
   maxRetryAfterMs: z.number().min(0).optional(),
 });

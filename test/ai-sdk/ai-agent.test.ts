@@ -155,6 +155,37 @@ describe('aiAgent', () => {
     expect(model.doGenerateCalls[0]?.responseFormat).toMatchObject({ type: 'json' });
   });
 
+  it('parses the answer once, so a schema that transforms works', async () => {
+    const Count = z.object({ n: z.string().transform(Number) });
+    const writer = aiAgent({ id: 'writer', model: answering('{"n":"5"}'), output: Count });
+    const { handle } = run([agentStage('s', writer)], [writer]);
+    expect((await handle).output).toEqual({ n: 5 });
+  });
+
+  it('counts the tokens of an answer that does not parse', async () => {
+    const writer = aiAgent({
+      id: 'writer',
+      model: answering('{"x":1}'),
+      output: z.object({ title: z.string() }),
+    });
+    const { handle } = run([agentStage('s', writer)], [writer]);
+    const result = await handle;
+    expect(result.status).toBe('failed');
+    expect(result.usage?.totalTokens).toBe(15);
+  });
+
+  it('keeps its description, and refuses options it cannot read', () => {
+    expect(aiAgent({ id: 'w', model: answering('x'), description: 'writes' }).description).toBe('writes');
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    expect(() => aiAgent(revoked.proxy as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: 'aiAgent expects an options object it can read',
+      }),
+    );
+  });
+
   it("fails with INVALID_AGENT_OUTPUT, not retried, when the model's object does not parse", async () => {
     vi.useFakeTimers();
     const Notes = z.object({ title: z.string() });
