@@ -1,11 +1,12 @@
 /**
  * Instructions per stage of two builds, counted by valgrind (callgrind) rather than timed:
  * on a VM whose timings drift by tens of percent, a change of a few percent still shows.
- * Counts move a few percent with the machine's load (V8's GC heuristics read the clock), so
- * compare the two builds of one invocation (their ratio), not counts of separate ones. Each build runs the workload `from`
+ * Count on an otherwise idle machine: under load V8's GC heuristics (which read the clock)
+ * move the counts by up to ~10%, and not equally for both builds. Idle, the ratio of the
+ * two builds of one invocation repeats to 1-2%. Each build runs the workload `from`
  * times and `to` times in two processes under `node --predictable` (one thread, a fixed GC
  * schedule); the difference, per stage, is what the extra runs cost once the code is
- * optimized. Both builds are counted at once (one per core), under the same load.
+ * optimized. Both builds are counted at once (one per core).
  *
  *   node bench/instructions.mjs <a/dist/index.js> [<b/dist/index.js>] [--workload seq]
  *        [--size 1000] [--listener none] [--from 50] [--to 450]
