@@ -9,7 +9,7 @@ export interface AgentInvocation {
   /** Aborted when the stage times out, a sibling fails fast, or the run is cancelled. Pass it on. */
   readonly signal: AbortSignal;
   readonly context: MacroContext;
-  /** A pino child logger bound to the run, the stage path and the macro's labels. */
+  /** A child logger bound to the run, the stage path and the macro's labels (pino unless you gave another). */
   readonly logger: MacroLogger;
   readonly runId: string;
   /** Stage path, such as `code-review/reviews/security`. */

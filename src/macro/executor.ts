@@ -7,7 +7,6 @@
  * @internal
  * @module
  */
-
 import type { Agent } from '../agents/agent.js';
 import { BudgetExceededError, type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';

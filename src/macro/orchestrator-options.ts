@@ -38,7 +38,7 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   readonly checkAgents?: AgentCheck;
   /** Where results and audit trails persist. @default new InMemoryMemory() */
   readonly memory?: MemoryAdapter;
-  /** A pino logger; child loggers are bound to each run, stage and label set. */
+  /** A logger (a pino logger fits as it is; see `MacroLogger`); child loggers are bound to each run, stage and label set. @default a silent pino logger */
   readonly logger?: MacroLogger;
   /** Level of the logger created when none is given. @default 'silent' */
   readonly logLevel?: LogLevel;
