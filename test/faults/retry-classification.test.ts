@@ -137,14 +137,15 @@ describe('an AWS SDK error (a string code and a boolean retryable)', () => {
 });
 
 describe("a retry-after longer than the policy's maxRetryAfterMs", () => {
+  const capped = defineMacro({
+    name: 'retried',
+    description: 'a stage whose hinted waits are capped at 2 s',
+    stages: [
+      retryableStage(agentStage('call', 'model'), { retries: 1, maxRetryAfterMs: 2_000, jitter: false }),
+    ],
+  });
+
   it('is cut to maxRetryAfterMs', async () => {
-    const capped = defineMacro({
-      name: 'retried',
-      description: 'a stage whose hinted waits are capped at 2 s',
-      stages: [
-        retryableStage(agentStage('call', 'model'), { retries: 1, maxRetryAfterMs: 2_000, jitter: false }),
-      ],
-    });
     const model = flakyAgent('model', 1, 'ok', () => apiCallError(429, { 'retry-after': '60' }));
     const { run, events } = start([capped], [model]);
     expect((await drive(run)).output).toBe('ok');
@@ -152,13 +153,6 @@ describe("a retry-after longer than the policy's maxRetryAfterMs", () => {
   });
 
   it('is waited whole when it is shorter', async () => {
-    const capped = defineMacro({
-      name: 'retried',
-      description: 'a stage whose hinted waits are capped at 2 s',
-      stages: [
-        retryableStage(agentStage('call', 'model'), { retries: 1, maxRetryAfterMs: 2_000, jitter: false }),
-      ],
-    });
     const model = flakyAgent('model', 1, 'ok', () => apiCallError(429, { 'retry-after-ms': '1500' }));
     const { run, events } = start([capped], [model]);
     await drive(run);
