@@ -7,6 +7,7 @@
 import type { ErrorRecord } from './errors.js';
 import type { Artefact } from './model/artefact.js';
 import type { DecisionRecord } from './model/decision.js';
+import type { ProgressData } from './model/progress.js';
 import type { GateVerdict } from './model/quality-gate.js';
 import type { MacroResult, RunStatus, StageRecord } from './model/result.js';
 import type { StageStatus } from './model/stage-status.js';
@@ -109,10 +110,18 @@ export interface ArtefactEvent extends EventBase {
 export interface DecisionEvent extends EventBase, Omit<DecisionRecord, 'path' | 'at'> {
   readonly type: 'decision';
 }
-/** An agent reported progress through `invocation.report()`. */
+/**
+ * An agent call's progress: what the agent reported with `invocation.report()` (a streamed
+ * text delta, a tool call or result, or `custom` data), or the tokens it reported with
+ * `invocation.usage()`.
+ */
 export interface ProgressEvent extends EventBase {
   readonly type: 'stage:progress';
-  readonly data: unknown;
+  /** The stage attempt that made the call. */
+  readonly attempt: number;
+  /** The pipeline phase that made the call; undefined for a Harmony judge's call. */
+  readonly phase: string | undefined;
+  readonly data: ProgressData;
 }
 /**
  * A memory write failed for good (after its retries, for the retried writes). The run

@@ -114,6 +114,14 @@ export type {
   StoredRun,
 } from './memory/memory-adapter.js';
 export type { LogFn, MacroLogger } from './model/logger.js';
+export type {
+  CustomProgress,
+  ProgressData,
+  TextDeltaProgress,
+  ToolCallProgress,
+  ToolResultProgress,
+  UsageProgress,
+} from './model/progress.js';
 export type { RunUsage, TokenUsage, UsageRow, UsageTotals } from './model/usage.js';
 export {
   DeliveryStage,

@@ -282,8 +282,12 @@ describe('listeners', () => {
     const events = recordEvents(run as MacroRun<unknown>);
     await drive(run);
     const progress = events.filter((e) => e.type === 'stage:progress');
-    expect(progress.map((e) => e.data)).toEqual([{ token: 'hello' }, { token: 'big' }, { token: 'world' }]);
-    for (const e of progress) expect(e).toMatchObject({ path: 'main/say', runId: run.runId, labels });
+    expect(progress.map((e) => e.data)).toEqual(
+      ['hello', 'big', 'world'].map((token) => ({ type: 'custom', value: { token } })),
+    );
+    for (const e of progress) {
+      expect(e).toMatchObject({ path: 'main/say', runId: run.runId, labels, attempt: 1, phase: 'draft' });
+    }
     const kinds = events.map((e) => e.type);
     expect(kinds.indexOf('stage:progress')).toBeGreaterThan(kinds.indexOf('phase:start'));
     expect(kinds.lastIndexOf('stage:progress')).toBeLessThan(kinds.indexOf('phase:end'));

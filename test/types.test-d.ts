@@ -20,6 +20,8 @@ import {
   type PhaseContext,
   type PhaseEndEvent,
   type PipelineState,
+  type ProgressData,
+  type ProgressEvent,
   parallel,
   type RetryableStageDefinition,
   type RunEndEvent,
@@ -187,8 +189,19 @@ describe('events', () => {
     for await (const event of run) {
       expectTypeOf(event).toEqualTypeOf<MacroEvent>();
       if (event.type === 'artefact') expectTypeOf(event.artefact.name).toEqualTypeOf<string>();
-      if (event.type === 'stage:progress') expectTypeOf(event.data).toEqualTypeOf<unknown>();
+      if (event.type === 'stage:progress') expectTypeOf(event.data).toEqualTypeOf<ProgressData>();
     }
+  });
+
+  it('narrows progress data on its type', () => {
+    const event = {} as ProgressEvent;
+    expectTypeOf(event.attempt).toEqualTypeOf<number>();
+    expectTypeOf(event.phase).toEqualTypeOf<string | undefined>();
+    const { data } = event;
+    if (data.type === 'text-delta') expectTypeOf(data.text).toEqualTypeOf<string>();
+    if (data.type === 'tool-call') expectTypeOf(data.toolName).toEqualTypeOf<string>();
+    if (data.type === 'usage') expectTypeOf(data.totalTokens).toEqualTypeOf<number>();
+    if (data.type === 'custom') expectTypeOf(data.value).toEqualTypeOf<unknown>();
   });
 });
 

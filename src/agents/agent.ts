@@ -16,15 +16,23 @@ export interface AgentInvocation {
   readonly path: string;
   /** 1 for the first attempt, 2+ for retries. */
   readonly attempt: number;
+  /** The pipeline phase that called the agent (`'draft'`, `'refinement'`…); undefined for a Harmony judge. */
+  readonly phase?: string | undefined;
   /** Failed gate verdicts of the previous output, given during Refinement and Elevation. */
   readonly feedback: readonly GateVerdict[];
   /** The previous output being refined, if any. */
   readonly previous?: unknown;
-  /** Streams a progress update (tokens, partial text, tool calls) as a `stage:progress` event. */
+  /**
+   * Streams a progress update as a `stage:progress` event: a text delta, tool call or tool
+   * result (`ProgressData`) as it is, any other value as `{ type: 'custom', value }`.
+   * Dropped once the call has settled or was aborted.
+   */
   report(data: unknown): void;
   /**
-   * Adds this call's token usage to the run's totals (`MacroResult.usage`). Counts must be
-   * whole numbers ≥ 0, else `INVALID_OPTIONS`. The AI SDK agents report theirs themselves.
+   * Adds this call's token usage to the run's totals (`MacroResult.usage`), the stage's
+   * record and the attempt's span, and emits it as a `usage` progress event while the call
+   * runs. Counts must be whole numbers ≥ 0, else `INVALID_OPTIONS`. The AI SDK agents
+   * report theirs themselves.
    */
   usage(usage: TokenUsage): void;
 }

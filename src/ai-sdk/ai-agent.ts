@@ -2,7 +2,7 @@
  * An agent whose calls go to an AI SDK language model: the stage's abort signal reaches the
  * model call, the SDK's own retries are off (the stage's retry policy owns retrying: its
  * `APICallError`s carry `isRetryable`, the HTTP status and `retry-after` headers, which the
- * engine reads), and the token usage of each call is reported as progress.
+ * engine reads), and the token usage of each call is reported (the engine emits it as progress).
  * @module
  */
 import {
@@ -17,6 +17,12 @@ import {
 import type { z } from 'zod';
 import type { Agent, AgentInvocation } from '../agents/agent.js';
 import { InvalidOutputError, MacroError } from '../errors.js';
+import type {
+  TextDeltaProgress,
+  ToolCallProgress,
+  ToolResultProgress,
+  UsageProgress,
+} from '../model/progress.js';
 import type { TokenUsage } from '../model/usage.js';
 import { defaultPrompt, type PromptBuilder } from './prompt.js';
 
@@ -44,29 +50,11 @@ export interface AiAgentOptions<I, O> {
   readonly maxOutputTokens?: number;
 }
 
-/** What an AI SDK agent reports through `invocation.report` (the `data` of `stage:progress`). */
-export type AiProgress =
-  | { readonly type: 'text-delta'; readonly text: string }
-  | {
-      readonly type: 'tool-call';
-      readonly toolName: string;
-      readonly toolCallId: string;
-      readonly input: unknown;
-    }
-  | {
-      readonly type: 'tool-result';
-      readonly toolName: string;
-      readonly toolCallId: string;
-      readonly output: unknown;
-    }
-  | {
-      readonly type: 'usage';
-      readonly model: string;
-      readonly inputTokens: number | undefined;
-      readonly outputTokens: number | undefined;
-      readonly totalTokens: number | undefined;
-      readonly cachedInputTokens: number | undefined;
-    };
+/**
+ * What an AI SDK agent's calls put in `stage:progress`: text deltas, tool calls and tool
+ * results while streaming, and each call's token usage.
+ */
+export type AiProgress = TextDeltaProgress | ToolCallProgress | ToolResultProgress | UsageProgress;
 
 /**
  * An agent backed by an AI SDK language model: text out, or a typed object with `output`.
@@ -151,13 +139,14 @@ async function streamed(call: Call, invocation: AgentInvocation): Promise<unknow
   const result = streamText({
     ...call,
     onChunk({ chunk }) {
-      if (chunk.type === 'text-delta') invocation.report({ type: 'text-delta', text: chunk.text });
-      else if (chunk.type === 'tool-call') {
+      if (chunk.type === 'text-delta') {
+        invocation.report({ type: 'text-delta', text: chunk.text } satisfies AiProgress);
+      } else if (chunk.type === 'tool-call') {
         const { toolName, toolCallId, input } = chunk;
-        invocation.report({ type: 'tool-call', toolName, toolCallId, input });
+        invocation.report({ type: 'tool-call', toolName, toolCallId, input } satisfies AiProgress);
       } else if (chunk.type === 'tool-result') {
         const { toolName, toolCallId, output } = chunk;
-        invocation.report({ type: 'tool-result', toolName, toolCallId, output });
+        invocation.report({ type: 'tool-result', toolName, toolCallId, output } satisfies AiProgress);
       }
     },
     onError({ error }) {
@@ -175,7 +164,7 @@ async function streamed(call: Call, invocation: AgentInvocation): Promise<unknow
   return value;
 }
 
-/** The call's usage: into the run's totals (`MacroResult.usage`), and as a progress event. */
+/** The call's usage, into the run's totals (`MacroResult.usage`); the engine emits it as progress. */
 function reportUsage(invocation: AgentInvocation, usage: LanguageModelUsage, model: string): void {
   const counts = {
     model,
@@ -185,14 +174,6 @@ function reportUsage(invocation: AgentInvocation, usage: LanguageModelUsage, mod
     cachedInputTokens: usage.inputTokenDetails?.cacheReadTokens,
   };
   invocation.usage(definedOnly(counts) as TokenUsage);
-  invocation.report({
-    type: 'usage',
-    model,
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
-    totalTokens: usage.totalTokens,
-    cachedInputTokens: usage.inputTokenDetails?.cacheReadTokens,
-  } satisfies AiProgress);
 }
 
 /** `value` without its undefined fields (a provider leaves counts it does not know out). */

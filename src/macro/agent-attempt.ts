@@ -92,6 +92,7 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
     return this.host.caller.invoke(this.agentFor(options?.agent), this.input, this.phaseScope, {
       path: node.path,
       attempt: this.attempt,
+      phase: this.phaseName,
       feedback: options?.feedback ?? EMPTY_FEEDBACK,
       previous: options?.previous,
       schema: node.outputSchema,
@@ -141,8 +142,14 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
   /** The next QA pass on `output`. */
   private check(output: unknown): GateCheck | Promise<GateCheck> {
     const { node } = this;
-    const pass = this.nextGatePass();
-    return checkGates(this.host, node.gates, output, node.path, pass, this.phaseScope, this.attempt);
+    const site = {
+      path: node.path,
+      pass: this.nextGatePass(),
+      scope: this.phaseScope,
+      attempt: this.attempt,
+      phase: this.phaseName,
+    };
+    return checkGates(this.host, node.gates, output, site);
   }
 
   /** The stage's own agent, or the one named (checked to exist when the macro was compiled). */

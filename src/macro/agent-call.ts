@@ -18,6 +18,8 @@ import type { GateVerdict } from './types.js';
 export interface CallOptions {
   readonly path: string;
   readonly attempt: number;
+  /** The pipeline phase that calls; undefined for a Harmony judge. */
+  readonly phase: string | undefined;
   readonly feedback: readonly GateVerdict[];
   readonly previous: unknown;
   /** The stage's output schema, checked on the output; none for judges. */
@@ -48,6 +50,7 @@ export class AgentCaller {
       path,
       scope,
       options.attempt,
+      options.phase,
       options.feedback,
       options.previous,
     );

@@ -338,8 +338,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     else this.#sink.fail(this.#index, value);
   }
 
-  /** The delivered artefacts (AgentAttempt keeps them in `artefactsOf`, calling `delivering`). */
-  abstract artefacts: Artefact[];
+  abstract artefacts: Artefact[]; // AgentAttempt keeps them in `artefactsOf`, calling `delivering`
   /** Notes that the attempt has an artefacts list (a flag, not a lookup per stage). */
   protected delivering(): void {
     this.#bits |= ARTEFACTS;
@@ -359,9 +358,19 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
 
   /** Starts an into-call of `agent`: the phase ends once it has answered (see fulfilled). */
   protected startCall(agent: Agent, feedback: readonly GateVerdict[], previous: unknown): void {
-    const node = this.#node;
     const scope = this.#phaseScope;
-    const invocation = new Invocation(this.#host, agent, node.path, scope, this.attempt, feedback, previous);
+    const { path } = this.#node;
+    const phase = this.phaseName;
+    const invocation = new Invocation(
+      this.#host,
+      agent,
+      path,
+      scope,
+      this.attempt,
+      phase,
+      feedback,
+      previous,
+    );
     this.#invocation = invocation;
     this.#bits = (this.#bits & ~WAIT) | CALL;
     if (scope.aborted) this.rejected(scope.reason);

@@ -15,6 +15,7 @@ import { abortReason, withGrace } from '../internal/grace.js';
 import { logFailure } from '../logger.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import type { MacroLogger } from '../model/logger.js';
+import type { ProgressData } from '../model/progress.js';
 import { statusOf } from '../model/stage-status.js';
 import type { TokenUsage } from '../model/usage.js';
 import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
@@ -26,14 +27,15 @@ import type { CompiledMacro, CompiledNode } from './compile.js';
 import { failedOutcome, normalise, type Outcome } from './failure.js';
 import { checkMacroGates } from './gates.js';
 import { type GroupHost, groupAttempt } from './group-attempt.js';
+import type { Invocation } from './invocation.js';
 import { Journal } from './journal.js';
 import { Restorer } from './restore.js';
 import type { MacroRun } from './run.js';
 import type { EngineServices, RunRequest } from './run-request.js';
+import { buildResult } from './run-result.js';
 import { type RetryWrite, RunStorage } from './run-storage.js';
 import { withStageRetry } from './stage-retry.js';
 import type { MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
-import { UsageLedger } from './usage-ledger.js';
 
 export class RunExecution implements AttemptHost, GroupHost {
   readonly journal: Journal;
@@ -50,15 +52,13 @@ export class RunExecution implements AttemptHost, GroupHost {
   readonly #restorer: Restorer | undefined;
   /** The first checkpoint-time persistence failure, reported in the result. */
   #persistenceFailure: PersistenceError | undefined;
-  /** Token usage the agents reported, from the first report on. */
-  #usage: UsageLedger | undefined;
 
   constructor(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>) {
     this.#svc = svc;
     this.#req = req;
     this.#logger = req.logger;
     this.#context = req.context;
-    const journal = new Journal(run, req.runId, req.macro.labels, svc.now);
+    const journal = new Journal(run, req.runId, req.macro.labels, svc.now, svc.prices);
     this.journal = journal;
     this.caller = new AgentCaller(svc.scheduler, this);
     if (req.restore !== undefined) {
@@ -224,16 +224,15 @@ export class RunExecution implements AttemptHost, GroupHost {
   async #finish(macro: CompiledMacro, outcome: Outcome, startedAt: number): Promise<MacroResult> {
     const endedAt = this.#svc.now();
     const { name, labels } = this.#req.macro;
-    let result = this.journal.result(
-      name,
-      macro.name,
+    let result = buildResult(this.journal, {
+      macro: name,
+      producedBy: macro.name,
       labels,
       startedAt,
       endedAt,
       outcome,
-      this.#persistenceFailure,
-      this.#usage?.total(),
-    );
+      persistenceFailure: this.#persistenceFailure,
+    });
 
     // Waited for until the run is cancelled or out of time (and one turn more, in which a
     // healthy adapter settles): then they go on in the background (see RunStorage).
@@ -344,11 +343,12 @@ export class RunExecution implements AttemptHost, GroupHost {
   }
 
   /** How gates (and Harmony) at `path` call their judge agents. */
-  judge(path: string, scope: AbortScope, attempt: number) {
+  judge(path: string, scope: AbortScope, attempt: number, phase: string | undefined) {
     return (agentId: string, input: unknown): Promise<unknown> =>
       this.caller.invoke(this.#svc.agents.get(agentId) as Agent, input, scope, {
         path,
         attempt,
+        phase,
         feedback: EMPTY_FEEDBACK,
         previous: undefined,
         schema: undefined,
@@ -359,20 +359,20 @@ export class RunExecution implements AttemptHost, GroupHost {
     return this.#svc.agents.get(id);
   }
 
-  progress(path: string, data: unknown): void {
-    this.journal.progress(path, data);
+  progress(call: Invocation, data: ProgressData): void {
+    this.journal.progress(call, data);
   }
 
-  usage(path: string, agent: string, usage: TokenUsage): void {
-    if (this.#usage === undefined) this.#usage = new UsageLedger(this.#svc.prices);
-    const ledger = this.#usage;
-    const used = ledger.add(agent, usage, path);
+  usage(call: Invocation, usage: TokenUsage, live: boolean): void {
+    const ledger = this.journal.ledger();
+    const counted = ledger.add(call.callee.id, usage, call.path, call.attempt);
+    if (live) this.journal.progress(call, counted);
     const { budget, scope } = this.#req;
     if (budget === undefined || scope.aborted) return;
     // Past the budget: every call in flight is aborted, and no new one starts.
     const { maxTokens, maxCostUsd } = budget;
-    if (maxTokens !== undefined && used > maxTokens) {
-      scope.abort(new BudgetExceededError(this.#req.macro.name, 'tokens', used, maxTokens));
+    if (maxTokens !== undefined && ledger.tokens > maxTokens) {
+      scope.abort(new BudgetExceededError(this.#req.macro.name, 'tokens', ledger.tokens, maxTokens));
     } else if (maxCostUsd !== undefined && ledger.costUsd > maxCostUsd) {
       scope.abort(new BudgetExceededError(this.#req.macro.name, 'costUsd', ledger.costUsd, maxCostUsd));
     }

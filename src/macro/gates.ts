@@ -20,12 +20,23 @@ export interface GateCheck {
 export interface GateHost {
   readonly journal: Journal;
   readonly context: MacroContext;
-  /** How gates at `path` call their judge agents, under `scope`. */
+  /** How gates at `path` call their judge agents, under `scope` (from `phase`, if a stage's). */
   judge(
     path: string,
     scope: AbortScope,
     attempt: number,
+    phase: string | undefined,
   ): (agentId: string, input: unknown) => Promise<unknown>;
+}
+
+/** Where a list of gates runs: one QA pass of a stage attempt's phase, or a macro's own gates. */
+export interface GateSite {
+  readonly path: string;
+  /** The QA pass's number, in its verdicts. */
+  readonly pass: number;
+  readonly scope: AbortScope;
+  readonly attempt: number;
+  readonly phase: string | undefined;
 }
 
 /** The judge given to gates that have none to call. */
@@ -42,19 +53,14 @@ export function checkGates(
   host: GateHost,
   gates: readonly QualityGate[],
   output: unknown,
-  path: string,
-  pass: number,
-  scope: AbortScope,
-  attempt = 1,
+  site: GateSite,
 ): GateCheck | Promise<GateCheck> {
   // Sized up front: a push onto `[]` makes room for 16 verdicts, where most stages have one.
   const check: GateCheck = { passed: true, verdicts: new Array<GateVerdict>(gates.length) };
   for (let i = 0; i < gates.length; i++) {
-    const verdict = gateVerdict(host, gates[i] as QualityGate, output, path, pass, scope, attempt);
-    if (verdict instanceof Promise) {
-      return checkGatesFrom(host, i, verdict, check, gates, output, path, pass, scope, attempt);
-    }
-    host.journal.verdict(path, verdict, check, i);
+    const verdict = gateVerdict(host, gates[i] as QualityGate, output, site);
+    if (verdict instanceof Promise) return checkGatesFrom(host, gates, output, site, check, i, verdict);
+    host.journal.verdict(site.path, verdict, check, i);
   }
   return check;
 }
@@ -62,20 +68,17 @@ export function checkGates(
 /** Goes on with checkGates from gate `i`, whose verdict is pending. */
 async function checkGatesFrom(
   host: GateHost,
-  i: number,
-  pending: Promise<GateVerdict>,
-  check: GateCheck,
   gates: readonly QualityGate[],
   output: unknown,
-  path: string,
-  pass: number,
-  scope: AbortScope,
-  attempt: number,
+  site: GateSite,
+  check: GateCheck,
+  i: number,
+  pending: Promise<GateVerdict>,
 ): Promise<GateCheck> {
-  host.journal.verdict(path, await pending, check, i);
+  host.journal.verdict(site.path, await pending, check, i);
   for (let j = i + 1; j < gates.length; j++) {
-    const verdict = await gateVerdict(host, gates[j] as QualityGate, output, path, pass, scope, attempt);
-    host.journal.verdict(path, verdict, check, j);
+    const verdict = await gateVerdict(host, gates[j] as QualityGate, output, site);
+    host.journal.verdict(site.path, verdict, check, j);
   }
   return check;
 }
@@ -84,14 +87,12 @@ function gateVerdict(
   host: GateHost,
   gate: QualityGate,
   output: unknown,
-  path: string,
-  pass: number,
-  scope: AbortScope,
-  attempt: number,
+  site: GateSite,
 ): GateVerdict | Promise<GateVerdict> {
+  const { path, scope } = site;
   // The judge closure is made only for judge gates.
-  const judge = gate.kind === 'judge' ? host.judge(path, scope, attempt) : noJudge;
-  return checkGate(gate, output, path, pass, host.context, judge);
+  const judge = gate.kind === 'judge' ? host.judge(path, scope, site.attempt, site.phase) : noJudge;
+  return checkGate(gate, output, path, site.pass, host.context, judge);
 }
 
 /** Checks a macro's own gates on its output (at `path`); throws a QualityGateError when one fails. */
@@ -102,8 +103,9 @@ export async function checkMacroGates(
   path: string,
   scope: AbortScope,
 ): Promise<void> {
+  const site = { path, pass: 1, scope, attempt: 1, phase: undefined };
+  const checked = checkGates(host, gates, output, site);
   // Raced, so a gate that never settles cannot outlast a cancellation or a deadline.
-  const checked = checkGates(host, gates, output, path, 1, scope);
   const { passed, verdicts } = checked instanceof Promise ? await scope.race(checked) : checked;
   if (!passed) {
     throw new QualityGateError(

@@ -129,7 +129,7 @@ async function harmonise(
   const { output, decision } = await harmony.resolve(outputs, failures, {
     context: host.context,
     signal: scope.signal,
-    judge: host.judge(node.path, scope, 1),
+    judge: host.judge(node.path, scope, 1, undefined),
   });
   if (decision !== undefined) host.journal.decision(node.path, decision);
   return output;

@@ -7,6 +7,7 @@
 import type { Agent, AgentInvocation } from '../agents/agent.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { MacroLogger } from '../model/logger.js';
+import { type ProgressData, progressData } from '../model/progress.js';
 import type { TokenUsage } from '../model/usage.js';
 import type { GateVerdict, MacroContext } from './types.js';
 
@@ -15,10 +16,10 @@ export interface InvocationHost {
   readonly context: MacroContext;
   readonly logger: MacroLogger;
   readonly runId: string;
-  /** Emits a `stage:progress` event for `path`. */
-  progress(path: string, data: unknown): void;
-  /** Adds one call's token usage by `agent` at `path` to the run's totals. */
-  usage(path: string, agent: string, usage: TokenUsage): void;
+  /** Emits a `stage:progress` event for the call. */
+  progress(call: Invocation, data: ProgressData): void;
+  /** Adds one call's token usage to the run's totals; emits it as progress when `live`. */
+  usage(call: Invocation, usage: TokenUsage, live: boolean): void;
 }
 
 // An invocation's logger and bound `report`, made on first use, are kept beside it rather
@@ -35,6 +36,7 @@ const counters = new WeakMap<Invocation, (usage: TokenUsage) => void>();
 export class Invocation implements AgentInvocation {
   readonly path: string;
   readonly attempt: number;
+  readonly phase: string | undefined;
   readonly feedback: readonly GateVerdict[];
   readonly previous: unknown;
   readonly #exec: InvocationHost;
@@ -48,6 +50,7 @@ export class Invocation implements AgentInvocation {
     path: string,
     scope: AbortScope,
     attempt: number,
+    phase: string | undefined,
     feedback: readonly GateVerdict[],
     previous: unknown,
   ) {
@@ -56,6 +59,7 @@ export class Invocation implements AgentInvocation {
     this.path = path;
     this.#scope = scope;
     this.attempt = attempt;
+    this.phase = phase;
     this.feedback = feedback;
     this.previous = previous;
   }
@@ -85,7 +89,7 @@ export class Invocation implements AgentInvocation {
     let report = reporters.get(this);
     if (report === undefined) {
       report = (data: unknown) => {
-        if (this.#open && !this.#scope.aborted) this.#exec.progress(this.path, data);
+        if (this.live) this.#exec.progress(this, progressData(data));
       };
       reporters.set(this, report);
     }
@@ -99,10 +103,15 @@ export class Invocation implements AgentInvocation {
   get usage(): (usage: TokenUsage) => void {
     let usage = counters.get(this);
     if (usage === undefined) {
-      usage = (counts: TokenUsage) => this.#exec.usage(this.path, this.#agent.id, counts);
+      usage = (counts: TokenUsage) => this.#exec.usage(this, counts, this.live);
       counters.set(this, usage);
     }
     return usage;
+  }
+
+  /** Whether the call is still running: not settled, not aborted (what it reports now lands before `stage:end`). */
+  private get live(): boolean {
+    return this.#open && !this.#scope.aborted;
   }
 
   /** The agent called. @internal */

@@ -10,29 +10,26 @@ import { type ErrorRecord, type MacroError, toErrorRecord } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { snapshot } from '../internal/snapshot.js';
 import type { AuditRecord } from '../memory/memory-adapter.js';
+import type { ProgressData } from '../model/progress.js';
 import { statusOf } from '../model/stage-status.js';
-import type { RunUsage } from '../model/usage.js';
+import type { ModelPrice } from '../model/usage.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import type { DecisionDraft } from '../protocol/harmony.js';
-import { latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { RestorePoint } from './checkpoints.js';
 import type { CompiledNode } from './compile.js';
-import type { Outcome } from './failure.js';
 import type { GateCheck } from './gates.js';
+import type { Invocation } from './invocation.js';
 import type { MacroRun } from './run.js';
 import type {
   Artefact,
   DecisionRecord,
   GateVerdict,
   MacroAttempt,
-  MacroResult,
   StageRecord,
   StageStatus,
   TimelineEntry,
 } from './types.js';
-
-/** Every field of every variant of a result. */
-type MacroResultFields = MacroResult & { output: unknown; error: ErrorRecord };
+import { UsageLedger } from './usage-ledger.js';
 
 /** The run handle as the journal sees it: where events go, and which are listened to. */
 type EventSink = Pick<MacroRun<unknown>, 'deliver' | 'observes'>;
@@ -55,14 +52,30 @@ export class Journal {
    * is the caller's), whatever work is left behind.
    */
   ended = false;
+  /** Token usage the agents reported, from the first report on (see `ledger()`). */
+  usage: UsageLedger | undefined = undefined;
   readonly #run: EventSink;
   readonly #now: () => number;
+  readonly #prices: Readonly<Record<string, ModelPrice>> | undefined;
 
-  constructor(run: EventSink, runId: string, labels: Readonly<Record<string, string>>, now: () => number) {
+  constructor(
+    run: EventSink,
+    runId: string,
+    labels: Readonly<Record<string, string>>,
+    now: () => number,
+    prices?: Readonly<Record<string, ModelPrice>>,
+  ) {
     this.#run = run;
     this.runId = runId;
     this.labels = labels;
     this.#now = now;
+    this.#prices = prices;
+  }
+
+  /** The run's usage ledger, made on first use. */
+  ledger(): UsageLedger {
+    if (this.usage === undefined) this.usage = new UsageLedger(this.#prices);
+    return this.usage;
   }
 
   /** Takes over what a resumed run had recorded before it was interrupted. */
@@ -74,6 +87,8 @@ export class Journal {
     for (const verdict of journal.verdicts) this.verdicts.push(verdict);
     for (const artefact of journal.artefacts) this.artefacts.push(artefact);
     for (const decision of journal.decisions) this.decisions.push(decision);
+    for (const record of restore.stages.values())
+      if (record.usage !== undefined) this.ledger().restore(record);
   }
 
   now(): number {
@@ -173,6 +188,7 @@ export class Journal {
           };
     if (!this.ended) this.stages[path] = record;
     this.span('stage', path, kind, 'succeeded', attempt, startedAt, endedAt);
+    if (this.usage !== undefined) this.usage.attach(record, this.timeline);
     return record;
   }
 
@@ -203,7 +219,7 @@ export class Journal {
     const errorRecord = toErrorRecord(error);
     if (this.ended) return;
     this.errors.push(errorRecord);
-    this.stages[path] = {
+    const record: StageRecord = {
       path,
       id: node.id,
       kind,
@@ -214,7 +230,9 @@ export class Journal {
       endedAt,
       durationMs: endedAt - startedAt,
     };
+    this.stages[path] = record;
     this.span('stage', path, kind, status, attempt, startedAt, endedAt);
+    if (this.usage !== undefined) this.usage.attach(record, this.timeline);
     const event = {
       type: 'stage:end' as const,
       ...this.base(path),
@@ -355,44 +373,9 @@ export class Journal {
     this.recordAudit('retry', event, { attempt, delayMs, error: errorRecord });
   }
 
-  /** The run's result, built once, in place (a spread per field group copied the whole object per run). */
-  result(
-    macro: string,
-    producedBy: string,
-    labels: Readonly<Record<string, string>>,
-    startedAt: number,
-    endedAt: number,
-    outcome: Outcome,
-    persistenceFailure: MacroError | undefined,
-    usage: RunUsage | undefined,
-  ): MacroResult {
-    const { verdicts } = this;
-    const built: { -readonly [K in keyof MacroResultFields]?: MacroResultFields[K] } = {
-      runId: this.runId,
-      macro,
-      producedBy,
-      labels,
-      startedAt,
-      endedAt,
-      durationMs: endedAt - startedAt,
-      stages: this.stages,
-      timeline: this.timeline,
-      qa: { passed: verdicts.length === 0 || latestVerdictsPass(verdicts), verdicts },
-      artefacts: this.artefacts,
-      errors: this.errors,
-      macros: this.macros,
-      decisions: this.decisions,
-      status: outcome.status,
-    };
-    if (outcome.status === 'succeeded') built.output = outcome.output;
-    else built.error = toErrorRecord(outcome.error);
-    if (persistenceFailure !== undefined)
-      built.persistence = { ok: false, error: toErrorRecord(persistenceFailure) };
-    if (usage !== undefined) built.usage = usage;
-    return built as MacroResult; // every field a variant needs was set just above
-  }
-
-  progress(path: string, data: unknown): void {
-    this.emit({ type: 'stage:progress', ...this.base(path), data });
+  /** Emits a call's `stage:progress`. */
+  progress(call: Invocation, data: ProgressData): void {
+    const { path, attempt, phase } = call;
+    this.emit({ type: 'stage:progress', ...this.base(path), attempt, phase, data });
   }
 }

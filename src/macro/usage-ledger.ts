@@ -1,19 +1,49 @@
 /**
- * A run's token usage as its agents report it (`invocation.usage`), summed per agent and
- * model; made on the first report, so a run whose agents report none carries nothing.
+ * A run's token usage as its agents report it (`invocation.usage`): summed per agent and
+ * model for the run, per stage (`StageRecord.usage`) and per stage attempt (the timeline's
+ * stage spans). Made on the first report, so a run whose agents report none carries nothing.
  * @internal
  * @module
  */
 import { MacroError } from '../errors.js';
-import { clip, safeText } from '../internal/safe.js';
-import type { ModelPrice, RunUsage, TokenUsage, UsageRow } from '../model/usage.js';
+import { clip, safeGet, safeText } from '../internal/safe.js';
+import type { UsageProgress } from '../model/progress.js';
+import type { ModelPrice, RunUsage, TokenUsage, UsageRow, UsageTotals } from '../model/usage.js';
+import type { StageRecord, TimelineEntry } from './types.js';
 
-type Row = { -readonly [K in keyof UsageRow]: UsageRow[K] };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Row = Mutable<UsageRow>;
+type Counts = Record<(typeof COUNTS)[number], number>;
 const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens'] as const;
 
-/** Sums reported usage per agent and model. @internal */
-export class UsageLedger {
+/** Rows by agent and model. */
+class Rows {
   readonly #rows = new Map<string, Row>();
+
+  add(agent: string, model: string | undefined, counts: Counts, cost: number | undefined): void {
+    const key = model === undefined ? agent : `${agent}\u0000${model}`;
+    let row = this.#rows.get(key);
+    if (row === undefined) {
+      row = { agent, model, calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
+      this.#rows.set(key, row);
+    }
+    row.calls += 1;
+    for (const field of COUNTS) row[field] += counts[field];
+    if (cost !== undefined) row.costUsd = (row.costUsd ?? 0) + cost;
+  }
+
+  /** The totals and rows so far (copies: later reports do not change them). */
+  total(): RunUsage {
+    const byAgent = [...this.#rows.values()].map((row) => ({ ...row }));
+    return { ...sum(byAgent), byAgent };
+  }
+}
+
+/** Sums reported usage per agent and model, for the run, its stages and their attempts. @internal */
+export class UsageLedger {
+  readonly #run = new Rows();
+  readonly #stages = new Map<string, Rows>();
+  readonly #attempts = new Map<string, Mutable<UsageTotals>>();
   readonly #prices: Readonly<Record<string, ModelPrice>>;
   /** Total tokens so far. */
   #used = 0;
@@ -24,16 +54,21 @@ export class UsageLedger {
     this.#prices = prices;
   }
 
+  /** Tokens used so far. */
+  get tokens(): number {
+    return this.#used;
+  }
   /** What the priced calls cost so far, in US dollars. */
   get costUsd(): number {
     return this.#costUsd;
   }
 
   /**
-   * Adds one call's `usage` by `agent`; returns the run's total tokens since. Throws
-   * `INVALID_OPTIONS` naming the field and `path` when a count is not a whole number ≥ 0.
+   * Adds one call's `usage` by `agent` at `path` in its `attempt`; returns the counts as
+   * checked (for the `usage` progress event). Throws `INVALID_OPTIONS` naming the field and
+   * `path` when a count is not a whole number ≥ 0.
    */
-  add(agent: string, usage: TokenUsage, path: string): number {
+  add(agent: string, usage: TokenUsage, path: string, attempt: number): UsageProgress {
     const counts = checkedCounts(usage, path);
     const model = readField(usage, 'model', path);
     if (model !== undefined && typeof model !== 'string') {
@@ -41,46 +76,92 @@ export class UsageLedger {
         path,
       });
     }
-    const key = model === undefined ? agent : `${agent}\u0000${model}`;
-    let row = this.#rows.get(key);
-    if (row === undefined) {
-      row = { agent, model, calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
-      this.#rows.set(key, row);
+    const cost = this.#count(agent, model, counts, path);
+    const key = `${path}\u0000${attempt}`;
+    let tally = this.#attempts.get(key);
+    if (tally === undefined) {
+      tally = { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
+      this.#attempts.set(key, tally);
     }
-    row.calls += 1;
-    row.inputTokens += counts.inputTokens;
-    row.outputTokens += counts.outputTokens;
-    row.totalTokens += counts.totalTokens;
-    row.cachedInputTokens += counts.cachedInputTokens;
-    const price =
-      model === undefined || !Object.hasOwn(this.#prices, model) ? undefined : this.#prices[model];
-    if (price !== undefined) {
-      const cost = costOf(counts, price);
-      row.costUsd = (row.costUsd ?? 0) + cost;
-      this.#costUsd += cost;
-    }
-    this.#used += counts.totalTokens;
-    return this.#used;
+    tally.calls += 1;
+    for (const field of COUNTS) tally[field] += counts[field];
+    if (cost !== undefined) tally.costUsd = (tally.costUsd ?? 0) + cost;
+    return { type: 'usage', model, ...counts };
   }
 
-  /** The totals and rows so far (copies: later reports do not change them). */
+  /**
+   * Counts a stage record's usage, stored by an earlier process, into the run's (a resumed
+   * run's totals and budget include the tokens its finished stages spent). Rows that are
+   * not well-formed are left out: stored data is read, never trusted.
+   */
+  restore(record: StageRecord): void {
+    const rows = safeGet(safeGet(record, 'usage'), 'byAgent');
+    if (!Array.isArray(rows)) return;
+    for (const row of rows as unknown[]) {
+      const agent = safeGet(row, 'agent');
+      const model = safeGet(row, 'model');
+      if (typeof agent !== 'string' || (model !== undefined && typeof model !== 'string')) continue;
+      let counts: Counts;
+      try {
+        counts = checkedCounts(row, record.path);
+      } catch {
+        continue;
+      }
+      this.#count(agent, model, counts, record.path);
+    }
+  }
+
+  /** Puts the usage of `record`'s stage, and of its attempt, on the record and the stage span just recorded. */
+  attach(record: StageRecord, timeline: readonly TimelineEntry[]): void {
+    const stage = this.#stages.get(record.path);
+    if (stage === undefined) return;
+    // Added only to records and spans with usage: the common ones keep their shape.
+    (record as Mutable<StageRecord>).usage = stage.total();
+    const span = timeline[timeline.length - 1];
+    const tally = this.#attempts.get(`${record.path}\u0000${record.attempts}`);
+    if (span !== undefined && span.scope === 'stage' && span.path === record.path && tally !== undefined)
+      (span as Mutable<TimelineEntry>).usage = { ...tally };
+  }
+
+  /** The run's totals and rows so far (copies). */
   total(): RunUsage {
-    const byAgent = [...this.#rows.values()].map((row) => ({ ...row }));
-    const sum = (field: (typeof COUNTS)[number] | 'calls') => byAgent.reduce((n, row) => n + row[field], 0);
-    const totals = {
-      calls: sum('calls'),
-      inputTokens: sum('inputTokens'),
-      outputTokens: sum('outputTokens'),
-      totalTokens: sum('totalTokens'),
-      cachedInputTokens: sum('cachedInputTokens'),
-    };
-    return byAgent.some((row) => row.costUsd !== undefined)
-      ? { ...totals, costUsd: this.#costUsd, byAgent }
-      : { ...totals, byAgent };
+    return this.#run.total();
+  }
+
+  /** Adds a call to the run's and its stage's rows; returns its cost, if its model has a price. */
+  #count(agent: string, model: string | undefined, counts: Counts, path: string): number | undefined {
+    const price =
+      model === undefined || !Object.hasOwn(this.#prices, model) ? undefined : this.#prices[model];
+    const cost = price === undefined ? undefined : costOf(counts, price);
+    this.#run.add(agent, model, counts, cost);
+    let stage = this.#stages.get(path);
+    if (stage === undefined) {
+      stage = new Rows();
+      this.#stages.set(path, stage);
+    }
+    stage.add(agent, model, counts, cost);
+    this.#used += counts.totalTokens;
+    if (cost !== undefined) this.#costUsd += cost;
+    return cost;
   }
 }
 
-function checkedCounts(usage: unknown, path: string): Record<(typeof COUNTS)[number], number> {
+/** The totals of `rows` (a cost only where some row has one). */
+function sum(rows: readonly UsageRow[]): UsageTotals {
+  const total = (field: (typeof COUNTS)[number] | 'calls') => rows.reduce((n, row) => n + row[field], 0);
+  const totals = {
+    calls: total('calls'),
+    inputTokens: total('inputTokens'),
+    outputTokens: total('outputTokens'),
+    totalTokens: total('totalTokens'),
+    cachedInputTokens: total('cachedInputTokens'),
+  };
+  return rows.some((row) => row.costUsd !== undefined)
+    ? { ...totals, costUsd: rows.reduce((n, row) => n + (row.costUsd ?? 0), 0) }
+    : totals;
+}
+
+function checkedCounts(usage: unknown, path: string): Counts {
   if (typeof usage !== 'object' || usage === null) {
     throw new MacroError('INVALID_OPTIONS', `invocation.usage at ${path} expects an object of token counts`, {
       path,
@@ -124,7 +205,7 @@ function shown(value: unknown): string {
 }
 
 /** A call's cost: cached input at its own price (if given), the rest of the input and the output at theirs. */
-function costOf(counts: Record<(typeof COUNTS)[number], number>, price: ModelPrice): number {
+function costOf(counts: Counts, price: ModelPrice): number {
   const cached = Math.min(counts.cachedInputTokens, counts.inputTokens);
   const cachedPrice = price.cachedInputPerMillion ?? price.inputPerMillion;
   const input = (counts.inputTokens - cached) * price.inputPerMillion + cached * cachedPrice;

@@ -8,7 +8,7 @@ import type { Artefact } from './artefact.js';
 import type { DecisionRecord } from './decision.js';
 import type { GateVerdict } from './quality-gate.js';
 import type { StageStatus } from './stage-status.js';
-import type { RunUsage } from './usage.js';
+import type { RunUsage, UsageTotals } from './usage.js';
 
 /** What one stage did. */
 export interface StageRecord {
@@ -26,6 +26,12 @@ export interface StageRecord {
   readonly startedAt: number;
   readonly endedAt: number;
   readonly durationMs: number;
+  /**
+   * Tokens the stage's agent calls reported (every attempt's, judges' included), per agent
+   * and model; absent when none reported any. Reports made after the stage ended count in
+   * `MacroResult.usage` only.
+   */
+  readonly usage?: RunUsage;
 }
 
 /** One closed span of the execution timeline. */
@@ -39,6 +45,8 @@ export interface TimelineEntry {
   readonly startedAt: number;
   readonly endedAt: number;
   readonly durationMs: number;
+  /** On a stage span: the tokens that attempt's agent calls reported, if any. */
+  readonly usage?: UsageTotals;
 }
 
 /** The QA summary of a run: every gate verdict, per stage. */

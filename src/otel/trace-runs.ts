@@ -10,7 +10,7 @@ import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from
 import type { ErrorRecord } from '../errors.js';
 import { MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { safeGet } from '../internal/safe.js';
+import type { ProgressData } from '../model/progress.js';
 
 /** Something whose events can be traced: a `MacroOrchestrator` (every run) or one `MacroRun`. */
 export interface TraceSource {
@@ -172,21 +172,17 @@ function labelAttributes(labels: Readonly<Record<string, string>>): Record<strin
 /** Tokens summed per stage span over its calls (refinement rounds call the agent again). */
 const tokens = new WeakMap<Span, { input: number; output: number }>();
 
-/** Token usage an agent reported (`{ type: 'usage', … }` progress, as the AI SDK agents send), summed on its span. */
-function addUsage(span: Span | undefined, data: unknown): void {
-  if (span === undefined || typeof data !== 'object' || data === null) return;
-  if (safeGet(data, 'type') !== 'usage') return; // safeGet: a hostile value never throws here
-  const model = safeGet(data, 'model');
-  const inputTokens = safeGet(data, 'inputTokens');
-  const outputTokens = safeGet(data, 'outputTokens');
-  if (typeof model === 'string') span.setAttribute('gen_ai.request.model', model);
+/** Token usage an agent reported (`invocation.usage`, a `usage` progress event), summed on its span. */
+function addUsage(span: Span | undefined, data: ProgressData): void {
+  if (span === undefined || data.type !== 'usage') return;
+  if (data.model !== undefined) span.setAttribute('gen_ai.request.model', data.model);
   let sums = tokens.get(span);
   if (sums === undefined) {
     sums = { input: 0, output: 0 };
     tokens.set(span, sums);
   }
-  if (typeof inputTokens === 'number') sums.input += inputTokens;
-  if (typeof outputTokens === 'number') sums.output += outputTokens;
+  sums.input += data.inputTokens;
+  sums.output += data.outputTokens;
   span.setAttribute('gen_ai.usage.input_tokens', sums.input);
   span.setAttribute('gen_ai.usage.output_tokens', sums.output);
 }

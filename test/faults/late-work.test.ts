@@ -33,7 +33,9 @@ describe('work left behind after its stage ended', () => {
     const { run, events } = start([macro], [chatty]);
     await drive(run);
     keepTalking?.('still here');
-    expect(ofType(events, 'stage:progress').map((e) => e.data)).toEqual(['working']);
+    expect(ofType(events, 'stage:progress').map((e) => e.data)).toEqual([
+      { type: 'custom', value: 'working' },
+    ]);
     expect(events.at(-1)?.type).toBe('run:end');
   });
 

@@ -36,7 +36,7 @@ const id = (span: ReadableSpan) => span.spanContext().spanId;
 const echo: Agent = {
   id: 'echo',
   invoke: (input: unknown, invocation: AgentInvocation) => {
-    invocation.report({ type: 'usage', model: 'mock', inputTokens: 10, outputTokens: 3 });
+    invocation.usage({ model: 'mock', inputTokens: 10, outputTokens: 3 });
     return input;
   },
 };
@@ -166,7 +166,7 @@ describe('traceRuns', () => {
     await run;
   });
 
-  it('ignores usage data it cannot read', async () => {
+  it('counts tokens only from usage reports, not from progress that looks like them', async () => {
     const { exporter, tracer } = tracing();
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
@@ -174,7 +174,8 @@ describe('traceRuns', () => {
       id: 'odd',
       invoke: (_: unknown, invocation: AgentInvocation) => {
         invocation.report(revoked.proxy);
-        invocation.report({ type: 'usage', inputTokens: 'many' });
+        invocation.report({ type: 'usage', inputTokens: 500 });
+        invocation.usage({ inputTokens: 7 });
         return 'ok';
       },
     };
@@ -183,7 +184,8 @@ describe('traceRuns', () => {
     traceRuns(orchestrator, { tracer });
     expect((await orchestrator.run('m', { intent: 'x' })).status).toBe('succeeded');
     expect(byName(exporter.getFinishedSpans(), 'invoke_agent s').attributes).toMatchObject({
-      'gen_ai.usage.input_tokens': 0,
+      'gen_ai.usage.input_tokens': 7,
+      'gen_ai.usage.output_tokens': 0,
     });
   });
 
