@@ -2,7 +2,7 @@
  * macro-orchestrator: declarative macros that coordinate many AI agents.
  * @module
  */
-export type { Agent, AgentInvocation } from './agents/agent.js';
+export type { Agent, AgentCall, AgentCallWrapper, AgentInvocation } from './agents/agent.js';
 export { defineAgent } from './agents/agent.js';
 export { AgentRegistry } from './agents/registry.js';
 export {

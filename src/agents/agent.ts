@@ -57,3 +57,24 @@ export interface Agent<I = any, O = unknown> {
 export function defineAgent<I, O>(agent: Agent<I, O>): Agent<I, O> {
   return agent;
 }
+
+/** The agent call a wrapper runs around. */
+export interface AgentCall {
+  readonly runId: string;
+  /** The stage path the call is made for. */
+  readonly path: string;
+  readonly attempt: number;
+  /** The pipeline phase that calls; undefined for a Harmony judge. */
+  readonly phase: string | undefined;
+  /** The id of the agent called. */
+  readonly agent: string;
+}
+
+/**
+ * Runs around one agent call: calls `proceed()` (which calls the agent, or the next
+ * wrapper) once and returns what it returns. What it throws fails the call as the
+ * agent's own error would.
+ * @example
+ * orchestrator.aroundAgentCalls((call, proceed) => storage.run({ path: call.path }, proceed));
+ */
+export type AgentCallWrapper = (call: AgentCall, proceed: () => unknown) => unknown;

@@ -12,6 +12,7 @@ import {
   NoObjectGeneratedError,
   Output,
   streamText,
+  type TelemetrySettings,
   type ToolSet,
 } from 'ai';
 import type { z } from 'zod';
@@ -48,6 +49,11 @@ export interface AiAgentOptions<I, O> {
   readonly temperature?: number;
   /** Longest answer, in tokens, passed to the model call. */
   readonly maxOutputTokens?: number;
+  /**
+   * The AI SDK's own telemetry (`experimental_telemetry`): with `isEnabled`, its spans of
+   * the model call nest under the stage's when runs are traced (`macro-orchestrator/otel`).
+   */
+  readonly telemetry?: TelemetrySettings;
 }
 
 /**
@@ -82,6 +88,7 @@ export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>):
     stream = false,
     temperature,
     maxOutputTokens,
+    telemetry,
   } = read;
   if (typeof id !== 'string' || id === '')
     throw new MacroError('INVALID_OPTIONS', 'aiAgent expects a non-empty `id`');
@@ -103,6 +110,7 @@ export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>):
       if (maxOutputTokens !== undefined) call.maxOutputTokens = maxOutputTokens;
       if (output !== undefined) call.output = Output.object({ schema: output });
       if (tools !== undefined) call.tools = tools;
+      if (telemetry !== undefined) call.experimental_telemetry = telemetry;
       try {
         return (stream ? await streamed(call, invocation) : await generated(call, invocation)) as O;
       } catch (error) {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { z } from 'zod';
-import type { Agent } from '../agents/agent.js';
+import type { Agent, AgentInvocation } from '../agents/agent.js';
 import { AgentError, CancelledError, InvalidOutputError, isMacroError, type MacroError } from '../errors.js';
 import type { AbortScope, RaceOutcome, Watcher } from '../internal/abort-scope.js';
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
@@ -26,14 +26,21 @@ export interface CallOptions {
   readonly schema: z.ZodType | undefined;
 }
 
+/** Where an agent is called: the run, which runs its `aroundAgentCalls` wrappers around the call. */
+export interface CallSite {
+  callAgent(agent: Agent, input: unknown, invocation: AgentInvocation): unknown;
+}
+
 /** Calls a run's agents under its scheduling budget. */
 export class AgentCaller {
   readonly #scheduler: Scheduler;
   readonly #host: InvocationHost;
+  readonly #site: CallSite;
 
-  constructor(scheduler: Scheduler, host: InvocationHost) {
+  constructor(scheduler: Scheduler, host: InvocationHost, site: CallSite) {
     this.#scheduler = scheduler;
     this.#host = host;
+    this.#site = site;
   }
 
   /**
@@ -56,9 +63,11 @@ export class AgentCaller {
     );
     const outcome = new AgentOutcome(agent, path, scope, invocation, options.schema);
     const scheduler = this.#scheduler;
-    if (scheduler.unlimited) return callAgent(agent, input, invocation, scope, outcome);
+    const site = this.#site;
+    if (scheduler.unlimited) return callAgent(site, agent, input, invocation, scope, outcome);
     // Raced twice: waiting for a slot, then the call itself, each stops at an abort.
-    return scope.race(scheduler.schedule(agent.id, scheduledCall(agent, input, invocation, scope)), outcome);
+    const task = scheduledCall(site, agent, input, invocation, scope);
+    return scope.race(scheduler.schedule(agent.id, task), outcome);
   }
 
   /** Calls `agent` and tells `watcher` how the call settles, or of an abort first; no promise of its own. */
@@ -70,9 +79,14 @@ export class AgentCaller {
     watcher: Watcher<unknown>,
   ): void {
     const scheduler = this.#scheduler;
-    if (scheduler.unlimited) watchAgent(agent, input, invocation, scope, watcher);
+    const site = this.#site;
+    if (scheduler.unlimited) watchAgent(site, agent, input, invocation, scope, watcher);
     // Watched twice, as invoke races twice: waiting for a slot, then the call itself.
-    else scope.watch(scheduler.schedule(agent.id, scheduledCall(agent, input, invocation, scope)), watcher);
+    else
+      scope.watch(
+        scheduler.schedule(agent.id, scheduledCall(site, agent, input, invocation, scope)),
+        watcher,
+      );
   }
 }
 
@@ -89,16 +103,19 @@ export function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, pa
 
 /** The task the scheduler runs once a slot is free: the call, unless the scope aborted meanwhile. */
 function scheduledCall(
+  site: CallSite,
   agent: Agent,
   input: unknown,
   invocation: Invocation,
   scope: AbortScope,
 ): () => Promise<unknown> {
-  return () => (scope.aborted ? Promise.reject(scope.reason) : callAgent(agent, input, invocation, scope));
+  return () =>
+    scope.aborted ? Promise.reject(scope.reason) : callAgent(site, agent, input, invocation, scope);
 }
 
 /** Calls `agent` raced against `scope`; a synchronous throw becomes a rejection at once. */
 function callAgent(
+  site: CallSite,
   agent: Agent,
   input: unknown,
   invocation: Invocation,
@@ -106,7 +123,7 @@ function callAgent(
   outcome?: RaceOutcome<unknown, unknown>,
 ): Promise<unknown> {
   try {
-    const called = Promise.resolve(agent.invoke(input, invocation));
+    const called = Promise.resolve(site.callAgent(agent, input, invocation));
     return outcome === undefined ? scope.race(called) : scope.race(called, outcome);
   } catch (error) {
     return Promise.reject(outcome === undefined ? error : outcome.rejected(error));
@@ -162,6 +179,7 @@ export function agentFailure(error: unknown, agent: Agent, path: string, scope: 
 
 /** Calls `agent` and watches the call from `scope`; a synchronous throw is a rejection. */
 function watchAgent(
+  site: CallSite,
   agent: Agent,
   input: unknown,
   invocation: Invocation,
@@ -170,7 +188,7 @@ function watchAgent(
 ): void {
   let called: Promise<unknown>;
   try {
-    called = Promise.resolve(agent.invoke(input, invocation));
+    called = Promise.resolve(site.callAgent(agent, input, invocation));
   } catch (error) {
     watcher.rejected(error);
     return;

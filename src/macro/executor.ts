@@ -60,7 +60,7 @@ export class RunExecution implements AttemptHost, GroupHost {
     this.#context = req.context;
     const journal = new Journal(run, req.runId, req.macro.labels, svc.now, svc.prices);
     this.journal = journal;
-    this.caller = new AgentCaller(svc.scheduler, this);
+    this.caller = new AgentCaller(svc.scheduler, this, run);
     if (req.restore !== undefined) {
       journal.preload(req.restore);
       this.#restorer = new Restorer(journal, req.restore.stages);

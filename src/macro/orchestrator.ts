@@ -3,7 +3,9 @@
  * Its options are in orchestrator-options.ts; `runMacro` is in run-macro.ts.
  * @module
  */
+
 import { randomUUID } from 'node:crypto';
+import type { AgentCallWrapper } from '../agents/agent.js';
 import { AgentRegistry } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
@@ -17,6 +19,7 @@ import type { MacroLogger } from '../model/logger.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { AnyListeners } from './any-listeners.js';
+import { CallWrappers } from './call-wrappers.js';
 import { restorePoint } from './checkpoints.js';
 import { type CompiledMacro, compileCatalogue } from './compile.js';
 import { RunExecution } from './executor.js';
@@ -67,8 +70,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   readonly #checkAgents: AgentCheck;
   /** Runs in flight, by id: bounded by what runs now, emptied as runs settle. */
   readonly #live = new Map<string, MacroRun<unknown>>();
-  /** Listeners of every event of every run (`onAny`). */
-  readonly #anyListeners = new AnyListeners();
+  /** Listeners of every event of every run (`onAny`), and wrappers of every agent call (`aroundAgentCalls`). */
+  readonly #shared = { any: new AnyListeners(), calls: new CallWrappers() };
 
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
@@ -147,7 +150,18 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * const stop = orchestrator.onAny((event) => trace.push(event));
    */
   onAny(listener: (event: MacroEvent) => void): () => void {
-    return this.#anyListeners.add(listener, 'orchestrator.onAny');
+    return this.#shared.any.add(listener, 'orchestrator.onAny');
+  }
+
+  /**
+   * Runs `wrapper` around every agent call of every run (outside the run's own wrappers);
+   * returns the function that removes it. The place to make a tracing span or a request
+   * context current while an agent runs. See {@link AgentCallWrapper}.
+   * @example
+   * orchestrator.aroundAgentCalls((call, proceed) => requestContext.run({ path: call.path }, proceed));
+   */
+  aroundAgentCalls(wrapper: AgentCallWrapper): () => void {
+    return this.#shared.calls.add(wrapper, 'orchestrator.aroundAgentCalls');
   }
 
   /** A macro's definition, as given. */
@@ -202,7 +216,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       result,
       (reason) => scope.abort(new CancelledError(macro.name, reason)),
       logger,
-      this.#anyListeners,
+      this.#shared,
     );
     this.#track(run, scope, budget);
     return run as MacroRun<MacroOutput<M, N>>;
@@ -278,7 +292,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       result,
       (reason) => scope.abort(new CancelledError(name, reason)),
       this.logger,
-      this.#anyListeners,
+      this.#shared,
     );
     this.#track(run, scope, budget);
     return run;

@@ -4,11 +4,13 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
+import type { Agent, AgentCallWrapper, AgentInvocation } from '../agents/agent.js';
 import { describe } from '../errors.js';
 import type { MacroEvent, MacroEventMap, MacroEventType } from '../events.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
 import { type AnyListener, AnyListeners } from './any-listeners.js';
+import { CallWrappers, wrappedCall } from './call-wrappers.js';
 import type { MacroResult } from './types.js';
 
 type Listener = (...args: any[]) => void;
@@ -46,6 +48,9 @@ export class MacroRun<O = unknown>
   /** This run's `onAny` listeners (made on first use), and its orchestrator's. */
   #any: AnyListeners | undefined;
   readonly #shared: AnyListeners | undefined;
+  /** This run's `aroundAgentCalls` wrappers (made on first use), and its orchestrator's. */
+  #calls: CallWrappers | undefined;
+  readonly #sharedCalls: CallWrappers | undefined;
   /** `#listenerThrew` bound, for the any-event listeners (made on first use). */
   #threw: ((error: unknown) => void) | undefined;
 
@@ -56,10 +61,11 @@ export class MacroRun<O = unknown>
     result: Promise<MacroResult<O>>,
     cancel: (reason?: unknown) => void,
     logger: MacroLogger,
-    shared?: AnyListeners,
+    shared?: { readonly any: AnyListeners; readonly calls: CallWrappers },
   ) {
     super();
-    this.#shared = shared;
+    this.#shared = shared?.any;
+    this.#sharedCalls = shared?.calls;
     this.runId = runId;
     this.#macro = macro;
     this.result = result;
@@ -170,6 +176,26 @@ export class MacroRun<O = unknown>
   onAny(listener: (event: MacroEvent) => void): () => void {
     if (this.#any === undefined) this.#any = new AnyListeners();
     return this.#any.add(listener as AnyListener, 'run.onAny');
+  }
+
+  /**
+   * Runs `wrapper` around every agent call of this run (inside the orchestrator's
+   * wrappers); returns the function that removes it. See {@link AgentCallWrapper}.
+   * @example
+   * run.aroundAgentCalls((call, proceed) => context.with(contextFor(call.path), proceed));
+   */
+  aroundAgentCalls(wrapper: AgentCallWrapper): () => void {
+    if (this.#calls === undefined) this.#calls = new CallWrappers();
+    return this.#calls.add(wrapper, 'run.aroundAgentCalls');
+  }
+
+  /** Calls `agent` inside the wrappers, if there are any. @internal */
+  callAgent(agent: Agent, input: unknown, invocation: AgentInvocation): unknown {
+    const own = this.#calls;
+    const shared = this.#sharedCalls;
+    if ((own === undefined || own.size === 0) && (shared === undefined || shared.size === 0))
+      return agent.invoke(input, invocation);
+    return wrappedCall(shared, own, agent, input, invocation);
   }
 
   /**

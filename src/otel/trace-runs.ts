@@ -1,12 +1,15 @@
 /**
  * Runs as OpenTelemetry traces, built from their events: a span per run, per macro tried,
  * per stage attempt and per pipeline phase, nested by path, with the times the events
- * carry; retries, gates and fallbacks as span events; token usage that agents report on
+ * carry; retries, gates, Harmony decisions and fallbacks as span events; token usage that agents report on
  * their stage's span. Names and attributes follow the GenAI semantic conventions where they
  * apply (`invoke_workflow`, `invoke_agent`, `gen_ai.*`; experimental in OpenTelemetry).
+ * While an agent runs, its phase's span is the active context: spans the agent makes
+ * itself (the AI SDK's, with `experimental_telemetry` on) nest under it.
  * @module
  */
 import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import type { AgentCallWrapper } from '../agents/agent.js';
 import type { ErrorRecord } from '../errors.js';
 import { MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
@@ -15,6 +18,7 @@ import type { ProgressData } from '../model/progress.js';
 /** Something whose events can be traced: a `MacroOrchestrator` (every run) or one `MacroRun`. */
 export interface TraceSource {
   onAny(listener: (event: MacroEvent) => void): () => void;
+  aroundAgentCalls(wrapper: AgentCallWrapper): () => void;
 }
 
 /** Options of {@link traceRuns}. */
@@ -39,8 +43,16 @@ export function traceRuns(source: TraceSource, options: TraceRunsOptions): () =>
   }
   const runs = new Map<string, OpenSpans>();
   const unsubscribe = source.onAny((event) => onEvent(tracer, runs, event));
+  // The calling phase's span (or its stage's) is the active context while the agent runs,
+  // so spans the agent makes (the AI SDK's, with telemetry on) nest under it.
+  const unwrap = source.aroundAgentCalls((call, proceed) => {
+    const spans = runs.get(call.runId);
+    const span = spans?.get(`phase ${call.path}`) ?? spans?.get(`stage ${call.path}`);
+    return span === undefined ? proceed() : context.with(trace.setSpan(context.active(), span), proceed);
+  });
   return () => {
     unsubscribe();
+    unwrap();
     for (const spans of runs.values()) for (const span of spans.values()) span.end();
     runs.clear();
   };
@@ -137,6 +149,17 @@ function onEvent(tracer: Tracer, runs: Map<string, OpenSpans>, event: MacroEvent
         event.at,
       );
       return;
+    case 'decision': {
+      const attributes: Record<string, string | number | boolean> = {
+        'macro_orchestrator.decision.id': event.id,
+        'macro_orchestrator.decision.strategy': event.strategy,
+        'macro_orchestrator.decision.variants': event.variants.length,
+        'macro_orchestrator.decision.tie': event.tie,
+      };
+      if (event.winner !== undefined) attributes['macro_orchestrator.decision.winner'] = event.winner;
+      spans.get(`stage ${event.path}`)?.addEvent('harmony.decision', attributes, event.at);
+      return;
+    }
     case 'fallback':
       spans.get('run')?.addEvent('fallback', { 'macro_orchestrator.fallback.to': event.to }, event.at);
       return;

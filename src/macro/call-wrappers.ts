@@ -1,0 +1,61 @@
+/**
+ * Code run around every agent call (`aroundAgentCalls` on an orchestrator or a run): the
+ * place to make a tracing span or a request context current while the agent runs, so what
+ * the agent does (an AI SDK call and its own spans) is attributed to its stage.
+ * @internal
+ * @module
+ */
+import type { Agent, AgentCall, AgentCallWrapper, AgentInvocation } from '../agents/agent.js';
+import { MacroError } from '../errors.js';
+
+/** A list of wrappers, the first added outermost. @internal */
+export class CallWrappers {
+  #list: readonly AgentCallWrapper[] = [];
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  /** Adds `wrapper`; returns the function that removes it. `where` names the method for the error. */
+  add(wrapper: AgentCallWrapper, where: string): () => void {
+    if (typeof wrapper !== 'function') {
+      throw new MacroError('INVALID_OPTIONS', `${where} expects a function, got ${typeof wrapper}`);
+    }
+    // A new array each time: a call under way keeps the list it started with.
+    this.#list = [...this.#list, wrapper];
+    return () => {
+      this.#list = this.#list.filter((added) => added !== wrapper);
+    };
+  }
+
+  /** Calls `proceed` inside every wrapper of this list. */
+  wrap(call: AgentCall, proceed: () => unknown): unknown {
+    const list = this.#list;
+    const at = (i: number): unknown =>
+      i === list.length ? proceed() : (list[i] as AgentCallWrapper)(call, () => at(i + 1));
+    return at(0);
+  }
+}
+
+/**
+ * Calls `agent` inside the orchestrator's wrappers (outermost), then the run's.
+ * @internal
+ */
+export function wrappedCall(
+  shared: CallWrappers | undefined,
+  own: CallWrappers | undefined,
+  agent: Agent,
+  input: unknown,
+  invocation: AgentInvocation,
+): unknown {
+  const call: AgentCall = {
+    runId: invocation.runId,
+    path: invocation.path,
+    attempt: invocation.attempt,
+    phase: invocation.phase,
+    agent: agent.id,
+  };
+  const inner = () => agent.invoke(input, invocation);
+  const runs = own === undefined || own.size === 0 ? inner : () => own.wrap(call, inner);
+  return shared === undefined || shared.size === 0 ? runs() : shared.wrap(call, runs);
+}
