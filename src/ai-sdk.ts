@@ -4,4 +4,11 @@
  * @module
  */
 export { type AiAgentOptions, type AiProgress, aiAgent } from './ai-sdk/ai-agent.js';
+export {
+  type AiJudgeGateOptions,
+  type AiJudgeOptions,
+  aiJudgeGate,
+  type JudgeAgentOptions,
+  judgeAgent,
+} from './ai-sdk/judges.js';
 export { defaultPrompt, type PromptBuilder } from './ai-sdk/prompt.js';

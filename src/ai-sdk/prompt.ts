@@ -9,8 +9,8 @@ import { jsonText } from '../internal/json-text.js';
 /** Builds the user prompt of one call from the stage input and the invocation. */
 export type PromptBuilder<I = unknown> = (input: I, invocation: AgentInvocation) => string;
 
-/** Text of a value for a prompt: a string as it is, anything else as JSON (never throws). */
-function asText(value: unknown): string {
+/** Text of a value for a prompt: a string as it is, anything else as JSON (never throws). @internal */
+export function asText(value: unknown): string {
   return typeof value === 'string' ? value : jsonText(value);
 }
 

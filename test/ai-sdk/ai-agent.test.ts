@@ -121,6 +121,40 @@ describe('aiAgent', () => {
     expect(retried).toEqual([1234]);
   });
 
+  it('waits the seconds a 429 says in retry-after, then succeeds', async () => {
+    vi.useFakeTimers();
+    const model = new MockLanguageModelV3({
+      doGenerate: async () => {
+        if (model.doGenerateCalls.length === 1) {
+          throw new APICallError({
+            message: 'rate limited',
+            url: 'https://api.example/v1',
+            requestBodyValues: {},
+            statusCode: 429,
+            responseHeaders: { 'retry-after': '2' },
+            isRetryable: true,
+          });
+        }
+        return {
+          content: [{ type: 'text', text: 'ok' }],
+          finishReason: { unified: 'stop', raw: 'stop' },
+          usage: usage(1, 1),
+          warnings: [],
+        };
+      },
+    });
+    const writer = aiAgent({ id: 'writer', model });
+    const { handle } = run(
+      [retryableStage(agentStage('s', writer), { retries: 2, minDelayMs: 1 })],
+      [writer],
+    );
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(model.doGenerateCalls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(model.doGenerateCalls).toHaveLength(2);
+    expect(await handle).toMatchObject({ status: 'succeeded', output: 'ok' });
+  });
+
   it('fails at once on an error the provider says is not retryable (401)', async () => {
     vi.useFakeTimers();
     const model = new MockLanguageModelV3({
