@@ -11,6 +11,7 @@ import { AgentError, CancelledError, InvalidOutputError, isMacroError, type Macr
 import type { AbortScope, RaceOutcome, Watcher } from '../internal/abort-scope.js';
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
+import { type CallWrappers, wrappedCall } from './call-wrappers.js';
 import { Invocation, type InvocationHost } from './invocation.js';
 import type { GateVerdict } from './types.js';
 
@@ -26,21 +27,32 @@ export interface CallOptions {
   readonly schema: z.ZodType | undefined;
 }
 
-/** Where an agent is called: the run, which runs its `aroundAgentCalls` wrappers around the call. */
-export interface CallSite {
-  callAgent(agent: Agent, input: unknown, invocation: AgentInvocation): unknown;
+/** The `aroundAgentCalls` wrappers of a run: its own, and its orchestrator's. */
+export interface RunWrappers {
+  readonly calls: CallWrappers;
+  readonly sharedCalls: CallWrappers;
 }
 
-/** Calls a run's agents under its scheduling budget. */
+/** Calls a run's agents under its scheduling budget, inside its `aroundAgentCalls` wrappers. */
 export class AgentCaller {
   readonly #scheduler: Scheduler;
   readonly #host: InvocationHost;
-  readonly #site: CallSite;
+  readonly #own: CallWrappers;
+  readonly #shared: CallWrappers;
 
-  constructor(scheduler: Scheduler, host: InvocationHost, site: CallSite) {
+  constructor(scheduler: Scheduler, host: InvocationHost, wrappers: RunWrappers) {
     this.#scheduler = scheduler;
     this.#host = host;
-    this.#site = site;
+    this.#own = wrappers.calls;
+    this.#shared = wrappers.sharedCalls;
+  }
+
+  /** Calls `agent` itself: inside the wrappers, if there are any. */
+  callAgent(agent: Agent, input: unknown, invocation: AgentInvocation): unknown {
+    const own = this.#own;
+    const shared = this.#shared;
+    if (own.list.length === 0 && shared.list.length === 0) return agent.invoke(input, invocation);
+    return wrappedCall(shared, own, agent, input, invocation);
   }
 
   /**
@@ -63,10 +75,9 @@ export class AgentCaller {
     );
     const outcome = new AgentOutcome(agent, path, scope, invocation, options.schema);
     const scheduler = this.#scheduler;
-    const site = this.#site;
-    if (scheduler.unlimited) return callAgent(site, agent, input, invocation, scope, outcome);
+    if (scheduler.unlimited) return callAgent(this, agent, input, invocation, scope, outcome);
     // Raced twice: waiting for a slot, then the call itself, each stops at an abort.
-    const task = scheduledCall(site, agent, input, invocation, scope);
+    const task = scheduledCall(this, agent, input, invocation, scope);
     return scope.race(scheduler.schedule(agent.id, task), outcome);
   }
 
@@ -79,12 +90,11 @@ export class AgentCaller {
     watcher: Watcher<unknown>,
   ): void {
     const scheduler = this.#scheduler;
-    const site = this.#site;
-    if (scheduler.unlimited) watchAgent(site, agent, input, invocation, scope, watcher);
+    if (scheduler.unlimited) watchAgent(this, agent, input, invocation, scope, watcher);
     // Watched twice, as invoke races twice: waiting for a slot, then the call itself.
     else
       scope.watch(
-        scheduler.schedule(agent.id, scheduledCall(site, agent, input, invocation, scope)),
+        scheduler.schedule(agent.id, scheduledCall(this, agent, input, invocation, scope)),
         watcher,
       );
   }
@@ -103,19 +113,19 @@ export function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, pa
 
 /** The task the scheduler runs once a slot is free: the call, unless the scope aborted meanwhile. */
 function scheduledCall(
-  site: CallSite,
+  caller: AgentCaller,
   agent: Agent,
   input: unknown,
   invocation: Invocation,
   scope: AbortScope,
 ): () => Promise<unknown> {
   return () =>
-    scope.aborted ? Promise.reject(scope.reason) : callAgent(site, agent, input, invocation, scope);
+    scope.aborted ? Promise.reject(scope.reason) : callAgent(caller, agent, input, invocation, scope);
 }
 
 /** Calls `agent` raced against `scope`; a synchronous throw becomes a rejection at once. */
 function callAgent(
-  site: CallSite,
+  caller: AgentCaller,
   agent: Agent,
   input: unknown,
   invocation: Invocation,
@@ -123,7 +133,7 @@ function callAgent(
   outcome?: RaceOutcome<unknown, unknown>,
 ): Promise<unknown> {
   try {
-    const called = Promise.resolve(site.callAgent(agent, input, invocation));
+    const called = Promise.resolve(caller.callAgent(agent, input, invocation));
     return outcome === undefined ? scope.race(called) : scope.race(called, outcome);
   } catch (error) {
     return Promise.reject(outcome === undefined ? error : outcome.rejected(error));
@@ -179,7 +189,7 @@ export function agentFailure(error: unknown, agent: Agent, path: string, scope: 
 
 /** Calls `agent` and watches the call from `scope`; a synchronous throw is a rejection. */
 function watchAgent(
-  site: CallSite,
+  caller: AgentCaller,
   agent: Agent,
   input: unknown,
   invocation: Invocation,
@@ -188,7 +198,7 @@ function watchAgent(
 ): void {
   let called: Promise<unknown>;
   try {
-    called = Promise.resolve(site.callAgent(agent, input, invocation));
+    called = Promise.resolve(caller.callAgent(agent, input, invocation));
   } catch (error) {
     watcher.rejected(error);
     return;

@@ -10,11 +10,8 @@ import { MacroError } from '../errors.js';
 
 /** A list of wrappers, the first added outermost. @internal */
 export class CallWrappers {
-  #list: readonly AgentCallWrapper[] = [];
-
-  get size(): number {
-    return this.#list.length;
-  }
+  /** Read on every agent call (a plain field: no getter on that path). */
+  list: readonly AgentCallWrapper[] = [];
 
   /** Adds `wrapper`; returns the function that removes it. `where` names the method for the error. */
   add(wrapper: AgentCallWrapper, where: string): () => void {
@@ -22,15 +19,15 @@ export class CallWrappers {
       throw new MacroError('INVALID_OPTIONS', `${where} expects a function, got ${typeof wrapper}`);
     }
     // A new array each time: a call under way keeps the list it started with.
-    this.#list = [...this.#list, wrapper];
+    this.list = [...this.list, wrapper];
     return () => {
-      this.#list = this.#list.filter((added) => added !== wrapper);
+      this.list = this.list.filter((added) => added !== wrapper);
     };
   }
 
   /** Calls `proceed` inside every wrapper of this list. */
   wrap(call: AgentCall, proceed: () => unknown): unknown {
-    const list = this.#list;
+    const { list } = this;
     const at = (i: number): unknown =>
       i === list.length ? proceed() : (list[i] as AgentCallWrapper)(call, () => at(i + 1));
     return at(0);
@@ -42,8 +39,8 @@ export class CallWrappers {
  * @internal
  */
 export function wrappedCall(
-  shared: CallWrappers | undefined,
-  own: CallWrappers | undefined,
+  shared: CallWrappers,
+  own: CallWrappers,
   agent: Agent,
   input: unknown,
   invocation: AgentInvocation,
@@ -56,6 +53,6 @@ export function wrappedCall(
     agent: agent.id,
   };
   const inner = () => agent.invoke(input, invocation);
-  const runs = own === undefined || own.size === 0 ? inner : () => own.wrap(call, inner);
-  return shared === undefined || shared.size === 0 ? runs() : shared.wrap(call, runs);
+  const runs = own.list.length === 0 ? inner : () => own.wrap(call, inner);
+  return shared.list.length === 0 ? runs() : shared.wrap(call, runs);
 }

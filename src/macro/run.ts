@@ -4,13 +4,13 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import type { Agent, AgentCallWrapper, AgentInvocation } from '../agents/agent.js';
+import type { AgentCallWrapper } from '../agents/agent.js';
 import { describe } from '../errors.js';
 import type { MacroEvent, MacroEventMap, MacroEventType } from '../events.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
 import { type AnyListener, AnyListeners } from './any-listeners.js';
-import { CallWrappers, wrappedCall } from './call-wrappers.js';
+import { CallWrappers } from './call-wrappers.js';
 import type { MacroResult } from './types.js';
 
 type Listener = (...args: any[]) => void;
@@ -48,9 +48,10 @@ export class MacroRun<O = unknown>
   /** This run's `onAny` listeners (made on first use), and its orchestrator's. */
   #any: AnyListeners | undefined;
   readonly #shared: AnyListeners | undefined;
-  /** This run's `aroundAgentCalls` wrappers (made on first use), and its orchestrator's. */
-  #calls: CallWrappers | undefined;
-  readonly #sharedCalls: CallWrappers | undefined;
+  /** This run's `aroundAgentCalls` wrappers, and its orchestrator's (read by its AgentCaller). @internal */
+  readonly calls = new CallWrappers();
+  /** @internal */
+  readonly sharedCalls: CallWrappers;
   /** `#listenerThrew` bound, for the any-event listeners (made on first use). */
   #threw: ((error: unknown) => void) | undefined;
 
@@ -65,7 +66,7 @@ export class MacroRun<O = unknown>
   ) {
     super();
     this.#shared = shared?.any;
-    this.#sharedCalls = shared?.calls;
+    this.sharedCalls = shared?.calls ?? new CallWrappers();
     this.runId = runId;
     this.#macro = macro;
     this.result = result;
@@ -185,17 +186,7 @@ export class MacroRun<O = unknown>
    * run.aroundAgentCalls((call, proceed) => context.with(contextFor(call.path), proceed));
    */
   aroundAgentCalls(wrapper: AgentCallWrapper): () => void {
-    if (this.#calls === undefined) this.#calls = new CallWrappers();
-    return this.#calls.add(wrapper, 'run.aroundAgentCalls');
-  }
-
-  /** Calls `agent` inside the wrappers, if there are any. @internal */
-  callAgent(agent: Agent, input: unknown, invocation: AgentInvocation): unknown {
-    const own = this.#calls;
-    const shared = this.#sharedCalls;
-    if ((own === undefined || own.size === 0) && (shared === undefined || shared.size === 0))
-      return agent.invoke(input, invocation);
-    return wrappedCall(shared, own, agent, input, invocation);
+    return this.calls.add(wrapper, 'run.aroundAgentCalls');
   }
 
   /**
