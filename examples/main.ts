@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type MacroEvent, MacroOrchestrator, renderReport } from '../src/index.js';
 import { SqliteMemory } from '../src/sqlite.js';
+import { aiBrief } from './ai-models.js';
 import { localAgents } from './local-agents.js';
 
 const macro = (process.argv[2] ?? 'research-draft-review') as 'research-draft-review';
@@ -17,7 +18,14 @@ const guidance = await readFile(new URL('../AGENTS.md', import.meta.url), 'utf8'
 // Embedded durable memory: every run, checkpoint and audit record lands in <out-dir>/runs.db.
 await mkdir(outDir, { recursive: true });
 const memory = new SqliteMemory(resolve(outDir, 'runs.db'));
-const orchestrator = new MacroOrchestrator({ agents: localAgents({ latencyMs: 20 }), memory });
+// `ai-brief` runs on AI SDK models (mock ones unless OPENAI_API_KEY is set); the others on local agents.
+const ai = macro === ('ai-brief' as string) ? await aiBrief() : undefined;
+if (ai !== undefined) console.log(`(on ${ai.provider})`);
+const orchestrator = new MacroOrchestrator(
+  ai === undefined
+    ? { agents: localAgents({ latencyMs: 20 }), memory }
+    : { agents: ai.agents, macros: ai.macros, memory },
+);
 
 const contexts: Record<string, Parameters<typeof orchestrator.run>[1]> = {
   'research-draft-review': {
@@ -48,18 +56,28 @@ const contexts: Record<string, Parameters<typeof orchestrator.run>[1]> = {
   },
 };
 
-const context = contexts[macro] ?? { intent: macro, guidance };
+const context = ai?.context ?? contexts[macro] ?? { intent: macro, guidance };
 const run = orchestrator.run(macro, context);
 const indent = (e: MacroEvent) => '  '.repeat(Math.max(0, e.path.split('/').length - 1));
 
 console.log(`▶ ${macro}  (run ${run.runId})`);
+let streaming = false;
 for await (const event of run) {
+  if (streaming && event.type !== 'stage:progress') {
+    process.stdout.write('\n'); // the streamed text ends before the next line
+    streaming = false;
+  }
   switch (event.type) {
     case 'stage:start':
       console.log(
         `${indent(event)}▸ ${event.path} [${event.kind}]${event.attempt > 1 ? ` attempt ${event.attempt}` : ''}`,
       );
       break;
+    case 'stage:progress':
+      // Streamed tokens as they come; a newline before the phase's end.
+      if (event.data.type === 'text-delta') process.stdout.write(event.data.text);
+      streaming ||= event.data.type === 'text-delta';
+      continue;
     case 'phase:end':
       console.log(`${indent(event)}  · ${event.phase} ${event.status} (${event.durationMs} ms)`);
       break;
