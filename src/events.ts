@@ -53,6 +53,8 @@ export interface StageStartEvent extends EventBase {
   readonly type: 'stage:start';
   readonly kind: StageRecord['kind'];
   readonly attempt: number;
+  /** An agent stage's own agent (a phase may call others: see `stage:end`'s record). */
+  readonly agent?: string;
 }
 export interface StageEndEvent extends EventBase {
   readonly type: 'stage:end';

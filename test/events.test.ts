@@ -263,6 +263,24 @@ describe('listeners', () => {
     expect(run.listenerCount('stage:start')).toBe(1); // the recorder that start() attached
   });
 
+  it("name an agent stage's agent on its stage:start, and no agent on a group's", async () => {
+    const echo = defineAgent({ id: 'echo', invoke: (text: string) => text });
+    const macro = defineMacro({
+      name: 'main',
+      description: 'd',
+      stages: [parallel('p', [agentStage('a', echo)])],
+    });
+    const run = new MacroOrchestrator({ agents: [echo], macros: [macro] }).run('main', { intent: 'x' });
+    const events = recordEvents(run as MacroRun<unknown>);
+    await drive(run);
+    const starts = events.filter((e) => e.type === 'stage:start');
+    expect(starts.map((e) => [e.path, e.agent])).toEqual([
+      ['main/p', undefined],
+      ['main/p/a', 'echo'],
+    ]);
+    expect(starts[0]).not.toHaveProperty('agent');
+  });
+
   it('see stage:progress events from invocation.report()', async () => {
     const streamer = defineAgent({
       id: 'streamer',

@@ -144,16 +144,13 @@ export class Journal {
     const at = this.#now();
     const seq = ++this.seq;
     if (this.#run.observes('stage:start')) {
-      this.emit({
-        type: 'stage:start',
-        runId: this.runId,
-        seq,
-        at,
-        path: node.path,
-        labels: this.labels,
-        kind: node.kind,
-        attempt,
-      });
+      const { runId, labels } = this;
+      const { path, kind } = node;
+      this.emit(
+        kind === 'agent'
+          ? { type: 'stage:start', runId, seq, at, path, labels, kind, attempt, agent: node.agent.id }
+          : { type: 'stage:start', runId, seq, at, path, labels, kind, attempt },
+      );
     }
     return at;
   }

@@ -110,6 +110,7 @@ function onEvent(tracer: Tracer, runs: Map<string, OpenSpans>, event: MacroEvent
         'macro_orchestrator.attempt': event.attempt,
       };
       if (event.kind === 'agent') attributes['gen_ai.operation.name'] = 'invoke_agent';
+      if (event.agent !== undefined) attributes['gen_ai.agent.name'] = event.agent;
       open(`stage ${event.path}`, name, parentOf(spans, event.path), attributes);
       return;
     }

@@ -133,6 +133,23 @@ describe('traced shapes', () => {
     ]);
   });
 
+  it('ends every span of a cancelled run, as cancelled', async () => {
+    const { exporter, tracer } = tracing();
+    const waiting: Agent = { id: 'waiting', invoke: () => new Promise(() => {}) };
+    const macro = defineMacro({ name: 'm', description: 'd', stages: [agentStage('s', 'waiting')] });
+    const orchestrator = new MacroOrchestrator({ agents: [waiting], macros: [macro] });
+    traceRuns(orchestrator, { tracer });
+    const run = orchestrator.run('m', { intent: 'x' });
+    run.on('phase:start', () => run.cancel('user left'));
+    expect((await run).status).toBe('cancelled');
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((span) => span.name).sort()).toEqual(
+      ['invoke_agent s', 'invoke_workflow m', 'macro m', 'phase draft'].sort(),
+    );
+    for (const span of spans)
+      expect(span.attributes['macro_orchestrator.status'], span.name).toBe('cancelled');
+  });
+
   it("nests the AI SDK's spans of a model call under the phase that made it", async () => {
     const { exporter, tracer } = tracing();
     const model = new MockLanguageModelV3({

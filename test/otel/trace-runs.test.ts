@@ -73,6 +73,7 @@ describe('traceRuns', () => {
     });
     expect(a.attributes).toMatchObject({
       'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.agent.name': 'echo',
       'macro_orchestrator.stage.path': 'm/fan/a',
       'macro_orchestrator.attempt': 1,
       'gen_ai.request.model': 'mock',
