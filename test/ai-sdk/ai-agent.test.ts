@@ -11,9 +11,11 @@ import {
   type AgentInvocation,
   agentStage,
   defineMacro,
+  InMemoryMemory,
   type MacroEvent,
   MacroOrchestrator,
   predicateGate,
+  renderReport,
   retryableStage,
   type StageDefinition,
 } from '../../src/index.js';
@@ -257,6 +259,29 @@ describe('aiAgent', () => {
         },
       ],
     });
+  });
+
+  it("shows the mock's token counts alike in the result, its events, the stored result and the report", async () => {
+    const writer = aiAgent({ id: 'writer', model: answering('done') });
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [agentStage('s', writer), agentStage('t', writer)],
+    });
+    const memory = new InMemoryMemory();
+    const handle = new MacroOrchestrator({ agents: [writer], macros: [macro], memory }).run('m', {
+      intent: 'x',
+    });
+    const reported: number[] = [];
+    handle.on('stage:progress', ({ data }) => {
+      if (data.type === 'usage') reported.push(data.totalTokens);
+    });
+    const result = await handle;
+    expect(reported).toEqual([15, 15]);
+    expect(result.usage?.totalTokens).toBe(30);
+    expect(result.stages['m/s']?.usage?.totalTokens).toBe(15);
+    expect((await memory.loadResult(result.runId))?.usage).toEqual(result.usage);
+    expect(renderReport(result)).toContain('| `writer` | `mock-model` | 2 | 20 | 10 | 30 | 4 |');
   });
 
   it('reports the tokens each call used and the model that answered', async () => {
