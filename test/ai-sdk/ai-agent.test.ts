@@ -87,6 +87,25 @@ describe('aiAgent', () => {
     expect(seen).toBeInstanceOf(AbortSignal);
   });
 
+  it.each([false, true])('aborts the model call when the stage times out (stream: %s)', async (stream) => {
+    vi.useFakeTimers();
+    const signals: AbortSignal[] = [];
+    const hang = ({ abortSignal }: { abortSignal?: AbortSignal | undefined }) => {
+      signals.push(abortSignal as AbortSignal);
+      return new Promise<never>((_, reject) => {
+        abortSignal?.addEventListener('abort', () => reject(abortSignal.reason), { once: true });
+      });
+    };
+    const model = new MockLanguageModelV3({ doGenerate: hang, doStream: hang });
+    const writer = aiAgent({ id: 'writer', model, stream });
+    const { handle } = run([agentStage('s', writer, { timeoutMs: 1_000 })], [writer]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(signals.map((signal) => signal.aborted)).toEqual([false]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(await handle).toMatchObject({ status: 'partial', error: { code: 'STAGE_TIMEOUT' } });
+  });
+
   it('leaves retrying to the stage policy, waiting what retry-after-ms asks for', async () => {
     vi.useFakeTimers();
     let calls = 0;
