@@ -121,7 +121,7 @@ export interface ProgressEvent extends EventBase {
   readonly type: 'stage:progress';
   /** The stage attempt that made the call. */
   readonly attempt: number;
-  /** The pipeline phase that made the call; undefined for a Harmony judge's call. */
+  /** The pipeline phase that made the call; undefined for a Harmony or macro-gate judge's call. */
   readonly phase: string | undefined;
   readonly data: ProgressData;
 }

@@ -93,6 +93,44 @@ describe('aroundAgentCalls', () => {
     expect(writer.calls).toHaveLength(0);
   });
 
+  it('calls the agent once when a wrapper calls proceed twice, giving the first answer again', async () => {
+    const writer = scriptedAgent('writer', (call) => `answer ${call}`);
+    const orchestrator = new MacroOrchestrator({ agents: [writer], macros: [macro] });
+    const seen: unknown[] = [];
+    orchestrator.aroundAgentCalls((_call, proceed) => {
+      seen.push(proceed());
+      return proceed();
+    });
+    expect(await orchestrator.run('m', { intent: 'x' })).toMatchObject({ output: 'answer 1' });
+    expect(writer.calls).toHaveLength(1);
+    expect(seen).toEqual(['answer 1']);
+  });
+
+  it('rethrows the first error when a wrapper calls proceed again after it threw', async () => {
+    const writer = scriptedAgent('writer', () => {
+      throw new Error('model down');
+    });
+    const orchestrator = new MacroOrchestrator({ agents: [writer], macros: [macro] });
+    orchestrator.aroundAgentCalls((_call, proceed) => {
+      try {
+        return proceed();
+      } catch {
+        return proceed(); // a naive retry: the agent is not called again
+      }
+    });
+    const result = await orchestrator.run('m', { intent: 'x' });
+    expect(result.errors[0]?.message).toContain('model down');
+    expect(writer.calls).toHaveLength(1);
+  });
+
+  it("answers in the agent's place when a wrapper does not call proceed", async () => {
+    const writer = scriptedAgent('writer', () => 'from the agent');
+    const orchestrator = new MacroOrchestrator({ agents: [writer], macros: [macro] });
+    orchestrator.aroundAgentCalls(() => 'from the cache');
+    expect(await orchestrator.run('m', { intent: 'x' })).toMatchObject({ output: 'from the cache' });
+    expect(writer.calls).toHaveLength(0);
+  });
+
   it('stops wrapping once removed', async () => {
     const writer = scriptedAgent('writer', () => 'ok');
     const orchestrator = new MacroOrchestrator({ agents: [writer], macros: [macro] });

@@ -34,8 +34,23 @@ describe('progress data', () => {
     ['a tool call', { type: 'tool-call', toolName: 'search', toolCallId: 'c1', input: { q: 'x' } }],
     ['a tool result', { type: 'tool-result', toolName: 'search', toolCallId: 'c1', output: [1] }],
     ['custom data', { type: 'custom', value: 42 }],
-  ])('passes %s through as it is', (_, data) => {
-    expect(progressData(data)).toBe(data);
+  ])('passes %s on as it is', (_, data) => {
+    expect(progressData(data)).toEqual(data);
+  });
+
+  it('copies the fields it read once, so a value that changes later cannot change the kind', () => {
+    let reads = 0;
+    const shifty = {
+      get type() {
+        reads++;
+        return reads === 1 ? 'text-delta' : 'usage';
+      },
+      text: 'Hel',
+    };
+    const data = progressData(shifty);
+    expect(data).toEqual({ type: 'text-delta', text: 'Hel' });
+    expect(data).not.toBe(shifty);
+    expect(data.type).toBe('text-delta');
   });
 
   it.each([
@@ -64,7 +79,8 @@ describe('progress data', () => {
       fc.property(fc.anything(), (reported) => {
         const data = progressData(reported);
         expect(['text-delta', 'tool-call', 'tool-result', 'custom']).toContain(data.type);
-        if (data !== reported) expect(data).toEqual({ type: 'custom', value: reported });
+        if (data.type === 'custom' && data.value === reported) return;
+        expect(reported).toMatchObject(data); // a well-formed kind: its fields, copied
       }),
     );
   });

@@ -12,8 +12,11 @@ import {
   InMemoryMemory,
   MacroOrchestrator,
   type MacroResult,
+  parallel,
+  predicateGate,
   retryableStage,
   type StageDefinition,
+  sequence,
   type TokenUsage,
 } from '../src/index.js';
 
@@ -172,5 +175,95 @@ describe('usage across a resume', () => {
     const second = new MacroOrchestrator({ agents: [writer, answering], macros: [macro], memory });
     const result = await second.resume(runId, { budget: { maxTokens: 50 } });
     expect(result).toMatchObject({ status: 'partial', error: { code: 'BUDGET_EXCEEDED' } });
+  });
+});
+
+describe('usage on records and spans, in corner cases', () => {
+  it('counts a stage run again by its retried parent afresh on its spans', async () => {
+    const a = spending('a', { inputTokens: 5 });
+    let bCalls = 0;
+    const b: Agent = {
+      id: 'b',
+      invoke: () => {
+        bCalls++;
+        if (bCalls === 1) throw new Error('503');
+        return 'ok';
+      },
+    };
+    const stage = retryableStage(sequence('s', [agentStage('a', a), agentStage('b', b)]), {
+      retries: 1,
+      minDelayMs: 0,
+      jitter: false,
+    });
+    const result = await run([stage], [a, b]);
+    expect(stageSpans(result, 'm/s/a').map((span) => span.usage?.totalTokens)).toEqual([5, 5]);
+    expect(result.stages['m/s/a']?.usage?.totalTokens).toBe(10); // every run of the stage
+  });
+
+  it("counts a Harmony judge's tokens in the retried group's own attempt", async () => {
+    const judge: Agent = {
+      id: 'judge',
+      invoke: (_input, invocation) => {
+        invocation.usage({ inputTokens: 7 });
+        return { winner: 0, rationale: 'first' };
+      },
+    };
+    let leftCalls = 0;
+    const left: Agent = {
+      id: 'left',
+      invoke: () => {
+        leftCalls++;
+        if (leftCalls === 1) throw new Error('503');
+        return 'L';
+      },
+    };
+    const group = parallel('p', [agentStage('l', 'left'), agentStage('r', 'right')], {
+      harmony: { strategy: 'judge', judge: 'judge' },
+    });
+    const stage = retryableStage(group, { retries: 1, minDelayMs: 0, jitter: false });
+    const result = await run([stage], [judge, left, { id: 'right', invoke: () => 'R' }]);
+    expect(result.status).toBe('succeeded');
+    expect(stageSpans(result, 'm/p').map((span) => [span.attempt, span.usage?.totalTokens])).toEqual([
+      [1, undefined],
+      [2, 7],
+    ]);
+  });
+
+  it('restores the number of calls a stage made before the interruption', async () => {
+    const memory = new InMemoryMemory();
+    let reached!: () => void;
+    const stuckAt = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const writer = spending('writer', { inputTokens: 3 }, (call) => `draft ${call}`);
+    const second = predicateGate('second', (text: string) => text === 'draft 2');
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [agentStage('a', 'writer', { gates: [second] }), agentStage('b', 'stuck')],
+    });
+    const hanging: Agent = {
+      id: 'stuck',
+      invoke: () => {
+        reached();
+        return new Promise(() => {});
+      },
+    };
+    const { runId } = new MacroOrchestrator({ agents: [writer, hanging], macros: [macro], memory }).run('m', {
+      intent: 'x',
+    });
+    await stuckAt;
+    await new Promise((resolve) => setImmediate(resolve));
+    const answering: Agent = { id: 'stuck', invoke: () => 'done' };
+    const result = await new MacroOrchestrator({
+      agents: [writer, answering],
+      macros: [macro],
+      memory,
+    }).resume(runId);
+    expect(result.usage).toMatchObject({
+      calls: 2,
+      inputTokens: 6,
+      byAgent: [{ agent: 'writer', calls: 2 }],
+    });
   });
 });

@@ -16,7 +16,10 @@ export interface AgentInvocation {
   readonly path: string;
   /** 1 for the first attempt, 2+ for retries. */
   readonly attempt: number;
-  /** The pipeline phase that called the agent (`'draft'`, `'refinement'`…); undefined for a Harmony judge. */
+  /**
+   * The pipeline phase that called the agent (`'draft'`, `'refinement'`…; for a judge gate's
+   * agent, the phase whose QA pass called it); undefined for Harmony and macro-gate judges.
+   */
   readonly phase?: string | undefined;
   /** Failed gate verdicts of the previous output, given during Refinement and Elevation. */
   readonly feedback: readonly GateVerdict[];
@@ -64,7 +67,7 @@ export interface AgentCall {
   /** The stage path the call is made for. */
   readonly path: string;
   readonly attempt: number;
-  /** The pipeline phase that calls; undefined for a Harmony judge. */
+  /** The pipeline phase that calls (as `AgentInvocation.phase`); undefined for Harmony and macro-gate judges. */
   readonly phase: string | undefined;
   /** The id of the agent called. */
   readonly agent: string;
@@ -72,8 +75,10 @@ export interface AgentCall {
 
 /**
  * Runs around one agent call: calls `proceed()` (which calls the agent, or the next
- * wrapper) once and returns what it returns. What it throws fails the call as the
- * agent's own error would.
+ * wrapper) and returns what it returns. `proceed` runs once: called again, it gives the
+ * first call's result (or error) again. What the wrapper returns is the call's answer (one
+ * that never calls `proceed` answers in the agent's place); what it throws fails the call
+ * as the agent's own error would.
  * @example
  * orchestrator.aroundAgentCalls((call, proceed) => storage.run({ path: call.path }, proceed));
  */

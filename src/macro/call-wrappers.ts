@@ -29,9 +29,33 @@ export class CallWrappers {
   wrap(call: AgentCall, proceed: () => unknown): unknown {
     const { list } = this;
     const at = (i: number): unknown =>
-      i === list.length ? proceed() : (list[i] as AgentCallWrapper)(call, () => at(i + 1));
+      i === list.length
+        ? proceed()
+        : (list[i] as AgentCallWrapper)(
+            call,
+            once(() => at(i + 1)),
+          );
     return at(0);
   }
+}
+
+/**
+ * `run`, made to run once: a wrapper that calls `proceed` again gets the first call's
+ * result (or its error) again, and the agent is not called twice.
+ */
+function once(run: () => unknown): () => unknown {
+  let outcome: { ok: boolean; value: unknown } | undefined;
+  return () => {
+    if (outcome === undefined) {
+      try {
+        outcome = { ok: true, value: run() };
+      } catch (error) {
+        outcome = { ok: false, value: error };
+      }
+    }
+    if (!outcome.ok) throw outcome.value;
+    return outcome.value;
+  };
 }
 
 /**
@@ -52,7 +76,7 @@ export function wrappedCall(
     phase: invocation.phase,
     agent: agent.id,
   };
-  const inner = () => agent.invoke(input, invocation);
-  const runs = own.list.length === 0 ? inner : () => own.wrap(call, inner);
+  const inner = once(() => agent.invoke(input, invocation));
+  const runs = own.list.length === 0 ? inner : once(() => own.wrap(call, inner));
   return shared.list.length === 0 ? runs() : shared.wrap(call, runs);
 }

@@ -173,7 +173,7 @@ export class RunExecution implements AttemptHost, GroupHost {
       // fault): once the run aborts, its stages end within microtasks, and a turn after
       // that the macro ends anyway.
       const value = await withGrace(new Chain(this, macro.children, input, scope).ended, scope, abortReason);
-      if (macro.gates.length > 0) await checkMacroGates(this, macro.gates, value, macro.name, scope);
+      if (macro.gates.length > 0) await checkMacroGates(this, macro.gates, value, macro.name, scope, 1);
       // Cancelled (or out of time) while the macro ran, even if its last stage then ended:
       // the abort decides the run's status (see docs/failure-semantics.md, Precedence).
       outcome = scope.aborted

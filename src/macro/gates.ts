@@ -102,8 +102,9 @@ export async function checkMacroGates(
   output: unknown,
   path: string,
   scope: AbortScope,
+  attempt: number,
 ): Promise<void> {
-  const site = { path, pass: 1, scope, attempt: 1, phase: undefined };
+  const site = { path, pass: 1, scope, attempt, phase: undefined };
   const checked = checkGates(host, gates, output, site);
   // Raced, so a gate that never settles cannot outlast a cancellation or a deadline.
   const { passed, verdicts } = checked instanceof Promise ? await scope.race(checked) : checked;

@@ -50,11 +50,11 @@ export async function groupAttempt(
   const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
   try {
     let output: unknown;
-    if (node.kind === 'parallel') output = await parallel(host, node, input, scope);
+    if (node.kind === 'parallel') output = await parallel(host, node, input, scope, attempt);
     else {
       output = await new Chain(host, node.children, input, scope).ended;
       if (node.kind === 'macro' && node.gates.length > 0) {
-        await checkMacroGates(host, node.gates, output, node.path, scope);
+        await checkMacroGates(host, node.gates, output, node.path, scope, attempt);
       }
     }
     const record = journal.stageSucceeded(
@@ -84,6 +84,7 @@ async function parallel(
   node: CompiledParallel,
   input: unknown,
   parent: AbortScope,
+  attempt: number,
 ): Promise<unknown> {
   const failFast = node.failure === 'fail-fast';
   const scope = failFast ? parent.child() : parent;
@@ -103,7 +104,9 @@ async function parallel(
     if (scope !== parent) scope.dispose();
   }
   const { outputs, failures } = join;
-  if (node.harmony !== undefined) return harmonise(host, node, node.harmony, outputs, failures, parent);
+  if (node.harmony !== undefined) {
+    return harmonise(host, node, node.harmony, { outputs, failures, scope: parent, attempt });
+  }
   if (join.failed) throw join.firstError;
   if (node.merge === undefined) return outputs;
   try {
@@ -122,14 +125,19 @@ async function harmonise(
   host: GroupHost,
   node: CompiledParallel,
   harmony: Harmony,
-  outputs: readonly unknown[],
-  failures: ReadonlyMap<number, unknown>,
-  scope: AbortScope,
+  settled: {
+    readonly outputs: readonly unknown[];
+    readonly failures: ReadonlyMap<number, unknown>;
+    readonly scope: AbortScope;
+    /** The group's attempt: its judge's calls are counted in it. */
+    readonly attempt: number;
+  },
 ): Promise<unknown> {
-  const { output, decision } = await harmony.resolve(outputs, failures, {
+  const { scope } = settled;
+  const { output, decision } = await harmony.resolve(settled.outputs, settled.failures, {
     context: host.context,
     signal: scope.signal,
-    judge: host.judge(node.path, scope, 1, undefined),
+    judge: host.judge(node.path, scope, settled.attempt, undefined),
   });
   if (decision !== undefined) host.journal.decision(node.path, decision);
   return output;

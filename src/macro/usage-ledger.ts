@@ -20,14 +20,14 @@ const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens
 class Rows {
   readonly #rows = new Map<string, Row>();
 
-  add(agent: string, model: string | undefined, counts: Counts, cost: number | undefined): void {
+  add(agent: string, model: string | undefined, counts: Counts, cost: number | undefined, calls = 1): void {
     const key = model === undefined ? agent : `${agent}\u0000${model}`;
     let row = this.#rows.get(key);
     if (row === undefined) {
       row = { agent, model, calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
       this.#rows.set(key, row);
     }
-    row.calls += 1;
+    row.calls += calls;
     for (const field of COUNTS) row[field] += counts[field];
     if (cost !== undefined) row.costUsd = (row.costUsd ?? 0) + cost;
   }
@@ -91,36 +91,50 @@ export class UsageLedger {
 
   /**
    * Counts a stage record's usage, stored by an earlier process, into the run's (a resumed
-   * run's totals and budget include the tokens its finished stages spent). Rows that are
-   * not well-formed are left out: stored data is read, never trusted.
+   * run's totals and budget include the tokens its finished stages spent), with their calls;
+   * costs are priced again with this run's prices. Rows that are not well-formed are left
+   * out: stored data is read, never trusted.
    */
   restore(record: StageRecord): void {
-    const rows = safeGet(safeGet(record, 'usage'), 'byAgent');
-    if (!Array.isArray(rows)) return;
-    for (const row of rows as unknown[]) {
-      const agent = safeGet(row, 'agent');
-      const model = safeGet(row, 'model');
-      if (typeof agent !== 'string' || (model !== undefined && typeof model !== 'string')) continue;
-      let counts: Counts;
-      try {
-        counts = checkedCounts(row, record.path);
-      } catch {
-        continue;
+    try {
+      const rows = safeGet(safeGet(record, 'usage'), 'byAgent');
+      if (!Array.isArray(rows)) return;
+      for (const row of rows as unknown[]) {
+        const agent = safeGet(row, 'agent');
+        const model = safeGet(row, 'model');
+        const calls = safeGet(row, 'calls');
+        if (typeof agent !== 'string' || (model !== undefined && typeof model !== 'string')) continue;
+        if (!Number.isSafeInteger(calls) || (calls as number) < 1) continue;
+        let counts: Counts;
+        try {
+          counts = checkedCounts(row, record.path);
+        } catch {
+          continue;
+        }
+        this.#count(agent, model, counts, record.path, calls as number);
       }
-      this.#count(agent, model, counts, record.path);
+    } catch {
+      // a revoked proxy or a throwing getter in stored data: what was read before it counts
     }
   }
 
-  /** Puts the usage of `record`'s stage, and of its attempt, on the record and the stage span just recorded. */
+  /**
+   * Puts the usage of `record`'s stage, and of its attempt, on the record and the stage span
+   * just recorded. The attempt's tally is used up: a stage run again (its parent retried)
+   * counts its attempt 1 afresh.
+   */
   attach(record: StageRecord, timeline: readonly TimelineEntry[]): void {
     const stage = this.#stages.get(record.path);
     if (stage === undefined) return;
     // Added only to records and spans with usage: the common ones keep their shape.
     (record as Mutable<StageRecord>).usage = stage.total();
+    const key = `${record.path}\u0000${record.attempts}`;
+    const tally = this.#attempts.get(key);
+    if (tally === undefined) return;
+    this.#attempts.delete(key);
     const span = timeline[timeline.length - 1];
-    const tally = this.#attempts.get(`${record.path}\u0000${record.attempts}`);
-    if (span !== undefined && span.scope === 'stage' && span.path === record.path && tally !== undefined)
-      (span as Mutable<TimelineEntry>).usage = { ...tally };
+    if (span?.scope === 'stage' && span.path === record.path && span.attempt === record.attempts)
+      (span as Mutable<TimelineEntry>).usage = tally;
   }
 
   /** The run's totals and rows so far (copies). */
@@ -129,17 +143,23 @@ export class UsageLedger {
   }
 
   /** Adds a call to the run's and its stage's rows; returns its cost, if its model has a price. */
-  #count(agent: string, model: string | undefined, counts: Counts, path: string): number | undefined {
+  #count(
+    agent: string,
+    model: string | undefined,
+    counts: Counts,
+    path: string,
+    calls = 1,
+  ): number | undefined {
     const price =
       model === undefined || !Object.hasOwn(this.#prices, model) ? undefined : this.#prices[model];
     const cost = price === undefined ? undefined : costOf(counts, price);
-    this.#run.add(agent, model, counts, cost);
+    this.#run.add(agent, model, counts, cost, calls);
     let stage = this.#stages.get(path);
     if (stage === undefined) {
       stage = new Rows();
       this.#stages.set(path, stage);
     }
-    stage.add(agent, model, counts, cost);
+    stage.add(agent, model, counts, cost, calls);
     this.#used += counts.totalTokens;
     if (cost !== undefined) this.#costUsd += cost;
     return cost;

@@ -54,27 +54,31 @@ export type ProgressData =
   | CustomProgress;
 
 /**
- * `reported` as progress data: itself when it is one of the kinds above, whole and
+ * `reported` as progress data: a copy of its fields when it is one of the kinds above and
  * well-typed; otherwise (a string, an object of another shape, one whose fields cannot be
  * read) wrapped as `{ type: 'custom', value }`, so the event's type is always true.
  * @internal
  */
 export function progressData(reported: unknown): ProgressData {
   if (typeof reported !== 'object' || reported === null) return { type: 'custom', value: reported };
-  const text = (key: string) => typeof safeGet(reported, key) === 'string';
-  switch (safeGet(reported, 'type')) {
-    case 'text-delta':
-      if (text('text')) return reported as TextDeltaProgress;
-      break;
-    case 'tool-call':
-    case 'tool-result':
-      if (text('toolName') && text('toolCallId')) return reported as ToolCallProgress | ToolResultProgress;
-      break;
-    case 'custom':
-      if (hasValue(reported)) return reported as CustomProgress;
-      break;
-    // 'usage' is the engine's own (from invocation.usage): a report of that type is custom.
+  // A new object of the fields read once: a getter or proxy that answers differently the
+  // second time cannot change the kind, nor can the agent change the object afterwards.
+  const type = safeGet(reported, 'type');
+  if (type === 'text-delta') {
+    const text = safeGet(reported, 'text');
+    if (typeof text === 'string') return { type, text };
+  } else if (type === 'tool-call' || type === 'tool-result') {
+    const toolName = safeGet(reported, 'toolName');
+    const toolCallId = safeGet(reported, 'toolCallId');
+    if (typeof toolName === 'string' && typeof toolCallId === 'string') {
+      return type === 'tool-call'
+        ? { type, toolName, toolCallId, input: safeGet(reported, 'input') }
+        : { type, toolName, toolCallId, output: safeGet(reported, 'output') };
+    }
+  } else if (type === 'custom' && hasValue(reported)) {
+    return { type, value: safeGet(reported, 'value') };
   }
+  // 'usage' is the engine's own (from invocation.usage): a report of that type is custom.
   return { type: 'custom', value: reported };
 }
 

@@ -18,7 +18,8 @@ import type { ProgressData } from '../model/progress.js';
 /** Something whose events can be traced: a `MacroOrchestrator` (every run) or one `MacroRun`. */
 export interface TraceSource {
   onAny(listener: (event: MacroEvent) => void): () => void;
-  aroundAgentCalls(wrapper: AgentCallWrapper): () => void;
+  /** When present (orchestrators and runs have it), agent calls run in their phase's span context. */
+  aroundAgentCalls?(wrapper: AgentCallWrapper): () => void;
 }
 
 /** Options of {@link traceRuns}. */
@@ -41,18 +42,21 @@ export function traceRuns(source: TraceSource, options: TraceRunsOptions): () =>
   if (tracer === undefined || tracer === null || typeof tracer.startSpan !== 'function') {
     throw new MacroError('INVALID_OPTIONS', 'traceRuns expects options.tracer, an OpenTelemetry Tracer');
   }
+  if (typeof source?.onAny !== 'function') {
+    throw new MacroError('INVALID_OPTIONS', 'traceRuns expects a MacroOrchestrator or a MacroRun to trace');
+  }
   const runs = new Map<string, OpenSpans>();
   const unsubscribe = source.onAny((event) => onEvent(tracer, runs, event));
   // The calling phase's span (or its stage's) is the active context while the agent runs,
   // so spans the agent makes (the AI SDK's, with telemetry on) nest under it.
-  const unwrap = source.aroundAgentCalls((call, proceed) => {
+  const unwrap = source.aroundAgentCalls?.((call, proceed) => {
     const spans = runs.get(call.runId);
     const span = spans?.get(`phase ${call.path}`) ?? spans?.get(`stage ${call.path}`);
     return span === undefined ? proceed() : context.with(trace.setSpan(context.active(), span), proceed);
   });
   return () => {
     unsubscribe();
-    unwrap();
+    unwrap?.();
     for (const spans of runs.values()) for (const span of spans.values()) span.end();
     runs.clear();
   };

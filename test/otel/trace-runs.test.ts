@@ -190,6 +190,18 @@ describe('traceRuns', () => {
     });
   });
 
+  it('traces a source that only has onAny, and refuses one without it', async () => {
+    const { exporter, tracer } = tracing();
+    const macro = defineMacro({ name: 'm', description: 'd', stages: [agentStage('s', echo)] });
+    const orchestrator = new MacroOrchestrator({ agents: [echo], macros: [macro] });
+    traceRuns({ onAny: (listener) => orchestrator.onAny(listener) }, { tracer });
+    await orchestrator.run('m', { intent: 'x' });
+    expect(exporter.getFinishedSpans().map((span) => span.name)).toContain('invoke_agent s');
+    expect(() => traceRuns({} as never, { tracer })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
   it('refuses options without a tracer', () => {
     const orchestrator = new MacroOrchestrator({ agents: [], macros: [] });
     expect(() => traceRuns(orchestrator, {} as never)).toThrow(
