@@ -28,6 +28,8 @@ export type { LogLevel } from './logger.js';
 export type { Durability } from './macro/checkpoints.js';
 export type { AgentStageOptions, HarmonyParallelOptions, ParallelOptions } from './macro/helpers.js';
 export { agentStage, defineMacro, parallel, retryableStage, sequence, subMacro } from './macro/helpers.js';
+export { macroJsonSchema } from './macro/json-schema.js';
+export { macroToMermaid } from './macro/macro-graph.js';
 export { MacroOrchestrator, type MacroOutput } from './macro/orchestrator.js';
 export type {
   OrchestratorOptions,
@@ -139,5 +141,6 @@ export {
 } from './protocol/execution.js';
 export { type JudgeInput, judgeGate, predicateGate, schemaGate } from './protocol/quality-gates.js';
 export { escapeMarkdown } from './report/escape.js';
+export { runToGantt } from './report/gantt.js';
 export { type ReportOptions, renderReport } from './report/markdown.js';
 export type { SchedulingPolicy, SchedulingPolicyInput } from './scheduling/scheduler.js';
