@@ -8,7 +8,7 @@ const esmOnly = ['p-limit', 'p-retry', 'yocto-queue', 'is-network-error'];
 // dist/ is emptied by the build script before both configs run, so neither cleans under the other.
 export default defineConfig([
   {
-    entry: ['src/index.ts', 'src/sqlite.ts', 'src/ai-sdk.ts', 'src/otel.ts'],
+    entry: ['src/index.ts', 'src/sqlite.ts', 'src/ai-sdk.ts', 'src/otel.ts', 'src/cli.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,

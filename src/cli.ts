@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * `macro-orchestrator` on the command line: validate, graph, schema, run, resume, show.
+ * Ctrl-C cancels a running macro cleanly (a second Ctrl-C exits at once).
+ * @module
+ */
+import { main } from './cli/main.js';
+
+let cancel: (() => void) | undefined;
+process.on('SIGINT', () => {
+  if (cancel === undefined) process.exit(130);
+  const stop = cancel;
+  cancel = undefined; // the next Ctrl-C exits
+  stop();
+});
+
+process.exitCode = await main(process.argv.slice(2), {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  cwd: process.cwd(),
+  onInterrupt: (next) => {
+    cancel = next;
+  },
+});
