@@ -2,7 +2,7 @@
  * `macro-orchestrator/ai-sdk`: AI SDK models as agents, driven by the SDK's own mock models
  * (`ai/test`) through real macro runs.
  */
-import { APICallError } from 'ai';
+import { APICallError, tool } from 'ai';
 import { convertArrayToReadableStream, MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -360,6 +360,30 @@ describe('aiAgent', () => {
       { type: 'text-delta', text: 'Hel' },
       { type: 'text-delta', text: 'lo' },
       expect.objectContaining({ type: 'usage', model: 'mock-stream', totalTokens: 5 }),
+    ]);
+  });
+
+  it('streams the tool calls the model makes and their results as progress', async () => {
+    const model = new MockLanguageModelV3({
+      modelId: 'mock-tools',
+      doStream: async () => ({
+        stream: convertArrayToReadableStream([
+          { type: 'stream-start', warnings: [] },
+          { type: 'tool-call', toolCallId: 'c1', toolName: 'search', input: '{"q":"wal"}' },
+          { type: 'finish', finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage: usage(4, 1) },
+        ]),
+      }),
+    });
+    const search = tool({
+      inputSchema: z.object({ q: z.string() }),
+      execute: async ({ q }) => `found ${q}`,
+    });
+    const writer = aiAgent({ id: 'writer', model, stream: true, tools: { search } });
+    const { handle, progress } = run([agentStage('s', writer)], [writer]);
+    expect((await handle).status).toBe('succeeded');
+    expect(progress.slice(0, 2)).toEqual([
+      { type: 'tool-call', toolName: 'search', toolCallId: 'c1', input: { q: 'wal' } },
+      { type: 'tool-result', toolName: 'search', toolCallId: 'c1', output: 'found wal' },
     ]);
   });
 

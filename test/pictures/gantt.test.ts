@@ -96,6 +96,12 @@ describe('runToGantt', () => {
     await expect(mermaidParse(chart)).resolves.toBeDefined();
   });
 
+  it('draws restored stages as done, and names even a path of nothing but separators', () => {
+    const chart = runToGantt(resultWith([span('m', 0, 4, 'restored'), span(':;#', 4, 6)]));
+    expect(chart).toContain('  section m\n  m restored :done, s0, 0, 4');
+    expect(chart).toContain('  section (unnamed)\n  succeeded :s1, 4, 6');
+  });
+
   it('leaves out damaged entries of a stored result', () => {
     const damaged = resultWith([span('m/a', 0, 5), { scope: 'stage', path: 'm/b' } as never, null as never]);
     expect(

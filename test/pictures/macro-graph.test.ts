@@ -82,6 +82,20 @@ describe('macroToMermaid', () => {
     },
   );
 
+  it('names the merge of a group that merges, and the agent a stage elevates to', () => {
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [
+        parallel('p', [agentStage('a', 'w')], { merge: (outputs: readonly unknown[]) => outputs.join() }),
+        agentStage('s', 'w', { gates: [judgeGate('g', 'c', 1)], elevateTo: 'senior' }),
+      ],
+    });
+    const chart = macroToMermaid(macro);
+    expect(chart).toContain('[\\"merge"\\]');
+    expect(chart).toContain('"s · agent: w · gates: g · elevates to: senior"');
+  });
+
   it('escapes names that would break the chart', async () => {
     const hostile = defineMacro({
       name: 'm',

@@ -1,0 +1,158 @@
+/**
+ * The command line's other paths: help, file errors, what a run prints for retries,
+ * gates, decisions and fallbacks, a context file, and the memory it is told to use.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mo-cli-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(args, {
+    out: (text) => {
+      out += text;
+    },
+    err: (text) => {
+      err += text;
+    },
+    cwd: dir,
+  });
+  return { code, out, err };
+}
+const write = (name: string, text: string) => writeFile(join(dir, name), text);
+
+/** Agents and macros that retry, fail a gate, decide by majority and fall back. */
+const EVENTFUL = `
+let flaky = 0;
+let drafts = 0;
+export const agents = [
+  { id: 'flaky', invoke: () => { if (++flaky === 1) throw Object.assign(new Error('overloaded'), { status: 503 }); return 'ok'; } },
+  { id: 'drafter', invoke: () => 'draft ' + ++drafts },
+  { id: 'yes', invoke: () => 'yes' },
+  { id: 'no', invoke: () => 'no' },
+  { id: 'broken', invoke: () => { throw new Error('gone'); } },
+];
+export const macros = [
+  { name: 'eventful', description: 'd', fallback: 'plan-b', stages: [
+    { kind: 'retryable', retry: { retries: 1, minDelayMs: 1, jitter: false }, stage: { kind: 'agent', id: 'a', agent: 'flaky' } },
+    { kind: 'agent', id: 'd', agent: 'drafter', gates: [{ kind: 'predicate', id: 'second', check: (t) => t === 'draft 2', feedback: 'again' }] },
+    { kind: 'parallel', id: 'vote', harmony: { strategy: 'majority' }, branches: [
+      { kind: 'agent', id: 'y1', agent: 'yes' }, { kind: 'agent', id: 'y2', agent: 'yes' }, { kind: 'agent', id: 'n', agent: 'no' } ] },
+    { kind: 'agent', id: 'end', agent: 'broken' },
+  ] },
+  { name: 'plan-b', description: 'd', stages: [{ kind: 'agent', id: 'b', agent: 'yes' }] },
+];
+`;
+
+describe('help and mistakes', () => {
+  it('prints the usage for help, exit 0, and with no command, exit 2', async () => {
+    expect(await cli('help')).toMatchObject({ code: 0, out: expect.stringContaining('Commands:') });
+    expect(await cli('--help')).toMatchObject({ code: 0 });
+    expect(await cli()).toMatchObject({ code: 2, out: expect.stringContaining('Usage:') });
+  });
+
+  it('refuses extra arguments and a missing target', async () => {
+    expect(await cli('graph', 'a', 'b')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('unexpected arguments: b'),
+    });
+    expect(await cli('validate')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('validate needs a file'),
+    });
+  });
+
+  it.each([
+    ['m.json', '{ not json', 'm.json is not valid JSON'],
+    ['m.yaml', 'stages: [unclosed', 'm.yaml is not valid YAML'],
+    ['m.mjs', 'export const x = ;', 'cannot load m.mjs'],
+    ['m.json', '42', 'm.json holds no macros'],
+    ['m.json', '{ "other": 1 }', 'm.json defines no macros'],
+  ])('says what is wrong with %s (%s)', async (name, text, message) => {
+    await write(name, text);
+    const { code, err } = await cli('validate', name);
+    expect(code).toBeGreaterThan(0);
+    expect(err).toContain(message);
+  });
+
+  it('validates macros that name built-in macros as sub-macros or fallbacks', async () => {
+    await write(
+      'm.json',
+      JSON.stringify([
+        {
+          name: 'wrap',
+          description: 'd',
+          fallback: 'release-notes-minimal',
+          stages: [{ kind: 'macro', id: 'in', macro: 'code-review' }],
+        },
+      ]),
+    );
+    expect(await cli('validate', 'm.json')).toMatchObject({ code: 0 });
+  });
+
+  it('names the file when a graph names a macro it does not hold', async () => {
+    await write(
+      'm.json',
+      JSON.stringify([{ name: 'one', description: 'd', stages: [{ kind: 'agent', id: 's', agent: 'w' }] }]),
+    );
+    expect((await cli('graph', 'two', '--file', 'm.json')).err).toContain(
+      'no macro "two" in m.json or the built-ins',
+    );
+  });
+});
+
+describe('run', () => {
+  it('prints retries, gate verdicts, decisions and the fallback as lines', async () => {
+    await write('m.mjs', EVENTFUL);
+    const { code, out } = await cli('run', 'eventful', '--file', 'm.mjs', '--intent', 'x');
+    expect(code).toBe(0);
+    for (const line of [
+      '  ↻ retry in 1 ms: Agent "flaky" failed at eventful/a: overloaded',
+      '▸ eventful/a (attempt 2)',
+      '  ✖ gate second: again',
+      '  ✓ gate second',
+      '  ⚖ majority: ',
+      '  ✖ eventful/end failed in ',
+      '⤷ fallback eventful → plan-b',
+      '■ succeeded in ',
+    ]) {
+      expect(out).toContain(line);
+    }
+  });
+
+  it('takes the context from a JSON file, and says what is wrong with one it cannot read', async () => {
+    await write('m.mjs', EVENTFUL);
+    await write('context.json', JSON.stringify({ intent: 'from a file' }));
+    expect((await cli('run', 'plan-b', '--file', 'm.mjs', '--context', 'context.json')).code).toBe(0);
+    await write('bad.json', '{');
+    const { code, err } = await cli('run', 'plan-b', '--file', 'm.mjs', '--context', 'bad.json');
+    expect(code).toBe(1);
+    expect(err).toContain('INVALID_OPTIONS: --context bad.json: ');
+  });
+
+  it('refuses a sqlite memory without a path, and postgres until it exists', async () => {
+    expect((await cli('run', 'x', '--intent', 'x', '--memory', 'sqlite:')).err).toContain(
+      'needs a file path',
+    );
+    expect((await cli('run', 'x', '--intent', 'x', '--memory', 'postgres://db')).err).toContain(
+      'postgres memory is not available yet',
+    );
+  });
+
+  it('fails a run of a macro it does not know with the configuration error', async () => {
+    const { code, err } = await cli('run', 'nope', '--intent', 'x', '--memory', 'memory');
+    expect(code).toBe(1);
+    expect(err).toContain('nope');
+  });
+});
