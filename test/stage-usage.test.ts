@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Agent,
-  type AgentInvocation,
   agentStage,
   defineMacro,
   InMemoryMemory,
@@ -17,20 +16,8 @@ import {
   retryableStage,
   type StageDefinition,
   sequence,
-  type TokenUsage,
 } from '../src/index.js';
-
-/** Reports `usage` on each call, then answers with `behave(call number)`. */
-function spending(id: string, usage: TokenUsage, behave: (call: number) => unknown = () => id): Agent {
-  let calls = 0;
-  return {
-    id,
-    invoke: (_input: unknown, invocation: AgentInvocation) => {
-      invocation.usage(usage);
-      return behave(++calls);
-    },
-  };
-}
+import { spendingAgent, stuckAgent } from './support/index.js';
 
 async function run(stages: StageDefinition[], agents: Agent[]): Promise<MacroResult> {
   const macro = defineMacro({ name: 'm', description: 'd', stages: stages as [StageDefinition] });
@@ -42,7 +29,7 @@ const stageSpans = (result: MacroResult, path: string) =>
 
 describe('stage usage', () => {
   it("is on the stage's record, per agent and model, summed over its attempts", async () => {
-    const flaky = spending('flaky', { model: 'mini', inputTokens: 5, outputTokens: 1 }, (call) => {
+    const flaky = spendingAgent('flaky', { model: 'mini', inputTokens: 5, outputTokens: 1 }, (call) => {
       if (call === 1) throw new Error('503');
       return 'ok';
     });
@@ -69,7 +56,7 @@ describe('stage usage', () => {
   });
 
   it("puts each attempt's tokens on that attempt's stage span", async () => {
-    const flaky = spending('flaky', { inputTokens: 5 }, (call) => {
+    const flaky = spendingAgent('flaky', { inputTokens: 5 }, (call) => {
       if (call === 1) throw new Error('503');
       return 'ok';
     });
@@ -82,7 +69,7 @@ describe('stage usage', () => {
   });
 
   it('is on the record of a stage that failed', async () => {
-    const broken = spending('broken', { outputTokens: 9 }, () => {
+    const broken = spendingAgent('broken', { outputTokens: 9 }, () => {
       throw new Error('no');
     });
     const result = await run([agentStage('a', broken)], [broken]);
@@ -91,7 +78,7 @@ describe('stage usage', () => {
 
   it('is left out of the records and spans of stages whose agents reported none', async () => {
     const quiet: Agent = { id: 'quiet', invoke: () => 'ok' };
-    const paid = spending('paid', { inputTokens: 1 });
+    const paid = spendingAgent('paid', { inputTokens: 1 });
     const result = await run([agentStage('a', quiet), agentStage('b', paid)], [quiet, paid]);
     expect(result.stages['m/a']).not.toHaveProperty('usage');
     expect(stageSpans(result, 'm/a')[0]).not.toHaveProperty('usage');
@@ -99,7 +86,7 @@ describe('stage usage', () => {
   });
 
   it('is priced as the run is', async () => {
-    const paid = spending('paid', { model: 'big', inputTokens: 1_000_000 });
+    const paid = spendingAgent('paid', { model: 'big', inputTokens: 1_000_000 });
     const macro = defineMacro({ name: 'm', description: 'd', stages: [agentStage('a', paid)] });
     const orchestrator = new MacroOrchestrator({
       agents: [paid],
@@ -118,27 +105,17 @@ describe('usage across a resume', () => {
     description: 'd',
     stages: [agentStage('a', 'writer'), agentStage('b', 'stuck')],
   });
-  const writer = spending('writer', { model: 'mini', inputTokens: 40, outputTokens: 2 });
+  const writer = spendingAgent('writer', { model: 'mini', inputTokens: 40, outputTokens: 2 });
 
   it("counts the tokens of the stages finished before the interruption in the resumed run's totals", async () => {
     const memory = new InMemoryMemory();
-    let reached!: () => void;
-    const stuckAt = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    const hanging: Agent = {
-      id: 'stuck',
-      invoke: () => {
-        reached();
-        return new Promise(() => {});
-      },
-    };
+    const hanging = stuckAgent('stuck');
     const first = new MacroOrchestrator({ agents: [writer, hanging], macros: [macro], memory });
     const { runId } = first.run('m', { intent: 'x' });
-    await stuckAt;
+    await hanging.reached;
     await new Promise((resolve) => setImmediate(resolve)); // a's checkpoint lands
 
-    const answering = spending('stuck', { model: 'mini', inputTokens: 1 });
+    const answering = spendingAgent('stuck', { model: 'mini', inputTokens: 1 });
     const second = new MacroOrchestrator({ agents: [writer, answering], macros: [macro], memory });
     const result = await second.resume(runId);
     expect(result.status).toBe('succeeded');
@@ -155,23 +132,13 @@ describe('usage across a resume', () => {
 
   it('keeps to the budget with the tokens spent before the interruption', async () => {
     const memory = new InMemoryMemory();
-    let reached!: () => void;
-    const stuckAt = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    const hanging: Agent = {
-      id: 'stuck',
-      invoke: () => {
-        reached();
-        return new Promise(() => {});
-      },
-    };
+    const hanging = stuckAgent('stuck');
     const first = new MacroOrchestrator({ agents: [writer, hanging], macros: [macro], memory });
     const { runId } = first.run('m', { intent: 'x' });
-    await stuckAt;
+    await hanging.reached;
     await new Promise((resolve) => setImmediate(resolve));
 
-    const answering = spending('stuck', { inputTokens: 10 });
+    const answering = spendingAgent('stuck', { inputTokens: 10 });
     const second = new MacroOrchestrator({ agents: [writer, answering], macros: [macro], memory });
     const result = await second.resume(runId, { budget: { maxTokens: 50 } });
     expect(result).toMatchObject({ status: 'partial', error: { code: 'BUDGET_EXCEEDED' } });
@@ -180,7 +147,7 @@ describe('usage across a resume', () => {
 
 describe('usage on records and spans, in corner cases', () => {
   it('counts a stage run again by its retried parent afresh on its spans', async () => {
-    const a = spending('a', { inputTokens: 5 });
+    const a = spendingAgent('a', { inputTokens: 5 });
     let bCalls = 0;
     const b: Agent = {
       id: 'b',
@@ -231,28 +198,18 @@ describe('usage on records and spans, in corner cases', () => {
 
   it('restores the number of calls a stage made before the interruption', async () => {
     const memory = new InMemoryMemory();
-    let reached!: () => void;
-    const stuckAt = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    const writer = spending('writer', { inputTokens: 3 }, (call) => `draft ${call}`);
+    const writer = spendingAgent('writer', { inputTokens: 3 }, (call) => `draft ${call}`);
     const second = predicateGate('second', (text: string) => text === 'draft 2');
     const macro = defineMacro({
       name: 'm',
       description: 'd',
       stages: [agentStage('a', 'writer', { gates: [second] }), agentStage('b', 'stuck')],
     });
-    const hanging: Agent = {
-      id: 'stuck',
-      invoke: () => {
-        reached();
-        return new Promise(() => {});
-      },
-    };
+    const hanging = stuckAgent('stuck');
     const { runId } = new MacroOrchestrator({ agents: [writer, hanging], macros: [macro], memory }).run('m', {
       intent: 'x',
     });
-    await stuckAt;
+    await hanging.reached;
     await new Promise((resolve) => setImmediate(resolve));
     const answering: Agent = { id: 'stuck', invoke: () => 'done' };
     const result = await new MacroOrchestrator({

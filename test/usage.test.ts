@@ -15,18 +15,7 @@ import {
   type StageDefinition,
   type TokenUsage,
 } from '../src/index.js';
-
-/** An agent that reports `usage` on every call and answers with `answer(call number)`. */
-function spending(id: string, usage: TokenUsage, answer: (call: number) => unknown = () => id): Agent {
-  let calls = 0;
-  return {
-    id,
-    invoke: (_input: unknown, invocation: AgentInvocation) => {
-      invocation.usage(usage);
-      return answer(++calls);
-    },
-  };
-}
+import { spendingAgent } from './support/index.js';
 
 function runOf(stages: StageDefinition[], agents: Agent[], memory = new InMemoryMemory()) {
   const macro = defineMacro({ name: 'm', description: 'd', stages: stages as [StageDefinition] });
@@ -35,13 +24,13 @@ function runOf(stages: StageDefinition[], agents: Agent[], memory = new InMemory
 
 describe('MacroResult.usage', () => {
   it('sums what the agents report, per agent and model, in first-use order', async () => {
-    const writer = spending('writer', {
+    const writer = spendingAgent('writer', {
       model: 'big',
       inputTokens: 100,
       outputTokens: 20,
       cachedInputTokens: 30,
     });
-    const checker = spending('checker', {
+    const checker = spendingAgent('checker', {
       model: 'small',
       inputTokens: 10,
       outputTokens: 1,
@@ -108,7 +97,7 @@ describe('MacroResult.usage', () => {
   });
 
   it('counts the calls of refinement rounds too', async () => {
-    const writer = spending('writer', { inputTokens: 5, outputTokens: 5 }, (n) => `draft ${n}`);
+    const writer = spendingAgent('writer', { inputTokens: 5, outputTokens: 5 }, (n) => `draft ${n}`);
     const final = predicateGate('final', (text: string) => text === 'draft 2');
     const result = await runOf([agentStage('a', writer, { gates: [final] })], [writer]);
     expect(result.output).toBe('draft 2');
@@ -117,7 +106,7 @@ describe('MacroResult.usage', () => {
 
   it('is stored with the result', async () => {
     const memory = new InMemoryMemory();
-    const writer = spending('writer', { inputTokens: 7 });
+    const writer = spendingAgent('writer', { inputTokens: 7 });
     const result = await runOf([agentStage('a', writer)], [writer], memory);
     expect((await memory.loadResult(result.runId))?.usage).toEqual(result.usage);
   });
@@ -129,14 +118,14 @@ describe('MacroResult.usage', () => {
     ['NaN', { cachedInputTokens: Number.NaN }, 'cachedInputTokens must be a whole number ≥ 0, got NaN'],
     ['a model that is not text', { model: 42 }, 'model must be a string'],
   ])('fails the call that reports %s, naming the field and the stage', async (_, usage, message) => {
-    const agent = spending('bad', usage as TokenUsage);
+    const agent = spendingAgent('bad', usage as TokenUsage);
     const result = await runOf([agentStage('a', agent)], [agent]);
     expect(result.status).toBe('failed');
     expect(result.errors[0]?.message).toContain(`invocation.usage at m/a: ${message}`);
   });
 
   it('fails the call that reports something other than an object of counts', async () => {
-    const agent = spending('bad', null as unknown as TokenUsage);
+    const agent = spendingAgent('bad', null as unknown as TokenUsage);
     const result = await runOf([agentStage('a', agent)], [agent]);
     expect(result.errors[0]?.message).toContain('invocation.usage at m/a expects an object of token counts');
   });
@@ -144,7 +133,7 @@ describe('MacroResult.usage', () => {
 
 describe('the report', () => {
   it('shows a token usage table with a row per agent and model and the totals', async () => {
-    const writer = spending('writer', { model: 'big', inputTokens: 100, outputTokens: 20 });
+    const writer = spendingAgent('writer', { model: 'big', inputTokens: 100, outputTokens: 20 });
     const report = renderReport(await runOf([agentStage('a', writer)], [writer]));
     expect(report).toContain(
       [
@@ -168,7 +157,7 @@ describe('the report', () => {
 
 describe('the cost of usage', () => {
   const priced = (prices: object, usage: TokenUsage) => {
-    const agent = spending('w', usage);
+    const agent = spendingAgent('w', usage);
     const macro = defineMacro({
       name: 'm',
       description: 'd',
@@ -247,7 +236,7 @@ describe('invocation.usage', () => {
       [revoked.proxy, 'inputTokens'],
       [throwing, 'totalTokens'],
     ] as const) {
-      const agent = spending('bad', usage as TokenUsage);
+      const agent = spendingAgent('bad', usage as TokenUsage);
       const result = await runOf([agentStage('a', agent)], [agent]);
       expect(result.errors[0]?.message).toContain(`invocation.usage at m/a: ${field} cannot be read`);
     }

@@ -3,38 +3,15 @@
  * captured, and as a child process for Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, MacroOrchestrator } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
+import { cli, folder, useTempFolder, write } from './harness.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mo-cli-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** Runs the command line on `args` in `dir`; its exit code and what it wrote. */
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-    cwd: dir,
-  });
-  return { code, out, err };
-}
+useTempFolder();
 
 const AGENTS = `
 export const agents = [
@@ -56,7 +33,6 @@ export const macros = [
 `;
 /** tsx's loader, by its file URL: the child runs in a temporary folder, where `tsx` does not resolve. */
 const TSX = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
-const write = (name: string, text: string) => writeFile(join(dir, name), text);
 
 describe('validate', () => {
   it('passes the macros of a JSON file, naming them', async () => {
@@ -165,7 +141,7 @@ describe('run, show and resume', () => {
     });
     const seqs = lines.slice(0, -1).map((line) => line.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => (a as number) - (b as number)));
-    expect(await readFile(join(dir, 'r.md'), 'utf8')).toContain('# Run report: `hello`');
+    expect(await readFile(join(folder.path, 'r.md'), 'utf8')).toContain('# Run report: `hello`');
   });
 
   it('exits 1 on a failed run, saying why and what finished', async () => {
@@ -192,18 +168,18 @@ describe('run, show and resume', () => {
     const runId = (
       JSON.parse(ran.out.trimEnd().split('\n').at(-1) as string) as { result: { runId: string } }
     ).result.runId;
-    expect((await cli('show', runId, '--memory', `sqlite:${join(dir, 'runs.db')}`)).out).toContain(
+    expect((await cli('show', runId, '--memory', `sqlite:${join(folder.path, 'runs.db')}`)).out).toContain(
       '# Run report: `hello`',
     );
-    const json = await cli('show', runId, '--memory', `sqlite:${join(dir, 'runs.db')}`, '--json');
+    const json = await cli('show', runId, '--memory', `sqlite:${join(folder.path, 'runs.db')}`, '--json');
     expect(JSON.parse(json.out)).toMatchObject({ runId, status: 'succeeded' });
-    expect(await cli('show', 'nope', '--memory', `sqlite:${join(dir, 'runs.db')}`)).toMatchObject({
+    expect(await cli('show', 'nope', '--memory', `sqlite:${join(folder.path, 'runs.db')}`)).toMatchObject({
       code: 1,
     });
   });
 
   it('resumes an interrupted run without running its finished stages again', async () => {
-    const path = join(dir, 'runs.db');
+    const path = join(folder.path, 'runs.db');
     const memory = new SqliteMemory(path);
     let echoes = 0;
     let reached!: () => void;
@@ -271,7 +247,7 @@ describe('Ctrl-C', () => {
         '--intent',
         'hi',
       ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: folder.path, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     let err = '';

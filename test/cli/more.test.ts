@@ -2,35 +2,10 @@
  * The command line's other paths: help, file errors, what a run prints for retries,
  * gates, decisions and fallbacks, a context file, and the memory it is told to use.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { cli, useTempFolder, write } from './harness.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mo-cli-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-    cwd: dir,
-  });
-  return { code, out, err };
-}
-const write = (name: string, text: string) => writeFile(join(dir, name), text);
+useTempFolder();
 
 /** Agents and macros that retry, fail a gate, decide by majority and fall back. */
 const EVENTFUL = `

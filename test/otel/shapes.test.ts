@@ -5,12 +5,7 @@
  */
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { aiAgent } from '../../src/ai-sdk.js';
@@ -24,15 +19,9 @@ import {
 } from '../../src/index.js';
 import { traceRuns } from '../../src/otel.js';
 import { drive } from '../support/index.js';
+import { id, parentId, tracing } from './support.js';
 
-function tracing() {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  return { exporter, tracer: provider.getTracer('test') };
-}
 const named = (spans: ReadableSpan[], name: string) => spans.filter((span) => span.name === name);
-const parentId = (span: ReadableSpan | undefined) => span?.parentSpanContext?.spanId;
-const id = (span: ReadableSpan | undefined) => span?.spanContext().spanId;
 const answer =
   (output: unknown): Agent['invoke'] =>
   () =>

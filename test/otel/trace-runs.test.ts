@@ -3,12 +3,7 @@
  * in-memory exporter.
  */
 import { SpanStatusCode } from '@opentelemetry/api';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it, vi } from 'vitest';
 import {
   type Agent,
@@ -22,16 +17,10 @@ import {
 } from '../../src/index.js';
 import { traceRuns } from '../../src/otel.js';
 import { drive, flakyAgent } from '../support/index.js';
+import { id, parentId, tracing } from './support.js';
 
-function tracing() {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  return { exporter, tracer: provider.getTracer('test') };
-}
 const byName = (spans: ReadableSpan[], name: string) =>
   spans.find((span) => span.name === name) as ReadableSpan;
-const parentId = (span: ReadableSpan) => span.parentSpanContext?.spanId;
-const id = (span: ReadableSpan) => span.spanContext().spanId;
 
 const echo: Agent = {
   id: 'echo',

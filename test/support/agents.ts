@@ -2,7 +2,7 @@
  * Agents for tests: inline ones, and fault injection (agents that throw, hang, flake or
  * run late, recording what they were called with). Not a test file.
  */
-import { type Agent, type AgentInvocation, defineAgent } from '../../src/index.js';
+import { type Agent, type AgentInvocation, defineAgent, type TokenUsage } from '../../src/index.js';
 import { delay } from './clock.js';
 
 /** An agent that applies `fn` to its input. */
@@ -64,3 +64,35 @@ export const slowAgent = (id: string, ms: number, output: unknown = `${id}-out`,
   scriptedAgent(id, (_n, _input, { signal }) =>
     delay(ms, honourSignal ? signal : undefined).then(() => output),
   );
+
+/** An agent that reports `usage` on every call and answers with `answer(call number)`. */
+export function spendingAgent(
+  id: string,
+  usage: TokenUsage,
+  answer: (call: number) => unknown = () => id,
+): Agent {
+  let calls = 0;
+  return {
+    id,
+    invoke: (_input: unknown, invocation: AgentInvocation) => {
+      invocation.usage(usage);
+      return answer(++calls);
+    },
+  };
+}
+
+/** An agent whose calls never settle; `reached` resolves at its first call (a run "interrupted" there). */
+export function stuckAgent(id: string): Agent & { readonly reached: Promise<void> } {
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => {
+    reach = resolve;
+  });
+  return {
+    id,
+    reached,
+    invoke: () => {
+      reach();
+      return new Promise(() => {});
+    },
+  };
+}
