@@ -5,9 +5,17 @@
  */
 import type { MacroResult, TimelineEntry } from '../model/result.js';
 
-/** Text of a task name: `:`, `;` and `#` would end it or start a comment, so they are replaced. */
-function taskName(text: string): string {
-  return text.replaceAll(/[:;#]/g, ' ').replaceAll(/\r?\n/g, ' ').trim() || '(unnamed)';
+/** Longest name kept in the chart; the rest is cut. */
+const MAX_NAME = 200;
+/** What may not stand in a name: `:`, `;`, `#` end a task or start a comment, a backtick could close a code fence, and control and bidi characters. */
+const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+  /[:;#`\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text of a task name or title: unsafe characters replaced, cut at {@link MAX_NAME} characters. */
+function taskName(text: unknown): string {
+  const safe = typeof text === 'string' ? text.slice(0, MAX_NAME).replaceAll(UNSAFE, ' ').trim() : '';
+  return safe === '' ? '(unnamed)' : safe;
 }
 
 /** The top-level stage a path belongs to (`m/review/a` → `review`), its section. */
@@ -25,12 +33,8 @@ function sectionOf(path: string): string {
  * await writeFile('run.md', '```mermaid\n' + runToGantt(result) + '\n```\n');
  */
 export function runToGantt(result: MacroResult): string {
-  const lines = [
-    'gantt',
-    `  title ${taskName(`${result.macro} run ${result.runId}`)}`,
-    '  dateFormat x',
-    '  axisFormat %M:%S.%L',
-  ];
+  const title = `${taskName(result.macro)} run ${taskName(result.runId)}`;
+  const lines = ['gantt', `  title ${title}`, '  dateFormat x', '  axisFormat %M:%S.%L'];
   const spans = Array.isArray(result.timeline) ? result.timeline : [];
   // In start order (the timeline is in end order); a stored result's damaged entries are left out.
   const stages = spans

@@ -19,6 +19,7 @@ import type { DecisionRecord, DecisionVariant } from '../model/decision.js';
 import type { GateVerdict } from '../model/quality-gate.js';
 import type { MacroResult, StageRecord } from '../model/result.js';
 import { cutMarker, DEFAULT_MAX_TEXT_LENGTH, escapeMarkdown, inlineCode, preview } from './escape.js';
+import { runToGantt } from './gantt.js';
 
 /** Options of {@link renderReport}. */
 export interface ReportOptions {
@@ -121,6 +122,9 @@ function summary(result: MacroResult, report: Report): void {
 function timeline(result: MacroResult, report: Report): void {
   const { lines } = report;
   lines.push('', '## Timeline', '');
+  // Where the time went, drawn by GitHub and other Mermaid-aware viewers; the table follows.
+  const gantt = runToGantt(result);
+  if (gantt.includes(' :')) lines.push('```mermaid', gantt, '```', '');
   lines.push('| scope | path | name | attempt | status | ms |', '|---|---|---|---|---|---|');
   for (const t of result.timeline) {
     lines.push(

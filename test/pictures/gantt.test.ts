@@ -8,6 +8,7 @@ import {
   MacroOrchestrator,
   type MacroResult,
   parallel,
+  renderReport,
   retryableStage,
   runToGantt,
   type StageStatus,
@@ -100,6 +101,30 @@ describe('runToGantt', () => {
     const chart = runToGantt(resultWith([span('m', 0, 4, 'restored'), span(':;#', 4, 6)]));
     expect(chart).toContain('  section m\n  m restored :done, s0, 0, 4');
     expect(chart).toContain('  section (unnamed)\n  succeeded :s1, 4, 6');
+  });
+
+  it('is embedded in the report, where a hostile path can neither close the fence nor break the chart', async () => {
+    const hostile = resultWith([span('m/```\n## pwned <b>\u202e', 0, 5)]);
+    const report = renderReport({
+      ...hostile,
+      stages: {},
+      errors: [],
+      artefacts: [],
+      decisions: [],
+      qa: { passed: true, verdicts: [] },
+      status: 'succeeded',
+      output: 1,
+      labels: {},
+      macros: [],
+      startedAt: 0,
+      endedAt: 5,
+      durationMs: 5,
+      producedBy: 'm',
+    } as unknown as MacroResult);
+    const fenced = /```mermaid\n([\s\S]*?)\n```/.exec(report)?.[1] as string;
+    expect(fenced).toContain('m/       pwned <b>');
+    expect(fenced).not.toMatch(/`|\u202e/);
+    await expect(mermaidParse(fenced)).resolves.toMatchObject({ diagramType: 'gantt' });
   });
 
   it('leaves out damaged entries of a stored result', () => {

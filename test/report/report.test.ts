@@ -2,6 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { escapeMarkdown, type MacroResult, renderReport } from '../../src/index.js';
 import { controlRun, failedRun, HOSTILE, hostileRun, hugeErrorRun, reviewBoard } from './scenarios.js';
 
+/** The lines outside fenced code blocks (a fence's content is code: shown as it is, or drawn by Mermaid). */
+function outsideFences(lines: readonly string[]): string[] {
+  let fenced = false;
+  return lines.filter((line) => {
+    if (line.startsWith('```')) {
+      fenced = !fenced;
+      return false;
+    }
+    return !fenced;
+  });
+}
+
 /** `line` without its code spans (a backtick run up to the next run of the same length). */
 function outsideCode(line: string): string {
   let out = '';
@@ -117,7 +129,7 @@ describe('hostile agent text', () => {
   });
 
   it('leaves no raw HTML, link, footnote reference or emphasis outside code spans', async () => {
-    for (const line of await render()) {
+    for (const line of outsideFences(await render())) {
       const ours = /\*\*(Chosen|succeeded|passed)\*\*|\[\^d[12]-v2\]/g;
       const text = outsideCode(line).replace(ours, '');
       for (const c of ['<', '>', '[', '*', '_', '&']) expect(unescaped(text, c), `${c} in ${line}`).toBe(0);
@@ -125,11 +137,12 @@ describe('hostile agent text', () => {
   });
 
   it('leaves no bare URL for GitHub to turn into a link', async () => {
-    for (const line of await render()) expect(outsideCode(line), line).not.toMatch(/https?:\/\//);
+    for (const line of outsideFences(await render()))
+      expect(outsideCode(line), line).not.toMatch(/https?:\/\//);
   });
 
   it('starts every line with report structure, never with agent text', async () => {
-    for (const line of await render()) {
+    for (const line of outsideFences(await render())) {
       expect(line === '' || /^(#|\||\[\^d[12]-v2\]:|\*\*Chosen\*\*|No |Overall:)/.test(line), line).toBe(
         true,
       );
