@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
+import { macroJsonSchema } from './src/macro/json-schema.js';
 
 // p-limit and p-retry ship ESM only. The CommonJS build bundles them (and their
 // tiny dependencies) so that `require('macro-orchestrator')` never relies on
@@ -13,6 +15,8 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     target: 'node20',
+    // The JSON Schema of a macro definition, generated from the zod schemas (`macro-orchestrator/schema.json`).
+    onSuccess: () => writeFile('dist/schema.json', `${JSON.stringify(macroJsonSchema(), null, 2)}\n`),
   },
   {
     entry: ['src/index.ts', 'src/sqlite.ts', 'src/ai-sdk.ts', 'src/otel.ts'],
