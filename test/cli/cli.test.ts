@@ -7,8 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { agentStage, defineMacro, MacroOrchestrator } from '../../src/index.js';
+import { agentStage, defineMacro, type MacroEvent, MacroOrchestrator } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
+import { unmatched } from '../support/index.js';
 import { cli, folder, useTempFolder, write } from './harness.js';
 
 useTempFolder();
@@ -229,6 +230,55 @@ describe('run, show and resume', () => {
     expect(err).toContain(message);
     expect(err).toContain('Usage: macro-orchestrator <command>');
   });
+});
+
+/** Runs the real command line (src/cli.ts under tsx) as a child process in the test's folder. */
+async function child(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const proc = spawn(process.execPath, ['--import', TSX, join(process.cwd(), 'src/cli.ts'), ...args], {
+    cwd: folder.path,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  proc.stderr.on('data', (chunk) => {
+    err += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => proc.on('close', resolve));
+  return { code, out, err };
+}
+
+describe('the real binary', () => {
+  it('validates a good file (exit 0) and a bad one (exit 1, the issue and where)', async () => {
+    await write(
+      'good.json',
+      JSON.stringify([{ name: 'one', description: 'd', stages: [{ kind: 'agent', id: 's', agent: 'w' }] }]),
+    );
+    await write('bad.json', JSON.stringify([{ name: 'one', description: 'd', stages: [] }]));
+    expect(await child('validate', 'good.json')).toMatchObject({
+      code: 0,
+      out: '✓ good.json: 1 macro valid (one)\n',
+    });
+    const bad = await child('validate', 'bad.json');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('macros[0].stages: a macro needs at least one stage');
+  }, 30_000);
+
+  it('prints valid NDJSON with --json, every start paired with its end', async () => {
+    await write('agents.mjs', AGENTS);
+    const { code, out } = await child('run', 'hello', '--file', 'agents.mjs', '--intent', 'hi', '--json');
+    expect(code).toBe(0);
+    const lines = out
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as MacroEvent | { type: 'result' });
+    const events = lines.filter((line): line is MacroEvent => line.type !== 'result');
+    expect(unmatched(events)).toEqual({ open: [], orphanEnds: [] });
+    expect(events.filter((event) => event.type === 'stage:start')).toHaveLength(2);
+    expect(lines.at(-1)?.type).toBe('result');
+  }, 30_000);
 });
 
 describe('Ctrl-C', () => {
