@@ -263,6 +263,40 @@ describe('listeners', () => {
     expect(run.listenerCount('stage:start')).toBe(1); // the recorder that start() attached
   });
 
+  it('reach a listener added mid-run after a stretch without any, and stop once all are removed', async () => {
+    const seen: string[] = [];
+    let run!: MacroRun<unknown>;
+    const echo = defineAgent({ id: 'echo', invoke: (text: string) => text });
+    // Nothing listens until stage b's agent subscribes; stage c's end removes every listener.
+    const subscriber = defineAgent({
+      id: 'subscriber',
+      invoke: (text: string) => {
+        run.on('stage:end', (event) => {
+          seen.push(`end ${event.path}`);
+          if (event.path === 'main/c') run.removeAllListeners();
+        });
+        run.on('stage:start', (event) => seen.push(`start ${event.path}`));
+        return text;
+      },
+    });
+    const macro = defineMacro({
+      name: 'main',
+      description: 'd',
+      stages: [
+        agentStage('a', echo),
+        agentStage('b', subscriber),
+        agentStage('c', echo),
+        agentStage('d', echo),
+      ],
+    });
+    run = new MacroOrchestrator({ agents: [echo, subscriber], macros: [macro] }).run('main', {
+      intent: 'x',
+    }) as MacroRun<unknown>;
+    expect(run.listenerCount('stage:start')).toBe(0);
+    await drive(run);
+    expect(seen).toEqual(['end main/b', 'start main/c', 'end main/c']);
+  });
+
   it("name an agent stage's agent on its stage:start, and no agent on a group's", async () => {
     const echo = defineAgent({ id: 'echo', invoke: (text: string) => text });
     const macro = defineMacro({
