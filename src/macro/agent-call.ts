@@ -19,7 +19,7 @@ import type { GateVerdict } from './types.js';
 export interface CallOptions {
   readonly path: string;
   readonly attempt: number;
-  /** The pipeline phase that calls; undefined for a Harmony judge. */
+  /** The pipeline phase that calls; undefined for Harmony and macro-gate judges. */
   readonly phase: string | undefined;
   readonly feedback: readonly GateVerdict[];
   readonly previous: unknown;

@@ -100,8 +100,8 @@ export interface RunOptions {
    * Token and cost budget of the run, counted from what agents report (`invocation.usage`;
    * cost from `OrchestratorOptions.prices`): the call whose report passes a limit is
    * aborted with every other call in flight, no new call starts, and the run settles
-   * `partial` (`BUDGET_EXCEEDED`) with every finished output kept. A resumed run's budget
-   * counts from the resume.
+   * `partial` (`BUDGET_EXCEEDED`) with every finished output kept. A resumed run counts
+   * the tokens its restored stages spent.
    */
   readonly budget?: { readonly maxTokens?: number; readonly maxCostUsd?: number };
 }

@@ -113,13 +113,6 @@ export type RunLimits = { readonly maxTokens?: number; readonly maxCostUsd?: num
  * once, in the check: a getter cannot answer the check one way and the run another).
  */
 function budgetOf(budget: z.output<typeof RunOptionsSchema>['budget']): RunLimits | undefined {
-  if (budget === undefined) return undefined;
-  const { maxTokens, maxCostUsd } = budget;
-  return Object.freeze(
-    maxCostUsd === undefined
-      ? { maxTokens: maxTokens as number }
-      : maxTokens === undefined
-        ? { maxCostUsd }
-        : { maxTokens, maxCostUsd },
-  );
+  // zod's copy holds only the keys that were given (no `maxTokens: undefined`).
+  return budget === undefined ? undefined : Object.freeze({ ...budget } as RunLimits);
 }

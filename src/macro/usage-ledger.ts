@@ -16,6 +16,18 @@ type Row = Mutable<UsageRow>;
 type Counts = Record<(typeof COUNTS)[number], number>;
 const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens'] as const;
 
+/** Adds `calls` calls' `counts` and `cost` to `totals`. */
+function addInto(
+  totals: Mutable<UsageTotals>,
+  counts: Counts,
+  cost: number | undefined,
+  calls: number,
+): void {
+  totals.calls += calls;
+  for (const field of COUNTS) totals[field] += counts[field];
+  if (cost !== undefined) totals.costUsd = (totals.costUsd ?? 0) + cost;
+}
+
 /** Rows by agent and model. */
 class Rows {
   readonly #rows = new Map<string, Row>();
@@ -27,9 +39,7 @@ class Rows {
       row = { agent, model, calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
       this.#rows.set(key, row);
     }
-    row.calls += calls;
-    for (const field of COUNTS) row[field] += counts[field];
-    if (cost !== undefined) row.costUsd = (row.costUsd ?? 0) + cost;
+    addInto(row, counts, cost, calls);
   }
 
   /** The totals and rows so far (copies: later reports do not change them). */
@@ -83,9 +93,7 @@ export class UsageLedger {
       tally = { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0 };
       this.#attempts.set(key, tally);
     }
-    tally.calls += 1;
-    for (const field of COUNTS) tally[field] += counts[field];
-    if (cost !== undefined) tally.costUsd = (tally.costUsd ?? 0) + cost;
+    addInto(tally, counts, cost, 1);
     return { type: 'usage', model, ...counts };
   }
 
