@@ -26,8 +26,21 @@ export {
 export type * from './events.js';
 export type { LogLevel } from './logger.js';
 export type { Durability } from './macro/checkpoints.js';
-export type { AgentStageOptions, HarmonyParallelOptions, ParallelOptions } from './macro/helpers.js';
-export { agentStage, defineMacro, parallel, retryableStage, sequence, subMacro } from './macro/helpers.js';
+export type {
+  AgentStageOptions,
+  ForEachOptions,
+  HarmonyParallelOptions,
+  ParallelOptions,
+} from './macro/helpers.js';
+export {
+  agentStage,
+  defineMacro,
+  forEach,
+  parallel,
+  retryableStage,
+  sequence,
+  subMacro,
+} from './macro/helpers.js';
 export { macroJsonSchema } from './macro/json-schema.js';
 export { macroToMermaid } from './macro/macro-graph.js';
 export { MacroOrchestrator, type MacroOutput } from './macro/orchestrator.js';
@@ -63,6 +76,7 @@ export {
   type DecisionRecord,
   type DecisionVariant,
   type ExcludedBranch,
+  type ForEachStageDefinition,
   type GateCheckResult,
   type GateVerdict,
   type HarmonyChoice,
@@ -98,6 +112,7 @@ export {
   type SchemaGate,
   type SequenceStageDefinition,
   type StageDefinition,
+  type StageKind,
   type StageOutput,
   type StageRecord,
   type StageStatus,

@@ -6,6 +6,8 @@ import {
   defineAgent,
   defineMacro,
   type ErrorRecord,
+  type ForEachStageDefinition,
+  forEach,
   type InvokeOptions,
   type MacroContext,
   type MacroContextInput,
@@ -80,6 +82,32 @@ describe('stage helpers', () => {
   it('nests: a sequence ending in a parallel outputs the tuple', () => {
     const tree = sequence('outer', [count, parallel('p', [flag, retryableStage(count)])]);
     expectTypeOf<StageOutput<typeof tree>>().toEqualTypeOf<[boolean, number]>();
+  });
+
+  it('forEach without merge or harmony outputs the array of its element stage outputs', () => {
+    const each = forEach('each', label, { concurrency: 2 });
+    expectTypeOf(each).toEqualTypeOf<ForEachStageDefinition<{ label: string }[]>>();
+  });
+
+  it('forEach with merge outputs what merge returns, given the typed element outputs', () => {
+    const each = forEach('each', count, {
+      merge: (outputs, context) => {
+        expectTypeOf(outputs).toEqualTypeOf<number[]>();
+        expectTypeOf(context).toEqualTypeOf<MacroContext>();
+        return outputs.length > 0;
+      },
+    });
+    expectTypeOf<StageOutput<typeof each>>().toEqualTypeOf<boolean>();
+  });
+
+  it('forEach with harmony outputs one element output', () => {
+    const each = forEach('each', sequence('s', [count, label]), { harmony: { strategy: 'majority' } });
+    expectTypeOf<StageOutput<typeof each>>().toEqualTypeOf<{ label: string }>();
+  });
+
+  it('nests: a forEach of forEach outputs an array of arrays', () => {
+    const grid = forEach('rows', forEach('cells', flag));
+    expectTypeOf<StageOutput<typeof grid>>().toEqualTypeOf<boolean[][]>();
   });
 
   it('subMacro takes the output type of the macro it runs', () => {

@@ -10,7 +10,7 @@ import type { ConfigIssue } from '../errors.js';
 import type { MacroDefinition, StageDefinition } from './types.js';
 
 /**
- * Most levels stages may be nested (each sequence, parallel, retryableStage and
+ * Most levels stages may be nested (each sequence, parallel, forEach, retryableStage and
  * sub-macro counts one, across sub-macros): deeper trees are refused at load, before
  * they could overflow the stack while being parsed or run.
  */
@@ -87,7 +87,7 @@ function eachStage(def: MacroDefinition, visit: (stage: StageDefinition, depth: 
     visit(stage, depth);
     if (stage.kind === 'sequence') for (const s of stage.stages) walk(s, depth + 1);
     else if (stage.kind === 'parallel') for (const s of stage.branches) walk(s, depth + 1);
-    else if (stage.kind === 'retryable') walk(stage.stage, depth + 1);
+    else if (stage.kind === 'retryable' || stage.kind === 'forEach') walk(stage.stage, depth + 1);
   };
   for (const stage of def.stages) walk(stage, 1);
 }

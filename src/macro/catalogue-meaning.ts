@@ -101,6 +101,10 @@ export function checkMeaning(
         });
         checkHarmony(stage, path, where, issues, needAgent);
         break;
+      case 'forEach':
+        visit(stage.stage, `${path}.stage`);
+        checkHarmony(stage, path, where, issues, needAgent);
+        break;
       case 'macro':
         if (!known(stage.macro))
           issues.push({ path: `${path}.macro`, message: `Unknown sub-macro "${stage.macro}" ${where}` });

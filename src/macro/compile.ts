@@ -18,6 +18,8 @@ import { harmonyAgent } from './harmony-check.js';
 import { stagePipeline } from './stage-pipeline.js';
 import {
   type AgentStageDefinition,
+  type ForEachStageDefinition,
+  type HarmonyOptions,
   type MacroDefinition,
   MacroDefinitionSchema,
   type ParallelFailureMode,
@@ -60,6 +62,20 @@ export interface CompiledParallel extends CompiledBase {
   /** Conflict resolution over the branch outputs, when the group declares `harmony`. */
   readonly harmony: Harmony | undefined;
 }
+/** A forEach stage: its element stage compiled once, copied per element at run time (element-node.ts). */
+export interface CompiledForEach extends CompiledBase {
+  readonly kind: 'forEach';
+  /** The element stage, compiled at path `<path>[*]`. */
+  readonly template: CompiledNode;
+  readonly items: ForEachStageDefinition['items'];
+  /** Most elements in flight; `Infinity` when unbounded. */
+  readonly concurrency: number;
+  readonly failure: ParallelFailureMode;
+  readonly merge: ((outputs: readonly unknown[], context: any) => unknown) | undefined;
+  /** The group's Harmony options; a `Harmony` is made per attempt, once the elements are known. */
+  readonly harmony: HarmonyOptions | undefined;
+  readonly minSuccesses: number | undefined;
+}
 interface CompiledMacroStage extends CompiledBase {
   readonly kind: 'macro';
   readonly macro: string;
@@ -67,7 +83,12 @@ interface CompiledMacroStage extends CompiledBase {
   /** The sub-macro's own quality gates, checked on its output wherever it runs. */
   readonly gates: readonly QualityGate[];
 }
-export type CompiledNode = CompiledAgentStage | CompiledSequence | CompiledParallel | CompiledMacroStage;
+export type CompiledNode =
+  | CompiledAgentStage
+  | CompiledSequence
+  | CompiledParallel
+  | CompiledForEach
+  | CompiledMacroStage;
 
 export interface CompiledMacro {
   readonly name: string;
@@ -196,9 +217,10 @@ function compileStages(
     stage: StageDefinition,
     parentPath: string,
     retry: RetryPolicy | undefined,
+    at?: string,
   ): CompiledNode => {
-    if (stage.kind === 'retryable') return compile(stage.stage, parentPath, stage.retry as RetryPolicy);
-    const path = `${parentPath}/${stage.id}`;
+    if (stage.kind === 'retryable') return compile(stage.stage, parentPath, stage.retry as RetryPolicy, at);
+    const path = at ?? `${parentPath}/${stage.id}`;
     const { id } = stage;
     // Every node is written out as one literal, fields in the same order: a spread of
     // shared base fields gave each node a hidden class of its own, and the engine's
@@ -282,6 +304,25 @@ function compileStages(
                   children.map((child) => ({ id: child.id, path: child.path })),
                   stage.minSuccesses ?? children.length,
                 ),
+        };
+      }
+      case 'forEach': {
+        const judge = harmonyAgent(stage.harmony);
+        if (judge !== undefined) agents.add(judge);
+        return {
+          kind: 'forEach',
+          id,
+          path,
+          labels,
+          timeoutMs: stage.timeoutMs,
+          retry,
+          template: compile(stage.stage, path, undefined, `${path}[*]`),
+          items: stage.items,
+          concurrency: stage.concurrency ?? Number.POSITIVE_INFINITY,
+          failure: stage.failure ?? 'fail-fast',
+          merge: stage.merge,
+          harmony: stage.harmony,
+          minSuccesses: stage.minSuccesses,
         };
       }
       case 'macro': {

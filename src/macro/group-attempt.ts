@@ -1,17 +1,18 @@
 /**
  * One attempt of a group stage: a sequence or sub-macro (its children in a Chain, then a
- * sub-macro's own gates) or a parallel group (its branches in a Join, then a merge or
- * the Harmony Protocol), ended with the group's record, checkpoint and `stage:end`.
+ * sub-macro's own gates), a parallel group (its branches in a Join, then a merge or
+ * the Harmony Protocol) or a forEach (for-each.ts), ended with the group's record,
+ * checkpoint and `stage:end`.
  * @internal
  * @module
  */
-import { type MacroError, wrapUserError } from '../errors.js';
+import type { MacroError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
-import type { Harmony } from '../protocol/harmony.js';
-import { isThenable } from '../protocol/quality-gates.js';
+import { snapshot } from '../internal/snapshot.js';
 import { Chain, type StageStarter } from './chain.js';
 import type { CompiledNode, CompiledParallel } from './compile.js';
-import { normalise } from './failure.js';
+import { harmonise, merge } from './fan-in.js';
+import { forEachAttempt } from './for-each.js';
 import { checkMacroGates, type GateHost } from './gates.js';
 import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
 import { Join } from './join.js';
@@ -50,20 +51,22 @@ export async function groupAttempt(
   const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
   try {
     let output: unknown;
-    if (node.kind === 'parallel') output = await parallel(host, node, input, scope, attempt);
-    else {
-      output = await new Chain(host, node.children, input, scope).ended;
-      if (node.kind === 'macro' && node.gates.length > 0) {
-        await checkMacroGates(host, node.gates, output, node.path, scope, attempt);
+    let recorded: unknown;
+    if (node.kind === 'forEach') {
+      const outcome = await forEachAttempt(host, node, input, scope, attempt);
+      output = outcome.output;
+      recorded = outcome.recorded ?? snapshot(output);
+    } else {
+      if (node.kind === 'parallel') output = await parallel(host, node, input, scope, attempt);
+      else {
+        output = await new Chain(host, node.children, input, scope).ended;
+        if (node.kind === 'macro' && node.gates.length > 0) {
+          await checkMacroGates(host, node.gates, output, node.path, scope, attempt);
+        }
       }
+      recorded = groupOutput(journal, node, output);
     }
-    const record = journal.stageSucceeded(
-      node,
-      attempt,
-      groupOutput(journal, node, output),
-      undefined,
-      startedAt,
-    );
+    const record = journal.stageSucceeded(node, attempt, recorded, undefined, startedAt);
     // A checkpoint of a group whose output its children's records already hold (a
     // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
     // 10,000-branch group would store every branch output twice. Restoring rebuilds it.
@@ -105,40 +108,8 @@ async function parallel(
   }
   const { outputs, failures } = join;
   if (node.harmony !== undefined) {
-    return harmonise(host, node, node.harmony, { outputs, failures, scope: parent, attempt });
+    return harmonise(host, node.path, node.harmony, { outputs, failures, scope: parent, attempt });
   }
   if (join.failed) throw join.firstError;
-  if (node.merge === undefined) return outputs;
-  try {
-    const merged = node.merge(outputs, host.context);
-    // A promise is raced against the scope, so a merge that never settles cannot
-    // outlast a timeout; a value (most merges) needs no promise.
-    return isThenable(merged) ? await parent.race(Promise.resolve(merged)) : merged;
-  } catch (error) {
-    if (parent.aborted) throw normalise(error, node.path, parent);
-    throw wrapUserError(error, node.path, 'merge');
-  }
-}
-
-/** Lets the group's Harmony policy pick its output; a conflict becomes a recorded decision. */
-async function harmonise(
-  host: GroupHost,
-  node: CompiledParallel,
-  harmony: Harmony,
-  settled: {
-    readonly outputs: readonly unknown[];
-    readonly failures: ReadonlyMap<number, unknown>;
-    readonly scope: AbortScope;
-    /** The group's attempt: its judge's calls are counted in it. */
-    readonly attempt: number;
-  },
-): Promise<unknown> {
-  const { scope } = settled;
-  const { output, decision } = await harmony.resolve(settled.outputs, settled.failures, {
-    context: host.context,
-    signal: scope.signal,
-    judge: host.judge(node.path, scope, settled.attempt, undefined),
-  });
-  if (decision !== undefined) host.journal.decision(node.path, decision);
-  return output;
+  return node.merge === undefined ? outputs : merge(host, node.path, node.merge, outputs, parent);
 }

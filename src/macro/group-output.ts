@@ -6,7 +6,7 @@
  * @module
  */
 import { snapshot } from '../internal/snapshot.js';
-import type { CompiledAgentStage, CompiledNode } from './compile.js';
+import type { CompiledAgentStage, CompiledForEach, CompiledNode } from './compile.js';
 import type { Journal } from './journal.js';
 
 /** A sequence, sub-macro or parallel group. */
@@ -15,13 +15,15 @@ export type CompiledGroup = Exclude<CompiledNode, CompiledAgentStage>;
 /**
  * Whether a group's output is what its children's records hold: a sequence's (or
  * sub-macro's) is its last child's output, a parallel group's without merge or Harmony
- * the tuple of its branches' outputs.
+ * the tuple of its branches' outputs, a forEach's without them the array of its
+ * elements' outputs.
  */
 export function derivesOutput(node: CompiledNode): node is CompiledGroup {
   switch (node.kind) {
     case 'agent':
       return false;
     case 'parallel':
+    case 'forEach':
       return node.merge === undefined && node.harmony === undefined;
     default:
       return node.children.length > 0; // an empty sequence outputs its input, stored nowhere else
@@ -33,7 +35,11 @@ export function derivesOutput(node: CompiledNode): node is CompiledGroup {
  * is theirs, so that it is neither copied again nor shared with the live value the next
  * stage receives; a snapshot of `output` otherwise (a merge, Harmony's pick).
  */
-export function groupOutput(journal: Journal, node: CompiledGroup, output: unknown): unknown {
+export function groupOutput(
+  journal: Journal,
+  node: Exclude<CompiledGroup, CompiledForEach>,
+  output: unknown,
+): unknown {
   if (!derivesOutput(node)) return snapshot(output);
   const { children } = node;
   // Every child has its record: the group succeeded.

@@ -1,19 +1,24 @@
 /**
- * The Harmony settings of a parallel group, checked with the catalogue: what contradicts
+ * The Harmony settings of a parallel group or a forEach, checked with the catalogue: what contradicts
  * the group (merge, quorum), what each strategy names (a judge agent, the branches of a
  * priority order).
  * @internal
  * @module
  */
 import type { ConfigIssue } from '../errors.js';
-import type { HarmonyOptions, ParallelStageDefinition, StageDefinition } from './types.js';
+import type {
+  ForEachStageDefinition,
+  HarmonyOptions,
+  ParallelStageDefinition,
+  StageDefinition,
+} from './types.js';
 
 /**
  * Adds the problems of the Harmony settings of `stage` (at `path`, in `where`: `in macro
  * "m"`) to `issues`; `needAgent` reports an agent it names that may be unknown.
  */
 export function checkHarmony(
-  stage: ParallelStageDefinition,
+  stage: ParallelStageDefinition | ForEachStageDefinition,
   path: string,
   where: string,
   issues: ConfigIssue[],
@@ -27,7 +32,12 @@ export function checkHarmony(
     });
   }
   if (harmony?.strategy === 'judge') needAgent(harmony.judge, `${path}.harmony.judge`, 'judge agent');
-  if (harmony?.strategy === 'priority') {
+  if (harmony?.strategy === 'priority' && stage.kind === 'forEach') {
+    issues.push({
+      path: `${path}.harmony.strategy`,
+      message: `A priority order cannot name a forEach's elements ${where}: they are known only at run time; use majority, weighted, judge or custom`,
+    });
+  } else if (harmony?.strategy === 'priority' && stage.kind === 'parallel') {
     const ids = stage.branches.map(branchId);
     const seen = new Set<string>();
     harmony.order.forEach((id, k) => {
@@ -54,7 +64,7 @@ export function checkHarmony(
       path: at,
       message: `minSuccesses needs failure: 'settle' ${where}: fail-fast stops at the first failure`,
     });
-  if (minSuccesses > stage.branches.length) {
+  if (stage.kind === 'parallel' && minSuccesses > stage.branches.length) {
     issues.push({
       path: at,
       message: `minSuccesses (${minSuccesses}) is more than the ${stage.branches.length} branches ${where}`,

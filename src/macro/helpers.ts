@@ -5,6 +5,7 @@
 import type { Agent } from '../agents/agent.js';
 import type {
   AgentStageDefinition,
+  ForEachStageDefinition,
   HarmonyOptions,
   MacroContext,
   MacroDefinition,
@@ -94,6 +95,53 @@ export function parallel<const B extends NonEmpty, M>(
 ): ParallelStageDefinition<M>;
 export function parallel(id: string, branches: NonEmpty, options: any = {}): ParallelStageDefinition<any> {
   return { ...options, kind: 'parallel', id, branches };
+}
+
+/** Options of {@link forEach}. */
+export interface ForEachOptions {
+  /** Maps the previous output to the elements. @default the previous output, which must be an array */
+  readonly items?: (previous: any, context: MacroContext) => readonly unknown[] | Promise<readonly unknown[]>;
+  /** Most elements in flight at once. @default all */
+  readonly concurrency?: number;
+  /** @default 'fail-fast' */
+  readonly failure?: ParallelFailureMode;
+  readonly timeoutMs?: number;
+  readonly description?: string;
+}
+
+/**
+ * Runs `stage` once per element of an array known only at run time: the previous output,
+ * or what `items` makes of it. Element `i` runs at path `<id path>[i]` on that element,
+ * at most `concurrency` at a time, under the orchestrator's scheduling budget; a resumed
+ * run re-runs only the elements that had not finished. Output: the array of element
+ * outputs, what `merge` makes of it, or, with `harmony`, the one output chosen.
+ * @example
+ * sequence('research', [
+ *   agentStage('plan', 'planner', { output: z.array(z.string()) }),
+ *   forEach('topics', agentStage('study', 'researcher'), { concurrency: 4 }),
+ * ])
+ */
+export function forEach<S extends StageDefinition>(
+  id: string,
+  stage: S,
+  options: ForEachOptions & {
+    readonly harmony: HarmonyOptions<StageOutput<S>>;
+    /** With `failure: 'settle'`: elements that must succeed; failed ones are left out. @default every element */
+    readonly minSuccesses?: number;
+  },
+): ForEachStageDefinition<StageOutput<S>>;
+export function forEach<S extends StageDefinition>(
+  id: string,
+  stage: S,
+  options?: ForEachOptions,
+): ForEachStageDefinition<StageOutput<S>[]>;
+export function forEach<S extends StageDefinition, M>(
+  id: string,
+  stage: S,
+  options: ForEachOptions & { readonly merge: (outputs: StageOutput<S>[], context: MacroContext) => M },
+): ForEachStageDefinition<M>;
+export function forEach(id: string, stage: StageDefinition, options: any = {}): ForEachStageDefinition<any> {
+  return { ...options, kind: 'forEach', id, stage };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * A picture of a macro: its stage tree as a Mermaid flowchart (sequences in order,
- * parallel groups fanning out and joining through their merge or Harmony strategy,
+ * parallel groups and forEach stages fanning out and joining through their merge or
+ * Harmony strategy,
  * sub-macros, gates, retries, the fallback).
  * @module
  */
@@ -92,6 +93,22 @@ function draw(
           chart.edge(fork, ends.entry, inner);
           chart.edge(ends.exit, join, inner);
         }
+        return { entry: fork, exit: join };
+      });
+    case 'forEach':
+      return chart.group(`${stage.id}${note}`, indent, (inner) => {
+        const limit = stage.concurrency === undefined ? '' : ` · ${stage.concurrency} at a time`;
+        const fork = chart.node(FORK, `for each element${limit} · ${stage.failure ?? 'fail-fast'}`, inner);
+        const by =
+          stage.harmony !== undefined
+            ? `harmony: ${stage.harmony.strategy}`
+            : stage.merge !== undefined
+              ? 'merge'
+              : 'array of outputs';
+        const join = chart.node(JOIN, by, inner);
+        const ends = draw(chart, stage.stage, inner);
+        chart.edge(fork, ends.entry, inner, 'element i');
+        chart.edge(ends.exit, join, inner);
         return { entry: fork, exit: join };
       });
   }

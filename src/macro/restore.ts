@@ -6,7 +6,8 @@
  * @module
  */
 import { snapshot } from '../internal/snapshot.js';
-import type { CompiledNode } from './compile.js';
+import type { CompiledForEach, CompiledNode } from './compile.js';
+import { elementNode } from './element-node.js';
 import { derivesOutput, groupOutput } from './group-output.js';
 import type { Journal } from './journal.js';
 import type { StageRecord } from './types.js';
@@ -42,8 +43,9 @@ export class Restorer {
     const { path, kind } = node;
     this.#stages.delete(path);
     journal.emit({ type: 'stage:start', ...journal.base(path), kind, attempt: record.attempts });
-    const outputs: unknown[] = [];
-    if (node.kind !== 'agent') {
+    let outputs: unknown[] = [];
+    if (node.kind === 'forEach') outputs = this.#restoreElements(node);
+    else if (node.kind !== 'agent') {
       for (const child of node.children) {
         const stored = this.#stages.get(child.path);
         outputs.push(
@@ -55,12 +57,14 @@ export class Restorer {
     const output =
       'output' in record || !derivesOutput(node)
         ? record.output
-        : node.kind === 'parallel'
+        : node.kind === 'parallel' || node.kind === 'forEach'
           ? outputs
           : outputs[outputs.length - 1];
     const at = journal.now();
     const recorded =
-      node.kind !== 'agent' && !('output' in record) ? groupOutput(journal, node, output) : snapshot(output);
+      node.kind !== 'agent' && node.kind !== 'forEach' && !('output' in record)
+        ? groupOutput(journal, node, output)
+        : snapshot(output);
     if (!journal.ended) journal.stages[path] = { ...record, output: recorded, status: 'restored' };
     journal.span('stage', path, kind, 'restored', record.attempts, at, at);
     journal.emit({
@@ -75,6 +79,29 @@ export class Restorer {
   }
 
   /**
+   * Restores the stored elements of a forEach restored whole (as the child of a group
+   * restored whole); returns their outputs by index.
+   */
+  #restoreElements(node: CompiledForEach): unknown[] {
+    const prefix = `${node.path}[`;
+    const indices: number[] = [];
+    for (const path of this.#stages.keys()) {
+      if (!path.startsWith(prefix)) continue;
+      // `m/each[3]`, not `m/each[3]/inner`: a nested path has more after the index.
+      const index = Number(path.slice(prefix.length, -1));
+      if (path.endsWith(']') && Number.isInteger(index) && index >= 0) indices.push(index);
+    }
+    indices.sort((a, b) => a - b);
+    const outputs: unknown[] = [];
+    for (const index of indices) {
+      const element = elementNode(node, index);
+      const stored = this.#stages.get(element.path) as StageRecord;
+      if (stored.kind === element.kind) outputs[index] = this.restore(element, stored);
+    }
+    return outputs;
+  }
+
+  /**
    * Whether a stored stage can be restored: a group stored without its output only when
    * every child it rebuilds that output from is stored (and restorable) too; otherwise
    * it runs again, and its stored children are restored one by one.
@@ -82,6 +109,9 @@ export class Restorer {
   #restorable(node: CompiledNode, record: StageRecord): boolean {
     if (record.kind !== node.kind) return false;
     if ('output' in record || !derivesOutput(node)) return true;
+    // A forEach's elements are known once it runs again: its stored elements are then
+    // restored one by one.
+    if (node.kind === 'forEach') return false;
     return node.children.every((child) => {
       const stored = this.#stages.get(child.path);
       return stored !== undefined && this.#restorable(child, stored);

@@ -52,6 +52,7 @@ export type {
   MacroResult,
   QaSummary,
   RunStatus,
+  StageKind,
   StageRecord,
   TimelineEntry,
 } from '../model/result.js';
@@ -180,6 +181,30 @@ export interface ParallelStageDefinition<O = any> extends StageCommon, Typed<O> 
   readonly minSuccesses?: number;
 }
 
+/**
+ * Runs `stage` once per element of an array: the previous output, or what `items` makes
+ * of it. Element `i` runs at path `<forEach path>[i]` with the element as its input.
+ * Output: the array of element outputs, what `merge` makes of it, or, with `harmony`,
+ * the one output the Harmony Protocol chooses.
+ */
+export interface ForEachStageDefinition<O = any> extends StageCommon, Typed<O> {
+  readonly kind: 'forEach';
+  /** The stage each element runs through. */
+  readonly stage: StageDefinition;
+  /** Maps the previous output to the elements. @default the previous output, which must be an array */
+  readonly items?: (previous: any, context: MacroContext) => readonly unknown[] | Promise<readonly unknown[]>;
+  /** Most elements in flight at once (their agent calls still share the scheduling budget). @default all */
+  readonly concurrency?: number;
+  /** As a parallel group's: `fail-fast` stops at the first failed element, `settle` lets the others finish. */
+  readonly failure?: ParallelFailureMode;
+  /** Combines the element outputs; without it the output is the array of them. */
+  readonly merge?: (outputs: readonly unknown[], context: MacroContext) => unknown;
+  /** Resolves conflicting element outputs (any strategy but `priority`); exclusive with `merge`. */
+  readonly harmony?: HarmonyOptions;
+  /** With `failure: 'settle'` and `harmony`: how many elements must succeed. @default every element */
+  readonly minSuccesses?: number;
+}
+
 /** Retries its stage with exponential backoff. */
 export interface RetryableStageDefinition<O = any> extends Typed<O> {
   readonly kind: 'retryable';
@@ -198,6 +223,7 @@ export type StageDefinition<O = any> =
   | AgentStageDefinition<O>
   | SequenceStageDefinition<O>
   | ParallelStageDefinition<O>
+  | ForEachStageDefinition<O>
   | RetryableStageDefinition<O>
   | MacroStageDefinition<O>;
 
@@ -264,6 +290,17 @@ const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
       kind: z.literal('parallel'),
       ...common,
       branches: z.array(StageSchema).min(1, 'a parallel group needs at least one branch'),
+      failure: z.enum(['fail-fast', 'settle']).optional(),
+      merge: fn('merge').optional(),
+      harmony: HarmonySchema.optional(),
+      minSuccesses: z.number().int().min(1).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('forEach'),
+      ...common,
+      stage: StageSchema,
+      items: fn('items').optional(),
+      concurrency: z.number().int().min(1).optional(),
       failure: z.enum(['fail-fast', 'settle']).optional(),
       merge: fn('merge').optional(),
       harmony: HarmonySchema.optional(),

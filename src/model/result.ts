@@ -10,11 +10,14 @@ import type { GateVerdict } from './quality-gate.js';
 import type { StageStatus } from './stage-status.js';
 import type { RunUsage, UsageTotals } from './usage.js';
 
+/** The kinds of stage a record, an event or a span can name. */
+export type StageKind = 'agent' | 'sequence' | 'parallel' | 'forEach' | 'macro';
+
 /** What one stage did. */
 export interface StageRecord {
   readonly path: string;
   readonly id: string;
-  readonly kind: 'agent' | 'sequence' | 'parallel' | 'macro';
+  readonly kind: StageKind;
   readonly status: StageStatus;
   /** The stage's output when it succeeded (or was restored). */
   readonly output?: unknown;

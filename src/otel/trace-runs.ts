@@ -14,6 +14,7 @@ import type { ErrorRecord } from '../errors.js';
 import { MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import type { ProgressData } from '../model/progress.js';
+import { parentPath } from '../model/stage-path.js';
 
 /** Something whose events can be traced: a `MacroOrchestrator` (every run) or one `MacroRun`. */
 export interface TraceSource {
@@ -180,8 +181,8 @@ function onEvent(tracer: Tracer, runs: Map<string, OpenSpans>, event: MacroEvent
 
 /** The span a stage at `path` nests under: its group's stage span, else the macro's, else the run's. */
 function parentOf(spans: OpenSpans, path: string): Span | undefined {
-  for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
-    const group = spans.get(`stage ${path.slice(0, cut)}`);
+  for (let up = parentPath(path); up !== undefined; up = parentPath(up)) {
+    const group = spans.get(`stage ${up}`);
     if (group !== undefined) return group;
   }
   return spans.get('macro') ?? spans.get('run');

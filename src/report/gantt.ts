@@ -18,10 +18,12 @@ function taskName(text: unknown): string {
   return safe === '' ? '(unnamed)' : safe;
 }
 
-/** The top-level stage a path belongs to (`m/review/a` → `review`), its section. */
+/** The top-level stage a path belongs to (`m/review/a` → `review`, `m/each[3]` → `each`), its section. */
 function sectionOf(path: string): string {
   const parts = path.split('/');
-  return parts.length > 1 ? (parts[1] as string) : (parts[0] as string);
+  const top = parts.length > 1 ? (parts[1] as string) : (parts[0] as string);
+  const element = top.indexOf('[');
+  return element > 0 ? top.slice(0, element) : top;
 }
 
 /**

@@ -13,9 +13,11 @@ import {
   type Agent,
   agentStage,
   defineMacro,
+  forEach,
   MacroOrchestrator,
   type MacroRun,
   parallel,
+  sequence,
 } from '../../src/index.js';
 import { traceRuns } from '../../src/otel.js';
 import { drive } from '../support/index.js';
@@ -66,6 +68,25 @@ describe('traced shapes', () => {
         },
       ],
     ]);
+  });
+
+  it("puts each forEach element under the forEach's span, and an element's stages under the element", async () => {
+    const { exporter, tracer } = tracing();
+    const agents: Agent[] = [
+      { id: 'planner', invoke: answer(['p', 'q']) },
+      { id: 'w', invoke: answer('ok') },
+    ];
+    const each = forEach('each', sequence('pair', [agentStage('one', 'w'), agentStage('two', 'w')]));
+    const macro = defineMacro({ name: 'm', description: 'd', stages: [agentStage('plan', 'planner'), each] });
+    const orchestrator = new MacroOrchestrator({ agents, macros: [macro] });
+    traceRuns(orchestrator, { tracer });
+    expect(await orchestrator.run('m', { intent: 'x' })).toMatchObject({ output: ['ok', 'ok'] });
+    const spans = exporter.getFinishedSpans();
+    const [group] = named(spans, 'forEach m/each');
+    const elements = ['sequence m/each[0]', 'sequence m/each[1]'].map((name) => named(spans, name)[0]);
+    for (const element of elements) expect(parentId(element)).toBe(id(group));
+    const inner = spans.filter((span) => span.name === 'invoke_agent one');
+    expect(inner.map(parentId).sort()).toEqual(elements.map(id).sort());
   });
 
   it('ends the spans of a timed-out stage and its phase, as errors with the timeout code', async () => {

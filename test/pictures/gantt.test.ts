@@ -68,6 +68,13 @@ describe('runToGantt', () => {
     );
   });
 
+  it("puts a forEach's elements in the forEach's section", () => {
+    const chart = runToGantt(
+      resultWith([span('m/each[0]', 5, 6), span('m/each[1]', 5, 7), span('m/each', 5, 8)]),
+    );
+    expect(chart.split('\n').filter((line) => line.includes('section'))).toEqual(['  section each']);
+  });
+
   it("draws a real run's timeline as a chart Mermaid parses", async () => {
     let calls = 0;
     const flaky = scriptedAgent('flaky', () => {

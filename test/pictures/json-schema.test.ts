@@ -33,6 +33,13 @@ const json = {
       ],
     },
     {
+      kind: 'forEach',
+      id: 'per-review',
+      concurrency: 4,
+      failure: 'settle',
+      stage: { kind: 'agent', id: 'annotate', agent: 'writer' },
+    },
+    {
       kind: 'agent',
       id: 'summary',
       agent: 'writer',

@@ -7,6 +7,7 @@ import {
   agentStage,
   builtinMacros,
   defineMacro,
+  forEach,
   isMacroError,
   judgeGate,
   macroToMermaid,
@@ -81,6 +82,24 @@ describe('macroToMermaid', () => {
       });
     },
   );
+
+  it('draws a forEach as a fan-out over its element stage, with its limit and its join', async () => {
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [forEach('topics', agentStage('study', 'researcher'), { concurrency: 4 })],
+    });
+    const chart = macroToMermaid(macro);
+    expect(chart.split('\n').slice(2, 8)).toEqual([
+      '  subgraph g1 ["topics"]',
+      '    n2[/"for each element · 4 at a time · fail-fast"/]',
+      '    n3[\\"array of outputs"\\]',
+      '    n4["study · agent: researcher"]',
+      '    n2 -->|"element i"| n4',
+      '    n4 --> n3',
+    ]);
+    await expect(mermaidParse(chart)).resolves.toMatchObject({ diagramType: 'flowchart-v2' });
+  });
 
   it('names the merge of a group that merges, and the agent a stage elevates to', () => {
     const macro = defineMacro({

@@ -1,0 +1,55 @@
+/**
+ * What a fan-out (a parallel group, a forEach) makes of its settled pieces: a user's
+ * `merge` of their outputs, or the Harmony Protocol's choice among them.
+ * @internal
+ * @module
+ */
+import { wrapUserError } from '../errors.js';
+import type { AbortScope } from '../internal/abort-scope.js';
+import type { Harmony } from '../protocol/harmony.js';
+import { isThenable } from '../protocol/quality-gates.js';
+import { normalise } from './failure.js';
+import type { GateHost } from './gates.js';
+import type { MacroContext } from './types.js';
+
+/** Calls the group's `merge` (at `path`) on `outputs`; an error it throws fails the group. */
+export async function merge(
+  host: GateHost,
+  path: string,
+  merge: (outputs: readonly unknown[], context: MacroContext) => unknown,
+  outputs: readonly unknown[],
+  scope: AbortScope,
+): Promise<unknown> {
+  try {
+    const merged = merge(outputs, host.context);
+    // A promise is raced against the scope, so a merge that never settles cannot
+    // outlast a timeout; a value (most merges) needs no promise.
+    return isThenable(merged) ? await scope.race(Promise.resolve(merged)) : merged;
+  } catch (error) {
+    if (scope.aborted) throw normalise(error, path, scope);
+    throw wrapUserError(error, path, 'merge');
+  }
+}
+
+/** Lets the group's Harmony policy pick its output; a conflict becomes a recorded decision. */
+export async function harmonise(
+  host: GateHost,
+  path: string,
+  harmony: Harmony,
+  settled: {
+    readonly outputs: readonly unknown[];
+    readonly failures: ReadonlyMap<number, unknown>;
+    readonly scope: AbortScope;
+    /** The group's attempt: its judge's calls are counted in it. */
+    readonly attempt: number;
+  },
+): Promise<unknown> {
+  const { scope } = settled;
+  const { output, decision } = await harmony.resolve(settled.outputs, settled.failures, {
+    context: host.context,
+    signal: scope.signal,
+    judge: host.judge(path, scope, settled.attempt, undefined),
+  });
+  if (decision !== undefined) host.journal.decision(path, decision);
+  return output;
+}
