@@ -2,61 +2,16 @@
  * The durability proof: a run is killed with SIGKILL in one process and resumed from
  * the same SQLite file in another, and no finished stage runs twice.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MacroResult } from '../../src/index.js';
+import { exited, lines, tsxChild } from '../support/index.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'crash-child.ts');
 
-function child(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', fixture, ...args], {
-    cwd: join(import.meta.dirname, '..', '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
-/** The stdout lines of `proc`; `next(match)` resolves with the first matching line, received or to come. */
-function lines(proc: ChildProcess) {
-  const seen: string[] = [];
-  const waiting = new Set<() => void>();
-  let buffer = '';
-  let ended = false;
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    seen.push(...parts);
-    for (const wake of waiting) wake();
-  });
-  proc.once('exit', () => {
-    ended = true;
-    for (const wake of waiting) wake();
-  });
-  return {
-    next: (match: (line: string) => boolean) =>
-      new Promise<string>((resolve, reject) => {
-        const check = () => {
-          const found = seen.find(match);
-          if (found !== undefined) resolve(found);
-          else if (ended)
-            reject(new Error(`child exited (${proc.exitCode ?? proc.signalCode}) before the line`));
-          else return;
-          waiting.delete(check);
-        };
-        waiting.add(check);
-        check();
-      }),
-  };
-}
-
-const exited = (proc: ChildProcess) =>
-  new Promise<NodeJS.Signals | number | null>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) resolve(proc.signalCode ?? proc.exitCode);
-    else proc.once('exit', (code, signal) => resolve(signal ?? code));
-  });
+const child = (args: string[]) => tsxChild(fixture, args);
 
 describe.each(['async', 'sync'] as const)(
   'a run killed with SIGKILL and resumed in another process (durability %s)',

@@ -7,5 +7,6 @@ export * from './agents.js';
 export * from './clock.js';
 export * from './events.js';
 export * from './memory.js';
+export * from './processes.js';
 export * from './records.js';
 export * from './run.js';
