@@ -62,8 +62,8 @@ function variants(workload, { sqlite }) {
     engine: 'mo',
     listener,
     ...extra,
-    key: `mo-${listener}${extra.concurrency ? `-c${extra.concurrency}` : ''}${extra.memory ? `-${extra.memory}` : ''}`,
-    label: `${MO}${extra.concurrency ? ` c=${extra.concurrency}` : ''}${
+    key: `mo-${listener}${extra.concurrency ? `-c${extra.concurrency}` : ''}${extra.memory ? `-${extra.memory}` : ''}${extra.forEach ? '-each' : ''}`,
+    label: `${MO}${extra.forEach ? ' forEach' : ''}${extra.concurrency ? ` c=${extra.concurrency}` : ''}${
       listener === 'on' ? ' + listener' : listener === 'iter' ? ' + iterator' : ''
     }${extra.memory === 'sqlite' ? ' + SQLite' : ''}`,
   });
@@ -90,6 +90,9 @@ function variants(workload, { sqlite }) {
         mo('on'),
         mo('none', { concurrency: 64 }),
         mo('on', { concurrency: 64 }),
+        // The same K branches as one forEach over K elements (a dynamic fan-out).
+        mo('none', { forEach: true }),
+        mo('on', { forEach: true }),
         ...withSqlite,
         ...peers,
       ];

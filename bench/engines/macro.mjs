@@ -37,8 +37,8 @@ export const EVENT_TYPES = [
 
 const CONTEXT = { intent: 'benchmark' };
 
-function stagesFor(lib, workload, size, harmony) {
-  const { agentStage, parallel, predicateGate } = lib;
+function stagesFor(lib, workload, size, harmony, each) {
+  const { agentStage, forEach, parallel, predicateGate } = lib;
   switch (workload) {
     case 'seq':
     case 'doc': {
@@ -48,6 +48,11 @@ function stagesFor(lib, workload, size, harmony) {
       return { stages };
     }
     case 'fan': {
+      if (each) {
+        // Elements known at run time: the input (0) repeated K times, each run through `b`.
+        const items = (input) => new Array(size).fill(input);
+        return { stages: [forEach('fan', agentStage('b', 'inc'), { items }), agentStage('join', 'join')] };
+      }
       const branches = new Array(size);
       for (let i = 0; i < size; i++) branches[i] = agentStage(`b${i}`, 'inc');
       return { stages: [parallel('fan', branches), agentStage('join', 'join')] };
@@ -84,11 +89,21 @@ function stagesFor(lib, workload, size, harmony) {
  * @param lib the library module (dist/index.js or src/index.ts)
  * @param spec { workload, size, listener: 'none' | 'on' | 'iter', concurrency?: number,
  *   memory?: 'in-memory' | 'sqlite', sqliteLib?: path of the `macro-orchestrator/sqlite` entry,
- *   customPhase?: true to add a no-op custom phase after the default ones }
+ *   customPhase?: true to add a no-op custom phase after the default ones,
+ *   forEach?: true to run the fan workload as one forEach over K elements }
  */
 export async function build(
   lib,
-  { workload, size, listener = 'none', concurrency, memory = 'in-memory', sqliteLib, customPhase = false },
+  {
+    workload,
+    size,
+    listener = 'none',
+    concurrency,
+    memory = 'in-memory',
+    sqliteLib,
+    customPhase = false,
+    forEach = false,
+  },
 ) {
   const { MacroOrchestrator, InMemoryMemory } = lib;
   const agents = [
@@ -98,7 +113,7 @@ export async function build(
     { id: 'join', invoke: async (outputs) => joinBranches(outputs, size) },
   ];
   const definitionWith = (harmony) => {
-    const { stages, gates } = stagesFor(lib, workload, size, harmony);
+    const { stages, gates } = stagesFor(lib, workload, size, harmony, forEach);
     const definition = { name: 'bench', description: `${workload} ${size}`, stages };
     if (gates !== undefined) definition.gates = gates;
     return definition;
