@@ -22,6 +22,7 @@ export type MacroErrorCode =
   | 'QUALITY_GATE_FAILED'
   | 'PARALLEL_FAILED'
   | 'HARMONY_FAILED'
+  | 'ROUTE_NOT_FOUND'
   | 'PERSISTENCE_FAILED'
   | 'RUN_NOT_FOUND'
   | 'RUN_CORRUPT';
@@ -44,6 +45,7 @@ function knownCode(code: unknown): code is MacroErrorCode {
     case 'QUALITY_GATE_FAILED':
     case 'PARALLEL_FAILED':
     case 'HARMONY_FAILED':
+    case 'ROUTE_NOT_FOUND':
     case 'PERSISTENCE_FAILED':
     case 'RUN_NOT_FOUND':
     case 'RUN_CORRUPT':

@@ -112,6 +112,16 @@ export interface ArtefactEvent extends EventBase {
 export interface DecisionEvent extends EventBase, Omit<DecisionRecord, 'path' | 'at'> {
   readonly type: 'decision';
 }
+/** A route chose the case it runs; `path` is the route's. Also kept in the audit trail. */
+export interface RouteEvent extends EventBase {
+  readonly type: 'route';
+  /** The case that runs. */
+  readonly case: string;
+  /** What `select` named: the case, or a name no case has when the route's `default` runs. */
+  readonly selected: string;
+  /** `'select'` when the case is the one selected, `'default'` when the selection named none. */
+  readonly by: 'select' | 'default';
+}
 /**
  * An agent call's progress: what the agent reported with `invocation.report()` (a streamed
  * text delta, a tool call or result, or `custom` data), or the tokens it reported with
@@ -151,6 +161,7 @@ export interface MacroEventMap {
   gate: [GateEvent];
   artefact: [ArtefactEvent];
   decision: [DecisionEvent];
+  route: [RouteEvent];
   'persistence:error': [PersistenceErrorEvent];
 }
 

@@ -31,6 +31,7 @@ export type {
   ForEachOptions,
   HarmonyParallelOptions,
   ParallelOptions,
+  RouteOptions,
 } from './macro/helpers.js';
 export {
   agentStage,
@@ -38,6 +39,7 @@ export {
   forEach,
   parallel,
   retryableStage,
+  route,
   sequence,
   subMacro,
 } from './macro/helpers.js';
@@ -108,6 +110,7 @@ export {
   type RetryPolicy,
   type RetryPolicyInput,
   RetryPolicySchema,
+  type RouteStageDefinition,
   type RunStatus,
   type SchemaGate,
   type SequenceStageDefinition,

@@ -26,9 +26,11 @@ import {
   type ProgressEvent,
   parallel,
   type RetryableStageDefinition,
+  type RouteStageDefinition,
   type RunEndEvent,
   type RunStatus,
   retryableStage,
+  route,
   runMacro,
   type SequenceStageDefinition,
   type StageEndEvent,
@@ -108,6 +110,13 @@ describe('stage helpers', () => {
   it('nests: a forEach of forEach outputs an array of arrays', () => {
     const grid = forEach('rows', forEach('cells', flag));
     expectTypeOf<StageOutput<typeof grid>>().toEqualTypeOf<boolean[][]>();
+  });
+
+  it('route outputs the union of its cases’ outputs, and its default names one of them', () => {
+    const r = route('r', () => 'count', { count, label }, { default: 'label' });
+    expectTypeOf(r).toEqualTypeOf<RouteStageDefinition<number | { label: string }>>();
+    // @ts-expect-error: the default must name a case
+    route('r', () => 'count', { count, label }, { default: 'flag' });
   });
 
   it('subMacro takes the output type of the macro it runs', () => {

@@ -32,6 +32,7 @@ export const EVENT_TYPES = [
   'gate',
   'artefact',
   'decision',
+  'route',
   'persistence:error',
 ];
 

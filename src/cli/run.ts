@@ -43,6 +43,8 @@ function lineOf(event: MacroEvent): string | undefined {
       return `${indent}  ${event.verdict.passed ? '✓' : '✖'} gate ${event.verdict.gate}${event.verdict.passed ? '' : `: ${event.verdict.feedback ?? 'failed'}`}`;
     case 'decision':
       return `${indent}  ⚖ ${event.strategy}: ${event.rationale}`;
+    case 'route':
+      return `${indent}  ⑂ case ${event.case}${event.by === 'default' ? ` (default; selected "${event.selected}")` : ''}`;
     case 'fallback':
       return `⤷ fallback ${event.from} → ${event.to}`;
     case 'run:end':

@@ -10,7 +10,7 @@ import type { ConfigIssue } from '../errors.js';
 import type { MacroDefinition, StageDefinition } from './types.js';
 
 /**
- * Most levels stages may be nested (each sequence, parallel, forEach, retryableStage and
+ * Most levels stages may be nested (each sequence, parallel, forEach, route, retryableStage and
  * sub-macro counts one, across sub-macros): deeper trees are refused at load, before
  * they could overflow the stack while being parsed or run.
  */
@@ -42,8 +42,12 @@ function nested(stage: unknown): Array<[unknown, string]> {
       stages,
       branches,
       stage: inner,
-    } = stage as { stages?: unknown; branches?: unknown; stage?: unknown };
+      cases,
+    } = stage as { stages?: unknown; branches?: unknown; stage?: unknown; cases?: unknown };
     if (Array.isArray(stages)) for (let k = 0; k < stages.length; k++) out.push([stages[k], `.stages[${k}]`]);
+    if (typeof cases === 'object' && cases !== null) {
+      for (const [name, value] of Object.entries(cases)) out.push([value, `.cases.${name}`]);
+    }
     if (Array.isArray(branches)) {
       for (let k = 0; k < branches.length; k++) out.push([branches[k], `.branches[${k}]`]);
     }
@@ -88,6 +92,7 @@ function eachStage(def: MacroDefinition, visit: (stage: StageDefinition, depth: 
     if (stage.kind === 'sequence') for (const s of stage.stages) walk(s, depth + 1);
     else if (stage.kind === 'parallel') for (const s of stage.branches) walk(s, depth + 1);
     else if (stage.kind === 'retryable' || stage.kind === 'forEach') walk(stage.stage, depth + 1);
+    else if (stage.kind === 'route') for (const s of Object.values(stage.cases)) walk(s, depth + 1);
   };
   for (const stage of def.stages) walk(stage, 1);
 }

@@ -105,6 +105,19 @@ export function checkMeaning(
         visit(stage.stage, `${path}.stage`);
         checkHarmony(stage, path, where, issues, needAgent);
         break;
+      case 'route': {
+        const names = Object.keys(stage.cases);
+        for (const name of names) visit(stage.cases[name] as StageDefinition, `${path}.cases.${name}`);
+        if (stage.default !== undefined && !names.includes(stage.default)) {
+          issues.push({
+            path: `${path}.default`,
+            message: `Unknown default case "${stage.default}" ${where} (cases: ${names.join(', ')})`,
+          });
+        }
+        if (typeof stage.select !== 'function')
+          needAgent(stage.select.agent, `${path}.select.agent`, 'route agent');
+        break;
+      }
       case 'macro':
         if (!known(stage.macro))
           issues.push({ path: `${path}.macro`, message: `Unknown sub-macro "${stage.macro}" ${where}` });

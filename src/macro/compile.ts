@@ -76,6 +76,16 @@ export interface CompiledForEach extends CompiledBase {
   readonly harmony: HarmonyOptions | undefined;
   readonly minSuccesses: number | undefined;
 }
+/** A route: its cases compiled as its children, `caseNames[i]` naming `children[i]`. */
+export interface CompiledRoute extends CompiledBase {
+  readonly kind: 'route';
+  readonly children: readonly CompiledNode[];
+  readonly caseNames: readonly string[];
+  /** The selecting function, or the id of the selecting agent. */
+  readonly select: ((input: unknown, context: any) => unknown) | string;
+  /** The case run when the selection names none; undefined: `ROUTE_NOT_FOUND`. */
+  readonly fallbackCase: string | undefined;
+}
 interface CompiledMacroStage extends CompiledBase {
   readonly kind: 'macro';
   readonly macro: string;
@@ -88,6 +98,7 @@ export type CompiledNode =
   | CompiledSequence
   | CompiledParallel
   | CompiledForEach
+  | CompiledRoute
   | CompiledMacroStage;
 
 export interface CompiledMacro {
@@ -323,6 +334,23 @@ function compileStages(
           merge: stage.merge,
           harmony: stage.harmony,
           minSuccesses: stage.minSuccesses,
+        };
+      }
+      case 'route': {
+        const { select } = stage;
+        if (typeof select !== 'function') agents.add(select.agent);
+        const caseNames = Object.keys(stage.cases);
+        return {
+          kind: 'route',
+          id,
+          path,
+          labels,
+          timeoutMs: stage.timeoutMs,
+          retry,
+          children: caseNames.map((name) => compile(stage.cases[name] as StageDefinition, path, undefined)),
+          caseNames,
+          select: typeof select === 'function' ? select : select.agent,
+          fallbackCase: stage.default,
         };
       }
       case 'macro': {

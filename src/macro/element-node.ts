@@ -24,6 +24,7 @@ function rebase(node: CompiledNode, cut: number, to: string, id = node.id): Comp
     case 'agent':
       return { ...node, id, path, info: Object.freeze({ ...node.info, id, path }) };
     case 'sequence':
+    case 'route':
     case 'macro':
       return { ...node, id, path, children: node.children.map((child) => rebase(child, cut, to)) };
     case 'parallel': {

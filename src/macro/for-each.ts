@@ -71,7 +71,8 @@ export async function forEachAttempt(
   // The record keeps the elements' recorded snapshots, as a parallel group's does its branches'.
   const recorded = new Array<unknown>(items.length);
   const { stages } = host.journal;
-  for (let i = 0; i < items.length; i++) recorded[i] = (stages[`${node.path}[${i}]`] as StageRecord).output;
+  const { paths } = fan;
+  for (let i = 0; i < items.length; i++) recorded[i] = (stages[paths[i] as string] as StageRecord).output;
   return { output: outputs, recorded: Object.freeze(recorded) };
 }
 
@@ -115,6 +116,8 @@ class FanOut implements Sink {
   readonly outputs: unknown[];
   /** Element failures by index. */
   readonly failures = new Map<number, unknown>();
+  /** Element paths by index: the strings their records are keyed by (hashed once, looked up again at the end). */
+  readonly paths: string[];
   firstError: unknown;
   failed = false;
   /** Some elements never started: one failed under fail-fast, or the scope was aborted. */
@@ -142,6 +145,7 @@ class FanOut implements Sink {
     this.#scope = scope;
     this.#failFast = failFast;
     this.outputs = new Array(items.length);
+    this.paths = new Array(items.length);
   }
 
   /** Settles once the fan-out has ended; never rejects. */
@@ -160,7 +164,9 @@ class FanOut implements Sink {
         const i = this.#next++;
         this.#running++;
         try {
-          this.#host.startStage(elementNode(this.#node, i), items[i], this.#scope, this, i);
+          const element = elementNode(this.#node, i);
+          this.paths[i] = element.path;
+          this.#host.startStage(element, items[i], this.#scope, this, i);
         } catch (error) {
           this.fail(i, error); // an engine fault: the element fails with it, never hangs
         }

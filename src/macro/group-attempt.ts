@@ -1,7 +1,7 @@
 /**
  * One attempt of a group stage: a sequence or sub-macro (its children in a Chain, then a
  * sub-macro's own gates), a parallel group (its branches in a Join, then a merge or
- * the Harmony Protocol) or a forEach (for-each.ts), ended with the group's record,
+ * the Harmony Protocol), a forEach (for-each.ts) or a route (route.ts), ended with the group's record,
  * checkpoint and `stage:end`.
  * @internal
  * @module
@@ -16,6 +16,7 @@ import { forEachAttempt } from './for-each.js';
 import { checkMacroGates, type GateHost } from './gates.js';
 import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
 import { Join } from './join.js';
+import { routeAttempt } from './route.js';
 import { timedScope } from './stage-scope.js';
 import type { StageRecord } from './types.js';
 import { withoutOutput } from './unstorable.js';
@@ -52,10 +53,16 @@ export async function groupAttempt(
   try {
     let output: unknown;
     let recorded: unknown;
+    let chosen: string | undefined;
     if (node.kind === 'forEach') {
       const outcome = await forEachAttempt(host, node, input, scope, attempt);
       output = outcome.output;
       recorded = outcome.recorded ?? snapshot(output);
+    } else if (node.kind === 'route') {
+      const outcome = await routeAttempt(host, node, input, scope, attempt);
+      output = outcome.output;
+      chosen = outcome.case;
+      recorded = journal.record(node.children[node.caseNames.indexOf(chosen)] as CompiledNode).output;
     } else {
       if (node.kind === 'parallel') output = await parallel(host, node, input, scope, attempt);
       else {
@@ -66,7 +73,8 @@ export async function groupAttempt(
       }
       recorded = groupOutput(journal, node, output);
     }
-    const record = journal.stageSucceeded(node, attempt, recorded, undefined, startedAt);
+    let record = journal.stageSucceeded(node, attempt, recorded, undefined, startedAt);
+    if (chosen !== undefined) record = journal.routed(record, chosen);
     // A checkpoint of a group whose output its children's records already hold (a
     // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
     // 10,000-branch group would store every branch output twice. Restoring rebuilds it.

@@ -6,7 +6,7 @@
  * @module
  */
 import { snapshot } from '../internal/snapshot.js';
-import type { CompiledAgentStage, CompiledForEach, CompiledNode } from './compile.js';
+import type { CompiledAgentStage, CompiledForEach, CompiledNode, CompiledRoute } from './compile.js';
 import type { Journal } from './journal.js';
 
 /** A sequence, sub-macro or parallel group. */
@@ -25,6 +25,8 @@ export function derivesOutput(node: CompiledNode): node is CompiledGroup {
     case 'parallel':
     case 'forEach':
       return node.merge === undefined && node.harmony === undefined;
+    case 'route':
+      return false; // which case ran is the route's own record's to say
     default:
       return node.children.length > 0; // an empty sequence outputs its input, stored nowhere else
   }
@@ -37,7 +39,7 @@ export function derivesOutput(node: CompiledNode): node is CompiledGroup {
  */
 export function groupOutput(
   journal: Journal,
-  node: Exclude<CompiledGroup, CompiledForEach>,
+  node: Exclude<CompiledGroup, CompiledForEach | CompiledRoute>,
   output: unknown,
 ): unknown {
   if (!derivesOutput(node)) return snapshot(output);

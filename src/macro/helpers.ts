@@ -14,6 +14,7 @@ import type {
   ParallelStageDefinition,
   RetryableStageDefinition,
   RetryPolicyInput,
+  RouteStageDefinition,
   SequenceStageDefinition,
   StageDefinition,
   StageOutput,
@@ -142,6 +143,34 @@ export function forEach<S extends StageDefinition, M>(
 ): ForEachStageDefinition<M>;
 export function forEach(id: string, stage: StageDefinition, options: any = {}): ForEachStageDefinition<any> {
   return { ...options, kind: 'forEach', id, stage };
+}
+
+/** Options of {@link route}; `K` is the case names. */
+export interface RouteOptions<K extends string> {
+  /** The case to run when `select` names none of the cases; without it that fails with `ROUTE_NOT_FOUND`. */
+  readonly default?: K;
+  readonly timeoutMs?: number;
+  readonly description?: string;
+}
+
+/**
+ * Runs one of `cases`: the one `select` names from the stage's input (a function, sync or
+ * async, or `{ agent }` whose output is the name). The choice is a `route` event, an
+ * audit record and the route's record's `case`. Output: that case's output, typed as the
+ * union of the cases' outputs.
+ * @example
+ * route('by-confidence', (r: { confidence: number }) => (r.confidence > 0.8 ? 'publish' : 'review'), {
+ *   publish: agentStage('publish', 'publisher'),
+ *   review: approvalStage,
+ * }, { default: 'review' })
+ */
+export function route<const C extends Readonly<Record<string, StageDefinition>>>(
+  id: string,
+  select: ((input: any, context: MacroContext) => string | Promise<string>) | { readonly agent: string },
+  cases: C,
+  options: RouteOptions<Extract<keyof C, string>> = {},
+): RouteStageDefinition<StageOutput<C[keyof C]>> {
+  return { ...options, kind: 'route', id, select, cases };
 }
 
 /**

@@ -189,6 +189,13 @@ export class Journal {
     return record;
   }
 
+  /** The record of a route that ran `chosen`, in place of `record`. */
+  routed(record: StageRecord, chosen: string): StageRecord {
+    const routed: StageRecord = { ...record, case: chosen };
+    if (!this.ended) this.stages[record.path] = routed;
+    return routed;
+  }
+
   /** Emits the `stage:end` of a stage that succeeded, at `at`. */
   stageEnded(record: StageRecord, at: number): void {
     const seq = ++this.seq;

@@ -51,6 +51,7 @@ const SUB: [string, string] = ['[[', ']]'];
 const FORK: [string, string] = ['[/', '/]'];
 const JOIN: [string, string] = ['[\\', '\\]'];
 const GATE: [string, string] = ['{{', '}}'];
+const CHOICE: [string, string] = ['{', '}'];
 
 /** Draws `stage`; returns the node a flow enters it by and the one it leaves by. */
 function draw(
@@ -94,6 +95,20 @@ function draw(
           chart.edge(ends.exit, join, inner);
         }
         return { entry: fork, exit: join };
+      });
+    case 'route':
+      return chart.group(`${stage.id}${note}`, indent, (inner) => {
+        const { select } = stage;
+        const by = typeof select === 'function' ? 'select' : `agent: ${select.agent}`;
+        const fallback = stage.default === undefined ? '' : ` · default: ${stage.default}`;
+        const choice = chart.node(CHOICE, `route · ${by}${fallback}`, inner);
+        const join = chart.node(JOIN, 'the case that ran', inner);
+        for (const [name, branch] of Object.entries(stage.cases)) {
+          const ends = draw(chart, branch, inner);
+          chart.edge(choice, ends.entry, inner, name);
+          chart.edge(ends.exit, join, inner);
+        }
+        return { entry: choice, exit: join };
       });
     case 'forEach':
       return chart.group(`${stage.id}${note}`, indent, (inner) => {

@@ -62,7 +62,7 @@ export class Restorer {
           : outputs[outputs.length - 1];
     const at = journal.now();
     const recorded =
-      node.kind !== 'agent' && node.kind !== 'forEach' && !('output' in record)
+      node.kind !== 'agent' && node.kind !== 'forEach' && node.kind !== 'route' && !('output' in record)
         ? groupOutput(journal, node, output)
         : snapshot(output);
     if (!journal.ended) journal.stages[path] = { ...record, output: recorded, status: 'restored' };

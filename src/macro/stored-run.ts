@@ -19,7 +19,7 @@ const status = z.enum(['succeeded', 'failed', 'timed-out', 'cancelled', 'restore
 const StageRecordSchema = z.looseObject({
   path: z.string(),
   id: z.string(),
-  kind: z.enum(['agent', 'sequence', 'parallel', 'forEach', 'macro']),
+  kind: z.enum(['agent', 'sequence', 'parallel', 'forEach', 'route', 'macro']),
   status,
   attempts: count,
   startedAt: time,

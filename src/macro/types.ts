@@ -205,6 +205,24 @@ export interface ForEachStageDefinition<O = any> extends StageCommon, Typed<O> {
   readonly minSuccesses?: number;
 }
 
+/**
+ * Runs one of its cases: the one `select` names. Output: that case's output.
+ */
+export interface RouteStageDefinition<O = any> extends StageCommon, Typed<O> {
+  readonly kind: 'route';
+  /**
+   * Names the case to run, from the stage's input: a function (sync or async), or
+   * `{ agent }`, an agent whose output is the case name.
+   */
+  readonly select:
+    | ((input: any, context: MacroContext) => string | Promise<string>)
+    | { readonly agent: string };
+  /** The cases by name; only the selected one runs, at its own path under the route. */
+  readonly cases: Readonly<Record<string, StageDefinition>>;
+  /** The case to run when `select` names none of `cases`; without it that is `ROUTE_NOT_FOUND`. */
+  readonly default?: string;
+}
+
 /** Retries its stage with exponential backoff. */
 export interface RetryableStageDefinition<O = any> extends Typed<O> {
   readonly kind: 'retryable';
@@ -224,6 +242,7 @@ export type StageDefinition<O = any> =
   | SequenceStageDefinition<O>
   | ParallelStageDefinition<O>
   | ForEachStageDefinition<O>
+  | RouteStageDefinition<O>
   | RetryableStageDefinition<O>
   | MacroStageDefinition<O>;
 
@@ -305,6 +324,18 @@ const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
       merge: fn('merge').optional(),
       harmony: HarmonySchema.optional(),
       minSuccesses: z.number().int().min(1).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('route'),
+      ...common,
+      select: z.union([
+        fn('select'),
+        z.strictObject({ agent: z.string().min(1, 'agent id must not be empty') }),
+      ]),
+      cases: z
+        .record(StageIdSchema, StageSchema)
+        .refine((cases) => Object.keys(cases).length > 0, 'a route needs at least one case'),
+      default: StageIdSchema.optional(),
     }),
     z.strictObject({ kind: z.literal('retryable'), stage: StageSchema, retry: RetryPolicySchema }),
     z.strictObject({ kind: z.literal('macro'), ...common, macro: MacroNameSchema }),

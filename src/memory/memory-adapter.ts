@@ -18,7 +18,7 @@ export interface AuditRecord {
   /** The sequence number of the event this record mirrors. */
   readonly seq: number;
   readonly at: number;
-  readonly kind: 'decision' | 'retry' | 'fallback' | 'failure' | 'gate';
+  readonly kind: 'decision' | 'route' | 'retry' | 'fallback' | 'failure' | 'gate';
   readonly path: string;
   readonly data: Readonly<Record<string, unknown>>;
 }

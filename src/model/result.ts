@@ -11,7 +11,7 @@ import type { StageStatus } from './stage-status.js';
 import type { RunUsage, UsageTotals } from './usage.js';
 
 /** The kinds of stage a record, an event or a span can name. */
-export type StageKind = 'agent' | 'sequence' | 'parallel' | 'forEach' | 'macro';
+export type StageKind = 'agent' | 'sequence' | 'parallel' | 'forEach' | 'route' | 'macro';
 
 /** What one stage did. */
 export interface StageRecord {
@@ -26,6 +26,8 @@ export interface StageRecord {
   readonly attempts: number;
   /** Agent that produced the output (after elevation, the stronger agent). */
   readonly agent?: string;
+  /** A route's case that ran. */
+  readonly case?: string;
   readonly startedAt: number;
   readonly endedAt: number;
   readonly durationMs: number;

@@ -166,6 +166,15 @@ function onEvent(tracer: Tracer, runs: Map<string, OpenSpans>, event: MacroEvent
       spans.get(`stage ${event.path}`)?.addEvent('harmony.decision', attributes, event.at);
       return;
     }
+    case 'route':
+      spans
+        .get(`stage ${event.path}`)
+        ?.addEvent(
+          'route',
+          { 'macro_orchestrator.route.case': event.case, 'macro_orchestrator.route.by': event.by },
+          event.at,
+        );
+      return;
     case 'fallback':
       spans.get('run')?.addEvent('fallback', { 'macro_orchestrator.fallback.to': event.to }, event.at);
       return;

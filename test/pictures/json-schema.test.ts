@@ -40,6 +40,16 @@ const json = {
       stage: { kind: 'agent', id: 'annotate', agent: 'writer' },
     },
     {
+      kind: 'route',
+      id: 'depth',
+      select: { agent: 'router' },
+      cases: {
+        quick: { kind: 'agent', id: 'skim', agent: 'writer' },
+        deep: { kind: 'agent', id: 'study', agent: 'writer' },
+      },
+      default: 'quick',
+    },
+    {
       kind: 'agent',
       id: 'summary',
       agent: 'writer',

@@ -21,6 +21,7 @@ export const EVENT_TYPES = [
   'gate',
   'artefact',
   'decision',
+  'route',
   'persistence:error',
 ] as const satisfies readonly MacroEvent['type'][];
 
