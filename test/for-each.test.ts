@@ -161,6 +161,12 @@ describe('forEach', () => {
     expect(errorOf(result)?.message).toContain('items');
   });
 
+  it('fails with STAGE_FAILED when its items mapper gives something that is not an array', async () => {
+    const each = forEach('each', agentStage('e', 'echo'), { items: () => 'abc' as never });
+    const result = await fanOver(each, plan([]), echo).run('m', { intent: 'go' });
+    expect(errorOf(result)?.message).toBe('forEach needs an array of elements at m/each, got abc from items');
+  });
+
   it('fails with STAGE_FAILED when its items mapper throws', async () => {
     const each = forEach('each', agentStage('e', 'echo'), {
       items: () => {
@@ -376,6 +382,57 @@ describe('a forEach in a resumed run', () => {
       .filter((e) => e.type === 'stage:end' && (e as { status: string }).status === 'restored')
       .map((e) => e.path);
     expect(restored).toEqual(['m/plan', 'm/each[0]', 'm/each[1]', 'm/each[3]']);
+  });
+});
+
+describe('a forEach with merge in a resumed run', () => {
+  it('is restored whole once it finished, with its elements, and merges nothing again', async () => {
+    const memory = new InMemoryMemory();
+    let merges = 0;
+    const macro: MacroDefinition = defineMacro({
+      name: 'm',
+      description: 'a planner, a merged forEach, then a stage that hangs the first time',
+      stages: [
+        agentStage('plan', 'planner'),
+        forEach('each', agentStage('e', 'echo'), {
+          merge: (outputs: unknown[]) => {
+            merges += 1;
+            return outputs.join('+');
+          },
+        }),
+        agentStage('after', 'after'),
+      ],
+    });
+    let reached!: () => void;
+    const stuck = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const hang: Agent = {
+      id: 'after',
+      invoke: () => {
+        reached();
+        return new Promise(() => {});
+      },
+    };
+    const first = new MacroOrchestrator({ agents: [plan(['x', 'y']), echo, hang], macros: [macro], memory });
+    const { runId } = first.run('m', { intent: 'go' });
+    await stuck;
+    await new Promise((resolve) => setImmediate(resolve));
+    const done: Agent = { id: 'after', invoke: (s: string) => `${s}!` };
+    const run = new MacroOrchestrator({
+      agents: [plan(['x', 'y']), echo, done],
+      macros: [macro],
+      memory,
+    }).resume(runId);
+    const events = recordEvents(run);
+    const result = await run;
+    expect(result.output).toBe('x+y!');
+    expect(merges).toBe(1);
+    const restored = events
+      .filter((e) => e.type === 'stage:end' && (e as { status: string }).status === 'restored')
+      .map((e) => e.path);
+    expect(restored).toEqual(['m/plan', 'm/each[0]', 'm/each[1]', 'm/each']);
+    expect(result.stages['m/each[1]']).toMatchObject({ status: 'restored', output: 'y' });
   });
 });
 

@@ -3,6 +3,7 @@ import {
   type Agent,
   agentStage,
   defineMacro,
+  forEach,
   InMemoryMemory,
   MacroConfigurationError,
   MacroOrchestrator,
@@ -250,6 +251,24 @@ describe('route definitions', () => {
       { path: 'macros[0].stages[0].cases.fast.agent', message: 'Unknown agent "nobody" in macro "m"' },
       { path: 'macros[0].stages[0].select.agent', message: 'Unknown route agent "router" in macro "m"' },
     ]);
+  });
+
+  it('is drawn with the agent that selects, and a forEach with how it joins', () => {
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [
+        route('r', { agent: 'router' }, { a: agentStage('a', 'w') }),
+        forEach('merged', agentStage('x', 'w'), { merge: (outputs: unknown[]) => outputs.length }),
+        forEach('voted', agentStage('y', 'w'), { harmony: { strategy: 'majority' }, failure: 'settle' }),
+      ],
+    });
+    const chart = macroToMermaid(macro);
+    expect(chart).toContain('{"route · agent: router"}');
+    expect(chart).toContain('[/"for each element · fail-fast"/]');
+    expect(chart).toContain('[\\"merge"\\]');
+    expect(chart).toContain('[/"for each element · settle"/]');
+    expect(chart).toContain('[\\"harmony: majority"\\]');
   });
 
   it('is drawn as a choice between its cases', () => {

@@ -1,6 +1,6 @@
 /**
  * The command line's other paths: help, file errors, what a run prints for retries,
- * gates, decisions and fallbacks, a context file, and the memory it is told to use.
+ * gates, decisions, routes and fallbacks, a context file, and the memory it is told to use.
  */
 import { describe, expect, it } from 'vitest';
 import { cli, useTempFolder, write } from './harness.js';
@@ -24,6 +24,7 @@ export const macros = [
     { kind: 'agent', id: 'd', agent: 'drafter', gates: [{ kind: 'predicate', id: 'second', check: (t) => t === 'draft 2', feedback: 'again' }] },
     { kind: 'parallel', id: 'vote', harmony: { strategy: 'majority' }, branches: [
       { kind: 'agent', id: 'y1', agent: 'yes' }, { kind: 'agent', id: 'y2', agent: 'yes' }, { kind: 'agent', id: 'n', agent: 'no' } ] },
+    { kind: 'route', id: 'pick', select: () => 'zzz', default: 'only', cases: { only: { kind: 'agent', id: 'o', agent: 'yes' } } },
     { kind: 'agent', id: 'end', agent: 'broken' },
   ] },
   { name: 'plan-b', description: 'd', stages: [{ kind: 'agent', id: 'b', agent: 'yes' }] },
@@ -88,7 +89,7 @@ describe('help and mistakes', () => {
 });
 
 describe('run', () => {
-  it('prints retries, gate verdicts, decisions and the fallback as lines', async () => {
+  it('prints retries, gate verdicts, decisions, routes and the fallback as lines', async () => {
     await write('m.mjs', EVENTFUL);
     const { code, out } = await cli('run', 'eventful', '--file', 'm.mjs', '--intent', 'x');
     expect(code).toBe(0);
@@ -98,6 +99,7 @@ describe('run', () => {
       '  ✖ gate second: again',
       '  ✓ gate second',
       '  ⚖ majority: ',
+      '  ⑂ case only (default; selected "zzz")',
       '  ✖ eventful/end failed in ',
       '⤷ fallback eventful → plan-b',
       '■ succeeded in ',

@@ -17,6 +17,7 @@ import {
   MacroOrchestrator,
   type MacroRun,
   parallel,
+  route,
   sequence,
 } from '../../src/index.js';
 import { traceRuns } from '../../src/otel.js';
@@ -87,6 +88,22 @@ describe('traced shapes', () => {
     for (const element of elements) expect(parentId(element)).toBe(id(group));
     const inner = spans.filter((span) => span.name === 'invoke_agent one');
     expect(inner.map(parentId).sort()).toEqual(elements.map(id).sort());
+  });
+
+  it("puts a route's choice on its span as an event", async () => {
+    const { exporter, tracer } = tracing();
+    const agents: Agent[] = [{ id: 'w', invoke: answer('ok') }];
+    const stage = route('r', () => 'none', { a: agentStage('a', 'w') }, { default: 'a' });
+    const orchestrator = new MacroOrchestrator({
+      agents,
+      macros: [defineMacro({ name: 'm', description: 'd', stages: [stage] })],
+    });
+    traceRuns(orchestrator, { tracer });
+    await orchestrator.run('m', { intent: 'x' });
+    const [span] = named(exporter.getFinishedSpans(), 'route m/r');
+    expect(span?.events.map((event) => [event.name, event.attributes])).toEqual([
+      ['route', { 'macro_orchestrator.route.case': 'a', 'macro_orchestrator.route.by': 'default' }],
+    ]);
   });
 
   it('ends the spans of a timed-out stage and its phase, as errors with the timeout code', async () => {

@@ -1,18 +1,21 @@
 /**
  * Resuming is invisible in the output: a run interrupted wherever one of its agents hangs,
  * then resumed by a fresh orchestrator on the same memory, settles with the output the
- * run has when nothing interrupts it, over random trees of sequences and parallel groups
- * (with and without merge, so group outputs stored and rebuilt from children both occur).
+ * run has when nothing interrupts it, over random trees of sequences, parallel groups and
+ * forEach stages (with and without merge, so group outputs stored and rebuilt from children
+ * both occur) and routes.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   agentStage,
   defineMacro,
+  forEach,
   InMemoryMemory,
   type MacroDefinition,
   MacroOrchestrator,
   parallel,
+  route,
   type StageDefinition,
   sequence,
 } from '../../src/index.js';
@@ -27,10 +30,26 @@ const AGENT_IDS = ['a', 'b', 'l', 'r'] as const;
 type Tree =
   | { readonly kind: 'agent'; readonly agent: (typeof AGENT_IDS)[number] }
   | { readonly kind: 'sequence'; readonly children: readonly Tree[] }
-  | { readonly kind: 'parallel'; readonly children: readonly Tree[]; readonly merge: boolean };
+  | { readonly kind: 'parallel'; readonly children: readonly Tree[]; readonly merge: boolean }
+  | { readonly kind: 'forEach'; readonly child: Tree; readonly count: number; readonly merge: boolean }
+  | { readonly kind: 'route'; readonly children: readonly Tree[]; readonly pick: number };
 
-const { tree } = fc.letrec<{ tree: Tree; agent: Tree; sequence: Tree; parallel: Tree }>((tie) => ({
-  tree: fc.oneof({ maxDepth: 3, depthIdentifier: 'tree' }, tie('agent'), tie('sequence'), tie('parallel')),
+const { tree } = fc.letrec<{
+  tree: Tree;
+  agent: Tree;
+  sequence: Tree;
+  parallel: Tree;
+  forEach: Tree;
+  route: Tree;
+}>((tie) => ({
+  tree: fc.oneof(
+    { maxDepth: 3, depthIdentifier: 'tree' },
+    tie('agent'),
+    tie('sequence'),
+    tie('parallel'),
+    tie('forEach'),
+    tie('route'),
+  ),
   agent: fc.record({ kind: fc.constant('agent' as const), agent: fc.constantFrom(...AGENT_IDS) }),
   sequence: fc.record({
     kind: fc.constant('sequence' as const),
@@ -40,6 +59,17 @@ const { tree } = fc.letrec<{ tree: Tree; agent: Tree; sequence: Tree; parallel: 
     kind: fc.constant('parallel' as const),
     children: fc.array(tie('tree'), { minLength: 1, maxLength: 3, depthIdentifier: 'tree' }),
     merge: fc.boolean(),
+  }),
+  forEach: fc.record({
+    kind: fc.constant('forEach' as const),
+    child: tie('tree'),
+    count: fc.integer({ min: 0, max: 3 }),
+    merge: fc.boolean(),
+  }),
+  route: fc.record({
+    kind: fc.constant('route' as const),
+    children: fc.array(tie('tree'), { minLength: 1, maxLength: 3, depthIdentifier: 'tree' }),
+    pick: fc.nat(),
   }),
 }));
 
@@ -55,6 +85,17 @@ function stage(t: Tree, id: string): StageDefinition {
         ? parallel(id, branches, { merge: (outputs) => outputs.join('|') })
         : parallel(id, branches);
     }
+    case 'forEach': {
+      const items = (input: unknown) => Array.from({ length: t.count }, (_, i) => `${String(input)}#${i}`);
+      const each = stage(t.child, `${id}e`);
+      return t.merge
+        ? forEach(id, each, { items, merge: (outputs: unknown[]) => outputs.join('|') })
+        : forEach(id, each, { items });
+    }
+    case 'route': {
+      const cases = Object.fromEntries(t.children.map((child, i) => [`c${i}`, stage(child, `${id}c${i}`)]));
+      return route(id, () => `c${t.pick % t.children.length}`, cases);
+    }
   }
 }
 
@@ -63,8 +104,19 @@ function nonEmpty(list: StageDefinition[]): [StageDefinition, ...StageDefinition
   return [first as StageDefinition, ...rest];
 }
 
-const agentsOf = (t: Tree): string[] =>
-  t.kind === 'agent' ? [t.agent] : t.children.flatMap((child) => agentsOf(child));
+/** The agents a tree calls when it runs (a route's picked case only; none in an empty forEach). */
+const agentsOf = (t: Tree): string[] => {
+  switch (t.kind) {
+    case 'agent':
+      return [t.agent];
+    case 'forEach':
+      return t.count === 0 ? [] : agentsOf(t.child);
+    case 'route':
+      return agentsOf(t.children[t.pick % t.children.length] as Tree);
+    default:
+      return t.children.flatMap((child) => agentsOf(child));
+  }
+};
 
 /** A macro of the trees in a row then a stage on `c`, and an agent of it to hang at. */
 const case_ = fc.array(tree, { minLength: 1, maxLength: 3 }).chain((trees) =>
