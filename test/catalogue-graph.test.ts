@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   agentStage,
   type ConfigIssue,
+  forEach,
   type MacroDefinition,
   parallel,
   retryableStage,
+  route,
   type StageDefinition,
   sequence,
   subMacro,
@@ -27,6 +29,8 @@ const kinds = {
   sequence: { wrap: (s: StageDefinition) => sequence('s', [s]), step: '.stages[0]' },
   parallel: { wrap: (s: StageDefinition) => parallel('p', [s]), step: '.branches[0]' },
   retryable: { wrap: (s: StageDefinition) => retryableStage(s), step: '.stage' },
+  forEach: { wrap: (s: StageDefinition) => forEach('f', s), step: '.stage' },
+  route: { wrap: (s: StageDefinition) => route('r', () => 'c', { c: s }), step: '.cases.c' },
 } as const;
 type Kind = keyof typeof kinds;
 const kindNames = Object.keys(kinds) as Kind[];
@@ -140,6 +144,11 @@ describe('checkCycles', () => {
     ]);
   });
 
+  it("counts a sub-macro's fallbacks as sub-macros: one that falls back to its caller is a cycle", () => {
+    const cat = catalogue(macro('a', [subMacro('s', 'b')]), macro('b', [LEAF], 'c'), macro('c', [LEAF], 'a'));
+    expect(cycles(cat, 'macro')).toEqual([{ path: 'macros[0].stages', message: 'Sub-macro cycle: a → a' }]);
+  });
+
   it('ignores sub-macro cycles when walking fallbacks', () => {
     const cat = catalogue(macro('a', [subMacro('s', 'b')]), macro('b', [subMacro('s', 'a')]));
     expect(cycles(cat, 'fallback')).toEqual([]);
@@ -242,6 +251,15 @@ describe('checkDepth', () => {
           'Stages of macro "inner" are nested 101 levels deep through its sub-macros; at most 100 are supported',
       },
     ]);
+  });
+
+  it("adds the depth of a sub-macro's fallback at the level that names the sub-macro", () => {
+    const cat = catalogue(
+      macro('top', [nest(3, 'sequence', subMacro('into', 'shallow'))]),
+      macro('shallow', [LEAF], 'deep'),
+      macro('deep', [nest(98, 'sequence')]),
+    );
+    expect(depthIssues(cat).map((issue) => issue.path)).toEqual(['macros[0].stages']);
   });
 
   it('ignores a sub-macro the catalogue does not hold', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortScope } from '../src/internal/abort-scope.js';
 import type { Sink } from '../src/internal/deferred.js';
 import { Chain, type StageStarter } from '../src/macro/chain.js';
-import type { CompiledNode } from '../src/macro/compile.js';
+import type { CompiledNode } from '../src/macro/compiled.js';
 
 const stages = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ path: `m/s${i}` })) as unknown as CompiledNode[];

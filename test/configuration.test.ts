@@ -345,6 +345,7 @@ describe('an agent stage whose agent is not registered', () => {
       pipeline,
       phases: new Map(pipeline.map((phase) => [phase.name, phase])),
       checkAgents: 'reachable',
+      maxFallbackDepth: 3,
     });
     const node = compiled.get('m')?.children[0] as unknown as {
       agent: { id: string; invoke: () => unknown };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortScope } from '../src/internal/abort-scope.js';
-import type { CompiledParallel } from '../src/macro/compile.js';
+import type { CompiledParallel } from '../src/macro/compiled.js';
 import { Join } from '../src/macro/join.js';
 
 const group = (branches: number) =>

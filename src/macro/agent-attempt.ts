@@ -20,7 +20,7 @@ import {
 } from '../protocol/execution.js';
 import { type AttemptHost, artefactsOf, EMPTY_FEEDBACK } from './attempt-state.js';
 import { AttemptSteps } from './attempt-steps.js';
-import type { CompiledAgentStage } from './compile.js';
+import type { CompiledAgentStage } from './compiled.js';
 import { checkGates, type GateCheck } from './gates.js';
 import { deliver, deploy } from './stage-io.js';
 import type { Artefact, MacroContext } from './types.js';

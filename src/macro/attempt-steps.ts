@@ -42,7 +42,7 @@ import {
   STARTING,
   WAIT,
 } from './attempt-state.js';
-import type { CompiledAgentStage } from './compile.js';
+import type { CompiledAgentStage } from './compiled.js';
 import { normalise } from './failure.js';
 import type { GateCheck } from './gates.js';
 import { Invocation } from './invocation.js';

@@ -111,9 +111,28 @@ export function subMacros(def: MacroDefinition): string[] {
   return out;
 }
 
-/** Reports each cycle through fallbacks (or sub-macros) once, at the first macro of the cycle. */
+/**
+ * `name` and the fallbacks a sub-macro stage running it may take after it (its fallback,
+ * that one's…): each runs in that stage's place. Stops at an unknown or repeated name.
+ */
+function withFallbacks(catalogue: Catalogue, name: string): string[] {
+  const chain = [name];
+  for (let next = catalogue.get(name)?.def.fallback; next !== undefined && !chain.includes(next); ) {
+    chain.push(next);
+    next = catalogue.get(next)?.def.fallback;
+  }
+  return chain;
+}
+
+/**
+ * Reports each cycle through fallbacks (or sub-macros, a sub-macro's fallbacks counting
+ * as sub-macros too) once, at the first macro of the cycle.
+ */
 export function checkCycles(catalogue: Catalogue, edge: 'fallback' | 'macro', issues: ConfigIssue[]): void {
-  const named = edge === 'fallback' ? fallbackOf : subMacros;
+  const named =
+    edge === 'fallback'
+      ? fallbackOf
+      : (def: MacroDefinition) => subMacros(def).flatMap((sub) => withFallbacks(catalogue, sub));
   const done = new Set<string>();
   const reported = new Set<string>();
   for (const start of catalogue.keys()) {
@@ -158,8 +177,8 @@ export function checkCycles(catalogue: Catalogue, edge: 'fallback' | 'macro', is
 }
 
 /**
- * Reports macros whose stages, with their sub-macros' stages, nest more than
- * MAX_NESTING levels. The catalogue must have no sub-macro cycle.
+ * Reports macros whose stages, with their sub-macros' stages (and their fallbacks'), nest
+ * more than MAX_NESTING levels. The catalogue must have no sub-macro cycle.
  */
 export function checkDepth(catalogue: Catalogue, issues: ConfigIssue[]): void {
   // Per macro: the depth of its own stages, and the depth at which it names each sub-macro.
@@ -169,7 +188,11 @@ export function checkDepth(catalogue: Catalogue, issues: ConfigIssue[]): void {
     eachStage(def, (stage, depth) => {
       shape.depth = Math.max(shape.depth, depth);
       // The kind check is for the types: no other kind of stage has a `macro` key.
-      if (stage.kind === 'macro' && catalogue.has(stage.macro)) shape.subs.push([depth, stage.macro]);
+      if (stage.kind === 'macro' && catalogue.has(stage.macro)) {
+        for (const sub of withFallbacks(catalogue, stage.macro)) {
+          if (catalogue.has(sub)) shape.subs.push([depth, sub]);
+        }
+      }
     });
     own.set(name, shape);
   }

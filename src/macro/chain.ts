@@ -7,7 +7,7 @@
  */
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
-import type { CompiledNode } from './compile.js';
+import type { CompiledNode } from './compiled.js';
 
 /** What starts a stage and reports its end to `sink`: the executor. */
 export interface StageStarter {

@@ -14,6 +14,8 @@ export interface CompileEnvironment {
   /** Every phase a stage may name in its own `pipeline`. */
   readonly phases: ReadonlyMap<string, ExecutionStage>;
   readonly checkAgents: AgentCheck;
+  /** Fallbacks a sub-macro stage may take, one after another (`maxFallbackDepth`). */
+  readonly maxFallbackDepth: number;
 }
 
 export type Parsed = MacroDefinition & {

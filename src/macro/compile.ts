@@ -5,117 +5,18 @@
  * @internal
  * @module
  */
-import type { z } from 'zod';
-import type { Agent } from '../agents/agent.js';
-import { AgentNotFoundError, type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
+import { type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
 import { issuePath } from '../internal/zod-issues.js';
 import type { ExecutionStage, PhaseStageInfo } from '../protocol/execution.js';
 import { Harmony } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import { checkMeaning } from './catalogue-meaning.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
+import type { CompiledFallback, CompiledMacro, CompiledNode } from './compiled.js';
 import { harmonyAgent } from './harmony-check.js';
 import { stagePipeline } from './stage-pipeline.js';
-import {
-  type AgentStageDefinition,
-  type ForEachStageDefinition,
-  type HarmonyOptions,
-  type MacroDefinition,
-  MacroDefinitionSchema,
-  type ParallelFailureMode,
-  type QualityGate,
-  type RetryPolicy,
-  type StageDefinition,
-} from './types.js';
-
-interface CompiledBase {
-  readonly id: string;
-  readonly path: string;
-  readonly timeoutMs: number | undefined;
-  readonly retry: RetryPolicy | undefined;
-  readonly labels: Readonly<Record<string, string>>;
-}
-export interface CompiledAgentStage extends CompiledBase {
-  readonly kind: 'agent';
-  readonly agent: Agent;
-  readonly def: AgentStageDefinition;
-  /** The stage's `input` mapper, copied from `def`: user definitions come in many shapes. */
-  readonly input: AgentStageDefinition['input'];
-  readonly outputSchema: z.ZodType | undefined;
-  readonly gates: readonly QualityGate[];
-  readonly pipeline: readonly ExecutionStage[];
-  readonly maxRefinements: number;
-  /** Time budget per phase name (stage values over macro defaults), or undefined when none. */
-  readonly phaseTimeoutsMs: ReadonlyMap<string, number> | undefined;
-  /** What phases see of the stage (`PhaseContext.stage`): built once, frozen, shared by its attempts. */
-  readonly info: PhaseStageInfo;
-}
-interface CompiledSequence extends CompiledBase {
-  readonly kind: 'sequence';
-  readonly children: readonly CompiledNode[];
-}
-export interface CompiledParallel extends CompiledBase {
-  readonly kind: 'parallel';
-  readonly children: readonly CompiledNode[];
-  readonly failure: ParallelFailureMode;
-  readonly merge: ((outputs: readonly unknown[], context: any) => unknown) | undefined;
-  /** Conflict resolution over the branch outputs, when the group declares `harmony`. */
-  readonly harmony: Harmony | undefined;
-}
-/** A forEach stage: its element stage compiled once, copied per element at run time (element-node.ts). */
-export interface CompiledForEach extends CompiledBase {
-  readonly kind: 'forEach';
-  /** The element stage, compiled at path `<path>[*]`. */
-  readonly template: CompiledNode;
-  readonly items: ForEachStageDefinition['items'];
-  /** Most elements in flight; `Infinity` when unbounded. */
-  readonly concurrency: number;
-  readonly failure: ParallelFailureMode;
-  readonly merge: ((outputs: readonly unknown[], context: any) => unknown) | undefined;
-  /** The group's Harmony options; a `Harmony` is made per attempt, once the elements are known. */
-  readonly harmony: HarmonyOptions | undefined;
-  readonly minSuccesses: number | undefined;
-}
-/** A route: its cases compiled as its children, `caseNames[i]` naming `children[i]`. */
-export interface CompiledRoute extends CompiledBase {
-  readonly kind: 'route';
-  readonly children: readonly CompiledNode[];
-  readonly caseNames: readonly string[];
-  /** The selecting function, or the id of the selecting agent. */
-  readonly select: ((input: unknown, context: any) => unknown) | string;
-  /** The case run when the selection names none; undefined: `ROUTE_NOT_FOUND`. */
-  readonly fallbackCase: string | undefined;
-}
-interface CompiledMacroStage extends CompiledBase {
-  readonly kind: 'macro';
-  readonly macro: string;
-  readonly children: readonly CompiledNode[];
-  /** The sub-macro's own quality gates, checked on its output wherever it runs. */
-  readonly gates: readonly QualityGate[];
-}
-export type CompiledNode =
-  | CompiledAgentStage
-  | CompiledSequence
-  | CompiledParallel
-  | CompiledForEach
-  | CompiledRoute
-  | CompiledMacroStage;
-
-export interface CompiledMacro {
-  readonly name: string;
-  readonly definition: MacroDefinition;
-  readonly children: readonly CompiledNode[];
-  readonly fallback: string | undefined;
-  readonly gates: readonly QualityGate[];
-  readonly labels: Readonly<Record<string, string>>;
-  /** Agent ids the macro needs (stages, judges, elevation, sub-macros). */
-  readonly agents: ReadonlySet<string>;
-  /**
-   * Agents missing for a run of this macro: its own, its sub-macros' and its
-   * fallbacks' (transitively). A macro with any cannot run.
-   */
-  readonly missingAgents: readonly ConfigIssue[];
-}
+import { missingAgent, phaseTimeouts } from './stage-settings.js';
+import { MacroDefinitionSchema, type RetryPolicy, type StageDefinition } from './types.js';
 
 const DEFAULT_MAX_REFINEMENTS = 2;
 
@@ -367,30 +268,27 @@ function compileStages(
           macro: stage.macro,
           children: compileStages(sub, path, labels, byName, env, agents),
           gates,
+          fallbacks: fallbacksOf(sub, path),
         };
       }
     }
   };
-  return def.stages.map((stage) => compile(stage, prefix, undefined));
-}
-
-/** Stands in for an agent that is not registered; a run that reaches it is refused before it starts. */
-function missingAgent(id: string, path: string): Agent {
-  return {
-    id,
-    invoke() {
-      throw new AgentNotFoundError(id, path);
-    },
+  /** The fallback chain of sub-macro `sub` run at `path`, each compiled under `<path>/~<name>`. */
+  const fallbacksOf = (sub: Parsed, path: string): CompiledFallback[] => {
+    const fallbacks: CompiledFallback[] = [];
+    const tried = new Set([sub.name]);
+    let name = sub.fallback;
+    while (name !== undefined && fallbacks.length < env.maxFallbackDepth && !tried.has(name)) {
+      tried.add(name);
+      const fallback = (byName.get(name) as { def: Parsed }).def;
+      const at = `${path}/~${name}`;
+      const gates = fallback.gates ?? [];
+      for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
+      const children = compileStages(fallback, at, labels, byName, env, agents);
+      fallbacks.push({ macro: name, path: at, children, gates });
+      name = fallback.fallback;
+    }
+    return fallbacks;
   };
-}
-
-function phaseTimeouts(
-  defaults: Readonly<Partial<Record<string, number>>> | undefined,
-  own: Readonly<Partial<Record<string, number>>> | undefined,
-): ReadonlyMap<string, number> | undefined {
-  const merged = new Map<string, number>();
-  for (const source of [defaults, own]) {
-    for (const [phase, ms] of Object.entries(source ?? {})) if (ms !== undefined) merged.set(phase, ms);
-  }
-  return merged.size === 0 ? undefined : merged;
+  return def.stages.map((stage) => compile(stage, prefix, undefined));
 }

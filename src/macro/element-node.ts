@@ -6,7 +6,7 @@
  * @module
  */
 import { Harmony } from '../protocol/harmony.js';
-import type { CompiledForEach, CompiledNode } from './compile.js';
+import type { CompiledForEach, CompiledNode } from './compiled.js';
 
 /** The compiled stage of element `index` of `node`. */
 export function elementNode(node: CompiledForEach, index: number): CompiledNode {
@@ -25,8 +25,16 @@ function rebase(node: CompiledNode, cut: number, to: string, id = node.id): Comp
       return { ...node, id, path, info: Object.freeze({ ...node.info, id, path }) };
     case 'sequence':
     case 'route':
-    case 'macro':
       return { ...node, id, path, children: node.children.map((child) => rebase(child, cut, to)) };
+    case 'macro': {
+      const children = node.children.map((child) => rebase(child, cut, to));
+      const fallbacks = node.fallbacks.map((fallback) => ({
+        ...fallback,
+        path: to + fallback.path.slice(cut),
+        children: fallback.children.map((child) => rebase(child, cut, to)),
+      }));
+      return { ...node, id, path, children, fallbacks };
+    }
     case 'parallel': {
       const children = node.children.map((child) => rebase(child, cut, to));
       const { harmony } = node;

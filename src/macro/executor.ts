@@ -23,7 +23,7 @@ import { AgentCaller } from './agent-call.js';
 import { EMPTY_FEEDBACK } from './attempt-state.js';
 import { Chain } from './chain.js';
 import { Checkpointer } from './checkpoints.js';
-import type { CompiledMacro, CompiledNode } from './compile.js';
+import type { CompiledMacro, CompiledNode } from './compiled.js';
 import { failedOutcome, normalise, type Outcome } from './failure.js';
 import { checkMacroGates } from './gates.js';
 import { type GroupHost, groupAttempt } from './group-attempt.js';

@@ -10,7 +10,7 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { Harmony } from '../protocol/harmony.js';
 import { isThenable } from '../protocol/quality-gates.js';
-import type { CompiledForEach } from './compile.js';
+import type { CompiledForEach } from './compiled.js';
 import { elementNode } from './element-node.js';
 import { normalise } from './failure.js';
 import { harmonise, merge } from './fan-in.js';

@@ -1,6 +1,6 @@
 /**
- * One attempt of a group stage: a sequence or sub-macro (its children in a Chain, then a
- * sub-macro's own gates), a parallel group (its branches in a Join, then a merge or
+ * One attempt of a group stage: a sequence (its children in a Chain), a sub-macro
+ * (sub-macro.ts: its children, its own gates, its fallbacks), a parallel group (its branches in a Join, then a merge or
  * the Harmony Protocol), a forEach (for-each.ts) or a route (route.ts), ended with the group's record,
  * checkpoint and `stage:end`.
  * @internal
@@ -10,14 +10,15 @@ import type { MacroError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { snapshot } from '../internal/snapshot.js';
 import { Chain, type StageStarter } from './chain.js';
-import type { CompiledNode, CompiledParallel } from './compile.js';
+import type { CompiledNode, CompiledParallel } from './compiled.js';
 import { harmonise, merge } from './fan-in.js';
 import { forEachAttempt } from './for-each.js';
-import { checkMacroGates, type GateHost } from './gates.js';
+import type { GateHost } from './gates.js';
 import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
 import { Join } from './join.js';
 import { routeAttempt } from './route.js';
 import { timedScope } from './stage-scope.js';
+import { subMacroAttempt } from './sub-macro.js';
 import type { StageRecord } from './types.js';
 import { withoutOutput } from './unstorable.js';
 
@@ -54,6 +55,7 @@ export async function groupAttempt(
     let output: unknown;
     let recorded: unknown;
     let chosen: string | undefined;
+    let fellBack = false;
     if (node.kind === 'forEach') {
       const outcome = await forEachAttempt(host, node, input, scope, attempt);
       output = outcome.output;
@@ -63,14 +65,17 @@ export async function groupAttempt(
       output = outcome.output;
       chosen = outcome.case;
       recorded = journal.record(node.children[node.caseNames.indexOf(chosen)] as CompiledNode).output;
+    } else if (node.kind === 'macro') {
+      const outcome = await subMacroAttempt(host, node, input, scope, attempt);
+      output = outcome.output;
+      recorded = journal.record(outcome.last).output;
+      // Made by a fallback: stored with its output, which the stage's own children do not hold.
+      fellBack = outcome.by !== node;
     } else {
-      if (node.kind === 'parallel') output = await parallel(host, node, input, scope, attempt);
-      else {
-        output = await new Chain(host, node.children, input, scope).ended;
-        if (node.kind === 'macro' && node.gates.length > 0) {
-          await checkMacroGates(host, node.gates, output, node.path, scope, attempt);
-        }
-      }
+      output =
+        node.kind === 'parallel'
+          ? await parallel(host, node, input, scope, attempt)
+          : await new Chain(host, node.children, input, scope).ended;
       recorded = groupOutput(journal, node, output);
     }
     let record = journal.stageSucceeded(node, attempt, recorded, undefined, startedAt);
@@ -78,7 +83,7 @@ export async function groupAttempt(
     // A checkpoint of a group whose output its children's records already hold (a
     // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
     // 10,000-branch group would store every branch output twice. Restoring rebuilds it.
-    const storing = host.checkpoint(derivesOutput(node) ? withoutOutput(record) : record);
+    const storing = host.checkpoint(derivesOutput(node) && !fellBack ? withoutOutput(record) : record);
     if (storing !== undefined) await storing;
     journal.stageEnded(record, storing === undefined ? record.endedAt : journal.now());
     return output;

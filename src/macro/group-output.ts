@@ -6,7 +6,7 @@
  * @module
  */
 import { snapshot } from '../internal/snapshot.js';
-import type { CompiledAgentStage, CompiledForEach, CompiledNode, CompiledRoute } from './compile.js';
+import type { CompiledAgentStage, CompiledForEach, CompiledNode, CompiledRoute } from './compiled.js';
 import type { Journal } from './journal.js';
 
 /** A sequence, sub-macro or parallel group. */

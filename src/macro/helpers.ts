@@ -186,10 +186,11 @@ export function retryableStage<S extends StageDefinition>(
 }
 
 /**
- * Runs another macro's stages in place, then checks that macro's own quality gates on
- * its output (a failing gate fails this stage with `QUALITY_GATE_FAILED`). Its output
- * becomes this stage's output. Its fallback is not taken here: retry the stage with
- * `retryableStage`, or give the enclosing macro a fallback.
+ * Runs another macro in place, as that macro runs on its own: its stages, then its own
+ * quality gates on its output, and, while that fails, its fallback (then that one's, up to
+ * `maxFallbackDepth`), whose stages run at `<this path>/~<fallback>`. The output of the
+ * macro that succeeded becomes this stage's output; a `fallback` event at this path says
+ * which one took over.
  */
 export function subMacro<O = unknown>(
   id: string,

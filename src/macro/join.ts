@@ -8,7 +8,7 @@
 import { CancelledError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
-import type { CompiledParallel } from './compile.js';
+import type { CompiledParallel } from './compiled.js';
 
 export class Join implements Sink {
   /** Branch outputs by index; holes where a branch failed. */

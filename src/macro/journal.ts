@@ -16,7 +16,7 @@ import type { ModelPrice } from '../model/usage.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import type { DecisionDraft } from '../protocol/harmony.js';
 import type { RestorePoint } from './checkpoints.js';
-import type { CompiledNode } from './compile.js';
+import type { CompiledNode } from './compiled.js';
 import type { GateCheck } from './gates.js';
 import type { Invocation } from './invocation.js';
 import type { MacroRun } from './run.js';

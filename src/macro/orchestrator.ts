@@ -21,7 +21,8 @@ import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { AnyListeners } from './any-listeners.js';
 import { CallWrappers } from './call-wrappers.js';
 import { restorePoint } from './checkpoints.js';
-import { type CompiledMacro, compileCatalogue } from './compile.js';
+import { compileCatalogue } from './compile.js';
+import type { CompiledMacro } from './compiled.js';
 import { RunExecution } from './executor.js';
 import {
   checkOrchestratorOptions,
@@ -68,6 +69,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   readonly #phases: Map<string, ExecutionStage>;
   readonly #createRunId: () => string;
   readonly #checkAgents: AgentCheck;
+  /** Fallbacks a failing macro may take, one after another (a run's, and a sub-macro stage's). */
+  readonly #maxFallbackDepth: number;
   /** Runs in flight, by id: bounded by what runs now, emptied as runs settle. */
   readonly #live = new Map<string, MacroRun<unknown>>();
   /** Listeners of every event of every run (`onAny`), and wrappers of every agent call (`aroundAgentCalls`). */
@@ -77,6 +80,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   constructor(options: OrchestratorOptions<M> = {}) {
     checkOrchestratorOptions(options);
     this.#checkAgents = options.checkAgents ?? 'reachable';
+    this.#maxFallbackDepth = options.maxFallbackDepth ?? 3;
     this.agents =
       options.agents instanceof AgentRegistry ? options.agents : new AgentRegistry(options.agents ?? []);
     this.memory = options.memory ?? new InMemoryMemory();
@@ -104,7 +108,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       logger: this.logger,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
-      maxFallbackDepth: options.maxFallbackDepth ?? 3,
+      maxFallbackDepth: this.#maxFallbackDepth,
       persistenceRetry: RetryPolicySchema.parse(
         options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
@@ -120,6 +124,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       pipeline: this.#pipeline,
       phases: this.#phases,
       checkAgents: this.#checkAgents,
+      maxFallbackDepth: this.#maxFallbackDepth,
     });
   }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { snapshot } from '../internal/snapshot.js';
-import type { CompiledForEach, CompiledNode } from './compile.js';
+import type { CompiledForEach, CompiledNode } from './compiled.js';
 import { elementNode } from './element-node.js';
 import { derivesOutput, groupOutput } from './group-output.js';
 import type { Journal } from './journal.js';
@@ -51,6 +51,15 @@ export class Restorer {
         outputs.push(
           stored !== undefined && stored.kind === child.kind ? this.restore(child, stored) : undefined,
         );
+      }
+      // The stages of the fallbacks a sub-macro took (its record holds the output they made).
+      if (node.kind === 'macro') {
+        for (const fallback of node.fallbacks) {
+          for (const child of fallback.children) {
+            const stored = this.#stages.get(child.path);
+            if (stored !== undefined && stored.kind === child.kind) this.restore(child, stored);
+          }
+        }
       }
     }
     // A group checkpointed without its output (see GroupAttempt) gets it back from its children.

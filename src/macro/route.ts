@@ -9,7 +9,7 @@ import { describe, MacroError, wrapUserError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { isThenable } from '../protocol/quality-gates.js';
 import { Chain } from './chain.js';
-import type { CompiledNode, CompiledRoute } from './compile.js';
+import type { CompiledNode, CompiledRoute } from './compiled.js';
 import { normalise } from './failure.js';
 import type { GroupHost } from './group-attempt.js';
 

@@ -12,7 +12,7 @@ import type { MacroLogger } from '../model/logger.js';
 import type { ModelPrice } from '../model/usage.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { Durability, RestorePoint } from './checkpoints.js';
-import type { CompiledMacro } from './compile.js';
+import type { CompiledMacro } from './compiled.js';
 import type { MacroContext, RetryPolicy } from './types.js';
 
 /** What the orchestrator lends every run. */

@@ -6,7 +6,7 @@
  */
 import { wrapUserError } from '../errors.js';
 import { shapeArtefacts } from '../protocol/artefacts.js';
-import type { CompiledAgentStage } from './compile.js';
+import type { CompiledAgentStage } from './compiled.js';
 import type { Artefact, MacroContext } from './types.js';
 
 /** The stage's input, through its `input` mapper if it has one. */
