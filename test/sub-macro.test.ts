@@ -6,9 +6,11 @@ import { describe, expect, it } from 'vitest';
 import {
   agentStage,
   defineMacro,
+  forEach,
   InMemoryMemory,
   MacroConfigurationError,
   type MacroDefinition,
+  type MacroEvent,
   MacroOrchestrator,
   type MacroResult,
   predicateGate,
@@ -193,5 +195,67 @@ describe('sub-macro fallbacks in the catalogue', () => {
         message: 'Sub-macro cycle: loop → loop',
       });
     }
+  });
+});
+
+describe("a sub-macro's labels", () => {
+  const labelled = defineMacro({
+    name: 'inner',
+    description: 'labelled',
+    labels: { component: 'search', team: 'search' },
+    fallback: 'plan-b',
+    stages: [agentStage('work', 'worker')],
+  });
+  const rescue = { ...planB, labels: { component: 'rescue' } } as MacroDefinition;
+  const caller = defineMacro({
+    name: 'outer',
+    description: 'd',
+    labels: { team: 'sre' },
+    stages: [subMacro('sub', 'inner'), forEach('each', subMacro('per', 'inner'), { items: () => [1] })],
+  });
+  const labelsOf = (events: MacroEvent[], path: string) =>
+    events.find((e) => e.type === 'stage:start' && e.path === path)?.labels;
+
+  it("are on its stages' events, merged under the caller's, whose labels win", async () => {
+    const run = build([caller, labelled, rescue], [okAgent('worker'), okAgent('rescuer'), echo]).run(
+      'outer',
+      {
+        intent: 'x',
+      },
+    );
+    const events = recordEvents(run);
+    await run;
+    expect(labelsOf(events, 'outer/sub/work')).toEqual({ macro: 'outer', team: 'sre', component: 'search' });
+    expect(labelsOf(events, 'outer/each[0]/work')).toEqual({
+      macro: 'outer',
+      team: 'sre',
+      component: 'search',
+    });
+  });
+
+  it("are not on the sub-macro stage's own events, which are its caller's", async () => {
+    const run = build([caller, labelled, rescue], [okAgent('worker'), okAgent('rescuer'), echo]).run(
+      'outer',
+      {
+        intent: 'x',
+      },
+    );
+    const events = recordEvents(run);
+    await run;
+    expect(labelsOf(events, 'outer/sub')).toEqual({ macro: 'outer', team: 'sre' });
+  });
+
+  it("of a fallback are on the fallback's stages", async () => {
+    const run = build(
+      [caller, labelled, rescue],
+      [throwingAgent('worker', new Error('down')), okAgent('rescuer'), echo],
+    ).run('outer', { intent: 'x' });
+    const events = recordEvents(run);
+    await run;
+    expect(labelsOf(events, 'outer/sub/~plan-b/rescue')).toEqual({
+      macro: 'outer',
+      team: 'sre',
+      component: 'rescue',
+    });
   });
 });

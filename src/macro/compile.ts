@@ -102,7 +102,8 @@ function compileMacro(
 ): CompiledMacro {
   const labels = Object.freeze({ macro: def.name, ...def.labels });
   const agents = new Set<string>();
-  const children = compileStages(def, def.name, labels, byName, env, agents);
+  const scopes = new Map<string, Readonly<Record<string, string>>>();
+  const children = compileStages(def, def.name, labels, { byName, env, agents, scopes });
   for (const gate of def.gates ?? []) if (gate.kind === 'judge') agents.add(gate.agent);
   return {
     name: def.name,
@@ -111,19 +112,42 @@ function compileMacro(
     fallback: def.fallback,
     gates: def.gates ?? [],
     labels,
+    labelScopes: scopes.size === 0 ? undefined : scopes,
     agents,
     missingAgents,
   };
+}
+
+/** What compiling one macro's stage tree shares, sub-macros included. */
+interface Compiling {
+  readonly byName: ParsedCatalogue;
+  readonly env: CompileEnvironment;
+  /** Agent ids the macro needs, added to as stages name them. */
+  readonly agents: Set<string>;
+  /** Labels of the labelled sub-macros and fallbacks, by scope path (see `Journal.labelsAt`). */
+  readonly scopes: Map<string, Readonly<Record<string, string>>>;
+}
+
+/** `labels` (those in effect where a sub-macro runs) over the sub-macro's own: the caller's win. */
+function scoped(
+  cx: Compiling,
+  at: string,
+  labels: Readonly<Record<string, string>>,
+  sub: Parsed,
+): Readonly<Record<string, string>> {
+  if (sub.labels === undefined || Object.keys(sub.labels).length === 0) return labels;
+  const merged = Object.freeze({ ...sub.labels, ...labels });
+  cx.scopes.set(at, merged);
+  return merged;
 }
 
 function compileStages(
   def: Parsed,
   prefix: string,
   labels: Readonly<Record<string, string>>,
-  byName: ParsedCatalogue,
-  env: CompileEnvironment,
-  agents: Set<string>,
+  cx: Compiling,
 ): CompiledNode[] {
+  const { byName, env, agents } = cx;
   const defaults = def.defaults ?? {};
   const compile = (
     stage: StageDefinition,
@@ -266,7 +290,7 @@ function compileStages(
           timeoutMs: stage.timeoutMs,
           retry,
           macro: stage.macro,
-          children: compileStages(sub, path, labels, byName, env, agents),
+          children: compileStages(sub, path, scoped(cx, path, labels, sub), cx),
           gates,
           fallbacks: fallbacksOf(sub, path),
         };
@@ -284,7 +308,7 @@ function compileStages(
       const at = `${path}/~${name}`;
       const gates = fallback.gates ?? [];
       for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
-      const children = compileStages(fallback, at, labels, byName, env, agents);
+      const children = compileStages(fallback, at, scoped(cx, at, labels, fallback), cx);
       fallbacks.push({ macro: name, path: at, children, gates });
       name = fallback.fallback;
     }

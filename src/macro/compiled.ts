@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { ConfigIssue } from '../errors.js';
+import type { LabelScopes } from '../model/stage-path.js';
 import type { ExecutionStage, PhaseStageInfo } from '../protocol/execution.js';
 import type { Harmony } from '../protocol/harmony.js';
 import type {
@@ -109,6 +110,8 @@ export interface CompiledMacro {
   readonly fallback: string | undefined;
   readonly gates: readonly QualityGate[];
   readonly labels: Readonly<Record<string, string>>;
+  /** Labels of its labelled sub-macros (and their fallbacks) by scope path; undefined when none. */
+  readonly labelScopes: LabelScopes | undefined;
   /** Agent ids the macro needs (stages, judges, elevation, sub-macros). */
   readonly agents: ReadonlySet<string>;
   /**

@@ -58,7 +58,7 @@ export class RunExecution implements AttemptHost, GroupHost {
     this.#req = req;
     this.#logger = req.logger;
     this.#context = req.context;
-    const journal = new Journal(run, req.runId, req.macro.labels, svc.now, svc.prices);
+    const journal = new Journal(run, req.runId, req.macro, svc.now, svc.prices);
     this.journal = journal;
     this.caller = new AgentCaller(svc.scheduler, this, run);
     if (req.restore !== undefined) {
@@ -147,7 +147,7 @@ export class RunExecution implements AttemptHost, GroupHost {
       this.journal.emit(event);
       this.journal.recordAudit('fallback', event, { from: macro.name, to: next.name, error });
       this.#context = { ...this.#context, failure: { macro: macro.name, error } };
-      this.journal.labels = next.labels;
+      this.journal.enter(next);
       macro = next;
     }
     // The scope stays linked to the caller's signal until the run settles: a cancel

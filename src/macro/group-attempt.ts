@@ -16,7 +16,7 @@ import { forEachAttempt } from './for-each.js';
 import type { GateHost } from './gates.js';
 import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
 import { Join } from './join.js';
-import { routeAttempt } from './route.js';
+import { routeAttempt, routedRecord } from './route.js';
 import { timedScope } from './stage-scope.js';
 import { subMacroAttempt } from './sub-macro.js';
 import type { StageRecord } from './types.js';
@@ -79,7 +79,7 @@ export async function groupAttempt(
       recorded = groupOutput(journal, node, output);
     }
     let record = journal.stageSucceeded(node, attempt, recorded, undefined, startedAt);
-    if (chosen !== undefined) record = journal.routed(record, chosen);
+    if (chosen !== undefined) record = routedRecord(journal, record, chosen);
     // A checkpoint of a group whose output its children's records already hold (a
     // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
     // 10,000-branch group would store every branch output twice. Restoring rebuilds it.

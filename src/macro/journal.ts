@@ -11,12 +11,13 @@ import type { MacroEvent } from '../events.js';
 import { snapshot } from '../internal/snapshot.js';
 import type { AuditRecord } from '../memory/memory-adapter.js';
 import type { ProgressData } from '../model/progress.js';
+import { type LabelScopes, scopedLabels } from '../model/stage-path.js';
 import { statusOf } from '../model/stage-status.js';
 import type { ModelPrice } from '../model/usage.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import type { DecisionDraft } from '../protocol/harmony.js';
 import type { RestorePoint } from './checkpoints.js';
-import type { CompiledNode } from './compiled.js';
+import type { CompiledMacro, CompiledNode } from './compiled.js';
 import type { GateCheck } from './gates.js';
 import type { Invocation } from './invocation.js';
 import type { MacroRun } from './run.js';
@@ -34,10 +35,15 @@ import { UsageLedger } from './usage-ledger.js';
 /** The run handle as the journal sees it: where events go, and which are listened to. */
 type EventSink = Pick<MacroRun<unknown>, 'deliver' | 'observes'>;
 
+/** What the journal reads of a compiled macro: the labels its events carry. */
+type LabelledMacro = Pick<CompiledMacro, 'labels' | 'labelScopes'>;
+
 export class Journal {
   readonly runId: string;
-  /** The running macro's labels (a fallback's once it runs). */
+  /** The labels events carry: the running macro's (a fallback's once it runs; see enter). */
   labels: Readonly<Record<string, string>>;
+  /** Labels of labelled sub-macros (and their fallbacks) by scope path; undefined when the macro has none. */
+  labelScopes: LabelScopes | undefined = undefined;
   seq = 0;
   readonly stages: Record<string, StageRecord> = {};
   readonly timeline: TimelineEntry[] = [];
@@ -61,13 +67,14 @@ export class Journal {
   constructor(
     run: EventSink,
     runId: string,
-    labels: Readonly<Record<string, string>>,
+    macro: LabelledMacro,
     now: () => number,
     prices?: Readonly<Record<string, ModelPrice>>,
   ) {
     this.#run = run;
     this.runId = runId;
-    this.labels = labels;
+    this.labels = macro.labels;
+    this.labelScopes = macro.labelScopes;
     this.#now = now;
     this.#prices = prices;
   }
@@ -100,9 +107,23 @@ export class Journal {
     this.#run.deliver(event);
   }
 
+  /** Makes `macro`'s labels those of the events from now on (a fallback taking over). */
+  enter(macro: LabelledMacro): void {
+    this.labels = macro.labels;
+    this.labelScopes = macro.labelScopes;
+  }
+
+  /** The labels of events at `path`: the macro's, or a labelled sub-macro's merged under them. */
+  labelsAt(path: string): Readonly<Record<string, string>> {
+    const scopes = this.labelScopes;
+    // Most macros have no labelled sub-macro: one check.
+    if (scopes === undefined) return this.labels;
+    return scopedLabels(scopes, path) ?? this.labels;
+  }
+
   /** The base fields of an event at `path`, with the next seq and the current time. */
   base(path: string) {
-    return { runId: this.runId, seq: ++this.seq, at: this.#now(), path, labels: this.labels };
+    return { runId: this.runId, seq: ++this.seq, at: this.#now(), path, labels: this.labelsAt(path) };
   }
 
   /** Adds an audit record repeating `event`'s seq, time and path. */
@@ -144,8 +165,9 @@ export class Journal {
     const at = this.#now();
     const seq = ++this.seq;
     if (this.#run.observes('stage:start')) {
-      const { runId, labels } = this;
+      const { runId } = this;
       const { path, kind } = node;
+      const labels = this.labelsAt(path);
       this.emit(
         kind === 'agent'
           ? { type: 'stage:start', runId, seq, at, path, labels, kind, attempt, agent: node.agent.id }
@@ -189,13 +211,6 @@ export class Journal {
     return record;
   }
 
-  /** The record of a route that ran `chosen`, in place of `record`. */
-  routed(record: StageRecord, chosen: string): StageRecord {
-    const routed: StageRecord = { ...record, case: chosen };
-    if (!this.ended) this.stages[record.path] = routed;
-    return routed;
-  }
-
   /** Emits the `stage:end` of a stage that succeeded, at `at`. */
   stageEnded(record: StageRecord, at: number): void {
     const seq = ++this.seq;
@@ -206,7 +221,7 @@ export class Journal {
         seq,
         at,
         path: record.path,
-        labels: this.labels,
+        labels: this.labelsAt(record.path),
         kind: record.kind,
         attempt: record.attempts,
         status: 'succeeded',
@@ -262,7 +277,7 @@ export class Journal {
         seq,
         at,
         path,
-        labels: this.labels,
+        labels: this.labelsAt(path),
         phase: phase.name,
         attempt,
       });
@@ -282,7 +297,7 @@ export class Journal {
         seq,
         at: endedAt,
         path,
-        labels: this.labels,
+        labels: this.labelsAt(path),
         phase: phase.name,
         attempt,
         status: 'succeeded',
@@ -340,7 +355,7 @@ export class Journal {
           seq,
           at: this.#now(),
           path,
-          labels: this.labels,
+          labels: this.labelsAt(path),
           verdict,
         });
       }

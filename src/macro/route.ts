@@ -12,6 +12,8 @@ import { Chain } from './chain.js';
 import type { CompiledNode, CompiledRoute } from './compiled.js';
 import { normalise } from './failure.js';
 import type { GroupHost } from './group-attempt.js';
+import type { Journal } from './journal.js';
+import type { StageRecord } from './types.js';
 
 /** What a route attempt returns: the case that ran and its output. */
 export interface RouteOutcome {
@@ -77,4 +79,11 @@ async function selection(
     `The route's select must give a case name at ${node.path}, got ${describe(selected)}`,
     { path: node.path },
   );
+}
+
+/** The record of a route that ran `chosen`: `record` with its case, in its place in the journal. */
+export function routedRecord(journal: Journal, record: StageRecord, chosen: string): StageRecord {
+  const routed: StageRecord = { ...record, case: chosen };
+  if (!journal.ended) journal.stages[record.path] = routed;
+  return routed;
 }
