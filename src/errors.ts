@@ -23,6 +23,8 @@ export type MacroErrorCode =
   | 'PARALLEL_FAILED'
   | 'HARMONY_FAILED'
   | 'ROUTE_NOT_FOUND'
+  | 'SUSPENDED'
+  | 'INVALID_RESUME_INPUT'
   | 'PERSISTENCE_FAILED'
   | 'RUN_NOT_FOUND'
   | 'RUN_CORRUPT';
@@ -46,6 +48,8 @@ function knownCode(code: unknown): code is MacroErrorCode {
     case 'PARALLEL_FAILED':
     case 'HARMONY_FAILED':
     case 'ROUTE_NOT_FOUND':
+    case 'SUSPENDED':
+    case 'INVALID_RESUME_INPUT':
     case 'PERSISTENCE_FAILED':
     case 'RUN_NOT_FOUND':
     case 'RUN_CORRUPT':
@@ -210,6 +214,23 @@ export class StageTimeoutError extends MacroError {
     this.timeoutMs = timeoutMs;
     this.kind = kind;
     this.phase = phase;
+  }
+}
+
+/**
+ * A stage asked for input from outside (`invocation.suspend()`, an `approval` stage): the
+ * run stops where it is, keeps what finished, and waits for `resume(runId, { input })`.
+ */
+export class SuspendedError extends MacroError {
+  /** What the stage handed out with its request (a draft to approve, a question). */
+  readonly payload: unknown;
+  /** Names this suspension: `resume` may be given it, to resume this one and no other. */
+  readonly token: string;
+  constructor(path: string, payload: unknown, token: string) {
+    super('SUSPENDED', `Run suspended at ${path}, waiting for input`, { path });
+    this.name = 'SuspendedError';
+    this.payload = payload;
+    this.token = token;
   }
 }
 

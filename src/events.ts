@@ -112,6 +112,16 @@ export interface ArtefactEvent extends EventBase {
 export interface DecisionEvent extends EventBase, Omit<DecisionRecord, 'path' | 'at'> {
   readonly type: 'decision';
 }
+/**
+ * A stage suspended the run to wait for input (`invocation.suspend`, an `approval`);
+ * `path` is that stage's. The run then settles `suspended`.
+ */
+export interface SuspendedEvent extends EventBase {
+  readonly type: 'suspended';
+  readonly payload: unknown;
+  /** Names the suspension (`result.suspension.token`). */
+  readonly token: string;
+}
 /** A route chose the case it runs; `path` is the route's. Also kept in the audit trail. */
 export interface RouteEvent extends EventBase {
   readonly type: 'route';
@@ -162,6 +172,7 @@ export interface MacroEventMap {
   artefact: [ArtefactEvent];
   decision: [DecisionEvent];
   route: [RouteEvent];
+  suspended: [SuspendedEvent];
   'persistence:error': [PersistenceErrorEvent];
 }
 

@@ -21,6 +21,7 @@ export {
   PersistenceError,
   QualityGateError,
   StageTimeoutError,
+  SuspendedError,
   toErrorRecord,
 } from './errors.js';
 export type * from './events.js';
@@ -35,6 +36,7 @@ export type {
 } from './macro/helpers.js';
 export {
   agentStage,
+  approval,
   defineMacro,
   forEach,
   parallel,
@@ -72,6 +74,7 @@ export {
   type AgentCheck,
   type AgentResult,
   type AgentStageDefinition,
+  type ApprovalStageDefinition,
   type Artefact,
   type ArtefactInput,
   type CustomHarmony,
@@ -119,6 +122,7 @@ export {
   type StageOutput,
   type StageRecord,
   type StageStatus,
+  type Suspension,
   type TimelineEntry,
   type WeightedHarmony,
 } from './macro/types.js';

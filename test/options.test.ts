@@ -37,8 +37,12 @@ describe('an unknown option key', () => {
   });
 
   it('is refused in resume options', async () => {
-    const error = await thrown(() => orchestrator().resume('r', { input: 'x' } as never));
-    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"input"') });
+    const error = await thrown(() => orchestrator().resume('r', { answer: 'x' } as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message:
+        'Unknown option "answer" in resume options (known: signal, timeoutMs, deadline, budget, input, token)',
+    });
   });
 
   it('is refused in resumeIncomplete options', async () => {

@@ -36,6 +36,7 @@ import {
   type StageEndEvent,
   type StageOutput,
   type StageStatus,
+  type Suspension,
   sequence,
   subMacro,
 } from '../src/index.js';
@@ -150,8 +151,15 @@ describe('MacroResult', () => {
     } else {
       expectTypeOf(result.output).toEqualTypeOf<undefined>();
       expectTypeOf(result.error).toEqualTypeOf<ErrorRecord>();
-      expectTypeOf(result.status).toEqualTypeOf<'partial' | 'failed' | 'cancelled'>();
+      expectTypeOf(result.status).toEqualTypeOf<'partial' | 'failed' | 'cancelled' | 'suspended'>();
     }
+  });
+
+  it('types the suspension only when the status is suspended', () => {
+    const result = {} as MacroResult;
+    if (result.status === 'suspended') expectTypeOf(result.suspension).toEqualTypeOf<Suspension>();
+    // @ts-expect-error: only a suspended result says where it waits
+    result.suspension;
   });
 });
 

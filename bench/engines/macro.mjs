@@ -33,6 +33,7 @@ export const EVENT_TYPES = [
   'artefact',
   'decision',
   'route',
+  'suspended',
   'persistence:error',
 ];
 

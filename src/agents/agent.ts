@@ -38,6 +38,16 @@ export interface AgentInvocation {
    * report theirs themselves.
    */
   usage(usage: TokenUsage): void;
+  /**
+   * Suspends the run here, to wait for input from outside (a person's approval, an
+   * answer): the run keeps what finished, emits `suspended`, and settles with status
+   * `suspended` and `payload` in `result.suspension`. `resume(runId, { input })`, in any
+   * process sharing the memory, calls this agent again with the input in `resumed`.
+   * Throws, so nothing after it runs. Bound on access.
+   */
+  readonly suspend: (payload?: unknown) => never;
+  /** On the call of a resumed run that answers this stage's suspension: the input it was resumed with. */
+  readonly resumed?: { readonly input: unknown } | undefined;
 }
 
 /** An AI agent (or any worker) the orchestrator can invoke. */

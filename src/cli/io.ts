@@ -26,7 +26,8 @@ Commands:
   graph <macro> [--file f]    print a macro as a Mermaid flowchart
   schema                      print the JSON Schema of a macro definition
   run <macro> [options]       run a macro; progress as lines, or NDJSON events with --json
-  resume <runId> [options]    continue an interrupted run from its checkpoints
+  resume <runId> [options]    continue an interrupted run from its checkpoints, or a
+                              suspended one with --input <json> (what its stage waits for)
   show <runId> --memory m     print a stored run's report (or its result with --json)
 
 Options of run and resume:

@@ -14,6 +14,7 @@ const OPTIONS = {
   agents: { type: 'string' },
   context: { type: 'string' },
   intent: { type: 'string' },
+  input: { type: 'string' },
   memory: { type: 'string' },
   report: { type: 'string' },
   json: { type: 'boolean', default: false },

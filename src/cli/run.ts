@@ -24,6 +24,8 @@ export interface RunFlags {
   readonly agents?: string | undefined;
   readonly context?: string | undefined;
   readonly intent?: string | undefined;
+  /** For `resume` of a suspended run: the input, as JSON. */
+  readonly input?: string | undefined;
   readonly memory?: string | undefined;
   readonly report?: string | undefined;
   readonly json: boolean;
@@ -43,6 +45,8 @@ function lineOf(event: MacroEvent): string | undefined {
       return `${indent}  ${event.verdict.passed ? '✓' : '✖'} gate ${event.verdict.gate}${event.verdict.passed ? '' : `: ${event.verdict.feedback ?? 'failed'}`}`;
     case 'decision':
       return `${indent}  ⚖ ${event.strategy}: ${event.rationale}`;
+    case 'suspended':
+      return `${indent}  ⏸ suspended, waiting for input (resume with --input <json>)`;
     case 'route':
       return `${indent}  ⑂ case ${event.case}${event.by === 'default' ? ` (default; selected "${event.selected}")` : ''}`;
     case 'fallback':
@@ -120,6 +124,18 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   }
 }
 
+/** `--input <json>` as resume options: the input a suspended run waits for. */
+function resumeInput(json: string | undefined): { input?: unknown } {
+  if (json === undefined) return {};
+  try {
+    return { input: JSON.parse(json) as unknown };
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', `--input is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
 /** `resume <runId>`. */
 export async function resumeCommand(runId: string, flags: RunFlags, io: CliIo): Promise<number> {
   if (flags.memory === undefined)
@@ -128,7 +144,7 @@ export async function resumeCommand(runId: string, flags: RunFlags, io: CliIo): 
   try {
     const orchestrator = await orchestratorFor(flags, io, memory.adapter);
     if (!flags.json) io.out(`▶ resuming run ${runId}\n`);
-    return await follow(orchestrator.resume(runId), flags, io);
+    return await follow(orchestrator.resume(runId, resumeInput(flags.input)), flags, io);
   } finally {
     memory.close();
   }

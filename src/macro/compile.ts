@@ -261,6 +261,17 @@ function compileStages(
           minSuccesses: stage.minSuccesses,
         };
       }
+      case 'approval':
+        return {
+          kind: 'approval',
+          id,
+          path,
+          labels,
+          timeoutMs: undefined,
+          retry,
+          prompt: stage.prompt,
+          schema: stage.schema,
+        };
       case 'route': {
         const { select } = stage;
         if (typeof select !== 'function') agents.add(select.agent);

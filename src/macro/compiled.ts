@@ -79,6 +79,12 @@ export interface CompiledRoute extends CompiledBase {
   /** The case run when the selection names none; undefined: `ROUTE_NOT_FOUND`. */
   readonly fallbackCase: string | undefined;
 }
+/** An approval: suspends the run until resumed with input, its output. */
+export interface CompiledApproval extends CompiledBase {
+  readonly kind: 'approval';
+  readonly prompt: string | undefined;
+  readonly schema: z.ZodType | undefined;
+}
 /** A macro's stages and gates, as a sub-macro stage runs them: its own, or a fallback's. */
 export interface CompiledBody {
   readonly macro: string;
@@ -101,6 +107,7 @@ export type CompiledNode =
   | CompiledParallel
   | CompiledForEach
   | CompiledRoute
+  | CompiledApproval
   | CompiledMacroStage;
 
 export interface CompiledMacro {

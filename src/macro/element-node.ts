@@ -21,6 +21,8 @@ function rebase(node: CompiledNode, cut: number, to: string, id = node.id): Comp
   const path = to + node.path.slice(cut);
   // Spreads copy the fields in order, so copies share the compiled node's hidden class.
   switch (node.kind) {
+    case 'approval':
+      return { ...node, id, path };
     case 'agent':
       return { ...node, id, path, info: Object.freeze({ ...node.info, id, path }) };
     case 'sequence':

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Agent } from '../agents/agent.js';
-import { BudgetExceededError, type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
+import { type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { abortReason, withGrace } from '../internal/grace.js';
@@ -35,6 +35,7 @@ import type { EngineServices, RunRequest } from './run-request.js';
 import { buildResult } from './run-result.js';
 import { type RetryWrite, RunStorage } from './run-storage.js';
 import { withStageRetry } from './stage-retry.js';
+import { suspendRun } from './suspension.js';
 import type { MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
 
 export class RunExecution implements AttemptHost, GroupHost {
@@ -370,12 +371,17 @@ export class RunExecution implements AttemptHost, GroupHost {
     const { budget, scope } = this.#req;
     if (budget === undefined || scope.aborted) return;
     // Past the budget: every call in flight is aborted, and no new one starts.
-    const { maxTokens, maxCostUsd } = budget;
-    if (maxTokens !== undefined && ledger.tokens > maxTokens) {
-      scope.abort(new BudgetExceededError(this.#req.macro.name, 'tokens', ledger.tokens, maxTokens));
-    } else if (maxCostUsd !== undefined && ledger.costUsd > maxCostUsd) {
-      scope.abort(new BudgetExceededError(this.#req.macro.name, 'costUsd', ledger.costUsd, maxCostUsd));
-    }
+    const over = ledger.overBudget(budget, this.#req.macro.name);
+    if (over !== undefined) scope.abort(over);
+  }
+
+  suspend(path: string, payload: unknown): never {
+    return suspendRun(this.journal, this.#req.scope, path, payload);
+  }
+
+  resumeInput(path: string): { readonly input: unknown } | undefined {
+    const waiting = this.#req.resumeWith;
+    return waiting !== undefined && waiting.path === path ? waiting : undefined;
   }
 
   get context(): MacroContext {

@@ -23,7 +23,7 @@ export function normalise(caught: unknown, path: string, scope: AbortScope): Mac
 /** How a macro ended. */
 export type Outcome =
   | { status: 'succeeded'; output: unknown }
-  | { status: 'partial' | 'failed' | 'cancelled'; error: MacroError };
+  | { status: 'partial' | 'failed' | 'cancelled' | 'suspended'; error: MacroError };
 
 /**
  * The outcome of a macro that failed with `caught`: a time-out or a spent budget is
@@ -34,7 +34,12 @@ export function failedOutcome(caught: unknown, path: string, scope: AbortScope):
   if (error.code === 'BUDGET_EXCEEDED') return { status: 'partial', error };
   const stageStatus = statusOf(error);
   return {
-    status: stageStatus === 'timed-out' ? 'partial' : stageStatus === 'cancelled' ? 'cancelled' : 'failed',
+    status:
+      stageStatus === 'timed-out'
+        ? 'partial'
+        : stageStatus === 'cancelled' || stageStatus === 'suspended'
+          ? stageStatus
+          : 'failed',
     error,
   };
 }

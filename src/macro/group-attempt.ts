@@ -15,6 +15,7 @@ import { harmonise, merge } from './fan-in.js';
 import { forEachAttempt } from './for-each.js';
 import type { GateHost } from './gates.js';
 import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
+import type { InvocationHost } from './invocation.js';
 import { Join } from './join.js';
 import { routeAttempt, routedRecord } from './route.js';
 import { timedScope } from './stage-scope.js';
@@ -23,7 +24,7 @@ import type { StageRecord } from './types.js';
 import { withoutOutput } from './unstorable.js';
 
 /** What a group attempt needs from its run. */
-export interface GroupHost extends StageStarter, GateHost {
+export interface GroupHost extends StageStarter, GateHost, Pick<InvocationHost, 'suspend' | 'resumeInput'> {
   /** Queues a finished stage's checkpoint; returns the write to wait for under `'sync'` durability. */
   checkpoint(record: StageRecord): Promise<void> | undefined;
   /** Records a failed stage; returns the error it fails with. */
@@ -65,6 +66,12 @@ export async function groupAttempt(
       output = outcome.output;
       chosen = outcome.case;
       recorded = journal.record(node.children[node.caseNames.indexOf(chosen)] as CompiledNode).output;
+    } else if (node.kind === 'approval') {
+      // Resumed with input for it: that input (checked by resume); else the run suspends here.
+      const resumed = host.resumeInput(node.path);
+      output =
+        resumed === undefined ? host.suspend(node.path, { prompt: node.prompt, input }) : resumed.input;
+      recorded = snapshot(output);
     } else if (node.kind === 'macro') {
       const outcome = await subMacroAttempt(host, node, input, scope, attempt);
       output = outcome.output;

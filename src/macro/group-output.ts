@@ -6,7 +6,13 @@
  * @module
  */
 import { snapshot } from '../internal/snapshot.js';
-import type { CompiledAgentStage, CompiledForEach, CompiledNode, CompiledRoute } from './compiled.js';
+import type {
+  CompiledAgentStage,
+  CompiledApproval,
+  CompiledForEach,
+  CompiledNode,
+  CompiledRoute,
+} from './compiled.js';
 import type { Journal } from './journal.js';
 
 /** A sequence, sub-macro or parallel group. */
@@ -26,6 +32,7 @@ export function derivesOutput(node: CompiledNode): node is CompiledGroup {
     case 'forEach':
       return node.merge === undefined && node.harmony === undefined;
     case 'route':
+    case 'approval':
       return false; // which case ran is the route's own record's to say
     default:
       return node.children.length > 0; // an empty sequence outputs its input, stored nowhere else
@@ -39,7 +46,7 @@ export function derivesOutput(node: CompiledNode): node is CompiledGroup {
  */
 export function groupOutput(
   journal: Journal,
-  node: Exclude<CompiledGroup, CompiledForEach | CompiledRoute>,
+  node: Exclude<CompiledGroup, CompiledForEach | CompiledRoute | CompiledApproval>,
   output: unknown,
 ): unknown {
   if (!derivesOutput(node)) return snapshot(output);

@@ -2,9 +2,12 @@
  * Helpers that compose stage trees declaratively, carrying output types through.
  * @module
  */
+
+import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type {
   AgentStageDefinition,
+  ApprovalStageDefinition,
   ForEachStageDefinition,
   HarmonyOptions,
   MacroContext,
@@ -143,6 +146,22 @@ export function forEach<S extends StageDefinition, M>(
 ): ForEachStageDefinition<M>;
 export function forEach(id: string, stage: StageDefinition, options: any = {}): ForEachStageDefinition<any> {
   return { ...options, kind: 'forEach', id, stage };
+}
+
+/**
+ * A stage that waits for a person: the run suspends here (status `suspended`, its input
+ * and `prompt` in `result.suspension.payload`), every finished output kept, no timer
+ * running, for as long as it takes. `orchestrator.resume(runId, { input })`, in any process
+ * sharing the memory, checks the input against `schema` and goes on with it as this
+ * stage's output.
+ * @example
+ * approval('sign-off', { prompt: 'Publish this draft?', schema: z.object({ approved: z.boolean(), text: z.string() }) })
+ */
+export function approval<O = unknown>(
+  id: string,
+  options: { readonly prompt?: string; readonly schema?: z.ZodType<O>; readonly description?: string } = {},
+): ApprovalStageDefinition<O> {
+  return { ...options, kind: 'approval', id };
 }
 
 /** Options of {@link route}; `K` is the case names. */

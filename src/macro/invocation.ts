@@ -20,6 +20,10 @@ export interface InvocationHost {
   progress(call: Invocation, data: ProgressData): void;
   /** Adds one call's token usage to the run's totals; emits it as progress when `live`. */
   usage(call: Invocation, usage: TokenUsage, live: boolean): void;
+  /** Suspends the run at `path` with `payload`; throws the suspension. */
+  suspend(path: string, payload: unknown): never;
+  /** The input a resumed run was given for the stage at `path`, if it waits there. */
+  resumeInput(path: string): { readonly input: unknown } | undefined;
 }
 
 // An invocation's logger and bound `report`, made on first use, are kept beside it rather
@@ -107,6 +111,15 @@ export class Invocation implements AgentInvocation {
       counters.set(this, usage);
     }
     return usage;
+  }
+
+  /** Suspends the run at this stage (see AgentInvocation.suspend); bound on access. */
+  get suspend(): (payload?: unknown) => never {
+    return (payload?: unknown) => this.#exec.suspend(this.path, payload);
+  }
+
+  get resumed(): { readonly input: unknown } | undefined {
+    return this.#exec.resumeInput(this.path);
   }
 
   /** Whether the call is still running: not settled, not aborted (what it reports now lands before `stage:end`). */

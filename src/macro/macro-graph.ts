@@ -52,6 +52,7 @@ const FORK: [string, string] = ['[/', '/]'];
 const JOIN: [string, string] = ['[\\', '\\]'];
 const GATE: [string, string] = ['{{', '}}'];
 const CHOICE: [string, string] = ['{', '}'];
+const ASK: [string, string] = ['>', ']'];
 
 /** Draws `stage`; returns the node a flow enters it by and the one it leaves by. */
 function draw(
@@ -96,6 +97,14 @@ function draw(
         }
         return { entry: fork, exit: join };
       });
+    case 'approval': {
+      const id = chart.node(
+        ASK,
+        `${stage.id}${note} · approval${stage.prompt === undefined ? '' : `: ${stage.prompt}`}`,
+        indent,
+      );
+      return { entry: id, exit: id };
+    }
     case 'route':
       return chart.group(`${stage.id}${note}`, indent, (inner) => {
         const { select } = stage;

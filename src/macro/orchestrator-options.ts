@@ -107,19 +107,34 @@ export interface RunOptions {
 }
 
 /** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */
-export type ResumeOptions = Omit<RunOptions, 'input'>;
+export interface ResumeOptions extends Omit<RunOptions, 'input'> {
+  /**
+   * For a suspended run: the input the waiting stage receives (an `approval` stage's
+   * output, checked against its `schema`; what a suspending agent finds in
+   * `invocation.resumed`). Invalid input rejects with `INVALID_RESUME_INPUT` and leaves
+   * the run suspended.
+   */
+  readonly input?: unknown;
+  /** For a suspended run: resume only if it still waits at this suspension (`result.suspension.token`). */
+  readonly token?: string;
+}
 
-export const ResumeOptionsSchema = RunOptionsSchema.omit({ input: true });
+const RunOptionsWithoutInputSchema = RunOptionsSchema.omit({ input: true });
+
+export const ResumeOptionsSchema = RunOptionsWithoutInputSchema.extend({
+  input: z.unknown().optional(),
+  token: z.string().min(1).optional(),
+});
 
 /** Options of {@link MacroOrchestrator.resumeIncomplete}; the run options apply to every resumed run. */
-export interface ResumeIncompleteOptions extends ResumeOptions {
+export interface ResumeIncompleteOptions extends Omit<RunOptions, 'input'> {
   /** Skip runs whose last checkpoint is more recent than this, in ms. @default 0 */
   readonly staleAfterMs?: number;
   /** Resume at most this many runs. @default 100 */
   readonly limit?: number;
 }
 
-export const ResumeIncompleteOptionsSchema = ResumeOptionsSchema.extend({
+export const ResumeIncompleteOptionsSchema = RunOptionsWithoutInputSchema.extend({
   staleAfterMs: z.number().min(0).optional(),
   limit: z.number().int().positive().optional(),
 });

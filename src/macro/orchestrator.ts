@@ -39,6 +39,7 @@ import { startBudget } from './run-budget.js';
 import { checkRunOptions, parseContext, plainRunOptions, RunOptionsSchema } from './run-input.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { builtinMacros } from './scripts.js';
+import { checkResumeInput, notSuspended } from './suspension.js';
 import {
   type AgentCheck,
   type MacroContextInput,
@@ -263,11 +264,16 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     const result = Promise.resolve().then(async () => {
       const handle = run as MacroRun<unknown>;
       const stored = await this.#load(runId, scope);
-      if (stored?.result !== undefined) return this.#replay(handle, stored.result);
+      const waiting = stored?.result?.status === 'suspended' ? stored.result.suspension : undefined;
+      if (stored?.result !== undefined && waiting === undefined) {
+        if (options.input !== undefined) throw notSuspended(runId, stored.result.status);
+        return this.#replay(handle, stored.result);
+      }
       if (stored?.header === undefined) {
         throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is stored in memory to resume`);
       }
       const { header } = stored;
+      if (waiting === undefined && options.input !== undefined) throw notSuspended(runId, 'running');
       const macro = this.#catalogue.get(header.macro);
       if (macro === undefined) {
         throw new MacroError(
@@ -287,6 +293,9 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         logger: this.#runLogger(runId, macro),
         restore: restorePoint(stored),
         startedAt: header.startedAt,
+        ...(waiting === undefined
+          ? {}
+          : { resumeWith: checkResumeInput(macro, waiting, options.input, options.token) }),
         ...(limits === undefined ? {} : { budget: limits }),
       };
       return new RunExecution(this.#services, request, handle).execute();

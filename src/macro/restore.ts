@@ -45,7 +45,7 @@ export class Restorer {
     journal.emit({ type: 'stage:start', ...journal.base(path), kind, attempt: record.attempts });
     let outputs: unknown[] = [];
     if (node.kind === 'forEach') outputs = this.#restoreElements(node);
-    else if (node.kind !== 'agent') {
+    else if (node.kind !== 'agent' && node.kind !== 'approval') {
       for (const child of node.children) {
         const stored = this.#stages.get(child.path);
         outputs.push(
@@ -71,7 +71,11 @@ export class Restorer {
           : outputs[outputs.length - 1];
     const at = journal.now();
     const recorded =
-      node.kind !== 'agent' && node.kind !== 'forEach' && node.kind !== 'route' && !('output' in record)
+      node.kind !== 'agent' &&
+      node.kind !== 'forEach' &&
+      node.kind !== 'route' &&
+      node.kind !== 'approval' &&
+      !('output' in record)
         ? groupOutput(journal, node, output)
         : snapshot(output);
     if (!journal.ended) journal.stages[path] = { ...record, output: recorded, status: 'restored' };
@@ -120,7 +124,7 @@ export class Restorer {
     if ('output' in record || !derivesOutput(node)) return true;
     // A forEach's elements are known once it runs again: its stored elements are then
     // restored one by one.
-    if (node.kind === 'forEach') return false;
+    if (node.kind === 'forEach' || node.kind === 'approval') return false;
     return node.children.every((child) => {
       const stored = this.#stages.get(child.path);
       return stored !== undefined && this.#restorable(child, stored);

@@ -45,6 +45,8 @@ export interface RunRequest {
   readonly restore?: RestorePoint;
   /** When the run first started; a resumed run keeps it. @default now */
   readonly startedAt?: number;
+  /** A suspended run resumed with input: the stage waiting for it, and the input (checked). */
+  readonly resumeWith?: { readonly path: string; readonly input: unknown };
   /** What the run may use (`RunOptions.budget`). */
   readonly budget?: { readonly maxTokens?: number; readonly maxCostUsd?: number };
 }

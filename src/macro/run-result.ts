@@ -3,14 +3,14 @@
  * @internal
  * @module
  */
-import { type ErrorRecord, type MacroError, toErrorRecord } from '../errors.js';
+import { type ErrorRecord, type MacroError, SuspendedError, toErrorRecord } from '../errors.js';
 import { latestVerdictsPass } from '../protocol/quality-gates.js';
 import type { Outcome } from './failure.js';
 import type { Journal } from './journal.js';
-import type { MacroResult } from './types.js';
+import type { MacroResult, Suspension } from './types.js';
 
 /** Every field of every variant of a result. */
-type MacroResultFields = MacroResult & { output: unknown; error: ErrorRecord };
+type MacroResultFields = MacroResult & { output: unknown; error: ErrorRecord; suspension: Suspension };
 
 /** What a result says besides its journal's records. */
 export interface ResultParts {
@@ -49,6 +49,10 @@ export function buildResult(journal: Journal, parts: ResultParts): MacroResult {
   };
   if (outcome.status === 'succeeded') built.output = outcome.output;
   else built.error = toErrorRecord(outcome.error);
+  if (outcome.status === 'suspended' && outcome.error instanceof SuspendedError) {
+    const { path, payload, token } = outcome.error;
+    built.suspension = { path: path as string, payload, token };
+  }
   if (persistenceFailure !== undefined)
     built.persistence = { ok: false, error: toErrorRecord(persistenceFailure) };
   if (journal.usage !== undefined) built.usage = journal.usage.total();

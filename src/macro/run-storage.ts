@@ -75,6 +75,8 @@ export class RunStorage {
     await this.#begun;
     this.#step = 'saveCheckpoint';
     await this.#checkpoints.close();
+    // A suspended run is resumed from its checkpoints, which its result does not supersede.
+    if (result.status === 'suspended') await this.#checkpoints.flush();
     const audit = this.#checkpoints.takeAudit();
     if (audit.length > 0) {
       this.#step = 'appendAudit';

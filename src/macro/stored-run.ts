@@ -14,12 +14,12 @@ import { MacroContextSchema } from './types.js';
 
 const count = z.number().int().min(0);
 const time = z.number().finite();
-const status = z.enum(['succeeded', 'failed', 'timed-out', 'cancelled', 'restored']);
+const status = z.enum(['succeeded', 'failed', 'timed-out', 'cancelled', 'suspended', 'restored']);
 
 const StageRecordSchema = z.looseObject({
   path: z.string(),
   id: z.string(),
-  kind: z.enum(['agent', 'sequence', 'parallel', 'forEach', 'route', 'macro']),
+  kind: z.enum(['agent', 'sequence', 'parallel', 'forEach', 'route', 'approval', 'macro']),
   status,
   attempts: count,
   startedAt: time,
@@ -66,7 +66,7 @@ const HeaderSchema = z.looseObject({
 const ResultSchema = z.looseObject({
   runId: z.string(),
   macro: z.string(),
-  status: z.enum(['succeeded', 'partial', 'failed', 'cancelled']),
+  status: z.enum(['succeeded', 'partial', 'failed', 'cancelled', 'suspended']),
   durationMs: time,
   labels: z.record(z.string(), z.string()),
   stages: z.record(z.string(), StageRecordSchema),

@@ -54,6 +54,7 @@ export type {
   RunStatus,
   StageKind,
   StageRecord,
+  Suspension,
   TimelineEntry,
 } from '../model/result.js';
 export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema } from '../model/retry-policy.js';
@@ -223,6 +224,20 @@ export interface RouteStageDefinition<O = any> extends StageCommon, Typed<O> {
   readonly default?: string;
 }
 
+/**
+ * Waits for a person (or any outside party): suspends the run with its input and `prompt`
+ * as the payload; resumed with input, outputs that input, checked against `schema`.
+ */
+export interface ApprovalStageDefinition<O = any> extends Typed<O> {
+  readonly kind: 'approval';
+  readonly id: string;
+  /** What the person is asked; in `result.suspension.payload.prompt`. */
+  readonly prompt?: string;
+  /** What the resume input must be; invalid input is refused with `INVALID_RESUME_INPUT`. */
+  readonly schema?: z.ZodType<O>;
+  readonly description?: string;
+}
+
 /** Retries its stage with exponential backoff. */
 export interface RetryableStageDefinition<O = any> extends Typed<O> {
   readonly kind: 'retryable';
@@ -243,6 +258,7 @@ export type StageDefinition<O = any> =
   | ParallelStageDefinition<O>
   | ForEachStageDefinition<O>
   | RouteStageDefinition<O>
+  | ApprovalStageDefinition<O>
   | RetryableStageDefinition<O>
   | MacroStageDefinition<O>;
 
@@ -336,6 +352,13 @@ const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>
         .record(StageIdSchema, StageSchema)
         .refine((cases) => Object.keys(cases).length > 0, 'a route needs at least one case'),
       default: StageIdSchema.optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('approval'),
+      id: StageIdSchema,
+      prompt: z.string().optional(),
+      schema: zodSchema.optional(),
+      description: z.string().optional(),
     }),
     z.strictObject({ kind: z.literal('retryable'), stage: StageSchema, retry: RetryPolicySchema }),
     z.strictObject({ kind: z.literal('macro'), ...common, macro: MacroNameSchema }),

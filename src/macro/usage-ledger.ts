@@ -5,11 +5,17 @@
  * @internal
  * @module
  */
-import { MacroError } from '../errors.js';
+import { BudgetExceededError, MacroError } from '../errors.js';
 import { clip, safeGet, safeText } from '../internal/safe.js';
 import type { UsageProgress } from '../model/progress.js';
 import type { ModelPrice, RunUsage, TokenUsage, UsageRow, UsageTotals } from '../model/usage.js';
 import type { StageRecord, TimelineEntry } from './types.js';
+
+/** What a run may use (`RunOptions.budget`). */
+interface RunTokenBudget {
+  readonly maxTokens?: number | undefined;
+  readonly maxCostUsd?: number | undefined;
+}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Row = Mutable<UsageRow>;
@@ -71,6 +77,18 @@ export class UsageLedger {
   /** What the priced calls cost so far, in US dollars. */
   get costUsd(): number {
     return this.#costUsd;
+  }
+
+  /** The error of a run (`macro`) past its `budget`, or undefined while it is within it. */
+  overBudget(budget: RunTokenBudget, macro: string): BudgetExceededError | undefined {
+    const { maxTokens, maxCostUsd } = budget;
+    if (maxTokens !== undefined && this.#used > maxTokens) {
+      return new BudgetExceededError(macro, 'tokens', this.#used, maxTokens);
+    }
+    if (maxCostUsd !== undefined && this.#costUsd > maxCostUsd) {
+      return new BudgetExceededError(macro, 'costUsd', this.#costUsd, maxCostUsd);
+    }
+    return undefined;
   }
 
   /**

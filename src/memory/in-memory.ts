@@ -184,8 +184,11 @@ export class InMemoryMemory implements MemoryAdapter {
       this.#unfinish(entry);
       entry.summary = summary;
       entry.result = result;
-      entry.checkpoints = [];
+      // A suspended run is resumed from its checkpoints: they stay until it ends.
+      if (result.status !== 'suspended') entry.checkpoints = [];
     }
+    // Waiting for a resume, maybe for days: kept whole, counted as running, never evicted.
+    if (result.status === 'suspended') return;
     entry.bytes = size + (entry.header?.length ?? 0) + (this.#audit.get(result.runId)?.bytes ?? 0);
     this.#finished.set(result.runId, entry);
     this.#bytes += entry.bytes;

@@ -114,7 +114,11 @@ export interface MemoryAdapter {
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void>;
   /** Header, checkpoints and result of a run, or `undefined` for a run never stored. */
   loadRun(runId: string): Promise<StoredRun | undefined>;
-  /** Stores the final result, marks the run finished and may drop its checkpoints. */
+  /**
+   * Stores the final result, marks the run finished and may drop its checkpoints; but a
+   * `suspended` result keeps them (resume reads them), and such a run must be kept, not
+   * evicted or pruned, until a later result replaces it.
+   */
   saveResult(result: MacroResult): Promise<void>;
   loadResult(runId: string): Promise<MacroResult | undefined>;
   appendAudit(records: readonly AuditRecord[]): Promise<void>;

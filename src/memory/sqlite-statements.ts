@@ -102,7 +102,9 @@ export function sqliteOperations(db: Database.Database): SqliteOperations {
     deleteRun: db.prepare('DELETE FROM runs WHERE run_id = ?'),
     deleteAudit: db.prepare('DELETE FROM audit WHERE run_id = ?'),
     selectEndedBefore: db
-      .prepare<[number], string>('SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?')
+      .prepare<[number], string>(
+        "SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ? AND status <> 'suspended'",
+      )
       .pluck(),
   };
 
@@ -141,7 +143,8 @@ export function sqliteOperations(db: Database.Database): SqliteOperations {
       result.endedAt,
       json,
     );
-    s.deleteCheckpoints.run(result.runId);
+    // A suspended run is resumed from its checkpoints: they stay until it ends.
+    if (result.status !== 'suspended') s.deleteCheckpoints.run(result.runId);
   });
   const deleteRunTx = db.transaction(deleteRun);
   const prune = db.transaction((endedBefore: number) => {

@@ -161,8 +161,8 @@ export class SqliteMemory implements MemoryAdapter {
 
   /**
    * Retention: deletes every finished run that ended before `endedBefore` (epoch ms),
-   * with its checkpoints and audit trail, in one transaction. Runs still `running` are
-   * kept. Resolves to how many were deleted.
+   * with its checkpoints and audit trail, in one transaction. Runs still `running`, and
+   * `suspended` ones (waiting for a resume), are kept. Resolves to how many were deleted.
    */
   prune(options: { endedBefore: number }): Promise<number> {
     return this.#write('prune', this.#prune, options.endedBefore);

@@ -11,7 +11,7 @@ import type { StageStatus } from './stage-status.js';
 import type { RunUsage, UsageTotals } from './usage.js';
 
 /** The kinds of stage a record, an event or a span can name. */
-export type StageKind = 'agent' | 'sequence' | 'parallel' | 'forEach' | 'route' | 'macro';
+export type StageKind = 'agent' | 'sequence' | 'parallel' | 'forEach' | 'route' | 'approval' | 'macro';
 
 /** What one stage did. */
 export interface StageRecord {
@@ -63,12 +63,22 @@ export interface QaSummary {
 /** One macro tried during a run (the requested one, then fallbacks). */
 export interface MacroAttempt {
   readonly macro: string;
-  readonly status: 'succeeded' | 'failed' | 'partial' | 'cancelled';
+  readonly status: RunStatus;
   readonly error?: ErrorRecord;
 }
 
 /** Final status of a run. */
-export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'cancelled';
+export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'suspended';
+
+/** Where a suspended run waits, and what for (see `resume(runId, { input })`). */
+export interface Suspension {
+  /** The stage that suspended the run. */
+  readonly path: string;
+  /** What it handed out: a draft to approve, a question to answer. */
+  readonly payload: unknown;
+  /** Names this suspension; `resume(runId, { input, token })` resumes only this one. */
+  readonly token: string;
+}
 
 interface MacroResultBase {
   readonly runId: string;
@@ -117,6 +127,13 @@ export type MacroResult<O = unknown> =
       readonly status: 'cancelled';
       readonly output?: undefined;
       readonly error: ErrorRecord;
+    })
+  | (MacroResultBase & {
+      readonly status: 'suspended';
+      readonly output?: undefined;
+      /** `SUSPENDED`, naming the stage. */
+      readonly error: ErrorRecord;
+      readonly suspension: Suspension;
     });
 
 /** What an agent returns to the engine (output plus who produced it and when). */

@@ -5,7 +5,7 @@
 import type { MacroError } from '../errors.js';
 
 /** Status of a finished stage or phase. */
-export type StageStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'restored';
+export type StageStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'suspended' | 'restored';
 
 /**
  * The stage status an error ends a stage with.
@@ -14,5 +14,6 @@ export type StageStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | '
 export function statusOf(error: MacroError): StageStatus {
   if (error.code === 'STAGE_TIMEOUT' || error.code === 'RUN_TIMEOUT') return 'timed-out';
   if (error.code === 'CANCELLED' || error.code === 'BUDGET_EXCEEDED') return 'cancelled';
+  if (error.code === 'SUSPENDED') return 'suspended';
   return 'failed';
 }

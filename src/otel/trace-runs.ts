@@ -85,7 +85,8 @@ function onEvent(tracer: Tracer, runs: Map<string, OpenSpans>, event: MacroEvent
     if (span === undefined) return;
     spans.delete(key);
     span.setAttribute('macro_orchestrator.status', status);
-    if (error !== undefined) {
+    // A suspended span waits for input: not an error.
+    if (error !== undefined && status !== 'suspended') {
       span.setAttribute('error.type', error.code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
     }
@@ -166,6 +167,9 @@ function onEvent(tracer: Tracer, runs: Map<string, OpenSpans>, event: MacroEvent
       spans.get(`stage ${event.path}`)?.addEvent('harmony.decision', attributes, event.at);
       return;
     }
+    case 'suspended':
+      spans.get('run')?.addEvent('suspended', { 'macro_orchestrator.suspended.path': event.path }, event.at);
+      return;
     case 'route':
       spans
         .get(`stage ${event.path}`)

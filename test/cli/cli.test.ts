@@ -218,6 +218,51 @@ describe('run, show and resume', () => {
     expect(echoes).toBe(1);
   });
 
+  it('runs a macro to its approval, then resumes it with --input', async () => {
+    const path = join(folder.path, 'runs.db');
+    await write(
+      'approve.mjs',
+      `export const agents = [{ id: 'echo', invoke: (x) => 'echo: ' + JSON.stringify(x) }];
+export const macros = [{ name: 'gated', description: 'd', stages: [
+  { kind: 'approval', id: 'ok', prompt: 'Go?' }, { kind: 'agent', id: 'after', agent: 'echo' } ] }];`,
+    );
+    const first = await cli(
+      'run',
+      'gated',
+      '--file',
+      'approve.mjs',
+      '--memory',
+      `sqlite:${path}`,
+      '--intent',
+      'x',
+    );
+    expect(first.out).toContain('⏸ suspended, waiting for input (resume with --input <json>)');
+    const runId = (/run ([\w-]+)\)/.exec(first.out) as RegExpExecArray)[1] as string;
+    const bad = await cli(
+      'resume',
+      runId,
+      '--file',
+      'approve.mjs',
+      '--memory',
+      `sqlite:${path}`,
+      '--input',
+      '{',
+    );
+    expect(bad.err).toContain('--input is not JSON');
+    const { code, out } = await cli(
+      'resume',
+      runId,
+      '--file',
+      'approve.mjs',
+      '--memory',
+      `sqlite:${path}`,
+      '--input',
+      '{"go":true}',
+    );
+    expect(code).toBe(0);
+    expect(out.trimEnd().split('\n').at(-1)).toBe('echo: {"go":true}');
+  });
+
   it.each([
     [['run', 'hello'], 'run needs --context <file> or --intent <text>'],
     [['resume', 'r1'], 'resume needs --memory sqlite:<path>'],

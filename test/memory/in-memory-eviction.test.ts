@@ -22,6 +22,18 @@ const ids = async (memory: InMemoryMemory) => (await memory.listRuns()).map((r) 
 
 const length = (value: unknown) => JSON.stringify(value).length;
 
+describe('InMemoryMemory holding a suspended run', () => {
+  it('counts it as running and never evicts it, whatever the bounds', async () => {
+    const memory = new InMemoryMemory({ maxRuns: 1 });
+    await memory.beginRun(header('waiting'));
+    await memory.saveResult(result('waiting', 'suspended'));
+    await memory.saveResult(result('r1'));
+    await memory.saveResult(result('r2'));
+    expect(await ids(memory)).toEqual(['r2', 'waiting']);
+    expect(memory.size).toMatchObject({ running: 1, finished: 1 });
+  });
+});
+
 describe('InMemoryMemory counting a run begun again', () => {
   it('counts a finished run begun again as running, its result no longer counted', async () => {
     const memory = new InMemoryMemory();

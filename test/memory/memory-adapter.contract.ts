@@ -98,9 +98,12 @@ export function result(runId: string, status: RunStatus = 'succeeded', macro = '
     macros: [{ macro, status }],
     decisions: [],
   };
-  return status === 'succeeded'
-    ? { ...base, status, output: { title: 'WAL' } }
-    : { ...base, status, error: { name: 'AgentError', code: 'AGENT_FAILED', message: 'no' } };
+  if (status === 'succeeded') return { ...base, status, output: { title: 'WAL' } };
+  if (status === 'suspended') {
+    const error = { name: 'SuspendedError', code: 'SUSPENDED' as const, message: 'waiting' };
+    return { ...base, status, error, suspension: { path: `${macro}/draft`, payload: 'ok?', token: 't1' } };
+  }
+  return { ...base, status, error: { name: 'AgentError', code: 'AGENT_FAILED', message: 'no' } };
 }
 
 /** A value whose serialisation throws (as a getter or `toJSON` of an agent's output may). */
@@ -283,6 +286,29 @@ export function memoryAdapterContract(
           checkpoints: [],
           result: json(result('r1')),
         });
+      });
+
+      it('keeps the checkpoints of a suspended run, which resume reads, and lists it as suspended', async () => {
+        const memory = await create();
+        await memory.beginRun(header('r1'));
+        await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), []);
+        await memory.saveResult(result('r1', 'suspended'));
+        expect(await memory.loadRun('r1')).toEqual({
+          header: json(header('r1')),
+          checkpoints: [json(checkpoint(1, [stage('write/a', 1)]))],
+          result: json(result('r1', 'suspended')),
+        });
+        expect((await memory.listRuns({ status: 'suspended' })).map((r) => r.runId)).toEqual(['r1']);
+      });
+
+      it('drops the checkpoints of a suspended run once its final result replaces it', async () => {
+        const memory = await create();
+        await memory.beginRun(header('r1'));
+        await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), []);
+        await memory.saveResult(result('r1', 'suspended'));
+        await memory.saveResult(result('r1'));
+        expect((await memory.loadRun('r1'))?.checkpoints).toEqual([]);
+        expect(await memory.listRuns({ status: 'suspended' })).toEqual([]);
       });
 
       it('loads a result saved without a begun run', async () => {

@@ -101,6 +101,13 @@ describe('SqliteMemory', () => {
     expect((await memory.listRuns()).map((r) => r.runId)).toEqual(['live', 'new']);
   });
 
+  it('keeps a suspended run when pruning, however long ago it suspended', async () => {
+    const memory = sqlite();
+    await memory.saveResult({ ...result('waiting', 'suspended'), endedAt: 100 });
+    expect(await memory.prune({ endedBefore: 500 })).toBe(0);
+    expect((await memory.listRuns()).map((r) => r.runId)).toEqual(['waiting']);
+  });
+
   it('sees what another connection to the same file wrote', async () => {
     const file = join(dir, 'runs.db');
     const writer = sqlite(file);

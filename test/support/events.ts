@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'artefact',
   'decision',
   'route',
+  'suspended',
   'persistence:error',
 ] as const satisfies readonly MacroEvent['type'][];
 
