@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Agent,
   agentStage,
+  approval,
   defineMacro,
   forEach,
   InMemoryMemory,
@@ -269,6 +270,15 @@ describe('route definitions', () => {
     expect(chart).toContain('[\\"merge"\\]');
     expect(chart).toContain('[/"for each element · settle"/]');
     expect(chart).toContain('[\\"harmony: majority"\\]');
+  });
+
+  it('draws an approval as a stage that waits, with its prompt', () => {
+    const macro = defineMacro({
+      name: 'm',
+      description: 'd',
+      stages: [agentStage('draft', 'w'), approval('sign-off', { prompt: 'Publish?' })],
+    });
+    expect(macroToMermaid(macro)).toContain('>"sign-off · approval: Publish?"]');
   });
 
   it('is drawn as a choice between its cases', () => {

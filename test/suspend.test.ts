@@ -97,6 +97,16 @@ describe('an approval stage', () => {
     expect(result.status === 'succeeded' && result.output).toBe('withdrawn');
   });
 
+  it('refuses a resume without input, which would answer for the person', async () => {
+    const { orchestrator } = world();
+    const { runId } = await orchestrator.run('review', { intent: 'x' });
+    await expect(orchestrator.resume(runId)).rejects.toMatchObject({
+      code: 'INVALID_RESUME_INPUT',
+      message:
+        'Cannot resume the run suspended at review/sign-off: it waits for input; pass resume(runId, { input })',
+    });
+  });
+
   it('refuses a token that names another suspension', async () => {
     const { orchestrator } = world();
     const { runId } = await orchestrator.run('review', { intent: 'x' });

@@ -2,7 +2,9 @@ import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import {
   type AgentStageDefinition,
+  type ApprovalStageDefinition,
   agentStage,
+  approval,
   defineAgent,
   defineMacro,
   type ErrorRecord,
@@ -118,6 +120,11 @@ describe('stage helpers', () => {
     expectTypeOf(r).toEqualTypeOf<RouteStageDefinition<number | { label: string }>>();
     // @ts-expect-error: the default must name a case
     route('r', () => 'count', { count, label }, { default: 'flag' });
+  });
+
+  it('approval outputs what its schema parses the resume input to', () => {
+    const signOff = approval('sign-off', { schema: z.object({ approved: z.boolean() }) });
+    expectTypeOf(signOff).toEqualTypeOf<ApprovalStageDefinition<{ approved: boolean }>>();
   });
 
   it('subMacro takes the output type of the macro it runs', () => {

@@ -293,9 +293,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         logger: this.#runLogger(runId, macro),
         restore: restorePoint(stored),
         startedAt: header.startedAt,
-        ...(waiting === undefined
-          ? {}
-          : { resumeWith: checkResumeInput(macro, waiting, options.input, options.token) }),
+        ...(waiting === undefined ? {} : { resumeWith: checkResumeInput(macro, waiting, options) }),
         ...(limits === undefined ? {} : { budget: limits }),
       };
       return new RunExecution(this.#services, request, handle).execute();

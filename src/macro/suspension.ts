@@ -35,12 +35,14 @@ export function suspendRun(journal: Journal, scope: AbortScope, path: string, pa
 export function checkResumeInput(
   macro: CompiledMacro,
   suspension: Suspension,
-  input: unknown,
-  token: string | undefined,
+  options: { readonly input?: unknown; readonly token?: string | undefined },
 ): { readonly path: string; readonly input: unknown } {
   const { path } = suspension;
+  const { input, token } = options;
   const refuse = (why: string) =>
     new MacroError('INVALID_RESUME_INPUT', `Cannot resume the run suspended at ${path}: ${why}`, { path });
+  // Explicit, so that a plain `resume(runId)` cannot answer for a person (`null` is an answer).
+  if (!('input' in options)) throw refuse('it waits for input; pass resume(runId, { input })');
   if (token !== undefined && token !== suspension.token) {
     throw refuse(`it waits at suspension ${suspension.token}, not ${token}`);
   }

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   agentStage,
+  approval,
   builtinMacros,
   defineMacro,
   forEach,
@@ -13,6 +14,7 @@ import {
   macroToMermaid,
   parallel,
   retryableStage,
+  route,
   sequence,
   subMacro,
 } from '../../src/index.js';
@@ -99,6 +101,23 @@ describe('macroToMermaid', () => {
       '    n4 --> n3',
     ]);
     await expect(mermaidParse(chart)).resolves.toMatchObject({ diagramType: 'flowchart-v2' });
+  });
+
+  it('draws forEach, route and approval stages as a chart Mermaid parses', async () => {
+    const macro = defineMacro({
+      name: 'flow',
+      description: 'd',
+      stages: [
+        forEach('each', agentStage('study', 'researcher'), { merge: (outputs: unknown[]) => outputs }),
+        route(
+          'check',
+          { agent: 'router' },
+          { ok: agentStage('polish', 'editor'), no: agentStage('redo', 'w') },
+        ),
+        approval('sign-off', { prompt: 'Ship it? <yes|no> #1' }),
+      ],
+    });
+    await expect(mermaidParse(macroToMermaid(macro))).resolves.toMatchObject({ diagramType: 'flowchart-v2' });
   });
 
   it('names the merge of a group that merges, and the agent a stage elevates to', () => {
