@@ -3,13 +3,17 @@
  * they run needs an agent they did not give.
  */
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   agentStage,
+  approval,
   builtinMacros,
   defineAgent,
   defineMacro,
+  forEach,
   MacroConfigurationError,
   MacroOrchestrator,
+  route,
   runMacro,
   subMacro,
 } from '../src/index.js';
@@ -115,5 +119,43 @@ describe('a catalogue holding macros whose agents are not given', () => {
       () =>
         new MacroOrchestrator({ agents: researchAgents, macros: builtinMacros, checkAgents: 'catalogue' }),
     ).toThrow(MacroConfigurationError);
+  });
+});
+
+describe("the README's brief: forEach, route and an approval", () => {
+  const brief = defineMacro({
+    name: 'brief',
+    description: 'Plan, research each topic, draft, route on confidence, a person signs off, publish.',
+    stages: [
+      agentStage('plan', 'planner'),
+      forEach('research', agentStage('study', 'researcher'), { concurrency: 4 }),
+      agentStage('draft', 'writer'),
+      route('check', (d: { confidence: number }) => (d.confidence >= 0.8 ? 'ready' : 'rework'), {
+        ready: agentStage('polish', 'editor'),
+        rework: agentStage('rewrite', 'senior-writer'),
+      }),
+      approval('sign-off', { prompt: 'Publish this brief?', schema: z.object({ text: z.string() }) }),
+      agentStage('publish', 'publisher'),
+    ],
+  });
+  const agents = [
+    defineAgent({ id: 'planner', invoke: () => ['runtimes', 'tooling', 'adoption'] }),
+    defineAgent({ id: 'researcher', invoke: (topic: string) => `notes on ${topic}` }),
+    defineAgent({ id: 'writer', invoke: (notes: string[]) => ({ text: notes.join('; '), confidence: 0.9 }) }),
+    defineAgent({ id: 'editor', invoke: (d: { text: string }) => `${d.text}.` }),
+    defineAgent({ id: 'senior-writer', invoke: () => 'rewritten' }),
+    defineAgent({ id: 'publisher', invoke: (d: { text: string }) => `published: ${d.text}` }),
+  ];
+
+  it('suspends for the sign-off with the polished draft, then publishes what the person approved', async () => {
+    const orchestrator = new MacroOrchestrator({ agents, macros: [brief] });
+    const first = await orchestrator.run('brief', { intent: 'State of WASM runtimes' });
+    expect(first.status === 'suspended' && first.suspension.payload).toEqual({
+      prompt: 'Publish this brief?',
+      input: 'notes on runtimes; notes on tooling; notes on adoption.',
+    });
+    expect(first.stages['brief/check']?.case).toBe('ready');
+    const done = await orchestrator.resume(first.runId, { input: { text: 'edited brief' } });
+    expect(done.status === 'succeeded' && done.output).toBe('published: edited brief');
   });
 });
