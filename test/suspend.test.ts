@@ -160,6 +160,23 @@ describe('an agent that suspends', () => {
     expect(seen).toEqual([undefined, { path: 'ask/q', input: 'because' }]);
   });
 
+  it('cannot suspend the run once its call has ended', async () => {
+    let later!: (payload?: unknown) => never;
+    const leaver: Agent = {
+      id: 'leaver',
+      invoke: (_: unknown, invocation) => {
+        later = invocation.suspend;
+        return 'done';
+      },
+    };
+    const macro = defineMacro({ name: 'late', description: 'd', stages: [agentStage('q', 'leaver')] });
+    const result = await new MacroOrchestrator({ agents: [leaver], macros: [macro] }).run('late', {
+      intent: 'x',
+    });
+    expect(result.status).toBe('succeeded');
+    expect(() => later('too late')).toThrow('The call at late/q has ended: it can no longer suspend the run');
+  });
+
   it('stops its siblings in flight, which run again on resume', async () => {
     let slowCalls = 0;
     const slow: Agent = {

@@ -5,6 +5,7 @@
  */
 
 import type { Agent, AgentInvocation } from '../agents/agent.js';
+import { MacroError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import type { MacroLogger } from '../model/logger.js';
 import { type ProgressData, progressData } from '../model/progress.js';
@@ -115,7 +116,16 @@ export class Invocation implements AgentInvocation {
 
   /** Suspends the run at this stage (see AgentInvocation.suspend); bound on access. */
   get suspend(): (payload?: unknown) => never {
-    return (payload?: unknown) => this.#exec.suspend(this.path, payload);
+    return (payload?: unknown) => {
+      // Work an agent left behind cannot suspend a run that has moved on.
+      if (!this.live)
+        throw new MacroError(
+          'SUSPENDED',
+          `The call at ${this.path} has ended: it can no longer suspend the run`,
+          { path: this.path },
+        );
+      return this.#exec.suspend(this.path, payload);
+    };
   }
 
   get resumed(): { readonly input: unknown } | undefined {
