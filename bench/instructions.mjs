@@ -9,7 +9,9 @@
  * optimized. Both builds are counted at once (one per core).
  *
  *   node bench/instructions.mjs <a/dist/index.js> [<b/dist/index.js>] [--workload seq]
- *        [--size 1000] [--listener none] [--from 50] [--to 450]
+ *        [--size 1000] [--listener none] [--from 50] [--to 450] [--for-each]
+ *
+ * `--for-each` runs the fan workload as one forEach over its K elements.
  *
  * With `--child`, this is the counted process: it runs the workload `--runs` times.
  */
@@ -28,6 +30,7 @@ const { values, positionals } = parseArgs({
     to: { type: 'string', default: '450' },
     child: { type: 'boolean', default: false },
     runs: { type: 'string', default: '0' },
+    'for-each': { type: 'boolean', default: false },
   },
 });
 const { workload, listener } = values;
@@ -36,7 +39,7 @@ const size = Number(values.size);
 if (values.child) {
   const { build } = await import('./engines/macro.mjs');
   const lib = await import(pathToFileURL(resolve(positionals[0])).href);
-  const { runOnce } = await build(lib, { workload, size, listener });
+  const { runOnce } = await build(lib, { workload, size, listener, forEach: values['for-each'] });
   for (let i = 0; i < Number(values.runs); i++) await runOnce();
   process.exit(0);
 }
@@ -62,6 +65,7 @@ function count(lib, runs) {
     `--workload=${workload}`,
     `--size=${size}`,
     `--listener=${listener}`,
+    ...(values['for-each'] ? ['--for-each'] : []),
   ];
   return new Promise((done, fail) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });

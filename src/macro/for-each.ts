@@ -10,8 +10,8 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { Harmony } from '../protocol/harmony.js';
 import { isThenable } from '../protocol/quality-gates.js';
-import type { CompiledForEach } from './compiled.js';
-import { elementNode } from './element-node.js';
+import type { CompiledForEach, CompiledNode } from './compiled.js';
+import { elementNode, keptElements } from './element-node.js';
 import { normalise } from './failure.js';
 import { harmonise, merge } from './fan-in.js';
 import type { GroupHost } from './group-attempt.js';
@@ -127,6 +127,8 @@ class FanOut implements Sink {
   readonly #items: readonly unknown[];
   readonly #scope: AbortScope;
   readonly #failFast: boolean;
+  /** The forEach's kept element stages (looked up once per attempt, not per element). */
+  readonly #kept: CompiledNode[];
   readonly #done = new Deferred();
   #next = 0;
   #running = 0;
@@ -144,6 +146,7 @@ class FanOut implements Sink {
     this.#items = items;
     this.#scope = scope;
     this.#failFast = failFast;
+    this.#kept = keptElements(node);
     this.outputs = new Array(items.length);
     this.paths = new Array(items.length);
   }
@@ -164,7 +167,7 @@ class FanOut implements Sink {
         const i = this.#next++;
         this.#running++;
         try {
-          const element = elementNode(this.#node, i);
+          const element = elementNode(this.#node, i, this.#kept);
           this.paths[i] = element.path;
           this.#host.startStage(element, items[i], this.#scope, this, i);
         } catch (error) {
@@ -185,13 +188,11 @@ class FanOut implements Sink {
 
   ok(index: number, value: unknown): void {
     this.outputs[index] = value;
-    this.#running--;
-    this.pump();
+    this.#ended();
   }
 
   fail(index: number, error: unknown): void {
     this.failures.set(index, error);
-    this.#running--;
     if (!this.failed) {
       this.failed = true;
       this.firstError = error;
@@ -205,7 +206,15 @@ class FanOut implements Sink {
         );
       }
     }
-    this.pump();
+    this.#ended();
+  }
+
+  /** An element has ended: the next one starts, or the fan-out ends once none runs. */
+  #ended(): void {
+    this.#running--;
+    // Once every element has started (most ends), no pump: one check instead of its loop.
+    if (this.#next < this.#items.length) this.pump();
+    else if (this.#running === 0) this.#done.ok(0, undefined);
   }
 
   /** Whether no more elements start: one failed under fail-fast, or the scope was aborted. */
