@@ -58,6 +58,12 @@ describe('elementNode', () => {
     expect(elementNode(node, 10_000)).toEqual(elementNode(node, 10_000));
   });
 
+  it('keeps no stage of a forEach inside an element: outer × inner stages are not held for good', () => {
+    const outer = compiledForEach();
+    const inner = { ...outer, path: 'm/outer[2]/each', template: elementNode(outer, 0) } as CompiledForEach;
+    expect(elementNode(inner, 1)).not.toBe(elementNode(inner, 1));
+  });
+
   it('serves runs at once from the same kept stages', async () => {
     const macro = defineMacro({
       name: 'm',

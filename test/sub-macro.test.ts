@@ -245,6 +245,17 @@ describe("a sub-macro's labels", () => {
     expect(labelsOf(events, 'outer/sub')).toEqual({ macro: 'outer', team: 'sre' });
   });
 
+  it("of the caller are on an unlabelled fallback's stages, not the sub-macro's", async () => {
+    const plain = { ...planB, labels: undefined } as unknown as MacroDefinition;
+    const run = build(
+      [caller, labelled, plain],
+      [throwingAgent('worker', new Error('down')), okAgent('rescuer'), echo],
+    ).run('outer', { intent: 'x' });
+    const events = recordEvents(run);
+    await run;
+    expect(labelsOf(events, 'outer/sub/~plan-b/rescue')).toEqual({ macro: 'outer', team: 'sre' });
+  });
+
   it("of a fallback are on the fallback's stages", async () => {
     const run = build(
       [caller, labelled, rescue],

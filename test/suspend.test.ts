@@ -207,3 +207,65 @@ describe('an agent that suspends', () => {
     expect(slowCalls).toBe(2);
   });
 });
+
+describe('suspension, at the edges', () => {
+  it('refuses input for a run still running in this process, as from a suspended listener', async () => {
+    const { orchestrator } = world();
+    const run = orchestrator.run('review', { intent: 'x' });
+    let refused: unknown;
+    run.on('suspended', () => {
+      try {
+        orchestrator.resume(run.runId, { input: { approved: true, text: 't' } });
+      } catch (error) {
+        refused = error;
+      }
+    });
+    await run;
+    expect(refused).toMatchObject({
+      code: 'INVALID_RESUME_INPUT',
+      message: expect.stringContaining('still running here'),
+    });
+  });
+
+  it("checks the input against the schema of an approval in the run's fallback macro", async () => {
+    const primary = defineMacro({
+      name: 'primary',
+      description: 'd',
+      fallback: 'manual',
+      stages: [agentStage('a', 'broken')],
+    });
+    const manual = defineMacro({
+      name: 'manual',
+      description: 'd',
+      stages: [approval('approve', { schema: z.object({ ok: z.literal(true) }) })],
+    });
+    const broken: Agent = {
+      id: 'broken',
+      invoke: () => {
+        throw Object.assign(new Error('down'), { isRetryable: false });
+      },
+    };
+    const orchestrator = new MacroOrchestrator({ agents: [broken], macros: [primary, manual] });
+    const first = await orchestrator.run('primary', { intent: 'x' });
+    expect(suspensionOf(first)?.path).toBe('manual/approve');
+    await expect(orchestrator.resume(first.runId, { input: { ok: false } })).rejects.toMatchObject({
+      code: 'INVALID_RESUME_INPUT',
+      path: 'manual/approve',
+    });
+  });
+
+  it("waits for a slow memory's writes when the run suspends: its own abort does not cut them short", async () => {
+    class SlowMemory extends InMemoryMemory {
+      override async saveResult(result: MacroResult): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return super.saveResult(result);
+      }
+    }
+    const memory = new SlowMemory();
+    const { orchestrator } = world(memory);
+    const result = await orchestrator.run('review', { intent: 'x' });
+    expect(result.status).toBe('suspended');
+    expect(result.persistence).toBeUndefined();
+    expect((await memory.loadResult(result.runId))?.status).toBe('suspended');
+  });
+});

@@ -319,7 +319,10 @@ function compileStages(
       const at = `${path}/~${name}`;
       const gates = fallback.gates ?? [];
       for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
-      const children = compileStages(fallback, at, scoped(cx, at, labels, fallback), cx);
+      const own = scoped(cx, at, labels, fallback);
+      // Its own scope even without labels, or its events would take the sub-macro's.
+      if (cx.scopes.has(path) && !cx.scopes.has(at)) cx.scopes.set(at, own);
+      const children = compileStages(fallback, at, own, cx);
       fallbacks.push({ macro: name, path: at, children, gates });
       name = fallback.fallback;
     }

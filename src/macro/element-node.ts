@@ -31,7 +31,9 @@ export function keptElements(node: CompiledForEach): CompiledNode[] {
 
 /** The compiled stage of element `index` of `node`, from `list` (keptElements) when kept there. */
 export function elementNode(node: CompiledForEach, index: number, list = keptElements(node)): CompiledNode {
-  if (index >= KEPT_ELEMENTS) return copyOf(node, index);
+  // Kept only for a forEach outside any element: one inside an element is a copy per outer
+  // element, and keeping its elements too would hold outer × inner stages for good.
+  if (index >= KEPT_ELEMENTS || node.path.includes('[')) return copyOf(node, index);
   let element = list[index];
   if (element === undefined) {
     element = copyOf(node, index);

@@ -69,6 +69,7 @@ export async function groupAttempt(
     } else if (node.kind === 'approval') {
       // Resumed with input for it: that input (checked by resume); else the run suspends here.
       const resumed = host.resumeInput(node.path);
+      if (resumed === undefined && scope.aborted) throw scope.reason; // its branch was stopped first
       output =
         resumed === undefined ? host.suspend(node.path, { prompt: node.prompt, input }) : resumed.input;
       recorded = snapshot(output);

@@ -252,6 +252,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    */
   resume(runId: string, options: ResumeOptions = {}): MacroRun<unknown> {
     const live = this.#live.get(runId);
+    if (live !== undefined && 'input' in options) throw notSuspended(runId, 'still running here');
     if (live !== undefined) return live;
     if (typeof runId !== 'string' || runId.length === 0) {
       throw new MacroError('INVALID_OPTIONS', 'Expected the run id to resume to be a non-empty string');
@@ -293,7 +294,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         logger: this.#runLogger(runId, macro),
         restore: restorePoint(stored),
         startedAt: header.startedAt,
-        ...(waiting === undefined ? {} : { resumeWith: checkResumeInput(macro, waiting, options) }),
+        ...(waiting === undefined ? {} : { resumeWith: checkResumeInput(this.#catalogue, waiting, options) }),
         ...(limits === undefined ? {} : { budget: limits }),
       };
       return new RunExecution(this.#services, request, handle).execute();

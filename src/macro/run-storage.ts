@@ -67,6 +67,9 @@ export class RunStorage {
    * store is saved without it (and says so), so the run is not taken for unfinished.
    */
   finish(result: MacroResult): Promise<PersistenceError[]> {
+    // A suspended run's scope was aborted by its own suspension, not by a cancel or a
+    // deadline: its writes (what resume reads) are waited for, bounded by persistenceTimeoutMs.
+    if (result.status === 'suspended') return this.#finish(result);
     return this.#bounded(this.#finish(result), (scope) => [leftBehind(this.#step, scope)]);
   }
 

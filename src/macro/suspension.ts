@@ -33,7 +33,7 @@ export function suspendRun(journal: Journal, scope: AbortScope, path: string, pa
  * @throws `INVALID_RESUME_INPUT` naming the stage and what is wrong.
  */
 export function checkResumeInput(
-  macro: CompiledMacro,
+  catalogue: ReadonlyMap<string, CompiledMacro>,
   suspension: Suspension,
   options: { readonly input?: unknown; readonly token?: string | undefined },
 ): { readonly path: string; readonly input: unknown } {
@@ -46,7 +46,8 @@ export function checkResumeInput(
   if (token !== undefined && token !== suspension.token) {
     throw refuse(`it waits at suspension ${suspension.token}, not ${token}`);
   }
-  const node = nodeAt(macro.children, path);
+  // In the macro the path starts with: the run's, or a run-level fallback's.
+  const node = nodeAt(catalogue.get(rootOf(path))?.children ?? [], path);
   if (node?.kind !== 'approval' || node.schema === undefined) return { path, input };
   const parsed = node.schema.safeParse(input);
   if (!parsed.success) {
@@ -54,6 +55,12 @@ export function checkResumeInput(
     throw refuse(`the input does not match the stage's schema: ${issues}`);
   }
   return { path, input: parsed.data };
+}
+
+/** The macro a stage path starts with (`m` of `m/a/b`). */
+function rootOf(path: string): string {
+  const cut = path.indexOf('/');
+  return cut < 0 ? path : path.slice(0, cut);
 }
 
 /** The error of resuming with input a run (`runId`, `status`) that waits for none. */
