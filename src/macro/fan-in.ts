@@ -12,6 +12,13 @@ import { normalise } from './failure.js';
 import type { GateHost } from './gates.js';
 import type { MacroContext } from './types.js';
 
+/**
+ * A fan-out starts its pieces in slices of this many (a power of two), with a microtask
+ * between: work that settles at once ends before the next slice starts.
+ */
+const SLICE = 1024;
+export const SLICE_MASK = SLICE - 1;
+
 /** Calls the group's `merge` (at `path`) on `outputs`; an error it throws fails the group. */
 export async function merge(
   host: GateHost,

@@ -13,7 +13,7 @@ import { isThenable } from '../protocol/quality-gates.js';
 import type { CompiledForEach, CompiledNode } from './compiled.js';
 import { elementNode, keptElements } from './element-node.js';
 import { normalise } from './failure.js';
-import { harmonise, merge } from './fan-in.js';
+import { harmonise, merge, SLICE_MASK } from './fan-in.js';
 import type { GroupHost } from './group-attempt.js';
 import type { StageRecord } from './types.js';
 
@@ -23,10 +23,6 @@ export interface ForEachOutcome {
   /** The element records' outputs when the output is their array; undefined otherwise. */
   readonly recorded: readonly unknown[] | undefined;
 }
-
-/** Elements start in slices of this many (a power of two), with a microtask between, as a parallel group's branches do. */
-const SLICE = 1024;
-const SLICE_MASK = SLICE - 1;
 
 /** Runs the elements of `node` on `input`; settles with the outcome. */
 export async function forEachAttempt(

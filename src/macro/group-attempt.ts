@@ -1,8 +1,8 @@
 /**
- * One attempt of a group stage: a sequence (its children in a Chain), a sub-macro
- * (sub-macro.ts: its children, its own gates, its fallbacks), a parallel group (its branches in a Join, then a merge or
- * the Harmony Protocol), a forEach (for-each.ts) or a route (route.ts), ended with the group's record,
- * checkpoint and `stage:end`.
+ * One attempt of a stage that is not an agent stage: a sequence (its children in a Chain),
+ * a parallel group (its branches in a Join, then a merge or the Harmony Protocol), a
+ * sub-macro (sub-macro.ts), a forEach (for-each.ts), a route (route.ts) or an approval,
+ * ended with the stage's record, checkpoint and `stage:end`.
  * @internal
  * @module
  */
@@ -11,7 +11,7 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { snapshot } from '../internal/snapshot.js';
 import { Chain, type StageStarter } from './chain.js';
 import type { CompiledNode, CompiledParallel } from './compiled.js';
-import { harmonise, merge } from './fan-in.js';
+import { harmonise, merge, SLICE_MASK } from './fan-in.js';
 import { forEachAttempt } from './for-each.js';
 import type { GateHost } from './gates.js';
 import { type CompiledGroup, derivesOutput, groupOutput } from './group-output.js';
@@ -37,11 +37,7 @@ export interface GroupHost extends StageStarter, GateHost, Pick<InvocationHost, 
   ): MacroError;
 }
 
-/** Branches of a parallel group start in slices of this many (a power of two). */
-const SLICE = 1024;
-const SLICE_MASK = SLICE - 1;
-
-/** One attempt of a sequence, sub-macro or parallel group; settles with its output. */
+/** One attempt of a stage other than an agent stage; settles with its output. */
 export async function groupAttempt(
   host: GroupHost,
   node: CompiledGroup,

@@ -19,6 +19,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { isMacroError, type MacroError } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { audit, checkpoint, header, result, stage } from '../memory/memory-adapter.contract.js';
+import { exited, lines } from '../support/index.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'sqlite-locker.ts');
 
@@ -60,12 +61,12 @@ async function lock(file: string, mode: 'immediate' | 'exclusive' = 'immediate')
     proc,
     release: async () => {
       proc.stdin?.write('release\n');
-      await out.next('released');
+      await out.next((line) => line === 'released');
       await exited(proc);
     },
   };
   lockers.push(locker);
-  await out.next('locked');
+  await out.next((line) => line === 'locked');
   return locker;
 }
 
@@ -75,45 +76,6 @@ async function kill({ proc }: Locker): Promise<void> {
   proc.kill('SIGKILL');
   await exited(proc);
 }
-
-/** The stdout lines of `proc`; `next(line)` resolves once that line was printed. */
-function lines(proc: ChildProcess) {
-  const seen: string[] = [];
-  const waiting = new Set<() => void>();
-  let buffer = '';
-  let ended = false;
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    seen.push(...parts);
-    for (const wake of waiting) wake();
-  });
-  proc.once('exit', () => {
-    ended = true;
-    for (const wake of waiting) wake();
-  });
-  return {
-    next: (line: string) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (seen.includes(line)) resolve();
-          else if (ended)
-            reject(new Error(`locker exited (${proc.exitCode ?? proc.signalCode}) before printing ${line}`));
-          else return;
-          waiting.delete(check);
-        };
-        waiting.add(check);
-        check();
-      }),
-  };
-}
-
-const exited = (proc: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) resolve();
-    else proc.once('exit', () => resolve());
-  });
 
 /**
  * Takes `memory`'s file out of WAL mode, into rollback journal mode, as when WAL is not
