@@ -27,7 +27,9 @@ export type MacroErrorCode =
   | 'INVALID_RESUME_INPUT'
   | 'PERSISTENCE_FAILED'
   | 'RUN_NOT_FOUND'
-  | 'RUN_CORRUPT';
+  | 'RUN_CORRUPT'
+  | 'RUN_LEASED'
+  | 'LEASE_LOST';
 
 /** Whether `code` is one of this copy's codes (a switch, not a set built at load). */
 function knownCode(code: unknown): code is MacroErrorCode {
@@ -53,6 +55,8 @@ function knownCode(code: unknown): code is MacroErrorCode {
     case 'PERSISTENCE_FAILED':
     case 'RUN_NOT_FOUND':
     case 'RUN_CORRUPT':
+    case 'RUN_LEASED':
+    case 'LEASE_LOST':
       return true;
     default:
       return false;

@@ -127,6 +127,7 @@ export {
   type WeightedHarmony,
 } from './macro/types.js';
 export { InMemoryMemory, type InMemoryMemoryOptions, type InMemoryMemorySize } from './memory/in-memory.js';
+export type { ClaimStaleOptions, LeaseOptions } from './memory/lease.js';
 export type {
   AuditRecord,
   Checkpoint,

@@ -89,6 +89,8 @@ const CODES = [
   'PERSISTENCE_FAILED',
   'RUN_NOT_FOUND',
   'RUN_CORRUPT',
+  'RUN_LEASED',
+  'LEASE_LOST',
 ] as const;
 
 describe('the error classes', () => {

@@ -13,6 +13,7 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { logFailure } from '../logger.js';
+import { leaseRefusal } from '../memory/lease.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { ProgressData } from '../model/progress.js';
@@ -272,6 +273,9 @@ export class RunExecution implements AttemptHost, GroupHost {
   /** Reports a failed write during the run; the result repeats the first one. */
   #persistenceError(failure: PersistenceError, path: string): void {
     this.#persistenceFailure ??= failure;
+    // Another process holds the run's lease: it runs the run; this one stops, writing nothing more.
+    const refusal = leaseRefusal(failure);
+    if (refusal !== undefined) this.#req.scope.abort(refusal);
     logFailure(this.#logger, 'warn', failure, {}, 'a memory write failed during the run; the run goes on');
     if (this.journal.ended) return; // a write left behind by a cancelled run: logged only
     this.journal.emit({

@@ -335,10 +335,12 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     checkRunOptions('resumeIncomplete options', options, ResumeIncompleteOptionsSchema);
     const { staleAfterMs = 0, limit = 100, ...runOptions } = options;
     const now = this.#services.now();
-    const runs = await listRunning(this.#services.memory, limit, runOptions, this.#services.now());
+    // Only runs of macros this orchestrator can run, last written at least staleAfterMs ago.
+    const claim = { limit, macros: [...this.#catalogue.keys()], updatedBefore: now - staleAfterMs };
+    const runs = await listRunning(this.#services.memory, claim, runOptions, now);
     const resumed: MacroRun<unknown>[] = [];
-    for (const summary of runs.reverse()) {
-      if (this.#live.has(summary.runId) || now - summary.updatedAt < staleAfterMs) continue;
+    for (const summary of runs) {
+      if (this.#live.has(summary.runId)) continue;
       if (!this.#catalogue.has(summary.macro)) {
         logFailure(
           this.logger,

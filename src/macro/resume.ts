@@ -8,6 +8,7 @@ import { CancelledError, describe, PersistenceError } from '../errors.js';
 import { AbortScope } from '../internal/abort-scope.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { stopTimer } from '../internal/timers.js';
+import { type ClaimStaleOptions, leaseRefusal } from '../memory/lease.js';
 import type { MemoryAdapter, RunSummary, StoredRun } from '../memory/memory-adapter.js';
 import type { ResumeOptions } from './orchestrator-options.js';
 import type { MacroRun } from './run.js';
@@ -26,6 +27,8 @@ export async function loadStoredRun(
   scope: AbortScope,
 ): Promise<StoredRun | undefined> {
   let loaded: unknown;
+  const { claimRun } = memory;
+  if (typeof claimRun === 'function') await claim(() => claimRun.call(memory, runId), runId, scope);
   try {
     // Cancelled or out of time while loading: a load that still settles within the turn
     // gives a `cancelled` (or `partial`) result, as a run does; a slower one is left behind.
@@ -41,17 +44,44 @@ export async function loadStoredRun(
   return loaded === undefined ? undefined : checkStoredRun(runId, loaded);
 }
 
-/** The runs memory lists as running, read within the budget and cancellation of `options`. */
+/**
+ * Takes the run's lease before it is loaded (an adapter shared by processes): another
+ * process's live lease rejects with its `RUN_LEASED`; any other failure is `PERSISTENCE_FAILED`.
+ */
+async function claim(call: () => Promise<void>, runId: string, scope: AbortScope): Promise<void> {
+  try {
+    await withGrace(call(), scope, abortReason);
+  } catch (error) {
+    if ((scope.aborted && error === scope.reason) || leaseRefusal(error) === error) throw error;
+    throw new PersistenceError(
+      'claimRun',
+      error,
+      `claiming run "${runId}" to resume it failed: ${describe(error)}`,
+    );
+  }
+}
+
+/**
+ * The runs to resume, oldest first, read within the budget and cancellation of `options`:
+ * those an adapter with leases claims for this process (see `MemoryAdapter.claimStale`),
+ * or else those memory lists as running and last written before `updatedBefore`.
+ */
 export async function listRunning(
   memory: MemoryAdapter,
-  limit: number,
+  claim: ClaimStaleOptions,
   options: ResumeOptions,
   now: number,
 ): Promise<RunSummary[]> {
   const scope = AbortScope.root(options.signal, (reason) => new CancelledError('resumeIncomplete', reason));
   const budget = startBudget(scope, options, 'resumeIncomplete', now);
   try {
-    return await withGrace(memory.listRuns({ status: 'running', limit }), scope, abortReason);
+    const { claimStale } = memory;
+    if (typeof claimStale === 'function') {
+      return await withGrace(claimStale.call(memory, claim), scope, abortReason);
+    }
+    const { limit, updatedBefore = Number.POSITIVE_INFINITY } = claim;
+    const running = await withGrace(memory.listRuns({ status: 'running', limit }), scope, abortReason);
+    return running.filter((run) => run.updatedAt <= updatedBefore).reverse();
   } finally {
     if (budget !== undefined) stopTimer(budget);
     scope.dispose();

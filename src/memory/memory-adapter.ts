@@ -11,6 +11,7 @@ import type { MacroContext } from '../model/context.js';
 import type { DecisionRecord } from '../model/decision.js';
 import type { GateVerdict } from '../model/quality-gate.js';
 import type { MacroResult, RunStatus, StageRecord, TimelineEntry } from '../model/result.js';
+import type { ClaimStaleOptions } from './lease.js';
 
 /** One entry of a run's audit trail. */
 export interface AuditRecord {
@@ -125,6 +126,21 @@ export interface MemoryAdapter {
   /** The run's audit records in the order they were appended. */
   readAudit(runId: string): Promise<AuditRecord[]>;
   listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
+  /**
+   * Optional, for adapters that several processes share: takes the lease of a `running`
+   * or `suspended` run, so that this adapter alone writes it from now on. Resolves once it
+   * holds the lease, or at once for a finished or unknown run (nothing to hold); rejects
+   * with `RUN_LEASED` while another owner's lease is live. `resume()` calls it before
+   * loading the run. An adapter that has it refuses (`LEASE_LOST`) the writes of a run
+   * whose lease it no longer holds, and takes the lease of every run it begins.
+   */
+  claimRun?(runId: string): Promise<void>;
+  /**
+   * Optional, with {@link claimRun}: claims at once (atomically: two processes never get
+   * the same run) up to `limit` runs listed `running` whose lease is free or expired,
+   * oldest first. `resumeIncomplete()` resumes what it returns, instead of listing runs.
+   */
+  claimStale?(options: ClaimStaleOptions): Promise<RunSummary[]>;
 }
 
 /** Every method of {@link MemoryAdapter}, for checks of an adapter's shape. @internal */

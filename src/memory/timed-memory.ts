@@ -49,7 +49,7 @@ export function settlesPromptly(memory: MemoryAdapter): boolean {
  */
 export function withTimeout(memory: MemoryAdapter, timeoutMs: number): MemoryAdapter {
   if (timeoutMs === Number.POSITIVE_INFINITY || settlesPromptly(memory)) return memory;
-  return {
+  const timed: MemoryAdapter = {
     beginRun: (header) => bounded(() => memory.beginRun(header), timeoutMs, 'beginRun'),
     saveCheckpoint: (runId, checkpoint, audit) =>
       bounded(() => memory.saveCheckpoint(runId, checkpoint, audit), timeoutMs, 'saveCheckpoint'),
@@ -60,4 +60,12 @@ export function withTimeout(memory: MemoryAdapter, timeoutMs: number): MemoryAda
     readAudit: (runId) => bounded(() => memory.readAudit(runId), timeoutMs, 'readAudit'),
     listRuns: (options) => bounded(() => memory.listRuns(options), timeoutMs, 'listRuns'),
   };
+  const { claimRun, claimStale } = memory;
+  if (typeof claimRun === 'function') {
+    timed.claimRun = (runId) => bounded(() => claimRun.call(memory, runId), timeoutMs, 'claimRun');
+  }
+  if (typeof claimStale === 'function') {
+    timed.claimStale = (options) => bounded(() => claimStale.call(memory, options), timeoutMs, 'claimStale');
+  }
+  return timed;
 }

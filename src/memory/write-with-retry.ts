@@ -9,6 +9,7 @@ import { startTimer } from '../internal/timers.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
 import { backoffDelay, type RetryPolicy } from '../model/retry-policy.js';
+import { leaseRefusal } from './lease.js';
 
 /**
  * Runs `write` with `policy`'s retries (`policy.retries` more attempts after the first,
@@ -57,7 +58,8 @@ async function retryFailedWrite(
   logger: MacroLogger,
 ): Promise<PersistenceError | undefined> {
   let error = firstError;
-  for (let attempt = 1; attempt <= policy.retries; attempt++) {
+  // Another process holds the run's lease: trying again cannot help (and must not write).
+  for (let attempt = 1; attempt <= policy.retries && leaseRefusal(error) === undefined; attempt++) {
     logFailure(logger, 'warn', error, { operation, attempt }, 'memory write failed');
     const wait = backoffDelay(policy, attempt, random);
     await new Promise<void>((resolve) => startTimer(resolve, wait));

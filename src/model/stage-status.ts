@@ -14,6 +14,8 @@ export type StageStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | '
 export function statusOf(error: MacroError): StageStatus {
   if (error.code === 'STAGE_TIMEOUT' || error.code === 'RUN_TIMEOUT') return 'timed-out';
   if (error.code === 'CANCELLED' || error.code === 'BUDGET_EXCEEDED') return 'cancelled';
+  // Another process took the run over: this one stopped working on it.
+  if (error.code === 'LEASE_LOST' || error.code === 'RUN_LEASED') return 'cancelled';
   if (error.code === 'SUSPENDED') return 'suspended';
   return 'failed';
 }

@@ -1,0 +1,173 @@
+/**
+ * Leases: how adapters shared by several processes (`PostgresMemory`, `SqliteMemory` on
+ * one file) let one process at a time write a run. The adapter that begins or claims a
+ * run holds its lease: an owner id, an expiry and a fencing token that goes up by one
+ * with every claim. Every write checks the token it holds, so a process whose lease was
+ * taken over stores nothing more; a heartbeat renews the leases held while runs work.
+ * @module
+ */
+import { hostname } from 'node:os';
+import { MacroError } from '../errors.js';
+import { kindOf } from '../internal/options.js';
+
+/** Options of the adapters that lease runs. */
+export interface LeaseOptions {
+  /**
+   * Who holds the leases this adapter takes, as stored and shown in `RUN_LEASED` errors.
+   * One adapter instance is one owner: give each process its own.
+   * @default `<hostname>:<pid>:<random>`
+   */
+  readonly owner?: string;
+  /**
+   * How long a lease lasts without being renewed, in ms. The adapter renews the leases
+   * it holds every third of it, and every write renews its run's; a run whose process
+   * died is free to claim this long after its last renewal.
+   * @default 30000
+   */
+  readonly leaseMs?: number;
+}
+
+/** Options of {@link MemoryAdapter.claimStale}. */
+export interface ClaimStaleOptions {
+  /** At most this many runs. */
+  readonly limit: number;
+  /** Only runs of these macros: the ones the claiming orchestrator can run. */
+  readonly macros: readonly string[];
+  /** Only runs whose last write (`updatedAt`, the orchestrator's clock) is at or before this. */
+  readonly updatedBefore?: number;
+}
+
+/** The largest lease, in ms: a timer's limit (2^31 - 1). */
+const MAX_LEASE_MS = 2_147_483_647;
+/** The shortest lease, in ms: shorter ones expire between two renewals on a busy machine. */
+const MIN_LEASE_MS = 100;
+
+/** Checks `owner` and `leaseMs` (`what` names the options in messages); fills in the defaults. */
+export function leaseSettings(what: string, options: LeaseOptions): { owner: string; leaseMs: number } {
+  const {
+    owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`,
+    leaseMs = 30_000,
+  } = options;
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 200) {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Invalid option "owner" in ${what}: expected a string of 1 to 200 characters, got ${kindOf(owner)}`,
+    );
+  }
+  if (!Number.isInteger(leaseMs) || leaseMs < MIN_LEASE_MS || leaseMs > MAX_LEASE_MS) {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Invalid option "leaseMs" in ${what}: expected an integer from ${MIN_LEASE_MS} to ${MAX_LEASE_MS}, got ${
+        typeof leaseMs === 'number' ? String(leaseMs) : kindOf(leaseMs)
+      }`,
+    );
+  }
+  return { owner, leaseMs };
+}
+
+/** A claim refused: another owner's lease on the run is live. */
+export function runLeased(runId: string, owner: string | null, expiresAt: number | null): MacroError {
+  const until = expiresAt === null ? '' : ` until ${new Date(expiresAt).toISOString()}`;
+  return new MacroError(
+    'RUN_LEASED',
+    `Run "${runId}" is leased by "${owner ?? 'unknown'}"${until}: it is running in another process`,
+    { retryable: true },
+  );
+}
+
+/** A write refused: this adapter no longer holds the run's lease (another process took the run over). */
+export function leaseLost(runId: string, operation: string, owner: string): MacroError {
+  return new MacroError(
+    'LEASE_LOST',
+    `${operation} for run "${runId}" was refused: "${owner}" does not hold the run's lease ` +
+      '(another process claimed the run, or holds it); nothing was written',
+    { retryable: false },
+  );
+}
+
+/**
+ * The {@link leaseLost} or {@link runLeased} refusal that `error` is or wraps (a few
+ * causes deep), if any: a write that another process's lease refuses is not retried,
+ * and the run stops. Never throws (a hostile error is not a refusal).
+ */
+export function leaseRefusal(error: unknown): MacroError | undefined {
+  try {
+    for (let e = error, depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+      const { code } = e as { code?: unknown };
+      if (e instanceof MacroError && (code === 'LEASE_LOST' || code === 'RUN_LEASED')) return e;
+      e = (e as { cause?: unknown }).cause;
+    }
+  } catch {
+    // A revoked proxy or a throwing getter: not one of ours.
+  }
+  return undefined;
+}
+
+/**
+ * The leases one adapter holds (run id → fencing token) and their heartbeat: every
+ * third of `leaseMs` while any is held, `renew` is given them all and answers which it
+ * still holds; the others are forgotten. A failing renewal is tried again at the next
+ * beat (the fencing token keeps a lease that lapsed meanwhile safe). The timer is unref'd.
+ */
+export class HeldLeases {
+  readonly #held = new Map<string, number>();
+  readonly #renew: (held: ReadonlyMap<string, number>) => Promise<Iterable<string>>;
+  readonly #everyMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #renewing = false;
+
+  constructor(leaseMs: number, renew: (held: ReadonlyMap<string, number>) => Promise<Iterable<string>>) {
+    this.#everyMs = Math.max(1, Math.floor(leaseMs / 3));
+    this.#renew = renew;
+  }
+
+  /** The token held for `runId`, or `null`. */
+  token(runId: string): number | null {
+    return this.#held.get(runId) ?? null;
+  }
+
+  hold(runId: string, token: number): void {
+    this.#held.set(runId, token);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => void this.beat(), this.#everyMs);
+      this.#timer.unref();
+    }
+  }
+
+  release(runId: string): void {
+    this.#held.delete(runId);
+    if (this.#held.size === 0) this.stop();
+  }
+
+  /** A copy of what is held, for a release on close. */
+  snapshot(): Map<string, number> {
+    return new Map(this.#held);
+  }
+
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** One renewal of every lease held (the heartbeat's); skipped while one is in flight. */
+  async beat(): Promise<void> {
+    if (this.#renewing || this.#held.size === 0) return;
+    this.#renewing = true;
+    const held = new Map(this.#held);
+    try {
+      const kept = new Set(await this.#renew(held));
+      for (const [runId, token] of held) {
+        // A lease taken again meanwhile has a new token: only the one renewed is judged.
+        if (!kept.has(runId) && this.#held.get(runId) === token) this.release(runId);
+      }
+    } catch {
+      // The database is unreachable: the next beat tries again; fencing keeps writes safe.
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The options of {@link PostgresMemory}, checked once before anything connects, and the
+ * small part of node-postgres it uses (so the public types do not need `@types/pg`).
+ * @internal
+ * @module
+ */
+import { MacroError } from '../errors.js';
+import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { type LeaseOptions, leaseSettings } from './lease.js';
+
+/** What a query resolves to: the rows, and how many rows a write touched. */
+export interface PostgresQueryResult {
+  readonly rows: unknown[];
+  readonly rowCount: number | null;
+}
+
+/** A connection checked out of a {@link PostgresPool} (a `pg.PoolClient` fits). */
+export interface PostgresClient {
+  query(text: string, values?: unknown[]): Promise<PostgresQueryResult>;
+  release(): void;
+}
+
+/** The part of a node-postgres `Pool` the adapter uses: a `pg.Pool` fits. */
+export interface PostgresPool {
+  query(text: string, values?: unknown[]): Promise<PostgresQueryResult>;
+  connect(): Promise<PostgresClient>;
+  end(): Promise<void>;
+}
+
+/** Options of {@link PostgresMemory}. */
+export interface PostgresMemoryOptions extends LeaseOptions {
+  /**
+   * A `pg.Pool` you made and own: the adapter never ends it (`close()` leaves it open).
+   * Set `statement_timeout` or `query_timeout` on it to bound slow queries.
+   */
+  readonly pool?: PostgresPool;
+  /**
+   * Or a connection string (`postgres://user@host:5432/db`): the adapter makes a pool of
+   * its own, which `close()` ends. With neither, the pool reads the `PG*` environment
+   * variables, as node-postgres does.
+   */
+  readonly connectionString?: string;
+  /** The schema that holds the adapter's tables, created if missing. @default 'macro_orchestrator' */
+  readonly schema?: string;
+}
+
+const OPTION_KEYS: readonly (keyof PostgresMemoryOptions)[] = [
+  'pool',
+  'connectionString',
+  'schema',
+  'owner',
+  'leaseMs',
+];
+
+/** An unquoted PostgreSQL identifier: what `schema` may be. */
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The checked options, with their defaults. */
+export interface PostgresSettings {
+  readonly pool: PostgresPool | undefined;
+  readonly connectionString: string | undefined;
+  /** The schema name, quoted for SQL. */
+  readonly schema: string;
+  readonly owner: string;
+  readonly leaseMs: number;
+}
+
+/** Checks the constructor's argument: unknown keys and invalid values throw `INVALID_OPTIONS`. */
+export function parseOptions(options: PostgresMemoryOptions | undefined): PostgresSettings {
+  const what = 'PostgresMemory options';
+  checkOptionKeys(what, options, OPTION_KEYS);
+  const { pool, connectionString, schema = 'macro_orchestrator' } = options ?? {};
+  if (pool !== undefined && connectionString !== undefined) {
+    throw invalid('Give PostgresMemory either "pool" or "connectionString", not both');
+  }
+  if (
+    pool !== undefined &&
+    (typeof pool !== 'object' ||
+      pool === null ||
+      typeof pool.query !== 'function' ||
+      typeof pool.connect !== 'function')
+  ) {
+    throw invalid(`Invalid option "pool" in ${what}: expected a pg.Pool, got ${kindOf(pool)}`);
+  }
+  if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
+    throw invalid(
+      `Invalid option "connectionString" in ${what}: expected a non-empty string, got ${kindOf(connectionString)}`,
+    );
+  }
+  if (typeof schema !== 'string' || !IDENTIFIER.test(schema)) {
+    throw invalid(
+      `Invalid option "schema" in ${what}: expected a lower-case identifier (letters, digits, _), got ${
+        typeof schema === 'string' ? JSON.stringify(schema.slice(0, 80)) : kindOf(schema)
+      }`,
+    );
+  }
+  return { pool, connectionString, schema: `"${schema}"`, ...leaseSettings(what, options ?? {}) };
+}
+
+function invalid(message: string): MacroError {
+  return new MacroError('INVALID_OPTIONS', message);
+}

@@ -1,0 +1,354 @@
+/**
+ * `PostgresMemory`: the {@link MemoryAdapter} for runs shared by many processes and
+ * machines, on node-postgres. Import it from `macro-orchestrator/postgres`, so that `pg`
+ * (an optional peer dependency) is loaded only by those who use it.
+ * @module
+ */
+import pg from 'pg';
+import { MacroError } from '../errors.js';
+import type { MacroResult } from '../model/result.js';
+import { type ClaimStaleOptions, HeldLeases, leaseLost, runLeased } from './lease.js';
+import type {
+  AuditRecord,
+  Checkpoint,
+  ListRunsOptions,
+  MemoryAdapter,
+  RunHeader,
+  RunState,
+  RunSummary,
+  StoredRun,
+} from './memory-adapter.js';
+import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './postgres-options.js';
+import { migrate } from './postgres-schema.js';
+import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
+
+interface SummaryRow {
+  run_id: string;
+  macro: string;
+  produced_by: string;
+  status: RunState;
+  started_at: number;
+  ended_at: number | null;
+  updated_at: number;
+}
+
+/**
+ * A {@link MemoryAdapter} on PostgreSQL: durable state that every process of a fleet
+ * shares, with **leases** so that one process at a time runs a run.
+ *
+ * - Each write is one statement, so it is atomic and costs one round trip; the schema is
+ *   versioned and migrated on first use (under an advisory lock).
+ * - The adapter holds the lease of every run it begins or claims (`resume()` claims; so
+ *   does `resumeIncomplete()`, atomically, with `FOR UPDATE SKIP LOCKED`). A lease has an
+ *   owner, an expiry on the database's clock, renewed every third of `leaseMs` while the
+ *   run works, and a fencing token checked by every write: once another process has
+ *   claimed a run whose lease lapsed, this one's writes for it are refused with
+ *   `LEASE_LOST` and store nothing, and the engine stops the run. Saving the result gives
+ *   the lease back.
+ * - Driver errors reject as `PERSISTENCE_FAILED`, naming the operation, with the
+ *   driver's error as `cause`.
+ * @example
+ * import { PostgresMemory } from 'macro-orchestrator/postgres';
+ * const memory = new PostgresMemory({ connectionString: process.env.DATABASE_URL });
+ * const orchestrator = new MacroOrchestrator({ agents, memory });
+ * await orchestrator.resumeIncomplete(); // runs whose process died, claimed once fleet-wide
+ */
+export class PostgresMemory implements MemoryAdapter {
+  /** The pool the adapter queries: yours, or its own (see {@link PostgresMemoryOptions}). */
+  readonly pool: PostgresPool;
+  /** Who holds the leases this adapter takes. */
+  readonly owner: string;
+  readonly #ownsPool: boolean;
+  readonly #leaseMs: number;
+  readonly #sql: PostgresStatements;
+  readonly #schema: string;
+  readonly #leases: HeldLeases;
+  #ready: Promise<void> | undefined;
+
+  /**
+   * Checks the options; connects and migrates on first use (or {@link ready}).
+   * @throws {MacroError} `INVALID_OPTIONS` for an unknown option or an invalid value.
+   */
+  constructor(options?: PostgresMemoryOptions) {
+    const settings = parseOptions(options);
+    this.#ownsPool = settings.pool === undefined;
+    this.pool =
+      settings.pool ??
+      (new pg.Pool(
+        settings.connectionString === undefined ? {} : { connectionString: settings.connectionString },
+      ) as PostgresPool);
+    this.owner = settings.owner;
+    this.#leaseMs = settings.leaseMs;
+    this.#schema = settings.schema;
+    this.#sql = postgresStatements(settings.schema);
+    this.#leases = new HeldLeases(settings.leaseMs, (held) => this.#renew(held));
+  }
+
+  /** Connects and brings the schema up to date, once; every method waits for it. */
+  ready(): Promise<void> {
+    this.#ready ??= migrate(this.pool, this.#schema).catch((error: unknown) => {
+      this.#ready = undefined; // the next call tries again
+      throw this.#failure('migrate', error);
+    });
+    return this.#ready;
+  }
+
+  async beginRun(header: RunHeader): Promise<void> {
+    const header_ = JSON.stringify(header);
+    const { rows } = await this.#query('beginRun', this.#sql.beginRun, [
+      header.runId,
+      header.macro,
+      header.startedAt,
+      header_,
+      this.owner,
+      this.#leaseMs,
+      this.#leases.token(header.runId),
+    ]);
+    const row = rows[0] as { token: number } | undefined;
+    if (row === undefined) throw await this.#refusal(header.runId, 'beginRun');
+    this.#leases.hold(header.runId, row.token);
+  }
+
+  async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    const data = JSON.stringify(checkpoint);
+    const columns = auditColumns(audit);
+    const { rows } = await this.#query('saveCheckpoint', this.#sql.saveCheckpoint, [
+      ...columns,
+      runId,
+      checkpoint.seq,
+      checkpoint.at,
+      data,
+      this.#leases.token(runId),
+      this.#leaseMs,
+    ]);
+    if ((rows[0] as { n: number }).n === 0) throw await this.#refusal(runId, 'saveCheckpoint');
+  }
+
+  async saveResult(result: MacroResult): Promise<void> {
+    const data = JSON.stringify(result);
+    const { runId } = result;
+    const { rows } = await this.#query('saveResult', this.#sql.saveResult, [
+      runId,
+      result.macro,
+      result.producedBy,
+      result.status,
+      result.startedAt,
+      result.endedAt,
+      data,
+      result.status === 'suspended',
+      this.#leases.token(runId),
+    ]);
+    if ((rows[0] as { n: number }).n === 0) throw await this.#refusal(runId, 'saveResult');
+    this.#leases.release(runId);
+  }
+
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const tokens = records.map((r) => this.#leases.token(r.runId));
+    const { rowCount } = await this.#query('appendAudit', this.#sql.appendAudit, [
+      ...auditColumns(records),
+      tokens,
+    ]);
+    if (rowCount !== records.length)
+      throw await this.#refusal((records[0] as AuditRecord).runId, 'appendAudit');
+  }
+
+  async loadRun(runId: string): Promise<StoredRun | undefined> {
+    const { rows } = await this.#query('loadRun', this.#sql.loadRun, [runId]);
+    const row = rows[0] as
+      | { header: string | null; result: string | null; checkpoints: string[] }
+      | undefined;
+    if (row === undefined) return undefined;
+    const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
+      checkpoints: row.checkpoints.map((d) => JSON.parse(d) as Checkpoint),
+    };
+    if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
+    if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
+    return stored;
+  }
+
+  async loadResult(runId: string): Promise<MacroResult | undefined> {
+    const { rows } = await this.#query('loadResult', this.#sql.loadResult, [runId]);
+    const json = (rows[0] as { result: string | null } | undefined)?.result;
+    return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
+  }
+
+  async readAudit(runId: string): Promise<AuditRecord[]> {
+    const { rows } = await this.#query('readAudit', this.#sql.readAudit, [runId]);
+    return (rows as (Omit<AuditRecord, 'data' | 'runId'> & { run_id: string; data: string })[]).map((r) => ({
+      runId: r.run_id,
+      seq: r.seq,
+      at: r.at,
+      kind: r.kind,
+      path: r.path,
+      data: JSON.parse(r.data) as AuditRecord['data'],
+    }));
+  }
+
+  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
+    const { macro, status, limit = 100 } = options;
+    const { rows } = await this.#query('listRuns', this.#sql.listRuns, [
+      macro ?? null,
+      status ?? null,
+      limit,
+    ]);
+    return (rows as SummaryRow[]).map(toSummary);
+  }
+
+  async claimRun(runId: string): Promise<void> {
+    const { rows } = await this.#query('claimRun', this.#sql.claimRun, [
+      runId,
+      this.owner,
+      this.#leaseMs,
+      this.#leases.token(runId),
+    ]);
+    const row = rows[0] as { token: number } | undefined;
+    if (row !== undefined) return this.#leases.hold(runId, row.token);
+    const lease = await this.#leaseOf(runId, 'claimRun');
+    // Unknown, or finished: nothing to hold (resume reports or replays it).
+    if (lease === undefined || (lease.status !== 'running' && lease.status !== 'suspended')) return;
+    if (!lease.begun) return; // a result saved without a begun run: nothing to resume
+    throw runLeased(runId, lease.lease_owner, lease.expires_at);
+  }
+
+  async claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
+    const { rows } = await this.#query('claimStale', this.#sql.claimStale, [
+      options.macros,
+      options.updatedBefore ?? null,
+      options.limit,
+      this.owner,
+      this.#leaseMs,
+    ]);
+    const claimed = (rows as (SummaryRow & { ord: number; token: number })[]).sort((a, b) => a.ord - b.ord);
+    for (const row of claimed) this.#leases.hold(row.run_id, row.token);
+    return claimed.map(toSummary);
+  }
+
+  /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */
+  async deleteRun(runId: string): Promise<boolean> {
+    const { rowCount } = await this.#query('deleteRun', this.#sql.deleteRun, [runId]);
+    this.#leases.release(runId);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Retention: deletes every finished run that ended before `endedBefore` (epoch ms),
+   * with its checkpoints and audit trail, in one statement. Runs still `running`, and
+   * `suspended` ones, are kept. Resolves to how many were deleted.
+   */
+  async prune(options: { endedBefore: number }): Promise<number> {
+    const { rows } = await this.#query('prune', this.#sql.prune, [options.endedBefore]);
+    return (rows[0] as { n: number }).n;
+  }
+
+  /** Renews every lease held now (the heartbeat does this every third of `leaseMs`). */
+  renewLeases(): Promise<void> {
+    return this.#leases.beat();
+  }
+
+  /**
+   * Stops the heartbeat and gives back the leases still held, so that another process
+   * can take their runs over at once; then ends the pool if the adapter made it.
+   */
+  async close(): Promise<void> {
+    this.#leases.stop();
+    const held = this.#leases.snapshot();
+    try {
+      if (held.size > 0 && this.#ready !== undefined) {
+        await this.pool.query(this.#sql.release, [[...held.keys()], [...held.values()]]);
+      }
+    } finally {
+      for (const runId of held.keys()) this.#leases.release(runId);
+      if (this.#ownsPool) await this.pool.end();
+    }
+  }
+
+  async #renew(held: ReadonlyMap<string, number>): Promise<string[]> {
+    const { rows } = await this.pool.query(this.#sql.renew, [
+      [...held.keys()],
+      [...held.values()],
+      this.owner,
+      this.#leaseMs,
+    ]);
+    return (rows as { run_id: string }[]).map((r) => r.run_id);
+  }
+
+  async #query(operation: string, sql: string, values: unknown[]) {
+    await this.ready();
+    try {
+      return await this.pool.query(sql, values);
+    } catch (error) {
+      throw this.#failure(operation, error);
+    }
+  }
+
+  /** Why a write was refused: a run never begun, or a lease another process holds. */
+  async #refusal(runId: string, operation: string): Promise<Error> {
+    const held = this.#leases.token(runId) !== null;
+    const lease = await this.#leaseOf(runId, operation);
+    if (operation === 'saveCheckpoint' && lease?.begun !== true) {
+      return new MacroError(
+        'PERSISTENCE_FAILED',
+        `PostgresMemory saveCheckpoint: run "${runId}" was never begun`,
+      );
+    }
+    this.#leases.release(runId);
+    if (operation === 'beginRun' && !held) {
+      return runLeased(runId, lease?.lease_owner ?? null, lease?.expires_at ?? null);
+    }
+    return leaseLost(runId, operation, this.owner);
+  }
+
+  async #leaseOf(runId: string, operation: string) {
+    const { rows } = await this.#query(operation, this.#sql.leaseOf, [runId]);
+    return rows[0] as
+      | { begun: boolean; status: RunState; lease_owner: string | null; expires_at: number | null }
+      | undefined;
+  }
+
+  #failure(operation: string, error: unknown): unknown {
+    if (error instanceof MacroError) return error;
+    const code = (error as { code?: unknown } | null)?.code;
+    return new MacroError(
+      'PERSISTENCE_FAILED',
+      `PostgresMemory ${operation} on schema ${this.#schema} failed: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error, retryable: typeof code === 'string' && /^(08|40|53|57P)/.test(code) },
+    );
+  }
+}
+
+/** The audit records as the six column arrays the statements unnest. */
+function auditColumns(records: readonly AuditRecord[]): unknown[][] {
+  const n = records.length;
+  const columns: unknown[][] = [
+    new Array(n),
+    new Array(n),
+    new Array(n),
+    new Array(n),
+    new Array(n),
+    new Array(n),
+  ];
+  for (let i = 0; i < n; i++) {
+    const r = records[i] as AuditRecord;
+    (columns[0] as unknown[])[i] = r.runId;
+    (columns[1] as unknown[])[i] = r.seq;
+    (columns[2] as unknown[])[i] = r.at;
+    (columns[3] as unknown[])[i] = r.kind;
+    (columns[4] as unknown[])[i] = r.path;
+    (columns[5] as unknown[])[i] = JSON.stringify(r.data);
+  }
+  return columns;
+}
+
+function toSummary(row: SummaryRow): RunSummary {
+  const summary: { -readonly [K in keyof RunSummary]: RunSummary[K] } = {
+    runId: row.run_id,
+    macro: row.macro,
+    producedBy: row.produced_by,
+    status: row.status,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.ended_at !== null) summary.endedAt = row.ended_at;
+  return summary;
+}

@@ -1,0 +1,84 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresMemory } from '../../src/postgres.js';
+import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
+import { checkpoint, header, memoryAdapterContract, result, stage } from './memory-adapter.contract.js';
+
+const url = await postgres();
+const schemas: string[] = [];
+const open: PostgresMemory[] = [];
+
+/** A PostgresMemory on a schema of its own, closed and dropped after the file. */
+function memory(options: { schema?: string; owner?: string; leaseMs?: number } = {}): PostgresMemory {
+  const schema = options.schema ?? uniqueSchema();
+  if (!schemas.includes(schema)) schemas.push(schema);
+  const made = new PostgresMemory({ connectionString: url as string, ...options, schema });
+  open.push(made);
+  return made;
+}
+
+afterAll(async () => {
+  await Promise.all(open.map((m) => m.close().catch(() => {})));
+  if (url !== undefined) await dropSchemas(url, schemas);
+});
+
+describe.skipIf(url === undefined)('PostgresMemory', () => {
+  memoryAdapterContract('PostgresMemory', () => memory());
+
+  it('migrates a schema once when two adapters open it together', async () => {
+    const schema = uniqueSchema();
+    const [a, b] = [memory({ schema }), memory({ schema })];
+    await Promise.all([a.ready(), b.ready()]);
+    const { rows } = await a.pool.query(`SELECT version FROM "${schema}".schema_version`);
+    expect(rows).toEqual([{ version: 1 }]);
+  });
+
+  it('refuses a schema newer than the code with PERSISTENCE_FAILED', async () => {
+    const schema = uniqueSchema();
+    const a = memory({ schema });
+    await a.ready();
+    await a.pool.query(`INSERT INTO "${schema}".schema_version (version) VALUES (99)`);
+    await expect(memory({ schema }).listRuns()).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: expect.stringContaining('version 99'),
+    });
+  });
+
+  it('keeps what was stored exactly as JSON gives it back, key order and NUL characters included', async () => {
+    const m = memory();
+    await m.beginRun(header('r1'));
+    const output = { z: 1, a: 'nul\u0000here', ...JSON.parse('{"__proto__":{"x":1}}') };
+    await m.saveCheckpoint('r1', checkpoint(1, [stage('write/a', output)]), []);
+    const stored = await m.loadRun('r1');
+    expect(JSON.stringify(stored?.checkpoints[0]?.stages[0]?.output)).toBe(JSON.stringify(output));
+  });
+
+  it('prunes finished runs that ended before a time, keeping running and suspended ones', async () => {
+    const m = memory();
+    await m.saveResult(result('done'));
+    await m.saveResult(result('waiting', 'suspended'));
+    await m.beginRun(header('live'));
+    expect(await m.prune({ endedBefore: 2_000 })).toBe(1);
+    expect((await m.listRuns()).map((r) => r.runId).sort()).toEqual(['live', 'waiting']);
+  });
+
+  it('deletes a run with its checkpoints and audit trail', async () => {
+    const m = memory();
+    await m.beginRun(header('r1'));
+    expect(await m.deleteRun('r1')).toBe(true);
+    expect(await m.loadRun('r1')).toBeUndefined();
+    expect(await m.deleteRun('r1')).toBe(false);
+  });
+
+  it('rejects with PERSISTENCE_FAILED naming the operation when the server cannot be reached', async () => {
+    const m = new PostgresMemory({
+      connectionString: 'postgres://postgres@127.0.0.1:1/none',
+      schema: uniqueSchema(),
+    });
+    open.push(m);
+    await expect(m.listRuns()).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: expect.stringContaining('PostgresMemory migrate'),
+      cause: expect.any(Error),
+    });
+  });
+});
