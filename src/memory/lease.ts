@@ -67,10 +67,17 @@ export function leaseSettings(what: string, options: LeaseOptions): { owner: str
 
 /** A claim refused: another owner's lease on the run is live. */
 export function runLeased(runId: string, owner: string | null, expiresAt: number | null): MacroError {
+  if (owner === null) {
+    return new MacroError(
+      'RUN_LEASED',
+      `Run "${runId}" has been leased by another process (its lease is free now): claim it to resume it, do not begin it again`,
+      { retryable: true },
+    );
+  }
   const until = expiresAt === null ? '' : ` until ${new Date(expiresAt).toISOString()}`;
   return new MacroError(
     'RUN_LEASED',
-    `Run "${runId}" is leased by "${owner ?? 'unknown'}"${until}: it is running in another process`,
+    `Run "${runId}" is leased by "${owner}"${until}: it is running in another process`,
     { retryable: true },
   );
 }
@@ -103,14 +110,24 @@ export function leaseRefusal(error: unknown): MacroError | undefined {
   return undefined;
 }
 
+/** How many released tokens an adapter remembers (see {@link HeldLeases}): ~100 B each. */
+const KNOWN_TOKENS = 10_000;
+
 /**
  * The leases one adapter holds (run id → fencing token) and their heartbeat: every
  * third of `leaseMs` while any is held, `renew` is given them all and answers which it
- * still holds; the others are forgotten. A failing renewal is tried again at the next
- * beat (the fencing token keeps a lease that lapsed meanwhile safe). The timer is unref'd.
+ * still holds; the others are let go. A failing renewal is tried again at the next beat
+ * (the fencing token keeps a lease that lapsed meanwhile safe). The timer is unref'd.
+ *
+ * A lease let go (the run's result saved, or the lease lost) keeps its token, among the
+ * last {@link KNOWN_TOKENS}: a later write by this adapter (the final result of a run it
+ * suspended, a write left behind) still passes only if nobody claimed the run since. A
+ * run with no token here is written only if no process ever leased it.
  */
 export class HeldLeases {
   readonly #held = new Map<string, number>();
+  /** Tokens of leases let go, oldest first. */
+  readonly #known = new Map<string, number>();
   readonly #renew: (held: ReadonlyMap<string, number>) => Promise<Iterable<string>>;
   readonly #everyMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -121,12 +138,18 @@ export class HeldLeases {
     this.#renew = renew;
   }
 
-  /** The token held for `runId`, or `null`. */
+  /** The token this adapter last had for `runId` (held or let go), or `null`. */
   token(runId: string): number | null {
-    return this.#held.get(runId) ?? null;
+    return this.#held.get(runId) ?? this.#known.get(runId) ?? null;
+  }
+
+  /** Whether the lease of `runId` is held (and renewed) now. */
+  holds(runId: string): boolean {
+    return this.#held.has(runId);
   }
 
   hold(runId: string, token: number): void {
+    this.#known.delete(runId);
     this.#held.set(runId, token);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => void this.beat(), this.#everyMs);
@@ -134,18 +157,19 @@ export class HeldLeases {
     }
   }
 
+  /** Stops renewing the lease of `runId`, keeping its token. */
   release(runId: string): void {
+    const token = this.#held.get(runId);
+    if (token === undefined) return;
     this.#held.delete(runId);
+    this.#known.set(runId, token);
+    if (this.#known.size > KNOWN_TOKENS) this.#known.delete(this.#known.keys().next().value as string);
     if (this.#held.size === 0) this.stop();
   }
 
-  /** A copy of what is held, for a release on close. */
+  /** A copy of the leases held now. */
   snapshot(): Map<string, number> {
     return new Map(this.#held);
-  }
-
-  get size(): number {
-    return this.#held.size;
   }
 
   /** One renewal of every lease held (the heartbeat's); skipped while one is in flight. */

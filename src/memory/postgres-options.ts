@@ -73,13 +73,7 @@ export function parseOptions(options: PostgresMemoryOptions | undefined): Postgr
   if (pool !== undefined && connectionString !== undefined) {
     throw invalid('Give PostgresMemory either "pool" or "connectionString", not both');
   }
-  if (
-    pool !== undefined &&
-    (typeof pool !== 'object' ||
-      pool === null ||
-      typeof pool.query !== 'function' ||
-      typeof pool.connect !== 'function')
-  ) {
+  if (pool !== undefined && !isPool(pool)) {
     throw invalid(`Invalid option "pool" in ${what}: expected a pg.Pool, got ${kindOf(pool)}`);
   }
   if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
@@ -95,6 +89,16 @@ export function parseOptions(options: PostgresMemoryOptions | undefined): Postgr
     );
   }
   return { pool, connectionString, schema: `"${schema}"`, ...leaseSettings(what, options ?? {}) };
+}
+
+/** Whether `pool` has the methods the adapter calls; a revoked proxy has none. */
+function isPool(pool: unknown): boolean {
+  try {
+    const p = pool as PostgresPool;
+    return typeof p.query === 'function' && typeof p.connect === 'function' && typeof p.end === 'function';
+  } catch {
+    return false;
+  }
 }
 
 function invalid(message: string): MacroError {

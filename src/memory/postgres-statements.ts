@@ -7,13 +7,11 @@
  */
 
 /**
- * The fencing check on a run row `r`, with the token held as parameter `$t`: held, the
- * stored token must be it (a claim by anyone since bumped it); not held, nobody's lease
- * may be live.
+ * The fencing check on a run row `r`, with the token last held as parameter `$t`: the
+ * stored token must still be it (every claim since bumped it); with none held, no
+ * process may ever have leased the run (token 0).
  */
-const fence = (r: string, t: string) =>
-  `(CASE WHEN ${t}::bigint IS NULL THEN (${r}.lease_owner IS NULL OR ${r}.lease_expires_at < clock_timestamp())
-     ELSE ${r}.lease_token = ${t}::bigint END)`;
+const fence = (r: string, t: string) => `${r}.lease_token = coalesce(${t}::bigint, 0)`;
 
 /** An expiry `$ms` milliseconds from the database's clock. */
 const expiry = (ms: string) => `clock_timestamp() + ${ms}::double precision * interval '1 millisecond'`;
@@ -26,7 +24,7 @@ const SUMMARY = `run_id, macro, produced_by, status, started_at, ended_at, updat
 /** Every statement, for the tables in schema `s` (quoted). */
 export function postgresStatements(s: string) {
   return {
-    /** $1 run id, $2 macro, $3 started at, $4 header, $5 owner, $6 lease ms, $7 token held. */
+    /** $1 run id, $2 macro, $3 started at, $4 header, $5 owner, $6 lease ms, $7 token last held. */
     beginRun: `WITH up AS (
         INSERT INTO ${s}.runs AS r (run_id, macro, produced_by, status, started_at, updated_at, header,
                                     lease_owner, lease_token, lease_expires_at)
@@ -41,19 +39,19 @@ export function postgresStatements(s: string) {
       gone AS (DELETE FROM ${s}.checkpoints WHERE run_id IN (SELECT run_id FROM up))
       SELECT token FROM up`,
     /**
-     * $1..$6 the audit columns, $7 run id, $8 seq, $9 at, $10 checkpoint, $11 token held,
-     * $12 lease ms. Renews a held lease with the write.
+     * $1..$6 the audit columns, $7 run id, $8 seq, $9 at, $10 checkpoint, $11 token,
+     * $12 lease ms, $13 whether the lease is held: then the write renews it.
      */
     saveCheckpoint: `WITH f AS (
         UPDATE ${s}.runs r SET updated_at = $9,
-          lease_expires_at = CASE WHEN $11::bigint IS NULL THEN r.lease_expires_at ELSE ${expiry('$12')} END
+          lease_expires_at = CASE WHEN $13::boolean THEN ${expiry('$12')} ELSE r.lease_expires_at END
         WHERE r.run_id = $7 AND r.header IS NOT NULL AND ${fence('r', '$11')}
         RETURNING r.run_id),
       c AS (INSERT INTO ${s}.checkpoints (run_id, seq, at, data) SELECT run_id, $8, $9, $10 FROM f),
       w AS (INSERT INTO ${s}.audit (run_id, seq, at, kind, path, data)
         SELECT run_id, seq, at, kind, path, data FROM ${AUDIT_ROWS} WHERE EXISTS (SELECT 1 FROM f) ORDER BY n)
       SELECT count(*)::int AS n FROM f`,
-    /** $1 run id, $2 macro, $3 produced by, $4 status, $5 started, $6 ended, $7 result, $8 keep checkpoints, $9 token held. */
+    /** $1 run id, $2 macro, $3 produced by, $4 status, $5 started, $6 ended, $7 result, $8 keep checkpoints, $9 token last held. */
     saveResult: `WITH up AS (
         INSERT INTO ${s}.runs AS r (run_id, macro, produced_by, status, started_at, ended_at, updated_at, result)
         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
@@ -65,7 +63,7 @@ export function postgresStatements(s: string) {
         RETURNING run_id),
       gone AS (DELETE FROM ${s}.checkpoints WHERE NOT $8::boolean AND run_id IN (SELECT run_id FROM up))
       SELECT count(*)::int AS n FROM up`,
-    /** $1..$6 the audit columns, $7 the token held for each record's run. */
+    /** $1..$6 the audit columns, $7 the token last held for each record's run. */
     appendAudit: `WITH a AS (SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::text[],
           $6::text[], $7::bigint[]) WITH ORDINALITY AS a(run_id, seq, at, kind, path, data, token, n)),
       refused AS (SELECT 1 FROM a JOIN ${s}.runs r USING (run_id) WHERE NOT ${fence('r', 'a.token')} LIMIT 1)

@@ -64,6 +64,7 @@ export class PostgresMemory implements MemoryAdapter {
   readonly #schema: string;
   readonly #leases: HeldLeases;
   #ready: Promise<void> | undefined;
+  #closed = false;
 
   /**
    * Checks the options; connects and migrates on first use (or {@link ready}).
@@ -95,15 +96,20 @@ export class PostgresMemory implements MemoryAdapter {
 
   async beginRun(header: RunHeader): Promise<void> {
     const header_ = JSON.stringify(header);
-    const { rows } = await this.#query('beginRun', this.#sql.beginRun, [
+    const { rows } = await this.#query(
+      'beginRun',
+      this.#sql.beginRun,
+      [
+        header.runId,
+        header.macro,
+        header.startedAt,
+        header_,
+        this.owner,
+        this.#leaseMs,
+        this.#leases.token(header.runId),
+      ],
       header.runId,
-      header.macro,
-      header.startedAt,
-      header_,
-      this.owner,
-      this.#leaseMs,
-      this.#leases.token(header.runId),
-    ]);
+    );
     const row = rows[0] as { token: number } | undefined;
     if (row === undefined) throw await this.#refusal(header.runId, 'beginRun');
     this.#leases.hold(header.runId, row.token);
@@ -112,32 +118,43 @@ export class PostgresMemory implements MemoryAdapter {
   async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     const data = JSON.stringify(checkpoint);
     const columns = auditColumns(audit);
-    const { rows } = await this.#query('saveCheckpoint', this.#sql.saveCheckpoint, [
-      ...columns,
+    const { rows } = await this.#query(
+      'saveCheckpoint',
+      this.#sql.saveCheckpoint,
+      [
+        ...columns,
+        runId,
+        checkpoint.seq,
+        checkpoint.at,
+        data,
+        this.#leases.token(runId),
+        this.#leaseMs,
+        this.#leases.holds(runId),
+      ],
       runId,
-      checkpoint.seq,
-      checkpoint.at,
-      data,
-      this.#leases.token(runId),
-      this.#leaseMs,
-    ]);
+    );
     if ((rows[0] as { n: number }).n === 0) throw await this.#refusal(runId, 'saveCheckpoint');
   }
 
   async saveResult(result: MacroResult): Promise<void> {
     const data = JSON.stringify(result);
     const { runId } = result;
-    const { rows } = await this.#query('saveResult', this.#sql.saveResult, [
+    const { rows } = await this.#query(
+      'saveResult',
+      this.#sql.saveResult,
+      [
+        runId,
+        result.macro,
+        result.producedBy,
+        result.status,
+        result.startedAt,
+        result.endedAt,
+        data,
+        result.status === 'suspended',
+        this.#leases.token(runId),
+      ],
       runId,
-      result.macro,
-      result.producedBy,
-      result.status,
-      result.startedAt,
-      result.endedAt,
-      data,
-      result.status === 'suspended',
-      this.#leases.token(runId),
-    ]);
+    );
     if ((rows[0] as { n: number }).n === 0) throw await this.#refusal(runId, 'saveResult');
     this.#leases.release(runId);
   }
@@ -145,10 +162,12 @@ export class PostgresMemory implements MemoryAdapter {
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
     const tokens = records.map((r) => this.#leases.token(r.runId));
-    const { rowCount } = await this.#query('appendAudit', this.#sql.appendAudit, [
-      ...auditColumns(records),
-      tokens,
-    ]);
+    const { rowCount } = await this.#query(
+      'appendAudit',
+      this.#sql.appendAudit,
+      [...auditColumns(records), tokens],
+      (records[0] as AuditRecord).runId,
+    );
     if (rowCount !== records.length)
       throw await this.#refusal((records[0] as AuditRecord).runId, 'appendAudit');
   }
@@ -251,6 +270,8 @@ export class PostgresMemory implements MemoryAdapter {
    * can take their runs over at once; then ends the pool if the adapter made it.
    */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#leases.stop();
     const held = this.#leases.snapshot();
     try {
@@ -273,13 +294,29 @@ export class PostgresMemory implements MemoryAdapter {
     return (rows as { run_id: string }[]).map((r) => r.run_id);
   }
 
-  async #query(operation: string, sql: string, values: unknown[]) {
+  /** Runs one statement; `runId`: the run a write is for. */
+  async #query(operation: string, sql: string, values: unknown[], runId?: string) {
+    if (this.#closed) throw this.#afterClose(operation, runId);
     await this.ready();
     try {
       return await this.pool.query(sql, values);
     } catch (error) {
       throw this.#failure(operation, error);
     }
+  }
+
+  /**
+   * What a call after close() rejects with: a write for a run whose lease this adapter had
+   * gave it back on close (`LEASE_LOST`: the run stops); anything else is `PERSISTENCE_FAILED`.
+   */
+  #afterClose(operation: string, runId: string | undefined): MacroError {
+    if (runId !== undefined && this.#leases.token(runId) !== null) {
+      return leaseLost(runId, operation, this.owner);
+    }
+    return new MacroError(
+      'PERSISTENCE_FAILED',
+      `PostgresMemory ${operation} after close(): the adapter is closed`,
+    );
   }
 
   /** Why a write was refused: a run never begun, or a lease another process holds. */

@@ -129,6 +129,44 @@ describe.skipIf(url === undefined)('PostgresMemory leases', () => {
     expect(await leaseRow(two, schema, 'r1')).toMatchObject({ lease_owner: 'two' });
   });
 
+  it('refuses a write for a run it held once closed with LEASE_LOST: it gave the lease back', async () => {
+    const [one] = fleet();
+    await one.beginRun(header('r1'));
+    await one.close();
+    await expect(one.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), [])).rejects.toMatchObject({
+      code: 'LEASE_LOST',
+    });
+  });
+
+  it('rejects any other call once closed with PERSISTENCE_FAILED', async () => {
+    const [one] = fleet();
+    await one.close();
+    await expect(one.listRuns()).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: 'PostgresMemory listRuns after close(): the adapter is closed',
+    });
+  });
+
+  it('refuses the final result of a suspended run once another owner claimed it', async () => {
+    const [one, two] = fleet();
+    await one.beginRun(header('r1'));
+    await one.saveResult(result('r1', 'suspended'));
+    await two.claimRun('r1');
+    await expect(one.saveResult(result('r1'))).rejects.toMatchObject({ code: 'LEASE_LOST' });
+  });
+
+  it('refuses the writes of an owner that never held a run someone leased', async () => {
+    const [one, two] = fleet();
+    await one.beginRun(header('r1'));
+    await one.saveResult(result('r1'));
+    await expect(two.saveResult(result('r1', 'failed'))).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await expect(two.beginRun(header('r1'))).rejects.toMatchObject({
+      code: 'RUN_LEASED',
+      message: expect.stringContaining('its lease is free now'),
+    });
+    expect(await one.loadResult('r1')).toMatchObject({ status: 'succeeded' });
+  });
+
   it('renews the leases it holds, moving their expiry forward', async () => {
     const [one, , schema] = fleet();
     await one.beginRun(header('r1'));

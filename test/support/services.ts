@@ -7,7 +7,7 @@
 import pg from 'pg';
 
 /** Where the PostgreSQL suites connect: a database they may create schemas in. */
-export const POSTGRES_URL = process.env['MO_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const POSTGRES_URL = process.env['MO_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const required = () => process.env['MO_REQUIRE_SERVICES'] === '1';
 
