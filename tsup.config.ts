@@ -10,7 +10,15 @@ const esmOnly = ['p-limit', 'p-retry', 'yocto-queue', 'is-network-error'];
 // dist/ is emptied by the build script before both configs run, so neither cleans under the other.
 export default defineConfig([
   {
-    entry: ['src/index.ts', 'src/sqlite.ts', 'src/postgres.ts', 'src/ai-sdk.ts', 'src/otel.ts', 'src/cli.ts'],
+    entry: [
+      'src/index.ts',
+      'src/sqlite.ts',
+      'src/postgres.ts',
+      'src/ai-sdk.ts',
+      'src/otel.ts',
+      'src/testing.ts',
+      'src/cli.ts',
+    ],
     format: ['esm'],
     dts: true,
     sourcemap: true,
@@ -19,7 +27,14 @@ export default defineConfig([
     onSuccess: () => writeFile('dist/schema.json', `${JSON.stringify(macroJsonSchema(), null, 2)}\n`),
   },
   {
-    entry: ['src/index.ts', 'src/sqlite.ts', 'src/postgres.ts', 'src/ai-sdk.ts', 'src/otel.ts'],
+    entry: [
+      'src/index.ts',
+      'src/sqlite.ts',
+      'src/postgres.ts',
+      'src/ai-sdk.ts',
+      'src/otel.ts',
+      'src/testing.ts',
+    ],
     format: ['cjs'],
     dts: true,
     sourcemap: true,

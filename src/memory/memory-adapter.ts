@@ -2,7 +2,7 @@
  * The `MemoryAdapter` extension point: where results, audit trails and the checkpoints
  * of runs in flight persist. `InMemoryMemory` is the default; `SqliteMemory`
  * (`macro-orchestrator/sqlite`) is the embedded durable one. Any adapter must pass
- * `test/memory/memory-adapter.contract.ts`.
+ * `memoryAdapterContract` (`macro-orchestrator/testing`, src/testing.ts).
  * @module
  */
 import type { ErrorRecord } from '../errors.js';

@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isMacroError, type MacroError } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import { audit, checkpoint, header, result, stage } from '../memory/memory-adapter.contract.js';
+import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
 import { exited, lines } from '../support/index.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'sqlite-locker.ts');

@@ -7,8 +7,8 @@ import {
   MacroOrchestrator,
   type MacroResult,
 } from '../../src/index.js';
+import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
 import { fnAgent } from '../support/index.js';
-import { audit, checkpoint, header, result, stage } from './memory-adapter.contract.js';
 
 /** The estimated size of `result(id)` for a two-character id, as an InMemoryMemory counts it. */
 async function sizeOfOneResult(): Promise<number> {

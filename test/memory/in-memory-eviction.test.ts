@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InMemoryMemory, type MacroResult } from '../../src/index.js';
-import { audit, checkpoint, header, result, stage } from './memory-adapter.contract.js';
+import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
 
 /** The estimated size of `result(id)` for a two-character id, as an InMemoryMemory counts it. */
 async function sizeOfOneResult(): Promise<number> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator } from '../../src/index.js';
+import { checkpoint, header, memoryAdapterContract, result, stage } from '../../src/testing.js';
 import { fnAgent } from '../support/index.js';
-import { checkpoint, header, memoryAdapterContract, result, stage } from './memory-adapter.contract.js';
 
 /** An array nested `depth` levels deep. */
 function nested(depth: number): unknown[] {
@@ -25,7 +25,7 @@ const throwingGetter = (value: unknown) =>
     },
   });
 
-memoryAdapterContract('InMemoryMemory', () => new InMemoryMemory());
+memoryAdapterContract('InMemoryMemory', () => new InMemoryMemory(), { describe, it });
 
 describe('InMemoryMemory results', () => {
   it('returns a copy that the caller can change without changing the store', async () => {

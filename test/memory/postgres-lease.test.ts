@@ -5,8 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresMemory } from '../../src/postgres.js';
+import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
 import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
-import { audit, checkpoint, header, result, stage } from './memory-adapter.contract.js';
 
 const url = await postgres();
 const schemas: string[] = [];

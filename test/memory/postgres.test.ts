@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresMemory } from '../../src/postgres.js';
+import { checkpoint, header, memoryAdapterContract, result, stage } from '../../src/testing.js';
 import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
-import { checkpoint, header, memoryAdapterContract, result, stage } from './memory-adapter.contract.js';
 
 const url = await postgres();
 const schemas: string[] = [];
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(url === undefined)('PostgresMemory', () => {
-  memoryAdapterContract('PostgresMemory', () => memory());
+  memoryAdapterContract('PostgresMemory', () => memory(), { describe, it, dispose: (m) => m.close() });
 
   it('migrates a schema once when two adapters open it together', async () => {
     const schema = uniqueSchema();

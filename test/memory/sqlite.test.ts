@@ -5,14 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMacroError } from '../../src/index.js';
 import { SQLITE_SCHEMA_VERSION, SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
-import {
-  audit,
-  checkpoint,
-  header,
-  memoryAdapterContract,
-  result,
-  stage,
-} from './memory-adapter.contract.js';
+import { audit, checkpoint, header, memoryAdapterContract, result, stage } from '../../src/testing.js';
 
 const open: SqliteMemory[] = [];
 let dir: string;
@@ -31,8 +24,10 @@ function sqlite(pathOrOptions: string | SqliteMemoryOptions = ':memory:'): Sqlit
   return memory;
 }
 
-memoryAdapterContract('SqliteMemory', () => sqlite());
-memoryAdapterContract('SqliteMemory on a file', () => sqlite(join(dir, 'runs.db')));
+// `dispose` closes each test's connection as soon as it ends; afterEach closes any other.
+const harness = { describe, it, dispose: (memory: SqliteMemory) => memory.close() };
+memoryAdapterContract('SqliteMemory', () => sqlite(), harness);
+memoryAdapterContract('SqliteMemory on a file', () => sqlite(join(dir, 'runs.db')), harness);
 
 describe('SqliteMemory', () => {
   it('keeps runs, checkpoints and audit records across reopening the file', async () => {
