@@ -13,7 +13,6 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { logFailure } from '../logger.js';
-import { leaseRefusal } from '../memory/lease.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { ProgressData } from '../model/progress.js';
@@ -30,6 +29,7 @@ import { checkMacroGates } from './gates.js';
 import { type GroupHost, groupAttempt } from './group-attempt.js';
 import type { Invocation } from './invocation.js';
 import { Journal } from './journal.js';
+import { emitPersistenceError, stopIfLeaseLost, withFinalFailures } from './persistence-failures.js';
 import { Restorer } from './restore.js';
 import type { MacroRun } from './run.js';
 import type { EngineServices, RunRequest } from './run-request.js';
@@ -239,19 +239,7 @@ export class RunExecution implements AttemptHost, GroupHost {
     // Waited for until the run is cancelled or out of time (and one turn more, in which a
     // healthy adapter settles): then they go on in the background (see RunStorage).
     const failures = await this.#storage.finish(result);
-    if (failures.length > 0) {
-      // The result names the run's first persistence failure, during the run or at its end.
-      const first = this.#persistenceFailure ?? (failures[0] as PersistenceError);
-      result = { ...result, persistence: { ok: false, error: toErrorRecord(first) } };
-      for (const failure of failures) {
-        this.journal.emit({
-          type: 'persistence:error',
-          ...this.journal.base(macro.name),
-          operation: failure.operation,
-          error: toErrorRecord(failure),
-        });
-      }
-    }
+    result = withFinalFailures(this.journal, result, this.#persistenceFailure, failures, macro.name);
     const status: RunStatus = result.status;
     this.journal.emit({
       type: 'run:end',
@@ -273,17 +261,10 @@ export class RunExecution implements AttemptHost, GroupHost {
   /** Reports a failed write during the run; the result repeats the first one. */
   #persistenceError(failure: PersistenceError, path: string): void {
     this.#persistenceFailure ??= failure;
-    // Another process holds the run's lease: it runs the run; this one stops, writing nothing more.
-    const refusal = leaseRefusal(failure);
-    if (refusal !== undefined) this.#req.scope.abort(refusal);
+    stopIfLeaseLost(failure, this.#req.scope);
     logFailure(this.#logger, 'warn', failure, {}, 'a memory write failed during the run; the run goes on');
     if (this.journal.ended) return; // a write left behind by a cancelled run: logged only
-    this.journal.emit({
-      type: 'persistence:error',
-      ...this.journal.base(path),
-      operation: failure.operation,
-      error: toErrorRecord(failure),
-    });
+    emitPersistenceError(this.journal, failure, path);
   }
 
   // ── stages ────────────────────────────────────────────────────────────────
