@@ -240,7 +240,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * `run:end` and settles with the stored result. Resuming a run that is running in
    * this orchestrator returns its live handle.
    *
-   * The handle rejects (and its iterator throws) with `RUN_NOT_FOUND` when memory has
+   * The handle rejects (and its iterator throws) with `RUN_LEASED` when another process
+   * holds the run's lease (an adapter with leases), `RUN_NOT_FOUND` when memory has
    * no such run, `RUN_CORRUPT` when what is stored is malformed, `PERSISTENCE_FAILED`
    * when loading fails or does not settle within `persistenceTimeoutMs`, the run's
    * `CANCELLED` or `RUN_TIMEOUT` error when it is cancelled or out of time while loading,
@@ -324,9 +325,11 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * orchestrator: after a restart, these are the runs the crash interrupted. Runs of
    * macros missing from the catalogue are skipped (and logged).
    *
-   * When several processes share one database, a run listed as `running` may be alive
-   * in another process: set `staleAfterMs` above your longest stage, so that only runs
-   * without a checkpoint for that long are taken over. Listing the runs is bounded by
+   * On an adapter with leases (`PostgresMemory`), the runs are claimed first, atomically:
+   * those whose lease lapsed, of macros in this catalogue, each by one process only. On
+   * one without, a run listed as `running` may be alive in another process sharing the
+   * database: set `staleAfterMs` above your longest stage, so that only runs without a
+   * checkpoint for that long are taken over. Listing the runs is bounded by
    * `signal`, `timeoutMs` and `deadline` too (the promise rejects with the `CANCELLED` or
    * `RUN_TIMEOUT` error), and by `persistenceTimeoutMs`.
    * @returns the resumed runs' handles, oldest run first.
