@@ -36,6 +36,10 @@ const libPath = isAbsolute(args.lib) ? args.lib : resolve(root, args.lib);
 const viaTsx = libPath.endsWith('.ts');
 /** The `macro-orchestrator/sqlite` entry beside the main one (dist/sqlite.js, src/sqlite.ts). */
 const sqliteLib = join(dirname(libPath), viaTsx ? 'sqlite.ts' : 'sqlite.js');
+/** The `macro-orchestrator/postgres` entry beside the main one. */
+const postgresLib = join(dirname(libPath), viaTsx ? 'postgres.ts' : 'postgres.js');
+/** The database the PostgreSQL cases use (each case makes and drops a schema of its own). */
+const postgresUrl = process.env.MO_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const quick = args.quick;
 /**
  * Passes over the cases. Every pass after the first runs the macro-orchestrator, floor and
@@ -57,7 +61,7 @@ const CASE_TIMEOUT_MS = quick ? 60_000 : 120_000;
 
 const MO = 'macro-orchestrator';
 /** Engine variants per workload; `key` identifies a variant across sizes. */
-function variants(workload, { sqlite }) {
+function variants(workload, { sqlite, postgres }) {
   const mo = (listener, extra = {}) => ({
     engine: 'mo',
     listener,
@@ -65,7 +69,7 @@ function variants(workload, { sqlite }) {
     key: `mo-${listener}${extra.concurrency ? `-c${extra.concurrency}` : ''}${extra.memory ? `-${extra.memory}` : ''}${extra.forEach ? '-each' : ''}`,
     label: `${MO}${extra.forEach ? ' forEach' : ''}${extra.concurrency ? ` c=${extra.concurrency}` : ''}${
       listener === 'on' ? ' + listener' : listener === 'iter' ? ' + iterator' : ''
-    }${extra.memory === 'sqlite' ? ' + SQLite' : ''}`,
+    }${extra.memory === 'sqlite' ? ' + SQLite' : extra.memory === 'postgres' ? ' + PostgreSQL' : ''}`,
   });
   const floor = {
     engine: 'floor',
@@ -78,7 +82,11 @@ function variants(workload, { sqlite }) {
     { engine: 'mastra', key: 'mastra', label: 'Mastra' },
   ];
   // SQLite memory with a checkpoint per stage, when `macro-orchestrator/sqlite` loads.
-  const withSqlite = sqlite ? [mo('on', { memory: 'sqlite' })] : [];
+  // And PostgreSQL, when `macro-orchestrator/postgres` loads and the server answers.
+  const withSqlite = [
+    ...(sqlite ? [mo('on', { memory: 'sqlite' })] : []),
+    ...(postgres ? [mo('on', { memory: 'postgres' })] : []),
+  ];
   switch (workload) {
     case 'seq':
       return [floor, mo('none'), mo('on'), mo('iter'), ...withSqlite, ...peers];
@@ -115,6 +123,20 @@ const WORKLOADS = {
 
 function nodeFlags() {
   return ['--expose-gc', ...(viaTsx ? ['--import', 'tsx'] : [])];
+}
+
+/** Whether a PostgreSQL server answers at `url` (checked in a child process, with `pg`). */
+function answers(url) {
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { default: pg } = await import('pg'); const c = new pg.Client({ connectionString: ${JSON.stringify(url)}, connectionTimeoutMillis: 3000 }); await c.connect(); await c.end();`,
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  return probe.status === 0;
 }
 
 /** The names a module exports, loaded in a child process; undefined when it does not load. */
@@ -176,6 +198,9 @@ async function runAll() {
   // The SQLite cases run when `macro-orchestrator/sqlite` loads (better-sqlite3 installed).
   const sqlite = exportsOf(sqliteLib)?.includes('SqliteMemory') === true;
   if (!sqlite) process.stdout.write(`(no SQLite cases: ${relative(root, sqliteLib)} does not load)\n`);
+  const postgres = exportsOf(postgresLib)?.includes('PostgresMemory') === true && answers(postgresUrl);
+  if (!postgres)
+    process.stdout.write(`(no PostgreSQL cases: ${relative(root, postgresLib)} or ${postgresUrl})\n`);
   const filter = args.filter === undefined ? undefined : new RegExp(args.filter);
   /** Each case's results, one per pass it ran in, in the order the cases first ran. */
   const passes = new Map();
@@ -188,7 +213,7 @@ async function runAll() {
   for (let round = 0; round < rounds; round++) {
     if (rounds > 1) process.stdout.write(`pass ${round + 1} of ${rounds}\n`);
     for (const workload of Object.keys(WORKLOADS)) {
-      for (const variant of variants(workload, { sqlite })) {
+      for (const variant of variants(workload, { sqlite, postgres })) {
         const isPeer = variant.engine.startsWith('langgraph') || variant.engine === 'mastra';
         if (round > 0 && isPeer) continue;
         let previous;
@@ -211,6 +236,8 @@ async function runAll() {
             ...engine,
             lib: libPath,
             sqliteLib,
+            postgresLib,
+            postgresUrl,
             warmMs: WARM_MS,
             budgetMs: BUDGET_MS,
           };
@@ -253,7 +280,7 @@ async function runAll() {
     const sorted = [...list].sort((a, b) => a.medianMs - b.medianMs);
     return { ...sorted[(sorted.length - 1) >> 1], passes: list.length };
   });
-  return { results, seconds: (performance.now() - started) / 1000, sqlite };
+  return { results, seconds: (performance.now() - started) / 1000, sqlite, postgres };
 }
 
 // ── reporting ───────────────────────────────────────────────────────────────
@@ -378,6 +405,13 @@ function targets(results) {
   } else {
     lines.push(
       '| ≤ 50 µs per stage with SQLite checkpoints | not measured: `macro-orchestrator/sqlite` did not load | – |',
+    );
+  }
+  const postgres = results.filter((r) => r.key === 'mo-on-postgres' && r.ok);
+  if (postgres.length > 0) {
+    const w = postgres.reduce((a, b) => (perStage(b) > perStage(a) ? b : a));
+    lines.push(
+      `| per stage with PostgreSQL checkpoints (no target yet; one round trip per coalesced checkpoint) | worst ${num(perStage(w), 1)} µs (${w.workload} ${n(w.size)}) | – |`,
     );
   }
   return lines.join('\n');

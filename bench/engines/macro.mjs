@@ -90,7 +90,8 @@ function stagesFor(lib, workload, size, harmony, each) {
 /**
  * @param lib the library module (dist/index.js or src/index.ts)
  * @param spec { workload, size, listener: 'none' | 'on' | 'iter', concurrency?: number,
- *   memory?: 'in-memory' | 'sqlite', sqliteLib?: path of the `macro-orchestrator/sqlite` entry,
+ *   memory?: 'in-memory' | 'sqlite' | 'postgres', sqliteLib?: path of the `macro-orchestrator/sqlite` entry,
+ *   postgresLib?, postgresUrl?: the `macro-orchestrator/postgres` entry and the database it uses,
  *   customPhase?: true to add a no-op custom phase after the default ones,
  *   forEach?: true to run the fan workload as one forEach over K elements }
  */
@@ -103,6 +104,8 @@ export async function build(
     concurrency,
     memory = 'in-memory',
     sqliteLib,
+    postgresLib,
+    postgresUrl,
     customPhase = false,
     forEach = false,
   },
@@ -141,6 +144,18 @@ export async function build(
     close = async () => {
       adapter.close();
       rmSync(dir, { recursive: true, force: true });
+    };
+  } else if (memory === 'postgres') {
+    // `macro-orchestrator/postgres` on a schema of its own, dropped at the end: a
+    // checkpoint per stage (coalesced while one is in flight), one round trip each.
+    const { pathToFileURL } = await import('node:url');
+    const { PostgresMemory } = await import(pathToFileURL(postgresLib).href);
+    const schema = `mo_bench_${process.pid}`;
+    adapter = new PostgresMemory({ connectionString: postgresUrl, schema });
+    await adapter.ready();
+    close = async () => {
+      await adapter.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await adapter.close();
     };
   } else throw new Error(`unknown memory ${memory}`);
 
