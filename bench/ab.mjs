@@ -4,13 +4,15 @@
  * Alternating cancels most of a shared machine's speed drift, which a run of each build
  * one after the other does not.
  *
- *   node bench/ab.mjs <a/dist/index.js> <b/dist/index.js> [workload=seq] [size=1000] [listener=none]
+ *   node bench/ab.mjs <a/dist/index.js> <b/dist/index.js> [workload=seq] [size=1000] [listener=none] [memory=in-memory|sqlite]
+ *
+ * With `sqlite`, each build runs on its own `SqliteMemory` (the sqlite.js beside its index.js).
  */
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from './engines/macro.mjs';
 
-const [, , a, b, workload = 'seq', sizeArg = '1000', listener = 'none'] = process.argv;
+const [, , a, b, workload = 'seq', sizeArg = '1000', listener = 'none', memory = 'in-memory'] = process.argv;
 if (a === undefined || b === undefined) {
   console.error('usage: node bench/ab.mjs <a/index.js> <b/index.js> [workload] [size] [listener]');
   process.exit(2);
@@ -19,7 +21,8 @@ const size = Number(sizeArg);
 const runs = [];
 for (const path of [a, b]) {
   const lib = await import(pathToFileURL(resolve(path)).href);
-  runs.push((await build(lib, { workload, size, listener })).runOnce);
+  const sqliteLib = join(dirname(resolve(path)), 'sqlite.js');
+  runs.push((await build(lib, { workload, size, listener, memory, sqliteLib })).runOnce);
 }
 for (const runOnce of runs) for (let i = 0; i < 300; i++) await runOnce(); // warm up
 const perStage = [[], []];

@@ -1,6 +1,7 @@
 /**
- * `macro-orchestrator/testing`: the conformance suite every `MemoryAdapter` must pass, and
- * the record builders it is written with, for authors of their own adapters. It asserts
+ * `macro-orchestrator/testing`: the conformance suite every `MemoryAdapter` must pass (and
+ * `memoryLeaseContract`, for adapters with leases), and the record builders they are
+ * written with, for authors of their own adapters. It asserts
  * with `node:assert/strict` and registers its tests with the `describe`/`it` you pass, so it
  * runs under Vitest and `node:test` alike and pulls no test runner into the package.
  *
@@ -14,6 +15,12 @@
  * @module
  */
 export { audit, checkpoint, header, result, stage } from './testing/fixtures.js';
+export {
+  type LeasingMemory,
+  type MemoryLeaseContractHarness,
+  memoryLeaseContract,
+  type SharedStore,
+} from './testing/lease-contract.js';
 export {
   type MemoryAdapterContractHarness,
   memoryAdapterContract,

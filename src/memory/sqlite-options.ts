@@ -5,9 +5,13 @@
  */
 import { MacroError } from '../errors.js';
 import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { type LeaseOptions, leaseSettings } from './lease.js';
 
-/** Options of {@link SqliteMemory}. */
-export interface SqliteMemoryOptions {
+/**
+ * Options of {@link SqliteMemory}. `owner` and `leaseMs` set its leases: processes sharing
+ * the file run a run one at a time (see the class).
+ */
+export interface SqliteMemoryOptions extends LeaseOptions {
   /** Database file, created if missing. `':memory:'` keeps a private database in memory. @default ':memory:' */
   readonly path?: string;
   /**
@@ -26,7 +30,13 @@ export interface SqliteMemoryOptions {
   readonly busyTimeoutMs?: number;
 }
 
-const OPTION_KEYS: readonly (keyof SqliteMemoryOptions)[] = ['path', 'synchronous', 'busyTimeoutMs'];
+const OPTION_KEYS: readonly (keyof SqliteMemoryOptions)[] = [
+  'path',
+  'synchronous',
+  'busyTimeoutMs',
+  'owner',
+  'leaseMs',
+];
 
 /**
  * Checks the constructor's argument once, before anything is opened: unknown keys and
@@ -37,6 +47,8 @@ export function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undef
   path: string;
   synchronous: 'normal' | 'full';
   busyTimeoutMs: number;
+  owner: string;
+  leaseMs: number;
 } {
   const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
   checkOptionKeys('SqliteMemory options', options, OPTION_KEYS);
@@ -50,7 +62,7 @@ export function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undef
   if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw invalidOption('busyTimeoutMs', 'a finite number of milliseconds ≥ 0', busyTimeoutMs);
   }
-  return { path, synchronous, busyTimeoutMs };
+  return { path, synchronous, busyTimeoutMs, ...leaseSettings('SqliteMemory options', options ?? {}) };
 }
 
 function invalidOption(key: string, expected: string, value: unknown): MacroError {

@@ -43,6 +43,13 @@ const MIGRATIONS: readonly string[] = [
      data   TEXT    NOT NULL
    );
    CREATE INDEX audit_by_run ON audit (run_id, id);`,
+  // 2: leases. The owner, its process and host (a claim on the same host takes over the
+  // lease of a process that is gone), the fencing token and the expiry (epoch ms).
+  `ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+   ALTER TABLE runs ADD COLUMN lease_pid INTEGER;
+   ALTER TABLE runs ADD COLUMN lease_host TEXT;
+   ALTER TABLE runs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;`,
 ];
 
 /** The schema version this code reads and writes. */

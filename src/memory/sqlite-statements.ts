@@ -15,6 +15,7 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
+import type { SqliteLeases } from './sqlite-leases.js';
 
 interface RunRow {
   run_id: string;
@@ -42,7 +43,8 @@ const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_a
 
 /** The adapter's operations on one connection: each one transaction (or one read). */
 export interface SqliteOperations {
-  readonly beginRun: (header: RunHeader) => void;
+  /** Returns the lease token the adapter now holds. */
+  readonly beginRun: (header: RunHeader) => number;
   readonly saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
   readonly saveResult: (result: MacroResult) => void;
   readonly appendAudit: (records: readonly AuditRecord[]) => void;
@@ -54,19 +56,27 @@ export interface SqliteOperations {
   readonly listRuns: (options: ListRunsOptions) => RunSummary[];
 }
 
-/** Prepares the statements on `db` (migrated already) and makes the operations of them. */
-export function sqliteOperations(db: Database.Database): SqliteOperations {
+/**
+ * Prepares the statements on `db` (migrated already) and makes the operations of them.
+ * Every write checks the run's lease first, in its transaction (see `leases.fence`).
+ */
+export function sqliteOperations(
+  db: Database.Database,
+  leases: SqliteLeases,
+  now: () => number,
+): SqliteOperations {
   const s = {
     beginRun: db.prepare(
-      `INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, header)
-       VALUES (?, ?, ?, 'running', ?, ?, ?)
+      `INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, header,
+                         lease_owner, lease_pid, lease_host, lease_token, lease_expires_at)
+       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
          status = 'running', started_at = excluded.started_at, ended_at = NULL,
-         updated_at = excluded.updated_at, header = excluded.header, result = NULL`,
+         updated_at = excluded.updated_at, header = excluded.header, result = NULL,
+         lease_owner = excluded.lease_owner, lease_pid = excluded.lease_pid,
+         lease_host = excluded.lease_host, lease_token = excluded.lease_token,
+         lease_expires_at = excluded.lease_expires_at`,
     ),
-    isBegun: db
-      .prepare<[string], number>('SELECT 1 FROM runs WHERE run_id = ? AND header IS NOT NULL')
-      .pluck(),
     insertCheckpoint: db.prepare('INSERT INTO checkpoints (run_id, seq, at, data) VALUES (?, ?, ?, ?)'),
     deleteCheckpoints: db.prepare('DELETE FROM checkpoints WHERE run_id = ?'),
     selectCheckpoints: db
@@ -77,7 +87,8 @@ export function sqliteOperations(db: Database.Database): SqliteOperations {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
          status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
-         updated_at = excluded.updated_at, result = excluded.result`,
+         updated_at = excluded.updated_at, result = excluded.result,
+         lease_owner = NULL, lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL`,
     ),
     selectRun: db.prepare<[string], { header: string | null; result: string | null }>(
       'SELECT header, result FROM runs WHERE run_id = ?',
@@ -116,23 +127,35 @@ export function sqliteOperations(db: Database.Database): SqliteOperations {
     s.deleteAudit.run(runId);
     return s.deleteRun.run(runId).changes > 0;
   };
-  const appendAudit = db.transaction(insertAudit);
+  const appendAudit = db.transaction((records: readonly AuditRecord[]) => {
+    const checked = new Set<string>();
+    for (const { runId } of records) {
+      if (!checked.has(runId)) leases.fence(runId, 'appendAudit');
+      checked.add(runId);
+    }
+    insertAudit(records);
+  });
+  /** Begins the run; returns the lease token it now holds. */
   const beginRun = db.transaction((header: RunHeader) => {
     const json = JSON.stringify(header);
-    s.beginRun.run(header.runId, header.macro, header.macro, header.startedAt, header.startedAt, json);
+    const lease = leases.begun(leases.fence(header.runId, 'beginRun'), now());
+    const { runId, macro, startedAt } = header;
+    s.beginRun.run(runId, macro, macro, startedAt, startedAt, json, ...lease);
     s.deleteCheckpoints.run(header.runId);
+    return lease[3];
   });
   const saveCheckpoint = db.transaction(
     (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
-      if (s.isBegun.get(runId) === undefined) {
-        throw new Error(`Run "${runId}" was never begun`);
-      }
-      s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, JSON.stringify(checkpoint));
+      const json = JSON.stringify(checkpoint);
+      const lease = leases.fence(runId, 'saveCheckpoint');
+      if (lease === undefined || lease.begun === 0) throw new Error(`Run "${runId}" was never begun`);
+      s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, json);
       insertAudit(audit);
     },
   );
   const saveResult = db.transaction((result: MacroResult) => {
     const json = JSON.stringify(result);
+    leases.fence(result.runId, 'saveResult');
     s.saveResult.run(
       result.runId,
       result.macro,

@@ -5,9 +5,11 @@
  * schema, statements and lock handling are in the `sqlite-*.ts` files beside it.
  * @module
  */
+import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
+import { type ClaimStaleOptions, HeldLeases, leaseLost } from './lease.js';
 import type {
   AuditRecord,
   Checkpoint,
@@ -17,6 +19,7 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
+import { type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import {
   FIRST_RETRY_DELAY_MS,
   isLockError,
@@ -58,7 +61,7 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #busyTimeoutMs: number;
   readonly #saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
   readonly #saveResult: (result: MacroResult) => void;
-  readonly #beginRun: (header: RunHeader) => void;
+  readonly #beginRun: (header: RunHeader) => number;
   readonly #appendAudit: (records: readonly AuditRecord[]) => void;
   readonly #deleteRun: (runId: string) => boolean;
   readonly #prune: (endedBefore: number) => number;
@@ -66,6 +69,10 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #loadResult: (runId: string) => MacroResult | undefined;
   readonly #readAudit: (runId: string) => AuditRecord[];
   readonly #listRuns: (options: ListRunsOptions) => RunSummary[];
+  /** Who holds the leases this adapter takes. */
+  readonly owner: string;
+  readonly #held: HeldLeases;
+  readonly #leases: SqliteLeases;
   /**
    * Settles after the last write that is waiting for a lock (or queued behind one);
    * `undefined` when none is, and a write runs at once.
@@ -109,7 +116,14 @@ export class SqliteMemory implements MemoryAdapter {
       if (!isLockError(error)) throw error;
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
-    const ops = sqliteOperations(db);
+    this.owner = options.owner;
+    const held = new HeldLeases(options.leaseMs, (runs) =>
+      this.#write('renewLeases', this.#leases.renew, runs, Date.now()),
+    );
+    this.#held = held;
+    const me = { owner: options.owner, leaseMs: options.leaseMs, pid: process.pid, host: hostname() };
+    this.#leases = sqliteLeases(db, { ...me, token: (runId) => held.token(runId) });
+    const ops = sqliteOperations(db, this.#leases, Date.now);
     this.#beginRun = ops.beginRun;
     this.#saveCheckpoint = ops.saveCheckpoint;
     this.#saveResult = ops.saveResult;
@@ -123,10 +137,14 @@ export class SqliteMemory implements MemoryAdapter {
   }
 
   beginRun(header: RunHeader): Promise<void> {
-    return this.#write('beginRun', this.#beginRun, header);
+    if (!this.db.open) return this.#closed(header.runId, 'beginRun');
+    return this.#write('beginRun', this.#beginRun, header).then((token) =>
+      this.#held.hold(header.runId, token),
+    );
   }
 
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    if (!this.db.open) return this.#closed(runId, 'saveCheckpoint');
     return this.#write('saveCheckpoint', this.#saveCheckpoint, runId, checkpoint, audit);
   }
 
@@ -135,7 +153,8 @@ export class SqliteMemory implements MemoryAdapter {
   }
 
   saveResult(result: MacroResult): Promise<void> {
-    return this.#write('saveResult', this.#saveResult, result);
+    if (!this.db.open) return this.#closed(result.runId, 'saveResult');
+    return this.#write('saveResult', this.#saveResult, result).then(() => this.#held.release(result.runId));
   }
 
   loadResult(runId: string): Promise<MacroResult | undefined> {
@@ -152,6 +171,28 @@ export class SqliteMemory implements MemoryAdapter {
 
   listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
     return this.#read('listRuns', this.#listRuns, options);
+  }
+
+  /**
+   * Takes the lease of a `running` or `suspended` run (see {@link MemoryAdapter.claimRun}):
+   * free, expired, held by this adapter, or held by a process of this host that is gone.
+   * @throws {MacroError} `RUN_LEASED` while another live owner holds it.
+   */
+  async claimRun(runId: string): Promise<void> {
+    const token = await this.#write('claimRun', this.#leases.claimRun, runId, Date.now());
+    if (token !== null) this.#held.hold(runId, token);
+  }
+
+  /** Claims up to `limit` stale `running` runs, oldest first (see {@link MemoryAdapter.claimStale}). */
+  async claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
+    const claimed = await this.#write('claimStale', this.#leases.claimStale, options, Date.now());
+    for (const { summary, token } of claimed) this.#held.hold(summary.runId, token);
+    return claimed.map((c) => c.summary);
+  }
+
+  /** Renews every lease held now (the heartbeat does this every third of `leaseMs`). */
+  renewLeases(): Promise<void> {
+    return this.#held.beat();
   }
 
   /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */
@@ -173,7 +214,16 @@ export class SqliteMemory implements MemoryAdapter {
    * waiting for a lock then rejects with the driver's error.
    */
   close(): void {
-    this.db.close();
+    this.#held.stop();
+    const held = this.#held.snapshot();
+    try {
+      // The leases still held go back, so another process can take their runs over at once.
+      if (held.size > 0 && this.db.open) this.#leases.release(held);
+    } catch {
+      // Locked or closed: the leases expire instead.
+    }
+    for (const runId of held.keys()) this.#held.release(runId);
+    if (this.db.open) this.db.close();
   }
 
   /**
@@ -249,6 +299,15 @@ export class SqliteMemory implements MemoryAdapter {
         last = error;
       }
     }
+  }
+
+  /**
+   * A write after close(): for a run whose lease this adapter had, `LEASE_LOST` (it gave
+   * the lease back on close, and the run stops); otherwise the driver's error, as before.
+   */
+  #closed(runId: string, operation: string): Promise<never> {
+    if (this.#held.token(runId) !== null) return Promise.reject(leaseLost(runId, operation, this.owner));
+    return Promise.reject(new TypeError('The database connection is not open'));
   }
 
   #lockTimeout(operation: string, waitedMs: number, cause: unknown): MacroError {

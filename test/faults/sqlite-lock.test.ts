@@ -152,11 +152,15 @@ const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 describe('SqliteMemory while another process holds the write lock', () => {
   let memory: SqliteMemory;
+  /** A connection with a longer budget, holding the lease of run p1. */
+  let patient: SqliteMemory;
   let locker: Locker;
 
   beforeEach(async () => {
     memory = openMemory(BUDGET_MS);
     await memory.beginRun(header('r1'));
+    patient = openMemory(LONG_BUDGET_MS);
+    await patient.beginRun(header('p1'));
     locker = await lock(file);
   });
 
@@ -198,9 +202,8 @@ describe('SqliteMemory while another process holds the write lock', () => {
   });
 
   it('stores a write once when the lock is released within its budget', async () => {
-    const patient = openMemory(LONG_BUDGET_MS);
     let stored = false;
-    const write = patient.saveCheckpoint('r1', cp(1), [audit('r1', 1)]).then(() => {
+    const write = patient.saveCheckpoint('p1', cp(1), [audit('p1', 1)]).then(() => {
       stored = true;
     });
     await sleep(300);
@@ -208,8 +211,8 @@ describe('SqliteMemory while another process holds the write lock', () => {
     await locker.release();
     await write;
     expect(storedBeforeRelease).toBe(false);
-    expect((await patient.loadRun('r1'))?.checkpoints).toEqual([json(cp(1))]);
-    expect(await patient.readAudit('r1')).toEqual([audit('r1', 1)]);
+    expect((await patient.loadRun('p1'))?.checkpoints).toEqual([json(cp(1))]);
+    expect(await patient.readAudit('p1')).toEqual([audit('p1', 1)]);
   });
 
   it('stores nothing of a write that gave up on the lock, also once the lock is released', async () => {
@@ -222,25 +225,23 @@ describe('SqliteMemory while another process holds the write lock', () => {
   });
 
   it('applies the writes that waited for the lock in the order they were made', async () => {
-    const patient = openMemory(LONG_BUDGET_MS);
     const writes = [
-      patient.saveCheckpoint('r1', cp(1), []),
-      sleep(30).then(() => patient.saveCheckpoint('r1', cp(2), [])),
-      sleep(200).then(() => patient.saveCheckpoint('r1', cp(3), [])),
+      patient.saveCheckpoint('p1', cp(1), []),
+      sleep(30).then(() => patient.saveCheckpoint('p1', cp(2), [])),
+      sleep(200).then(() => patient.saveCheckpoint('p1', cp(3), [])),
     ];
     await sleep(300);
     await locker.release();
     await Promise.all(writes);
-    expect((await patient.loadRun('r1'))?.checkpoints.map((c) => c.seq)).toEqual([1, 2, 3]);
+    expect((await patient.loadRun('p1'))?.checkpoints.map((c) => c.seq)).toEqual([1, 2, 3]);
   });
 
   it('saves a result made while a checkpoint of its run waits after that checkpoint, so it supersedes it', async () => {
-    const patient = openMemory(LONG_BUDGET_MS);
-    const writes = [patient.saveCheckpoint('r1', cp(1), []), patient.saveResult(result('r1'))];
+    const writes = [patient.saveCheckpoint('p1', cp(1), []), patient.saveResult(result('p1'))];
     await sleep(100);
     await locker.release();
     await Promise.all(writes);
-    expect((await patient.loadRun('r1'))?.checkpoints).toEqual([]);
+    expect((await patient.loadRun('p1'))?.checkpoints).toEqual([]);
   });
 });
 

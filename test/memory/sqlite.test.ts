@@ -127,7 +127,8 @@ describe('SqliteMemory options', () => {
     const options = { filename: join(dir, 'runs.db') } as SqliteMemoryOptions;
     expect(openError(() => sqlite(options))).toEqual({
       code: 'INVALID_OPTIONS',
-      message: 'Unknown option "filename" in SqliteMemory options (known: path, synchronous, busyTimeoutMs)',
+      message:
+        'Unknown option "filename" in SqliteMemory options (known: path, synchronous, busyTimeoutMs, owner, leaseMs)',
     });
   });
 

@@ -1,0 +1,151 @@
+/**
+ * The leases of {@link SqliteMemory}: the fencing check its writes make, and the claims,
+ * renewals and releases, each one transaction. Processes sharing a file share one
+ * machine, so expiries are epoch ms on its clock, and a claim also takes over the lease
+ * of a process on this host that is gone (SIGKILL leaves a live lease behind; the next
+ * process need not wait for it to expire).
+ * @internal
+ * @module
+ */
+import type Database from 'better-sqlite3';
+import { type ClaimStaleOptions, leaseLost, runLeased } from './lease.js';
+import type { RunState, RunSummary } from './memory-adapter.js';
+
+/** Who this adapter is, and what it holds. */
+export interface LeaseHolder {
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly pid: number;
+  readonly host: string;
+  /** The token this adapter last held for a run, or `null`. */
+  token(runId: string): number | null;
+}
+
+interface LeaseRow {
+  begun: 0 | 1;
+  status: RunState;
+  lease_owner: string | null;
+  lease_pid: number | null;
+  lease_host: string | null;
+  lease_token: number;
+  lease_expires_at: number | null;
+}
+
+interface StaleRow extends LeaseRow {
+  run_id: string;
+  macro: string;
+  produced_by: string;
+  started_at: number;
+  updated_at: number;
+}
+
+/** Whether process `pid` of this host is alive (EPERM: alive, not ours to signal). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The lease statements on `db` (migrated already), and the fencing check. */
+export function sqliteLeases(db: Database.Database, me: LeaseHolder) {
+  const row = db.prepare<[string], LeaseRow>(
+    `SELECT header IS NOT NULL AS begun, status, lease_owner, lease_pid, lease_host, lease_token,
+       lease_expires_at FROM runs WHERE run_id = ?`,
+  );
+  const take = db.prepare<[string, number, string, number, string, number]>(
+    `UPDATE runs SET lease_owner = ?, lease_pid = ?, lease_host = ?, lease_token = lease_token + 1,
+       lease_expires_at = ? WHERE run_id = ? AND lease_token = ?`,
+  );
+  const stale = db.prepare<[string, number], StaleRow>(
+    `SELECT * FROM (
+       SELECT run_id, macro, produced_by, status, started_at, 1 AS begun, lease_owner, lease_pid,
+         lease_host, lease_token, lease_expires_at, id,
+         coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1),
+           updated_at) AS updated_at
+       FROM runs
+       WHERE status = 'running' AND header IS NOT NULL AND macro IN (SELECT value FROM json_each(?)))
+     WHERE updated_at <= ? ORDER BY id`,
+  );
+  const renewOne = db.prepare<[number, string, number, string]>(
+    'UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND lease_token = ? AND lease_owner = ?',
+  );
+  const releaseOne = db.prepare<[string, number]>(
+    `UPDATE runs SET lease_owner = NULL, lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL
+     WHERE run_id = ? AND lease_token = ?`,
+  );
+
+  /** Whether this adapter may take the lease `r` describes now. */
+  const claimable = (r: LeaseRow, runId: string, now: number) =>
+    r.lease_owner === null ||
+    (r.lease_expires_at ?? 0) < now ||
+    r.lease_token === me.token(runId) ||
+    (r.lease_host === me.host && r.lease_pid !== null && r.lease_pid !== me.pid && !alive(r.lease_pid));
+
+  /** Takes the lease described by `r`; returns the new token. */
+  const takeLease = (runId: string, r: LeaseRow, now: number) => {
+    take.run(me.owner, me.pid, me.host, now + me.leaseMs, runId, r.lease_token);
+    return r.lease_token + 1;
+  };
+
+  return {
+    /**
+     * Throws unless this adapter may write run `runId` (inside the write's transaction):
+     * the stored token must be the one it last held (0, for a run nobody ever leased).
+     * `beginRun` is refused with `RUN_LEASED` when the adapter never held it.
+     * @returns the run's lease row, `undefined` for a run never stored.
+     */
+    fence(runId: string, operation: string): LeaseRow | undefined {
+      const r = row.get(runId);
+      const held = me.token(runId);
+      if (r === undefined || r.lease_token === (held ?? 0)) return r;
+      if (operation === 'beginRun' && held === null) {
+        throw runLeased(runId, r.lease_owner, r.lease_expires_at);
+      }
+      throw leaseLost(runId, operation, me.owner);
+    },
+    /** The lease columns of a run this adapter begins: the next token. */
+    begun(r: LeaseRow | undefined, now: number) {
+      return [me.owner, me.pid, me.host, (r?.lease_token ?? 0) + 1, now + me.leaseMs] as const;
+    },
+    claimRun: db.transaction((runId: string, now: number): number | null => {
+      const r = row.get(runId);
+      if (r === undefined || r.begun === 0 || (r.status !== 'running' && r.status !== 'suspended'))
+        return null;
+      if (!claimable(r, runId, now)) throw runLeased(runId, r.lease_owner, r.lease_expires_at);
+      return takeLease(runId, r, now);
+    }),
+    claimStale: db.transaction((options: ClaimStaleOptions, now: number) => {
+      const claimed: { summary: RunSummary; token: number }[] = [];
+      const before = options.updatedBefore ?? Number.MAX_VALUE;
+      for (const r of stale.all(JSON.stringify(options.macros), before)) {
+        if (claimed.length >= options.limit) break;
+        if (!claimable(r, r.run_id, now)) continue;
+        const summary: RunSummary = {
+          runId: r.run_id,
+          macro: r.macro,
+          producedBy: r.produced_by,
+          status: r.status,
+          startedAt: r.started_at,
+          updatedAt: r.updated_at,
+        };
+        claimed.push({ summary, token: takeLease(r.run_id, r, now) });
+      }
+      return claimed;
+    }),
+    renew: db.transaction((held: ReadonlyMap<string, number>, now: number) => {
+      const kept: string[] = [];
+      for (const [runId, token] of held) {
+        if (renewOne.run(now + me.leaseMs, runId, token, me.owner).changes > 0) kept.push(runId);
+      }
+      return kept;
+    }),
+    release: db.transaction((held: ReadonlyMap<string, number>) => {
+      for (const [runId, token] of held) releaseOne.run(runId, token);
+    }),
+  };
+}
+
+export type SqliteLeases = ReturnType<typeof sqliteLeases>;

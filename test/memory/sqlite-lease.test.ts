@@ -1,0 +1,123 @@
+/**
+ * SqliteMemory's leases: the shared lease contract on one file opened by several adapters
+ * (each one owner, as each process would be), and the takeover of a lease whose process
+ * on this host is gone.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteMemory } from '../../src/sqlite.js';
+import { header, memoryLeaseContract, result } from '../../src/testing.js';
+import { exited, lines, tsxChild } from '../support/index.js';
+
+memoryLeaseContract('SqliteMemory', {
+  describe,
+  it,
+  store: () => {
+    const dir = mkdtempSync(join(tmpdir(), 'macro-lease-'));
+    const path = join(dir, 'runs.db');
+    const open: SqliteMemory[] = [];
+    return {
+      open: (owner) => {
+        const memory = new SqliteMemory({ path, owner });
+        open.push(memory);
+        return memory;
+      },
+      lapse: async (runId) => {
+        (open[0] as SqliteMemory).db
+          .prepare('UPDATE runs SET lease_expires_at = 0 WHERE run_id = ?')
+          .run(runId);
+      },
+      dispose: () => {
+        for (const memory of open) memory.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+});
+
+/** Runs `body` with a database path in a fresh folder, removed afterwards. */
+async function inFolder(body: (path: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'macro-lease-'));
+  try {
+    await body(join(dir, 'runs.db'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('SqliteMemory leases', () => {
+  it('takes over at once the live lease of a process of this host that is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'macro-lease-'));
+    const path = join(dir, 'runs.db');
+    try {
+      const child = tsxChild(join(import.meta.dirname, 'fixtures', 'sqlite-lease-child.ts'), [path]);
+      await lines(child).next((l) => l === 'begun');
+      child.kill('SIGKILL');
+      await exited(child);
+      const memory = new SqliteMemory({ path, owner: 'next' });
+      const lease = memory.db
+        .prepare('SELECT lease_expires_at FROM runs WHERE run_id = ?')
+        .pluck()
+        .get('r1') as number;
+      expect(lease).toBeGreaterThan(Date.now()); // still live by its clock
+      await memory.claimRun('r1');
+      expect(memory.db.prepare('SELECT lease_owner FROM runs').pluck().get()).toBe('next');
+      memory.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives its leases back on close, so another owner claims at once', async () => {
+    await inFolder(async (path) => {
+      const first = new SqliteMemory({ path, owner: 'first' });
+      await first.beginRun(header('r1'));
+      first.close();
+      const second = new SqliteMemory({ path, owner: 'second' });
+      await second.claimRun('r1');
+      expect(second.db.prepare('SELECT lease_owner FROM runs').pluck().get()).toBe('second');
+      second.close();
+    });
+  });
+
+  it('refuses a write for a run it held once closed with LEASE_LOST, so the run stops', async () => {
+    await inFolder(async (path) => {
+      const memory = new SqliteMemory({ path });
+      await memory.beginRun(header('r1'));
+      memory.close();
+      await expect(memory.saveResult(result('r1'))).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    });
+  });
+
+  it('renews the leases it holds: a lapsed lease is live again', async () => {
+    await inFolder(async (path) => {
+      const memory = new SqliteMemory({ path });
+      await memory.beginRun(header('r1'));
+      memory.db.prepare('UPDATE runs SET lease_expires_at = 0').run();
+      await memory.renewLeases();
+      const expiry = memory.db.prepare('SELECT lease_expires_at FROM runs').pluck().get() as number;
+      expect(expiry).toBeGreaterThan(Date.now());
+      memory.close();
+    });
+  });
+
+  it('does not take over the live lease of a process that is alive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'macro-lease-'));
+    const path = join(dir, 'runs.db');
+    try {
+      const first = new SqliteMemory({ path, owner: 'first' });
+      await first.beginRun(header('r1'));
+      const second = new SqliteMemory({ path, owner: 'second' });
+      await expect(second.claimRun('r1')).rejects.toMatchObject({
+        code: 'RUN_LEASED',
+        message: expect.stringContaining('leased by "first"'),
+      });
+      first.close();
+      second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
