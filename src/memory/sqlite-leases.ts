@@ -49,8 +49,27 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The lease operations of one connection; each write is one transaction. */
+export interface SqliteLeases {
+  /**
+   * Throws unless this adapter may write run `runId` (call it inside the write's
+   * transaction): the stored token must be the one it last held (0, for a run nobody ever
+   * leased). `beginRun` by an adapter that never held the run is refused with `RUN_LEASED`.
+   * @returns the run's lease row, `undefined` for a run never stored.
+   */
+  fence(runId: string, operation: string): LeaseRow | undefined;
+  /** The lease columns of a run this adapter begins (owner, pid, host, next token, expiry). */
+  begun(row: LeaseRow | undefined, now: number): readonly [string, number, string, number, number];
+  /** The new token, or `null` for a run with nothing to hold (unknown, finished, never begun). */
+  claimRun(runId: string, now: number): number | null;
+  claimStale(options: ClaimStaleOptions, now: number): { summary: RunSummary; token: number }[];
+  /** The runs whose leases were renewed. */
+  renew(held: ReadonlyMap<string, number>, now: number): string[];
+  release(held: ReadonlyMap<string, number>): void;
+}
+
 /** The lease statements on `db` (migrated already), and the fencing check. */
-export function sqliteLeases(db: Database.Database, me: LeaseHolder) {
+export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeases {
   const row = db.prepare<[string], LeaseRow>(
     `SELECT header IS NOT NULL AS begun, status, lease_owner, lease_pid, lease_host, lease_token,
        lease_expires_at FROM runs WHERE run_id = ?`,
@@ -91,12 +110,6 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder) {
   };
 
   return {
-    /**
-     * Throws unless this adapter may write run `runId` (inside the write's transaction):
-     * the stored token must be the one it last held (0, for a run nobody ever leased).
-     * `beginRun` is refused with `RUN_LEASED` when the adapter never held it.
-     * @returns the run's lease row, `undefined` for a run never stored.
-     */
     fence(runId: string, operation: string): LeaseRow | undefined {
       const r = row.get(runId);
       const held = me.token(runId);
@@ -106,7 +119,6 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder) {
       }
       throw leaseLost(runId, operation, me.owner);
     },
-    /** The lease columns of a run this adapter begins: the next token. */
     begun(r: LeaseRow | undefined, now: number) {
       return [me.owner, me.pid, me.host, (r?.lease_token ?? 0) + 1, now + me.leaseMs] as const;
     },
@@ -147,5 +159,3 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder) {
     }),
   };
 }
-
-export type SqliteLeases = ReturnType<typeof sqliteLeases>;
