@@ -87,6 +87,13 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
 export interface RunOptions {
   /** Input of the first stage. @default context.intent */
   readonly input?: unknown;
+  /**
+   * The run's id, 1 to 256 characters, instead of a new one from `createRunId`: an id the
+   * caller chose before the run (a queue's job id, an idempotency key). An id running in
+   * this orchestrator is refused (`INVALID_OPTIONS`); with an adapter with leases, one
+   * running in another process stops the new run (`RUN_LEASED`).
+   */
+  readonly runId?: string;
   /** Cancels the run: everything in flight is aborted and the run settles `cancelled`. */
   readonly signal?: AbortSignal;
   /**
@@ -107,7 +114,7 @@ export interface RunOptions {
 }
 
 /** Options of {@link MacroOrchestrator.resume}: those of a run, except the input, which is the stored one. */
-export interface ResumeOptions extends Omit<RunOptions, 'input'> {
+export interface ResumeOptions extends Omit<RunOptions, 'input' | 'runId'> {
   /**
    * For a suspended run: the input the waiting stage receives (an `approval` stage's
    * output, checked against its `schema`; what a suspending agent finds in
@@ -119,7 +126,7 @@ export interface ResumeOptions extends Omit<RunOptions, 'input'> {
   readonly token?: string;
 }
 
-const RunOptionsWithoutInputSchema = RunOptionsSchema.omit({ input: true });
+const RunOptionsWithoutInputSchema = RunOptionsSchema.omit({ input: true, runId: true });
 
 export const ResumeOptionsSchema = RunOptionsWithoutInputSchema.extend({
   input: z.unknown().optional(),
@@ -127,7 +134,7 @@ export const ResumeOptionsSchema = RunOptionsWithoutInputSchema.extend({
 });
 
 /** Options of {@link MacroOrchestrator.resumeIncomplete}; the run options apply to every resumed run. */
-export interface ResumeIncompleteOptions extends Omit<RunOptions, 'input'> {
+export interface ResumeIncompleteOptions extends Omit<RunOptions, 'input' | 'runId'> {
   /** Skip runs whose last checkpoint is more recent than this, in ms. @default 0 */
   readonly staleAfterMs?: number;
   /** Resume at most this many runs. @default 100 */

@@ -36,7 +36,7 @@ import {
 import { listRunning, loadStoredRun, replayResult } from './resume.js';
 import { MacroRun } from './run.js';
 import { startBudget } from './run-budget.js';
-import { checkRunOptions, parseContext, plainRunOptions, RunOptionsSchema } from './run-input.js';
+import { checkRunOptions, parseContext, plainRunOptions, RunOptionsSchema, runIdTaken } from './run-input.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { builtinMacros } from './scripts.js';
 import { checkResumeInput, notSuspended } from './suspension.js';
@@ -199,7 +199,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       ? undefined
       : checkRunOptions('run options', options, RunOptionsSchema);
 
-    const runId = this.#createRunId();
+    const runId = options.runId ?? this.#createRunId();
+    if (this.#live.has(runId)) throw runIdTaken(runId);
     const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
     const budget = this.#startBudget(scope, options, macro.name);
     const logger = this.#runLogger(runId, macro);
@@ -342,19 +343,13 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     const claim = { limit, macros: [...this.#catalogue.keys()], updatedBefore: now - staleAfterMs };
     const runs = await listRunning(this.#services.memory, claim, runOptions, now);
     const resumed: MacroRun<unknown>[] = [];
-    for (const summary of runs) {
-      if (this.#live.has(summary.runId)) continue;
-      if (!this.#catalogue.has(summary.macro)) {
-        logFailure(
-          this.logger,
-          'warn',
-          undefined,
-          { runId: summary.runId, macro: summary.macro },
-          'cannot resume: unknown macro',
-        );
+    for (const { runId, macro } of runs) {
+      if (this.#live.has(runId)) continue;
+      if (!this.#catalogue.has(macro)) {
+        logFailure(this.logger, 'warn', undefined, { runId, macro }, 'cannot resume: unknown macro');
         continue;
       }
-      resumed.push(this.resume(summary.runId, runOptions));
+      resumed.push(this.resume(runId, runOptions));
     }
     return resumed;
   }

@@ -56,6 +56,7 @@ export const RUN_OPTION_KEYS = ['input', 'signal', 'timeoutMs', 'deadline', 'bud
 /** The schema of `RunOptions`; see {@link plainRunOptions} for its fast path. */
 export const RunOptionsSchema = z.strictObject({
   input: z.unknown().optional(),
+  runId: z.string().min(1).max(256).optional(),
   signal: z.instanceof(AbortSignal).optional(),
   // Any duration works (timers past 2^31-1 ms are chained); Infinity means no budget.
   timeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
@@ -97,6 +98,14 @@ export function plainRunOptions(options: object): boolean {
     if (key !== 'input' && key !== 'signal' && key !== 'timeoutMs' && key !== 'deadline') return false;
   }
   return true;
+}
+
+/** A new run given the id of a run still running in the same orchestrator. */
+export function runIdTaken(runId: string): MacroError {
+  return new MacroError(
+    'INVALID_OPTIONS',
+    `Invalid option "runId" in run options: run "${runId}" is already running in this orchestrator`,
+  );
 }
 
 /** Formats a failed options parse. */

@@ -4,6 +4,7 @@
  * is skipped with a loud message, unless `MO_REQUIRE_SERVICES=1` (set by `.ci/run`):
  * then the missing service fails the suite. Not a test file.
  */
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 /** Where the PostgreSQL suites connect: a database they may create schemas in. */
@@ -25,6 +26,33 @@ export async function postgres(): Promise<string | undefined> {
     return undefined;
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/** Where the Redis suites connect. */
+const REDIS_URL = process.env['MO_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** The Redis connection options of the suites, when the server answers; `undefined` (with a warning) when not. */
+export async function redis(): Promise<{ host: string; port: number } | undefined> {
+  const url = new URL(REDIS_URL);
+  const connection = { host: url.hostname, port: Number(url.port || 6379) };
+  const client = new Redis({
+    ...connection,
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 0,
+  });
+  try {
+    await client.connect();
+    await client.ping();
+    return connection;
+  } catch (error) {
+    const why = `Redis at ${REDIS_URL} does not answer (${(error as Error).message})`;
+    if (required()) throw new Error(`${why}, and MO_REQUIRE_SERVICES=1 requires it`);
+    console.warn(`\n*** SKIPPING the Redis suites: ${why}. Set MO_TEST_REDIS_URL to run them. ***\n`);
+    return undefined;
+  } finally {
+    client.disconnect();
   }
 }
 

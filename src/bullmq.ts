@@ -1,0 +1,8 @@
+/**
+ * `macro-orchestrator/bullmq`: runs on a fleet of BullMQ workers over Redis. A separate
+ * entry point, so that `bullmq` and `ioredis` (optional peer dependencies) are loaded only
+ * by those who import it.
+ * @module
+ */
+export { type EnqueueOptions, MacroQueue, type MacroQueueOptions } from './bullmq/macro-queue.js';
+export { MacroWorker, type MacroWorkerOptions } from './bullmq/macro-worker.js';

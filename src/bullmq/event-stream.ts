@@ -1,0 +1,91 @@
+/**
+ * A run's events in a Redis stream: the worker appends them in order, batched per turn of
+ * the event loop, and any process reads them with XREAD from the start.
+ * @internal
+ * @module
+ */
+import type { Redis } from 'ioredis';
+import type { MacroEvent } from '../events.js';
+import { eventJson, KEEP_SECONDS } from './keys.js';
+
+/**
+ * Appends a run's events to its stream. Events of one turn go in one pipeline (a round
+ * trip per turn, not per event); `close()` waits for the last and sets the stream's expiry.
+ */
+export class EventWriter {
+  readonly #redis: Redis;
+  readonly #key: string;
+  #pending: string[] = [];
+  #flushing: Promise<void> = Promise.resolve();
+  #scheduled = false;
+  /** The first write that failed: the run goes on, its events are then incomplete. */
+  failure: unknown;
+
+  constructor(redis: Redis, key: string) {
+    this.#redis = redis;
+    this.#key = key;
+  }
+
+  push(event: MacroEvent): void {
+    this.#pending.push(eventJson(event));
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#flushing = this.#flushing
+      .then(async () => {
+        const pipeline = this.#redis.pipeline();
+        for (const json of batch) pipeline.xadd(this.#key, '*', 'e', json);
+        const results = (await pipeline.exec()) ?? [];
+        for (const [error] of results) if (error !== null) this.failure ??= error;
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
+  }
+
+  /** Writes what is pending and sets the stream to expire. */
+  async close(): Promise<void> {
+    this.#flush();
+    await this.#flushing;
+    await this.#redis.expire(this.#key, KEEP_SECONDS).catch(() => {});
+  }
+}
+
+/**
+ * The events of the stream at `key`, from its first entry, as they come; ends after
+ * `run:end`. `idle()` is asked after every `blockMs` without an entry: `true` ends the
+ * iteration (the run is over, or gone, and its stream will not grow).
+ */
+export async function* readEvents(
+  redis: Redis,
+  key: string,
+  idle: () => Promise<boolean>,
+  blockMs = 1_000,
+): AsyncGenerator<MacroEvent> {
+  let last = '0-0';
+  for (;;) {
+    const reply = (await redis.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', key, last)) as
+      | [string, [string, string[]][]][]
+      | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length === 0) {
+      if (await idle()) return;
+      continue;
+    }
+    for (const [id, fields] of entries) {
+      last = id;
+      const event = JSON.parse(fields[1] as string) as MacroEvent;
+      yield event;
+      if (event.type === 'run:end') return;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * What the producer and the workers of one queue agree on: the job's data, the Redis keys
+ * of a run's event stream and cancellation, and how an event travels as JSON.
+ * @internal
+ * @module
+ */
+import type { MacroEvent } from '../events.js';
+import type { MacroContextInput } from '../model/context.js';
+
+/** The queue name used when none is given. */
+export const DEFAULT_QUEUE = 'macro-orchestrator';
+
+/** A job: one run to start (or, redelivered, to resume). The job id is the run id. */
+export interface RunJobData {
+  readonly macro: string;
+  readonly context: MacroContextInput;
+  /** Present when the producer gave an input (`undefined` is not JSON). */
+  readonly input?: unknown;
+  readonly timeoutMs?: number;
+  readonly deadline?: number;
+}
+
+/** The Redis keys of one queue's runs (under BullMQ's prefix and the queue's name). */
+export function runKeys(prefix: string, queue: string) {
+  const base = `${prefix}:${queue}:mo`;
+  return {
+    /** A run's events, a Redis stream of `{ e: <json> }` entries. */
+    events: (runId: string) => `${base}:events:${runId}`,
+    /** Set when a run is cancelled: a worker that starts it later finds it. */
+    cancelled: (runId: string) => `${base}:cancelled:${runId}`,
+    /** The channel cancellations are published on (the run id as message). */
+    cancelChannel: `${base}:cancel`,
+  };
+}
+
+export type RunKeys = ReturnType<typeof runKeys>;
+
+/** How long a finished run's event stream and cancellation mark stay in Redis, in seconds. */
+export const KEEP_SECONDS = 24 * 3600;
+
+/**
+ * An event as JSON: a BigInt becomes the string `"12n"`; an event JSON cannot hold at all
+ * (a cycle or a throwing getter in an output) is sent without its outputs and results,
+ * marked `lossy: true`, so its place in the sequence is kept.
+ */
+export function eventJson(event: MacroEvent): string {
+  try {
+    return JSON.stringify(event, (_, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+  } catch {
+    const { output: _o, result: _r, ...rest } = event as MacroEvent & { output?: unknown; result?: unknown };
+    try {
+      return JSON.stringify({ ...rest, lossy: true });
+    } catch {
+      const { type, runId, seq, at, path } = event;
+      return JSON.stringify({ type, runId, seq, at, path, lossy: true });
+    }
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * `MacroQueue`: the producer side of runs on a BullMQ worker fleet. It enqueues runs,
+ * waits for their results, streams their events and cancels them, from any process.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { type ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { MacroError, type MacroErrorCode } from '../errors.js';
+import type { MacroEvent } from '../events.js';
+import type { MacroContextInput } from '../model/context.js';
+import type { MacroResult } from '../model/result.js';
+import { readEvents } from './event-stream.js';
+import { DEFAULT_QUEUE, KEEP_SECONDS, type RunJobData, type RunKeys, runKeys } from './keys.js';
+
+/** Options of {@link MacroQueue}; the same `name` and `prefix` as the workers'. */
+export interface MacroQueueOptions {
+  /** Redis: connection options (`{ host, port }`) or an ioredis instance, as BullMQ takes them. */
+  readonly connection: ConnectionOptions;
+  /** The queue's name. @default 'macro-orchestrator' */
+  readonly name?: string;
+  /** BullMQ's key prefix. @default 'bull' */
+  readonly prefix?: string;
+}
+
+/** Options of {@link MacroQueue.enqueue}. */
+export interface EnqueueOptions {
+  /**
+   * The run's id (and the job's): enqueueing an id already queued adds nothing (BullMQ
+   * keeps job ids unique), which makes a retried enqueue safe. @default a random UUID
+   */
+  readonly runId?: string;
+  /** Input of the first stage. @default context.intent */
+  readonly input?: unknown;
+  /** Time budget of the run in ms, counted from when a worker starts it. */
+  readonly timeoutMs?: number;
+  /** Absolute deadline of the run (epoch ms). */
+  readonly deadline?: number;
+  /** BullMQ priority: 1 is the highest; unset runs before any prioritised job. */
+  readonly priority?: number;
+  /** Start no earlier than this many ms from now. */
+  readonly delayMs?: number;
+}
+
+/**
+ * Enqueues runs for the `MacroWorker`s of a queue and follows them from any process.
+ * @example
+ * const queue = new MacroQueue({ connection: { host: '127.0.0.1', port: 6379 } });
+ * const runId = await queue.enqueue('write-article', { intent: 'WAL explained' });
+ * for await (const event of queue.events(runId)) console.log(event.seq, event.type);
+ * const result = await queue.result(runId);
+ */
+export class MacroQueue {
+  /** The BullMQ queue the runs are jobs of. */
+  readonly queue: Queue<RunJobData, MacroResult>;
+  readonly #connection: ConnectionOptions;
+  readonly #keys: RunKeys;
+  #events: QueueEvents | undefined;
+  #redis: Redis | undefined;
+
+  constructor(options: MacroQueueOptions) {
+    const { connection, name = DEFAULT_QUEUE, prefix = 'bull' } = options;
+    this.#connection = connection;
+    this.queue = new Queue<RunJobData, MacroResult>(name, { connection, prefix });
+    this.#keys = runKeys(prefix, name);
+  }
+
+  /**
+   * Enqueues a run of `macro`; resolves with its run id once the job is stored in Redis
+   * (the run starts when a worker takes it). Retries belong to the macro's stage policies:
+   * the job is never retried by BullMQ, only redelivered when its worker died.
+   */
+  async enqueue(macro: string, context: MacroContextInput, options: EnqueueOptions = {}): Promise<string> {
+    const runId = options.runId ?? randomUUID();
+    if (typeof runId !== 'string' || runId.length === 0 || runId.includes(':')) {
+      throw new MacroError('INVALID_OPTIONS', 'Expected runId to be a non-empty string without ":"');
+    }
+    const data: { -readonly [K in keyof RunJobData]: RunJobData[K] } = { macro, context };
+    if (options.input !== undefined) data.input = options.input;
+    if (options.timeoutMs !== undefined) data.timeoutMs = options.timeoutMs;
+    if (options.deadline !== undefined) data.deadline = options.deadline;
+    await this.queue.add(macro, data, {
+      jobId: runId,
+      attempts: 1,
+      removeOnComplete: { age: KEEP_SECONDS },
+      removeOnFail: { age: KEEP_SECONDS },
+      ...(options.priority === undefined ? {} : { priority: options.priority }),
+      ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
+    });
+    return runId;
+  }
+
+  /**
+   * The run's result, once it settles (whatever its status). Rejects with `RUN_NOT_FOUND`
+   * for a run the queue does not know (never enqueued, or removed a day after it ended),
+   * and with the worker's error when the run could not be started at all (an unknown
+   * macro: `MACRO_NOT_FOUND`, invalid context: `INVALID_CONTEXT`).
+   */
+  async result(runId: string): Promise<MacroResult> {
+    const job = await Job.fromId<RunJobData, MacroResult>(this.queue, runId);
+    if (job === undefined) throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is queued or kept`);
+    this.#events ??= new QueueEvents(this.queue.name, {
+      connection: this.#connection,
+      prefix: this.queue.opts.prefix ?? 'bull',
+    });
+    await this.#events.waitUntilReady();
+    try {
+      // The finished event is the fast path; a poll of the job's state every second
+      // catches one that ended while QueueEvents was not reading yet.
+      return await Promise.race([job.waitUntilFinished(this.#events), this.#polled(runId)]);
+    } catch (error) {
+      throw startFailure(runId, error);
+    }
+  }
+
+  /** Resolves with the job's return value once it completed; rejects once it failed. */
+  async #polled(runId: string): Promise<MacroResult> {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+      const job = await Job.fromId<RunJobData, MacroResult>(this.queue, runId);
+      if (job === undefined) throw new MacroError('RUN_NOT_FOUND', `Run "${runId}" is no longer kept`);
+      if (job.finishedOn === undefined) continue;
+      if (job.failedReason !== undefined && job.failedReason !== null) throw new Error(job.failedReason);
+      return job.returnvalue;
+    }
+  }
+
+  /**
+   * The run's events, as the worker running it emits them (the same types and `seq`
+   * numbers as a local run), from its first; ends after `run:end`. Events JSON cannot
+   * carry arrive without their outputs, marked `lossy: true`. A run resumed after its
+   * worker died goes on with `run:start` (`resumed: true`), its `seq` continuing from its
+   * last checkpoint.
+   */
+  async *events(runId: string): AsyncGenerator<MacroEvent> {
+    const idle = async () => {
+      const state = await this.queue.getJobState(runId);
+      return state === 'completed' || state === 'failed' || state === 'unknown';
+    };
+    // XREAD BLOCK holds its connection: a reader of its own, closed when the iteration ends.
+    const reader = this.#client().duplicate();
+    try {
+      yield* readEvents(reader, this.#keys.events(runId), idle);
+    } finally {
+      reader.disconnect();
+    }
+  }
+
+  /**
+   * Cancels the run wherever it is: on the worker running it now (which settles it
+   * `cancelled`), or, still queued, when a worker takes it (it settles `cancelled` at once).
+   */
+  async cancel(runId: string, reason = 'cancelled through MacroQueue'): Promise<void> {
+    const redis = this.#client();
+    await redis.set(this.#keys.cancelled(runId), reason, 'EX', KEEP_SECONDS);
+    await redis.publish(this.#keys.cancelChannel, runId);
+  }
+
+  /** Closes the queue's connections. */
+  async close(): Promise<void> {
+    await Promise.all([this.queue.close(), this.#events?.close(), this.#redis?.quit()]);
+  }
+
+  #client(): Redis {
+    this.#redis ??= connect(this.#connection);
+    return this.#redis;
+  }
+}
+
+/** An ioredis client of its own on the connection BullMQ was given. */
+export function connect(connection: ConnectionOptions): Redis {
+  if (connection instanceof Redis) return connection.duplicate();
+  return new Redis({ ...(connection as object), maxRetriesPerRequest: null });
+}
+
+/** The error a worker failed a run's job with, as a MacroError with its code. */
+function startFailure(runId: string, error: unknown): MacroError {
+  const message = error instanceof Error ? error.message : String(error);
+  try {
+    const record = JSON.parse(message) as { code?: MacroErrorCode; message?: string };
+    if (typeof record.code === 'string' && typeof record.message === 'string') {
+      return new MacroError(record.code, record.message, { cause: error });
+    }
+  } catch {
+    // not one of ours: below
+  }
+  return new MacroError('PERSISTENCE_FAILED', `Run "${runId}" failed on its worker: ${message}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * `MacroWorker`: a BullMQ `Worker` whose jobs are runs of a `MacroOrchestrator`. A job
+ * redelivered because its worker died resumes the run from its checkpoints.
+ * @module
+ */
+import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { isMacroError, MacroError, toErrorRecord } from '../errors.js';
+import type { MacroOrchestrator } from '../macro/orchestrator.js';
+import type { MacroRun } from '../macro/run.js';
+import type { MacroResult } from '../model/result.js';
+import { EventWriter } from './event-stream.js';
+import { DEFAULT_QUEUE, type RunJobData, type RunKeys, runKeys } from './keys.js';
+import { connect } from './macro-queue.js';
+
+/** Options of {@link MacroWorker}; the same `name` and `prefix` as the producers'. */
+export interface MacroWorkerOptions {
+  /** Redis: connection options (`{ host, port }`) or an ioredis instance, as BullMQ takes them. */
+  readonly connection: ConnectionOptions;
+  /**
+   * Runs the jobs. Give it durable memory shared by every worker (`PostgresMemory`), so a
+   * run whose worker died resumes where it stopped on another one.
+   */
+  readonly orchestrator: MacroOrchestrator;
+  /** The queue's name. @default 'macro-orchestrator' */
+  readonly name?: string;
+  /** BullMQ's key prefix. @default 'bull' */
+  readonly prefix?: string;
+  /** Runs at a time in this process. @default 1 */
+  readonly concurrency?: number;
+  /**
+   * How long a job's lock lasts without renewal, in ms (BullMQ renews it at half that
+   * while the run works). A worker that died gives its runs up this long after, plus up
+   * to `stalledIntervalMs`. Keep the memory's `leaseMs` at or below it. @default 30000
+   */
+  readonly lockDurationMs?: number;
+  /** How often BullMQ looks for jobs whose lock expired. @default 30000 */
+  readonly stalledIntervalMs?: number;
+  /** How many times one run may be taken back from a dead worker before it fails. @default 5 */
+  readonly maxStalledCount?: number;
+}
+
+/**
+ * Serves a queue's runs: each job is one run on `orchestrator`. A redelivered job (its
+ * worker died) resumes the run from its checkpoints; BullMQ's job lock, renewed while the
+ * run works, keeps other workers off it, and the memory's lease fences its writes. Jobs are
+ * never retried by BullMQ: retries belong to the stages' policies. Every event is appended
+ * to the run's stream (`MacroQueue.events`), and `MacroQueue.cancel` reaches the run here.
+ * @example
+ * const worker = new MacroWorker({ connection, orchestrator, concurrency: 8 });
+ * process.on('SIGTERM', () => worker.close()); // finishes the runs in flight
+ */
+export class MacroWorker {
+  /** The BullMQ worker. */
+  readonly worker: Worker<RunJobData, MacroResult>;
+  readonly #orchestrator: MacroOrchestrator;
+  readonly #keys: RunKeys;
+  readonly #redis: Redis;
+  readonly #subscriber: Redis;
+  /** The runs this worker is running, by id, with the controller that cancels them. */
+  readonly #running = new Map<string, AbortController>();
+
+  constructor(options: MacroWorkerOptions) {
+    const { connection, orchestrator, name = DEFAULT_QUEUE, prefix = 'bull' } = options;
+    this.#orchestrator = orchestrator;
+    this.#keys = runKeys(prefix, name);
+    this.#redis = connect(connection);
+    this.#subscriber = connect(connection);
+    void this.#subscriber.subscribe(this.#keys.cancelChannel).catch(() => {});
+    this.#subscriber.on('message', (_channel: string, runId: string) => {
+      this.#running.get(runId)?.abort(new MacroError('CANCELLED', 'cancelled through MacroQueue'));
+    });
+    this.worker = new Worker<RunJobData, MacroResult>(
+      name,
+      (job, _token, signal) => this.#process(job, signal),
+      {
+        connection,
+        prefix,
+        concurrency: options.concurrency ?? 1,
+        lockDuration: options.lockDurationMs ?? 30_000,
+        stalledInterval: options.stalledIntervalMs ?? 30_000,
+        maxStalledCount: options.maxStalledCount ?? 5,
+      },
+    );
+  }
+
+  /** Stops taking jobs and waits for the runs in flight to finish; then closes the connections. */
+  async close(): Promise<void> {
+    await this.worker.close();
+    this.#subscriber.disconnect();
+    this.#redis.disconnect();
+  }
+
+  async #process(job: Job<RunJobData, MacroResult>, signal: AbortSignal | undefined): Promise<MacroResult> {
+    const runId = job.id as string;
+    const controller = new AbortController();
+    signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    this.#running.set(runId, controller);
+    const events = new EventWriter(this.#redis, this.#keys.events(runId));
+    try {
+      const cancelled = await this.#redis.get(this.#keys.cancelled(runId));
+      if (cancelled !== null) controller.abort(new MacroError('CANCELLED', cancelled));
+      // #start resolves with a box: a MacroRun is thenable, and would be awaited into its result.
+      const { run } = await this.#start(runId, job.data, controller.signal, events);
+      return await run.result;
+    } catch (error) {
+      // The run could not start (unknown macro, invalid context): final, never retried.
+      const record = isMacroError(error) ? toErrorRecord(error) : { code: 'UNKNOWN', message: String(error) };
+      throw new UnrecoverableError(JSON.stringify({ code: record.code, message: record.message }));
+    } finally {
+      this.#running.delete(runId);
+      await events.close();
+    }
+  }
+
+  /**
+   * Starts the run, or resumes it when memory holds it already (the job was redelivered).
+   * A run whose previous worker's lease has not expired yet is claimed again every 500 ms
+   * while this job is ours.
+   */
+  async #start(
+    runId: string,
+    data: RunJobData,
+    signal: AbortSignal,
+    events: EventWriter,
+  ): Promise<{ run: MacroRun<unknown> }> {
+    const streamed = (run: MacroRun<unknown>) => {
+      run.onAny((event) => events.push(event)); // before its first event: run() starts a turn later
+      return { run };
+    };
+    const memory = this.#orchestrator.memory;
+    if ((await memory.loadRun(runId))?.header === undefined) {
+      const { macro, context, input, timeoutMs, deadline } = data;
+      return streamed(
+        this.#orchestrator.run(macro, context, {
+          runId,
+          signal,
+          ...(input === undefined ? {} : { input }),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(deadline === undefined ? {} : { deadline }),
+        }),
+      );
+    }
+    for (;;) {
+      const started = streamed(this.#orchestrator.resume(runId, { signal }));
+      try {
+        await Promise.race([started.run.result, claimed(started.run)]);
+        return started;
+      } catch (error) {
+        if (!isMacroError(error) || error.code !== 'RUN_LEASED' || signal.aborted) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+}
+
+/** Resolves once the resumed run has started (its lease claimed and its stored run loaded). */
+function claimed(run: MacroRun<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = run.onAny(() => {
+      stop();
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * Runs on BullMQ workers, producer and worker in this process, on the real Redis: results,
+ * events, cancellation, start failures and retries.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MacroQueue, MacroWorker } from '../../src/bullmq.js';
+import {
+  agentStage,
+  defineAgent,
+  defineMacro,
+  type MacroEvent,
+  MacroOrchestrator,
+  parallel,
+  retryableStage,
+} from '../../src/index.js';
+import { redis } from '../support/services.js';
+
+const connection = await redis();
+const open: { close(): Promise<void> }[] = [];
+
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+const calls: string[] = [];
+let release: () => void = () => {};
+
+const agents = [
+  defineAgent({ id: 'a', invoke: (input: unknown) => (calls.push('a'), `${String(input)}>a`) }),
+  defineAgent({ id: 'b', invoke: (input: unknown) => (calls.push('b'), `${String(input)}>b`) }),
+  defineAgent({
+    id: 'wait',
+    invoke: (input: unknown, call) =>
+      new Promise<string>((resolve, reject) => {
+        calls.push('wait');
+        release = () => resolve(`${String(input)}>wait`);
+        call.signal.addEventListener('abort', () => reject(call.signal.reason), { once: true });
+      }),
+  }),
+  defineAgent({
+    id: 'flaky',
+    invoke: () => {
+      calls.push('flaky');
+      throw new Error('down');
+    },
+  }),
+];
+
+const macros = [
+  defineMacro({
+    name: 'line',
+    description: 'a, then a parallel pair, then b',
+    stages: [
+      agentStage('a', 'a'),
+      parallel('p', [agentStage('x', 'a'), agentStage('y', 'b')]),
+      agentStage('b', 'b'),
+    ],
+  }),
+  defineMacro({ name: 'waits', description: 'an agent that waits', stages: [agentStage('w', 'wait')] }),
+  defineMacro({
+    name: 'flaky',
+    description: 'a failing stage with one retry',
+    stages: [retryableStage(agentStage('f', 'flaky'), { retries: 1, minDelayMs: 1, maxDelayMs: 1 })],
+  }),
+];
+
+/** A queue and a worker on a queue name of their own. */
+function fleet() {
+  const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const orchestrator = new MacroOrchestrator({ agents, macros });
+  const worker = new MacroWorker({ connection: connection as never, orchestrator, name, concurrency: 4 });
+  const queue = new MacroQueue({ connection: connection as never, name });
+  open.push(worker, {
+    close: async () => {
+      await queue.queue.obliterate({ force: true });
+      await queue.close();
+    },
+  });
+  return { queue, worker, orchestrator };
+}
+
+async function collect(events: AsyncIterable<MacroEvent>): Promise<MacroEvent[]> {
+  const seen: MacroEvent[] = [];
+  for await (const event of events) seen.push(event);
+  return seen;
+}
+
+afterAll(() => {
+  release();
+});
+
+describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
+  it('resolves the result of an enqueued run', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    expect(await queue.result(runId)).toMatchObject({
+      runId,
+      status: 'succeeded',
+      output: 'go>a>a,go>a>b>b',
+    });
+  });
+
+  it('runs under the run id the producer chose', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' }, { runId: 'chosen-1', input: 'in' });
+    expect([runId, (await queue.result(runId)).runId]).toEqual(['chosen-1', 'chosen-1']);
+  });
+
+  it("streams a remote run's events with the types and seq numbers of a local run", async () => {
+    const { queue, orchestrator } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    const remote = await collect(queue.events(runId));
+    const local: MacroEvent[] = [];
+    const run = orchestrator.run('line', { intent: 'go' });
+    run.onAny((event) => local.push(event));
+    await run.result;
+    const shape = (events: MacroEvent[]) => events.map((e) => `${e.seq} ${e.type} ${e.path}`);
+    expect(shape(remote)).toEqual(shape(local));
+  });
+
+  it('cancels a run in flight on its worker from the producer', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('waits', { intent: 'go' });
+    const events = queue.events(runId)[Symbol.asyncIterator]();
+    while ((await events.next()).value?.type !== 'stage:start');
+    await queue.cancel(runId);
+    expect(await queue.result(runId)).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
+    await events.return?.(undefined);
+  });
+
+  it('settles a run cancelled before any worker took it as cancelled', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('waits', { intent: 'go' }, { delayMs: 300 });
+    await queue.cancel(runId);
+    expect(await queue.result(runId)).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('rejects the result of a run whose macro no worker knows with MACRO_NOT_FOUND', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('nope', { intent: 'go' });
+    await expect(queue.result(runId)).rejects.toMatchObject({
+      code: 'MACRO_NOT_FOUND',
+      message: expect.stringContaining('Unknown macro "nope"'),
+    });
+  });
+
+  it('rejects the result of a run never enqueued with RUN_NOT_FOUND', async () => {
+    const { queue } = fleet();
+    await expect(queue.result('never')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+  });
+
+  it("leaves retries to the stage's policy: BullMQ does not run the job again", async () => {
+    const { queue } = fleet();
+    calls.length = 0;
+    const runId = await queue.enqueue('flaky', { intent: 'go' });
+    expect(await queue.result(runId)).toMatchObject({ status: 'failed' });
+    const job = await queue.queue.getJob(runId);
+    expect([calls.filter((c) => c === 'flaky').length, job?.attemptsMade]).toEqual([2, 1]);
+  });
+});
