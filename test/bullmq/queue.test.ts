@@ -26,8 +26,15 @@ const calls: string[] = [];
 let release: () => void = () => {};
 
 const agents = [
-  defineAgent({ id: 'a', invoke: (input: unknown) => (calls.push('a'), `${String(input)}>a`) }),
-  defineAgent({ id: 'b', invoke: (input: unknown) => (calls.push('b'), `${String(input)}>b`) }),
+  ...['a', 'b'].map((id) =>
+    defineAgent({
+      id,
+      invoke: (input: unknown) => {
+        calls.push(id);
+        return `${String(input)}>${id}`;
+      },
+    }),
+  ),
   defineAgent({
     id: 'wait',
     invoke: (input: unknown, call) =>

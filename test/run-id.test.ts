@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { agentStage, defineAgent, defineMacro, MacroOrchestrator } from '../src/index.js';
+
+const waits = defineMacro({
+  name: 'waits',
+  description: 'one waiting stage',
+  stages: [agentStage('w', 'w')],
+});
+
+/** An orchestrator whose agent answers once `release()` was called (before or after the call). */
+function orchestrator() {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const agents = [defineAgent({ id: 'w', invoke: () => gate.then(() => 'done') })];
+  return { orchestrator: new MacroOrchestrator({ agents, macros: [waits] }), release: () => release() };
+}
+
+describe('RunOptions.runId', () => {
+  it('runs under the id the caller chose', async () => {
+    const { orchestrator: o, release } = orchestrator();
+    const run = o.run('waits', { intent: 'go' }, { runId: 'job-7' });
+    release();
+    expect([run.runId, (await run).runId]).toEqual(['job-7', 'job-7']);
+  });
+
+  it('refuses the id of a run still running in the orchestrator with INVALID_OPTIONS', async () => {
+    const { orchestrator: o, release } = orchestrator();
+    const first = o.run('waits', { intent: 'go' }, { runId: 'job-7' });
+    expect(() => o.run('waits', { intent: 'go' }, { runId: 'job-7' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: 'Invalid option "runId" in run options: run "job-7" is already running in this orchestrator',
+      }),
+    );
+    release();
+    await first;
+  });
+
+  it('takes the id of a run that finished', async () => {
+    const { orchestrator: o, release } = orchestrator();
+    const first = o.run('waits', { intent: 'go' }, { runId: 'job-7' });
+    release();
+    await first;
+    const again = o.run('waits', { intent: 'go' }, { runId: 'job-7' });
+    release();
+    expect((await again).status).toBe('succeeded');
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['a number', 7],
+    ['257 characters', 'x'.repeat(257)],
+  ])('refuses %s as the id with INVALID_OPTIONS', (_, runId) => {
+    const { orchestrator: o } = orchestrator();
+    expect(() => o.run('waits', { intent: 'go' }, { runId: runId as string })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('runId') }),
+    );
+  });
+
+  it('is not an option of resume', () => {
+    const { orchestrator: o } = orchestrator();
+    expect(() => o.resume('r', { runId: 'x' } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+});
