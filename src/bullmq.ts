@@ -4,5 +4,8 @@
  * by those who import it.
  * @module
  */
+
+export { AgentWorker, type AgentWorkerOptions } from './bullmq/agent-worker.js';
 export { type EnqueueOptions, MacroQueue, type MacroQueueOptions } from './bullmq/macro-queue.js';
 export { MacroWorker, type MacroWorkerOptions } from './bullmq/macro-worker.js';
+export { type QueuedAgent, type QueuedAgentOptions, queuedAgent } from './bullmq/queued-agent.js';

@@ -1,0 +1,131 @@
+/**
+ * `queuedAgent`: an agent whose calls run as jobs on a queue that an `AgentWorker` in
+ * another process serves (a GPU box with a local model, a pool that owns a rate-limited
+ * API key). The stage's abort and timeout reach the remote call; its output, usage,
+ * progress and errors come back as a local call's would.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { type ConnectionOptions, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Agent, AgentInvocation } from '../agents/agent.js';
+import type { TokenUsage } from '../model/usage.js';
+import { runKeys } from './keys.js';
+import { connect } from './macro-queue.js';
+import { remoteError } from './remote-error.js';
+
+/** The queue agent calls go to when none is named. */
+export const DEFAULT_AGENT_QUEUE = 'macro-orchestrator-agents';
+
+/** A call as its job carries it. @internal */
+export interface AgentJobData {
+  readonly agent: string;
+  readonly input: unknown;
+  readonly runId: string;
+  readonly path: string;
+  readonly attempt: number;
+  readonly phase?: string;
+  readonly context: AgentInvocation['context'];
+  readonly feedback: AgentInvocation['feedback'];
+  readonly previous?: unknown;
+}
+
+/** What a job returns: the output and the usage the agent reported. @internal */
+export interface AgentJobResult {
+  readonly output: unknown;
+  readonly usage: readonly TokenUsage[];
+}
+
+/** Options of {@link queuedAgent}. */
+export interface QueuedAgentOptions {
+  /** Redis: connection options (`{ host, port }`) or an ioredis instance, as BullMQ takes them. */
+  readonly connection: ConnectionOptions;
+  /** The queue the `AgentWorker` serves. @default 'macro-orchestrator-agents' */
+  readonly queue?: string;
+  /** BullMQ's key prefix. @default 'bull' */
+  readonly prefix?: string;
+  readonly description?: string;
+}
+
+/** A queued agent: an `Agent`, plus `close()` for its Redis connections. */
+export interface QueuedAgent extends Agent {
+  close(): Promise<void>;
+}
+
+/**
+ * An agent `id` whose calls are jobs on a queue, run by the `AgentWorker` that registers
+ * an agent of the same id. Each call is one job, never retried by BullMQ (the stage's retry
+ * policy decides, from the remote error's `retryable` and status); aborting the call (a
+ * timeout, a cancel, a fail-fast sibling) removes a waiting job or aborts the running one.
+ * @example
+ * const writer = queuedAgent('writer', { connection, queue: 'gpu' }); // served by an AgentWorker on the GPU box
+ * const orchestrator = new MacroOrchestrator({ agents: [writer, ...local], macros });
+ */
+export function queuedAgent(id: string, options: QueuedAgentOptions): QueuedAgent {
+  const { connection, queue: name = DEFAULT_AGENT_QUEUE, prefix = 'bull' } = options;
+  const keys = runKeys(prefix, name);
+  let queue: Queue<AgentJobData, AgentJobResult> | undefined;
+  let events: QueueEvents | undefined;
+  let redis: Redis | undefined;
+  const open = async () => {
+    queue ??= new Queue<AgentJobData, AgentJobResult>(name, { connection, prefix });
+    events ??= new QueueEvents(name, { connection, prefix });
+    redis ??= connect(connection);
+    await events.waitUntilReady();
+    return { queue, events, redis };
+  };
+  return {
+    id,
+    ...(options.description === undefined ? {} : { description: options.description }),
+    async invoke(input: unknown, call: AgentInvocation): Promise<unknown> {
+      call.signal.throwIfAborted();
+      const { queue, events, redis } = await open();
+      const data: AgentJobData = {
+        agent: id,
+        input,
+        runId: call.runId,
+        path: call.path,
+        attempt: call.attempt,
+        context: call.context,
+        feedback: call.feedback,
+        ...(call.phase === undefined ? {} : { phase: call.phase }),
+        ...(call.previous === undefined ? {} : { previous: call.previous }),
+      };
+      const jobId = randomUUID();
+      const job = await queue.add(id, data, {
+        jobId,
+        attempts: 1,
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
+      const onProgress = ({ jobId: of, data: progress }: { jobId: string; data: unknown }) => {
+        if (of === jobId && typeof progress === 'object' && progress !== null && 'report' in progress) {
+          call.report((progress as { report: unknown }).report);
+        }
+      };
+      events.on('progress', onProgress);
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => {
+          reject(call.signal.reason);
+          // Still waiting: removed; running: its worker aborts it.
+          void job.remove().catch(() => redis.publish(keys.cancelChannel, jobId));
+        };
+        if (call.signal.aborted) onAbort();
+        else call.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        const result = (await Promise.race([job.waitUntilFinished(events), aborted])) as AgentJobResult;
+        for (const usage of result.usage) call.usage(usage);
+        return result.output;
+      } catch (error) {
+        if (call.signal.aborted) throw call.signal.reason;
+        throw remoteError(error instanceof Error ? error.message : String(error), id);
+      } finally {
+        events.off('progress', onProgress);
+      }
+    },
+    async close() {
+      await Promise.all([queue?.close(), events?.close(), redis?.quit()]);
+    },
+  };
+}

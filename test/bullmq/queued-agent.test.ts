@@ -1,0 +1,139 @@
+/**
+ * Agents whose calls run on an AgentWorker (here in this process, over the real Redis):
+ * outputs, errors and their retryability, aborts, usage and progress come back as from a
+ * local call.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AgentWorker, queuedAgent } from '../../src/bullmq.js';
+import {
+  type Agent,
+  agentStage,
+  defineAgent,
+  defineMacro,
+  MacroOrchestrator,
+  retryableStage,
+  type StageDefinition,
+} from '../../src/index.js';
+import { redis } from '../support/services.js';
+
+const connection = await redis();
+const open: { close(): Promise<void> }[] = [];
+
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+/** An AgentWorker serving `remote` on a queue of its own, and a run of one stage calling agent `id` through it. */
+function served(remote: Agent[], id: string, stage: StageDefinition = agentStage('s', id)) {
+  const queue = `mo-agents-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const worker = new AgentWorker({ connection: connection as never, queue, agents: remote, concurrency: 2 });
+  const agent = queuedAgent(id, { connection: connection as never, queue });
+  open.push(worker, agent);
+  const macro = defineMacro({ name: 'm', description: 'one stage', stages: [stage] });
+  return new MacroOrchestrator({ agents: [agent], macros: [macro] });
+}
+
+describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () => {
+  it('returns the remote output to the stage', async () => {
+    const o = served([defineAgent({ id: 'up', invoke: (s: string) => s.toUpperCase() })], 'up');
+    expect(await o.run('m', { intent: 'go' }).result).toMatchObject({ status: 'succeeded', output: 'GO' });
+  });
+
+  it('gives the remote agent the run id, path and attempt of the call', async () => {
+    const seen: string[] = [];
+    const o = served(
+      [defineAgent({ id: 'who', invoke: (_: unknown, call) => seen.push(`${call.path}#${call.attempt}`) })],
+      'who',
+    );
+    await o.run('m', { intent: 'go' }).result;
+    expect(seen).toEqual(['m/s#1']);
+  });
+
+  it('retries a remote error that is retryable, as the stage policy says', async () => {
+    let calls = 0;
+    const flaky = defineAgent({
+      id: 'flaky',
+      invoke: () => {
+        calls += 1;
+        if (calls === 1) throw Object.assign(new Error('busy'), { statusCode: 503 });
+        return 'ok';
+      },
+    });
+    const o = served(
+      [flaky],
+      'flaky',
+      retryableStage(agentStage('s', 'flaky'), { retries: 2, minDelayMs: 1 }),
+    );
+    const result = await o.run('m', { intent: 'go' }).result;
+    expect([result.status, result.stages['m/s']?.attempts, calls]).toEqual(['succeeded', 2, 2]);
+  });
+
+  it('does not retry a remote error that is not retryable, and keeps its message', async () => {
+    let calls = 0;
+    const bad = defineAgent({
+      id: 'bad',
+      invoke: () => {
+        calls += 1;
+        throw Object.assign(new Error('invalid request'), { statusCode: 400 });
+      },
+    });
+    const o = served([bad], 'bad', retryableStage(agentStage('s', 'bad'), { retries: 2, minDelayMs: 1 }));
+    const result = await o.run('m', { intent: 'go' }).result;
+    expect([result.status, calls, result.status === 'failed' && result.error.message]).toEqual([
+      'failed',
+      1,
+      expect.stringContaining('invalid request'),
+    ]);
+  });
+
+  it("aborts the remote call when the stage's timeout passes", async () => {
+    let aborted: (reason: unknown) => void = () => {};
+    const sawAbort = new Promise<unknown>((resolve) => {
+      aborted = resolve;
+    });
+    const slow = defineAgent({
+      id: 'slow',
+      invoke: (_: unknown, call) =>
+        new Promise((_, reject) => {
+          call.signal.addEventListener('abort', () => {
+            aborted(call.signal.reason);
+            reject(call.signal.reason);
+          });
+        }),
+    });
+    const o = served([slow], 'slow', agentStage('s', 'slow', { timeoutMs: 300 }));
+    const result = await o.run('m', { intent: 'go' }).result;
+    expect(result.status).toBe('partial');
+    await expect(sawAbort).resolves.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('counts the usage the remote agent reports in the run', async () => {
+    const metered = defineAgent({
+      id: 'metered',
+      invoke: (_: unknown, call) => {
+        call.usage({ inputTokens: 10, outputTokens: 5 });
+        return 'ok';
+      },
+    });
+    const o = served([metered], 'metered');
+    const result = await o.run('m', { intent: 'go' }).result;
+    expect(result.usage).toMatchObject({ inputTokens: 10, outputTokens: 5 });
+  });
+
+  it("delivers the remote agent's progress reports as progress events", async () => {
+    const chatty = defineAgent({
+      id: 'chatty',
+      invoke: async (_: unknown, call) => {
+        call.report('half way');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return 'ok';
+      },
+    });
+    const o = served([chatty], 'chatty');
+    const run = o.run('m', { intent: 'go' });
+    const progress: unknown[] = [];
+    run.on('stage:progress', (event) => progress.push(event.data));
+    await run.result;
+    expect(progress).toEqual([{ type: 'custom', value: 'half way' }]);
+  });
+});
