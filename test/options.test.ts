@@ -32,7 +32,8 @@ describe('an unknown option key', () => {
     const error = await thrown(() => orchestrator().run('m', { intent: 'x' }, { timeout: 5 } as never));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
-      message: 'Unknown option "timeout" in run options (known: input, signal, timeoutMs, deadline, budget)',
+      message:
+        'Unknown option "timeout" in run options (known: input, runId, signal, timeoutMs, deadline, budget)',
     });
   });
 
