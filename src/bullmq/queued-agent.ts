@@ -17,7 +17,7 @@ import { remoteError } from './remote-error.js';
 /** The queue agent calls go to when none is named. */
 export const DEFAULT_AGENT_QUEUE = 'macro-orchestrator-agents';
 
-/** A call as its job carries it. @internal */
+/** A call as its job carries it (not part of the package API). */
 export interface AgentJobData {
   readonly agent: string;
   readonly input: unknown;
@@ -30,7 +30,7 @@ export interface AgentJobData {
   readonly previous?: unknown;
 }
 
-/** What a job returns: the output and the usage the agent reported. @internal */
+/** What a job returns: the output and the usage the agent reported (not part of the package API). */
 export interface AgentJobResult {
   readonly output: unknown;
   readonly usage: readonly TokenUsage[];
