@@ -68,7 +68,9 @@ export class MacroQueue {
   /**
    * Enqueues a run of `macro`; resolves with its run id once the job is stored in Redis
    * (the run starts when a worker takes it). Retries belong to the macro's stage policies:
-   * the job is never retried by BullMQ, only redelivered when its worker died.
+   * a run that ran is never run again by BullMQ (its job completes with its result,
+   * whatever its status); BullMQ tries again only a run that could not start (memory
+   * unreachable; up to 3 times), and redelivers one whose worker died.
    */
   async enqueue(macro: string, context: MacroContextInput, options: EnqueueOptions = {}): Promise<string> {
     const runId = options.runId ?? randomUUID();
@@ -81,7 +83,10 @@ export class MacroQueue {
     if (options.deadline !== undefined) data.deadline = options.deadline;
     await this.queue.add(macro, data, {
       jobId: runId,
-      attempts: 1,
+      // Only a run that could not start is tried again (memory unreachable): a stage's
+      // failure is in the result, and its retries belong to the stage's policy.
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1_000 },
       removeOnComplete: { age: KEEP_SECONDS },
       removeOnFail: { age: KEEP_SECONDS },
       ...(options.priority === undefined ? {} : { priority: options.priority }),

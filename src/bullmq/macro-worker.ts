@@ -97,16 +97,22 @@ export class MacroWorker {
     signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
     this.#running.set(runId, controller);
     const events = new EventWriter(this.#redis, this.#keys.events(runId));
+    const since = Date.now();
     try {
       const cancelled = await this.#redis.get(this.#keys.cancelled(runId));
       if (cancelled !== null) controller.abort(new MacroError('CANCELLED', cancelled));
-      // #start resolves with a box: a MacroRun is thenable, and would be awaited into its result.
-      const { run } = await this.#start(runId, job.data, controller.signal, events);
-      return await run.result;
+      for (let fresh = true; ; fresh = false) {
+        // #start resolves with a box: a MacroRun is thenable, and would be awaited into its result.
+        const { run } = await this.#start(runId, job.data, controller.signal, events, fresh);
+        const result = await run.result;
+        // Another process holds the run (a worker that lost its job lock but still runs it):
+        // wait for it, then take over, or replay the result it saved.
+        if (!leaseRefused(result) || controller.signal.aborted) return result;
+        if (Date.now() - since > CLAIM_TIMEOUT_MS) throw new Error(`Run "${runId}" stayed leased elsewhere`);
+        await sleep(RECLAIM_MS);
+      }
     } catch (error) {
-      // The run could not start (unknown macro, invalid context): final, never retried.
-      const record = isMacroError(error) ? toErrorRecord(error) : { code: 'UNKNOWN', message: String(error) };
-      throw new UnrecoverableError(JSON.stringify({ code: record.code, message: record.message }));
+      throw startFailure(error);
     } finally {
       this.#running.delete(runId);
       await events.close();
@@ -114,22 +120,27 @@ export class MacroWorker {
   }
 
   /**
-   * Starts the run, or resumes it when memory holds it already (the job was redelivered).
-   * A run whose previous worker's lease has not expired yet is claimed again every 500 ms
-   * while this job is ours.
+   * Starts the run (`fresh`, and memory does not hold it yet), or resumes it (the job was
+   * redelivered, or the run was leased elsewhere). A run whose previous worker's lease has
+   * not expired yet is claimed again every 500 ms, for at most two minutes.
    */
   async #start(
     runId: string,
     data: RunJobData,
     signal: AbortSignal,
     events: EventWriter,
+    fresh: boolean,
   ): Promise<{ run: MacroRun<unknown> }> {
     const streamed = (run: MacroRun<unknown>) => {
-      run.onAny((event) => events.push(event)); // before its first event: run() starts a turn later
+      // Subscribed before its first event (run() starts a turn later). The end of a run
+      // stopped by a lease refusal is not the run's end: it goes on in the process holding it.
+      run.onAny((event) => {
+        if (event.type !== 'run:end' || !leaseRefused(event.result)) events.push(event);
+      });
       return { run };
     };
     const memory = this.#orchestrator.memory;
-    if ((await memory.loadRun(runId))?.header === undefined) {
+    if (fresh && (await memory.loadRun(runId))?.header === undefined) {
       const { macro, context, input, timeoutMs, deadline } = data;
       return streamed(
         this.#orchestrator.run(macro, context, {
@@ -141,17 +152,52 @@ export class MacroWorker {
         }),
       );
     }
-    for (;;) {
+    for (const since = Date.now(); ; ) {
       const started = streamed(this.#orchestrator.resume(runId, { signal }));
       try {
         await Promise.race([started.run.result, claimed(started.run)]);
         return started;
       } catch (error) {
-        if (!isMacroError(error) || error.code !== 'RUN_LEASED' || signal.aborted) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        const leased = isMacroError(error) && error.code === 'RUN_LEASED';
+        if (!leased || signal.aborted || Date.now() - since > CLAIM_TIMEOUT_MS) throw error;
+        await sleep(RECLAIM_MS);
       }
     }
   }
+}
+
+/** How long a worker waits for a run leased elsewhere before it fails the job (retried by BullMQ). */
+const CLAIM_TIMEOUT_MS = 120_000;
+/** The pause between two claims of a run leased elsewhere. */
+const RECLAIM_MS = 500;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a run stopped because another process holds its lease. */
+function leaseRefused(result: MacroResult): boolean {
+  const code = result.status === 'succeeded' ? undefined : result.error.code;
+  return code === 'LEASE_LOST' || code === 'RUN_LEASED';
+}
+
+/** Errors that starting the run again cannot cure: the job fails for good, never retried. */
+const FINAL = new Set([
+  'MACRO_NOT_FOUND',
+  'INVALID_CONTEXT',
+  'INVALID_OPTIONS',
+  'MACRO_CONFIGURATION',
+  'RUN_CORRUPT',
+  'CANCELLED',
+]);
+
+/**
+ * What the job fails with when the run could not start: a configuration error is final
+ * (`UnrecoverableError`); anything else (memory unreachable, a lease held too long) is
+ * retried by BullMQ, as the job's `attempts` allow. The reason carries the code as JSON.
+ */
+function startFailure(error: unknown): Error {
+  const record = isMacroError(error) ? toErrorRecord(error) : { code: 'UNKNOWN', message: String(error) };
+  const reason = JSON.stringify({ code: record.code, message: record.message });
+  return FINAL.has(record.code) ? new UnrecoverableError(reason) : new Error(reason);
 }
 
 /** Resolves once the resumed run has started (its lease claimed and its stored run loaded). */

@@ -67,12 +67,25 @@ export function queuedAgent(id: string, options: QueuedAgentOptions): QueuedAgen
   let queue: Queue<AgentJobData, AgentJobResult> | undefined;
   let events: QueueEvents | undefined;
   let redis: Redis | undefined;
+  /** The calls in flight by job id, for the one progress listener. */
+  const calls = new Map<string, AgentInvocation>();
+  const onProgress = ({ jobId, data: progress }: { jobId: string; data: unknown }) => {
+    if (typeof progress === 'object' && progress !== null && 'report' in progress) {
+      calls.get(jobId)?.report((progress as { report: unknown }).report);
+    }
+  };
   const open = async () => {
-    queue ??= new Queue<AgentJobData, AgentJobResult>(name, { connection, prefix });
-    events ??= new QueueEvents(name, { connection, prefix });
-    redis ??= connect(connection);
+    if (events === undefined) {
+      queue = new Queue<AgentJobData, AgentJobResult>(name, { connection, prefix });
+      events = new QueueEvents(name, { connection, prefix });
+      // Each call in flight waits on them (BullMQ's own listeners): no leak warning at 11.
+      queue.setMaxListeners(0);
+      events.setMaxListeners(0);
+      events.on('progress', onProgress);
+      redis = connect(connection);
+    }
     await events.waitUntilReady();
-    return { queue, events, redis };
+    return { queue: queue as Queue<AgentJobData, AgentJobResult>, events, redis: redis as Redis };
   };
   return {
     id,
@@ -92,20 +105,18 @@ export function queuedAgent(id: string, options: QueuedAgentOptions): QueuedAgen
         ...(call.previous === undefined ? {} : { previous: call.previous }),
       };
       const jobId = randomUUID();
+      // Kept a while after they end: a call that ends before its wait begins still finds its job.
+      const kept = { age: 300 };
       const job = await queue.add(id, data, {
         jobId,
         attempts: 1,
-        removeOnComplete: true,
-        removeOnFail: true,
+        removeOnComplete: kept,
+        removeOnFail: kept,
       });
-      const onProgress = ({ jobId: of, data: progress }: { jobId: string; data: unknown }) => {
-        if (of === jobId && typeof progress === 'object' && progress !== null && 'report' in progress) {
-          call.report((progress as { report: unknown }).report);
-        }
-      };
-      events.on('progress', onProgress);
+      calls.set(jobId, call);
+      let onAbort = () => {};
       const aborted = new Promise<never>((_, reject) => {
-        const onAbort = () => {
+        onAbort = () => {
           reject(call.signal.reason);
           // Still waiting: removed; running: its worker aborts it.
           void job.remove().catch(() => redis.publish(keys.cancelChannel, jobId));
@@ -121,7 +132,8 @@ export function queuedAgent(id: string, options: QueuedAgentOptions): QueuedAgen
         if (call.signal.aborted) throw call.signal.reason;
         throw remoteError(error instanceof Error ? error.message : String(error), id);
       } finally {
-        events.off('progress', onProgress);
+        calls.delete(jobId);
+        call.signal.removeEventListener('abort', onAbort);
       }
     },
     async close() {

@@ -13,6 +13,7 @@ import { AbortScope } from '../internal/abort-scope.js';
 import { stopTimer, type Timer } from '../internal/timers.js';
 import { logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
+import { releaseLease } from '../memory/lease.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import type { MacroLogger } from '../model/logger.js';
@@ -384,6 +385,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       if (budget !== undefined) stopTimer(budget);
       scope.dispose();
       if (this.#live.get(run.runId) === run) this.#live.delete(run.runId);
+      releaseLease(this.#services.memory, run.runId); // held still only if the result was not saved
     };
     run.result.then(forget, forget);
   }

@@ -8,7 +8,7 @@ import { CancelledError, describe, PersistenceError } from '../errors.js';
 import { AbortScope } from '../internal/abort-scope.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { stopTimer } from '../internal/timers.js';
-import { type ClaimStaleOptions, leaseRefusal } from '../memory/lease.js';
+import { type ClaimStaleOptions, leaseRefusal, releaseLease } from '../memory/lease.js';
 import type { MemoryAdapter, RunSummary, StoredRun } from '../memory/memory-adapter.js';
 import type { ResumeOptions } from './orchestrator-options.js';
 import type { MacroRun } from './run.js';
@@ -28,7 +28,15 @@ export async function loadStoredRun(
 ): Promise<StoredRun | undefined> {
   let loaded: unknown;
   const { claimRun } = memory;
-  if (typeof claimRun === 'function') await claim(() => claimRun.call(memory, runId), runId, scope);
+  if (typeof claimRun === 'function') {
+    let claiming: Promise<void>;
+    try {
+      claiming = claimRun.call(memory, runId);
+    } catch (error) {
+      claiming = Promise.reject(error);
+    }
+    await claim(memory, claiming, runId, scope);
+  }
   try {
     // Cancelled or out of time while loading: a load that still settles within the turn
     // gives a `cancelled` (or `partial`) result, as a run does; a slower one is left behind.
@@ -48,10 +56,17 @@ export async function loadStoredRun(
  * Takes the run's lease before it is loaded (an adapter shared by processes): another
  * process's live lease rejects with its `RUN_LEASED`; any other failure is `PERSISTENCE_FAILED`.
  */
-async function claim(call: () => Promise<void>, runId: string, scope: AbortScope): Promise<void> {
+async function claim(
+  memory: MemoryAdapter,
+  claiming: Promise<void>,
+  runId: string,
+  scope: AbortScope,
+): Promise<void> {
   try {
-    await withGrace(call(), scope, abortReason);
+    await withGrace(claiming, scope, abortReason);
   } catch (error) {
+    // Given up on (cancelled, out of time): a claim that still succeeds is given back.
+    if (scope.aborted) claiming.then(() => releaseLease(memory, runId), ignore);
     if ((scope.aborted && error === scope.reason) || leaseRefusal(error) === error) throw error;
     throw new PersistenceError(
       'claimRun',
@@ -77,7 +92,15 @@ export async function listRunning(
   try {
     const { claimStale } = memory;
     if (typeof claimStale === 'function') {
-      return await withGrace(claimStale.call(memory, claim), scope, abortReason);
+      const claiming = claimStale.call(memory, claim);
+      // Given up on (cancelled, out of time): what the claim still takes is given back.
+      const giveBack = (runs: RunSummary[]) => {
+        for (const run of runs) releaseLease(memory, run.runId);
+      };
+      return await withGrace(claiming, scope, (s) => {
+        claiming.then(giveBack, ignore);
+        return abortReason(s);
+      });
     }
     const { limit, updatedBefore = Number.POSITIVE_INFINITY } = claim;
     const running = await withGrace(memory.listRuns({ status: 'running', limit }), scope, abortReason);
@@ -87,6 +110,8 @@ export async function listRunning(
     scope.dispose();
   }
 }
+
+function ignore(): void {}
 
 /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
 export function replayResult(

@@ -51,7 +51,7 @@ const CONTEXT_ISSUES: IssueFormat = {
 const OPTION_ISSUES: IssueFormat = { keys: 'dots', place: 'before', root: '(root)' };
 
 /** Every key of `RunOptions`. */
-export const RUN_OPTION_KEYS = ['input', 'signal', 'timeoutMs', 'deadline', 'budget'] as const;
+export const RUN_OPTION_KEYS = ['input', 'runId', 'signal', 'timeoutMs', 'deadline', 'budget'] as const;
 
 /** The schema of `RunOptions`; see {@link plainRunOptions} for its fast path. */
 export const RunOptionsSchema = z.strictObject({

@@ -39,7 +39,7 @@ export function runMacro<
     'orchestrator',
     ...ORCHESTRATOR_OPTION_KEYS,
   ]);
-  const { input, signal, timeoutMs, deadline, budget, orchestrator, ...rest } = options as RunOptions &
+  const { input, runId, signal, timeoutMs, deadline, budget, orchestrator, ...rest } = options as RunOptions &
     OrchestratorOptions<M> & { orchestrator?: MacroOrchestrator<M> };
   if (orchestrator !== undefined && Object.keys(rest).length > 0) {
     // They would be ignored: the orchestrator was built with its own.
@@ -50,6 +50,7 @@ export function runMacro<
   }
   const runOptions: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {};
   if (input !== undefined) runOptions.input = input;
+  if (runId !== undefined) runOptions.runId = runId;
   if (signal !== undefined) runOptions.signal = signal;
   if (timeoutMs !== undefined) runOptions.timeoutMs = timeoutMs;
   if (deadline !== undefined) runOptions.deadline = deadline;

@@ -20,8 +20,8 @@ export interface LeaseOptions {
   readonly owner?: string;
   /**
    * How long a lease lasts without being renewed, in ms. The adapter renews the leases
-   * it holds every third of it, and every write renews its run's; a run whose process
-   * died is free to claim this long after its last renewal.
+   * it holds every third of it (`PostgresMemory` also with every checkpoint); a run whose
+   * process died is free to claim this long after its last renewal.
    * @default 30000
    */
   readonly leaseMs?: number;
@@ -64,6 +64,22 @@ export function leaseSettings(what: string, options: LeaseOptions): { owner: str
   }
   return { owner, leaseMs };
 }
+
+/**
+ * Gives back, in the background, the lease of `runId` if `memory` holds it (see
+ * `MemoryAdapter.releaseRun`); a failure only leaves the lease to expire.
+ */
+export function releaseLease(memory: { releaseRun?: (runId: string) => Promise<void> }, runId: string): void {
+  const { releaseRun } = memory;
+  if (typeof releaseRun !== 'function') return;
+  try {
+    releaseRun.call(memory, runId).catch(ignore);
+  } catch {
+    // a throwing adapter: the lease expires instead
+  }
+}
+
+function ignore(): void {}
 
 /** A claim refused: another owner's lease on the run is live. */
 export function runLeased(runId: string, owner: string | null, expiresAt: number | null): MacroError {
@@ -177,8 +193,14 @@ export class HeldLeases {
     if (this.#renewing || this.#held.size === 0) return;
     this.#renewing = true;
     const held = new Map(this.#held);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const kept = new Set(await this.#renew(held));
+      // A renewal that hangs (a half-open connection) must not stop the heartbeat for good.
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('renewal timed out')), this.#everyMs);
+        timer.unref();
+      });
+      const kept = new Set(await Promise.race([this.#renew(held), bound]));
       for (const [runId, token] of held) {
         // A lease taken again meanwhile has a new token: only the one renewed is judged.
         if (!kept.has(runId) && this.#held.get(runId) === token) this.release(runId);
@@ -186,6 +208,7 @@ export class HeldLeases {
     } catch {
       // The database is unreachable: the next beat tries again; fencing keeps writes safe.
     } finally {
+      clearTimeout(timer);
       this.#renewing = false;
     }
   }

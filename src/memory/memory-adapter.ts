@@ -141,6 +141,13 @@ export interface MemoryAdapter {
    * oldest first. `resumeIncomplete()` resumes what it returns, instead of listing runs.
    */
   claimStale?(options: ClaimStaleOptions): Promise<RunSummary[]>;
+  /**
+   * Optional, with {@link claimRun}: gives back the lease of a run this adapter holds (a
+   * no-op otherwise), so another process may take the run over. The engine calls it when a
+   * run it claimed settles without its result saved: a resume refused after the claim, a
+   * result that could not be written, a claim that came back after the caller gave up.
+   */
+  releaseRun?(runId: string): Promise<void>;
 }
 
 /** Every method of {@link MemoryAdapter}, for checks of an adapter's shape. @internal */

@@ -31,7 +31,9 @@ export interface PostgresPool {
 export interface PostgresMemoryOptions extends LeaseOptions {
   /**
    * A `pg.Pool` you made and own: the adapter never ends it (`close()` leaves it open).
-   * Set `statement_timeout` or `query_timeout` on it to bound slow queries.
+   * Set `statement_timeout` or `query_timeout` on it to bound slow queries, and listen to
+   * its `'error'` events (an idle connection that dies is reported there; unheard, it
+   * crashes the process). A pool the adapter makes has a listener of its own.
    */
   readonly pool?: PostgresPool;
   /**

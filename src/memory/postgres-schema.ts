@@ -12,7 +12,9 @@ import type { PostgresClient, PostgresPool } from './postgres-options.js';
  * stands for the quoted schema name. Append only; never edit a migration that has shipped.
  * Documents are `text`, not `jsonb`: what is loaded is exactly the JSON that was stored
  * (jsonb reorders keys and refuses `\u0000`). Times are the orchestrator's epoch ms;
- * lease expiries are the database's clock, the one clock every process shares.
+ * lease expiries are the database's clock, the one clock every process shares. Fencing
+ * tokens come from one sequence, so a run id used again after its row was deleted never
+ * meets a token an old process still remembers.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE $s.runs (
@@ -49,7 +51,8 @@ const MIGRATIONS: readonly string[] = [
      path   text NOT NULL,
      data   text NOT NULL
    );
-   CREATE INDEX audit_by_run ON $s.audit (run_id, id);`,
+   CREATE INDEX audit_by_run ON $s.audit (run_id, id);
+   CREATE SEQUENCE $s.lease_tokens;`,
 ];
 
 /** The schema version this code reads and writes. */

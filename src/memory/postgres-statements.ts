@@ -23,18 +23,20 @@ const SUMMARY = `run_id, macro, produced_by, status, started_at, ended_at, updat
 
 /** Every statement, for the tables in schema `s` (quoted). */
 export function postgresStatements(s: string) {
+  const nextToken = `nextval('${s}.lease_tokens')`;
   return {
     /** $1 run id, $2 macro, $3 started at, $4 header, $5 owner, $6 lease ms, $7 token last held. */
     beginRun: `WITH up AS (
         INSERT INTO ${s}.runs AS r (run_id, macro, produced_by, status, started_at, updated_at, header,
                                     lease_owner, lease_token, lease_expires_at)
-        VALUES ($1, $2, $2, 'running', $3, $3, $4, $5, 1, ${expiry('$6')})
+        VALUES ($1, $2, $2, 'running', $3, $3, $4, $5, ${nextToken}, ${expiry('$6')})
         ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
           status = 'running', started_at = excluded.started_at, ended_at = NULL,
           updated_at = excluded.updated_at, header = excluded.header, result = NULL,
-          lease_owner = excluded.lease_owner, lease_token = r.lease_token + 1,
+          lease_owner = excluded.lease_owner, lease_token = excluded.lease_token,
           lease_expires_at = excluded.lease_expires_at
-        WHERE ${fence('r', '$7')}
+        -- Or our own begin, retried after its reply was lost (it committed): taken again.
+        WHERE ${fence('r', '$7')} OR (r.lease_owner = $5 AND r.status = 'running' AND r.header = $4)
         RETURNING run_id, lease_token::float8 AS token),
       gone AS (DELETE FROM ${s}.checkpoints WHERE run_id IN (SELECT run_id FROM up))
       SELECT token FROM up`,
@@ -66,7 +68,9 @@ export function postgresStatements(s: string) {
     /** $1..$6 the audit columns, $7 the token last held for each record's run. */
     appendAudit: `WITH a AS (SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::text[],
           $6::text[], $7::bigint[]) WITH ORDINALITY AS a(run_id, seq, at, kind, path, data, token, n)),
-      refused AS (SELECT 1 FROM a JOIN ${s}.runs r USING (run_id) WHERE NOT ${fence('r', 'a.token')} LIMIT 1)
+      -- Locked, so a claim committing meanwhile is waited for and its token seen.
+      locked AS (SELECT run_id, lease_token FROM ${s}.runs WHERE run_id IN (SELECT run_id FROM a) FOR SHARE),
+      refused AS (SELECT 1 FROM a JOIN locked r USING (run_id) WHERE NOT ${fence('r', 'a.token')} LIMIT 1)
       INSERT INTO ${s}.audit (run_id, seq, at, kind, path, data)
       SELECT run_id, seq, at, kind, path, data FROM a WHERE NOT EXISTS (SELECT 1 FROM refused) ORDER BY n`,
     /** Why a write was refused: $1 run id. */
@@ -85,7 +89,7 @@ export function postgresStatements(s: string) {
       WHERE ($1::text IS NULL OR macro = $1::text) AND ($2::text IS NULL OR status = $2::text)
       ORDER BY id DESC LIMIT $3`,
     /** $1 run id, $2 owner, $3 lease ms, $4 token held. */
-    claimRun: `UPDATE ${s}.runs r SET lease_owner = $2, lease_token = r.lease_token + 1,
+    claimRun: `UPDATE ${s}.runs r SET lease_owner = $2, lease_token = ${nextToken},
         lease_expires_at = ${expiry('$3')}
       WHERE r.run_id = $1 AND r.status IN ('running', 'suspended') AND r.header IS NOT NULL
         AND (r.lease_owner IS NULL OR r.lease_expires_at < clock_timestamp() OR r.lease_token = $4::bigint)
@@ -97,7 +101,7 @@ export function postgresStatements(s: string) {
           AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
           AND macro = ANY($1::text[]) AND ($2::float8 IS NULL OR updated_at <= $2::float8)
         ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-      UPDATE ${s}.runs r SET lease_owner = $4, lease_token = r.lease_token + 1, lease_expires_at = ${expiry('$5')}
+      UPDATE ${s}.runs r SET lease_owner = $4, lease_token = ${nextToken}, lease_expires_at = ${expiry('$5')}
       FROM c WHERE r.run_id = c.run_id
       RETURNING r.id::float8 AS ord, r.lease_token::float8 AS token, ${SUMMARY.split(', ')
         .map((c) => `r.${c}`)

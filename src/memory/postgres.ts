@@ -73,11 +73,16 @@ export class PostgresMemory implements MemoryAdapter {
   constructor(options?: PostgresMemoryOptions) {
     const settings = parseOptions(options);
     this.#ownsPool = settings.pool === undefined;
-    this.pool =
-      settings.pool ??
-      (new pg.Pool(
+    if (settings.pool === undefined) {
+      const pool = new pg.Pool(
         settings.connectionString === undefined ? {} : { connectionString: settings.connectionString },
-      ) as PostgresPool);
+      );
+      // An idle client whose connection died (a restart, a failover, an idle timeout) is
+      // reported here, and would crash the process unheard: the pool drops it, and the
+      // next query takes a new connection.
+      pool.on('error', () => {});
+      this.pool = pool as PostgresPool;
+    } else this.pool = settings.pool;
     this.owner = settings.owner;
     this.#leaseMs = settings.leaseMs;
     this.#schema = settings.schema;
@@ -241,6 +246,14 @@ export class PostgresMemory implements MemoryAdapter {
     const claimed = (rows as (SummaryRow & { ord: number; token: number })[]).sort((a, b) => a.ord - b.ord);
     for (const row of claimed) this.#leases.hold(row.run_id, row.token);
     return claimed.map(toSummary);
+  }
+
+  /** Gives back the lease of `runId` if this adapter holds it (see {@link MemoryAdapter.releaseRun}). */
+  async releaseRun(runId: string): Promise<void> {
+    const token = this.#leases.holds(runId) ? this.#leases.token(runId) : null;
+    if (token === null) return;
+    this.#leases.release(runId);
+    await this.#query('releaseRun', this.#sql.release, [[runId], [token]]);
   }
 
   /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */

@@ -7,6 +7,8 @@
  * @internal
  * @module
  */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { type ClaimStaleOptions, leaseLost, runLeased } from './lease.js';
 import type { RunState, RunSummary } from './memory-adapter.js';
@@ -19,6 +21,22 @@ export interface LeaseHolder {
   readonly host: string;
   /** The token this adapter last held for a run, or `null`. */
   token(runId: string): number | null;
+  /** Whether this adapter holds (and renews) the run's lease now. */
+  holds(runId: string): boolean;
+}
+
+/**
+ * Where process ids mean the same process: the host, and on Linux its boot and pid
+ * namespace too (two containers sharing a hostname and a volume do not share pids). Where
+ * these cannot be read, the hostname alone.
+ */
+export function processSpace(): string {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${hostname()}/${boot}/${readlinkSync('/proc/self/ns/pid')}`;
+  } catch {
+    return hostname();
+  }
 }
 
 interface LeaseRow {
@@ -74,9 +92,10 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
     `SELECT header IS NOT NULL AS begun, status, lease_owner, lease_pid, lease_host, lease_token,
        lease_expires_at FROM runs WHERE run_id = ?`,
   );
-  const take = db.prepare<[string, number, string, number, string, number]>(
-    `UPDATE runs SET lease_owner = ?, lease_pid = ?, lease_host = ?, lease_token = lease_token + 1,
-       lease_expires_at = ? WHERE run_id = ? AND lease_token = ?`,
+  const nextToken = db.prepare<[], number>('UPDATE lease_tokens SET last = last + 1 RETURNING last').pluck();
+  const take = db.prepare<[string, number, string, number, number, string]>(
+    `UPDATE runs SET lease_owner = ?, lease_pid = ?, lease_host = ?, lease_token = ?,
+       lease_expires_at = ? WHERE run_id = ?`,
   );
   const stale = db.prepare<[string, number], StaleRow>(
     `SELECT * FROM (
@@ -103,10 +122,11 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
     r.lease_token === me.token(runId) ||
     (r.lease_host === me.host && r.lease_pid !== null && r.lease_pid !== me.pid && !alive(r.lease_pid));
 
-  /** Takes the lease described by `r`; returns the new token. */
-  const takeLease = (runId: string, r: LeaseRow, now: number) => {
-    take.run(me.owner, me.pid, me.host, now + me.leaseMs, runId, r.lease_token);
-    return r.lease_token + 1;
+  /** Takes the lease of `runId` (inside a write transaction); returns the new token. */
+  const takeLease = (runId: string, now: number) => {
+    const token = nextToken.get() as number;
+    take.run(me.owner, me.pid, me.host, token, now + me.leaseMs, runId);
+    return token;
   };
 
   return {
@@ -119,22 +139,23 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
       }
       throw leaseLost(runId, operation, me.owner);
     },
-    begun(r: LeaseRow | undefined, now: number) {
-      return [me.owner, me.pid, me.host, (r?.lease_token ?? 0) + 1, now + me.leaseMs] as const;
+    begun(_: LeaseRow | undefined, now: number) {
+      return [me.owner, me.pid, me.host, nextToken.get() as number, now + me.leaseMs] as const;
     },
     claimRun: db.transaction((runId: string, now: number): number | null => {
       const r = row.get(runId);
       if (r === undefined || r.begun === 0 || (r.status !== 'running' && r.status !== 'suspended'))
         return null;
       if (!claimable(r, runId, now)) throw runLeased(runId, r.lease_owner, r.lease_expires_at);
-      return takeLease(runId, r, now);
-    }),
+      return takeLease(runId, now);
+    }).immediate,
     claimStale: db.transaction((options: ClaimStaleOptions, now: number) => {
       const claimed: { summary: RunSummary; token: number }[] = [];
       const before = options.updatedBefore ?? Number.MAX_VALUE;
       for (const r of stale.all(JSON.stringify(options.macros), before)) {
         if (claimed.length >= options.limit) break;
-        if (!claimable(r, r.run_id, now)) continue;
+        // A run this adapter runs now is not stale, whatever its expiry.
+        if (me.holds(r.run_id) || !claimable(r, r.run_id, now)) continue;
         const summary: RunSummary = {
           runId: r.run_id,
           macro: r.macro,
@@ -143,10 +164,10 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
           startedAt: r.started_at,
           updatedAt: r.updated_at,
         };
-        claimed.push({ summary, token: takeLease(r.run_id, r, now) });
+        claimed.push({ summary, token: takeLease(r.run_id, now) });
       }
       return claimed;
-    }),
+    }).immediate,
     renew: db.transaction((held: ReadonlyMap<string, number>, now: number) => {
       const kept: string[] = [];
       for (const [runId, token] of held) {

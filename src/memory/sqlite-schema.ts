@@ -44,12 +44,16 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX audit_by_run ON audit (run_id, id);`,
   // 2: leases. The owner, its process and host (a claim on the same host takes over the
-  // lease of a process that is gone), the fencing token and the expiry (epoch ms).
+  // lease of a process that is gone), the fencing token and the expiry (epoch ms). Tokens
+  // come from one counter, so a run id used again after its row was deleted never meets
+  // a token an old process still remembers.
   `ALTER TABLE runs ADD COLUMN lease_owner TEXT;
    ALTER TABLE runs ADD COLUMN lease_pid INTEGER;
    ALTER TABLE runs ADD COLUMN lease_host TEXT;
    ALTER TABLE runs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;`,
+   ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+   CREATE TABLE lease_tokens (last INTEGER NOT NULL);
+   INSERT INTO lease_tokens (last) VALUES (0);`,
 ];
 
 /** The schema version this code reads and writes. */

@@ -5,7 +5,6 @@
  * schema, statements and lock handling are in the `sqlite-*.ts` files beside it.
  * @module
  */
-import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
@@ -19,7 +18,7 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
-import { type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
+import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import {
   FIRST_RETRY_DELAY_MS,
   isLockError,
@@ -121,8 +120,13 @@ export class SqliteMemory implements MemoryAdapter {
       this.#write('renewLeases', this.#leases.renew, runs, Date.now()),
     );
     this.#held = held;
-    const me = { owner: options.owner, leaseMs: options.leaseMs, pid: process.pid, host: hostname() };
-    this.#leases = sqliteLeases(db, { ...me, token: (runId) => held.token(runId) });
+    const me = { owner: options.owner, leaseMs: options.leaseMs, pid: process.pid, host: processSpace() };
+    const holder = {
+      ...me,
+      token: (runId: string) => held.token(runId),
+      holds: (runId: string) => held.holds(runId),
+    };
+    this.#leases = sqliteLeases(db, holder);
     const ops = sqliteOperations(db, this.#leases, Date.now);
     this.#beginRun = ops.beginRun;
     this.#saveCheckpoint = ops.saveCheckpoint;
@@ -188,6 +192,14 @@ export class SqliteMemory implements MemoryAdapter {
     const claimed = await this.#write('claimStale', this.#leases.claimStale, options, Date.now());
     for (const { summary, token } of claimed) this.#held.hold(summary.runId, token);
     return claimed.map((c) => c.summary);
+  }
+
+  /** Gives back the lease of `runId` if this adapter holds it (see {@link MemoryAdapter.releaseRun}). */
+  async releaseRun(runId: string): Promise<void> {
+    const token = this.#held.holds(runId) ? this.#held.token(runId) : null;
+    if (token === null) return;
+    this.#held.release(runId);
+    await this.#write('releaseRun', this.#leases.release, new Map([[runId, token]]));
   }
 
   /** Renews every lease held now (the heartbeat does this every third of `leaseMs`). */

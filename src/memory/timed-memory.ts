@@ -60,12 +60,15 @@ export function withTimeout(memory: MemoryAdapter, timeoutMs: number): MemoryAda
     readAudit: (runId) => bounded(() => memory.readAudit(runId), timeoutMs, 'readAudit'),
     listRuns: (options) => bounded(() => memory.listRuns(options), timeoutMs, 'listRuns'),
   };
-  const { claimRun, claimStale } = memory;
+  const { claimRun, claimStale, releaseRun } = memory;
   if (typeof claimRun === 'function') {
     timed.claimRun = (runId) => bounded(() => claimRun.call(memory, runId), timeoutMs, 'claimRun');
   }
   if (typeof claimStale === 'function') {
     timed.claimStale = (options) => bounded(() => claimStale.call(memory, options), timeoutMs, 'claimStale');
+  }
+  if (typeof releaseRun === 'function') {
+    timed.releaseRun = (runId) => bounded(() => releaseRun.call(memory, runId), timeoutMs, 'releaseRun');
   }
   return timed;
 }
