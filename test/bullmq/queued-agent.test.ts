@@ -39,6 +39,18 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     expect(await o.run('m', { intent: 'go' }).result).toMatchObject({ status: 'succeeded', output: 'GO' });
   });
 
+  it('answers every one of many quick calls made at once, with no listener leak warned of', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const o = served([defineAgent({ id: 'up', invoke: (s: string) => s.toUpperCase() })], 'up');
+    const runs = Array.from({ length: 60 }, (_, i) => o.run('m', { intent: `x${i}` }).result);
+    const results = await Promise.all(runs);
+    process.off('warning', onWarning);
+    expect(results.filter((r) => r.status !== 'succeeded')).toEqual([]);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('gives the remote agent the run id, path and attempt of the call', async () => {
     const seen: string[] = [];
     const o = served(

@@ -78,6 +78,20 @@ describe('HeldLeases', () => {
     leases.stop();
   });
 
+  it('gives up on a renewal that hangs after a beat, so the next beat renews again', async () => {
+    vi.useFakeTimers();
+    const renew = vi
+      .fn()
+      .mockReturnValueOnce(new Promise(() => {}))
+      .mockResolvedValueOnce(['r1']);
+    const leases = new HeldLeases(3_000, renew);
+    leases.hold('r1', 1);
+    await vi.advanceTimersByTimeAsync(2_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(renew).toHaveBeenCalledTimes(2);
+    leases.stop();
+  });
+
   it('stops its heartbeat once nothing is held', async () => {
     vi.useFakeTimers();
     const renew = vi.fn(async () => []);

@@ -69,6 +69,43 @@ describe.skipIf(url === undefined)('PostgresMemory', () => {
     expect(await m.deleteRun('r1')).toBe(false);
   });
 
+  it('survives the server closing an idle connection of its own pool', async () => {
+    const m = memory();
+    await m.listRuns();
+    // The pool's one idle connection (queries one after another reuse it); only it is ended.
+    const { rows } = await m.pool.query('SELECT pg_backend_pid() AS pid');
+    const admin = memory();
+    await admin.pool.query('SELECT pg_terminate_backend($1)', [(rows[0] as { pid: number }).pid]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(m.listRuns()).resolves.toEqual([]);
+  });
+
+  it('takes its own lease again when a beginRun whose reply was lost is retried', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const real = memory({ schema });
+    await real.ready();
+    let lose = true;
+    const pool = {
+      query: async (text: string, values?: unknown[]) => {
+        const reply = await real.pool.query(text, values);
+        if (lose && text.includes('INSERT INTO') && text.includes('header')) {
+          lose = false;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return reply;
+      },
+      connect: () => real.pool.connect(),
+      end: async () => {},
+    };
+    const m = new PostgresMemory({ pool, schema, owner: 'one' });
+    open.push(m);
+    await expect(m.beginRun(header('r1'))).rejects.toMatchObject({ code: 'PERSISTENCE_FAILED' });
+    await m.beginRun(header('r1'));
+    await m.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), []);
+    expect((await m.loadRun('r1'))?.checkpoints).toHaveLength(1);
+  });
+
   it('rejects with PERSISTENCE_FAILED naming the operation when the server cannot be reached', async () => {
     const m = new PostgresMemory({
       connectionString: 'postgres://postgres@127.0.0.1:1/none',

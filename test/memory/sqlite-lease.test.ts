@@ -4,11 +4,12 @@
  * on this host is gone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { processSpace } from '../../src/memory/sqlite-leases.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import { header, memoryLeaseContract, result } from '../../src/testing.js';
+import { checkpoint, header, memoryLeaseContract, result, stage } from '../../src/testing.js';
 import { exited, lines, tsxChild } from '../support/index.js';
 
 memoryLeaseContract('SqliteMemory', {
@@ -101,6 +102,52 @@ describe('SqliteMemory leases', () => {
       expect(expiry).toBeGreaterThan(Date.now());
       memory.close();
     });
+  });
+
+  it('does not claim as stale a run it is running itself, whatever its expiry', async () => {
+    await inFolder(async (path) => {
+      const memory = new SqliteMemory({ path });
+      await memory.beginRun(header('mine'));
+      memory.db.prepare('UPDATE runs SET lease_expires_at = 0').run();
+      expect(await memory.claimStale({ limit: 10, macros: ['write'] })).toEqual([]);
+      memory.close();
+    });
+  });
+
+  it('never gives a run id begun again after a delete a token an old owner remembers', async () => {
+    await inFolder(async (path) => {
+      const first = new SqliteMemory({ path, owner: 'first' });
+      await first.beginRun(header('x'));
+      await first.saveResult(result('x'));
+      const second = new SqliteMemory({ path, owner: 'second' });
+      await second.deleteRun('x');
+      await second.beginRun(header('x'));
+      await expect(first.saveCheckpoint('x', checkpoint(1, [stage('write/a', 1)]), [])).rejects.toMatchObject(
+        {
+          code: 'LEASE_LOST',
+        },
+      );
+      first.close();
+      second.close();
+    });
+  });
+
+  it('gives back the lease of a run it claimed when releaseRun is called, and only then', async () => {
+    await inFolder(async (path) => {
+      const first = new SqliteMemory({ path, owner: 'first' });
+      await first.beginRun(header('r1'));
+      await first.releaseRun('nope'); // not held: nothing to give back
+      const second = new SqliteMemory({ path, owner: 'second' });
+      await expect(second.claimRun('r1')).rejects.toMatchObject({ code: 'RUN_LEASED' });
+      await first.releaseRun('r1');
+      await second.claimRun('r1');
+      first.close();
+      second.close();
+    });
+  });
+
+  it('names the host, its boot and its pid namespace as the space its process ids live in', () => {
+    expect(processSpace().split('/')[0]).toBe(hostname());
   });
 
   it('does not take over the live lease of a process that is alive', async () => {
