@@ -18,12 +18,13 @@ export class EventWriter {
   #pending: string[] = [];
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
-  /** The first write that failed: the run goes on, its events are then incomplete. */
-  failure: unknown;
+  /** Told of a write that failed: the run goes on, its stream is then incomplete. */
+  readonly #onError: (error: unknown) => void;
 
-  constructor(redis: Redis, key: string) {
+  constructor(redis: Redis, key: string, onError: (error: unknown) => void) {
     this.#redis = redis;
     this.#key = key;
+    this.#onError = onError;
   }
 
   push(event: MacroEvent): void {
@@ -45,11 +46,10 @@ export class EventWriter {
         const pipeline = this.#redis.pipeline();
         for (const json of batch) pipeline.xadd(this.#key, '*', 'e', json);
         const results = (await pipeline.exec()) ?? [];
-        for (const [error] of results) if (error !== null) this.failure ??= error;
+        const failed = results.find(([error]) => error !== null);
+        if (failed !== undefined) this.#onError(failed[0]);
       })
-      .catch((error: unknown) => {
-        this.failure ??= error;
-      });
+      .catch(this.#onError);
   }
 
   /** Writes what is pending and sets the stream to expire. */

@@ -6,6 +6,7 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isMacroError, MacroError, toErrorRecord } from '../errors.js';
+import { logFailure } from '../logger.js';
 import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import type { MacroRun } from '../macro/run.js';
 import type { MacroResult } from '../model/result.js';
@@ -96,7 +97,15 @@ export class MacroWorker {
     const controller = new AbortController();
     signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
     this.#running.set(runId, controller);
-    const events = new EventWriter(this.#redis, this.#keys.events(runId));
+    const events = new EventWriter(this.#redis, this.#keys.events(runId), (error) =>
+      logFailure(
+        this.#orchestrator.logger,
+        'warn',
+        error,
+        { runId },
+        'run events could not be written to Redis',
+      ),
+    );
     const since = Date.now();
     try {
       const cancelled = await this.#redis.get(this.#keys.cancelled(runId));

@@ -8,6 +8,7 @@ import {
   agentStage,
   defineAgent,
   defineMacro,
+  InMemoryMemory,
   type MacroEvent,
   MacroOrchestrator,
   parallel,
@@ -53,7 +54,14 @@ const agents = [
   }),
 ];
 
+const twoSteps = defineMacro({
+  name: 'two-steps',
+  description: 'a, then an agent that waits',
+  stages: [agentStage('a', 'a'), agentStage('w', 'wait')],
+});
+
 const macros = [
+  twoSteps,
   defineMacro({
     name: 'line',
     description: 'a, then a parallel pair, then b',
@@ -149,6 +157,73 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
       code: 'MACRO_NOT_FOUND',
       message: expect.stringContaining('Unknown macro "nope"'),
     });
+  });
+
+  it('ends the events of a run that never started, once its job has failed', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('nope', { intent: 'go' });
+    await queue.result(runId).catch(() => {});
+    expect(await collect(queue.events(runId))).toEqual([]);
+  });
+
+  it('refuses a run id with a colon with INVALID_OPTIONS', async () => {
+    const { queue } = fleet();
+    await expect(queue.enqueue('line', { intent: 'go' }, { runId: 'a:b' })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+    });
+  });
+
+  it('passes the priority, delay and time budget of a run on to its job and run', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue(
+      'line',
+      { intent: 'go' },
+      { priority: 2, delayMs: 10, timeoutMs: 60_000, deadline: Date.now() + 60_000 },
+    );
+    const job = await queue.queue.getJob(runId);
+    expect([job?.opts.priority, job?.opts.delay, job?.data.timeoutMs]).toEqual([2, 10, 60_000]);
+    expect((await queue.result(runId)).status).toBe('succeeded');
+  });
+
+  it('resumes, instead of starting again, a run memory holds already (a job redelivered)', async () => {
+    const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const memory = new InMemoryMemory();
+    let stuck: () => void = () => {};
+    const reached = new Promise<void>((resolve) => {
+      stuck = resolve;
+    });
+    const hanging = defineAgent({
+      id: 'wait',
+      invoke: () => {
+        stuck();
+        return new Promise<string>(() => {});
+      },
+    });
+    // A first worker's run, left in agent `wait` after stage `a` was checkpointed.
+    const first = new MacroOrchestrator({
+      agents: [...agents.slice(0, 2), hanging],
+      macros: [twoSteps],
+      memory,
+    });
+    const runId = first.run('two-steps', { intent: 'go' }).runId;
+    await reached;
+    calls.length = 0;
+    const orchestrator = new MacroOrchestrator({ agents, macros: [twoSteps], memory });
+    const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
+    const queue = new MacroQueue({ connection: connection as never, name });
+    open.push(worker, {
+      close: async () => {
+        await queue.queue.obliterate({ force: true });
+        await queue.close();
+      },
+    });
+    await queue.enqueue('two-steps', { intent: 'go' }, { runId });
+    const events = collect(queue.events(runId));
+    while (!calls.includes('wait')) await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    const result = await queue.result(runId);
+    expect([result.status, calls]).toEqual(['succeeded', ['wait']]);
+    expect((await events)[0]).toMatchObject({ type: 'run:start', resumed: true });
   });
 
   it('rejects the result of a run never enqueued with RUN_NOT_FOUND', async () => {

@@ -119,6 +119,39 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     await expect(sawAbort).resolves.toMatchObject({ code: 'CANCELLED' });
   });
 
+  it('fails the call of an agent the worker does not have with AGENT_NOT_FOUND, unretried', async () => {
+    const o = served([], 'ghost', retryableStage(agentStage('s', 'ghost'), { retries: 2, minDelayMs: 1 }));
+    const result = await o.run('m', { intent: 'go' }).result;
+    expect([result.status, result.stages['m/s']?.attempts]).toEqual(['failed', 1]);
+    expect(result.status === 'failed' && result.error.message).toContain(
+      'No agent "ghost" on this AgentWorker',
+    );
+  });
+
+  it('refuses a suspend from a queued call', async () => {
+    const o = served(
+      [defineAgent({ id: 'asks', invoke: (_: unknown, call) => call.suspend('ok?') })],
+      'asks',
+    );
+    const result = await o.run('m', { intent: 'go' }).result;
+    expect(result.status === 'failed' && result.error.message).toContain(
+      'cannot suspend a run from a queued call',
+    );
+  });
+
+  it('makes no job for a call already aborted', async () => {
+    const agent = queuedAgent('x', {
+      connection: connection as never,
+      queue: 'mo-never-served',
+      description: 'remote x',
+    });
+    open.push(agent);
+    const controller = new AbortController();
+    controller.abort(new Error('gone'));
+    await expect(agent.invoke('in', { signal: controller.signal } as never)).rejects.toThrow('gone');
+    expect(agent.description).toBe('remote x');
+  });
+
   it('counts the usage the remote agent reports in the run', async () => {
     const metered = defineAgent({
       id: 'metered',
