@@ -2,6 +2,9 @@
  * Runs on BullMQ workers, producer and worker in this process, on the real Redis: results,
  * events, cancellation, start failures and retries.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MacroQueue, MacroWorker } from '../../src/bullmq.js';
 import {
@@ -9,11 +12,14 @@ import {
   defineAgent,
   defineMacro,
   InMemoryMemory,
+  MacroError,
   type MacroEvent,
   MacroOrchestrator,
   parallel,
   retryableStage,
 } from '../../src/index.js';
+import { SqliteMemory } from '../../src/sqlite.js';
+import { header, result } from '../../src/testing.js';
 import { redis } from '../support/services.js';
 
 const connection = await redis();
@@ -224,6 +230,59 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     const result = await queue.result(runId);
     expect([result.status, calls]).toEqual(['succeeded', ['wait']]);
     expect((await events)[0]).toMatchObject({ type: 'run:start', resumed: true });
+  });
+
+  it('waits for a run leased by another process, then settles with the result it saved', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mo-leased-'));
+    const path = join(dir, 'runs.db');
+    const other = new SqliteMemory({ path, owner: 'other' });
+    const mine = new SqliteMemory({ path, owner: 'mine' });
+    try {
+      await other.beginRun(header('leased-1', { macro: 'line' }));
+      const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+      const orchestrator = new MacroOrchestrator({ agents, macros, memory: mine });
+      const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
+      const queue = new MacroQueue({ connection: connection as never, name });
+      open.push(worker, {
+        close: async () => {
+          await queue.queue.obliterate({ force: true });
+          await queue.close();
+        },
+      });
+      await queue.enqueue('line', { intent: 'go' }, { runId: 'leased-1' });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await other.saveResult(result('leased-1', 'succeeded', 'line'));
+      expect(await queue.result('leased-1')).toMatchObject({
+        runId: 'leased-1',
+        status: 'succeeded',
+        output: { title: 'WAL' },
+      });
+    } finally {
+      other.close();
+      mine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets BullMQ try again a run that could not start because memory failed, then rejects with its error', async () => {
+    const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const memory = new InMemoryMemory();
+    memory.loadRun = () => Promise.reject(new MacroError('PERSISTENCE_FAILED', 'database down'));
+    const orchestrator = new MacroOrchestrator({ agents, macros, memory });
+    const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
+    const queue = new MacroQueue({ connection: connection as never, name });
+    open.push(worker, {
+      close: async () => {
+        await queue.queue.obliterate({ force: true });
+        await queue.close();
+      },
+    });
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    await expect(queue.result(runId)).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: 'database down',
+    });
+    expect((await queue.queue.getJob(runId))?.attemptsMade).toBe(3);
   });
 
   it('rejects the result of a run never enqueued with RUN_NOT_FOUND', async () => {

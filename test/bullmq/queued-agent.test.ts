@@ -139,6 +139,37 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     );
   });
 
+  it('gives the remote agent the phase and previous output of a call, under a rate limit', async () => {
+    const queue = `mo-agents-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const seen: unknown[] = [];
+    const remote = defineAgent({
+      id: 'r',
+      invoke: (_: unknown, call) => seen.push([call.phase, call.previous]),
+    });
+    const worker = new AgentWorker({
+      connection: connection as never,
+      queue,
+      agents: [remote],
+      limiter: { max: 100, duration: 1_000 },
+    });
+    const agent = queuedAgent('r', { connection: connection as never, queue });
+    open.push(worker, agent);
+    const call = {
+      signal: new AbortController().signal,
+      runId: 'x',
+      path: 'm/s',
+      attempt: 2,
+      phase: 'refinement',
+      previous: 'draft 1',
+      feedback: [],
+      context: { intent: 'i', guidance: '', knowledge: [], metadata: {} },
+      report() {},
+      usage() {},
+    };
+    await agent.invoke('in', call as never);
+    expect(seen).toEqual([['refinement', 'draft 1']]);
+  });
+
   it('makes no job for a call already aborted', async () => {
     const agent = queuedAgent('x', {
       connection: connection as never,

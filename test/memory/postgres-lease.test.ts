@@ -125,6 +125,15 @@ describe.skipIf(url === undefined)('PostgresMemory leases', () => {
     });
   });
 
+  it('gives back a lease it holds when releaseRun is called, so another owner claims at once', async () => {
+    const [one, two, schema] = fleet();
+    await one.beginRun(header('r1'));
+    await one.releaseRun('r1');
+    await one.releaseRun('r1'); // no longer held: nothing to do
+    await two.claimRun('r1');
+    expect(await leaseRow(one, schema, 'r1')).toMatchObject({ lease_owner: 'two' });
+  });
+
   it('renews the leases it holds, moving their expiry forward', async () => {
     const [one, , schema] = fleet();
     await one.beginRun(header('r1'));

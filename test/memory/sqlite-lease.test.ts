@@ -92,6 +92,14 @@ describe('SqliteMemory leases', () => {
     });
   });
 
+  it("rejects a write once closed for a run it never held with the driver's error", async () => {
+    await inFolder(async (path) => {
+      const memory = new SqliteMemory({ path });
+      memory.close();
+      await expect(memory.saveResult(result('r9'))).rejects.toThrow('The database connection is not open');
+    });
+  });
+
   it('renews the leases it holds: a lapsed lease is live again', async () => {
     await inFolder(async (path) => {
       const memory = new SqliteMemory({ path });
