@@ -66,3 +66,23 @@ describe('RunOptions.runId', () => {
     );
   });
 });
+
+describe('runMacro options', () => {
+  it('passes a signal, a time budget and a deadline on to the run', async () => {
+    const { runMacro } = await import('../src/index.js');
+    const controller = new AbortController();
+    const run = runMacro(
+      'waits',
+      { intent: 'go' },
+      {
+        macros: [waits],
+        agents: [defineAgent({ id: 'w', invoke: () => new Promise(() => {}) })],
+        signal: controller.signal,
+        timeoutMs: 60_000,
+        deadline: Date.now() + 60_000,
+      },
+    );
+    controller.abort();
+    expect((await run.result).status).toBe('cancelled');
+  });
+});

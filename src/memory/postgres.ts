@@ -19,18 +19,9 @@ import type {
   StoredRun,
 } from './memory-adapter.js';
 import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './postgres-options.js';
+import { auditColumns, type SummaryRow, toSummary } from './postgres-rows.js';
 import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
-
-interface SummaryRow {
-  run_id: string;
-  macro: string;
-  produced_by: string;
-  status: RunState;
-  started_at: number;
-  ended_at: number | null;
-  updated_at: number;
-}
 
 /**
  * A {@link MemoryAdapter} on PostgreSQL: durable state that every process of a fleet
@@ -365,40 +356,4 @@ export class PostgresMemory implements MemoryAdapter {
       { cause: error, retryable: typeof code === 'string' && /^(08|40|53|57P)/.test(code) },
     );
   }
-}
-
-/** The audit records as the six column arrays the statements unnest. */
-function auditColumns(records: readonly AuditRecord[]): unknown[][] {
-  const n = records.length;
-  const columns: unknown[][] = [
-    new Array(n),
-    new Array(n),
-    new Array(n),
-    new Array(n),
-    new Array(n),
-    new Array(n),
-  ];
-  for (let i = 0; i < n; i++) {
-    const r = records[i] as AuditRecord;
-    (columns[0] as unknown[])[i] = r.runId;
-    (columns[1] as unknown[])[i] = r.seq;
-    (columns[2] as unknown[])[i] = r.at;
-    (columns[3] as unknown[])[i] = r.kind;
-    (columns[4] as unknown[])[i] = r.path;
-    (columns[5] as unknown[])[i] = JSON.stringify(r.data);
-  }
-  return columns;
-}
-
-function toSummary(row: SummaryRow): RunSummary {
-  const summary: { -readonly [K in keyof RunSummary]: RunSummary[K] } = {
-    runId: row.run_id,
-    macro: row.macro,
-    producedBy: row.produced_by,
-    status: row.status,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.ended_at !== null) summary.endedAt = row.ended_at;
-  return summary;
 }

@@ -165,6 +165,13 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     });
   });
 
+  it('streams the events of a run that starts after a wait longer than one blocking read', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' }, { delayMs: 1_500 });
+    const events = await collect(queue.events(runId));
+    expect([events[0]?.type, events.at(-1)?.type]).toEqual(['run:start', 'run:end']);
+  });
+
   it('ends the events of a run that never started, once its job has failed', async () => {
     const { queue } = fleet();
     const runId = await queue.enqueue('nope', { intent: 'go' });

@@ -75,6 +75,14 @@ describe('remote agent errors', () => {
     expect(remoteError(remoteErrorJson('plain'), 'a')).toMatchObject({ name: 'Error', message: 'plain' });
   });
 
+  it('come back from a thrown null as an Error saying so', () => {
+    expect(remoteError(remoteErrorJson(null), 'a')).toMatchObject({
+      name: 'Error',
+      message: 'null',
+      retryable: true,
+    });
+  });
+
   it('say which agent failed when the reason is not one of theirs', () => {
     expect(remoteError('job stalled more than allowable limit', 'writer').message).toBe(
       'The queued call of agent "writer" failed on its worker: job stalled more than allowable limit',

@@ -92,6 +92,12 @@ describe('HeldLeases', () => {
     leases.stop();
   });
 
+  it('lets go of a lease it does not hold as of nothing', () => {
+    const leases = new HeldLeases(3_000, async () => []);
+    leases.release('never');
+    expect([leases.holds('never'), leases.token('never')]).toEqual([false, null]);
+  });
+
   it('stops its heartbeat once nothing is held', async () => {
     vi.useFakeTimers();
     const renew = vi.fn(async () => []);
@@ -175,6 +181,35 @@ describe('PostgresMemory options', () => {
     expect(() => new PostgresMemory({ pool: proxy as never })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );
+  });
+
+  it('rejects with PERSISTENCE_FAILED, retryable, when the connection breaks (SQLSTATE class 08)', async () => {
+    const broken = Object.assign(new Error('connection failure'), { code: '08006' });
+    const pool = {
+      query: vi.fn(async () => Promise.reject(broken)),
+      connect: vi.fn(async () => ({ query: async () => ({ rows: [{ v: 1 }], rowCount: 1 }), release() {} })),
+      end: vi.fn(async () => {}),
+    };
+    const memory = new PostgresMemory({ pool: pool as never });
+    await expect(memory.listRuns()).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      retryable: true,
+      cause: broken,
+    });
+  });
+
+  it('rejects with PERSISTENCE_FAILED, not retryable, for a value the driver threw that is not an error', async () => {
+    const pool = {
+      query: vi.fn(async () => Promise.reject('syntax')),
+      connect: vi.fn(async () => ({ query: async () => ({ rows: [{ v: 1 }], rowCount: 1 }), release() {} })),
+      end: vi.fn(async () => {}),
+    };
+    const memory = new PostgresMemory({ pool: pool as never });
+    await expect(memory.listRuns()).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      retryable: false,
+      message: expect.stringContaining('failed: syntax'),
+    });
   });
 
   it('leaves a pool it was given open when closed', async () => {
