@@ -68,6 +68,17 @@ describe('RunOptions.runId', () => {
 });
 
 describe('runMacro options', () => {
+  it('refuses an orchestrator together with orchestrator options with INVALID_OPTIONS', async () => {
+    const { runMacro } = await import('../src/index.js');
+    const { orchestrator: o } = orchestrator();
+    expect(() => runMacro('waits', { intent: 'go' }, { orchestrator: o, macros: [waits] } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('not both (got orchestrator and macros)'),
+      }),
+    );
+  });
+
   it('passes a signal, a time budget and a deadline on to the run', async () => {
     const { runMacro } = await import('../src/index.js');
     const controller = new AbortController();

@@ -327,7 +327,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * orchestrator: after a restart, these are the runs the crash interrupted. Runs of
    * macros missing from the catalogue are skipped (and logged).
    *
-   * On an adapter with leases (`PostgresMemory`), the runs are claimed first, atomically:
+   * On an adapter with leases (`PostgresMemory`, `SqliteMemory`), runs are claimed first, atomically:
    * those whose lease lapsed, of macros in this catalogue, each by one process only. On
    * one without, a run listed as `running` may be alive in another process sharing the
    * database: set `staleAfterMs` above your longest stage, so that only runs without a

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MacroQueue, MacroWorker } from '../../src/bullmq.js';
 import {
@@ -290,6 +291,32 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
       message: 'database down',
     });
     expect((await queue.queue.getJob(runId))?.attemptsMade).toBe(3);
+  });
+
+  it("rejects the result of a run whose job failed otherwise with PERSISTENCE_FAILED naming the worker's reason", async () => {
+    const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const queue = new MacroQueue({ connection: connection as never, name });
+    const bare = new Worker(
+      name,
+      async () => {
+        throw new UnrecoverableError('boom');
+      },
+      { connection: connection as never },
+    );
+    open.push(
+      { close: () => bare.close() },
+      {
+        close: async () => {
+          await queue.queue.obliterate({ force: true });
+          await queue.close();
+        },
+      },
+    );
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    await expect(queue.result(runId)).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: `Run "${runId}" failed on its worker: boom`,
+    });
   });
 
   it('rejects the result of a run never enqueued with RUN_NOT_FOUND', async () => {

@@ -170,6 +170,30 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     expect(seen).toEqual([['refinement', 'draft 1']]);
   });
 
+  it('sends a call without a phase or previous output without them', async () => {
+    const queue = `mo-agents-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const seen: unknown[] = [];
+    const remote = defineAgent({
+      id: 'r',
+      invoke: (_: unknown, call) => seen.push(['phase' in call, call.previous]),
+    });
+    const worker = new AgentWorker({ connection: connection as never, queue, agents: [remote] });
+    const agent = queuedAgent('r', { connection: connection as never, queue });
+    open.push(worker, agent);
+    const call = {
+      signal: new AbortController().signal,
+      runId: 'x',
+      path: 'm/s',
+      attempt: 1,
+      feedback: [],
+      context: { intent: 'i', guidance: '', knowledge: [], metadata: {} },
+      report() {},
+      usage() {},
+    };
+    await agent.invoke('in', call as never);
+    expect(seen).toEqual([[true, undefined]]);
+  });
+
   it('makes no job for a call already aborted', async () => {
     const agent = queuedAgent('x', {
       connection: connection as never,

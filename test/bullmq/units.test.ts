@@ -83,6 +83,15 @@ describe('remote agent errors', () => {
     });
   });
 
+  it('come back named Error when their record has no name', () => {
+    const back = remoteError('{"remoteAgentError":{"message":"m","retryable":false}}', 'a');
+    expect([back.name, back.message, (back as { retryable?: boolean }).retryable]).toEqual([
+      'Error',
+      'm',
+      false,
+    ]);
+  });
+
   it('say which agent failed when the reason is not one of theirs', () => {
     expect(remoteError('job stalled more than allowable limit', 'writer').message).toBe(
       'The queued call of agent "writer" failed on its worker: job stalled more than allowable limit',

@@ -81,7 +81,13 @@ describe('claims the engine gives back', () => {
       throw new Error('socket closed');
     };
     await memory.beginRun(header('r1', { macro: 'write' }));
-    const o = new MacroOrchestrator({ agents, macros: [write], memory });
+    // No time bound: the adapter's own call is made, and throws.
+    const o = new MacroOrchestrator({
+      agents,
+      macros: [write],
+      memory,
+      persistenceTimeoutMs: Number.POSITIVE_INFINITY,
+    });
     await expect(o.resume('r1').result).rejects.toMatchObject({
       code: 'PERSISTENCE_FAILED',
       message: expect.stringContaining('claiming run "r1" to resume it failed: socket closed'),

@@ -125,6 +125,13 @@ describe.skipIf(url === undefined)('PostgresMemory leases', () => {
     });
   });
 
+  it('claims nothing of a suspended result saved without a begun run', async () => {
+    const [one, two, schema] = fleet();
+    await one.saveResult(result('r1', 'suspended'));
+    await two.claimRun('r1');
+    expect(await leaseRow(one, schema, 'r1')).toMatchObject({ lease_owner: null });
+  });
+
   it('gives back a lease it holds when releaseRun is called, so another owner claims at once', async () => {
     const [one, two, schema] = fleet();
     await one.beginRun(header('r1'));
