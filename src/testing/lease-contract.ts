@@ -142,6 +142,12 @@ export function memoryLeaseContract<M extends LeasingMemory>(
       assert.equal((await one.loadResult('r1'))?.status, 'succeeded');
     });
 
+    test('refuses to begin again a finished run another owner leased', async (_, one, two) => {
+      await one.beginRun(header('r1'));
+      await one.saveResult(result('r1'));
+      await refused(two.beginRun(header('r1')), 'RUN_LEASED');
+    });
+
     test('claims nothing, and refuses nothing, for a finished or unknown run', async (_, one, two) => {
       await one.beginRun(header('r1'));
       await one.saveResult(result('r1'));

@@ -134,6 +134,23 @@ describe('leaseSettings', () => {
   });
 });
 
+describe('runLeased', () => {
+  it('names the owner and, when known, the expiry', () => {
+    expect([runLeased('r1', 'one', 0).message, runLeased('r1', 'one', null).message]).toEqual([
+      'Run "r1" is leased by "one" until 1970-01-01T00:00:00.000Z: it is running in another process',
+      'Run "r1" is leased by "one": it is running in another process',
+    ]);
+  });
+
+  it('says a run whose lease is free now must be claimed, not begun again', () => {
+    expect(runLeased('r1', null, null)).toMatchObject({
+      code: 'RUN_LEASED',
+      retryable: true,
+      message: expect.stringContaining('claim it to resume it, do not begin it again'),
+    });
+  });
+});
+
 describe('leaseRefusal', () => {
   it('finds a refusal wrapped as the cause of a persistence failure', () => {
     const lost = leaseLost('r1', 'saveCheckpoint', 'one');
