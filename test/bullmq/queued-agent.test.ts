@@ -3,6 +3,7 @@
  * outputs, errors and their retryability, aborts, usage and progress come back as from a
  * local call.
  */
+import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentWorker, queuedAgent } from '../../src/bullmq.js';
 import {
@@ -192,6 +193,36 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     };
     await agent.invoke('in', call as never);
     expect(seen).toEqual([[true, undefined]]);
+  });
+
+  it('passes on only progress that carries a report', async () => {
+    const queue = `mo-agents-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const bare = new Worker(
+      queue,
+      async (job) => {
+        await job.updateProgress(50);
+        await job.updateProgress({ other: 1 });
+        await job.updateProgress({ report: 'r' });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return { output: 'ok', usage: [] };
+      },
+      { connection: connection as never },
+    );
+    const agent = queuedAgent('b', { connection: connection as never, queue });
+    open.push({ close: () => bare.close() }, agent);
+    const reports: unknown[] = [];
+    const call = {
+      signal: new AbortController().signal,
+      runId: 'x',
+      path: 'm/s',
+      attempt: 1,
+      feedback: [],
+      context: { intent: 'i', guidance: '', knowledge: [], metadata: {} },
+      report: (r: unknown) => reports.push(r),
+      usage() {},
+    };
+    expect(await agent.invoke('in', call as never)).toBe('ok');
+    expect(reports).toEqual(['r']);
   });
 
   it('makes no job for a call already aborted', async () => {
