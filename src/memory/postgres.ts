@@ -19,9 +19,10 @@ import type {
   StoredRun,
 } from './memory-adapter.js';
 import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './postgres-options.js';
-import { auditColumns, type SummaryRow, toSummary } from './postgres-rows.js';
+import { auditColumns } from './postgres-rows.js';
 import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
+import { type SummaryRow, toSummary } from './summary-row.js';
 
 /**
  * A {@link MemoryAdapter} on PostgreSQL: durable state that every process of a fleet

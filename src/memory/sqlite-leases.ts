@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { type ClaimStaleOptions, leaseLost, runLeased } from './lease.js';
 import type { RunState, RunSummary } from './memory-adapter.js';
+import { toSummary } from './summary-row.js';
 
 /** Who this adapter is, and what it holds. */
 export interface LeaseHolder {
@@ -156,14 +157,7 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
         if (claimed.length >= options.limit) break;
         // A run this adapter runs now is not stale, whatever its expiry.
         if (me.holds(r.run_id) || !claimable(r, r.run_id, now)) continue;
-        const summary: RunSummary = {
-          runId: r.run_id,
-          macro: r.macro,
-          producedBy: r.produced_by,
-          status: r.status,
-          startedAt: r.started_at,
-          updatedAt: r.updated_at,
-        };
+        const summary = toSummary({ ...r, ended_at: null }); // a running run has no end
         claimed.push({ summary, token: takeLease(r.run_id, now) });
       }
       return claimed;

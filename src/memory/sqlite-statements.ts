@@ -11,21 +11,12 @@ import type {
   Checkpoint,
   ListRunsOptions,
   RunHeader,
-  RunState,
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
 import type { SqliteLeases } from './sqlite-leases.js';
+import { type SummaryRow, toSummary } from './summary-row.js';
 
-interface RunRow {
-  run_id: string;
-  macro: string;
-  produced_by: string;
-  status: RunState;
-  started_at: number;
-  ended_at: number | null;
-  updated_at: number;
-}
 interface AuditRow {
   run_id: string;
   seq: number;
@@ -100,14 +91,14 @@ export function sqliteOperations(
     selectAudit: db.prepare<[string], AuditRow>(
       'SELECT run_id, seq, at, kind, path, data FROM audit WHERE run_id = ? ORDER BY id',
     ),
-    listAll: db.prepare<[number], RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
-    listByMacro: db.prepare<[string, number], RunRow>(
+    listAll: db.prepare<[number], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
+    listByMacro: db.prepare<[string, number], SummaryRow>(
       `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? ORDER BY id DESC LIMIT ?`,
     ),
-    listByStatus: db.prepare<[string, number], RunRow>(
+    listByStatus: db.prepare<[string, number], SummaryRow>(
       `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE status = ? ORDER BY id DESC LIMIT ?`,
     ),
-    listByBoth: db.prepare<[string, string, number], RunRow>(
+    listByBoth: db.prepare<[string, string, number], SummaryRow>(
       `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE macro = ? AND status = ? ORDER BY id DESC LIMIT ?`,
     ),
     deleteRun: db.prepare('DELETE FROM runs WHERE run_id = ?'),
@@ -224,17 +215,4 @@ export function sqliteOperations(
     readAudit,
     listRuns,
   };
-}
-
-function toSummary(row: RunRow): RunSummary {
-  const summary: { -readonly [K in keyof RunSummary]: RunSummary[K] } = {
-    runId: row.run_id,
-    macro: row.macro,
-    producedBy: row.produced_by,
-    status: row.status,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.ended_at !== null) summary.endedAt = row.ended_at;
-  return summary;
 }

@@ -86,18 +86,24 @@ const macros = [
   }),
 ];
 
-/** A queue and a worker on a queue name of their own. */
-function fleet() {
+/** A queue on a name of its own, emptied and closed after the test. */
+function queueOnly() {
   const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const orchestrator = new MacroOrchestrator({ agents, macros });
-  const worker = new MacroWorker({ connection: connection as never, orchestrator, name, concurrency: 4 });
   const queue = new MacroQueue({ connection: connection as never, name });
-  open.push(worker, {
+  open.push({
     close: async () => {
       await queue.queue.obliterate({ force: true });
       await queue.close();
     },
   });
+  return { queue, name };
+}
+
+/** A queue and a worker running `orchestrator`, on a queue name of their own. */
+function fleet(orchestrator = new MacroOrchestrator({ agents, macros })) {
+  const { queue, name } = queueOnly();
+  const worker = new MacroWorker({ connection: connection as never, orchestrator, name, concurrency: 4 });
+  open.splice(open.length - 1, 0, worker); // closed after the queue, as a producer goes before its workers
   return { queue, worker, orchestrator };
 }
 
@@ -200,7 +206,6 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
   });
 
   it('resumes, instead of starting again, a run memory holds already (a job redelivered)', async () => {
-    const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const memory = new InMemoryMemory();
     let stuck: () => void = () => {};
     const reached = new Promise<void>((resolve) => {
@@ -223,14 +228,7 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     await reached;
     calls.length = 0;
     const orchestrator = new MacroOrchestrator({ agents, macros: [twoSteps], memory });
-    const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
-    const queue = new MacroQueue({ connection: connection as never, name });
-    open.push(worker, {
-      close: async () => {
-        await queue.queue.obliterate({ force: true });
-        await queue.close();
-      },
-    });
+    const { queue } = fleet(orchestrator);
     await queue.enqueue('two-steps', { intent: 'go' }, { runId });
     const events = collect(queue.events(runId));
     while (!calls.includes('wait')) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -247,16 +245,8 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     const mine = new SqliteMemory({ path, owner: 'mine' });
     try {
       await other.beginRun(header('leased-1', { macro: 'line' }));
-      const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
       const orchestrator = new MacroOrchestrator({ agents, macros, memory: mine });
-      const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
-      const queue = new MacroQueue({ connection: connection as never, name });
-      open.push(worker, {
-        close: async () => {
-          await queue.queue.obliterate({ force: true });
-          await queue.close();
-        },
-      });
+      const { queue } = fleet(orchestrator);
       await queue.enqueue('line', { intent: 'go' }, { runId: 'leased-1' });
       await new Promise((resolve) => setTimeout(resolve, 700));
       await other.saveResult(result('leased-1', 'succeeded', 'line'));
@@ -273,18 +263,10 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
   });
 
   it('lets BullMQ try again a run that could not start because memory failed, then rejects with its error', async () => {
-    const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const memory = new InMemoryMemory();
     memory.loadRun = () => Promise.reject(new MacroError('PERSISTENCE_FAILED', 'database down'));
     const orchestrator = new MacroOrchestrator({ agents, macros, memory });
-    const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
-    const queue = new MacroQueue({ connection: connection as never, name });
-    open.push(worker, {
-      close: async () => {
-        await queue.queue.obliterate({ force: true });
-        await queue.close();
-      },
-    });
+    const { queue } = fleet(orchestrator);
     const runId = await queue.enqueue('line', { intent: 'go' });
     await expect(queue.result(runId)).rejects.toMatchObject({
       code: 'PERSISTENCE_FAILED',
@@ -294,8 +276,7 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
   });
 
   it("rejects the result of a run whose job failed otherwise with PERSISTENCE_FAILED naming the worker's reason", async () => {
-    const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const queue = new MacroQueue({ connection: connection as never, name });
+    const { queue, name } = queueOnly();
     const bare = new Worker(
       name,
       async () => {
@@ -303,15 +284,7 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
       },
       { connection: connection as never },
     );
-    open.push(
-      { close: () => bare.close() },
-      {
-        close: async () => {
-          await queue.queue.obliterate({ force: true });
-          await queue.close();
-        },
-      },
-    );
+    open.splice(open.length - 1, 0, { close: () => bare.close() });
     const runId = await queue.enqueue('line', { intent: 'go' });
     await expect(queue.result(runId)).rejects.toMatchObject({
       code: 'PERSISTENCE_FAILED',
