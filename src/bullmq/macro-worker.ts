@@ -3,9 +3,9 @@
  * redelivered because its worker died resumes the run from its checkpoints.
  * @module
  */
-import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isMacroError, MacroError, toErrorRecord } from '../errors.js';
+import { type ErrorRecord, isMacroError, MacroError, toErrorRecord } from '../errors.js';
 import { logFailure } from '../logger.js';
 import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import type { MacroRun } from '../macro/run.js';
@@ -41,6 +41,17 @@ export interface MacroWorkerOptions {
   readonly maxStalledCount?: number;
 }
 
+/** Options of {@link MacroWorker.close}. */
+export interface MacroWorkerCloseOptions {
+  /**
+   * `false`: the runs in flight finish here first (drain). `true`: they stop now, their
+   * finished stages checkpointed and their leases given back, and their jobs go back to
+   * the queue, where another worker resumes them at once (their stages in flight run
+   * again there). @default false
+   */
+  readonly handBack?: boolean;
+}
+
 /**
  * Serves a queue's runs: each job is one run on `orchestrator`. A redelivered job (its
  * worker died) resumes the run from its checkpoints; BullMQ's job lock, renewed while the
@@ -49,7 +60,7 @@ export interface MacroWorkerOptions {
  * to the run's stream (`MacroQueue.events`), and `MacroQueue.cancel` reaches the run here.
  * @example
  * const worker = new MacroWorker({ connection, orchestrator, concurrency: 8 });
- * process.on('SIGTERM', () => worker.close()); // finishes the runs in flight
+ * process.on('SIGTERM', () => worker.close({ handBack: true })); // other workers go on with its runs
  */
 export class MacroWorker {
   /** The BullMQ worker. */
@@ -60,6 +71,8 @@ export class MacroWorker {
   readonly #subscriber: Redis;
   /** The runs this worker is running, by id, with the controller that cancels them. */
   readonly #running = new Map<string, AbortController>();
+  /** Set by `close({ handBack: true })`: runs in flight, and jobs taken from now on, go back to the queue. */
+  #handingBack = false;
 
   constructor(options: MacroWorkerOptions) {
     const { connection, orchestrator, name = DEFAULT_QUEUE, prefix = 'bull' } = options;
@@ -73,7 +86,7 @@ export class MacroWorker {
     });
     this.worker = new Worker<RunJobData, MacroResult>(
       name,
-      (job, _token, signal) => this.#process(job, signal),
+      (job, token, signal) => this.#process(job, token, signal),
       {
         connection,
         prefix,
@@ -85,17 +98,29 @@ export class MacroWorker {
     );
   }
 
-  /** Stops taking jobs and waits for the runs in flight to finish; then closes the connections. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking jobs, then finishes the runs in flight (or hands them back, see
+   * {@link MacroWorkerCloseOptions.handBack}), then closes the connections.
+   */
+  async close(options: MacroWorkerCloseOptions = {}): Promise<void> {
+    if (options.handBack === true) {
+      this.#handingBack = true;
+      for (const [runId, controller] of this.#running) controller.abort(handedBack(runId));
+    }
     await this.worker.close();
     this.#subscriber.disconnect();
     this.#redis.disconnect();
   }
 
-  async #process(job: Job<RunJobData, MacroResult>, signal: AbortSignal | undefined): Promise<MacroResult> {
+  async #process(
+    job: Job<RunJobData, MacroResult>,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<MacroResult> {
     const runId = job.id as string;
     const controller = new AbortController();
     signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    if (this.#handingBack) return this.#handBack(job, token); // taken while closing
     this.#running.set(runId, controller);
     const events = new EventWriter(this.#redis, this.#keys.events(runId), (error) =>
       logFailure(
@@ -114,6 +139,7 @@ export class MacroWorker {
         // #start resolves with a box: a MacroRun is thenable, and would be awaited into its result.
         const { run } = await this.#start(runId, job.data, controller.signal, events, fresh);
         const result = await run.result;
+        if (this.#handingBack && leaseRefused(result)) break;
         // Another process holds the run (a worker that lost its job lock but still runs it):
         // wait for it, then take over, or replay the result it saved.
         if (!leaseRefused(result) || controller.signal.aborted) return result;
@@ -121,11 +147,23 @@ export class MacroWorker {
         await sleep(RECLAIM_MS);
       }
     } catch (error) {
-      throw startFailure(error);
+      if (!this.#handingBack) throw startFailure(error);
     } finally {
       this.#running.delete(runId);
       await events.close();
     }
+    return this.#handBack(job, token);
+  }
+
+  /**
+   * Gives a handed-back run's lease back and its job back to the queue, where another
+   * worker takes it at once and resumes the run from its checkpoints.
+   */
+  async #handBack(job: Job<RunJobData, MacroResult>, token: string | undefined): Promise<never> {
+    const memory = this.#orchestrator.memory;
+    await memory.releaseRun?.(job.id as string).catch(() => {}); // else the lease expires
+    await job.moveToWait(token);
+    throw new WaitingError(); // tells BullMQ the job neither completed nor failed
   }
 
   /**
@@ -175,6 +213,14 @@ export class MacroWorker {
   }
 }
 
+/** Why a run stops when its worker hands it back: a lease refusal, so nothing but its checkpoints is saved. */
+function handedBack(runId: string): MacroError {
+  return new MacroError(
+    'LEASE_LOST',
+    `Run "${runId}" was handed back by MacroWorker.close(); another worker resumes it from its checkpoints`,
+  );
+}
+
 /** How long a worker waits for a run leased elsewhere before it fails the job (retried by BullMQ). */
 const CLAIM_TIMEOUT_MS = 120_000;
 /** The pause between two claims of a run leased elsewhere. */
@@ -182,10 +228,14 @@ const RECLAIM_MS = 500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Whether a run stopped because another process holds its lease. */
+/** Whether a run stopped because another process holds its lease (or it was handed back to one). */
 function leaseRefused(result: MacroResult): boolean {
-  const code = result.status === 'succeeded' ? undefined : result.error.code;
-  return code === 'LEASE_LOST' || code === 'RUN_LEASED';
+  if (result.status === 'succeeded') return false;
+  // A hand-back is a cancel whose cause is the refusal.
+  for (let e: ErrorRecord | undefined = result.error; e !== undefined; e = e.cause) {
+    if (e.code === 'LEASE_LOST' || e.code === 'RUN_LEASED') return true;
+  }
+  return false;
 }
 
 /** Errors that starting the run again cannot cure: the job fails for good, never retried. */

@@ -9,6 +9,7 @@
 import { describe, PersistenceError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { withGrace } from '../internal/grace.js';
+import { leaseRefusal } from '../memory/lease.js';
 import type { MemoryAdapter, RunHeader } from '../memory/memory-adapter.js';
 import type { Checkpointer } from './checkpoints.js';
 import type { MacroResult } from './types.js';
@@ -70,6 +71,9 @@ export class RunStorage {
     // A suspended run's scope was aborted by its own suspension, not by a cancel or a
     // deadline: its writes (what resume reads) are waited for, bounded by persistenceTimeoutMs.
     if (result.status === 'suspended') return this.#finish(result);
+    // Likewise a run stopped by a lease refusal: it goes on in another process (or was
+    // handed back to one), which resumes it from the checkpoints written here.
+    if (leaseRefusal(this.#scope.reason) !== undefined) return this.#leave();
     return this.#bounded(this.#finish(result), (scope) => [leftBehind(this.#step, scope)]);
   }
 
@@ -105,6 +109,19 @@ export class RunStorage {
     this.#checkpoints.discard(); // written by the flush, or superseded by the result
     if (failure !== undefined) failures.push(failure);
     return failures;
+  }
+
+  /**
+   * Ends a run that another process takes over: its finished stages still pending are
+   * checkpointed, and nothing else is written (no audit, no result), so that the next
+   * owner resumes from them. A write the lease refuses is reported as any failure is.
+   */
+  async #leave(): Promise<PersistenceError[]> {
+    await this.#begun;
+    this.#step = 'saveCheckpoint';
+    await this.#checkpoints.close();
+    await this.#checkpoints.flush();
+    return [];
   }
 
   /**

@@ -262,6 +262,69 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     }
   });
 
+  it('hands a run in flight back on close({ handBack: true }): another worker resumes it without running its finished stages again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mo-handback-'));
+    const path = join(dir, 'runs.db');
+    const first = new SqliteMemory({ path, owner: 'first' });
+    const second = new SqliteMemory({ path, owner: 'second' });
+    try {
+      calls.length = 0;
+      const { queue, name } = queueOnly();
+      const leaving = new MacroWorker({
+        connection: connection as never,
+        orchestrator: new MacroOrchestrator({ agents, macros, memory: first }),
+        name,
+      });
+      const runId = await queue.enqueue('two-steps', { intent: 'go' });
+      const events = collect(queue.events(runId));
+      while (!calls.includes('wait')) await new Promise((resolve) => setTimeout(resolve, 5));
+      await leaving.close({ handBack: true });
+      expect(await queue.queue.getJobState(runId)).toBe('waiting');
+      const staying = new MacroWorker({
+        connection: connection as never,
+        orchestrator: new MacroOrchestrator({ agents, macros, memory: second }),
+        name,
+      });
+      open.splice(open.length - 1, 0, staying);
+      while (calls.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+      release();
+      expect(await queue.result(runId)).toMatchObject({ status: 'succeeded', output: 'go>a>wait' });
+      expect(calls).toEqual(['a', 'wait', 'wait']);
+      expect((await events).filter((e) => e.type === 'run:end')).toHaveLength(1);
+    } finally {
+      first.close();
+      second.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands back on close({ handBack: true }) a run it is waiting to claim, leaving its lease to the process holding it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mo-handback-'));
+    const path = join(dir, 'runs.db');
+    const other = new SqliteMemory({ path, owner: 'other' });
+    const mine = new SqliteMemory({ path, owner: 'mine' });
+    try {
+      await other.beginRun(header('leased-2', { macro: 'line' }));
+      const { queue, name } = queueOnly();
+      const worker = new MacroWorker({
+        connection: connection as never,
+        orchestrator: new MacroOrchestrator({ agents, macros, memory: mine }),
+        name,
+      });
+      await queue.enqueue('line', { intent: 'go' }, { runId: 'leased-2' });
+      while ((await queue.queue.getJobState('leased-2')) !== 'active') {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await worker.close({ handBack: true });
+      expect(await queue.queue.getJobState('leased-2')).toBe('waiting');
+      await expect(mine.claimRun('leased-2')).rejects.toMatchObject({ code: 'RUN_LEASED' });
+    } finally {
+      other.close();
+      mine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lets BullMQ try again a run that could not start because memory failed, then rejects with its error', async () => {
     const memory = new InMemoryMemory();
     memory.loadRun = () => Promise.reject(new MacroError('PERSISTENCE_FAILED', 'database down'));

@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { approval, defineMacro, MacroOrchestrator, runMacro } from '../../src/index.js';
+import {
+  agentStage,
+  approval,
+  defineAgent,
+  defineMacro,
+  InMemoryMemory,
+  MacroError,
+  MacroOrchestrator,
+  runMacro,
+} from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 
 let dir: string;
@@ -41,6 +50,49 @@ describe('leases the engine gives back', () => {
     first.close();
     second.close();
   });
+});
+
+describe('a run stopped by a lease refusal (handed back)', () => {
+  const waits = defineAgent({
+    id: 'waits',
+    invoke: (_input: unknown, call) =>
+      new Promise<string>((_resolve, reject) => {
+        call.signal.addEventListener('abort', () => reject(call.signal.reason), { once: true });
+      }),
+  });
+  const quick = defineAgent({ id: 'quick', invoke: (input: unknown) => `${String(input)}>quick` });
+  const line = defineMacro({
+    name: 'line',
+    description: 'a quick stage, then one that waits',
+    stages: [agentStage('a', 'quick'), agentStage('w', 'waits')],
+  });
+
+  async function handedBack(durability: 'sync' | 'async') {
+    const memory = new InMemoryMemory();
+    const orchestrator = new MacroOrchestrator({
+      agents: [quick, waits],
+      macros: [line],
+      memory,
+      durability,
+    });
+    const controller = new AbortController();
+    const run = orchestrator.run('line', { intent: 'go' }, { signal: controller.signal });
+    run.on('stage:start', (event) => {
+      if (event.path === 'line/w') controller.abort(new MacroError('LEASE_LOST', 'handed back'));
+    });
+    const result = await run.result;
+    return { result, stored: await memory.loadRun(run.runId) };
+  }
+
+  it.each(['sync', 'async'] as const)(
+    'saves its finished stages as checkpoints and no result (%s durability)',
+    async (durability) => {
+      const { result, stored } = await handedBack(durability);
+      expect(result).toMatchObject({ status: 'cancelled', error: { cause: { code: 'LEASE_LOST' } } });
+      expect(stored?.result).toBeUndefined();
+      expect(stored?.checkpoints.flatMap((c) => c.stages.map((s) => s.path))).toEqual(['line/a']);
+    },
+  );
 });
 
 describe('runMacro', () => {

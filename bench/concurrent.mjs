@@ -1,0 +1,166 @@
+/**
+ * Many concurrent runs (issue 16): R runs of a 10-stage macro started at once, each stage's
+ * agent awaiting a 20 ms timer, beside the hand-written floor (R concurrent for-loops of
+ * `await stage(x)`). Every case runs in its own `node --expose-gc` process and reports:
+ * wall time, its ratio to the floor, peak RSS, heap bytes retained per live run while
+ * every run waits on its first agent (beyond the floor's), and the longest event-loop
+ * block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the loop compiling a
+ * macro of 10,000 stages.
+ *
+ *   node bench/concurrent.mjs [--lib dist/index.js] [--sizes 100,1000,10000] [--rounds 3]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    lib: { type: 'string', default: 'dist/index.js' },
+    sizes: { type: 'string', default: '100,1000,10000' },
+    rounds: { type: 'string', default: '3' },
+    case: { type: 'string' },
+    size: { type: 'string' },
+  },
+});
+const lib = isAbsolute(args.lib) ? args.lib : resolve(here, '..', args.lib);
+const STAGES = 10;
+const AGENT_MS = 20;
+const wait = (x) => new Promise((ok) => setTimeout(ok, AGENT_MS, x));
+
+if (args.case !== undefined) await runCase(args.case, Number(args.size));
+else await drive();
+
+/** One case in this process; prints its figures as JSON. */
+async function runCase(engine, runs) {
+  const gc = globalThis.gc;
+  const mo = await import(pathToFileURL(lib).href);
+  let start;
+  let close = async () => {};
+  if (engine === 'compile') {
+    const orchestrator = new mo.MacroOrchestrator({ agents: [mo.defineAgent({ id: 'a', invoke: wait })] });
+    const stages = Array.from({ length: 10_000 }, (_, i) => mo.agentStage(`s${i}`, 'a'));
+    const t = performance.now();
+    orchestrator.addMacros([mo.defineMacro({ name: 'big', description: '10,000 stages', stages })]);
+    console.log(JSON.stringify({ compileMs: performance.now() - t }));
+    return;
+  }
+  if (engine === 'floor') {
+    const stage = (x) => wait(x + 1);
+    start = () =>
+      Array.from({ length: runs }, async () => {
+        let x = 0;
+        for (let s = 0; s < STAGES; s++) x = await stage(x);
+        return x;
+      });
+  } else {
+    const agent = mo.defineAgent({ id: 'a', invoke: (input) => wait(input + 1) });
+    const macro = mo.defineMacro({
+      name: 'ten',
+      description: '10 stages of a 20 ms agent',
+      stages: Array.from({ length: STAGES }, (_, i) => mo.agentStage(`s${i}`, 'a')),
+    });
+    let memory;
+    if (engine === 'sqlite') {
+      const { SqliteMemory } = await import(pathToFileURL(join(dirname(lib), 'sqlite.js')).href);
+      const dir = mkdtempSync(join(tmpdir(), 'mo-concurrent-'));
+      memory = new SqliteMemory({ path: join(dir, 'runs.db') });
+      close = async () => {
+        memory.close();
+        rmSync(dir, { recursive: true, force: true });
+      };
+    }
+    const orchestrator = new mo.MacroOrchestrator({
+      agents: [agent],
+      macros: [macro],
+      ...(memory === undefined ? {} : { memory, durability: 'async' }),
+    });
+    start = () =>
+      Array.from({ length: runs }, () => orchestrator.run('ten', { intent: 'go' }, { input: 0 }).result);
+  }
+  // Retained per live run: the heap once every run waits on its first agent, less the heap before.
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const t = performance.now();
+  const all = start();
+  await new Promise((ok) => setTimeout(ok, AGENT_MS / 2));
+  gc();
+  const retained = (process.memoryUsage().heapUsed - before) / runs;
+  const results = await Promise.all(all);
+  const wallMs = performance.now() - t;
+  delay.disable();
+  const failed = results.filter(
+    (r) => typeof r === 'object' && (r.status !== 'succeeded' || r.persistence?.ok === false),
+  );
+  await close();
+  console.log(
+    JSON.stringify({
+      wallMs,
+      retained,
+      rssMiB: process.resourceUsage().maxRSS / 1024,
+      maxBlockMs: delay.max / 1e6,
+      failed: failed.length,
+    }),
+  );
+}
+
+/** Every case in a child process, `rounds` times; prints the median figures as a table. */
+async function drive() {
+  const once = (engine, size) =>
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        [
+          '--expose-gc',
+          fileURLToPath(import.meta.url),
+          '--lib',
+          lib,
+          '--case',
+          engine,
+          '--size',
+          String(size),
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
+      ),
+    );
+  const median = (rows, key) => rows.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(rows.length / 2)];
+  const rounds = Number(args.rounds);
+  console.log(`R concurrent runs × ${STAGES} stages × a ${AGENT_MS} ms agent; median of ${rounds}`);
+  console.log(
+    '| runs | engine | wall | ratio to floor | peak RSS | retained per live run (beyond the floor) | longest block |',
+  );
+  console.log('|---:|---|---:|---:|---:|---:|---:|');
+  for (const size of args.sizes.split(',').map(Number)) {
+    const rows = { floor: [], memory: [], sqlite: [] };
+    for (let r = 0; r < rounds; r++)
+      for (const engine of Object.keys(rows)) rows[engine].push(once(engine, size));
+    const floorMs = median(rows.floor, 'wallMs');
+    const floorRetained = median(rows.floor, 'retained');
+    for (const [engine, runs] of Object.entries(rows)) {
+      const failed = runs.reduce((n, r) => n + r.failed, 0);
+      if (failed > 0) throw new Error(`${failed} ${engine} runs failed at R=${size}`);
+      const wallMs = median(runs, 'wallMs');
+      const label =
+        engine === 'floor'
+          ? 'hand-written (floor)'
+          : engine === 'memory'
+            ? 'macro-orchestrator'
+            : '+ SQLite (async)';
+      const extra =
+        engine === 'floor' ? '—' : `${((median(runs, 'retained') - floorRetained) / 1024).toFixed(1)} KB`;
+      console.log(
+        `| ${size.toLocaleString('en')} | ${label} | ${wallMs.toFixed(0)} ms | ${(wallMs / floorMs).toFixed(2)} | ${median(runs, 'rssMiB').toFixed(0)} MiB | ${extra} | ${median(runs, 'maxBlockMs').toFixed(0)} ms |`,
+      );
+    }
+  }
+  const compile = Array.from({ length: rounds }, () => once('compile', 0));
+  console.log(
+    `\naddMacros of a 10,000-stage macro blocks the loop for ${median(compile, 'compileMs').toFixed(0)} ms`,
+  );
+}
