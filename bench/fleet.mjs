@@ -32,20 +32,20 @@ const concurrency = Number(args.concurrency);
 const rounds = Number(args.rounds);
 const postgresUrl = process.env.MO_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const connection = { host: '127.0.0.1', port: 6379 };
+const profileDir = process.env.MO_BENCH_PROFILE;
 const { MacroQueue } = await import(pathToFileURL(join(dist, 'bullmq.js')).href);
 
 /** Starts `count` worker processes and resolves once each is connected. */
 async function startWorkers(mode, name, count, schema) {
   const workers = Array.from({ length: count }, () =>
-    fork(join(here, 'fleet-worker.mjs'), [
-      mode,
-      name,
-      String(concurrency),
-      dist,
-      args.memory,
-      postgresUrl,
-      schema,
-    ]),
+    fork(
+      join(here, 'fleet-worker.mjs'),
+      [mode, name, String(concurrency), dist, args.memory, postgresUrl, schema],
+      {
+        // MO_BENCH_PROFILE=dir: a CPU profile of every worker process, written to dir
+        execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+      },
+    ),
   );
   await Promise.all(
     workers.map(

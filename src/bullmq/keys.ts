@@ -45,6 +45,11 @@ export const KEEP_SECONDS = 24 * 3600;
  */
 export function eventJson(event: MacroEvent): string {
   try {
+    // Without a replacer first: calling one per value costs more than the rest of the
+    // stringify; only a BigInt (a TypeError) needs it.
+    return JSON.stringify(event);
+  } catch {}
+  try {
     return JSON.stringify(event, (_, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
   } catch {
     const { output: _o, result: _r, ...rest } = event as MacroEvent & { output?: unknown; result?: unknown };

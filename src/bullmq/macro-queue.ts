@@ -145,7 +145,12 @@ export class MacroQueue {
     // XREAD BLOCK holds its connection: a reader of its own, closed when the iteration ends.
     const reader = this.#client().duplicate();
     try {
-      yield* readEvents(reader, this.#keys.events(runId), idle);
+      for await (const event of readEvents(reader, this.#keys.events(runId), idle)) {
+        // run:end travels without its result, which the job carries (stored once, not twice).
+        if (event.type === 'run:end' && event.result === undefined) {
+          yield { ...event, result: await this.result(runId) };
+        } else yield event;
+      }
     } finally {
       reader.disconnect();
     }

@@ -182,7 +182,9 @@ export class MacroWorker {
       // Subscribed before its first event (run() starts a turn later). The end of a run
       // stopped by a lease refusal is not the run's end: it goes on in the process holding it.
       run.onAny((event) => {
-        if (event.type !== 'run:end' || !leaseRefused(event.result)) events.push(event);
+        if (event.type !== 'run:end') events.push(event);
+        // Without its result, which travels once, as the job's return value (MacroQueue.events).
+        else if (!leaseRefused(event.result)) events.push({ ...event, result: undefined as never });
       });
       return { run };
     };

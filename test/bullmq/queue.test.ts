@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MacroQueue, MacroWorker } from '../../src/bullmq.js';
 import {
@@ -144,6 +145,37 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     await run.result;
     const shape = (events: MacroEvent[]) => events.map((e) => `${e.seq} ${e.type} ${e.path}`);
     expect(shape(remote)).toEqual(shape(local));
+  });
+
+  it("ends a remote run's events with run:end carrying the result its job returned", async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    const last = (await collect(queue.events(runId))).at(-1);
+    expect(last).toMatchObject({ type: 'run:end', result: { runId, status: 'succeeded' } });
+    expect(last?.type === 'run:end' && last.result).toEqual(await queue.result(runId));
+  });
+
+  it('writes the events of one turn as one stream entry, and reads entries of single events too', async () => {
+    const { queue, orchestrator } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    await queue.result(runId);
+    const key = `bull:${queue.queue.name}:mo:events:${runId}`;
+    const client = new Redis(connection as never);
+    try {
+      const entries = (await client.xrange(key, '-', '+')) as [string, string[]][];
+      expect(entries.length).toBeLessThan(5);
+      expect(entries.map(([, fields]) => fields[0])).toEqual(entries.map(() => 'b'));
+      // An entry of one event, as a worker before batching wrote them, is read as well.
+      const local = orchestrator.run('line', { intent: 'go' });
+      const events: MacroEvent[] = [];
+      local.onAny((event) => events.push(event));
+      await local.result;
+      const single = `bull:${queue.queue.name}:mo:events:single`;
+      for (const event of events) await client.xadd(single, '*', 'e', JSON.stringify(event));
+      expect((await collect(queue.events('single'))).map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('cancels a run in flight on its worker from the producer', async () => {
