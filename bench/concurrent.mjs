@@ -45,7 +45,7 @@ async function runCase(engine, runs) {
     const orchestrator = new mo.MacroOrchestrator({ agents: [mo.defineAgent({ id: 'a', invoke: wait })] });
     const stages = Array.from({ length: 10_000 }, (_, i) => mo.agentStage(`s${i}`, 'a'));
     const t = performance.now();
-    orchestrator.addMacros([mo.defineMacro({ name: 'big', description: '10,000 stages', stages })]);
+    orchestrator.addMacros(mo.defineMacro({ name: 'big', description: '10,000 stages', stages }));
     console.log(JSON.stringify({ compileMs: performance.now() - t }));
     return;
   }

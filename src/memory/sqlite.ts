@@ -18,6 +18,7 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
+import { TurnBatch } from './sqlite-batch.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import {
   FIRST_RETRY_DELAY_MS,
@@ -79,6 +80,8 @@ export class SqliteMemory implements MemoryAdapter {
   #queue: Promise<void> | undefined;
   /** How many writes the queue holds. */
   #queued = 0;
+  /** Commits a busy turn's writes together (see {@link TurnBatch}). */
+  readonly #batch: TurnBatch;
 
   /**
    * Opens (creating it if missing) and sets up the database: WAL mode, `synchronous`,
@@ -116,6 +119,7 @@ export class SqliteMemory implements MemoryAdapter {
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
     this.owner = options.owner;
+    this.#batch = new TurnBatch(db, (operation, write) => this.#enqueue(operation, write, undefined));
     const held = new HeldLeases(options.leaseMs, (runs) =>
       this.#write('renewLeases', this.#leases.renew, runs, Date.now()),
     );
@@ -226,6 +230,7 @@ export class SqliteMemory implements MemoryAdapter {
    * waiting for a lock then rejects with the driver's error.
    */
   close(): void {
+    if (this.db.open) this.#batch.flush(true);
     this.#held.stop();
     const held = this.#held.snapshot();
     try {
@@ -240,11 +245,14 @@ export class SqliteMemory implements MemoryAdapter {
 
   /**
    * Runs a write transaction at once, unless writes are already waiting for a lock:
-   * then, or when it meets a lock itself, it joins the end of their queue. The common
-   * case costs a try/catch and a resolved promise.
+   * then, or when it meets a lock itself, it joins the end of their queue; or unless this
+   * turn of the event loop has made many writes already: then it commits with the turn's
+   * other writes, in one transaction, when the turn ends. The common case costs a
+   * try/catch and a resolved promise.
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
     if (this.#queue === undefined) {
+      if (!this.#batch.admit()) return this.#batch.join(operation, () => write(a, b as B, c as C));
       try {
         return Promise.resolve(write(a, b as B, c as C));
       } catch (error) {

@@ -1,0 +1,180 @@
+/**
+ * Group commit in SqliteMemory: past the first writes of a turn, writes commit together at
+ * the turn's end, each in a savepoint of its own, in slices that leave the event loop free.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BATCH_SLICE_MS, IMMEDIATE_WRITES_PER_TURN, TurnBatch } from '../../src/memory/sqlite-batch.js';
+import { SqliteMemory } from '../../src/sqlite.js';
+import { checkpoint, header, result, stage } from '../../src/testing.js';
+
+let dir: string;
+let db: Database.Database;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'macro-batch-'));
+  db = new Database(join(dir, 'batch.db'));
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (n INTEGER NOT NULL)');
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A batch on `db` whose writes, run alone (a few ms later, as after a lock), are recorded in `alone`. */
+function batchOf(alone: string[] = []) {
+  return new TurnBatch(db, (operation, write) => {
+    alone.push(operation);
+    return new Promise((resolve) => setTimeout(resolve, 5)).then(write);
+  });
+}
+
+/** A write inserting `n`. */
+const insert = (n: number) => () => {
+  db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
+  return { n, inTransaction: db.inTransaction };
+};
+
+/** Makes `count` writes in this turn, as SqliteMemory does: at once when admitted, batched otherwise. */
+function writes(batch: TurnBatch, count: number, write = insert, ran: number[] = []) {
+  return Array.from({ length: count }, (_, n) => {
+    if (batch.admit()) {
+      ran.push(n);
+      return Promise.resolve(db.transaction(write(n))());
+    }
+    return batch.join(`w${n}`, db.transaction(write(n)));
+  });
+}
+
+describe('TurnBatch', () => {
+  it(`runs the first ${IMMEDIATE_WRITES_PER_TURN} writes of a turn at once, and commits the rest together when the turn ends`, async () => {
+    const batch = batchOf();
+    const ran: number[] = [];
+    const made = writes(batch, 20, insert, ran);
+    expect(ran).toHaveLength(IMMEDIATE_WRITES_PER_TURN);
+    expect(db.prepare('SELECT count(*) AS c FROM t').get()).toEqual({ c: IMMEDIATE_WRITES_PER_TURN });
+    const values = await Promise.all(made);
+    expect(values.map((v) => v.n)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    expect(db.prepare('SELECT count(*) AS c FROM t').get()).toEqual({ c: 20 });
+  });
+
+  it('starts counting again in the next turn', async () => {
+    const batch = batchOf();
+    await Promise.all(writes(batch, 20));
+    const ran: number[] = [];
+    await Promise.all(writes(batch, 3, insert, ran));
+    expect(ran).toEqual([0, 1, 2]);
+  });
+
+  it('rejects a batched write that throws alone, and commits the others', async () => {
+    const alone: string[] = [];
+    const batch = batchOf(alone);
+    const failing = (n: number) => () => {
+      db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
+      if (n === 12) throw new Error('refused');
+      return { n, inTransaction: true };
+    };
+    const settled = await Promise.allSettled(writes(batch, 16, failing));
+    expect(settled[12]).toMatchObject({ status: 'rejected', reason: { message: 'refused' } });
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(15);
+    const rows = db.prepare('SELECT n FROM t ORDER BY n').pluck().all() as number[];
+    expect(rows).toEqual(Array.from({ length: 16 }, (_, n) => n).filter((n) => n !== 12));
+    expect(alone).toEqual([]); // committed in the batch, not tried again on their own
+  });
+
+  it('tries every write of a batch again on its own when the batch meets a lock', async () => {
+    const other = new Database(join(dir, 'batch.db'));
+    other.pragma('busy_timeout = 0');
+    db.pragma('busy_timeout = 0');
+    const alone: string[] = [];
+    const batch = batchOf(alone);
+    const made = writes(batch, IMMEDIATE_WRITES_PER_TURN + 2);
+    other.exec('BEGIN IMMEDIATE'); // holds the write lock while the batch commits
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(alone).toEqual(['w8', 'w9']);
+    other.exec('COMMIT');
+    other.close();
+    expect((await Promise.all(made)).map((v) => v.n)).toHaveLength(IMMEDIATE_WRITES_PER_TURN + 2);
+  });
+
+  it(`commits a long batch in slices of about ${BATCH_SLICE_MS} ms, in the order the writes were made`, async () => {
+    const batch = batchOf();
+    const order: string[] = [];
+    const slow = (n: number) => () => {
+      const until = performance.now() + BATCH_SLICE_MS / 4;
+      while (performance.now() < until); // a write that takes a while
+      db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
+      order.push(`w${n}`);
+      return { n, inTransaction: true };
+    };
+    const made = writes(batch, IMMEDIATE_WRITES_PER_TURN + 12, slow);
+    setImmediate(() => setImmediate(() => order.push('other work')));
+    await Promise.all(made);
+    expect(order.indexOf('other work')).toBeGreaterThan(IMMEDIATE_WRITES_PER_TURN);
+    expect(order.indexOf('other work')).toBeLessThan(order.length - 1);
+    const rows = db.prepare('SELECT n FROM t ORDER BY rowid').pluck().all() as number[];
+    expect(rows).toEqual(Array.from({ length: IMMEDIATE_WRITES_PER_TURN + 12 }, (_, n) => n));
+  });
+
+  it('makes writes that come while a batch is being sliced wait behind it', async () => {
+    const batch = batchOf();
+    const slow = (n: number) => () => {
+      const until = performance.now() + BATCH_SLICE_MS / 2;
+      while (performance.now() < until);
+      db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
+      return { n, inTransaction: true };
+    };
+    const first = writes(batch, IMMEDIATE_WRITES_PER_TURN + 6, slow);
+    await new Promise((resolve) => setImmediate(resolve)); // one slice committed
+    const ran: number[] = [];
+    const late = writes(batch, 1, (n) => insert(100 + n), ran);
+    expect(ran).toEqual([]);
+    await Promise.all([...first, ...late]);
+    const rows = db.prepare('SELECT n FROM t ORDER BY rowid').pluck().all() as number[];
+    expect(rows.at(-1)).toBe(100);
+  });
+});
+
+describe('SqliteMemory under many writes in one turn', () => {
+  it('stores every write of a busy turn, and refuses only the one its lease refuses', async () => {
+    const memory = new SqliteMemory({ path: join(dir, 'runs.db'), owner: 'me' });
+    const other = new SqliteMemory({ path: join(dir, 'runs.db'), owner: 'other' });
+    await other.beginRun(header('theirs'));
+    const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
+    await Promise.all(ids.map((id) => memory.beginRun(header(id))));
+    const saved = await Promise.allSettled([
+      ...ids.map((id) => memory.saveCheckpoint(id, checkpoint(1, [stage('write/a', 1)]), [])),
+      memory.saveCheckpoint('theirs', checkpoint(1, [stage('write/a', 1)]), []),
+    ]);
+    expect(saved.filter((s) => s.status === 'rejected')).toMatchObject([{ reason: { code: 'LEASE_LOST' } }]);
+    const stored = await Promise.all(ids.map((id) => memory.loadRun(id)));
+    expect(stored.map((s) => s?.checkpoints.length)).toEqual(ids.map(() => 1));
+    memory.close();
+    other.close();
+  });
+
+  it('commits the writes still batched when it closes', async () => {
+    const path = join(dir, 'runs.db');
+    const memory = new SqliteMemory({ path });
+    const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    const begun = Promise.all(ids.map((id) => memory.beginRun(header(id))));
+    memory.close();
+    await begun;
+    const again = new SqliteMemory({ path });
+    expect((await again.listRuns({ limit: 100 })).map((r) => r.runId).sort()).toEqual([...ids].sort());
+    expect(await again.loadResult('r0')).toBeUndefined();
+    again.close();
+  });
+
+  it('saves results past the immediate writes of a turn', async () => {
+    const memory = new SqliteMemory({ path: join(dir, 'runs.db') });
+    const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    await Promise.all(ids.map((id) => memory.beginRun(header(id))));
+    await Promise.all(ids.map((id) => memory.saveResult(result(id))));
+    expect((await memory.listRuns({ status: 'succeeded', limit: 100 })).length).toBe(20);
+    memory.close();
+  });
+});
