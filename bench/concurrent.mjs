@@ -7,7 +7,9 @@
  * block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the loop compiling a
  * macro of 10,000 stages.
  *
- *   node bench/concurrent.mjs [--lib dist/index.js] [--sizes 100,1000,10000] [--rounds 3]
+ *   node bench/concurrent.mjs [--lib dist/index.js] [--sizes 100,1000,10000] [--rounds 3] [--write]
+ *
+ * `--write` puts the table in bench/RESULTS.md, as its "concurrent" section.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeSection } from './lib/sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -23,6 +26,7 @@ const { values: args } = parseArgs({
     lib: { type: 'string', default: 'dist/index.js' },
     sizes: { type: 'string', default: '100,1000,10000' },
     rounds: { type: 'string', default: '3' },
+    write: { type: 'boolean', default: false },
     case: { type: 'string' },
     size: { type: 'string' },
   },
@@ -131,11 +135,16 @@ async function drive() {
     );
   const median = (rows, key) => rows.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(rows.length / 2)];
   const rounds = Number(args.rounds);
-  console.log(`R concurrent runs × ${STAGES} stages × a ${AGENT_MS} ms agent; median of ${rounds}`);
-  console.log(
+  const lines = [];
+  const out = (line) => {
+    console.log(line);
+    lines.push(line);
+  };
+  out(`R concurrent runs × ${STAGES} stages × a ${AGENT_MS} ms agent; median of ${rounds}.\n`);
+  out(
     '| runs | engine | wall | ratio to floor | peak RSS | retained per live run (beyond the floor) | longest block |',
   );
-  console.log('|---:|---|---:|---:|---:|---:|---:|');
+  out('|---:|---|---:|---:|---:|---:|---:|');
   for (const size of args.sizes.split(',').map(Number)) {
     const rows = { floor: [], memory: [], sqlite: [] };
     for (let r = 0; r < rounds; r++)
@@ -154,13 +163,17 @@ async function drive() {
             : '+ SQLite (async)';
       const extra =
         engine === 'floor' ? '—' : `${((median(runs, 'retained') - floorRetained) / 1024).toFixed(1)} KB`;
-      console.log(
+      out(
         `| ${size.toLocaleString('en')} | ${label} | ${wallMs.toFixed(0)} ms | ${(wallMs / floorMs).toFixed(2)} | ${median(runs, 'rssMiB').toFixed(0)} MiB | ${extra} | ${median(runs, 'maxBlockMs').toFixed(0)} ms |`,
       );
     }
   }
   const compile = Array.from({ length: rounds }, () => once('compile', 0));
-  console.log(
+  out(
     `\naddMacros of a 10,000-stage macro blocks the loop for ${median(compile, 'compileMs').toFixed(0)} ms`,
   );
+  if (args.write) {
+    const heading = `## Many concurrent runs (bench/concurrent.mjs, ${new Date().toISOString().slice(0, 10)}, Node ${process.version})`;
+    writeSection(join(here, 'RESULTS.md'), 'concurrent', `${heading}\n\n${lines.join('\n')}`);
+  }
 }

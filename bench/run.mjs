@@ -14,6 +14,7 @@ import os from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { keptSections } from './lib/sections.mjs';
 import { MIXED, QUICK_SIZES, SIZES } from './lib/workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -532,7 +533,9 @@ else {
 const markdown = report(run);
 process.stdout.write(`\n${markdown}\n`);
 if (!args['no-write'] && args.filter === undefined) {
-  writeFileSync(args.out, markdown);
+  // The sections concurrent.mjs and fleet.mjs wrote stay, after the new tables.
+  const kept = keptSections(args.out);
+  writeFileSync(args.out, kept === '' ? markdown : `${markdown.trimEnd()}\n\n${kept}`);
   process.stdout.write(`\nwrote ${relative(process.cwd(), args.out)}\n`);
 }
 if (run.results.some((r) => !r.ok && !r.capped)) process.exitCode = 1;
