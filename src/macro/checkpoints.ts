@@ -190,13 +190,13 @@ export class Checkpointer {
       seq,
       at,
       stages,
-      timeline: j.timeline.slice(c.timeline, ends.timeline),
-      errors: j.errors.slice(c.errors, ends.errors),
-      verdicts: j.verdicts.slice(c.verdicts, ends.verdicts),
-      artefacts: j.artefacts.slice(c.artefacts, ends.artefacts),
-      decisions: j.decisions.slice(c.decisions, ends.decisions),
+      timeline: delta(j.timeline, c.timeline, ends.timeline),
+      errors: delta(j.errors, c.errors, ends.errors),
+      verdicts: delta(j.verdicts, c.verdicts, ends.verdicts),
+      artefacts: delta(j.artefacts, c.artefacts, ends.artefacts),
+      decisions: delta(j.decisions, c.decisions, ends.decisions),
     };
-    const audit = j.audit.slice(c.audit, ends.audit);
+    const audit = delta(j.audit, c.audit, ends.audit);
     try {
       await this.#memory.saveCheckpoint(this.#runId, checkpoint, audit);
       Object.assign(c, ends);
@@ -230,6 +230,18 @@ export class Checkpointer {
       this.#onError(failure);
     }
   }
+}
+
+/** The empty delta, shared: most checkpoints carry no errors, verdicts, artefacts, decisions or audit. */
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * `array`'s entries from `from` to `to`; the shared {@link NONE} when there are none (an
+ * adapter that keeps checkpoints by reference, as InMemoryMemory does for a live run,
+ * holds four fewer arrays per checkpoint: ~600 B per live 10-stage run).
+ */
+function delta<T>(array: readonly T[], from: number, to: number): readonly T[] {
+  return from === to ? NONE : array.slice(from, to);
 }
 
 /** What a resumed run starts from, built from its stored checkpoints. */
