@@ -389,6 +389,8 @@ export interface MacroDefinition<N extends string = string, O = any> extends Typ
   /** Labels attached to every event and log line of the macro's runs. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly defaults?: MacroDefaultsInput;
+  /** A JSON or YAML macro's schema reference, for editors (`macro-orchestrator/schema.json`); unused by the engine. */
+  readonly $schema?: string;
 }
 
 /** Shape of a macro definition. */
@@ -400,4 +402,5 @@ export const MacroDefinitionSchema = z.strictObject({
   gates: z.array(QualityGateSchema).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   defaults: MacroDefaultsSchema.optional(),
+  $schema: z.string().optional(),
 });
