@@ -4,6 +4,7 @@
  * (an optional peer dependency) is loaded only by those who use it.
  * @module
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
@@ -55,6 +56,8 @@ export class PostgresMemory implements MemoryAdapter {
   readonly #sql: PostgresStatements;
   readonly #schema: string;
   readonly #leases: HeldLeases;
+  /** The statement names, by SQL text, when statements are prepared (see `prepare`). */
+  readonly #names: Map<string, string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -79,6 +82,7 @@ export class PostgresMemory implements MemoryAdapter {
     this.#leaseMs = settings.leaseMs;
     this.#schema = settings.schema;
     this.#sql = postgresStatements(settings.schema);
+    this.#names = settings.prepare ? new Map() : undefined;
     this.#leases = new HeldLeases(settings.leaseMs, (held) => this.#renew(held));
   }
 
@@ -281,7 +285,7 @@ export class PostgresMemory implements MemoryAdapter {
     const held = this.#leases.snapshot();
     try {
       if (held.size > 0 && this.#ready !== undefined) {
-        await this.pool.query(this.#sql.release, [[...held.keys()], [...held.values()]]);
+        await this.#send(this.#sql.release, [[...held.keys()], [...held.values()]]);
       }
     } finally {
       for (const runId of held.keys()) this.#leases.release(runId);
@@ -290,7 +294,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async #renew(held: ReadonlyMap<string, number>): Promise<string[]> {
-    const { rows } = await this.pool.query(this.#sql.renew, [
+    const { rows } = await this.#send(this.#sql.renew, [
       [...held.keys()],
       [...held.values()],
       this.owner,
@@ -304,10 +308,23 @@ export class PostgresMemory implements MemoryAdapter {
     if (this.#closed) throw this.#afterClose(operation, runId);
     await this.ready();
     try {
-      return await this.pool.query(sql, values);
+      return await this.#send(sql, values);
     } catch (error) {
       throw this.#failure(operation, error);
     }
+  }
+
+  /** Sends `sql`: as a named statement (planned once per connection) when prepared. */
+  #send(sql: string, values: unknown[]) {
+    const names = this.#names;
+    if (names === undefined) return this.pool.query(sql, values);
+    let name = names.get(sql);
+    if (name === undefined) {
+      // Named after the text, so adapters on one pool with one schema share the statement.
+      name = `mo_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+      names.set(sql, name);
+    }
+    return this.pool.query({ name, text: sql, values });
   }
 
   /**

@@ -185,6 +185,7 @@ describe('PostgresMemory options', () => {
       /either "pool" or "connectionString", not both/,
     ],
     [{ schema: 'ok', leaseMs: 1 }, /"leaseMs"/],
+    [{ prepare: 'yes' }, /"prepare" in PostgresMemory options: expected true or false, got string/],
     [{ database: 'test' }, /Unknown option "database" in PostgresMemory options/],
   ])('refuses %o with INVALID_OPTIONS before connecting', (options, message) => {
     expect(() => new PostgresMemory(options as never)).toThrow(

@@ -87,8 +87,9 @@ describe.skipIf(url === undefined)('PostgresMemory', () => {
     await real.ready();
     let lose = true;
     const pool = {
-      query: async (text: string, values?: unknown[]) => {
-        const reply = await real.pool.query(text, values);
+      query: async (query: string | { text: string }, values?: unknown[]) => {
+        const reply = await real.pool.query(query as string, values);
+        const text = typeof query === 'string' ? query : query.text;
         if (lose && text.includes('INSERT INTO') && text.includes('header')) {
           lose = false;
           throw new Error('Connection terminated unexpectedly');
@@ -104,6 +105,60 @@ describe.skipIf(url === undefined)('PostgresMemory', () => {
     await m.beginRun(header('r1'));
     await m.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), []);
     expect((await m.loadRun('r1'))?.checkpoints).toHaveLength(1);
+  });
+
+  /** A PostgresMemory on `real`'s pool that records what each query was sent as. */
+  function recording(real: PostgresMemory, options: { prepare?: boolean } = {}) {
+    const sent: unknown[] = [];
+    const pool = {
+      query: (query: never, values?: unknown[]) => {
+        sent.push(query);
+        return real.pool.query(query, values);
+      },
+      connect: () => real.pool.connect(),
+      end: async () => {},
+    };
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const m = new PostgresMemory({ pool, schema, ...options });
+    open.push(m);
+    return { m, sent };
+  }
+
+  it('sends each statement as one named prepared statement, the same name every time', async () => {
+    const { m, sent } = recording(memory());
+    await m.ready();
+    sent.length = 0;
+    await m.beginRun(header('r1'));
+    await m.beginRun(header('r2'));
+    expect(sent).toEqual([
+      {
+        name: expect.stringMatching(/^mo_[0-9a-f]{24}$/),
+        text: expect.stringContaining('INSERT INTO'),
+        values: expect.any(Array),
+      },
+      expect.objectContaining({ name: (sent[0] as { name: string }).name }),
+    ]);
+    expect((await m.loadRun('r2'))?.header?.runId).toBe('r2');
+  });
+
+  it('sends plain text with prepare: false', async () => {
+    const { m, sent } = recording(memory(), { prepare: false });
+    await m.ready();
+    sent.length = 0;
+    await m.beginRun(header('r1'));
+    expect(sent).toEqual([expect.stringContaining('INSERT INTO')]);
+  });
+
+  it('keeps the statements of two schemas on one pool apart', async () => {
+    const shared = memory();
+    const [a, b] = [recording(shared).m, recording(shared).m];
+    await a.beginRun(header('r1', { macro: 'in-a' }));
+    await b.beginRun(header('r1', { macro: 'in-b' }));
+    expect([(await a.loadRun('r1'))?.header?.macro, (await b.loadRun('r1'))?.header?.macro]).toEqual([
+      'in-a',
+      'in-b',
+    ]);
   });
 
   it('rejects with PERSISTENCE_FAILED naming the operation when the server cannot be reached', async () => {
