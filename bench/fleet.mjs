@@ -4,7 +4,9 @@
  * `Worker` processes (the floor), measured in the same run. The runs are enqueued on a
  * paused queue; the clock runs from `resume()` until every job has completed.
  *
- *   node bench/fleet.mjs [--lib dist/index.js] [--runs 3000] [--workers 1,2,4] [--concurrency 32] [--memory memory|postgres] [--rounds 3]
+ *   node bench/fleet.mjs [--lib dist/index.js] [--runs 3000] [--workers 1,2,4] [--concurrency 32] [--memory memory|postgres] [--rounds 3] [--write]
+ *
+ * `--write` puts the table in bench/RESULTS.md, as its "fleet-<memory>" section.
  *
  * Needs Redis on 127.0.0.1:6379 (and, for `--memory postgres`, PostgreSQL at
  * MO_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
@@ -14,6 +16,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
+import { writeSection } from './lib/sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     memory: { type: 'string', default: 'memory' },
     rounds: { type: 'string', default: '3' },
+    write: { type: 'boolean', default: false },
   },
 });
 const dist = dirname(isAbsolute(args.lib) ? args.lib : resolve(here, '..', args.lib));
@@ -116,11 +120,16 @@ async function dropSchemas() {
 }
 await dropSchemas();
 
-console.log(
-  `${runs} runs of a 10-stage no-op macro per measure, concurrency ${concurrency} per process, memory: ${args.memory}; median of ${rounds}`,
+const lines = [];
+const out = (line) => {
+  console.log(line);
+  lines.push(line);
+};
+out(
+  `${runs} runs of a 10-stage no-op macro per measure, concurrency ${concurrency} per process, memory: ${args.memory}; median of ${rounds}.\n`,
 );
-console.log('| worker processes | BullMQ no-op jobs/s (floor) | macro runs/s | ratio |');
-console.log('|---:|---:|---:|---:|');
+out('| worker processes | BullMQ no-op jobs/s (floor) | macro runs/s | ratio |');
+out('|---:|---:|---:|---:|');
 for (const count of args.workers.split(',').map(Number)) {
   const floor = [];
   const macro = [];
@@ -130,7 +139,11 @@ for (const count of args.workers.split(',').map(Number)) {
   }
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const [f, m] = [median(floor), median(macro)];
-  console.log(`| ${count} | ${f.toFixed(0)} | ${m.toFixed(0)} | ${(m / f).toFixed(2)} |`);
+  out(`| ${count} | ${f.toFixed(0)} | ${m.toFixed(0)} | ${(m / f).toFixed(2)} |`);
 }
 await dropSchemas();
 await pgClient?.end();
+if (args.write) {
+  const heading = `## Runs per second on a BullMQ worker fleet (bench/fleet.mjs, ${new Date().toISOString().slice(0, 10)}, Node ${process.version})`;
+  writeSection(join(here, 'RESULTS.md'), `fleet-${args.memory}`, `${heading}\n\n${lines.join('\n')}`);
+}
