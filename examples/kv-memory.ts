@@ -6,9 +6,10 @@
  *
  * Keys: `run:<id>` holds a run's summary, header, checkpoints and result; `audit:<id>` its
  * audit trail; `runs` the run ids in the order they were begun (what `listRuns` walks).
- * Updates read, change and write a key: the engine makes one write at a time per run, so
- * that is safe within one process. A store shared by processes wants its own atomic
- * appends (Redis `RPUSH`, a DynamoDB list append) and the lease methods (docs/memory.md).
+ * Updates read, change and write keys, so this adapter makes one write at a time (`#one`):
+ * writes of different runs share the `runs` key. A store shared by processes wants its own
+ * atomic appends (Redis `RPUSH`, a DynamoDB list append) and the lease methods
+ * (docs/memory.md).
  */
 import type {
   AuditRecord,
@@ -49,12 +50,37 @@ interface RunEntry {
 /** A {@link MemoryAdapter} keeping everything, as JSON, in a {@link KeyValueStore}. */
 export class KeyValueMemory implements MemoryAdapter {
   readonly store: KeyValueStore;
+  /** The write in progress: the next waits for it. */
+  #last: Promise<unknown> = Promise.resolve();
 
   constructor(store: KeyValueStore = mapStore()) {
     this.store = store;
   }
 
-  async beginRun(header: RunHeader): Promise<void> {
+  /** Runs `write` after the writes before it, whether they succeeded or not. */
+  #one(write: () => Promise<void>): Promise<void> {
+    const next = this.#last.then(write, write);
+    this.#last = next.catch(() => {});
+    return next;
+  }
+
+  beginRun(header: RunHeader): Promise<void> {
+    return this.#one(() => this.#beginRun(header));
+  }
+
+  saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    return this.#one(() => this.#saveCheckpoint(runId, checkpoint, audit));
+  }
+
+  saveResult(result: MacroResult): Promise<void> {
+    return this.#one(() => this.#saveResult(result));
+  }
+
+  appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    return this.#one(() => this.#appendAuditOf(records));
+  }
+
+  async #beginRun(header: RunHeader): Promise<void> {
     const json = JSON.parse(JSON.stringify(header)) as RunHeader; // throws before anything is written
     const summary: RunSummary = {
       runId: header.runId,
@@ -69,7 +95,7 @@ export class KeyValueMemory implements MemoryAdapter {
     await this.#put({ summary, header: json, checkpoints: [] });
   }
 
-  async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+  async #saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     const entry = await this.#entry(runId);
     if (entry?.header === undefined) throw new Error(`Run "${runId}" was never begun`);
     // Both are made JSON before either is written: one that cannot be stores nothing.
@@ -92,7 +118,7 @@ export class KeyValueMemory implements MemoryAdapter {
     };
   }
 
-  async saveResult(result: MacroResult): Promise<void> {
+  async #saveResult(result: MacroResult): Promise<void> {
     const json = JSON.parse(JSON.stringify(result)) as MacroResult;
     const summary: RunSummary = {
       runId: result.runId,
@@ -114,7 +140,7 @@ export class KeyValueMemory implements MemoryAdapter {
     return (await this.#entry(runId))?.result;
   }
 
-  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+  async #appendAuditOf(records: readonly AuditRecord[]): Promise<void> {
     const copies = JSON.parse(JSON.stringify(records)) as AuditRecord[];
     const byRun = new Map<string, AuditRecord[]>();
     for (const record of copies) byRun.set(record.runId, [...(byRun.get(record.runId) ?? []), record]);

@@ -12,7 +12,8 @@ export function writeSection(file, name, markdown) {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const block = `<!-- section:${name} -->\n${markdown.trim()}\n<!-- /section:${name} -->\n`;
   const existing = [...text.matchAll(BLOCK)].find((m) => m[1] === name);
-  const next = existing === undefined ? `${text.trimEnd()}\n\n${block}` : text.replace(existing[0], block);
+  const next =
+    existing === undefined ? `${text.trimEnd()}\n\n${block}` : text.replace(existing[0], () => block);
   writeFileSync(file, next);
 }
 

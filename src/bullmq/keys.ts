@@ -24,7 +24,7 @@ export interface RunJobData {
 export function runKeys(prefix: string, queue: string) {
   const base = `${prefix}:${queue}:mo`;
   return {
-    /** A run's events, a Redis stream of `{ e: <json> }` entries. */
+    /** A run's events, a Redis stream of `{ b: <json array> }` entries, one per turn (older workers wrote `{ e: <json> }`, one per event). */
     events: (runId: string) => `${base}:events:${runId}`,
     /** Set when a run is cancelled: a worker that starts it later finds it. */
     cancelled: (runId: string) => `${base}:cancelled:${runId}`,

@@ -148,6 +148,8 @@ export class HeldLeases {
   readonly #everyMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #renewing = false;
+  /** Set by `close()`: a lease taken after (a write in flight when the adapter closed) starts no heartbeat. */
+  #closed = false;
 
   constructor(leaseMs: number, renew: (held: ReadonlyMap<string, number>) => Promise<Iterable<string>>) {
     this.#everyMs = Math.max(1, Math.floor(leaseMs / 3));
@@ -167,7 +169,7 @@ export class HeldLeases {
   hold(runId: string, token: number): void {
     this.#known.delete(runId);
     this.#held.set(runId, token);
-    if (this.#timer === undefined) {
+    if (this.#timer === undefined && !this.#closed) {
       this.#timer = setInterval(() => void this.beat(), this.#everyMs);
       this.#timer.unref();
     }
@@ -216,5 +218,11 @@ export class HeldLeases {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Stops the heartbeat for good: the adapter closed. */
+  close(): void {
+    this.#closed = true;
+    this.stop();
   }
 }

@@ -56,8 +56,8 @@ export class PostgresMemory implements MemoryAdapter {
   readonly #sql: PostgresStatements;
   readonly #schema: string;
   readonly #leases: HeldLeases;
-  /** The statement names, by SQL text, when statements are prepared (see `prepare`). */
-  readonly #names: Map<string, string> | undefined;
+  /** The statement names, by SQL text, while statements are prepared (see `prepare`). */
+  #names: Map<string, string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -281,7 +281,7 @@ export class PostgresMemory implements MemoryAdapter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#leases.stop();
+    this.#leases.close();
     const held = this.#leases.snapshot();
     try {
       if (held.size > 0 && this.#ready !== undefined) {
@@ -324,7 +324,14 @@ export class PostgresMemory implements MemoryAdapter {
       name = `mo_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
       names.set(sql, name);
     }
-    return this.pool.query({ name, text: sql, values });
+    return this.pool.query({ name, text: sql, values }).catch((error: unknown) => {
+      // "prepared statement does not exist" (SQLSTATE 26000): a pooler that does not carry
+      // prepared statements across server connections. Nothing ran: sent again as text, as
+      // is every statement from now on.
+      if ((error as { code?: unknown } | null)?.code !== '26000') throw error;
+      this.#names = undefined;
+      return this.pool.query(sql, values);
+    });
   }
 
   /**

@@ -8,10 +8,12 @@ import type Database from 'better-sqlite3';
 import { isLockError } from './sqlite-locks.js';
 
 /**
- * Writes a turn runs at once, each its own transaction, before the next ones wait for the
- * turn's end to commit together. A single run's writes (one per stage) stay immediate;
- * under load, a turn's writes cost one commit (at 10,000 concurrent runs, a commit each
- * was 60% of the time).
+ * Checkpoints a turn writes at once, each its own transaction, before the next ones wait
+ * for the turn's end to commit together. A single run's checkpoints (one per stage) stay
+ * immediate; under load, a turn's checkpoints cost one commit (at 10,000 concurrent runs,
+ * a commit each was 60% of the time). Only checkpoints are batched: a run's first and
+ * final writes (header, audit, result) and lease claims run at once, so a cancelled run's
+ * result is stored within the turn its grace allows, and a lease is held as soon as taken.
  */
 export const IMMEDIATE_WRITES_PER_TURN = 8;
 
@@ -56,7 +58,9 @@ export class TurnBatch {
         try {
           outcomes.push({ ok: true, value: write() });
         } catch (error) {
-          if (isLockError(error)) throw error; // the whole batch goes back
+          // A lock, or an error after which SQLite rolled the whole transaction back
+          // (SQLITE_FULL, IOERR, NOMEM): the whole batch goes back, to be tried write by write.
+          if (isLockError(error) || !db.inTransaction) throw error;
           outcomes.push({ ok: false, error });
         }
         if (performance.now() > until) break;
@@ -80,33 +84,34 @@ export class TurnBatch {
 
   /**
    * Commits the writes waiting now (the turn ended), in slices of {@link BATCH_SLICE_MS}
-   * a turn; `all`: every one of them at once (the database is about to close).
+   * a turn; `all`: every one of them now, slice after slice (the database is about to close).
    */
   flush(all = false): void {
-    const waiting = this.#waiting;
-    if (waiting.length === 0) return;
-    this.#waiting = [];
-    let outcomes: Outcome[];
-    try {
-      outcomes = this.#commit(waiting);
-    } catch {
-      for (const w of waiting) this.#alone(w.operation, w.write).then(w.resolve, w.reject);
-      return;
-    }
-    if (outcomes.length < waiting.length) {
-      // The rest go first in the next turn's batch, ahead of the writes made meanwhile.
+    for (;;) {
+      const waiting = this.#waiting;
+      if (waiting.length === 0) return;
+      this.#waiting = [];
+      let outcomes: Outcome[];
+      try {
+        outcomes = this.#commit(waiting);
+      } catch {
+        for (const w of waiting) this.#alone(w.operation, w.write).then(w.resolve, w.reject);
+        return;
+      }
+      for (let i = 0; i < outcomes.length; i++) {
+        const outcome = outcomes[i] as Outcome;
+        const w = waiting[i] as Waiting;
+        if (outcome.ok) w.resolve(outcome.value);
+        else w.reject(outcome.error);
+      }
+      if (outcomes.length === waiting.length) return;
+      // The rest go first in the next slice, ahead of the writes made meanwhile.
       this.#waiting = waiting.slice(outcomes.length).concat(this.#waiting);
-      if (all) this.flush(true);
-      else {
+      if (!all) {
         this.#writes = IMMEDIATE_WRITES_PER_TURN; // until then, new writes join the batch: in order
         setImmediate(this.#endTurn);
+        return;
       }
-    }
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i] as Outcome;
-      const w = waiting[i] as Waiting;
-      if (outcome.ok) w.resolve(outcome.value);
-      else w.reject(outcome.error);
     }
   }
 

@@ -80,7 +80,7 @@ export class SqliteMemory implements MemoryAdapter {
   #queue: Promise<void> | undefined;
   /** How many writes the queue holds. */
   #queued = 0;
-  /** Commits a busy turn's writes together (see {@link TurnBatch}). */
+  /** Commits a busy turn's checkpoints together (see {@link TurnBatch}). */
   readonly #batch: TurnBatch;
 
   /**
@@ -153,6 +153,10 @@ export class SqliteMemory implements MemoryAdapter {
 
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     if (!this.db.open) return this.#closed(runId, 'saveCheckpoint');
+    // Past the first few of a turn, checkpoints commit together when the turn ends (TurnBatch).
+    if (this.#queue === undefined && !this.#batch.admit()) {
+      return this.#batch.join('saveCheckpoint', () => this.#saveCheckpoint(runId, checkpoint, audit));
+    }
     return this.#write('saveCheckpoint', this.#saveCheckpoint, runId, checkpoint, audit);
   }
 
@@ -231,7 +235,7 @@ export class SqliteMemory implements MemoryAdapter {
    */
   close(): void {
     if (this.db.open) this.#batch.flush(true);
-    this.#held.stop();
+    this.#held.close();
     const held = this.#held.snapshot();
     try {
       // The leases still held go back, so another process can take their runs over at once.
@@ -245,14 +249,11 @@ export class SqliteMemory implements MemoryAdapter {
 
   /**
    * Runs a write transaction at once, unless writes are already waiting for a lock:
-   * then, or when it meets a lock itself, it joins the end of their queue; or unless this
-   * turn of the event loop has made many writes already: then it commits with the turn's
-   * other writes, in one transaction, when the turn ends. The common case costs a
-   * try/catch and a resolved promise.
+   * then, or when it meets a lock itself, it joins the end of their queue. The common
+   * case costs a try/catch and a resolved promise.
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
     if (this.#queue === undefined) {
-      if (!this.#batch.admit()) return this.#batch.join(operation, () => write(a, b as B, c as C));
       try {
         return Promise.resolve(write(a, b as B, c as C));
       } catch (error) {

@@ -289,6 +289,11 @@ export function memoryAdapterContract<M extends MemoryAdapter>(
         );
       });
 
+      test('lists every run of several begun at once', async (memory) => {
+        await Promise.all(['r1', 'r2', 'r3'].map((id) => memory.beginRun(header(id))));
+        assertEqual((await memory.listRuns()).map((r) => r.runId).sort(), ['r1', 'r2', 'r3']);
+      });
+
       test('filters by status, running included', async (memory) => {
         for (const id of ['r1', 'r2', 'r3']) await memory.beginRun(header(id));
         await memory.saveResult(result('r2', 'failed'));

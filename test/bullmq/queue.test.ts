@@ -172,7 +172,11 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
       await local.result;
       const single = `bull:${queue.queue.name}:mo:events:single`;
       for (const event of events) await client.xadd(single, '*', 'e', JSON.stringify(event));
-      expect((await collect(queue.events('single'))).map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+      try {
+        expect((await collect(queue.events('single'))).map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+      } finally {
+        await client.del(single);
+      }
     } finally {
       client.disconnect();
     }

@@ -9,6 +9,14 @@ afterEach(() => {
 });
 
 describe('HeldLeases', () => {
+  it('starts no heartbeat for a lease taken after close (a write in flight when the adapter closed)', () => {
+    vi.useFakeTimers();
+    const leases = new HeldLeases(3_000, async () => []);
+    leases.close();
+    leases.hold('r1', 1);
+    expect([vi.getTimerCount(), leases.token('r1')]).toEqual([0, 1]);
+  });
+
   it('renews what it holds every third of the lease', async () => {
     vi.useFakeTimers();
     const renew = vi.fn(async (held: ReadonlyMap<string, number>) => [...held.keys()]);

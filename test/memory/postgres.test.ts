@@ -150,6 +150,34 @@ describe.skipIf(url === undefined)('PostgresMemory', () => {
     expect(sent).toEqual([expect.stringContaining('INSERT INTO')]);
   });
 
+  it('sends plain text from then on when a pooler answers that its prepared statement does not exist', async () => {
+    const real = memory();
+    const sent: unknown[] = [];
+    const pool = {
+      query: (query: never, values?: unknown[]) => {
+        sent.push(query);
+        if (typeof query === 'object') {
+          return Promise.reject(
+            Object.assign(new Error('prepared statement "mo_x" does not exist'), { code: '26000' }),
+          );
+        }
+        return real.pool.query(query, values);
+      },
+      connect: () => real.pool.connect(),
+      end: async () => {},
+    };
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const m = new PostgresMemory({ pool, schema });
+    open.push(m);
+    await m.ready();
+    sent.length = 0;
+    await m.beginRun(header('r1'));
+    await m.beginRun(header('r2'));
+    expect(sent.map((q) => typeof q)).toEqual(['object', 'string', 'string']);
+    expect((await m.listRuns()).map((r) => r.runId)).toEqual(['r2', 'r1']);
+  });
+
   it('keeps the statements of two schemas on one pool apart', async () => {
     const shared = memory();
     const [a, b] = [recording(shared).m, recording(shared).m];

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { agentStage, defineAgent, defineMacro, MacroOrchestrator } from '../../src/index.js';
 import { BATCH_SLICE_MS, IMMEDIATE_WRITES_PER_TURN, TurnBatch } from '../../src/memory/sqlite-batch.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import { checkpoint, header, result, stage } from '../../src/testing.js';
+import { checkpoint, header, stage } from '../../src/testing.js';
 
 let dir: string;
 let db: Database.Database;
@@ -85,6 +86,23 @@ describe('TurnBatch', () => {
     expect(alone).toEqual([]); // committed in the batch, not tried again on their own
   });
 
+  it('tries every write of a batch again on its own, in order and once, when SQLite rolls the batch back', async () => {
+    db.exec('CREATE TABLE big (n INTEGER NOT NULL, pad BLOB)');
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages + 20}`); // room for small rows, not for 200 KB
+    const alone: string[] = [];
+    const batch = batchOf(alone);
+    const write = (n: number) => () => {
+      db.prepare('INSERT INTO big (n, pad) VALUES (?, ?)').run(n, Buffer.alloc(n === 10 ? 200_000 : 10));
+      return { n, inTransaction: true };
+    };
+    const settled = await Promise.allSettled(writes(batch, 14, write));
+    expect(settled[10]).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_FULL' } });
+    expect(alone).toEqual(['w8', 'w9', 'w10', 'w11', 'w12', 'w13']);
+    const rows = db.prepare('SELECT n FROM big ORDER BY rowid').pluck().all() as number[];
+    expect(rows).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13]);
+  });
+
   it('tries every write of a batch again on its own when the batch meets a lock', async () => {
     const other = new Database(join(dir, 'batch.db'));
     other.pragma('busy_timeout = 0');
@@ -139,7 +157,7 @@ describe('TurnBatch', () => {
 });
 
 describe('SqliteMemory under many writes in one turn', () => {
-  it('stores every write of a busy turn, and refuses only the one its lease refuses', async () => {
+  it('stores every checkpoint of a busy turn, and refuses only the one its lease refuses', async () => {
     const memory = new SqliteMemory({ path: join(dir, 'runs.db'), owner: 'me' });
     const other = new SqliteMemory({ path: join(dir, 'runs.db'), owner: 'other' });
     await other.beginRun(header('theirs'));
@@ -156,25 +174,61 @@ describe('SqliteMemory under many writes in one turn', () => {
     other.close();
   });
 
-  it('commits the writes still batched when it closes', async () => {
+  it('commits the checkpoints still batched when it closes', async () => {
     const path = join(dir, 'runs.db');
     const memory = new SqliteMemory({ path });
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
-    const begun = Promise.all(ids.map((id) => memory.beginRun(header(id))));
+    await Promise.all(ids.map((id) => memory.beginRun(header(id))));
+    const saved = Promise.all(
+      ids.map((id) => memory.saveCheckpoint(id, checkpoint(1, [stage('write/a', 1)]), [])),
+    );
     memory.close();
-    await begun;
+    await saved;
     const again = new SqliteMemory({ path });
-    expect((await again.listRuns({ limit: 100 })).map((r) => r.runId).sort()).toEqual([...ids].sort());
-    expect(await again.loadResult('r0')).toBeUndefined();
+    const stored = await Promise.all(ids.map((id) => again.loadRun(id)));
+    expect(stored.map((s) => s?.checkpoints.length)).toEqual(ids.map(() => 1));
     again.close();
   });
 
-  it('saves results past the immediate writes of a turn', async () => {
-    const memory = new SqliteMemory({ path: join(dir, 'runs.db') });
+  it('gives back at close the leases of runs begun in a busy turn', async () => {
+    const path = join(dir, 'runs.db');
+    const mine = new SqliteMemory({ path, owner: 'mine' });
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
-    await Promise.all(ids.map((id) => memory.beginRun(header(id))));
-    await Promise.all(ids.map((id) => memory.saveResult(result(id))));
-    expect((await memory.listRuns({ status: 'succeeded', limit: 100 })).length).toBe(20);
+    const begun = Promise.all(ids.map((id) => mine.beginRun(header(id))));
+    await Promise.resolve();
+    mine.close();
+    await begun;
+    const theirs = new SqliteMemory({ path, owner: 'theirs' });
+    await expect(theirs.claimRun('r15')).resolves.toBeUndefined();
+    theirs.close();
+  });
+
+  it('stores the results of many runs cancelled together, within the grace a cancelled run gets', async () => {
+    const memory = new SqliteMemory({ path: join(dir, 'runs.db') });
+    const quick = defineAgent({ id: 'quick', invoke: () => 'ok' });
+    const waits = defineAgent({
+      id: 'waits',
+      invoke: (_input: unknown, call) =>
+        new Promise((_resolve, reject) =>
+          call.signal.addEventListener('abort', () => reject(call.signal.reason)),
+        ),
+    });
+    const macro = defineMacro({
+      name: 'two',
+      description: 'a quick stage, then one that waits',
+      stages: [agentStage('a', 'quick'), agentStage('w', 'waits')],
+    });
+    const orchestrator = new MacroOrchestrator({ agents: [quick, waits], macros: [macro], memory });
+    const controller = new AbortController();
+    const runs = Array.from({ length: 30 }, () =>
+      orchestrator.run('two', { intent: 'go' }, { signal: controller.signal }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    const results = await Promise.all(runs.map((run) => run.result));
+    expect(results.filter((r) => r.persistence !== undefined)).toEqual([]);
+    const stored = await Promise.all(results.map((r) => memory.loadResult(r.runId)));
+    expect(stored.map((r) => r?.status)).toEqual(results.map(() => 'cancelled'));
     memory.close();
   });
 });
