@@ -14,6 +14,7 @@ export {
   type ErrorRecord,
   InvalidOutputError,
   isMacroError,
+  isRetryableCause,
   MacroConfigurationError,
   MacroError,
   type MacroErrorCode,
@@ -60,15 +61,20 @@ export {
   type BuiltinMacroName,
   builtinMacros,
   type ConsolidatedReview,
+  ConsolidatedReviewSchema,
   codeReview,
   type Document,
+  DocumentSchema,
   incidentTriage,
   type ReleaseNotes,
+  ReleaseNotesSchema,
   type Review,
+  ReviewSchema,
   releaseNotes,
   releaseNotesMinimal,
   researchDraftReview,
   type Triage,
+  TriageSchema,
 } from './macro/scripts.js';
 export {
   type AgentCheck,
@@ -147,7 +153,7 @@ export type {
   ToolResultProgress,
   UsageProgress,
 } from './model/progress.js';
-export type { RunUsage, TokenUsage, UsageRow, UsageTotals } from './model/usage.js';
+export type { ModelPrice, RunUsage, TokenUsage, UsageRow, UsageTotals } from './model/usage.js';
 export {
   DeliveryStage,
   DeployStage,

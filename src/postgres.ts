@@ -11,6 +11,7 @@ export type {
   PostgresClient,
   PostgresMemoryOptions,
   PostgresPool,
+  PostgresQueryConfig,
   PostgresQueryResult,
 } from './memory/postgres-options.js';
 export { POSTGRES_SCHEMA_VERSION } from './memory/postgres-schema.js';

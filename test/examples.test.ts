@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { defineMacro, MacroOrchestrator } from '../src/index.js';
+import { localAgents } from '../examples/local-agents.js';
+import { DocumentSchema, defineMacro, MacroOrchestrator } from '../src/index.js';
 
 const root = join(import.meta.dirname, '..');
 const run = (...args: string[]) =>
@@ -55,5 +56,14 @@ describe('a macro authored as JSON', () => {
     expect(
       () => new MacroOrchestrator({ agents: [{ id: 'a', invoke: () => 1 }], macros: [macro as never] }),
     ).toThrow(/Unrecognized key: "fallbak"/);
+  });
+});
+
+describe("the built-in agents' output schemas", () => {
+  it('are exported as values that check a built-in macro’s output', async () => {
+    const orchestrator = new MacroOrchestrator({ agents: localAgents() });
+    const result = await orchestrator.run('research-draft-review', { intent: 'WAL explained' }).result;
+    expect(DocumentSchema.safeParse(result.output).success).toBe(true);
+    expect(DocumentSchema.safeParse({ title: '', body: 'x' }).success).toBe(false);
   });
 });

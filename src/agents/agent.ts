@@ -59,6 +59,10 @@ export interface Agent<I = any, O = unknown> {
   readonly capabilities?: readonly string[];
   /** Schema every output must match; checked in Draft before QA. */
   readonly output?: z.ZodType<O>;
+  /**
+   * Does the work: `input` is the stage's input (the previous stage's output, or the
+   * run's), `invocation` the run's context, feedback, signal, `report` and more.
+   */
   invoke(input: I, invocation: AgentInvocation): O | Promise<O>;
 }
 

@@ -24,14 +24,17 @@ export class AgentRegistry {
     return this;
   }
 
+  /** The agent registered as `id`, or `undefined`. */
   get(id: string): Agent | undefined {
     return this.#agents.get(id);
   }
 
+  /** Whether an agent is registered as `id`. */
   has(id: string): boolean {
     return this.#agents.has(id);
   }
 
+  /** Every registered agent, in the order registered. */
   list(): Agent[] {
     return [...this.#agents.values()];
   }

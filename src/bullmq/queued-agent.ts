@@ -49,6 +49,7 @@ export interface QueuedAgentOptions {
 
 /** A queued agent: an `Agent`, plus `close()` for its Redis connections. */
 export interface QueuedAgent extends Agent {
+  /** Closes its Redis connections; calls made afterwards fail. */
   close(): Promise<void>;
 }
 

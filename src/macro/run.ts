@@ -120,6 +120,7 @@ export class MacroRun<O = unknown>
     return queue;
   }
 
+  /** `for await (const event of run)`: every event from now on, ending after `run:end`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<MacroEvent> {
     return this.events();
   }
@@ -132,6 +133,7 @@ export class MacroRun<O = unknown>
     return super.on(event, this.#safe(fn as Listener) as never, context);
   }
 
+  /** The same as {@link on}. */
   override addListener<T extends keyof MacroEventMap>(
     event: T,
     fn: (...args: MacroEventMap[T]) => void,
@@ -148,6 +150,7 @@ export class MacroRun<O = unknown>
     return super.once(event, this.#safe(fn as Listener) as never, context);
   }
 
+  /** Removes a listener added with `on`, `addListener` or `once` (all of the event's, without `fn`). */
   override off<T extends keyof MacroEventMap>(
     event: T,
     fn?: (...args: MacroEventMap[T]) => void,

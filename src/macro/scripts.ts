@@ -7,38 +7,42 @@ import { z } from 'zod';
 import { predicateGate, schemaGate } from '../protocol/quality-gates.js';
 import { agentStage, defineMacro, parallel, retryableStage, sequence } from './helpers.js';
 
-/** A written document, as the writing macros produce it. */
-const DocumentSchema = z.object({
+/** A written document, as the writing macros' writers produce it (checked in Draft). */
+export const DocumentSchema = z.object({
   title: z.string().min(1),
   body: z.string().min(1),
   sources: z.array(z.string()).default([]),
 });
+/** A written document: `title`, `body`, `sources`. */
 export type Document = z.infer<typeof DocumentSchema>;
 
-/** One reviewer's findings. */
-const ReviewSchema = z.object({
+/** One reviewer's findings, as `code-review`'s reviewers return them. */
+export const ReviewSchema = z.object({
   reviewer: z.string(),
   verdict: z.enum(['approve', 'request-changes']),
   findings: z.array(
     z.object({ severity: z.enum(['info', 'minor', 'major', 'critical']), message: z.string() }),
   ),
 });
+/** One reviewer's verdict and findings. */
 export type Review = z.infer<typeof ReviewSchema>;
 
-/** A consolidated code review. */
-const ConsolidatedReviewSchema = z.object({
+/** A consolidated code review, as `code-review`'s synthesizer returns it. */
+export const ConsolidatedReviewSchema = z.object({
   verdict: z.enum(['approve', 'request-changes']),
   summary: z.string(),
   reviews: z.array(ReviewSchema),
 });
+/** The verdict, a summary and every review. */
 export type ConsolidatedReview = z.infer<typeof ConsolidatedReviewSchema>;
 
-/** Release notes, grouped by kind of change. */
-const ReleaseNotesSchema = z.object({
+/** Release notes, grouped by kind of change, as the release macros' writers return them. */
+export const ReleaseNotesSchema = z.object({
   version: z.string(),
   markdown: z.string().min(1),
   sections: z.record(z.string(), z.array(z.string())),
 });
+/** A version's notes as markdown, and its changes by section. */
 export type ReleaseNotes = z.infer<typeof ReleaseNotesSchema>;
 
 const ResearchNotesSchema = z.object({
@@ -161,11 +165,12 @@ export const releaseNotesMinimal = defineMacro({
   ],
 });
 
-/** A severity call on an incident. */
-const TriageSchema = z.object({
+/** A severity call on an incident, as `incident-triage`'s judges return it. */
+export const TriageSchema = z.object({
   severity: z.enum(['sev1', 'sev2', 'sev3']),
   reason: z.string().min(1),
 });
+/** A severity and the reason for it. */
 export type Triage = z.infer<typeof TriageSchema>;
 
 /**

@@ -106,6 +106,7 @@ export type AgentCheck = 'reachable' | 'catalogue';
 declare const outputType: unique symbol;
 /** Type-only marker that carries a stage's output type. No runtime value. */
 interface Typed<O> {
+  /** The output type, for inference only: never set, never read. */
   readonly [outputType]?: (value: O) => O;
 }
 

@@ -121,10 +121,13 @@ export interface MemoryAdapter {
    * evicted or pruned, until a later result replaces it.
    */
   saveResult(result: MacroResult): Promise<void>;
+  /** The run's saved result, or `undefined` while it has none (running, or unknown). */
   loadResult(runId: string): Promise<MacroResult | undefined>;
+  /** Appends audit records (of one or more runs) no checkpoint carried; stores all or none. */
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
   /** The run's audit records in the order they were appended. */
   readAudit(runId: string): Promise<AuditRecord[]>;
+  /** Runs, most recently begun first, filtered by macro and status, at most `limit`. */
   listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
   /**
    * Optional, for adapters that several processes share: takes the lease of a `running`

@@ -23,7 +23,9 @@ export interface PostgresQueryConfig {
 
 /** A connection checked out of a {@link PostgresPool} (a `pg.PoolClient` fits). */
 export interface PostgresClient {
+  /** Runs one statement on this connection. */
   query(text: string, values?: unknown[]): Promise<PostgresQueryResult>;
+  /** Gives the connection back to its pool. */
   release(): void;
 }
 
@@ -32,8 +34,11 @@ export interface PostgresClient {
  * (the default), the adapter's statements come as {@link PostgresQueryConfig}s.
  */
 export interface PostgresPool {
+  /** Runs one statement on a connection of the pool. */
   query(text: string | PostgresQueryConfig, values?: unknown[]): Promise<PostgresQueryResult>;
+  /** Checks a connection out (migrations and claims run in a transaction on one). */
   connect(): Promise<PostgresClient>;
+  /** Closes every connection (only for a pool the adapter made). */
   end(): Promise<void>;
 }
 

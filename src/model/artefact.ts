@@ -12,5 +12,7 @@ export const ArtefactSchema = z.object({
   /** Stage path that delivered it; set by the engine. */
   path: z.string().default(''),
 });
+/** An artefact as an agent or phase delivers it (`path` is set by the engine). */
 export type ArtefactInput = z.input<typeof ArtefactSchema>;
+/** A delivered artefact, as events and the result carry it. */
 export type Artefact = z.output<typeof ArtefactSchema>;

@@ -13,6 +13,7 @@ const KnowledgePacketSchema = z.object({
   source: z.string().optional(),
   tags: z.array(z.string()).readonly().optional(),
 });
+/** A piece of knowledge the run's agents can draw on (`context.knowledge`). */
 export type KnowledgePacket = z.infer<typeof KnowledgePacketSchema>;
 
 /** Everything a run knows about why it runs: parsed once per run. Unknown keys are refused (a typo must not pass unnoticed). */

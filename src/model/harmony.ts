@@ -76,6 +76,7 @@ export interface JudgeHarmony<O = any> extends HarmonyBase<O> {
 /** Your function decides; throwing fails the stage with `HARMONY_FAILED`. */
 export interface CustomHarmony<O = any> extends HarmonyBase<O> {
   readonly strategy: 'custom';
+  /** Picks a variant or gives a merged output from the conflicting ones. */
   readonly resolve: (
     variants: readonly HarmonyVariant<O>[],
     context: MacroContext,

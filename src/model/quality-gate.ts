@@ -16,6 +16,7 @@ const GateVerdictSchema = z.object({
   /** Which QA pass produced the verdict: 1 for the draft, 2+ for refinements and elevation. */
   pass: z.number().int().min(1),
 });
+/** One gate's verdict on one QA pass: passed or not, with feedback for Refinement. */
 export type GateVerdict = z.infer<typeof GateVerdictSchema>;
 
 /** What a predicate gate's check may return. */
@@ -31,6 +32,7 @@ export interface SchemaGate {
 export interface PredicateGate {
   readonly kind: 'predicate';
   readonly id: string;
+  /** Decides on the output: `true` passes, `false` or a reason fails (see {@link GateCheckResult}). */
   readonly check: (output: unknown, context: MacroContext) => GateCheckResult | Promise<GateCheckResult>;
   /** Feedback given to Refinement when `check` returns plain `false`. */
   readonly feedback?: string;

@@ -18,6 +18,7 @@ import { parentPath } from '../model/stage-path.js';
 
 /** Something whose events can be traced: a `MacroOrchestrator` (every run) or one `MacroRun`. */
 export interface TraceSource {
+  /** Calls `listener` with every event; returns the function that unsubscribes it. */
   onAny(listener: (event: MacroEvent) => void): () => void;
   /** When present (orchestrators and runs have it), agent calls run in their phase's span context. */
   aroundAgentCalls?(wrapper: AgentCallWrapper): () => void;

@@ -13,7 +13,9 @@ export const SchedulingPolicySchema = z.strictObject({
   /** Extra per-agent limits, by agent id. @default {} */
   perAgent: z.record(z.string(), z.number().int().min(1)).default({}),
 });
+/** How many agent calls run at once, as given (`OrchestratorOptions.scheduling`). */
 export type SchedulingPolicyInput = z.input<typeof SchedulingPolicySchema>;
+/** The scheduling policy with its defaults filled in. */
 export type SchedulingPolicy = z.output<typeof SchedulingPolicySchema>;
 
 /**
