@@ -4,6 +4,9 @@
  * @internal
  * @module
  */
+// From node:timers, not the global: a test's fake timers (which replace the global) must
+// not hold the commit of checkpoints a run is waiting for.
+import { setImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
 import { isLockError } from './sqlite-locks.js';
 

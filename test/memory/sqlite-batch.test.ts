@@ -6,8 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { agentStage, defineAgent, defineMacro, MacroOrchestrator } from '../../src/index.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  agentStage,
+  defineAgent,
+  defineMacro,
+  MacroOrchestrator,
+  type StageDefinition,
+} from '../../src/index.js';
 import { BATCH_SLICE_MS, IMMEDIATE_WRITES_PER_TURN, TurnBatch } from '../../src/memory/sqlite-batch.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { checkpoint, header, stage } from '../../src/testing.js';
@@ -201,6 +207,27 @@ describe('SqliteMemory under many writes in one turn', () => {
     const theirs = new SqliteMemory({ path, owner: 'theirs' });
     await expect(theirs.claimRun('r15')).resolves.toBeUndefined();
     theirs.close();
+  });
+
+  it("commits a busy turn's checkpoints under a test's fake timers, without the timers advancing", async () => {
+    const memory = new SqliteMemory({ path: join(dir, 'runs.db') });
+    const step = defineAgent({ id: 'step', invoke: (n: number) => n + 1 });
+    const twenty = defineMacro({
+      name: 'twenty',
+      description: 'twenty quick stages',
+      stages: Array.from({ length: 20 }, (_, i) => agentStage(`s${i}`, 'step')) as [StageDefinition],
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents: [step],
+      macros: [twenty],
+      memory,
+      durability: 'sync',
+    });
+    vi.useFakeTimers();
+    const result = await orchestrator.run('twenty', { intent: 'go' }, { input: 0 }).result;
+    vi.useRealTimers();
+    expect([result.status, result.output]).toEqual(['succeeded', 20]);
+    memory.close();
   });
 
   it('stores the results of many runs cancelled together, within the grace a cancelled run gets', async () => {
