@@ -103,7 +103,14 @@ export class MacroWorker {
    * {@link MacroWorkerCloseOptions.handBack}), then closes the connections.
    */
   async close(options: MacroWorkerCloseOptions = {}): Promise<void> {
-    if (options.handBack === true) {
+    const handBack = (options as { handBack?: unknown } | null)?.handBack;
+    if (handBack !== undefined && typeof handBack !== 'boolean') {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `Invalid option "handBack" in MacroWorker.close options: expected true or false, got ${typeof handBack}`,
+      );
+    }
+    if (handBack === true) {
       this.#handingBack = true;
       for (const [runId, controller] of this.#running) controller.abort(handedBack(runId));
     }
@@ -161,7 +168,10 @@ export class MacroWorker {
    */
   async #handBack(job: Job<RunJobData, MacroResult>, token: string | undefined): Promise<never> {
     const memory = this.#orchestrator.memory;
-    await memory.releaseRun?.(job.id as string).catch(() => {}); // else the lease expires
+    // A failure leaves the lease to expire instead.
+    await Promise.resolve()
+      .then(() => memory.releaseRun?.(job.id as string))
+      .catch(() => {});
     await job.moveToWait(token);
     throw new WaitingError(); // tells BullMQ the job neither completed nor failed
   }

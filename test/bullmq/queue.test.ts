@@ -361,6 +361,14 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     }
   });
 
+  it('refuses close({ handBack }) with a value that is not a boolean, with INVALID_OPTIONS', async () => {
+    const { worker } = fleet();
+    await expect(worker.close({ handBack: 'yes' as never })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('"handBack"'),
+    });
+  });
+
   it('lets BullMQ try again a run that could not start because memory failed, then rejects with its error', async () => {
     const memory = new InMemoryMemory();
     memory.loadRun = () => Promise.reject(new MacroError('PERSISTENCE_FAILED', 'database down'));
