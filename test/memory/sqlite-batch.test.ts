@@ -143,6 +143,20 @@ describe('TurnBatch', () => {
     expect(rows).toEqual(Array.from({ length: IMMEDIATE_WRITES_PER_TURN + 12 }, (_, n) => n));
   });
 
+  it('commits every waiting write at once, however long it takes, when flushed for close', async () => {
+    const batch = batchOf();
+    const slow = (n: number) => () => {
+      const until = performance.now() + BATCH_SLICE_MS / 4;
+      while (performance.now() < until);
+      db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
+      return { n, inTransaction: true };
+    };
+    const made = writes(batch, IMMEDIATE_WRITES_PER_TURN + 12, slow);
+    batch.flush(true);
+    expect(db.prepare('SELECT count(*) AS c FROM t').get()).toEqual({ c: IMMEDIATE_WRITES_PER_TURN + 12 });
+    await Promise.all(made);
+  });
+
   it('makes writes that come while a batch is being sliced wait behind it', async () => {
     const batch = batchOf();
     const slow = (n: number) => () => {
