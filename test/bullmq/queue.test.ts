@@ -108,6 +108,32 @@ function fleet(orchestrator = new MacroOrchestrator({ agents, macros })) {
   return { queue, worker, orchestrator };
 }
 
+/** A worker on queue `name` whose orchestrator runs on `memory`, closed after the test. */
+function workerOn(name: string, memory: SqliteMemory): MacroWorker {
+  const orchestrator = new MacroOrchestrator({ agents, macros, memory });
+  const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
+  open.splice(open.length - 1, 0, worker);
+  return worker;
+}
+
+/** One SqliteMemory per owner, on one file of its own: processes sharing it. Closed and removed after the test. */
+function sharedFile(...owners: string[]): SqliteMemory[] {
+  const dir = mkdtempSync(join(tmpdir(), 'mo-shared-'));
+  const memories = owners.map((owner) => new SqliteMemory({ path: join(dir, 'runs.db'), owner }));
+  open.push({
+    close: async () => {
+      for (const memory of memories) memory.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+  return memories;
+}
+
+/** Resolves once `check` answers true, asking every 5 ms. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 async function collect(events: AsyncIterable<MacroEvent>): Promise<MacroEvent[]> {
   const seen: MacroEvent[] = [];
   for await (const event of events) seen.push(event);
@@ -267,7 +293,7 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     const { queue } = fleet(orchestrator);
     await queue.enqueue('two-steps', { intent: 'go' }, { runId });
     const events = collect(queue.events(runId));
-    while (!calls.includes('wait')) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => calls.includes('wait'));
     release();
     const result = await queue.result(runId);
     expect([result.status, calls]).toEqual(['succeeded', ['wait']]);
@@ -275,90 +301,47 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
   });
 
   it('waits for a run leased by another process, then settles with the result it saved', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mo-leased-'));
-    const path = join(dir, 'runs.db');
-    const other = new SqliteMemory({ path, owner: 'other' });
-    const mine = new SqliteMemory({ path, owner: 'mine' });
-    try {
-      await other.beginRun(header('leased-1', { macro: 'line' }));
-      const orchestrator = new MacroOrchestrator({ agents, macros, memory: mine });
-      const { queue } = fleet(orchestrator);
-      await queue.enqueue('line', { intent: 'go' }, { runId: 'leased-1' });
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      await other.saveResult(result('leased-1', 'succeeded', 'line'));
-      expect(await queue.result('leased-1')).toMatchObject({
-        runId: 'leased-1',
-        status: 'succeeded',
-        output: { title: 'WAL' },
-      });
-    } finally {
-      other.close();
-      mine.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const [other, mine] = sharedFile('other', 'mine') as [SqliteMemory, SqliteMemory];
+    await other.beginRun(header('leased-1', { macro: 'line' }));
+    const { queue } = fleet(new MacroOrchestrator({ agents, macros, memory: mine }));
+    await queue.enqueue('line', { intent: 'go' }, { runId: 'leased-1' });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await other.saveResult(result('leased-1', 'succeeded', 'line'));
+    expect(await queue.result('leased-1')).toMatchObject({
+      runId: 'leased-1',
+      status: 'succeeded',
+      output: { title: 'WAL' },
+    });
   });
 
   it('hands a run in flight back on close({ handBack: true }): another worker resumes it without running its finished stages again', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mo-handback-'));
-    const path = join(dir, 'runs.db');
-    const first = new SqliteMemory({ path, owner: 'first' });
-    const second = new SqliteMemory({ path, owner: 'second' });
-    try {
-      calls.length = 0;
-      const { queue, name } = queueOnly();
-      const leaving = new MacroWorker({
-        connection: connection as never,
-        orchestrator: new MacroOrchestrator({ agents, macros, memory: first }),
-        name,
-      });
-      const runId = await queue.enqueue('two-steps', { intent: 'go' });
-      const events = collect(queue.events(runId));
-      while (!calls.includes('wait')) await new Promise((resolve) => setTimeout(resolve, 5));
-      await leaving.close({ handBack: true });
-      expect(await queue.queue.getJobState(runId)).toBe('waiting');
-      const staying = new MacroWorker({
-        connection: connection as never,
-        orchestrator: new MacroOrchestrator({ agents, macros, memory: second }),
-        name,
-      });
-      open.splice(open.length - 1, 0, staying);
-      while (calls.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
-      release();
-      expect(await queue.result(runId)).toMatchObject({ status: 'succeeded', output: 'go>a>wait' });
-      expect(calls).toEqual(['a', 'wait', 'wait']);
-      expect((await events).filter((e) => e.type === 'run:end')).toHaveLength(1);
-    } finally {
-      first.close();
-      second.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const [first, second] = sharedFile('first', 'second') as [SqliteMemory, SqliteMemory];
+    calls.length = 0;
+    const { queue, name } = queueOnly();
+    const leaving = workerOn(name, first);
+    const runId = await queue.enqueue('two-steps', { intent: 'go' });
+    const events = collect(queue.events(runId));
+    await until(() => calls.includes('wait'));
+    await leaving.close({ handBack: true });
+    expect(await queue.queue.getJobState(runId)).toBe('waiting');
+    workerOn(name, second);
+    await until(() => calls.length >= 3);
+    release();
+    expect(await queue.result(runId)).toMatchObject({ status: 'succeeded', output: 'go>a>wait' });
+    expect(calls).toEqual(['a', 'wait', 'wait']);
+    expect((await events).filter((e) => e.type === 'run:end')).toHaveLength(1);
   });
 
   it('hands back on close({ handBack: true }) a run it is waiting to claim, leaving its lease to the process holding it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mo-handback-'));
-    const path = join(dir, 'runs.db');
-    const other = new SqliteMemory({ path, owner: 'other' });
-    const mine = new SqliteMemory({ path, owner: 'mine' });
-    try {
-      await other.beginRun(header('leased-2', { macro: 'line' }));
-      const { queue, name } = queueOnly();
-      const worker = new MacroWorker({
-        connection: connection as never,
-        orchestrator: new MacroOrchestrator({ agents, macros, memory: mine }),
-        name,
-      });
-      await queue.enqueue('line', { intent: 'go' }, { runId: 'leased-2' });
-      while ((await queue.queue.getJobState('leased-2')) !== 'active') {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      await worker.close({ handBack: true });
-      expect(await queue.queue.getJobState('leased-2')).toBe('waiting');
-      await expect(mine.claimRun('leased-2')).rejects.toMatchObject({ code: 'RUN_LEASED' });
-    } finally {
-      other.close();
-      mine.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const [other, mine] = sharedFile('other', 'mine') as [SqliteMemory, SqliteMemory];
+    await other.beginRun(header('leased-2', { macro: 'line' }));
+    const { queue, name } = queueOnly();
+    const worker = workerOn(name, mine);
+    await queue.enqueue('line', { intent: 'go' }, { runId: 'leased-2' });
+    await until(async () => (await queue.queue.getJobState('leased-2')) === 'active');
+    await worker.close({ handBack: true });
+    expect(await queue.queue.getJobState('leased-2')).toBe('waiting');
+    await expect(mine.claimRun('leased-2')).rejects.toMatchObject({ code: 'RUN_LEASED' });
   });
 
   it('refuses close({ handBack }) with a value that is not a boolean, with INVALID_OPTIONS', async () => {

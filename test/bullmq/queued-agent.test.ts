@@ -34,6 +34,21 @@ function served(remote: Agent[], id: string, stage: StageDefinition = agentStage
   return new MacroOrchestrator({ agents: [agent], macros: [macro] });
 }
 
+/** An agent invocation, as a stage makes one, with `extra` fields. */
+function invocation(extra: Record<string, unknown> = {}): never {
+  return {
+    signal: new AbortController().signal,
+    runId: 'x',
+    path: 'm/s',
+    attempt: 1,
+    feedback: [],
+    context: { intent: 'i', guidance: '', knowledge: [], metadata: {} },
+    report() {},
+    usage() {},
+    ...extra,
+  } as never;
+}
+
 describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () => {
   it('returns the remote output to the stage', async () => {
     const o = served([defineAgent({ id: 'up', invoke: (s: string) => s.toUpperCase() })], 'up');
@@ -155,19 +170,7 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     });
     const agent = queuedAgent('r', { connection: connection as never, queue });
     open.push(worker, agent);
-    const call = {
-      signal: new AbortController().signal,
-      runId: 'x',
-      path: 'm/s',
-      attempt: 2,
-      phase: 'refinement',
-      previous: 'draft 1',
-      feedback: [],
-      context: { intent: 'i', guidance: '', knowledge: [], metadata: {} },
-      report() {},
-      usage() {},
-    };
-    await agent.invoke('in', call as never);
+    await agent.invoke('in', invocation({ attempt: 2, phase: 'refinement', previous: 'draft 1' }));
     expect(seen).toEqual([['refinement', 'draft 1']]);
   });
 
@@ -181,17 +184,7 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     const worker = new AgentWorker({ connection: connection as never, queue, agents: [remote] });
     const agent = queuedAgent('r', { connection: connection as never, queue });
     open.push(worker, agent);
-    const call = {
-      signal: new AbortController().signal,
-      runId: 'x',
-      path: 'm/s',
-      attempt: 1,
-      feedback: [],
-      context: { intent: 'i', guidance: '', knowledge: [], metadata: {} },
-      report() {},
-      usage() {},
-    };
-    await agent.invoke('in', call as never);
+    await agent.invoke('in', invocation());
     expect(seen).toEqual([[true, undefined]]);
   });
 
@@ -211,17 +204,7 @@ describe.skipIf(connection === undefined)('queuedAgent on an AgentWorker', () =>
     const agent = queuedAgent('b', { connection: connection as never, queue });
     open.push({ close: () => bare.close() }, agent);
     const reports: unknown[] = [];
-    const call = {
-      signal: new AbortController().signal,
-      runId: 'x',
-      path: 'm/s',
-      attempt: 1,
-      feedback: [],
-      context: { intent: 'i', guidance: '', knowledge: [], metadata: {} },
-      report: (r: unknown) => reports.push(r),
-      usage() {},
-    };
-    expect(await agent.invoke('in', call as never)).toBe('ok');
+    expect(await agent.invoke('in', invocation({ report: (r: unknown) => reports.push(r) }))).toBe('ok');
     expect(reports).toEqual(['r']);
   });
 

@@ -182,6 +182,15 @@ describe('leaseRefusal', () => {
   });
 });
 
+/** A pool whose migrations succeed and whose every other query rejects with `reason`. */
+function failingPool(reason: unknown): never {
+  return {
+    query: async () => Promise.reject(reason),
+    connect: async () => ({ query: async () => ({ rows: [{ v: 1 }], rowCount: 1 }), release() {} }),
+    end: async () => {},
+  } as never;
+}
+
 describe('PostgresMemory options', () => {
   it.each([
     [{ schema: 'Bad-Name' }, /"schema" in PostgresMemory options: expected a lower-case identifier/],
@@ -211,12 +220,7 @@ describe('PostgresMemory options', () => {
 
   it('rejects with PERSISTENCE_FAILED, retryable, when the connection breaks (SQLSTATE class 08)', async () => {
     const broken = Object.assign(new Error('connection failure'), { code: '08006' });
-    const pool = {
-      query: vi.fn(async () => Promise.reject(broken)),
-      connect: vi.fn(async () => ({ query: async () => ({ rows: [{ v: 1 }], rowCount: 1 }), release() {} })),
-      end: vi.fn(async () => {}),
-    };
-    const memory = new PostgresMemory({ pool: pool as never });
+    const memory = new PostgresMemory({ pool: failingPool(broken) });
     await expect(memory.listRuns()).rejects.toMatchObject({
       code: 'PERSISTENCE_FAILED',
       retryable: true,
@@ -225,12 +229,7 @@ describe('PostgresMemory options', () => {
   });
 
   it('rejects with PERSISTENCE_FAILED, not retryable, for a value the driver threw that is not an error', async () => {
-    const pool = {
-      query: vi.fn(async () => Promise.reject('syntax')),
-      connect: vi.fn(async () => ({ query: async () => ({ rows: [{ v: 1 }], rowCount: 1 }), release() {} })),
-      end: vi.fn(async () => {}),
-    };
-    const memory = new PostgresMemory({ pool: pool as never });
+    const memory = new PostgresMemory({ pool: failingPool('syntax') });
     await expect(memory.listRuns()).rejects.toMatchObject({
       code: 'PERSISTENCE_FAILED',
       retryable: false,

@@ -45,6 +45,15 @@ const insert = (n: number) => () => {
   return { n, inTransaction: db.inTransaction };
 };
 
+/** A write inserting `n` that takes `ms` first (a busy wait), noting `w<n>` in `order` when given. */
+const slowInsert = (ms: number, order?: string[]) => (n: number) => () => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+  db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
+  order?.push(`w${n}`);
+  return { n, inTransaction: true };
+};
+
 /** Makes `count` writes in this turn, as SqliteMemory does: at once when admitted, batched otherwise. */
 function writes(batch: TurnBatch, count: number, write = insert, ran: number[] = []) {
   return Array.from({ length: count }, (_, n) => {
@@ -127,13 +136,7 @@ describe('TurnBatch', () => {
   it(`commits a long batch in slices of about ${BATCH_SLICE_MS} ms, in the order the writes were made`, async () => {
     const batch = batchOf();
     const order: string[] = [];
-    const slow = (n: number) => () => {
-      const until = performance.now() + BATCH_SLICE_MS / 4;
-      while (performance.now() < until); // a write that takes a while
-      db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
-      order.push(`w${n}`);
-      return { n, inTransaction: true };
-    };
+    const slow = slowInsert(BATCH_SLICE_MS / 4, order);
     const made = writes(batch, IMMEDIATE_WRITES_PER_TURN + 12, slow);
     setImmediate(() => setImmediate(() => order.push('other work')));
     await Promise.all(made);
@@ -145,12 +148,7 @@ describe('TurnBatch', () => {
 
   it('commits every waiting write at once, however long it takes, when flushed for close', async () => {
     const batch = batchOf();
-    const slow = (n: number) => () => {
-      const until = performance.now() + BATCH_SLICE_MS / 4;
-      while (performance.now() < until);
-      db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
-      return { n, inTransaction: true };
-    };
+    const slow = slowInsert(BATCH_SLICE_MS / 4);
     const made = writes(batch, IMMEDIATE_WRITES_PER_TURN + 12, slow);
     batch.flush(true);
     expect(db.prepare('SELECT count(*) AS c FROM t').get()).toEqual({ c: IMMEDIATE_WRITES_PER_TURN + 12 });
@@ -159,12 +157,7 @@ describe('TurnBatch', () => {
 
   it('makes writes that come while a batch is being sliced wait behind it', async () => {
     const batch = batchOf();
-    const slow = (n: number) => () => {
-      const until = performance.now() + BATCH_SLICE_MS / 2;
-      while (performance.now() < until);
-      db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
-      return { n, inTransaction: true };
-    };
+    const slow = slowInsert(BATCH_SLICE_MS / 2);
     const first = writes(batch, IMMEDIATE_WRITES_PER_TURN + 6, slow);
     await new Promise((resolve) => setImmediate(resolve)); // one slice committed
     const ran: number[] = [];
