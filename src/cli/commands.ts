@@ -12,7 +12,7 @@ import type { MacroDefinition } from '../macro/types.js';
 import { renderReport } from '../report/markdown.js';
 import { type CliIo, UsageError } from './io.js';
 import { load } from './load.js';
-import { openMemory } from './memory.js';
+import { MEMORY_SPECS, openMemory } from './memory.js';
 
 /** `validate <file>`: 0 when every macro loads, 1 with each issue and where it is otherwise. */
 export async function validate(file: string, io: CliIo): Promise<number> {
@@ -92,7 +92,7 @@ export async function show(
   io: CliIo,
 ): Promise<number> {
   if (memorySpec === undefined)
-    throw new UsageError('show needs --memory sqlite:<path>, where the run is stored');
+    throw new UsageError(`show needs --memory ${MEMORY_SPECS}, where the run is stored`);
   const memory = await openMemory(memorySpec, io.cwd);
   try {
     const result = await memory.adapter.loadResult(runId);
@@ -103,6 +103,6 @@ export async function show(
     io.out(json ? `${JSON.stringify(result, null, 2)}\n` : renderReport(result));
     return 0;
   } finally {
-    memory.close();
+    await memory.close();
   }
 }

@@ -34,6 +34,8 @@ Options of run and resume:
   --file <f>           macros to load besides the built-ins (module, JSON or YAML)
   --agents <module>    a module exporting \`agents\` (or a default array of agents)
   --context <file>     the run's context as JSON (run)      --intent <text>  its intent (run)
-  --memory sqlite:<path>   durable memory (needs better-sqlite3); in memory otherwise
+  --memory sqlite:<path>   durable memory in a file (needs better-sqlite3)
+  --memory postgres://<user>@<host>/<db>[?schema=<name>]
+                       durable memory shared by machines (needs pg); in memory otherwise
   --report <out.md>    write the markdown report            --json  NDJSON events, then the result
 `;

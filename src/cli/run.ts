@@ -16,7 +16,7 @@ import type { MacroContextInput, MacroDefinition, MacroResult } from '../macro/t
 import { renderReport } from '../report/markdown.js';
 import { type CliIo, UsageError } from './io.js';
 import { load } from './load.js';
-import { openMemory } from './memory.js';
+import { MEMORY_SPECS, openMemory } from './memory.js';
 
 /** The options `run` and `resume` share. */
 export interface RunFlags {
@@ -120,7 +120,7 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
     if (!flags.json) io.out(`▶ ${name} (run ${run.runId})\n`);
     return await follow(run, flags, io);
   } finally {
-    memory.close();
+    await memory.close();
   }
 }
 
@@ -139,13 +139,13 @@ function resumeInput(json: string | undefined): { input?: unknown } {
 /** `resume <runId>`. */
 export async function resumeCommand(runId: string, flags: RunFlags, io: CliIo): Promise<number> {
   if (flags.memory === undefined)
-    throw new UsageError('resume needs --memory sqlite:<path>, where the run is stored');
+    throw new UsageError(`resume needs --memory ${MEMORY_SPECS}, where the run is stored`);
   const memory = await openMemory(flags.memory, io.cwd);
   try {
     const orchestrator = await orchestratorFor(flags, io, memory.adapter);
     if (!flags.json) io.out(`▶ resuming run ${runId}\n`);
     return await follow(orchestrator.resume(runId, resumeInput(flags.input)), flags, io);
   } finally {
-    memory.close();
+    await memory.close();
   }
 }

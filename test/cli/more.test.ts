@@ -118,12 +118,9 @@ describe('run', () => {
     expect(err).toContain('INVALID_OPTIONS: --context bad.json: ');
   });
 
-  it('refuses a sqlite memory without a path, and postgres until it exists', async () => {
+  it('refuses a sqlite memory without a path', async () => {
     expect((await cli('run', 'x', '--intent', 'x', '--memory', 'sqlite:')).err).toContain(
       'needs a file path',
-    );
-    expect((await cli('run', 'x', '--intent', 'x', '--memory', 'postgres://db')).err).toContain(
-      'postgres memory is not available yet',
     );
   });
 
