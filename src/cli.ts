@@ -18,6 +18,9 @@ process.exitCode = await main(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   cwd: process.cwd(),
+  ...(process.stdout.isTTY && process.env['TERM'] !== 'dumb' && process.env['CI'] === undefined
+    ? { terminal: process.stdout }
+    : {}),
   onInterrupt: (next) => {
     cancel = next;
   },

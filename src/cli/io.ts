@@ -4,12 +4,18 @@
  * @internal
  * @module
  */
+import type { TerminalStream } from './live.js';
 
 /** Where a command writes. */
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly cwd: string;
+  /**
+   * The terminal `out` writes to, when it is one (and not `TERM=dumb` or CI): `run` and
+   * `resume` draw their live progress display on it instead of printing lines.
+   */
+  readonly terminal?: TerminalStream;
   /** Called with the function that cancels the running command (Ctrl-C); undefined when none runs. */
   readonly onInterrupt?: (cancel: (() => void) | undefined) => void;
 }
@@ -25,7 +31,8 @@ Commands:
   validate <file>             check the macros a module, JSON or YAML file defines
   graph <macro> [--file f]    print a macro as a Mermaid flowchart
   schema                      print the JSON Schema of a macro definition
-  run <macro> [options]       run a macro; progress as lines, or NDJSON events with --json
+  run <macro> [options]       run a macro; live progress on a terminal, lines otherwise,
+                              NDJSON events with --json
   resume <runId> [options]    continue an interrupted run from its checkpoints, or a
                               suspended one with --input <json> (what its stage waits for)
   show <runId> --memory m     print a stored run's report (or its result with --json)

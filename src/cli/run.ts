@@ -1,6 +1,7 @@
 /**
- * `run` and `resume`: a macro run with its progress as plain lines (or NDJSON events
- * with `--json`), Ctrl-C cancelling it cleanly, the report written on request.
+ * `run` and `resume`: a macro run with its progress drawn live on a terminal, as plain
+ * lines otherwise (or NDJSON events with `--json`), Ctrl-C cancelling it cleanly, the
+ * report written on request.
  * @internal
  * @module
  */
@@ -15,6 +16,7 @@ import { builtinMacros } from '../macro/scripts.js';
 import type { MacroContextInput, MacroDefinition, MacroResult } from '../macro/types.js';
 import { renderReport } from '../report/markdown.js';
 import { type CliIo, UsageError } from './io.js';
+import { LiveDisplay } from './live.js';
 import { load } from './load.js';
 import { MEMORY_SPECS, openMemory } from './memory.js';
 
@@ -75,10 +77,12 @@ async function orchestratorFor(flags: RunFlags, io: CliIo, memory: MacroOrchestr
 /** Follows `run` to its end, printing as it goes; returns the exit code. */
 async function follow(run: MacroRun<unknown>, flags: RunFlags, io: CliIo): Promise<number> {
   io.onInterrupt?.(() => run.cancel('interrupted (Ctrl-C)'));
+  const live = flags.json || io.terminal === undefined ? undefined : new LiveDisplay(io.terminal);
   let result: MacroResult;
   try {
     for await (const event of run) {
       if (flags.json) io.out(`${JSON.stringify(event)}\n`);
+      else if (live !== undefined) live.update(event);
       else {
         const line = lineOf(event);
         if (line !== undefined) io.out(`${line}\n`);
@@ -86,6 +90,7 @@ async function follow(run: MacroRun<unknown>, flags: RunFlags, io: CliIo): Promi
     }
     result = await run;
   } finally {
+    live?.end();
     io.onInterrupt?.(undefined);
   }
   if (flags.report !== undefined) await writeFile(resolve(io.cwd, flags.report), renderReport(result));
@@ -117,7 +122,7 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   try {
     const orchestrator = await orchestratorFor(flags, io, memory.adapter);
     const run = orchestrator.run(name, context as never) as MacroRun<unknown>;
-    if (!flags.json) io.out(`▶ ${name} (run ${run.runId})\n`);
+    if (!flags.json && io.terminal === undefined) io.out(`▶ ${name} (run ${run.runId})\n`);
     return await follow(run, flags, io);
   } finally {
     await memory.close();
@@ -143,7 +148,7 @@ export async function resumeCommand(runId: string, flags: RunFlags, io: CliIo): 
   const memory = await openMemory(flags.memory, io.cwd);
   try {
     const orchestrator = await orchestratorFor(flags, io, memory.adapter);
-    if (!flags.json) io.out(`▶ resuming run ${runId}\n`);
+    if (!flags.json && io.terminal === undefined) io.out(`▶ resuming run ${runId}\n`);
     return await follow(orchestrator.resume(runId, resumeInput(flags.input)), flags, io);
   } finally {
     await memory.close();

@@ -1,0 +1,66 @@
+/**
+ * The live progress display of `run` and `resume` on a terminal: the stage tree
+ * ({@link ProgressTree}) redrawn in place by log-update, on a timer so that a burst of
+ * events costs one frame, and left on screen as the run's summary when it ends.
+ * @internal
+ * @module
+ */
+import { createLogUpdate } from 'log-update';
+import type { MacroEvent } from '../events.js';
+import { ProgressTree } from './progress.js';
+
+/** The terminal the display draws on: `process.stdout` when it is a TTY. */
+export interface TerminalStream extends NodeJS.WritableStream {
+  readonly columns?: number;
+  readonly rows?: number;
+  readonly isTTY?: boolean;
+}
+
+/** How often the frame is redrawn while the run is live: a spinner step, and at most this many frames a second. */
+export const FRAME_MS = 80;
+
+/** Draws a run's progress in place on `stream` until {@link LiveDisplay.end}. */
+export class LiveDisplay {
+  readonly #tree = new ProgressTree();
+  readonly #stream: TerminalStream;
+  readonly #draw: ReturnType<typeof createLogUpdate>;
+  readonly #now: () => number;
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(stream: TerminalStream, now: () => number = Date.now) {
+    this.#stream = stream;
+    this.#now = now;
+    // log-update reads the size from the stream it writes to, and draws nothing for 0 rows.
+    const sized = {
+      write: (chunk: string) => stream.write(chunk),
+      get columns() {
+        return stream.columns || 80;
+      },
+      get rows() {
+        return stream.rows || 24;
+      },
+      isTTY: stream.isTTY === true,
+    };
+    this.#draw = createLogUpdate(sized as unknown as NodeJS.WritableStream);
+    this.#timer = setInterval(() => this.#frame(), FRAME_MS);
+    this.#timer.unref();
+  }
+
+  /** Takes an event in; the next frame shows it. */
+  update(event: MacroEvent): void {
+    this.#tree.update(event);
+  }
+
+  /** Draws the last frame and leaves it on screen; the display stops. */
+  end(): void {
+    clearInterval(this.#timer);
+    this.#frame();
+    this.#draw.done();
+  }
+
+  #frame(): void {
+    // A pseudo-terminal made without a size reports 0 × 0: draw for the usual 80 × 24 then.
+    const size = { columns: this.#stream.columns || 80, rows: this.#stream.rows || 24 };
+    this.#draw(this.#tree.frame(this.#now(), size));
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The live progress display's picture of a run: the stage tree built from its events,
+ * with each stage's status, attempts, retries and elapsed time, drawn as one frame of
+ * text for a terminal of a given size. Pure: the clock and the size are passed in.
+ * @internal
+ * @module
+ */
+import type { MacroEvent } from '../events.js';
+import type { StageStatus } from '../model/stage-status.js';
+
+/** Where a stage stands: still working, waiting to retry, or how it ended. */
+type LineStatus = 'running' | 'waiting' | StageStatus;
+
+/** One row of the tree: a stage, or a fallback taking over. */
+interface Line {
+  readonly depth: number;
+  readonly name: string;
+  status: LineStatus;
+  attempt: number;
+  retries: number;
+  readonly startedAt: number;
+  endedAt?: number | undefined;
+  /** When a waiting stage tries again. */
+  retryAt?: number | undefined;
+  /** The error of the last failed attempt, or why a fallback took over. */
+  note?: string;
+  readonly agent?: string;
+  /** A row that says a fallback macro took over, not a stage. */
+  readonly fallback?: true;
+}
+
+/** The terminal a frame is drawn for. */
+export interface FrameSize {
+  readonly columns: number;
+  readonly rows: number;
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const SPIN_MS = 80;
+const ICON: Readonly<Record<Exclude<LineStatus, 'running'>, string>> = {
+  waiting: '↻',
+  succeeded: '✓',
+  restored: '↺',
+  failed: '✖',
+  'timed-out': '⏱',
+  cancelled: '⊘',
+  suspended: '⏸',
+};
+/** A name column wider than this is not padded further (a deep or long path). */
+const NAME_COLUMN = 28;
+/** An error note longer than this is cut (the frame keeps one row per stage). */
+const NOTE_CHARS = 72;
+
+/** Milliseconds as a person reads them: `850 ms`, `12.3 s`, `4 m 05 s`. */
+export function elapsed(ms: number): string {
+  const value = Math.max(0, Math.round(ms));
+  if (value < 1_000) return `${value} ms`;
+  if (value < 60_000) return `${(value / 1_000).toFixed(1)} s`;
+  const seconds = Math.floor(value / 1_000);
+  return `${Math.floor(seconds / 60)} m ${String(seconds % 60).padStart(2, '0')} s`;
+}
+
+/** The first line of `text`, cut at `max` characters with an ellipsis. */
+function cut(text: string, max: number): string {
+  const line = text.split('\n', 1)[0] as string;
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** A run's stage tree, updated event by event and drawn as frames. */
+export class ProgressTree {
+  readonly #lines = new Map<string, Line>();
+  #macro = '';
+  #runId = '';
+  #startedAt: number | undefined;
+  #endedAt: number | undefined;
+  #status: string | undefined;
+
+  /** Takes one event in; true when the picture changed. */
+  update(event: MacroEvent): boolean {
+    switch (event.type) {
+      case 'run:start':
+        this.#macro = event.macro;
+        this.#runId = event.runId;
+        this.#startedAt = event.at;
+        return true;
+      case 'stage:start': {
+        const line = this.#lines.get(event.path);
+        if (line === undefined) {
+          const segments = event.path.split('/');
+          this.#lines.set(event.path, {
+            depth: Math.max(0, segments.length - 2),
+            name: segments.at(-1) as string,
+            status: 'running',
+            attempt: event.attempt,
+            retries: 0,
+            startedAt: event.at,
+            ...(event.agent === undefined ? {} : { agent: event.agent }),
+          });
+        } else {
+          line.status = 'running';
+          line.attempt = event.attempt;
+          line.endedAt = undefined;
+          line.retryAt = undefined;
+        }
+        return true;
+      }
+      case 'stage:end': {
+        const line = this.#lines.get(event.path);
+        if (line === undefined) return false;
+        line.status = event.status;
+        line.endedAt = event.at;
+        if (event.error !== undefined) line.note = event.error.message;
+        return true;
+      }
+      case 'retry': {
+        const line = this.#lines.get(event.path);
+        if (line === undefined) return false;
+        line.status = 'waiting';
+        line.retries += 1;
+        line.retryAt = event.at + event.delayMs;
+        line.note = event.error.message;
+        return true;
+      }
+      case 'fallback':
+        this.#lines.set(`\0fallback:${event.seq}`, {
+          depth: 0,
+          name: `fallback ${event.from} → ${event.to}`,
+          status: 'failed',
+          attempt: 1,
+          retries: 0,
+          startedAt: event.at,
+          endedAt: event.at,
+          note: event.error.message,
+          fallback: true,
+        });
+        return true;
+      case 'run:end':
+        this.#endedAt = event.at;
+        this.#status = event.status;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Whether the run has ended. */
+  get ended(): boolean {
+    return this.#status !== undefined;
+  }
+
+  /** The frame at `now` for a terminal of `size`: a header, then a row per stage. */
+  frame(now: number, size: FrameSize): string {
+    if (this.#startedAt === undefined) return toWidth('▶ starting…', size.columns);
+    const runTime = (this.#endedAt ?? now) - this.#startedAt;
+    const lines = [...this.#lines.values()];
+    const stages = lines.filter((line) => line.fallback === undefined);
+    const done = stages.filter((line) => line.endedAt !== undefined).length;
+    const state = this.#status ?? 'running';
+    const header = `${this.#status === undefined ? '▶' : this.#status === 'succeeded' ? '■' : '✖'} ${this.#macro} · run ${this.#runId} · ${state} · ${elapsed(runTime)} · ${done}/${stages.length} stages ended`;
+    const shown = visible(lines, Math.max(3, size.rows - 2));
+    const width = Math.min(
+      NAME_COLUMN,
+      Math.max(0, ...shown.lines.map((line) => (line.fallback ? 0 : line.depth * 2 + line.name.length))),
+    );
+    const rows = [header];
+    if (shown.hidden > 0)
+      rows.push(`  … ${shown.hidden} ended stage${shown.hidden === 1 ? '' : 's'} above, not shown`);
+    for (const line of shown.lines) rows.push(row(line, now, width));
+    return rows.map((text) => toWidth(text, size.columns)).join('\n');
+  }
+}
+
+/** The rows that fit in `limit`: every stage still working, then the latest ended ones, in tree order. */
+function visible(lines: readonly Line[], limit: number): { lines: Line[]; hidden: number } {
+  if (lines.length <= limit) return { lines: [...lines], hidden: 0 };
+  const keep = new Set<Line>();
+  for (const line of lines) if (line.endedAt === undefined && keep.size < limit - 1) keep.add(line);
+  for (let index = lines.length - 1; index >= 0 && keep.size < limit - 1; index -= 1)
+    keep.add(lines[index] as Line);
+  return { lines: lines.filter((line) => keep.has(line)), hidden: lines.length - keep.size };
+}
+
+/** One stage's row: icon, indented name, then what it is doing or how it ended. */
+function row(line: Line, now: number, width: number): string {
+  if (line.fallback) return `  ⤷ ${line.name}: ${cut(line.note ?? '', NOTE_CHARS)}`;
+  const icon =
+    line.status === 'running'
+      ? (SPINNER[Math.floor(now / SPIN_MS) % SPINNER.length] as string)
+      : ICON[line.status];
+  const name = `${'  '.repeat(line.depth)}${line.name}`.padEnd(width);
+  const parts: string[] = [line.status === 'waiting' ? `retry ${line.retries}` : line.status];
+  if (line.status === 'waiting' && line.retryAt !== undefined)
+    parts[0] += ` in ${elapsed(line.retryAt - now)}`;
+  if (line.agent !== undefined) parts.push(line.agent);
+  if (line.attempt > 1) parts.push(`attempt ${line.attempt}`);
+  if (line.retries > 0 && line.status !== 'waiting')
+    parts.push(`${line.retries} retr${line.retries === 1 ? 'y' : 'ies'}`);
+  parts.push(elapsed((line.endedAt ?? now) - line.startedAt));
+  const failed = line.status !== 'running' && line.status !== 'succeeded' && line.status !== 'restored';
+  const note = failed && line.note !== undefined ? `: ${cut(line.note, NOTE_CHARS)}` : '';
+  return `  ${icon} ${name}  ${parts.join(' · ')}${note}`;
+}
+
+/** `text` cut to the terminal's width, so that every row is one line on screen. */
+function toWidth(text: string, columns: number): string {
+  const chars = [...text];
+  return columns > 1 && chars.length >= columns ? `${chars.slice(0, columns - 2).join('')}…` : text;
+}

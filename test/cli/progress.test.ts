@@ -1,0 +1,252 @@
+/**
+ * The live progress display: the stage tree a run's events build, drawn as frames of
+ * text for a terminal of a given size (`ProgressTree`), and redrawn in place on a
+ * terminal stream (`LiveDisplay`).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FRAME_MS, LiveDisplay, type TerminalStream } from '../../src/cli/live.js';
+import { elapsed, ProgressTree } from '../../src/cli/progress.js';
+import type { MacroEvent } from '../../src/index.js';
+
+const SIZE = { columns: 120, rows: 24 };
+/** The escape sequence that moves the cursor one row up (ansi-escapes' `cursorUp()`). */
+const CURSOR_UP = '\u001B[1A';
+let seq = 0;
+/** An event of `type` at `at` ms, with the fields every event has. */
+function event(type: MacroEvent['type'], at: number, path: string, fields: object = {}): MacroEvent {
+  seq += 1;
+  return { type, at, path, seq, runId: 'r1', labels: {}, ...fields } as MacroEvent;
+}
+const start = (at: number, path: string, attempt = 1, agent?: string) =>
+  event('stage:start', at, path, { kind: 'agent', attempt, ...(agent === undefined ? {} : { agent }) });
+const end = (at: number, path: string, status = 'succeeded', message?: string) =>
+  event('stage:end', at, path, {
+    kind: 'agent',
+    attempt: 1,
+    status,
+    durationMs: 0,
+    ...(message === undefined ? {} : { error: { code: 'AGENT_FAILED', message } }),
+  });
+const error = (message: string) => ({ code: 'AGENT_FAILED', message, retryable: true });
+
+/** A tree fed `events` after its run started at 0. */
+function tree(...events: MacroEvent[]): ProgressTree {
+  const built = new ProgressTree();
+  built.update(event('run:start', 0, 'demo', { macro: 'demo' }));
+  for (const each of events) built.update(each);
+  return built;
+}
+const rows = (frame: string) => frame.split('\n');
+
+describe('frames', () => {
+  it('says the run is starting before its first event', () => {
+    expect(new ProgressTree().frame(0, SIZE)).toBe('▶ starting…');
+  });
+
+  it('heads the frame with the macro, run id, status, elapsed time and stages ended', () => {
+    const frame = tree(start(0, 'demo/a'), end(120, 'demo/a'), start(120, 'demo/b')).frame(1_500, SIZE);
+    expect(rows(frame)[0]).toBe('▶ demo · run r1 · running · 1.5 s · 1/2 stages ended');
+  });
+
+  it('shows an ended stage with its status and time, a running one with a spinner and its time so far', () => {
+    const frame = tree(
+      start(0, 'demo/draft', 1, 'writer'),
+      end(120, 'demo/draft'),
+      start(120, 'demo/qa'),
+    ).frame(400, SIZE);
+    expect(rows(frame).slice(1)).toEqual([
+      '  ✓ draft  succeeded · writer · 120 ms',
+      '  ⠴ qa     running · 280 ms',
+    ]);
+  });
+
+  it('indents a stage under the stage it runs in', () => {
+    const frame = tree(start(0, 'demo/vote'), start(0, 'demo/vote/yes'), start(0, 'demo/vote/no')).frame(
+      0,
+      SIZE,
+    );
+    expect(
+      rows(frame)
+        .slice(1)
+        .map((row) => row.slice(4)),
+    ).toEqual(['vote   running · 0 ms', '  yes  running · 0 ms', '  no   running · 0 ms']);
+  });
+
+  it('shows a stage waiting to retry, with the error, then its next attempt and its retry count', () => {
+    const waiting = tree(
+      start(0, 'demo/a'),
+      event('retry', 100, 'demo/a', { attempt: 1, delayMs: 500, retriesLeft: 2, error: error('overloaded') }),
+    );
+    expect(rows(waiting.frame(200, SIZE))[1]).toBe('  ↻ a  retry 1 in 400 ms · 200 ms: overloaded');
+    waiting.update(start(600, 'demo/a', 2));
+    expect(rows(waiting.frame(700, SIZE))[1]).toBe('  ⠇ a  running · attempt 2 · 1 retry · 700 ms');
+  });
+
+  it('shows why a stage failed: the first line of its error, cut to keep one row', () => {
+    const long = `${'x'.repeat(100)}\nsecond line`;
+    const frame = tree(start(0, 'demo/a'), end(50, 'demo/a', 'failed', long)).frame(60, SIZE);
+    expect(rows(frame)[1]).toBe(`  ✖ a  failed · 50 ms: ${'x'.repeat(71)}…`);
+  });
+
+  it('marks timed-out, cancelled, restored and suspended stages apart', () => {
+    const frame = tree(
+      start(0, 'demo/t'),
+      end(5, 'demo/t', 'timed-out', 'too slow'),
+      start(0, 'demo/c'),
+      end(5, 'demo/c', 'cancelled', 'stop'),
+      start(0, 'demo/r'),
+      end(0, 'demo/r', 'restored'),
+      start(0, 'demo/s'),
+      end(5, 'demo/s', 'suspended'),
+    ).frame(10, SIZE);
+    expect(
+      rows(frame)
+        .slice(1)
+        .map((row) => row.slice(0, 10)),
+    ).toEqual(['  ⏱ t  tim', '  ⊘ c  can', '  ↺ r  res', '  ⏸ s  sus']);
+  });
+
+  it('adds a row when a fallback macro takes over, and the run ends with its status', () => {
+    const built = tree(
+      start(0, 'demo/a'),
+      end(10, 'demo/a', 'failed', 'gone'),
+      event('fallback', 10, 'demo', { from: 'demo', to: 'plan-b', depth: 1, error: error('gone') }),
+      start(10, 'plan-b/b'),
+      end(20, 'plan-b/b'),
+      event('run:end', 25, 'demo', { macro: 'demo', status: 'succeeded', durationMs: 25 }),
+    );
+    const frame = built.frame(9_999, SIZE);
+    expect(rows(frame)).toEqual([
+      '■ demo · run r1 · succeeded · 25 ms · 2/2 stages ended',
+      '  ✖ a  failed · 10 ms: gone',
+      '  ⤷ fallback demo → plan-b: gone',
+      '  ✓ b  succeeded · 10 ms',
+    ]);
+    expect(built.ended).toBe(true);
+  });
+
+  it('heads a run that did not succeed with its status', () => {
+    const frame = tree(event('run:end', 5, 'demo', { macro: 'demo', status: 'failed', durationMs: 5 })).frame(
+      9,
+      SIZE,
+    );
+    expect(rows(frame)[0]).toBe('✖ demo · run r1 · failed · 5 ms · 0/0 stages ended');
+  });
+
+  it('keeps to the terminal height: every stage still working, then the latest ended ones', () => {
+    const events: MacroEvent[] = [start(0, 'demo/slow')];
+    for (let index = 0; index < 30; index += 1)
+      events.push(start(index, `demo/s${index}`), end(index + 1, `demo/s${index}`));
+    const frame = tree(...events).frame(40, { columns: 80, rows: 8 });
+    expect(rows(frame)).toHaveLength(7);
+    expect(rows(frame)[1]).toBe('  … 26 ended stages above, not shown');
+    expect(rows(frame)[2]).toContain('slow');
+    expect(
+      rows(frame)
+        .slice(3)
+        .map((row) => row.split(/\s+/)[2]),
+    ).toEqual(['s26', 's27', 's28', 's29']);
+  });
+
+  it('cuts every row to the terminal width, so that each is one line on screen', () => {
+    const frame = tree(start(0, 'demo/a'), end(5, 'demo/a', 'failed', 'y'.repeat(60))).frame(9, {
+      columns: 30,
+      rows: 24,
+    });
+    for (const row of rows(frame)) expect([...row].length).toBeLessThanOrEqual(29);
+    expect(rows(frame)[1]).toBe('  ✖ a  failed · 5 ms: yyyyyy…');
+  });
+
+  it('ignores events of stages it never saw start, and events it does not draw', () => {
+    const built = tree();
+    expect(built.update(end(5, 'demo/ghost'))).toBe(false);
+    expect(
+      built.update(
+        event('retry', 5, 'demo/ghost', { attempt: 1, delayMs: 1, retriesLeft: 0, error: error('x') }),
+      ),
+    ).toBe(false);
+    expect(built.update(event('phase:start', 5, 'demo/a', { phase: 'draft', attempt: 1 }))).toBe(false);
+    expect(rows(built.frame(5, SIZE))).toHaveLength(1);
+  });
+});
+
+describe('elapsed', () => {
+  it.each([
+    [-5, '0 ms'],
+    [850, '850 ms'],
+    [999.6, '1.0 s'],
+    [12_340, '12.3 s'],
+    [245_000, '4 m 05 s'],
+  ])('writes %d ms as %s', (ms, text) => {
+    expect(elapsed(ms)).toBe(text);
+  });
+});
+
+/** A terminal stream that keeps what is written to it. */
+function terminal(columns: number, rows: number): TerminalStream & { written: string[] } {
+  const written: string[] = [];
+  return Object.assign(
+    {
+      columns,
+      rows,
+      isTTY: false,
+      written,
+      write(chunk: string) {
+        written.push(chunk);
+        return true;
+      },
+    },
+    {},
+  ) as unknown as TerminalStream & { written: string[] };
+}
+
+describe('the live display', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('redraws the frame in place on a timer, not on every event', () => {
+    vi.useFakeTimers();
+    const stream = terminal(80, 24);
+    let now = 0;
+    const live = new LiveDisplay(stream, () => now);
+    live.update(event('run:start', 0, 'demo', { macro: 'demo' }));
+    live.update(start(0, 'demo/a'));
+    live.update(end(3, 'demo/a'));
+    expect(stream.written).toEqual([]);
+    now = FRAME_MS;
+    vi.advanceTimersByTime(FRAME_MS);
+    expect(stream.written).toHaveLength(1);
+    expect(stream.written[0]).toContain('  ✓ a  succeeded · 3 ms');
+    live.update(start(FRAME_MS, 'demo/b'));
+    now = 2 * FRAME_MS;
+    vi.advanceTimersByTime(FRAME_MS);
+    // The second frame rewrites the rows that changed: the cursor moves up over the old ones.
+    expect(stream.written[1]).toContain(CURSOR_UP);
+    expect(stream.written[1]).toContain('b  running');
+    live.end();
+  });
+
+  it('draws the last frame at the end and stops redrawing', () => {
+    vi.useFakeTimers();
+    const stream = terminal(80, 24);
+    const live = new LiveDisplay(stream, () => 50);
+    live.update(event('run:start', 0, 'demo', { macro: 'demo' }));
+    live.update(event('run:end', 50, 'demo', { macro: 'demo', status: 'succeeded', durationMs: 50 }));
+    live.end();
+    expect(stream.written.join('')).toContain('■ demo · run r1 · succeeded · 50 ms');
+    const count = stream.written.length;
+    vi.advanceTimersByTime(10 * FRAME_MS);
+    expect(stream.written).toHaveLength(count);
+  });
+
+  it('draws for 80 columns on a terminal that reports none', () => {
+    vi.useFakeTimers();
+    const stream = terminal(0, 0);
+    const live = new LiveDisplay(stream, () => 0);
+    live.update(event('run:start', 0, 'demo', { macro: 'd'.repeat(200) }));
+    live.end();
+    const frame = stream.written.join('');
+    expect(frame).toContain(`▶ ${'d'.repeat(76)}…`);
+  });
+});
