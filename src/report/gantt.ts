@@ -18,18 +18,24 @@ function taskName(text: unknown): string {
   return safe === '' ? '(unnamed)' : safe;
 }
 
-/** The top-level stage a path belongs to (`m/review/a` → `review`, `m/each[3]` → `each`), its section. */
-function sectionOf(path: string): string {
+/**
+ * The top-level stage a path belongs to (`m/review/a` → `review`, `m/each[3]` → `each`), its
+ * section; a stage of a fallback macro the run went on with is named with its macro
+ * (`m-minimal/collect`), apart from the run's own stage of the same name.
+ */
+function sectionOf(path: string, macro: string): string {
   const parts = path.split('/');
   const top = parts.length > 1 ? (parts[1] as string) : (parts[0] as string);
   const element = top.indexOf('[');
-  return element > 0 ? top.slice(0, element) : top;
+  const stage = element > 0 ? top.slice(0, element) : top;
+  return parts.length > 1 && parts[0] !== macro ? `${parts[0]}/${stage}` : stage;
 }
 
 /**
  * The run's stage attempts as a Mermaid Gantt chart (`dateFormat x`: epoch milliseconds),
  * to paste into Markdown; failed and cancelled attempts are `crit`, restored ones `done`;
- * sections are the run's top-level stages, each started where its first attempt started.
+ * sections are the run's top-level stages (a fallback macro's named with it), each
+ * started where its first attempt started.
  * A stage that took 0 ms is drawn 1 ms long, so it can be seen.
  * @example
  * await writeFile('run.md', '```mermaid\n' + runToGantt(result) + '\n```\n');
@@ -50,7 +56,7 @@ export function runToGantt(result: MacroResult): string {
     .sort((a, b) => a.startedAt - b.startedAt);
   let section: string | undefined;
   stages.forEach((span, i) => {
-    const name = sectionOf(span.path);
+    const name = sectionOf(span.path, result.macro);
     if (name !== section) {
       lines.push(`  section ${taskName(name)}`);
       section = name;

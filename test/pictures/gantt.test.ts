@@ -2,6 +2,7 @@
  * `runToGantt`: where a run's time went, as a Mermaid Gantt chart Mermaid's parser accepts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { pictureRun } from '../../scripts/picture-run.js';
 import {
   agentStage,
   defineMacro,
@@ -95,6 +96,22 @@ describe('runToGantt', () => {
     });
     const chart = runToGantt(result);
     expect(chart).toContain(':crit, ');
+    await expect(mermaidParse(chart)).resolves.toMatchObject({ diagramType: 'gantt' });
+  });
+
+  it("sections a fallback macro's stages under its own name, apart from the run's stage of the same name", () => {
+    const chart = runToGantt(resultWith([span('m/collect', 0, 5, 'failed'), span('m-min/collect', 5, 9)]));
+    expect(chart).toContain(
+      '  section collect\n  m/collect failed :crit, s0, 0, 5\n  section m-min/collect\n',
+    );
+  });
+
+  it('draws a run with a retry, a timeout and a fallback (the docs picture) as a chart Mermaid parses', async () => {
+    const chart = runToGantt(await pictureRun());
+    expect(chart).toMatch(/ {2}ship-notes\/collect failed :crit, s0, /);
+    expect(chart).toMatch(/ {2}ship-notes\/review\/legal timed-out :crit, /);
+    expect(chart).toMatch(/ {2}ship-notes\/review\/legal attempt 2 succeeded :s\d+, /);
+    expect(chart).toContain('  section ship-notes-minimal/collect\n  ship-notes-minimal/collect succeeded :');
     await expect(mermaidParse(chart)).resolves.toMatchObject({ diagramType: 'gantt' });
   });
 
