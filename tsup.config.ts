@@ -42,5 +42,7 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     noExternal: esmOnly,
+    // `import.meta.url` (the logger's lazy require of pino) from `__filename`.
+    shims: true,
   },
 ]);

@@ -1,17 +1,35 @@
-import { type Level, pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { Level } from 'pino';
 import { toErrorRecord } from './errors.js';
-import type { MacroLogger } from './model/logger.js';
+import type { LogFn, MacroLogger } from './model/logger.js';
 
 /** Levels accepted by the `logLevel` option, `silent` included. */
 export type LogLevel = Level | 'silent';
 
+const ignore: LogFn = () => {};
+/** The logger of a silent component: writes nothing, and needs no pino. */
+const SILENT: MacroLogger = Object.freeze({
+  trace: ignore,
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  fatal: ignore,
+  child: () => SILENT,
+  isLevelEnabled: () => false,
+});
+
 /**
  * The logger a component uses: the injected one, or a new pino logger (to stderr) at
- * `level`. Silent unless asked, so embedding the library adds no output.
+ * `level`. Silent unless asked, so embedding the library adds no output; pino is loaded
+ * only when a level other than `silent` asks for it (importing it costs ~10 ms).
  * @internal
  */
 export function resolveLogger(logger: MacroLogger | undefined, level: LogLevel = 'silent'): MacroLogger {
   if (logger !== undefined) return logger;
+  if (level === 'silent') return SILENT;
+  // pino is CommonJS: a require keeps this synchronous in both builds.
+  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
   return pino({ name: 'macro-orchestrator', level }, pino.destination(2));
 }
 

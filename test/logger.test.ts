@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { type Logger, pino } from 'pino';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { logFailure, resolveLogger } from '../src/logger.js';
@@ -15,14 +16,44 @@ describe('resolveLogger', () => {
     expect(resolveLogger(logger)).toBe(logger);
   });
 
-  it('makes a silent logger named macro-orchestrator by default', () => {
-    const logger = resolveLogger(undefined) as Logger; // a pino logger, typed as the structural one
-    expect(logger.level).toBe('silent');
+  it('makes a silent logger by default: no level enabled, every method and child a no-op', () => {
+    const logger = resolveLogger(undefined);
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const) {
+      expect(logger.isLevelEnabled(level)).toBe(false);
+      expect(() => logger[level]({ a: 1 }, 'x')).not.toThrow();
+    }
+    expect(logger.child({ run: 'r1' })).toBe(logger);
+  });
+
+  it('makes a pino logger named macro-orchestrator at the level asked for', () => {
+    const logger = resolveLogger(undefined, 'debug') as Logger; // pino, typed as the structural one
+    expect(logger.level).toBe('debug');
     expect(logger.bindings()).toEqual({ name: 'macro-orchestrator' });
   });
 
-  it('makes a logger at the level asked for', () => {
-    expect((resolveLogger(undefined, 'debug') as Logger).level).toBe('debug');
+  it.each([
+    ['index.js', 'silent', false],
+    ['index.js', 'info', true],
+    ['index.cjs', 'silent', false],
+    ['index.cjs', 'info', true],
+  ])('loads pino from dist/%s only when a run logs (logLevel %s: %s)', (file, level, loaded) => {
+    // A fresh process: does running a macro at this level load pino's module?
+    const code = `
+      const { createRequire } = require('node:module');
+      const load = (p) => import(p);
+      (async () => {
+        const { MacroOrchestrator, defineMacro, agentStage } = await load(${JSON.stringify(`${process.cwd()}/dist/${file}`)});
+        const macro = defineMacro({ name: 'm', description: 'd', stages: [agentStage('a', 'echo')] });
+        const agents = [{ id: 'echo', invoke: () => 'ok' }];
+        await new MacroOrchestrator({ agents, macros: [macro], logLevel: '${level}' }).run('m', { intent: 'x' });
+        const cache = createRequire(${JSON.stringify(`${process.cwd()}/`)}).cache;
+        console.log(Object.keys(cache).some((path) => /[\\/]node_modules[\\/]pino[\\/]/.test(path)));
+      })();`;
+    const child = spawnSync(process.execPath, ['-e', code], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(child.stdout.trim()).toBe(String(loaded));
   });
 });
 
