@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// `.ci/run` runs the SQLite suites again on better-sqlite3 13 (Node 22+), installed apart:
+// this names its folder, and every `better-sqlite3` import of src/ and test/ resolves there.
+const betterSqlite3 = process.env['MO_BETTER_SQLITE3'];
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    alias: betterSqlite3 === undefined ? {} : { 'better-sqlite3': betterSqlite3 },
     // Hooks every test gets: real timers restored, no unhandled rejection (test/setup.ts).
     setupFiles: ['test/setup.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
