@@ -88,6 +88,7 @@ export {
   type DecisionVariant,
   type ExcludedBranch,
   type ForEachStageDefinition,
+  type GateCheck,
   type GateCheckResult,
   type GateVerdict,
   type HarmonyChoice,

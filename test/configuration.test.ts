@@ -346,6 +346,7 @@ describe('an agent stage whose agent is not registered', () => {
       phases: new Map(pipeline.map((phase) => [phase.name, phase])),
       checkAgents: 'reachable',
       maxFallbackDepth: 3,
+      predicates: new Map(),
     });
     const node = compiled.get('m')?.children[0] as unknown as {
       agent: { id: string; invoke: () => unknown };

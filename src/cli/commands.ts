@@ -9,6 +9,7 @@ import { macroToMermaid } from '../macro/macro-graph.js';
 import { MacroOrchestrator } from '../macro/orchestrator.js';
 import { builtinMacros } from '../macro/scripts.js';
 import type { MacroDefinition } from '../macro/types.js';
+import type { GateCheck } from '../model/quality-gate.js';
 import { renderReport } from '../report/markdown.js';
 import { type CliIo, UsageError } from './io.js';
 import { load } from './load.js';
@@ -16,14 +17,16 @@ import { MEMORY_SPECS, openMemory } from './memory.js';
 
 /** `validate <file>`: 0 when every macro loads, 1 with each issue and where it is otherwise. */
 export async function validate(file: string, io: CliIo): Promise<number> {
-  const { macros, agents } = await load(file, io.cwd);
+  const { macros, agents, predicates } = await load(file, io.cwd);
   if (macros.length === 0) throw new UsageError(`${file} defines no macros`);
   try {
-    // Sub-macros and fallbacks may name the built-ins; agents are checked where the file has them.
+    // Sub-macros and fallbacks may name the built-ins; agents are checked where the file has
+    // them, and so are the checks gates name (a JSON or YAML file has none: any name passes).
     new MacroOrchestrator({
       macros: [...macros, ...builtinsNamedBy(macros)],
       agents,
       checkAgents: agents.length > 0 ? 'catalogue' : 'reachable',
+      predicates: Object.keys(predicates).length > 0 ? predicates : anyNamedCheck(macros),
     });
   } catch (error) {
     if (!(error instanceof MacroConfigurationError) && !isMacroError(error)) throw error;
@@ -36,6 +39,25 @@ export async function validate(file: string, io: CliIo): Promise<number> {
   const list = macros.map((macro) => macro.name).join(', ');
   io.out(`✓ ${file}: ${macros.length} ${macros.length === 1 ? 'macro' : 'macros'} valid (${list})\n`);
   return 0;
+}
+
+/** A stand-in for every check a gate of `macros` names, so that validating a file that has none checks the rest. */
+function anyNamedCheck(macros: readonly MacroDefinition[]): Record<string, GateCheck> {
+  const names: Record<string, GateCheck> = Object.create(null);
+  const seen = new Set<unknown>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    const { kind, check } = value as { kind?: unknown; check?: unknown };
+    if (kind === 'predicate' && typeof check === 'string') names[check] = () => true;
+    for (const inner of Object.values(value)) visit(inner);
+  };
+  try {
+    for (const macro of macros) visit(macro);
+  } catch {
+    // an unreadable definition: the orchestrator reports it
+  }
+  return names;
 }
 
 /** The built-in macros `macros` name as sub-macros or fallbacks (and those name), unless they define their own. */

@@ -62,16 +62,19 @@ function lineOf(event: MacroEvent): string | undefined {
 
 /** The orchestrator a run uses: the built-ins and the file's macros, the file's and the module's agents. */
 async function orchestratorFor(flags: RunFlags, io: CliIo, memory: MacroOrchestrator['memory']) {
-  const file = flags.file === undefined ? { macros: [], agents: [] } : await load(flags.file, io.cwd);
-  const module = flags.agents === undefined ? { agents: [] } : await load(flags.agents, io.cwd);
+  const file =
+    flags.file === undefined ? { macros: [], agents: [], predicates: {} } : await load(flags.file, io.cwd);
+  const module =
+    flags.agents === undefined ? { agents: [], predicates: {} } : await load(flags.agents, io.cwd);
   // A module named by both --file and --agents is loaded once: its agents count once.
   const agents: Agent[] = [...new Set([...file.agents, ...module.agents])];
+  const predicates = { ...file.predicates, ...module.predicates };
   const names = new Set(file.macros.map((macro) => macro.name));
   const macros: MacroDefinition[] = [
     ...file.macros,
     ...builtinMacros.filter((macro) => !names.has(macro.name)),
   ];
-  return new MacroOrchestrator({ macros, agents, memory });
+  return new MacroOrchestrator({ macros, agents, memory, predicates });
 }
 
 /** Follows `run` to its end, printing as it goes; returns the exit code. */

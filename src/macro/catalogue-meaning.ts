@@ -39,6 +39,13 @@ export function checkMeaning(
         issues.push({ path: `${path}[${k}].id`, message: `Duplicate gate id "${gate.id}" ${where}` });
       seen.add(gate.id);
       if (gate.kind === 'judge') needAgent(gate.agent, `${path}[${k}].agent`, 'judge agent');
+      if (gate.kind === 'predicate' && typeof gate.check === 'string' && !env.predicates.has(gate.check)) {
+        const known = [...env.predicates.keys()];
+        issues.push({
+          path: `${path}[${k}].check`,
+          message: `Unknown predicate "${gate.check}" ${where} (${known.length === 0 ? "no predicates are given: pass them in the orchestrator's predicates option" : `known: ${known.join(', ')}`})`,
+        });
+      }
     });
   };
   const checkRetry = (retry: RetryPolicy | undefined, path: string) => {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { AgentRegistry } from '../agents/registry.js';
+import type { GateCheck } from '../model/quality-gate.js';
 import type { ExecutionStage } from '../protocol/execution.js';
 import type { AgentCheck, MacroDefinition, RetryPolicy } from './types.js';
 
@@ -16,6 +17,8 @@ export interface CompileEnvironment {
   readonly checkAgents: AgentCheck;
   /** Fallbacks a sub-macro stage may take, one after another (`maxFallbackDepth`). */
   readonly maxFallbackDepth: number;
+  /** The checks predicate gates may name (`predicates`). */
+  readonly predicates: ReadonlyMap<string, GateCheck>;
 }
 
 export type Parsed = MacroDefinition & {

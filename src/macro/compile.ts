@@ -15,7 +15,7 @@ import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-envi
 import type { CompiledFallback, CompiledMacro, CompiledNode } from './compiled.js';
 import { harmonyAgent } from './harmony-check.js';
 import { stagePipeline } from './stage-pipeline.js';
-import { missingAgent, phaseTimeouts } from './stage-settings.js';
+import { missingAgent, namedChecks, phaseTimeouts } from './stage-settings.js';
 import { MacroDefinitionSchema, type RetryPolicy, type StageDefinition } from './types.js';
 
 const DEFAULT_MAX_REFINEMENTS = 2;
@@ -110,7 +110,7 @@ function compileMacro(
     definition: def,
     children,
     fallback: def.fallback,
-    gates: def.gates ?? [],
+    gates: namedChecks(def.gates ?? [], env.predicates),
     labels,
     labelScopes: scopes.size === 0 ? undefined : scopes,
     agents,
@@ -168,7 +168,7 @@ function compileStages(
         for (const gate of stage.gates ?? []) if (gate.kind === 'judge') agents.add(gate.agent);
         // A missing agent (allowed under checkAgents 'reachable') is never called: runs that reach it are refused.
         const agent = env.agents.get(stage.agent) ?? missingAgent(stage.agent, path);
-        const gates = stage.gates ?? [];
+        const gates = namedChecks(stage.gates ?? [], env.predicates);
         const phaseTimeoutsMs = phaseTimeouts(defaults.phaseTimeoutsMs, stage.phaseTimeoutsMs);
         const maxRefinements = stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS;
         const info: PhaseStageInfo = Object.freeze({
@@ -291,7 +291,7 @@ function compileStages(
       }
       case 'macro': {
         const sub = (byName.get(stage.macro) as { def: Parsed }).def;
-        const gates = sub.gates ?? [];
+        const gates = namedChecks(sub.gates ?? [], env.predicates);
         for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
         return {
           kind: 'macro',
@@ -317,7 +317,7 @@ function compileStages(
       tried.add(name);
       const fallback = (byName.get(name) as { def: Parsed }).def;
       const at = `${path}/~${name}`;
-      const gates = fallback.gates ?? [];
+      const gates = namedChecks(fallback.gates ?? [], env.predicates);
       for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
       const own = scoped(cx, at, labels, fallback);
       // Its own scope even without labels, or its events would take the sub-macro's.

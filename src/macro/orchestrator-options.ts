@@ -19,7 +19,13 @@ import type { ExecutionStage } from '../protocol/execution.js';
 import { type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import type { Durability } from './checkpoints.js';
 import { invalidOptions, RunOptionsSchema } from './run-input.js';
-import { type AgentCheck, type MacroDefinition, type RetryPolicyInput, RetryPolicySchema } from './types.js';
+import {
+  type AgentCheck,
+  type GateCheck,
+  type MacroDefinition,
+  type RetryPolicyInput,
+  RetryPolicySchema,
+} from './types.js';
 
 /** Options of {@link MacroOrchestrator}. */
 export interface OrchestratorOptions<M extends MacroDefinition<string, any> = MacroDefinition> {
@@ -38,7 +44,7 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   readonly checkAgents?: AgentCheck;
   /** Where results and audit trails persist. @default new InMemoryMemory() */
   readonly memory?: MemoryAdapter;
-  /** A logger (a pino logger fits as it is; see `MacroLogger`); child loggers are bound to each run, stage and label set. @default a silent pino logger */
+  /** A logger (a pino logger fits as it is; see `MacroLogger`); child loggers are bound to each run, stage and label set. @default a silent logger (pino is not loaded) */
   readonly logger?: MacroLogger;
   /** Level of the logger created when none is given. @default 'silent' */
   readonly logLevel?: LogLevel;
@@ -50,6 +56,12 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
   readonly phases?: readonly ExecutionStage[];
   /** Fallbacks followed at most this deep in one run. @default 3 */
   readonly maxFallbackDepth?: number;
+  /**
+   * Named checks that predicate gates refer to by name (`check: 'cites-sources'`), so that
+   * a macro written as JSON or YAML can have them. An unknown name is a configuration error.
+   * @default {}
+   */
+  readonly predicates?: Readonly<Record<string, GateCheck>>;
   /** How failing memory writes are retried. @default { retries: 3, minDelayMs: 50, maxDelayMs: 1000 } */
   readonly persistenceRetry?: RetryPolicyInput;
   /**
@@ -160,6 +172,7 @@ const OrchestratorOptionsSchema = z.strictObject({
   pipeline: z.array(z.unknown()).readonly().optional(),
   phases: z.array(z.unknown()).readonly().optional(),
   maxFallbackDepth: z.number().int().min(0).max(20).optional(),
+  predicates: z.record(z.string(), fn('each predicate')).optional(),
   persistenceRetry: RetryPolicySchema.optional(),
   persistenceTimeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   durability: z.enum(['sync', 'async']).optional(),

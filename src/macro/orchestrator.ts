@@ -23,6 +23,7 @@ import { AnyListeners } from './any-listeners.js';
 import { CallWrappers } from './call-wrappers.js';
 import { restorePoint } from './checkpoints.js';
 import { compileCatalogue } from './compile.js';
+import type { CompileEnvironment } from './compile-environment.js';
 import type { CompiledMacro } from './compiled.js';
 import { RunExecution } from './executor.js';
 import {
@@ -42,7 +43,6 @@ import type { EngineServices, RunRequest } from './run-request.js';
 import { builtinMacros } from './scripts.js';
 import { checkResumeInput, notSuspended } from './suspension.js';
 import {
-  type AgentCheck,
   type MacroContextInput,
   type MacroDefinition,
   type MacroResult,
@@ -67,12 +67,9 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   #catalogue: Map<string, CompiledMacro>;
   /** What every run borrows; replaced (never changed) when the catalogue changes. */
   #services: EngineServices;
-  readonly #pipeline: readonly ExecutionStage[];
-  readonly #phases: Map<string, ExecutionStage>;
+  /** What compiling a catalogue works from: agents, phases, the checks gates may name… */
+  readonly #environment: CompileEnvironment;
   readonly #createRunId: () => string;
-  readonly #checkAgents: AgentCheck;
-  /** Fallbacks a failing macro may take, one after another (a run's, and a sub-macro stage's). */
-  readonly #maxFallbackDepth: number;
   /** Runs in flight, by id: bounded by what runs now, emptied as runs settle. */
   readonly #live = new Map<string, MacroRun<unknown>>();
   /** Listeners of every event of every run (`onAny`), and wrappers of every agent call (`aroundAgentCalls`). */
@@ -81,24 +78,31 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
     checkOrchestratorOptions(options);
-    this.#checkAgents = options.checkAgents ?? 'reachable';
-    this.#maxFallbackDepth = options.maxFallbackDepth ?? 3;
     this.agents =
       options.agents instanceof AgentRegistry ? options.agents : new AgentRegistry(options.agents ?? []);
     this.memory = options.memory ?? new InMemoryMemory();
     this.logger = resolveLogger(options.logger, options.logLevel);
-    this.#pipeline = options.pipeline ?? defaultPipeline();
-    this.#phases = new Map();
-    for (const phase of [...this.#pipeline, ...(options.phases ?? [])]) {
+    const pipeline = options.pipeline ?? defaultPipeline();
+    const phases = new Map<string, ExecutionStage>();
+    for (const phase of [...pipeline, ...(options.phases ?? [])]) {
       if (!(phase instanceof ExecutionStage)) {
         throw new MacroError('INVALID_OPTIONS', 'Expected every pipeline phase to extend ExecutionStage');
       }
-      const existing = this.#phases.get(phase.name);
+      const existing = phases.get(phase.name);
       if (existing !== undefined && existing !== phase) {
         throw new MacroError('INVALID_OPTIONS', `Two pipeline phases are named "${phase.name}"`);
       }
-      this.#phases.set(phase.name, phase);
+      phases.set(phase.name, phase);
     }
+    this.#environment = {
+      agents: this.agents,
+      pipeline,
+      phases,
+      checkAgents: options.checkAgents ?? 'reachable',
+      maxFallbackDepth: options.maxFallbackDepth ?? 3,
+      // Own entries only: a name such as `__proto__` or `toString` is a name like any other.
+      predicates: new Map(Object.entries(options.predicates ?? {})),
+    };
     this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
     this.#catalogue = this.#compile(this.#definitions);
     this.#services = {
@@ -110,7 +114,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       logger: this.logger,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
-      maxFallbackDepth: this.#maxFallbackDepth,
+      maxFallbackDepth: this.#environment.maxFallbackDepth,
       persistenceRetry: RetryPolicySchema.parse(
         options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
@@ -121,13 +125,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   }
 
   #compile(definitions: readonly unknown[]) {
-    return compileCatalogue(definitions, {
-      agents: this.agents,
-      pipeline: this.#pipeline,
-      phases: this.#phases,
-      checkAgents: this.#checkAgents,
-      maxFallbackDepth: this.#maxFallbackDepth,
-    });
+    return compileCatalogue(definitions, this.#environment);
   }
 
   /**

@@ -1,11 +1,12 @@
 /**
- * Small parts of compiling an agent stage: its phase time budgets over the macro's
- * defaults, and the stand-in for an agent that is not registered.
+ * Small parts of compiling a stage: its phase time budgets over the macro's defaults, the
+ * stand-in for an agent that is not registered, and gates whose checks are named.
  * @internal
  * @module
  */
 import type { Agent } from '../agents/agent.js';
 import { AgentNotFoundError } from '../errors.js';
+import type { GateCheck, QualityGate } from '../model/quality-gate.js';
 
 /** Stands in for an agent that is not registered; a run that reaches it is refused before it starts. */
 export function missingAgent(id: string, path: string): Agent {
@@ -27,4 +28,21 @@ export function phaseTimeouts(
     for (const [phase, ms] of Object.entries(source ?? {})) if (ms !== undefined) merged.set(phase, ms);
   }
   return merged.size === 0 ? undefined : merged;
+}
+
+/**
+ * `gates` with each check named by a string (`check: 'cites-sources'`) replaced by the
+ * function `predicates` holds under that name (the catalogue check made sure it does);
+ * the same array when no check is named.
+ */
+export function namedChecks(
+  gates: readonly QualityGate[],
+  predicates: ReadonlyMap<string, GateCheck>,
+): readonly QualityGate[] {
+  if (!gates.some((gate) => gate.kind === 'predicate' && typeof gate.check === 'string')) return gates;
+  return gates.map((gate) =>
+    gate.kind === 'predicate' && typeof gate.check === 'string'
+      ? { ...gate, check: predicates.get(gate.check) as GateCheck }
+      : gate,
+  );
 }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Artefact, ArtefactInput } from '../model/artefact.js';
 import type { MacroContext } from '../model/context.js';
 import type { HarmonyOptions } from '../model/harmony.js';
-import type { PredicateGate, QualityGate } from '../model/quality-gate.js';
+import type { GateCheck, QualityGate } from '../model/quality-gate.js';
 import { type RetryPolicyInput, RetryPolicySchema } from '../model/retry-policy.js';
 
 // The types a run exchanges live in src/model/ (so that protocol/ and memory/ need
@@ -39,6 +39,7 @@ export type {
   WeightedHarmony,
 } from '../model/harmony.js';
 export type {
+  GateCheck,
   GateCheckResult,
   GateVerdict,
   JudgeGate,
@@ -86,7 +87,7 @@ const QualityGateSchema: z.ZodType<QualityGate> = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('predicate'),
     id: StageIdSchema,
-    check: fn<PredicateGate['check']>('check'),
+    check: z.union([z.string().min(1), fn<GateCheck>('check')]),
     feedback: z.string().optional(),
   }),
   z.strictObject({

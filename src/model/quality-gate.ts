@@ -28,12 +28,21 @@ export interface SchemaGate {
   readonly id: string;
   readonly schema: z.ZodType;
 }
+/** A predicate gate's check: decides on the output; `true` passes, `false` or a reason fails. */
+export type GateCheck = (
+  output: unknown,
+  context: MacroContext,
+) => GateCheckResult | Promise<GateCheckResult>;
+
 /** A gate that calls a function on the output. */
 export interface PredicateGate {
   readonly kind: 'predicate';
   readonly id: string;
-  /** Decides on the output: `true` passes, `false` or a reason fails (see {@link GateCheckResult}). */
-  readonly check: (output: unknown, context: MacroContext) => GateCheckResult | Promise<GateCheckResult>;
+  /**
+   * Decides on the output (see {@link GateCheckResult}); or the name of a check in the
+   * orchestrator's `predicates`, for macros written as JSON or YAML.
+   */
+  readonly check: GateCheck | string;
   /** Feedback given to Refinement when `check` returns plain `false`. */
   readonly feedback?: string;
 }

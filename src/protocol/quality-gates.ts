@@ -7,6 +7,7 @@ import { InvalidOutputError, wrapUserError } from '../errors.js';
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { MacroContext } from '../model/context.js';
 import type {
+  GateCheck,
   GateCheckResult,
   GateVerdict,
   JudgeGate,
@@ -128,7 +129,8 @@ export function checkGate(
     case 'predicate': {
       let result: GateCheckResult | Promise<GateCheckResult>;
       try {
-        result = gate.check(output, context);
+        // A check named by a string was replaced by its function when the macro compiled.
+        result = (gate.check as GateCheck)(output, context);
       } catch (error) {
         throw wrapUserError(error, path, `gate "${gate.id}"`);
       }

@@ -62,6 +62,66 @@ describe('help and mistakes', () => {
     expect(err).toContain(message);
   });
 
+  it('validates a JSON macro whose gate names its check, which only a run needs', async () => {
+    await write(
+      'named.json',
+      JSON.stringify([
+        {
+          name: 'named',
+          description: 'd',
+          stages: [
+            { kind: 'agent', id: 's', agent: 'w', gates: [{ kind: 'predicate', id: 'g', check: 'short' }] },
+          ],
+        },
+      ]),
+    );
+    expect(await cli('validate', 'named.json')).toMatchObject({ code: 0 });
+  });
+
+  it("checks the names against a module's predicates when it exports them", async () => {
+    await write(
+      'named.mjs',
+      `export const predicates = { short: (text) => text.length < 10 };
+export const macros = [{ name: 'named', description: 'd', stages: [
+  { kind: 'agent', id: 's', agent: 'w', gates: [{ kind: 'predicate', id: 'g', check: 'shrot' }] }] }];`,
+    );
+    const { code, err } = await cli('validate', 'named.mjs');
+    expect(code).toBe(1);
+    expect(err).toContain(
+      'macros[0].stages[0].gates[0].check: Unknown predicate "shrot" in macro "named" (known: short)',
+    );
+  });
+
+  it('runs a JSON macro with the predicates of the --agents module', async () => {
+    await write(
+      'named.json',
+      JSON.stringify({
+        name: 'named',
+        description: 'd',
+        stages: [
+          { kind: 'agent', id: 's', agent: 'w', gates: [{ kind: 'predicate', id: 'g', check: 'short' }] },
+        ],
+      }),
+    );
+    await write(
+      'agents.mjs',
+      `export const agents = [{ id: 'w', invoke: () => 'tiny' }];
+export const predicates = { short: (text) => text.length < 10 };`,
+    );
+    const { code, out } = await cli(
+      'run',
+      'named',
+      '--file',
+      'named.json',
+      '--agents',
+      'agents.mjs',
+      '--intent',
+      'x',
+    );
+    expect(code).toBe(0);
+    expect(out).toContain('  ✓ gate g');
+  });
+
   it('validates macros that name built-in macros as sub-macros or fallbacks', async () => {
     await write(
       'm.json',

@@ -100,6 +100,11 @@ describe('macroJsonSchema', () => {
     ).not.toThrow();
   });
 
+  it('accepts a predicate gate that names its check, as JSON macros do', () => {
+    const named = { ...json, gates: [{ kind: 'predicate', id: 'g', check: 'cites-sources' }] };
+    expect(validate(named), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it.each([
     ['a macro without a description', { ...json, description: undefined }, ''],
     ['an unknown stage kind', { ...json, stages: [{ kind: 'loop', id: 'x' }] }, '/stages/0'],
