@@ -20,11 +20,11 @@ interface Line {
   retries: number;
   readonly startedAt: number;
   endedAt?: number | undefined;
-  /** When a waiting stage tries again. */
-  retryAt?: number | undefined;
+  /** When a waiting stage tries again (read only while it waits). */
+  retryAt?: number;
   /** The error of the last failed attempt, or why a fallback took over. */
   note?: string;
-  readonly agent?: string;
+  readonly agent: string | undefined;
   /** A row that says a fallback macro took over, not a stage. */
   readonly fallback?: true;
 }
@@ -66,23 +66,26 @@ function cut(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
+/** The run a tree draws: from its `run:start`, and how it ended once it has. */
+interface RunLine {
+  readonly macro: string;
+  readonly runId: string;
+  readonly startedAt: number;
+  endedAt?: number;
+  status?: string;
+}
+
 /** A run's stage tree, updated event by event and drawn as frames. */
 export class ProgressTree {
   readonly #lines = new Map<string, Line>();
-  #macro = '';
-  #runId = '';
-  #startedAt: number | undefined;
-  #endedAt: number | undefined;
-  #status: string | undefined;
+  #run: RunLine | undefined;
 
-  /** Takes one event in; true when the picture changed. */
-  update(event: MacroEvent): boolean {
+  /** Takes one event in: the next frame shows it. Events it does not draw are ignored. */
+  update(event: MacroEvent): void {
     switch (event.type) {
       case 'run:start':
-        this.#macro = event.macro;
-        this.#runId = event.runId;
-        this.#startedAt = event.at;
-        return true;
+        this.#run = { macro: event.macro, runId: event.runId, startedAt: event.at };
+        break;
       case 'stage:start': {
         const line = this.#lines.get(event.path);
         if (line === undefined) {
@@ -94,34 +97,34 @@ export class ProgressTree {
             attempt: event.attempt,
             retries: 0,
             startedAt: event.at,
-            ...(event.agent === undefined ? {} : { agent: event.agent }),
+            agent: event.agent,
           });
         } else {
           line.status = 'running';
           line.attempt = event.attempt;
           line.endedAt = undefined;
-          line.retryAt = undefined;
         }
-        return true;
+        break;
       }
       case 'stage:end': {
         const line = this.#lines.get(event.path);
-        if (line === undefined) return false;
+        if (line === undefined) break;
         line.status = event.status;
         line.endedAt = event.at;
         if (event.error !== undefined) line.note = event.error.message;
-        return true;
+        break;
       }
       case 'retry': {
         const line = this.#lines.get(event.path);
-        if (line === undefined) return false;
+        if (line === undefined) break;
         line.status = 'waiting';
         line.retries += 1;
         line.retryAt = event.at + event.delayMs;
         line.note = event.error.message;
-        return true;
+        break;
       }
       case 'fallback':
+        // Keyed apart from every stage path (a path has no NUL), one row per fallback taken.
         this.#lines.set(`\0fallback:${event.seq}`, {
           depth: 0,
           name: `fallback ${event.from} → ${event.to}`,
@@ -131,40 +134,36 @@ export class ProgressTree {
           startedAt: event.at,
           endedAt: event.at,
           note: event.error.message,
+          agent: undefined,
           fallback: true,
         });
-        return true;
+        break;
       case 'run:end':
-        this.#endedAt = event.at;
-        this.#status = event.status;
-        return true;
-      default:
-        return false;
+        if (this.#run === undefined) break;
+        this.#run.endedAt = event.at;
+        this.#run.status = event.status;
+        break;
     }
-  }
-
-  /** Whether the run has ended. */
-  get ended(): boolean {
-    return this.#status !== undefined;
   }
 
   /** The frame at `now` for a terminal of `size`: a header, then a row per stage. */
   frame(now: number, size: FrameSize): string {
-    if (this.#startedAt === undefined) return toWidth('▶ starting…', size.columns);
-    const runTime = (this.#endedAt ?? now) - this.#startedAt;
+    const run = this.#run;
+    if (run === undefined) return toWidth('▶ starting…', size.columns);
+    const runTime = (run.endedAt ?? now) - run.startedAt;
     const lines = [...this.#lines.values()];
     const stages = lines.filter((line) => line.fallback === undefined);
     const done = stages.filter((line) => line.endedAt !== undefined).length;
-    const state = this.#status ?? 'running';
-    const header = `${this.#status === undefined ? '▶' : this.#status === 'succeeded' ? '■' : '✖'} ${this.#macro} · run ${this.#runId} · ${state} · ${elapsed(runTime)} · ${done}/${stages.length} stages ended`;
+    const icon = run.status === undefined ? '▶' : run.status === 'succeeded' ? '■' : '✖';
+    const header = `${icon} ${run.macro} · run ${run.runId} · ${run.status ?? 'running'} · ${elapsed(runTime)} · ${done}/${stages.length} stages ended`;
     const shown = visible(lines, Math.max(3, size.rows - 2));
     const width = Math.min(
       NAME_COLUMN,
       Math.max(0, ...shown.lines.map((line) => (line.fallback ? 0 : line.depth * 2 + line.name.length))),
     );
     const rows = [header];
-    if (shown.hidden > 0)
-      rows.push(`  … ${shown.hidden} ended stage${shown.hidden === 1 ? '' : 's'} above, not shown`);
+    // Never 1: a frame that overflows gives up one row for this line, so hides at least 2.
+    if (shown.hidden > 0) rows.push(`  … ${shown.hidden} more stages, not shown`);
     for (const line of shown.lines) rows.push(row(line, now, width));
     return rows.map((text) => toWidth(text, size.columns)).join('\n');
   }
@@ -188,21 +187,24 @@ function row(line: Line, now: number, width: number): string {
       ? (SPINNER[Math.floor(now / SPIN_MS) % SPINNER.length] as string)
       : ICON[line.status];
   const name = `${'  '.repeat(line.depth)}${line.name}`.padEnd(width);
-  const parts: string[] = [line.status === 'waiting' ? `retry ${line.retries}` : line.status];
-  if (line.status === 'waiting' && line.retryAt !== undefined)
-    parts[0] += ` in ${elapsed(line.retryAt - now)}`;
+  const parts: string[] = [
+    line.status === 'waiting'
+      ? `retry ${line.retries} in ${elapsed((line.retryAt ?? now) - now)}`
+      : line.status,
+  ];
   if (line.agent !== undefined) parts.push(line.agent);
   if (line.attempt > 1) parts.push(`attempt ${line.attempt}`);
   if (line.retries > 0 && line.status !== 'waiting')
     parts.push(`${line.retries} retr${line.retries === 1 ? 'y' : 'ies'}`);
   parts.push(elapsed((line.endedAt ?? now) - line.startedAt));
-  const failed = line.status !== 'running' && line.status !== 'succeeded' && line.status !== 'restored';
-  const note = failed && line.note !== undefined ? `: ${cut(line.note, NOTE_CHARS)}` : '';
+  // Why it waits or failed; a stage that succeeded after a retry keeps its error to itself.
+  const said = line.status !== 'running' && line.status !== 'succeeded';
+  const note = said && line.note !== undefined ? `: ${cut(line.note, NOTE_CHARS)}` : '';
   return `  ${icon} ${name}  ${parts.join(' · ')}${note}`;
 }
 
 /** `text` cut to the terminal's width, so that every row is one line on screen. */
 function toWidth(text: string, columns: number): string {
   const chars = [...text];
-  return columns > 1 && chars.length >= columns ? `${chars.slice(0, columns - 2).join('')}…` : text;
+  return chars.length >= columns ? `${chars.slice(0, columns - 2).join('')}…` : text;
 }

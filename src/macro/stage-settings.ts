@@ -32,14 +32,12 @@ export function phaseTimeouts(
 
 /**
  * `gates` with each check named by a string (`check: 'cites-sources'`) replaced by the
- * function `predicates` holds under that name (the catalogue check made sure it does);
- * the same array when no check is named.
+ * function `predicates` holds under that name (the catalogue check made sure it does).
  */
 export function namedChecks(
   gates: readonly QualityGate[],
   predicates: ReadonlyMap<string, GateCheck>,
 ): readonly QualityGate[] {
-  if (!gates.some((gate) => gate.kind === 'predicate' && typeof gate.check === 'string')) return gates;
   return gates.map((gate) =>
     gate.kind === 'predicate' && typeof gate.check === 'string'
       ? { ...gate, check: predicates.get(gate.check) as GateCheck }

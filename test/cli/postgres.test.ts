@@ -4,7 +4,7 @@
  * an interrupted one without running its finished stages again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresSpec } from '../../src/cli/memory.js';
+import { openMemory, postgresSpec } from '../../src/cli/memory.js';
 import { agentStage, defineMacro, MacroOrchestrator } from '../../src/index.js';
 import { PostgresMemory } from '../../src/postgres.js';
 import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
@@ -36,12 +36,16 @@ describe('postgres memory specs', () => {
     });
   });
 
+  it('passes a URL without a schema on as it is, with no schema', () => {
+    expect(postgresSpec('postgresql://u@h/db')).toEqual({ connectionString: 'postgresql://u@h/db' });
+  });
+
   it('reads the PG environment variables for postgres: alone', () => {
     expect(postgresSpec('postgres:')).toEqual({});
     expect(postgresSpec('postgresql:')).toEqual({});
   });
 
-  it.each(['postgres:not-a-url', 'postgres://a b/db'])(
+  it.each(['postgres:not-a-url', 'postgres://a b/db', 'postgres:x-postgres://h/db'])(
     'refuses %s, not a URL, with the usage',
     async (spec) => {
       const { code, err } = await cli('run', 'x', '--intent', 'x', '--memory', spec);
@@ -60,6 +64,15 @@ describe('postgres memory specs', () => {
 
 describe.skipIf(url === undefined)('run, show and resume on PostgreSQL', () => {
   afterAll(() => dropSchemas(url as string, schemas));
+
+  it('opens the memory the spec names, and closes its pool', async () => {
+    const { spec } = memorySpec();
+    const memory = await openMemory(spec, '/');
+    expect(memory.adapter).toBeInstanceOf(PostgresMemory);
+    await expect(memory.adapter.listRuns()).resolves.toEqual([]);
+    await memory.close();
+    await expect(memory.adapter.listRuns()).rejects.toThrow('after close()');
+  });
 
   it('stores a run there, and show prints its report', async () => {
     await write('agents.mjs', AGENTS);

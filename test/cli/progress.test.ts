@@ -82,6 +82,40 @@ describe('frames', () => {
     expect(rows(waiting.frame(700, SIZE))[1]).toBe('  ⠇ a  running · attempt 2 · 1 retry · 700 ms');
   });
 
+  it('counts retries, and keeps the error of a stage that succeeded after them to itself', () => {
+    const retry = (at: number) =>
+      event('retry', at, 'demo/a', { attempt: 1, delayMs: 5, retriesLeft: 1, error: error('overloaded') });
+    const frame = tree(
+      start(0, 'demo/a'),
+      retry(1),
+      start(6, 'demo/a', 2),
+      retry(7),
+      start(12, 'demo/a', 3),
+      end(20, 'demo/a'),
+    ).frame(30, SIZE);
+    expect(rows(frame)[1]).toBe('  ✓ a  succeeded · attempt 3 · 2 retries · 20 ms');
+  });
+
+  it('shows a stage cancelled while it waited to retry as cancelled, not waiting', () => {
+    const frame = tree(
+      start(0, 'demo/a'),
+      event('retry', 1, 'demo/a', { attempt: 1, delayMs: 500, retriesLeft: 1, error: error('overloaded') }),
+      end(3, 'demo/a', 'cancelled', 'stop'),
+    ).frame(10, SIZE);
+    expect(rows(frame)[1]).toBe('  ⊘ a  cancelled · 1 retry · 3 ms: stop');
+  });
+
+  it('turns the spinner one step every 80 ms, through ten steps', () => {
+    const built = tree(start(0, 'demo/a'));
+    const steps = Array.from({ length: 11 }, (_, step) => rows(built.frame(step * 80, SIZE))[1]?.slice(2, 3));
+    expect(steps).toEqual(['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏', '⠋']);
+  });
+
+  it('keeps an error of exactly the note length whole', () => {
+    const frame = tree(start(0, 'demo/a'), end(5, 'demo/a', 'failed', 'z'.repeat(72))).frame(9, SIZE);
+    expect(rows(frame)[1]).toBe(`  ✖ a  failed · 5 ms: ${'z'.repeat(72)}`);
+  });
+
   it('shows why a stage failed: the first line of its error, cut to keep one row', () => {
     const long = `${'x'.repeat(100)}\nsecond line`;
     const frame = tree(start(0, 'demo/a'), end(50, 'demo/a', 'failed', long)).frame(60, SIZE);
@@ -122,7 +156,22 @@ describe('frames', () => {
       '  ⤷ fallback demo → plan-b: gone',
       '  ✓ b  succeeded · 10 ms',
     ]);
-    expect(built.ended).toBe(true);
+  });
+
+  it('adds a row for each fallback of a chain', () => {
+    const frame = tree(
+      event('fallback', 10, 'demo', { from: 'demo', to: 'b', depth: 1, error: error('one') }),
+      event('fallback', 20, 'demo', { from: 'b', to: 'c', depth: 2, error: error('two') }),
+    ).frame(30, SIZE);
+    expect(rows(frame).slice(1)).toEqual(['  ⤷ fallback demo → b: one', '  ⤷ fallback b → c: two']);
+  });
+
+  it("measures the run's time from its start", () => {
+    const built = new ProgressTree();
+    built.update(event('run:start', 10_000, 'demo', { macro: 'demo' }));
+    expect(rows(built.frame(11_500, SIZE))[0]).toContain(' · running · 1.5 s · ');
+    built.update(event('run:end', 12_000, 'demo', { macro: 'demo', status: 'succeeded', durationMs: 2_000 }));
+    expect(rows(built.frame(99_999, SIZE))[0]).toContain(' · succeeded · 2.0 s · ');
   });
 
   it('heads a run that did not succeed with its status', () => {
@@ -139,13 +188,22 @@ describe('frames', () => {
       events.push(start(index, `demo/s${index}`), end(index + 1, `demo/s${index}`));
     const frame = tree(...events).frame(40, { columns: 80, rows: 8 });
     expect(rows(frame)).toHaveLength(7);
-    expect(rows(frame)[1]).toBe('  … 26 ended stages above, not shown');
+    expect(rows(frame)[1]).toBe('  … 26 more stages, not shown');
     expect(rows(frame)[2]).toContain('slow');
     expect(
       rows(frame)
         .slice(3)
         .map((row) => row.split(/\s+/)[2]),
     ).toEqual(['s26', 's27', 's28', 's29']);
+  });
+
+  it('cuts a row as long as the terminal is wide, and keeps one a column shorter', () => {
+    const header = '▶ demo · run r1 · running · 0 ms · 0/0 stages ended';
+    const width = [...header].length;
+    expect(tree().frame(0, { columns: width + 1, rows: 24 })).toBe(header);
+    expect(tree().frame(0, { columns: width, rows: 24 })).toBe(
+      `${[...header].slice(0, width - 2).join('')}…`,
+    );
   });
 
   it('cuts every row to the terminal width, so that each is one line on screen', () => {
@@ -158,15 +216,33 @@ describe('frames', () => {
   });
 
   it('ignores events of stages it never saw start, and events it does not draw', () => {
-    const built = tree();
-    expect(built.update(end(5, 'demo/ghost'))).toBe(false);
-    expect(
-      built.update(
-        event('retry', 5, 'demo/ghost', { attempt: 1, delayMs: 1, retriesLeft: 0, error: error('x') }),
-      ),
-    ).toBe(false);
-    expect(built.update(event('phase:start', 5, 'demo/a', { phase: 'draft', attempt: 1 }))).toBe(false);
-    expect(rows(built.frame(5, SIZE))).toHaveLength(1);
+    const built = tree(
+      end(5, 'demo/ghost'),
+      event('retry', 5, 'demo/ghost', { attempt: 1, delayMs: 1, retriesLeft: 0, error: error('x') }),
+      event('phase:start', 5, 'demo/a', { phase: 'draft', attempt: 1 }),
+    );
+    expect(rows(built.frame(5, SIZE))).toEqual(['▶ demo · run r1 · running · 5 ms · 0/0 stages ended']);
+  });
+
+  it('ignores the end of a run it never saw start', () => {
+    const built = new ProgressTree();
+    built.update(event('run:end', 5, 'demo', { macro: 'demo', status: 'failed', durationMs: 5 }));
+    expect(built.frame(5, SIZE)).toBe('▶ starting…');
+  });
+
+  it('shows every row when they fit exactly, with no summary row', () => {
+    const events: MacroEvent[] = [];
+    for (let index = 0; index < 6; index += 1)
+      events.push(start(0, `demo/s${index}`), end(1, `demo/s${index}`));
+    expect(rows(tree(...events).frame(9, { columns: 80, rows: 8 }))).toHaveLength(7);
+  });
+
+  it('keeps to the terminal height even when more stages are working than fit', () => {
+    const events: MacroEvent[] = [];
+    for (let index = 0; index < 20; index += 1) events.push(start(0, `demo/s${index}`));
+    const frame = tree(...events).frame(9, { columns: 80, rows: 8 });
+    expect(rows(frame)).toHaveLength(7);
+    expect(rows(frame)[1]).toBe('  … 15 more stages, not shown');
   });
 });
 
@@ -176,6 +252,8 @@ describe('elapsed', () => {
     [850, '850 ms'],
     [999.6, '1.0 s'],
     [12_340, '12.3 s'],
+    [59_999, '60.0 s'],
+    [60_000, '1 m 00 s'],
     [245_000, '4 m 05 s'],
   ])('writes %d ms as %s', (ms, text) => {
     expect(elapsed(ms)).toBe(text);
@@ -238,6 +316,34 @@ describe('the live display', () => {
     const count = stream.written.length;
     vi.advanceTimersByTime(10 * FRAME_MS);
     expect(stream.written).toHaveLength(count);
+  });
+
+  it('asks a terminal to show each frame at once (synchronized output), and nothing else for it', () => {
+    vi.useFakeTimers();
+    for (const isTTY of [true, false]) {
+      const stream = Object.assign(terminal(80, 24), { isTTY });
+      const live = new LiveDisplay(stream, () => 0);
+      live.update(event('run:start', 0, 'demo', { macro: 'demo' }));
+      live.end();
+      expect(stream.written.join('').includes('\u001B[?2026h')).toBe(isTTY);
+    }
+  });
+
+  it('draws at most 24 rows on a terminal that reports no height', () => {
+    vi.useFakeTimers();
+    const stream = terminal(80, 0);
+    const live = new LiveDisplay(stream, () => 0);
+    live.update(event('run:start', 0, 'demo', { macro: 'demo' }));
+    for (let index = 0; index < 40; index += 1) {
+      live.update(start(0, `demo/s${index}`));
+      live.update(end(0, `demo/s${index}`));
+    }
+    live.end();
+    const drawn = stream.written
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('succeeded'));
+    expect(drawn).toHaveLength(21);
   });
 
   it('draws for 80 columns on a terminal that reports none', () => {
