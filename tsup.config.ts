@@ -24,6 +24,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     target: 'node20',
+    define: { __MO_CJS__: 'false' },
     // The JSON Schema of a macro definition, generated from the zod schemas (`macro-orchestrator/schema.json`).
     onSuccess: () => writeFile('dist/schema.json', `${JSON.stringify(macroJsonSchema(), null, 2)}\n`),
   },
@@ -42,7 +43,9 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     noExternal: esmOnly,
-    // `import.meta.url` (the logger's lazy require of pino) from `__filename`.
+    // Which build this is, for the logger's lazy require of pino (src/logger.ts); the shim
+    // only quiets esbuild about `import.meta` in the ESM-only branch there.
+    define: { __MO_CJS__: 'true' },
     shims: true,
   },
 ]);

@@ -19,7 +19,17 @@ process.exitCode = await main(process.argv.slice(2), {
   err: (text) => process.stderr.write(text),
   cwd: process.cwd(),
   ...(process.stdout.isTTY && process.env['TERM'] !== 'dumb' && process.env['CI'] === undefined
-    ? { terminal: process.stdout }
+    ? {
+        terminal: process.stdout,
+        // What agents print through the console lands above the live frame (warnings and
+        // errors too when they go to the same terminal).
+        capture: {
+          console,
+          methods: process.stderr.isTTY
+            ? ['log', 'info', 'debug', 'warn', 'error']
+            : ['log', 'info', 'debug'],
+        },
+      }
     : {}),
   onInterrupt: (next) => {
     cancel = next;

@@ -110,6 +110,7 @@ export {
   type MacroResult,
   type MacroStageDefinition,
   type MajorityHarmony,
+  type NamedPredicateGate,
   type ParallelFailureMode,
   type ParallelStageDefinition,
   type PredicateGate,

@@ -6,18 +6,24 @@ import type { LogFn, MacroLogger } from './model/logger.js';
 /** Levels accepted by the `logLevel` option, `silent` included. */
 export type LogLevel = Level | 'silent';
 
+/** `true` in the CommonJS build, `false` in the ESM build (tsup's `define`); undeclared when run from source. */
+declare const __MO_CJS__: boolean | undefined;
+
 const ignore: LogFn = () => {};
-/** The logger of a silent component: writes nothing, and needs no pino. */
-const SILENT: MacroLogger = Object.freeze({
-  trace: ignore,
-  debug: ignore,
-  info: ignore,
-  warn: ignore,
-  error: ignore,
-  fatal: ignore,
-  child: () => SILENT,
-  isLevelEnabled: () => false,
-});
+/** A logger that writes nothing and needs no pino; its children are itself. One per component, so a change to one stays there. */
+function silentLogger(): MacroLogger {
+  const logger: MacroLogger = {
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    warn: ignore,
+    error: ignore,
+    fatal: ignore,
+    child: () => logger,
+    isLevelEnabled: () => false,
+  };
+  return logger;
+}
 
 /**
  * The logger a component uses: the injected one, or a new pino logger (to stderr) at
@@ -27,9 +33,12 @@ const SILENT: MacroLogger = Object.freeze({
  */
 export function resolveLogger(logger: MacroLogger | undefined, level: LogLevel = 'silent'): MacroLogger {
   if (logger !== undefined) return logger;
-  if (level === 'silent') return SILENT;
-  // pino is CommonJS: a require keeps this synchronous in both builds.
-  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+  if (level === 'silent') return silentLogger();
+  // pino is CommonJS: a require keeps this synchronous in both builds. The CommonJS build
+  // resolves from its own file (an `import.meta.url` shim is wrong under jsdom, or in a
+  // folder whose name holds a `#`); the ESM build and the sources from their URL.
+  const from = typeof __MO_CJS__ === 'boolean' && __MO_CJS__ ? __filename : import.meta.url;
+  const { pino } = createRequire(from)('pino') as typeof import('pino');
   return pino({ name: 'macro-orchestrator', level }, pino.destination(2));
 }
 

@@ -31,6 +31,17 @@ describe('resolveLogger', () => {
     expect(logger.bindings()).toEqual({ name: 'macro-orchestrator' });
   });
 
+  it('loads pino in the CommonJS build where a global document exists (a jsdom test environment)', () => {
+    const code = `
+      globalThis.document = { baseURI: 'http://localhost/main.js' };
+      const { MacroOrchestrator } = require(${JSON.stringify(`${process.cwd()}/dist/index.cjs`)});
+      const orchestrator = new MacroOrchestrator({ macros: [], logLevel: 'info' });
+      console.log(orchestrator.logger.isLevelEnabled('info'));`;
+    const child = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('true');
+  });
+
   it.each([
     ['index.js', 'silent', false],
     ['index.js', 'info', true],

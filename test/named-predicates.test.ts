@@ -3,12 +3,14 @@
  * orchestrator's `predicates` option when the macro compiles: how a macro written as JSON
  * or YAML has predicate gates.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   isMacroError,
   MacroConfigurationError,
   type MacroDefinition,
   MacroOrchestrator,
+  type NamedPredicateGate,
+  predicateGate,
 } from '../src/index.js';
 import { fnAgent } from './support/index.js';
 
@@ -108,6 +110,48 @@ describe('named checks', () => {
     expect(
       refused({ agents: [writer], macros: [jsonMacro('toString')], predicates: own }).issues[0]?.path,
     ).toBe('macros[0].stages[0].gates[0].check');
+  });
+
+  it('refuses a __proto__ predicate that is not a function, which a record check would skip', () => {
+    let caught: unknown;
+    try {
+      new MacroOrchestrator({ agents: [writer], macros: [], predicates: JSON.parse('{"__proto__": 1}') });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isMacroError(caught) && caught.code).toBe('INVALID_OPTIONS');
+    expect((caught as Error).message).toBe(
+      'Invalid orchestrator options: predicates.__proto__ must be a function',
+    );
+  });
+
+  it('lists at most 20 known names in the message', () => {
+    const predicates = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`p${i}`, () => true]));
+    const message = refused({ agents: [writer], macros: [jsonMacro('typo')], predicates }).issues[0]?.message;
+    expect(message).toContain('known: p0, p1, ');
+    expect(message).toContain('p19 and 5 more)');
+    expect(message).not.toContain('p20');
+  });
+
+  it('says what a check must be when it is neither a function nor a name', () => {
+    const bad = JSON.parse(
+      JSON.stringify(jsonMacro('x')).replace('"check":"x"', '"check":42'),
+    ) as MacroDefinition;
+    expect(refused({ agents: [writer], macros: [bad] }).issues[0]).toMatchObject({
+      path: 'macros[0].stages[0].gates[0].check',
+      message: 'Expected check to be a function or the name of a predicate',
+    });
+  });
+
+  it('types a predicate gate made by predicateGate with a check that can be called', () => {
+    expectTypeOf(predicateGate('g', (text: string) => text.length > 0).check).toBeCallableWith(
+      'x',
+      {} as never,
+    );
+    expectTypeOf<NamedPredicateGate['check']>().toEqualTypeOf<string>();
+    expectTypeOf<{ short: (text: string) => boolean }>().toExtend<
+      NonNullable<ConstructorParameters<typeof MacroOrchestrator>[0]>['predicates']
+    >();
   });
 
   it('refuses a predicate that is not a function, naming it', () => {

@@ -21,7 +21,7 @@ export async function validate(file: string, io: CliIo): Promise<number> {
   if (macros.length === 0) throw new UsageError(`${file} defines no macros`);
   try {
     // Sub-macros and fallbacks may name the built-ins; agents are checked where the file has
-    // them, and so are the checks gates name (a JSON or YAML file has none: any name passes).
+    // them, and so are the checks gates name (a file without a `predicates` export: any name passes).
     new MacroOrchestrator({
       macros: [...macros, ...builtinsNamedBy(macros)],
       agents,
@@ -52,10 +52,12 @@ function anyNamedCheck(macros: readonly MacroDefinition[]): Record<string, GateC
     if (kind === 'predicate' && typeof check === 'string') names[check] = () => true;
     for (const inner of Object.values(value)) visit(inner);
   };
-  try {
-    for (const macro of macros) visit(macro);
-  } catch {
-    // an unreadable definition: the orchestrator reports it
+  for (const macro of macros) {
+    try {
+      visit(macro);
+    } catch {
+      // an unreadable definition: the orchestrator reports it; the others are still read
+    }
   }
   return names;
 }

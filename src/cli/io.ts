@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import type { TerminalStream } from './live.js';
+import type { ConsoleCapture, TerminalStream } from './live.js';
 
 /** Where a command writes. */
 export interface CliIo {
@@ -16,6 +16,8 @@ export interface CliIo {
    * `resume` draw their live progress display on it instead of printing lines.
    */
   readonly terminal?: TerminalStream;
+  /** The console the live display prints above its frame while it draws (the process's own). */
+  readonly capture?: ConsoleCapture;
   /** Called with the function that cancels the running command (Ctrl-C); undefined when none runs. */
   readonly onInterrupt?: (cancel: (() => void) | undefined) => void;
 }

@@ -5,6 +5,7 @@
  * @internal
  * @module
  */
+import { format } from 'node:util';
 import { createLogUpdate } from 'log-update';
 import type { MacroEvent } from '../events.js';
 import { ProgressTree } from './progress.js';
@@ -19,6 +20,15 @@ export interface TerminalStream extends NodeJS.WritableStream {
 /** How often the frame is redrawn while the run is live: a spinner step, and at most this many frames a second. */
 export const FRAME_MS = 80;
 
+/** Console methods the display takes over while it draws, so that what they print lands above the frame. */
+type ConsoleMethod = 'log' | 'info' | 'debug' | 'warn' | 'error';
+
+/** What the display captures: a console, and which of its methods print to the display's terminal. */
+export interface ConsoleCapture {
+  readonly console: Pick<Console, ConsoleMethod>;
+  readonly methods: readonly ConsoleMethod[];
+}
+
 /** Draws a run's progress in place on `stream` until {@link LiveDisplay.end}. */
 export class LiveDisplay {
   readonly #tree = new ProgressTree();
@@ -26,8 +36,14 @@ export class LiveDisplay {
   readonly #draw: ReturnType<typeof createLogUpdate>;
   readonly #now: () => number;
   readonly #timer: ReturnType<typeof setInterval>;
+  /** The console methods taken over, to give back at the end. */
+  readonly #restore: (() => void) | undefined;
 
-  constructor(stream: TerminalStream, now: () => number = Date.now) {
+  /**
+   * @param capture a console whose printing (an agent's `console.log`) would otherwise be
+   *   drawn over: each line is written above the frame instead, until {@link end}.
+   */
+  constructor(stream: TerminalStream, now: () => number = Date.now, capture?: ConsoleCapture) {
     this.#stream = stream;
     this.#now = now;
     // log-update reads the size from the stream it writes to, and draws nothing for 0 rows.
@@ -44,6 +60,17 @@ export class LiveDisplay {
     this.#draw = createLogUpdate(sized as unknown as NodeJS.WritableStream);
     this.#timer = setInterval(() => this.#frame(), FRAME_MS);
     this.#timer.unref();
+    this.#restore = capture === undefined ? undefined : this.#capture(capture);
+  }
+
+  #capture({ console, methods }: ConsoleCapture): () => void {
+    const saved = methods.map((method) => [method, console[method]] as const);
+    for (const method of methods) {
+      console[method] = (...args: unknown[]) => this.#draw.persist(format(...args));
+    }
+    return () => {
+      for (const [method, original] of saved) console[method] = original;
+    };
   }
 
   /** Takes an event in; the next frame shows it. */
@@ -51,10 +78,12 @@ export class LiveDisplay {
     this.#tree.update(event);
   }
 
-  /** Draws the last frame and leaves it on screen; the display stops. */
+  /** Draws the last frame and leaves it on screen (or nothing, for a run that never started); the display stops. */
   end(): void {
     clearInterval(this.#timer);
-    this.#frame();
+    this.#restore?.();
+    if (this.#tree.started) this.#frame();
+    else this.#draw.clear();
     this.#draw.done();
   }
 

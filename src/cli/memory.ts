@@ -38,7 +38,8 @@ export function postgresSpec(spec: string): { connectionString?: string; schema?
   try {
     url = /^postgres(?:ql)?:\/\//.test(spec) ? new URL(spec) : undefined;
   } catch {}
-  if (url === undefined) throw new UsageError(`--memory ${spec}: not a URL; expected ${MEMORY_SPECS}`);
+  if (url === undefined)
+    throw new UsageError(`--memory ${redacted(spec)}: not a URL; expected ${MEMORY_SPECS}`);
   const schema = url.searchParams.get('schema');
   url.searchParams.delete('schema');
   return { connectionString: url.toString(), ...(schema === null ? {} : { schema }) };
@@ -60,5 +61,10 @@ export async function openMemory(spec: string | undefined, cwd: string): Promise
     const adapter = new PostgresMemory(options);
     return { adapter, close: () => adapter.close() };
   }
-  throw new UsageError(`--memory ${spec}: expected ${MEMORY_SPECS}`);
+  throw new UsageError(`--memory ${redacted(spec)}: expected ${MEMORY_SPECS}`);
+}
+
+/** `spec` with the password of a `user:password@` part masked, for messages. */
+function redacted(spec: string): string {
+  return spec.replace(/(\/\/[^/@:]*:)[^@]*@/, '$1***@');
 }

@@ -60,9 +60,13 @@ export function elapsed(ms: number): string {
   return `${Math.floor(seconds / 60)} m ${String(seconds % 60).padStart(2, '0')} s`;
 }
 
-/** The first line of `text`, cut at `max` characters with an ellipsis. */
+/** Control characters (C0, DEL, C1): an escape sequence in an error would drive the terminal. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** The first line of `text`, without control characters, cut at `max` characters with an ellipsis. */
 function cut(text: string, max: number): string {
-  const line = text.split('\n', 1)[0] as string;
+  const line = (text.slice(0, 4 * max).split(/[\r\n]/, 1)[0] as string).replace(CONTROL, ' ');
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
@@ -79,6 +83,11 @@ interface RunLine {
 export class ProgressTree {
   readonly #lines = new Map<string, Line>();
   #run: RunLine | undefined;
+
+  /** Whether the run's `run:start` has come. */
+  get started(): boolean {
+    return this.#run !== undefined;
+  }
 
   /** Takes one event in: the next frame shows it. Events it does not draw are ignored. */
   update(event: MacroEvent): void {
@@ -97,7 +106,7 @@ export class ProgressTree {
             attempt: event.attempt,
             retries: 0,
             startedAt: event.at,
-            agent: event.agent,
+            agent: event.agent === undefined ? undefined : cut(event.agent, NOTE_CHARS),
           });
         } else {
           line.status = 'running';
@@ -111,16 +120,18 @@ export class ProgressTree {
         if (line === undefined) break;
         line.status = event.status;
         line.endedAt = event.at;
-        if (event.error !== undefined) line.note = event.error.message;
+        if (event.error !== undefined) line.note = cut(event.error.message, NOTE_CHARS);
         break;
       }
       case 'retry': {
         const line = this.#lines.get(event.path);
         if (line === undefined) break;
+        // The failed attempt ended (its stage:end came first): the stage is not done yet.
         line.status = 'waiting';
+        line.endedAt = undefined;
         line.retries += 1;
         line.retryAt = event.at + event.delayMs;
-        line.note = event.error.message;
+        line.note = cut(event.error.message, NOTE_CHARS);
         break;
       }
       case 'fallback':
@@ -133,7 +144,7 @@ export class ProgressTree {
           retries: 0,
           startedAt: event.at,
           endedAt: event.at,
-          note: event.error.message,
+          note: cut(event.error.message, NOTE_CHARS),
           agent: undefined,
           fallback: true,
         });
@@ -142,6 +153,13 @@ export class ProgressTree {
         if (this.#run === undefined) break;
         this.#run.endedAt = event.at;
         this.#run.status = event.status;
+        // A stage that was waiting to retry when the run ended never tried again.
+        for (const line of this.#lines.values()) {
+          if (line.status === 'waiting') {
+            line.status = 'cancelled';
+            line.endedAt = event.at;
+          }
+        }
         break;
     }
   }
@@ -181,7 +199,7 @@ function visible(lines: readonly Line[], limit: number): { lines: Line[]; hidden
 
 /** One stage's row: icon, indented name, then what it is doing or how it ended. */
 function row(line: Line, now: number, width: number): string {
-  if (line.fallback) return `  ⤷ ${line.name}: ${cut(line.note ?? '', NOTE_CHARS)}`;
+  if (line.fallback) return `  ⤷ ${line.name}: ${line.note ?? ''}`;
   const icon =
     line.status === 'running'
       ? (SPINNER[Math.floor(now / SPIN_MS) % SPINNER.length] as string)
@@ -199,7 +217,7 @@ function row(line: Line, now: number, width: number): string {
   parts.push(elapsed((line.endedAt ?? now) - line.startedAt));
   // Why it waits or failed; a stage that succeeded after a retry keeps its error to itself.
   const said = line.status !== 'running' && line.status !== 'succeeded';
-  const note = said && line.note !== undefined ? `: ${cut(line.note, NOTE_CHARS)}` : '';
+  const note = said && line.note !== undefined ? `: ${line.note}` : '';
   return `  ${icon} ${name}  ${parts.join(' · ')}${note}`;
 }
 

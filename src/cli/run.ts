@@ -80,7 +80,8 @@ async function orchestratorFor(flags: RunFlags, io: CliIo, memory: MacroOrchestr
 /** Follows `run` to its end, printing as it goes; returns the exit code. */
 async function follow(run: MacroRun<unknown>, flags: RunFlags, io: CliIo): Promise<number> {
   io.onInterrupt?.(() => run.cancel('interrupted (Ctrl-C)'));
-  const live = flags.json || io.terminal === undefined ? undefined : new LiveDisplay(io.terminal);
+  const live =
+    flags.json || io.terminal === undefined ? undefined : new LiveDisplay(io.terminal, Date.now, io.capture);
   let result: MacroResult;
   try {
     for await (const event of run) {

@@ -41,9 +41,11 @@ export function checkMeaning(
       if (gate.kind === 'judge') needAgent(gate.agent, `${path}[${k}].agent`, 'judge agent');
       if (gate.kind === 'predicate' && typeof gate.check === 'string' && !env.predicates.has(gate.check)) {
         const known = [...env.predicates.keys()];
+        // The first 20 names: a catalogue of thousands would make every such message huge.
+        const listed = `${known.slice(0, 20).join(', ')}${known.length > 20 ? ` and ${known.length - 20} more` : ''}`;
         issues.push({
           path: `${path}[${k}].check`,
-          message: `Unknown predicate "${gate.check}" ${where} (${known.length === 0 ? "no predicates are given: pass them in the orchestrator's predicates option" : `known: ${known.join(', ')}`})`,
+          message: `Unknown predicate "${gate.check}" ${where} (${known.length === 0 ? "no predicates are given: pass them in the orchestrator's predicates option" : `known: ${listed}`})`,
         });
       }
     });

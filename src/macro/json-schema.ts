@@ -6,7 +6,11 @@
  * @module
  */
 import { z } from 'zod';
+import { NamedCheckSchema } from './schema-parts.js';
 import { MacroDefinitionSchema } from './types.js';
+
+/** Every JSON Schema type: what is none of them is a value JSON cannot hold (a function). */
+const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'null', 'array', 'object'];
 
 /**
  * The JSON Schema (draft 2020-12) of one macro definition (`MacroDefinition`, as input:
@@ -19,6 +23,16 @@ export function macroJsonSchema(): Record<string, unknown> {
     io: 'input',
     unrepresentable: 'any', // functions and zod schemas: checked when the macros are loaded
     cycles: 'ref',
+    // A predicate's check: in JSON, a name; in code, a function, which is no JSON type at all
+    // (so a macro written in code validates too, and a number or an object does not).
+    override: (ctx) => {
+      if (ctx.zodSchema === NamedCheckSchema) {
+        for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+        Object.assign(ctx.jsonSchema, {
+          anyOf: [{ type: 'string', minLength: 1 }, { not: { type: JSON_TYPES } }],
+        });
+      }
+    },
   });
   return {
     ...schema,

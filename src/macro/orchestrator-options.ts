@@ -211,3 +211,21 @@ export function checkOrchestratorOptions(options: OrchestratorOptions<any>): voi
     );
   }
 }
+
+/**
+ * The named checks of `predicates`: own entries only (`__proto__` or `toString` is a name
+ * like any other), each a function (zod's record check skips a `__proto__` key).
+ * @throws {MacroError} `INVALID_OPTIONS` naming the entry that is not a function
+ */
+export function predicateMap(predicates: OrchestratorOptions['predicates']): ReadonlyMap<string, GateCheck> {
+  const map = new Map(Object.entries(predicates ?? {}));
+  for (const [name, check] of map) {
+    if (typeof check !== 'function') {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `Invalid orchestrator options: predicates.${name} must be a function`,
+      );
+    }
+  }
+  return map;
+}

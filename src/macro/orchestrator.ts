@@ -29,6 +29,7 @@ import { RunExecution } from './executor.js';
 import {
   checkOrchestratorOptions,
   type OrchestratorOptions,
+  predicateMap,
   type ResumeIncompleteOptions,
   ResumeIncompleteOptionsSchema,
   type ResumeOptions,
@@ -100,8 +101,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       phases,
       checkAgents: options.checkAgents ?? 'reachable',
       maxFallbackDepth: options.maxFallbackDepth ?? 3,
-      // Own entries only: a name such as `__proto__` or `toString` is a name like any other.
-      predicates: new Map(Object.entries(options.predicates ?? {})),
+      predicates: predicateMap(options.predicates),
     };
     this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
     this.#catalogue = this.#compile(this.#definitions);

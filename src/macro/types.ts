@@ -9,8 +9,12 @@ import { z } from 'zod';
 import type { Artefact, ArtefactInput } from '../model/artefact.js';
 import type { MacroContext } from '../model/context.js';
 import type { HarmonyOptions } from '../model/harmony.js';
-import type { GateCheck, QualityGate } from '../model/quality-gate.js';
+import type { QualityGate } from '../model/quality-gate.js';
 import { type RetryPolicyInput, RetryPolicySchema } from '../model/retry-policy.js';
+import { fn, QualityGateSchema, StageIdSchema, TimeoutMsSchema, zodSchema } from './schema-parts.js';
+
+/** Macro names follow the same rules as stage ids. */
+const MacroNameSchema = StageIdSchema;
 
 // The types a run exchanges live in src/model/ (so that protocol/ and memory/ need
 // nothing from macro/); they are re-exported here, where they have always been importable.
@@ -43,6 +47,7 @@ export type {
   GateCheckResult,
   GateVerdict,
   JudgeGate,
+  NamedPredicateGate,
   PredicateGate,
   QualityGate,
   SchemaGate,
@@ -60,43 +65,6 @@ export type {
 } from '../model/result.js';
 export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema } from '../model/retry-policy.js';
 export type { StageStatus } from '../model/stage-status.js';
-
-const fn = <T extends (...args: any[]) => unknown>(what: string) =>
-  z.custom<T>((value) => typeof value === 'function', { message: `Expected ${what} to be a function` });
-
-const zodSchema = z.custom<z.ZodType>(
-  (value) =>
-    typeof value === 'object' && value !== null && typeof (value as z.ZodType).safeParse === 'function',
-  { message: 'Expected a zod schema' },
-);
-
-/** Stage ids: letters, digits, `.`, `_`, `-`; starting with a letter or digit. */
-const StageIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'Expected an id of letters, digits, ".", "_" or "-" (max 128)');
-
-/** Macro names follow the same rules as stage ids. */
-const MacroNameSchema = StageIdSchema;
-
-/** Any positive duration: timers past 2^31-1 ms are chained (see internal/timers.ts). */
-const TimeoutMsSchema = z.number().positive();
-
-/** Shape of a quality gate. */
-const QualityGateSchema: z.ZodType<QualityGate> = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('schema'), id: StageIdSchema, schema: zodSchema }),
-  z.strictObject({
-    kind: z.literal('predicate'),
-    id: StageIdSchema,
-    check: z.union([z.string().min(1), fn<GateCheck>('check')]),
-    feedback: z.string().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('judge'),
-    id: StageIdSchema,
-    agent: z.string().min(1),
-    threshold: z.number().finite(),
-  }),
-]) as z.ZodType<QualityGate>;
 
 /**
  * Which macros must have all their agents when the catalogue is loaded: every one

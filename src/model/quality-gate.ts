@@ -29,21 +29,27 @@ export interface SchemaGate {
   readonly schema: z.ZodType;
 }
 /** A predicate gate's check: decides on the output; `true` passes, `false` or a reason fails. */
-export type GateCheck = (
-  output: unknown,
-  context: MacroContext,
-) => GateCheckResult | Promise<GateCheckResult>;
+export type GateCheck = (output: any, context: MacroContext) => GateCheckResult | Promise<GateCheckResult>;
 
 /** A gate that calls a function on the output. */
 export interface PredicateGate {
   readonly kind: 'predicate';
   readonly id: string;
-  /**
-   * Decides on the output (see {@link GateCheckResult}); or the name of a check in the
-   * orchestrator's `predicates`, for macros written as JSON or YAML.
-   */
-  readonly check: GateCheck | string;
+  /** Decides on the output (see {@link GateCheckResult}). */
+  readonly check: GateCheck;
   /** Feedback given to Refinement when `check` returns plain `false`. */
+  readonly feedback?: string;
+}
+/**
+ * A predicate gate whose check is named: a function of the orchestrator's `predicates`,
+ * put in its place when the macro compiles. How a macro written as JSON or YAML has one.
+ */
+export interface NamedPredicateGate {
+  readonly kind: 'predicate';
+  readonly id: string;
+  /** The name of the check in the orchestrator's `predicates`. */
+  readonly check: string;
+  /** Feedback given to Refinement when the check returns plain `false`. */
   readonly feedback?: string;
 }
 /** A gate judged by an agent that returns `{ score, feedback? }`; passes when `score >= threshold`. */
@@ -55,4 +61,4 @@ export interface JudgeGate {
   readonly threshold: number;
 }
 /** Any quality gate. */
-export type QualityGate = SchemaGate | PredicateGate | JudgeGate;
+export type QualityGate = SchemaGate | PredicateGate | NamedPredicateGate | JudgeGate;

@@ -7,7 +7,6 @@ import { InvalidOutputError, wrapUserError } from '../errors.js';
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { MacroContext } from '../model/context.js';
 import type {
-  GateCheck,
   GateCheckResult,
   GateVerdict,
   JudgeGate,
@@ -127,16 +126,17 @@ export function checkGate(
         : verdictOf(gate, path, pass, false, undefined, formatIssues(parsed.error.issues, MESSAGES_ONLY));
     }
     case 'predicate': {
+      // A check named by a string was replaced by its function when the macro compiled.
+      const predicate = gate as PredicateGate;
       let result: GateCheckResult | Promise<GateCheckResult>;
       try {
-        // A check named by a string was replaced by its function when the macro compiled.
-        result = (gate.check as GateCheck)(output, context);
+        result = predicate.check(output, context);
       } catch (error) {
         throw wrapUserError(error, path, `gate "${gate.id}"`);
       }
-      if (!isThenable<GateCheckResult>(result)) return predicateVerdict(gate, path, pass, result);
+      if (!isThenable<GateCheckResult>(result)) return predicateVerdict(predicate, path, pass, result);
       return Promise.resolve(result).then(
-        (settled) => predicateVerdict(gate, path, pass, settled),
+        (settled) => predicateVerdict(predicate, path, pass, settled),
         (error: unknown) => {
           throw wrapUserError(error, path, `gate "${gate.id}"`);
         },

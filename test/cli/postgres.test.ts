@@ -54,6 +54,12 @@ describe('postgres memory specs', () => {
     },
   );
 
+  it('masks the password of a spec it refuses', async () => {
+    const { err } = await cli('run', 'x', '--intent', 'x', '--memory', 'postgres://app:s3cr#t@db host/app');
+    expect(err).toContain('--memory postgres://app:***@db host/app: not a URL');
+    expect(err).not.toContain('s3cr');
+  });
+
   it('refuses a schema name PostgresMemory would not take', async () => {
     const { code, err } = await cli('run', 'x', '--intent', 'x', '--memory', 'postgres://h/db?schema=a;drop');
     expect(code).toBe(1);

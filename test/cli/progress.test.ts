@@ -72,37 +72,56 @@ describe('frames', () => {
     ).toEqual(['vote   running · 0 ms', '  yes  running · 0 ms', '  no   running · 0 ms']);
   });
 
-  it('shows a stage waiting to retry, with the error, then its next attempt and its retry count', () => {
+  it('shows a stage waiting to retry as not ended, with the error, then its next attempt and its retry count', () => {
+    // The engine's order: the failed attempt's stage:end, then retry, then the next stage:start.
     const waiting = tree(
       start(0, 'demo/a'),
+      end(90, 'demo/a', 'failed', 'overloaded'),
       event('retry', 100, 'demo/a', { attempt: 1, delayMs: 500, retriesLeft: 2, error: error('overloaded') }),
     );
-    expect(rows(waiting.frame(200, SIZE))[1]).toBe('  ↻ a  retry 1 in 400 ms · 200 ms: overloaded');
+    expect(rows(waiting.frame(200, SIZE))).toEqual([
+      '▶ demo · run r1 · running · 200 ms · 0/1 stages ended',
+      '  ↻ a  retry 1 in 400 ms · 200 ms: overloaded',
+    ]);
     waiting.update(start(600, 'demo/a', 2));
     expect(rows(waiting.frame(700, SIZE))[1]).toBe('  ⠇ a  running · attempt 2 · 1 retry · 700 ms');
   });
 
   it('counts retries, and keeps the error of a stage that succeeded after them to itself', () => {
-    const retry = (at: number) =>
-      event('retry', at, 'demo/a', { attempt: 1, delayMs: 5, retriesLeft: 1, error: error('overloaded') });
+    const failedThenRetry = (at: number): MacroEvent[] => [
+      end(at, 'demo/a', 'failed', 'overloaded'),
+      event('retry', at, 'demo/a', { attempt: 1, delayMs: 5, retriesLeft: 1, error: error('overloaded') }),
+    ];
     const frame = tree(
       start(0, 'demo/a'),
-      retry(1),
+      ...failedThenRetry(1),
       start(6, 'demo/a', 2),
-      retry(7),
+      ...failedThenRetry(7),
       start(12, 'demo/a', 3),
       end(20, 'demo/a'),
     ).frame(30, SIZE);
     expect(rows(frame)[1]).toBe('  ✓ a  succeeded · attempt 3 · 2 retries · 20 ms');
   });
 
-  it('shows a stage cancelled while it waited to retry as cancelled, not waiting', () => {
+  it('shows a stage that was waiting to retry when the run ended as cancelled', () => {
     const frame = tree(
       start(0, 'demo/a'),
+      end(1, 'demo/a', 'failed', 'overloaded'),
       event('retry', 1, 'demo/a', { attempt: 1, delayMs: 500, retriesLeft: 1, error: error('overloaded') }),
-      end(3, 'demo/a', 'cancelled', 'stop'),
+      event('run:end', 3, 'demo', { macro: 'demo', status: 'cancelled', durationMs: 3 }),
     ).frame(10, SIZE);
-    expect(rows(frame)[1]).toBe('  ⊘ a  cancelled · 1 retry · 3 ms: stop');
+    expect(rows(frame)).toEqual([
+      '✖ demo · run r1 · cancelled · 3 ms · 1/1 stages ended',
+      '  ⊘ a  cancelled · 1 retry · 3 ms: overloaded',
+    ]);
+  });
+
+  it('writes control characters of an error or an agent id as spaces, on one line', () => {
+    const frame = tree(
+      start(0, 'demo/a', 1, 'agent\u001b[2J'),
+      end(5, 'demo/a', 'failed', 'bad\u001b[2Jthing\rsecond\nthird'),
+    ).frame(9, SIZE);
+    expect(rows(frame)[1]).toBe('  ✖ a  failed · agent [2J · 5 ms: bad [2Jthing');
   });
 
   it('turns the spinner one step every 80 ms, through ten steps', () => {
@@ -344,6 +363,40 @@ describe('the live display', () => {
       .split('\n')
       .filter((line) => line.includes('succeeded'));
     expect(drawn).toHaveLength(21);
+  });
+
+  it('prints what the console prints above the frame while it draws, and gives the console back at the end', () => {
+    vi.useFakeTimers();
+    const stream = terminal(80, 24);
+    const printed: string[] = [];
+    const original = (...args: unknown[]) => {
+      printed.push(args.map(String).join(' '));
+    };
+    const fake = { log: original, info: original, debug: original, warn: original, error: original };
+    const live = new LiveDisplay(stream, () => 0, { console: fake, methods: ['log', 'warn'] });
+    live.update(event('run:start', 0, 'demo', { macro: 'demo' }));
+    vi.advanceTimersByTime(FRAME_MS);
+    fake.log('agent says %s', 'hi');
+    fake.error('not taken');
+    expect(stream.written.at(-1)).toContain('agent says hi\n');
+    expect(printed).toEqual(['not taken']);
+    vi.advanceTimersByTime(FRAME_MS);
+    expect(stream.written.at(-1)).toContain('▶ demo · run r1');
+    live.end();
+    expect(fake.log).toBe(original);
+    expect(fake.warn).toBe(original);
+  });
+
+  it('leaves nothing on screen for a run that never started', () => {
+    vi.useFakeTimers();
+    const stream = terminal(80, 24);
+    const live = new LiveDisplay(stream, () => 0);
+    vi.advanceTimersByTime(FRAME_MS);
+    expect(stream.written.join('')).toContain('▶ starting…');
+    live.end();
+    // The last write erases the line it drew.
+    expect(stream.written.at(-1)).toContain('\u001B[2K');
+    expect(stream.written.at(-1)).not.toContain('starting');
   });
 
   it('draws for 80 columns on a terminal that reports none', () => {

@@ -105,6 +105,10 @@ describe('macroJsonSchema', () => {
     expect(validate(named), JSON.stringify(validate.errors)).toBe(true);
   });
 
+  it.each([42, '', {}])('refuses a predicate check that is not a name (%j)', (check) => {
+    expect(validate({ ...json, gates: [{ kind: 'predicate', id: 'g', check }] })).toBe(false);
+  });
+
   it.each([
     ['a macro without a description', { ...json, description: undefined }, ''],
     ['an unknown stage kind', { ...json, stages: [{ kind: 'loop', id: 'x' }] }, '/stages/0'],
