@@ -20,6 +20,7 @@ const outOfProcess = [
   'test/consumer.test.ts', // packs and imports dist/
   'test/memory/crash-resume.test.ts', // spawns and SIGKILLs tsx children
   'test/report/example.test.ts', // runs examples/main.ts under tsx
+  'test/logger-dist.test.ts', // loads dist/ in fresh processes
 ];
 
 export default defineConfig({
