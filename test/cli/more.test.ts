@@ -2,8 +2,12 @@
  * The command line's other paths: help, file errors, what a run prints for retries,
  * gates, decisions, routes and fallbacks, a context file, and the memory it is told to use.
  */
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, useTempFolder, write } from './harness.js';
+import { openMemory } from '../../src/cli/memory.js';
+import { cli, folder, useTempFolder, write } from './harness.js';
 
 useTempFolder();
 
@@ -176,6 +180,14 @@ describe('run', () => {
     const { code, err } = await cli('run', 'plan-b', '--file', 'm.mjs', '--context', 'bad.json');
     expect(code).toBe(1);
     expect(err).toContain('INVALID_OPTIONS: --context bad.json: ');
+  });
+
+  it('opens a sqlite memory at the path, relative to the folder, and closes it', async () => {
+    const memory = await openMemory('sqlite:runs.db', folder.path);
+    await expect(memory.adapter.listRuns()).resolves.toEqual([]);
+    await memory.close();
+    await expect(memory.adapter.listRuns()).rejects.toThrow('The database connection is not open');
+    expect(existsSync(join(folder.path, 'runs.db'))).toBe(true);
   });
 
   it('refuses a sqlite memory without a path', async () => {

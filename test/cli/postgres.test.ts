@@ -71,9 +71,9 @@ describe('postgres memory specs', () => {
 describe.skipIf(url === undefined)('run, show and resume on PostgreSQL', () => {
   afterAll(() => dropSchemas(url as string, schemas));
 
-  it('opens the memory the spec names, and closes its pool', async () => {
+  it('opens the memory a postgresql:// spec names too, and closes its pool', async () => {
     const { spec } = memorySpec();
-    const memory = await openMemory(spec, '/');
+    const memory = await openMemory(spec.replace(/^postgres:/, 'postgresql:'), '/');
     expect(memory.adapter).toBeInstanceOf(PostgresMemory);
     await expect(memory.adapter.listRuns()).resolves.toEqual([]);
     await memory.close();

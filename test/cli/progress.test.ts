@@ -130,6 +130,11 @@ describe('frames', () => {
     expect(steps).toEqual(['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏', '⠋']);
   });
 
+  it('adds nothing after a stage that ended without an error', () => {
+    const frame = tree(start(0, 'demo/s'), end(5, 'demo/s', 'suspended')).frame(9, SIZE);
+    expect(rows(frame)[1]).toBe('  ⏸ s  suspended · 5 ms');
+  });
+
   it('keeps an error of exactly the note length whole', () => {
     const frame = tree(start(0, 'demo/a'), end(5, 'demo/a', 'failed', 'z'.repeat(72))).frame(9, SIZE);
     expect(rows(frame)[1]).toBe(`  ✖ a  failed · 5 ms: ${'z'.repeat(72)}`);
@@ -253,7 +258,8 @@ describe('frames', () => {
     const events: MacroEvent[] = [];
     for (let index = 0; index < 6; index += 1)
       events.push(start(0, `demo/s${index}`), end(1, `demo/s${index}`));
-    expect(rows(tree(...events).frame(9, { columns: 80, rows: 8 }))).toHaveLength(7);
+    const shown = rows(tree(...events).frame(9, { columns: 80, rows: 8 }));
+    expect(shown.slice(1).map((row) => row.split(/\s+/)[2])).toEqual(['s0', 's1', 's2', 's3', 's4', 's5']);
   });
 
   it('keeps to the terminal height even when more stages are working than fit', () => {
