@@ -230,8 +230,9 @@ export class SqliteMemory implements MemoryAdapter {
   }
 
   /**
-   * Closes the database. The adapter cannot be used afterwards; an operation still
-   * waiting for a lock then rejects with the driver's error.
+   * Closes the database. The adapter cannot be used afterwards: a call then, or one still
+   * waiting for a lock, rejects with `PERSISTENCE_FAILED` ("… after close()"), or with
+   * `LEASE_LOST` for a write of a run whose lease it held.
    */
   close(): void {
     if (this.db.open) this.#batch.flush(true);
@@ -253,6 +254,7 @@ export class SqliteMemory implements MemoryAdapter {
    * case costs a try/catch and a resolved promise.
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
+    if (!this.db.open) return Promise.reject(this.#afterClose(operation));
     if (this.#queue === undefined) {
       try {
         return Promise.resolve(write(a, b as B, c as C));
@@ -266,6 +268,7 @@ export class SqliteMemory implements MemoryAdapter {
 
   /** Runs a read at once; when it meets a lock, tries again as {@link #retry} does. Reads never queue. */
   #read<A, T>(operation: string, read: (a: A) => T, a: A): Promise<T> {
+    if (!this.db.open) return Promise.reject(this.#afterClose(operation));
     try {
       return Promise.resolve(read(a));
     } catch (error) {
@@ -316,7 +319,8 @@ export class SqliteMemory implements MemoryAdapter {
       try {
         return attempt();
       } catch (error) {
-        if (!isLockError(error)) throw error;
+        // Closed while this waited for the lock: the driver's TypeError becomes the cause.
+        if (!isLockError(error)) throw this.db.open ? error : this.#afterClose(operation, error);
         last = error;
       }
     }
@@ -324,11 +328,17 @@ export class SqliteMemory implements MemoryAdapter {
 
   /**
    * A write after close(): for a run whose lease this adapter had, `LEASE_LOST` (it gave
-   * the lease back on close, and the run stops); otherwise the driver's error, as before.
+   * the lease back on close, and the run stops); otherwise {@link #afterClose}.
    */
   #closed(runId: string, operation: string): Promise<never> {
     if (this.#held.token(runId) !== null) return Promise.reject(leaseLost(runId, operation, this.owner));
-    return Promise.reject(new TypeError('The database connection is not open'));
+    return Promise.reject(this.#afterClose(operation));
+  }
+
+  /** What any other call after close() rejects with, as `PostgresMemory` does. */
+  #afterClose(operation: string, cause?: unknown): MacroError {
+    const message = `SqliteMemory ${operation} after close(): the adapter is closed`;
+    return new MacroError('PERSISTENCE_FAILED', message, cause === undefined ? {} : { cause });
   }
 
   #lockTimeout(operation: string, waitedMs: number, cause: unknown): MacroError {

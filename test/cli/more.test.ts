@@ -186,7 +186,9 @@ describe('run', () => {
     const memory = await openMemory('sqlite:runs.db', folder.path);
     await expect(memory.adapter.listRuns()).resolves.toEqual([]);
     await memory.close();
-    await expect(memory.adapter.listRuns()).rejects.toThrow('The database connection is not open');
+    await expect(memory.adapter.listRuns()).rejects.toThrow(
+      'SqliteMemory listRuns after close(): the adapter is closed',
+    );
     expect(existsSync(join(folder.path, 'runs.db'))).toBe(true);
   });
 

@@ -92,11 +92,33 @@ describe('SqliteMemory leases', () => {
     });
   });
 
-  it("rejects a write once closed for a run it never held with the driver's error", async () => {
+  it('rejects a write once closed for a run it never held with PERSISTENCE_FAILED, saying it is closed', async () => {
     await inFolder(async (path) => {
       const memory = new SqliteMemory({ path });
       memory.close();
-      await expect(memory.saveResult(result('r9'))).rejects.toThrow('The database connection is not open');
+      await expect(memory.saveResult(result('r9'))).rejects.toMatchObject({
+        code: 'PERSISTENCE_FAILED',
+        message: 'SqliteMemory saveResult after close(): the adapter is closed',
+      });
+    });
+  });
+
+  it.each([
+    ['loadRun', (memory: SqliteMemory) => memory.loadRun('r1')],
+    ['loadResult', (memory: SqliteMemory) => memory.loadResult('r1')],
+    ['readAudit', (memory: SqliteMemory) => memory.readAudit('r1')],
+    ['listRuns', (memory: SqliteMemory) => memory.listRuns()],
+    ['appendAudit', (memory: SqliteMemory) => memory.appendAudit([])],
+    ['deleteRun', (memory: SqliteMemory) => memory.deleteRun('r1')],
+    ['claimRun', (memory: SqliteMemory) => memory.claimRun('r1')],
+  ])('rejects %s once closed with PERSISTENCE_FAILED, naming it', async (operation, call) => {
+    await inFolder(async (path) => {
+      const memory = new SqliteMemory({ path });
+      memory.close();
+      await expect(call(memory)).rejects.toMatchObject({
+        code: 'PERSISTENCE_FAILED',
+        message: `SqliteMemory ${operation} after close(): the adapter is closed`,
+      });
     });
   });
 

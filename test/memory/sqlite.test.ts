@@ -154,3 +154,27 @@ describe('SqliteMemory options', () => {
     expect(openError(() => sqlite(options as SqliteMemoryOptions))?.code).toBe('INVALID_OPTIONS');
   });
 });
+
+describe('SqliteMemory closed while a write waits for the lock', () => {
+  it('rejects that write with PERSISTENCE_FAILED, the driver error its cause', async () => {
+    const path = join(dir, 'runs.db');
+    const memory = sqlite({ path, busyTimeoutMs: 10_000 });
+    await memory.listRuns(); // the schema exists before the other connection locks
+    const other = new Database(path);
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE'); // holds the write lock
+    const waiting = memory.beginRun(header('r1'));
+    memory.close();
+    other.exec('ROLLBACK');
+    other.close();
+    const error = await waiting.then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: 'SqliteMemory beginRun after close(): the adapter is closed',
+    });
+    expect((error as Error).cause).toBeInstanceOf(TypeError);
+  });
+});
