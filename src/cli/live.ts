@@ -8,7 +8,7 @@
 import { format } from 'node:util';
 import { createLogUpdate } from 'log-update';
 import type { MacroEvent } from '../events.js';
-import { ProgressTree } from './progress.js';
+import { type FrameSize, ProgressTree } from './progress.js';
 
 /** The terminal the display draws on: `process.stdout` when it is a TTY. */
 export interface TerminalStream extends NodeJS.WritableStream {
@@ -32,7 +32,8 @@ export interface ConsoleCapture {
 /** Draws a run's progress in place on `stream` until {@link LiveDisplay.end}. */
 export class LiveDisplay {
   readonly #tree = new ProgressTree();
-  readonly #stream: TerminalStream;
+  /** The terminal, as log-update and the frames see it: 80 × 24 when it reports no size. */
+  readonly #terminal: FrameSize & { readonly isTTY: boolean; write(chunk: string): boolean };
   readonly #draw: ReturnType<typeof createLogUpdate>;
   readonly #now: () => number;
   readonly #timer: ReturnType<typeof setInterval>;
@@ -44,10 +45,10 @@ export class LiveDisplay {
    *   drawn over: each line is written above the frame instead, until {@link end}.
    */
   constructor(stream: TerminalStream, now: () => number = Date.now, capture?: ConsoleCapture) {
-    this.#stream = stream;
     this.#now = now;
-    // log-update reads the size from the stream it writes to, and draws nothing for 0 rows.
-    const sized = {
+    // A pseudo-terminal made without a size reports 0 × 0, for which log-update draws
+    // nothing: both it and the frames read the size through this.
+    this.#terminal = {
       write: (chunk: string) => stream.write(chunk),
       get columns() {
         return stream.columns || 80;
@@ -57,7 +58,7 @@ export class LiveDisplay {
       },
       isTTY: stream.isTTY === true,
     };
-    this.#draw = createLogUpdate(sized as unknown as NodeJS.WritableStream);
+    this.#draw = createLogUpdate(this.#terminal as unknown as NodeJS.WritableStream);
     this.#timer = setInterval(() => this.#frame(), FRAME_MS);
     this.#timer.unref();
     this.#restore = capture === undefined ? undefined : this.#capture(capture);
@@ -88,8 +89,6 @@ export class LiveDisplay {
   }
 
   #frame(): void {
-    // A pseudo-terminal made without a size reports 0 × 0: draw for the usual 80 × 24 then.
-    const size = { columns: this.#stream.columns || 80, rows: this.#stream.rows || 24 };
-    this.#draw(this.#tree.frame(this.#now(), size));
+    this.#draw(this.#tree.frame(this.#now(), this.#terminal));
   }
 }

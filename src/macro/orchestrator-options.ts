@@ -172,7 +172,8 @@ const OrchestratorOptionsSchema = z.strictObject({
   pipeline: z.array(z.unknown()).readonly().optional(),
   phases: z.array(z.unknown()).readonly().optional(),
   maxFallbackDepth: z.number().int().min(0).max(20).optional(),
-  predicates: z.record(z.string(), fn('each predicate')).optional(),
+  // Each value is checked below, own `__proto__` key included (a record check skips it).
+  predicates: z.record(z.string(), z.unknown()).optional(),
   persistenceRetry: RetryPolicySchema.optional(),
   persistenceTimeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   durability: z.enum(['sync', 'async']).optional(),
@@ -203,23 +204,7 @@ export function checkOrchestratorOptions(options: OrchestratorOptions<any>): voi
   checkOptionKeys('orchestrator options', options, ORCHESTRATOR_OPTION_KEYS);
   const checked = OrchestratorOptionsSchema.safeParse(options);
   if (!checked.success) throw invalidOptions('orchestrator options', checked.error);
-  const missing = MEMORY_METHODS.filter((m) => typeof safeGet(options.memory, m) !== 'function');
-  if (options.memory !== undefined && missing.length > 0) {
-    throw new MacroError(
-      'INVALID_OPTIONS',
-      `Invalid orchestrator options: memory must implement MemoryAdapter (missing: ${missing.join(', ')})`,
-    );
-  }
-}
-
-/**
- * The named checks of `predicates`: own entries only (`__proto__` or `toString` is a name
- * like any other), each a function (zod's record check skips a `__proto__` key).
- * @throws {MacroError} `INVALID_OPTIONS` naming the entry that is not a function
- */
-export function predicateMap(predicates: OrchestratorOptions['predicates']): ReadonlyMap<string, GateCheck> {
-  const map = new Map(Object.entries(predicates ?? {}));
-  for (const [name, check] of map) {
+  for (const [name, check] of Object.entries(options.predicates ?? {})) {
     if (typeof check !== 'function') {
       throw new MacroError(
         'INVALID_OPTIONS',
@@ -227,5 +212,11 @@ export function predicateMap(predicates: OrchestratorOptions['predicates']): Rea
       );
     }
   }
-  return map;
+  const missing = MEMORY_METHODS.filter((m) => typeof safeGet(options.memory, m) !== 'function');
+  if (options.memory !== undefined && missing.length > 0) {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Invalid orchestrator options: memory must implement MemoryAdapter (missing: ${missing.join(', ')})`,
+    );
+  }
 }

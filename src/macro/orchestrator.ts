@@ -29,7 +29,6 @@ import { RunExecution } from './executor.js';
 import {
   checkOrchestratorOptions,
   type OrchestratorOptions,
-  predicateMap,
   type ResumeIncompleteOptions,
   ResumeIncompleteOptionsSchema,
   type ResumeOptions,
@@ -101,7 +100,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       phases,
       checkAgents: options.checkAgents ?? 'reachable',
       maxFallbackDepth: options.maxFallbackDepth ?? 3,
-      predicates: predicateMap(options.predicates),
+      // Own entries only (checked functions): `__proto__` or `toString` is a name like any other.
+      predicates: new Map(Object.entries(options.predicates ?? {})),
     };
     this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
     this.#catalogue = this.#compile(this.#definitions);

@@ -35,6 +35,13 @@ export const macros = [
 ];
 `;
 
+/** A macro of one agent stage whose gate names its check `check`, as JSON holds it. */
+const named = (check: string) => ({
+  name: 'named',
+  description: 'd',
+  stages: [{ kind: 'agent', id: 's', agent: 'w', gates: [{ kind: 'predicate', id: 'g', check }] }],
+});
+
 describe('help and mistakes', () => {
   it('prints the usage for help, exit 0, and with no command, exit 2', async () => {
     expect(await cli('help')).toMatchObject({ code: 0, out: expect.stringContaining('Commands:') });
@@ -67,18 +74,7 @@ describe('help and mistakes', () => {
   });
 
   it('validates a JSON macro whose gate names its check, which only a run needs', async () => {
-    await write(
-      'named.json',
-      JSON.stringify([
-        {
-          name: 'named',
-          description: 'd',
-          stages: [
-            { kind: 'agent', id: 's', agent: 'w', gates: [{ kind: 'predicate', id: 'g', check: 'short' }] },
-          ],
-        },
-      ]),
-    );
+    await write('named.json', JSON.stringify([named('short')]));
     expect(await cli('validate', 'named.json')).toMatchObject({ code: 0 });
   });
 
@@ -86,8 +82,7 @@ describe('help and mistakes', () => {
     await write(
       'named.mjs',
       `export const predicates = { short: (text) => text.length < 10 };
-export const macros = [{ name: 'named', description: 'd', stages: [
-  { kind: 'agent', id: 's', agent: 'w', gates: [{ kind: 'predicate', id: 'g', check: 'shrot' }] }] }];`,
+export const macros = [${JSON.stringify(named('shrot'))}];`,
     );
     const { code, err } = await cli('validate', 'named.mjs');
     expect(code).toBe(1);
@@ -97,16 +92,7 @@ export const macros = [{ name: 'named', description: 'd', stages: [
   });
 
   it('runs a JSON macro with the predicates of the --agents module', async () => {
-    await write(
-      'named.json',
-      JSON.stringify({
-        name: 'named',
-        description: 'd',
-        stages: [
-          { kind: 'agent', id: 's', agent: 'w', gates: [{ kind: 'predicate', id: 'g', check: 'short' }] },
-        ],
-      }),
-    );
+    await write('named.json', JSON.stringify(named('short')));
     await write(
       'agents.mjs',
       `export const agents = [{ id: 'w', invoke: () => 'tiny' }];
