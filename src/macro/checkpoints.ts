@@ -24,6 +24,7 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { withGrace } from '../internal/grace.js';
 import { noop } from '../internal/noop.js';
 import type { AuditRecord, Checkpoint, MemoryAdapter, StoredRun } from '../memory/memory-adapter.js';
+import type { CheckpointTurns, TurnTaker } from './checkpoint-turns.js';
 import type { Artefact, DecisionRecord, GateVerdict, StageRecord, TimelineEntry } from './types.js';
 import { storableCheckpoint } from './unstorable.js';
 
@@ -45,57 +46,51 @@ type Cursors = { -readonly [K in keyof RunJournal]: number };
  */
 export type Durability = 'sync' | 'async';
 
-/** Retries a write; resolves with its failure for good, if any. */
-type Retry = (
-  write: () => Promise<void>,
-  failedOnce?: { readonly error: unknown },
-) => Promise<PersistenceError | undefined>;
+/** What a run's Checkpointer reads of the run and calls back into it for (RunExecution). */
+export interface CheckpointHost {
+  readonly runId: string;
+  /** The run's arrays (entries already stored, restored ones, are skipped) and its event seq. */
+  readonly journal: RunJournal & { readonly seq: number };
+  /** The run's: a `'sync'` write is waited for until it aborts (and one turn more). */
+  readonly scope: AbortScope;
+  /** The current time, stamped on each checkpoint. */
+  now(): number;
+  /** Called once per failed write, and once per value left out; never throws into the run. */
+  checkpointFailed(error: PersistenceError): void;
+  /** Retries a failed write (after `failedOnce`, its first failure, when given); resolves with its failure for good. */
+  retryWrite(
+    operation: string,
+    write: () => Promise<void>,
+    failedOnce?: { readonly error: unknown },
+  ): Promise<PersistenceError | undefined>;
+}
 
-export class Checkpointer {
-  readonly #memory: MemoryAdapter;
-  readonly #runId: string;
-  readonly #journal: RunJournal;
-  readonly #stamp: () => { seq: number; at: number };
-  readonly #onError: (error: PersistenceError) => void;
+/** What every run of an orchestrator checkpoints with: one object, shared. */
+export interface CheckpointSettings {
+  readonly memory: MemoryAdapter;
+  readonly durability: Durability;
+  /** The turns `'async'` writes start in. */
+  readonly turns: CheckpointTurns;
+}
+
+export class Checkpointer implements TurnTaker {
+  readonly #host: CheckpointHost;
+  readonly #settings: CheckpointSettings;
   readonly #cursors: Cursors;
-  readonly #durability: Durability;
-  readonly #scope: AbortScope;
-  readonly #retry: Retry;
   #stages: StageRecord[] = [];
   #chain: Promise<void> = Promise.resolve();
   /** The `'sync'` write that the stages queued since the last one started will share. */
   #next: Promise<void> | undefined;
-  /** The `'async'` turn a write waits for; cleared by `close()`. */
-  #turn: ReturnType<typeof setImmediate> | undefined;
+  /** An `'async'` write waits for the next turn (see CheckpointTurns). */
+  #queued = false;
   #closed = false;
   /** Values left out of checkpoints that were reported already, by their report (made on first use). */
   #reported: Set<string> | undefined;
 
-  /**
-   * @param journal the run's arrays; entries already stored (restored ones) are skipped.
-   * @param stamp the current event sequence number and time.
-   * @param onError called once per failed write, and once per value left out; never throws into the run.
-   * @param scope the run's: a `'sync'` write is waited for until it aborts (and one turn more).
-   * @param retry retries a failed write (after `failedOnce`, the first failure, when given).
-   */
-  constructor(
-    memory: MemoryAdapter,
-    runId: string,
-    journal: RunJournal,
-    stamp: () => { seq: number; at: number },
-    onError: (error: PersistenceError) => void,
-    durability: Durability,
-    scope: AbortScope,
-    retry: Retry,
-  ) {
-    this.#durability = durability;
-    this.#scope = scope;
-    this.#retry = retry;
-    this.#memory = memory;
-    this.#runId = runId;
-    this.#journal = journal;
-    this.#stamp = stamp;
-    this.#onError = onError;
+  constructor(host: CheckpointHost, settings: CheckpointSettings) {
+    this.#host = host;
+    this.#settings = settings;
+    const { journal } = host;
     this.#cursors = {
       timeline: journal.timeline.length,
       errors: journal.errors.length,
@@ -115,28 +110,33 @@ export class Checkpointer {
    */
   save(stage: StageRecord): Promise<void> | undefined {
     this.#stages.push(stage);
-    if (this.#durability === 'async') {
-      // One Immediate per turn, and no promise until a write starts: a run that ends
+    if (this.#settings.durability === 'async') {
+      // One turn per run and turn, and no promise until a write starts: a run that ends
       // within the turn (a sequence of quick agents) costs no more than that.
-      if (this.#turn === undefined && !this.#closed) this.#turn = setImmediate(this.#startWrite);
+      if (!this.#queued && !this.#closed) {
+        this.#queued = true;
+        this.#settings.turns.add(this);
+      }
       return undefined;
     }
     if (this.#next === undefined) {
-      this.#next = this.#chain = this.#chain.then(this.#takeTurn);
+      this.#next = this.#chain = this.#chain.then(this.#writeQueued);
     }
     // Once the run is cancelled or out of time, its stages end without waiting: a wait of
     // one more turn per stage would let groups end after the macro has (and after run:end).
-    return this.#scope.aborted ? undefined : withGrace(this.#next, this.#scope, noop);
+    const { scope } = this.#host;
+    return scope.aborted ? undefined : withGrace(this.#next, scope, noop);
   }
 
-  /** Starts the `'async'` write of the stages queued so far, after any write in flight. */
-  readonly #startWrite = (): void => {
-    this.#turn = undefined;
-    this.#chain = this.#chain.then(this.#takeTurn);
-  };
+  /** Starts the `'async'` write of the stages queued so far, after any write in flight (see CheckpointTurns). */
+  takeTurn(): void {
+    this.#queued = false;
+    if (this.#closed) return; // its stages stay pending: see close()
+    this.#chain = this.#chain.then(this.#writeQueued);
+  }
 
   /** Writes what is queued; stages queued from now on go to the next write. */
-  readonly #takeTurn = (): Promise<void> => {
+  readonly #writeQueued = (): Promise<void> => {
     this.#next = undefined;
     return this.#write();
   };
@@ -147,9 +147,7 @@ export class Checkpointer {
    * result is saved, `flush()` them if it is not. (The caller bounds the wait.)
    */
   close(): Promise<void> {
-    this.#closed = true;
-    clearImmediate(this.#turn); // nothing when no turn is pending
-    this.#turn = undefined;
+    this.#closed = true; // a turn still to come writes nothing
     return this.#chain;
   }
 
@@ -160,46 +158,40 @@ export class Checkpointer {
 
   /** Writes the stages still pending now (the result could not be saved): they must not run again. */
   flush(): Promise<void> {
-    this.#chain = this.#chain.then(this.#takeTurn);
+    this.#chain = this.#chain.then(this.#writeQueued);
     return this.#chain;
   }
 
   /** Audit records not yet stored by a checkpoint; marks them stored. Call after `close()`. */
   takeAudit(): readonly AuditRecord[] {
+    const { audit } = this.#host.journal;
     const start = this.#cursors.audit;
-    this.#cursors.audit = this.#journal.audit.length;
-    return this.#journal.audit.slice(start);
+    this.#cursors.audit = audit.length;
+    return audit.slice(start);
   }
 
   async #write(): Promise<void> {
     if (this.#stages.length === 0) return;
-    const j = this.#journal;
+    const host = this.#host;
+    const j = host.journal;
     const c = this.#cursors;
     const stages = this.#stages;
     this.#stages = [];
-    const ends: Cursors = {
-      timeline: j.timeline.length,
-      errors: j.errors.length,
-      verdicts: j.verdicts.length,
-      artefacts: j.artefacts.length,
-      decisions: j.decisions.length,
-      audit: j.audit.length,
-    };
-    const { seq, at } = this.#stamp();
     const checkpoint: Checkpoint = {
-      seq,
-      at,
+      seq: j.seq,
+      at: host.now(),
       stages,
-      timeline: delta(j.timeline, c.timeline, ends.timeline),
-      errors: delta(j.errors, c.errors, ends.errors),
-      verdicts: delta(j.verdicts, c.verdicts, ends.verdicts),
-      artefacts: delta(j.artefacts, c.artefacts, ends.artefacts),
-      decisions: delta(j.decisions, c.decisions, ends.decisions),
+      timeline: delta(j.timeline, c.timeline),
+      errors: delta(j.errors, c.errors),
+      verdicts: delta(j.verdicts, c.verdicts),
+      artefacts: delta(j.artefacts, c.artefacts),
+      decisions: delta(j.decisions, c.decisions),
     };
-    const audit = delta(j.audit, c.audit, ends.audit);
+    const audit = delta(j.audit, c.audit);
+    const memory = this.#settings.memory;
     try {
-      await this.#memory.saveCheckpoint(this.#runId, checkpoint, audit);
-      Object.assign(c, ends);
+      await memory.saveCheckpoint(host.runId, checkpoint, audit);
+      advance(c, checkpoint, audit);
       return;
     } catch (error) {
       // One value JSON cannot store must not block the rest: it is left out and reported,
@@ -211,37 +203,51 @@ export class Checkpointer {
           this.#reported ??= new Set();
           if (this.#reported.has(left.message)) continue;
           this.#reported.add(left.message);
-          this.#onError(left);
+          host.checkpointFailed(left);
         }
       }
       const failure =
         storable === undefined
-          ? await this.#retry(() => this.#memory.saveCheckpoint(this.#runId, checkpoint, audit), { error })
-          : await this.#retry(() =>
-              this.#memory.saveCheckpoint(this.#runId, storable.checkpoint, storable.audit),
+          ? await host.retryWrite(
+              'saveCheckpoint',
+              () => memory.saveCheckpoint(host.runId, checkpoint, audit),
+              { error },
+            )
+          : await host.retryWrite('saveCheckpoint', () =>
+              memory.saveCheckpoint(host.runId, storable.checkpoint, storable.audit),
             );
       if (failure === undefined) {
-        Object.assign(c, ends);
+        advance(c, checkpoint, audit); // what was taken, stored or left out
         return;
       }
       // Failed for good: reported, and its stages ride with the next write (one left out
       // again then is not reported again).
       this.#stages = stages.concat(this.#stages);
-      this.#onError(failure);
+      host.checkpointFailed(failure);
     }
   }
+}
+
+/** Moves the cursors past what `checkpoint` and `audit` took (no cursor object per write). */
+function advance(c: Cursors, checkpoint: Checkpoint, audit: readonly AuditRecord[]): void {
+  c.timeline += checkpoint.timeline.length;
+  c.errors += checkpoint.errors.length;
+  c.verdicts += checkpoint.verdicts.length;
+  c.artefacts += checkpoint.artefacts.length;
+  c.decisions += checkpoint.decisions.length;
+  c.audit += audit.length;
 }
 
 /** The empty delta, shared: most checkpoints carry no errors, verdicts, artefacts, decisions or audit. */
 const NONE: readonly never[] = Object.freeze([]);
 
 /**
- * `array`'s entries from `from` to `to`; the shared {@link NONE} when there are none (an
+ * `array`'s entries from `from` on; the shared {@link NONE} when there are none (an
  * adapter that keeps checkpoints by reference, as InMemoryMemory does for a live run,
  * holds four fewer arrays per checkpoint: ~600 B per live 10-stage run).
  */
-function delta<T>(array: readonly T[], from: number, to: number): readonly T[] {
-  return from === to ? NONE : array.slice(from, to);
+function delta<T>(array: readonly T[], from: number): readonly T[] {
+  return from === array.length ? NONE : array.slice(from);
 }
 
 /** What a resumed run starts from, built from its stored checkpoints. */

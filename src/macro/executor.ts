@@ -22,7 +22,7 @@ import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
 import { AgentCaller } from './agent-call.js';
 import { EMPTY_FEEDBACK } from './attempt-state.js';
 import { Chain } from './chain.js';
-import { Checkpointer } from './checkpoints.js';
+import { Checkpointer, type CheckpointHost } from './checkpoints.js';
 import type { CompiledMacro, CompiledNode } from './compiled.js';
 import { failedOutcome, normalise, type Outcome } from './failure.js';
 import { checkMacroGates } from './gates.js';
@@ -34,12 +34,12 @@ import { Restorer } from './restore.js';
 import type { MacroRun } from './run.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { buildResult } from './run-result.js';
-import { type RetryWrite, RunStorage } from './run-storage.js';
+import { RunStorage } from './run-storage.js';
 import { withStageRetry } from './stage-retry.js';
 import { suspendRun } from './suspension.js';
 import type { MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
 
-export class RunExecution implements AttemptHost, GroupHost {
+export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
   readonly journal: Journal;
   readonly caller: AgentCaller;
   readonly #svc: EngineServices;
@@ -67,26 +67,9 @@ export class RunExecution implements AttemptHost, GroupHost {
       journal.preload(req.restore);
       this.#restorer = new Restorer(journal, req.restore.stages);
     }
-    const logger = this.#logger;
-    const retry: RetryWrite = (operation, write, failedOnce) =>
-      writeWithRetry(operation, write, svc.persistenceRetry, svc.random, logger, failedOnce);
-    this.#checkpoints = new Checkpointer(
-      svc.memory,
-      req.runId,
-      journal,
-      () => ({ seq: journal.seq, at: svc.now() }),
-      (error) => this.#persistenceError(error, error.path ?? req.macro.name),
-      svc.durability,
-      req.scope,
-      (write, failedOnce) => retry('saveCheckpoint', write, failedOnce),
-    );
-    this.#storage = new RunStorage(
-      svc.memory,
-      retry,
-      this.#checkpoints,
-      req.scope,
-      svc.memorySettlesPromptly,
-    );
+    // The run is its writes' host: no closures per run for them.
+    this.#checkpoints = new Checkpointer(this, svc.checkpointing);
+    this.#storage = new RunStorage(this, svc.memory, this.#checkpoints, svc.memorySettlesPromptly);
   }
 
   // ── the run ───────────────────────────────────────────────────────────────
@@ -256,6 +239,25 @@ export class RunExecution implements AttemptHost, GroupHost {
     });
     this.journal.ended = true;
     return result;
+  }
+
+  // ── what the run's writes call back for (CheckpointHost) ───────────────────
+
+  get scope(): AbortScope {
+    return this.#req.scope;
+  }
+
+  now(): number {
+    return this.#svc.now();
+  }
+
+  checkpointFailed(error: PersistenceError): void {
+    this.#persistenceError(error, error.path ?? this.#req.macro.name);
+  }
+
+  retryWrite(operation: string, write: () => Promise<void>, failedOnce?: { readonly error: unknown }) {
+    const { persistenceRetry, random } = this.#svc;
+    return writeWithRetry(operation, write, persistenceRetry, random, this.#logger, failedOnce);
   }
 
   /** Reports a failed write during the run; the result repeats the first one. */

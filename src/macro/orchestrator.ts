@@ -21,6 +21,7 @@ import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { AnyListeners } from './any-listeners.js';
 import { CallWrappers } from './call-wrappers.js';
+import { CheckpointTurns } from './checkpoint-turns.js';
 import { restorePoint } from './checkpoints.js';
 import { compileCatalogue } from './compile.js';
 import type { CompileEnvironment } from './compile-environment.js';
@@ -105,10 +106,11 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     };
     this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
     this.#catalogue = this.#compile(this.#definitions);
+    const memory = withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000);
     this.#services = {
       catalogue: this.#catalogue,
       agents: this.agents,
-      memory: withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000),
+      memory,
       memorySettlesPromptly: settlesPromptly(this.memory),
       scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
       logger: this.logger,
@@ -118,7 +120,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       persistenceRetry: RetryPolicySchema.parse(
         options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
-      durability: options.durability ?? 'async',
+      checkpointing: { memory, durability: options.durability ?? 'async', turns: new CheckpointTurns() },
       prices: options.prices ?? {},
     };
     this.#createRunId = options.createRunId ?? randomUUID;

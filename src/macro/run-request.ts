@@ -11,7 +11,7 @@ import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { ModelPrice } from '../model/usage.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
-import type { Durability, RestorePoint } from './checkpoints.js';
+import type { CheckpointSettings, RestorePoint } from './checkpoints.js';
 import type { CompiledMacro } from './compiled.js';
 import type { MacroContext, RetryPolicy } from './types.js';
 
@@ -28,8 +28,8 @@ export interface EngineServices {
   readonly random: () => number;
   readonly maxFallbackDepth: number;
   readonly persistenceRetry: RetryPolicy;
-  /** When stage checkpoints are written. */
-  readonly durability: Durability;
+  /** How stage checkpoints are written: the memory, the durability, the shared turns. */
+  readonly checkpointing: CheckpointSettings;
   /** Model prices for usage costs (`OrchestratorOptions.prices`). */
   readonly prices: Readonly<Record<string, ModelPrice>>;
 }

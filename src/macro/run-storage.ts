@@ -11,25 +11,20 @@ import type { AbortScope } from '../internal/abort-scope.js';
 import { withGrace } from '../internal/grace.js';
 import { leaseRefusal } from '../memory/lease.js';
 import type { MemoryAdapter, RunHeader } from '../memory/memory-adapter.js';
-import type { Checkpointer } from './checkpoints.js';
+import type { Checkpointer, CheckpointHost } from './checkpoints.js';
 import type { MacroResult } from './types.js';
 import { storableAudit, storableResult, unstorable } from './unstorable.js';
 
-/** Retries a write that failed once with `failedOnce`, or tries a new one; resolves with its failure for good. */
-export type RetryWrite = (
-  operation: string,
-  write: () => Promise<void>,
-  failedOnce?: { readonly error: unknown },
-) => Promise<PersistenceError | undefined>;
+/** What the run's writes need from the run: its scope, and how a write is retried. */
+type StorageHost = Pick<CheckpointHost, 'scope' | 'retryWrite'>;
 
 /** What a storable version of a value is: the value to write instead, or none at all. */
 type Clean<T> = (value: T) => { readonly value?: T; readonly error: PersistenceError } | undefined;
 
 export class RunStorage {
+  readonly #host: StorageHost;
   readonly #memory: MemoryAdapter;
-  readonly #retry: RetryWrite;
   readonly #checkpoints: Checkpointer;
-  readonly #scope: AbortScope;
   /** The plain InMemoryMemory: its calls settle within microtasks, and need no grace. */
   readonly #prompt: boolean;
   /** The header's write: the final writes wait for it, or it could land after them. */
@@ -40,17 +35,10 @@ export class RunStorage {
    */
   #step = 'beginRun';
 
-  constructor(
-    memory: MemoryAdapter,
-    retry: RetryWrite,
-    checkpoints: Checkpointer,
-    scope: AbortScope,
-    prompt: boolean,
-  ) {
+  constructor(host: StorageHost, memory: MemoryAdapter, checkpoints: Checkpointer, prompt: boolean) {
+    this.#host = host;
     this.#memory = memory;
-    this.#retry = retry;
     this.#checkpoints = checkpoints;
-    this.#scope = scope;
     this.#prompt = prompt;
   }
 
@@ -73,7 +61,7 @@ export class RunStorage {
     if (result.status === 'suspended') return this.#finish(result);
     // Likewise a run stopped by a lease refusal: it goes on in another process (or was
     // handed back to one), which resumes it from the checkpoints written here.
-    if (leaseRefusal(this.#scope.reason) !== undefined) return this.#leave();
+    if (leaseRefusal(this.#host.scope.reason) !== undefined) return this.#leave();
     return this.#bounded(this.#finish(result), (scope) => [leftBehind(this.#step, scope)]);
   }
 
@@ -162,16 +150,16 @@ export class RunStorage {
       this.#step = operation;
     }
     const storable = clean(value);
-    if (storable === undefined) return this.#retry(operation, () => write(value), { error });
+    if (storable === undefined) return this.#host.retryWrite(operation, () => write(value), { error });
     if (storable.value === undefined) return storable.error;
     const cleaned = storable.value;
-    return (await this.#retry(operation, () => write(cleaned))) ?? storable.error;
+    return (await this.#host.retryWrite(operation, () => write(cleaned))) ?? storable.error;
   }
 
   /** `promise`, waited for until the run's scope aborts and one turn more (see withGrace). */
   #bounded<T>(promise: Promise<T>, leftBehind: (scope: AbortScope) => T): Promise<T> {
     // A prompt adapter settles within the turn anyway: no grace to pay for (~500 B a run).
-    return this.#prompt ? promise : withGrace(promise, this.#scope, leftBehind);
+    return this.#prompt ? promise : withGrace(promise, this.#host.scope, leftBehind);
   }
 }
 

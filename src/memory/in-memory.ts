@@ -41,7 +41,10 @@ export interface InMemoryMemorySize {
 const OPTIONS = ['maxRuns', 'maxBytes'] as const;
 
 interface Entry {
+  /** As of its last header or result; `listRuns` gives a copy with `updatedAt`. */
   summary: RunSummary;
+  /** The time of the last write (a field, not a new summary per checkpoint). */
+  updatedAt: number;
   header: string | undefined;
   /** Kept by reference and copied on load: the engine never changes a checkpoint it handed over. */
   checkpoints: Checkpoint[];
@@ -133,10 +136,18 @@ export class InMemoryMemory implements MemoryAdapter {
     };
     const entry = this.#runs.get(header.runId);
     if (entry === undefined) {
-      this.#runs.set(header.runId, { summary, header: json, checkpoints: [], result: undefined, bytes: 0 });
+      this.#runs.set(header.runId, {
+        summary,
+        updatedAt: header.startedAt,
+        header: json,
+        checkpoints: [],
+        result: undefined,
+        bytes: 0,
+      });
     } else {
       this.#unfinish(entry);
       entry.summary = summary;
+      entry.updatedAt = header.startedAt;
       entry.header = json;
       entry.checkpoints = [];
       entry.result = undefined;
@@ -148,10 +159,11 @@ export class InMemoryMemory implements MemoryAdapter {
     if (entry?.header === undefined) throw new Error(`Run "${runId}" was never begun`);
     // Both may throw as JSON.stringify would: then nothing is stored.
     checkCheckpoint(checkpoint);
-    const records = audit.map(copyRecord);
+    // Most checkpoints carry no audit record: no copy, and no look at the bounds, then.
+    const records = audit.length === 0 ? undefined : audit.map(copyRecord);
     entry.checkpoints.push(checkpoint);
-    entry.summary = { ...entry.summary, updatedAt: checkpoint.at };
-    this.#push(records);
+    entry.updatedAt = checkpoint.at;
+    if (records !== undefined) this.#push(records);
   }
 
   async loadRun(runId: string): Promise<StoredRun | undefined> {
@@ -178,11 +190,12 @@ export class InMemoryMemory implements MemoryAdapter {
     };
     let entry = this.#runs.get(result.runId);
     if (entry === undefined) {
-      entry = { summary, header: undefined, checkpoints: [], result, bytes: 0 };
+      entry = { summary, updatedAt: result.endedAt, header: undefined, checkpoints: [], result, bytes: 0 };
       this.#runs.set(result.runId, entry);
     } else {
       this.#unfinish(entry);
       entry.summary = summary;
+      entry.updatedAt = result.endedAt;
       entry.result = result;
       // A suspended run is resumed from its checkpoints: they stay until it ends.
       if (result.status !== 'suspended') entry.checkpoints = [];
@@ -214,11 +227,11 @@ export class InMemoryMemory implements MemoryAdapter {
   async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
     const out: RunSummary[] = [];
     const limit = options.limit ?? 100;
-    for (const { summary } of [...this.#runs.values()].reverse()) {
+    for (const { summary, updatedAt } of [...this.#runs.values()].reverse()) {
       if (out.length >= limit) break;
       if (options.macro !== undefined && summary.macro !== options.macro) continue;
       if (options.status !== undefined && summary.status !== options.status) continue;
-      out.push(summary);
+      out.push({ ...summary, updatedAt }); // a copy: the caller's to change
     }
     return out;
   }

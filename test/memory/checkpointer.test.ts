@@ -9,7 +9,13 @@ import type {
 } from '../../src/index.js';
 import { PersistenceError as PersistenceErrorClass } from '../../src/index.js';
 import { AbortScope } from '../../src/internal/abort-scope.js';
-import { Checkpointer, type Durability, restorePoint } from '../../src/macro/checkpoints.js';
+import { CheckpointTurns } from '../../src/macro/checkpoint-turns.js';
+import {
+  Checkpointer,
+  type CheckpointHost,
+  type Durability,
+  restorePoint,
+} from '../../src/macro/checkpoints.js';
 import { stageRecord } from '../support/records.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -79,26 +85,33 @@ function setup({ failures = 0, durability = 'sync', retry, journal = emptyJourna
       writes.push({ checkpoint, audit });
     },
   } as unknown as MemoryAdapter;
+  // Each checkpoint is stamped with the next seq and time: the journal's seq counts its reads.
   let seq = 0;
-  const checkpointer = new Checkpointer(
-    memory,
-    'r',
-    journal,
-    () => ({ seq: ++seq, at: 100 + seq }),
-    (error) => errors.push(error),
-    durability,
-    AbortScope.root(),
-    retry ??
-      (async (write, failedOnce) => {
-        retries.push(failedOnce);
-        try {
-          await write();
-          return undefined;
-        } catch (error) {
-          return new PersistenceErrorClass('saveCheckpoint', error);
-        }
-      }),
-  );
+  const host: CheckpointHost = {
+    runId: 'r',
+    journal: {
+      ...journal,
+      get seq() {
+        return ++seq;
+      },
+    },
+    scope: AbortScope.root(),
+    now: () => 100 + seq,
+    checkpointFailed: (error) => errors.push(error),
+    retryWrite: retry
+      ? (_operation, write, failedOnce) => retry(write, failedOnce)
+      : async (_operation, write, failedOnce) => {
+          retries.push(failedOnce);
+          try {
+            await write();
+            return undefined;
+          } catch (error) {
+            return new PersistenceErrorClass('saveCheckpoint', error);
+          }
+        },
+  };
+  const turns = new CheckpointTurns();
+  const checkpointer = new Checkpointer(host, { memory, durability, turns });
   return { checkpointer, writes, errors, retries, journal };
 }
 

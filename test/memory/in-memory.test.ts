@@ -80,6 +80,20 @@ describe('InMemoryMemory checkpoints', () => {
   });
 });
 
+describe('InMemoryMemory run summaries', () => {
+  it('lists copies that the caller can change without changing the store', async () => {
+    const memory = new InMemoryMemory();
+    await memory.beginRun(header('r1'));
+    await memory.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), []);
+    const [listed] = (await memory.listRuns()) as unknown as [{ status: string; updatedAt: number }];
+    listed.status = 'failed';
+    listed.updatedAt = -1;
+    expect(await memory.listRuns()).toEqual([
+      expect.objectContaining({ runId: 'r1', status: 'running', updatedAt: checkpoint(1, []).at }),
+    ]);
+  });
+});
+
 describe('InMemoryMemory and values JSON.stringify cannot handle', () => {
   it('rejects a result nested too deep for JSON.stringify to copy when loaded, and stores nothing', async () => {
     const memory = new InMemoryMemory();

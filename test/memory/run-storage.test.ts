@@ -8,8 +8,14 @@ import {
   type StageRecord,
 } from '../../src/index.js';
 import { AbortScope } from '../../src/internal/abort-scope.js';
-import { Checkpointer, type Durability, type RunJournal } from '../../src/macro/checkpoints.js';
-import { type RetryWrite, RunStorage } from '../../src/macro/run-storage.js';
+import { CheckpointTurns } from '../../src/macro/checkpoint-turns.js';
+import {
+  Checkpointer,
+  type CheckpointHost,
+  type Durability,
+  type RunJournal,
+} from '../../src/macro/checkpoints.js';
+import { RunStorage } from '../../src/macro/run-storage.js';
 import { unstorable } from '../../src/macro/unstorable.js';
 import { resultRecord } from '../support/records.js';
 
@@ -83,7 +89,7 @@ function setup({ memory = {}, durability = 'sync', prompt = false }: Setup = {})
   const writes: Write[] = [];
   const retries: Retry[] = [];
   const adapter = fakeMemory(writes, memory);
-  const retry: RetryWrite = async (operation, write, failedOnce) => {
+  const retry: CheckpointHost['retryWrite'] = async (operation, write, failedOnce) => {
     retries.push({ operation, failedOnce });
     try {
       await write();
@@ -93,7 +99,8 @@ function setup({ memory = {}, durability = 'sync', prompt = false }: Setup = {})
     }
   };
   const scope = AbortScope.root();
-  const journal: RunJournal & { audit: AuditRecord[] } = {
+  const journal: RunJournal & { audit: AuditRecord[]; seq: number } = {
+    seq: 1,
     timeline: [],
     errors: [],
     verdicts: [],
@@ -101,17 +108,17 @@ function setup({ memory = {}, durability = 'sync', prompt = false }: Setup = {})
     decisions: [],
     audit: [],
   };
-  const checkpoints = new Checkpointer(
-    adapter,
-    'r',
+  const host: CheckpointHost = {
+    runId: 'r',
     journal,
-    () => ({ seq: 1, at: 1 }),
-    () => {},
-    durability,
     scope,
-    (write, failedOnce) => retry('saveCheckpoint', write, failedOnce),
-  );
-  const storage = new RunStorage(adapter, retry, checkpoints, scope, prompt);
+    now: () => 1,
+    checkpointFailed: () => {},
+    retryWrite: retry,
+  };
+  const turns = new CheckpointTurns();
+  const checkpoints = new Checkpointer(host, { memory: adapter, durability, turns });
+  const storage = new RunStorage(host, adapter, checkpoints, prompt);
   return { storage, checkpoints, scope, journal, writes, retries };
 }
 

@@ -1,0 +1,96 @@
+/** CheckpointTurns: the `'async'` writes of every run of an orchestrator start from one Immediate per turn. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator } from '../../src/index.js';
+import { CheckpointTurns, type TurnTaker } from '../../src/macro/checkpoint-turns.js';
+import { flushMicrotasks, fnAgent, okAgent } from '../support/index.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function taker(log: string[], name: string): TurnTaker {
+  return { takeTurn: () => log.push(name) };
+}
+
+describe('CheckpointTurns', () => {
+  it('calls every taker added within a turn from one Immediate, in the order they were added', async () => {
+    const spy = vi.spyOn(globalThis, 'setImmediate');
+    const turns = new CheckpointTurns();
+    const log: string[] = [];
+    turns.add(taker(log, 'a'));
+    turns.add(taker(log, 'b'));
+    turns.add(taker(log, 'c'));
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(log).toEqual([]);
+    await nextTurn();
+    expect(log).toEqual(['a', 'b', 'c']);
+  });
+
+  it('schedules a new Immediate for takers added after a turn was taken', async () => {
+    const turns = new CheckpointTurns();
+    const log: string[] = [];
+    turns.add(taker(log, 'a'));
+    await nextTurn();
+    turns.add(taker(log, 'b'));
+    await nextTurn();
+    expect(log).toEqual(['a', 'b']);
+  });
+
+  it('calls the takers after one that throws, then throws the first fault', () => {
+    vi.useFakeTimers({ toFake: ['setImmediate'] });
+    try {
+      const turns = new CheckpointTurns();
+      const log: string[] = [];
+      turns.add({
+        takeTurn: () => {
+          throw new Error('first');
+        },
+      });
+      turns.add({
+        takeTurn: () => {
+          throw new Error('second');
+        },
+      });
+      turns.add(taker(log, 'after'));
+      expect(() => vi.runAllTimers()).toThrow('first');
+      expect(log).toEqual(['after']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("runs under 'async' durability", () => {
+  it('share one Immediate for the checkpoints of stages that end in the same turn', async () => {
+    const memory = new InMemoryMemory();
+    const saved = vi.spyOn(memory, 'saveCheckpoint');
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents: [okAgent('a'), fnAgent('wait', () => gate.then(() => 'done'))],
+      macros: [
+        defineMacro({
+          name: 'two',
+          description: 'a quick stage, then one that waits',
+          stages: [agentStage('s1', 'a'), agentStage('s2', 'wait')],
+        }),
+      ],
+      memory,
+    });
+    const immediates = vi.spyOn(globalThis, 'setImmediate');
+    const runs = Array.from({ length: 5 }, () => orchestrator.run('two', { intent: 'x' }));
+    await flushMicrotasks(50);
+    // The five runs' first stages ended within this turn: one Immediate for their writes.
+    expect(immediates).toHaveBeenCalledTimes(1);
+    immediates.mockRestore();
+    await nextTurn();
+    expect(saved.mock.calls.map(([runId]) => runId)).toEqual(runs.map((r) => r.runId));
+    release();
+    const results = await Promise.all(runs.map((r) => r.result));
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
+  });
+});
