@@ -77,8 +77,11 @@ export class Checkpointer implements TurnTaker {
   readonly #host: CheckpointHost;
   readonly #settings: CheckpointSettings;
   readonly #cursors: Cursors;
-  #stages: StageRecord[] = [];
+  /** Finished stages not yet written: the shared {@link NO_STAGES} when there are none. */
+  #stages: StageRecord[] = NO_STAGES;
   #chain: Promise<void> = Promise.resolve();
+  /** Writes started or chained and not yet ended: at 0, an `'async'` turn writes without a link in the chain. */
+  #busy = 0;
   /** The `'sync'` write that the stages queued since the last one started will share. */
   #next: Promise<void> | undefined;
   /** An `'async'` write waits for the next turn (see CheckpointTurns). */
@@ -109,7 +112,10 @@ export class Checkpointer implements TurnTaker {
    * event loop next turns.
    */
   save(stage: StageRecord): Promise<void> | undefined {
-    this.#stages.push(stage);
+    // Exact size: an adapter may keep the array (InMemoryMemory does), and a push to an
+    // empty one makes room for 17 stages (~150 B) where most writes carry one.
+    if (this.#stages.length === 0) this.#stages = [stage];
+    else this.#stages.push(stage);
     if (this.#settings.durability === 'async') {
       // One turn per run and turn, and no promise until a write starts: a run that ends
       // within the turn (a sequence of quick agents) costs no more than that.
@@ -120,7 +126,7 @@ export class Checkpointer implements TurnTaker {
       return undefined;
     }
     if (this.#next === undefined) {
-      this.#next = this.#chain = this.#chain.then(this.#writeQueued);
+      this.#next = this.#chained();
     }
     // Once the run is cancelled or out of time, its stages end without waiting: a wait of
     // one more turn per stage would let groups end after the macro has (and after run:end).
@@ -132,7 +138,20 @@ export class Checkpointer implements TurnTaker {
   takeTurn(): void {
     this.#queued = false;
     if (this.#closed) return; // its stages stay pending: see close()
+    if (this.#busy > 0) {
+      this.#chained();
+      return;
+    }
+    // Nothing in flight: the write starts now, with no link in the chain (a promise and a microtask less a write).
+    this.#busy++;
+    this.#chain = this.#write();
+  }
+
+  /** Chains a write of what is queued then after any write in flight. */
+  #chained(): Promise<void> {
+    this.#busy++;
     this.#chain = this.#chain.then(this.#writeQueued);
+    return this.#chain;
   }
 
   /** Writes what is queued; stages queued from now on go to the next write. */
@@ -153,13 +172,12 @@ export class Checkpointer implements TurnTaker {
 
   /** Drops the stages still pending: the saved result supersedes them. */
   discard(): void {
-    this.#stages = [];
+    this.#stages = NO_STAGES;
   }
 
   /** Writes the stages still pending now (the result could not be saved): they must not run again. */
   flush(): Promise<void> {
-    this.#chain = this.#chain.then(this.#writeQueued);
-    return this.#chain;
+    return this.#chained();
   }
 
   /** Audit records not yet stored by a checkpoint; marks them stored. Call after `close()`. */
@@ -170,13 +188,17 @@ export class Checkpointer implements TurnTaker {
     return audit.slice(start);
   }
 
+  /** Writes the stages queued, with what the journal gained since the last write; never rejects. */
   async #write(): Promise<void> {
-    if (this.#stages.length === 0) return;
+    if (this.#stages.length === 0) {
+      this.#busy--;
+      return;
+    }
     const host = this.#host;
     const j = host.journal;
     const c = this.#cursors;
     const stages = this.#stages;
-    this.#stages = [];
+    this.#stages = NO_STAGES;
     const checkpoint: Checkpoint = {
       seq: j.seq,
       at: host.now(),
@@ -192,39 +214,50 @@ export class Checkpointer implements TurnTaker {
     try {
       await memory.saveCheckpoint(host.runId, checkpoint, audit);
       advance(c, checkpoint, audit);
-      return;
     } catch (error) {
-      // One value JSON cannot store must not block the rest: it is left out and reported,
-      // and the rest is written (with retries); any other failure is retried as it is.
-      const storable = storableCheckpoint(checkpoint, audit);
-      if (storable !== undefined) {
-        for (const left of storable.errors) {
-          // A value left out stays in the delta until a write succeeds: reported once.
-          this.#reported ??= new Set();
-          if (this.#reported.has(left.message)) continue;
-          this.#reported.add(left.message);
-          host.checkpointFailed(left);
-        }
-      }
-      const failure =
-        storable === undefined
-          ? await host.retryWrite(
-              'saveCheckpoint',
-              () => memory.saveCheckpoint(host.runId, checkpoint, audit),
-              { error },
-            )
-          : await host.retryWrite('saveCheckpoint', () =>
-              memory.saveCheckpoint(host.runId, storable.checkpoint, storable.audit),
-            );
-      if (failure === undefined) {
-        advance(c, checkpoint, audit); // what was taken, stored or left out
-        return;
-      }
-      // Failed for good: reported, and its stages ride with the next write (one left out
-      // again then is not reported again).
-      this.#stages = stages.concat(this.#stages);
-      host.checkpointFailed(failure);
+      await this.#failed(error, checkpoint, audit);
+    } finally {
+      this.#busy--;
     }
+  }
+
+  /**
+   * After a write failed: one value JSON cannot store must not block the rest: it is left
+   * out and reported, and the rest is written (with retries); any other failure is
+   * retried as it is. A write that fails for good is reported, and its stages ride with
+   * the next one (a value left out again then is not reported again).
+   */
+  async #failed(error: unknown, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    const host = this.#host;
+    const memory = this.#settings.memory;
+    const storable = storableCheckpoint(checkpoint, audit);
+    if (storable !== undefined) {
+      for (const left of storable.errors) {
+        // A value left out stays in the delta until a write succeeds: reported once.
+        this.#reported ??= new Set();
+        if (this.#reported.has(left.message)) continue;
+        this.#reported.add(left.message);
+        host.checkpointFailed(left);
+      }
+    }
+    const failure =
+      storable === undefined
+        ? await host.retryWrite(
+            'saveCheckpoint',
+            () => memory.saveCheckpoint(host.runId, checkpoint, audit),
+            {
+              error,
+            },
+          )
+        : await host.retryWrite('saveCheckpoint', () =>
+            memory.saveCheckpoint(host.runId, storable.checkpoint, storable.audit),
+          );
+    if (failure === undefined) {
+      advance(this.#cursors, checkpoint, audit); // what was taken, stored or left out
+      return;
+    }
+    this.#stages = checkpoint.stages.concat(this.#stages);
+    host.checkpointFailed(failure);
   }
 }
 
@@ -237,6 +270,9 @@ function advance(c: Cursors, checkpoint: Checkpoint, audit: readonly AuditRecord
   c.decisions += checkpoint.decisions.length;
   c.audit += audit.length;
 }
+
+/** No stage queued: shared, and replaced (never pushed to) by the first one queued. */
+const NO_STAGES: StageRecord[] = [];
 
 /** The empty delta, shared: most checkpoints carry no errors, verdicts, artefacts, decisions or audit. */
 const NONE: readonly never[] = Object.freeze([]);
