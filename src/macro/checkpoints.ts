@@ -139,7 +139,7 @@ export class Checkpointer implements TurnTaker {
     this.#queued = false;
     if (this.#closed) return; // its stages stay pending: see close()
     if (this.#busy > 0) {
-      this.#chained();
+      void this.#chained();
       return;
     }
     // Nothing in flight: the write starts now, with no link in the chain (a promise and a microtask less a write).
