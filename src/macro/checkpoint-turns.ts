@@ -16,17 +16,18 @@ export interface TurnTaker {
  * 10,000 (an Immediate each is ~100 B and a list insertion).
  */
 export class CheckpointTurns {
-  #due: TurnTaker[] = [];
+  /** A set, not a list: a run that ends before the turn leaves it (see remove). */
+  #due = new Set<TurnTaker>();
   #pending: ReturnType<typeof setImmediate> | undefined = undefined;
 
   readonly #run = (): void => {
     const due = this.#due;
-    this.#due = [];
+    this.#due = new Set();
     this.#pending = undefined;
     let fault: { error: unknown } | undefined;
-    for (let i = 0; i < due.length; i++) {
+    for (const taker of due) {
       try {
-        (due[i] as TurnTaker).takeTurn();
+        taker.takeTurn();
       } catch (error) {
         fault ??= { error }; // the others still write; the first fault is thrown once they have
       }
@@ -34,9 +35,21 @@ export class CheckpointTurns {
     if (fault !== undefined) throw fault.error;
   };
 
-  /** Has `taker.takeTurn()` called when the event loop next turns (once per call to this). */
+  /** Has `taker.takeTurn()` called when the event loop next turns. */
   add(taker: TurnTaker): void {
-    this.#due.push(taker);
+    this.#due.add(taker);
     if (this.#pending === undefined) this.#pending = setImmediate(this.#run);
+  }
+
+  /**
+   * Takes back `add(taker)` for this turn. Runs that all end within their turn (quick agents,
+   * awaited one after another without the loop turning) are then held by nothing, and
+   * leave no Immediate behind.
+   */
+  remove(taker: TurnTaker): void {
+    const due = this.#due;
+    if (!due.delete(taker) || due.size > 0 || this.#pending === undefined) return;
+    clearImmediate(this.#pending);
+    this.#pending = undefined;
   }
 }

@@ -166,7 +166,11 @@ export class Checkpointer implements TurnTaker {
    * result is saved, `flush()` them if it is not. (The caller bounds the wait.)
    */
   close(): Promise<void> {
-    this.#closed = true; // a turn still to come writes nothing
+    this.#closed = true;
+    if (this.#queued) {
+      this.#queued = false;
+      this.#settings.turns.remove(this); // the turn is not needed, and must not hold the run
+    }
     return this.#chain;
   }
 

@@ -38,6 +38,31 @@ describe('CheckpointTurns', () => {
     expect(log).toEqual(['a', 'b']);
   });
 
+  it('does not call a taker removed before the turn', async () => {
+    const turns = new CheckpointTurns();
+    const log: string[] = [];
+    const a = taker(log, 'a');
+    turns.add(a);
+    turns.add(taker(log, 'b'));
+    turns.remove(a);
+    await nextTurn();
+    expect(log).toEqual(['b']);
+  });
+
+  it('clears its Immediate once every taker of the turn was removed', () => {
+    const made = vi.spyOn(globalThis, 'setImmediate');
+    const cleared = vi.spyOn(globalThis, 'clearImmediate');
+    const turns = new CheckpointTurns();
+    const a = taker([], 'a');
+    const b = taker([], 'b');
+    turns.add(a);
+    turns.add(b);
+    turns.remove(a);
+    expect(cleared).not.toHaveBeenCalled();
+    turns.remove(b);
+    expect(cleared).toHaveBeenCalledWith(made.mock.results[0]?.value);
+  });
+
   it('calls the takers after one that throws, then throws the first fault', () => {
     vi.useFakeTimers({ toFake: ['setImmediate'] });
     try {
@@ -63,6 +88,20 @@ describe('CheckpointTurns', () => {
 });
 
 describe("runs under 'async' durability", () => {
+  it('leave no Immediate behind when they end within the turn their stages ended in', async () => {
+    const orchestrator = new MacroOrchestrator({
+      agents: [okAgent('a')],
+      macros: [defineMacro({ name: 'one', description: 'a quick stage', stages: [agentStage('s1', 'a')] })],
+    });
+    const made = vi.spyOn(globalThis, 'setImmediate');
+    const cleared = vi.spyOn(globalThis, 'clearImmediate');
+    const results = await Promise.all([1, 2, 3].map(() => orchestrator.run('one', { intent: 'x' }).result));
+    expect(results.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    // Held by no pending turn: a loop of quick runs that never lets the event loop turn keeps none of them.
+    expect(made).toHaveBeenCalledTimes(1);
+    expect(cleared).toHaveBeenCalledWith(made.mock.results[0]?.value);
+  });
+
   it('share one Immediate for the checkpoints of stages that end in the same turn', async () => {
     const memory = new InMemoryMemory();
     const saved = vi.spyOn(memory, 'saveCheckpoint');
