@@ -22,6 +22,7 @@ import { type AttemptHost, artefactsOf, EMPTY_FEEDBACK } from './attempt-state.j
 import { AttemptSteps } from './attempt-steps.js';
 import type { CompiledAgentStage } from './compiled.js';
 import { checkGates, type GateCheck } from './gates.js';
+import { Invocation } from './invocation.js';
 import { deliver, deploy } from './stage-io.js';
 import type { Artefact, MacroContext } from './types.js';
 
@@ -102,7 +103,19 @@ export class AgentAttempt extends AttemptSteps implements PhaseContext {
   invokeInto(state: PipelineState, options?: InvokeOptions): void {
     this.checkInto(state, 'invokeInto');
     // No default `{}` for options: the draft passes none, and that would be an object per stage.
-    this.startCall(this.agentFor(options?.agent), options?.feedback ?? EMPTY_FEEDBACK, options?.previous);
+    const { host, node } = this;
+    this.waitForCall(
+      new Invocation(
+        host,
+        this.agentFor(options?.agent),
+        node.path,
+        this.phaseScope,
+        this.attempt,
+        this.phaseName,
+        options?.feedback ?? EMPTY_FEEDBACK,
+        options?.previous,
+      ),
+    );
   }
 
   checkGates(output: unknown): Promise<GateCheck> {

@@ -56,6 +56,22 @@ export const ARTEFACTS = 512;
 export const GATE_PASS_SHIFT = 10;
 export const GATE_PASS = 1 << GATE_PASS_SHIFT;
 
+/**
+ * A time field before its first clock reading: no number, so that V8 keeps the field
+ * tagged and holds the reading's boxed number, which the stage's record and spans share,
+ * rather than a box of its own that each of them copies (see journal.ts).
+ */
+export const UNREAD = undefined as unknown as number;
+
+/** Why invokeInto or checkGatesInto cannot start in an attempt whose state is `bits`, or undefined if it can. */
+export function intoProblem(ownState: boolean, bits: number): string | undefined {
+  if (!ownState) return "takes the pipeline state the phase's execute received";
+  if ((bits & IN_EXECUTE) === 0) {
+    return "must be called from the synchronous part of a phase's execute (use invoke or checkGates after an await)";
+  }
+  return (bits & WAIT) !== NONE ? 'can start one call or QA pass per phase' : undefined;
+}
+
 // Closures the attempt needs only sometimes are made by these module functions: written
 // inline in a method, a closure's captured variables would be allocated in a context on
 // every call of that method, whether or not the closure is made (once per stage).

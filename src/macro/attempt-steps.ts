@@ -5,7 +5,6 @@
  * frame or promise chain of its own. @internal
  * @module
  */
-import type { Agent } from '../agents/agent.js';
 import { type MacroError, QualityGateError } from '../errors.js';
 import type { AbortScope, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
@@ -33,6 +32,7 @@ import {
   GATE_PASS_SHIFT,
   GATES,
   IN_EXECUTE,
+  intoProblem,
   NONE,
   OWN_SCOPE,
   PHASE,
@@ -40,12 +40,13 @@ import {
   reportLater,
   returnedBesides,
   STARTING,
+  UNREAD,
   WAIT,
 } from './attempt-state.js';
 import type { CompiledAgentStage } from './compiled.js';
 import { normalise } from './failure.js';
 import type { GateCheck } from './gates.js';
-import { Invocation } from './invocation.js';
+import type { Invocation } from './invocation.js';
 import { stageInput } from './stage-io.js';
 import { timedScope } from './stage-scope.js';
 import type { Artefact, GateVerdict } from './types.js';
@@ -73,8 +74,8 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
   #scope: AbortScope;
   /** The running phase's scope: `#scope`, or its own child when the phase has a time budget. */
   #phaseScope: AbortScope;
-  #startedAt = 0;
-  #phaseStartedAt = 0;
+  #startedAt = UNREAD;
+  #phaseStartedAt = UNREAD;
   #phase = 0; // index of the running phase in the pipeline
   /** What the attempt waits for (WAIT bits) and its flags. */
   #bits = STARTING;
@@ -356,25 +357,13 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     return this.#phaseScope;
   }
 
-  /** Starts an into-call of `agent`: the phase ends once it has answered (see fulfilled). */
-  protected startCall(agent: Agent, feedback: readonly GateVerdict[], previous: unknown): void {
+  /** Waits for the into-call `invocation` (made by the subclass): the phase ends once it has answered (see fulfilled). */
+  protected waitForCall(invocation: Invocation): void {
     const scope = this.#phaseScope;
-    const { path } = this.#node;
-    const phase = this.phaseName;
-    const invocation = new Invocation(
-      this.#host,
-      agent,
-      path,
-      scope,
-      this.attempt,
-      phase,
-      feedback,
-      previous,
-    );
     this.#invocation = invocation;
     this.#bits = (this.#bits & ~WAIT) | CALL;
     if (scope.aborted) this.rejected(scope.reason);
-    else this.#host.caller.watch(agent, this.input, invocation, scope, this);
+    else this.#host.caller.watch(invocation.callee, this.input, invocation, scope, this);
   }
 
   /** Starts a QA pass's wait on pending gates (see fulfilled). */
@@ -391,11 +380,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
 
   /** Why invokeInto or checkGatesInto cannot start now, or undefined if it can. */
   protected intoProblem(state: PipelineState): string | undefined {
-    if (state !== this) return "takes the pipeline state the phase's execute received";
-    if ((this.#bits & IN_EXECUTE) === 0) {
-      return "must be called from the synchronous part of a phase's execute (use invoke or checkGates after an await)";
-    }
-    return (this.#bits & WAIT) !== NONE ? 'can start one call or QA pass per phase' : undefined;
+    return intoProblem(state === this, this.#bits);
   }
 
   protected get phaseName(): string {
