@@ -6,7 +6,7 @@
  * runs have made half their agent calls (beyond the floor's; in a first batch, which also
  * warms the JIT up; the timed batch comes second), and the longest event-loop
  * block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the loop compiling a
- * macro of 10,000 stages.
+ * macro of 10,000 stages, the first time in a process and warm.
  *
  *   node bench/concurrent.mjs [--lib dist/index.js] [--sizes 100,1000,10000] [--rounds 3] [--write]
  *

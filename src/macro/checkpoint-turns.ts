@@ -48,8 +48,8 @@ export class CheckpointTurns {
    */
   remove(taker: TurnTaker): void {
     const due = this.#due;
-    if (!due.delete(taker) || due.size > 0 || this.#pending === undefined) return;
-    clearImmediate(this.#pending);
+    if (!due.delete(taker) || due.size > 0) return;
+    clearImmediate(this.#pending); // set: a taker was due
     this.#pending = undefined;
   }
 }

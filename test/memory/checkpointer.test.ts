@@ -1,5 +1,5 @@
 /** The Checkpointer on its own: what each write carries, when writes happen, and what a failed one does. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type {
   AuditRecord,
   Checkpoint,
@@ -181,12 +181,91 @@ describe("a Checkpointer under 'async' durability", () => {
   });
 });
 
+/** A Checkpointer under `'async'` durability whose writes wait until released, one at a time. */
+function slowSetup() {
+  const started: string[][] = [];
+  const waiting: Array<() => void> = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const memory = {
+    saveCheckpoint(_runId: string, checkpoint: Checkpoint) {
+      started.push(checkpoint.stages.map((s) => s.path));
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      return new Promise<void>((resolve) => {
+        waiting.push(() => {
+          inFlight--;
+          resolve();
+        });
+      });
+    },
+  } as unknown as MemoryAdapter;
+  const host: CheckpointHost = {
+    runId: 'r',
+    journal: { ...emptyJournal(), seq: 1 },
+    scope: AbortScope.root(),
+    now: () => 1,
+    checkpointFailed: () => {},
+    retryWrite: async () => undefined,
+  };
+  const checkpointer = new Checkpointer(host, { memory, durability: 'async', turns: new CheckpointTurns() });
+  const release = async () => {
+    waiting.shift()?.();
+    await nextTurn();
+  };
+  return { checkpointer, started, release, mostInFlight: () => mostInFlight };
+}
+
+describe("a Checkpointer under 'async' durability with a slow adapter", () => {
+  it("starts a turn's write once the write in flight has ended, never two at once", async () => {
+    const { checkpointer, started, release, mostInFlight } = slowSetup();
+    queue(checkpointer, stageRecord('a'));
+    await nextTurn();
+    queue(checkpointer, stageRecord('b'));
+    await nextTurn();
+    queue(checkpointer, stageRecord('c'));
+    await nextTurn();
+    expect(started).toEqual([['a']]);
+    await release();
+    expect(started).toEqual([['a'], ['b', 'c']]);
+    await release();
+    queue(checkpointer, stageRecord('d'));
+    await nextTurn();
+    expect(started).toEqual([['a'], ['b', 'c'], ['d']]);
+    expect(mostInFlight()).toBe(1);
+  });
+
+  it('starts the write of a turn within the turn when none is in flight', async () => {
+    vi.useFakeTimers({ toFake: ['setImmediate'] });
+    try {
+      const { checkpointer, started, release } = slowSetup();
+      await checkpointer.flush(); // nothing to write: it still ends
+      queue(checkpointer, stageRecord('a'));
+      vi.runOnlyPendingTimers();
+      expect(started).toEqual([['a']]); // at once, not a microtask later down the chain
+      vi.useRealTimers();
+      await release();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('a closed Checkpointer', () => {
   it('takes no turn for stages saved after close, nor for one pending at close', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
     queue(checkpointer, stageRecord('a'));
     await checkpointer.close();
     queue(checkpointer, stageRecord('b'));
+    await nextTurn();
+    await nextTurn();
+    expect(writes).toHaveLength(0);
+  });
+
+  it('takes no turn for a stage saved after close when none was pending', async () => {
+    const { checkpointer, writes } = setup({ durability: 'async' });
+    await checkpointer.close();
+    queue(checkpointer, stageRecord('a'));
     await nextTurn();
     await nextTurn();
     expect(writes).toHaveLength(0);
