@@ -19,6 +19,12 @@ export class CheckpointTurns {
   /** A set, not a list: a run that ends before the turn leaves it (see remove). */
   #due = new Set<TurnTaker>();
   #pending: ReturnType<typeof setImmediate> | undefined = undefined;
+  /**
+   * The `setImmediate` and `clearImmediate` the pending turn belongs to: a test's fake
+   * timers may replace them, and never run (nor know) a turn the other ones scheduled.
+   */
+  #scheduled: typeof setImmediate | undefined = undefined;
+  #clear: typeof clearImmediate = clearImmediate;
 
   readonly #run = (): void => {
     const due = this.#due;
@@ -38,7 +44,11 @@ export class CheckpointTurns {
   /** Has `taker.takeTurn()` called when the event loop next turns. */
   add(taker: TurnTaker): void {
     this.#due.add(taker);
-    if (this.#pending === undefined) this.#pending = setImmediate(this.#run);
+    // A pending turn of timers replaced since (fake ones, uninstalled) may never come: one of the current ones.
+    if (this.#pending !== undefined && this.#scheduled === setImmediate) return;
+    this.#scheduled = setImmediate;
+    this.#clear = clearImmediate;
+    this.#pending = setImmediate(this.#run);
   }
 
   /**
@@ -49,7 +59,7 @@ export class CheckpointTurns {
   remove(taker: TurnTaker): void {
     const due = this.#due;
     if (!due.delete(taker) || due.size > 0) return;
-    clearImmediate(this.#pending); // set: a taker was due
+    this.#clear(this.#pending); // set: a taker was due; cleared by the timers that scheduled it
     this.#pending = undefined;
   }
 }

@@ -77,6 +77,8 @@ export class Checkpointer implements TurnTaker {
   readonly #host: CheckpointHost;
   readonly #settings: CheckpointSettings;
   readonly #cursors: Cursors;
+  /** Where the write in flight moves the cursors (one write is in flight at a time, so one object). */
+  readonly #ends: Cursors;
   /** Finished stages not yet written: the shared {@link NO_STAGES} when there are none. */
   #stages: StageRecord[] = NO_STAGES;
   #chain: Promise<void> = Promise.resolve();
@@ -102,6 +104,7 @@ export class Checkpointer implements TurnTaker {
       decisions: journal.decisions.length,
       audit: journal.audit.length,
     };
+    this.#ends = { ...this.#cursors };
   }
 
   /**
@@ -192,32 +195,33 @@ export class Checkpointer implements TurnTaker {
 
   /** Writes the stages queued, with what the journal gained since the last write; never rejects. */
   async #write(): Promise<void> {
-    if (this.#stages.length === 0) {
-      this.#busy--;
-      return;
-    }
-    const host = this.#host;
-    const j = host.journal;
-    const c = this.#cursors;
-    const stages = this.#stages;
-    this.#stages = NO_STAGES;
-    const checkpoint: Checkpoint = {
-      seq: j.seq,
-      at: host.now(),
-      stages,
-      timeline: delta(j.timeline, c.timeline),
-      errors: delta(j.errors, c.errors),
-      verdicts: delta(j.verdicts, c.verdicts),
-      artefacts: delta(j.artefacts, c.artefacts),
-      decisions: delta(j.decisions, c.decisions),
-    };
-    const audit = delta(j.audit, c.audit);
-    const memory = this.#settings.memory;
     try {
-      await memory.saveCheckpoint(host.runId, checkpoint, audit);
-      advance(c, checkpoint, audit);
-    } catch (error) {
-      await this.#failed(error, checkpoint, audit);
+      if (this.#stages.length === 0) return;
+      const host = this.#host;
+      const j = host.journal;
+      const c = this.#cursors;
+      const stages = this.#stages;
+      this.#stages = NO_STAGES;
+      const checkpoint: Checkpoint = {
+        seq: j.seq,
+        at: host.now(),
+        stages,
+        timeline: delta(j.timeline, c.timeline),
+        errors: delta(j.errors, c.errors),
+        verdicts: delta(j.verdicts, c.verdicts),
+        artefacts: delta(j.artefacts, c.artefacts),
+        decisions: delta(j.decisions, c.decisions),
+      };
+      const audit = delta(j.audit, c.audit);
+      // Where the cursors move once it is stored: taken now, as the adapter may change what it was given.
+      markEnds(this.#ends, j);
+      try {
+        await this.#settings.memory.saveCheckpoint(host.runId, checkpoint, audit);
+      } catch (error) {
+        await this.#failed(error, checkpoint, audit, stages);
+        return;
+      }
+      Object.assign(c, this.#ends);
     } finally {
       this.#busy--;
     }
@@ -229,7 +233,12 @@ export class Checkpointer implements TurnTaker {
    * retried as it is. A write that fails for good is reported, and its stages ride with
    * the next one (a value left out again then is not reported again).
    */
-  async #failed(error: unknown, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+  async #failed(
+    error: unknown,
+    checkpoint: Checkpoint,
+    audit: readonly AuditRecord[],
+    stages: readonly StageRecord[],
+  ): Promise<void> {
     const host = this.#host;
     const memory = this.#settings.memory;
     const storable = storableCheckpoint(checkpoint, audit);
@@ -255,22 +264,22 @@ export class Checkpointer implements TurnTaker {
             memory.saveCheckpoint(host.runId, storable.checkpoint, storable.audit),
           );
     if (failure === undefined) {
-      advance(this.#cursors, checkpoint, audit); // what was taken, stored or left out
+      Object.assign(this.#cursors, this.#ends); // past what was taken, stored or left out
       return;
     }
-    this.#stages = checkpoint.stages.concat(this.#stages);
+    this.#stages = stages.concat(this.#stages);
     host.checkpointFailed(failure);
   }
 }
 
-/** Moves the cursors past what `checkpoint` and `audit` took (no cursor object per write). */
-function advance(c: Cursors, checkpoint: Checkpoint, audit: readonly AuditRecord[]): void {
-  c.timeline += checkpoint.timeline.length;
-  c.errors += checkpoint.errors.length;
-  c.verdicts += checkpoint.verdicts.length;
-  c.artefacts += checkpoint.artefacts.length;
-  c.decisions += checkpoint.decisions.length;
-  c.audit += audit.length;
+/** Notes the journal's lengths in `ends`: where the cursors move once the write taken now is stored. */
+function markEnds(ends: Cursors, j: RunJournal): void {
+  ends.timeline = j.timeline.length;
+  ends.errors = j.errors.length;
+  ends.verdicts = j.verdicts.length;
+  ends.artefacts = j.artefacts.length;
+  ends.decisions = j.decisions.length;
+  ends.audit = j.audit.length;
 }
 
 /** No stage queued: shared, and replaced (never pushed to) by the first one queued. */

@@ -63,6 +63,31 @@ describe('CheckpointTurns', () => {
     expect(cleared).toHaveBeenCalledWith(made.mock.results[0]?.value);
   });
 
+  it('takes a turn with the current timers when the pending one belongs to fake timers since uninstalled', async () => {
+    const turns = new CheckpointTurns();
+    const log: string[] = [];
+    vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] });
+    turns.add(taker(log, 'a')); // a fake turn, never run
+    vi.useRealTimers();
+    turns.add(taker(log, 'b'));
+    await nextTurn();
+    expect(log).toEqual(['a', 'b']);
+  });
+
+  it('clears a pending turn with the timers that scheduled it', async () => {
+    const turns = new CheckpointTurns();
+    const a = taker([], 'a');
+    vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] });
+    turns.add(a);
+    vi.useRealTimers();
+    turns.remove(a); // the real clearImmediate, given the fake handle, would stop every later Immediate
+    const turned = await Promise.race([
+      nextTurn().then(() => 'turned'),
+      new Promise((resolve) => setTimeout(resolve, 500, 'stuck')),
+    ]);
+    expect(turned).toBe('turned');
+  });
+
   it('calls the takers after one that throws, then throws the first fault', () => {
     let turn = () => {};
     vi.spyOn(globalThis, 'setImmediate').mockImplementation(((callback: () => void) => {

@@ -251,6 +251,40 @@ describe("a Checkpointer under 'async' durability with a slow adapter", () => {
   });
 });
 
+describe('a Checkpointer whose adapter changes what it was given', () => {
+  it('still moves past what a stored write took', async () => {
+    const journal = emptyJournal();
+    const writes: Array<{ timeline: string[]; audit: number[] }> = [];
+    const failures: PersistenceError[] = [];
+    const memory = {
+      async saveCheckpoint(_runId: string, checkpoint: Checkpoint, audit: AuditRecord[]) {
+        writes.push({ timeline: checkpoint.timeline.map((t) => t.path), audit: audit.map((a) => a.seq) });
+        // Stored; then it tidies up what it was handed.
+        delete (checkpoint as { timeline?: unknown }).timeline;
+        audit.length = 0;
+      },
+    } as unknown as MemoryAdapter;
+    const host: CheckpointHost = {
+      runId: 'r',
+      journal: { ...journal, seq: 1 },
+      scope: AbortScope.root(),
+      now: () => 1,
+      checkpointFailed: (error) => failures.push(error),
+      retryWrite: async () => undefined,
+    };
+    const checkpointer = new Checkpointer(host, { memory, durability: 'sync', turns: new CheckpointTurns() });
+    append(journal, 1);
+    await checkpointer.save(stageRecord('a'));
+    append(journal, 2);
+    await checkpointer.save(stageRecord('b'));
+    expect(writes).toEqual([
+      { timeline: ['t1'], audit: [1] },
+      { timeline: ['t2'], audit: [2] },
+    ]);
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('a closed Checkpointer', () => {
   it('takes no turn for stages saved after close, nor for one pending at close', async () => {
     const { checkpointer, writes } = setup({ durability: 'async' });
