@@ -7,6 +7,7 @@
  */
 import type { Agent } from '../agents/agent.js';
 import type { Sink } from '../internal/deferred.js';
+import type { TurnBudget } from '../scheduling/turn-budget.js';
 import type { AgentCaller } from './agent-call.js';
 import type { GateHost } from './gates.js';
 import type { InvocationHost } from './invocation.js';
@@ -20,6 +21,8 @@ export interface AttemptHost extends InvocationHost, GateHost {
   /** Queues the stage's checkpoint; returns the write to wait for under `'sync'` durability. */
   checkpoint(record: StageRecord): Promise<void> | undefined;
   agent(id: string): Agent | undefined;
+  /** The turn budget a stage goes on under once its wait is over. */
+  readonly turns: TurnBudget;
 }
 
 export const EMPTY_FEEDBACK: readonly GateVerdict[] = Object.freeze([]);

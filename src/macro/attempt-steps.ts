@@ -186,6 +186,11 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
       this.failPhase(caught);
       return;
     }
+    if (this.#host.turns.admit(this)) this.proceed(); // else it goes on in a later turn
+  }
+
+  /** Goes on from a wait that is over (see TurnBudget). */
+  proceed(): void {
     try {
       this.resume();
     } catch (caught) {

@@ -18,6 +18,7 @@ import type { MacroLogger } from '../model/logger.js';
 import type { ProgressData } from '../model/progress.js';
 import { statusOf } from '../model/stage-status.js';
 import type { TokenUsage } from '../model/usage.js';
+import type { TurnBudget } from '../scheduling/turn-budget.js';
 import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
 import { AgentCaller } from './agent-call.js';
 import { EMPTY_FEEDBACK } from './attempt-state.js';
@@ -63,18 +64,21 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
     const journal = new Journal(run, req.runId, req.macro, svc.now, svc.prices);
     this.journal = journal;
     this.caller = new AgentCaller(svc.scheduler, this, run);
-    if (req.restore !== undefined) {
-      journal.preload(req.restore);
-      this.#restorer = new Restorer(journal, req.restore.stages);
-    }
+    if (req.restore !== undefined) this.#restorer = new Restorer(journal, req.restore);
     // The run is its writes' host: no closures per run for them.
     this.#checkpoints = new Checkpointer(this, svc.checkpointing);
     this.#storage = new RunStorage(this, svc.memory, this.#checkpoints, svc.memorySettlesPromptly);
   }
 
+  get turns(): TurnBudget {
+    return this.#svc.turns;
+  }
+
   // ── the run ───────────────────────────────────────────────────────────────
 
   async execute(): Promise<MacroResult> {
+    const turn = this.#svc.turns.wait();
+    if (turn !== undefined) await turn; // many runs started at once: the rest start in later turns
     const { scope } = this.#req;
     const startedAt = this.#req.startedAt ?? this.#svc.now();
     const { name } = this.#req.macro;

@@ -6,10 +6,12 @@
  */
 import { wrapUserError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
-import type { Harmony } from '../protocol/harmony.js';
+import { snapshot } from '../internal/snapshot.js';
+import type { DecisionDraft, Harmony } from '../protocol/harmony.js';
 import { isThenable } from '../protocol/quality-gates.js';
 import { normalise } from './failure.js';
 import type { GateHost } from './gates.js';
+import type { Journal } from './journal.js';
 import type { MacroContext } from './types.js';
 
 /**
@@ -57,6 +59,16 @@ export async function harmonise(
     signal: scope.signal,
     judge: host.judge(path, scope, settled.attempt, undefined),
   });
-  if (decision !== undefined) host.journal.decision(path, decision);
+  if (decision !== undefined) recordDecision(host.journal, path, decision);
   return output;
+}
+
+/** Records a Harmony decision at `path` as an immutable copy (its variants are live branch outputs). */
+function recordDecision(journal: Journal, path: string, decision: DecisionDraft): void {
+  const id = `d${journal.decisions.length + 1}`;
+  const recorded = snapshot(decision);
+  const event = { type: 'decision' as const, ...journal.base(path), id, ...recorded };
+  journal.decisions.push({ id, path, at: event.at, ...recorded });
+  journal.emit(event);
+  journal.recordAudit('decision', event, { id, ...recorded });
 }

@@ -15,8 +15,6 @@ import { type LabelScopes, scopedLabels } from '../model/stage-path.js';
 import { statusOf } from '../model/stage-status.js';
 import type { ModelPrice } from '../model/usage.js';
 import type { ExecutionStage } from '../protocol/execution.js';
-import type { DecisionDraft } from '../protocol/harmony.js';
-import type { RestorePoint } from './checkpoints.js';
 import type { CompiledMacro, CompiledNode } from './compiled.js';
 import type { GateCheck } from './gates.js';
 import type { Invocation } from './invocation.js';
@@ -115,19 +113,6 @@ export class Journal {
   ledger(): UsageLedger {
     if (this.usage === undefined) this.usage = new UsageLedger(this.#prices);
     return this.usage;
-  }
-
-  /** Takes over what a resumed run had recorded before it was interrupted. */
-  preload(restore: RestorePoint): void {
-    this.seq = restore.seq;
-    const { journal } = restore;
-    for (const entry of journal.timeline) this.timeline.push(entry);
-    for (const error of journal.errors) this.errors.push(error);
-    for (const verdict of journal.verdicts) this.verdicts.push(verdict);
-    for (const artefact of journal.artefacts) this.artefacts.push(artefact);
-    for (const decision of journal.decisions) this.decisions.push(decision);
-    for (const record of restore.stages.values())
-      if (record.usage !== undefined) this.ledger().restore(record);
   }
 
   now(): number {
@@ -371,7 +356,7 @@ export class Journal {
     }
   }
 
-  // ── gates, decisions, retries ──
+  // ── gates, progress ──
 
   /** Records the verdict of gate `index` of a check: in the check, the run's verdicts, a `gate` event. */
   verdict(path: string, verdict: GateVerdict, check: GateCheck, index: number): void {
@@ -397,31 +382,6 @@ export class Journal {
     const event = { type: 'gate' as const, ...this.base(path), verdict };
     this.emit(event);
     this.recordAudit('gate', event, { ...verdict });
-  }
-
-  /** Records a Harmony decision at `path` as an immutable copy (its variants are live branch outputs). */
-  decision(path: string, decision: DecisionDraft): void {
-    const id = `d${this.decisions.length + 1}`;
-    const recorded = snapshot(decision);
-    const event = { type: 'decision' as const, ...this.base(path), id, ...recorded };
-    this.decisions.push({ id, path, at: event.at, ...recorded });
-    this.emit(event);
-    this.recordAudit('decision', event, { id, ...recorded });
-  }
-
-  /** Emits and audits a stage retry after failed attempt `attempt`. */
-  retrying(path: string, attempt: number, error: unknown, delayMs: number, retriesLeft: number): void {
-    const errorRecord = toErrorRecord(error);
-    const event = {
-      type: 'retry' as const,
-      ...this.base(path),
-      attempt,
-      error: errorRecord,
-      delayMs,
-      retriesLeft,
-    };
-    this.emit(event);
-    this.recordAudit('retry', event, { attempt, delayMs, error: errorRecord });
   }
 
   /** Emits a call's `stage:progress`. */

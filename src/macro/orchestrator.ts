@@ -19,6 +19,7 @@ import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import type { MacroLogger } from '../model/logger.js';
 import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
+import { TurnBudget } from '../scheduling/turn-budget.js';
 import { AnyListeners } from './any-listeners.js';
 import { CallWrappers } from './call-wrappers.js';
 import { CheckpointTurns } from './checkpoint-turns.js';
@@ -107,6 +108,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
     this.#catalogue = this.#compile(this.#definitions);
     const memory = withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000);
+    const turns = new TurnBudget();
     this.#services = {
       catalogue: this.#catalogue,
       agents: this.agents,
@@ -120,8 +122,9 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       persistenceRetry: RetryPolicySchema.parse(
         options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
-      checkpointing: { memory, durability: options.durability ?? 'async', turns: new CheckpointTurns() },
+      checkpointing: { memory, durability: options.durability ?? 'async', turns: new CheckpointTurns(turns) },
       prices: options.prices ?? {},
+      turns,
     };
     this.#createRunId = options.createRunId ?? randomUUID;
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { snapshot } from '../internal/snapshot.js';
+import type { RestorePoint } from './checkpoints.js';
 import type { CompiledForEach, CompiledNode } from './compiled.js';
 import { elementNode } from './element-node.js';
 import { derivesOutput, groupOutput } from './group-output.js';
@@ -17,9 +18,19 @@ export class Restorer {
   /** Stages left to restore, by path. */
   readonly #stages: Map<string, StageRecord>;
 
-  constructor(journal: Journal, stages: Map<string, StageRecord>) {
+  /** Takes over, into `journal`, what the resumed run had recorded before it was interrupted. */
+  constructor(journal: Journal, restore: RestorePoint) {
     this.#journal = journal;
-    this.#stages = stages;
+    this.#stages = restore.stages;
+    journal.seq = restore.seq;
+    const { journal: stored } = restore;
+    for (const entry of stored.timeline) journal.timeline.push(entry);
+    for (const error of stored.errors) journal.errors.push(error);
+    for (const verdict of stored.verdicts) journal.verdicts.push(verdict);
+    for (const artefact of stored.artefacts) journal.artefacts.push(artefact);
+    for (const decision of stored.decisions) journal.decisions.push(decision);
+    for (const record of restore.stages.values())
+      if (record.usage !== undefined) journal.ledger().restore(record);
   }
 
   /** Whether a stored stage waits at `path`. */

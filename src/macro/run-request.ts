@@ -11,6 +11,7 @@ import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { ModelPrice } from '../model/usage.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
+import type { TurnBudget } from '../scheduling/turn-budget.js';
 import type { CheckpointSettings, RestorePoint } from './checkpoints.js';
 import type { CompiledMacro } from './compiled.js';
 import type { MacroContext, RetryPolicy } from './types.js';
@@ -30,6 +31,8 @@ export interface EngineServices {
   readonly persistenceRetry: RetryPolicy;
   /** How stage checkpoints are written: the memory, the durability, the shared turns. */
   readonly checkpointing: CheckpointSettings;
+  /** How long the engine's work may hold one turn of the event loop. */
+  readonly turns: TurnBudget;
   /** Model prices for usage costs (`OrchestratorOptions.prices`). */
   readonly prices: Readonly<Record<string, ModelPrice>>;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import pRetry from 'p-retry';
+import { toErrorRecord } from '../errors.js';
 import { type AbortScope, sleep } from '../internal/abort-scope.js';
 import { backoffDelay, type RetryPolicy } from '../model/retry-policy.js';
 import type { Journal } from './journal.js';
@@ -33,8 +34,30 @@ export function withStageRetry(
         hinted === undefined
           ? backoffDelay(policy, attemptNumber, random)
           : Math.min(hinted, policy.maxRetryAfterMs ?? hinted);
-      journal.retrying(path, attemptNumber, error, delayMs, retriesLeft);
+      emitRetry(journal, path, attemptNumber, error, delayMs, retriesLeft);
       await sleep(delayMs, scope);
     },
   });
+}
+
+/** Emits and audits a stage retry after failed attempt `attempt`. */
+function emitRetry(
+  journal: Journal,
+  path: string,
+  attempt: number,
+  error: unknown,
+  delayMs: number,
+  retriesLeft: number,
+): void {
+  const errorRecord = toErrorRecord(error);
+  const event = {
+    type: 'retry' as const,
+    ...journal.base(path),
+    attempt,
+    error: errorRecord,
+    delayMs,
+    retriesLeft,
+  };
+  journal.emit(event);
+  journal.recordAudit('retry', event, { attempt, delayMs, error: errorRecord });
 }

@@ -1,0 +1,274 @@
+/** TurnBudget: once the engine's work in a turn has run for its budget, the stages that go on wait for the next turn. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { agentStage, defineAgent, defineMacro, MacroOrchestrator } from '../../src/index.js';
+import { type Continuation, TURN_BUDGET_MS, TurnBudget } from '../../src/scheduling/turn-budget.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Date.now under the test's control. */
+function stoppedClock() {
+  const clock = { now: 1_000_000 };
+  vi.spyOn(Date, 'now').mockImplementation(() => clock.now);
+  return clock;
+}
+
+/** A continuation that logs its name when it goes on, and may move the clock as it does. */
+function step(log: string[], name: string, work?: () => void): Continuation {
+  return {
+    proceed: () => {
+      log.push(name);
+      work?.();
+    },
+  };
+}
+
+/** Admits continuations named `prefix0…` until one is queued; returns how many went on at once. */
+function admitUntilQueued(budget: TurnBudget, log: string[], prefix: string, limit = 1_000): number {
+  for (let i = 0; i < limit; i++) if (!budget.admit(step(log, `${prefix}${i}`))) return i;
+  return limit;
+}
+
+describe('TurnBudget', () => {
+  it('lets every continuation of a turn go on while the turn is within its budget', () => {
+    stoppedClock();
+    const budget = new TurnBudget();
+    const log: string[] = [];
+    expect(admitUntilQueued(budget, log, 's', 500)).toBe(500);
+    expect(budget.waiting).toBe(0);
+  });
+
+  it('queues the continuations that come once the budget is spent, and lets them go on in the next turn, in order', async () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    const log: string[] = [];
+    expect(budget.admit(step(log, 'first'))).toBe(true);
+    clock.now += TURN_BUDGET_MS;
+    const admitted = admitUntilQueued(budget, log, 's');
+    expect(admitted).toBeLessThan(32); // the clock is read at least every 32 continuations
+    expect(budget.admit(step(log, 'later'))).toBe(false);
+    expect(budget.waiting).toBe(2);
+    expect(log).toEqual([]);
+    await nextTurn();
+    expect(log).toEqual([`s${admitted}`, 'later']);
+    expect(budget.waiting).toBe(0);
+  });
+
+  it('reads the clock once per 32 continuations, not per continuation', () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    budget.admit(step([], 'opens'));
+    const reads = vi.mocked(Date.now).mock.calls.length;
+    clock.now += TURN_BUDGET_MS;
+    expect(admitUntilQueued(budget, [], 's')).toBe(31);
+    expect(vi.mocked(Date.now).mock.calls.length - reads).toBe(1);
+  });
+
+  it('queues a continuation behind those already waiting, even when a new turn has budget left', async () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    const log: string[] = [];
+    budget.admit(step(log, 'opens'));
+    clock.now += TURN_BUDGET_MS;
+    admitUntilQueued(budget, log, 'a');
+    // Within the same turn, the clock set back: the queue still goes first.
+    clock.now -= TURN_BUDGET_MS;
+    expect(budget.admit(step(log, 'b'))).toBe(false);
+    await nextTurn();
+    expect(log.at(-1)).toBe('b');
+  });
+
+  it('lets a later turn take only the continuations that fit in its budget, and the rest in the turns after', async () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    const log: string[] = [];
+    budget.admit(step(log, 'opens'));
+    clock.now += TURN_BUDGET_MS;
+    admitUntilQueued(budget, log, 'x');
+    // Five more wait; each takes 4 ms when it goes on: a 10 ms turn takes three.
+    for (let i = 0; i < 5; i++)
+      budget.admit(
+        step(log, `w${i}`, () => {
+          clock.now += 4;
+        }),
+      );
+    await nextTurn();
+    expect(log).toEqual(['x31', 'w0', 'w1', 'w2']);
+    expect(budget.waiting).toBe(2);
+    await nextTurn();
+    expect(log).toEqual(['x31', 'w0', 'w1', 'w2', 'w3', 'w4']);
+  });
+
+  it('opens a fresh budget in a turn after one that spent its own', async () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    budget.admit(step([], 'opens'));
+    clock.now += TURN_BUDGET_MS;
+    admitUntilQueued(budget, [], 'a');
+    await nextTurn();
+    await nextTurn();
+    expect(budget.waiting).toBe(0);
+    expect(admitUntilQueued(budget, [], 'b', 100)).toBe(100);
+  });
+
+  it('defers nothing under fake timers, whose clock stands still within a turn', async () => {
+    vi.useFakeTimers();
+    const budget = new TurnBudget();
+    expect(admitUntilQueued(budget, [], 's', 5_000)).toBe(5_000);
+  });
+
+  it('schedules its turn again with the real setImmediate when the fake one it used was uninstalled', async () => {
+    const clock = stoppedClock();
+    vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] });
+    const budget = new TurnBudget();
+    const log: string[] = [];
+    budget.admit(step(log, 'opens')); // its turn ends with a fake Immediate
+    vi.useRealTimers();
+    clock.now += TURN_BUDGET_MS;
+    admitUntilQueued(budget, log, 's');
+    await nextTurn();
+    expect(budget.waiting).toBe(0);
+    expect(log).toEqual(['s31']);
+  });
+  it('lets one waiting continuation go on in each turn even when the clock says the budget is spent', async () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    const log: string[] = [];
+    budget.admit(step(log, 'opens'));
+    clock.now += TURN_BUDGET_MS;
+    admitUntilQueued(budget, log, 'a');
+    budget.admit(step(log, 'b'));
+    // From now on every reading is a budget later: a turn never has time left.
+    vi.mocked(Date.now).mockImplementation(() => (clock.now += TURN_BUDGET_MS));
+    await nextTurn();
+    expect(log).toEqual(['a31']);
+    await nextTurn();
+    expect(log).toEqual(['a31', 'b']);
+  });
+
+  it('counts the work a continuation queued as microtasks against the turn before the next goes on', async () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    const log: string[] = [];
+    budget.admit(step(log, 'opens'));
+    clock.now += TURN_BUDGET_MS;
+    admitUntilQueued(budget, log, 'a');
+    // The first goes on, and its work (a microtask later) spends the budget: the second waits a turn.
+    budget.admit(
+      step(log, 'slow', () => {
+        queueMicrotask(() => {
+          clock.now += TURN_BUDGET_MS;
+        });
+      }),
+    );
+    budget.admit(step(log, 'next'));
+    await nextTurn();
+    expect(log).toEqual(['a31', 'slow']);
+    await nextTurn();
+    expect(log).toEqual(['a31', 'slow', 'next']);
+  });
+
+  it('gives a run about to start no promise while the turn has budget, and one of a later turn once it has none', async () => {
+    const clock = stoppedClock();
+    const budget = new TurnBudget();
+    expect(budget.wait()).toBeUndefined();
+    clock.now += TURN_BUDGET_MS;
+    admitUntilQueued(budget, [], 'a');
+    const log: string[] = [];
+    const started = budget.wait()?.then(() => log.push('started'));
+    expect(started).toBeInstanceOf(Promise);
+    expect(budget.waiting).toBe(2);
+    await started;
+    expect(log).toEqual(['started']);
+    expect(budget.waiting).toBe(0);
+  });
+});
+
+describe('many runs', () => {
+  it('whose agents answer together go on over several turns of the event loop once a turn has run for its budget, and all succeed', async () => {
+    const RUNS = 200;
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    let firstCalls = 0;
+    /** The turn of the event loop each second-stage call came in. */
+    const turnsOfSecondCalls: number[] = [];
+    let turn = 0;
+    const agent = defineAgent({
+      id: 'a',
+      invoke: async (input: { stage: number }) => {
+        if (input.stage === 0) {
+          firstCalls++;
+          await answered;
+        } else turnsOfSecondCalls.push(turn);
+        return { stage: input.stage + 1 };
+      },
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents: [agent],
+      macros: [
+        defineMacro({
+          name: 'two',
+          description: 'two stages',
+          stages: [agentStage('s0', 'a'), agentStage('s1', 'a')],
+        }),
+      ],
+    });
+    const results = Array.from(
+      { length: RUNS },
+      () => orchestrator.run('two', { intent: 'go' }, { input: { stage: 0 } }).result,
+    );
+    while (firstCalls < RUNS) await nextTurn();
+    // From now on every reading of the clock is a turn's budget later: each turn runs out.
+    let now = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => (now += TURN_BUDGET_MS));
+    const counting = setInterval(() => {}, 1_000); // keeps the loop alive while turns are counted
+    const count = () => {
+      turn++;
+      if (turnsOfSecondCalls.length < RUNS) setImmediate(count);
+    };
+    setImmediate(count);
+    answer();
+    const settled = await Promise.all(results);
+    clearInterval(counting);
+    expect(settled.map((r) => r.status)).toEqual(settled.map(() => 'succeeded'));
+    expect(turnsOfSecondCalls[0]).toBe(0);
+    expect(new Set(turnsOfSecondCalls).size).toBeGreaterThan(1);
+  });
+  it('start over several turns of the event loop when more start at once than a turn has budget for', async () => {
+    const RUNS = 100;
+    let turn = 0;
+    const turnsOfFirstCalls: number[] = [];
+    const agent = defineAgent({
+      id: 'a',
+      invoke: (input: number) => {
+        turnsOfFirstCalls.push(turn);
+        return input + 1;
+      },
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents: [agent],
+      macros: [defineMacro({ name: 'one', description: 'one stage', stages: [agentStage('s0', 'a')] })],
+    });
+    let now = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => (now += TURN_BUDGET_MS));
+    const count = () => {
+      turn++;
+      if (turnsOfFirstCalls.length < RUNS) setImmediate(count);
+    };
+    setImmediate(count);
+    const results = Array.from(
+      { length: RUNS },
+      (_, i) => orchestrator.run('one', { intent: 'go' }, { input: i }).result,
+    );
+    const settled = await Promise.all(results);
+    expect(settled.map((r) => r.output)).toEqual(settled.map((_, i) => i + 1));
+    expect(turnsOfFirstCalls[0]).toBe(0);
+    expect(new Set(turnsOfFirstCalls).size).toBeGreaterThan(1);
+  });
+});
