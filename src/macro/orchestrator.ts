@@ -108,7 +108,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
     this.#catalogue = this.#compile(this.#definitions);
     const memory = withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000);
-    const turns = new TurnBudget();
+    const turns = new TurnBudget(this.#live);
     this.#services = {
       catalogue: this.#catalogue,
       agents: this.agents,

@@ -37,6 +37,15 @@ export class TurnBudget {
   #head = 0;
   #pending: ReturnType<typeof setImmediate> | undefined = undefined;
   #scheduled: typeof setImmediate | undefined = undefined;
+  readonly #live: { readonly size: number } | undefined;
+
+  /**
+   * `live`: the orchestrator's live runs. With one alone, its stages go on as a hand-written
+   * loop's would: the budget is for sharing the loop among many runs. Without it, it always applies.
+   */
+  constructor(live?: { readonly size: number }) {
+    this.#live = live;
+  }
 
   /**
    * True when `next` may go on now; false when it was queued for a later turn (the
@@ -64,6 +73,10 @@ export class TurnBudget {
   /** Whether a continuation may go on now: none waits before it, and the turn's budget is not spent. */
   #fits(): boolean {
     if (this.#head !== this.#queue.length) return false;
+    // One run alone shares the loop with no other run: it goes on as a hand-written loop would.
+    // (Yielding every 10 ms lets V8's foreground GC tasks run: back-to-back quick runs in a
+    // loop that never turns otherwise took 2.5× the time.)
+    if (this.#live !== undefined && this.#live.size < 2) return true;
     if (Number.isNaN(this.#openedAt)) {
       this.#open();
       return true;

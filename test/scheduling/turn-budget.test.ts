@@ -1,6 +1,12 @@
 /** TurnBudget: once the engine's work in a turn has run for its budget, the stages that go on wait for the next turn. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { agentStage, defineAgent, defineMacro, MacroOrchestrator } from '../../src/index.js';
+import {
+  agentStage,
+  defineAgent,
+  defineMacro,
+  MacroOrchestrator,
+  type StageDefinition,
+} from '../../src/index.js';
 import { type Continuation, TURN_BUDGET_MS, TurnBudget } from '../../src/scheduling/turn-budget.js';
 
 afterEach(() => {
@@ -113,6 +119,20 @@ describe('TurnBudget', () => {
     await nextTurn();
     expect(budget.waiting).toBe(0);
     expect(admitUntilQueued(budget, [], 'b', 100)).toBe(100);
+  });
+
+  it('lets every continuation go on while fewer than two runs are live, however long the turn', () => {
+    const clock = stoppedClock();
+    const live = { size: 1 };
+    const budget = new TurnBudget(live);
+    for (let i = 0; i < 500; i++) {
+      clock.now += TURN_BUDGET_MS;
+      expect(budget.admit(step([], `alone${i}`))).toBe(true);
+    }
+    live.size = 2;
+    budget.admit(step([], 'opens'));
+    clock.now += TURN_BUDGET_MS;
+    expect(admitUntilQueued(budget, [], 'shared')).toBeLessThan(32);
   });
 
   it('defers nothing under fake timers, whose clock stands still within a turn', async () => {
@@ -240,6 +260,31 @@ describe('many runs', () => {
     expect(turnsOfSecondCalls[0]).toBe(0);
     expect(new Set(turnsOfSecondCalls).size).toBeGreaterThan(1);
   });
+  it('but one go on in one turn, as a hand-written loop would, however long it takes', async () => {
+    let turn = 0;
+    const turnsOfCalls: number[] = [];
+    const agent = defineAgent({
+      id: 'a',
+      invoke: async (input: number) => {
+        turnsOfCalls.push(turn);
+        return input + 1;
+      },
+    });
+    const stages = Array.from({ length: 200 }, (_, i) => agentStage(`s${i}`, 'a')) as [StageDefinition];
+    const orchestrator = new MacroOrchestrator({
+      agents: [agent],
+      macros: [defineMacro({ name: 'long', description: '200 quick stages', stages })],
+    });
+    let now = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => (now += TURN_BUDGET_MS));
+    setImmediate(() => {
+      turn++;
+    });
+    const result = await orchestrator.run('long', { intent: 'go' }, { input: 0 });
+    expect(result.output).toBe(200);
+    expect(new Set(turnsOfCalls)).toEqual(new Set([0]));
+  });
+
   it('start over several turns of the event loop when more start at once than a turn has budget for', async () => {
     const RUNS = 100;
     let turn = 0;
