@@ -75,6 +75,50 @@ describe('AbortScope.race', () => {
   });
 });
 
+describe('AbortScope.hold', () => {
+  const watcher = (log: unknown[]) => ({
+    fulfilled: () => log.push('fulfilled'),
+    rejected: (r: unknown) => log.push(r),
+  });
+
+  it('tells its watcher the reason when the scope aborts', () => {
+    const scope = AbortScope.root();
+    const log: unknown[] = [];
+    scope.hold(watcher(log));
+    scope.abort('stop');
+    expect(log).toEqual(['stop']);
+  });
+
+  it('tells its watcher nothing once released', () => {
+    const scope = AbortScope.root();
+    const log: unknown[] = [];
+    const hold = scope.hold(watcher(log));
+    scope.hold(watcher(log));
+    scope.release(hold as object);
+    scope.abort('stop');
+    expect(log).toEqual(['stop']); // the other hold's, once
+  });
+
+  it('tells its watcher at once, and returns no hold, on an aborted scope', () => {
+    const scope = AbortScope.root();
+    scope.abort('gone');
+    const log: unknown[] = [];
+    expect(scope.hold(watcher(log))).toBeUndefined();
+    expect(log).toEqual(['gone']);
+  });
+
+  it('leaves the races of the scope linked when released between them', async () => {
+    const scope = AbortScope.root();
+    const first = scope.race(new Promise(() => {}));
+    const hold = scope.hold(watcher([]));
+    const last = scope.race(new Promise(() => {}));
+    scope.release(hold as object);
+    scope.abort('stop');
+    await expect(first).rejects.toBe('stop');
+    await expect(last).rejects.toBe('stop');
+  });
+});
+
 describe('AbortScope.signal', () => {
   it('fires abort on a signal taken before the scope aborts', () => {
     const scope = AbortScope.root();

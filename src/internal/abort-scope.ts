@@ -65,6 +65,9 @@ export interface RaceOutcome<T, R> {
   rejected(error: unknown): unknown;
 }
 
+/** A `hold` on a scope, given back to `release`. */
+export type Hold = object;
+
 /** Told how a watched promise settled, or that its scope aborted first (see `AbortScope.watch`). */
 export interface Watcher<T> {
   fulfilled(value: T): void;
@@ -174,9 +177,7 @@ export class AbortScope {
     return new Promise<T | R>((resolve, reject) => {
       // `abort()` calls `reject` itself. The handlers below are attached either way, so
       // the left-behind promise's late rejection is handled, and settling twice is a no-op.
-      const racer: Racer = { reject, outcome, previous: undefined, next: this.#racers };
-      if (this.#racers !== undefined) this.#racers.previous = racer;
-      this.#racers = racer;
+      const racer = this.#link(reject, outcome);
       promise.then(
         (value) => {
           this.#unlink(racer);
@@ -209,9 +210,7 @@ export class AbortScope {
       watcher.rejected(this.reason);
       return;
     }
-    const racer: Racer = { reject: noop, outcome: watcher, previous: undefined, next: this.#racers };
-    if (this.#racers !== undefined) this.#racers.previous = racer;
-    this.#racers = racer;
+    const racer = this.#link(noop, watcher);
     promise.then(
       (value) => {
         this.#unlink(racer);
@@ -222,6 +221,32 @@ export class AbortScope {
         watcher.rejected(error);
       },
     );
+  }
+
+  /**
+   * Calls `watcher.rejected(reason)` as soon as the scope aborts, until `release` is given
+   * what this returns: a wait on no promise (a stage waiting for a turn of the event loop).
+   * Returns undefined, having called it already, if the scope has aborted.
+   */
+  hold(watcher: Watcher<never>): Hold | undefined {
+    if (this.aborted) {
+      watcher.rejected(this.reason);
+      return undefined;
+    }
+    const racer = this.#link(noop, watcher);
+    return racer;
+  }
+
+  #link(reject: (reason: unknown) => void, outcome: Racer['outcome']): Racer {
+    const racer: Racer = { reject, outcome, previous: undefined, next: this.#racers };
+    if (this.#racers !== undefined) this.#racers.previous = racer;
+    this.#racers = racer;
+    return racer;
+  }
+
+  /** Ends a `hold`: its watcher is no longer told of an abort. Idempotent. */
+  release(hold: Hold): void {
+    this.#unlink(hold as Racer);
   }
 
   #unlink(racer: Racer): void {

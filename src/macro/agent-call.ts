@@ -12,6 +12,7 @@ import type { AbortScope, RaceOutcome, Watcher } from '../internal/abort-scope.j
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import { type CallWrappers, wrappedCall } from './call-wrappers.js';
+import type { CompiledAgentStage } from './compiled.js';
 import { Invocation, type InvocationHost } from './invocation.js';
 import type { GateVerdict } from './types.js';
 
@@ -104,11 +105,18 @@ export class AgentCaller {
 const OUTPUT_ISSUES: IssueFormat = { keys: 'dots', place: 'after' };
 
 /** An agent's output checked against the stage's output schema. */
-export function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, path: string): unknown {
+function parseOutput(schema: z.ZodType, output: unknown, agent: Agent, path: string): unknown {
   const parsed = schema.safeParse(output);
   if (parsed.success) return parsed.data;
   const detail = formatIssues(parsed.error.issues, OUTPUT_ISSUES);
   throw new InvalidOutputError(agent.id, path, detail, parsed.error);
+}
+
+/** An into-call's answer, its invocation closed: the output, checked against the stage's output schema. */
+export function answerOf(invocation: Invocation, output: unknown, stage: CompiledAgentStage): unknown {
+  invocation.close();
+  const schema = stage.outputSchema;
+  return schema === undefined ? output : parseOutput(schema, output, invocation.callee, stage.path);
 }
 
 /** The task the scheduler runs once a slot is free: the call, unless the scope aborted meanwhile. */

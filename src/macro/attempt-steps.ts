@@ -5,7 +5,7 @@
  * frame or promise chain of its own. @internal
  * @module
  */
-import { type MacroError, QualityGateError } from '../errors.js';
+import type { MacroError } from '../errors.js';
 import type { AbortScope, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
 import { noop } from '../internal/noop.js';
@@ -16,8 +16,8 @@ import {
   type PhaseContext,
   type PipelineState,
 } from '../protocol/execution.js';
-import { isThenable } from '../protocol/quality-gates.js';
-import { agentFailure, parseOutput } from './agent-call.js';
+import { gatesFailed, isThenable } from '../protocol/quality-gates.js';
+import { agentFailure, answerOf } from './agent-call.js';
 import {
   ARTEFACTS,
   type AttemptHost,
@@ -180,19 +180,27 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     if (wait === NONE || wait === FAILING) return; // late: the attempt has already failed
     this.#bits = (this.#bits & ~WAIT) | NONE;
     try {
-      if (wait === CALL) this.took(value);
-      else if (wait === GATES) applyQaPass(this, value as GateCheck);
+      if (wait === CALL) {
+        const invocation = this.#invocation as Invocation;
+        this.#invocation = undefined;
+        this.output = answerOf(invocation, value, this.#node);
+        this.agent = invocation.callee.id;
+      } else if (wait === GATES) applyQaPass(this, value as GateCheck);
     } catch (caught) {
       this.failPhase(caught);
       return;
     }
-    if (this.#host.turns.admit(this)) this.proceed(); // else it goes on in a later turn
-  }
-
-  /** Goes on from a wait that is over (see TurnBudget). */
-  proceed(): void {
     try {
       this.resume();
+    } catch (caught) {
+      this.fault(caught);
+    }
+  }
+
+  /** Goes on in the turn it waited for (see resume): the next phase starts. */
+  proceed(): void {
+    try {
+      this.step(this.#phase + 1, this.#host.journal.now());
     } catch (caught) {
       this.fault(caught);
     }
@@ -214,19 +222,10 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     failLater(this, failure);
   }
 
-  /** Takes an into-call's output into the state, checked against the stage's output schema. */
-  private took(output: unknown): void {
-    const invocation = this.#invocation as Invocation;
-    invocation.close();
-    const agent = invocation.callee;
-    const node = this.#node;
-    this.#invocation = undefined;
-    this.output =
-      node.outputSchema === undefined ? output : parseOutput(node.outputSchema, output, agent, node.path);
-    this.agent = agent.id;
-  }
-
-  /** Goes on once a wait is over: with the phase's own promise, or the next phase. */
+  /**
+   * Goes on once a wait is over: with the phase's own promise; or the phase ends and the
+   * next starts, now or, once the turn's budget is spent, in a later turn.
+   */
   private resume(): void {
     if ((this.#bits & BESIDES) !== 0) {
       const returned = returnedBesides.get(this) as Promise<unknown>;
@@ -236,7 +235,10 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
       return;
     }
     const at = this.phaseEnded();
-    if (!Number.isNaN(at)) this.step(this.#phase + 1, at);
+    if (Number.isNaN(at)) return;
+    // Else it goes on in a later turn, or as soon as its scope aborts: its finished phases
+    // are kept, and the next to run fails with the reason.
+    if (this.#host.turns.admit(this, this.#scope)) this.step(this.#phase + 1, at);
   }
 
   /** Ends the running phase: failed if its scope aborted meanwhile. Returns its end time, NaN on failure. */
@@ -260,12 +262,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     const host = this.#host;
     const node = this.#node;
     try {
-      if (!this.passed) {
-        throw new QualityGateError(
-          node.path,
-          this.verdicts.filter((v) => !v.passed).map((v) => v.gate),
-        );
-      }
+      if (!this.passed) throw gatesFailed(node.path, this.verdicts);
       if ((this.#bits & ARTEFACTS) !== 0) host.journal.delivered(node.path, this.artefacts);
     } catch (caught) {
       this.failStage(caught);

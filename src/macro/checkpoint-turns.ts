@@ -66,7 +66,7 @@ export class CheckpointTurns {
       try {
         taker.takeTurn();
       } catch (error) {
-        fault ??= { error }; // the others still write; the first fault is thrown once they have
+        fault ??= { error }; // the others still write; the first fault is thrown once this slice has
       }
       if (due.size > 0 && Date.now() >= until) {
         // The turn's budget is spent: the rest write in the next turn, ahead of those added since.
@@ -104,5 +104,7 @@ export class CheckpointTurns {
     if (!due.delete(taker) || due.size > 0) return;
     this.#clear(this.#pending); // set: a taker was due; cleared by the timers that scheduled it
     this.#pending = undefined;
+    this.#postponed = 0; // the next write waits afresh
+    this.#draining = false;
   }
 }

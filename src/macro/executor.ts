@@ -77,9 +77,9 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
   // ── the run ───────────────────────────────────────────────────────────────
 
   async execute(): Promise<MacroResult> {
-    const turn = this.#svc.turns.wait();
-    if (turn !== undefined) await turn; // many runs started at once: the rest start in later turns
     const { scope } = this.#req;
+    const turn = this.#svc.turns.wait(scope);
+    if (turn !== undefined) await turn; // many runs started at once: the rest start in later turns
     const startedAt = this.#req.startedAt ?? this.#svc.now();
     const { name } = this.#req.macro;
     const start = {

@@ -4,9 +4,8 @@
  * @internal
  * @module
  */
-import { QualityGateError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
-import { checkGate } from '../protocol/quality-gates.js';
+import { checkGate, gatesFailed } from '../protocol/quality-gates.js';
 import type { Journal } from './journal.js';
 import type { GateVerdict, MacroContext, QualityGate } from './types.js';
 
@@ -108,10 +107,5 @@ export async function checkMacroGates(
   const checked = checkGates(host, gates, output, site);
   // Raced, so a gate that never settles cannot outlast a cancellation or a deadline.
   const { passed, verdicts } = checked instanceof Promise ? await scope.race(checked) : checked;
-  if (!passed) {
-    throw new QualityGateError(
-      path,
-      verdicts.filter((v) => !v.passed).map((v) => v.gate),
-    );
-  }
+  if (!passed) throw gatesFailed(path, verdicts);
 }

@@ -12,11 +12,11 @@
  * @module
  */
 
-import { QualityGateError } from '../errors.js';
 import type { Artefact } from '../model/artefact.js';
 import type { MacroContext } from '../model/context.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { GateVerdict } from '../model/quality-gate.js';
+import { gatesFailed } from './quality-gates.js';
 
 /** The state one stage attempt carries through its phases. Phases update it in place. */
 export interface PipelineState {
@@ -231,12 +231,7 @@ export class DeliveryStage extends ExecutionStage {
     return !state.passed || ctx.delivers;
   }
   execute(state: PipelineState, ctx: PhaseContext): void {
-    if (!state.passed) {
-      throw new QualityGateError(
-        ctx.stage.path,
-        failedVerdicts(state).map((v) => v.gate),
-      );
-    }
+    if (!state.passed) throw gatesFailed(ctx.stage.path, state.verdicts);
     state.artefacts.push(...ctx.deliver(state.output));
   }
 }

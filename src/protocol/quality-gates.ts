@@ -3,7 +3,7 @@
  * @module
  */
 import { z } from 'zod';
-import { InvalidOutputError, wrapUserError } from '../errors.js';
+import { InvalidOutputError, QualityGateError, wrapUserError } from '../errors.js';
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { MacroContext } from '../model/context.js';
 import type {
@@ -93,6 +93,14 @@ export function latestVerdictsPass(verdicts: readonly GateVerdict[]): boolean {
 }
 
 /** Whether `value` is a promise or another thenable. @internal */
+/** The error of output that fails its gates at `path`: the gates of the failed verdicts. */
+export function gatesFailed(path: string, verdicts: readonly GateVerdict[]): QualityGateError {
+  return new QualityGateError(
+    path,
+    verdicts.filter((v) => !v.passed).map((v) => v.gate),
+  );
+}
+
 export function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&

@@ -4,6 +4,8 @@
  * wait for the next one, in the order they came.
  * @module
  */
+import { setImmediate } from 'node:timers';
+import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
 
 /** Something whose next step may wait for a later turn of the event loop. */
 export interface Continuation {
@@ -17,15 +19,19 @@ export const TURN_BUDGET_MS = 10;
 /** Stages that may go on before the clock is read again: a reading is ~40 ns, a stage ~2 µs. */
 const CHECK_EVERY = 32;
 
+/** Slots let through before the queue is compacted, if they are half of it or more. */
+const COMPACT_AFTER = 1024;
+
 /**
  * The turn budget of one orchestrator. Without it, 10,000 runs whose agents answer
  * together go on in one turn (their next stages start from the answers' callbacks), and
  * the loop stays blocked for hundreds of milliseconds; with it, a turn takes the
  * continuations that fit in {@link TURN_BUDGET_MS} and the rest go on in the turns after.
  *
- * The clock and the turns are the globals `Date.now` and `setImmediate` at the time of
- * the call: under a test's fake timers the clock stands still within a turn, so nothing
- * waits, and a turn is never left to timers that have been replaced since.
+ * The clock is the global `Date.now` at the time of the call: under a test's fake timers
+ * it stands still within a turn, so nothing waits. The turns are Node's own `setImmediate`
+ * (from `node:timers`, which fake timers leave alone), so a turn is never left to fakes
+ * that are uninstalled before they run it; their async APIs yield to it.
  */
 export class TurnBudget {
   /** When the engine's work in this turn began; NaN while no turn is open. */
@@ -35,8 +41,7 @@ export class TurnBudget {
   /** Continuations waiting for a later turn, oldest first, from `#head` on. */
   #queue: Continuation[] = [];
   #head = 0;
-  #pending: ReturnType<typeof setImmediate> | undefined = undefined;
-  #scheduled: typeof setImmediate | undefined = undefined;
+  #pending = false;
   readonly #live: { readonly size: number } | undefined;
 
   /**
@@ -49,23 +54,25 @@ export class TurnBudget {
 
   /**
    * True when `next` may go on now; false when it was queued for a later turn (the
-   * turn's budget is spent, or others wait before it).
+   * turn's budget is spent, or others wait before it). Once `scope` aborts, a queued
+   * `next` goes on at once (in a microtask), out of turn: the abort is not kept waiting.
    */
-  admit(next: Continuation): boolean {
+  admit(next: Continuation, scope: AbortScope): boolean {
     if (this.#fits()) return true;
-    this.#queue.push(next);
+    this.#queue.push(new Held(next, scope));
     this.#schedule();
     return false;
   }
 
   /**
    * For a run about to start: undefined when it may start now, or a promise of the later
-   * turn it starts in (10,000 runs started at once would otherwise all start in one turn).
+   * turn it starts in (10,000 runs started at once would otherwise all start in one turn),
+   * or of `scope`'s abort, whichever comes first.
    */
-  wait(): Promise<void> | undefined {
+  wait(scope: AbortScope): Promise<void> | undefined {
     if (this.#fits()) return undefined;
     return new Promise<void>((proceed) => {
-      this.#queue.push({ proceed });
+      this.#queue.push(new Held({ proceed }, scope));
       this.#schedule();
     });
   }
@@ -97,16 +104,16 @@ export class TurnBudget {
     this.#schedule();
   }
 
-  /** The turn ends with the next Immediate (scheduled again if `setImmediate` was replaced since). */
+  /** The turn ends with the next Immediate. */
   #schedule(): void {
-    if (this.#pending !== undefined && this.#scheduled === setImmediate) return;
-    this.#scheduled = setImmediate;
-    this.#pending = setImmediate(endOfTurn, this);
+    if (this.#pending) return;
+    this.#pending = true;
+    setImmediate(endOfTurn, this);
   }
 
   /** A new turn: the waiting continuations go on, as many as its budget allows. @internal */
   turn(): void {
-    this.#pending = undefined;
+    this.#pending = false;
     this.#openedAt = Number.NaN;
     if (this.#head === this.#queue.length) return;
     this.#open();
@@ -128,12 +135,51 @@ export class TurnBudget {
    * run's start) counts against the budget too.
    */
   readonly #drain = (): void => {
-    if (this.#head === this.#queue.length) {
+    const queue = this.#queue;
+    if (this.#head === queue.length) {
       this.#queue = [];
       this.#head = 0;
-    } else if (Date.now() - this.#openedAt < TURN_BUDGET_MS) this.#next();
+      return;
+    }
+    if (this.#head > COMPACT_AFTER && this.#head * 2 > queue.length) {
+      // Under sustained load the queue never empties: drop the slots already let through.
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (Date.now() - this.#openedAt < TURN_BUDGET_MS) this.#next();
     // else the rest go on in the next turn, which #open scheduled
   };
+}
+
+/** A queued continuation that its scope's abort lets go on at once; it goes on once either way. */
+class Held implements Continuation, Watcher<never> {
+  #next: Continuation | undefined;
+  readonly #scope: AbortScope;
+  readonly #hold: Hold | undefined;
+
+  constructor(next: Continuation, scope: AbortScope) {
+    this.#next = next;
+    this.#scope = scope;
+    this.#hold = scope.hold(this); // an aborted scope calls rejected() now: it goes on in a microtask
+  }
+
+  proceed(): void {
+    const next = this.#next;
+    if (next === undefined) return; // it went on when its scope aborted
+    this.#next = undefined;
+    if (this.#hold !== undefined) this.#scope.release(this.#hold);
+    next.proceed();
+  }
+
+  fulfilled(): void {} // a hold settles only by an abort
+  rejected(): void {
+    // Not from inside `abort()`: what goes on emits events and may abort other scopes.
+    proceedLater(this);
+  }
+}
+
+function proceedLater(held: Held): void {
+  queueMicrotask(() => held.proceed());
 }
 
 /** What a budget's Immediate calls when the turn it was opened in is over. */

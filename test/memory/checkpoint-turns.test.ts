@@ -187,6 +187,65 @@ describe('CheckpointTurns', () => {
     await nextTurn();
     expect(log).toEqual(['slow', 'b']);
   });
+  it('throws the first fault of a slice in that turn, and writes the rest in the next', () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const scheduled: (() => void)[] = [];
+    vi.spyOn(globalThis, 'setImmediate').mockImplementation(((callback: () => void) => {
+      scheduled.push(callback);
+      return {} as NodeJS.Immediate;
+    }) as unknown as typeof setImmediate);
+    const turns = new CheckpointTurns();
+    const log: string[] = [];
+    const fault = new Error('write refused');
+    turns.add({
+      takeTurn: () => {
+        now += TURN_BUDGET_MS;
+        throw fault;
+      },
+    });
+    turns.add(taker(log, 'rest'));
+    expect(() => scheduled[0]?.()).toThrow(fault);
+    expect(log).toEqual([]);
+    expect(scheduled).toHaveLength(2);
+    scheduled[1]?.();
+    expect(log).toEqual(['rest']);
+  });
+
+  it('does not call a taker left for the next slice that was removed meanwhile', async () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const turns = new CheckpointTurns();
+    const log: string[] = [];
+    turns.add({
+      takeTurn: () => {
+        log.push('slow');
+        now += TURN_BUDGET_MS;
+      },
+    });
+    const left = taker(log, 'left');
+    turns.add(left);
+    turns.add(taker(log, 'kept'));
+    await nextTurn();
+    turns.remove(left);
+    await nextTurn();
+    expect(log).toEqual(['slow', 'kept']);
+  });
+
+  it('lets writes added after every due one was removed wait for the backlog afresh', async () => {
+    const backlog = { waiting: 1 };
+    const turns = new CheckpointTurns(backlog);
+    const log: string[] = [];
+    const first = taker(log, 'first');
+    turns.add(first);
+    for (let i = 0; i < 10; i++) await nextTurn(); // ten of its sixteen turns waited
+    turns.remove(first);
+    turns.add(taker(log, 'second'));
+    for (let i = 0; i < 10; i++) await nextTurn();
+    expect(log).toEqual([]); // it waits its own sixteen, not the six left
+    for (let i = 0; i < 7; i++) await nextTurn();
+    expect(log).toEqual(['second']);
+  });
 });
 
 describe("runs under 'async' durability", () => {

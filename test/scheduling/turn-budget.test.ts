@@ -7,6 +7,7 @@ import {
   MacroOrchestrator,
   type StageDefinition,
 } from '../../src/index.js';
+import { AbortScope } from '../../src/internal/abort-scope.js';
 import { type Continuation, TURN_BUDGET_MS, TurnBudget } from '../../src/scheduling/turn-budget.js';
 
 afterEach(() => {
@@ -35,8 +36,20 @@ function step(log: string[], name: string, work?: () => void): Continuation {
 
 /** Admits continuations named `prefix0…` until one is queued; returns how many went on at once. */
 function admitUntilQueued(budget: TurnBudget, log: string[], prefix: string, limit = 1_000): number {
-  for (let i = 0; i < limit; i++) if (!budget.admit(step(log, `${prefix}${i}`))) return i;
+  for (let i = 0; i < limit; i++) if (!budget.admit(step(log, `${prefix}${i}`), scope)) return i;
   return limit;
+}
+
+/** A scope that never aborts, for continuations whose abort the test does not look at. */
+const scope = AbortScope.root();
+
+/** A budget whose turn is spent: the next continuation admitted is queued. */
+function spentBudget(clock: { now: number }): TurnBudget {
+  const budget = new TurnBudget();
+  budget.admit(step([], 'opens'), scope);
+  clock.now += TURN_BUDGET_MS;
+  admitUntilQueued(budget, [], 'spends');
+  return budget;
 }
 
 describe('TurnBudget', () => {
@@ -52,11 +65,11 @@ describe('TurnBudget', () => {
     const clock = stoppedClock();
     const budget = new TurnBudget();
     const log: string[] = [];
-    expect(budget.admit(step(log, 'first'))).toBe(true);
+    expect(budget.admit(step(log, 'first'), scope)).toBe(true);
     clock.now += TURN_BUDGET_MS;
     const admitted = admitUntilQueued(budget, log, 's');
     expect(admitted).toBeLessThan(32); // the clock is read at least every 32 continuations
-    expect(budget.admit(step(log, 'later'))).toBe(false);
+    expect(budget.admit(step(log, 'later'), scope)).toBe(false);
     expect(budget.waiting).toBe(2);
     expect(log).toEqual([]);
     await nextTurn();
@@ -67,7 +80,7 @@ describe('TurnBudget', () => {
   it('reads the clock once per 32 continuations, not per continuation', () => {
     const clock = stoppedClock();
     const budget = new TurnBudget();
-    budget.admit(step([], 'opens'));
+    budget.admit(step([], 'opens'), scope);
     const reads = vi.mocked(Date.now).mock.calls.length;
     clock.now += TURN_BUDGET_MS;
     expect(admitUntilQueued(budget, [], 's')).toBe(31);
@@ -78,12 +91,12 @@ describe('TurnBudget', () => {
     const clock = stoppedClock();
     const budget = new TurnBudget();
     const log: string[] = [];
-    budget.admit(step(log, 'opens'));
+    budget.admit(step(log, 'opens'), scope);
     clock.now += TURN_BUDGET_MS;
     admitUntilQueued(budget, log, 'a');
     // Within the same turn, the clock set back: the queue still goes first.
     clock.now -= TURN_BUDGET_MS;
-    expect(budget.admit(step(log, 'b'))).toBe(false);
+    expect(budget.admit(step(log, 'b'), scope)).toBe(false);
     await nextTurn();
     expect(log.at(-1)).toBe('b');
   });
@@ -92,7 +105,7 @@ describe('TurnBudget', () => {
     const clock = stoppedClock();
     const budget = new TurnBudget();
     const log: string[] = [];
-    budget.admit(step(log, 'opens'));
+    budget.admit(step(log, 'opens'), scope);
     clock.now += TURN_BUDGET_MS;
     admitUntilQueued(budget, log, 'x');
     // Five more wait; each takes 4 ms when it goes on: a 10 ms turn takes three.
@@ -101,6 +114,7 @@ describe('TurnBudget', () => {
         step(log, `w${i}`, () => {
           clock.now += 4;
         }),
+        scope,
       );
     await nextTurn();
     expect(log).toEqual(['x31', 'w0', 'w1', 'w2']);
@@ -109,28 +123,16 @@ describe('TurnBudget', () => {
     expect(log).toEqual(['x31', 'w0', 'w1', 'w2', 'w3', 'w4']);
   });
 
-  it('opens a fresh budget in a turn after one that spent its own', async () => {
-    const clock = stoppedClock();
-    const budget = new TurnBudget();
-    budget.admit(step([], 'opens'));
-    clock.now += TURN_BUDGET_MS;
-    admitUntilQueued(budget, [], 'a');
-    await nextTurn();
-    await nextTurn();
-    expect(budget.waiting).toBe(0);
-    expect(admitUntilQueued(budget, [], 'b', 100)).toBe(100);
-  });
-
   it('lets every continuation go on while fewer than two runs are live, however long the turn', () => {
     const clock = stoppedClock();
     const live = { size: 1 };
     const budget = new TurnBudget(live);
     for (let i = 0; i < 500; i++) {
       clock.now += TURN_BUDGET_MS;
-      expect(budget.admit(step([], `alone${i}`))).toBe(true);
+      expect(budget.admit(step([], `alone${i}`), scope)).toBe(true);
     }
     live.size = 2;
-    budget.admit(step([], 'opens'));
+    budget.admit(step([], 'opens'), scope);
     clock.now += TURN_BUDGET_MS;
     expect(admitUntilQueued(budget, [], 'shared')).toBeLessThan(32);
   });
@@ -141,27 +143,105 @@ describe('TurnBudget', () => {
     expect(admitUntilQueued(budget, [], 's', 5_000)).toBe(5_000);
   });
 
-  it('schedules its turn again with the real setImmediate when the fake one it used was uninstalled', async () => {
+  it("ends its turns with Node's own setImmediate, so fake timers uninstalled before they ran cannot stall it", async () => {
     const clock = stoppedClock();
     vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] });
     const budget = new TurnBudget();
     const log: string[] = [];
-    budget.admit(step(log, 'opens')); // its turn ends with a fake Immediate
-    vi.useRealTimers();
+    budget.admit(step(log, 'opens'), scope);
     clock.now += TURN_BUDGET_MS;
     admitUntilQueued(budget, log, 's');
+    vi.useRealTimers(); // the fakes go, and whatever they were to run with them
     await nextTurn();
     expect(budget.waiting).toBe(0);
     expect(log).toEqual(['s31']);
   });
+
+  it('opens a fresh budget in the turn after one spent, with the clock moved on', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    await nextTurn();
+    await nextTurn();
+    clock.now += 5 * TURN_BUDGET_MS; // a later time: the new turn's budget counts from its own start
+    expect(admitUntilQueued(budget, [], 'b', 100)).toBe(100);
+  });
+
+  it('lets a queued continuation go on at once, out of turn, when its scope aborts, and only once', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    const log: string[] = [];
+    const aborting = AbortScope.root();
+    budget.admit(step(log, 'first'), scope);
+    expect(budget.admit(step(log, 'aborted'), aborting)).toBe(false);
+    aborting.abort(new Error('cancelled'));
+    expect(log).toEqual([]); // not from inside abort()
+    await Promise.resolve();
+    expect(log).toEqual(['aborted']);
+    await nextTurn();
+    await nextTurn();
+    expect(log).toEqual(['aborted', 'first']);
+    expect(budget.waiting).toBe(0);
+  });
+
+  it('lets a continuation whose scope has already aborted go on in a microtask', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    const log: string[] = [];
+    const aborted = AbortScope.root();
+    aborted.abort(new Error('cancelled'));
+    expect(budget.admit(step(log, 'late'), aborted)).toBe(false);
+    expect(log).toEqual([]);
+    await Promise.resolve();
+    expect(log).toEqual(['late']);
+  });
+
+  it('leaves the scope of a continuation that went on in its turn with nothing to call on a later abort', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    const log: string[] = [];
+    const aborting = AbortScope.root();
+    budget.admit(step(log, 'queued'), aborting);
+    await nextTurn();
+    await nextTurn();
+    expect(log).toEqual(['queued']);
+    aborting.abort(new Error('later'));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(log).toEqual(['queued']);
+  });
+
+  it('keeps the order of thousands of waiting continuations over many turns while more keep coming', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    const log: string[] = [];
+    const expected: string[] = [];
+    let n = 0;
+    const add = (count: number) => {
+      for (let i = 0; i < count; i++, n++) {
+        expected.push(`c${n}`);
+        // Each takes 1 ms: a turn takes about ten.
+        budget.admit(
+          step(log, `c${n}`, () => (clock.now += 1)),
+          scope,
+        );
+      }
+    };
+    add(1_500);
+    while (budget.waiting > 0) {
+      await nextTurn();
+      if (n < 4_000) add(20); // more than a turn takes: the queue is compacted as it goes, never emptied
+    }
+    expect(log).toEqual(expected);
+  });
+
   it('lets one waiting continuation go on in each turn even when the clock says the budget is spent', async () => {
     const clock = stoppedClock();
     const budget = new TurnBudget();
     const log: string[] = [];
-    budget.admit(step(log, 'opens'));
+    budget.admit(step(log, 'opens'), scope);
     clock.now += TURN_BUDGET_MS;
     admitUntilQueued(budget, log, 'a');
-    budget.admit(step(log, 'b'));
+    budget.admit(step(log, 'b'), scope);
     // From now on every reading is a budget later: a turn never has time left.
     vi.mocked(Date.now).mockImplementation(() => (clock.now += TURN_BUDGET_MS));
     await nextTurn();
@@ -174,7 +254,7 @@ describe('TurnBudget', () => {
     const clock = stoppedClock();
     const budget = new TurnBudget();
     const log: string[] = [];
-    budget.admit(step(log, 'opens'));
+    budget.admit(step(log, 'opens'), scope);
     clock.now += TURN_BUDGET_MS;
     admitUntilQueued(budget, log, 'a');
     // The first goes on, and its work (a microtask later) spends the budget: the second waits a turn.
@@ -184,8 +264,9 @@ describe('TurnBudget', () => {
           clock.now += TURN_BUDGET_MS;
         });
       }),
+      scope,
     );
-    budget.admit(step(log, 'next'));
+    budget.admit(step(log, 'next'), scope);
     await nextTurn();
     expect(log).toEqual(['a31', 'slow']);
     await nextTurn();
@@ -195,16 +276,27 @@ describe('TurnBudget', () => {
   it('gives a run about to start no promise while the turn has budget, and one of a later turn once it has none', async () => {
     const clock = stoppedClock();
     const budget = new TurnBudget();
-    expect(budget.wait()).toBeUndefined();
+    expect(budget.wait(scope)).toBeUndefined();
     clock.now += TURN_BUDGET_MS;
     admitUntilQueued(budget, [], 'a');
     const log: string[] = [];
-    const started = budget.wait()?.then(() => log.push('started'));
+    const started = budget.wait(scope)?.then(() => log.push('started'));
     expect(started).toBeInstanceOf(Promise);
     expect(budget.waiting).toBe(2);
     await started;
     expect(log).toEqual(['started']);
     expect(budget.waiting).toBe(0);
+  });
+
+  it('gives a run about to start a promise that its scope aborting settles at once', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    const aborting = AbortScope.root();
+    const log: string[] = [];
+    void budget.wait(aborting)?.then(() => log.push('started'));
+    aborting.abort(new Error('cancelled'));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(log).toEqual(['started']);
   });
 });
 
@@ -259,6 +351,7 @@ describe('many runs', () => {
     expect(settled.map((r) => r.status)).toEqual(settled.map(() => 'succeeded'));
     expect(turnsOfSecondCalls[0]).toBe(0);
     expect(new Set(turnsOfSecondCalls).size).toBeGreaterThan(1);
+    expect(turnsOfSecondCalls).toHaveLength(RUNS); // each run's second stage went on once
   });
   it('but one go on in one turn, as a hand-written loop would, however long it takes', async () => {
     let turn = 0;
@@ -289,10 +382,12 @@ describe('many runs', () => {
     const RUNS = 100;
     let turn = 0;
     const turnsOfFirstCalls: number[] = [];
+    const inputs: number[] = [];
     const agent = defineAgent({
       id: 'a',
       invoke: (input: number) => {
         turnsOfFirstCalls.push(turn);
+        inputs.push(input);
         return input + 1;
       },
     });
@@ -315,5 +410,6 @@ describe('many runs', () => {
     expect(settled.map((r) => r.output)).toEqual(settled.map((_, i) => i + 1));
     expect(turnsOfFirstCalls[0]).toBe(0);
     expect(new Set(turnsOfFirstCalls).size).toBeGreaterThan(1);
+    expect(inputs).toEqual(inputs.map((_, i) => i)); // they started in the order they were asked to
   });
 });
