@@ -1,6 +1,6 @@
 /**
- * Group commit for `SqliteMemory`: thousands of runs checkpointing in the same turn of the
- * event loop share one transaction instead of committing one each.
+ * Group commit for `SqliteMemory`: thousands of runs starting, checkpointing or ending in
+ * the same turn of the event loop share one transaction instead of committing one each.
  * @internal
  * @module
  */
@@ -11,18 +11,20 @@ import type Database from 'better-sqlite3';
 import { isLockError } from './sqlite-locks.js';
 
 /**
- * Checkpoints a turn writes at once, each its own transaction, before the next ones wait
- * for the turn's end to commit together. A single run's checkpoints (one per stage) stay
- * immediate; under load, a turn's checkpoints cost one commit (at 10,000 concurrent runs,
- * a commit each was 60% of the time). Only checkpoints are batched: a run's first and
- * final writes (header, audit, result) and lease claims run at once, so a cancelled run's
- * result is stored within the turn its grace allows, and a lease is held as soon as taken.
+ * Writes a turn makes at once, each its own transaction, before the next ones wait for
+ * the turn's end to commit together. A single run's writes stay immediate; under load, a
+ * turn's checkpoints, run headers and results cost one commit (at 10,000 concurrent runs,
+ * a commit each was 60% of the time). The result of a cancelled or timed-out run, audit
+ * appends and lease claims and renewals run at once: such a run's result is stored within
+ * the turn its grace allows, and a lease is held as soon as it is taken.
  */
 export const IMMEDIATE_WRITES_PER_TURN = 8;
 
 interface Waiting {
   readonly operation: string;
   readonly write: () => unknown;
+  /** Told the write's value once it is committed, before its promise settles. */
+  readonly committed: ((value: unknown) => void) | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -78,10 +80,20 @@ export class TurnBatch {
     return this.#writes <= IMMEDIATE_WRITES_PER_TURN;
   }
 
-  /** Queues `write` for the commit at the end of this turn; settles with its value or error. */
-  join<T>(operation: string, write: () => T): Promise<T> {
+  /**
+   * Queues `write` for the commit at the end of this turn; settles with its value or error.
+   * `committed` is told the value as soon as it is committed, before the promise settles
+   * (a `close()` that flushes the batch sees its effect at once).
+   */
+  join<T>(operation: string, write: () => T, committed?: (value: T) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#waiting.push({ operation, write, resolve: resolve as (value: unknown) => void, reject });
+      this.#waiting.push({
+        operation,
+        write,
+        committed: committed as ((value: unknown) => void) | undefined,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
     });
   }
 
@@ -98,14 +110,20 @@ export class TurnBatch {
       try {
         outcomes = this.#commit(waiting);
       } catch {
-        for (const w of waiting) this.#alone(w.operation, w.write).then(w.resolve, w.reject);
+        for (const w of waiting) {
+          const committed = w.committed;
+          const alone = this.#alone(w.operation, w.write);
+          (committed === undefined ? alone : alone.then(tell(committed))).then(w.resolve, w.reject);
+        }
         return;
       }
       for (let i = 0; i < outcomes.length; i++) {
         const outcome = outcomes[i] as Outcome;
         const w = waiting[i] as Waiting;
-        if (outcome.ok) w.resolve(outcome.value);
-        else w.reject(outcome.error);
+        if (outcome.ok) {
+          w.committed?.(outcome.value);
+          w.resolve(outcome.value);
+        } else w.reject(outcome.error);
       }
       if (outcomes.length === waiting.length) return;
       // The rest go first in the next slice, ahead of the writes made meanwhile.
@@ -121,5 +139,13 @@ export class TurnBatch {
   readonly #endTurn = (): void => {
     this.#writes = 0;
     this.flush();
+  };
+}
+
+/** Passes a value on once `committed` has been told it. */
+function tell(committed: (value: unknown) => void): (value: unknown) => unknown {
+  return (value) => {
+    committed(value);
+    return value;
   };
 }

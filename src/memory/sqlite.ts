@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
+import { noop } from '../internal/noop.js';
 import type { MacroResult } from '../model/result.js';
 import { type ClaimStaleOptions, HeldLeases, leaseLost } from './lease.js';
 import type {
@@ -146,18 +147,18 @@ export class SqliteMemory implements MemoryAdapter {
 
   beginRun(header: RunHeader): Promise<void> {
     if (!this.db.open) return this.#closed(header.runId, 'beginRun');
-    return this.#write('beginRun', this.#beginRun, header).then((token) =>
-      this.#held.hold(header.runId, token),
-    );
+    const { runId } = header;
+    // Held as soon as committed: a close() that commits a busy turn's batch gives it back.
+    const hold = (token: number) => this.#held.hold(runId, token);
+    if (this.#queue !== undefined || this.#batch.admit()) {
+      return this.#write('beginRun', this.#beginRun, header).then(hold);
+    }
+    return this.#batch.join('beginRun', () => this.#beginRun(header), hold).then(noop);
   }
 
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     if (!this.db.open) return this.#closed(runId, 'saveCheckpoint');
-    // Past the first few of a turn, checkpoints commit together when the turn ends (TurnBatch).
-    if (this.#queue === undefined && !this.#batch.admit()) {
-      return this.#batch.join('saveCheckpoint', () => this.#saveCheckpoint(runId, checkpoint, audit));
-    }
-    return this.#write('saveCheckpoint', this.#saveCheckpoint, runId, checkpoint, audit);
+    return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, runId, checkpoint, audit);
   }
 
   loadRun(runId: string): Promise<StoredRun | undefined> {
@@ -166,7 +167,12 @@ export class SqliteMemory implements MemoryAdapter {
 
   saveResult(result: MacroResult): Promise<void> {
     if (!this.db.open) return this.#closed(result.runId, 'saveResult');
-    return this.#write('saveResult', this.#saveResult, result).then(() => this.#held.release(result.runId));
+    // A cancelled or timed-out run waits one turn for its result (see withGrace): written at once.
+    const saving =
+      result.status === 'cancelled' || result.status === 'partial'
+        ? this.#write('saveResult', this.#saveResult, result)
+        : this.#writeInTurn('saveResult', this.#saveResult, result);
+    return saving.then(() => this.#held.release(result.runId));
   }
 
   loadResult(runId: string): Promise<MacroResult | undefined> {
@@ -264,6 +270,21 @@ export class SqliteMemory implements MemoryAdapter {
       }
     }
     return this.#enqueue(operation, () => write(a, b as B, c as C), undefined);
+  }
+
+  /**
+   * As {@link #write}, but past the first few writes of a turn, the write commits with the
+   * others when the turn ends (TurnBatch): at 10,000 runs, a commit each was most of the time.
+   */
+  #writeInTurn<A, B, C, T>(
+    operation: string,
+    write: (a: A, b: B, c: C) => T,
+    a: A,
+    b?: B,
+    c?: C,
+  ): Promise<T> {
+    if (this.#queue !== undefined || this.#batch.admit()) return this.#write(operation, write, a, b, c);
+    return this.#batch.join(operation, () => write(a, b as B, c as C));
   }
 
   /** Runs a read at once; when it meets a lock, tries again as {@link #retry} does. Reads never queue. */

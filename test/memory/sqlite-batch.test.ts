@@ -16,7 +16,7 @@ import {
 } from '../../src/index.js';
 import { BATCH_SLICE_MS, IMMEDIATE_WRITES_PER_TURN, TurnBatch } from '../../src/memory/sqlite-batch.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import { checkpoint, header, stage } from '../../src/testing.js';
+import { checkpoint, header, result, stage } from '../../src/testing.js';
 
 let dir: string;
 let db: Database.Database;
@@ -99,6 +99,52 @@ describe('TurnBatch', () => {
     const rows = db.prepare('SELECT n FROM t ORDER BY n').pluck().all() as number[];
     expect(rows).toEqual(Array.from({ length: 16 }, (_, n) => n).filter((n) => n !== 12));
     expect(alone).toEqual([]); // committed in the batch, not tried again on their own
+  });
+
+  it("tells a batched write's committed hook its value as the batch commits, before its promise settles", () => {
+    const batch = batchOf();
+    writes(batch, IMMEDIATE_WRITES_PER_TURN);
+    const told: unknown[] = [];
+    const joined = batch.join('w', db.transaction(insert(99)), (value) => told.push(value));
+    batch.flush();
+    expect(told).toEqual([{ n: 99, inTransaction: true }]);
+    return expect(joined).resolves.toEqual({ n: 99, inTransaction: true });
+  });
+
+  it("tells a batched write's committed hook nothing when the write throws", async () => {
+    const batch = batchOf();
+    writes(batch, IMMEDIATE_WRITES_PER_TURN);
+    const told: unknown[] = [];
+    const refused = new Error('refused');
+    const joined = batch.join(
+      'w',
+      db.transaction(() => {
+        throw refused;
+      }),
+      (value) => told.push(value),
+    );
+    batch.flush();
+    await expect(joined).rejects.toBe(refused);
+    expect(told).toEqual([]);
+  });
+
+  it('tells the committed hook of a write tried again on its own only once that write has committed', async () => {
+    const other = new Database(join(dir, 'batch.db'));
+    other.pragma('busy_timeout = 0');
+    db.pragma('busy_timeout = 0');
+    const alone: string[] = [];
+    const batch = batchOf(alone);
+    writes(batch, IMMEDIATE_WRITES_PER_TURN);
+    const told: unknown[] = [];
+    const joined = batch.join('w', db.transaction(insert(99)), (value) => told.push(value));
+    other.exec('BEGIN IMMEDIATE'); // the batch meets the lock and is rolled back
+    batch.flush();
+    expect(told).toEqual([]);
+    other.exec('COMMIT');
+    other.close();
+    await expect(joined).resolves.toEqual({ n: 99, inTransaction: true });
+    expect(alone).toEqual(['w']);
+    expect(told).toEqual([{ n: 99, inTransaction: true }]);
   });
 
   it('tries every write of a batch again on its own, in order and once, when SQLite rolls the batch back', async () => {
@@ -201,6 +247,51 @@ describe('SqliteMemory under many writes in one turn', () => {
     const stored = await Promise.all(ids.map((id) => again.loadRun(id)));
     expect(stored.map((s) => s?.checkpoints.length)).toEqual(ids.map(() => 1));
     again.close();
+  });
+
+  it('commits the headers of runs begun in a busy turn together, when the turn ends', async () => {
+    const path = join(dir, 'runs.db');
+    const memory = new SqliteMemory({ path });
+    const reader = new Database(path, { readonly: true });
+    const count = () => reader.prepare('SELECT count(*) FROM runs').pluck().get();
+    const begun = Promise.all(Array.from({ length: 20 }, (_, i) => memory.beginRun(header(`r${i}`))));
+    expect(count()).toBe(IMMEDIATE_WRITES_PER_TURN);
+    await begun;
+    expect(count()).toBe(20);
+    reader.close();
+    memory.close();
+  });
+
+  it('commits the results of runs that end in a busy turn together, when the turn ends', async () => {
+    const path = join(dir, 'runs.db');
+    const memory = new SqliteMemory({ path });
+    const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    for (const id of ids) await memory.beginRun(header(id));
+    await new Promise((resolve) => setImmediate(resolve)); // a new turn
+    const reader = new Database(path, { readonly: true });
+    const ended = () => reader.prepare("SELECT count(*) FROM runs WHERE status = 'succeeded'").pluck().get();
+    const saved = Promise.all(ids.map((id) => memory.saveResult(result(id))));
+    expect(ended()).toBe(IMMEDIATE_WRITES_PER_TURN);
+    await saved;
+    expect(ended()).toBe(20);
+    reader.close();
+    memory.close();
+  });
+
+  it('writes the result of a cancelled or timed-out run at once, even in a busy turn', async () => {
+    const path = join(dir, 'runs.db');
+    const memory = new SqliteMemory({ path });
+    const ids = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    for (const id of ids) await memory.beginRun(header(id));
+    await new Promise((resolve) => setImmediate(resolve));
+    const reader = new Database(path, { readonly: true });
+    const status = (id: string) => reader.prepare('SELECT status FROM runs WHERE run_id = ?').pluck().get(id);
+    const saved = ids.slice(0, 10).map((id) => memory.saveResult(result(id)));
+    saved.push(memory.saveResult(result('r10', 'cancelled')), memory.saveResult(result('r11', 'partial')));
+    expect([status('r9'), status('r10'), status('r11')]).toEqual(['running', 'cancelled', 'partial']);
+    await Promise.all(saved);
+    reader.close();
+    memory.close();
   });
 
   it('gives back at close the leases of runs begun in a busy turn', async () => {
