@@ -156,8 +156,11 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
       }
       this.#bits &= ~IN_EXECUTE;
       if ((this.#bits & WAIT) !== NONE) return; // goes on in fulfilled() or rejected()
+      if (this.#phaseScope.aborted) {
+        this.failPhase(this.#phaseScope.reason);
+        return;
+      }
       now = this.phaseEnded();
-      if (Number.isNaN(now)) return;
     }
     this.pipelineEnded(now);
   }
@@ -186,21 +189,21 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
         this.output = answerOf(invocation, value, this.#node);
         this.agent = invocation.callee.id;
       } else if (wait === GATES) applyQaPass(this, value as GateCheck);
+      // Aborted by what took the answer (an output schema's transform): no later phase runs.
+      if (this.#phaseScope.aborted) throw this.#phaseScope.reason;
     } catch (caught) {
       this.failPhase(caught);
       return;
     }
-    try {
-      this.resume();
-    } catch (caught) {
-      this.fault(caught);
-    }
+    // Once the turn's budget is spent, it goes on in a later turn, or as soon as its scope
+    // aborts; the answer came in time either way, so the phase it ends then succeeds.
+    if (this.#host.turns.admit(this, this.#scope)) this.proceed();
   }
 
-  /** Goes on in the turn it waited for (see resume): the next phase starts. */
+  /** Goes on once a wait is over (see fulfilled). */
   proceed(): void {
     try {
-      this.step(this.#phase + 1, this.#host.journal.now());
+      this.resume();
     } catch (caught) {
       this.fault(caught);
     }
@@ -222,10 +225,7 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
     failLater(this, failure);
   }
 
-  /**
-   * Goes on once a wait is over: with the phase's own promise; or the phase ends and the
-   * next starts, now or, once the turn's budget is spent, in a later turn.
-   */
+  /** Goes on once a wait is over: with the phase's own promise, or the next phase. */
   private resume(): void {
     if ((this.#bits & BESIDES) !== 0) {
       const returned = returnedBesides.get(this) as Promise<unknown>;
@@ -234,20 +234,12 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
       this.#phaseScope.watch(returned, this);
       return;
     }
-    const at = this.phaseEnded();
-    if (Number.isNaN(at)) return;
-    // Else it goes on in a later turn, or as soon as its scope aborts: its finished phases
-    // are kept, and the next to run fails with the reason.
-    if (this.#host.turns.admit(this, this.#scope)) this.step(this.#phase + 1, at);
+    this.step(this.#phase + 1, this.phaseEnded());
   }
 
-  /** Ends the running phase: failed if its scope aborted meanwhile. Returns its end time, NaN on failure. */
+  /** Ends the running phase (its scope has not aborted, or aborted after it was done); returns its end time. */
   private phaseEnded(): number {
     const scope = this.#phaseScope;
-    if (scope.aborted) {
-      this.failPhase(scope.reason);
-      return Number.NaN;
-    }
     if (scope !== this.#scope) {
       scope.dispose();
       this.#phaseScope = this.#scope;
