@@ -98,6 +98,11 @@ export class TurnBudget {
     return this.#queue.length - this.#head;
   }
 
+  /** Slots of the queue: those waiting, and those let through since it was last compacted. @internal */
+  get slots(): number {
+    return this.#queue.length;
+  }
+
   #open(): void {
     this.#openedAt = Date.now();
     this.#sinceCheck = 0;

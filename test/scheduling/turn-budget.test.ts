@@ -204,8 +204,9 @@ describe('TurnBudget', () => {
     await nextTurn();
     await nextTurn();
     expect(log).toEqual(['queued']);
+    const microtasks = vi.spyOn(globalThis, 'queueMicrotask');
     aborting.abort(new Error('later'));
-    await Promise.resolve();
+    expect(microtasks).not.toHaveBeenCalled(); // its hold was released: the abort finds nothing
     await Promise.resolve();
     expect(log).toEqual(['queued']);
   });
@@ -232,6 +233,27 @@ describe('TurnBudget', () => {
       if (n < 4_000) add(20); // more than a turn takes: the queue is compacted as it goes, never emptied
     }
     expect(log).toEqual(expected);
+  });
+
+  it('holds no more slots than twice those waiting, or a thousand more, under sustained load', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    let n = 0;
+    const add = (count: number) => {
+      for (let i = 0; i < count; i++, n++)
+        budget.admit(
+          step([], `c${n}`, () => (clock.now += 1)),
+          scope,
+        );
+    };
+    add(1_500);
+    let worst = 0;
+    while (budget.waiting > 0) {
+      await nextTurn();
+      if (n < 4_000) add(20);
+      worst = Math.max(worst, budget.slots - Math.max(2 * budget.waiting, budget.waiting + 1_025));
+    }
+    expect(worst).toBeLessThanOrEqual(0);
   });
 
   it('lets one waiting continuation go on in each turn even when the clock says the budget is spent', async () => {
