@@ -142,6 +142,10 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
       if (!runs) continue;
       this.#phase = p;
       this.#phaseStartedAt = host.journal.phaseStarted(node.path, phase, this.attempt, now);
+      if (from > 0 && this.#scope.aborted) {
+        this.failPhase(this.#scope.reason); // aborted while the stage waited for its turn: not run
+        return;
+      }
       const budget = node.phaseTimeoutsMs?.get(phase.name);
       if (budget !== undefined) this.#phaseScope = timedScope(this.#scope, budget, node.path, phase.name);
       this.#bits |= IN_EXECUTE;

@@ -76,7 +76,8 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
    * - `'async'`: in the background, when the event loop next turns; the stages that
    *   finish within one turn share one write. A crash loses at most the stages that
    *   finished since their run's last write: since the loop last turned, or, while many
-   *   runs are live and stages wait for a turn, up to 16 turns (they run again on resume).
+   *   runs are live and stages wait for a turn, up to 16 turns and the 10 ms write
+   *   slices after them (they run again on resume).
    * - `'sync'`: before the run moves on; a `stage:end` means the stage is stored.
    *   One awaited write per stage.
    * @default 'async'

@@ -6,9 +6,12 @@
  */
 // From node:timers, not the global: a test's fake timers (which replace the global) must
 // not hold the commit of checkpoints a run is waiting for.
-import { setImmediate } from 'node:timers';
+import { setImmediate as timersSetImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
 import { isLockError } from './sqlite-locks.js';
+
+/** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
+const setImmediate = timersSetImmediate;
 
 /**
  * Writes a turn makes at once, each its own transaction, before the next ones wait for

@@ -92,8 +92,7 @@ export function latestVerdictsPass(verdicts: readonly GateVerdict[]): boolean {
   return true;
 }
 
-/** Whether `value` is a promise or another thenable. @internal */
-/** The error of output that fails its gates at `path`: the gates of the failed verdicts. */
+/** The error of output that fails its gates at `path`: the gates of the failed verdicts. @internal */
 export function gatesFailed(path: string, verdicts: readonly GateVerdict[]): QualityGateError {
   return new QualityGateError(
     path,
@@ -101,6 +100,7 @@ export function gatesFailed(path: string, verdicts: readonly GateVerdict[]): Qua
   );
 }
 
+/** Whether `value` is a promise or another thenable. @internal */
 export function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&

@@ -4,8 +4,11 @@
  * wait for the next one, in the order they came.
  * @module
  */
-import { setImmediate } from 'node:timers';
+import { setImmediate as timersSetImmediate } from 'node:timers';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
+
+/** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
+const setImmediate = timersSetImmediate;
 
 /** Something whose next step may wait for a later turn of the event loop. */
 export interface Continuation {
@@ -30,7 +33,8 @@ const COMPACT_AFTER = 1024;
  *
  * The clock is the global `Date.now` at the time of the call: under a test's fake timers
  * it stands still within a turn, so nothing waits. The turns are Node's own `setImmediate`
- * (from `node:timers`, which fake timers leave alone), so a turn is never left to fakes
+ * (from `node:timers`, taken when the module loads: fake timers replace the global, and
+ * Sinon's may patch `timers` once installed), so a turn is never left to fakes
  * that are uninstalled before they run it; their async APIs yield to it.
  */
 export class TurnBudget {

@@ -232,6 +232,32 @@ describe('CheckpointTurns', () => {
     expect(log).toEqual(['slow', 'kept']);
   });
 
+  it('lets a write added after the rest of a sliced turn was removed wait for the backlog again', async () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const backlog = { waiting: 0 };
+    const turns = new CheckpointTurns(backlog);
+    const log: string[] = [];
+    turns.add({
+      takeTurn: () => {
+        log.push('slow');
+        now += TURN_BUDGET_MS;
+      },
+    });
+    const rest = taker(log, 'rest');
+    turns.add(rest);
+    await nextTurn(); // 'slow' spent the turn: 'rest' is left for the next, which waits for nothing
+    turns.remove(rest);
+    backlog.waiting = 1;
+    turns.add(taker(log, 'new'));
+    await nextTurn();
+    await nextTurn();
+    expect(log).toEqual(['slow']); // 'new' waits with the stages
+    backlog.waiting = 0;
+    await nextTurn();
+    expect(log).toEqual(['slow', 'new']);
+  });
+
   it('lets writes added after every due one was removed wait for the backlog afresh', async () => {
     const backlog = { waiting: 1 };
     const turns = new CheckpointTurns(backlog);

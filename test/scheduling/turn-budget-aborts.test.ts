@@ -81,6 +81,29 @@ async function untilWaiting(answers: { waiting: number }): Promise<void> {
   while (answers.waiting < RUNS) await nextTurn();
 }
 
+describe('a run waiting to start', () => {
+  it('starts at once when it is cancelled, not when its turn comes', async () => {
+    const { orchestrator } = twoStages(gate());
+    everyTurnSpent();
+    const runs = Array.from({ length: RUNS }, () => orchestrator.run('two', { intent: 'go' }));
+    const last = runs.at(-1) as (typeof runs)[number];
+    last.cancel();
+    let turns = 0;
+    let settled = false;
+    void last.result.then(() => {
+      settled = true;
+    });
+    while (!settled && turns < RUNS) {
+      await nextTurn();
+      turns++;
+    }
+    expect(turns).toBeLessThanOrEqual(2);
+    expect((await last.result).status).toBe('cancelled');
+    for (const run of runs) run.cancel();
+    await Promise.all(runs.map((r) => r.result));
+  });
+});
+
 describe('a stage waiting for its turn', () => {
   it('ends before its run does when the run is cancelled, not when its turn comes', async () => {
     const answers = gate();
@@ -114,6 +137,51 @@ describe('a stage waiting for its turn', () => {
     for (const run of runs) run.cancel();
     const results = await Promise.all(runs.map((r) => r.result));
     expect(results.map((r) => r.stages['two/s0']?.status)).toEqual(results.map(() => 'succeeded'));
+  });
+
+  it('runs no later phase of its own once its run is cancelled while it waits: the phase fails unrun', async () => {
+    const answers = gate();
+    let delivered = 0;
+    const agents: Agent[] = [
+      {
+        id: 'first',
+        invoke: async () => {
+          answers.waiting++;
+          await answers.opened;
+          return 'text';
+        },
+      },
+    ];
+    const macro = defineMacro({
+      name: 'one',
+      description: 'a stage that delivers',
+      stages: [
+        agentStage('s0', 'first', {
+          deliver: (text: string) => {
+            delivered++;
+            return [{ name: 'out.txt', content: text }];
+          },
+        }),
+      ],
+    });
+    const orchestrator = new MacroOrchestrator({ agents, macros: [macro] });
+    const runs = Array.from({ length: RUNS }, () => orchestrator.run('one', { intent: 'go' }));
+    const events = runs.map((run) => recordEvents(run));
+    await untilWaiting(answers);
+    everyTurnSpent();
+    await answerAll(answers);
+    const deliveredBefore = delivered;
+    expect(deliveredBefore).toBeLessThan(RUNS); // some wait for their turn
+    for (const run of runs) run.cancel();
+    await Promise.all(runs.map((r) => r.result));
+    for (let turn = 0; turn < RUNS; turn++) await nextTurn();
+    expect(delivered).toBe(deliveredBefore);
+    const unrun = events.filter((e) =>
+      e.some(
+        (event) => event.type === 'phase:end' && event.phase === 'delivery' && event.status === 'cancelled',
+      ),
+    );
+    expect(unrun).toHaveLength(RUNS - deliveredBefore);
   });
 
   it('keeps the answer its agent gave in time when its time budget runs out while it waits', async () => {
