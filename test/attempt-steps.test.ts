@@ -180,6 +180,35 @@ describe("an agent stage's attempt", () => {
     expect(ofType(events, 'gate').map((e) => e.verdict.pass)).toEqual([1, 2]);
   });
 
+  it("records the next phase as failed without running it when a listener of a phase's end cancels the run", async () => {
+    let after = 0;
+    class After extends ExecutionStage {
+      readonly name = 'after';
+      execute(): void {
+        after++;
+      }
+    }
+    class Before extends ExecutionStage {
+      readonly name = 'before';
+      execute(): void {}
+    }
+    const run = orchestrator(agentStage('s', 'writer'), {
+      pipeline: [new Before(), new After()], // one synchronous loop: no wait between them
+    }).run('m', { intent: 'x' });
+    const events = recordEvents(run);
+    run.on('phase:end', (event) => {
+      if (event.phase === 'before') run.cancel();
+    });
+    const result = await run.result;
+    expect(result.status).toBe('cancelled');
+    expect(after).toBe(0);
+    const ends = ofType(events, 'phase:end').map((e) => [e.phase, e.status]);
+    expect(ends).toEqual([
+      ['before', 'succeeded'],
+      ['after', 'cancelled'],
+    ]);
+  });
+
   it('runs no later phase when its scope aborts while the output of its into-call is checked', async () => {
     const controller = new AbortController();
     let after = 0;

@@ -142,8 +142,10 @@ export abstract class AttemptSteps implements PipelineState, Watcher<unknown> {
       if (!runs) continue;
       this.#phase = p;
       this.#phaseStartedAt = host.journal.phaseStarted(node.path, phase, this.attempt, now);
-      if (from > 0 && this.#scope.aborted) {
-        this.failPhase(this.#scope.reason); // aborted while the stage waited for its turn: not run
+      if (p > 0 && this.#scope.aborted) {
+        // Aborted since the phase before ended (while the stage waited for its turn, or by a
+        // listener of its end): this one is recorded as failed, not run.
+        this.failPhase(this.#scope.reason);
         return;
       }
       const budget = node.phaseTimeoutsMs?.get(phase.name);
