@@ -46,18 +46,23 @@ async function answerAll(answers: { open(): void }): Promise<void> {
   await turn;
 }
 
+/** An agent that answers `output` once `answers` opens. */
+function waitingAgent(id: string, answers: ReturnType<typeof gate>, output: string): Agent {
+  return {
+    id,
+    invoke: async () => {
+      answers.waiting++;
+      await answers.opened;
+      return output;
+    },
+  };
+}
+
 /** `first` waits for `answers`; `second` answers at once. */
 function twoStages(answers: ReturnType<typeof gate>, timeoutMs?: number) {
   const secondCalls = { count: 0 };
   const agents: Agent[] = [
-    {
-      id: 'first',
-      invoke: async () => {
-        answers.waiting++;
-        await answers.opened;
-        return 'first done';
-      },
-    },
+    waitingAgent('first', answers, 'first done'),
     {
       id: 'second',
       invoke: () => {
@@ -142,16 +147,7 @@ describe('a stage waiting for its turn', () => {
   it('runs no later phase of its own once its run is cancelled while it waits: the phase fails unrun', async () => {
     const answers = gate();
     let delivered = 0;
-    const agents: Agent[] = [
-      {
-        id: 'first',
-        invoke: async () => {
-          answers.waiting++;
-          await answers.opened;
-          return 'text';
-        },
-      },
-    ];
+    const agents = [waitingAgent('first', answers, 'text')];
     const macro = defineMacro({
       name: 'one',
       description: 'a stage that delivers',
