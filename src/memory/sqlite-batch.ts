@@ -8,7 +8,6 @@
 // not hold the commit of checkpoints a run is waiting for.
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
-import { isLockError } from './sqlite-locks.js';
 
 /** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
 const setImmediate = timersSetImmediate;
@@ -25,7 +24,8 @@ export const IMMEDIATE_WRITES_PER_TURN = 8;
 
 interface Waiting {
   readonly operation: string;
-  readonly write: () => unknown;
+  /** Runs the write: inside the batch's transaction (`true`), or as its own (`false`). */
+  readonly write: (inBatch: boolean) => unknown;
   /** Told the write's value once it is committed, before its promise settles. */
   readonly committed: ((value: unknown) => void) | undefined;
   readonly resolve: (value: unknown) => void;
@@ -38,42 +38,30 @@ interface Waiting {
  */
 export const BATCH_SLICE_MS = 10;
 
-/** The outcome of one write of a batch: its value, or what it threw. */
-type Outcome =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: unknown };
-
 /**
  * Counts the writes of the current turn and commits those past
- * {@link IMMEDIATE_WRITES_PER_TURN} together when the turn ends. Each write is a
- * better-sqlite3 transaction function: inside the batch's transaction it runs in a
- * savepoint of its own, so one that throws (a lease refusal) takes back only itself.
- * When the batch as a whole fails (another connection holds the lock, or I/O failed),
- * nothing of it is stored, and every write is tried again on its own through `alone`.
+ * {@link IMMEDIATE_WRITES_PER_TURN} together when the turn ends. Inside the batch's
+ * transaction the writes run bare, with no savepoint each (two statements a write). When
+ * one throws (a lease refusal, a lock, failed I/O), nothing of the batch is stored, and
+ * every write of it is tried again as its own transaction through `alone`, in order: each
+ * ends as it would have alone, and one refusal takes back only itself.
  */
 export class TurnBatch {
   #writes = 0;
   #waiting: Waiting[] = [];
-  readonly #commit: (waiting: readonly Waiting[]) => Outcome[];
+  readonly #commit: (waiting: readonly Waiting[]) => unknown[];
   readonly #alone: (operation: string, write: () => unknown) => Promise<unknown>;
 
   constructor(db: Database.Database, alone: (operation: string, write: () => unknown) => Promise<unknown>) {
     this.#alone = alone;
     this.#commit = db.transaction((waiting: readonly Waiting[]) => {
-      const outcomes: Outcome[] = [];
+      const values: unknown[] = [];
       const until = performance.now() + BATCH_SLICE_MS;
       for (const { write } of waiting) {
-        try {
-          outcomes.push({ ok: true, value: write() });
-        } catch (error) {
-          // A lock, or an error after which SQLite rolled the whole transaction back
-          // (SQLITE_FULL, IOERR, NOMEM): the whole batch goes back, to be tried write by write.
-          if (isLockError(error) || !db.inTransaction) throw error;
-          outcomes.push({ ok: false, error });
-        }
+        values.push(write(true)); // a throw rolls the whole batch back (see flush)
         if (performance.now() > until) break;
       }
-      return outcomes;
+      return values;
     }).immediate;
   }
 
@@ -85,10 +73,11 @@ export class TurnBatch {
 
   /**
    * Queues `write` for the commit at the end of this turn; settles with its value or error.
-   * `committed` is told the value as soon as it is committed, before the promise settles
+   * `write(true)` runs inside the batch's transaction, `write(false)` as a transaction of its
+   * own. `committed` is told the value as soon as it is committed, before the promise settles
    * (a `close()` that flushes the batch sees its effect at once).
    */
-  join<T>(operation: string, write: () => T, committed?: (value: T) => void): Promise<T> {
+  join<T>(operation: string, write: (inBatch: boolean) => T, committed?: (value: T) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({
         operation,
@@ -109,28 +98,25 @@ export class TurnBatch {
       const waiting = this.#waiting;
       if (waiting.length === 0) return;
       this.#waiting = [];
-      let outcomes: Outcome[];
+      let values: unknown[];
       try {
-        outcomes = this.#commit(waiting);
+        values = this.#commit(waiting);
       } catch {
         for (const w of waiting) {
           const committed = w.committed;
-          const alone = this.#alone(w.operation, w.write);
+          const alone = this.#alone(w.operation, () => w.write(false));
           (committed === undefined ? alone : alone.then(tell(committed))).then(w.resolve, w.reject);
         }
         return;
       }
-      for (let i = 0; i < outcomes.length; i++) {
-        const outcome = outcomes[i] as Outcome;
+      for (let i = 0; i < values.length; i++) {
         const w = waiting[i] as Waiting;
-        if (outcome.ok) {
-          w.committed?.(outcome.value);
-          w.resolve(outcome.value);
-        } else w.reject(outcome.error);
+        w.committed?.(values[i]);
+        w.resolve(values[i]);
       }
-      if (outcomes.length === waiting.length) return;
+      if (values.length === waiting.length) return;
       // The rest go first in the next slice, ahead of the writes made meanwhile.
-      this.#waiting = waiting.slice(outcomes.length).concat(this.#waiting);
+      this.#waiting = waiting.slice(values.length).concat(this.#waiting);
       if (!all) {
         this.#writes = IMMEDIATE_WRITES_PER_TURN; // until then, new writes join the batch: in order
         setImmediate(this.#endTurn);

@@ -32,6 +32,13 @@ const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_a
   coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1), updated_at)
     AS updated_at`;
 
+/** The writes that may join a turn's batch, as they run inside a transaction the caller holds. */
+export interface BatchedWrites {
+  readonly beginRun: (header: RunHeader) => number;
+  readonly saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
+  readonly saveResult: (result: MacroResult) => void;
+}
+
 /** The adapter's operations on one connection: each one transaction (or one read). */
 export interface SqliteOperations {
   /** Returns the lease token the adapter now holds. */
@@ -45,6 +52,11 @@ export interface SqliteOperations {
   readonly loadResult: (runId: string) => MacroResult | undefined;
   readonly readAudit: (runId: string) => AuditRecord[];
   readonly listRuns: (options: ListRunsOptions) => RunSummary[];
+  /**
+   * `beginRun`, `saveCheckpoint` and `saveResult` without a transaction of their own, for a
+   * batch's transaction: a savepoint each was ~20% of 10,000 concurrent runs on SQLite.
+   */
+  readonly inBatch: BatchedWrites;
 }
 
 /**
@@ -127,24 +139,22 @@ export function sqliteOperations(
     insertAudit(records);
   });
   /** Begins the run; returns the lease token it now holds. */
-  const beginRun = db.transaction((header: RunHeader) => {
+  const beginRunIn = (header: RunHeader) => {
     const json = JSON.stringify(header);
     const lease = leases.begun(leases.fence(header.runId, 'beginRun'), now());
     const { runId, macro, startedAt } = header;
     s.beginRun.run(runId, macro, macro, startedAt, startedAt, json, ...lease);
     s.deleteCheckpoints.run(header.runId);
     return lease[3];
-  });
-  const saveCheckpoint = db.transaction(
-    (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
-      const json = JSON.stringify(checkpoint);
-      const lease = leases.fence(runId, 'saveCheckpoint');
-      if (lease === undefined || lease.begun === 0) throw new Error(`Run "${runId}" was never begun`);
-      s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, json);
-      insertAudit(audit);
-    },
-  );
-  const saveResult = db.transaction((result: MacroResult) => {
+  };
+  const saveCheckpointIn = (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
+    const json = JSON.stringify(checkpoint);
+    const lease = leases.fence(runId, 'saveCheckpoint');
+    if (lease === undefined || lease.begun === 0) throw new Error(`Run "${runId}" was never begun`);
+    s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, json);
+    insertAudit(audit);
+  };
+  const saveResultIn = (result: MacroResult) => {
     const json = JSON.stringify(result);
     leases.fence(result.runId, 'saveResult');
     s.saveResult.run(
@@ -159,7 +169,7 @@ export function sqliteOperations(
     );
     // A suspended run is resumed from its checkpoints: they stay until it ends.
     if (result.status !== 'suspended') s.deleteCheckpoints.run(result.runId);
-  });
+  };
   const deleteRunTx = db.transaction(deleteRun);
   const prune = db.transaction((endedBefore: number) => {
     let deleted = 0;
@@ -204,9 +214,9 @@ export function sqliteOperations(
     return rows.map(toSummary);
   };
   return {
-    beginRun,
-    saveCheckpoint,
-    saveResult,
+    beginRun: db.transaction(beginRunIn),
+    saveCheckpoint: db.transaction(saveCheckpointIn),
+    saveResult: db.transaction(saveResultIn),
     appendAudit,
     deleteRun: deleteRunTx,
     prune,
@@ -214,5 +224,6 @@ export function sqliteOperations(
     loadResult,
     readAudit,
     listRuns,
+    inBatch: { beginRun: beginRunIn, saveCheckpoint: saveCheckpointIn, saveResult: saveResultIn },
   };
 }

@@ -30,7 +30,7 @@ import {
 } from './sqlite-locks.js';
 import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
 import { migrate } from './sqlite-schema.js';
-import { sqliteOperations } from './sqlite-statements.js';
+import { type BatchedWrites, sqliteOperations } from './sqlite-statements.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -63,6 +63,8 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
   readonly #saveResult: (result: MacroResult) => void;
   readonly #beginRun: (header: RunHeader) => number;
+  /** The same three writes without a transaction of their own, for the turn's batch. */
+  readonly #inBatch: BatchedWrites;
   readonly #appendAudit: (records: readonly AuditRecord[]) => void;
   readonly #deleteRun: (runId: string) => boolean;
   readonly #prune: (endedBefore: number) => number;
@@ -136,6 +138,7 @@ export class SqliteMemory implements MemoryAdapter {
     this.#beginRun = ops.beginRun;
     this.#saveCheckpoint = ops.saveCheckpoint;
     this.#saveResult = ops.saveResult;
+    this.#inBatch = ops.inBatch;
     this.#appendAudit = ops.appendAudit;
     this.#deleteRun = ops.deleteRun;
     this.#prune = ops.prune;
@@ -153,12 +156,16 @@ export class SqliteMemory implements MemoryAdapter {
     if (this.#queue !== undefined || this.#batch.admit()) {
       return this.#write('beginRun', this.#beginRun, header).then(hold);
     }
-    return this.#batch.join('beginRun', () => this.#beginRun(header), hold).then(noop);
+    const { beginRun } = this.#inBatch;
+    return this.#batch
+      .join('beginRun', (inBatch) => (inBatch ? beginRun : this.#beginRun)(header), hold)
+      .then(noop);
   }
 
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     if (!this.db.open) return this.#closed(runId, 'saveCheckpoint');
-    return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, runId, checkpoint, audit);
+    const bare = this.#inBatch.saveCheckpoint;
+    return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, bare, runId, checkpoint, audit);
   }
 
   loadRun(runId: string): Promise<StoredRun | undefined> {
@@ -171,7 +178,7 @@ export class SqliteMemory implements MemoryAdapter {
     const saving =
       result.status === 'cancelled' || result.status === 'partial'
         ? this.#write('saveResult', this.#saveResult, result)
-        : this.#writeInTurn('saveResult', this.#saveResult, result);
+        : this.#writeInTurn('saveResult', this.#saveResult, this.#inBatch.saveResult, result);
     return saving.then(() => this.#held.release(result.runId));
   }
 
@@ -274,17 +281,19 @@ export class SqliteMemory implements MemoryAdapter {
 
   /**
    * As {@link #write}, but past the first few writes of a turn, the write commits with the
-   * others when the turn ends (TurnBatch): at 10,000 runs, a commit each was most of the time.
+   * others when the turn ends (TurnBatch: `bare` runs inside its transaction, or `write` on
+   * its own if the batch fails): at 10,000 runs, a commit each was most of the time.
    */
   #writeInTurn<A, B, C, T>(
     operation: string,
     write: (a: A, b: B, c: C) => T,
+    bare: (a: A, b: B, c: C) => T,
     a: A,
     b?: B,
     c?: C,
   ): Promise<T> {
     if (this.#queue !== undefined || this.#batch.admit()) return this.#write(operation, write, a, b, c);
-    return this.#batch.join(operation, () => write(a, b as B, c as C));
+    return this.#batch.join(operation, (inBatch) => (inBatch ? bare : write)(a, b as B, c as C));
   }
 
   /** Runs a read at once; when it meets a lock, tries again as {@link #retry} does. Reads never queue. */

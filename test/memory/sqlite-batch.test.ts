@@ -1,6 +1,7 @@
 /**
  * Group commit in SqliteMemory: past the first writes of a turn, writes commit together at
- * the turn's end, each in a savepoint of its own, in slices that leave the event loop free.
+ * the turn's end in one transaction (bare, with no savepoint each), in slices that leave the
+ * event loop free; when one throws, each is tried again as its own transaction.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +55,12 @@ const slowInsert = (ms: number, order?: string[]) => (n: number) => () => {
   return { n, inTransaction: true };
 };
 
+/** A write as SqliteMemory joins it to a batch: bare inside the batch's transaction, its own transaction alone. */
+const both =
+  <T>(write: () => T) =>
+  (inBatch: boolean) =>
+    inBatch ? write() : db.transaction(write)();
+
 /** Makes `count` writes in this turn, as SqliteMemory does: at once when admitted, batched otherwise. */
 function writes(batch: TurnBatch, count: number, write = insert, ran: number[] = []) {
   return Array.from({ length: count }, (_, n) => {
@@ -61,7 +68,7 @@ function writes(batch: TurnBatch, count: number, write = insert, ran: number[] =
       ran.push(n);
       return Promise.resolve(db.transaction(write(n))());
     }
-    return batch.join(`w${n}`, db.transaction(write(n)));
+    return batch.join(`w${n}`, both(write(n)));
   });
 }
 
@@ -85,7 +92,20 @@ describe('TurnBatch', () => {
     expect(ran).toEqual([0, 1, 2]);
   });
 
-  it('rejects a batched write that throws alone, and commits the others', async () => {
+  it('runs batched writes bare inside the batch transaction, with no savepoint of their own', async () => {
+    const batch = batchOf();
+    writes(batch, IMMEDIATE_WRITES_PER_TURN);
+    const asked: boolean[] = [];
+    const joined = batch.join('w', (inBatch) => {
+      asked.push(inBatch);
+      return insert(99)();
+    });
+    batch.flush();
+    await expect(joined).resolves.toEqual({ n: 99, inTransaction: true });
+    expect(asked).toEqual([true]);
+  });
+
+  it('rolls the batch back when a write throws, tries each write again as its own transaction, and rejects only the one that threw', async () => {
     const alone: string[] = [];
     const batch = batchOf(alone);
     const failing = (n: number) => () => {
@@ -98,14 +118,15 @@ describe('TurnBatch', () => {
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(15);
     const rows = db.prepare('SELECT n FROM t ORDER BY n').pluck().all() as number[];
     expect(rows).toEqual(Array.from({ length: 16 }, (_, n) => n).filter((n) => n !== 12));
-    expect(alone).toEqual([]); // committed in the batch, not tried again on their own
+    // Rolled back with the batch (its row is gone), then tried again alone, in order.
+    expect(alone).toEqual(['w8', 'w9', 'w10', 'w11', 'w12', 'w13', 'w14', 'w15']);
   });
 
   it("tells a batched write's committed hook its value as the batch commits, before its promise settles", () => {
     const batch = batchOf();
     writes(batch, IMMEDIATE_WRITES_PER_TURN);
     const told: unknown[] = [];
-    const joined = batch.join('w', db.transaction(insert(99)), (value) => told.push(value));
+    const joined = batch.join('w', both(insert(99)), (value) => told.push(value));
     batch.flush();
     expect(told).toEqual([{ n: 99, inTransaction: true }]);
     return expect(joined).resolves.toEqual({ n: 99, inTransaction: true });
@@ -118,7 +139,7 @@ describe('TurnBatch', () => {
     const refused = new Error('refused');
     const joined = batch.join(
       'w',
-      db.transaction(() => {
+      both(() => {
         throw refused;
       }),
       (value) => told.push(value),
@@ -136,7 +157,7 @@ describe('TurnBatch', () => {
     const batch = batchOf(alone);
     writes(batch, IMMEDIATE_WRITES_PER_TURN);
     const told: unknown[] = [];
-    const joined = batch.join('w', db.transaction(insert(99)), (value) => told.push(value));
+    const joined = batch.join('w', both(insert(99)), (value) => told.push(value));
     other.exec('BEGIN IMMEDIATE'); // the batch meets the lock and is rolled back
     batch.flush();
     expect(told).toEqual([]);
