@@ -8,8 +8,14 @@
  * schedule); the difference, per stage, is what the extra runs cost once the code is
  * optimized. Both builds are counted at once (one per core).
  *
+ * V8's allocation-site pretenuring is off unless `--pretenuring` is given: which sites it
+ * pretenures depends on when code is optimized relative to scavenges, and under valgrind
+ * that flips between builds. On seq 1,000 a change that moved no allocation counted 8,008
+ * → 11,286 instructions a stage with it (twice the scavenging), 10,862 → 10,849 without it;
+ * timed without valgrind, the two builds were equal.
+ *
  *   node bench/instructions.mjs <a/dist/index.js> [<b/dist/index.js>] [--workload seq]
- *        [--size 1000] [--listener none] [--from 50] [--to 450] [--for-each]
+ *        [--size 1000] [--listener none] [--from 50] [--to 450] [--for-each] [--pretenuring]
  *
  * `--for-each` runs the fan workload as one forEach over its K elements.
  *
@@ -31,6 +37,7 @@ const { values, positionals } = parseArgs({
     child: { type: 'boolean', default: false },
     runs: { type: 'string', default: '0' },
     'for-each': { type: 'boolean', default: false },
+    pretenuring: { type: 'boolean', default: false },
   },
 });
 const { workload, listener } = values;
@@ -58,6 +65,7 @@ function count(lib, runs) {
     '--callgrind-out-file=/dev/null',
     process.execPath,
     '--predictable',
+    ...(values.pretenuring ? [] : ['--no-allocation-site-pretenuring']),
     fileURLToPath(import.meta.url),
     lib,
     '--child',
@@ -93,4 +101,5 @@ async function perStage(lib) {
 const figures = await Promise.all(positionals.slice(0, 2).map(perStage));
 const line = figures.map((f, i) => `${'AB'[i]} ${Math.round(f)}`).join('  ');
 const ratio = figures.length === 2 ? `  B/A ${(figures[1] / figures[0]).toFixed(3)}` : '';
-console.log(`${workload} ${size} listener=${listener}: ${line} instructions/stage${ratio}`);
+const mode = values.pretenuring ? ' (pretenuring on)' : '';
+console.log(`${workload} ${size} listener=${listener}${mode}: ${line} instructions/stage${ratio}`);
