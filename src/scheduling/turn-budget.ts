@@ -45,6 +45,8 @@ export class TurnBudget {
   /** Continuations waiting for a later turn, oldest first, from `#head` on. */
   #queue: Continuation[] = [];
   #head = 0;
+  /** Queued continuations that have not gone on yet (those let go by an abort have). */
+  #held = 0;
   #pending = false;
   readonly #live: { readonly size: number } | undefined;
 
@@ -63,7 +65,8 @@ export class TurnBudget {
    */
   admit(next: Continuation, scope: AbortScope): boolean {
     if (this.#fits()) return true;
-    this.#queue.push(new Held(next, scope));
+    this.#held++;
+    this.#queue.push(new Held(next, scope, this));
     this.#schedule();
     return false;
   }
@@ -76,14 +79,20 @@ export class TurnBudget {
   wait(scope: AbortScope): Promise<void> | undefined {
     if (this.#fits()) return undefined;
     return new Promise<void>((proceed) => {
-      this.#queue.push(new Held({ proceed }, scope));
+      this.#held++;
+      this.#queue.push(new Held({ proceed }, scope, this));
       this.#schedule();
     });
   }
 
   /** Whether a continuation may go on now: none waits before it, and the turn's budget is not spent. */
   #fits(): boolean {
-    if (this.#head !== this.#queue.length) return false;
+    if (this.#head !== this.#queue.length) {
+      if (this.#held > 0) return false;
+      // Every one queued went on when its scope aborted: none waits, the slots go.
+      this.#queue = [];
+      this.#head = 0;
+    }
     // One run alone shares the loop with no other run: it goes on as a hand-written loop would.
     // (Yielding every 10 ms lets V8's foreground GC tasks run: back-to-back quick runs in a
     // loop that never turns otherwise took 2.5× the time.)
@@ -97,12 +106,17 @@ export class TurnBudget {
     return Date.now() - this.#openedAt < TURN_BUDGET_MS;
   }
 
-  /** Waiting for a later turn. */
+  /** Waiting for a later turn (not those an abort has let go on). */
   get waiting(): number {
-    return this.#queue.length - this.#head;
+    return this.#held;
   }
 
-  /** Slots of the queue: those waiting, and those let through since it was last compacted. @internal */
+  /** A queued continuation went on (in its turn, or out of turn on an abort). @internal */
+  wentOn(): void {
+    this.#held--;
+  }
+
+  /** Slots of the queue: those waiting, and those gone on since it was last compacted. @internal */
   get slots(): number {
     return this.#queue.length;
   }
@@ -164,11 +178,13 @@ export class TurnBudget {
 class Held implements Continuation, Watcher<never> {
   #next: Continuation | undefined;
   readonly #scope: AbortScope;
+  readonly #budget: TurnBudget;
   readonly #hold: Hold | undefined;
 
-  constructor(next: Continuation, scope: AbortScope) {
+  constructor(next: Continuation, scope: AbortScope, budget: TurnBudget) {
     this.#next = next;
     this.#scope = scope;
+    this.#budget = budget;
     this.#hold = scope.hold(this); // an aborted scope calls rejected() now: it goes on in a microtask
   }
 
@@ -176,6 +192,7 @@ class Held implements Continuation, Watcher<never> {
     const next = this.#next;
     if (next === undefined) return; // it went on when its scope aborted
     this.#next = undefined;
+    this.#budget.wentOn();
     if (this.#hold !== undefined) this.#scope.release(this.#hold);
     next.proceed();
   }

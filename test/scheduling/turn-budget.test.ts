@@ -183,6 +183,34 @@ describe('TurnBudget', () => {
     expect(budget.waiting).toBe(0);
   });
 
+  it('counts as waiting only the queued continuations that have not gone on, not one its abort let go', async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    const aborting = AbortScope.root();
+    budget.admit(step([], 'aborted'), aborting);
+    expect(budget.waiting).toBe(2);
+    aborting.abort(new Error('cancelled'));
+    await Promise.resolve();
+    expect(budget.waiting).toBe(1);
+  });
+
+  it('lets a continuation go on at once when every one queued before it has gone on by its abort', async () => {
+    const clock = stoppedClock();
+    const live = { size: 2 };
+    const budget = new TurnBudget(live);
+    const aborting = AbortScope.root();
+    const log: string[] = [];
+    budget.admit(step(log, 'opens'), aborting);
+    clock.now += TURN_BUDGET_MS;
+    for (let i = 0; budget.admit(step(log, `a${i}`), aborting); i++);
+    aborting.abort(new Error('cancelled'));
+    await Promise.resolve();
+    expect(budget.waiting).toBe(0);
+    live.size = 1; // one run alone: nothing but a continuation still waiting holds it back
+    expect(budget.admit(step(log, 'next'), scope)).toBe(true);
+    expect(budget.slots).toBe(0);
+  });
+
   it('lets a continuation whose scope has already aborted go on in a microtask', async () => {
     const clock = stoppedClock();
     const budget = spentBudget(clock);
