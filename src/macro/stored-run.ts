@@ -10,16 +10,18 @@ import { z } from 'zod';
 import { MacroError } from '../errors.js';
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import type { StoredRun } from '../memory/memory-adapter.js';
+import { STAGE_KINDS } from '../model/result.js';
+import { STAGE_STATUSES } from '../model/stage-status.js';
 import { MacroContextSchema } from './types.js';
 
 const count = z.number().int().min(0);
 const time = z.number().finite();
-const status = z.enum(['succeeded', 'failed', 'timed-out', 'cancelled', 'suspended', 'restored']);
+const status = z.enum(STAGE_STATUSES);
 
 const StageRecordSchema = z.looseObject({
   path: z.string(),
   id: z.string(),
-  kind: z.enum(['agent', 'sequence', 'parallel', 'forEach', 'route', 'approval', 'macro']),
+  kind: z.enum(STAGE_KINDS),
   status,
   attempts: count,
   startedAt: time,

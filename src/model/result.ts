@@ -10,8 +10,19 @@ import type { GateVerdict } from './quality-gate.js';
 import type { StageStatus } from './stage-status.js';
 import type { RunUsage, UsageTotals } from './usage.js';
 
+/** Every stage kind, once: the type below and the stored-record check read it. @internal */
+export const STAGE_KINDS = [
+  'agent',
+  'sequence',
+  'parallel',
+  'forEach',
+  'route',
+  'approval',
+  'macro',
+] as const;
+
 /** The kinds of stage a record, an event or a span can name. */
-export type StageKind = 'agent' | 'sequence' | 'parallel' | 'forEach' | 'route' | 'approval' | 'macro';
+export type StageKind = (typeof STAGE_KINDS)[number];
 
 /** What one stage did. */
 export interface StageRecord {

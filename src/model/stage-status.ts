@@ -4,8 +4,18 @@
  */
 import type { MacroError } from '../errors.js';
 
+/** Every stage status, once: the type below and the stored-record check read it. @internal */
+export const STAGE_STATUSES = [
+  'succeeded',
+  'failed',
+  'timed-out',
+  'cancelled',
+  'suspended',
+  'restored',
+] as const;
+
 /** Status of a finished stage or phase. */
-export type StageStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'suspended' | 'restored';
+export type StageStatus = (typeof STAGE_STATUSES)[number];
 
 /**
  * The stage status an error ends a stage with.
