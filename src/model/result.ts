@@ -10,7 +10,7 @@ import type { GateVerdict } from './quality-gate.js';
 import type { StageStatus } from './stage-status.js';
 import type { RunUsage, UsageTotals } from './usage.js';
 
-/** Every stage kind, once: the type below and the stored-record check read it. @internal */
+/** Every stage kind, once: the type below and the stored-record check read it; not exported from the package root, and not marked internal: stripInternal would drop the declaration the type reads. */
 export const STAGE_KINDS = [
   'agent',
   'sequence',

@@ -4,7 +4,7 @@
  */
 import type { MacroError } from '../errors.js';
 
-/** Every stage status, once: the type below and the stored-record check read it. @internal */
+/** Every stage status, once: the type below and the stored-record check read it; not exported from the package root, and not marked internal: stripInternal would drop the declaration the type reads. */
 export const STAGE_STATUSES = [
   'succeeded',
   'failed',
