@@ -8,6 +8,7 @@
 // not hold the commit of checkpoints a run is waiting for.
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
+import { isLockError } from './sqlite-locks.js';
 
 /** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
 const setImmediate = timersSetImmediate;
@@ -24,12 +25,23 @@ export const IMMEDIATE_WRITES_PER_TURN = 8;
 
 interface Waiting {
   readonly operation: string;
-  /** Runs the write: inside the batch's transaction (`true`), or as its own (`false`). */
+  /**
+   * Runs the write: bare inside the batch's transaction (`true`), or as a transaction of
+   * its own (`false`; a savepoint when the batch's transaction is open).
+   */
   readonly write: (inBatch: boolean) => unknown;
   /** Told the write's value once it is committed, before its promise settles. */
   readonly committed: ((value: unknown) => void) | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** What a write that threw in its savepoint inside the batch left: its error, for its promise. */
+class Refused {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
 }
 
 /**
@@ -42,26 +54,40 @@ export const BATCH_SLICE_MS = 10;
  * Counts the writes of the current turn and commits those past
  * {@link IMMEDIATE_WRITES_PER_TURN} together when the turn ends. Inside the batch's
  * transaction the writes run bare, with no savepoint each (two statements a write). When
- * one throws (a lease refusal, a lock, failed I/O), nothing of the batch is stored, and
- * every write of it is tried again as its own transaction through `alone`, in order: each
- * ends as it would have alone, and one refusal takes back only itself.
+ * one throws (a lease refusal, a value it cannot store), the batch rolls back and commits
+ * again, the writes before it bare and it and those after it in a savepoint each: one
+ * refusal takes back only itself, and the others still share a commit. When the batch
+ * cannot commit at all (a lock, failed I/O), each write runs as its own transaction, in
+ * order, and from the first that meets a lock, the rest wait for it through `alone`.
  */
 export class TurnBatch {
   #writes = 0;
   #waiting: Waiting[] = [];
-  readonly #commit: (waiting: readonly Waiting[]) => unknown[];
-  readonly #alone: (operation: string, write: () => unknown) => Promise<unknown>;
+  /** The write the batch's transaction is running; -1 before the first and once all ran (its COMMIT). */
+  #at = -1;
+  readonly #commit: (waiting: readonly Waiting[], savepointsFrom: number) => unknown[];
+  readonly #alone: (operation: string, write: () => unknown, lockError: unknown) => Promise<unknown>;
 
-  constructor(db: Database.Database, alone: (operation: string, write: () => unknown) => Promise<unknown>) {
+  /**
+   * @param alone runs a write that met a lock as its own transaction, queued behind those
+   * already waiting; `lockError` is the lock its first try met (`undefined`: none yet).
+   */
+  constructor(
+    db: Database.Database,
+    alone: (operation: string, write: () => unknown, lockError: unknown) => Promise<unknown>,
+  ) {
     this.#alone = alone;
-    this.#commit = db.transaction((waiting: readonly Waiting[]) => {
-      const values: unknown[] = [];
+    this.#commit = db.transaction((waiting: readonly Waiting[], savepointsFrom: number) => {
+      const outcomes: unknown[] = [];
       const until = performance.now() + BATCH_SLICE_MS;
-      for (const { write } of waiting) {
-        values.push(write(true)); // a throw rolls the whole batch back (see flush)
+      for (let i = 0; i < waiting.length; i++) {
+        const { write } = waiting[i] as Waiting;
+        this.#at = i;
+        outcomes.push(i < savepointsFrom ? write(true) : inSavepoint(db, write));
         if (performance.now() > until) break;
       }
-      return values;
+      this.#at = -1;
+      return outcomes;
     }).immediate;
   }
 
@@ -73,9 +99,10 @@ export class TurnBatch {
 
   /**
    * Queues `write` for the commit at the end of this turn; settles with its value or error.
-   * `write(true)` runs inside the batch's transaction, `write(false)` as a transaction of its
-   * own. `committed` is told the value as soon as it is committed, before the promise settles
-   * (a `close()` that flushes the batch sees its effect at once).
+   * `write(true)` runs bare inside the batch's transaction, `write(false)` as a transaction
+   * of its own (a savepoint inside the batch's). `committed` is told the value as soon as it
+   * is committed, before the promise settles (a `close()` that flushes the batch sees its
+   * effect at once).
    */
   join<T>(operation: string, write: (inBatch: boolean) => T, committed?: (value: T) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -98,25 +125,10 @@ export class TurnBatch {
       const waiting = this.#waiting;
       if (waiting.length === 0) return;
       this.#waiting = [];
-      let values: unknown[];
-      try {
-        values = this.#commit(waiting);
-      } catch {
-        for (const w of waiting) {
-          const committed = w.committed;
-          const alone = this.#alone(w.operation, () => w.write(false));
-          (committed === undefined ? alone : alone.then(tell(committed))).then(w.resolve, w.reject);
-        }
-        return;
-      }
-      for (let i = 0; i < values.length; i++) {
-        const w = waiting[i] as Waiting;
-        w.committed?.(values[i]);
-        w.resolve(values[i]);
-      }
-      if (values.length === waiting.length) return;
+      const settled = this.#commitSlice(waiting);
+      if (settled === waiting.length) return;
       // The rest go first in the next slice, ahead of the writes made meanwhile.
-      this.#waiting = waiting.slice(values.length).concat(this.#waiting);
+      this.#waiting = waiting.slice(settled).concat(this.#waiting);
       if (!all) {
         this.#writes = IMMEDIATE_WRITES_PER_TURN; // until then, new writes join the batch: in order
         setImmediate(this.#endTurn);
@@ -125,10 +137,91 @@ export class TurnBatch {
     }
   }
 
+  /** Commits as many of `waiting` as fit in a slice, settles each, and says how many it settled. */
+  #commitSlice(waiting: readonly Waiting[]): number {
+    const outcomes = this.#tryCommit(waiting);
+    if (outcomes === undefined) return this.#oneByOne(waiting);
+    for (let i = 0; i < outcomes.length; i++) settle(waiting[i] as Waiting, outcomes[i]);
+    return outcomes.length;
+  }
+
+  /** The batch's outcomes, or `undefined` when it could not commit (nothing of it is stored). */
+  #tryCommit(waiting: readonly Waiting[]): unknown[] | undefined {
+    this.#at = -1;
+    try {
+      return this.#commit(waiting, waiting.length);
+    } catch (error) {
+      const at = this.#at;
+      if (at < 0 || isLockError(error)) return undefined;
+      // Write `at` threw and took the batch back with it: again, a savepoint from it on.
+      this.#at = -1;
+      try {
+        return this.#commit(waiting, at);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+
+  /**
+   * Runs the writes as their own transactions, in order, within a slice; from the first
+   * that meets a lock, it and the rest wait for the lock through `alone`, in order.
+   */
+  #oneByOne(waiting: readonly Waiting[]): number {
+    const until = performance.now() + BATCH_SLICE_MS;
+    for (let i = 0; i < waiting.length; ) {
+      const w = waiting[i] as Waiting;
+      try {
+        settle(w, w.write(false));
+      } catch (error) {
+        if (isLockError(error)) return this.#queue(waiting, i, error);
+        w.reject(error);
+      }
+      i++;
+      if (performance.now() > until) return i;
+    }
+    return waiting.length;
+  }
+
+  /** Hands `waiting[from…]` to `alone`, in order; the first met `lockError`. */
+  #queue(waiting: readonly Waiting[], from: number, lockError: unknown): number {
+    for (let i = from; i < waiting.length; i++) {
+      const w = waiting[i] as Waiting;
+      const alone = this.#alone(w.operation, () => w.write(false), i === from ? lockError : undefined);
+      const committed = w.committed;
+      (committed === undefined ? alone : alone.then(tell(committed))).then(w.resolve, w.reject);
+    }
+    return waiting.length;
+  }
+
   readonly #endTurn = (): void => {
     this.#writes = 0;
     this.flush();
   };
+}
+
+/**
+ * Runs `write` in a savepoint of the batch's transaction: a throw rolls back only its own
+ * statements, and becomes its {@link Refused} outcome. When SQLite rolled the whole
+ * transaction back (`SQLITE_FULL`, I/O) or a lock was met, the batch cannot go on: it throws.
+ */
+function inSavepoint(db: Database.Database, write: (inBatch: boolean) => unknown): unknown {
+  try {
+    return write(false);
+  } catch (error) {
+    if (!db.inTransaction || isLockError(error)) throw error;
+    return new Refused(error);
+  }
+}
+
+/** Settles a write with its outcome, telling its committed hook first. */
+function settle(w: Waiting, outcome: unknown): void {
+  if (outcome instanceof Refused) {
+    w.reject(outcome.error);
+    return;
+  }
+  w.committed?.(outcome);
+  w.resolve(outcome);
 }
 
 /** Passes a value on once `committed` has been told it. */

@@ -122,7 +122,7 @@ export class SqliteMemory implements MemoryAdapter {
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
     this.owner = options.owner;
-    this.#batch = new TurnBatch(db, (operation, write) => this.#enqueue(operation, write, undefined));
+    this.#batch = new TurnBatch(db, (op, write, lock) => this.#enqueue(op, write, lock));
     const held = new HeldLeases(options.leaseMs, (runs) =>
       this.#write('renewLeases', this.#leases.renew, runs, Date.now()),
     );
@@ -150,17 +150,21 @@ export class SqliteMemory implements MemoryAdapter {
 
   beginRun(header: RunHeader): Promise<void> {
     if (!this.db.open) return this.#closed(header.runId, 'beginRun');
-    const { runId } = header;
-    // Held as soon as committed: a close() that commits a busy turn's batch gives it back.
-    const hold = (token: number) => this.#held.hold(runId, token);
-    if (this.#queue !== undefined || this.#batch.admit()) {
-      return this.#write('beginRun', this.#beginRun, header).then(hold);
+    if (this.#queue === undefined && !this.#batch.admit()) {
+      const { beginRun } = this.#inBatch;
+      const hold = (token: number) => this.#held.hold(header.runId, token);
+      return this.#batch
+        .join('beginRun', (inBatch) => (inBatch ? beginRun : this.#beginRun)(header), hold)
+        .then(noop);
     }
-    const { beginRun } = this.#inBatch;
-    return this.#batch
-      .join('beginRun', (inBatch) => (inBatch ? beginRun : this.#beginRun)(header), hold)
-      .then(noop);
+    // Held as soon as committed, not a microtask later: a close() right after gives it back.
+    return this.#write('beginRun', this.#beginHeld, header);
   }
+
+  /** Begins the run in its own transaction and holds its lease once committed. */
+  readonly #beginHeld = (header: RunHeader): void => {
+    this.#held.hold(header.runId, this.#beginRun(header));
+  };
 
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     if (!this.db.open) return this.#closed(runId, 'saveCheckpoint');
@@ -203,17 +207,26 @@ export class SqliteMemory implements MemoryAdapter {
    * free, expired, held by this adapter, or held by a process of this host that is gone.
    * @throws {MacroError} `RUN_LEASED` while another live owner holds it.
    */
-  async claimRun(runId: string): Promise<void> {
-    const token = await this.#write('claimRun', this.#leases.claimRun, runId, Date.now());
-    if (token !== null) this.#held.hold(runId, token);
+  claimRun(runId: string): Promise<void> {
+    return this.#write('claimRun', this.#claimHeld, runId, Date.now());
   }
 
+  /** Claims the run and holds its lease at once (a close() right after gives it back). */
+  readonly #claimHeld = (runId: string, now: number): void => {
+    const token = this.#leases.claimRun(runId, now);
+    if (token !== null) this.#held.hold(runId, token);
+  };
+
   /** Claims up to `limit` stale `running` runs, oldest first (see {@link MemoryAdapter.claimStale}). */
-  async claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
-    const claimed = await this.#write('claimStale', this.#leases.claimStale, options, Date.now());
-    for (const { summary, token } of claimed) this.#held.hold(summary.runId, token);
-    return claimed.map((c) => c.summary);
+  claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
+    return this.#write('claimStale', this.#claimStaleHeld, options, Date.now());
   }
+
+  readonly #claimStaleHeld = (options: ClaimStaleOptions, now: number): RunSummary[] =>
+    this.#leases.claimStale(options, now).map(({ summary, token }) => {
+      this.#held.hold(summary.runId, token);
+      return summary;
+    });
 
   /** Gives back the lease of `runId` if this adapter holds it (see {@link MemoryAdapter.releaseRun}). */
   async releaseRun(runId: string): Promise<void> {
@@ -337,7 +350,8 @@ export class SqliteMemory implements MemoryAdapter {
       try {
         return attempt();
       } catch (error) {
-        if (!isLockError(error)) throw error;
+        // Closed while queued behind a write that met a lock: as below.
+        if (!isLockError(error)) throw this.db.open ? error : this.#afterClose(operation, error);
         last = error;
       }
     }

@@ -105,21 +105,49 @@ describe('TurnBatch', () => {
     expect(asked).toEqual([true]);
   });
 
-  it('rolls the batch back when a write throws, tries each write again as its own transaction, and rejects only the one that threw', async () => {
+  it('rolls the batch back when a write throws, and commits it again with a savepoint for that write and each after it, rejecting only that one', async () => {
     const alone: string[] = [];
     const batch = batchOf(alone);
+    const tries: string[] = [];
     const failing = (n: number) => () => {
       db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
       if (n === 12) throw new Error('refused');
       return { n, inTransaction: true };
     };
-    const settled = await Promise.allSettled(writes(batch, 16, failing));
+    const made = Array.from({ length: 16 }, (_, n) => {
+      if (batch.admit()) return Promise.resolve(db.transaction(failing(n))());
+      const write = both(failing(n));
+      return batch.join(`w${n}`, (inBatch: boolean) => {
+        tries.push(`${n}${inBatch ? '' : ' in a savepoint'}`);
+        return write(inBatch);
+      });
+    });
+    const settled = await Promise.allSettled(made);
     expect(settled[12]).toMatchObject({ status: 'rejected', reason: { message: 'refused' } });
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(15);
-    const rows = db.prepare('SELECT n FROM t ORDER BY n').pluck().all() as number[];
+    const rows = db.prepare('SELECT n FROM t ORDER BY rowid').pluck().all() as number[];
     expect(rows).toEqual(Array.from({ length: 16 }, (_, n) => n).filter((n) => n !== 12));
-    // Rolled back with the batch (its row is gone), then tried again alone, in order.
-    expect(alone).toEqual(['w8', 'w9', 'w10', 'w11', 'w12', 'w13', 'w14', 'w15']);
+    expect(tries).toEqual([
+      ...['8', '9', '10', '11', '12'], // bare, until 12 throws and the batch rolls back
+      ...['8', '9', '10', '11'],
+      ...[12, 13, 14, 15].map((n) => `${n} in a savepoint`),
+    ]);
+    expect(alone).toEqual([]);
+  });
+
+  it('hands a write that meets a lock on its own, and every write after it, to the lock queue in order', async () => {
+    const alone: string[] = [];
+    const batch = batchOf(alone);
+    let locks = 2; // w9 meets a lock in the batch and once on its own, then gets through
+    const write = (n: number) => () => {
+      if (n === 9 && locks-- > 0) throw new Database.SqliteError('database is locked', 'SQLITE_BUSY');
+      return insert(n)();
+    };
+    const settled = await Promise.all(writes(batch, 12, write));
+    expect(settled.map((v) => v.n)).toEqual(Array.from({ length: 12 }, (_, n) => n));
+    expect(alone).toEqual(['w9', 'w10', 'w11']);
+    const rows = db.prepare('SELECT n FROM t ORDER BY rowid').pluck().all() as number[];
+    expect(rows).toEqual(Array.from({ length: 12 }, (_, n) => n));
   });
 
   it("tells a batched write's committed hook its value as the batch commits, before its promise settles", () => {
@@ -168,21 +196,55 @@ describe('TurnBatch', () => {
     expect(told).toEqual([{ n: 99, inTransaction: true }]);
   });
 
-  it('tries every write of a batch again on its own, in order and once, when SQLite rolls the batch back', async () => {
+  it('runs every write of a batch on its own, in order and once, when SQLite rolls the whole batch back', async () => {
     db.exec('CREATE TABLE big (n INTEGER NOT NULL, pad BLOB)');
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages + 20}`); // room for small rows, not for 200 KB
     const alone: string[] = [];
     const batch = batchOf(alone);
-    const write = (n: number) => () => {
-      db.prepare('INSERT INTO big (n, pad) VALUES (?, ?)').run(n, Buffer.alloc(n === 10 ? 200_000 : 10));
-      return { n, inTransaction: true };
-    };
-    const settled = await Promise.allSettled(writes(batch, 14, write));
+    const tries: string[] = [];
+    const made = Array.from({ length: 14 }, (_, n) => {
+      const write = () => {
+        db.prepare('INSERT INTO big (n, pad) VALUES (?, ?)').run(n, Buffer.alloc(n === 10 ? 200_000 : 10));
+        return { n, inTransaction: true };
+      };
+      if (batch.admit()) return Promise.resolve(db.transaction(write)());
+      return batch.join(`w${n}`, (inBatch: boolean) => {
+        tries.push(`${n}${inBatch ? '' : ' own'}`);
+        return both(write)(inBatch);
+      });
+    });
+    const settled = await Promise.allSettled(made);
     expect(settled[10]).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_FULL' } });
-    expect(alone).toEqual(['w8', 'w9', 'w10', 'w11', 'w12', 'w13']);
+    expect(alone).toEqual([]);
     const rows = db.prepare('SELECT n FROM big ORDER BY rowid').pluck().all() as number[];
     expect(rows).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13]);
+    expect(tries).toEqual([
+      ...['8', '9', '10'], // bare: SQLITE_FULL at 10
+      ...['8', '9', '10 own'], // again, 10 in a savepoint: SQLite rolled the whole transaction back
+      ...[8, 9, 10, 11, 12, 13].map((n) => `${n} own`),
+    ]);
+  });
+
+  it(`runs the writes of a batch SQLite rolled back on their own in slices of about ${BATCH_SLICE_MS} ms`, async () => {
+    db.exec('CREATE TABLE big (n INTEGER NOT NULL, pad BLOB)');
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages + 20}`);
+    const batch = batchOf();
+    const order: string[] = [];
+    const write = (n: number) => () => {
+      if (n === IMMEDIATE_WRITES_PER_TURN) {
+        db.prepare('INSERT INTO big (n, pad) VALUES (?, ?)').run(n, Buffer.alloc(200_000)); // SQLITE_FULL
+      }
+      return slowInsert(BATCH_SLICE_MS / 4, order)(n)();
+    };
+    const made = writes(batch, IMMEDIATE_WRITES_PER_TURN + 12, write);
+    setImmediate(() => order.push('other work'));
+    const settled = await Promise.allSettled(made);
+    expect(settled.filter((s) => s.status === 'rejected')).toHaveLength(1);
+    const other = order.indexOf('other work');
+    expect(other).toBeGreaterThan(IMMEDIATE_WRITES_PER_TURN);
+    expect(other).toBeLessThan(order.length - 1);
   });
 
   it('tries every write of a batch again on its own when the batch meets a lock', async () => {
