@@ -91,6 +91,7 @@ export {
   type GateCheck,
   type GateCheckResult,
   type GateVerdict,
+  type HarmonyBase,
   type HarmonyChoice,
   type HarmonyComparison,
   type HarmonyField,

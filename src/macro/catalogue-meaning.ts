@@ -6,8 +6,8 @@
  * @module
  */
 import type { ConfigIssue } from '../errors.js';
+import { checkHarmony } from '../protocol/harmony.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
-import { checkHarmony } from './harmony-check.js';
 import type { QualityGate, RetryPolicy, StageDefinition } from './types.js';
 
 /**
@@ -108,11 +108,11 @@ export function checkMeaning(
         stage.branches.forEach((child, k) => {
           visit(child, `${path}.branches[${k}]`);
         });
-        checkHarmony(stage, path, where, issues, needAgent);
+        checkHarmony({ ...stage, branches: stage.branches.map(branchId) }, path, where, issues, needAgent);
         break;
       case 'forEach':
         visit(stage.stage, `${path}.stage`);
-        checkHarmony(stage, path, where, issues, needAgent);
+        checkHarmony({ ...stage, branches: undefined }, path, where, issues, needAgent);
         break;
       case 'route': {
         const names = Object.keys(stage.cases);
@@ -142,4 +142,9 @@ export function checkMeaning(
   if (def.fallback !== undefined && !known(def.fallback)) {
     issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
   }
+}
+
+/** The id of a branch, looking through `retryableStage` wrappers. */
+function branchId(stage: StageDefinition): string {
+  return stage.kind === 'retryable' ? branchId(stage.stage) : stage.id;
 }

@@ -8,12 +8,11 @@
 import { type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
 import { issuePath } from '../internal/zod-issues.js';
 import type { ExecutionStage, PhaseStageInfo } from '../protocol/execution.js';
-import { Harmony } from '../protocol/harmony.js';
+import { Harmony, harmonyAgent } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import { checkMeaning } from './catalogue-meaning.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
 import type { CompiledFallback, CompiledMacro, CompiledNode } from './compiled.js';
-import { harmonyAgent } from './harmony-check.js';
 import { stagePipeline } from './stage-pipeline.js';
 import { missingAgent, namedChecks, phaseTimeouts } from './stage-settings.js';
 import { MacroDefinitionSchema, type RetryPolicy, type StageDefinition } from './types.js';

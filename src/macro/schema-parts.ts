@@ -5,11 +5,8 @@
  * @module
  */
 import { z } from 'zod';
+import { fn } from '../internal/function-schema.js';
 import type { GateCheck, QualityGate } from '../model/quality-gate.js';
-
-/** A value that must be a function (`what` names it in the message). */
-export const fn = <T extends (...args: any[]) => unknown>(what: string) =>
-  z.custom<T>((value) => typeof value === 'function', { message: `Expected ${what} to be a function` });
 
 export const zodSchema = z.custom<z.ZodType>(
   (value) =>

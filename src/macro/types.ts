@@ -6,12 +6,13 @@
  * @module
  */
 import { z } from 'zod';
+import { fn } from '../internal/function-schema.js';
 import type { Artefact, ArtefactInput } from '../model/artefact.js';
 import type { MacroContext } from '../model/context.js';
-import type { HarmonyOptions } from '../model/harmony.js';
 import type { QualityGate } from '../model/quality-gate.js';
 import { type RetryPolicyInput, RetryPolicySchema } from '../model/retry-policy.js';
-import { fn, QualityGateSchema, StageIdSchema, TimeoutMsSchema, zodSchema } from './schema-parts.js';
+import { type HarmonyOptions, HarmonySchema } from '../protocol/harmony/strategies.js';
+import { QualityGateSchema, StageIdSchema, TimeoutMsSchema, zodSchema } from './schema-parts.js';
 
 /** Macro names follow the same rules as stage ids. */
 const MacroNameSchema = StageIdSchema;
@@ -29,18 +30,13 @@ export {
 } from '../model/context.js';
 export type { DecisionRecord, DecisionVariant, ExcludedBranch } from '../model/decision.js';
 export type {
-  CustomHarmony,
+  HarmonyBase,
   HarmonyChoice,
   HarmonyComparison,
   HarmonyField,
   HarmonyJudgeInput,
-  HarmonyOptions,
   HarmonyStrategy,
   HarmonyVariant,
-  JudgeHarmony,
-  MajorityHarmony,
-  PriorityHarmony,
-  WeightedHarmony,
 } from '../model/harmony.js';
 export type {
   GateCheck,
@@ -65,6 +61,14 @@ export type {
 } from '../model/result.js';
 export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema } from '../model/retry-policy.js';
 export type { StageStatus } from '../model/stage-status.js';
+export type {
+  CustomHarmony,
+  HarmonyOptions,
+  JudgeHarmony,
+  MajorityHarmony,
+  PriorityHarmony,
+  WeightedHarmony,
+} from '../protocol/harmony/strategies.js';
 
 /**
  * Which macros must have all their agents when the catalogue is loaded: every one
@@ -240,34 +244,6 @@ const common = {
   timeoutMs: TimeoutMsSchema.optional(),
   description: z.string().optional(),
 };
-
-const harmonyCommon = {
-  compare: z
-    .union([
-      z.literal('equality'),
-      z.strictObject({ fields: z.array(z.string().min(1)).min(1, 'compare.fields must not be empty') }),
-      fn('compare'),
-    ])
-    .optional(),
-};
-
-/** Shape of a parallel group's `harmony`; the judge agent and priority ids are checked by the compiler. */
-const HarmonySchema = z.discriminatedUnion('strategy', [
-  z.strictObject({ strategy: z.literal('majority'), ...harmonyCommon }),
-  z.strictObject({ strategy: z.literal('weighted'), ...harmonyCommon, confidence: fn('confidence') }),
-  z.strictObject({
-    strategy: z.literal('priority'),
-    ...harmonyCommon,
-    order: z.array(z.string().min(1)).min(1, 'order must name at least one branch'),
-  }),
-  z.strictObject({
-    strategy: z.literal('judge'),
-    ...harmonyCommon,
-    judge: z.string().min(1, 'judge agent id must not be empty'),
-    onJudgeFailure: z.enum(['majority', 'fail']).optional(),
-  }),
-  z.strictObject({ strategy: z.literal('custom'), ...harmonyCommon, resolve: fn('resolve') }),
-]);
 
 /** Shape of the stage tree; meaning (ids, agents, cycles) is checked by the compiler. */
 const StageSchema: z.ZodType<StageDefinition> = z.lazy(() =>

@@ -1,10 +1,9 @@
 /**
- * The Harmony Protocol's options as a parallel group declares them, and what its
- * strategies, judges and resolvers see and return. (Definition schema: src/macro/types.ts;
- * logic: src/protocol/harmony.ts.)
+ * What the Harmony Protocol's strategies, judges and resolvers see and return, whatever the
+ * strategy. Each strategy's options, schema, checks and decision are one file in
+ * src/protocol/harmony/strategies/.
  * @module
  */
-import type { MacroContext } from './context.js';
 
 /** Top-level field names of `O` (any string when `O` is not an object type). */
 export type HarmonyField<O> = [O] extends [object] ? Extract<keyof O, string> : string;
@@ -38,59 +37,17 @@ export type HarmonyChoice<O = unknown> =
   | { readonly winner: number; readonly rationale?: string; readonly scores?: readonly number[] }
   | { readonly output: O; readonly rationale?: string; readonly scores?: readonly number[] };
 
-interface HarmonyBase<O> {
+/** The options every strategy takes (each strategy's own are in src/protocol/harmony/strategies/). */
+export interface HarmonyBase<O = any> {
   /** How outputs are compared. @default 'equality' */
   readonly compare?: HarmonyComparison<O>;
 }
-/** The largest agreement group wins; a tie goes to the group with the earliest branch. */
-export interface MajorityHarmony<O = any> extends HarmonyBase<O> {
-  readonly strategy: 'majority';
-}
-/** The group with the largest summed confidence wins; ties go to the earliest branch. */
-export interface WeightedHarmony<O = any> extends HarmonyBase<O> {
-  readonly strategy: 'weighted';
-  /** Confidence of one output: a finite number ≥ 0. */
-  readonly confidence: (output: O, branch: string) => number;
-}
-/** The output of the first branch in `order` that succeeded wins; unlisted branches rank last. */
-export interface PriorityHarmony<O = any> extends HarmonyBase<O> {
-  readonly strategy: 'priority';
-  /** Branch ids, most trusted first. */
-  readonly order: readonly string[];
-}
+
 /**
- * A judge agent receives a {@link HarmonyJudgeInput} and returns a {@link HarmonyChoice}
- * with a non-empty `rationale`.
+ * Name of a Harmony strategy. Each is one file in src/protocol/harmony/strategies/; this
+ * list is here because a decision record (model/decision.ts) names its strategy.
  */
-export interface JudgeHarmony<O = any> extends HarmonyBase<O> {
-  readonly strategy: 'judge';
-  /** Id of a registered agent. */
-  readonly judge: string;
-  /**
-   * When the judge throws or returns something invalid: decide by majority vote
-   * (the rationale says so) or fail the stage with `HARMONY_FAILED`.
-   * @default 'majority'
-   */
-  readonly onJudgeFailure?: 'majority' | 'fail';
-}
-/** Your function decides; throwing fails the stage with `HARMONY_FAILED`. */
-export interface CustomHarmony<O = any> extends HarmonyBase<O> {
-  readonly strategy: 'custom';
-  /** Picks a variant or gives a merged output from the conflicting ones. */
-  readonly resolve: (
-    variants: readonly HarmonyVariant<O>[],
-    context: MacroContext,
-  ) => HarmonyChoice<O> | Promise<HarmonyChoice<O>>;
-}
-/** How a parallel group resolves conflicting branch outputs. */
-export type HarmonyOptions<O = any> =
-  | MajorityHarmony<O>
-  | WeightedHarmony<O>
-  | PriorityHarmony<O>
-  | JudgeHarmony<O>
-  | CustomHarmony<O>;
-/** Name of a Harmony strategy. */
-export type HarmonyStrategy = HarmonyOptions['strategy'];
+export type HarmonyStrategy = 'majority' | 'weighted' | 'priority' | 'judge' | 'custom';
 
 /** What a judge agent receives. */
 export interface HarmonyJudgeInput {

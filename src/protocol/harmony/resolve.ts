@@ -2,21 +2,17 @@
  * The Harmony Protocol: when the branches of a parallel group disagree, decide which
  * output the group returns, and say why. Outputs are grouped by agreement (equality,
  * chosen fields, or a comparator); if there is one group there is nothing to decide.
- * Otherwise a strategy (decide.ts) picks a variant or produces a merge, and the decision
+ * Otherwise the group's strategy (strategies/) picks a variant or produces a merge, and the decision
  * becomes a {@link DecisionRecord}. Decision rules are documented in docs/harmony.md.
  * @module
  */
 import { isMacroError, MacroError } from '../../errors.js';
-import type {
-  DecisionRecord,
-  DecisionVariant,
-  ExcludedBranch,
-  HarmonyOptions,
-  HarmonyVariant,
-} from '../../macro/types.js';
+import type { DecisionRecord, DecisionVariant, ExcludedBranch } from '../../model/decision.js';
+import type { HarmonyVariant } from '../../model/harmony.js';
 import { canonicalJson, hashOf, isRecord, looseJson, own } from './canonical.js';
-import { decide } from './decide.js';
 import { callUser, describeSafely, errorRecordOf, harmonyFailure } from './failure.js';
+import { type HarmonyOptions, ruleOf } from './strategies.js';
+import type { HarmonyRule } from './strategy.js';
 import type { DecisionDraft, HarmonyBranch, HarmonyResolution, HarmonyServices } from './types.js';
 
 /**
@@ -29,6 +25,7 @@ export class Harmony {
   /** Branches that must succeed; fewer fails the group. */
   readonly minSuccesses: number;
   readonly #path: string;
+  readonly #rule: HarmonyRule<HarmonyOptions>;
   readonly #comparison: DecisionRecord['comparison'];
   readonly #fields: readonly string[] | undefined;
 
@@ -42,6 +39,7 @@ export class Harmony {
     this.branches = branches;
     this.minSuccesses = minSuccesses;
     this.#path = path;
+    this.#rule = ruleOf(options);
     const compare = options.compare ?? 'equality';
     this.#comparison =
       compare === 'equality' ? 'equality' : typeof compare === 'function' ? 'comparator' : 'fields';
@@ -66,7 +64,7 @@ export class Harmony {
     const groups = new Set(variants.map((v) => v.group)).size;
     if (groups <= 1) return { output: (variants[0] as HarmonyVariant).output };
 
-    const pick = await decide(this.options, variants, services, this.#path);
+    const pick = await this.#rule.decide(this.options, variants, services, this.#path);
     const output = pick.winner !== undefined ? (variants[pick.winner] as HarmonyVariant).output : pick.output;
     const same = this.#agreement(output, variants, keys);
     const decision: DecisionDraft = {

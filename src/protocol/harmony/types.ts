@@ -1,6 +1,6 @@
 /**
  * The Harmony Protocol's own types: what a resolution gives, what the engine lends it,
- * and what a strategy decides. The option types are in src/macro/types.ts.
+ * and what a strategy decides. The option types are in strategies/.
  * @internal
  * @module
  */
