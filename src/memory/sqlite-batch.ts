@@ -65,7 +65,13 @@ export class TurnBatch {
   #waiting: Waiting[] = [];
   /** The write the batch's transaction is running; -1 before the first and once all ran (its COMMIT). */
   #at = -1;
-  readonly #commit: (waiting: readonly Waiting[], savepointsFrom: number) => unknown[];
+  /** Commits `waiting` (from `savepointsFrom` on, each in a savepoint) until `until`, but at least through `through`. */
+  readonly #commit: (
+    waiting: readonly Waiting[],
+    savepointsFrom: number,
+    until: number,
+    through: number,
+  ) => unknown[];
   readonly #alone: (operation: string, write: () => unknown, lockError: unknown) => Promise<unknown>;
 
   /**
@@ -77,18 +83,19 @@ export class TurnBatch {
     alone: (operation: string, write: () => unknown, lockError: unknown) => Promise<unknown>,
   ) {
     this.#alone = alone;
-    this.#commit = db.transaction((waiting: readonly Waiting[], savepointsFrom: number) => {
-      const outcomes: unknown[] = [];
-      const until = performance.now() + BATCH_SLICE_MS;
-      for (let i = 0; i < waiting.length; i++) {
-        const { write } = waiting[i] as Waiting;
-        this.#at = i;
-        outcomes.push(i < savepointsFrom ? write(true) : inSavepoint(db, write));
-        if (performance.now() > until) break;
-      }
-      this.#at = -1;
-      return outcomes;
-    }).immediate;
+    this.#commit = db.transaction(
+      (waiting: readonly Waiting[], savepointsFrom: number, until: number, through: number) => {
+        const outcomes: unknown[] = [];
+        for (let i = 0; i < waiting.length; i++) {
+          const { write } = waiting[i] as Waiting;
+          this.#at = i;
+          outcomes.push(i < savepointsFrom ? write(true) : inSavepoint(db, write));
+          if (i >= through && performance.now() > until) break;
+        }
+        this.#at = -1;
+        return outcomes;
+      },
+    ).immediate;
   }
 
   /** Counts a write made now; `true` when it runs at once, `false` when it must {@link join} the batch. */
@@ -139,24 +146,27 @@ export class TurnBatch {
 
   /** Commits as many of `waiting` as fit in a slice, settles each, and says how many it settled. */
   #commitSlice(waiting: readonly Waiting[]): number {
-    const outcomes = this.#tryCommit(waiting);
-    if (outcomes === undefined) return this.#oneByOne(waiting);
+    // One slice for every pass: a refusal's second commit and the one-by-one path included.
+    const until = performance.now() + BATCH_SLICE_MS;
+    const outcomes = this.#tryCommit(waiting, until);
+    if (outcomes === undefined) return this.#oneByOne(waiting, until);
     for (let i = 0; i < outcomes.length; i++) settle(waiting[i] as Waiting, outcomes[i]);
     return outcomes.length;
   }
 
   /** The batch's outcomes, or `undefined` when it could not commit (nothing of it is stored). */
-  #tryCommit(waiting: readonly Waiting[]): unknown[] | undefined {
+  #tryCommit(waiting: readonly Waiting[], until: number): unknown[] | undefined {
     this.#at = -1;
     try {
-      return this.#commit(waiting, waiting.length);
+      return this.#commit(waiting, waiting.length, until, 0);
     } catch (error) {
       const at = this.#at;
       if (at < 0 || isLockError(error)) return undefined;
       // Write `at` threw and took the batch back with it: again, a savepoint from it on.
       this.#at = -1;
       try {
-        return this.#commit(waiting, at);
+        // The writes before `at` fit in this slice once: they run again, past its end if need be.
+        return this.#commit(waiting, at, until, at);
       } catch {
         return undefined;
       }
@@ -167,8 +177,7 @@ export class TurnBatch {
    * Runs the writes as their own transactions, in order, within a slice; from the first
    * that meets a lock, it and the rest wait for the lock through `alone`, in order.
    */
-  #oneByOne(waiting: readonly Waiting[]): number {
-    const until = performance.now() + BATCH_SLICE_MS;
+  #oneByOne(waiting: readonly Waiting[], until: number): number {
     for (let i = 0; i < waiting.length; ) {
       const w = waiting[i] as Waiting;
       try {
@@ -187,9 +196,13 @@ export class TurnBatch {
   #queue(waiting: readonly Waiting[], from: number, lockError: unknown): number {
     for (let i = from; i < waiting.length; i++) {
       const w = waiting[i] as Waiting;
-      const alone = this.#alone(w.operation, () => w.write(false), i === from ? lockError : undefined);
-      const committed = w.committed;
-      (committed === undefined ? alone : alone.then(tell(committed))).then(w.resolve, w.reject);
+      // Its hook is told in the attempt that commits, not a microtask later: a close() then sees it.
+      const attempt = () => {
+        const value = w.write(false);
+        w.committed?.(value);
+        return value;
+      };
+      this.#alone(w.operation, attempt, i === from ? lockError : undefined).then(w.resolve, w.reject);
     }
     return waiting.length;
   }
@@ -222,12 +235,4 @@ function settle(w: Waiting, outcome: unknown): void {
   }
   w.committed?.(outcome);
   w.resolve(outcome);
-}
-
-/** Passes a value on once `committed` has been told it. */
-function tell(committed: (value: unknown) => void): (value: unknown) => unknown {
-  return (value) => {
-    committed(value);
-    return value;
-  };
 }

@@ -21,13 +21,8 @@ import type {
 } from './memory-adapter.js';
 import { TurnBatch } from './sqlite-batch.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
-import {
-  FIRST_RETRY_DELAY_MS,
-  isLockError,
-  MAX_BUSY_TIMEOUT_MS,
-  MAX_RETRY_DELAY_MS,
-  sleep,
-} from './sqlite-locks.js';
+import { LockQueue } from './sqlite-lock-queue.js';
+import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
 import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
 import { migrate } from './sqlite-schema.js';
 import { type BatchedWrites, sqliteOperations } from './sqlite-statements.js';
@@ -76,13 +71,8 @@ export class SqliteMemory implements MemoryAdapter {
   readonly owner: string;
   readonly #held: HeldLeases;
   readonly #leases: SqliteLeases;
-  /**
-   * Settles after the last write that is waiting for a lock (or queued behind one);
-   * `undefined` when none is, and a write runs at once.
-   */
-  #queue: Promise<void> | undefined;
-  /** How many writes the queue holds. */
-  #queued = 0;
+  /** The writes waiting for a lock, or queued behind one. */
+  readonly #locks: LockQueue;
   /** Commits a busy turn's checkpoints together (see {@link TurnBatch}). */
   readonly #batch: TurnBatch;
 
@@ -122,7 +112,13 @@ export class SqliteMemory implements MemoryAdapter {
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
     this.owner = options.owner;
-    this.#batch = new TurnBatch(db, (op, write, lock) => this.#enqueue(op, write, lock));
+    this.#locks = new LockQueue({
+      busyTimeoutMs: options.busyTimeoutMs,
+      isOpen: () => db.open,
+      afterClose: (operation, cause) => this.#afterClose(operation, cause),
+      lockTimeout: (operation, waited, cause) => this.#lockTimeout(operation, waited, cause),
+    });
+    this.#batch = new TurnBatch(db, (op, write, lock) => this.#locks.enqueue(op, write, lock));
     const held = new HeldLeases(options.leaseMs, (runs) =>
       this.#write('renewLeases', this.#leases.renew, runs, Date.now()),
     );
@@ -150,7 +146,7 @@ export class SqliteMemory implements MemoryAdapter {
 
   beginRun(header: RunHeader): Promise<void> {
     if (!this.db.open) return this.#closed(header.runId, 'beginRun');
-    if (this.#queue === undefined && !this.#batch.admit()) {
+    if (this.#locks.idle && !this.#batch.admit()) {
       const { beginRun } = this.#inBatch;
       const hold = (token: number) => this.#held.hold(header.runId, token);
       return this.#batch
@@ -281,15 +277,15 @@ export class SqliteMemory implements MemoryAdapter {
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
     if (!this.db.open) return Promise.reject(this.#afterClose(operation));
-    if (this.#queue === undefined) {
+    if (this.#locks.idle) {
       try {
         return Promise.resolve(write(a, b as B, c as C));
       } catch (error) {
         if (!isLockError(error)) return Promise.reject(error);
-        return this.#enqueue(operation, () => write(a, b as B, c as C), error);
+        return this.#locks.enqueue(operation, () => write(a, b as B, c as C), error);
       }
     }
-    return this.#enqueue(operation, () => write(a, b as B, c as C), undefined);
+    return this.#locks.enqueue(operation, () => write(a, b as B, c as C), undefined);
   }
 
   /**
@@ -305,68 +301,18 @@ export class SqliteMemory implements MemoryAdapter {
     b?: B,
     c?: C,
   ): Promise<T> {
-    if (this.#queue !== undefined || this.#batch.admit()) return this.#write(operation, write, a, b, c);
+    if (!this.#locks.idle || this.#batch.admit()) return this.#write(operation, write, a, b, c);
     return this.#batch.join(operation, (inBatch) => (inBatch ? bare : write)(a, b as B, c as C));
   }
 
-  /** Runs a read at once; when it meets a lock, tries again as {@link #retry} does. Reads never queue. */
+  /** Runs a read at once; when it meets a lock, tries again as queued writes do. Reads never queue. */
   #read<A, T>(operation: string, read: (a: A) => T, a: A): Promise<T> {
     if (!this.db.open) return Promise.reject(this.#afterClose(operation));
     try {
       return Promise.resolve(read(a));
     } catch (error) {
       if (!isLockError(error)) return Promise.reject(error);
-      return this.#retry(operation, () => read(a), performance.now(), error);
-    }
-  }
-
-  /** Queues a write behind those waiting for a lock; its budget counts from now. */
-  #enqueue<T>(operation: string, attempt: () => T, lockError: unknown): Promise<T> {
-    const since = performance.now();
-    const previous = this.#queue;
-    const done =
-      previous === undefined
-        ? this.#retry(operation, attempt, since, lockError)
-        : previous.then(() => this.#retry(operation, attempt, since, lockError));
-    this.#queued += 1;
-    this.#queue = done.then(this.#dequeue, this.#dequeue);
-    return done;
-  }
-
-  readonly #dequeue = (): void => {
-    this.#queued -= 1;
-    if (this.#queued === 0) this.#queue = undefined;
-  };
-
-  /**
-   * Tries `attempt` until it does not meet a lock, pausing between tries with timers (the
-   * event loop runs meanwhile), and rejects with `PERSISTENCE_FAILED` once `busyTimeoutMs`
-   * has passed since `since`. `lockError`: the lock the caller's own try met (the first
-   * try is then after a pause); `undefined` to try at once.
-   */
-  async #retry<T>(operation: string, attempt: () => T, since: number, lockError: unknown): Promise<T> {
-    let last = lockError;
-    if (last === undefined) {
-      try {
-        return attempt();
-      } catch (error) {
-        // Closed while queued behind a write that met a lock: as below.
-        if (!isLockError(error)) throw this.db.open ? error : this.#afterClose(operation, error);
-        last = error;
-      }
-    }
-    const budget = this.#busyTimeoutMs;
-    for (let delay = FIRST_RETRY_DELAY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS)) {
-      const waited = performance.now() - since;
-      if (waited >= budget) throw this.#lockTimeout(operation, waited, last);
-      await sleep(Math.min(delay, budget - waited));
-      try {
-        return attempt();
-      } catch (error) {
-        // Closed while this waited for the lock: the driver's TypeError becomes the cause.
-        if (!isLockError(error)) throw this.db.open ? error : this.#afterClose(operation, error);
-        last = error;
-      }
+      return this.#locks.retry(operation, () => read(a), performance.now(), error);
     }
   }
 

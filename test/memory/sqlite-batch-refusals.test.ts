@@ -150,6 +150,30 @@ describe('SqliteMemory when a busy turn meets a lock', () => {
       })),
     );
   });
+  it('lets the event loop run while thousands of batched writes released by a lock commit one by one', async () => {
+    const memory = new SqliteMemory({ path, busyTimeoutMs: 30_000 });
+    const runs = await begun(memory, 2_000);
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    const saving = runs.map((id) => save(memory, id));
+    await nextTurn(); // the batch met the lock: its writes wait for it in the lock queue
+    locker.exec('COMMIT');
+    locker.close();
+    const queued = saving.slice(IMMEDIATE_WRITES_PER_TURN); // the first ones of the turn ran at once
+    let settled = 0;
+    for (const p of queued) void p.then(() => settled++);
+    let turnsWhileDraining = 0;
+    const count = () => {
+      if (settled > 0 && settled < queued.length) turnsWhileDraining++;
+      if (settled < queued.length) setImmediate(count);
+    };
+    setImmediate(count);
+    await Promise.all(saving);
+    expect(turnsWhileDraining).toBeGreaterThan(0);
+    const stored = await Promise.all(runs.map((id) => memory.loadRun(id)));
+    expect(stored.every((s) => s?.checkpoints.length === 1)).toBe(true);
+    memory.close();
+  });
 });
 
 describe('SqliteMemory closed right after it takes a lease', () => {
@@ -176,6 +200,24 @@ describe('SqliteMemory closed right after it takes a lease', () => {
     expect((await claiming).map((s) => s.runId)).toEqual(['r0']);
     const theirs = new SqliteMemory({ path, owner: 'theirs' });
     await expect(theirs.claimRun('r0')).resolves.toBeUndefined();
+    theirs.close();
+  });
+
+  it('gives back at close() the lease of a batched beginRun that waited for a lock, right after it committed', async () => {
+    const mine = new SqliteMemory({ path, owner: 'mine' });
+    const theirs = new SqliteMemory({ path, owner: 'theirs' });
+    const immediate = ids(IMMEDIATE_WRITES_PER_TURN).map((id) => mine.beginRun(header(`now-${id}`)));
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    const first = mine.beginRun(header('r8')); // batched
+    const second = mine.beginRun(header('r9')); // batched
+    await nextTurn(); // the batch met the lock: both wait for it in the lock queue
+    locker.exec('COMMIT');
+    locker.close();
+    const closed = first.then(() => mine.close()); // r9 has committed by then, its promise not settled
+    await Promise.all([...immediate, first, second, closed]);
+    await expect(theirs.claimRun('r8')).resolves.toBeUndefined();
+    await expect(theirs.claimRun('r9')).resolves.toBeUndefined();
     theirs.close();
   });
 });

@@ -275,6 +275,24 @@ describe('TurnBatch', () => {
     expect(rows).toEqual(Array.from({ length: IMMEDIATE_WRITES_PER_TURN + 12 }, (_, n) => n));
   });
 
+  it("gives the second commit after a refusal what is left of the first one's slice, running only through the refused write", async () => {
+    const batch = batchOf();
+    const refusedAt = IMMEDIATE_WRITES_PER_TURN + 2; // the third batched write
+    const write = (n: number) => () => {
+      const done = slowInsert(BATCH_SLICE_MS / 4)(n)();
+      if (n === refusedAt) throw new Error('refused');
+      return done;
+    };
+    const settling = Promise.allSettled(writes(batch, IMMEDIATE_WRITES_PER_TURN + 12, write));
+    const count = () => (db.prepare('SELECT count(*) AS c FROM t').get() as { c: number }).c;
+    const afterFirstSlice = new Promise<number>((resolve) => setImmediate(() => resolve(count())));
+    // Slice one: the batch throws at the third write (~7.5 ms), commits again through it, and stops.
+    expect(await afterFirstSlice).toBe(IMMEDIATE_WRITES_PER_TURN + 2);
+    const settled = await settling;
+    expect(settled.filter((s) => s.status === 'rejected')).toHaveLength(1);
+    expect(count()).toBe(IMMEDIATE_WRITES_PER_TURN + 11);
+  });
+
   it('commits every waiting write at once, however long it takes, when flushed for close', async () => {
     const batch = batchOf();
     const slow = slowInsert(BATCH_SLICE_MS / 4);
