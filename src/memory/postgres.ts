@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import pg from 'pg';
 import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
@@ -19,6 +20,7 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
+import { postgresFailure } from './postgres-failure.js';
 import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './postgres-options.js';
 import { auditColumns } from './postgres-rows.js';
 import { migrate } from './postgres-schema.js';
@@ -60,6 +62,8 @@ export class PostgresMemory implements MemoryAdapter {
   #names: Map<string, string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
+  /** Queries of calls made before close(), which close() lets finish. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   /**
    * Checks the options; connects and migrates on first use (or {@link ready}).
@@ -90,7 +94,7 @@ export class PostgresMemory implements MemoryAdapter {
   ready(): Promise<void> {
     this.#ready ??= migrate(this.pool, this.#schema).catch((error: unknown) => {
       this.#ready = undefined; // the next call tries again
-      throw this.#failure('migrate', error);
+      throw postgresFailure(this.#schema, 'migrate', error);
     });
     return this.#ready;
   }
@@ -275,13 +279,20 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   /**
-   * Stops the heartbeat and gives back the leases still held, so that another process
-   * can take their runs over at once; then ends the pool if the adapter made it.
+   * Lets the calls made before it finish, stops the heartbeat and gives back the leases
+   * still held, so that another process can take their runs over at once; then ends the
+   * pool if the adapter made it. Calls made after it reject.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#leases.close();
+    // Calls made before close() finish first, and what they did with their rows (a lease
+    // held) is done by the next turn: so the leases they took are given back too.
+    while (this.#inFlight.size > 0) {
+      await Promise.allSettled(this.#inFlight);
+      await nextTurn();
+    }
     const held = this.#leases.snapshot();
     try {
       if (held.size > 0 && this.#ready !== undefined) {
@@ -303,14 +314,25 @@ export class PostgresMemory implements MemoryAdapter {
     return (rows as { run_id: string }[]).map((r) => r.run_id);
   }
 
-  /** Runs one statement; `runId`: the run a write is for. */
-  async #query(operation: string, sql: string, values: unknown[], runId?: string) {
-    if (this.#closed) throw this.#afterClose(operation, runId);
+  /**
+   * Runs one statement; `runId`: the run a write is for. `inner`: a second statement of a
+   * call already running, which close() lets finish like the first.
+   */
+  #query(operation: string, sql: string, values: unknown[], runId?: string, inner = false) {
+    if (this.#closed && !inner) return Promise.reject(this.#afterClose(operation, runId));
+    const query = this.#run(operation, sql, values);
+    this.#inFlight.add(query);
+    const done = () => this.#inFlight.delete(query);
+    query.then(done, done);
+    return query;
+  }
+
+  async #run(operation: string, sql: string, values: unknown[]) {
     await this.ready();
     try {
       return await this.#send(sql, values);
     } catch (error) {
-      throw this.#failure(operation, error);
+      throw postgresFailure(this.#schema, operation, error);
     }
   }
 
@@ -366,19 +388,9 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async #leaseOf(runId: string, operation: string) {
-    const { rows } = await this.#query(operation, this.#sql.leaseOf, [runId]);
+    const { rows } = await this.#query(operation, this.#sql.leaseOf, [runId], undefined, true);
     return rows[0] as
       | { begun: boolean; status: RunState; lease_owner: string | null; expires_at: number | null }
       | undefined;
-  }
-
-  #failure(operation: string, error: unknown): unknown {
-    if (error instanceof MacroError) return error;
-    const code = (error as { code?: unknown } | null)?.code;
-    return new MacroError(
-      'PERSISTENCE_FAILED',
-      `PostgresMemory ${operation} on schema ${this.#schema} failed: ${(error as Error)?.message ?? String(error)}`,
-      { cause: error, retryable: typeof code === 'string' && /^(08|40|53|57P)/.test(code) },
-    );
   }
 }

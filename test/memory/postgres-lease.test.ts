@@ -160,4 +160,34 @@ describe.skipIf(url === undefined)('PostgresMemory leases', () => {
       code: 'LEASE_LOST',
     });
   });
+
+  it('gives back at close() a lease claimRun takes while close() runs', async () => {
+    const [one, two] = fleet();
+    await one.beginRun(header('r1'));
+    await one.releaseRun('r1');
+    const claiming = two.claimRun('r1');
+    await two.close();
+    await claiming;
+    await expect(one.claimRun('r1')).resolves.toBeUndefined();
+  });
+
+  it('gives back at close() the lease a beginRun takes while close() runs', async () => {
+    const [one, two] = fleet();
+    const beginning = two.beginRun(header('r1'));
+    await two.close();
+    await beginning;
+    await expect(one.claimRun('r1')).resolves.toBeUndefined();
+  });
+
+  it('gives back at close() the leases claimStale takes while close() runs', async () => {
+    const [one, two, schema] = fleet();
+    await one.beginRun(header('r1'));
+    await lapse(one, schema, 'r1');
+    const claiming = two.claimStale({ limit: 5, macros: ['write'] });
+    await two.close();
+    expect((await claiming).map((s) => s.runId)).toEqual(['r1']);
+    const three = new PostgresMemory({ connectionString: url as string, schema, owner: 'three' });
+    open.push(three);
+    await expect(three.claimRun('r1')).resolves.toBeUndefined();
+  });
 });
