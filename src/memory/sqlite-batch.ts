@@ -146,10 +146,11 @@ export class TurnBatch {
 
   /** Commits as many of `waiting` as fit in a slice, settles each, and says how many it settled. */
   #commitSlice(waiting: readonly Waiting[]): number {
-    // One slice for every pass: a refusal's second commit and the one-by-one path included.
-    const until = performance.now() + BATCH_SLICE_MS;
-    const outcomes = this.#tryCommit(waiting, until);
-    if (outcomes === undefined) return this.#oneByOne(waiting, until);
+    // A refusal's second commit shares the first one's slice; the one-by-one path, which
+    // follows a batch that could not commit at all, has its own (else under load it would
+    // run one write a slice, trying the whole batch again before each).
+    const outcomes = this.#tryCommit(waiting, performance.now() + BATCH_SLICE_MS);
+    if (outcomes === undefined) return this.#oneByOne(waiting, performance.now() + BATCH_SLICE_MS);
     for (let i = 0; i < outcomes.length; i++) settle(waiting[i] as Waiting, outcomes[i]);
     return outcomes.length;
   }
