@@ -20,18 +20,23 @@ function queue(busyTimeoutMs = 100, open = { value: true }) {
   });
 }
 
-/** An attempt that meets a lock `times` times, then returns `value`; `at` gets the time of each try. */
+/** When the test began on the fake clock: not 0, so that a time mixed up with a duration shows. */
+let start = 0;
+
+/** An attempt that meets a lock `times` times, then returns `value`; `at` gets the time of each try, from the start. */
 function lockedFor(times: number, value: unknown, at: number[] = []) {
   let tries = 0;
   return () => {
-    at.push(performance.now());
+    at.push(performance.now() - start);
     if (tries++ < times) throw busy();
     return value;
   };
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'], now: 0 });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+  vi.advanceTimersByTime(1_000);
+  start = performance.now();
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -96,6 +101,27 @@ describe('LockQueue', () => {
     open.value = false;
     await vi.advanceTimersByTimeAsync(1);
     await first;
+    await outcome;
+  });
+
+  it('rejects a write whose adapter closed while it waited for a lock with the after-close error', async () => {
+    const open = { value: true };
+    const locks = queue(10_000, open);
+    const closed = new TypeError('The database connection is not open');
+    const done = locks.enqueue(
+      'saveCheckpoint',
+      () => {
+        throw open.value ? busy() : closed;
+      },
+      busy(),
+    );
+    const outcome = expect(done).rejects.toMatchObject({
+      message: 'saveCheckpoint after close',
+      cause: closed,
+    });
+    await vi.advanceTimersByTimeAsync(1); // a first try after the pause: still locked
+    open.value = false;
+    await vi.advanceTimersByTimeAsync(2);
     await outcome;
   });
 
