@@ -7,6 +7,7 @@
  * @module
  */
 import type { ConfigIssue } from '../errors.js';
+import { kindOf, kindOfAny } from './stage-kinds.js';
 import type { MacroDefinition, StageDefinition } from './types.js';
 
 /**
@@ -34,24 +35,28 @@ export function readName(definition: unknown): string | undefined {
   return undefined;
 }
 
-/** The nested stages of a stage definition of any shape, with their path steps; never throws. */
-function nested(stage: unknown): Array<[unknown, string]> {
+/**
+ * The nested stages of a stage definition of any shape, with their path steps, as its
+ * kind's rule finds them; never throws (what it cannot read, the schema reports).
+ */
+function nested(stage: unknown): readonly (readonly [unknown, string])[] {
+  try {
+    return (
+      kindOfAny(stage)
+        ?.nested(stage)
+        .filter(([child]) => child !== undefined) ?? []
+    );
+  } catch {
+    return []; // a part that is not what its kind needs, or a hostile one
+  }
+}
+
+/** A macro definition's own stages of any shape, with their path steps; never throws. */
+function stagesOf(definition: unknown): Array<[unknown, string]> {
   const out: Array<[unknown, string]> = [];
   try {
-    const {
-      stages,
-      branches,
-      stage: inner,
-      cases,
-    } = stage as { stages?: unknown; branches?: unknown; stage?: unknown; cases?: unknown };
+    const { stages } = definition as { stages?: unknown };
     if (Array.isArray(stages)) for (let k = 0; k < stages.length; k++) out.push([stages[k], `.stages[${k}]`]);
-    if (typeof cases === 'object' && cases !== null) {
-      for (const [name, value] of Object.entries(cases)) out.push([value, `.cases.${name}`]);
-    }
-    if (Array.isArray(branches)) {
-      for (let k = 0; k < branches.length; k++) out.push([branches[k], `.branches[${k}]`]);
-    }
-    if (inner !== undefined) out.push([inner, '.stage']);
   } catch {
     // not an object, or a hostile one: the schema reports it
   }
@@ -67,9 +72,7 @@ export function tooDeep(definition: unknown, at: string): ConfigIssue | undefine
   // ends the walk as an empty stack does.
   // Stryker disable next-line ArrayDeclaration: see above
   const pending: Array<{ stage: unknown; path: string; depth: number }> = [];
-  for (const [stage, path] of nested(definition)) {
-    if (path.startsWith('.stages')) pending.push({ stage, path: `${at}${path}`, depth: 1 });
-  }
+  for (const [stage, path] of stagesOf(definition)) pending.push({ stage, path: `${at}${path}`, depth: 1 });
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     if (next.depth > MAX_NESTING) {
       return {
@@ -89,10 +92,7 @@ function eachStage(def: MacroDefinition, visit: (stage: StageDefinition, depth: 
   // Recursive within one macro: its nesting is at most MAX_NESTING (checked by tooDeep).
   const walk = (stage: StageDefinition, depth: number): void => {
     visit(stage, depth);
-    if (stage.kind === 'sequence') for (const s of stage.stages) walk(s, depth + 1);
-    else if (stage.kind === 'parallel') for (const s of stage.branches) walk(s, depth + 1);
-    else if (stage.kind === 'retryable' || stage.kind === 'forEach') walk(stage.stage, depth + 1);
-    else if (stage.kind === 'route') for (const s of Object.values(stage.cases)) walk(s, depth + 1);
+    for (const [child] of kindOf(stage).nested(stage)) walk(child, depth + 1);
   };
   for (const stage of def.stages) walk(stage, 1);
 }
@@ -106,7 +106,7 @@ export function fallbackOf(def: MacroDefinition): string[] {
 export function subMacros(def: MacroDefinition): string[] {
   const out: string[] = [];
   eachStage(def, (stage) => {
-    if (stage.kind === 'macro') out.push(stage.macro);
+    for (const name of kindOf(stage).runs?.(stage) ?? []) out.push(name);
   });
   return out;
 }
@@ -187,9 +187,9 @@ export function checkDepth(catalogue: Catalogue, issues: ConfigIssue[]): void {
     const shape = { depth: 0, subs: [] as Array<[number, string]> };
     eachStage(def, (stage, depth) => {
       shape.depth = Math.max(shape.depth, depth);
-      // The kind check is for the types: no other kind of stage has a `macro` key.
-      if (stage.kind === 'macro' && catalogue.has(stage.macro)) {
-        for (const sub of withFallbacks(catalogue, stage.macro)) {
+      for (const name of kindOf(stage).runs?.(stage) ?? []) {
+        if (!catalogue.has(name)) continue;
+        for (const sub of withFallbacks(catalogue, name)) {
           if (catalogue.has(sub)) shape.subs.push([depth, sub]);
         }
       }

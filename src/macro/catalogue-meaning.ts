@@ -6,9 +6,10 @@
  * @module
  */
 import type { ConfigIssue } from '../errors.js';
-import { checkHarmony } from '../protocol/harmony.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
-import type { QualityGate, RetryPolicy, StageDefinition } from './types.js';
+import type { CheckContext } from './stage-kind.js';
+import { kindOf } from './stage-kinds.js';
+import type { QualityGate, RetryPolicy } from './types.js';
 
 /**
  * Adds the problems of `def` (defined at `at`) to `issues`; its unknown agents go to
@@ -68,73 +69,27 @@ export function checkMeaning(
       }
     }
   };
-  const visit = (stage: StageDefinition, path: string) => {
-    if (stage.kind === 'retryable') {
-      checkRetry(stage.retry as RetryPolicy, `${path}.retry`);
-      if (stage.stage.kind === 'retryable') {
-        // Only one policy can drive a stage's attempts; the outer one would be ignored.
-        issues.push({
-          path: `${path}.stage`,
-          message: `A retryableStage directly inside another is ambiguous ${where}; give the stage one retry policy`,
-        });
+  const cx: CheckContext = {
+    env,
+    where,
+    issues,
+    known,
+    needAgent,
+    checkGates,
+    checkRetry,
+    checkPhaseTimeouts,
+    visit(stage, path) {
+      // A wrapper (retryableStage) has no id of its own.
+      const { id } = stage as { id?: string };
+      if (id !== undefined) {
+        if (ids.has(id)) issues.push({ path: `${path}.id`, message: `Duplicate stage id "${id}" ${where}` });
+        ids.add(id);
       }
-      visit(stage.stage, `${path}.stage`);
-      return;
-    }
-    if (ids.has(stage.id))
-      issues.push({ path: `${path}.id`, message: `Duplicate stage id "${stage.id}" ${where}` });
-    ids.add(stage.id);
-    switch (stage.kind) {
-      case 'agent':
-        needAgent(stage.agent, `${path}.agent`, 'agent');
-        if (stage.elevateTo !== undefined) needAgent(stage.elevateTo, `${path}.elevateTo`, 'elevation agent');
-        checkGates(stage.gates, `${path}.gates`);
-        stage.pipeline?.forEach((phase, k) => {
-          if (!env.phases.has(phase)) {
-            issues.push({
-              path: `${path}.pipeline[${k}]`,
-              message: `Unknown pipeline phase "${phase}" ${where} (known: ${[...env.phases.keys()].join(', ')})`,
-            });
-          }
-        });
-        checkPhaseTimeouts(stage.phaseTimeoutsMs, `${path}.phaseTimeoutsMs`);
-        break;
-      case 'sequence':
-        stage.stages.forEach((child, k) => {
-          visit(child, `${path}.stages[${k}]`);
-        });
-        break;
-      case 'parallel':
-        stage.branches.forEach((child, k) => {
-          visit(child, `${path}.branches[${k}]`);
-        });
-        checkHarmony({ ...stage, branches: stage.branches.map(branchId) }, path, where, issues, needAgent);
-        break;
-      case 'forEach':
-        visit(stage.stage, `${path}.stage`);
-        checkHarmony({ ...stage, branches: undefined }, path, where, issues, needAgent);
-        break;
-      case 'route': {
-        const names = Object.keys(stage.cases);
-        for (const name of names) visit(stage.cases[name] as StageDefinition, `${path}.cases.${name}`);
-        if (stage.default !== undefined && !names.includes(stage.default)) {
-          issues.push({
-            path: `${path}.default`,
-            message: `Unknown default case "${stage.default}" ${where} (cases: ${names.join(', ')})`,
-          });
-        }
-        if (typeof stage.select !== 'function')
-          needAgent(stage.select.agent, `${path}.select.agent`, 'route agent');
-        break;
-      }
-      case 'macro':
-        if (!known(stage.macro))
-          issues.push({ path: `${path}.macro`, message: `Unknown sub-macro "${stage.macro}" ${where}` });
-        break;
-    }
+      kindOf(stage).check(stage, path, cx);
+    },
   };
   def.stages.forEach((stage, k) => {
-    visit(stage, `${at}.stages[${k}]`);
+    cx.visit(stage, `${at}.stages[${k}]`);
   });
   checkGates(def.gates, `${at}.gates`);
   checkRetry(def.defaults?.retry, `${at}.defaults.retry`);
@@ -142,9 +97,4 @@ export function checkMeaning(
   if (def.fallback !== undefined && !known(def.fallback)) {
     issues.push({ path: `${at}.fallback`, message: `Unknown fallback macro "${def.fallback}" ${where}` });
   }
-}
-
-/** The id of a branch, looking through `retryableStage` wrappers. */
-function branchId(stage: StageDefinition): string {
-  return stage.kind === 'retryable' ? branchId(stage.stage) : stage.id;
 }

@@ -7,17 +7,14 @@
  */
 import { type ConfigIssue, describe, MacroConfigurationError } from '../errors.js';
 import { issuePath } from '../internal/zod-issues.js';
-import type { ExecutionStage, PhaseStageInfo } from '../protocol/execution.js';
-import { Harmony, harmonyAgent } from '../protocol/harmony.js';
 import { checkCycles, checkDepth, reachableIssues, readName, tooDeep } from './catalogue-graph.js';
 import { checkMeaning } from './catalogue-meaning.js';
 import type { CompileEnvironment, Parsed, ParsedCatalogue } from './compile-environment.js';
-import type { CompiledFallback, CompiledMacro, CompiledNode } from './compiled.js';
-import { stagePipeline } from './stage-pipeline.js';
-import { missingAgent, namedChecks, phaseTimeouts } from './stage-settings.js';
-import { MacroDefinitionSchema, type RetryPolicy, type StageDefinition } from './types.js';
-
-const DEFAULT_MAX_REFINEMENTS = 2;
+import type { CompiledBody, CompiledFallback, CompiledMacro, CompiledNode } from './compiled.js';
+import type { CompileContext } from './stage-kind.js';
+import { kindOf } from './stage-kinds.js';
+import { namedChecks } from './stage-settings.js';
+import { MacroDefinitionSchema } from './types.js';
 
 /** Compiles `definitions`; throws `MacroConfigurationError` listing every issue. */
 export function compileCatalogue(
@@ -148,184 +145,43 @@ function compileStages(
 ): CompiledNode[] {
   const { byName, env, agents } = cx;
   const defaults = def.defaults ?? {};
-  const compile = (
-    stage: StageDefinition,
-    parentPath: string,
-    retry: RetryPolicy | undefined,
-    at?: string,
-  ): CompiledNode => {
-    if (stage.kind === 'retryable') return compile(stage.stage, parentPath, stage.retry as RetryPolicy, at);
-    const path = at ?? `${parentPath}/${stage.id}`;
-    const { id } = stage;
-    // Every node is written out as one literal, fields in the same order: a spread of
-    // shared base fields gave each node a hidden class of its own, and the engine's
-    // property reads went megamorphic (a stub-cache miss per read in large macros).
-    switch (stage.kind) {
-      case 'agent': {
-        agents.add(stage.agent);
-        if (stage.elevateTo !== undefined) agents.add(stage.elevateTo);
-        for (const gate of stage.gates ?? []) if (gate.kind === 'judge') agents.add(gate.agent);
-        // A missing agent (allowed under checkAgents 'reachable') is never called: runs that reach it are refused.
-        const agent = env.agents.get(stage.agent) ?? missingAgent(stage.agent, path);
-        const gates = namedChecks(stage.gates ?? [], env.predicates);
-        const phaseTimeoutsMs = phaseTimeouts(defaults.phaseTimeoutsMs, stage.phaseTimeoutsMs);
-        const maxRefinements = stage.maxRefinements ?? DEFAULT_MAX_REFINEMENTS;
-        const info: PhaseStageInfo = Object.freeze({
-          id,
-          path,
-          agent: agent.id,
-          hasGates: gates.length > 0,
-          maxRefinements,
-          elevateTo: stage.elevateTo,
-          delivers: stage.deliver !== undefined,
-          deploys: stage.deploy !== undefined,
-        });
-        const pipeline = stagePipeline(
-          stage.pipeline === undefined
-            ? env.pipeline
-            : stage.pipeline.map((name) => env.phases.get(name) as ExecutionStage),
-          info,
-          path,
-        );
-        return {
-          kind: 'agent',
-          id,
-          path,
-          labels,
-          timeoutMs: stage.timeoutMs ?? defaults.timeoutMs,
-          retry: retry ?? defaults.retry,
-          agent,
-          def: stage,
-          input: stage.input,
-          outputSchema: stage.output ?? agent.output,
-          gates,
-          maxRefinements,
-          phaseTimeoutsMs,
-          pipeline,
-          info,
-        };
-      }
-      case 'sequence':
-        return {
-          kind: 'sequence',
-          id,
-          path,
-          labels,
-          timeoutMs: stage.timeoutMs,
-          retry,
-          children: stage.stages.map((s) => compile(s, path, undefined)),
-        };
-      case 'parallel': {
-        const children = stage.branches.map((s) => compile(s, path, undefined));
-        const { harmony } = stage;
-        const judge = harmonyAgent(harmony);
-        if (judge !== undefined) agents.add(judge);
-        return {
-          kind: 'parallel',
-          id,
-          path,
-          labels,
-          timeoutMs: stage.timeoutMs,
-          retry,
-          children,
-          failure: stage.failure ?? 'fail-fast',
-          merge: stage.merge,
-          harmony:
-            harmony === undefined
-              ? undefined
-              : new Harmony(
-                  harmony,
-                  path,
-                  children.map((child) => ({ id: child.id, path: child.path })),
-                  stage.minSuccesses ?? children.length,
-                ),
-        };
-      }
-      case 'forEach': {
-        const judge = harmonyAgent(stage.harmony);
-        if (judge !== undefined) agents.add(judge);
-        return {
-          kind: 'forEach',
-          id,
-          path,
-          labels,
-          timeoutMs: stage.timeoutMs,
-          retry,
-          template: compile(stage.stage, path, undefined, `${path}[*]`),
-          items: stage.items,
-          concurrency: stage.concurrency ?? Number.POSITIVE_INFINITY,
-          failure: stage.failure ?? 'fail-fast',
-          merge: stage.merge,
-          harmony: stage.harmony,
-          minSuccesses: stage.minSuccesses,
-        };
-      }
-      case 'approval':
-        return {
-          kind: 'approval',
-          id,
-          path,
-          labels,
-          timeoutMs: undefined,
-          retry,
-          prompt: stage.prompt,
-          schema: stage.schema,
-        };
-      case 'route': {
-        const { select } = stage;
-        if (typeof select !== 'function') agents.add(select.agent);
-        const caseNames = Object.keys(stage.cases);
-        return {
-          kind: 'route',
-          id,
-          path,
-          labels,
-          timeoutMs: stage.timeoutMs,
-          retry,
-          children: caseNames.map((name) => compile(stage.cases[name] as StageDefinition, path, undefined)),
-          caseNames,
-          select: typeof select === 'function' ? select : select.agent,
-          fallbackCase: stage.default,
-        };
-      }
-      case 'macro': {
-        const sub = (byName.get(stage.macro) as { def: Parsed }).def;
-        const gates = namedChecks(sub.gates ?? [], env.predicates);
-        for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
-        return {
-          kind: 'macro',
-          id,
-          path,
-          labels,
-          timeoutMs: stage.timeoutMs,
-          retry,
-          macro: stage.macro,
-          children: compileStages(sub, path, scoped(cx, path, labels, sub), cx),
-          gates,
-          fallbacks: fallbacksOf(sub, path),
-        };
-      }
-    }
+  /** Macro `name` compiled to run at `path`, under `labels`: its stages and its own gates. */
+  const body = (name: string, path: string, under: Readonly<Record<string, string>>): CompiledBody => {
+    const macro = (byName.get(name) as { def: Parsed }).def;
+    const gates = namedChecks(macro.gates ?? [], env.predicates);
+    for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
+    return { macro: name, children: compileStages(macro, path, under, cx), gates };
   };
-  /** The fallback chain of sub-macro `sub` run at `path`, each compiled under `<path>/~<name>`. */
-  const fallbacksOf = (sub: Parsed, path: string): CompiledFallback[] => {
-    const fallbacks: CompiledFallback[] = [];
-    const tried = new Set([sub.name]);
-    let name = sub.fallback;
-    while (name !== undefined && fallbacks.length < env.maxFallbackDepth && !tried.has(name)) {
-      tried.add(name);
-      const fallback = (byName.get(name) as { def: Parsed }).def;
-      const at = `${path}/~${name}`;
-      const gates = namedChecks(fallback.gates ?? [], env.predicates);
-      for (const gate of gates) if (gate.kind === 'judge') agents.add(gate.agent);
-      const own = scoped(cx, at, labels, fallback);
-      // Its own scope even without labels, or its events would take the sub-macro's.
-      if (cx.scopes.has(path) && !cx.scopes.has(at)) cx.scopes.set(at, own);
-      const children = compileStages(fallback, at, own, cx);
-      fallbacks.push({ macro: name, path: at, children, gates });
-      name = fallback.fallback;
-    }
-    return fallbacks;
+  // Every node is written out as one literal by its kind's rule, fields in the same order:
+  // a spread of shared base fields gave each node a hidden class of its own, and the
+  // engine's property reads went megamorphic (a stub-cache miss per read in large macros).
+  const context: CompileContext = {
+    env,
+    defaults,
+    labels,
+    agents,
+    compile: (stage, parentPath, at, retry) =>
+      kindOf(stage).compile(stage, { parentPath, retry, at }, context),
+    body: (name, path) => {
+      const sub = (byName.get(name) as { def: Parsed }).def;
+      return body(name, path, scoped(cx, path, labels, sub));
+    },
+    fallbacks(name, path) {
+      const fallbacks: CompiledFallback[] = [];
+      const tried = new Set([name]);
+      let next = (byName.get(name) as { def: Parsed }).def.fallback;
+      while (next !== undefined && fallbacks.length < env.maxFallbackDepth && !tried.has(next)) {
+        tried.add(next);
+        const fallback = (byName.get(next) as { def: Parsed }).def;
+        const at = `${path}/~${next}`;
+        const own = scoped(cx, at, labels, fallback);
+        // Its own scope even without labels, or its events would take the sub-macro's.
+        if (cx.scopes.has(path) && !cx.scopes.has(at)) cx.scopes.set(at, own);
+        fallbacks.push({ ...body(next, at, own), path: at });
+        next = fallback.fallback;
+      }
+      return fallbacks;
+    },
   };
-  return def.stages.map((stage) => compile(stage, prefix, undefined));
+  return def.stages.map((stage) => context.compile(stage, prefix));
 }

@@ -11,6 +11,7 @@ import type { ConfigIssue } from '../errors.js';
 import type { LabelScopes } from '../model/stage-path.js';
 import type { ExecutionStage, PhaseStageInfo } from '../protocol/execution.js';
 import type { Harmony } from '../protocol/harmony.js';
+import type { StageKindRule } from './stage-kind.js';
 import type {
   AgentStageDefinition,
   ForEachStageDefinition,
@@ -22,6 +23,8 @@ import type {
 } from './types.js';
 
 interface CompiledBase {
+  /** Everything that differs by kind (kinds/*.ts); its fields come after `kind` in every node. */
+  readonly rule: StageKindRule;
   readonly id: string;
   readonly path: string;
   readonly timeoutMs: number | undefined;
@@ -43,7 +46,7 @@ export interface CompiledAgentStage extends CompiledBase {
   /** What phases see of the stage (`PhaseContext.stage`): built once, frozen, shared by its attempts. */
   readonly info: PhaseStageInfo;
 }
-interface CompiledSequence extends CompiledBase {
+export interface CompiledSequence extends CompiledBase {
   readonly kind: 'sequence';
   readonly children: readonly CompiledNode[];
 }

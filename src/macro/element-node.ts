@@ -6,7 +6,6 @@
  * @internal
  * @module
  */
-import { Harmony } from '../protocol/harmony.js';
 import type { CompiledForEach, CompiledNode } from './compiled.js';
 
 /**
@@ -52,45 +51,13 @@ function copyOf(node: CompiledForEach, index: number): CompiledNode {
 
 /** A copy of `node` whose paths start with `to` instead of their first `cut` characters. */
 function rebase(node: CompiledNode, cut: number, to: string, id = node.id): CompiledNode {
-  const path = to + node.path.slice(cut);
-  // Spreads copy the fields in order, so copies share the compiled node's hidden class.
-  switch (node.kind) {
-    case 'approval':
-      return { ...node, id, path };
-    case 'agent':
-      return { ...node, id, path, info: Object.freeze({ ...node.info, id, path }) };
-    case 'sequence':
-    case 'route':
-      return { ...node, id, path, children: node.children.map((child) => rebase(child, cut, to)) };
-    case 'macro': {
-      const children = node.children.map((child) => rebase(child, cut, to));
-      const fallbacks = node.fallbacks.map((fallback) => ({
-        ...fallback,
-        path: to + fallback.path.slice(cut),
-        children: fallback.children.map((child) => rebase(child, cut, to)),
-      }));
-      return { ...node, id, path, children, fallbacks };
-    }
-    case 'parallel': {
-      const children = node.children.map((child) => rebase(child, cut, to));
-      const { harmony } = node;
-      return {
-        ...node,
-        id,
-        path,
-        children,
-        harmony:
-          harmony === undefined
-            ? undefined
-            : new Harmony(
-                harmony.options,
-                path,
-                children.map((child) => ({ id: child.id, path: child.path })),
-                harmony.minSuccesses,
-              ),
-      };
-    }
-    case 'forEach':
-      return { ...node, id, path, template: rebase(node.template, cut, to) };
-  }
+  // Its kind's rule spreads the node, copying the fields in order: copies share the
+  // compiled node's hidden class.
+  return node.rule.rebase(
+    node,
+    id,
+    to + node.path.slice(cut),
+    (child: CompiledNode) => rebase(child, cut, to),
+    (path: string) => to + path.slice(cut),
+  );
 }

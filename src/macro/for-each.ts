@@ -8,21 +8,15 @@
 import { CancelledError, describe, MacroError, wrapUserError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
+import { snapshot } from '../internal/snapshot.js';
 import { Harmony } from '../protocol/harmony.js';
 import { isThenable } from '../protocol/quality-gates.js';
 import type { CompiledForEach, CompiledNode } from './compiled.js';
 import { elementNode, keptElements } from './element-node.js';
 import { normalise } from './failure.js';
 import { harmonise, merge, SLICE_MASK } from './fan-in.js';
-import type { GroupHost } from './group-attempt.js';
+import type { GroupHost, GroupOutcome } from './stage-kind.js';
 import type { StageRecord } from './types.js';
-
-/** What a forEach attempt returns: its output, and what its record keeps of it. */
-export interface ForEachOutcome {
-  readonly output: unknown;
-  /** The element records' outputs when the output is their array; undefined otherwise. */
-  readonly recorded: readonly unknown[] | undefined;
-}
 
 /** Runs the elements of `node` on `input`; settles with the outcome. */
 export async function forEachAttempt(
@@ -31,7 +25,7 @@ export async function forEachAttempt(
   input: unknown,
   parent: AbortScope,
   attempt: number,
-): Promise<ForEachOutcome> {
+): Promise<GroupOutcome> {
   const items = await elementsOf(host, node, input, parent);
   const failFast = node.failure === 'fail-fast';
   const scope = failFast ? parent.child() : parent;
@@ -58,11 +52,12 @@ export async function forEachAttempt(
       node.minSuccesses ?? items.length,
     );
     const output = await harmonise(host, node.path, harmony, { outputs, failures, scope: parent, attempt });
-    return { output, recorded: undefined };
+    return { output, recorded: snapshot(output) };
   }
   if (fan.failed) throw fan.firstError;
   if (node.merge !== undefined) {
-    return { output: await merge(host, node.path, node.merge, outputs, parent), recorded: undefined };
+    const output = await merge(host, node.path, node.merge, outputs, parent);
+    return { output, recorded: snapshot(output) };
   }
   // The record keeps the elements' recorded snapshots, as a parallel group's does its branches'.
   const recorded = new Array<unknown>(items.length);

@@ -7,13 +7,13 @@
  */
 import { snapshot } from '../internal/snapshot.js';
 import type { RestorePoint } from './checkpoints.js';
-import type { CompiledForEach, CompiledNode } from './compiled.js';
-import { elementNode } from './element-node.js';
-import { derivesOutput, groupOutput } from './group-output.js';
+import type { CompiledNode } from './compiled.js';
+import { groupOutput } from './group-output.js';
 import type { Journal } from './journal.js';
+import type { Rebuild, RestoreContext } from './stage-kind.js';
 import type { StageRecord } from './types.js';
 
-export class Restorer {
+export class Restorer implements RestoreContext {
   readonly #journal: Journal;
   /** Stages left to restore, by path. */
   readonly #stages: Map<string, StageRecord>;
@@ -51,44 +51,15 @@ export class Restorer {
    */
   restore(node: CompiledNode, record: StageRecord): unknown {
     const journal = this.#journal;
-    const { path, kind } = node;
+    const { path, kind, rule } = node;
     this.#stages.delete(path);
     journal.emit({ type: 'stage:start', ...journal.base(path), kind, attempt: record.attempts });
-    let outputs: unknown[] = [];
-    if (node.kind === 'forEach') outputs = this.#restoreElements(node);
-    else if (node.kind !== 'agent' && node.kind !== 'approval') {
-      for (const child of node.children) {
-        const stored = this.#stages.get(child.path);
-        outputs.push(
-          stored !== undefined && stored.kind === child.kind ? this.restore(child, stored) : undefined,
-        );
-      }
-      // The stages of the fallbacks a sub-macro took (its record holds the output they made).
-      if (node.kind === 'macro') {
-        for (const fallback of node.fallbacks) {
-          for (const child of fallback.children) {
-            const stored = this.#stages.get(child.path);
-            if (stored !== undefined && stored.kind === child.kind) this.restore(child, stored);
-          }
-        }
-      }
-    }
-    // A group checkpointed without its output (see GroupAttempt) gets it back from its children.
-    const output =
-      'output' in record || !derivesOutput(node)
-        ? record.output
-        : node.kind === 'parallel' || node.kind === 'forEach'
-          ? outputs
-          : outputs[outputs.length - 1];
+    const outputs = rule.restoreChildren?.(node, this) ?? [];
+    // A group checkpointed without its output (see groupAttempt) gets it back from its children.
+    const derived = !('output' in record) && rule.derivesOutput(node);
+    const output = derived ? (rule.rebuild as Rebuild<CompiledNode>).output(outputs) : record.output;
     const at = journal.now();
-    const recorded =
-      node.kind !== 'agent' &&
-      node.kind !== 'forEach' &&
-      node.kind !== 'route' &&
-      node.kind !== 'approval' &&
-      !('output' in record)
-        ? groupOutput(journal, node, output)
-        : snapshot(output);
+    const recorded = 'output' in record ? snapshot(output) : groupOutput(journal, node, output);
     if (!journal.ended) journal.stages[path] = { ...record, output: recorded, status: 'restored' };
     journal.span('stage', path, kind, 'restored', record.attempts, at, at);
     journal.emit({
@@ -102,25 +73,23 @@ export class Restorer {
     return output;
   }
 
-  /**
-   * Restores the stored elements of a forEach restored whole (as the child of a group
-   * restored whole); returns their outputs by index.
-   */
-  #restoreElements(node: CompiledForEach): unknown[] {
-    const prefix = `${node.path}[`;
-    const indices: number[] = [];
-    for (const path of this.#stages.keys()) {
-      if (!path.startsWith(prefix)) continue;
-      // `m/each[3]`, not `m/each[3]/inner`: a nested path has more after the index.
-      const index = Number(path.slice(prefix.length, -1));
-      if (path.endsWith(']') && Number.isInteger(index) && index >= 0) indices.push(index);
-    }
-    indices.sort((a, b) => a - b);
+  // ── what a kind's restoreChildren uses (RestoreContext) ──
+
+  storedPaths(): Iterable<string> {
+    return this.#stages.keys();
+  }
+
+  stored(path: string): StageRecord | undefined {
+    return this.#stages.get(path);
+  }
+
+  restoreEach(nodes: readonly CompiledNode[]): unknown[] {
     const outputs: unknown[] = [];
-    for (const index of indices) {
-      const element = elementNode(node, index);
-      const stored = this.#stages.get(element.path) as StageRecord;
-      if (stored.kind === element.kind) outputs[index] = this.restore(element, stored);
+    for (const child of nodes) {
+      const stored = this.#stages.get(child.path);
+      outputs.push(
+        stored !== undefined && stored.kind === child.kind ? this.restore(child, stored) : undefined,
+      );
     }
     return outputs;
   }
@@ -132,13 +101,14 @@ export class Restorer {
    */
   #restorable(node: CompiledNode, record: StageRecord): boolean {
     if (record.kind !== node.kind) return false;
-    if ('output' in record || !derivesOutput(node)) return true;
-    // A forEach's elements are known once it runs again: its stored elements are then
-    // restored one by one.
-    if (node.kind === 'forEach' || node.kind === 'approval') return false;
-    return node.children.every((child) => {
+    const { rule } = node;
+    if ('output' in record || !rule.derivesOutput(node)) return true;
+    // Children known only once it runs again (a forEach's elements): they are then restored one by one.
+    const sources = rule.rebuild?.sources?.(node);
+    const restorable = (child: CompiledNode) => {
       const stored = this.#stages.get(child.path);
       return stored !== undefined && this.#restorable(child, stored);
-    });
+    };
+    return sources?.every(restorable) ?? false;
   }
 }

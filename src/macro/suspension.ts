@@ -48,8 +48,9 @@ export function checkResumeInput(
   }
   // In the macro the path starts with: the run's, or a run-level fallback's.
   const node = nodeAt(catalogue.get(rootOf(path))?.children ?? [], path);
-  if (node?.kind !== 'approval' || node.schema === undefined) return { path, input };
-  const parsed = node.schema.safeParse(input);
+  const schema = node === undefined ? undefined : node.rule.resumeSchema?.(node);
+  if (schema === undefined) return { path, input };
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issues = formatIssues(parsed.error.issues, { keys: 'dots', place: 'after' });
     throw refuse(`the input does not match the stage's schema: ${issues}`);
@@ -77,12 +78,7 @@ function nodeAt(nodes: readonly CompiledNode[], path: string): CompiledNode | un
   const pending = [...nodes];
   for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
     if (node.path === compiled) return node;
-    if (!compiled.startsWith(node.path)) continue;
-    if (node.kind === 'forEach') pending.push(node.template);
-    else if (node.kind === 'macro') {
-      pending.push(...node.children);
-      for (const fallback of node.fallbacks) pending.push(...fallback.children);
-    } else if (node.kind !== 'agent' && node.kind !== 'approval') pending.push(...node.children);
+    if (compiled.startsWith(node.path)) for (const child of node.rule.children(node)) pending.push(child);
   }
   return undefined;
 }
