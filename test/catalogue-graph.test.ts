@@ -92,6 +92,21 @@ describe('tooDeep', () => {
     expect(tooDeep(definition, 'macros[0]')).toBeUndefined();
   });
 
+  it("walks a stage's nested stages as its kind has them, not other kinds' keys beside them", () => {
+    const stage = { ...sequence('s', [LEAF]), branches: [nest(101, 'parallel')] };
+    expect(tooDeep(macro('m', [stage as StageDefinition]), 'macros[0]')).toBeUndefined();
+  });
+
+  it('leaves a stage of no known kind, with deep stages under it, to the schema', () => {
+    const stage = { kind: 'loop', id: 'l', stages: [nest(101, 'sequence')] };
+    expect(tooDeep(macro('m', [stage as unknown as StageDefinition]), 'macros[0]')).toBeUndefined();
+  });
+
+  it('counts no level for a nested stage that is missing', () => {
+    const empty = { kind: 'forEach', id: 'f' } as unknown as StageDefinition;
+    expect(tooDeep(macro('m', [nest(100, 'sequence', empty)]), 'macros[0]')).toBeUndefined();
+  });
+
   it('leaves a definition that is not an object, or a hostile one, to the schema', () => {
     expect([tooDeep(null, 'macros[0]'), tooDeep(revoked(), 'macros[1]')]).toEqual([undefined, undefined]);
   });
