@@ -92,14 +92,27 @@ describe('tooDeep', () => {
     expect(tooDeep(definition, 'macros[0]')).toBeUndefined();
   });
 
-  it("walks a stage's nested stages as its kind has them, not other kinds' keys beside them", () => {
-    const stage = { ...sequence('s', [LEAF]), branches: [nest(101, 'parallel')] };
-    expect(tooDeep(macro('m', [stage as StageDefinition]), 'macros[0]')).toBeUndefined();
+  it("walks every kind's nested stages whatever the stage's kind says", () => {
+    const stage = { ...sequence('s', [LEAF]), branches: [nest(100, 'parallel')] };
+    expect(tooDeep(macro('m', [stage as StageDefinition]), 'macros[0]')).toEqual({
+      path: `macros[0].stages[0].branches[0]${'.branches[0]'.repeat(99)}`,
+      message: 'Stages are nested more than 100 levels deep; at most 100 are supported',
+    });
   });
 
-  it('leaves a stage of no known kind, with deep stages under it, to the schema', () => {
-    const stage = { kind: 'loop', id: 'l', stages: [nest(101, 'sequence')] };
-    expect(tooDeep(macro('m', [stage as unknown as StageDefinition]), 'macros[0]')).toBeUndefined();
+  it('cannot be hidden from by a kind that reads one way first and another after', () => {
+    let reads = 0;
+    const stage = {
+      get kind() {
+        reads++;
+        return reads === 1 ? 'agent' : 'sequence';
+      },
+      id: 's',
+      stages: [nest(101, 'sequence')],
+    };
+    expect(tooDeep(macro('m', [stage as unknown as StageDefinition]), 'macros[0]')?.message).toMatch(
+      /nested more than 100 levels/,
+    );
   });
 
   it('counts no level for a nested stage that is missing', () => {

@@ -11,6 +11,7 @@ import {
   agentStage,
   approval,
   defineMacro,
+  forEach,
   InMemoryMemory,
   MacroOrchestrator,
   type MacroResult,
@@ -125,6 +126,27 @@ describe('an approval stage', () => {
       code: 'INVALID_RESUME_INPUT',
       message: expect.stringContaining('is succeeded, not suspended'),
     });
+  });
+
+  it('resumed, ends at once: one in a forEach ends before the next element starts', async () => {
+    const macro = defineMacro({
+      name: 'each',
+      description: 'one approval per element',
+      stages: [forEach('fe', approval('ok'), { items: () => [1, 2] })],
+    });
+    const orchestrator = new MacroOrchestrator({ agents: [], macros: [macro], memory: new InMemoryMemory() });
+    const { runId } = await orchestrator.run('each', { intent: 'i' });
+    const resumed = orchestrator.resume(runId, { input: 'yes' });
+    const events = recordEvents(resumed);
+    await resumed;
+    const order = events
+      .filter((e) => (e.type === 'stage:start' || e.type === 'stage:end') && e.path !== 'each/fe')
+      .map((e) => `${e.type} ${e.path}`);
+    expect(order.slice(0, 3)).toEqual([
+      'stage:start each/fe[0]',
+      'stage:end each/fe[0]',
+      'stage:start each/fe[1]',
+    ]);
   });
 
   it('is cancelled for good when resumed already cancelled', async () => {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ConfigIssue } from '../errors.js';
-import { kindOf, kindOfAny } from './stage-kinds.js';
+import { kindOf, nestedAnyKind } from './stage-kinds.js';
 import type { MacroDefinition, StageDefinition } from './types.js';
 
 /**
@@ -33,22 +33,6 @@ export function readName(definition: unknown): string | undefined {
     // null or undefined, or a hostile definition (a revoked proxy, a throwing getter): no name
   }
   return undefined;
-}
-
-/**
- * The nested stages of a stage definition of any shape, with their path steps, as its
- * kind's rule finds them; never throws (what it cannot read, the schema reports).
- */
-function nested(stage: unknown): readonly (readonly [unknown, string])[] {
-  try {
-    return (
-      kindOfAny(stage)
-        ?.nested(stage)
-        .filter(([child]) => child !== undefined) ?? []
-    );
-  } catch {
-    return []; // a part that is not what its kind needs, or a hostile one
-  }
 }
 
 /** A macro definition's own stages of any shape, with their path steps; never throws. */
@@ -80,7 +64,7 @@ export function tooDeep(definition: unknown, at: string): ConfigIssue | undefine
         message: `Stages are nested more than ${MAX_NESTING} levels deep; at most ${MAX_NESTING} are supported`,
       };
     }
-    for (const [stage, path] of nested(next.stage)) {
+    for (const [stage, path] of nestedAnyKind(next.stage)) {
       pending.push({ stage, path: `${next.path}${path}`, depth: next.depth + 1 });
     }
   }

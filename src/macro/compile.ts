@@ -177,7 +177,8 @@ function compileStages(
         const own = scoped(cx, at, labels, fallback);
         // Its own scope even without labels, or its events would take the sub-macro's.
         if (cx.scopes.has(path) && !cx.scopes.has(at)) cx.scopes.set(at, own);
-        fallbacks.push({ ...body(next, at, own), path: at });
+        const { children, gates } = body(next, at, own);
+        fallbacks.push({ macro: next, path: at, children, gates });
         next = fallback.fallback;
       }
       return fallbacks;

@@ -8,7 +8,6 @@
 import { CancelledError, describe, MacroError, wrapUserError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
-import { snapshot } from '../internal/snapshot.js';
 import { Harmony } from '../protocol/harmony.js';
 import { isThenable } from '../protocol/quality-gates.js';
 import type { CompiledForEach, CompiledNode } from './compiled.js';
@@ -25,7 +24,8 @@ export async function forEachAttempt(
   input: unknown,
   parent: AbortScope,
   attempt: number,
-): Promise<GroupOutcome> {
+  outcome: GroupOutcome,
+): Promise<unknown> {
   const items = await elementsOf(host, node, input, parent);
   const failFast = node.failure === 'fail-fast';
   const scope = failFast ? parent.child() : parent;
@@ -51,20 +51,19 @@ export async function forEachAttempt(
       items.map((_, i) => ({ id: `${node.id}[${i}]`, path: `${node.path}[${i}]` })),
       node.minSuccesses ?? items.length,
     );
-    const output = await harmonise(host, node.path, harmony, { outputs, failures, scope: parent, attempt });
-    return { output, recorded: snapshot(output) };
+    return harmonise(host, node.path, harmony, { outputs, failures, scope: parent, attempt });
   }
   if (fan.failed) throw fan.firstError;
   if (node.merge !== undefined) {
-    const output = await merge(host, node.path, node.merge, outputs, parent);
-    return { output, recorded: snapshot(output) };
+    return merge(host, node.path, node.merge, outputs, parent);
   }
   // The record keeps the elements' recorded snapshots, as a parallel group's does its branches'.
   const recorded = new Array<unknown>(items.length);
   const { stages } = host.journal;
   const { paths } = fan;
   for (let i = 0; i < items.length; i++) recorded[i] = (stages[paths[i] as string] as StageRecord).output;
-  return { output: outputs, recorded: Object.freeze(recorded) };
+  outcome.keep(Object.freeze(recorded));
+  return outputs;
 }
 
 /** The elements of one attempt: the input or `items(input)`, copied once (later changes do not reach the run). */

@@ -6,9 +6,9 @@
  * @module
  */
 import type { AbortScope } from '../internal/abort-scope.js';
-import type { CompiledGroup } from './group-output.js';
+import { type CompiledGroup, groupOutput } from './group-output.js';
 import type { Journal } from './journal.js';
-import type { GroupHost } from './stage-kind.js';
+import { type GroupHost, GroupOutcome } from './stage-kind.js';
 import { timedScope } from './stage-scope.js';
 import type { StageRecord } from './types.js';
 import { withoutOutput } from './unstorable.js';
@@ -26,19 +26,22 @@ export async function groupAttempt(
   const scope = node.timeoutMs === undefined ? parent : timedScope(parent, node.timeoutMs, node.path);
   try {
     const { rule } = node;
+    const outcome = new GroupOutcome();
     // Every kind but the agent stage's has an attempt.
-    const outcome = await rule.attempt!(host, node, input, scope, attempt);
-    let record = journal.stageSucceeded(node, attempt, outcome.recorded, undefined, startedAt);
+    const made = rule.attempt!(host, node, input, scope, attempt, outcome);
+    const output = outcome.atOnce ? made : await made;
+    const recorded = outcome.kept ? outcome.recorded : groupOutput(journal, node, output);
+    let record = journal.stageSucceeded(node, attempt, recorded, undefined, startedAt);
     if (outcome.case !== undefined) record = routedRecord(journal, record, outcome.case);
     // A checkpoint of a group whose output its children's records already hold (a
     // sequence's last output, a parallel tuple) leaves the output out: stored twice, a
     // 10,000-branch group would store every branch output twice. Restoring rebuilds it.
     const storing = host.checkpoint(
-      outcome.keepsOutput !== true && rule.derivesOutput(node) ? withoutOutput(record) : record,
+      !outcome.keepsOutput && rule.derivesOutput(node) ? withoutOutput(record) : record,
     );
     if (storing !== undefined) await storing;
     journal.stageEnded(record, storing === undefined ? record.endedAt : journal.now());
-    return outcome.output;
+    return output;
   } catch (caught) {
     throw host.stageFailed(node, attempt, caught, scope, startedAt);
   } finally {

@@ -99,15 +99,28 @@ export interface GroupHost extends StageStarter, GateHost, Pick<InvocationHost, 
   ): MacroError;
 }
 
-/** What one attempt of a stage other than an agent stage made. */
-export interface GroupOutcome {
-  readonly output: unknown;
-  /** What its record keeps of the output (a snapshot, or its children's recorded outputs). */
-  readonly recorded: unknown;
+/**
+ * What one attempt of a stage other than an agent stage says beside its output, where it
+ * differs from the default; made by groupAttempt, filled in by the kind's attempt (an
+ * object passed in, not one returned: the attempt can return its children's promise as
+ * it is, without an async frame of its own around it).
+ */
+export class GroupOutcome {
+  /** What its record keeps of the output, when `kept`; else groupOutput's (its children's records, or a snapshot). */
+  recorded: unknown = undefined;
+  kept = false;
   /** A route's case that ran. */
-  readonly case?: string;
+  case: string | undefined = undefined;
   /** Its checkpoint keeps the output even when its children's records hold it (a sub-macro's fallback made it). */
-  readonly keepsOutput?: boolean;
+  keepsOutput = false;
+  /** The attempt returned its output itself, not a promise of it (an approval resumed with its answer). */
+  atOnce = false;
+
+  /** Sets what the record keeps. */
+  keep(recorded: unknown): void {
+    this.recorded = recorded;
+    this.kept = true;
+  }
 }
 
 /** How a stage whose output is its children's (see `derivesOutput`) gets it back from them. */
@@ -155,14 +168,18 @@ export interface StageKindRule<D extends StageDefinition = any, N extends Compil
   derivesOutput(node: N): boolean;
   /** How that output is rebuilt; required when `derivesOutput` can be true. */
   readonly rebuild?: Rebuild<N>;
-  /** One attempt; the agent kind has none (agent stages run through their pipeline). */
+  /**
+   * One attempt; settles with its output (or returns it, having set `outcome.atOnce`: then
+   * nothing waits a tick for it). The agent kind has none (agent stages run through their pipeline).
+   */
   attempt?(
     host: GroupHost,
     node: N,
     input: unknown,
     scope: AbortScope,
     attempt: number,
-  ): Promise<GroupOutcome>;
+    outcome: GroupOutcome,
+  ): unknown;
   /** What the input resuming a run suspended at it must be (an approval's `schema`). */
   resumeSchema?(node: N): z.ZodType | undefined;
   /** Restores what it ran inside (stored with it); returns their outputs in order. */

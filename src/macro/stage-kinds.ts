@@ -40,14 +40,28 @@ export function kindOf<D extends StageDefinition>(def: D): DefinitionRule<D> {
   return KINDS[def.kind] as DefinitionRule<any>;
 }
 
-/** The rule of a definition of any shape, or undefined when its kind is none of ours; never throws. */
-export function kindOfAny(def: unknown): DefinitionRule<any> | undefined {
-  try {
-    const { kind } = def as { kind?: unknown };
-    return typeof kind === 'string' && Object.hasOwn(KINDS, kind)
-      ? KINDS[kind as keyof typeof KINDS]
-      : undefined;
-  } catch {
-    return undefined; // not an object, or a hostile one: the schema reports it
+/** Each rule once (retryable and forEach both nest a `stage`: their finds are merged by path step). */
+const RULES: readonly DefinitionRule<any>[] = Object.values(KINDS);
+
+/**
+ * The stages nested in a definition of any shape, by every kind's keys whatever its
+ * `kind` says, with their path steps; never throws. For the nesting limit, checked
+ * before the schema: a `kind` that reads one way here and another to the schema (a
+ * getter) cannot hide a deep tree from it.
+ */
+export function nestedAnyKind(stage: unknown): Array<readonly [unknown, string]> {
+  const out: Array<readonly [unknown, string]> = [];
+  const steps = new Set<string>();
+  for (const rule of RULES) {
+    try {
+      for (const [child, step] of rule.nested(stage)) {
+        if (child === undefined || steps.has(step)) continue;
+        steps.add(step);
+        out.push([child, step]);
+      }
+    } catch {
+      // not the shape this kind reads, or a hostile value: the schema reports it
+    }
   }
+  return out;
 }

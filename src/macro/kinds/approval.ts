@@ -4,7 +4,6 @@
  * @internal
  * @module
  */
-import { snapshot } from '../../internal/snapshot.js';
 import { SHAPES } from '../chart.js';
 import type { CompiledApproval } from '../compiled.js';
 import { pathAt, type StageKindRule } from '../stage-kind.js';
@@ -34,12 +33,12 @@ export const APPROVAL: StageKindRule<ApprovalStageDefinition, CompiledApproval> 
   rebase: (node, id, path) => ({ ...node, id, path }),
   derivesOutput: () => false,
   resumeSchema: (node) => node.schema,
-  async attempt(host, node, input, scope) {
+  attempt(host, node, input, scope, _attempt, outcome) {
     // Resumed with input for it: that input (checked by resume); else the run suspends here.
     const resumed = host.resumeInput(node.path);
     if (resumed === undefined && scope.aborted) throw scope.reason; // its branch was stopped first
-    const output =
-      resumed === undefined ? host.suspend(node.path, { prompt: node.prompt, input }) : resumed.input;
-    return { output, recorded: snapshot(output) };
+    if (resumed === undefined) return host.suspend(node.path, { prompt: node.prompt, input }); // throws
+    outcome.atOnce = true;
+    return resumed.input; // the answer itself, even a promise: `atOnce` tells the engine not to wait for it
   },
 };

@@ -9,7 +9,7 @@ import { checkHarmony, Harmony, harmonyAgent } from '../../protocol/harmony.js';
 import { SHAPES } from '../chart.js';
 import type { CompiledNode, CompiledParallel } from '../compiled.js';
 import { harmonise, merge, SLICE_MASK } from '../fan-in.js';
-import { groupOutput, TUPLE } from '../group-output.js';
+import { TUPLE } from '../group-output.js';
 import { Join } from '../join.js';
 import { type GroupHost, pathAt, type StageKindRule } from '../stage-kind.js';
 import type { ParallelStageDefinition, StageDefinition } from '../types.js';
@@ -91,10 +91,7 @@ export const PARALLEL: StageKindRule<ParallelStageDefinition, CompiledParallel> 
   },
   derivesOutput: (node) => node.merge === undefined && node.harmony === undefined,
   rebuild: TUPLE,
-  async attempt(host, node, input, scope, attempt) {
-    const output = await parallel(host, node, input, scope, attempt);
-    return { output, recorded: groupOutput(host.journal, node, output) };
-  },
+  attempt: parallel,
   restoreChildren: (node, cx) => cx.restoreEach(node.children),
 };
 

@@ -79,7 +79,8 @@ async function routeAttempt(
   input: unknown,
   scope: AbortScope,
   attempt: number,
-): Promise<GroupOutcome> {
+  outcome: GroupOutcome,
+): Promise<unknown> {
   const selected = await selection(host, node, input, scope, attempt);
   let index = node.caseNames.indexOf(selected);
   const by: 'select' | 'default' = index >= 0 ? 'select' : 'default';
@@ -100,7 +101,9 @@ async function routeAttempt(
   journal.recordAudit('route', event, { case: name, selected, by, attempt });
   const chosen = node.children[index] as CompiledNode;
   const output = await new Chain(host, [chosen], input, scope).ended;
-  return { output, recorded: journal.record(chosen).output, case: name };
+  outcome.keep(journal.record(chosen).output);
+  outcome.case = name;
+  return output;
 }
 
 /** The case name `select` gives for `input`: a string, or the stage fails. */

@@ -6,7 +6,7 @@
  */
 import { Chain } from '../chain.js';
 import type { CompiledSequence } from '../compiled.js';
-import { groupOutput, LAST_CHILD } from '../group-output.js';
+import { LAST_CHILD } from '../group-output.js';
 import { pathAt, type StageKindRule } from '../stage-kind.js';
 import type { SequenceStageDefinition } from '../types.js';
 
@@ -38,9 +38,6 @@ export const SEQUENCE: StageKindRule<SequenceStageDefinition, CompiledSequence> 
   // An empty sequence outputs its input, stored nowhere else.
   derivesOutput: (node) => node.children.length > 0,
   rebuild: LAST_CHILD,
-  async attempt(host, node, input, scope) {
-    const output = await new Chain(host, node.children, input, scope).ended;
-    return { output, recorded: groupOutput(host.journal, node, output) };
-  },
+  attempt: (host, node, input, scope) => new Chain(host, node.children, input, scope).ended,
   restoreChildren: (node, cx) => cx.restoreEach(node.children),
 };

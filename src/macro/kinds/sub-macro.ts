@@ -76,16 +76,15 @@ async function subMacroAttempt(
   input: unknown,
   scope: AbortScope,
   attempt: number,
-): Promise<GroupOutcome> {
+  outcome: GroupOutcome,
+): Promise<unknown> {
   let body: CompiledBody = node;
   let path = node.path;
   for (let depth = 0; ; depth++) {
+    let output: unknown;
     try {
-      const output = await new Chain(host, body.children, input, scope).ended;
+      output = await new Chain(host, body.children, input, scope).ended;
       if (body.gates.length > 0) await checkMacroGates(host, body.gates, output, path, scope, attempt);
-      const last = body.children[body.children.length - 1] as CompiledNode;
-      // Made by a fallback: stored with its output, which the stage's own children do not hold.
-      return { output, recorded: host.journal.record(last).output, keepsOutput: body !== node };
     } catch (caught) {
       const next = node.fallbacks[depth];
       // As a run's fallback: only for a failure, never once cancelled or out of time.
@@ -105,6 +104,12 @@ async function subMacroAttempt(
       journal.recordAudit('fallback', event, { from: body.macro, to: next.macro, error: record });
       body = next;
       path = next.path;
+      continue;
     }
+    const last = body.children[body.children.length - 1] as CompiledNode;
+    outcome.keep(host.journal.record(last).output);
+    // Made by a fallback: stored with its output, which the stage's own children do not hold.
+    outcome.keepsOutput = body !== node;
+    return output;
   }
 }
