@@ -62,6 +62,8 @@ export class PostgresMemory implements MemoryAdapter {
   #names: Map<string, string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
+  /** The first close(), which every later one waits for. */
+  #closing: Promise<void> | undefined;
   /** Queries of calls made before close(), which close() lets finish. */
   readonly #inFlight = new Set<Promise<unknown>>();
 
@@ -250,6 +252,8 @@ export class PostgresMemory implements MemoryAdapter {
 
   /** Gives back the lease of `runId` if this adapter holds it (see {@link MemoryAdapter.releaseRun}). */
   async releaseRun(runId: string): Promise<void> {
+    // Closing (or closed): close() gives back every lease still held, this one too.
+    if (this.#closed) return;
     const token = this.#leases.holds(runId) ? this.#leases.token(runId) : null;
     if (token === null) return;
     this.#leases.release(runId);
@@ -283,16 +287,22 @@ export class PostgresMemory implements MemoryAdapter {
    * still held, so that another process can take their runs over at once; then ends the
    * pool if the adapter made it. Calls made after it reject.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    // A second close() waits for the first to finish.
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
-    this.#leases.close();
     // Calls made before close() finish first, and what they did with their rows (a lease
-    // held) is done by the next turn: so the leases they took are given back too.
+    // held) is done by the next turn: so the leases they took are given back too. The
+    // heartbeat beats on meanwhile, or a slow call would let the held leases lapse.
     while (this.#inFlight.size > 0) {
       await Promise.allSettled(this.#inFlight);
       await nextTurn();
     }
+    this.#leases.close();
     const held = this.#leases.snapshot();
     try {
       if (held.size > 0 && this.#ready !== undefined) {

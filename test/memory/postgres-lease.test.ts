@@ -4,6 +4,8 @@
  * process of a fleet would be. A lapsed lease is made by moving its expiry into the past, as a
  * process that stopped renewing it would leave it.
  */
+
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresMemory } from '../../src/postgres.js';
 import { checkpoint, header, memoryLeaseContract, result, stage } from '../../src/testing.js';
@@ -12,9 +14,12 @@ import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
 const url = await postgres();
 const schemas: string[] = [];
 const open: PostgresMemory[] = [];
+/** Pools the tests made themselves (slowFleet), ended after the adapters. */
+const pools: pg.Pool[] = [];
 
 afterAll(async () => {
   await Promise.all(open.map((m) => m.close().catch(() => {})));
+  await Promise.all(pools.map((p) => p.end()));
   if (url !== undefined) await dropSchemas(url, schemas);
 });
 
@@ -44,6 +49,33 @@ async function leaseRow(m: PostgresMemory, schema: string, runId: string) {
     [runId],
   );
   return rows[0] as { lease_owner: string | null; token: number; lease_expires_at: Date | null };
+}
+
+/**
+ * Two adapters on one fresh schema, `two` on a pool whose next statement after
+ * `setSlow()` answers 600 ms late: a call in flight that close() waits for.
+ */
+function slowFleet(leaseMs: number) {
+  const schema = uniqueSchema();
+  schemas.push(schema);
+  const real = new pg.Pool({ connectionString: url as string });
+  let slow = false;
+  const pool = {
+    query: async (text: never, values?: unknown[]) => {
+      if (slow) {
+        slow = false;
+        await new Promise((resolve) => setTimeout(resolve, 600));
+      }
+      return real.query(text, values);
+    },
+    connect: () => real.connect(),
+    end: () => real.end(),
+  };
+  const two = new PostgresMemory({ pool, schema, owner: 'two', leaseMs });
+  const one = new PostgresMemory({ connectionString: url as string, schema, owner: 'one' });
+  open.push(one, two);
+  pools.push(real);
+  return { one, two, setSlow: () => (slow = true) };
 }
 
 describe.skipIf(url === undefined)('PostgresMemory leases', () => {
@@ -189,5 +221,50 @@ describe.skipIf(url === undefined)('PostgresMemory leases', () => {
     const three = new PostgresMemory({ connectionString: url as string, schema, owner: 'three' });
     open.push(three);
     await expect(three.claimRun('r1')).resolves.toBeUndefined();
+  });
+
+  it('gives back at close() a lease released while close() waits for a call in flight', async () => {
+    const [one, two] = fleet();
+    await two.beginRun(header('r1'));
+    const listing = two.listRuns();
+    const closing = two.close();
+    await two.releaseRun('r1'); // a run settling as the process shuts down
+    await closing;
+    await listing;
+    await expect(one.claimRun('r1')).resolves.toBeUndefined();
+  });
+
+  it('gives back at close() the lease of a claim a cancelled resume releases once it lands', async () => {
+    const [one, two] = fleet();
+    await one.beginRun(header('r1'));
+    await one.releaseRun('r1');
+    const claiming = two.claimRun('r1');
+    const releasing = claiming.then(() => two.releaseRun('r1'));
+    await two.close();
+    await releasing;
+    await expect(one.claimRun('r1')).resolves.toBeUndefined();
+  });
+
+  it('waits in a second close() until the first has given the leases back', async () => {
+    const { two, one, setSlow } = slowFleet(30_000);
+    await two.beginRun(header('r1'));
+    setSlow();
+    const listing = two.listRuns();
+    void two.close();
+    await two.close();
+    await expect(one.claimRun('r1')).resolves.toBeUndefined();
+    await listing;
+  });
+
+  it('renews its leases while close() waits for a slow call in flight', async () => {
+    const { two, one, setSlow } = slowFleet(300);
+    await two.beginRun(header('r1'));
+    setSlow();
+    const listing = two.listRuns();
+    const closing = two.close();
+    await new Promise((resolve) => setTimeout(resolve, 450)); // past the 300 ms lease
+    await expect(one.claimRun('r1')).rejects.toMatchObject({ code: 'RUN_LEASED' });
+    await closing;
+    await listing;
   });
 });
