@@ -5,10 +5,10 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import pg from 'pg';
 import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
+import { InFlight } from './in-flight.js';
 import { type ClaimStaleOptions, HeldLeases, leaseLost, runLeased } from './lease.js';
 import type {
   AuditRecord,
@@ -65,7 +65,7 @@ export class PostgresMemory implements MemoryAdapter {
   /** The first close(), which every later one waits for. */
   #closing: Promise<void> | undefined;
   /** Queries of calls made before close(), which close() lets finish. */
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight = new InFlight();
 
   /**
    * Checks the options; connects and migrates on first use (or {@link ready}).
@@ -298,10 +298,7 @@ export class PostgresMemory implements MemoryAdapter {
     // Calls made before close() finish first, and what they did with their rows (a lease
     // held) is done by the next turn: so the leases they took are given back too. The
     // heartbeat beats on meanwhile, or a slow call would let the held leases lapse.
-    while (this.#inFlight.size > 0) {
-      await Promise.allSettled(this.#inFlight);
-      await nextTurn();
-    }
+    await this.#inFlight.drained();
     this.#leases.close();
     const held = this.#leases.snapshot();
     try {
@@ -330,11 +327,7 @@ export class PostgresMemory implements MemoryAdapter {
    */
   #query(operation: string, sql: string, values: unknown[], runId?: string, inner = false) {
     if (this.#closed && !inner) return Promise.reject(this.#afterClose(operation, runId));
-    const query = this.#run(operation, sql, values);
-    this.#inFlight.add(query);
-    const done = () => this.#inFlight.delete(query);
-    query.then(done, done);
-    return query;
+    return this.#inFlight.track(this.#run(operation, sql, values));
   }
 
   async #run(operation: string, sql: string, values: unknown[]) {
