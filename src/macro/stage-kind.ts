@@ -186,6 +186,26 @@ export interface StageKindRule<D extends StageDefinition = any, N extends Compil
   restoreChildren?(node: N, cx: RestoreContext): unknown[];
 }
 
+/** No nested stage (shared: `nested` is called for every stage of every walk). */
+export const NONE: readonly Nested[] = Object.freeze([]);
+
+/**
+ * `items` as nested stages at `.<key>[k]`; none when it is not an array. `nested` reads
+ * definitions of any shape for the nesting limit (see `nestedAnyKind`): it must not throw
+ * on a key another kind has, or every stage would cost an exception there.
+ */
+export function listed(items: unknown, key: string): readonly Nested[] {
+  if (!Array.isArray(items) || items.length === 0) return NONE;
+  const out = new Array<Nested>(items.length);
+  for (let k = 0; k < items.length; k++) out[k] = [items[k], `.${key}[${k}]`];
+  return out;
+}
+
+/** A single nested stage at `.<key>`; none when absent. */
+export function single(stage: unknown, key: string): readonly Nested[] {
+  return stage === undefined ? NONE : [[stage as StageDefinition, `.${key}`]];
+}
+
 /** `at` or `<parentPath>/<id>`: the path of a stage compiled at `site`. */
 export function pathAt(site: CompileSite, id: string): string {
   return site.at ?? `${site.parentPath}/${id}`;

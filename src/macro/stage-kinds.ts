@@ -51,17 +51,19 @@ const RULES: readonly DefinitionRule<any>[] = Object.values(KINDS);
  */
 export function nestedAnyKind(stage: unknown): Array<readonly [unknown, string]> {
   const out: Array<readonly [unknown, string]> = [];
-  const steps = new Set<string>();
+  // The first step of each list taken: two kinds that read one key find the same list.
+  const taken: string[] = [];
   for (const rule of RULES) {
+    let found: readonly (readonly [unknown, string])[];
     try {
-      for (const [child, step] of rule.nested(stage)) {
-        if (child === undefined || steps.has(step)) continue;
-        steps.add(step);
-        out.push([child, step]);
-      }
+      found = rule.nested(stage);
     } catch {
-      // not the shape this kind reads, or a hostile value: the schema reports it
+      continue; // a hostile value (a throwing getter, a revoked proxy): the schema reports it
     }
+    const first = found[0];
+    if (first === undefined || taken.includes(first[1])) continue;
+    taken.push(first[1]);
+    for (const entry of found) if (entry[0] !== undefined) out.push(entry);
   }
   return out;
 }

@@ -8,7 +8,7 @@
 import type { ExecutionStage, PhaseStageInfo } from '../../protocol/execution.js';
 import { SHAPES } from '../chart.js';
 import type { CompiledAgentStage } from '../compiled.js';
-import { pathAt, type StageKindRule } from '../stage-kind.js';
+import { NONE, pathAt, type StageKindRule } from '../stage-kind.js';
 import { stagePipeline } from '../stage-pipeline.js';
 import { missingAgent, namedChecks, phaseTimeouts } from '../stage-settings.js';
 import type { AgentStageDefinition } from '../types.js';
@@ -17,7 +17,7 @@ const DEFAULT_MAX_REFINEMENTS = 2;
 
 /** The agent stage's rule. */
 export const AGENT: StageKindRule<AgentStageDefinition, CompiledAgentStage> = {
-  nested: () => [],
+  nested: () => NONE,
   check(def, path, cx) {
     const { env, issues, where } = cx;
     cx.needAgent(def.agent, `${path}.agent`, 'agent');

@@ -6,12 +6,12 @@
  */
 import { SHAPES } from '../chart.js';
 import type { CompiledApproval } from '../compiled.js';
-import { pathAt, type StageKindRule } from '../stage-kind.js';
+import { NONE, pathAt, type StageKindRule } from '../stage-kind.js';
 import type { ApprovalStageDefinition } from '../types.js';
 
 /** The approval stage's rule. */
 export const APPROVAL: StageKindRule<ApprovalStageDefinition, CompiledApproval> = {
-  nested: () => [],
+  nested: () => NONE,
   check() {},
   compile: (def, site, cx) => ({
     kind: 'approval',

@@ -10,12 +10,12 @@ import { SHAPES } from '../chart.js';
 import type { CompiledForEach } from '../compiled.js';
 import { elementNode } from '../element-node.js';
 import { forEachAttempt } from '../for-each.js';
-import { pathAt, type RestoreContext, type StageKindRule } from '../stage-kind.js';
+import { pathAt, type RestoreContext, type StageKindRule, single } from '../stage-kind.js';
 import type { ForEachStageDefinition, StageRecord } from '../types.js';
 
 /** The forEach stage's rule. */
 export const FOR_EACH: StageKindRule<ForEachStageDefinition, CompiledForEach> = {
-  nested: (def) => [[def.stage, '.stage']],
+  nested: (def) => single(def.stage, 'stage'),
   check(def, path, cx) {
     cx.visit(def.stage, `${path}.stage`);
     checkHarmony({ ...def, branches: undefined }, path, cx.where, cx.issues, cx.needAgent);

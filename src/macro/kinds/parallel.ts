@@ -11,12 +11,12 @@ import type { CompiledNode, CompiledParallel } from '../compiled.js';
 import { harmonise, merge, SLICE_MASK } from '../fan-in.js';
 import { TUPLE } from '../group-output.js';
 import { Join } from '../join.js';
-import { type GroupHost, pathAt, type StageKindRule } from '../stage-kind.js';
+import { type GroupHost, listed, pathAt, type StageKindRule } from '../stage-kind.js';
 import type { ParallelStageDefinition, StageDefinition } from '../types.js';
 
 /** The parallel group's rule. */
 export const PARALLEL: StageKindRule<ParallelStageDefinition, CompiledParallel> = {
-  nested: (def) => def.branches.map((stage, k) => [stage, `.branches[${k}]`] as const),
+  nested: (def) => listed(def.branches, 'branches'),
   check(def, path, cx) {
     def.branches.forEach((child, k) => {
       cx.visit(child, `${path}.branches[${k}]`);

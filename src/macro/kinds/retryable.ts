@@ -4,12 +4,12 @@
  * @internal
  * @module
  */
-import type { DefinitionRule } from '../stage-kind.js';
+import { type DefinitionRule, single } from '../stage-kind.js';
 import type { RetryableStageDefinition, RetryPolicy } from '../types.js';
 
 /** The retryable wrapper's rule. */
 export const RETRYABLE: DefinitionRule<RetryableStageDefinition> = {
-  nested: (def) => [[def.stage, '.stage']],
+  nested: (def) => single(def.stage, 'stage'),
   check(def, path, cx) {
     cx.checkRetry(def.retry as RetryPolicy, `${path}.retry`);
     if (def.stage.kind === 'retryable') {

@@ -12,12 +12,15 @@ import { Chain } from '../chain.js';
 import { SHAPES } from '../chart.js';
 import type { CompiledNode, CompiledRoute } from '../compiled.js';
 import { normalise } from '../failure.js';
-import { type GroupHost, type GroupOutcome, pathAt, type StageKindRule } from '../stage-kind.js';
+import { type GroupHost, type GroupOutcome, NONE, pathAt, type StageKindRule } from '../stage-kind.js';
 import type { RouteStageDefinition, StageDefinition } from '../types.js';
 
 /** The route's rule. */
 export const ROUTE: StageKindRule<RouteStageDefinition, CompiledRoute> = {
-  nested: (def) => Object.entries(def.cases).map(([name, stage]) => [stage, `.cases.${name}`] as const),
+  nested: ({ cases }) =>
+    typeof cases === 'object' && cases !== null
+      ? Object.entries(cases).map(([name, stage]) => [stage, `.cases.${name}`] as const)
+      : NONE,
   check(def, path, cx) {
     const names = Object.keys(def.cases);
     for (const name of names) cx.visit(def.cases[name] as StageDefinition, `${path}.cases.${name}`);

@@ -7,12 +7,12 @@
 import { Chain } from '../chain.js';
 import type { CompiledSequence } from '../compiled.js';
 import { LAST_CHILD } from '../group-output.js';
-import { pathAt, type StageKindRule } from '../stage-kind.js';
+import { listed, pathAt, type StageKindRule } from '../stage-kind.js';
 import type { SequenceStageDefinition } from '../types.js';
 
 /** The sequence's rule. */
 export const SEQUENCE: StageKindRule<SequenceStageDefinition, CompiledSequence> = {
-  nested: (def) => def.stages.map((stage, k) => [stage, `.stages[${k}]`] as const),
+  nested: (def) => listed(def.stages, 'stages'),
   check(def, path, cx) {
     def.stages.forEach((child, k) => {
       cx.visit(child, `${path}.stages[${k}]`);

@@ -15,12 +15,12 @@ import type { CompiledBody, CompiledMacroStage, CompiledNode } from '../compiled
 import { normalise } from '../failure.js';
 import { checkMacroGates } from '../gates.js';
 import { LAST_CHILD } from '../group-output.js';
-import { type GroupHost, type GroupOutcome, pathAt, type StageKindRule } from '../stage-kind.js';
+import { type GroupHost, type GroupOutcome, NONE, pathAt, type StageKindRule } from '../stage-kind.js';
 import type { MacroStageDefinition } from '../types.js';
 
 /** The sub-macro stage's rule. */
 export const SUB_MACRO: StageKindRule<MacroStageDefinition, CompiledMacroStage> = {
-  nested: () => [],
+  nested: () => NONE,
   runs: (def) => [def.macro],
   check(def, path, cx) {
     if (!cx.known(def.macro))
