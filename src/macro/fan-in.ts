@@ -21,6 +21,26 @@ import type { MacroContext } from './types.js';
 const SLICE = 1024;
 export const SLICE_MASK = SLICE - 1;
 
+/** A fan-out's way to one output: a `merge`, a Harmony strategy, or neither. */
+interface FanIn {
+  readonly merge?: unknown;
+  readonly harmony?: unknown;
+}
+
+/** Whether a fan-out's output is the list of its pieces' outputs (no merge, no Harmony). */
+export function outputsAsList(group: FanIn): boolean {
+  return group.merge === undefined && group.harmony === undefined;
+}
+
+/** A fan-out definition's join as a chart labels it; `list`: what it is with neither. */
+export function fanInLabel(def: FanIn & { readonly harmony?: { readonly strategy: string } }, list: string) {
+  return def.harmony !== undefined
+    ? `harmony: ${def.harmony.strategy}`
+    : def.merge !== undefined
+      ? 'merge'
+      : list;
+}
+
 /** Calls the group's `merge` (at `path`) on `outputs`; an error it throws fails the group. */
 export async function merge(
   host: GateHost,

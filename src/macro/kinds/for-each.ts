@@ -9,6 +9,7 @@ import { checkHarmony, harmonyAgent } from '../../protocol/harmony.js';
 import { SHAPES } from '../chart.js';
 import type { CompiledForEach } from '../compiled.js';
 import { elementNode } from '../element-node.js';
+import { fanInLabel, outputsAsList } from '../fan-in.js';
 import { forEachAttempt } from '../for-each.js';
 import { pathAt, type RestoreContext, type StageKindRule, single } from '../stage-kind.js';
 import type { ForEachStageDefinition, StageRecord } from '../types.js';
@@ -46,13 +47,7 @@ export const FOR_EACH: StageKindRule<ForEachStageDefinition, CompiledForEach> = 
       const { chart } = cx;
       const limit = def.concurrency === undefined ? '' : ` · ${def.concurrency} at a time`;
       const fork = chart.node(SHAPES.fork, `for each element${limit} · ${def.failure ?? 'fail-fast'}`, inner);
-      const by =
-        def.harmony !== undefined
-          ? `harmony: ${def.harmony.strategy}`
-          : def.merge !== undefined
-            ? 'merge'
-            : 'array of outputs';
-      const join = chart.node(SHAPES.join, by, inner);
+      const join = chart.node(SHAPES.join, fanInLabel(def, 'array of outputs'), inner);
       const ends = cx.draw(def.stage, inner);
       chart.edge(fork, ends.entry, inner, 'element i');
       chart.edge(ends.exit, join, inner);
@@ -60,7 +55,7 @@ export const FOR_EACH: StageKindRule<ForEachStageDefinition, CompiledForEach> = 
     }),
   children: (node) => [node.template],
   rebase: (node, id, path, move) => ({ ...node, id, path, template: move(node.template) }),
-  derivesOutput: (node) => node.merge === undefined && node.harmony === undefined,
+  derivesOutput: outputsAsList,
   // Its elements are known once it runs again (no `sources`): a forEach stored without its
   // output is not restored whole; its stored elements are restored one by one.
   rebuild: { output: (outputs) => outputs },

@@ -8,11 +8,11 @@ import type { AbortScope } from '../../internal/abort-scope.js';
 import { checkHarmony, Harmony, harmonyAgent } from '../../protocol/harmony.js';
 import { SHAPES } from '../chart.js';
 import type { CompiledNode, CompiledParallel } from '../compiled.js';
-import { harmonise, merge, SLICE_MASK } from '../fan-in.js';
+import { fanInLabel, harmonise, merge, outputsAsList, SLICE_MASK } from '../fan-in.js';
 import { TUPLE } from '../group-output.js';
 import { Join } from '../join.js';
 import { type GroupHost, listed, pathAt, type StageKindRule } from '../stage-kind.js';
-import type { ParallelStageDefinition, StageDefinition } from '../types.js';
+import type { HarmonyOptions, ParallelStageDefinition, StageDefinition } from '../types.js';
 
 /** The parallel group's rule. */
 export const PARALLEL: StageKindRule<ParallelStageDefinition, CompiledParallel> = {
@@ -43,25 +43,14 @@ export const PARALLEL: StageKindRule<ParallelStageDefinition, CompiledParallel> 
       harmony:
         harmony === undefined
           ? undefined
-          : new Harmony(
-              harmony,
-              path,
-              children.map((child) => ({ id: child.id, path: child.path })),
-              def.minSuccesses ?? children.length,
-            ),
+          : branchHarmony(harmony, path, children, def.minSuccesses ?? children.length),
     };
   },
   draw: (def, note, indent, cx) =>
     cx.chart.group(`${def.id}${note}`, indent, (inner) => {
       const { chart } = cx;
       const fork = chart.node(SHAPES.fork, `parallel · ${def.failure ?? 'fail-fast'}`, inner);
-      const by =
-        def.harmony !== undefined
-          ? `harmony: ${def.harmony.strategy}`
-          : def.merge !== undefined
-            ? 'merge'
-            : 'tuple of outputs';
-      const join = chart.node(SHAPES.join, by, inner);
+      const join = chart.node(SHAPES.join, fanInLabel(def, 'tuple of outputs'), inner);
       for (const branch of def.branches) {
         const ends = cx.draw(branch, inner);
         chart.edge(fork, ends.entry, inner);
@@ -81,15 +70,10 @@ export const PARALLEL: StageKindRule<ParallelStageDefinition, CompiledParallel> 
       harmony:
         harmony === undefined
           ? undefined
-          : new Harmony(
-              harmony.options,
-              path,
-              children.map((child) => ({ id: child.id, path: child.path })),
-              harmony.minSuccesses,
-            ),
+          : branchHarmony(harmony.options, path, children, harmony.minSuccesses),
     };
   },
-  derivesOutput: (node) => node.merge === undefined && node.harmony === undefined,
+  derivesOutput: outputsAsList,
   rebuild: TUPLE,
   attempt: parallel,
   restoreChildren: (node, cx) => cx.restoreEach(node.children),
@@ -126,6 +110,21 @@ async function parallel(
   }
   if (join.failed) throw join.firstError;
   return node.merge === undefined ? outputs : merge(host, node.path, node.merge, outputs, parent);
+}
+
+/** The Harmony Protocol of a group at `path` over its compiled branches. */
+function branchHarmony(
+  options: HarmonyOptions,
+  path: string,
+  children: readonly CompiledNode[],
+  minSuccesses: number,
+): Harmony {
+  return new Harmony(
+    options,
+    path,
+    children.map((child) => ({ id: child.id, path: child.path })),
+    minSuccesses,
+  );
 }
 
 /** The id of a branch, looking through `retryableStage` wrappers. */
