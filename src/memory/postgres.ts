@@ -25,6 +25,7 @@ import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './p
 import { auditColumns } from './postgres-rows.js';
 import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
+import { checkpointJson, parseCheckpoint, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
 
 /**
@@ -123,7 +124,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
-    const data = JSON.stringify(checkpoint);
+    const data = checkpointJson(checkpoint);
     const columns = auditColumns(audit);
     const { rows } = await this.#query(
       'saveCheckpoint',
@@ -144,7 +145,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async saveResult(result: MacroResult): Promise<void> {
-    const data = JSON.stringify(result);
+    const data = resultJson(result);
     const { runId } = result;
     const { rows } = await this.#query(
       'saveResult',
@@ -186,17 +187,17 @@ export class PostgresMemory implements MemoryAdapter {
       | undefined;
     if (row === undefined) return undefined;
     const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
-      checkpoints: row.checkpoints.map((d) => JSON.parse(d) as Checkpoint),
+      checkpoints: row.checkpoints.map(parseCheckpoint),
     };
     if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
-    if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
+    if (row.result !== null) stored.result = parseResult(row.result);
     return stored;
   }
 
   async loadResult(runId: string): Promise<MacroResult | undefined> {
     const { rows } = await this.#query('loadResult', this.#sql.loadResult, [runId]);
     const json = (rows[0] as { result: string | null } | undefined)?.result;
-    return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
+    return json === undefined || json === null ? undefined : parseResult(json);
   }
 
   async readAudit(runId: string): Promise<AuditRecord[]> {

@@ -15,6 +15,7 @@ import type {
   StoredRun,
 } from './memory-adapter.js';
 import type { SqliteLeases } from './sqlite-leases.js';
+import { checkpointJson, parseCheckpoint, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
 
 interface AuditRow {
@@ -148,14 +149,14 @@ export function sqliteOperations(
     return lease[3];
   };
   const saveCheckpointIn = (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
-    const json = JSON.stringify(checkpoint);
+    const json = checkpointJson(checkpoint);
     const lease = leases.fence(runId, 'saveCheckpoint');
     if (lease === undefined || lease.begun === 0) throw new Error(`Run "${runId}" was never begun`);
     s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, json);
     insertAudit(audit);
   };
   const saveResultIn = (result: MacroResult) => {
-    const json = JSON.stringify(result);
+    const json = resultJson(result);
     leases.fence(result.runId, 'saveResult');
     s.saveResult.run(
       result.runId,
@@ -181,15 +182,15 @@ export function sqliteOperations(
     const row = s.selectRun.get(runId);
     if (row === undefined) return undefined;
     const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
-      checkpoints: s.selectCheckpoints.all(runId).map((d) => JSON.parse(d) as Checkpoint),
+      checkpoints: s.selectCheckpoints.all(runId).map(parseCheckpoint),
     };
     if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
-    if (row.result !== null) stored.result = JSON.parse(row.result) as MacroResult;
+    if (row.result !== null) stored.result = parseResult(row.result);
     return stored;
   });
   const loadResult: SqliteOperations['loadResult'] = (runId) => {
     const json = s.selectResult.get(runId);
-    return json === undefined || json === null ? undefined : (JSON.parse(json) as MacroResult);
+    return json === undefined || json === null ? undefined : parseResult(json);
   };
   const readAudit: SqliteOperations['readAudit'] = (runId) =>
     s.selectAudit.all(runId).map((row) => ({

@@ -1,9 +1,21 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { MacroResult, StageRecord } from '../../src/index.js';
 import { PostgresMemory } from '../../src/postgres.js';
 import { checkpoint, header, memoryAdapterContract, result, stage } from '../../src/testing.js';
 import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
 
 const url = await postgres();
+/** A stage record with its keys in the order the engine makes them (the fixture's `agent` comes earlier). */
+function engineStage(path: string, output: unknown): StageRecord {
+  const { agent, ...rest } = stage(path, output);
+  return { ...rest, agent } as StageRecord;
+}
+
+/** `result(runId)` with an engine-made record. */
+function engineResult(runId: string): MacroResult {
+  return { ...result(runId), stages: { 'write/draft': engineStage('write/draft', { title: 'WAL' }) } };
+}
+
 const schemas: string[] = [];
 const open: PostgresMemory[] = [];
 
@@ -50,6 +62,29 @@ describe.skipIf(url === undefined)('PostgresMemory', () => {
     await m.saveCheckpoint('r1', checkpoint(1, [stage('write/a', output)]), []);
     const stored = await m.loadRun('r1');
     expect(JSON.stringify(stored?.checkpoints[0]?.stages[0]?.output)).toBe(JSON.stringify(output));
+  });
+
+  it('stores spans and records as tuples, and loads what an earlier version stored with objects', async () => {
+    const m = memory();
+    const saved = checkpoint(1, [engineStage('write/a', { n: 1 })]);
+    await m.beginRun(header('r1'));
+    await m.saveCheckpoint('r1', saved, []);
+    await m.saveResult(engineResult('r2'));
+    const schema = schemas[schemas.length - 1] as string;
+    const { rows } = await m.pool.query(
+      `SELECT (SELECT data FROM "${schema}".checkpoints LIMIT 1) AS data, (SELECT result FROM "${schema}".runs WHERE run_id = 'r2') AS result`,
+    );
+    const stored = rows[0] as { data: string; result: string };
+    await m.pool.query(
+      `INSERT INTO "${schema}".checkpoints (run_id, seq, at, data) VALUES ('r1', 2, 1002, $1)`,
+      [JSON.stringify(checkpoint(2, [stage('write/b', 2)]))],
+    );
+    expect([
+      Array.isArray(JSON.parse(stored.data).stages[0]),
+      Array.isArray(JSON.parse(stored.result).stages['write/draft']),
+      (await m.loadRun('r1'))?.checkpoints,
+      await m.loadResult('r2'),
+    ]).toEqual([true, true, [saved, checkpoint(2, [stage('write/b', 2)])], engineResult('r2')]);
   });
 
   it('prunes finished runs that ended before a time, keeping running and suspended ones', async () => {

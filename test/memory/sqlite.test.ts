@@ -3,9 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isMacroError } from '../../src/index.js';
+import { isMacroError, type MacroResult, type StageRecord } from '../../src/index.js';
 import { SQLITE_SCHEMA_VERSION, SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
 import { audit, checkpoint, header, memoryAdapterContract, result, stage } from '../../src/testing.js';
+
+/** A stage record with its keys in the order the engine makes them (the fixture's `agent` comes earlier). */
+function engineStage(path: string, output: unknown): StageRecord {
+  const { agent, ...rest } = stage(path, output);
+  return { ...rest, agent } as StageRecord;
+}
+
+/** `result(runId)` with an engine-made record. */
+function engineResult(runId: string): MacroResult {
+  return { ...result(runId), stages: { 'write/draft': engineStage('write/draft', { title: 'WAL' }) } };
+}
 
 const open: SqliteMemory[] = [];
 let dir: string;
@@ -39,6 +50,42 @@ describe('SqliteMemory', () => {
     const second = sqlite(file);
     expect((await second.loadRun('r1'))?.checkpoints[0]?.stages[0]?.output).toEqual({ n: 1 });
     expect(await second.readAudit('r1')).toEqual([audit('r1', 2)]);
+  });
+
+  it('stores the spans and records of checkpoints and results as tuples, and loads them as they were', async () => {
+    const memory = sqlite();
+    const saved = checkpoint(1, [engineStage('write/a', { n: 1 })]);
+    await memory.beginRun(header('r1'));
+    await memory.saveCheckpoint('r1', saved, []);
+    const data = memory.db.prepare('SELECT data FROM checkpoints').pluck().get() as string;
+    const checkpoints = (await memory.loadRun('r1'))?.checkpoints;
+    await memory.saveResult(engineResult('r1'));
+    const row = memory.db.prepare('SELECT result FROM runs').pluck().get() as string;
+    expect([
+      Array.isArray(JSON.parse(data).stages[0]),
+      Array.isArray(JSON.parse(data).timeline[0]),
+      Array.isArray(JSON.parse(row).stages['write/draft']),
+      JSON.stringify(checkpoints),
+      JSON.stringify(await memory.loadResult('r1')),
+    ]).toEqual([true, true, true, JSON.stringify([saved]), JSON.stringify(engineResult('r1'))]);
+  });
+
+  it('loads checkpoints and results an earlier version stored with objects for spans and records', async () => {
+    const memory = sqlite();
+    const saved = checkpoint(1, [engineStage('write/a', { n: 1 })]);
+    await memory.beginRun(header('r1'));
+    memory.db
+      .prepare('INSERT INTO checkpoints (run_id, seq, at, data) VALUES (?, ?, ?, ?)')
+      .run('r1', 1, saved.at, JSON.stringify(saved));
+    memory.db
+      .prepare(
+        'INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, result) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run('r2', 'write', 'write', 'succeeded', 1_000, 1_500, JSON.stringify(result('r2')));
+    expect([(await memory.loadRun('r1'))?.checkpoints, await memory.loadResult('r2')]).toEqual([
+      [saved],
+      result('r2'),
+    ]);
   });
 
   it('puts a file database in WAL mode', () => {
