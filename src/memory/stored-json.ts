@@ -14,14 +14,14 @@ import type { MacroResult, StageRecord, TimelineEntry } from '../model/result.js
 import type { Checkpoint } from './memory-adapter.js';
 
 /** A span as stored: scope, path, name, status, attempt, start and end relative to the base, then its usage when it has one. */
-type PackedSpan = [string, string, string, string, number, number, number, unknown?];
+type PackedSpan = [unknown, unknown, unknown, unknown, unknown, number, number, unknown?];
 
 /**
  * A stage record as stored: path, id, kind, status, attempts, start and end relative to the
  * base, then its other fields (output, error, agent…) in two objects, those before
  * `attempts` and those after (`null` for none), so the keys read back in their order.
  */
-type PackedRecord = [string, string, string, string, number, number, number, Fields?, Fields?];
+type PackedRecord = [unknown, unknown, unknown, unknown, unknown, number, number, Fields?, Fields?];
 type Fields = Record<string, unknown> | null;
 
 /** `checkpoint` as JSON, its spans and records relative to its `at`; throws what `JSON.stringify` throws. */
@@ -63,11 +63,11 @@ export function parseResult(json: string): MacroResult {
   const base = result?.startedAt;
   if (!Number.isSafeInteger(base)) return result as MacroResult;
   const stages = result.stages;
-  if (typeof stages === 'object' && stages !== null && !Array.isArray(stages)) {
+  if (isPlain(stages)) {
     const records = stages as Record<string, unknown>;
     for (const path of Object.keys(records)) {
       const record = records[path];
-      if (isPacked(record, 7, 9)) records[path] = unpackRecord(record as PackedRecord, base as number);
+      if (isPacked(record, 9)) records[path] = unpackRecord(record as PackedRecord, base as number);
     }
   }
   if (Array.isArray(result.timeline)) unpackEach(result.timeline, base as number, 8, unpackSpan);
@@ -76,8 +76,8 @@ export function parseResult(json: string): MacroResult {
 
 function packTimeline(timeline: readonly TimelineEntry[], base: number): unknown {
   if (!Array.isArray(timeline) || hasToJson(timeline)) return timeline;
-  const spans: unknown[] = new Array(timeline.length);
-  for (let i = 0; i < timeline.length; i++) spans[i] = packSpan(timeline[i], base);
+  const spans: unknown[] = [];
+  for (let i = 0; i < timeline.length; i++) spans.push(packSpan(timeline[i], base));
   return spans;
 }
 
@@ -105,11 +105,7 @@ function packSpan(span: unknown, base: number): unknown {
     unknown
   >;
   if (
-    typeof scope !== 'string' ||
-    typeof path !== 'string' ||
-    typeof name !== 'string' ||
-    typeof status !== 'string' ||
-    typeof attempt !== 'number' ||
+    !written(scope, path, name, status, attempt) ||
     !relative(startedAt, endedAt, durationMs, base) ||
     !inSpanOrder(span)
   ) {
@@ -124,8 +120,8 @@ function packSpan(span: unknown, base: number): unknown {
     (startedAt as number) - base,
     (endedAt as number) - base,
   ];
-  // An own `usage: undefined` is left out, as JSON leaves it out of the object.
-  if (usage !== undefined) tuple.push(usage);
+  // A `usage` JSON leaves out of the object (undefined, a function) is left out.
+  if (written(usage)) tuple.push(usage);
   return tuple;
 }
 
@@ -139,14 +135,7 @@ function packRecord(record: unknown, base: number): unknown {
     string,
     unknown
   >;
-  if (
-    typeof path !== 'string' ||
-    typeof id !== 'string' ||
-    typeof kind !== 'string' ||
-    typeof status !== 'string' ||
-    typeof attempts !== 'number' ||
-    !relative(startedAt, endedAt, durationMs, base)
-  ) {
+  if (!written(path, id, kind, status, attempts) || !relative(startedAt, endedAt, durationMs, base)) {
     return record;
   }
   let before: Fields = null;
@@ -163,7 +152,6 @@ function packRecord(record: unknown, base: number): unknown {
     }
     if (known !== 4 && known !== RECORD_KEYS.length) return record;
     const value = (record as Record<string, unknown>)[key];
-    if (value === undefined) continue; // JSON leaves it out
     if (known === 4) {
       before ??= {};
       before[key] = value;
@@ -185,6 +173,17 @@ function packRecord(record: unknown, base: number): unknown {
   if (after !== null) tuple.push(before, after);
   else if (before !== null) tuple.push(before);
   return tuple;
+}
+
+/**
+ * Whether JSON writes each value in an array as it would in an object: not `undefined`, a
+ * function or a symbol (left out of an object, `null` in an array).
+ */
+function written(...values: unknown[]): boolean {
+  for (const value of values) {
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return false;
+  }
+  return true;
 }
 
 /** Whether the times are integers that stay exact relative to `base`, and the duration their difference. */
@@ -235,11 +234,10 @@ function inSpanOrder(span: object): boolean {
   return i >= 8;
 }
 
-/** Whether `value` is a tuple of `min` to `max` elements with its relative times at 5 and 6. */
-function isPacked(value: unknown, min: number, max: number): boolean {
+/** Whether `value` is a tuple of at most `max` elements with its relative times at 5 and 6 (so at least 7). */
+function isPacked(value: unknown, max: number): boolean {
   return (
     Array.isArray(value) &&
-    value.length >= min &&
     value.length <= max &&
     typeof value[5] === 'number' &&
     typeof value[6] === 'number'
@@ -253,8 +251,7 @@ function unpackEach<T>(
   max: number,
   unpack: (tuple: T, base: number) => unknown,
 ): void {
-  const min = 7;
-  for (let i = 0; i < list.length; i++) if (isPacked(list[i], min, max)) list[i] = unpack(list[i] as T, base);
+  for (let i = 0; i < list.length; i++) if (isPacked(list[i], max)) list[i] = unpack(list[i] as T, base);
 }
 
 function unpackSpan(tuple: PackedSpan, base: number): TimelineEntry {
@@ -277,30 +274,22 @@ function unpackSpan(tuple: PackedSpan, base: number): TimelineEntry {
 function unpackRecord(tuple: PackedRecord, base: number): StageRecord {
   const startedAt = base + tuple[5];
   const endedAt = base + tuple[6];
-  const record: { -readonly [K in keyof StageRecord]?: unknown } = {
+  // Spread defines the other fields (an own `__proto__` too); `...null` adds nothing.
+  return {
     path: tuple[0],
     id: tuple[1],
     kind: tuple[2],
     status: tuple[3],
-  };
-  copyFields(record, tuple[7]);
-  record.attempts = tuple[4];
-  record.startedAt = startedAt;
-  record.endedAt = endedAt;
-  record.durationMs = endedAt - startedAt;
-  copyFields(record, tuple[8]);
-  return record as unknown as StageRecord;
+    ...fields(tuple[7]),
+    attempts: tuple[4],
+    startedAt,
+    endedAt,
+    durationMs: endedAt - startedAt,
+    ...fields(tuple[8]),
+  } as unknown as StageRecord;
 }
 
-/** Copies a packed record's other fields (own keys only: `__proto__` is defined, not set). */
-function copyFields(record: object, fields: unknown): void {
-  if (typeof fields !== 'object' || fields === null) return;
-  for (const key of Object.keys(fields)) {
-    Object.defineProperty(record, key, {
-      value: (fields as Record<string, unknown>)[key],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
+/** A packed record's other fields, when they are an object. */
+function fields(value: unknown): object | null {
+  return typeof value === 'object' ? value : null;
 }

@@ -21,6 +21,44 @@ const time = fc.oneof(
     arbitrary: fc.constantFrom(-0, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 60, 0),
   },
 );
+/** A field's value: usually a string, sometimes one JSON leaves out of an object (or another value). */
+const field = (usual: string) =>
+  fc.oneof(
+    { weight: 8, arbitrary: fc.constant(usual) },
+    { weight: 1, arbitrary: fc.constantFrom(undefined, () => 1, Symbol('s'), 7, null) },
+  );
+
+/** A span and a record whose fields are all right, but whose class has a toJSON. */
+class SpanByToJson {
+  scope = 'stage';
+  path = 'm/a';
+  name = 'agent';
+  status = 'succeeded';
+  attempt = 1;
+  startedAt = BASE;
+  endedAt = BASE;
+  durationMs = 0;
+  toJSON() {
+    return 'span by toJSON';
+  }
+}
+class RecordByToJson {
+  path = 'm/a';
+  id = 'a';
+  kind = 'agent';
+  status = 'succeeded';
+  attempts = 1;
+  startedAt = BASE;
+  endedAt = BASE;
+  durationMs = 0;
+  toJSON() {
+    return 'record by toJSON';
+  }
+}
+
+/** Something in a span's or record's place that is not one: null, undefined, a list, a class instance. */
+const oddOne = fc.constantFrom(null, undefined, ['phase', 1], new SpanByToJson(), new RecordByToJson());
+
 const extras = fc.dictionary(
   fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', 'output', 'usage', '7', 'attempts')),
   fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)),
@@ -35,7 +73,7 @@ function build(fields: [string, unknown][], extra: Record<string, unknown>, at: 
 }
 
 /** A timeline span as the engine makes it, or bent: a wrong duration, extra keys, keys moved. */
-const span = fc
+const engineSpan = fc
   .tuple(
     fc.constantFrom('phase', 'stage', 'macro'),
     fc.string({ maxLength: 8 }),
@@ -43,15 +81,21 @@ const span = fc
     time,
     time,
     fc.option(fc.double(), { nil: undefined }), // a duration other than the difference
-    fc.option(fc.option(fc.record({ inputTokens: fc.nat() }), { nil: undefined })), // usage: none, undefined, some
+    fc.option(
+      fc.oneof(
+        fc.record({ inputTokens: fc.nat() }),
+        fc.constantFrom(undefined, () => 1),
+      ),
+    ), // usage: none, undefined, a function, some
     fc.option(extras, { nil: undefined }),
     fc.nat(),
+    field('draft'),
   )
-  .map(([scope, path, attempt, startedAt, endedAt, duration, usage, extra, at]) => {
+  .map(([scope, path, attempt, startedAt, endedAt, duration, usage, extra, at, name]) => {
     const fields: [string, unknown][] = [
       ['scope', scope],
       ['path', path],
-      ['name', 'draft'],
+      ['name', name],
       ['status', 'succeeded'],
       ['attempt', attempt],
       ['startedAt', startedAt],
@@ -61,9 +105,10 @@ const span = fc
     if (usage !== null) fields.push(['usage', usage]);
     return extra === undefined ? Object.fromEntries(fields) : build(fields, extra, at);
   });
+const span = fc.oneof({ weight: 12, arbitrary: engineSpan }, { weight: 1, arbitrary: oddOne });
 
 /** A stage record as the engine makes it (other fields after status and at the end), or bent. */
-const record = fc
+const engineRecord = fc
   .tuple(
     fc.string({ maxLength: 8 }),
     fc.oneof(fc.nat(3), fc.double()),
@@ -74,12 +119,13 @@ const record = fc
     fc.option(fc.constantFrom('writer', 'noop'), { nil: undefined }), // agent
     fc.option(extras, { nil: undefined }),
     fc.nat(),
+    field('agent'),
   )
-  .map(([id, attempts, startedAt, endedAt, duration, output, agent, extra, at]) => {
+  .map(([id, attempts, startedAt, endedAt, duration, output, agent, extra, at, kind]) => {
     const fields: [string, unknown][] = [
       ['path', `m/${id}`],
       ['id', id],
-      ['kind', 'agent'],
+      ['kind', kind],
       ['status', 'succeeded'],
     ];
     if (output !== undefined) fields.push(['output', output]);
@@ -92,6 +138,7 @@ const record = fc
     if (agent !== undefined) fields.push(['agent', agent]);
     return extra === undefined ? Object.fromEntries(fields) : build(fields, extra, at);
   });
+const record = fc.oneof({ weight: 12, arbitrary: engineRecord }, { weight: 1, arbitrary: oddOne });
 
 const result = fc
   .tuple(
@@ -210,6 +257,125 @@ describe('stored JSON of results and checkpoints', () => {
     };
     expect(JSON.parse(checkpointJson(doc as unknown as Checkpoint)).stages).toEqual([
       ['m/a', 'a', 'agent', 'succeeded', 2, -10, -6, { output: 'x' }, { agent: 'w' }],
+    ]);
+  });
+
+  it('stores a record with no other fields as a 7-tuple and a span with usage as an 8-tuple', () => {
+    const doc = {
+      startedAt: BASE,
+      stages: {
+        'm/a': {
+          path: 'm/a',
+          id: 'a',
+          kind: 'agent',
+          status: 'failed',
+          attempts: 3,
+          startedAt: BASE,
+          endedAt: BASE + 1,
+          durationMs: 1,
+        },
+      },
+      timeline: [
+        {
+          scope: 'stage',
+          path: 'm/a',
+          name: 'agent',
+          status: 'failed',
+          attempt: 3,
+          startedAt: BASE,
+          endedAt: BASE + 1,
+          durationMs: 1,
+          usage: { inputTokens: 2 },
+        },
+      ],
+    };
+    const stored = JSON.parse(resultJson(doc as unknown as MacroResult));
+    expect([stored.stages['m/a'], stored.timeline[0]]).toEqual([
+      ['m/a', 'a', 'agent', 'failed', 3, 0, 1],
+      ['stage', 'm/a', 'agent', 'failed', 3, 0, 1, { inputTokens: 2 }],
+    ]);
+  });
+
+  it('reads a span stored without usage back with no usage key at all', () => {
+    const stored = '{"startedAt":100,"stages":{},"timeline":[["phase","m/a","draft","succeeded",1,2,7]]}';
+    expect(parseResult(stored).timeline[0]).toStrictEqual({
+      scope: 'phase',
+      path: 'm/a',
+      name: 'draft',
+      status: 'succeeded',
+      attempt: 1,
+      startedAt: 102,
+      endedAt: 107,
+      durationMs: 5,
+    });
+  });
+
+  it('keeps an own __proto__ field of a record as an own field through a store and a load', () => {
+    const stage = JSON.parse(
+      `{"path":"m/a","id":"a","kind":"agent","status":"succeeded","__proto__":{"polluted":true},"attempts":1,"startedAt":${BASE},"endedAt":${BASE},"durationMs":0}`,
+    );
+    const doc = { startedAt: BASE, stages: { 'm/a': stage }, timeline: [] };
+    const back = parseResult(resultJson(doc as unknown as MacroResult)).stages['m/a'] as object;
+    expect([JSON.stringify(back), Object.getPrototypeOf(back) === Object.prototype]).toEqual([
+      JSON.stringify(stage),
+      true,
+    ]);
+  });
+
+  it('reads a damaged checkpoint or result as it is, without throwing (refused later as corrupt)', () => {
+    const damaged = [
+      'null',
+      '{"seq":1,"at":5,"stages":[],"timeline":null}',
+      '{"seq":1,"at":5,"stages":null,"timeline":{"0":["phase","m/a","d","s",1,0,1]}}',
+      '{"seq":1,"at":"5","stages":[["m/a","a","agent","succeeded",1,0,1]],"timeline":[]}',
+      '{"seq":1,"at":5,"stages":[[1,2],["m/a","a","agent","succeeded",1,"0",1],["m/a","a","agent","s",1,0,1,null,null,9]],"timeline":[[1,2,3,4,5,6,7,8,9],{"scope":"phase"}]}',
+    ];
+    expect(damaged.map((json) => JSON.stringify(parseCheckpoint(json)))).toEqual(
+      damaged.map((json) => JSON.stringify(JSON.parse(json))),
+    );
+  });
+
+  it('reads a damaged result as it is: stages a list, null or text, a timeline that is not a list', () => {
+    const damaged = [
+      'null',
+      '{"startedAt":5,"stages":{},"timeline":null}',
+      '{"startedAt":5,"stages":[["m/a","a","agent","succeeded",1,0,1]],"timeline":[]}',
+      '{"startedAt":5,"stages":null,"timeline":{"0":["phase","m/a","d","s",1,0,1]}}',
+      '{"startedAt":5,"stages":"m/a","timeline":[[1,2],["p","m/a","d","s",1,0,"1"],["p","m/a","d","s",1,"0",1]]}',
+    ];
+    expect(damaged.map((json) => JSON.stringify(parseResult(json)))).toEqual(
+      damaged.map((json) => JSON.stringify(JSON.parse(json))),
+    );
+  });
+
+  it('stores a result whose start is not a number as JSON writes it, spans and records as objects', () => {
+    const stage = {
+      path: 'm/a',
+      id: 'a',
+      kind: 'agent',
+      status: 'succeeded',
+      attempts: 1,
+      startedAt: 1_000,
+      endedAt: 1_000,
+      durationMs: 0,
+    };
+    const doc = { startedAt: '1000', stages: { 'm/a': stage }, timeline: [] };
+    expect(resultJson(doc as unknown as MacroResult)).toBe(JSON.stringify(doc));
+  });
+
+  it('reads a record tuple whose other fields are not objects without them', () => {
+    const stored = '{"seq":1,"at":10,"stages":[["m/a","a","agent","succeeded",1,0,1,"xy",7]],"timeline":[]}';
+    expect(parseCheckpoint(stored).stages).toStrictEqual([
+      {
+        path: 'm/a',
+        id: 'a',
+        kind: 'agent',
+        status: 'succeeded',
+        attempts: 1,
+        startedAt: 10,
+        endedAt: 11,
+        durationMs: 1,
+      },
     ]);
   });
 
