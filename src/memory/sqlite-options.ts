@@ -28,12 +28,21 @@ export interface SqliteMemoryOptions extends LeaseOptions {
    * @default 5000
    */
   readonly busyTimeoutMs?: number;
+  /**
+   * Copy the write-ahead log into the database file (SQLite's WAL checkpoint) from a
+   * worker thread with its own connection, instead of inside the commit that fills the
+   * log, on the event loop. `false`: SQLite's default, every 1,000 pages, inline. A
+   * database in memory has no log.
+   * @default true
+   */
+  readonly walThread?: boolean;
 }
 
 const OPTION_KEYS: readonly (keyof SqliteMemoryOptions)[] = [
   'path',
   'synchronous',
   'busyTimeoutMs',
+  'walThread',
   'owner',
   'leaseMs',
 ];
@@ -47,12 +56,13 @@ export function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undef
   path: string;
   synchronous: 'normal' | 'full';
   busyTimeoutMs: number;
+  walThread: boolean;
   owner: string;
   leaseMs: number;
 } {
   const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
   checkOptionKeys('SqliteMemory options', options, OPTION_KEYS);
-  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000 } = options ?? {};
+  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000, walThread = true } = options ?? {};
   if (typeof path !== 'string' || path === '') {
     throw invalidOption('path', 'a non-empty string', path);
   }
@@ -62,7 +72,14 @@ export function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undef
   if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw invalidOption('busyTimeoutMs', 'a finite number of milliseconds ≥ 0', busyTimeoutMs);
   }
-  return { path, synchronous, busyTimeoutMs, ...leaseSettings('SqliteMemory options', options ?? {}) };
+  if (typeof walThread !== 'boolean') throw invalidOption('walThread', 'true or false', walThread);
+  return {
+    path,
+    synchronous,
+    busyTimeoutMs,
+    walThread,
+    ...leaseSettings('SqliteMemory options', options ?? {}),
+  };
 }
 
 function invalidOption(key: string, expected: string, value: unknown): MacroError {

@@ -26,6 +26,7 @@ import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
 import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
 import { migrate } from './sqlite-schema.js';
 import { type BatchedWrites, sqliteOperations } from './sqlite-statements.js';
+import { WalCheckpointer } from './sqlite-wal.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -75,6 +76,8 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #locks: LockQueue;
   /** Commits a busy turn's checkpoints together (see {@link TurnBatch}). */
   readonly #batch: TurnBatch;
+  /** Copies the WAL into the file from a thread (`walThread`); `undefined` in memory. */
+  readonly #wal: WalCheckpointer | undefined;
 
   /**
    * Opens (creating it if missing) and sets up the database: WAL mode, `synchronous`,
@@ -112,6 +115,7 @@ export class SqliteMemory implements MemoryAdapter {
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
     this.owner = options.owner;
+    this.#wal = options.walThread && !db.memory ? startWal(db, options.path) : undefined;
     this.#locks = new LockQueue({
       busyTimeoutMs: options.busyTimeoutMs,
       isOpen: () => db.open,
@@ -268,6 +272,7 @@ export class SqliteMemory implements MemoryAdapter {
     }
     for (const runId of held.keys()) this.#held.release(runId);
     if (this.db.open) this.db.close();
+    this.#wal?.close();
   }
 
   /**
@@ -338,5 +343,14 @@ export class SqliteMemory implements MemoryAdapter {
         `(waited ${Math.round(waitedMs)} ms, busyTimeoutMs ${this.#busyTimeoutMs}): ${(cause as Error).message}`,
       { cause, retryable: true },
     );
+  }
+}
+
+/** The WAL thread of a file database, or none when it cannot start (SQLite checkpoints inline then). */
+function startWal(db: Database.Database, file: string): WalCheckpointer | undefined {
+  try {
+    return new WalCheckpointer(db, file);
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,87 @@
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { isMacroError } from '../../src/index.js';
+import { SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
+
+const open: SqliteMemory[] = [];
+let dir: string;
+let file: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'macro-sqlite-wal-'));
+  file = join(dir, 'runs.db');
+});
+afterEach(() => {
+  for (const memory of open.splice(0)) if (memory.db.open) memory.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function sqlite(options: SqliteMemoryOptions): SqliteMemory {
+  const memory = new SqliteMemory(options);
+  open.push(memory);
+  return memory;
+}
+
+/** Writes ~2 MB (500 pages) in one transaction: fewer pages than SQLite's own 1,000-page checkpoint. */
+function write2Mb(memory: SqliteMemory): void {
+  const insert = memory.db.prepare(
+    "INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES ('r1', ?, 0, 'route', 'm/a', ?)",
+  );
+  memory.db.transaction(() => {
+    for (let i = 0; i < 500; i++) insert.run(i, 'x'.repeat(4_000));
+  })();
+}
+
+const autocheckpoint = (memory: SqliteMemory) => memory.db.pragma('wal_autocheckpoint', { simple: true });
+
+describe('SqliteMemory WAL checkpoints in a thread', () => {
+  it('copies the log into the database file from its thread, before SQLite would on its own', async () => {
+    const memory = sqlite({ path: file });
+    write2Mb(memory);
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
+  });
+
+  it('leaves the connection a backstop: it checkpoints itself only past 10,000 pages of log', () => {
+    expect(autocheckpoint(sqlite({ path: file }))).toBe(10_000);
+  });
+
+  it('checkpoints as SQLite does by default with walThread: false', async () => {
+    const memory = sqlite({ path: file, walThread: false });
+    write2Mb(memory);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([autocheckpoint(memory), statSync(file).size < 1_000_000]).toEqual([1000, true]);
+  });
+
+  it('starts no thread for a database in memory', () => {
+    expect(autocheckpoint(sqlite({ path: ':memory:' }))).toBe(1000);
+  });
+
+  it('falls back to SQLite checkpointing inline when the thread cannot open the file', async () => {
+    const memory = sqlite({ path: file });
+    renameSync(file, join(dir, 'moved.db')); // before the thread opens it: it fails, fileMustExist
+    await vi.waitFor(() => expect(autocheckpoint(memory)).toBe(1000), { timeout: 5_000 });
+  });
+
+  it('ends its thread on close(): the last connection gone, SQLite removes the log', async () => {
+    const memory = sqlite({ path: file });
+    write2Mb(memory);
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
+    memory.close();
+    await vi.waitFor(() => expect(existsSync(`${file}-wal`)).toBe(false), { timeout: 5_000 });
+  });
+
+  it('rejects a walThread that is not a boolean with INVALID_OPTIONS naming it', () => {
+    let error: unknown;
+    try {
+      sqlite({ path: file, walThread: 'yes' as unknown as boolean });
+    } catch (caught) {
+      error = caught;
+    }
+    expect([isMacroError(error) && error.code, (error as Error).message]).toEqual([
+      'INVALID_OPTIONS',
+      'Invalid option "walThread" in SqliteMemory options: expected true or false, got "yes"',
+    ]);
+  });
+});
