@@ -22,11 +22,14 @@ export class EventWriter {
   #scheduled = false;
   /** Told of a write that failed: the run goes on, its stream is then incomplete. */
   readonly #onError: (error: unknown) => void;
+  /** The stream's expiry once the run ends, in seconds. */
+  readonly #keepSeconds: number;
 
-  constructor(redis: Redis, key: string, onError: (error: unknown) => void) {
+  constructor(redis: Redis, key: string, onError: (error: unknown) => void, keepSeconds = KEEP_SECONDS) {
     this.#redis = redis;
     this.#key = key;
     this.#onError = onError;
+    this.#keepSeconds = keepSeconds;
   }
 
   push(event: MacroEvent): void {
@@ -48,7 +51,7 @@ export class EventWriter {
         const pipeline = this.#redis.pipeline();
         // Joined, not stringified again: each event was made JSON when it happened.
         if (batch.length > 0) pipeline.xadd(this.#key, '*', 'b', `[${batch.join(',')}]`);
-        if (last) pipeline.expire(this.#key, KEEP_SECONDS);
+        if (last) pipeline.expire(this.#key, this.#keepSeconds);
         const results = (await pipeline.exec()) ?? [];
         const failed = results.find(([error]) => error !== null);
         if (failed !== undefined) this.#onError(failed[0]);

@@ -18,6 +18,8 @@ export interface RunJobData {
   readonly input?: unknown;
   readonly timeoutMs?: number;
   readonly deadline?: number;
+  /** How long the run's event stream stays after it ends, in seconds, when not {@link KEEP_SECONDS}. */
+  readonly keepSeconds?: number;
 }
 
 /** The Redis keys of one queue's runs (under BullMQ's prefix and the queue's name). */
@@ -35,8 +37,13 @@ export function runKeys(prefix: string, queue: string) {
 
 export type RunKeys = ReturnType<typeof runKeys>;
 
-/** How long a finished run's event stream and cancellation mark stay in Redis, in seconds. */
+/** How long a finished run's job and event stream stay in Redis by default, and a cancellation mark always, in seconds. */
 export const KEEP_SECONDS = 24 * 3600;
+
+/** `seconds` when it is a whole number of seconds ≥ 1 (what Redis's EXPIRE takes), else `undefined`. */
+export function keepFor(seconds: unknown): number | undefined {
+  return Number.isSafeInteger(seconds) && (seconds as number) >= 1 ? (seconds as number) : undefined;
+}
 
 /**
  * An event as JSON: a BigInt becomes the string `"12n"`; an event JSON cannot hold at all

@@ -11,7 +11,7 @@ import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import type { MacroRun } from '../macro/run.js';
 import type { MacroResult } from '../model/result.js';
 import { EventWriter } from './event-stream.js';
-import { DEFAULT_QUEUE, type RunJobData, type RunKeys, runKeys } from './keys.js';
+import { DEFAULT_QUEUE, KEEP_SECONDS, keepFor, type RunJobData, type RunKeys, runKeys } from './keys.js';
 import { connect } from './macro-queue.js';
 
 /** Options of {@link MacroWorker}; the same `name` and `prefix` as the producers'. */
@@ -129,14 +129,18 @@ export class MacroWorker {
     signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
     if (this.#handingBack) return this.#handBack(job, token); // taken while closing
     this.#running.set(runId, controller);
-    const events = new EventWriter(this.#redis, this.#keys.events(runId), (error) =>
-      logFailure(
-        this.#orchestrator.logger,
-        'warn',
-        error,
-        { runId },
-        'run events could not be written to Redis',
-      ),
+    const events = new EventWriter(
+      this.#redis,
+      this.#keys.events(runId),
+      (error) =>
+        logFailure(
+          this.#orchestrator.logger,
+          'warn',
+          error,
+          { runId },
+          'run events could not be written to Redis',
+        ),
+      keepFor(job.data.keepSeconds) ?? KEEP_SECONDS,
     );
     const since = Date.now();
     try {

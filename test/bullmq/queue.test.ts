@@ -267,6 +267,59 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     expect((await queue.result(runId)).status).toBe('succeeded');
   });
 
+  it('keeps a finished run in Redis for keepSeconds: its job and its event stream', async () => {
+    const name = `mo-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const queue = new MacroQueue({ connection: connection as never, name, keepSeconds: 120 });
+    const orchestrator = new MacroOrchestrator({ agents, macros });
+    const worker = new MacroWorker({ connection: connection as never, orchestrator, name });
+    const client = new Redis(connection as never);
+    open.push(worker, {
+      close: async () => {
+        await queue.queue.obliterate({ force: true });
+        await queue.close();
+        client.disconnect();
+      },
+    });
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    await queue.result(runId);
+    const job = await queue.queue.getJob(runId);
+    await until(async () => (await client.ttl(`bull:${name}:mo:events:${runId}`)) > 0);
+    const ttl = await client.ttl(`bull:${name}:mo:events:${runId}`);
+    expect([job?.opts.removeOnComplete, job?.opts.removeOnFail, ttl > 60 && ttl <= 120]).toEqual([
+      { age: 120 },
+      { age: 120 },
+      true,
+    ]);
+  });
+
+  it('keeps a finished run a day by default', async () => {
+    const { queue } = fleet();
+    const client = new Redis(connection as never);
+    open.push({ close: async () => client.disconnect() });
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    await queue.result(runId);
+    const key = `bull:${queue.queue.name}:mo:events:${runId}`;
+    await until(async () => (await client.ttl(key)) > 0);
+    const [job, ttl] = [await queue.queue.getJob(runId), await client.ttl(key)];
+    expect([job?.opts.removeOnComplete, ttl > 86_000 && ttl <= 86_400, job?.data.keepSeconds]).toEqual([
+      { age: 86_400 },
+      true,
+      undefined,
+    ]);
+  });
+
+  it('refuses keepSeconds that is not a whole number of seconds of at least 1 with INVALID_OPTIONS', () => {
+    const made = [0, 1.5, '60', Number.POSITIVE_INFINITY].map((keepSeconds) => {
+      try {
+        new MacroQueue({ connection: connection as never, keepSeconds: keepSeconds as number });
+        return 'made';
+      } catch (error) {
+        return (error as MacroError).code;
+      }
+    });
+    expect(made).toEqual(['INVALID_OPTIONS', 'INVALID_OPTIONS', 'INVALID_OPTIONS', 'INVALID_OPTIONS']);
+  });
+
   it('resumes, instead of starting again, a run memory holds already (a job redelivered)', async () => {
     const memory = new InMemoryMemory();
     let stuck: () => void = () => {};
