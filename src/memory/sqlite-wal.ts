@@ -1,8 +1,8 @@
 /**
  * WAL checkpoints of a `SqliteMemory` file in a worker thread: copying the WAL's pages
  * into the database (and its fsync) no longer runs inside the commit that crosses
- * SQLite's 1,000-page mark, on the event loop. One run's stage on SQLite took 0.6x the
- * time with it; 10,000 concurrent runs ~0.77x.
+ * SQLite's 1,000-page mark, on the event loop. One run's stage on SQLite took ~0.78x the
+ * time with it; 10,000 concurrent runs ~0.89x (docs/performance.md).
  * @internal
  * @module
  */
@@ -59,10 +59,17 @@ function driverPath(): string {
   return createRequire(from).resolve('better-sqlite3');
 }
 
+/** Ends the thread of an adapter that was dropped without `close()`: its connection is gone. */
+const dropped = new FinalizationRegistry<Worker>((worker) => {
+  worker.postMessage('close');
+});
+
 /**
  * Checkpoints the WAL of `db` (a file connection, in WAL mode) from a worker thread; the
- * connection's own automatic checkpoints wait for a 10x longer log (a backstop). Should the thread
- * fail to start or stop, the connection checkpoints as SQLite does by default again.
+ * connection's own automatic checkpoints wait for a 10x longer log (a backstop). Should
+ * the thread fail to start or stop, the connection checkpoints as SQLite does by default
+ * again. The thread holds `db` weakly: an adapter dropped without `close()` is collected,
+ * and its thread then ends.
  */
 export class WalCheckpointer {
   readonly #worker: Worker;
@@ -70,21 +77,35 @@ export class WalCheckpointer {
 
   /** @throws what starting the thread throws (then nothing has changed). */
   constructor(db: Database.Database, file: string) {
-    this.#worker = new Worker(THREAD, { eval: true, workerData: { driver: driverPath(), file } });
-    db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    const worker = new Worker(THREAD, { eval: true, workerData: { driver: driverPath(), file } });
+    try {
+      db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    } catch (error) {
+      void worker.terminate();
+      throw error;
+    }
+    this.#worker = worker;
+    const connection = new WeakRef(db);
     const fallBack = () => {
-      if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      const open = connection.deref();
+      try {
+        if (open?.open) open.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      } catch {
+        // busy (an iterator open on it) or closing: its next open checkpoints as SQLite does
+      }
     };
-    this.#worker.on('error', fallBack);
-    this.#worker.on('exit', fallBack);
+    worker.on('error', fallBack);
+    worker.on('exit', fallBack);
+    dropped.register(db, worker, this);
     // The thread never keeps the process alive.
-    this.#worker.unref();
+    worker.unref();
   }
 
   /** Tells the thread to close its connection and end (it may still be at work). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    dropped.unregister(this);
     this.#worker.postMessage('close');
   }
 }

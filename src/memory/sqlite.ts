@@ -5,6 +5,7 @@
  * schema, statements and lock handling are in the `sqlite-*.ts` files beside it.
  * @module
  */
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
 import { noop } from '../internal/noop.js';
@@ -115,7 +116,6 @@ export class SqliteMemory implements MemoryAdapter {
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
     this.owner = options.owner;
-    this.#wal = options.walThread && !db.memory ? startWal(db, options.path) : undefined;
     this.#locks = new LockQueue({
       busyTimeoutMs: options.busyTimeoutMs,
       isOpen: () => db.open,
@@ -146,6 +146,8 @@ export class SqliteMemory implements MemoryAdapter {
     this.#loadResult = ops.loadResult;
     this.#readAudit = ops.readAudit;
     this.#listRuns = ops.listRuns;
+    // Last: nothing after it throws, so a thread is never left behind by a failed constructor.
+    this.#wal = options.walThread && !db.memory ? startWal(db, options.path) : undefined;
   }
 
   beginRun(header: RunHeader): Promise<void> {
@@ -271,8 +273,13 @@ export class SqliteMemory implements MemoryAdapter {
       // Locked or closed: the leases expire instead.
     }
     for (const runId of held.keys()) this.#held.release(runId);
+    if (this.#wal !== undefined) {
+      this.#wal.close();
+      // Its thread may close its connection after this one: copy the log into the file now,
+      // so the file is whole once close() returns (SQLite does it for the last connection).
+      if (this.db.open) finalCheckpoint(this.db, this.#busyTimeoutMs);
+    }
     if (this.db.open) this.db.close();
-    this.#wal?.close();
   }
 
   /**
@@ -349,8 +356,27 @@ export class SqliteMemory implements MemoryAdapter {
 /** The WAL thread of a file database, or none when it cannot start (SQLite checkpoints inline then). */
 function startWal(db: Database.Database, file: string): WalCheckpointer | undefined {
   try {
-    return new WalCheckpointer(db, file);
+    // Resolved now: the thread opens it later, perhaps after a chdir.
+    return new WalCheckpointer(db, resolve(file));
   } catch {
     return undefined;
   }
 }
+
+/**
+ * Copies the whole log into the file, waiting (blocking, at close) at most
+ * {@link CLOSE_CHECKPOINT_WAIT_MS} for a checkpoint, a writer or readers in progress; one
+ * that does not finish in that time leaves the copy to the last connection to close, as
+ * SQLite does.
+ */
+function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): void {
+  try {
+    db.pragma(`busy_timeout = ${Math.min(Math.ceil(busyTimeoutMs), CLOSE_CHECKPOINT_WAIT_MS)}`);
+    db.pragma('wal_checkpoint(FULL)');
+  } catch {
+    // Failed: the log stays, and is copied by the last connection or the next open.
+  }
+}
+
+/** How long close() waits for its last checkpoint: another process holding the lock must not hold close() for `busyTimeoutMs`. */
+const CLOSE_CHECKPOINT_WAIT_MS = 100;

@@ -3,10 +3,12 @@
  * stage record are tuples with times relative to the document's own, about a third of
  * their objects' length (`["phase","m/s0","draft","succeeded",1,0,5]` for `{ scope, path,
  * name, status, attempt, startedAt, endedAt, durationMs }`). A 10-stage run's result went
- * from 5.2 KB to 2 KB, its checkpoints from 576 B to 220 B each; on SQLite a run of 1,000
- * stages spent 0.67x the time per stage, 10,000 concurrent runs ~0.9x. Reading restores
- * the objects, their keys in the order the engine makes them; a span or record stored as
- * an object (by an older version, or one a tuple cannot hold exactly) is read as it is.
+ * from 5.2 KB to 2.1 KB, its checkpoints from 576 B to ~220 B each; on SQLite one run's
+ * stage took 0.7x the time (0.42x in a 1,000-stage run), 10,000 concurrent runs ~0.85x.
+ * Reading gives back what JSON would have: the same text, keys in order. A span or record
+ * a tuple cannot hold exactly (see `packSpan`, `packRecord`) is stored as the object it
+ * is, and a list in a span's or record's place is wrapped in one more list; rows of older
+ * versions (objects only) read as they are.
  * @internal
  * @module
  */
@@ -26,25 +28,25 @@ type Fields = Record<string, unknown> | null;
 
 /** `checkpoint` as JSON, its spans and records relative to its `at`; throws what `JSON.stringify` throws. */
 export function checkpointJson(checkpoint: Checkpoint): string {
-  const base = checkpoint.at;
-  if (!Number.isSafeInteger(base) || hasToJson(checkpoint)) return JSON.stringify(checkpoint);
-  const stages = checkpoint.stages;
-  return JSON.stringify({
-    ...checkpoint,
-    stages: Array.isArray(stages) && !hasToJson(stages) ? stages.map((r) => packRecord(r, base)) : stages,
-    timeline: packTimeline(checkpoint.timeline, base),
-  });
+  if (!isPlain(checkpoint) || hasToJson(checkpoint)) return JSON.stringify(checkpoint);
+  // One read of each own field, as JSON makes: a getter is not asked twice.
+  const doc: Record<string, unknown> = { ...checkpoint };
+  const base = doc['at'];
+  if (!Number.isSafeInteger(base)) return JSON.stringify(doc);
+  if (Object.hasOwn(doc, 'stages')) doc['stages'] = packList(doc['stages'], base as number, packRecord);
+  if (Object.hasOwn(doc, 'timeline')) doc['timeline'] = packList(doc['timeline'], base as number, packSpan);
+  return JSON.stringify(doc);
 }
 
 /** `result` as JSON, its spans and records relative to its `startedAt`; throws what `JSON.stringify` throws. */
 export function resultJson(result: MacroResult): string {
-  const base = result.startedAt;
-  if (!Number.isSafeInteger(base) || hasToJson(result)) return JSON.stringify(result);
-  return JSON.stringify({
-    ...result,
-    stages: packRecords(result.stages, base),
-    timeline: packTimeline(result.timeline, base),
-  });
+  if (!isPlain(result) || hasToJson(result)) return JSON.stringify(result);
+  const doc: Record<string, unknown> = { ...result };
+  const base = doc['startedAt'];
+  if (!Number.isSafeInteger(base)) return JSON.stringify(doc);
+  if (Object.hasOwn(doc, 'stages')) doc['stages'] = packRecords(doc['stages'], base as number);
+  if (Object.hasOwn(doc, 'timeline')) doc['timeline'] = packList(doc['timeline'], base as number, packSpan);
+  return JSON.stringify(doc);
 }
 
 /** A checkpoint read back from {@link checkpointJson}'s text (or an older version's). */
@@ -66,29 +68,35 @@ export function parseResult(json: string): MacroResult {
   if (isPlain(stages)) {
     const records = stages as Record<string, unknown>;
     for (const path of Object.keys(records)) {
-      const record = records[path];
-      if (isPacked(record, 9)) records[path] = unpackRecord(record as PackedRecord, base as number);
+      records[path] = unpacked(records[path], base as number, 9, unpackRecord);
     }
   }
   if (Array.isArray(result.timeline)) unpackEach(result.timeline, base as number, 8, unpackSpan);
   return result as MacroResult;
 }
 
-function packTimeline(timeline: readonly TimelineEntry[], base: number): unknown {
-  if (!Array.isArray(timeline) || hasToJson(timeline)) return timeline;
-  const spans: unknown[] = [];
-  for (let i = 0; i < timeline.length; i++) spans.push(packSpan(timeline[i], base));
-  return spans;
+/** The list with each element packed; the value itself when it is not a plain array. */
+function packList(list: unknown, base: number, pack: (element: unknown, base: number) => unknown): unknown {
+  if (!Array.isArray(list) || Object.getPrototypeOf(list) !== Array.prototype || hasToJson(list)) return list;
+  const packed: unknown[] = [];
+  for (let i = 0; i < list.length; i++) packed.push(pack(list[i], base));
+  return packed;
+}
+
+/** What an element that stays as it is becomes: itself, or a list wrapped in one more (read back unwrapped). */
+function asIs(element: unknown): unknown {
+  // A tuple is never shorter than 7: a list of one is a list kept as it was.
+  return Array.isArray(element) ? [element] : element;
 }
 
 /** The records keyed by path, each packed; the object itself when it is not a plain one. */
-function packRecords(stages: Readonly<Record<string, StageRecord>>, base: number): unknown {
+function packRecords(stages: unknown, base: number): unknown {
   if (!isPlain(stages) || hasToJson(stages)) return stages;
   const packed: Record<string, unknown> = {};
   for (const path in stages) {
     // Not a key an assignment would take as the prototype, nor an inherited one: as it is.
     if (path === '__proto__' || !Object.hasOwn(stages, path)) return stages;
-    packed[path] = packRecord(stages[path], base);
+    packed[path] = packRecord((stages as Record<string, unknown>)[path], base);
   }
   return packed;
 }
@@ -99,15 +107,16 @@ function packRecords(stages: Readonly<Record<string, StageRecord>>, base: number
  * their difference. Anything else is stored as it is.
  */
 function packSpan(span: unknown, base: number): unknown {
-  if (!isPlain(span)) return span;
+  if (!isPlain(span)) return asIs(span);
   const { scope, path, name, status, attempt, startedAt, endedAt, durationMs, usage } = span as Record<
     string,
     unknown
   >;
+  const keys = spanKeys(span);
   if (
-    !written(scope, path, name, status, attempt) ||
-    !relative(startedAt, endedAt, durationMs, base) ||
-    !inSpanOrder(span)
+    keys === 0 ||
+    !(primitive(scope) && primitive(path) && primitive(name) && primitive(status) && primitive(attempt)) ||
+    !relative(startedAt, endedAt, durationMs, base)
   ) {
     return span;
   }
@@ -120,8 +129,11 @@ function packSpan(span: unknown, base: number): unknown {
     (startedAt as number) - base,
     (endedAt as number) - base,
   ];
-  // A `usage` JSON leaves out of the object (undefined, a function) is left out.
-  if (written(usage)) tuple.push(usage);
+  if (keys === 9 && written(usage)) {
+    // JSON would call its toJSON with the key "usage", in a tuple with "7".
+    if (typeof usage === 'object' && usage !== null && hasToJson(usage)) return span;
+    tuple.push(usage);
+  }
   return tuple;
 }
 
@@ -130,12 +142,15 @@ const RECORD_KEYS = ['path', 'id', 'kind', 'status', 'attempts', 'startedAt', 'e
 
 /** The record as a tuple when it reads back as what JSON would (see {@link PackedRecord}); else as it is. */
 function packRecord(record: unknown, base: number): unknown {
-  if (!isPlain(record)) return record;
+  if (!isPlain(record)) return asIs(record);
   const { path, id, kind, status, attempts, startedAt, endedAt, durationMs } = record as Record<
     string,
     unknown
   >;
-  if (!written(path, id, kind, status, attempts) || !relative(startedAt, endedAt, durationMs, base)) {
+  if (
+    !(primitive(path) && primitive(id) && primitive(kind) && primitive(status) && primitive(attempts)) ||
+    !relative(startedAt, endedAt, durationMs, base)
+  ) {
     return record;
   }
   let before: Fields = null;
@@ -175,15 +190,18 @@ function packRecord(record: unknown, base: number): unknown {
   return tuple;
 }
 
+/** Whether JSON writes the value at all in an object (not `undefined`, a function or a symbol). */
+function written(value: unknown): boolean {
+  return value !== undefined && typeof value !== 'function' && typeof value !== 'symbol';
+}
+
 /**
- * Whether JSON writes each value in an array as it would in an object: not `undefined`, a
- * function or a symbol (left out of an object, `null` in an array).
+ * Whether the value is one JSON writes the same in a tuple as in an object: a string, a
+ * number, a boolean or null (an object's toJSON would be called with another key).
  */
-function written(...values: unknown[]): boolean {
-  for (const value of values) {
-    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return false;
-  }
-  return true;
+function primitive(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'string' || type === 'number' || type === 'boolean' || value === null;
 }
 
 /** Whether the times are integers that stay exact relative to `base`, and the duration their difference. */
@@ -221,17 +239,16 @@ const SPAN_KEYS = [
 ];
 
 /**
- * Whether the span's enumerable keys are {@link SPAN_KEYS} in order, `usage` optional: a
- * tuple keeps that order. (A plain object inherits none but from a polluted prototype,
- * which fails the order.)
+ * How many fields the span has when its enumerable keys are {@link SPAN_KEYS} in order and
+ * its own (8, or 9 with `usage`), else 0: a tuple keeps that order.
  */
-function inSpanOrder(span: object): boolean {
+function spanKeys(span: object): number {
   let i = 0;
   for (const key in span) {
-    if (key !== SPAN_KEYS[i]) return false;
+    if (key !== SPAN_KEYS[i] || !Object.hasOwn(span, key)) return 0;
     i++;
   }
-  return i >= 8;
+  return i >= 8 ? i : 0;
 }
 
 /** Whether `value` is a tuple of at most `max` elements with its relative times at 5 and 6 (so at least 7). */
@@ -244,14 +261,25 @@ function isPacked(value: unknown, max: number): boolean {
   );
 }
 
-/** Replaces, in place, each packed element of `list` with its object. */
+/** Replaces, in place, each element of `list` with what {@link unpacked} makes of it. */
 function unpackEach<T>(
   list: unknown[],
   base: number,
   max: number,
   unpack: (tuple: T, base: number) => unknown,
 ): void {
-  for (let i = 0; i < list.length; i++) if (isPacked(list[i], max)) list[i] = unpack(list[i] as T, base);
+  for (let i = 0; i < list.length; i++) list[i] = unpacked(list[i], base, max, unpack);
+}
+
+/** A tuple's object; a list wrapped in one more (see `asIs`) unwrapped; anything else as it is. */
+function unpacked<T>(
+  element: unknown,
+  base: number,
+  max: number,
+  unpack: (tuple: T, base: number) => unknown,
+) {
+  if (isPacked(element, max)) return unpack(element as T, base);
+  return Array.isArray(element) && element.length === 1 ? element[0] : element;
 }
 
 function unpackSpan(tuple: PackedSpan, base: number): TimelineEntry {

@@ -1,6 +1,8 @@
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isMacroError } from '../../src/index.js';
 import { SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
@@ -70,6 +72,35 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
     memory.close();
     await vi.waitFor(() => expect(existsSync(`${file}-wal`)).toBe(false), { timeout: 5_000 });
+  });
+
+  it('leaves the file whole when close() returns: the log is copied in, though the thread may still be closing', async () => {
+    const memory = sqlite({ path: file });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // its thread has opened its connection
+    write2Mb(memory);
+    memory.close();
+    const copy = join(dir, 'copy.db');
+    copyFileSync(file, copy); // the file alone, without its -wal
+    const db = new Database(copy, { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM audit').get()).toEqual({ n: 500 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('ends the thread of an adapter dropped without close() once it is collected', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'fixtures', 'wal-dropped.ts'), dir],
+      { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(out.trim()).toBe('open 0');
   });
 
   it('rejects a walThread that is not a boolean with INVALID_OPTIONS naming it', () => {

@@ -538,3 +538,113 @@ describe('stored JSON of results and checkpoints', () => {
     expect(() => resultJson(doc as unknown as MacroResult)).toThrow(TypeError);
   });
 });
+
+describe('stored JSON of documents JSON alone would write differently from a tuple', () => {
+  const span = (fields: Record<string, unknown> = {}) => ({
+    scope: 'phase',
+    path: 'm/s0',
+    name: 'draft',
+    status: 'succeeded',
+    attempt: 1,
+    startedAt: 10,
+    endedAt: 15,
+    durationMs: 5,
+    ...fields,
+  });
+  const record = (fields: Record<string, unknown> = {}) => ({
+    path: 'm/s0',
+    id: 's0',
+    kind: 'agent',
+    status: 'succeeded',
+    attempts: 1,
+    startedAt: 10,
+    endedAt: 15,
+    durationMs: 5,
+    ...fields,
+  });
+  const hidden = (object: object, key: string, value: unknown) =>
+    Object.defineProperty(object, key, { value, enumerable: false });
+  const stagesWithMap = Object.assign([record()], { map: () => ['x'] });
+
+  const results: [string, () => unknown][] = [
+    [
+      'a span field whose toJSON reads its key',
+      () => ({ startedAt: 0, timeline: [span({ scope: { toJSON: (k: string) => k } })] }),
+    ],
+    [
+      'a span field whose toJSON gives undefined',
+      () => ({ startedAt: 0, timeline: [span({ name: { toJSON: () => undefined } })] }),
+    ],
+    [
+      'a record field whose toJSON reads its key',
+      () => ({ startedAt: 0, stages: { a: record({ id: { toJSON: (k: string) => k } }) } }),
+    ],
+    [
+      'a span usage whose toJSON reads its key',
+      () => ({ startedAt: 0, timeline: [span({ usage: { toJSON: (k: string) => k } })] }),
+    ],
+    [
+      'a span whose usage is not enumerable',
+      () => ({ startedAt: 0, timeline: [hidden(span(), 'usage', 7)] }),
+    ],
+    ['a result whose timeline is not enumerable', () => hidden({ startedAt: 0 }, 'timeline', [span()])],
+    [
+      'a result that inherits its stages',
+      () => Object.assign(Object.create({ stages: {} }), { startedAt: 0 }),
+    ],
+    ['a list with a start', () => Object.assign([1, 2], { startedAt: 0 })],
+    ['a boxed number with a start', () => Object.assign(new Number(3), { startedAt: 0 })],
+    [
+      'a timeline holding a list that looks like a tuple',
+      () => ({ startedAt: 0, timeline: [[1, 2, 3, 4, 5, 6, 7], ['one']] }),
+    ],
+    [
+      'stages holding a list that looks like a tuple',
+      () => ({ startedAt: 0, stages: { a: [1, 2, 3, 4, 5, 6, 7], b: [1] } }),
+    ],
+  ];
+  it.each(results)('reads back %s as JSON writes it', (_, make) => {
+    expect(JSON.stringify(parseResult(resultJson(make() as MacroResult)))).toBe(JSON.stringify(make()));
+  });
+
+  const checkpoints: [string, () => unknown][] = [
+    [
+      'stages holding a list that looks like a tuple',
+      () => ({ at: 0, stages: [[1, 2, 3, 4, 5, 6, 7, null, null]], timeline: [] }),
+    ],
+    ['stages with a map of their own', () => ({ at: 0, stages: stagesWithMap, timeline: [] })],
+  ];
+  it.each(checkpoints)('reads back a checkpoint with %s as JSON writes it', (_, make) => {
+    expect(JSON.stringify(parseCheckpoint(checkpointJson(make() as Checkpoint)))).toBe(
+      JSON.stringify(make()),
+    );
+  });
+
+  it('throws for a boxed BigInt with a start, as JSON does', () => {
+    expect(() => resultJson(Object.assign(Object(1n), { startedAt: 0 }) as MacroResult)).toThrow(TypeError);
+  });
+
+  it('reads a start behind a getter once, as JSON does', () => {
+    let reads = 0;
+    const doc = Object.defineProperty({ timeline: [span()] }, 'startedAt', {
+      enumerable: true,
+      get: () => (reads++ === 0 ? 0 : 5),
+    });
+    const stored = resultJson(doc as unknown as MacroResult);
+    expect([reads, JSON.parse(stored).startedAt, parseResult(stored).timeline[0]?.startedAt]).toEqual([
+      1, 0, 10,
+    ]);
+  });
+
+  it('stores a span as JSON writes it when Object.prototype has an enumerable usage (polluted)', () => {
+    const doc = { startedAt: 0, timeline: [span()] };
+    Reflect.set(Object.prototype, 'usage', 9);
+    try {
+      expect(JSON.stringify(parseResult(resultJson(doc as unknown as MacroResult)))).toBe(
+        JSON.stringify(doc),
+      );
+    } finally {
+      Reflect.deleteProperty(Object.prototype, 'usage');
+    }
+  });
+});
