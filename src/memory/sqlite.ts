@@ -273,13 +273,13 @@ export class SqliteMemory implements MemoryAdapter {
       // Locked or closed: the leases expire instead.
     }
     for (const runId of held.keys()) this.#held.release(runId);
-    if (this.#wal !== undefined) {
-      this.#wal.close();
-      // Its thread may close its connection after this one: copy the log into the file now,
-      // so the file is whole once close() returns (SQLite does it for the last connection).
-      if (this.db.open) finalCheckpoint(this.db, this.#busyTimeoutMs);
-    }
+    // The thread closes its connection after this one: copy the log into the file now, so
+    // the file is whole once close() returns (SQLite does it for the last connection only).
+    if (this.#wal !== undefined && this.db.open) finalCheckpoint(this.db, this.#busyTimeoutMs);
     if (this.db.open) this.db.close();
+    // Told only now: two connections closing at once may each see the other, and neither
+    // would then remove the log as the last one.
+    this.#wal?.close();
   }
 
   /**
