@@ -53,10 +53,18 @@ parentPort.once('message', () => {
 parentPort.postMessage('ready');
 `;
 
-/** Where better-sqlite3 is, as this module resolves it (the thread loads the same copy). */
-function driverPath(): string {
+/**
+ * Where the better-sqlite3 that made `driver` is, for the thread to load that very copy.
+ * Two copies of SQLite in one process do not see each other's locks and corrupt the file
+ * (sqlite.org/howtocorrupt.html, 2.2.1): when this module resolves another copy than the
+ * adapter's (an alias, a bundler), it throws, and no thread starts.
+ */
+function driverPath(driver: unknown): string {
   const from = typeof __MO_CJS__ === 'boolean' && __MO_CJS__ ? __filename : import.meta.url;
-  return createRequire(from).resolve('better-sqlite3');
+  const require = createRequire(from);
+  const path = require.resolve('better-sqlite3');
+  if (require(path) !== driver) throw new Error(`better-sqlite3 at ${path} is not the adapter's copy`);
+  return path;
 }
 
 /** Ends the thread of an adapter that was dropped without `close()`: its connection is gone. */
@@ -75,9 +83,13 @@ export class WalCheckpointer {
   readonly #worker: Worker;
   #closed = false;
 
-  /** @throws what starting the thread throws (then nothing has changed). */
-  constructor(db: Database.Database, file: string) {
-    const worker = new Worker(THREAD, { eval: true, workerData: { driver: driverPath(), file } });
+  /**
+   * @param driver the better-sqlite3 module `db` was made with: the thread must load it.
+   * @throws what starting the thread throws, or when better-sqlite3 resolves here to
+   * another copy than `driver` (then nothing has changed).
+   */
+  constructor(db: Database.Database, file: string, driver: unknown) {
+    const worker = new Worker(THREAD, { eval: true, workerData: { driver: driverPath(driver), file } });
     try {
       db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     } catch (error) {

@@ -357,7 +357,7 @@ export class SqliteMemory implements MemoryAdapter {
 function startWal(db: Database.Database, file: string): WalCheckpointer | undefined {
   try {
     // Resolved now: the thread opens it later, perhaps after a chdir.
-    return new WalCheckpointer(db, resolve(file));
+    return new WalCheckpointer(db, resolve(file), Database);
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isMacroError } from '../../src/index.js';
+import { WalCheckpointer } from '../../src/memory/sqlite-wal.js';
 import { SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
 
 const open: SqliteMemory[] = [];
@@ -101,6 +102,14 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     });
     await new Promise((resolve) => child.once('exit', resolve));
     expect(out.trim()).toBe('open 0');
+  });
+
+  it('starts no thread when better-sqlite3 resolves to another copy than the one the connection was made with', () => {
+    // Two copies of SQLite in one process do not see each other's locks: the file would corrupt.
+    const memory = sqlite({ path: file, walThread: false });
+    const anotherCopy = function Database() {};
+    expect(() => new WalCheckpointer(memory.db, file, anotherCopy)).toThrow("is not the adapter's copy");
+    expect(autocheckpoint(memory)).toBe(1000);
   });
 
   it('rejects a walThread that is not a boolean with INVALID_OPTIONS naming it', () => {
