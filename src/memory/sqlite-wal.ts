@@ -50,7 +50,6 @@ parentPort.once('message', () => {
   db.close();
   parentPort.close();
 });
-parentPort.postMessage('ready');
 `;
 
 /**

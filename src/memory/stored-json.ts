@@ -28,23 +28,26 @@ type Fields = Record<string, unknown> | null;
 
 /** `checkpoint` as JSON, its spans and records relative to its `at`; throws what `JSON.stringify` throws. */
 export function checkpointJson(checkpoint: Checkpoint): string {
-  if (!isPlain(checkpoint) || hasToJson(checkpoint)) return JSON.stringify(checkpoint);
-  // One read of each own field, as JSON makes: a getter is not asked twice.
-  const doc: Record<string, unknown> = { ...checkpoint };
-  const base = doc['at'];
-  if (!Number.isSafeInteger(base)) return JSON.stringify(doc);
-  if (Object.hasOwn(doc, 'stages')) doc['stages'] = packList(doc['stages'], base as number, packRecord);
-  if (Object.hasOwn(doc, 'timeline')) doc['timeline'] = packList(doc['timeline'], base as number, packSpan);
-  return JSON.stringify(doc);
+  return documentJson(checkpoint, 'at', packList);
 }
 
 /** `result` as JSON, its spans and records relative to its `startedAt`; throws what `JSON.stringify` throws. */
 export function resultJson(result: MacroResult): string {
-  if (!isPlain(result) || hasToJson(result)) return JSON.stringify(result);
-  const doc: Record<string, unknown> = { ...result };
-  const base = doc['startedAt'];
+  return documentJson(result, 'startedAt', (stages, base) => packRecords(stages, base));
+}
+
+/** `document` as JSON, its `stages` packed by `packStages` and its timeline's spans relative to its `baseKey` field. */
+function documentJson(
+  document: object,
+  baseKey: 'at' | 'startedAt',
+  packStages: (stages: unknown, base: number, pack: typeof packRecord) => unknown,
+): string {
+  if (!isPlain(document) || hasToJson(document)) return JSON.stringify(document);
+  // One read of each own field, as JSON makes: a getter is not asked twice.
+  const doc: Record<string, unknown> = { ...document };
+  const base = doc[baseKey];
   if (!Number.isSafeInteger(base)) return JSON.stringify(doc);
-  if (Object.hasOwn(doc, 'stages')) doc['stages'] = packRecords(doc['stages'], base as number);
+  if (Object.hasOwn(doc, 'stages')) doc['stages'] = packStages(doc['stages'], base as number, packRecord);
   if (Object.hasOwn(doc, 'timeline')) doc['timeline'] = packList(doc['timeline'], base as number, packSpan);
   return JSON.stringify(doc);
 }
@@ -113,22 +116,8 @@ function packSpan(span: unknown, base: number): unknown {
     unknown
   >;
   const keys = spanKeys(span);
-  if (
-    keys === 0 ||
-    !(primitive(scope) && primitive(path) && primitive(name) && primitive(status) && primitive(attempt)) ||
-    !relative(startedAt, endedAt, durationMs, base)
-  ) {
-    return span;
-  }
-  const tuple: PackedSpan = [
-    scope,
-    path,
-    name,
-    status,
-    attempt,
-    (startedAt as number) - base,
-    (endedAt as number) - base,
-  ];
+  const tuple = head(scope, path, name, status, attempt, startedAt, endedAt, durationMs, base);
+  if (keys === 0 || tuple === undefined) return span;
   if (keys === 9 && written(usage)) {
     // JSON would call its toJSON with the key "usage", in a tuple with "7".
     if (typeof usage === 'object' && usage !== null && hasToJson(usage)) return span;
@@ -147,12 +136,18 @@ function packRecord(record: unknown, base: number): unknown {
     string,
     unknown
   >;
-  if (
-    !(primitive(path) && primitive(id) && primitive(kind) && primitive(status) && primitive(attempts)) ||
-    !relative(startedAt, endedAt, durationMs, base)
-  ) {
-    return record;
-  }
+  const tuple: PackedRecord | undefined = head(
+    path,
+    id,
+    kind,
+    status,
+    attempts,
+    startedAt,
+    endedAt,
+    durationMs,
+    base,
+  );
+  if (tuple === undefined) return record;
   let before: Fields = null;
   let after: Fields = null;
   // The record's keys must be RECORD_KEYS in order, others only after `status` (read
@@ -176,18 +171,30 @@ function packRecord(record: unknown, base: number): unknown {
     }
   }
   if (known !== RECORD_KEYS.length) return record;
-  const tuple: PackedRecord = [
-    path,
-    id,
-    kind,
-    status,
-    attempts,
-    (startedAt as number) - base,
-    (endedAt as number) - base,
-  ];
   if (after !== null) tuple.push(before, after);
   else if (before !== null) tuple.push(before);
   return tuple;
+}
+
+/**
+ * A tuple's first seven elements: five fields JSON writes in a tuple as in an object, then
+ * the start and end relative to `base`; `undefined` when a field or a time cannot be held
+ * exactly there.
+ */
+function head(
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  d: unknown,
+  e: unknown,
+  startedAt: unknown,
+  endedAt: unknown,
+  durationMs: unknown,
+  base: number,
+): [unknown, unknown, unknown, unknown, unknown, number, number] | undefined {
+  if (!(primitive(a) && primitive(b) && primitive(c) && primitive(d) && primitive(e))) return undefined;
+  if (!relative(startedAt, endedAt, durationMs, base)) return undefined;
+  return [a, b, c, d, e, (startedAt as number) - base, (endedAt as number) - base];
 }
 
 /** Whether JSON writes the value at all in an object (not `undefined`, a function or a symbol). */
