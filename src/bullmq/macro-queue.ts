@@ -9,10 +9,19 @@ import { Redis } from 'ioredis';
 import { MacroError, type MacroErrorCode } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { kindOf } from '../internal/options.js';
+import { unpackResult } from '../memory/stored-json.js';
 import type { MacroContextInput } from '../model/context.js';
 import type { MacroResult } from '../model/result.js';
 import { readEvents } from './event-stream.js';
-import { DEFAULT_QUEUE, KEEP_SECONDS, keepFor, type RunJobData, type RunKeys, runKeys } from './keys.js';
+import {
+  DEFAULT_QUEUE,
+  KEEP_SECONDS,
+  keepFor,
+  type PackedResult,
+  type RunJobData,
+  type RunKeys,
+  runKeys,
+} from './keys.js';
 
 /** Options of {@link MacroQueue}; the same `name` and `prefix` as the workers'. */
 export interface MacroQueueOptions {
@@ -24,8 +33,8 @@ export interface MacroQueueOptions {
   readonly prefix?: string;
   /**
    * How long a finished run stays in Redis, in seconds: its job (which holds its result)
-   * and its event stream. A 10-stage run keeps ~13 KB there, so at 1,000 runs a minute a
-   * day is ~19 GB: size it to how late `result()` and `events()` are asked. @default 86400
+   * and its event stream. A 10-stage run keeps ~7 KB there, so at 1,000 runs a minute a
+   * day is ~10 GB: size it to how late `result()` and `events()` are asked. @default 86400
    */
   readonly keepSeconds?: number;
 }
@@ -59,7 +68,7 @@ export interface EnqueueOptions {
  */
 export class MacroQueue {
   /** The BullMQ queue the runs are jobs of. */
-  readonly queue: Queue<RunJobData, MacroResult>;
+  readonly queue: Queue<RunJobData, PackedResult>;
   readonly #connection: ConnectionOptions;
   readonly #keys: RunKeys;
   readonly #keepSeconds: number;
@@ -78,7 +87,7 @@ export class MacroQueue {
     }
     this.#keepSeconds = keep;
     this.#connection = connection;
-    this.queue = new Queue<RunJobData, MacroResult>(name, { connection, prefix });
+    this.queue = new Queue<RunJobData, PackedResult>(name, { connection, prefix });
     this.#keys = runKeys(prefix, name);
   }
 
@@ -120,7 +129,7 @@ export class MacroQueue {
    * macro: `MACRO_NOT_FOUND`, invalid context: `INVALID_CONTEXT`).
    */
   async result(runId: string): Promise<MacroResult> {
-    const job = await Job.fromId<RunJobData, MacroResult>(this.queue, runId);
+    const job = await Job.fromId<RunJobData, PackedResult>(this.queue, runId);
     if (job === undefined) throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is queued or kept`);
     this.#events ??= new QueueEvents(this.queue.name, {
       connection: this.#connection,
@@ -130,17 +139,19 @@ export class MacroQueue {
     try {
       // The finished event is the fast path; a poll of the job's state every second
       // catches one that ended while QueueEvents was not reading yet.
-      return await Promise.race([job.waitUntilFinished(this.#events), this.#polled(runId)]);
+      const value = await Promise.race([job.waitUntilFinished(this.#events), this.#polled(runId)]);
+      // In place; QueueEvents hands every waiter of the job one value, unpacked again as it is.
+      return unpackResult(value);
     } catch (error) {
       throw startFailure(runId, error);
     }
   }
 
   /** Resolves with the job's return value once it completed; rejects once it failed. */
-  async #polled(runId: string): Promise<MacroResult> {
+  async #polled(runId: string): Promise<PackedResult> {
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
-      const job = await Job.fromId<RunJobData, MacroResult>(this.queue, runId);
+      const job = await Job.fromId<RunJobData, PackedResult>(this.queue, runId);
       if (job === undefined) throw new MacroError('RUN_NOT_FOUND', `Run "${runId}" is no longer kept`);
       if (job.finishedOn === undefined) continue;
       if (job.failedReason !== undefined && job.failedReason !== null) throw new Error(job.failedReason);
@@ -163,7 +174,7 @@ export class MacroQueue {
     // XREAD BLOCK holds its connection: a reader of its own, closed when the iteration ends.
     const reader = this.#client().duplicate();
     try {
-      for await (const event of readEvents(reader, this.#keys.events(runId), idle)) {
+      for await (const event of readEvents(reader, runId, this.#keys.events(runId), idle)) {
         // run:end travels without its result, which the job carries (stored once, not twice).
         if (event.type === 'run:end' && event.result === undefined) {
           yield { ...event, result: await this.result(runId) };

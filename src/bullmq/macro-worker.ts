@@ -9,9 +9,18 @@ import { type ErrorRecord, isMacroError, MacroError, toErrorRecord } from '../er
 import { logFailure } from '../logger.js';
 import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import type { MacroRun } from '../macro/run.js';
+import { packResult } from '../memory/stored-json.js';
 import type { MacroResult } from '../model/result.js';
 import { EventWriter } from './event-stream.js';
-import { DEFAULT_QUEUE, KEEP_SECONDS, keepFor, type RunJobData, type RunKeys, runKeys } from './keys.js';
+import {
+  DEFAULT_QUEUE,
+  KEEP_SECONDS,
+  keepFor,
+  type PackedResult,
+  type RunJobData,
+  type RunKeys,
+  runKeys,
+} from './keys.js';
 import { connect } from './macro-queue.js';
 
 /** Options of {@link MacroWorker}; the same `name` and `prefix` as the producers'. */
@@ -64,7 +73,7 @@ export interface MacroWorkerCloseOptions {
  */
 export class MacroWorker {
   /** The BullMQ worker. */
-  readonly worker: Worker<RunJobData, MacroResult>;
+  readonly worker: Worker<RunJobData, PackedResult>;
   readonly #orchestrator: MacroOrchestrator;
   readonly #keys: RunKeys;
   readonly #redis: Redis;
@@ -84,7 +93,7 @@ export class MacroWorker {
     this.#subscriber.on('message', (_channel: string, runId: string) => {
       this.#running.get(runId)?.abort(new MacroError('CANCELLED', 'cancelled through MacroQueue'));
     });
-    this.worker = new Worker<RunJobData, MacroResult>(
+    this.worker = new Worker<RunJobData, PackedResult>(
       name,
       (job, token, signal) => this.#process(job, token, signal),
       {
@@ -120,10 +129,10 @@ export class MacroWorker {
   }
 
   async #process(
-    job: Job<RunJobData, MacroResult>,
+    job: Job<RunJobData, PackedResult>,
     token: string | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<MacroResult> {
+  ): Promise<PackedResult> {
     const runId = job.id as string;
     const controller = new AbortController();
     signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
@@ -131,6 +140,7 @@ export class MacroWorker {
     this.#running.set(runId, controller);
     const events = new EventWriter(
       this.#redis,
+      runId,
       this.#keys.events(runId),
       (error) =>
         logFailure(
@@ -153,7 +163,8 @@ export class MacroWorker {
         if (this.#handingBack && leaseRefused(result)) break;
         // Another process holds the run (a worker that lost its job lock but still runs it):
         // wait for it, then take over, or replay the result it saved.
-        if (!leaseRefused(result) || controller.signal.aborted) return result;
+        // Packed: the job's return value is written twice by BullMQ (the job and its event).
+        if (!leaseRefused(result) || controller.signal.aborted) return packResult(result) as PackedResult;
         if (Date.now() - since > CLAIM_TIMEOUT_MS) throw new Error(`Run "${runId}" stayed leased elsewhere`);
         await sleep(RECLAIM_MS);
       }
@@ -170,7 +181,7 @@ export class MacroWorker {
    * Gives a handed-back run's lease back and its job back to the queue, where another
    * worker takes it at once and resumes the run from its checkpoints.
    */
-  async #handBack(job: Job<RunJobData, MacroResult>, token: string | undefined): Promise<never> {
+  async #handBack(job: Job<RunJobData, PackedResult>, token: string | undefined): Promise<never> {
     const memory = this.#orchestrator.memory;
     // A failure leaves the lease to expire instead.
     await Promise.resolve()

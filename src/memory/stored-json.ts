@@ -28,28 +28,37 @@ type Fields = Record<string, unknown> | null;
 
 /** `checkpoint` as JSON, its spans and records relative to its `at`; throws what `JSON.stringify` throws. */
 export function checkpointJson(checkpoint: Checkpoint): string {
-  return documentJson(checkpoint, 'at', packList);
+  return JSON.stringify(packDocument(checkpoint, 'at', packList));
 }
 
 /** `result` as JSON, its spans and records relative to its `startedAt`; throws what `JSON.stringify` throws. */
 export function resultJson(result: MacroResult): string {
-  return documentJson(result, 'startedAt', (stages, base) => packRecords(stages, base));
+  return JSON.stringify(packResult(result));
 }
 
-/** `document` as JSON, its `stages` packed by `packStages` and its timeline's spans relative to its `baseKey` field. */
-function documentJson(
+/**
+ * `result` with its spans and records packed (what {@link resultJson} writes, before it is
+ * made text): for a store that makes the JSON itself. Reads each field once; throws what a
+ * getter throws.
+ */
+export function packResult(result: MacroResult): unknown {
+  return packDocument(result, 'startedAt', (stages, base) => packRecords(stages, base));
+}
+
+/** `document`, its `stages` packed by `packStages` and its timeline's spans relative to its `baseKey` field. */
+function packDocument(
   document: object,
   baseKey: 'at' | 'startedAt',
   packStages: (stages: unknown, base: number, pack: typeof packRecord) => unknown,
-): string {
-  if (!isPlain(document) || hasToJson(document)) return JSON.stringify(document);
+): unknown {
+  if (!isPlain(document) || hasToJson(document)) return document;
   // One read of each own field, as JSON makes: a getter is not asked twice.
   const doc: Record<string, unknown> = { ...document };
   const base = doc[baseKey];
-  if (!Number.isSafeInteger(base)) return JSON.stringify(doc);
+  if (!Number.isSafeInteger(base)) return doc;
   if (Object.hasOwn(doc, 'stages')) doc['stages'] = packStages(doc['stages'], base as number, packRecord);
   if (Object.hasOwn(doc, 'timeline')) doc['timeline'] = packList(doc['timeline'], base as number, packSpan);
-  return JSON.stringify(doc);
+  return doc;
 }
 
 /** A checkpoint read back from {@link checkpointJson}'s text (or an older version's). */
@@ -64,9 +73,17 @@ export function parseCheckpoint(json: string): Checkpoint {
 
 /** A result read back from {@link resultJson}'s text (or an older version's). */
 export function parseResult(json: string): MacroResult {
-  const result = JSON.parse(json) as { -readonly [K in keyof MacroResult]: unknown };
+  return unpackResult(JSON.parse(json));
+}
+
+/**
+ * What {@link packResult} made, parsed from its JSON, as the result it was: unpacked in
+ * place. A value of an older version (a plain result) comes back as it is.
+ */
+export function unpackResult(parsed: unknown): MacroResult {
+  const result = parsed as { -readonly [K in keyof MacroResult]: unknown } | null;
   const base = result?.startedAt;
-  if (!Number.isSafeInteger(base)) return result as MacroResult;
+  if (result === null || !Number.isSafeInteger(base)) return result as MacroResult;
   const stages = result.stages;
   if (isPlain(stages)) {
     const records = stages as Record<string, unknown>;

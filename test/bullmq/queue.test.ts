@@ -19,6 +19,7 @@ import {
   MacroOrchestrator,
   parallel,
   retryableStage,
+  subMacro,
 } from '../../src/index.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { header, result } from '../../src/testing.js';
@@ -80,6 +81,18 @@ const macros = [
     ],
   }),
   defineMacro({ name: 'waits', description: 'an agent that waits', stages: [agentStage('w', 'wait')] }),
+  defineMacro({
+    name: 'labelled',
+    description: 'a, then a sub-macro whose labels are its own, then b',
+    labels: { team: 'core' },
+    stages: [agentStage('a', 'a'), subMacro('sub', 'inner'), agentStage('b', 'b')],
+  }),
+  defineMacro({
+    name: 'inner',
+    description: 'b, labelled',
+    labels: { component: 'inner' },
+    stages: [agentStage('b', 'b')],
+  }),
   defineMacro({
     name: 'flaky',
     description: 'a failing stage with one retry',
@@ -181,31 +194,84 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     expect(last?.type === 'run:end' && last.result).toEqual(await queue.result(runId));
   });
 
-  it('writes the events of one turn as one stream entry, and reads entries of single events too', async () => {
+  it("streams a remote run's events as a local run's, field for field, labels and their order too", async () => {
     const { queue, orchestrator } = fleet();
-    const runId = await queue.enqueue('line', { intent: 'go' });
+    const runId = await queue.enqueue('labelled', { intent: 'go' });
+    const remote = await collect(queue.events(runId));
+    const local: MacroEvent[] = [];
+    const run = orchestrator.run('labelled', { intent: 'go' }, { runId });
+    run.onAny((event) => local.push(event));
+    await run.result;
+    // The same but for the times (and run:end's result, which is the job's: a test of its own).
+    const same = (events: MacroEvent[]) =>
+      events.map((e) => JSON.stringify({ ...e, at: 0, result: undefined, durationMs: undefined }));
+    expect(same(remote)).toEqual(same(local));
+    expect(new Set(remote.map((e) => JSON.stringify(e.labels))).size).toBe(2);
+  });
+
+  it('writes the events of one turn as one stream entry, without the run id and with labels only where they change', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('labelled', { intent: 'go' });
     await queue.result(runId);
-    const key = `bull:${queue.queue.name}:mo:events:${runId}`;
     const client = new Redis(connection as never);
     try {
-      const entries = (await client.xrange(key, '-', '+')) as [string, string[]][];
+      const entries = (await client.xrange(`bull:${queue.queue.name}:mo:events:${runId}`, '-', '+')) as [
+        string,
+        string[],
+      ][];
       expect(entries.length).toBeLessThan(5);
-      expect(entries.map(([, fields]) => fields[0])).toEqual(entries.map(() => 'b'));
-      // An entry of one event, as a worker before batching wrote them, is read as well.
-      const local = orchestrator.run('line', { intent: 'go' });
-      const events: MacroEvent[] = [];
-      local.onAny((event) => events.push(event));
-      await local.result;
-      const single = `bull:${queue.queue.name}:mo:events:single`;
-      for (const event of events) await client.xadd(single, '*', 'e', JSON.stringify(event));
-      try {
-        expect((await collect(queue.events('single'))).map((e) => e.seq)).toEqual(events.map((e) => e.seq));
-      } finally {
-        await client.del(single);
-      }
+      expect(entries.map(([, fields]) => fields[0])).toEqual(entries.map(() => 'c'));
+      const written = entries.flatMap(
+        ([, fields]) => JSON.parse(fields[1] as string) as Record<string, unknown>[],
+      );
+      expect(written.filter((e) => 'runId' in e)).toEqual([]);
+      // The macro's labels, the sub-macro's stage's (merged), the macro's again.
+      expect(written.filter((e) => 'labels' in e).map((e) => e['labels'])).toEqual([
+        { macro: 'labelled', team: 'core' },
+        { macro: 'labelled', team: 'core', component: 'inner' },
+        { macro: 'labelled', team: 'core' },
+      ]);
     } finally {
       client.disconnect();
     }
+  });
+
+  it('reads the entries earlier workers wrote: whole events, one per entry or a turn in one', async () => {
+    const { queue, orchestrator } = fleet();
+    const local = orchestrator.run('line', { intent: 'go' });
+    const events: MacroEvent[] = [];
+    local.onAny((event) => events.push(event));
+    await local.result;
+    const client = new Redis(connection as never);
+    const key = `bull:${queue.queue.name}:mo:events:older`;
+    try {
+      await client.xadd(key, '*', 'b', JSON.stringify(events.slice(0, 3)));
+      for (const event of events.slice(3)) await client.xadd(key, '*', 'e', JSON.stringify(event));
+      expect(await collect(queue.events('older'))).toEqual(JSON.parse(JSON.stringify(events)));
+    } finally {
+      await client.del(key);
+      client.disconnect();
+    }
+  });
+
+  it("returns a run's result from its job in the stored form, and result() gives back the run's", async () => {
+    const memory = new InMemoryMemory();
+    const { queue } = fleet(new MacroOrchestrator({ agents, macros, memory }));
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    const result = await queue.result(runId);
+    expect(JSON.stringify(result)).toBe(JSON.stringify((await memory.loadRun(runId))?.result));
+    const job = await queue.queue.getJob(runId);
+    const stored = job?.returnvalue as unknown as { timeline: unknown[] } | undefined;
+    expect(stored?.timeline[0]).toBeInstanceOf(Array);
+  });
+
+  it('gives two waiters of one run the same result', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' });
+    const [first, second] = await Promise.all([queue.result(runId), queue.result(runId)]);
+    expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+    expect(first.timeline[0]).toMatchObject({ scope: 'phase', path: 'line/a' });
+    expect(first.timeline[0]?.startedAt).toBeGreaterThanOrEqual(first.startedAt);
   });
 
   it('cancels a run in flight on its worker from the producer', async () => {

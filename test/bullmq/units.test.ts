@@ -1,5 +1,8 @@
 /** The parts of macro-orchestrator/bullmq that need no Redis: event JSON and remote errors. */
+
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { EventWriter } from '../../src/bullmq/event-stream.js';
 import { eventJson } from '../../src/bullmq/keys.js';
 import { remoteError, remoteErrorJson } from '../../src/bullmq/remote-error.js';
 import { MacroError, type MacroEvent } from '../../src/index.js';
@@ -35,7 +38,22 @@ describe('eventJson', () => {
     });
   });
 
-  it('keeps only the place of an event whose other fields JSON cannot hold', () => {
+  it('keeps the place and labels of an event whose other fields JSON cannot hold', () => {
+    const error: { self?: unknown } = {};
+    error.self = error;
+    const event = { ...base, labels: { macro: 'm' }, type: 'stage:end', error } as unknown as MacroEvent;
+    expect(JSON.parse(eventJson(event))).toEqual({
+      type: 'stage:end',
+      runId: 'r',
+      seq: 3,
+      at: 1,
+      path: 'm/s',
+      labels: { macro: 'm' },
+      lossy: true,
+    });
+  });
+
+  it('keeps only the place of an event whose labels JSON cannot hold either', () => {
     const labels: { self?: unknown } = {};
     labels.self = labels;
     const event = { ...base, labels, type: 'stage:start' } as unknown as MacroEvent;
@@ -47,6 +65,62 @@ describe('eventJson', () => {
       path: 'm/s',
       lossy: true,
     });
+  });
+});
+
+describe('EventWriter', () => {
+  /** A Redis whose pipelines record their XADDs, and fail while `failing` is set. */
+  function fakeRedis() {
+    const written: Record<string, unknown>[][] = [];
+    const state = { failing: false };
+    const redis = {
+      pipeline: () => {
+        const commands: (() => void)[] = [];
+        const pipeline = {
+          xadd: (_key: string, _id: string, _field: string, json: string) => {
+            commands.push(() => written.push(JSON.parse(json)));
+            return pipeline;
+          },
+          expire: () => pipeline,
+          exec: async () => {
+            if (state.failing) return [[new Error('READONLY'), null]];
+            for (const command of commands) command();
+            return [];
+          },
+        };
+        return pipeline;
+      },
+    };
+    return { redis: redis as unknown as Redis, written, state };
+  }
+  const labels = Object.freeze({ macro: 'm' });
+  const event = (seq: number) => ({ ...base, seq, labels, type: 'stage:start' }) as unknown as MacroEvent;
+
+  it('writes labels again after a write that failed, which may have held them', async () => {
+    const { redis, written, state } = fakeRedis();
+    const errors: unknown[] = [];
+    const writer = new EventWriter(redis, 'r', 'k', (error) => errors.push(error));
+    state.failing = true;
+    writer.push(event(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    await writer.close();
+    state.failing = false;
+    writer.push(event(2));
+    writer.push(event(3));
+    await writer.close();
+    expect(errors).toHaveLength(2);
+    expect(written.flat().map((e) => [e['seq'], 'labels' in e])).toEqual([
+      [2, true],
+      [3, false],
+    ]);
+  });
+
+  it("keeps an event's run id when it is not the stream's run", async () => {
+    const { redis, written } = fakeRedis();
+    const writer = new EventWriter(redis, 'other', 'k', () => {});
+    writer.push(event(1));
+    await writer.close();
+    expect(written.flat()[0]).toMatchObject({ runId: 'r', seq: 1 });
   });
 });
 
