@@ -24,24 +24,39 @@ const AUTOCHECKPOINT_PAGES = 1000;
 const BACKSTOP_PAGES = 10_000;
 
 /**
+ * A log file larger than this once writes have paused is truncated: SQLite's own 1,000-page
+ * checkpoints keep it about this size, but a restarted log keeps its file's length, and a
+ * burst leaves up to the backstop's ~40 MB on disk until the database closes.
+ */
+const TRUNCATE_BYTES = 4 * 1024 * 1024;
+
+/**
  * The thread's code, CommonJS (an eval worker needs no file of its own in either build).
  * It checkpoints every 25 ms while the WAL holds pages not yet copied, every 250 ms when
  * it holds none, and never waits for a lock (a busy checkpoint is tried at the next tick).
+ * The second tick in a row that finds nothing to copy truncates a log file past
+ * {@link TRUNCATE_BYTES} (a TRUNCATE checkpoint holds the write lock for that moment; a
+ * write meeting it waits with a timer, as for any lock).
  */
 const THREAD = `
+const { statSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
+const logSize = () => statSync(workerData.file + '-wal', { throwIfNoEntry: false })?.size ?? 0;
 let timer;
+let quiet = 0;
 const tick = () => {
   let pending = false;
   try {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)');
     pending = row.busy !== 0 || row.checkpointed < row.log;
+    if (!pending && ++quiet >= 2 && logSize() > ${TRUNCATE_BYTES}) db.pragma('wal_checkpoint(TRUNCATE)');
   } catch {
     pending = true;
   }
+  if (pending) quiet = 0;
   timer = setTimeout(tick, pending ? 25 : 250);
 };
 tick();

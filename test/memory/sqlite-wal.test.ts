@@ -28,12 +28,12 @@ function sqlite(options: SqliteMemoryOptions): SqliteMemory {
 }
 
 /** Writes ~2 MB (500 pages) in one transaction: fewer pages than SQLite's own 1,000-page checkpoint. */
-function write2Mb(memory: SqliteMemory): void {
+function write2Mb(memory: SqliteMemory, rows = 500): void {
   const insert = memory.db.prepare(
     "INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES ('r1', ?, 0, 'route', 'm/a', ?)",
   );
   memory.db.transaction(() => {
-    for (let i = 0; i < 500; i++) insert.run(i, 'x'.repeat(4_000));
+    for (let i = 0; i < rows; i++) insert.run(i, 'x'.repeat(4_000));
   })();
 }
 
@@ -44,6 +44,27 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     const memory = sqlite({ path: file });
     write2Mb(memory);
     await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
+  });
+
+  it('truncates a log file a burst left past 4 MiB once writes pause', async () => {
+    const memory = sqlite({ path: file });
+    // 8 MB in one transaction: the log file grows to hold it, and a restart keeps its length.
+    write2Mb(memory, 2_000);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(8_000_000);
+    await vi.waitFor(() => expect(statSync(`${file}-wal`).size).toBeLessThan(4 * 1024 * 1024), {
+      timeout: 5_000,
+    });
+    // Nothing of it is lost: the rows are in the database.
+    expect(memory.db.prepare('SELECT count(*) FROM audit').pluck().get()).toBe(2_000);
+  });
+
+  it('leaves a log file of 4 MiB or less as it is', async () => {
+    const memory = sqlite({ path: file });
+    write2Mb(memory);
+    const size = statSync(`${file}-wal`).size;
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 700)); // past two quiet ticks of the thread
+    expect(statSync(`${file}-wal`).size).toBe(size);
   });
 
   it('leaves the connection a backstop: it checkpoints itself only past 10,000 pages of log', () => {
