@@ -58,6 +58,18 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     expect(memory.db.prepare('SELECT count(*) FROM audit').pluck().get()).toBe(2_000);
   });
 
+  it('does not truncate the log file while commits keep coming', async () => {
+    const memory = sqlite({ path: file });
+    write2Mb(memory, 2_000);
+    const sizes: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      write2Mb(memory, 1); // a commit every 5 ms: a server's writes, never still for the thread's 250 ms
+      sizes.push(statSync(`${file}-wal`).size);
+    }
+    expect(Math.min(...sizes)).toBeGreaterThan(8_000_000);
+  });
+
   it('leaves a log file of 4 MiB or less as it is', async () => {
     const memory = sqlite({ path: file });
     write2Mb(memory);
