@@ -139,18 +139,14 @@ class EventReader {
 
   /**
    * The events of one entry: `c`, a turn's events as a JSON array of compact events; `b`,
-   * of whole events (earlier workers); `e`, one whole event (earlier still).
+   * of whole events (earlier workers); `e`, one whole event (earlier still). A whole event
+   * reads as a compact one whose run id and labels are there.
    */
   entry(fields: string[]): MacroEvent[] {
     const parsed: unknown = JSON.parse(fields[1] as string);
     const list = (fields[0] === 'e' ? [parsed] : parsed) as Compact[];
-    const compact = fields[0] === 'c';
     const events: MacroEvent[] = [];
     for (const event of list) {
-      if (!compact) {
-        events.push(event as MacroEvent);
-        continue;
-      }
       // In the order the engine makes an event's fields: the run id and labels in their places.
       const { type, runId = this.#runId, seq, at, path, labels = this.#labels, ...rest } = event;
       this.#labels = labels;

@@ -374,6 +374,11 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     ]);
   });
 
+  it("accepts keepSeconds of 1, the least Redis's EXPIRE takes", async () => {
+    const queue = new MacroQueue({ connection: connection as never, keepSeconds: 1 });
+    await queue.close();
+  });
+
   it('refuses keepSeconds that is not a whole number of seconds of at least 1 with INVALID_OPTIONS', () => {
     const made = [0, 1.5, '60', Number.POSITIVE_INFINITY].map((keepSeconds) => {
       try {

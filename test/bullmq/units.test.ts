@@ -2,7 +2,7 @@
 
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { EventWriter } from '../../src/bullmq/event-stream.js';
+import { EventWriter, readEvents } from '../../src/bullmq/event-stream.js';
 import { eventJson } from '../../src/bullmq/keys.js';
 import { remoteError, remoteErrorJson } from '../../src/bullmq/remote-error.js';
 import { MacroError, type MacroEvent } from '../../src/index.js';
@@ -69,10 +69,14 @@ describe('eventJson', () => {
 });
 
 describe('EventWriter', () => {
-  /** A Redis whose pipelines record their XADDs, and fail while `failing` is set. */
+  /**
+   * A Redis whose pipelines record their XADDs and EXPIREs; while `failing` is set a
+   * command fails (`'reply'`) or the whole pipeline rejects (`'reject'`).
+   */
   function fakeRedis() {
     const written: Record<string, unknown>[][] = [];
-    const state = { failing: false };
+    const expired: number[] = [];
+    const state: { failing: false | 'reply' | 'reject' } = { failing: false };
     const redis = {
       pipeline: () => {
         const commands: (() => void)[] = [];
@@ -81,18 +85,23 @@ describe('EventWriter', () => {
             commands.push(() => written.push(JSON.parse(json)));
             return pipeline;
           },
-          expire: () => pipeline,
+          expire: (_key: string, seconds: number) => {
+            commands.push(() => expired.push(seconds));
+            return pipeline;
+          },
           exec: async () => {
-            if (state.failing) return [[new Error('READONLY'), null]];
+            if (state.failing === 'reject') throw new Error('connection lost');
+            if (state.failing === 'reply') return [[new Error('READONLY'), null]];
             for (const command of commands) command();
-            return [];
+            return commands.map(() => [null, 'OK']);
           },
         };
         return pipeline;
       },
     };
-    return { redis: redis as unknown as Redis, written, state };
+    return { redis: redis as unknown as Redis, written, expired, state };
   }
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
   const labels = Object.freeze({ macro: 'm' });
   const event = (seq: number) => ({ ...base, seq, labels, type: 'stage:start' }) as unknown as MacroEvent;
 
@@ -100,7 +109,7 @@ describe('EventWriter', () => {
     const { redis, written, state } = fakeRedis();
     const errors: unknown[] = [];
     const writer = new EventWriter(redis, 'r', 'k', (error) => errors.push(error));
-    state.failing = true;
+    state.failing = 'reply';
     writer.push(event(1));
     await new Promise((resolve) => setImmediate(resolve));
     await writer.close();
@@ -115,12 +124,61 @@ describe('EventWriter', () => {
     ]);
   });
 
+  it('writes each turn as an entry of its own as it ends, and the expiry once, at close()', async () => {
+    const { redis, written, expired } = fakeRedis();
+    const errors: unknown[] = [];
+    const writer = new EventWriter(redis, 'r', 'k', (error) => errors.push(error), 60);
+    writer.push(event(1));
+    writer.push(event(2));
+    await turn();
+    writer.push(event(3));
+    await turn();
+    await turn();
+    expect([written.map((entry) => entry.map((e) => e['seq'])), expired]).toEqual([[[1, 2], [3]], []]);
+    await writer.close();
+    expect([written.length, expired, errors]).toEqual([2, [60], []]);
+  });
+
+  it('reports a write whose pipeline rejects, and carries the labels again', async () => {
+    const { redis, written, state } = fakeRedis();
+    const errors: unknown[] = [];
+    const writer = new EventWriter(redis, 'r', 'k', (error) => errors.push(error));
+    state.failing = 'reject';
+    writer.push(event(1));
+    await turn();
+    await writer.close();
+    state.failing = false;
+    writer.push(event(2));
+    await writer.close();
+    expect([errors.length, written.flat().map((e) => 'labels' in e)]).toEqual([2, [true]]);
+  });
+
   it("keeps an event's run id when it is not the stream's run", async () => {
     const { redis, written } = fakeRedis();
     const writer = new EventWriter(redis, 'other', 'k', () => {});
     writer.push(event(1));
     await writer.close();
     expect(written.flat()[0]).toMatchObject({ runId: 'r', seq: 1 });
+  });
+});
+
+describe('readEvents', () => {
+  it('ends at run:end, without asking whether the run is over', async () => {
+    const entry = JSON.stringify([
+      { type: 'run:start', seq: 1, at: 1, path: 'm', labels: {}, macro: 'm' },
+      { type: 'run:end', seq: 2, at: 2, path: 'm', macro: 'm', status: 'succeeded', durationMs: 1 },
+    ]);
+    const replies = [[['k', [['1-0', ['c', entry]]]]]];
+    const redis = { xread: async () => replies.shift() ?? null } as unknown as Redis;
+    const idle = async () => {
+      throw new Error('asked whether the run is over');
+    };
+    const events: MacroEvent[] = [];
+    for await (const e of readEvents(redis, 'r', 'k', idle, 1)) events.push(e);
+    expect(events.map((e) => [e.type, e.runId, e.labels])).toEqual([
+      ['run:start', 'r', {}],
+      ['run:end', 'r', {}],
+    ]);
   });
 });
 
