@@ -46,8 +46,20 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
   });
 
-  it('truncates a log file a burst left past 4 MiB once writes pause', async () => {
-    const memory = sqlite({ path: file });
+  /** An adapter without its own thread, and a thread on it that truncates after `truncateAfterMs` of no writes. */
+  function truncating(truncateAfterMs: number): SqliteMemory {
+    const memory = sqlite({ path: file, walThread: false });
+    const thread = new WalCheckpointer(memory.db, file, Database, truncateAfterMs);
+    const close = memory.close.bind(memory);
+    memory.close = () => {
+      thread.close();
+      close();
+    };
+    return memory;
+  }
+
+  it('truncates a log file a burst left past 4 MiB once writes have paused long enough', async () => {
+    const memory = truncating(300);
     // 8 MB in one transaction: the log file grows to hold it, and a restart keeps its length.
     write2Mb(memory, 2_000);
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(8_000_000);
@@ -59,19 +71,27 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
   });
 
   it('does not truncate the log file while commits keep coming', async () => {
-    const memory = sqlite({ path: file });
+    const memory = truncating(300);
     write2Mb(memory, 2_000);
     const sizes: number[] = [];
     for (let i = 0; i < 100; i++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
-      write2Mb(memory, 1); // a commit every 5 ms: a server's writes, never still for the thread's 250 ms
+      write2Mb(memory, 1); // a commit every 5 ms: a server's writes, never still for 300 ms
       sizes.push(statSync(`${file}-wal`).size);
     }
     expect(Math.min(...sizes)).toBeGreaterThan(8_000_000);
   });
 
-  it('leaves a log file of 4 MiB or less as it is', async () => {
+  it('waits 30 s of no writes by default before it truncates', async () => {
     const memory = sqlite({ path: file });
+    write2Mb(memory, 2_000);
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(8_000_000), { timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 600)); // past two of the thread's quiet ticks
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(8_000_000);
+  });
+
+  it('leaves a log file of 4 MiB or less as it is', async () => {
+    const memory = truncating(0);
     write2Mb(memory);
     const size = statSync(`${file}-wal`).size;
     await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
