@@ -41,6 +41,8 @@ export function processSpace(): string {
 }
 
 interface LeaseRow {
+  /** The run's row id: its checkpoints are stored under it. */
+  id: number;
   begun: 0 | 1;
   status: RunState;
   lease_owner: string | null;
@@ -90,7 +92,7 @@ export interface SqliteLeases {
 /** The lease statements on `db` (migrated already), and the fencing check. */
 export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeases {
   const row = db.prepare<[string], LeaseRow>(
-    `SELECT header IS NOT NULL AS begun, status, lease_owner, lease_pid, lease_host, lease_token,
+    `SELECT id, header IS NOT NULL AS begun, status, lease_owner, lease_pid, lease_host, lease_token,
        lease_expires_at FROM runs WHERE run_id = ?`,
   );
   const nextToken = db.prepare<[], number>('UPDATE lease_tokens SET last = last + 1 RETURNING last').pluck();
@@ -102,7 +104,7 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
     `SELECT * FROM (
        SELECT run_id, macro, produced_by, status, started_at, 1 AS begun, lease_owner, lease_pid,
          lease_host, lease_token, lease_expires_at, id,
-         coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1),
+         coalesce((SELECT at FROM checkpoints c WHERE c.run_no = runs.id ORDER BY c.id DESC LIMIT 1),
            updated_at) AS updated_at
        FROM runs
        WHERE status = 'running' AND header IS NOT NULL AND macro IN (SELECT value FROM json_each(?)))

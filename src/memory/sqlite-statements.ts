@@ -30,8 +30,11 @@ interface AuditRow {
 // A checkpoint does not touch its run's row (one page less per write): a running run's
 // updated_at is the time of its latest checkpoint, found through checkpoints_by_run.
 const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_at,
-  coalesce((SELECT at FROM checkpoints c WHERE c.run_id = runs.run_id ORDER BY c.id DESC LIMIT 1), updated_at)
+  coalesce((SELECT at FROM checkpoints c WHERE c.run_no = runs.id ORDER BY c.id DESC LIMIT 1), updated_at)
     AS updated_at`;
+
+/** The row number of run `?`, which its checkpoints are stored under (schema version 3). */
+const RUN_NO = '(SELECT id FROM runs WHERE run_id = ?)';
 
 /** The writes that may join a turn's batch, as they run inside a transaction the caller holds. */
 export interface BatchedWrites {
@@ -81,10 +84,12 @@ export function sqliteOperations(
          lease_host = excluded.lease_host, lease_token = excluded.lease_token,
          lease_expires_at = excluded.lease_expires_at`,
     ),
-    insertCheckpoint: db.prepare('INSERT INTO checkpoints (run_id, seq, at, data) VALUES (?, ?, ?, ?)'),
-    deleteCheckpoints: db.prepare('DELETE FROM checkpoints WHERE run_id = ?'),
+    insertCheckpoint: db.prepare<[number, number, number, string]>(
+      'INSERT INTO checkpoints (run_no, seq, at, data) VALUES (?, ?, ?, ?)',
+    ),
+    deleteCheckpoints: db.prepare<[string]>(`DELETE FROM checkpoints WHERE run_no = ${RUN_NO}`),
     selectCheckpoints: db
-      .prepare<[string], string>('SELECT data FROM checkpoints WHERE run_id = ? ORDER BY id')
+      .prepare<[string], string>(`SELECT data FROM checkpoints WHERE run_no = ${RUN_NO} ORDER BY id`)
       .pluck(),
     saveResult: db.prepare(
       `INSERT INTO runs (run_id, macro, produced_by, status, started_at, ended_at, updated_at, result)
@@ -152,7 +157,7 @@ export function sqliteOperations(
     const json = checkpointJson(checkpoint);
     const lease = leases.fence(runId, 'saveCheckpoint');
     if (lease === undefined || lease.begun === 0) throw new Error(`Run "${runId}" was never begun`);
-    s.insertCheckpoint.run(runId, checkpoint.seq, checkpoint.at, json);
+    s.insertCheckpoint.run(lease.id, checkpoint.seq, checkpoint.at, json);
     insertAudit(audit);
   };
   const saveResultIn = (result: MacroResult) => {

@@ -75,8 +75,10 @@ describe('SqliteMemory', () => {
     const saved = checkpoint(1, [engineStage('write/a', { n: 1 })]);
     await memory.beginRun(header('r1'));
     memory.db
-      .prepare('INSERT INTO checkpoints (run_id, seq, at, data) VALUES (?, ?, ?, ?)')
-      .run('r1', 1, saved.at, JSON.stringify(saved));
+      .prepare(
+        "INSERT INTO checkpoints (run_no, seq, at, data) VALUES ((SELECT id FROM runs WHERE run_id = 'r1'), ?, ?, ?)",
+      )
+      .run(1, saved.at, JSON.stringify(saved));
     memory.db
       .prepare(
         'INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, result) VALUES (?, ?, ?, ?, ?, ?, ?)',
