@@ -2,8 +2,8 @@
  * A run's events in a Redis stream: the worker appends them in order, one entry per turn
  * of the event loop holding that turn's events as a JSON array, and any process reads them
  * with XREAD from the start. An event travels without what the stream already says: its
- * run id, and its labels when they are those of the event before (a 10-stage run's 44
- * events are 4.9 KB of JSON instead of 8.1 KB; the reader puts both back).
+ * run id, and its labels when they are those of the event before in its entry (a 10-stage
+ * run's 44 events are 4.9 KB of JSON instead of 8.1 KB; the reader puts both back).
  * @internal
  * @module
  */
@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { MacroEvent } from '../events.js';
 import { eventJson, KEEP_SECONDS } from './keys.js';
 
-/** An event as written to the stream: without its run id, and without labels unchanged since the event before. */
+/** An event as written to the stream: without its run id, and without labels unchanged since the event before in its entry. */
 type Compact = Omit<MacroEvent, 'runId' | 'labels'> & { runId?: string; labels?: MacroEvent['labels'] };
 
 /**
@@ -23,7 +23,11 @@ export class EventWriter {
   readonly #redis: Redis;
   readonly #key: string;
   readonly #runId: string;
-  /** The labels the stream's last event carried: the engine shares one frozen object while they do not change. */
+  /**
+   * The labels this entry's last event carried: the engine shares one frozen object while
+   * they do not change. Each entry's first event carries them, so that an entry reads alone
+   * (one before it may be lost, or written by another worker).
+   */
   #labels: MacroEvent['labels'] | undefined;
   #pending: string[] = [];
   #flushing: Promise<void> = Promise.resolve();
@@ -69,6 +73,7 @@ export class EventWriter {
     const batch = this.#pending;
     if (batch.length === 0 && !last) return;
     this.#pending = [];
+    this.#labels = undefined; // the next event begins an entry
     this.#flushing = this.#flushing
       .then(async () => {
         const pipeline = this.#redis.pipeline();
@@ -77,15 +82,9 @@ export class EventWriter {
         if (last) pipeline.expire(this.#key, this.#keepSeconds);
         const results = (await pipeline.exec()) ?? [];
         const failed = results.find(([error]) => error !== null);
-        if (failed !== undefined) this.#failed(failed[0]);
+        if (failed !== undefined) this.#onError(failed[0]);
       })
-      .catch((error: unknown) => this.#failed(error));
-  }
-
-  /** A lost entry may have held the labels later events leave out: the next event carries them again. */
-  #failed(error: unknown): void {
-    this.#labels = undefined;
-    this.#onError(error);
+      .catch(this.#onError);
   }
 
   /** Writes what is pending, sets the stream to expire, and waits for both. */

@@ -58,7 +58,7 @@ const MIGRATIONS: readonly string[] = [
   // so each checkpoint went into its own page of the index on run_id: 10,000 live runs
   // wrote 0.85 pages of log per write; with run numbers, which live runs hold in a narrow
   // range, 0.19 (docs/performance.md, "Checkpoints keyed by run number"). A checkpoint
-  // without its run (none is written so) is left behind.
+  // without its run (none is written so) is dropped: a new run could take its row number.
   `CREATE TABLE checkpoints_by_number (
      id     INTEGER PRIMARY KEY,
      run_no INTEGER NOT NULL,

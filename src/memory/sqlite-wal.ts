@@ -68,6 +68,7 @@ const tick = () => {
     if (pending || version !== seen) quietSince = Date.now();
     else if (Date.now() - quietSince >= workerData.truncateAfterMs && logSize() > ${TRUNCATE_BYTES}) {
       parentPort.postMessage('truncate');
+      quietSince = Date.now(); // once a quiet spell: a truncate that could not be done waits for the next
     }
   } catch {
     pending = true;

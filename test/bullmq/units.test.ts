@@ -105,22 +105,20 @@ describe('EventWriter', () => {
   const labels = Object.freeze({ macro: 'm' });
   const event = (seq: number) => ({ ...base, seq, labels, type: 'stage:start' }) as unknown as MacroEvent;
 
-  it('writes labels again after a write that failed, which may have held them', async () => {
-    const { redis, written, state } = fakeRedis();
-    const errors: unknown[] = [];
-    const writer = new EventWriter(redis, 'r', 'k', (error) => errors.push(error));
-    state.failing = 'reply';
+  it('starts every entry with its labels, so that an entry reads without the ones before', async () => {
+    const { redis, written } = fakeRedis();
+    const writer = new EventWriter(redis, 'r', 'k', () => {});
     writer.push(event(1));
-    await new Promise((resolve) => setImmediate(resolve));
-    await writer.close();
-    state.failing = false;
     writer.push(event(2));
+    await turn();
     writer.push(event(3));
     await writer.close();
-    expect(errors).toHaveLength(2);
-    expect(written.flat().map((e) => [e['seq'], 'labels' in e])).toEqual([
-      [2, true],
-      [3, false],
+    expect(written.map((entry) => entry.map((e) => [e['seq'], 'labels' in e]))).toEqual([
+      [
+        [1, true],
+        [2, false],
+      ],
+      [[3, true]],
     ]);
   });
 
@@ -139,18 +137,20 @@ describe('EventWriter', () => {
     expect([written.length, expired, errors]).toEqual([2, [60], []]);
   });
 
-  it('reports a write whose pipeline rejects, and carries the labels again', async () => {
+  it('reports a write whose pipeline rejects or whose command fails, and goes on writing', async () => {
     const { redis, written, state } = fakeRedis();
     const errors: unknown[] = [];
     const writer = new EventWriter(redis, 'r', 'k', (error) => errors.push(error));
     state.failing = 'reject';
     writer.push(event(1));
-    await turn();
     await writer.close();
-    state.failing = false;
+    state.failing = 'reply';
     writer.push(event(2));
     await writer.close();
-    expect([errors.length, written.flat().map((e) => 'labels' in e)]).toEqual([2, [true]]);
+    state.failing = false;
+    writer.push(event(3));
+    await writer.close();
+    expect([errors.length, written.flat().map((e) => [e['seq'], 'labels' in e])]).toEqual([2, [[3, true]]]);
   });
 
   it("keeps an event's run id when it is not the stream's run", async () => {

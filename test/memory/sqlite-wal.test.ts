@@ -71,12 +71,12 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
   });
 
   it('does not truncate the log file while commits keep coming', async () => {
-    const memory = truncating(300);
+    const memory = truncating(1_000);
     write2Mb(memory, 2_000);
     const sizes: number[] = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
-      write2Mb(memory, 1); // a commit every 5 ms: a server's writes, never still for 300 ms
+      write2Mb(memory, 1); // a commit every 5 ms for ~2 s: a server's writes, never still for 1 s
       sizes.push(statSync(`${file}-wal`).size);
     }
     expect(Math.min(...sizes)).toBeGreaterThan(8_000_000);
