@@ -4,7 +4,7 @@
  * @module
  */
 
-import { TURN_BUDGET_MS } from '../scheduling/turn-budget.js';
+import { checkPhaseSlice } from '../internal/check-phase.js';
 
 /** Something that writes what it has queued once the event loop turns. */
 export interface TurnTaker {
@@ -59,7 +59,7 @@ export class CheckpointTurns {
     this.#draining = false;
     const due = this.#due;
     this.#due = new Set();
-    const until = Date.now() + TURN_BUDGET_MS;
+    const until = Date.now() + checkPhaseSlice();
     let fault: { error: unknown } | undefined;
     for (const taker of due) {
       due.delete(taker);

@@ -8,6 +8,7 @@
 // not hold the commit of checkpoints a run is waiting for.
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
+import { checkPhaseSlice } from '../internal/check-phase.js';
 import { isLockError } from './sqlite-locks.js';
 
 /** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
@@ -45,8 +46,10 @@ class Refused {
 }
 
 /**
- * How long one batch transaction may hold the event loop (ms): the writes past it commit
- * in the next turn, so timers, cancels and other runs go on meanwhile.
+ * How long writes one by one (after a batch that could not commit) may hold the event loop
+ * (ms), and those of the lock queue. A batch takes its slice of the check phase's budget
+ * (check-phase.ts), shared with the orchestrators' turns: the writes past it commit in the
+ * next turn, so timers, cancels and other runs go on meanwhile.
  */
 export const BATCH_SLICE_MS = 10;
 
@@ -63,6 +66,8 @@ export const BATCH_SLICE_MS = 10;
 export class TurnBatch {
   #writes = 0;
   #waiting: Waiting[] = [];
+  /** Held (see {@link hold}): writes wait, and nothing commits. */
+  #held = false;
   /** The write the batch's transaction is running; -1 before the first and once all ran (its COMMIT). */
   #at = -1;
   /** Commits `waiting` (from `savepointsFrom` on, each in a savepoint) until `until`, but at least through `through`. */
@@ -101,7 +106,23 @@ export class TurnBatch {
   /** Counts a write made now; `true` when it runs at once, `false` when it must {@link join} the batch. */
   admit(): boolean {
     if (this.#writes++ === 0) setImmediate(this.#endTurn);
-    return this.#writes <= IMMEDIATE_WRITES_PER_TURN;
+    return this.#writes <= IMMEDIATE_WRITES_PER_TURN && !this.#held;
+  }
+
+  /**
+   * From now on every write joins the batch, and the batch does not commit until
+   * {@link release} (the WAL thread is copying the log: the next commit then restarts it).
+   * `flush(true)` still commits.
+   */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Ends a {@link hold}: what waits commits in the next check phase, within its budget. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    setImmediate(this.#endTurn);
   }
 
   /**
@@ -124,10 +145,12 @@ export class TurnBatch {
   }
 
   /**
-   * Commits the writes waiting now (the turn ended), in slices of {@link BATCH_SLICE_MS}
-   * a turn; `all`: every one of them now, slice after slice (the database is about to close).
+   * Commits the writes waiting now (the turn ended), a slice of the check phase's budget
+   * a turn, none while held; `all`: every one of them now, slice after slice, held or not
+   * (the database is about to close).
    */
   flush(all = false): void {
+    if (this.#held && !all) return;
     for (;;) {
       const waiting = this.#waiting;
       if (waiting.length === 0) return;
@@ -149,7 +172,7 @@ export class TurnBatch {
     // A refusal's second commit shares the first one's slice; the one-by-one path, which
     // follows a batch that could not commit at all, has its own (else under load it would
     // run one write a slice, trying the whole batch again before each).
-    const outcomes = this.#tryCommit(waiting, performance.now() + BATCH_SLICE_MS);
+    const outcomes = this.#tryCommit(waiting, performance.now() + checkPhaseSlice());
     if (outcomes === undefined) return this.#oneByOne(waiting, performance.now() + BATCH_SLICE_MS);
     for (let i = 0; i < outcomes.length; i++) settle(waiting[i] as Waiting, outcomes[i]);
     return outcomes.length;

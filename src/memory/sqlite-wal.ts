@@ -24,6 +24,38 @@ const AUTOCHECKPOINT_PAGES = 1000;
 const BACKSTOP_PAGES = 10_000;
 
 /**
+ * Once the log holds this many pages (~16 MB), the thread asks the adapter to hold its
+ * writes while it copies the rest: the next write then begins with the log copied whole,
+ * and restarts it. Under writes in every turn it otherwise seldom does, and the log grew
+ * to the backstop, whose copy and fsyncs (up to 40 ms each on a slow disk) then ran inside
+ * a commit, on the event loop: the longest blocks of 10,000 concurrent runs.
+ */
+const RESTART_PAGES = 4_000;
+
+/** How long writes wait for the thread's copy at most (ms) before they go on regardless. */
+const HOLD_MAX_MS = 250;
+
+/** What the adapter holds while the thread copies the log: its writes (its TurnBatch). */
+export interface WriteGate {
+  /** Writes wait from now on (they queue; none commits), until {@link release}. */
+  hold(): void;
+  /** Writes go on, those queued first. */
+  release(): void;
+}
+
+/** Options of a {@link WalCheckpointer}, for tests: the defaults are the adapter's. */
+export interface WalCheckpointerOptions {
+  /** How long writes must have paused before a large log file is truncated (ms). */
+  readonly truncateAfterMs?: number;
+  /** The log's size in pages from which the thread asks `gate` for a pause to restart it. */
+  readonly restartPages?: number;
+  /** The log's size in pages from which the connection checkpoints it itself, in a commit. */
+  readonly backstopPages?: number;
+  /** The adapter's writes, held while the thread copies the log; none: the log restarts when it happens to. */
+  readonly gate?: WriteGate;
+}
+
+/**
  * A log file larger than this once writes have paused is truncated: SQLite's own 1,000-page
  * checkpoints keep it about this size, but a restarted log keeps its file's length, and a
  * burst leaves up to the backstop's ~40 MB on disk until the database closes.
@@ -57,11 +89,16 @@ const logSize = () => statSync(workerData.file + '-wal', { throwIfNoEntry: false
 let timer;
 let version = -1;
 let quietSince = Date.now();
+let asked = false;
 const tick = () => {
   let pending = false;
   try {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)');
     pending = row.busy !== 0 || row.checkpointed < row.log;
+    if (!asked && row.log >= workerData.restartPages) {
+      asked = true; // until the copy it asks for is done
+      parentPort.postMessage('hold');
+    }
     // data_version moves with every commit of another connection.
     const seen = version;
     version = db.pragma('data_version', { simple: true });
@@ -76,7 +113,16 @@ const tick = () => {
   timer = setTimeout(tick, pending ? 25 : 250);
 };
 tick();
-parentPort.once('message', () => {
+parentPort.on('message', (message) => {
+  if (message === 'copy') {
+    // The adapter holds its writes: copy what is left, and the next write restarts the log.
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {}
+    asked = false;
+    parentPort.postMessage('copied');
+    return;
+  }
   clearTimeout(timer);
   db.close();
   parentPort.close();
@@ -110,6 +156,43 @@ function truncate(db: Database.Database | undefined): void {
   }
 }
 
+/**
+ * One pause of the adapter's writes for the thread's copy: from the thread's 'hold' until
+ * its 'copied', or {@link HOLD_MAX_MS} (a thread slow to answer never holds writes longer).
+ * @internal
+ */
+export class CopyPause {
+  /** Weakly, as the connection: the gate holds it, and the thread's listeners must not. */
+  readonly #gate: WeakRef<WriteGate>;
+  readonly #worker: Pick<Worker, 'postMessage'>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #end = (): void => this.end();
+
+  /** @param worker the thread, told to 'copy' once the writes are held. */
+  constructor(gate: WriteGate, worker: Pick<Worker, 'postMessage'>) {
+    this.#gate = new WeakRef(gate);
+    this.#worker = worker;
+  }
+
+  /** Holds the writes and asks the thread for its copy; nothing while a pause is on. */
+  begin(): void {
+    const gate = this.#gate.deref();
+    if (this.#timer !== undefined || gate === undefined) return;
+    gate.hold();
+    this.#timer = setTimeout(this.#end, HOLD_MAX_MS);
+    this.#timer.unref();
+    this.#worker.postMessage('copy');
+  }
+
+  /** Lets the writes go on (the copy is done, or took too long); nothing while no pause is on. */
+  end(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#gate.deref()?.release();
+  }
+}
+
 /** Ends the thread of an adapter that was dropped without `close()`: its connection is gone. */
 const dropped = new FinalizationRegistry<Worker>((worker) => {
   worker.postMessage('close');
@@ -128,24 +211,28 @@ export class WalCheckpointer {
 
   /**
    * @param driver the better-sqlite3 module `db` was made with: the thread must load it.
-   * @param truncateAfterMs how long writes must have paused before a large log file is truncated.
+   * @param options the adapter passes its writes as `gate`; tests set the thresholds.
    * @throws what starting the thread throws, or when better-sqlite3 resolves here to
    * another copy than `driver` (then nothing has changed).
    */
-  constructor(db: Database.Database, file: string, driver: unknown, truncateAfterMs = TRUNCATE_AFTER_MS) {
+  constructor(db: Database.Database, file: string, driver: unknown, options: WalCheckpointerOptions = {}) {
+    const { truncateAfterMs = TRUNCATE_AFTER_MS, restartPages = RESTART_PAGES, gate } = options;
+    const { backstopPages = BACKSTOP_PAGES } = options;
     const worker = new Worker(THREAD, {
       eval: true,
-      workerData: { driver: driverPath(driver), file, truncateAfterMs },
+      workerData: { driver: driverPath(driver), file, truncateAfterMs, restartPages },
     });
     try {
-      db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      db.pragma(`wal_autocheckpoint = ${Math.trunc(backstopPages)}`);
     } catch (error) {
       void worker.terminate();
       throw error;
     }
     this.#worker = worker;
     const connection = new WeakRef(db);
+    const pause = gate === undefined ? undefined : new CopyPause(gate, worker);
     const fallBack = () => {
+      pause?.end();
       const open = connection.deref();
       try {
         if (open?.open) open.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
@@ -153,7 +240,11 @@ export class WalCheckpointer {
         // busy (an iterator open on it) or closing: its next open checkpoints as SQLite does
       }
     };
-    worker.on('message', () => truncate(connection.deref()));
+    worker.on('message', (message) => {
+      if (message === 'truncate') truncate(connection.deref());
+      else if (message === 'hold') pause?.begin();
+      else pause?.end(); // 'copied'
+    });
     worker.on('error', fallBack);
     worker.on('exit', fallBack);
     dropped.register(db, worker, this);

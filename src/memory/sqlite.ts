@@ -27,7 +27,7 @@ import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
 import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
 import { migrate } from './sqlite-schema.js';
 import { type BatchedWrites, sqliteOperations } from './sqlite-statements.js';
-import { WalCheckpointer } from './sqlite-wal.js';
+import { WalCheckpointer, type WriteGate } from './sqlite-wal.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -147,7 +147,7 @@ export class SqliteMemory implements MemoryAdapter {
     this.#readAudit = ops.readAudit;
     this.#listRuns = ops.listRuns;
     // Last: nothing after it throws, so a thread is never left behind by a failed constructor.
-    this.#wal = options.walThread && !db.memory ? startWal(db, options.path) : undefined;
+    this.#wal = options.walThread && !db.memory ? startWal(db, options.path, this.#batch) : undefined;
   }
 
   beginRun(header: RunHeader): Promise<void> {
@@ -354,10 +354,10 @@ export class SqliteMemory implements MemoryAdapter {
 }
 
 /** The WAL thread of a file database, or none when it cannot start (SQLite checkpoints inline then). */
-function startWal(db: Database.Database, file: string): WalCheckpointer | undefined {
+function startWal(db: Database.Database, file: string, gate: WriteGate): WalCheckpointer | undefined {
   try {
     // Resolved now: the thread opens it later, perhaps after a chdir.
-    return new WalCheckpointer(db, resolve(file), Database);
+    return new WalCheckpointer(db, resolve(file), Database, { gate });
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@
  */
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
+import { checkPhaseSlice } from '../internal/check-phase.js';
 
 /** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
 const setImmediate = timersSetImmediate;
@@ -30,6 +31,8 @@ const COMPACT_AFTER = 1024;
  * together go on in one turn (their next stages start from the answers' callbacks), and
  * the loop stays blocked for hundreds of milliseconds; with it, a turn takes the
  * continuations that fit in {@link TURN_BUDGET_MS} and the rest go on in the turns after.
+ * The later turns run in the check phase, and take their slice of the budget it shares with
+ * checkpoint writes and SQLite commits ({@link checkPhaseSlice}).
  *
  * The clock is the global `Date.now` at the time of the call: under a test's fake timers
  * it stands still within a turn, so nothing waits. The turns are Node's own `setImmediate`
@@ -38,8 +41,8 @@ const COMPACT_AFTER = 1024;
  * that are uninstalled before they run it; their async APIs yield to it.
  */
 export class TurnBudget {
-  /** When the engine's work in this turn began; NaN while no turn is open. */
-  #openedAt = Number.NaN;
+  /** When the engine's work in this turn must end (`Date.now()` time); NaN while no turn is open. */
+  #closesAt = Number.NaN;
   /** Continuations let through since the clock was last read. */
   #sinceCheck = 0;
   /** Continuations waiting for a later turn, oldest first, from `#head` on. */
@@ -97,13 +100,13 @@ export class TurnBudget {
     // (Yielding every 10 ms lets V8's foreground GC tasks run: back-to-back quick runs in a
     // loop that never turns otherwise took 2.5× the time.)
     if (this.#live !== undefined && this.#live.size < 2) return true;
-    if (Number.isNaN(this.#openedAt)) {
-      this.#open();
+    if (Number.isNaN(this.#closesAt)) {
+      this.#open(TURN_BUDGET_MS);
       return true;
     }
     if (++this.#sinceCheck < CHECK_EVERY) return true;
     this.#sinceCheck = 0;
-    return Date.now() - this.#openedAt < TURN_BUDGET_MS;
+    return Date.now() < this.#closesAt;
   }
 
   /** Waiting for a later turn (not those an abort has let go on). */
@@ -121,8 +124,9 @@ export class TurnBudget {
     return this.#queue.length;
   }
 
-  #open(): void {
-    this.#openedAt = Date.now();
+  /** Opens a turn of `ms`: the budget outside the check phase, or the check phase's slice. */
+  #open(ms: number): void {
+    this.#closesAt = Date.now() + ms;
     this.#sinceCheck = 0;
     this.#schedule();
   }
@@ -137,9 +141,9 @@ export class TurnBudget {
   /** A new turn: the waiting continuations go on, as many as its budget allows. @internal */
   turn(): void {
     this.#pending = false;
-    this.#openedAt = Number.NaN;
+    this.#closesAt = Number.NaN;
     if (this.#head === this.#queue.length) return;
-    this.#open();
+    this.#open(checkPhaseSlice());
     this.#next(); // one at least, whatever the clock says: every turn makes progress
   }
 
@@ -169,7 +173,7 @@ export class TurnBudget {
       this.#queue = queue.slice(this.#head);
       this.#head = 0;
     }
-    if (Date.now() - this.#openedAt < TURN_BUDGET_MS) this.#next();
+    if (Date.now() < this.#closesAt) this.#next();
     // else the rest go on in the next turn, which #open scheduled
   };
 }

@@ -302,6 +302,31 @@ describe('TurnBatch', () => {
     await Promise.all(made);
   });
 
+  it('makes every write join the batch while held, and commits none of them until released', async () => {
+    const batch = batchOf();
+    batch.hold();
+    const ran: number[] = [];
+    const made = writes(batch, 3, insert, ran);
+    expect(ran).toEqual([]);
+    const count = () => (db.prepare('SELECT count(*) AS c FROM t').get() as { c: number }).c;
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    expect(count()).toBe(0);
+    batch.release();
+    expect(count()).toBe(0); // in the next check phase, within its budget
+    expect((await Promise.all(made)).map((v) => v.n)).toEqual([0, 1, 2]);
+    expect(writes(batch, 1, insert, ran)).toHaveLength(1);
+    expect(ran).toEqual([0]); // released: writes run at once again
+  });
+
+  it('commits what a hold keeps when flushed for close', async () => {
+    const batch = batchOf();
+    batch.hold();
+    const made = writes(batch, 3);
+    batch.flush(true);
+    expect(db.prepare('SELECT count(*) AS c FROM t').get()).toEqual({ c: 3 });
+    await Promise.all(made);
+  });
+
   it('makes writes that come while a batch is being sliced wait behind it', async () => {
     const batch = batchOf();
     const slow = slowInsert(BATCH_SLICE_MS / 2);

@@ -1,11 +1,21 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isMacroError } from '../../src/index.js';
-import { WalCheckpointer } from '../../src/memory/sqlite-wal.js';
+import { CopyPause, WalCheckpointer, type WriteGate } from '../../src/memory/sqlite-wal.js';
 import { SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
 
 const open: SqliteMemory[] = [];
@@ -49,7 +59,7 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
   /** An adapter without its own thread, and a thread on it that truncates after `truncateAfterMs` of no writes. */
   function truncating(truncateAfterMs: number): SqliteMemory {
     const memory = sqlite({ path: file, walThread: false });
-    const thread = new WalCheckpointer(memory.db, file, Database, truncateAfterMs);
+    const thread = new WalCheckpointer(memory.db, file, Database, { truncateAfterMs });
     const close = memory.close.bind(memory);
     memory.close = () => {
       thread.close();
@@ -176,5 +186,109 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
       'INVALID_OPTIONS',
       'Invalid option "walThread" in SqliteMemory options: expected true or false, got "yes"',
     ]);
+  });
+});
+
+describe('CopyPause', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function pause() {
+    const gate = { holds: 0, releases: 0, hold: () => gate.holds++, release: () => gate.releases++ };
+    const sent: unknown[] = [];
+    return {
+      gate,
+      sent,
+      pause: new CopyPause(gate, { postMessage: (message: unknown) => sent.push(message) }),
+    };
+  }
+
+  it("holds the writes and asks the thread to copy, once per pause, until the thread's answer", () => {
+    const { gate, sent, pause: p } = pause();
+    p.begin();
+    p.begin();
+    expect(gate).toMatchObject({ holds: 1, releases: 0 });
+    expect(sent).toEqual(['copy']);
+    p.end();
+    p.end();
+    expect(gate).toMatchObject({ holds: 1, releases: 1 });
+  });
+
+  it('lets the writes go on after 250 ms when the thread does not answer', () => {
+    vi.useFakeTimers();
+    const { gate, pause: p } = pause();
+    p.begin();
+    vi.advanceTimersByTime(249);
+    expect(gate.releases).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(gate.releases).toBe(1);
+    p.end(); // the answer, late
+    expect(gate.releases).toBe(1);
+  });
+});
+
+describe('SqliteMemory WAL restarts under writes in every turn', () => {
+  /** How many times the log restarted: the checkpoint sequence number in its header (sqlite.org/fileformat.html#walformat). */
+  function restarts(): number {
+    const header = Buffer.alloc(16);
+    const fd = openSync(`${file}-wal`, 'r');
+    try {
+      readSync(fd, header, 0, 16, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return header.readUInt32BE(12);
+  }
+
+  /**
+   * Commits ~40 KB in every turn, but not while `gate` holds, for `turns` turns or until the
+   * log restarted `until` times; how many times it restarted. (Without a gate that holds, the
+   * log of such writes does not restart: 0 restarts in 600 turns, three tries.)
+   */
+  async function writeEveryTurn(
+    memory: SqliteMemory,
+    gate: { held: boolean },
+    turns: number,
+    until: number,
+  ): Promise<number> {
+    const insert = memory.db.prepare(
+      "INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES ('r1', ?, 0, 'route', 'm/a', ?)",
+    );
+    const data = 'x'.repeat(4_000);
+    memory.db.transaction(() => insert.run(-1, data))(); // the log's header
+    const before = restarts();
+    for (let turn = 0; turn < turns && restarts() - before < until; ) {
+      await new Promise((resolve) => (gate.held ? setTimeout(resolve, 1) : setImmediate(resolve)));
+      if (gate.held) continue;
+      memory.db.transaction(() => {
+        for (let i = 0; i < 10; i++) insert.run(turn * 10 + i, data);
+      })();
+      turn++;
+    }
+    return restarts() - before;
+  }
+
+  /** An adapter without its own thread, and a thread on it asking `gate` for pauses from `restartPages` on. */
+  function restarting(gate: WriteGate) {
+    const memory = sqlite({ path: file, walThread: false });
+    // No backstop: only a restart the gate made possible can take the log back.
+    const thread = new WalCheckpointer(memory.db, file, Database, {
+      restartPages: 256,
+      backstopPages: 1e9,
+      gate,
+    });
+    const close = memory.close.bind(memory);
+    memory.close = () => {
+      thread.close();
+      close();
+    };
+    return memory;
+  }
+
+  it('holds the writes while its thread copies a log past restartPages, so that the next write restarts it', async () => {
+    const gate = { held: false, hold: () => (gate.held = true), release: () => (gate.held = false) };
+    // 256 pages are 1 MiB; the thread looks every 25-250 ms, and ~100 MB is written per second here.
+    expect(await writeEveryTurn(restarting(gate), gate, 5_000, 3)).toBe(3);
   });
 });
