@@ -89,6 +89,17 @@ describe('SqliteMemory on a file of schema version 2', () => {
     expect(memory.db.prepare('SELECT max(version) FROM schema_version').pluck().get()).toBe(3);
   });
 
+  it('reads a run\'s checkpoints through an index on its run number, as a new file does', () => {
+    version2File();
+    const memory = sqlite();
+    const columns = memory.db.prepare("SELECT name FROM pragma_index_info('checkpoints_by_run')").pluck().all();
+    expect(columns).toEqual(['run_no', 'id']);
+    const plan = memory.db
+      .prepare('EXPLAIN QUERY PLAN SELECT data FROM checkpoints WHERE run_no = 1 ORDER BY id')
+      .all() as { detail: string }[];
+    expect(plan.map((row) => row.detail).join('; ')).toContain('USING INDEX checkpoints_by_run');
+  });
+
   it("lists a running run's updated time from its latest checkpoint as before", async () => {
     const saved = version2File();
     const memory = sqlite();

@@ -2,8 +2,8 @@
 import { setImmediate as realImmediate } from 'node:timers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AbortScope } from '../../src/internal/abort-scope.js';
-import { CheckpointTurns } from '../../src/macro/checkpoint-turns.js';
 import { CHECK_PHASE_MS, checkPhaseSlice, MIN_SLICE_MS } from '../../src/internal/check-phase.js';
+import { CheckpointTurns } from '../../src/macro/checkpoint-turns.js';
 import { TurnBudget } from '../../src/scheduling/turn-budget.js';
 
 /** Runs the microtasks queued so far, and those they queue, without letting the event loop turn. */
