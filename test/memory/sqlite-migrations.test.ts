@@ -89,10 +89,13 @@ describe('SqliteMemory on a file of schema version 2', () => {
     expect(memory.db.prepare('SELECT max(version) FROM schema_version').pluck().get()).toBe(3);
   });
 
-  it('reads a run\'s checkpoints through an index on its run number, as a new file does', () => {
+  it("reads a run's checkpoints through an index on its run number, as a new file does", () => {
     version2File();
     const memory = sqlite();
-    const columns = memory.db.prepare("SELECT name FROM pragma_index_info('checkpoints_by_run')").pluck().all();
+    const columns = memory.db
+      .prepare("SELECT name FROM pragma_index_info('checkpoints_by_run')")
+      .pluck()
+      .all();
     expect(columns).toEqual(['run_no', 'id']);
     const plan = memory.db
       .prepare('EXPLAIN QUERY PLAN SELECT data FROM checkpoints WHERE run_no = 1 ORDER BY id')
