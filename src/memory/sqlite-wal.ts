@@ -18,17 +18,21 @@ const AUTOCHECKPOINT_PAGES = 1000;
 
 /**
  * With the thread, the connection still checkpoints once the log holds this many pages
- * (~40 MB): under writes that never pause, the log restarts only when a checkpoint has
- * copied all of it as a write begins, which the thread alone may never see.
+ * (~160 MB), inside a commit: should the thread fall behind the restarts it asks for (see
+ * RESTART_PAGES), the log still restarts. At 10,000 pages it was reached between two
+ * restarts on a slow disk (the thread copying and fsyncing 16 MB took hundreds of ms) and
+ * blocked the loop for 50-65 ms; at 40,000, 10,000 concurrent runs' longest blocks were
+ * 44-49 ms against 40-88.
  */
-const BACKSTOP_PAGES = 10_000;
+const BACKSTOP_PAGES = 40_000;
 
 /**
  * Once the log holds this many pages (~16 MB), the thread asks the adapter to hold its
- * writes while it copies the rest: the next write then begins with the log copied whole,
- * and restarts it. Under writes in every turn it otherwise seldom does, and the log grew
- * to the backstop, whose copy and fsyncs (up to 40 ms each on a slow disk) then ran inside
- * a commit, on the event loop: the longest blocks of 10,000 concurrent runs.
+ * writes while it copies the rest and restarts the log. Under writes in every turn a write
+ * otherwise seldom begins with the log copied whole (when SQLite restarts it on its own),
+ * and the log grew to the backstop, whose copy and fsyncs (up to 40 ms each on a slow
+ * disk) then ran inside a commit, on the event loop: the longest blocks of 10,000
+ * concurrent runs.
  */
 const RESTART_PAGES = 4_000;
 
@@ -58,7 +62,7 @@ export interface WalCheckpointerOptions {
 /**
  * A log file larger than this once writes have paused is truncated: SQLite's own 1,000-page
  * checkpoints keep it about this size, but a restarted log keeps its file's length, and a
- * burst leaves up to the backstop's ~40 MB on disk until the database closes.
+ * burst leaves up to the log's largest size (past 16 MB) on disk until the database closes.
  */
 const TRUNCATE_BYTES = 4 * 1024 * 1024;
 
@@ -78,6 +82,9 @@ const TRUNCATE_AFTER_MS = 30_000;
  * checkpoint takes the write lock, and taken by the thread it met the writes of a burst
  * just starting, which then waited for it as for another process's lock, one at a time
  * (10,000 runs took 6.5 s instead of 3). The connection's own writes never meet its checkpoint.
+ * Past `restartPages` of log it asks for a 'hold' and, once the adapter's batched writes
+ * are held, copies and restarts the log itself (RESTART): with the writes held, none meets
+ * that lock but the rare unbatched one.
  */
 const THREAD = `
 const { statSync } = require('node:fs');
@@ -115,10 +122,16 @@ const tick = () => {
 tick();
 parentPort.on('message', (message) => {
   if (message === 'copy') {
-    // The adapter holds its writes: copy what is left, and the next write restarts the log.
+    // The adapter holds its writes: copy what is left and restart the log now (RESTART takes
+    // the write lock, which nothing of the adapter's but a rare unbatched write can meet
+    // meanwhile); should another connection hold it, copy, and let the next write restart it.
     try {
-      db.pragma('wal_checkpoint(PASSIVE)');
-    } catch {}
+      db.pragma('wal_checkpoint(RESTART)');
+    } catch {
+      try {
+        db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {}
+    }
     asked = false;
     parentPort.postMessage('copied');
     return;

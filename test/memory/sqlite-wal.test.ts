@@ -109,8 +109,8 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     expect(statSync(`${file}-wal`).size).toBe(size);
   });
 
-  it('leaves the connection a backstop: it checkpoints itself only past 10,000 pages of log', () => {
-    expect(autocheckpoint(sqlite({ path: file }))).toBe(10_000);
+  it('leaves the connection a backstop: it checkpoints itself only past 40,000 pages of log', () => {
+    expect(autocheckpoint(sqlite({ path: file }))).toBe(40_000);
   });
 
   it('checkpoints as SQLite does by default with walThread: false', async () => {
@@ -286,7 +286,7 @@ describe('SqliteMemory WAL restarts under writes in every turn', () => {
     return memory;
   }
 
-  it('holds the writes while its thread copies a log past restartPages, so that the next write restarts it', async () => {
+  it('holds the writes while its thread copies and restarts a log past restartPages', async () => {
     const gate = { held: false, hold: () => (gate.held = true), release: () => (gate.held = false) };
     // 256 pages are 1 MiB; the thread looks every 25-250 ms, and ~100 MB is written per second here.
     expect(await writeEveryTurn(restarting(gate), gate, 5_000, 3)).toBe(3);
