@@ -122,6 +122,8 @@ export class TurnBatch {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
+    // Until then, new writes join the batch: none commits ahead of those held.
+    if (this.#waiting.length > 0) this.#writes = IMMEDIATE_WRITES_PER_TURN;
     setImmediate(this.#endTurn);
   }
 

@@ -18,20 +18,20 @@ const AUTOCHECKPOINT_PAGES = 1000;
 
 /**
  * With the thread, the connection still checkpoints once the log holds this many pages
- * (~160 MB), inside a commit: should the thread fall behind the restarts it asks for (see
- * RESTART_PAGES), the log still restarts. At 10,000 pages it was reached between two
- * restarts on a slow disk (the thread copying and fsyncing 16 MB took hundreds of ms) and
- * blocked the loop for 50-65 ms; at 40,000, 10,000 concurrent runs' longest blocks were
- * 44-49 ms against 40-88.
+ * (~160 MB), inside a commit, on the event loop: should the thread fall behind (see
+ * RESTART_PAGES), the log still restarts. At 10,000 pages it was reached between two of the
+ * thread's restarts on a slow disk (its copy and fsync of 16 MB took hundreds of ms), and
+ * those commits were the longest blocks of 10,000 concurrent runs. The thread copies all
+ * the while, so what such a commit copies is what the thread has not yet.
  */
 const BACKSTOP_PAGES = 40_000;
 
 /**
  * Once the log holds this many pages (~16 MB), the thread asks the adapter to hold its
- * writes while it copies the rest and restarts the log. Under writes in every turn a write
- * otherwise seldom begins with the log copied whole (when SQLite restarts it on its own),
- * and the log grew to the backstop, whose copy and fsyncs (up to 40 ms each on a slow
- * disk) then ran inside a commit, on the event loop: the longest blocks of 10,000
+ * writes while it copies the rest, so that the next write restarts the log. Under writes
+ * in every turn a write otherwise seldom begins with the log copied whole (when SQLite
+ * restarts it on its own), and the log grew to the backstop, whose copy and fsyncs (up to
+ * 40 ms each on a slow disk) then ran inside a commit: the longest blocks of 10,000
  * concurrent runs.
  */
 const RESTART_PAGES = 4_000;
@@ -83,8 +83,8 @@ const TRUNCATE_AFTER_MS = 30_000;
  * just starting, which then waited for it as for another process's lock, one at a time
  * (10,000 runs took 6.5 s instead of 3). The connection's own writes never meet its checkpoint.
  * Past `restartPages` of log it asks for a 'hold' and, once the adapter's batched writes
- * are held, copies and restarts the log itself (RESTART): with the writes held, none meets
- * that lock but the rare unbatched one.
+ * are held, copies what is left (PASSIVE): the adapter's next write begins with the log
+ * copied whole, and SQLite restarts it.
  */
 const THREAD = `
 const { statSync } = require('node:fs');
@@ -122,16 +122,13 @@ const tick = () => {
 tick();
 parentPort.on('message', (message) => {
   if (message === 'copy') {
-    // The adapter holds its writes: copy what is left and restart the log now (RESTART takes
-    // the write lock, which nothing of the adapter's but a rare unbatched write can meet
-    // meanwhile); should another connection hold it, copy, and let the next write restart it.
+    // The adapter holds its writes: copy what is left, and its next write restarts the log.
+    // PASSIVE, not RESTART: RESTART takes the write lock, and the adapter's unbatched writes
+    // (audit appends, lease renewals) then met it, and every write after them went one at a
+    // time through its lock queue (and failed at once with busyTimeoutMs 0).
     try {
-      db.pragma('wal_checkpoint(RESTART)');
-    } catch {
-      try {
-        db.pragma('wal_checkpoint(PASSIVE)');
-      } catch {}
-    }
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {}
     asked = false;
     parentPort.postMessage('copied');
     return;
@@ -213,7 +210,7 @@ const dropped = new FinalizationRegistry<Worker>((worker) => {
 
 /**
  * Checkpoints the WAL of `db` (a file connection, in WAL mode) from a worker thread; the
- * connection's own automatic checkpoints wait for a 10x longer log (a backstop). Should
+ * connection's own automatic checkpoints wait for a 40x longer log (a backstop). Should
  * the thread fail to start or stop, the connection checkpoints as SQLite does by default
  * again. The thread holds `db` weakly: an adapter dropped without `close()` is collected,
  * and its thread then ends.

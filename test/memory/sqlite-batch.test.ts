@@ -318,6 +318,18 @@ describe('TurnBatch', () => {
     expect(ran).toEqual([0]); // released: writes run at once again
   });
 
+  it('lets no write made between its release and its commit go ahead of the writes it held', async () => {
+    const batch = batchOf();
+    batch.hold();
+    const held = writes(batch, 3);
+    batch.release();
+    const ran: number[] = [];
+    const after = writes(batch, 2, (n) => insert(100 + n), ran);
+    expect(ran).toEqual([]);
+    await Promise.all([...held, ...after]);
+    expect(db.prepare('SELECT n FROM t ORDER BY rowid').pluck().all()).toEqual([0, 1, 2, 100, 101]);
+  });
+
   it('commits what a hold keeps when flushed for close', async () => {
     const batch = batchOf();
     batch.hold();

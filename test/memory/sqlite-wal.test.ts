@@ -286,7 +286,7 @@ describe('SqliteMemory WAL restarts under writes in every turn', () => {
     return memory;
   }
 
-  it('holds the writes while its thread copies and restarts a log past restartPages', async () => {
+  it('holds the writes while its thread copies a log past restartPages, so that the next write restarts it', async () => {
     const gate = { held: false, hold: () => (gate.held = true), release: () => (gate.held = false) };
     // 256 pages are 1 MiB; the thread looks every 25-250 ms, a turn writes 40 KB. (A loaded CI
     // machine saw 2 restarts in 5,000 turns; one is what a gate that does not hold never gives.)
