@@ -97,12 +97,16 @@ let timer;
 let version = -1;
 let quietSince = Date.now();
 let asked = false;
+// The log's size (frames) from which to ask for a hold: past the log a hold left, when the
+// log did not restart after it (a reader elsewhere keeps it), so holds do not follow each other.
+let askAt = workerData.restartPages;
 const tick = () => {
   let pending = false;
   try {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)');
     pending = row.busy !== 0 || row.checkpointed < row.log;
-    if (!asked && row.log >= workerData.restartPages) {
+    if (row.log < workerData.restartPages) askAt = workerData.restartPages; // it restarted
+    if (!asked && row.log >= askAt) {
       asked = true; // until the copy it asks for is done
       parentPort.postMessage('hold');
     }
@@ -127,7 +131,8 @@ parentPort.on('message', (message) => {
     // (audit appends, lease renewals) then met it, and every write after them went one at a
     // time through its lock queue (and failed at once with busyTimeoutMs 0).
     try {
-      db.pragma('wal_checkpoint(PASSIVE)');
+      const [row] = db.pragma('wal_checkpoint(PASSIVE)');
+      askAt = row.log + workerData.restartPages;
     } catch {}
     asked = false;
     parentPort.postMessage('copied');

@@ -286,6 +286,39 @@ describe('SqliteMemory WAL restarts under writes in every turn', () => {
     return memory;
   }
 
+  it('asks for no second hold before the log has grown by restartPages again, when a reader keeps it from restarting', async () => {
+    let holds = 0;
+    const gate = {
+      held: false,
+      hold: () => {
+        gate.held = true;
+        holds++;
+      },
+      release: () => (gate.held = false),
+    };
+    const memory = restarting(gate);
+    const insert = memory.db.prepare(
+      "INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES ('r1', ?, 0, 'route', 'm/a', ?)",
+    );
+    const data = 'x'.repeat(4_000);
+    insert.run(-1, data);
+    const reader = new Database(file);
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM audit').get(); // a snapshot the log cannot restart past
+      const until = Date.now() + 1_500;
+      for (let seq = 0; Date.now() < until; seq++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (!gate.held) insert.run(seq, data); // ~4 MB a second: the thread looks every 25 ms
+      }
+      const grownMiB = statSync(`${file}-wal`).size / (1024 * 1024); // 256 pages are 1 MiB
+      expect(holds).toBeGreaterThan(0);
+      expect(holds).toBeLessThanOrEqual(Math.ceil(grownMiB) + 1);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('holds the writes while its thread copies a log past restartPages, so that the next write restarts it', async () => {
     const gate = { held: false, hold: () => (gate.held = true), release: () => (gate.held = false) };
     // 256 pages are 1 MiB; the thread looks every 25-250 ms, a turn writes 40 KB. (A loaded CI
