@@ -34,8 +34,9 @@ function closeShare(): void {
  *
  * The first call opens a share; it closes with an Immediate queued then, which runs before
  * any queued later (one queued before it, in the phase that opened the share, runs in the
- * next phase still within the old share: it gets its minimum). Called from an Immediate (as its callers are), the share is the rest of
- * that check phase's; from elsewhere (a timer), the check phase after shares it.
+ * next phase still within the old share: it gets its minimum). Called from an Immediate
+ * (as its callers are), the share is the rest of that check phase's; from elsewhere (a
+ * timer), the check phase after shares it.
  * The clock is the global `Date.now` at the time of the call, as TurnBudget's.
  */
 export function checkPhaseSlice(): number {

@@ -15,7 +15,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isMacroError } from '../../src/index.js';
-import { CopyPause, WalCheckpointer, type WriteGate } from '../../src/memory/sqlite-wal.js';
+import {
+  CopyPause,
+  WalCheckpointer,
+  type WalCheckpointerOptions,
+  type WriteGate,
+} from '../../src/memory/sqlite-wal.js';
 import { SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
 
 const open: SqliteMemory[] = [];
@@ -47,6 +52,18 @@ function write2Mb(memory: SqliteMemory, rows = 500): void {
   })();
 }
 
+/** An adapter without its own thread, and a thread with `options` on it, closed with the adapter. */
+function threaded(options: WalCheckpointerOptions): SqliteMemory {
+  const memory = sqlite({ path: file, walThread: false });
+  const thread = new WalCheckpointer(memory.db, file, Database, options);
+  const close = memory.close.bind(memory);
+  memory.close = () => {
+    thread.close();
+    close();
+  };
+  return memory;
+}
+
 const autocheckpoint = (memory: SqliteMemory) => memory.db.pragma('wal_autocheckpoint', { simple: true });
 
 describe('SqliteMemory WAL checkpoints in a thread', () => {
@@ -57,16 +74,7 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
   });
 
   /** An adapter without its own thread, and a thread on it that truncates after `truncateAfterMs` of no writes. */
-  function truncating(truncateAfterMs: number): SqliteMemory {
-    const memory = sqlite({ path: file, walThread: false });
-    const thread = new WalCheckpointer(memory.db, file, Database, { truncateAfterMs });
-    const close = memory.close.bind(memory);
-    memory.close = () => {
-      thread.close();
-      close();
-    };
-    return memory;
-  }
+  const truncating = (truncateAfterMs: number) => threaded({ truncateAfterMs });
 
   it('truncates a log file a burst left past 4 MiB once writes have paused long enough', async () => {
     const memory = truncating(300);
@@ -269,22 +277,9 @@ describe('SqliteMemory WAL restarts under writes in every turn', () => {
     return restarts() - before;
   }
 
-  /** An adapter without its own thread, and a thread on it asking `gate` for pauses from `restartPages` on. */
-  function restarting(gate: WriteGate) {
-    const memory = sqlite({ path: file, walThread: false });
-    // No backstop: only a restart the gate made possible can take the log back.
-    const thread = new WalCheckpointer(memory.db, file, Database, {
-      restartPages: 256,
-      backstopPages: 1e9,
-      gate,
-    });
-    const close = memory.close.bind(memory);
-    memory.close = () => {
-      thread.close();
-      close();
-    };
-    return memory;
-  }
+  /** An adapter without its own thread, and a thread on it asking `gate` for pauses from 256 pages on. */
+  // No backstop: only a restart the gate made possible can take the log back.
+  const restarting = (gate: WriteGate) => threaded({ restartPages: 256, backstopPages: 1e9, gate });
 
   it('asks for no second hold before the log has grown by restartPages again, when a reader keeps it from restarting', async () => {
     let holds = 0;
