@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IMMEDIATE_WRITES_PER_TURN } from '../../src/memory/sqlite-batch.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { audit, checkpoint, header, stage } from '../../src/testing.js';
@@ -18,7 +18,10 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'macro-refusals-'));
   path = join(dir, 'runs.db');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const ids = (count: number) => Array.from({ length: count }, (_, i) => `r${i}`);
@@ -204,6 +207,10 @@ describe('SqliteMemory closed right after it takes a lease', () => {
   });
 
   it('gives back at close() the lease of a batched beginRun that waited for a lock, right after it committed', async () => {
+    // The lock queue runs r9 right after r8 while its slice lasts; a pause past the slice (a
+    // loaded machine) would put r9 off to the next turn, after close(), which then rejects it.
+    // With the clock stopped the slice never runs out.
+    vi.spyOn(performance, 'now').mockReturnValue(performance.now());
     const mine = new SqliteMemory({ path, owner: 'mine' });
     const theirs = new SqliteMemory({ path, owner: 'theirs' });
     const immediate = ids(IMMEDIATE_WRITES_PER_TURN).map((id) => mine.beginRun(header(`now-${id}`)));
