@@ -2,7 +2,9 @@
  * Runs per second on a BullMQ worker fleet: a 10-stage no-op macro served by 1, 2 and 4
  * `MacroWorker` processes, beside BullMQ's own no-op jobs served by as many plain
  * `Worker` processes (the floor), measured in the same run. The runs are enqueued on a
- * paused queue; the clock runs from `resume()` until every job has completed.
+ * paused queue; the clock runs from `resume()` until every job has completed. Runs are
+ * measured as enqueued by default (their events written to Redis for `MacroQueue.events`)
+ * and with `events: false` (runs whose events nobody follows).
  *
  *   node bench/fleet.mjs [--lib dist/index.js] [--runs 3000] [--workers 1,2,4] [--concurrency 32] [--memory memory|postgres] [--rounds 3] [--write]
  *
@@ -76,18 +78,21 @@ async function stopWorkers(workers) {
   );
 }
 
-/** Runs per second of `mode` on `count` worker processes. */
+/** Runs per second of `mode` (floor, macro, quiet: macro with `events: false`) on `count` worker processes. */
 async function measure(mode, count) {
   const name = `mo-bench-${process.pid}-${mode}-${count}-${Date.now()}`;
   const schema = `mo_bench_${process.pid}_${count}`;
   const producer = mode === 'floor' ? new Queue(name, { connection }) : new MacroQueue({ connection, name });
   const queue = mode === 'floor' ? producer : producer.queue;
   await queue.pause();
-  const workers = await startWorkers(mode, name, count, schema);
+  const workers = await startWorkers(mode === 'floor' ? 'floor' : 'macro', name, count, schema);
   for (let i = 0; i < runs; i += 500) {
     const n = Math.min(500, runs - i);
     if (mode === 'floor') await queue.addBulk(Array.from({ length: n }, () => ({ name: 'noop', data: {} })));
-    else await Promise.all(Array.from({ length: n }, () => producer.enqueue('ten', { intent: 'go' })));
+    else {
+      const options = mode === 'quiet' ? { events: false } : {};
+      await Promise.all(Array.from({ length: n }, () => producer.enqueue('ten', { intent: 'go' }, options)));
+    }
   }
   const started = performance.now();
   await queue.resume();
@@ -128,18 +133,24 @@ const out = (line) => {
 out(
   `${runs} runs of a 10-stage no-op macro per measure, concurrency ${concurrency} per process, memory: ${args.memory}; median of ${rounds}.\n`,
 );
-out('| worker processes | BullMQ no-op jobs/s (floor) | macro runs/s | ratio |');
-out('|---:|---:|---:|---:|');
+out(
+  '| worker processes | BullMQ no-op jobs/s (floor) | macro runs/s | ratio | runs/s, `events: false` | ratio |',
+);
+out('|---:|---:|---:|---:|---:|---:|');
 for (const count of args.workers.split(',').map(Number)) {
   const floor = [];
   const macro = [];
+  const quiet = [];
   for (let round = 0; round < rounds; round++) {
     floor.push(await measure('floor', count));
     macro.push(await measure('macro', count));
+    quiet.push(await measure('quiet', count));
   }
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const [f, m] = [median(floor), median(macro)];
-  out(`| ${count} | ${f.toFixed(0)} | ${m.toFixed(0)} | ${(m / f).toFixed(2)} |`);
+  const [f, m, q] = [median(floor), median(macro), median(quiet)];
+  out(
+    `| ${count} | ${f.toFixed(0)} | ${m.toFixed(0)} | ${(m / f).toFixed(2)} | ${q.toFixed(0)} | ${(q / f).toFixed(2)} |`,
+  );
 }
 await dropSchemas();
 await pgClient?.end();

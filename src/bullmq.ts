@@ -6,7 +6,8 @@
  */
 
 export { AgentWorker, type AgentWorkerOptions } from './bullmq/agent-worker.js';
+export type { EnqueueOptions } from './bullmq/enqueue-options.js';
 export type { PackedResult } from './bullmq/keys.js';
-export { type EnqueueOptions, MacroQueue, type MacroQueueOptions } from './bullmq/macro-queue.js';
+export { MacroQueue, type MacroQueueOptions } from './bullmq/macro-queue.js';
 export { MacroWorker, type MacroWorkerCloseOptions, type MacroWorkerOptions } from './bullmq/macro-worker.js';
 export { type QueuedAgent, type QueuedAgentOptions, queuedAgent } from './bullmq/queued-agent.js';

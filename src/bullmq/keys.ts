@@ -20,6 +20,8 @@ export interface RunJobData {
   readonly deadline?: number;
   /** How long the run's event stream stays after it ends, in seconds, when not {@link KEEP_SECONDS}. */
   readonly keepSeconds?: number;
+  /** `false` when the producer asked for no events (`EnqueueOptions.events`): the worker writes none. */
+  readonly events?: false;
 }
 
 declare const packed: unique symbol;

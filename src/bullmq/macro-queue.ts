@@ -12,6 +12,7 @@ import { kindOf } from '../internal/options.js';
 import { unpackResult } from '../memory/stored-json.js';
 import type { MacroContextInput } from '../model/context.js';
 import type { MacroResult } from '../model/result.js';
+import { type EnqueueOptions, runJob } from './enqueue-options.js';
 import { readEvents } from './event-stream.js';
 import {
   DEFAULT_QUEUE,
@@ -37,25 +38,6 @@ export interface MacroQueueOptions {
    * day is ~10 GB: size it to how late `result()` and `events()` are asked. @default 86400
    */
   readonly keepSeconds?: number;
-}
-
-/** Options of {@link MacroQueue.enqueue}. */
-export interface EnqueueOptions {
-  /**
-   * The run's id (and the job's): enqueueing an id already queued adds nothing (BullMQ
-   * keeps job ids unique), which makes a retried enqueue safe. @default a random UUID
-   */
-  readonly runId?: string;
-  /** Input of the first stage. @default context.intent */
-  readonly input?: unknown;
-  /** Time budget of the run in ms, counted from when a worker starts it. */
-  readonly timeoutMs?: number;
-  /** Absolute deadline of the run (epoch ms). */
-  readonly deadline?: number;
-  /** BullMQ priority: 1 is the highest; unset runs before any prioritised job. */
-  readonly priority?: number;
-  /** Start no earlier than this many ms from now. */
-  readonly delayMs?: number;
 }
 
 /**
@@ -97,28 +79,14 @@ export class MacroQueue {
    * a run that ran is never run again by BullMQ (its job completes with its result,
    * whatever its status); BullMQ tries again only a run that could not start (memory
    * unreachable; up to 3 times), and redelivers one whose worker died.
+   * @throws {MacroError} `INVALID_OPTIONS` naming the option (or the macro's name) that is
+   * wrong, `INVALID_CONTEXT` naming what is wrong in the context, both before anything is
+   * written to Redis.
    */
-  async enqueue(macro: string, context: MacroContextInput, options: EnqueueOptions = {}): Promise<string> {
-    const runId = options.runId ?? randomUUID();
-    if (typeof runId !== 'string' || runId.length === 0 || runId.includes(':')) {
-      throw new MacroError('INVALID_OPTIONS', 'Expected runId to be a non-empty string without ":"');
-    }
-    const data: { -readonly [K in keyof RunJobData]: RunJobData[K] } = { macro, context };
-    if (options.input !== undefined) data.input = options.input;
-    if (options.timeoutMs !== undefined) data.timeoutMs = options.timeoutMs;
-    if (options.deadline !== undefined) data.deadline = options.deadline;
-    if (this.#keepSeconds !== KEEP_SECONDS) data.keepSeconds = this.#keepSeconds;
-    await this.queue.add(macro, data, {
-      jobId: runId,
-      // Only a run that could not start is tried again (memory unreachable): a stage's
-      // failure is in the result, and its retries belong to the stage's policy.
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: { age: this.#keepSeconds },
-      removeOnFail: { age: this.#keepSeconds },
-      ...(options.priority === undefined ? {} : { priority: options.priority }),
-      ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
-    });
+  async enqueue(macro: string, context: MacroContextInput, options?: EnqueueOptions): Promise<string> {
+    const runId = options?.runId ?? randomUUID();
+    const job = runJob(macro, context, options, runId, this.#keepSeconds);
+    await this.queue.add(macro, job.data, job.options);
     return runId;
   }
 
@@ -164,9 +132,16 @@ export class MacroQueue {
    * numbers as a local run), from its first; ends after `run:end`. Events JSON cannot
    * carry arrive without their outputs, marked `lossy: true`. A run resumed after its
    * worker died goes on with `run:start` (`resumed: true`), its `seq` continuing from its
-   * last checkpoint.
+   * last checkpoint. Rejects with `INVALID_OPTIONS` for a run enqueued with `events: false`.
    */
   async *events(runId: string): AsyncGenerator<MacroEvent> {
+    const job = await Job.fromId<RunJobData, PackedResult>(this.queue, runId);
+    if (job?.data.events === false) {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `Run "${runId}" was enqueued with events: false: its worker writes no events to follow`,
+      );
+    }
     const idle = async () => {
       const state = await this.queue.getJobState(runId);
       return state === 'completed' || state === 'failed' || state === 'unknown';

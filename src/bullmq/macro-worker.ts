@@ -138,20 +138,7 @@ export class MacroWorker {
     signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
     if (this.#handingBack) return this.#handBack(job, token); // taken while closing
     this.#running.set(runId, controller);
-    const events = new EventWriter(
-      this.#redis,
-      runId,
-      this.#keys.events(runId),
-      (error) =>
-        logFailure(
-          this.#orchestrator.logger,
-          'warn',
-          error,
-          { runId },
-          'run events could not be written to Redis',
-        ),
-      keepFor(job.data.keepSeconds) ?? KEEP_SECONDS,
-    );
+    const events = this.#writer(runId, job.data);
     const since = Date.now();
     try {
       const cancelled = await this.#redis.get(this.#keys.cancelled(runId));
@@ -172,9 +159,25 @@ export class MacroWorker {
       if (!this.#handingBack) throw startFailure(error);
     } finally {
       this.#running.delete(runId);
-      await events.close();
+      await events?.close();
     }
     return this.#handBack(job, token);
+  }
+
+  /**
+   * The writer of the run's events to its stream; none for a run whose producer follows no
+   * events (`EnqueueOptions.events: false`): nothing observes them, so none is even built.
+   */
+  #writer(runId: string, data: RunJobData): EventWriter | undefined {
+    if (data.events === false) return undefined;
+    const logger = this.#orchestrator.logger;
+    return new EventWriter(
+      this.#redis,
+      runId,
+      this.#keys.events(runId),
+      (error) => logFailure(logger, 'warn', error, { runId }, 'run events could not be written to Redis'),
+      keepFor(data.keepSeconds) ?? KEEP_SECONDS,
+    );
   }
 
   /**
@@ -200,10 +203,11 @@ export class MacroWorker {
     runId: string,
     data: RunJobData,
     signal: AbortSignal,
-    events: EventWriter,
+    events: EventWriter | undefined,
     fresh: boolean,
   ): Promise<{ run: MacroRun<unknown> }> {
     const streamed = (run: MacroRun<unknown>) => {
+      if (events === undefined) return { run };
       // Subscribed before its first event (run() starts a turn later). The end of a run
       // stopped by a lease refusal is not the run's end: it goes on in the process holding it.
       run.onAny((event) => {

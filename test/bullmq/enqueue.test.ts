@@ -1,0 +1,124 @@
+/**
+ * `MacroQueue.enqueue`'s options, on the real Redis: what it refuses (before anything is
+ * written), and runs whose events nobody follows (`events: false`).
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { MacroContextInput } from '../../src/index.js';
+import { calls, closeOpen, collect, connection, fleet, queueOnly, release, until } from './harness.js';
+
+afterEach(closeOpen);
+
+afterAll(() => {
+  release();
+});
+
+/** Whether Redis holds the event stream of `runId` on `queue`. */
+async function streamExists(queueName: string, runId: string): Promise<boolean> {
+  const client = new Redis(connection as never);
+  try {
+    return (await client.exists(`bull:${queueName}:mo:events:${runId}`)) === 1;
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe.skipIf(connection === undefined)('MacroQueue.enqueue', () => {
+  it.each([
+    [{ runId: '' }, 'runId'],
+    [{ runId: 'a:b' }, 'runId: Expected no ":"'],
+    [{ runId: 'x'.repeat(257) }, 'runId'],
+    [{ timeoutMs: -1 }, 'timeoutMs'],
+    [{ timeoutMs: '60s' }, 'timeoutMs'],
+    [{ deadline: Number.NaN }, 'deadline'],
+    [{ priority: 0 }, 'priority'],
+    [{ priority: 1.5 }, 'priority'],
+    [{ priority: 2_097_153 }, 'priority'],
+    [{ delayMs: -1 }, 'delayMs'],
+    [{ events: 'no' }, 'events'],
+    [{ prority: 2 }, 'Unknown option "prority" in enqueue options'],
+    ['fast', 'Expected enqueue options to be an object, got string'],
+  ])('refuses %j with INVALID_OPTIONS naming it, and enqueues nothing', async (options, named) => {
+    const { queue } = queueOnly();
+    await expect(queue.enqueue('line', { intent: 'go' }, options as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining(named),
+    });
+    expect(await queue.queue.count()).toBe(0);
+  });
+
+  it('refuses a context the workers would refuse with INVALID_CONTEXT naming what is wrong, and enqueues nothing', async () => {
+    const { queue } = queueOnly();
+    const context = { intent: 'go', knowledge: [{ source: 7 }] } as unknown as MacroContextInput;
+    await expect(queue.enqueue('line', context)).rejects.toMatchObject({
+      code: 'INVALID_CONTEXT',
+      message: expect.stringContaining('context.knowledge[0]'),
+    });
+    expect(await queue.queue.count()).toBe(0);
+  });
+
+  it('refuses an input JSON cannot hold with INVALID_OPTIONS naming the input, its cause the TypeError', async () => {
+    const { queue } = queueOnly();
+    const refused = queue.enqueue('line', { intent: 'go' }, { input: { tokens: 10n } });
+    await expect(refused).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('input is not JSON'),
+      cause: expect.any(TypeError),
+    });
+    expect(await queue.queue.count()).toBe(0);
+  });
+
+  it.each([[''], [undefined], [42]])('refuses the macro name %j with INVALID_OPTIONS', async (macro) => {
+    const { queue } = queueOnly();
+    await expect(queue.enqueue(macro as never, { intent: 'go' })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining("macro's name"),
+    });
+  });
+
+  it('takes an infinite timeoutMs as no budget, leaving it out of the job', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' }, { timeoutMs: Number.POSITIVE_INFINITY });
+    const job = await queue.queue.getJob(runId);
+    expect(job?.data).not.toHaveProperty('timeoutMs');
+    expect((await queue.result(runId)).status).toBe('succeeded');
+  });
+});
+
+describe.skipIf(connection === undefined)('a run enqueued with events: false', () => {
+  it('settles with its result, its worker writing no event stream', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' }, { events: false });
+    expect(await queue.result(runId)).toMatchObject({
+      runId,
+      status: 'succeeded',
+      output: 'go>a>a,go>a>b>b',
+    });
+    expect(await streamExists(queue.queue.name, runId)).toBe(false);
+  });
+
+  it('has its event stream written when enqueued with events: true', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' }, { events: true });
+    await queue.result(runId);
+    expect(await streamExists(queue.queue.name, runId)).toBe(true);
+  });
+
+  it('rejects events(runId) with INVALID_OPTIONS naming the option', async () => {
+    const { queue } = fleet();
+    const runId = await queue.enqueue('line', { intent: 'go' }, { events: false });
+    await expect(collect(queue.events(runId))).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('events: false'),
+    });
+  });
+
+  it('is cancelled on its worker from the producer', async () => {
+    const { queue } = fleet();
+    calls.length = 0;
+    const runId = await queue.enqueue('waits', { intent: 'go' }, { events: false });
+    await until(() => calls.includes('wait'));
+    await queue.cancel(runId);
+    expect(await queue.result(runId)).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
+  });
+});
