@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isMacroError } from '../../src/index.js';
+import { TurnBatch } from '../../src/memory/sqlite-batch.js';
 import {
   CopyPause,
   WalCheckpointer,
@@ -22,6 +23,7 @@ import {
   type WriteGate,
 } from '../../src/memory/sqlite-wal.js';
 import { SqliteMemory, type SqliteMemoryOptions } from '../../src/sqlite.js';
+import { audit, checkpoint, header, stage } from '../../src/testing.js';
 
 const open: SqliteMemory[] = [];
 let dir: string;
@@ -32,6 +34,7 @@ beforeEach(() => {
   file = join(dir, 'runs.db');
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const memory of open.splice(0)) if (memory.db.open) memory.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -312,6 +315,29 @@ describe('SqliteMemory WAL restarts under writes in every turn', () => {
     } finally {
       reader.close();
     }
+  });
+
+  it("has the adapter's own batch held by its own thread once the log passes 4,000 pages, and the log restarts", async () => {
+    const hold = vi.spyOn(TurnBatch.prototype, 'hold');
+    const memory = sqlite({ path: file });
+    const runs = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    for (const id of runs) await memory.beginRun(header(id));
+    write2Mb(memory, 3_700); // ~15 MB of log, just short of the 4,000 pages
+    const before = restarts();
+    const text = 'x'.repeat(4_000);
+    // 20 checkpoints a turn, ~80 KB (the first 8 at once, the rest batched; all batched while held).
+    for (let turn = 1; turn <= 3_000 && (hold.mock.calls.length === 0 || restarts() === before); turn++) {
+      await Promise.all(
+        runs.map((id) =>
+          memory.saveCheckpoint(id, checkpoint(turn, [stage('write/a', turn)]), [
+            { ...audit(id, turn), data: { text } },
+          ]),
+        ),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(hold).toHaveBeenCalled();
+    expect(restarts()).toBeGreaterThan(before);
   });
 
   it('holds the writes while its thread copies a log past restartPages, so that the next write restarts it', async () => {
