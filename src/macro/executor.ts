@@ -33,13 +33,14 @@ import { Journal } from './journal.js';
 import { emitPersistenceError, stopIfLeaseLost, withFinalFailures } from './persistence-failures.js';
 import { Restorer } from './restore.js';
 import type { MacroRun } from './run.js';
+import { macroEnded, macroStarted, runEnded, runStarted } from './run-events.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { buildResult } from './run-result.js';
 import { RunStorage } from './run-storage.js';
 import type { GroupHost } from './stage-kind.js';
 import { withStageRetry } from './stage-retry.js';
 import { suspendRun } from './suspension.js';
-import type { MacroContext, MacroResult, RunStatus, StageRecord, StageStatus } from './types.js';
+import type { MacroContext, MacroResult, StageRecord, StageStatus } from './types.js';
 
 export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
   readonly journal: Journal;
@@ -83,16 +84,7 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
     if (turn !== undefined) await turn; // many runs started at once: the rest start in later turns
     const startedAt = this.#req.startedAt ?? this.#svc.now();
     const { name } = this.#req.macro;
-    const start = {
-      type: 'run:start' as const,
-      runId: this.journal.runId,
-      seq: ++this.journal.seq,
-      at: this.#svc.now(),
-      path: name,
-      labels: this.journal.labels,
-      macro: name,
-    };
-    this.journal.emit(this.#req.restore === undefined ? start : { ...start, resumed: true as const });
+    runStarted(this.journal, name, this.#req.restore !== undefined);
     if (this.#req.restore === undefined) {
       // Recorded as begun in memory, so that it can be resumed; without that, nothing is checkpointed.
       const { runId, context, input } = this.#req;
@@ -148,15 +140,7 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
   async #runMacro(macro: CompiledMacro, input: unknown, scope: AbortScope): Promise<Outcome> {
     const startedAt = this.#svc.now();
     const { name } = macro;
-    this.journal.emit({
-      type: 'macro:start',
-      runId: this.journal.runId,
-      seq: ++this.journal.seq,
-      at: startedAt,
-      path: name,
-      labels: this.journal.labels,
-      macro: name,
-    });
+    macroStarted(this.journal, name, startedAt);
     let outcome: Outcome;
     try {
       // Bounded by the run's budget even if a stage never reported its end (an engine
@@ -186,18 +170,8 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
       endedAt,
       durationMs: endedAt - startedAt,
     });
-    const end = {
-      type: 'macro:end' as const,
-      runId: this.journal.runId,
-      seq: ++this.journal.seq,
-      at: endedAt,
-      path: name,
-      labels: this.journal.labels,
-      macro: name,
-      status,
-      durationMs: endedAt - startedAt,
-    };
-    this.journal.emit(outcome.status === 'succeeded' ? end : { ...end, error: toErrorRecord(outcome.error) });
+    const error = outcome.status === 'succeeded' ? undefined : outcome.error;
+    macroEnded(this.journal, name, endedAt, status, endedAt - startedAt, error);
     return outcome;
   }
 
@@ -228,20 +202,7 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
     // healthy adapter settles): then they go on in the background (see RunStorage).
     const failures = await this.#storage.finish(result);
     result = withFinalFailures(this.journal, result, this.#persistenceFailure, failures, macro.name);
-    const status: RunStatus = result.status;
-    this.journal.emit({
-      type: 'run:end',
-      runId: this.journal.runId,
-      seq: ++this.journal.seq,
-      at: this.#svc.now(),
-      path: name,
-      // The run's own labels, as on run:start and in the result, even after a fallback.
-      labels,
-      macro: name,
-      status,
-      durationMs: result.durationMs,
-      result,
-    });
+    runEnded(this.journal, name, labels, this.#svc.now(), result);
     this.journal.ended = true;
     return result;
   }

@@ -124,6 +124,11 @@ export class Journal {
     this.#run.deliver(event);
   }
 
+  /** Whether an event of `type` reaches anyone: when not, it is counted in `seq` and not built. */
+  observes(type: MacroEvent['type']): boolean {
+    return this.#run.observes(type);
+  }
+
   /** Makes `macro`'s labels those of the events from now on (a fallback taking over). */
   enter(macro: LabelledMacro): void {
     this.labels = macro.labels;
