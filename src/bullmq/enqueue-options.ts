@@ -4,11 +4,12 @@
  * @internal
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { MacroError } from '../errors.js';
-import { kindOf } from '../internal/options.js';
-import { checkRunOptions, parseContext } from '../macro/run-input.js';
+import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { invalidOptions, parseContext } from '../macro/run-input.js';
 import type { MacroContextInput } from '../model/context.js';
 import { KEEP_SECONDS, type RunJobData } from './keys.js';
 
@@ -58,8 +59,9 @@ const EnqueueOptionsSchema = z.strictObject({
   events: z.boolean().optional(),
 });
 
-/** A job to add: its data and BullMQ's options for it. */
+/** A job to add: its run's id, its data and BullMQ's options for it. */
 export interface RunJob {
+  readonly runId: string;
   readonly data: RunJobData;
   readonly options: JobsOptions;
 }
@@ -75,7 +77,6 @@ export function runJob(
   macro: unknown,
   context: MacroContextInput,
   options: EnqueueOptions | undefined,
-  runId: string,
   keepSeconds: number,
 ): RunJob {
   if (typeof macro !== 'string' || macro.length === 0) {
@@ -84,9 +85,12 @@ export function runJob(
       `Expected the macro's name to be a non-empty string, got ${kindOf(macro)}`,
     );
   }
-  checkRunOptions('enqueue options', options ?? {}, EnqueueOptionsSchema);
+  checkOptionKeys('enqueue options', options, Object.keys(EnqueueOptionsSchema.shape));
+  // The parsed copy is what is used: a getter is read once, by the check.
+  const parsed = EnqueueOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) throw invalidOptions('enqueue options', parsed.error);
   parseContext(context, macro);
-  const { input, timeoutMs, deadline, priority, delayMs, events } = options ?? {};
+  const { runId = randomUUID(), input, timeoutMs, deadline, priority, delayMs, events } = parsed.data;
   const data: { -readonly [K in keyof RunJobData]: RunJobData[K] } = { macro, context };
   if (input !== undefined) data.input = input;
   if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) data.timeoutMs = timeoutMs;
@@ -95,6 +99,7 @@ export function runJob(
   if (events === false) data.events = false;
   jsonOf(data);
   return {
+    runId,
     data,
     options: {
       jobId: runId,

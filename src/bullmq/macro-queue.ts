@@ -3,7 +3,6 @@
  * waits for their results, streams their events and cancels them, from any process.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { type ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MacroError, type MacroErrorCode } from '../errors.js';
@@ -84,10 +83,9 @@ export class MacroQueue {
    * written to Redis.
    */
   async enqueue(macro: string, context: MacroContextInput, options?: EnqueueOptions): Promise<string> {
-    const runId = options?.runId ?? randomUUID();
-    const job = runJob(macro, context, options, runId, this.#keepSeconds);
+    const job = runJob(macro, context, options, this.#keepSeconds);
     await this.queue.add(macro, job.data, job.options);
-    return runId;
+    return job.runId;
   }
 
   /**

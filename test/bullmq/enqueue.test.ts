@@ -76,6 +76,19 @@ describe.skipIf(connection === undefined)('MacroQueue.enqueue', () => {
     });
   });
 
+  it('enqueues what it checked: an option behind a getter is read once', async () => {
+    const { queue } = queueOnly();
+    let reads = 0;
+    const options = {
+      get priority() {
+        reads++;
+        return reads === 1 ? 2 : 0; // 0: no priority BullMQ takes
+      },
+    };
+    const runId = await queue.enqueue('line', { intent: 'go' }, options);
+    expect([(await queue.queue.getJob(runId))?.opts.priority, reads]).toEqual([2, 1]);
+  });
+
   it('takes an infinite timeoutMs as no budget, leaving it out of the job', async () => {
     const { queue } = fleet();
     const runId = await queue.enqueue('line', { intent: 'go' }, { timeoutMs: Number.POSITIVE_INFINITY });
