@@ -133,17 +133,19 @@ export class MacroQueue {
    * last checkpoint. Rejects with `INVALID_OPTIONS` for a run enqueued with `events: false`.
    */
   async *events(runId: string): AsyncGenerator<MacroEvent> {
-    const job = await Job.fromId<RunJobData, PackedResult>(this.queue, runId);
-    if (job?.data.events === false) {
-      throw new MacroError(
-        'INVALID_OPTIONS',
-        `Run "${runId}" was enqueued with events: false: its worker writes no events to follow`,
-      );
-    }
+    const quiet = async (): Promise<Job<RunJobData, PackedResult> | undefined> => {
+      const job = await Job.fromId<RunJobData, PackedResult>(this.queue, runId);
+      if (job?.data.events === false) throw eventsOff(runId);
+      return job;
+    };
+    // Asked again while waiting: the run may have been enqueued after this call.
     const idle = async () => {
-      const state = await this.queue.getJobState(runId);
+      const job = await quiet();
+      if (job === undefined) return true;
+      const state = await job.getState();
       return state === 'completed' || state === 'failed' || state === 'unknown';
     };
+    await quiet();
     // XREAD BLOCK holds its connection: a reader of its own, closed when the iteration ends.
     const reader = this.#client().duplicate();
     try {
@@ -183,6 +185,14 @@ export class MacroQueue {
 export function connect(connection: ConnectionOptions): Redis {
   if (connection instanceof Redis) return connection.duplicate();
   return new Redis({ ...(connection as object), maxRetriesPerRequest: null });
+}
+
+/** What `events(runId)` rejects with for a run enqueued with `events: false`. */
+function eventsOff(runId: string): MacroError {
+  return new MacroError(
+    'INVALID_OPTIONS',
+    `Run "${runId}" was enqueued with events: false: its worker writes no events to follow`,
+  );
 }
 
 /** The error a worker failed a run's job with, as a MacroError with its code. */

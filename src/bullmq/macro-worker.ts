@@ -64,9 +64,11 @@ export interface MacroWorkerCloseOptions {
 /**
  * Serves a queue's runs: each job is one run on `orchestrator`. A redelivered job (its
  * worker died) resumes the run from its checkpoints; BullMQ's job lock, renewed while the
- * run works, keeps other workers off it, and the memory's lease fences its writes. Jobs are
- * never retried by BullMQ: retries belong to the stages' policies. Every event is appended
- * to the run's stream (`MacroQueue.events`), and `MacroQueue.cancel` reaches the run here.
+ * run works, keeps other workers off it, and the memory's lease fences its writes. BullMQ
+ * never runs a run again because it failed (retries belong to the stages' policies); it
+ * tries again only a run that could not start. Every event is appended to the run's stream
+ * (`MacroQueue.events`) unless the run was enqueued with `events: false`, and
+ * `MacroQueue.cancel` reaches the run here.
  * @example
  * const worker = new MacroWorker({ connection, orchestrator, concurrency: 8 });
  * process.on('SIGTERM', () => worker.close({ handBack: true })); // other workers go on with its runs

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from 'zod';
-import { MacroError } from '../errors.js';
+import { describe, MacroError } from '../errors.js';
 import { checkOptionKeys } from '../internal/options.js';
 import { formatIssues, type IssueFormat } from '../internal/zod-issues.js';
 import { type MacroContext, type MacroContextInput, MacroContextSchema } from './types.js';
@@ -78,10 +78,25 @@ export const RunOptionsSchema = z.strictObject({
  * @throws {MacroError} `INVALID_OPTIONS`
  */
 export function checkRunOptions(what: string, options: unknown, schema: z.ZodObject): RunLimits | undefined {
+  const parsed = parseOptions(what, options, schema);
+  return budgetOf(parsed['budget'] as z.output<typeof RunOptionsSchema>['budget']);
+}
+
+/**
+ * The options of `what` as `schema` parses them (unknown keys first, named with the known
+ * ones): the copy to use, since a getter is read once, here.
+ * @throws {MacroError} `INVALID_OPTIONS`, also when reading them throws (a getter, a proxy).
+ */
+export function parseOptions<S extends z.ZodObject>(what: string, options: unknown, schema: S): z.output<S> {
   checkOptionKeys(what, options, Object.keys(schema.shape));
-  const parsed = schema.safeParse(options);
+  let parsed: ReturnType<S['safeParse']>;
+  try {
+    parsed = schema.safeParse(options) as ReturnType<S['safeParse']>;
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', `Cannot read ${what}: ${describe(error)}`, { cause: error });
+  }
   if (!parsed.success) throw invalidOptions(what, parsed.error);
-  return budgetOf(parsed.data['budget'] as z.output<typeof RunOptionsSchema>['budget']);
+  return parsed.data as z.output<S>;
 }
 
 /**

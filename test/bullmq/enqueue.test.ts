@@ -3,11 +3,14 @@
  * written), and runs whose events nobody follows (`events: false`).
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { MacroContextInput } from '../../src/index.js';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { type MacroContextInput, MacroRun } from '../../src/index.js';
 import { calls, closeOpen, collect, connection, fleet, queueOnly, release, until } from './harness.js';
 
-afterEach(closeOpen);
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await closeOpen();
+});
 
 afterAll(() => {
   release();
@@ -28,10 +31,10 @@ describe.skipIf(connection === undefined)('MacroQueue.enqueue', () => {
     [{ runId: '' }, 'runId'],
     [{ runId: 'a:b' }, 'runId: Expected no ":"'],
     [{ runId: 'x'.repeat(257) }, 'runId'],
+    [{ runId: '42' }, 'runId: Expected an id that is not an integer'],
     [{ timeoutMs: -1 }, 'timeoutMs'],
     [{ timeoutMs: '60s' }, 'timeoutMs'],
     [{ deadline: Number.NaN }, 'deadline'],
-    [{ priority: 0 }, 'priority'],
     [{ priority: 1.5 }, 'priority'],
     [{ priority: 2_097_153 }, 'priority'],
     [{ delayMs: -1 }, 'delayMs'],
@@ -55,6 +58,45 @@ describe.skipIf(connection === undefined)('MacroQueue.enqueue', () => {
       message: expect.stringContaining('context.knowledge[0]'),
     });
     expect(await queue.queue.count()).toBe(0);
+  });
+
+  it('refuses a context JSON cannot hold with INVALID_CONTEXT, its cause the TypeError', async () => {
+    const { queue } = queueOnly();
+    const context = { intent: 'go', metadata: { tokens: 10n } } as unknown as MacroContextInput;
+    await expect(queue.enqueue('line', context)).rejects.toMatchObject({
+      code: 'INVALID_CONTEXT',
+      message: expect.stringContaining('context is not JSON'),
+      cause: expect.any(TypeError),
+    });
+    expect(await queue.queue.count()).toBe(0);
+  });
+
+  it('enqueues a context as its JSON reads, as the workers will see it: a key holding undefined is dropped', async () => {
+    const { queue } = queueOnly();
+    const context = { intent: 'go', extra: undefined } as unknown as MacroContextInput;
+    const runId = await queue.enqueue('line', context);
+    expect((await queue.queue.getJob(runId))?.data.context).toEqual({ intent: 'go' });
+  });
+
+  it('refuses options it cannot read (a getter that throws) with INVALID_OPTIONS, its cause the error', async () => {
+    const { queue } = queueOnly();
+    const trap = new Error('trap');
+    const options = {
+      get priority(): number {
+        throw trap;
+      },
+    };
+    await expect(queue.enqueue('line', { intent: 'go' }, options)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('Cannot read enqueue options'),
+      cause: trap,
+    });
+  });
+
+  it('takes priority 0 as none, leaving it out of the job', async () => {
+    const { queue } = queueOnly();
+    const runId = await queue.enqueue('line', { intent: 'go' }, { priority: 0 });
+    expect((await queue.queue.getJob(runId))?.opts.priority).toBeUndefined();
   });
 
   it('refuses an input JSON cannot hold with INVALID_OPTIONS naming the input, its cause the TypeError', async () => {
@@ -108,6 +150,15 @@ describe.skipIf(connection === undefined)('a run enqueued with events: false', (
       output: 'go>a>a,go>a>b>b',
     });
     expect(await streamExists(queue.queue.name, runId)).toBe(false);
+  });
+
+  it('is not subscribed to by its worker, so that the engine builds none of its stage events', async () => {
+    const onAny = vi.spyOn(MacroRun.prototype, 'onAny');
+    const { queue } = fleet();
+    await queue.result(await queue.enqueue('line', { intent: 'go' }, { events: false }));
+    const quiet = onAny.mock.calls.length;
+    await queue.result(await queue.enqueue('line', { intent: 'go' }));
+    expect([quiet, onAny.mock.calls.length]).toEqual([0, 1]);
   });
 
   it('has its event stream written when enqueued with events: true', async () => {
