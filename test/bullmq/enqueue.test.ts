@@ -177,6 +177,15 @@ describe.skipIf(connection === undefined)('a run enqueued with events: false', (
     });
   });
 
+  it('rejects events(runId) asked before the run was enqueued, once it is', async () => {
+    const { queue } = fleet();
+    const events = collect(queue.events('quiet-later'));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the reader waits on the stream
+    await queue.enqueue('waits', { intent: 'go' }, { runId: 'quiet-later', events: false });
+    await expect(events).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await queue.cancel('quiet-later');
+  });
+
   it('is cancelled on its worker from the producer', async () => {
     const { queue } = fleet();
     calls.length = 0;
