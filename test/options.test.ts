@@ -124,6 +124,32 @@ describe('an invalid run option value', () => {
   });
 });
 
+describe('run options that cannot be read', () => {
+  it("are refused with INVALID_OPTIONS, the getter's error as cause, not thrown as they are", async () => {
+    const trap = new Error('trap');
+    const options = {
+      get timeoutMs(): number {
+        throw trap;
+      },
+    };
+    const error = await thrown(() => orchestrator().run('m', { intent: 'x' }, options));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringMatching(/^Cannot read run options: /),
+      cause: trap,
+    });
+  });
+});
+
+describe('run options that are a revoked proxy', () => {
+  it('are refused with INVALID_OPTIONS, not a TypeError', async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const error = await thrown(() => orchestrator().run('m', { intent: 'x' }, proxy));
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: 'Cannot read the keys of run options' });
+  });
+});
+
 describe('runMacro given an orchestrator', () => {
   it('refuses orchestrator options beside it, which it would ignore', async () => {
     const error = await thrown(() =>

@@ -104,8 +104,15 @@ export function parseOptions<S extends z.ZodObject>(what: string, options: unkno
  * kind and range. `false` means "let the schema decide", not necessarily invalid.
  */
 export function plainRunOptions(options: object): boolean {
-  if (Object.getPrototypeOf(options) !== Object.prototype) return false;
-  const { signal, timeoutMs, deadline } = options as Record<string, unknown>;
+  let signal: unknown;
+  let timeoutMs: unknown;
+  let deadline: unknown;
+  try {
+    if (Object.getPrototypeOf(options) !== Object.prototype) return false;
+    ({ signal, timeoutMs, deadline } = options as Record<string, unknown>);
+  } catch {
+    return false; // a revoked proxy, a getter that throws: the schema's check says what
+  }
   if (signal !== undefined && !(signal instanceof AbortSignal)) return false;
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) return false;
   if (deadline !== undefined && !(typeof deadline === 'number' && Number.isFinite(deadline))) return false;
