@@ -92,6 +92,30 @@ describe('an invalid context', () => {
   });
 });
 
+describe('a context that cannot be read', () => {
+  it('is refused with INVALID_CONTEXT when it is a revoked proxy, not a TypeError', async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const error = await thrown(() => orchestrator().run('m', proxy as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_CONTEXT',
+      message: expect.stringMatching(/^Cannot read the context for macro "m": /),
+    });
+  });
+
+  it("is refused with INVALID_CONTEXT when a getter throws, the getter's error as cause", async () => {
+    const trap = new Error('trap');
+    const context = {
+      intent: 'x',
+      get guidance(): string {
+        throw trap;
+      },
+    };
+    const error = await thrown(() => orchestrator().run('m', context));
+    expect(error).toMatchObject({ code: 'INVALID_CONTEXT', cause: trap });
+  });
+});
+
 describe('a full context', () => {
   it('is accepted, with its knowledge and metadata handed to agents', async () => {
     let seen: unknown;

@@ -27,9 +27,21 @@ function plainContext(context: unknown): MacroContext | undefined {
  * @throws {MacroError} `INVALID_CONTEXT`, naming each problem and where it is.
  */
 export function parseContext(context: MacroContextInput, macro: string): MacroContext {
-  const plain = plainContext(context);
-  if (plain !== undefined) return plain;
-  const parsed = MacroContextSchema.safeParse(context);
+  let parsed: ReturnType<typeof MacroContextSchema.safeParse>;
+  try {
+    const plain = plainContext(context);
+    if (plain !== undefined) return plain;
+    parsed = MacroContextSchema.safeParse(context);
+  } catch (error) {
+    // A revoked proxy, a getter that throws.
+    throw new MacroError(
+      'INVALID_CONTEXT',
+      `Cannot read the context for macro "${macro}": ${describe(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
   if (parsed.success) return parsed.data;
   const detail = formatIssues(parsed.error.issues, CONTEXT_ISSUES);
   throw new MacroError('INVALID_CONTEXT', `Invalid context for macro "${macro}": ${detail}`, {
