@@ -22,6 +22,7 @@ import {
   runKeys,
 } from './keys.js';
 import { connect } from './macro-queue.js';
+import { checkWorkerOptions } from './worker-options.js';
 
 /** Options of {@link MacroWorker}; the same `name` and `prefix` as the producers'. */
 export interface MacroWorkerOptions {
@@ -85,7 +86,9 @@ export class MacroWorker {
   /** Set by `close({ handBack: true })`: runs in flight, and jobs taken from now on, go back to the queue. */
   #handingBack = false;
 
+  /** @throws {MacroError} `INVALID_OPTIONS` naming an option that is unknown or wrong, before any connection is opened. */
   constructor(options: MacroWorkerOptions) {
+    checkWorkerOptions(options);
     const { connection, orchestrator, name = DEFAULT_QUEUE, prefix = 'bull' } = options;
     this.#orchestrator = orchestrator;
     this.#keys = runKeys(prefix, name);

@@ -25,6 +25,7 @@ import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './p
 import { auditColumns } from './postgres-rows.js';
 import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
+import { endedBefore } from './prune-options.js';
 import { checkpointJson, parseCheckpoint, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
 
@@ -269,12 +270,11 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   /**
-   * Retention: deletes every finished run that ended before `endedBefore` (epoch ms),
-   * with its checkpoints and audit trail, in one statement. Runs still `running`, and
-   * `suspended` ones, are kept. Resolves to how many were deleted.
+   * Retention: deletes every finished run that ended before `endedBefore` (epoch ms, finite), with its
+   * checkpoints and audit trail, in one statement; `running` and `suspended` runs are kept. Resolves to the count.
    */
   async prune(options: { endedBefore: number }): Promise<number> {
-    const { rows } = await this.#query('prune', this.#sql.prune, [options.endedBefore]);
+    const { rows } = await this.#query('prune', this.#sql.prune, [endedBefore('PostgresMemory', options)]);
     return (rows[0] as { n: number }).n;
   }
 

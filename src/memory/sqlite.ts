@@ -20,6 +20,7 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
+import { endedBefore } from './prune-options.js';
 import { TurnBatch } from './sqlite-batch.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import { LockQueue } from './sqlite-lock-queue.js';
@@ -254,7 +255,13 @@ export class SqliteMemory implements MemoryAdapter {
    * `suspended` ones (waiting for a resume), are kept. Resolves to how many were deleted.
    */
   prune(options: { endedBefore: number }): Promise<number> {
-    return this.#write('prune', this.#prune, options.endedBefore);
+    let before: number;
+    try {
+      before = endedBefore('SqliteMemory', options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#write('prune', this.#prune, before);
   }
 
   /**

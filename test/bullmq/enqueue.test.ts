@@ -4,8 +4,20 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { type MacroContextInput, MacroRun } from '../../src/index.js';
-import { calls, closeOpen, collect, connection, fleet, queueOnly, release, until } from './harness.js';
+import { MacroWorker } from '../../src/bullmq.js';
+import { type MacroContextInput, MacroOrchestrator, MacroRun } from '../../src/index.js';
+import {
+  agents,
+  calls,
+  closeOpen,
+  collect,
+  connection,
+  fleet,
+  macros,
+  queueOnly,
+  release,
+  until,
+} from './harness.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -193,5 +205,25 @@ describe.skipIf(connection === undefined)('a run enqueued with events: false', (
     await until(() => calls.includes('wait'));
     await queue.cancel(runId);
     expect(await queue.result(runId)).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
+  });
+});
+
+describe('new MacroWorker', () => {
+  it.each([
+    [{ lockDurationMs: 2 ** 31 + 5 }, 'lockDurationMs'],
+    [{ stalledIntervalMs: 0 }, 'stalledIntervalMs'],
+    [{ concurrency: Number.NaN }, 'concurrency'],
+    [{ name: 'a:b' }, 'name'],
+    [{ conection: {} }, 'Unknown option "conection" in MacroWorker options'],
+    [{ orchestrator: undefined }, 'orchestrator'],
+  ])('refuses %j with INVALID_OPTIONS naming it, before connecting', (extra, named) => {
+    const options = {
+      connection: connection as never,
+      orchestrator: new MacroOrchestrator({ agents, macros }),
+      ...extra,
+    };
+    expect(() => new MacroWorker(options as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining(named) }),
+    );
   });
 });

@@ -96,6 +96,16 @@ describe.skipIf(url === undefined)('PostgresMemory', () => {
     expect((await m.listRuns()).map((r) => r.runId).sort()).toEqual(['live', 'waiting']);
   });
 
+  it.each([[Number.NaN], ['x'], [null]])(
+    'refuses to prune before %j with INVALID_OPTIONS, deleting nothing',
+    async (endedBefore) => {
+      const m = memory();
+      await m.saveResult(result('done'));
+      await expect(m.prune({ endedBefore } as never)).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+      expect((await m.listRuns()).map((r) => r.runId)).toEqual(['done']);
+    },
+  );
+
   it('deletes a run with its checkpoints and audit trail', async () => {
     const m = memory();
     await m.beginRun(header('r1'));

@@ -145,6 +145,19 @@ describe('SqliteMemory', () => {
     expect((await memory.listRuns()).map((r) => r.runId)).toEqual(['live', 'new']);
   });
 
+  it.each([['x'], [Number.NaN], [undefined], [Number.POSITIVE_INFINITY]])(
+    'refuses to prune before %j with INVALID_OPTIONS, deleting nothing',
+    async (endedBefore) => {
+      const memory = sqlite();
+      await memory.saveResult({ ...result('old'), endedAt: 100 });
+      await expect(memory.prune({ endedBefore } as never)).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('endedBefore'),
+      });
+      expect((await memory.listRuns()).map((r) => r.runId)).toEqual(['old']);
+    },
+  );
+
   it('keeps a suspended run when pruning, however long ago it suspended', async () => {
     const memory = sqlite();
     await memory.saveResult({ ...result('waiting', 'suspended'), endedAt: 100 });
