@@ -5,7 +5,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MacroWorker } from '../../src/bullmq.js';
-import { type MacroContextInput, MacroOrchestrator, MacroRun } from '../../src/index.js';
+import {
+  defineAgent,
+  InMemoryMemory,
+  type MacroContextInput,
+  MacroOrchestrator,
+  MacroRun,
+} from '../../src/index.js';
+import type { SqliteMemory } from '../../src/sqlite.js';
 import {
   agents,
   calls,
@@ -16,7 +23,9 @@ import {
   macros,
   queueOnly,
   release,
+  sharedFile,
   until,
+  workerOn,
 } from './harness.js';
 
 afterEach(async () => {
@@ -196,6 +205,39 @@ describe.skipIf(connection === undefined)('a run enqueued with events: false', (
     await queue.enqueue('waits', { intent: 'go' }, { runId: 'quiet-later', events: false });
     await expect(events).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
     await queue.cancel('quiet-later');
+  });
+
+  it('is handed back on close({ handBack: true }) and resumed by another worker, which writes no event stream either', async () => {
+    const [first, second] = sharedFile('first', 'second') as [SqliteMemory, SqliteMemory];
+    calls.length = 0;
+    const { queue, name } = queueOnly();
+    const leaving = workerOn(name, first);
+    const runId = await queue.enqueue('two-steps', { intent: 'go' }, { events: false });
+    await until(() => calls.includes('wait'));
+    await leaving.close({ handBack: true });
+    workerOn(name, second);
+    await until(() => calls.length >= 3);
+    release();
+    expect(await queue.result(runId)).toMatchObject({ status: 'succeeded', output: 'go>a>wait' });
+    expect(calls).toEqual(['a', 'wait', 'wait']);
+    expect(await streamExists(name, runId)).toBe(false);
+  });
+
+  it('is resumed from its checkpoints when its job is redelivered, its worker writing no event stream', async () => {
+    const memory = new InMemoryMemory();
+    const waiting = defineAgent({ id: 'wait', invoke: () => new Promise<string>(() => {}) });
+    // A first worker's run, left in agent `wait` after stage `a` was checkpointed.
+    const first = new MacroOrchestrator({ agents: [...agents.slice(0, 2), waiting], macros, memory });
+    const runId = first.run('two-steps', { intent: 'go' }).runId;
+    await until(async () => (await memory.loadRun(runId))?.checkpoints.length === 1);
+    calls.length = 0;
+    const { queue } = fleet(new MacroOrchestrator({ agents, macros, memory }));
+    await queue.enqueue('two-steps', { intent: 'go' }, { runId, events: false });
+    await until(() => calls.includes('wait'));
+    release();
+    expect(await queue.result(runId)).toMatchObject({ status: 'succeeded', output: 'go>a>wait' });
+    expect(calls).toEqual(['wait']);
+    expect(await streamExists(queue.queue.name, runId)).toBe(false);
   });
 
   it('is cancelled on its worker from the producer', async () => {
