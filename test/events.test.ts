@@ -16,6 +16,7 @@ import {
   type StageDefinition,
   subMacro,
 } from '../src/index.js';
+import { Journal } from '../src/macro/journal.js';
 import { drive, flakyAgent, fnAgent, recordEvents, unmatched } from './support/index.js';
 
 beforeEach(() => {
@@ -229,6 +230,25 @@ describe('listeners', () => {
   const simple = [
     defineMacro({ name: 'main', description: 'd', stages: [agentStage('a', echo), agentStage('b', echo)] }),
   ];
+
+  it('are the only reason an event is built: a run followed only to its end emits run:end alone', async () => {
+    const emitted = vi.spyOn(Journal.prototype, 'emit');
+    const orchestrator = new MacroOrchestrator({ agents, macros: simple });
+    const run = orchestrator.run('main', { intent: 'go' });
+    run.on('run:end', () => {});
+    await drive(run);
+    expect(emitted.mock.calls.map(([event]) => event.type)).toEqual(['run:end']);
+  });
+
+  it('get a macro:end without an error key for a macro that succeeded', async () => {
+    const orchestrator = new MacroOrchestrator({ agents, macros: simple });
+    const run = orchestrator.run('main', { intent: 'go' });
+    const ends: MacroEvent[] = [];
+    run.on('macro:end', (event) => ends.push(event));
+    await drive(run);
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).not.toHaveProperty('error');
+  });
 
   it('keep running when another listener throws, and the throw is logged', async () => {
     const lines: string[] = [];
