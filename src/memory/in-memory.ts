@@ -2,6 +2,7 @@ import { MacroError } from '../errors.js';
 import { jsonCopy as copy, jsonSize } from '../internal/json.js';
 import { checkOptionKeys } from '../internal/options.js';
 import type { MacroResult } from '../model/result.js';
+import { listRunsOptions } from './call-arguments.js';
 import type {
   AuditRecord,
   Checkpoint,
@@ -224,13 +225,14 @@ export class InMemoryMemory implements MemoryAdapter {
     return [...(this.#audit.get(runId)?.records ?? [])];
   }
 
-  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
+  /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
+  async listRuns(options?: ListRunsOptions): Promise<RunSummary[]> {
     const out: RunSummary[] = [];
-    const limit = options.limit ?? 100;
+    const { macro, status, limit } = listRunsOptions('InMemoryMemory', options);
     for (const { summary, updatedAt } of [...this.#runs.values()].reverse()) {
       if (out.length >= limit) break;
-      if (options.macro !== undefined && summary.macro !== options.macro) continue;
-      if (options.status !== undefined && summary.status !== options.status) continue;
+      if (macro !== undefined && summary.macro !== macro) continue;
+      if (status !== undefined && summary.status !== status) continue;
       out.push({ ...summary, updatedAt }); // a copy: the caller's to change
     }
     return out;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
+import { claimStaleOptions, endedBefore, listRunsOptions } from './call-arguments.js';
 import { InFlight } from './in-flight.js';
 import { type ClaimStaleOptions, HeldLeases, leaseLost, runLeased } from './lease.js';
 import type {
@@ -25,7 +26,6 @@ import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './p
 import { auditColumns } from './postgres-rows.js';
 import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
-import { endedBefore } from './prune-options.js';
 import { checkpointJson, parseCheckpoint, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
 
@@ -213,8 +213,9 @@ export class PostgresMemory implements MemoryAdapter {
     }));
   }
 
-  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
-    const { macro, status, limit = 100 } = options;
+  /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
+  async listRuns(options?: ListRunsOptions): Promise<RunSummary[]> {
+    const { macro, status, limit } = listRunsOptions('PostgresMemory', options);
     const { rows } = await this.#query('listRuns', this.#sql.listRuns, [
       macro ?? null,
       status ?? null,
@@ -239,11 +240,13 @@ export class PostgresMemory implements MemoryAdapter {
     throw runLeased(runId, lease.lease_owner, lease.expires_at);
   }
 
+  /** @throws {MacroError} `INVALID_OPTIONS` for options it cannot use, before any claim. */
   async claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
+    const { macros, updatedBefore, limit } = claimStaleOptions('PostgresMemory', options);
     const { rows } = await this.#query('claimStale', this.#sql.claimStale, [
-      options.macros,
-      options.updatedBefore ?? null,
-      options.limit,
+      macros,
+      updatedBefore ?? null,
+      limit,
       this.owner,
       this.#leaseMs,
     ]);

@@ -10,6 +10,13 @@ import Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
 import { noop } from '../internal/noop.js';
 import type { MacroResult } from '../model/result.js';
+import {
+  type ClaimStaleFilter,
+  claimStaleOptions,
+  endedBefore,
+  type ListRunsFilter,
+  listRunsOptions,
+} from './call-arguments.js';
 import { type ClaimStaleOptions, HeldLeases, leaseLost } from './lease.js';
 import type {
   AuditRecord,
@@ -20,7 +27,6 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
-import { endedBefore } from './prune-options.js';
 import { TurnBatch } from './sqlite-batch.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import { LockQueue } from './sqlite-lock-queue.js';
@@ -69,7 +75,7 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #loadRun: (runId: string) => StoredRun | undefined;
   readonly #loadResult: (runId: string) => MacroResult | undefined;
   readonly #readAudit: (runId: string) => AuditRecord[];
-  readonly #listRuns: (options: ListRunsOptions) => RunSummary[];
+  readonly #listRuns: (filter: ListRunsFilter) => RunSummary[];
   /** Who holds the leases this adapter takes. */
   readonly owner: string;
   readonly #held: HeldLeases;
@@ -201,8 +207,9 @@ export class SqliteMemory implements MemoryAdapter {
     return this.#read('readAudit', this.#readAudit, runId);
   }
 
-  listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
-    return this.#read('listRuns', this.#listRuns, options);
+  /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
+  async listRuns(options?: ListRunsOptions): Promise<RunSummary[]> {
+    return this.#read('listRuns', this.#listRuns, listRunsOptions('SqliteMemory', options));
   }
 
   /**
@@ -220,12 +227,20 @@ export class SqliteMemory implements MemoryAdapter {
     if (token !== null) this.#held.hold(runId, token);
   };
 
-  /** Claims up to `limit` stale `running` runs, oldest first (see {@link MemoryAdapter.claimStale}). */
-  claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
-    return this.#write('claimStale', this.#claimStaleHeld, options, Date.now());
+  /**
+   * Claims up to `limit` stale `running` runs, oldest first (see {@link MemoryAdapter.claimStale}).
+   * @throws {MacroError} `INVALID_OPTIONS` for options it cannot use, before any claim.
+   */
+  async claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
+    return this.#write(
+      'claimStale',
+      this.#claimStaleHeld,
+      claimStaleOptions('SqliteMemory', options),
+      Date.now(),
+    );
   }
 
-  readonly #claimStaleHeld = (options: ClaimStaleOptions, now: number): RunSummary[] =>
+  readonly #claimStaleHeld = (options: ClaimStaleFilter, now: number): RunSummary[] =>
     this.#leases.claimStale(options, now).map(({ summary, token }) => {
       this.#held.hold(summary.runId, token);
       return summary;
@@ -254,14 +269,8 @@ export class SqliteMemory implements MemoryAdapter {
    * with its checkpoints and audit trail, in one transaction. Runs still `running`, and
    * `suspended` ones (waiting for a resume), are kept. Resolves to how many were deleted.
    */
-  prune(options: { endedBefore: number }): Promise<number> {
-    let before: number;
-    try {
-      before = endedBefore('SqliteMemory', options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#write('prune', this.#prune, before);
+  async prune(options: { endedBefore: number }): Promise<number> {
+    return this.#write('prune', this.#prune, endedBefore('SqliteMemory', options));
   }
 
   /**
