@@ -1,12 +1,14 @@
 /**
  * The checks of what callers pass to the memory adapters' own methods (`listRuns`,
- * `claimStale`, `prune`), shared by every built-in adapter so that they refuse the same
- * input with the same error, before any query. Each options object is read once, in a `try`: a revoked proxy or a throwing
+ * `claimStale`, `prune`, and the run id of `loadRun`, `deleteRun`…), shared by every
+ * built-in adapter so that they refuse the same input with the same error, before any
+ * query. Each options object is read once, in a `try`: a revoked proxy or a throwing
  * getter is `INVALID_OPTIONS` with its error as `cause`. Not on the per-stage write path.
  *
  * Unchecked, such values did harm in SQL: a time that is no finite number compares as
  * "before" every run (NaN in PostgreSQL, a string in SQLite: `prune` deleted every finished
- * run), a negative `LIMIT` is no limit in SQLite, and a `limit` of NaN claimed every stale run.
+ * run), a negative `LIMIT` is no limit in SQLite, a `limit` of NaN claimed every stale run,
+ * and a run id that is an array binds as its elements (`deleteRun(['r1'])` deleted `r1`).
  * @internal
  * @module
  */
@@ -81,6 +83,18 @@ export function claimStaleOptions(adapter: string, options: unknown): ClaimStale
 export function endedBefore(adapter: string, options: unknown): number {
   const where = `${adapter}.prune options`;
   return time(where, 'endedBefore', required(where, options, ['endedBefore']).endedBefore);
+}
+
+/**
+ * `runId`, the run id given to `<adapter>.<method>`, when it is a non-empty string.
+ * @throws {MacroError} `INVALID_OPTIONS` naming `<adapter>.<method>` otherwise.
+ */
+export function runIdOf(adapter: string, method: string, runId: unknown): string {
+  if (typeof runId === 'string' && runId !== '') return runId;
+  throw new MacroError(
+    'INVALID_OPTIONS',
+    `Invalid run id given to ${adapter}.${method}: expected a non-empty string, got ${got(runId)}`,
+  );
 }
 
 /** The `keys` of required options `options`, each read once. */

@@ -2,7 +2,7 @@ import { MacroError } from '../errors.js';
 import { jsonCopy as copy, jsonSize } from '../internal/json.js';
 import { checkOptionKeys } from '../internal/options.js';
 import type { MacroResult } from '../model/result.js';
-import { listRunsOptions } from './call-arguments.js';
+import { listRunsOptions, runIdOf } from './call-arguments.js';
 import type {
   AuditRecord,
   Checkpoint,
@@ -168,7 +168,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async loadRun(runId: string): Promise<StoredRun | undefined> {
-    const entry = this.#runs.get(runId);
+    const entry = this.#runs.get(runIdOf('InMemoryMemory', 'loadRun', runId));
     if (entry === undefined) return undefined;
     const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
       checkpoints: copyCheckpoints(entry.checkpoints),
@@ -213,7 +213,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async loadResult(runId: string): Promise<MacroResult | undefined> {
-    const result = this.#runs.get(runId)?.result;
+    const result = this.#runs.get(runIdOf('InMemoryMemory', 'loadResult', runId))?.result;
     return result === undefined ? undefined : copy(result);
   }
 
@@ -222,7 +222,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async readAudit(runId: string): Promise<AuditRecord[]> {
-    return [...(this.#audit.get(runId)?.records ?? [])];
+    return [...(this.#audit.get(runIdOf('InMemoryMemory', 'readAudit', runId))?.records ?? [])];
   }
 
   /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */

@@ -16,6 +16,7 @@ import {
   endedBefore,
   type ListRunsFilter,
   listRunsOptions,
+  runIdOf,
 } from './call-arguments.js';
 import { type ClaimStaleOptions, HeldLeases, leaseLost } from './lease.js';
 import type {
@@ -181,8 +182,8 @@ export class SqliteMemory implements MemoryAdapter {
     return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, bare, runId, checkpoint, audit);
   }
 
-  loadRun(runId: string): Promise<StoredRun | undefined> {
-    return this.#read('loadRun', this.#loadRun, runId);
+  async loadRun(runId: string): Promise<StoredRun | undefined> {
+    return this.#read('loadRun', this.#loadRun, runIdOf('SqliteMemory', 'loadRun', runId));
   }
 
   saveResult(result: MacroResult): Promise<void> {
@@ -195,16 +196,16 @@ export class SqliteMemory implements MemoryAdapter {
     return saving.then(() => this.#held.release(result.runId));
   }
 
-  loadResult(runId: string): Promise<MacroResult | undefined> {
-    return this.#read('loadResult', this.#loadResult, runId);
+  async loadResult(runId: string): Promise<MacroResult | undefined> {
+    return this.#read('loadResult', this.#loadResult, runIdOf('SqliteMemory', 'loadResult', runId));
   }
 
   appendAudit(records: readonly AuditRecord[]): Promise<void> {
     return this.#write('appendAudit', this.#appendAudit, records);
   }
 
-  readAudit(runId: string): Promise<AuditRecord[]> {
-    return this.#read('readAudit', this.#readAudit, runId);
+  async readAudit(runId: string): Promise<AuditRecord[]> {
+    return this.#read('readAudit', this.#readAudit, runIdOf('SqliteMemory', 'readAudit', runId));
   }
 
   /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
@@ -217,8 +218,8 @@ export class SqliteMemory implements MemoryAdapter {
    * free, expired, held by this adapter, or held by a process of this host that is gone.
    * @throws {MacroError} `RUN_LEASED` while another live owner holds it.
    */
-  claimRun(runId: string): Promise<void> {
-    return this.#write('claimRun', this.#claimHeld, runId, Date.now());
+  async claimRun(runId: string): Promise<void> {
+    return this.#write('claimRun', this.#claimHeld, runIdOf('SqliteMemory', 'claimRun', runId), Date.now());
   }
 
   /** Claims the run and holds its lease at once (a close() right after gives it back). */
@@ -260,8 +261,8 @@ export class SqliteMemory implements MemoryAdapter {
   }
 
   /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */
-  deleteRun(runId: string): Promise<boolean> {
-    return this.#write('deleteRun', this.#deleteRun, runId);
+  async deleteRun(runId: string): Promise<boolean> {
+    return this.#write('deleteRun', this.#deleteRun, runIdOf('SqliteMemory', 'deleteRun', runId));
   }
 
   /**

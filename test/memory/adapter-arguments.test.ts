@@ -237,3 +237,55 @@ describe('prune', () => {
     },
   );
 });
+
+/** Every adapter with run `5` finished and run `r1` running, its lease free (its owner closed). */
+async function withRuns(): Promise<{ name: string; memory: Any }[]> {
+  const out = [];
+  for (const store of stores()) {
+    const first = store.open('first');
+    await first.beginRun(header('r1'));
+    await first.saveResult(result('5'));
+    if (store.name !== 'InMemoryMemory') await (first as Leasing).close();
+    out.push({ name: store.name, memory: store.name === 'InMemoryMemory' ? first : store.open('second') });
+  }
+  return out;
+}
+
+const HOSTILE_RUN_IDS: [string, () => unknown, string][] = [
+  ['5', () => 5, 'got 5'],
+  ['undefined', () => undefined, 'got undefined'],
+  ['null', () => null, 'got null'],
+  ['""', () => '', 'got ""'],
+  ['{}', () => ({}), 'got object'],
+  ['["r1"]', () => ['r1'], 'got array'],
+  ['a revoked proxy', revoked, 'got revoked proxy'],
+];
+const RUN_METHODS = ['loadRun', 'loadResult', 'readAudit', 'deleteRun', 'claimRun'] as const;
+
+describe('run ids', () => {
+  describe.each(RUN_METHODS)('%s', (method) => {
+    it.each(HOSTILE_RUN_IDS)(
+      'refuses %s as the run id with the same INVALID_OPTIONS from every adapter, changing nothing',
+      async (_, runId, says) => {
+        const adapters = await withRuns();
+        const call = (m: Any) =>
+          (m as unknown as Record<string, ((id: unknown) => Promise<unknown>) | undefined>)[method]?.call(
+            m,
+            runId(),
+          );
+        expectSameRefusal(
+          await refusals(adapters, call),
+          `Invalid run id given to <adapter>.${method}: expected a non-empty string, ${says}`,
+        );
+        for (const { name, memory } of adapters) {
+          expect(await memory.loadResult('5')).toBeDefined();
+          expect((await memory.loadRun('r1'))?.header).toBeDefined();
+          if (name !== 'InMemoryMemory') {
+            const claimed = await (memory as Leasing).claimStale({ limit: 10, macros: ['write'] });
+            expect(claimed.map((r) => r.runId)).toEqual(['r1']);
+          }
+        }
+      },
+    );
+  });
+});
