@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { MacroError } from '../errors.js';
+import type { MacroError } from '../errors.js';
 import { noop } from '../internal/noop.js';
 import type { MacroResult } from '../model/result.js';
 import {
@@ -29,6 +29,7 @@ import type {
   StoredRun,
 } from './memory-adapter.js';
 import { TurnBatch } from './sqlite-batch.js';
+import { afterClose, cannotOpen, damaged, lockTimeout, openDatabase } from './sqlite-failure.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import { LockQueue } from './sqlite-lock-queue.js';
 import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
@@ -101,13 +102,14 @@ export class SqliteMemory implements MemoryAdapter {
    *
    * @param pathOrOptions the database file, or {@link SqliteMemoryOptions}.
    * @throws {MacroError} `INVALID_OPTIONS` for an unknown option or an invalid value, before
-   * anything is opened; `PERSISTENCE_FAILED` when another connection's lock outlasted
-   * `busyTimeoutMs` while setting up, or when the file's schema is newer than this code.
+   * anything is opened; `PERSISTENCE_FAILED` when the file cannot be opened or is no SQLite
+   * database (naming it), when another connection's lock outlasted `busyTimeoutMs` while
+   * setting up, or when the file's schema is newer than this code.
    */
   constructor(pathOrOptions?: string | SqliteMemoryOptions) {
     const options = parseOptions(pathOrOptions);
     this.#busyTimeoutMs = options.busyTimeoutMs;
-    const db = new Database(options.path);
+    const db = openDatabase(options.path);
     this.db = db;
     const opening = performance.now();
     try {
@@ -120,14 +122,14 @@ export class SqliteMemory implements MemoryAdapter {
       db.pragma('busy_timeout = 0');
     } catch (error) {
       db.close();
-      if (!isLockError(error)) throw error;
+      if (!isLockError(error)) throw cannotOpen(options.path, error);
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
     this.owner = options.owner;
     this.#locks = new LockQueue({
       busyTimeoutMs: options.busyTimeoutMs,
       isOpen: () => db.open,
-      afterClose: (operation, cause) => this.#afterClose(operation, cause),
+      afterClose: (operation, cause) => afterClose(operation, cause),
       lockTimeout: (operation, waited, cause) => this.#lockTimeout(operation, waited, cause),
     });
     this.#batch = new TurnBatch(db, (op, write, lock) => this.#locks.enqueue(op, write, lock));
@@ -305,12 +307,12 @@ export class SqliteMemory implements MemoryAdapter {
    * case costs a try/catch and a resolved promise.
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
-    if (!this.db.open) return Promise.reject(this.#afterClose(operation));
+    if (!this.db.open) return Promise.reject(afterClose(operation));
     if (this.#locks.idle) {
       try {
         return Promise.resolve(write(a, b as B, c as C));
       } catch (error) {
-        if (!isLockError(error)) return Promise.reject(error);
+        if (!isLockError(error)) return Promise.reject(damaged(this.db.name, operation, error));
         return this.#locks.enqueue(operation, () => write(a, b as B, c as C), error);
       }
     }
@@ -336,37 +338,26 @@ export class SqliteMemory implements MemoryAdapter {
 
   /** Runs a read at once; when it meets a lock, tries again as queued writes do. Reads never queue. */
   #read<A, T>(operation: string, read: (a: A) => T, a: A): Promise<T> {
-    if (!this.db.open) return Promise.reject(this.#afterClose(operation));
+    if (!this.db.open) return Promise.reject(afterClose(operation));
     try {
       return Promise.resolve(read(a));
     } catch (error) {
-      if (!isLockError(error)) return Promise.reject(error);
+      if (!isLockError(error)) return Promise.reject(damaged(this.db.name, operation, error));
       return this.#locks.retry(operation, () => read(a), performance.now(), error);
     }
   }
 
   /**
    * A write after close(): for a run whose lease this adapter had, `LEASE_LOST` (it gave
-   * the lease back on close, and the run stops); otherwise {@link #afterClose}.
+   * the lease back on close, and the run stops); otherwise {@link afterClose}.
    */
   #closed(runId: string, operation: string): Promise<never> {
     if (this.#held.token(runId) !== null) return Promise.reject(leaseLost(runId, operation, this.owner));
-    return Promise.reject(this.#afterClose(operation));
-  }
-
-  /** What any other call after close() rejects with, as `PostgresMemory` does. */
-  #afterClose(operation: string, cause?: unknown): MacroError {
-    const message = `SqliteMemory ${operation} after close(): the adapter is closed`;
-    return new MacroError('PERSISTENCE_FAILED', message, cause === undefined ? {} : { cause });
+    return Promise.reject(afterClose(operation));
   }
 
   #lockTimeout(operation: string, waitedMs: number, cause: unknown): MacroError {
-    return new MacroError(
-      'PERSISTENCE_FAILED',
-      `SqliteMemory ${operation} on ${this.db.name} gave up: another connection held the database lock ` +
-        `(waited ${Math.round(waitedMs)} ms, busyTimeoutMs ${this.#busyTimeoutMs}): ${(cause as Error).message}`,
-      { cause, retryable: true },
-    );
+    return lockTimeout(this.db.name, this.#busyTimeoutMs, operation, waitedMs, cause);
   }
 }
 
