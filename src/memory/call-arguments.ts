@@ -1,6 +1,6 @@
 /**
- * The checks of what callers pass to the memory adapters' own methods (`listRuns`,
- * `claimStale`, `prune`, and the run id of `loadRun`, `deleteRun`…), shared by every
+ * The checks of what callers pass to the memory adapters (their constructors' options, and
+ * `listRuns`, `claimStale`, `prune`, and the run id of `loadRun`, `deleteRun`…), shared by every
  * built-in adapter so that they refuse the same input with the same error, before any
  * query. Each options object is read once, in a `try`: a revoked proxy or a throwing
  * getter is `INVALID_OPTIONS` with its error as `cause`. Not on the per-stage write path.
@@ -95,6 +95,20 @@ export function runIdOf(adapter: string, method: string, runId: unknown): string
     'INVALID_OPTIONS',
     `Invalid run id given to ${adapter}.${method}: expected a non-empty string, got ${got(runId)}`,
   );
+}
+
+/**
+ * A plain copy of `options` (`{}` for `undefined`), checked for unknown keys and each known
+ * key read once: what a constructor checks and uses, so a getter runs once, here, in a `try`.
+ * @throws {MacroError} `INVALID_OPTIONS` naming `where`, the error as `cause` when reading threw.
+ */
+export function readOptions<T extends object>(
+  where: string,
+  options: T | undefined,
+  keys: readonly (keyof T & string)[],
+): Partial<T> {
+  checkOptionKeys(where, options, keys);
+  return options === undefined ? {} : (read(where, options, keys) as Partial<T>);
 }
 
 /** The `keys` of required options `options`, each read once. */

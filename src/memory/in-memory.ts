@@ -1,8 +1,7 @@
 import { MacroError } from '../errors.js';
 import { jsonCopy as copy, jsonSize } from '../internal/json.js';
-import { checkOptionKeys } from '../internal/options.js';
 import type { MacroResult } from '../model/result.js';
-import { listRunsOptions, runIdOf } from './call-arguments.js';
+import { listRunsOptions, readOptions, runIdOf } from './call-arguments.js';
 import type {
   AuditRecord,
   Checkpoint,
@@ -111,9 +110,9 @@ export class InMemoryMemory implements MemoryAdapter {
   #oversized: Entry | undefined;
 
   constructor(options: InMemoryMemoryOptions = {}) {
-    checkOptionKeys('InMemoryMemory options', options, OPTIONS);
-    this.#maxRuns = bound('maxRuns', options.maxRuns, 1000);
-    this.#maxBytes = bound('maxBytes', options.maxBytes, 64 * 1024 * 1024);
+    const { maxRuns, maxBytes } = readOptions('InMemoryMemory options', options, OPTIONS);
+    this.#maxRuns = bound('maxRuns', maxRuns, 1000);
+    this.#maxBytes = bound('maxBytes', maxBytes, 64 * 1024 * 1024);
   }
 
   /** How many runs are held, and the estimated size of the finished ones (see the class). */

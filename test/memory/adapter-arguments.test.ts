@@ -110,6 +110,31 @@ function expectSameRefusal(refused: { code: unknown; message: string }[], says: 
   }
 }
 
+describe('constructor options', () => {
+  it.each([
+    ['InMemoryMemory', 'maxRuns', (o: object) => new InMemoryMemory(o as never)],
+    ['SqliteMemory', 'path', (o: object) => new SqliteMemory(o as never)],
+    ['SqliteMemory', 'owner', (o: object) => new SqliteMemory(o as never)],
+    ['PostgresMemory', 'schema', (o: object) => new PostgresMemory(o as never)],
+    ['PostgresMemory', 'leaseMs', (o: object) => new PostgresMemory(o as never)],
+  ])(
+    '%s refuses options whose %s getter throws with INVALID_OPTIONS, its error the cause',
+    (name, key, make) => {
+      let caught: unknown;
+      try {
+        kept(make(throwing(key)) as Any);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({
+        code: 'INVALID_OPTIONS',
+        message: `Cannot read ${name} options`,
+        cause: boom,
+      });
+    },
+  );
+});
+
 const LIMITS = 'expected an integer from 0 to 9007199254740991';
 
 const HOSTILE_LIST_OPTIONS: [string, () => unknown, string][] = [

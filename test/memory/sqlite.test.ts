@@ -286,6 +286,15 @@ describe('SqliteMemory options', () => {
   ])('rejects %s with INVALID_OPTIONS', (_, options) => {
     expect(openError(() => sqlite(options as SqliteMemoryOptions))?.code).toBe('INVALID_OPTIONS');
   });
+
+  it('rejects a path with a NUL character with INVALID_OPTIONS, opening no file at the part before it', () => {
+    const file = join(dir, 'runs.db');
+    expect(openError(() => sqlite(`${file}\0.bak`))).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('Invalid option "path" in SqliteMemory options'),
+    });
+    expect(existsSync(file)).toBe(false);
+  });
 });
 
 describe('SqliteMemory closed while a write waits for the lock', () => {
