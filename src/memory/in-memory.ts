@@ -1,7 +1,7 @@
 import { MacroError } from '../errors.js';
 import { jsonCopy as copy, jsonSize } from '../internal/json.js';
-import { checkOptionKeys } from '../internal/options.js';
 import type { MacroResult } from '../model/result.js';
+import { listRunsOptions, readOptions, runIdOf } from './call-arguments.js';
 import type {
   AuditRecord,
   Checkpoint,
@@ -110,9 +110,9 @@ export class InMemoryMemory implements MemoryAdapter {
   #oversized: Entry | undefined;
 
   constructor(options: InMemoryMemoryOptions = {}) {
-    checkOptionKeys('InMemoryMemory options', options, OPTIONS);
-    this.#maxRuns = bound('maxRuns', options.maxRuns, 1000);
-    this.#maxBytes = bound('maxBytes', options.maxBytes, 64 * 1024 * 1024);
+    const { maxRuns, maxBytes } = readOptions('InMemoryMemory options', options, OPTIONS);
+    this.#maxRuns = bound('maxRuns', maxRuns, 1000);
+    this.#maxBytes = bound('maxBytes', maxBytes, 64 * 1024 * 1024);
   }
 
   /** How many runs are held, and the estimated size of the finished ones (see the class). */
@@ -167,7 +167,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async loadRun(runId: string): Promise<StoredRun | undefined> {
-    const entry = this.#runs.get(runId);
+    const entry = this.#runs.get(runIdOf('InMemoryMemory', 'loadRun', runId));
     if (entry === undefined) return undefined;
     const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
       checkpoints: copyCheckpoints(entry.checkpoints),
@@ -212,7 +212,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async loadResult(runId: string): Promise<MacroResult | undefined> {
-    const result = this.#runs.get(runId)?.result;
+    const result = this.#runs.get(runIdOf('InMemoryMemory', 'loadResult', runId))?.result;
     return result === undefined ? undefined : copy(result);
   }
 
@@ -221,16 +221,17 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async readAudit(runId: string): Promise<AuditRecord[]> {
-    return [...(this.#audit.get(runId)?.records ?? [])];
+    return [...(this.#audit.get(runIdOf('InMemoryMemory', 'readAudit', runId))?.records ?? [])];
   }
 
-  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
+  /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
+  async listRuns(options?: ListRunsOptions): Promise<RunSummary[]> {
     const out: RunSummary[] = [];
-    const limit = options.limit ?? 100;
+    const { macro, status, limit } = listRunsOptions('InMemoryMemory', options);
     for (const { summary, updatedAt } of [...this.#runs.values()].reverse()) {
       if (out.length >= limit) break;
-      if (options.macro !== undefined && summary.macro !== options.macro) continue;
-      if (options.status !== undefined && summary.status !== options.status) continue;
+      if (macro !== undefined && summary.macro !== macro) continue;
+      if (status !== undefined && summary.status !== status) continue;
       out.push({ ...summary, updatedAt }); // a copy: the caller's to change
     }
     return out;

@@ -29,11 +29,11 @@ export interface LeaseOptions {
 
 /** Options of {@link MemoryAdapter.claimStale}. */
 export interface ClaimStaleOptions {
-  /** At most this many runs. */
+  /** At most this many runs (an integer from 0 to 2^53 - 1). */
   readonly limit: number;
   /** Only runs of these macros: the ones the claiming orchestrator can run. */
   readonly macros: readonly string[];
-  /** Only runs whose last write (`updatedAt`, the orchestrator's clock) is at or before this. */
+  /** Only runs whose last write (`updatedAt`, the orchestrator's clock) is at or before this (finite). */
   readonly updatedBefore?: number;
 }
 

@@ -46,7 +46,7 @@ export interface ListRunsOptions {
   readonly macro?: string;
   /** `running` lists runs without a result: in flight, or interrupted by a crash. */
   readonly status?: RunState;
-  /** Most recently started first; at most this many. @default 100 */
+  /** Most recently started first; at most this many (an integer from 0 to 2^53 - 1). @default 100 */
   readonly limit?: number;
 }
 
@@ -127,7 +127,11 @@ export interface MemoryAdapter {
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
   /** The run's audit records in the order they were appended. */
   readAudit(runId: string): Promise<AuditRecord[]>;
-  /** Runs, most recently begun first, filtered by macro and status, at most `limit`. */
+  /**
+   * Runs, most recently begun first, filtered by macro and status, at most `limit`. The
+   * built-in adapters reject options they cannot use (an unknown key or status, a `limit`
+   * that is no integer ≥ 0) with `INVALID_OPTIONS`.
+   */
   listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
   /**
    * Optional, for adapters that several processes share: takes the lease of a `running`

@@ -5,7 +5,8 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/options.js';
+import { readOptions } from './call-arguments.js';
 import { type LeaseOptions, leaseSettings } from './lease.js';
 
 /** What a query resolves to: the rows, and how many rows a write touched. */
@@ -96,8 +97,8 @@ export interface PostgresSettings {
 /** Checks the constructor's argument: unknown keys and invalid values throw `INVALID_OPTIONS`. */
 export function parseOptions(options: PostgresMemoryOptions | undefined): PostgresSettings {
   const what = 'PostgresMemory options';
-  checkOptionKeys(what, options, OPTION_KEYS);
-  const { pool, connectionString, schema = 'macro_orchestrator', prepare = true } = options ?? {};
+  const read = readOptions(what, options, OPTION_KEYS);
+  const { pool, connectionString, schema = 'macro_orchestrator', prepare = true } = read;
   if (pool !== undefined && connectionString !== undefined) {
     throw invalid('Give PostgresMemory either "pool" or "connectionString", not both');
   }
@@ -119,7 +120,7 @@ export function parseOptions(options: PostgresMemoryOptions | undefined): Postgr
   if (typeof prepare !== 'boolean') {
     throw invalid(`Invalid option "prepare" in ${what}: expected true or false, got ${kindOf(prepare)}`);
   }
-  return { pool, connectionString, schema: `"${schema}"`, prepare, ...leaseSettings(what, options ?? {}) };
+  return { pool, connectionString, schema: `"${schema}"`, prepare, ...leaseSettings(what, read) };
 }
 
 /** Whether `pool` has the methods the adapter calls; a revoked proxy has none. */

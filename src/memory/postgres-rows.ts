@@ -1,10 +1,11 @@
 /**
  * Rows of {@link PostgresMemory}'s statements: the audit records as the column arrays its
- * writes unnest.
+ * writes unnest, and what its reads return as stored runs and audit records.
  * @internal
  * @module
  */
-import type { AuditRecord } from './memory-adapter.js';
+import type { AuditRecord, RunHeader, StoredRun } from './memory-adapter.js';
+import { parseCheckpoint, parseResult } from './stored-json.js';
 
 /** The audit records as the six column arrays the statements unnest. */
 export function auditColumns(records: readonly AuditRecord[]): unknown[][] {
@@ -27,4 +28,37 @@ export function auditColumns(records: readonly AuditRecord[]): unknown[][] {
     (columns[5] as unknown[])[i] = JSON.stringify(r.data);
   }
   return columns;
+}
+
+/** A row of the `loadRun` statement. */
+export interface StoredRunRow {
+  readonly header: string | null;
+  readonly result: string | null;
+  readonly checkpoints: string[];
+}
+
+/** The run a `loadRun` row holds; `undefined` for none. */
+export function storedRun(row: StoredRunRow | undefined): StoredRun | undefined {
+  if (row === undefined) return undefined;
+  const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
+    checkpoints: row.checkpoints.map(parseCheckpoint),
+  };
+  if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
+  if (row.result !== null) stored.result = parseResult(row.result);
+  return stored;
+}
+
+/** A row of the `readAudit` statement. */
+export type AuditRow = Omit<AuditRecord, 'data' | 'runId'> & { run_id: string; data: string };
+
+/** The audit record a `readAudit` row holds. */
+export function auditRecord(r: AuditRow): AuditRecord {
+  return {
+    runId: r.run_id,
+    seq: r.seq,
+    at: r.at,
+    kind: r.kind,
+    path: r.path,
+    data: JSON.parse(r.data) as AuditRecord['data'],
+  };
 }

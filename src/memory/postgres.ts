@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
+import { claimStaleOptions, endedBefore, listRunsOptions, runIdOf } from './call-arguments.js';
 import { InFlight } from './in-flight.js';
 import { type ClaimStaleOptions, HeldLeases, leaseLost, runLeased } from './lease.js';
 import type {
@@ -22,11 +23,10 @@ import type {
 } from './memory-adapter.js';
 import { postgresFailure } from './postgres-failure.js';
 import { type PostgresMemoryOptions, type PostgresPool, parseOptions } from './postgres-options.js';
-import { auditColumns } from './postgres-rows.js';
+import { type AuditRow, auditColumns, auditRecord, type StoredRunRow, storedRun } from './postgres-rows.js';
 import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
-import { endedBefore } from './prune-options.js';
-import { checkpointJson, parseCheckpoint, parseResult, resultJson } from './stored-json.js';
+import { checkpointJson, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
 
 /**
@@ -182,39 +182,27 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async loadRun(runId: string): Promise<StoredRun | undefined> {
-    const { rows } = await this.#query('loadRun', this.#sql.loadRun, [runId]);
-    const row = rows[0] as
-      | { header: string | null; result: string | null; checkpoints: string[] }
-      | undefined;
-    if (row === undefined) return undefined;
-    const stored: { -readonly [K in keyof StoredRun]: StoredRun[K] } = {
-      checkpoints: row.checkpoints.map(parseCheckpoint),
-    };
-    if (row.header !== null) stored.header = JSON.parse(row.header) as RunHeader;
-    if (row.result !== null) stored.result = parseResult(row.result);
-    return stored;
+    const id = runIdOf('PostgresMemory', 'loadRun', runId);
+    const { rows } = await this.#query('loadRun', this.#sql.loadRun, [id]);
+    return storedRun(rows[0] as StoredRunRow | undefined);
   }
 
   async loadResult(runId: string): Promise<MacroResult | undefined> {
-    const { rows } = await this.#query('loadResult', this.#sql.loadResult, [runId]);
+    const id = runIdOf('PostgresMemory', 'loadResult', runId);
+    const { rows } = await this.#query('loadResult', this.#sql.loadResult, [id]);
     const json = (rows[0] as { result: string | null } | undefined)?.result;
     return json === undefined || json === null ? undefined : parseResult(json);
   }
 
   async readAudit(runId: string): Promise<AuditRecord[]> {
-    const { rows } = await this.#query('readAudit', this.#sql.readAudit, [runId]);
-    return (rows as (Omit<AuditRecord, 'data' | 'runId'> & { run_id: string; data: string })[]).map((r) => ({
-      runId: r.run_id,
-      seq: r.seq,
-      at: r.at,
-      kind: r.kind,
-      path: r.path,
-      data: JSON.parse(r.data) as AuditRecord['data'],
-    }));
+    const id = runIdOf('PostgresMemory', 'readAudit', runId);
+    const { rows } = await this.#query('readAudit', this.#sql.readAudit, [id]);
+    return (rows as AuditRow[]).map(auditRecord);
   }
 
-  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
-    const { macro, status, limit = 100 } = options;
+  /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
+  async listRuns(options?: ListRunsOptions): Promise<RunSummary[]> {
+    const { macro, status, limit } = listRunsOptions('PostgresMemory', options);
     const { rows } = await this.#query('listRuns', this.#sql.listRuns, [
       macro ?? null,
       status ?? null,
@@ -224,6 +212,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async claimRun(runId: string): Promise<void> {
+    runIdOf('PostgresMemory', 'claimRun', runId);
     const { rows } = await this.#query('claimRun', this.#sql.claimRun, [
       runId,
       this.owner,
@@ -239,11 +228,13 @@ export class PostgresMemory implements MemoryAdapter {
     throw runLeased(runId, lease.lease_owner, lease.expires_at);
   }
 
+  /** @throws {MacroError} `INVALID_OPTIONS` for options it cannot use, before any claim. */
   async claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
+    const { macros, updatedBefore, limit } = claimStaleOptions('PostgresMemory', options);
     const { rows } = await this.#query('claimStale', this.#sql.claimStale, [
-      options.macros,
-      options.updatedBefore ?? null,
-      options.limit,
+      macros,
+      updatedBefore ?? null,
+      limit,
       this.owner,
       this.#leaseMs,
     ]);
@@ -264,7 +255,8 @@ export class PostgresMemory implements MemoryAdapter {
 
   /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */
   async deleteRun(runId: string): Promise<boolean> {
-    const { rowCount } = await this.#query('deleteRun', this.#sql.deleteRun, [runId]);
+    const id = runIdOf('PostgresMemory', 'deleteRun', runId);
+    const { rowCount } = await this.#query('deleteRun', this.#sql.deleteRun, [id]);
     this.#leases.release(runId);
     return (rowCount ?? 0) > 0;
   }

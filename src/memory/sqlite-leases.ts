@@ -10,7 +10,8 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
-import { type ClaimStaleOptions, leaseLost, runLeased } from './lease.js';
+import type { ClaimStaleFilter } from './call-arguments.js';
+import { leaseLost, runLeased } from './lease.js';
 import type { RunState, RunSummary } from './memory-adapter.js';
 import { toSummary } from './summary-row.js';
 
@@ -83,7 +84,7 @@ export interface SqliteLeases {
   begun(row: LeaseRow | undefined, now: number): readonly [string, number, string, number, number];
   /** The new token, or `null` for a run with nothing to hold (unknown, finished, never begun). */
   claimRun(runId: string, now: number): number | null;
-  claimStale(options: ClaimStaleOptions, now: number): { summary: RunSummary; token: number }[];
+  claimStale(options: ClaimStaleFilter, now: number): { summary: RunSummary; token: number }[];
   /** The runs whose leases were renewed. */
   renew(held: ReadonlyMap<string, number>, now: number): string[];
   release(held: ReadonlyMap<string, number>): void;
@@ -152,7 +153,7 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
       if (!claimable(r, runId, now)) throw runLeased(runId, r.lease_owner, r.lease_expires_at);
       return takeLease(runId, now);
     }).immediate,
-    claimStale: db.transaction((options: ClaimStaleOptions, now: number) => {
+    claimStale: db.transaction((options: ClaimStaleFilter, now: number) => {
       const claimed: { summary: RunSummary; token: number }[] = [];
       const before = options.updatedBefore ?? Number.MAX_VALUE;
       for (const r of stale.all(JSON.stringify(options.macros), before)) {

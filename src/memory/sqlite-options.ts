@@ -4,7 +4,8 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/options.js';
+import { readOptions } from './call-arguments.js';
 import { type LeaseOptions, leaseSettings } from './lease.js';
 
 /**
@@ -60,11 +61,12 @@ export function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undef
   owner: string;
   leaseMs: number;
 } {
-  const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
-  checkOptionKeys('SqliteMemory options', options, OPTION_KEYS);
-  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000, walThread = true } = options ?? {};
-  if (typeof path !== 'string' || path === '') {
-    throw invalidOption('path', 'a non-empty string', path);
+  const given = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
+  const options = readOptions('SqliteMemory options', given, OPTION_KEYS);
+  const { path = ':memory:', synchronous = 'normal', busyTimeoutMs = 5000, walThread = true } = options;
+  // better-sqlite3 cuts a path at its first NUL: "a\0b" opened the file "a".
+  if (typeof path !== 'string' || path === '' || path.includes('\0')) {
+    throw invalidOption('path', 'a non-empty string without NUL characters', path);
   }
   if (synchronous !== 'normal' && synchronous !== 'full') {
     throw invalidOption('synchronous', '"normal" or "full"', synchronous);
@@ -78,7 +80,7 @@ export function parseOptions(pathOrOptions: string | SqliteMemoryOptions | undef
     synchronous,
     busyTimeoutMs,
     walThread,
-    ...leaseSettings('SqliteMemory options', options ?? {}),
+    ...leaseSettings('SqliteMemory options', options),
   };
 }
 

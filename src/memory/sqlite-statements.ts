@@ -6,14 +6,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { MacroResult } from '../model/result.js';
-import type {
-  AuditRecord,
-  Checkpoint,
-  ListRunsOptions,
-  RunHeader,
-  RunSummary,
-  StoredRun,
-} from './memory-adapter.js';
+import type { ListRunsFilter } from './call-arguments.js';
+import type { AuditRecord, Checkpoint, RunHeader, RunSummary, StoredRun } from './memory-adapter.js';
 import type { SqliteLeases } from './sqlite-leases.js';
 import { checkpointJson, parseCheckpoint, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
@@ -55,7 +49,7 @@ export interface SqliteOperations {
   readonly loadRun: (runId: string) => StoredRun | undefined;
   readonly loadResult: (runId: string) => MacroResult | undefined;
   readonly readAudit: (runId: string) => AuditRecord[];
-  readonly listRuns: (options: ListRunsOptions) => RunSummary[];
+  readonly listRuns: (filter: ListRunsFilter) => RunSummary[];
   /**
    * `beginRun`, `saveCheckpoint` and `saveResult` without a transaction of their own, for a
    * batch's transaction: a savepoint each cost 2.5–6 µs a write (two statements).
@@ -206,9 +200,7 @@ export function sqliteOperations(
       path: row.path,
       data: JSON.parse(row.data) as AuditRecord['data'],
     }));
-  const listRuns: SqliteOperations['listRuns'] = (options) => {
-    const limit = options.limit ?? 100;
-    const { macro, status } = options;
+  const listRuns: SqliteOperations['listRuns'] = ({ macro, status, limit }) => {
     const rows =
       macro === undefined
         ? status === undefined

@@ -7,9 +7,17 @@
  */
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { MacroError } from '../errors.js';
+import type { MacroError } from '../errors.js';
 import { noop } from '../internal/noop.js';
 import type { MacroResult } from '../model/result.js';
+import {
+  type ClaimStaleFilter,
+  claimStaleOptions,
+  endedBefore,
+  type ListRunsFilter,
+  listRunsOptions,
+  runIdOf,
+} from './call-arguments.js';
 import { type ClaimStaleOptions, HeldLeases, leaseLost } from './lease.js';
 import type {
   AuditRecord,
@@ -20,8 +28,8 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
-import { endedBefore } from './prune-options.js';
 import { TurnBatch } from './sqlite-batch.js';
+import { afterClose, cannotOpen, damaged, lockTimeout, openDatabase } from './sqlite-failure.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import { LockQueue } from './sqlite-lock-queue.js';
 import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
@@ -69,7 +77,7 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #loadRun: (runId: string) => StoredRun | undefined;
   readonly #loadResult: (runId: string) => MacroResult | undefined;
   readonly #readAudit: (runId: string) => AuditRecord[];
-  readonly #listRuns: (options: ListRunsOptions) => RunSummary[];
+  readonly #listRuns: (filter: ListRunsFilter) => RunSummary[];
   /** Who holds the leases this adapter takes. */
   readonly owner: string;
   readonly #held: HeldLeases;
@@ -94,13 +102,14 @@ export class SqliteMemory implements MemoryAdapter {
    *
    * @param pathOrOptions the database file, or {@link SqliteMemoryOptions}.
    * @throws {MacroError} `INVALID_OPTIONS` for an unknown option or an invalid value, before
-   * anything is opened; `PERSISTENCE_FAILED` when another connection's lock outlasted
-   * `busyTimeoutMs` while setting up, or when the file's schema is newer than this code.
+   * anything is opened; `PERSISTENCE_FAILED` when the file cannot be opened or is no SQLite
+   * database (naming it), when another connection's lock outlasted `busyTimeoutMs` while
+   * setting up, or when the file's schema is newer than this code.
    */
   constructor(pathOrOptions?: string | SqliteMemoryOptions) {
     const options = parseOptions(pathOrOptions);
     this.#busyTimeoutMs = options.busyTimeoutMs;
-    const db = new Database(options.path);
+    const db = openDatabase(options.path);
     this.db = db;
     const opening = performance.now();
     try {
@@ -113,14 +122,14 @@ export class SqliteMemory implements MemoryAdapter {
       db.pragma('busy_timeout = 0');
     } catch (error) {
       db.close();
-      if (!isLockError(error)) throw error;
+      if (!isLockError(error)) throw cannotOpen(options.path, error);
       throw this.#lockTimeout('open', performance.now() - opening, error);
     }
     this.owner = options.owner;
     this.#locks = new LockQueue({
       busyTimeoutMs: options.busyTimeoutMs,
       isOpen: () => db.open,
-      afterClose: (operation, cause) => this.#afterClose(operation, cause),
+      afterClose: (operation, cause) => afterClose(operation, cause),
       lockTimeout: (operation, waited, cause) => this.#lockTimeout(operation, waited, cause),
     });
     this.#batch = new TurnBatch(db, (op, write, lock) => this.#locks.enqueue(op, write, lock));
@@ -175,8 +184,8 @@ export class SqliteMemory implements MemoryAdapter {
     return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, bare, runId, checkpoint, audit);
   }
 
-  loadRun(runId: string): Promise<StoredRun | undefined> {
-    return this.#read('loadRun', this.#loadRun, runId);
+  async loadRun(runId: string): Promise<StoredRun | undefined> {
+    return this.#read('loadRun', this.#loadRun, runIdOf('SqliteMemory', 'loadRun', runId));
   }
 
   saveResult(result: MacroResult): Promise<void> {
@@ -189,20 +198,21 @@ export class SqliteMemory implements MemoryAdapter {
     return saving.then(() => this.#held.release(result.runId));
   }
 
-  loadResult(runId: string): Promise<MacroResult | undefined> {
-    return this.#read('loadResult', this.#loadResult, runId);
+  async loadResult(runId: string): Promise<MacroResult | undefined> {
+    return this.#read('loadResult', this.#loadResult, runIdOf('SqliteMemory', 'loadResult', runId));
   }
 
   appendAudit(records: readonly AuditRecord[]): Promise<void> {
     return this.#write('appendAudit', this.#appendAudit, records);
   }
 
-  readAudit(runId: string): Promise<AuditRecord[]> {
-    return this.#read('readAudit', this.#readAudit, runId);
+  async readAudit(runId: string): Promise<AuditRecord[]> {
+    return this.#read('readAudit', this.#readAudit, runIdOf('SqliteMemory', 'readAudit', runId));
   }
 
-  listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
-    return this.#read('listRuns', this.#listRuns, options);
+  /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
+  async listRuns(options?: ListRunsOptions): Promise<RunSummary[]> {
+    return this.#read('listRuns', this.#listRuns, listRunsOptions('SqliteMemory', options));
   }
 
   /**
@@ -210,8 +220,8 @@ export class SqliteMemory implements MemoryAdapter {
    * free, expired, held by this adapter, or held by a process of this host that is gone.
    * @throws {MacroError} `RUN_LEASED` while another live owner holds it.
    */
-  claimRun(runId: string): Promise<void> {
-    return this.#write('claimRun', this.#claimHeld, runId, Date.now());
+  async claimRun(runId: string): Promise<void> {
+    return this.#write('claimRun', this.#claimHeld, runIdOf('SqliteMemory', 'claimRun', runId), Date.now());
   }
 
   /** Claims the run and holds its lease at once (a close() right after gives it back). */
@@ -220,12 +230,20 @@ export class SqliteMemory implements MemoryAdapter {
     if (token !== null) this.#held.hold(runId, token);
   };
 
-  /** Claims up to `limit` stale `running` runs, oldest first (see {@link MemoryAdapter.claimStale}). */
-  claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
-    return this.#write('claimStale', this.#claimStaleHeld, options, Date.now());
+  /**
+   * Claims up to `limit` stale `running` runs, oldest first (see {@link MemoryAdapter.claimStale}).
+   * @throws {MacroError} `INVALID_OPTIONS` for options it cannot use, before any claim.
+   */
+  async claimStale(options: ClaimStaleOptions): Promise<RunSummary[]> {
+    return this.#write(
+      'claimStale',
+      this.#claimStaleHeld,
+      claimStaleOptions('SqliteMemory', options),
+      Date.now(),
+    );
   }
 
-  readonly #claimStaleHeld = (options: ClaimStaleOptions, now: number): RunSummary[] =>
+  readonly #claimStaleHeld = (options: ClaimStaleFilter, now: number): RunSummary[] =>
     this.#leases.claimStale(options, now).map(({ summary, token }) => {
       this.#held.hold(summary.runId, token);
       return summary;
@@ -245,8 +263,8 @@ export class SqliteMemory implements MemoryAdapter {
   }
 
   /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */
-  deleteRun(runId: string): Promise<boolean> {
-    return this.#write('deleteRun', this.#deleteRun, runId);
+  async deleteRun(runId: string): Promise<boolean> {
+    return this.#write('deleteRun', this.#deleteRun, runIdOf('SqliteMemory', 'deleteRun', runId));
   }
 
   /**
@@ -254,14 +272,8 @@ export class SqliteMemory implements MemoryAdapter {
    * with its checkpoints and audit trail, in one transaction. Runs still `running`, and
    * `suspended` ones (waiting for a resume), are kept. Resolves to how many were deleted.
    */
-  prune(options: { endedBefore: number }): Promise<number> {
-    let before: number;
-    try {
-      before = endedBefore('SqliteMemory', options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#write('prune', this.#prune, before);
+  async prune(options: { endedBefore: number }): Promise<number> {
+    return this.#write('prune', this.#prune, endedBefore('SqliteMemory', options));
   }
 
   /**
@@ -295,12 +307,12 @@ export class SqliteMemory implements MemoryAdapter {
    * case costs a try/catch and a resolved promise.
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
-    if (!this.db.open) return Promise.reject(this.#afterClose(operation));
+    if (!this.db.open) return Promise.reject(afterClose(operation));
     if (this.#locks.idle) {
       try {
         return Promise.resolve(write(a, b as B, c as C));
       } catch (error) {
-        if (!isLockError(error)) return Promise.reject(error);
+        if (!isLockError(error)) return Promise.reject(damaged(this.db.name, operation, error));
         return this.#locks.enqueue(operation, () => write(a, b as B, c as C), error);
       }
     }
@@ -326,37 +338,26 @@ export class SqliteMemory implements MemoryAdapter {
 
   /** Runs a read at once; when it meets a lock, tries again as queued writes do. Reads never queue. */
   #read<A, T>(operation: string, read: (a: A) => T, a: A): Promise<T> {
-    if (!this.db.open) return Promise.reject(this.#afterClose(operation));
+    if (!this.db.open) return Promise.reject(afterClose(operation));
     try {
       return Promise.resolve(read(a));
     } catch (error) {
-      if (!isLockError(error)) return Promise.reject(error);
+      if (!isLockError(error)) return Promise.reject(damaged(this.db.name, operation, error));
       return this.#locks.retry(operation, () => read(a), performance.now(), error);
     }
   }
 
   /**
    * A write after close(): for a run whose lease this adapter had, `LEASE_LOST` (it gave
-   * the lease back on close, and the run stops); otherwise {@link #afterClose}.
+   * the lease back on close, and the run stops); otherwise {@link afterClose}.
    */
   #closed(runId: string, operation: string): Promise<never> {
     if (this.#held.token(runId) !== null) return Promise.reject(leaseLost(runId, operation, this.owner));
-    return Promise.reject(this.#afterClose(operation));
-  }
-
-  /** What any other call after close() rejects with, as `PostgresMemory` does. */
-  #afterClose(operation: string, cause?: unknown): MacroError {
-    const message = `SqliteMemory ${operation} after close(): the adapter is closed`;
-    return new MacroError('PERSISTENCE_FAILED', message, cause === undefined ? {} : { cause });
+    return Promise.reject(afterClose(operation));
   }
 
   #lockTimeout(operation: string, waitedMs: number, cause: unknown): MacroError {
-    return new MacroError(
-      'PERSISTENCE_FAILED',
-      `SqliteMemory ${operation} on ${this.db.name} gave up: another connection held the database lock ` +
-        `(waited ${Math.round(waitedMs)} ms, busyTimeoutMs ${this.#busyTimeoutMs}): ${(cause as Error).message}`,
-      { cause, retryable: true },
-    );
+    return lockTimeout(this.db.name, this.#busyTimeoutMs, operation, waitedMs, cause);
   }
 }
 

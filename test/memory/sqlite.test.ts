@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -33,6 +33,42 @@ function sqlite(pathOrOptions: string | SqliteMemoryOptions = ':memory:'): Sqlit
   const memory = new SqliteMemory(pathOrOptions);
   open.push(memory);
   return memory;
+}
+
+/** What `new SqliteMemory({ path })` throws (fails the test if it opens). */
+function opening(path: string): unknown {
+  try {
+    sqlite({ path });
+  } catch (error) {
+    return error;
+  }
+  throw new Error(`${path} opened`);
+}
+
+/** A file of 8 KiB of bytes that are no SQLite database, in `folder`. */
+function garbage(folder: string): string {
+  const file = join(folder, 'garbage.db');
+  writeFileSync(file, Buffer.alloc(8192, 'not a database '));
+  return file;
+}
+
+/** An SQLite file of this adapter whose table of runs is overwritten with garbage: it opens, and breaks at first use. */
+function damagedRuns(folder: string): string {
+  const file = join(folder, 'damaged.db');
+  const db = new SqliteMemory({ path: file, walThread: false });
+  db.db.exec(
+    "INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at) VALUES ('r1', 'm', 'm', 'running', 1, 1)",
+  );
+  const { page, size } = db.db
+    .prepare(
+      "SELECT rootpage AS page, (SELECT page_size FROM pragma_page_size) AS size FROM sqlite_schema WHERE name = 'runs'",
+    )
+    .get() as { page: number; size: number };
+  db.close();
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.alloc(size, 0xee), 0, size, (page - 1) * size);
+  closeSync(fd);
+  return file;
 }
 
 // `dispose` closes each test's connection as soon as it ends; afterEach closes any other.
@@ -126,6 +162,41 @@ describe('SqliteMemory', () => {
     expect(isMacroError(caught) && caught.code).toBe('PERSISTENCE_FAILED');
   });
 
+  it.each([
+    ['a directory', (d: string) => d, 'unable to open database file'],
+    [
+      'a file in a folder that does not exist',
+      (d: string) => join(d, 'missing', 'runs.db'),
+      'directory does not exist',
+    ],
+    ['a file of garbage bytes', (d: string) => garbage(d), 'file is not a database'],
+  ])('refuses to open %s with PERSISTENCE_FAILED naming it, the driver error its cause', (_, path, says) => {
+    const file = path(dir);
+    const error = opening(file);
+    expect(error).toMatchObject({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining(says) });
+    expect((error as Error).message).toContain(JSON.stringify(file));
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    expect(isMacroError((error as Error).cause)).toBe(false);
+  });
+
+  it('rejects a read of a file damaged since it was written with PERSISTENCE_FAILED naming it', async () => {
+    const file = damagedRuns(dir);
+    await expect(sqlite(file).listRuns()).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: expect.stringContaining(`listRuns on ${JSON.stringify(file)} failed: the file is damaged`),
+      cause: { code: 'SQLITE_CORRUPT' },
+    });
+  });
+
+  it('rejects a write to a file damaged since it was written with PERSISTENCE_FAILED naming it', async () => {
+    const file = damagedRuns(dir);
+    await expect(sqlite(file).deleteRun('r1')).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: expect.stringContaining(`deleteRun on ${JSON.stringify(file)} failed: the file is damaged`),
+      cause: { code: 'SQLITE_CORRUPT' },
+    });
+  });
+
   it('deletes a run with its checkpoints and audit trail', async () => {
     const memory = sqlite();
     await memory.beginRun(header('r1'));
@@ -214,6 +285,15 @@ describe('SqliteMemory options', () => {
     ['a busyTimeoutMs given as a string', { busyTimeoutMs: '5000' }],
   ])('rejects %s with INVALID_OPTIONS', (_, options) => {
     expect(openError(() => sqlite(options as SqliteMemoryOptions))?.code).toBe('INVALID_OPTIONS');
+  });
+
+  it('rejects a path with a NUL character with INVALID_OPTIONS, opening no file at the part before it', () => {
+    const file = join(dir, 'runs.db');
+    expect(openError(() => sqlite(`${file}\0.bak`))).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('Invalid option "path" in SqliteMemory options'),
+    });
+    expect(existsSync(file)).toBe(false);
   });
 });
 
