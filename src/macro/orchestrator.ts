@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { AgentCallWrapper } from '../agents/agent.js';
-import { AgentRegistry } from '../agents/registry.js';
+import { type AgentRegistry, registryOf } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { AbortScope } from '../internal/abort-scope.js';
@@ -17,7 +17,6 @@ import { releaseLease } from '../memory/lease.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import type { MacroLogger } from '../model/logger.js';
-import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { TurnBudget } from '../scheduling/turn-budget.js';
 import { AnyListeners } from './any-listeners.js';
@@ -79,54 +78,42 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
 
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
-    checkOrchestratorOptions(options);
-    this.agents =
-      options.agents instanceof AgentRegistry ? options.agents : new AgentRegistry(options.agents ?? []);
-    this.memory = options.memory ?? new InMemoryMemory();
-    this.logger = resolveLogger(options.logger, options.logLevel);
-    const pipeline = options.pipeline ?? defaultPipeline();
-    const phases = new Map<string, ExecutionStage>();
-    for (const phase of [...pipeline, ...(options.phases ?? [])]) {
-      if (!(phase instanceof ExecutionStage)) {
-        throw new MacroError('INVALID_OPTIONS', 'Expected every pipeline phase to extend ExecutionStage');
-      }
-      const existing = phases.get(phase.name);
-      if (existing !== undefined && existing !== phase) {
-        throw new MacroError('INVALID_OPTIONS', `Two pipeline phases are named "${phase.name}"`);
-      }
-      phases.set(phase.name, phase);
-    }
+    // Read once: the values checked are the values used.
+    const given = checkOrchestratorOptions(options);
+    this.agents = registryOf(given.agents);
+    this.memory = given.memory ?? new InMemoryMemory();
+    this.logger = resolveLogger(given.logger, given.logLevel);
     this.#environment = {
       agents: this.agents,
-      pipeline,
-      phases,
-      checkAgents: options.checkAgents ?? 'reachable',
-      maxFallbackDepth: options.maxFallbackDepth ?? 3,
+      pipeline: given.pipeline,
+      phases: given.phases,
+      checkAgents: given.checkAgents ?? 'reachable',
+      maxFallbackDepth: given.maxFallbackDepth ?? 3,
       // Own entries only (checked functions): `__proto__` or `toString` is a name like any other.
-      predicates: new Map(Object.entries(options.predicates ?? {})),
+      predicates: given.predicates,
     };
-    this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
+    this.#definitions = (given.macros ?? builtinMacros) as readonly MacroDefinition[];
     this.#catalogue = this.#compile(this.#definitions);
-    const memory = withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000);
+    const memory = withTimeout(this.memory, given.persistenceTimeoutMs ?? 30_000);
     const turns = new TurnBudget(this.#live);
     this.#services = {
       catalogue: this.#catalogue,
       agents: this.agents,
       memory,
       memorySettlesPromptly: settlesPromptly(this.memory),
-      scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
+      scheduler: new Scheduler(SchedulingPolicySchema.parse(given.scheduling ?? {})),
       logger: this.logger,
-      now: options.now ?? Date.now,
-      random: options.random ?? Math.random,
+      now: given.now ?? Date.now,
+      random: given.random ?? Math.random,
       maxFallbackDepth: this.#environment.maxFallbackDepth,
       persistenceRetry: RetryPolicySchema.parse(
-        options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
+        given.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
-      checkpointing: { memory, durability: options.durability ?? 'async', turns: new CheckpointTurns(turns) },
-      prices: options.prices ?? {},
+      checkpointing: { memory, durability: given.durability ?? 'async', turns: new CheckpointTurns(turns) },
+      prices: given.prices ?? {},
       turns,
     };
-    this.#createRunId = options.createRunId ?? randomUUID;
+    this.#createRunId = given.createRunId ?? randomUUID;
   }
 
   #compile(definitions: readonly unknown[]) {
