@@ -458,3 +458,39 @@ describe('options whose getter answers differently on its second read', () => {
     expect(await orchestrator().resumeIncomplete(signalThatChanges())).toEqual([]);
   });
 });
+
+describe('runMacro options that cannot be used', () => {
+  it("are refused with INVALID_OPTIONS when a getter throws, the getter's error as cause", async () => {
+    const trap = new Error('trap');
+    const options = {
+      agents: [echo],
+      macros: [macro],
+      get timeoutMs(): number {
+        throw trap;
+      },
+    };
+    const error = await thrown(() => runMacro('m', { intent: 'x' }, options));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Cannot read runMacro options: trap',
+      cause: trap,
+    });
+  });
+
+  it('refuse an orchestrator that is no MacroOrchestrator, before anything runs', async () => {
+    const error = await thrown(() => runMacro('m', { intent: 'x' }, { orchestrator: {} as never }));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message:
+        'Invalid runMacro options: orchestrator must be a MacroOrchestrator, got object without a run method',
+    });
+  });
+
+  it('refuse an orchestrator that is a revoked proxy, the TypeError as cause', async () => {
+    const error = (await thrown(() =>
+      runMacro('m', { intent: 'x' }, { orchestrator: revoked() as never }),
+    )) as { code?: string; cause?: unknown };
+    expect(error.code).toBe('INVALID_OPTIONS');
+    expect(error.cause).toBeInstanceOf(TypeError);
+  });
+});
