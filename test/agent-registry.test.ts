@@ -98,6 +98,31 @@ describe('agents that cannot be read', () => {
   });
 });
 
+describe('new AgentRegistry', () => {
+  it('refuses agents that are a revoked proxy with INVALID_OPTIONS, the TypeError as cause', () => {
+    const error = thrown(() => new AgentRegistry(revoked() as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringMatching(/^Cannot read the agents: /),
+    });
+    expect(error.cause).toBeInstanceOf(TypeError);
+  });
+
+  it("refuses agents whose iterator method throws, the method's error as cause", () => {
+    const agents = {
+      [Symbol.iterator](): Iterator<never> {
+        throw trap;
+      },
+    };
+    const error = thrown(() => new AgentRegistry(agents));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Cannot iterate the agents: trap',
+      cause: trap,
+    });
+  });
+});
+
 describe('AgentRegistry.register', () => {
   it('refuses a revoked proxy with INVALID_OPTIONS, the TypeError as cause', () => {
     const error = thrown(() => new AgentRegistry().register(revoked() as never));

@@ -207,7 +207,7 @@ export function runIdTaken(runId: string): MacroError {
 }
 
 /** Formats a failed options parse. */
-export function invalidOptions(what: string, error: z.ZodError): MacroError {
+function invalidOptions(what: string, error: z.ZodError): MacroError {
   const detail = formatIssues(error.issues, OPTION_ISSUES);
   return new MacroError('INVALID_OPTIONS', `Invalid ${what}: ${detail}`, { cause: error });
 }
