@@ -1,7 +1,7 @@
 /** Every public options object refuses keys it does not know, naming the key and the known ones. */
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator, runMacro } from '../src/index.js';
-import { fnAgent } from './support/index.js';
+import { fnAgent, hangingAgent } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
 const macro = defineMacro({ name: 'm', description: 'one stage', stages: [agentStage('s', 'echo')] });
@@ -304,5 +304,193 @@ describe('orchestrator option values', () => {
 describe('run option values', () => {
   it('accept a time budget longer than 2^31-1 ms', () => {
     expect(() => orchestrator().run('m', { intent: 'x' }, { timeoutMs: 3e9 }).cancel()).not.toThrow();
+  });
+});
+
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+describe('a run signal that cannot be used', () => {
+  it('is refused with INVALID_OPTIONS when it is a revoked proxy, the TypeError as cause', async () => {
+    const error = (await thrown(() =>
+      orchestrator().run('m', { intent: 'x' }, { signal: revoked() as AbortSignal }),
+    )) as { code?: string; message?: string; cause?: unknown };
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringMatching(/^Cannot read run options: /),
+    });
+    expect(error.cause).toBeInstanceOf(TypeError);
+  });
+
+  it("is refused with INVALID_OPTIONS when it is made from AbortSignal's prototype, not a signal", async () => {
+    const signal = Object.create(AbortSignal.prototype) as AbortSignal;
+    const error = await thrown(() => orchestrator().run('m', { intent: 'x' }, { signal }));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Invalid run options: signal: Expected an AbortSignal',
+    });
+  });
+});
+
+describe('a macro name that cannot be printed', () => {
+  it('is MACRO_NOT_FOUND when its toString throws', async () => {
+    const name = {
+      toString(): string {
+        throw new Error('trap');
+      },
+    };
+    const error = await thrown(() => orchestrator().run(name as never, { intent: 'x' }));
+    expect(error).toMatchObject({ code: 'MACRO_NOT_FOUND', message: 'Unknown macro "{}" (known: m)' });
+  });
+
+  it('is MACRO_NOT_FOUND when it is a revoked proxy', async () => {
+    const error = await thrown(() => orchestrator().run(revoked() as never, { intent: 'x' }));
+    expect(error).toMatchObject({
+      code: 'MACRO_NOT_FOUND',
+      message: 'Unknown macro "[unprintable revoked proxy]" (known: m)',
+    });
+  });
+
+  it('is MACRO_NOT_FOUND when it is a symbol', async () => {
+    const error = await thrown(() => orchestrator().run(Symbol('m') as never, { intent: 'x' }));
+    expect(error).toMatchObject({ code: 'MACRO_NOT_FOUND', message: 'Unknown macro "Symbol(m)" (known: m)' });
+  });
+});
+
+describe('resume options that cannot be read', () => {
+  /** An orchestrator with run "r" running (its agent never answers), and a way to end it. */
+  function running() {
+    const o = new MacroOrchestrator({ agents: [hangingAgent('echo')], macros: [macro] });
+    const run = o.run('m', { intent: 'x' }, { runId: 'r' });
+    return { o, end: () => run.cancel() };
+  }
+
+  it('are refused with INVALID_OPTIONS when null, for a run still running here', async () => {
+    const { o, end } = running();
+    const error = await thrown(() => o.resume('r', null as never));
+    end();
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Expected resume options to be an object, got null',
+    });
+  });
+
+  it('are refused with INVALID_OPTIONS when a revoked proxy, for a run still running here', async () => {
+    const { o, end } = running();
+    const error = await thrown(() => o.resume('r', revoked() as never));
+    end();
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Cannot read the keys of resume options',
+    });
+  });
+
+  it("are refused with INVALID_OPTIONS when a getter throws, the getter's error as cause", async () => {
+    const trap = new Error('trap');
+    const options = {
+      get token(): string {
+        throw trap;
+      },
+    };
+    const error = await thrown(() => orchestrator().resume('r', options));
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', cause: trap });
+  });
+
+  it("are refused by resumeIncomplete with INVALID_OPTIONS when a getter throws, the getter's error as cause", async () => {
+    const trap = new Error('trap');
+    const options = {
+      get limit(): number {
+        throw trap;
+      },
+    };
+    const error = await thrown(() => orchestrator().resumeIncomplete(options));
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', cause: trap });
+  });
+
+  it('are refused by resumeIncomplete with INVALID_OPTIONS when a revoked proxy', async () => {
+    const error = await thrown(() => orchestrator().resumeIncomplete(revoked() as never));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Cannot read the keys of resumeIncomplete options',
+    });
+  });
+});
+
+/** Options whose signal getter answers a live signal first and a string after. */
+function signalThatChanges() {
+  let reads = 0;
+  const live = new AbortController().signal;
+  return {
+    get signal(): AbortSignal {
+      reads++;
+      return reads === 1 ? live : ('not a signal' as never);
+    },
+  };
+}
+
+describe('options whose getter answers differently on its second read', () => {
+  it('are read once by run(): the run follows the signal it was checked with', async () => {
+    const result = await orchestrator().run('m', { intent: 'x' }, signalThatChanges());
+    expect(result.status).toBe('succeeded');
+  });
+
+  it('are read once by run() through the schema: the run keeps the id it was checked with', async () => {
+    let reads = 0;
+    const options = {
+      get runId(): string {
+        reads++;
+        return reads === 1 ? 'first' : 'second';
+      },
+      budget: { maxTokens: 100 },
+    };
+    expect(orchestrator().run('m', { intent: 'x' }, options).runId).toBe('first');
+  });
+
+  it('are read once by resume(): it follows the signal it was checked with', async () => {
+    const error = await thrown(() => orchestrator().resume('r', signalThatChanges()));
+    expect(error).toMatchObject({ code: 'RUN_NOT_FOUND' });
+  });
+
+  it('are read once by resumeIncomplete(): it follows the signal it was checked with', async () => {
+    expect(await orchestrator().resumeIncomplete(signalThatChanges())).toEqual([]);
+  });
+});
+
+describe('runMacro options that cannot be used', () => {
+  it("are refused with INVALID_OPTIONS when a getter throws, the getter's error as cause", async () => {
+    const trap = new Error('trap');
+    const options = {
+      agents: [echo],
+      macros: [macro],
+      get timeoutMs(): number {
+        throw trap;
+      },
+    };
+    const error = await thrown(() => runMacro('m', { intent: 'x' }, options));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'Cannot read runMacro options: trap',
+      cause: trap,
+    });
+  });
+
+  it('refuse an orchestrator that is no MacroOrchestrator, before anything runs', async () => {
+    const error = await thrown(() => runMacro('m', { intent: 'x' }, { orchestrator: {} as never }));
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message:
+        'Invalid runMacro options: orchestrator must be a MacroOrchestrator, got object without a run method',
+    });
+  });
+
+  it('refuse an orchestrator that is a revoked proxy, the TypeError as cause', async () => {
+    const error = (await thrown(() =>
+      runMacro('m', { intent: 'x' }, { orchestrator: revoked() as never }),
+    )) as { code?: string; cause?: unknown };
+    expect(error.code).toBe('INVALID_OPTIONS');
+    expect(error.cause).toBeInstanceOf(TypeError);
   });
 });

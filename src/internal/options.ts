@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { MacroError } from '../errors.js';
+import { describe, MacroError } from '../errors.js';
 
 /**
  * Throws `INVALID_OPTIONS` unless `options` is `undefined` or an object whose own keys
@@ -32,6 +32,32 @@ export function checkOptionKeys(what: string, options: unknown, known: readonly 
       );
     }
   }
+}
+
+/**
+ * The `known` options of `what`, each read once (after {@link checkOptionKeys}), in a
+ * plain object that leaves out those that are `undefined`: the copy to check and to use,
+ * so that a getter cannot answer the check one way and the use another.
+ * @throws {MacroError} `INVALID_OPTIONS`, also when reading one throws (a getter, a
+ * proxy): its error is the cause.
+ */
+export function readOptions(
+  what: string,
+  options: unknown,
+  known: readonly string[],
+): Record<string, unknown> {
+  checkOptionKeys(what, options, known);
+  const read: Record<string, unknown> = {};
+  if (options === undefined) return read;
+  try {
+    for (const key of known) {
+      const value = (options as Record<string, unknown>)[key];
+      if (value !== undefined) read[key] = value;
+    }
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', `Cannot read ${what}: ${describe(error)}`, { cause: error });
+  }
+  return read;
 }
 
 /** `null`, `array`, or the `typeof` of a value, for messages. */

@@ -8,17 +8,17 @@
 import { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import type { AgentRegistry } from '../agents/registry.js';
-import { MacroError } from '../errors.js';
-import { checkOptionKeys } from '../internal/options.js';
-import { safeGet } from '../internal/safe.js';
+import { describe, MacroError } from '../errors.js';
+import { readOptions } from '../internal/options.js';
+import { safeText } from '../internal/safe.js';
 import type { LogLevel } from '../logger.js';
 import { MEMORY_METHODS, type MemoryAdapter } from '../memory/memory-adapter.js';
-import type { MacroLogger } from '../model/logger.js';
+import { LOGGER_METHODS, type MacroLogger } from '../model/logger.js';
 import type { ModelPrice } from '../model/usage.js';
-import type { ExecutionStage } from '../protocol/execution.js';
+import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { type SchedulingPolicyInput, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import type { Durability } from './checkpoints.js';
-import { invalidOptions, RunOptionsSchema } from './run-input.js';
+import { parseOptions, RunOptionsSchema } from './run-input.js';
 import {
   type AgentCheck,
   type GateCheck,
@@ -160,15 +160,17 @@ export const ResumeIncompleteOptionsSchema = RunOptionsWithoutInputSchema.extend
   limit: z.number().int().positive().optional(),
 });
 
-const fn = (name: string) =>
-  z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
+const fn = <F extends (...args: any[]) => unknown>(name: string) =>
+  z.custom<F>((v) => typeof v === 'function', `${name} must be a function`);
+
+const object = <T>(message: string) => z.custom<T>((v) => typeof v === 'object' && v !== null, message);
 
 const OrchestratorOptionsSchema = z.strictObject({
-  agents: z.custom<object>((v) => typeof v === 'object' && v !== null, 'agents must be iterable').optional(),
+  agents: object<Iterable<Agent> | AgentRegistry>('agents must be iterable').optional(),
   macros: z.array(z.unknown()).readonly().optional(),
   checkAgents: z.enum(['reachable', 'catalogue']).optional(),
-  memory: z.custom<object>((v) => typeof v === 'object' && v !== null, 'memory must be an object').optional(),
-  logger: z.custom<object>((v) => typeof v === 'object' && v !== null, 'logger must be an object').optional(),
+  memory: object<MemoryAdapter>('memory must be an object').optional(),
+  logger: object<MacroLogger>('logger must be an object').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   scheduling: SchedulingPolicySchema.optional(),
   pipeline: z.array(z.unknown()).readonly().optional(),
@@ -179,6 +181,7 @@ const OrchestratorOptionsSchema = z.strictObject({
   persistenceRetry: RetryPolicySchema.optional(),
   persistenceTimeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   durability: z.enum(['sync', 'async']).optional(),
+  // A record check skips an own `__proto__` key, and its copy drops it: refused below.
   prices: z
     .record(
       z.string(),
@@ -189,36 +192,125 @@ const OrchestratorOptionsSchema = z.strictObject({
       }),
     )
     .optional(),
-  now: fn('now').optional(),
-  random: fn('random').optional(),
-  createRunId: fn('createRunId').optional(),
+  now: fn<() => number>('now').optional(),
+  random: fn<() => number>('random').optional(),
+  createRunId: fn<() => string>('createRunId').optional(),
 });
 
 /** Every key of `OrchestratorOptions`. */
 export const ORCHESTRATOR_OPTION_KEYS = Object.keys(OrchestratorOptionsSchema.shape);
 
+const WHAT = 'orchestrator options';
+
+/** The orchestrator's options as checked, each read once: the values the constructor uses. */
+export type CheckedOrchestratorOptions = Omit<
+  z.output<typeof OrchestratorOptionsSchema>,
+  'pipeline' | 'phases' | 'predicates' | 'prices'
+> & {
+  readonly prices?: Readonly<Record<string, ModelPrice>>;
+  readonly pipeline: readonly ExecutionStage[];
+  /** Every phase a stage may name, pipeline and `phases` both. */
+  readonly phases: ReadonlyMap<string, ExecutionStage>;
+  readonly predicates: ReadonlyMap<string, GateCheck>;
+};
+
 /**
- * Checks the orchestrator's options: unknown keys anywhere, then values, then that a
- * given memory implements every `MemoryAdapter` method.
- * @throws {MacroError} `INVALID_OPTIONS`
+ * Checks the orchestrator's options, each read once: unknown keys anywhere, then values,
+ * then that a given memory and logger have every method the engine calls.
+ * @returns the checked values, which are those to use.
+ * @throws {MacroError} `INVALID_OPTIONS`, also when reading them throws (a getter, a proxy).
  */
-export function checkOrchestratorOptions(options: OrchestratorOptions<any>): void {
-  checkOptionKeys('orchestrator options', options, ORCHESTRATOR_OPTION_KEYS);
-  const checked = OrchestratorOptionsSchema.safeParse(options);
-  if (!checked.success) throw invalidOptions('orchestrator options', checked.error);
-  for (const [name, check] of Object.entries(options.predicates ?? {})) {
+export function checkOrchestratorOptions(options: OrchestratorOptions<any>): CheckedOrchestratorOptions {
+  const given = readOptions(WHAT, options, ORCHESTRATOR_OPTION_KEYS);
+  const checked = parseOptions(WHAT, given, OrchestratorOptionsSchema);
+  let predicates: [string, unknown][] = [];
+  let pricedProto = false;
+  try {
+    // The original object: zod's copy drops a `__proto__` key.
+    if (given['predicates'] !== undefined) predicates = Object.entries(given['predicates'] as object);
+    if (given['prices'] !== undefined) pricedProto = Object.hasOwn(given['prices'] as object, '__proto__');
+  } catch (error) {
+    throw cannotRead(error);
+  }
+  for (const [name, check] of predicates) {
     if (typeof check !== 'function') {
-      throw new MacroError(
-        'INVALID_OPTIONS',
-        `Invalid orchestrator options: predicates.${name} must be a function`,
-      );
+      throw new MacroError('INVALID_OPTIONS', `Invalid ${WHAT}: predicates.${name} must be a function`);
     }
   }
-  const missing = MEMORY_METHODS.filter((m) => typeof safeGet(options.memory, m) !== 'function');
-  if (options.memory !== undefined && missing.length > 0) {
+  if (pricedProto)
+    throw new MacroError('INVALID_OPTIONS', `Invalid ${WHAT}: prices.__proto__ is no model id`);
+  checkMethods('memory', checked.memory, MEMORY_METHODS, 'MemoryAdapter');
+  checkMethods('logger', checked.logger, LOGGER_METHODS, 'MacroLogger');
+  const pipeline = checkPhases(checked.pipeline ?? defaultPipeline());
+  return {
+    ...(checked as Omit<typeof checked, 'prices'> & { prices?: Readonly<Record<string, ModelPrice>> }),
+    pipeline,
+    phases: phasesByName([...pipeline, ...checkPhases(checked.phases ?? [])]),
+    predicates: new Map(predicates as [string, GateCheck][]),
+  };
+}
+
+function cannotRead(error: unknown): MacroError {
+  return new MacroError('INVALID_OPTIONS', `Cannot read ${WHAT}: ${describe(error)}`, { cause: error });
+}
+
+/** Throws unless `value` (when given) has every one of `methods` (a method that cannot be read: its error is the cause). */
+function checkMethods(
+  name: string,
+  value: object | undefined,
+  methods: readonly string[],
+  type: string,
+): void {
+  if (value === undefined) return;
+  const missing: string[] = [];
+  for (const method of methods) {
+    let read: unknown;
+    try {
+      read = (value as Record<string, unknown>)[method];
+    } catch (error) {
+      throw cannotRead(error);
+    }
+    if (typeof read !== 'function') missing.push(method);
+  }
+  if (missing.length > 0) {
     throw new MacroError(
       'INVALID_OPTIONS',
-      `Invalid orchestrator options: memory must implement MemoryAdapter (missing: ${missing.join(', ')})`,
+      `Invalid ${WHAT}: ${name} must implement ${type} (missing: ${missing.join(', ')})`,
     );
   }
+}
+
+/** `phases`, each checked to extend `ExecutionStage` (a revoked proxy does not). */
+function checkPhases(phases: readonly unknown[]): ExecutionStage[] {
+  return phases.map((phase) => {
+    let isPhase: boolean;
+    try {
+      isPhase = phase instanceof ExecutionStage;
+    } catch {
+      isPhase = false; // a revoked proxy
+    }
+    if (!isPhase) {
+      throw new MacroError('INVALID_OPTIONS', 'Expected every pipeline phase to extend ExecutionStage');
+    }
+    return phase as ExecutionStage;
+  });
+}
+
+/** Phases by name; two different phases may not share one. */
+function phasesByName(all: readonly ExecutionStage[]): Map<string, ExecutionStage> {
+  const phases = new Map<string, ExecutionStage>();
+  for (const phase of all) {
+    let name: string;
+    try {
+      name = phase.name;
+    } catch (error) {
+      throw cannotRead(error); // a getter
+    }
+    const existing = phases.get(name);
+    if (existing !== undefined && existing !== phase) {
+      throw new MacroError('INVALID_OPTIONS', `Two pipeline phases are named "${safeText(name)}"`);
+    }
+    phases.set(name, phase);
+  }
+  return phases;
 }

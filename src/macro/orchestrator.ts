@@ -6,10 +6,11 @@
 
 import { randomUUID } from 'node:crypto';
 import type { AgentCallWrapper } from '../agents/agent.js';
-import { AgentRegistry } from '../agents/registry.js';
+import { type AgentRegistry, registryOf } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { AbortScope } from '../internal/abort-scope.js';
+import { safeText } from '../internal/safe.js';
 import { stopTimer, type Timer } from '../internal/timers.js';
 import { logFailure, resolveLogger } from '../logger.js';
 import { InMemoryMemory } from '../memory/in-memory.js';
@@ -17,7 +18,6 @@ import { releaseLease } from '../memory/lease.js';
 import type { MemoryAdapter } from '../memory/memory-adapter.js';
 import { settlesPromptly, withTimeout } from '../memory/timed-memory.js';
 import type { MacroLogger } from '../model/logger.js';
-import { defaultPipeline, ExecutionStage } from '../protocol/execution.js';
 import { Scheduler, SchedulingPolicySchema } from '../scheduling/scheduler.js';
 import { TurnBudget } from '../scheduling/turn-budget.js';
 import { AnyListeners } from './any-listeners.js';
@@ -40,7 +40,14 @@ import {
 import { listRunning, loadStoredRun, replayResult } from './resume.js';
 import { MacroRun } from './run.js';
 import { startBudget } from './run-budget.js';
-import { checkRunOptions, parseContext, plainRunOptions, RunOptionsSchema, runIdTaken } from './run-input.js';
+import {
+  parseContext,
+  parseOptions,
+  RunOptionsRead,
+  readRunOptions,
+  runIdTaken,
+  runLimits,
+} from './run-input.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { builtinMacros } from './scripts.js';
 import { checkResumeInput, notSuspended } from './suspension.js';
@@ -72,6 +79,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
   /** What compiling a catalogue works from: agents, phases, the checks gates may name… */
   readonly #environment: CompileEnvironment;
   readonly #createRunId: () => string;
+  /** What `run()` reads its options into (see `RunOptionsRead`). */
+  readonly #read = new RunOptionsRead();
   /** Runs in flight, by id: bounded by what runs now, emptied as runs settle. */
   readonly #live = new Map<string, MacroRun<unknown>>();
   /** Listeners of every event of every run (`onAny`), and wrappers of every agent call (`aroundAgentCalls`). */
@@ -79,54 +88,42 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
 
   /** @throws {MacroConfigurationError} listing every problem in the catalogue. */
   constructor(options: OrchestratorOptions<M> = {}) {
-    checkOrchestratorOptions(options);
-    this.agents =
-      options.agents instanceof AgentRegistry ? options.agents : new AgentRegistry(options.agents ?? []);
-    this.memory = options.memory ?? new InMemoryMemory();
-    this.logger = resolveLogger(options.logger, options.logLevel);
-    const pipeline = options.pipeline ?? defaultPipeline();
-    const phases = new Map<string, ExecutionStage>();
-    for (const phase of [...pipeline, ...(options.phases ?? [])]) {
-      if (!(phase instanceof ExecutionStage)) {
-        throw new MacroError('INVALID_OPTIONS', 'Expected every pipeline phase to extend ExecutionStage');
-      }
-      const existing = phases.get(phase.name);
-      if (existing !== undefined && existing !== phase) {
-        throw new MacroError('INVALID_OPTIONS', `Two pipeline phases are named "${phase.name}"`);
-      }
-      phases.set(phase.name, phase);
-    }
+    // Read once: the values checked are the values used.
+    const given = checkOrchestratorOptions(options);
+    this.agents = registryOf(given.agents);
+    this.memory = given.memory ?? new InMemoryMemory();
+    this.logger = resolveLogger(given.logger, given.logLevel);
     this.#environment = {
       agents: this.agents,
-      pipeline,
-      phases,
-      checkAgents: options.checkAgents ?? 'reachable',
-      maxFallbackDepth: options.maxFallbackDepth ?? 3,
+      pipeline: given.pipeline,
+      phases: given.phases,
+      checkAgents: given.checkAgents ?? 'reachable',
+      maxFallbackDepth: given.maxFallbackDepth ?? 3,
       // Own entries only (checked functions): `__proto__` or `toString` is a name like any other.
-      predicates: new Map(Object.entries(options.predicates ?? {})),
+      predicates: given.predicates,
     };
-    this.#definitions = [...(options.macros ?? (builtinMacros as readonly MacroDefinition[]))];
+    this.#definitions = (given.macros ?? builtinMacros) as readonly MacroDefinition[];
     this.#catalogue = this.#compile(this.#definitions);
-    const memory = withTimeout(this.memory, options.persistenceTimeoutMs ?? 30_000);
+    const memory = withTimeout(this.memory, given.persistenceTimeoutMs ?? 30_000);
     const turns = new TurnBudget(this.#live);
     this.#services = {
       catalogue: this.#catalogue,
       agents: this.agents,
       memory,
       memorySettlesPromptly: settlesPromptly(this.memory),
-      scheduler: new Scheduler(SchedulingPolicySchema.parse(options.scheduling ?? {})),
+      scheduler: new Scheduler(SchedulingPolicySchema.parse(given.scheduling ?? {})),
       logger: this.logger,
-      now: options.now ?? Date.now,
-      random: options.random ?? Math.random,
+      now: given.now ?? Date.now,
+      random: given.random ?? Math.random,
       maxFallbackDepth: this.#environment.maxFallbackDepth,
       persistenceRetry: RetryPolicySchema.parse(
-        options.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
+        given.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },
       ),
-      checkpointing: { memory, durability: options.durability ?? 'async', turns: new CheckpointTurns(turns) },
-      prices: options.prices ?? {},
+      checkpointing: { memory, durability: given.durability ?? 'async', turns: new CheckpointTurns(turns) },
+      prices: given.prices ?? {},
       turns,
     };
-    this.#createRunId = options.createRunId ?? randomUUID;
+    this.#createRunId = given.createRunId ?? randomUUID;
   }
 
   #compile(definitions: readonly unknown[]) {
@@ -194,25 +191,28 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     const macro = this.#catalogue.get(name);
     if (macro === undefined) {
       const known = [...this.#catalogue.keys()].join(', ');
-      throw new MacroError('MACRO_NOT_FOUND', `Unknown macro "${String(name)}" (known: ${known || 'none'})`);
+      throw new MacroError(
+        'MACRO_NOT_FOUND',
+        `Unknown macro "${safeText(name)}" (known: ${known || 'none'})`,
+      );
     }
     if (macro.missingAgents.length > 0) throw new MacroConfigurationError(macro.missingAgents);
     const parsedContext = parseContext(context, macro.name);
-    // Plain options have no budget.
-    const limits = plainRunOptions(options)
-      ? undefined
-      : checkRunOptions('run options', options, RunOptionsSchema);
-
-    const runId = options.runId ?? this.#createRunId();
+    // Read once, into fields every run reuses: copied out and cleared before the caller's
+    // code (createRunId, the clock) runs, which may start another run.
+    const read = readRunOptions(options, this.#read);
+    const { input, runId: chosenId, signal, timeoutMs, deadline, limits } = read;
+    read.clear();
+    const runId = chosenId ?? this.#createRunId();
     if (this.#live.has(runId)) throw runIdTaken(runId);
-    const scope = AbortScope.root(options.signal, (reason) => new CancelledError(macro.name, reason));
-    const budget = this.#startBudget(scope, options, macro.name);
+    const scope = AbortScope.root(signal, (reason) => new CancelledError(macro.name, reason));
+    const budget = startBudget(scope, timeoutMs, deadline, macro.name, this.#services.now());
     const logger = this.#runLogger(runId, macro);
     const request: RunRequest = {
       runId,
       macro,
       context: parsedContext,
-      input: options.input ?? parsedContext.intent,
+      input: input ?? parsedContext.intent,
       scope,
       logger,
       ...(limits === undefined ? {} : { budget: limits }),
@@ -257,30 +257,31 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * const result = await orchestrator.resume(runId);
    */
   resume(runId: string, options: ResumeOptions = {}): MacroRun<unknown> {
-    const live = this.#live.get(runId);
-    if (live !== undefined && 'input' in options) throw notSuspended(runId, 'still running here');
-    if (live !== undefined) return live;
     if (typeof runId !== 'string' || runId.length === 0) {
       throw new MacroError('INVALID_OPTIONS', 'Expected the run id to resume to be a non-empty string');
     }
-    const limits = checkRunOptions('resume options', options, ResumeOptionsSchema);
+    const given = parseOptions('resume options', options, ResumeOptionsSchema); // read once
+    const live = this.#live.get(runId);
+    if (live !== undefined && 'input' in given) throw notSuspended(runId, 'still running here');
+    if (live !== undefined) return live;
+    const limits = runLimits(given.budget);
     let name = runId; // the macro's name once loaded
-    const scope = AbortScope.root(options.signal, (reason) => new CancelledError(name, reason));
-    const budget = this.#startBudget(scope, options, () => name);
+    const scope = AbortScope.root(given.signal, (reason) => new CancelledError(name, reason));
+    const budget = startBudget(scope, given.timeoutMs, given.deadline, () => name, this.#services.now());
     let run: MacroRun<unknown> | undefined;
     const result = Promise.resolve().then(async () => {
       const handle = run as MacroRun<unknown>;
       const stored = await this.#load(runId, scope);
       const waiting = stored?.result?.status === 'suspended' ? stored.result.suspension : undefined;
       if (stored?.result !== undefined && waiting === undefined) {
-        if (options.input !== undefined) throw notSuspended(runId, stored.result.status);
+        if (given.input !== undefined) throw notSuspended(runId, stored.result.status);
         return this.#replay(handle, stored.result);
       }
       if (stored?.header === undefined) {
         throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is stored in memory to resume`);
       }
       const { header } = stored;
-      if (waiting === undefined && options.input !== undefined) throw notSuspended(runId, 'running');
+      if (waiting === undefined && given.input !== undefined) throw notSuspended(runId, 'running');
       const macro = this.#catalogue.get(header.macro);
       if (macro === undefined) {
         throw new MacroError(
@@ -300,7 +301,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
         logger: this.#runLogger(runId, macro),
         restore: restorePoint(stored),
         startedAt: header.startedAt,
-        ...(waiting === undefined ? {} : { resumeWith: checkResumeInput(this.#catalogue, waiting, options) }),
+        ...(waiting === undefined ? {} : { resumeWith: checkResumeInput(this.#catalogue, waiting, given) }),
         ...(limits === undefined ? {} : { budget: limits }),
       };
       return new RunExecution(this.#services, request, handle).execute();
@@ -340,8 +341,9 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * @returns the resumed runs' handles, oldest run first.
    */
   async resumeIncomplete(options: ResumeIncompleteOptions = {}): Promise<MacroRun<unknown>[]> {
-    checkRunOptions('resumeIncomplete options', options, ResumeIncompleteOptionsSchema);
-    const { staleAfterMs = 0, limit = 100, ...runOptions } = options;
+    const given = parseOptions('resumeIncomplete options', options, ResumeIncompleteOptionsSchema);
+    const { staleAfterMs = 0, limit = 100, ...rest } = given; // read once
+    const runOptions = rest as ResumeOptions;
     const now = this.#services.now();
     // Only runs of macros this orchestrator can run, last written at least staleAfterMs ago.
     const claim = { limit, macros: [...this.#catalogue.keys()], updatedBefore: now - staleAfterMs };
@@ -356,14 +358,6 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       resumed.push(this.resume(runId, runOptions));
     }
     return resumed;
-  }
-
-  /**
-   * Starts the time budget of `options` (the earlier of `timeoutMs` and `deadline`),
-   * counted from now: when it runs out, `scope` aborts with a `RUN_TIMEOUT` error.
-   */
-  #startBudget(scope: AbortScope, options: RunOptions, name: string | (() => string)): Timer | undefined {
-    return startBudget(scope, options, name, this.#services.now());
   }
 
   /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */

@@ -88,7 +88,7 @@ export async function listRunning(
   now: number,
 ): Promise<RunSummary[]> {
   const scope = AbortScope.root(options.signal, (reason) => new CancelledError('resumeIncomplete', reason));
-  const budget = startBudget(scope, options, 'resumeIncomplete', now);
+  const budget = startBudget(scope, options.timeoutMs, options.deadline, 'resumeIncomplete', now);
   try {
     const { claimStale } = memory;
     if (typeof claimStale === 'function') {

@@ -8,31 +8,30 @@ import { StageTimeoutError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { startTimer, type Timer } from '../internal/timers.js';
 
-/** The part of run options that sets a budget. */
-interface BudgetOptions {
-  readonly timeoutMs?: number;
-  readonly deadline?: number;
-}
-
 /**
- * Starts the time budget of `options` (the earlier of `timeoutMs` and `deadline`),
- * counted from `now`: when it runs out, `scope` aborts with a `RUN_TIMEOUT` error.
+ * Starts the time budget of run options (the earlier of `timeoutMs` and `deadline`, as
+ * checked), counted from `now`: when it runs out, `scope` aborts with a `RUN_TIMEOUT` error.
  */
 export function startBudget(
   scope: AbortScope,
-  options: BudgetOptions,
+  timeoutMs: number | undefined,
+  deadline: number | undefined,
   name: string | (() => string),
   now: number,
 ): Timer | undefined {
-  const budget = runBudget(options, now);
+  const budget = runBudget(timeoutMs, deadline, now);
   if (budget === undefined || budget === Number.POSITIVE_INFINITY) return undefined;
   const fire = () =>
     scope.abort(new StageTimeoutError(typeof name === 'string' ? name : name(), budget, 'run'));
   return startTimer(fire, budget);
 }
 
-function runBudget(options: BudgetOptions, now: number): number | undefined {
-  const fromDeadline = options.deadline === undefined ? undefined : options.deadline - now;
-  if (options.timeoutMs === undefined) return fromDeadline;
-  return fromDeadline === undefined ? options.timeoutMs : Math.min(options.timeoutMs, fromDeadline);
+function runBudget(
+  timeoutMs: number | undefined,
+  deadline: number | undefined,
+  now: number,
+): number | undefined {
+  const fromDeadline = deadline === undefined ? undefined : deadline - now;
+  if (timeoutMs === undefined) return fromDeadline;
+  return fromDeadline === undefined ? timeoutMs : Math.min(timeoutMs, fromDeadline);
 }

@@ -65,11 +65,29 @@ const OPTION_ISSUES: IssueFormat = { keys: 'dots', place: 'before', root: '(root
 /** Every key of `RunOptions`. */
 export const RUN_OPTION_KEYS = ['input', 'runId', 'signal', 'timeoutMs', 'deadline', 'budget'] as const;
 
-/** The schema of `RunOptions`; see {@link plainRunOptions} for its fast path. */
+/** The `aborted` getter of `AbortSignal`, which only a real signal (or a proxy of one) answers. */
+const abortedOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get;
+
+/**
+ * Whether `value` is an `AbortSignal` the run can follow: an instance that answers its
+ * own getter (an object made from its prototype passes `instanceof` and throws on every
+ * use). `instanceof` throws for a revoked proxy: the caller's try reports that.
+ */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (!(value instanceof AbortSignal)) return false;
+  try {
+    abortedOf?.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The schema of `RunOptions`; see {@link readRunOptions} for its fast path. */
 export const RunOptionsSchema = z.strictObject({
   input: z.unknown().optional(),
   runId: z.string().min(1).max(256).optional(),
-  signal: z.instanceof(AbortSignal).optional(),
+  signal: z.custom<AbortSignal>(isAbortSignal, 'Expected an AbortSignal').optional(),
   // Any duration works (timers past 2^31-1 ms are chained); Infinity means no budget.
   timeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),
   deadline: z.number().finite().optional(),
@@ -83,16 +101,6 @@ export const RunOptionsSchema = z.strictObject({
     })
     .optional(),
 });
-
-/**
- * Checks options of `what` (run, resume…) against `schema`: unknown keys first, named
- * with the known ones, then the values.
- * @throws {MacroError} `INVALID_OPTIONS`
- */
-export function checkRunOptions(what: string, options: unknown, schema: z.ZodObject): RunLimits | undefined {
-  const parsed = parseOptions(what, options, schema);
-  return budgetOf(parsed['budget'] as z.output<typeof RunOptionsSchema>['budget']);
-}
 
 /**
  * The options of `what` as `schema` parses them (unknown keys first, named with the known
@@ -112,26 +120,82 @@ export function parseOptions<S extends z.ZodObject>(what: string, options: unkno
 }
 
 /**
- * Whether run options are plainly valid: only known keys, each absent or of the right
- * kind and range. `false` means "let the schema decide", not necessarily invalid.
+ * A run's options as {@link readRunOptions} read them, once: the values checked are the
+ * values the run uses (a getter cannot answer the check one way and the run another).
+ * One per orchestrator, reused by every run so that the common case allocates nothing:
+ * copy its fields and {@link RunOptionsRead.clear} it before calling code outside the
+ * engine, which may start another run.
  */
-export function plainRunOptions(options: object): boolean {
-  let signal: unknown;
-  let timeoutMs: unknown;
-  let deadline: unknown;
+export class RunOptionsRead {
+  input: unknown = undefined;
+  runId: string | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  timeoutMs: number | undefined = undefined;
+  deadline: number | undefined = undefined;
+  limits: RunLimits | undefined = undefined;
+
+  /** Lets go of the last run's input and signal. */
+  clear(): void {
+    this.input = undefined;
+    this.signal = undefined;
+  }
+}
+
+/**
+ * Reads and checks run options into `into`: by hand when they are plainly valid (no
+ * allocation), else through the schema, which says what is wrong.
+ * @throws {MacroError} `INVALID_OPTIONS`, also when reading them throws (a getter, a proxy).
+ */
+export function readRunOptions(options: unknown, into: RunOptionsRead): RunOptionsRead {
+  if (plainRunOptions(options, into)) return into;
+  const parsed = parseOptions('run options', options, RunOptionsSchema);
+  into.input = parsed.input;
+  into.runId = parsed.runId;
+  into.signal = parsed.signal;
+  into.timeoutMs = parsed.timeoutMs;
+  into.deadline = parsed.deadline;
+  into.limits = runLimits(parsed.budget);
+  return into;
+}
+
+/**
+ * Reads plainly valid run options into `into`: only known keys, each absent or of the
+ * right kind and range, no budget. `false` means "let the schema decide", not
+ * necessarily invalid.
+ */
+function plainRunOptions(options: unknown, into: RunOptionsRead): boolean {
   try {
+    if (typeof options !== 'object' || options === null) return false;
     if (Object.getPrototypeOf(options) !== Object.prototype) return false;
-    ({ signal, timeoutMs, deadline } = options as Record<string, unknown>);
+    // Keys first: options the schema takes (a budget) have their values read there only.
+    for (const key in options) {
+      if (
+        key !== 'input' &&
+        key !== 'runId' &&
+        key !== 'signal' &&
+        key !== 'timeoutMs' &&
+        key !== 'deadline'
+      ) {
+        return false;
+      }
+    }
+    const { input, runId, signal, timeoutMs, deadline } = options as Record<string, unknown>;
+    if (runId !== undefined && !(typeof runId === 'string' && runId.length > 0 && runId.length <= 256)) {
+      return false;
+    }
+    if (signal !== undefined && !isAbortSignal(signal)) return false;
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) return false;
+    if (deadline !== undefined && !(typeof deadline === 'number' && Number.isFinite(deadline))) return false;
+    into.input = input;
+    into.runId = runId;
+    into.signal = signal;
+    into.timeoutMs = timeoutMs;
+    into.deadline = deadline;
+    into.limits = undefined;
+    return true;
   } catch {
     return false; // a revoked proxy, a getter that throws: the schema's check says what
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) return false;
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) return false;
-  if (deadline !== undefined && !(typeof deadline === 'number' && Number.isFinite(deadline))) return false;
-  for (const key in options) {
-    if (key !== 'input' && key !== 'signal' && key !== 'timeoutMs' && key !== 'deadline') return false;
-  }
-  return true;
 }
 
 /** A new run given the id of a run still running in the same orchestrator. */
@@ -143,7 +207,7 @@ export function runIdTaken(runId: string): MacroError {
 }
 
 /** Formats a failed options parse. */
-export function invalidOptions(what: string, error: z.ZodError): MacroError {
+function invalidOptions(what: string, error: z.ZodError): MacroError {
   const detail = formatIssues(error.issues, OPTION_ISSUES);
   return new MacroError('INVALID_OPTIONS', `Invalid ${what}: ${detail}`, { cause: error });
 }
@@ -155,7 +219,7 @@ export type RunLimits = { readonly maxTokens?: number; readonly maxCostUsd?: num
  * The checked budget as the run keeps it: the parsed copy, frozen (the options are read
  * once, in the check: a getter cannot answer the check one way and the run another).
  */
-function budgetOf(budget: z.output<typeof RunOptionsSchema>['budget']): RunLimits | undefined {
+export function runLimits(budget: z.output<typeof RunOptionsSchema>['budget']): RunLimits | undefined {
   // zod's copy holds only the keys that were given (no `maxTokens: undefined`).
   return budget === undefined ? undefined : Object.freeze({ ...budget } as RunLimits);
 }

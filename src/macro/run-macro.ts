@@ -2,8 +2,8 @@
  * `runMacro`: the one-call entry point for a meta-agent.
  * @module
  */
-import { MacroError } from '../errors.js';
-import { checkOptionKeys } from '../internal/options.js';
+import { describe, MacroError } from '../errors.js';
+import { kindOf, readOptions } from '../internal/options.js';
 import { MacroOrchestrator, type MacroOutput } from './orchestrator.js';
 import {
   ORCHESTRATOR_OPTION_KEYS,
@@ -34,19 +34,19 @@ export function runMacro<
   M extends MacroDefinition<string, any> = MacroDefinition,
   N extends M['name'] = M['name'],
 >(name: N, context: MacroContextInput, options: RunMacroOptions<M> = {}): MacroRun<MacroOutput<M, N>> {
-  checkOptionKeys('runMacro options', options, [
-    ...RUN_OPTION_KEYS,
-    'orchestrator',
-    ...ORCHESTRATOR_OPTION_KEYS,
-  ]);
-  const { input, runId, signal, timeoutMs, deadline, budget, orchestrator, ...rest } = options as RunOptions &
+  // Read once: the values checked are the values used.
+  const given = readOptions('runMacro options', options, RUN_MACRO_OPTION_KEYS);
+  const { input, runId, signal, timeoutMs, deadline, budget, orchestrator, ...rest } = given as RunOptions &
     OrchestratorOptions<M> & { orchestrator?: MacroOrchestrator<M> };
-  if (orchestrator !== undefined && Object.keys(rest).length > 0) {
-    // They would be ignored: the orchestrator was built with its own.
-    throw new MacroError(
-      'INVALID_OPTIONS',
-      `Invalid runMacro options: pass an orchestrator or orchestrator options, not both (got orchestrator and ${Object.keys(rest).join(', ')})`,
-    );
+  if (orchestrator !== undefined) {
+    if (Object.keys(rest).length > 0) {
+      // They would be ignored: the orchestrator was built with its own.
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `Invalid runMacro options: pass an orchestrator or orchestrator options, not both (got orchestrator and ${Object.keys(rest).join(', ')})`,
+      );
+    }
+    checkOrchestrator(orchestrator);
   }
   const runOptions: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {};
   if (input !== undefined) runOptions.input = input;
@@ -56,4 +56,31 @@ export function runMacro<
   if (deadline !== undefined) runOptions.deadline = deadline;
   if (budget !== undefined) runOptions.budget = budget;
   return (orchestrator ?? new MacroOrchestrator<M>(rest)).run(name, context, runOptions);
+}
+
+const RUN_MACRO_OPTION_KEYS = [...RUN_OPTION_KEYS, 'orchestrator', ...ORCHESTRATOR_OPTION_KEYS];
+
+/**
+ * Throws unless `orchestrator` has a `run` method (a `MacroOrchestrator`, possibly of
+ * another copy of this package, where `instanceof` would say no).
+ */
+function checkOrchestrator(orchestrator: unknown): void {
+  let run: unknown;
+  try {
+    run = (orchestrator as { run?: unknown }).run;
+  } catch (error) {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Cannot read runMacro options: orchestrator: ${describe(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (typeof run !== 'function') {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Invalid runMacro options: orchestrator must be a MacroOrchestrator, got ${kindOf(orchestrator)} without a run method`,
+    );
+  }
 }

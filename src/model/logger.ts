@@ -25,3 +25,15 @@ export interface MacroLogger {
   /** Whether a line at `level` would be written. */
   isLevelEnabled(level: string): boolean;
 }
+
+/** Every method of {@link MacroLogger}: the engine calls each of them. @internal */
+export const LOGGER_METHODS = [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'fatal',
+  'child',
+  'isLevelEnabled',
+] as const satisfies readonly (keyof MacroLogger)[];

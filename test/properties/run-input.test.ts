@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseContext, plainRunOptions, RunOptionsSchema } from '../../src/macro/run-input.js';
+import {
+  parseContext,
+  RunOptionsRead,
+  RunOptionsSchema,
+  readRunOptions,
+  runLimits,
+} from '../../src/macro/run-input.js';
 import { MacroContextSchema } from '../../src/macro/types.js';
 
 const RUNS = { numRuns: 300 } as const;
@@ -40,21 +46,33 @@ describe('the run input fast paths', () => {
     );
   });
 
-  it('call run options plain only when RunOptionsSchema accepts them', () => {
+  it('read run options as RunOptionsSchema parses them, or refuse what it refuses', () => {
     const value = fc.oneof(
       fc.constant(undefined),
       fc.integer({ min: -5, max: 3_000_000_000 }),
       fc.double(),
-      fc.string(),
+      fc.string({ maxLength: 300 }),
       fc.constant(new AbortController().signal),
     );
     const options = fc.record(
-      { input: fc.anything(), signal: value, timeoutMs: value, deadline: value, other: value },
+      { input: fc.anything(), runId: value, signal: value, timeoutMs: value, deadline: value, other: value },
       { requiredKeys: [] },
     );
     fc.assert(
       fc.property(options, (o) => {
-        if (plainRunOptions(o)) expect(RunOptionsSchema.safeParse(o).success).toBe(true);
+        const expected = RunOptionsSchema.safeParse(o);
+        if (!expected.success) {
+          expect(() => readRunOptions(o, new RunOptionsRead())).toThrow(
+            expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+          );
+          return;
+        }
+        const { input, runId, signal, timeoutMs, deadline, budget } = expected.data;
+        expect({ ...readRunOptions(o, new RunOptionsRead()) }).toStrictEqual({
+          ...new RunOptionsRead(),
+          ...{ input, runId, signal, timeoutMs, deadline },
+          limits: runLimits(budget),
+        });
       }),
       RUNS,
     );
