@@ -41,17 +41,17 @@ export function checkOptionKeys(what: string, options: unknown, known: readonly 
  * @throws {MacroError} `INVALID_OPTIONS`, also when reading one throws (a getter, a
  * proxy): its error is the cause.
  */
-export function readOptions(
+export function readOptions<T extends object = Record<string, unknown>>(
   what: string,
   options: unknown,
-  known: readonly string[],
-): Record<string, unknown> {
+  known: readonly (keyof T & string)[],
+): Partial<T> {
   checkOptionKeys(what, options, known);
-  const read: Record<string, unknown> = {};
+  const read: Partial<T> = {};
   if (options === undefined) return read;
   try {
     for (const key of known) {
-      const value = (options as Record<string, unknown>)[key];
+      const value = (options as T)[key];
       if (value !== undefined) read[key] = value;
     }
   } catch (error) {

@@ -13,7 +13,7 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { kindOf, readOptions } from '../internal/options.js';
 import type { ListRunsOptions, RunState } from './memory-adapter.js';
 
 /** Every {@link RunState}: the statuses `listRuns` may filter by (a record, so a new one must be added). */
@@ -47,9 +47,7 @@ export interface ClaimStaleFilter {
  */
 export function listRunsOptions(adapter: string, options: unknown): ListRunsFilter {
   const where = `${adapter}.listRuns options`;
-  checkOptionKeys(where, options, ['macro', 'status', 'limit']);
-  if (options === undefined) return { macro: undefined, status: undefined, limit: 100 };
-  const { macro, status, limit } = read(where, options as ListRunsOptions, ['macro', 'status', 'limit']);
+  const { macro, status, limit } = readOptions<ListRunsOptions>(where, options, ['macro', 'status', 'limit']);
   if (macro !== undefined && typeof macro !== 'string') throw invalid(where, 'macro', 'a string', macro);
   if (status !== undefined && (typeof status !== 'string' || !Object.hasOwn(RUN_STATES, status))) {
     throw invalid(where, 'status', `one of ${Object.keys(RUN_STATES).join(', ')}`, status);
@@ -97,42 +95,12 @@ export function runIdOf(adapter: string, method: string, runId: unknown): string
   );
 }
 
-/**
- * A plain copy of `options` (`{}` for `undefined`), checked for unknown keys and each known
- * key read once: what a constructor checks and uses, so a getter runs once, here, in a `try`.
- * @throws {MacroError} `INVALID_OPTIONS` naming `where`, the error as `cause` when reading threw.
- */
-export function readOptions<T extends object>(
-  where: string,
-  options: T | undefined,
-  keys: readonly (keyof T & string)[],
-): Partial<T> {
-  checkOptionKeys(where, options, keys);
-  return options === undefined ? {} : (read(where, options, keys) as Partial<T>);
-}
-
 /** The `keys` of required options `options`, each read once. */
 function required<K extends string>(where: string, options: unknown, keys: readonly K[]): Record<K, unknown> {
   if (options === undefined) {
     throw new MacroError('INVALID_OPTIONS', `Expected ${where} to be an object, got undefined`);
   }
-  checkOptionKeys(where, options, keys);
-  return read(where, options as Record<K, unknown>, keys);
-}
-
-/** A plain copy of `keys` of `options` (an object whose keys were checked), each read once. */
-function read<T extends object, K extends keyof T & string>(
-  where: string,
-  options: T,
-  keys: readonly K[],
-): { [P in K]: unknown } {
-  const values = {} as { [P in K]: unknown };
-  try {
-    for (const key of keys) values[key] = options[key];
-  } catch (error) {
-    throw new MacroError('INVALID_OPTIONS', `Cannot read ${where}`, { cause: error });
-  }
-  return values;
+  return readOptions<Record<K, unknown>>(where, options, keys) as Record<K, unknown>;
 }
 
 /** `value` when it is an integer from 0 to 2^53 - 1 (a row count SQL takes as it is). */

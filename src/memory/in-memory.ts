@@ -1,7 +1,8 @@
 import { MacroError } from '../errors.js';
 import { jsonCopy as copy, jsonSize } from '../internal/json.js';
+import { readOptions } from '../internal/options.js';
 import type { MacroResult } from '../model/result.js';
-import { listRunsOptions, readOptions, runIdOf } from './call-arguments.js';
+import { listRunsOptions, runIdOf } from './call-arguments.js';
 import type {
   AuditRecord,
   Checkpoint,

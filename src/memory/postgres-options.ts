@@ -5,8 +5,7 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { kindOf } from '../internal/options.js';
-import { readOptions } from './call-arguments.js';
+import { kindOf, readOptions } from '../internal/options.js';
 import { type LeaseOptions, leaseSettings } from './lease.js';
 
 /** What a query resolves to: the rows, and how many rows a write touched. */

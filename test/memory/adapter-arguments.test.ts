@@ -128,7 +128,7 @@ describe('constructor options', () => {
       }
       expect(caught).toMatchObject({
         code: 'INVALID_OPTIONS',
-        message: `Cannot read ${name} options`,
+        message: `Cannot read ${name} options: getter boom`,
         cause: boom,
       });
     },
