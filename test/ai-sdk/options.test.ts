@@ -4,7 +4,7 @@
  */
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
-import { aiAgent, aiJudgeGate, judgeAgent } from '../../src/ai-sdk.js';
+import { aiAgent, aiJudgeGate, defaultPrompt, judgeAgent } from '../../src/ai-sdk.js';
 
 const model = new MockLanguageModelV3({ modelId: 'mock-model' });
 
@@ -138,5 +138,17 @@ describe('judge options', () => {
       code: 'INVALID_OPTIONS',
       cause: expect.any(TypeError),
     });
+  });
+});
+
+describe('defaultPrompt given no invocation', () => {
+  it('refuses null, an object without feedback and a revoked proxy, naming itself', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    for (const invocation of [null, undefined, {}, { feedback: 'none' }, proxy]) {
+      expect(thrown(() => defaultPrompt('x', invocation as never))).toEqual(
+        refusal('defaultPrompt expects an AgentInvocation'),
+      );
+    }
   });
 });
