@@ -377,3 +377,92 @@ describe('defineMacro', () => {
     expect((await orchestrator.run('m', { intent: 'x' }, { input: 1 })).status).toBe('succeeded');
   });
 });
+
+describe('stage helpers given input they cannot read', () => {
+  const revoked = () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+  const throwing = (error: Error) => ({
+    get timeoutMs(): number {
+      throw error;
+    },
+  });
+
+  it('agentStage refuses an agent that is a revoked proxy, with the TypeError as the cause', () => {
+    expect(() => agentStage('draft', revoked() as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('agentStage "draft"'),
+        cause: expect.any(TypeError),
+      }),
+    );
+  });
+
+  it('agentStage refuses an agent that is null or a number, naming the stage', () => {
+    for (const agent of [null, undefined, 42]) {
+      expect(() => agentStage('draft', agent as never)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('agentStage "draft"'),
+        }),
+      );
+    }
+  });
+
+  it('agentStage refuses options whose getter throws, with its error as the cause', () => {
+    const boom = new Error('boom');
+    expect(() => agentStage('draft', 'writer', throwing(boom))).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', cause: boom }),
+    );
+  });
+
+  it('refuses options that are no object instead of dropping them', () => {
+    const stage = agentStage('a', 'writer');
+    const builds = [
+      () => agentStage('a', 'writer', 42 as never),
+      () => sequence('s', [stage], null as never),
+      () => parallel('p', [stage], 'fail-fast' as never),
+      () => subMacro('m', 'inner', [] as never),
+    ];
+    for (const build of builds) {
+      expect(build).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('options') }),
+      );
+    }
+  });
+
+  it('sequence, parallel and subMacro refuse options that are a revoked proxy, naming the helper', () => {
+    const stage = agentStage('a', 'writer');
+    const cases: [string, () => unknown][] = [
+      ['sequence "s"', () => sequence('s', [stage], revoked() as never)],
+      ['parallel "p"', () => parallel('p', [stage], revoked() as never)],
+      ['subMacro "m"', () => subMacro('m', 'inner', revoked() as never)],
+    ];
+    for (const [name, build] of cases) {
+      expect(build).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining(name),
+          cause: expect.any(TypeError),
+        }),
+      );
+    }
+  });
+
+  it('subMacro refuses a macro that is a revoked proxy or whose name getter throws', () => {
+    const boom = new Error('boom');
+    const macro = {
+      get name(): string {
+        throw boom;
+      },
+    };
+    expect(() => subMacro('m', revoked() as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', cause: expect.any(TypeError) }),
+    );
+    expect(() => subMacro('m', macro as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', cause: boom }),
+    );
+  });
+});

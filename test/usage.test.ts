@@ -193,6 +193,35 @@ describe('the cost of usage', () => {
     expect(result.usage).not.toHaveProperty('costUsd');
   });
 
+  it('gives no price to models named toString, hasOwnProperty or __proto__ when the table has none', async () => {
+    for (const model of ['toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      const result = await priced(
+        { big: { inputPerMillion: 1, outputPerMillion: 1 } },
+        { model, inputTokens: 5 },
+      );
+      expect(result.status).toBe('succeeded');
+      expect(result.usage).not.toHaveProperty('costUsd');
+    }
+  });
+
+  it('refuses a price that is NaN or Infinity, naming it', () => {
+    for (const price of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(
+        () =>
+          new MacroOrchestrator({
+            agents: [],
+            macros: [],
+            prices: { big: { inputPerMillion: 1, outputPerMillion: price } },
+          }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('prices.big.outputPerMillion'),
+        }),
+      );
+    }
+  });
+
   it('refuses a price that is not a number ≥ 0, naming it', () => {
     expect(
       () =>

@@ -25,6 +25,7 @@ import type {
   UsageProgress,
 } from '../model/progress.js';
 import type { TokenUsage } from '../model/usage.js';
+import { checkModel, checkModelSettings, checkType, isObject, readOptions } from './options.js';
 import { defaultPrompt, type PromptBuilder } from './prompt.js';
 
 /** What `aiAgent` builds an agent from. */
@@ -56,6 +57,21 @@ export interface AiAgentOptions<I, O> {
   readonly telemetry?: TelemetrySettings;
 }
 
+/** Every key of {@link AiAgentOptions}. */
+const AI_AGENT_KEYS: readonly (keyof AiAgentOptions<unknown, unknown>)[] = [
+  'id',
+  'model',
+  'description',
+  'system',
+  'prompt',
+  'output',
+  'tools',
+  'stream',
+  'temperature',
+  'maxOutputTokens',
+  'telemetry',
+];
+
 /**
  * What an AI SDK agent's calls put in `stage:progress`: text deltas, tool calls and tool
  * results while streaming, and each call's token usage.
@@ -67,17 +83,12 @@ export type AiProgress = TextDeltaProgress | ToolCallProgress | ToolResultProgre
  * @example
  * import { openai } from '@ai-sdk/openai';
  * const writer = aiAgent({ id: 'writer', model: openai('gpt-4.1'), system: 'You write release notes.' });
+ * @throws {MacroError} `INVALID_OPTIONS` for options it cannot use (an unknown key, a model that is
+ * no model id or language model, a temperature that is no finite number from 0…), naming the option.
  */
 export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>): Agent<I, O> {
-  let read: AiAgentOptions<I, O>;
-  try {
-    // One read of every option, into a copy (a revoked proxy or a throwing getter fails here).
-    read = { ...options };
-  } catch (error) {
-    throw new MacroError('INVALID_OPTIONS', 'aiAgent expects an options object it can read', {
-      cause: error,
-    });
-  }
+  // One read of every option, into a copy (a revoked proxy or a throwing getter fails here).
+  const read = readOptions('aiAgent', options, AI_AGENT_KEYS);
   const {
     id,
     model,
@@ -92,8 +103,20 @@ export function aiAgent<I = unknown, O = string>(options: AiAgentOptions<I, O>):
   } = read;
   if (typeof id !== 'string' || id === '')
     throw new MacroError('INVALID_OPTIONS', 'aiAgent expects a non-empty `id`');
-  if (model === undefined || model === null) {
-    throw new MacroError('INVALID_OPTIONS', `aiAgent "${id}" expects a \`model\``);
+  const where = `aiAgent "${id}"`;
+  checkType(where, 'stream', stream, 'boolean');
+  checkModel(where, model, stream);
+  checkModelSettings(where, read);
+  checkType(where, 'description', description, 'string');
+  checkType(where, 'prompt', read.prompt, 'function');
+  if (output !== undefined && !(isObject(output) || typeof output === 'function')) {
+    throw new MacroError('INVALID_OPTIONS', `Invalid option "output" in ${where}: expected a zod schema`);
+  }
+  if (tools !== undefined && !isObject(tools)) {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Invalid option "tools" in ${where}: expected an object of tools`,
+    );
   }
   const prompt = (read.prompt ?? defaultPrompt) as PromptBuilder<I>;
   const agent: Agent<I, O> = {

@@ -12,6 +12,7 @@ import type { HarmonyChoice, HarmonyJudgeInput } from '../model/harmony.js';
 import type { JudgeGate } from '../model/quality-gate.js';
 import type { JudgeInput } from '../protocol/quality-gates.js';
 import { aiAgent } from './ai-agent.js';
+import { checkModel, checkModelSettings, checkType, readOptions } from './options.js';
 import { asText } from './prompt.js';
 
 /** What a judge is built from (shared by `judgeAgent` and `aiJudgeGate`). */
@@ -62,10 +63,12 @@ const Score = z.object({
  * @example
  * const judge = judgeAgent({ id: 'judge', model: openai('gpt-4.1'), criteria: 'Prefer answers that cite sources.' });
  * parallel('drafts', branches, { harmony: { strategy: 'judge', judge: 'judge' } });
+ * @throws {MacroError} `INVALID_OPTIONS` for options it cannot use (an unknown key, no model…), naming the option.
  */
 export function judgeAgent(options: JudgeAgentOptions): Agent<HarmonyJudgeInput, HarmonyChoice> {
-  const read = readOptions(options, 'judgeAgent');
+  const read = readJudgeOptions(options, 'judgeAgent', ['id', 'description', 'criteria']);
   const { id, criteria, description } = read;
+  checkType(`judgeAgent "${id}"`, 'description', description, 'string');
   if (criteria !== undefined && typeof criteria !== 'string') {
     throw new MacroError('INVALID_OPTIONS', `judgeAgent "${String(id)}" expects criteria to be text`);
   }
@@ -85,12 +88,13 @@ export function judgeAgent(options: JudgeAgentOptions): Agent<HarmonyJudgeInput,
  * @example
  * const cites = aiJudgeGate({ id: 'cites-sources', model, criteria: 'Cites two sources', threshold: 7 });
  * new MacroOrchestrator({ agents: [writer, cites.agent], macros: [defineMacro({ …, stages: [agentStage('draft', writer, { gates: [cites.gate] })] })] });
+ * @throws {MacroError} `INVALID_OPTIONS` for options it cannot use (an unknown key, no model…), naming the option.
  */
 export function aiJudgeGate(options: AiJudgeGateOptions): {
   readonly gate: JudgeGate;
   readonly agent: Agent<JudgeInput, z.output<typeof Score>>;
 } {
-  const read = readOptions(options, 'aiJudgeGate');
+  const read = readJudgeOptions(options, 'aiJudgeGate', ['id', 'criteria', 'threshold', 'agentId']);
   const { id, criteria, threshold } = read;
   if (typeof criteria !== 'string' || criteria.trim() === '') {
     throw new MacroError(
@@ -100,6 +104,9 @@ export function aiJudgeGate(options: AiJudgeGateOptions): {
   }
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 10)) {
     throw new MacroError('INVALID_OPTIONS', `aiJudgeGate "${id}" expects a threshold from 0 to 10`);
+  }
+  if (read.agentId !== undefined && (typeof read.agentId !== 'string' || read.agentId === '')) {
+    throw new MacroError('INVALID_OPTIONS', `aiJudgeGate "${id}" expects agentId to be a non-empty text`);
   }
   const agentId = read.agentId ?? `${id}-judge`;
   const agent = aiAgent<JudgeInput, z.output<typeof Score>>({
@@ -111,19 +118,25 @@ export function aiJudgeGate(options: AiJudgeGateOptions): {
   return { gate: { kind: 'judge', id, agent: agentId, threshold }, agent };
 }
 
-/** A copy of the options (read once), with a non-empty `id`. */
-function readOptions<T extends { readonly id: string }>(options: T, where: string): T {
-  let read: T;
-  try {
-    read = { ...options };
-  } catch (error) {
-    throw new MacroError('INVALID_OPTIONS', `${where} expects an options object it can read`, {
-      cause: error,
-    });
-  }
+/** The keys every judge takes (`AiJudgeOptions`). */
+const JUDGE_KEYS = ['model', 'system', 'temperature', 'telemetry'] as const;
+
+/**
+ * A copy of the options (read once), with only `known` keys, a non-empty `id` and model
+ * settings an `aiAgent` takes (checked here, so that the error names `where`).
+ */
+function readJudgeOptions<T extends AiJudgeOptions & { readonly id: string }>(
+  options: T,
+  where: string,
+  known: readonly string[],
+): T {
+  const read = readOptions(where, options, [...JUDGE_KEYS, ...known]);
   if (typeof read.id !== 'string' || read.id === '') {
     throw new MacroError('INVALID_OPTIONS', `${where} expects a non-empty \`id\``);
   }
+  const named = `${where} "${read.id}"`;
+  checkModel(named, read.model, false);
+  checkModelSettings(named, read);
   return read;
 }
 

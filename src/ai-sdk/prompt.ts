@@ -4,7 +4,9 @@
  * @module
  */
 import type { AgentInvocation } from '../agents/agent.js';
+import { describe, MacroError } from '../errors.js';
 import { jsonText } from '../internal/json-text.js';
+import { kindOf } from '../internal/options.js';
 
 /** Builds the user prompt of one call from the stage input and the invocation. */
 export type PromptBuilder<I = unknown> = (input: I, invocation: AgentInvocation) => string;
@@ -27,11 +29,24 @@ export function asText(value: unknown): string {
  * //
  * // It did not pass these checks. Fix every one:
  * // - cites-sources: Cite at least two sources.
+ * @throws {MacroError} `INVALID_OPTIONS` when `invocation` is not an agent's invocation (null, no feedback array…).
  */
 export function defaultPrompt(input: unknown, invocation: AgentInvocation): string {
+  let previous: unknown;
+  let feedback: AgentInvocation['feedback'];
+  try {
+    previous = invocation.previous;
+    feedback = invocation.feedback;
+    if (!Array.isArray(feedback)) throw new TypeError(`its feedback is ${kindOf(feedback)}, not an array`);
+  } catch (error) {
+    // Called by hand with something else than the invocation an agent is given.
+    throw new MacroError('INVALID_OPTIONS', `defaultPrompt expects an AgentInvocation: ${describe(error)}`, {
+      cause: error,
+    });
+  }
   const parts = [asText(input)];
-  if (invocation.previous !== undefined) parts.push(`Your previous answer:\n${asText(invocation.previous)}`);
-  const failed = invocation.feedback.filter((verdict) => !verdict.passed);
+  if (previous !== undefined) parts.push(`Your previous answer:\n${asText(previous)}`);
+  const failed = feedback.filter((verdict) => !verdict.passed);
   if (failed.length > 0) {
     const lines = failed.map((verdict) => `- ${verdict.gate}: ${verdict.feedback ?? 'failed'}`);
     parts.push(`It did not pass these checks. Fix every one:\n${lines.join('\n')}`);

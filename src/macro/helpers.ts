@@ -5,6 +5,8 @@
 
 import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
+import { describe, MacroError } from '../errors.js';
+import { kindOf } from '../internal/options.js';
 import type {
   AgentStageDefinition,
   ApprovalStageDefinition,
@@ -27,6 +29,57 @@ type Last<T extends readonly unknown[]> = T extends readonly [...unknown[], infe
 type NonEmpty = readonly [StageDefinition, ...StageDefinition[]];
 type Outputs<B extends readonly StageDefinition[]> = { -readonly [K in keyof B]: StageOutput<B[K]> };
 
+/** `agentStage "draft"`: the helper, and the stage's id when it is text, for messages. */
+function named(helper: string, id: unknown): string {
+  return typeof id === 'string' ? `${helper} ${JSON.stringify(id)}` : helper;
+}
+
+/**
+ * A copy of a helper's options (each read once): a revoked proxy or a throwing getter is
+ * refused here, with its error as the cause, instead of escaping as a raw error.
+ * @throws {MacroError} `INVALID_OPTIONS`, also when the options are no object.
+ */
+function readOptions<T extends object>(where: string, options: T): T {
+  try {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `Expected ${where} options to be an object, got ${kindOf(options)}`,
+      );
+    }
+    return { ...options };
+  } catch (error) {
+    if (error instanceof MacroError) throw error;
+    throw new MacroError('INVALID_OPTIONS', `Cannot read the options of ${where}: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * `ref` itself when it is text, else its `key` (an agent's `id`, a macro's `name`), read
+ * once inside a try.
+ * @throws {MacroError} `INVALID_OPTIONS` when `ref` is neither text nor an object, or reading it throws.
+ */
+function nameOf(where: string, ref: unknown, key: 'id' | 'name', expected: string): unknown {
+  if (typeof ref === 'string') return ref;
+  try {
+    if ((typeof ref !== 'object' && typeof ref !== 'function') || ref === null) {
+      throw new MacroError('INVALID_OPTIONS', `${where} expects ${expected}, got ${kindOf(ref)}`);
+    }
+    return (ref as Record<string, unknown>)[key];
+  } catch (error) {
+    if (error instanceof MacroError) throw error;
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `Cannot read the ${key} of ${where}'s ${expected}: ${describe(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
 /** Options of {@link agentStage}. */
 export type AgentStageOptions<O> = Omit<AgentStageDefinition<O>, 'kind' | 'id' | 'agent'>;
 
@@ -40,7 +93,9 @@ export function agentStage<O = unknown>(
   agent: string | Agent<any, O>,
   options: AgentStageOptions<O> = {},
 ): AgentStageDefinition<O> {
-  return { ...options, kind: 'agent', id, agent: typeof agent === 'string' ? agent : agent.id };
+  const where = named('agentStage', id);
+  const agentId = nameOf(where, agent, 'id', 'an agent id or an agent') as string;
+  return { ...readOptions(where, options), kind: 'agent', id, agent: agentId };
 }
 
 /**
@@ -53,7 +108,7 @@ export function sequence<const S extends NonEmpty>(
   stages: S,
   options: { timeoutMs?: number; description?: string } = {},
 ): SequenceStageDefinition<StageOutput<Last<S>>> {
-  return { ...options, kind: 'sequence', id, stages };
+  return { ...readOptions(named('sequence', id), options), kind: 'sequence', id, stages };
 }
 
 /** Options of {@link parallel}. */
@@ -98,7 +153,7 @@ export function parallel<const B extends NonEmpty, M>(
   options: ParallelOptions & { readonly merge: (outputs: Outputs<B>, context: MacroContext) => M },
 ): ParallelStageDefinition<M>;
 export function parallel(id: string, branches: NonEmpty, options: any = {}): ParallelStageDefinition<any> {
-  return { ...options, kind: 'parallel', id, branches };
+  return { ...readOptions(named('parallel', id), options), kind: 'parallel', id, branches };
 }
 
 /** Options of {@link forEach}. */
@@ -145,7 +200,7 @@ export function forEach<S extends StageDefinition, M>(
   options: ForEachOptions & { readonly merge: (outputs: StageOutput<S>[], context: MacroContext) => M },
 ): ForEachStageDefinition<M>;
 export function forEach(id: string, stage: StageDefinition, options: any = {}): ForEachStageDefinition<any> {
-  return { ...options, kind: 'forEach', id, stage };
+  return { ...readOptions(named('forEach', id), options), kind: 'forEach', id, stage };
 }
 
 /**
@@ -161,7 +216,7 @@ export function approval<O = unknown>(
   id: string,
   options: { readonly prompt?: string; readonly schema?: z.ZodType<O>; readonly description?: string } = {},
 ): ApprovalStageDefinition<O> {
-  return { ...options, kind: 'approval', id };
+  return { ...readOptions(named('approval', id), options), kind: 'approval', id };
 }
 
 /** Options of {@link route}; `K` is the case names. */
@@ -189,7 +244,7 @@ export function route<const C extends Readonly<Record<string, StageDefinition>>>
   cases: C,
   options: RouteOptions<Extract<keyof C, string>> = {},
 ): RouteStageDefinition<StageOutput<C[keyof C]>> {
-  return { ...options, kind: 'route', id, select, cases };
+  return { ...readOptions(named('route', id), options), kind: 'route', id, select, cases };
 }
 
 /**
@@ -216,7 +271,9 @@ export function subMacro<O = unknown>(
   macro: string | MacroDefinition<string, O>,
   options: { timeoutMs?: number; description?: string } = {},
 ): MacroStageDefinition<O> {
-  return { ...options, kind: 'macro', id, macro: typeof macro === 'string' ? macro : macro.name };
+  const where = named('subMacro', id);
+  const name = nameOf(where, macro, 'name', 'a macro name or definition') as string;
+  return { ...readOptions(where, options), kind: 'macro', id, macro: name };
 }
 
 /**

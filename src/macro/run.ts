@@ -11,6 +11,7 @@ import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
 import { type AnyListener, AnyListeners } from './any-listeners.js';
 import { CallWrappers } from './call-wrappers.js';
+import { checkListenerArgs } from './listener-args.js';
 import type { MacroResult } from './types.js';
 
 type Listener = (...args: any[]) => void;
@@ -125,11 +126,16 @@ export class MacroRun<O = unknown>
     return this.events();
   }
 
+  /**
+   * Calls `fn` with every event of type `event`; a listener that throws is logged, not rethrown.
+   * @throws {MacroError} `INVALID_OPTIONS` when `event` is no event type or `fn` no function.
+   */
   override on<T extends keyof MacroEventMap>(
     event: T,
     fn: (...args: MacroEventMap[T]) => void,
     context?: unknown,
   ): this {
+    checkListenerArgs('on', event, fn, false);
     return super.on(event, this.#safe(fn as Listener) as never, context);
   }
 
@@ -142,11 +148,13 @@ export class MacroRun<O = unknown>
     return this.on(event, fn, context);
   }
 
+  /** As {@link on}, for the next event of type `event` only. */
   override once<T extends keyof MacroEventMap>(
     event: T,
     fn: (...args: MacroEventMap[T]) => void,
     context?: unknown,
   ): this {
+    checkListenerArgs('once', event, fn, false);
     return super.once(event, this.#safe(fn as Listener) as never, context);
   }
 
@@ -157,6 +165,7 @@ export class MacroRun<O = unknown>
     context?: unknown,
     once?: boolean,
   ): this {
+    checkListenerArgs('off', event, fn, true);
     const wrapped = fn === undefined ? undefined : (this.#wrapped?.get(fn as Listener) ?? fn);
     return super.off(event, wrapped as never, context, once);
   }

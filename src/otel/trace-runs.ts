@@ -11,8 +11,9 @@
 import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { AgentCallWrapper } from '../agents/agent.js';
 import type { ErrorRecord } from '../errors.js';
-import { MacroError } from '../errors.js';
+import { describe, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
+import { checkOptionKeys, kindOf } from '../internal/options.js';
 import type { ProgressData } from '../model/progress.js';
 import { parentPath } from '../model/stage-path.js';
 
@@ -40,18 +41,12 @@ type OpenSpans = Map<string, Span>;
  * const stop = traceRuns(orchestrator, { tracer: trace.getTracer('meta-agent') });
  */
 export function traceRuns(source: TraceSource, options: TraceRunsOptions): () => void {
-  const tracer = options?.tracer;
-  if (tracer === undefined || tracer === null || typeof tracer.startSpan !== 'function') {
-    throw new MacroError('INVALID_OPTIONS', 'traceRuns expects options.tracer, an OpenTelemetry Tracer');
-  }
-  if (typeof source?.onAny !== 'function') {
-    throw new MacroError('INVALID_OPTIONS', 'traceRuns expects a MacroOrchestrator or a MacroRun to trace');
-  }
+  const { tracer, onAny, aroundAgentCalls } = readArguments(source, options);
   const runs = new Map<string, OpenSpans>();
-  const unsubscribe = source.onAny((event) => onEvent(tracer, runs, event));
+  const unsubscribe = onAny.call(source, (event) => onEvent(tracer, runs, event));
   // The calling phase's span (or its stage's) is the active context while the agent runs,
   // so spans the agent makes (the AI SDK's, with telemetry on) nest under it.
-  const unwrap = source.aroundAgentCalls?.((call, proceed) => {
+  const unwrap = aroundAgentCalls?.call(source, (call, proceed) => {
     const spans = runs.get(call.runId);
     const span = spans?.get(`phase ${call.path}`) ?? spans?.get(`stage ${call.path}`);
     return span === undefined ? proceed() : context.with(trace.setSpan(context.active(), span), proceed);
@@ -61,6 +56,57 @@ export function traceRuns(source: TraceSource, options: TraceRunsOptions): () =>
     unwrap?.();
     for (const spans of runs.values()) for (const span of spans.values()) span.end();
     runs.clear();
+  };
+}
+
+/**
+ * `traceRuns`' arguments, each read once, inside a try: a revoked proxy or a throwing
+ * getter is refused by name, with what it threw as the cause.
+ */
+function readArguments(source: TraceSource, options: TraceRunsOptions) {
+  if (options === undefined) {
+    throw new MacroError('INVALID_OPTIONS', 'traceRuns expects options.tracer, an OpenTelemetry Tracer');
+  }
+  checkOptionKeys('traceRuns options', options, ['tracer']);
+  let tracer: Tracer;
+  let startSpan: unknown;
+  try {
+    tracer = options.tracer;
+    startSpan = tracer === undefined || tracer === null ? undefined : tracer.startSpan;
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', `Cannot read traceRuns options.tracer: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+  if (typeof startSpan !== 'function') {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `traceRuns expects options.tracer, an OpenTelemetry Tracer (got ${kindOf(tracer)})`,
+    );
+  }
+  let onAny: unknown;
+  let aroundAgentCalls: unknown;
+  try {
+    onAny = source?.onAny;
+    aroundAgentCalls = source?.aroundAgentCalls;
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', `Cannot read the source traceRuns traces: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+  if (typeof onAny !== 'function') {
+    throw new MacroError('INVALID_OPTIONS', 'traceRuns expects a MacroOrchestrator or a MacroRun to trace');
+  }
+  if (aroundAgentCalls !== undefined && typeof aroundAgentCalls !== 'function') {
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `traceRuns expects the source's aroundAgentCalls to be a function, got ${kindOf(aroundAgentCalls)}`,
+    );
+  }
+  return {
+    tracer,
+    onAny: onAny as TraceSource['onAny'],
+    aroundAgentCalls: aroundAgentCalls as TraceSource['aroundAgentCalls'],
   };
 }
 

@@ -14,7 +14,9 @@
  * unless told otherwise; the report then follows it with {@link cutMarker}.
  * @module
  */
+import { MacroError } from '../errors.js';
 import { jsonText } from '../internal/json-text.js';
+import { kindOf } from '../internal/options.js';
 
 const LINE_BREAK = /\r\n?|\n/g;
 
@@ -34,8 +36,12 @@ function showControls(text: string): string {
  * `<script>`, `` ` ``, `*` and `&amp;` all render literally; `:` and `@` too, so that
  * GitHub does not turn URLs and e-mail addresses into links), line breaks become spaces,
  * and control characters are shown as `\u001b` (see the module's TSDoc).
+ * @throws {MacroError} `INVALID_OPTIONS` when `text` is no string (write other values with `String()` first).
  */
 export function escapeMarkdown(text: string): string {
+  if (typeof text !== 'string') {
+    throw new MacroError('INVALID_OPTIONS', `escapeMarkdown expects a string, got ${kindOf(text)}`);
+  }
   return showControls(
     text.replace(/[\\`*_{}[\]()#+\-.!|<>~^&:@]/g, (c) => `\\${c}`).replace(LINE_BREAK, ' '),
   );

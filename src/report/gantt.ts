@@ -4,6 +4,7 @@
  * @module
  */
 import type { MacroResult, TimelineEntry } from '../model/result.js';
+import { checkIsResult, unreadableResult } from './result-check.js';
 
 /** Longest name kept in the chart; the rest is cut. */
 const MAX_NAME = 200;
@@ -39,8 +40,19 @@ function sectionOf(path: string, macro: string): string {
  * A stage that took 0 ms is drawn 1 ms long, so it can be seen.
  * @example
  * await writeFile('run.md', '```mermaid\n' + runToGantt(result) + '\n```\n');
+ * @throws {MacroError} `INVALID_OPTIONS` when `result` is no object or cannot be read.
  */
 export function runToGantt(result: MacroResult): string {
+  checkIsResult('runToGantt', result);
+  try {
+    return ganttOf(result);
+  } catch (error) {
+    throw unreadableResult('runToGantt', error);
+  }
+}
+
+/** {@link runToGantt} without its check (for a result already checked); throws on a result it cannot read. @internal */
+export function ganttOf(result: MacroResult): string {
   const title = `${taskName(result.macro)} run ${taskName(result.runId)}`;
   const lines = ['gantt', `  title ${title}`, '  dateFormat x', '  axisFormat %M:%S.%L'];
   const spans = Array.isArray(result.timeline) ? result.timeline : [];

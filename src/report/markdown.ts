@@ -13,13 +13,14 @@
  * throwing getter in an output is shown, not thrown (see `internal/json-text.ts`).
  * @module
  */
-import { MacroError } from '../errors.js';
-import { checkOptionKeys } from '../internal/options.js';
+import { describe, MacroError } from '../errors.js';
+import { checkOptionKeys, kindOf } from '../internal/options.js';
 import type { DecisionRecord, DecisionVariant } from '../model/decision.js';
 import type { GateVerdict } from '../model/quality-gate.js';
 import type { MacroResult, StageRecord } from '../model/result.js';
 import { cutMarker, DEFAULT_MAX_TEXT_LENGTH, escapeMarkdown, inlineCode, preview } from './escape.js';
-import { runToGantt } from './gantt.js';
+import { ganttOf } from './gantt.js';
+import { checkResult, unreadableResult } from './result-check.js';
 
 /** Options of {@link renderReport}. */
 export interface ReportOptions {
@@ -33,28 +34,48 @@ export interface ReportOptions {
 
 /**
  * Renders `result` as GitHub-flavoured markdown.
- * @throws `INVALID_OPTIONS` when `options` has an unknown key or an invalid `maxTextLength`.
+ * @throws {MacroError} `INVALID_OPTIONS` when `options` has an unknown key or an invalid `maxTextLength`,
+ * or `result` is no MacroResult (not an object, or its stages, timeline… missing or unreadable).
  * @example
  * await writeFile('report.md', renderReport(await orchestrator.run('code-review', { intent })));
  */
 export function renderReport(result: MacroResult, options?: ReportOptions): string {
+  const max = maxTextLength(options);
+  checkResult('renderReport', result);
+  try {
+    const report = new Report(max);
+    summary(result, report);
+    timeline(result, report);
+    qualityGates(result, report);
+    usage(result, report);
+    artefacts(result, report);
+    decisions(result, report);
+    errors(result, report);
+    return `${report.lines.join('\n')}\n`;
+  } catch (error) {
+    // Every value is read safely: a throw means a structure that is not a MacroResult's.
+    throw unreadableResult('renderReport', error);
+  }
+}
+
+/** `options.maxTextLength`, read once and checked; the default without it. */
+function maxTextLength(options: ReportOptions | undefined): number {
   checkOptionKeys('renderReport options', options, ['maxTextLength']);
-  const max = options?.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
-  if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && max > 0))) {
+  let max: unknown;
+  try {
+    max = options?.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
+  } catch (error) {
+    throw new MacroError('INVALID_OPTIONS', `Cannot read renderReport options: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+  if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && (max as number) > 0))) {
     throw new MacroError(
       'INVALID_OPTIONS',
-      `Expected maxTextLength in renderReport options to be a positive integer or Infinity, got ${String(max)}`,
+      `Expected maxTextLength in renderReport options to be a positive integer or Infinity, got ${typeof max === 'number' ? String(max) : kindOf(max)}`,
     );
   }
-  const report = new Report(max);
-  summary(result, report);
-  timeline(result, report);
-  qualityGates(result, report);
-  usage(result, report);
-  artefacts(result, report);
-  decisions(result, report);
-  errors(result, report);
-  return `${report.lines.join('\n')}\n`;
+  return max as number;
 }
 
 /** The lines written so far, and how untrusted values are written into them. */
@@ -123,7 +144,7 @@ function timeline(result: MacroResult, report: Report): void {
   const { lines } = report;
   lines.push('', '## Timeline', '');
   // Where the time went, drawn by GitHub and other Mermaid-aware viewers; the table follows.
-  const gantt = runToGantt(result);
+  const gantt = ganttOf(result);
   if (gantt.includes(' :')) lines.push('```mermaid', gantt, '```', '');
   lines.push('| scope | path | name | attempt | status | ms |', '|---|---|---|---|---|---|');
   for (const t of result.timeline) {

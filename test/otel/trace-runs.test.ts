@@ -200,4 +200,56 @@ describe('traceRuns', () => {
       }),
     );
   });
+
+  it('refuses options with a key it does not know, naming the key', () => {
+    const { tracer } = tracing();
+    const orchestrator = new MacroOrchestrator({ agents: [], macros: [] });
+    expect(() => traceRuns(orchestrator, { tracer, tracr: tracer } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"tracr"') }),
+    );
+  });
+
+  it('refuses options that are no object, or a tracer with no startSpan', () => {
+    const orchestrator = new MacroOrchestrator({ agents: [], macros: [] });
+    for (const options of [42, null, 'tracer', { tracer: 42 }, { tracer: { startSpan: 1 } }]) {
+      expect(() => traceRuns(orchestrator, options as never)).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      );
+    }
+  });
+
+  it('refuses options that are a revoked proxy, with the TypeError as the cause', () => {
+    const orchestrator = new MacroOrchestrator({ agents: [], macros: [] });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(() => traceRuns(orchestrator, proxy as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', cause: expect.any(TypeError) }),
+    );
+  });
+
+  it('refuses options whose tracer getter throws, with its error as the cause', () => {
+    const orchestrator = new MacroOrchestrator({ agents: [], macros: [] });
+    const boom = new Error('boom');
+    const options = {
+      get tracer(): never {
+        throw boom;
+      },
+    };
+    expect(() => traceRuns(orchestrator, options)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        cause: boom,
+        message: expect.stringContaining('tracer'),
+      }),
+    );
+  });
+
+  it('refuses a source that is a revoked proxy, with the TypeError as the cause', () => {
+    const { tracer } = tracing();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(() => traceRuns(proxy as never, { tracer })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', cause: expect.any(TypeError) }),
+    );
+  });
 });
