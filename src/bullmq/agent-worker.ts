@@ -6,12 +6,14 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Agent, AgentInvocation } from '../agents/agent.js';
+import { type AgentRegistry, registryOf } from '../agents/registry.js';
 import { MacroError } from '../errors.js';
 import { resolveLogger } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { TokenUsage } from '../model/usage.js';
 import { runKeys } from './keys.js';
 import { connect } from './macro-queue.js';
+import { agentWorkerOptions } from './options.js';
 import { type AgentJobData, type AgentJobResult, DEFAULT_AGENT_QUEUE } from './queued-agent.js';
 import { remoteErrorJson } from './remote-error.js';
 
@@ -43,15 +45,21 @@ export interface AgentWorkerOptions {
 export class AgentWorker {
   /** The BullMQ worker. */
   readonly worker: Worker<AgentJobData, AgentJobResult>;
-  readonly #agents = new Map<string, Agent>();
+  readonly #agents: AgentRegistry;
   readonly #running = new Map<string, AbortController>();
   readonly #subscriber: Redis;
   readonly #logger: MacroLogger;
 
+  /**
+   * @throws {MacroError} `INVALID_OPTIONS` naming an option that is unknown or wrong (an agent
+   * that is none, two agents of one id, a limiter that is no whole number of calls per
+   * duration…), before any connection is opened.
+   */
   constructor(options: AgentWorkerOptions) {
-    const { connection, queue = DEFAULT_AGENT_QUEUE, prefix = 'bull' } = options;
-    for (const agent of options.agents) this.#agents.set(agent.id, agent);
-    this.#logger = resolveLogger(options.logger);
+    const given = agentWorkerOptions(options); // read once: the values checked are those used
+    const { connection, queue = DEFAULT_AGENT_QUEUE, prefix = 'bull', limiter } = given;
+    this.#agents = registryOf(given.agents);
+    this.#logger = resolveLogger(given.logger);
     this.#subscriber = connect(connection);
     void this.#subscriber.subscribe(runKeys(prefix, queue).cancelChannel).catch(() => {});
     this.#subscriber.on('message', (_channel: string, jobId: string) => {
@@ -63,8 +71,8 @@ export class AgentWorker {
       {
         connection,
         prefix,
-        concurrency: options.concurrency ?? 1,
-        ...(options.limiter === undefined ? {} : { limiter: { ...options.limiter } }),
+        concurrency: given.concurrency ?? 1,
+        ...(limiter === undefined ? {} : { limiter }),
       },
     );
   }

@@ -22,6 +22,7 @@ import {
   type RunKeys,
   runKeys,
 } from './keys.js';
+import { queueOptions, runIdArgument } from './options.js';
 
 /** Options of {@link MacroQueue}; the same `name` and `prefix` as the workers'. */
 export interface MacroQueueOptions {
@@ -56,9 +57,13 @@ export class MacroQueue {
   #events: QueueEvents | undefined;
   #redis: Redis | undefined;
 
-  /** @throws {MacroError} `INVALID_OPTIONS` when `keepSeconds` is not a whole number of seconds ≥ 1. */
+  /**
+   * @throws {MacroError} `INVALID_OPTIONS` naming an option that is unknown or wrong (`keepSeconds`
+   * not a whole number of seconds ≥ 1, a `name` with ':'…), before any connection is opened.
+   */
   constructor(options: MacroQueueOptions) {
-    const { connection, name = DEFAULT_QUEUE, prefix = 'bull', keepSeconds = KEEP_SECONDS } = options;
+    const given = queueOptions(options); // read once: the values checked are those used
+    const { connection, name = DEFAULT_QUEUE, prefix = 'bull', keepSeconds = KEEP_SECONDS } = given;
     const keep = keepFor(keepSeconds);
     if (keep === undefined) {
       throw new MacroError(
@@ -92,9 +97,11 @@ export class MacroQueue {
    * The run's result, once it settles (whatever its status). Rejects with `RUN_NOT_FOUND`
    * for a run the queue does not know (never enqueued, or removed a day after it ended),
    * and with the worker's error when the run could not be started at all (an unknown
-   * macro: `MACRO_NOT_FOUND`, invalid context: `INVALID_CONTEXT`).
+   * macro: `MACRO_NOT_FOUND`, invalid context: `INVALID_CONTEXT`); with `INVALID_OPTIONS` for a
+   * run id that is no non-empty string.
    */
   async result(runId: string): Promise<MacroResult> {
+    runIdArgument('result', runId);
     const job = await Job.fromId<RunJobData, PackedResult>(this.queue, runId);
     if (job === undefined) throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is queued or kept`);
     this.#events ??= new QueueEvents(this.queue.name, {
@@ -130,9 +137,11 @@ export class MacroQueue {
    * numbers as a local run), from its first; ends after `run:end`. Events JSON cannot
    * carry arrive without their outputs, marked `lossy: true`. A run resumed after its
    * worker died goes on with `run:start` (`resumed: true`), its `seq` continuing from its
-   * last checkpoint. Rejects with `INVALID_OPTIONS` for a run enqueued with `events: false`.
+   * last checkpoint. Rejects with `INVALID_OPTIONS` for a run enqueued with `events: false`,
+   * and for a run id that is no non-empty string.
    */
   async *events(runId: string): AsyncGenerator<MacroEvent> {
+    runIdArgument('events', runId);
     const quiet = async (): Promise<Job<RunJobData, PackedResult> | undefined> => {
       const job = await Job.fromId<RunJobData, PackedResult>(this.queue, runId);
       if (job?.data.events === false) throw eventsOff(runId);
@@ -163,8 +172,17 @@ export class MacroQueue {
   /**
    * Cancels the run wherever it is: on the worker running it now (which settles it
    * `cancelled`), or, still queued, when a worker takes it (it settles `cancelled` at once).
+   * Rejects with `INVALID_OPTIONS`, writing nothing, for a run id that is no non-empty string
+   * or a reason that is no string.
    */
   async cancel(runId: string, reason = 'cancelled through MacroQueue'): Promise<void> {
+    runIdArgument('cancel', runId);
+    if (typeof reason !== 'string') {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `MacroQueue.cancel expects a reason that is a string, got ${kindOf(reason)}`,
+      );
+    }
     const redis = this.#client();
     await redis.set(this.#keys.cancelled(runId), reason, 'EX', KEEP_SECONDS);
     await redis.publish(this.#keys.cancelChannel, runId);

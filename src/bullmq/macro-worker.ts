@@ -22,7 +22,7 @@ import {
   runKeys,
 } from './keys.js';
 import { connect } from './macro-queue.js';
-import { checkWorkerOptions } from './worker-options.js';
+import { workerOptions } from './options.js';
 
 /** Options of {@link MacroWorker}; the same `name` and `prefix` as the producers'. */
 export interface MacroWorkerOptions {
@@ -88,8 +88,8 @@ export class MacroWorker {
 
   /** @throws {MacroError} `INVALID_OPTIONS` naming an option that is unknown or wrong, before any connection is opened. */
   constructor(options: MacroWorkerOptions) {
-    checkWorkerOptions(options);
-    const { connection, orchestrator, name = DEFAULT_QUEUE, prefix = 'bull' } = options;
+    const given = workerOptions(options); // read once: the values checked are those used
+    const { connection, orchestrator, name = DEFAULT_QUEUE, prefix = 'bull' } = given;
     this.#orchestrator = orchestrator;
     this.#keys = runKeys(prefix, name);
     this.#redis = connect(connection);
@@ -104,10 +104,10 @@ export class MacroWorker {
       {
         connection,
         prefix,
-        concurrency: options.concurrency ?? 1,
-        lockDuration: options.lockDurationMs ?? 30_000,
-        stalledInterval: options.stalledIntervalMs ?? 30_000,
-        maxStalledCount: options.maxStalledCount ?? 5,
+        concurrency: given.concurrency ?? 1,
+        lockDuration: given.lockDurationMs ?? 30_000,
+        stalledInterval: given.stalledIntervalMs ?? 30_000,
+        maxStalledCount: given.maxStalledCount ?? 5,
       },
     );
   }

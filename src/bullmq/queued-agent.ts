@@ -12,6 +12,7 @@ import type { Agent, AgentInvocation } from '../agents/agent.js';
 import type { TokenUsage } from '../model/usage.js';
 import { runKeys } from './keys.js';
 import { connect } from './macro-queue.js';
+import { queuedAgentOptions } from './options.js';
 import { remoteError } from './remote-error.js';
 
 /** The queue agent calls go to when none is named. */
@@ -61,9 +62,11 @@ export interface QueuedAgent extends Agent {
  * @example
  * const writer = queuedAgent('writer', { connection, queue: 'gpu' }); // served by an AgentWorker on the GPU box
  * const orchestrator = new MacroOrchestrator({ agents: [writer, ...local], macros });
+ * @throws {MacroError} `INVALID_OPTIONS` for an id that is no non-empty string, or an option that is unknown or wrong.
  */
 export function queuedAgent(id: string, options: QueuedAgentOptions): QueuedAgent {
-  const { connection, queue: name = DEFAULT_AGENT_QUEUE, prefix = 'bull' } = options;
+  const given = queuedAgentOptions(id, options); // read once: the values checked are those used
+  const { connection, queue: name = DEFAULT_AGENT_QUEUE, prefix = 'bull', description } = given;
   const keys = runKeys(prefix, name);
   let queue: Queue<AgentJobData, AgentJobResult> | undefined;
   let events: QueueEvents | undefined;
@@ -90,7 +93,7 @@ export function queuedAgent(id: string, options: QueuedAgentOptions): QueuedAgen
   };
   return {
     id,
-    ...(options.description === undefined ? {} : { description: options.description }),
+    ...(description === undefined ? {} : { description }),
     async invoke(input: unknown, call: AgentInvocation): Promise<unknown> {
       call.signal.throwIfAborted();
       const { queue, events, redis } = await open();

@@ -1,0 +1,176 @@
+/**
+ * What the BullMQ subpath's constructors and `MacroQueue`'s methods refuse, before any
+ * connection is opened or anything is written to Redis.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { AgentWorker, MacroQueue, queuedAgent } from '../../src/bullmq.js';
+import { defineAgent } from '../../src/index.js';
+import { closeOpen, collect, connection, queueOnly, release } from './harness.js';
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await closeOpen();
+});
+
+afterAll(() => {
+  release();
+});
+
+/** Any Redis address: the constructors refuse before they would connect to it. */
+const somewhere = { host: '127.0.0.1', port: 6379 };
+const echo = defineAgent({ id: 'echo', invoke: (input: unknown) => input });
+const boom = new Error('getter boom');
+
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+/** `fields` with a getter for `key` that throws {@link boom}. */
+function throwing(key: string, fields: object): object {
+  return Object.defineProperty({ ...fields }, key, {
+    enumerable: true,
+    get() {
+      throw boom;
+    },
+  });
+}
+
+/** Calls `make`, expecting it to throw INVALID_OPTIONS whose message contains `named`, with no Redis connection opened. */
+function refusedBeforeConnecting(make: () => unknown, named: string): unknown {
+  const connecting = vi.spyOn(Redis.prototype, 'connect');
+  let caught: unknown;
+  try {
+    make();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining(named) });
+  expect(connecting).not.toHaveBeenCalled();
+  return caught;
+}
+
+describe('new MacroQueue', () => {
+  it.each([
+    [{ conection: somewhere }, 'Unknown option "conection" in MacroQueue options'],
+    [{ connection: somewhere, name: 'a:b' }, 'name: Expected no ":"'],
+    [{ connection: somewhere, name: '' }, 'name'],
+    [{ connection: somewhere, prefix: '' }, 'prefix'],
+    [{ connection: null }, 'connection: Expected connection options'],
+    [{ name: 'runs' }, 'connection'],
+    [null, 'Expected MacroQueue options to be an object, got null'],
+  ])('refuses %j with INVALID_OPTIONS naming it, before connecting', (options, named) => {
+    refusedBeforeConnecting(() => new MacroQueue(options as never), named);
+  });
+
+  it('refuses options that are a revoked proxy with INVALID_OPTIONS, before connecting', () => {
+    refusedBeforeConnecting(() => new MacroQueue(revoked() as never), 'MacroQueue options');
+  });
+
+  it("refuses options whose getter throws with INVALID_OPTIONS, the getter's error its cause", () => {
+    const options = throwing('name', { connection: somewhere });
+    const error = refusedBeforeConnecting(
+      () => new MacroQueue(options as never),
+      'Cannot read MacroQueue options',
+    );
+    expect(error).toMatchObject({ cause: boom });
+  });
+});
+
+describe('new AgentWorker', () => {
+  it.each([
+    [{ agents: [echo], limiter: { max: Number.NaN, duration: 1000 } }, 'limiter.max'],
+    [{ agents: [echo], limiter: { max: 0, duration: 1000 } }, 'limiter.max'],
+    [{ agents: [echo], limiter: { max: 5, duration: 0 } }, 'limiter.duration'],
+    [{ agents: [echo], limiter: { max: 5, duration: 2 ** 31 } }, 'limiter.duration'],
+    [{ agents: [echo], limiter: { max: 5 } }, 'limiter.duration'],
+    [{ agents: [echo], concurrency: 0 }, 'concurrency'],
+    [{ agents: [echo], queue: 'gpu:1' }, 'queue: Expected no ":"'],
+    [{ agents: [echo], logger: {} }, 'logger: Expected a MacroLogger'],
+    [{ agents: [echo], agnets: [] }, 'Unknown option "agnets" in AgentWorker options'],
+    [{}, 'agents'],
+    [{ agents: [42] }, 'Expected an agent'],
+    [{ agents: [echo, echo] }, 'Agent "echo" is registered twice'],
+  ])('refuses %j with INVALID_OPTIONS naming it, before connecting', (extra, named) => {
+    refusedBeforeConnecting(() => new AgentWorker({ connection: somewhere, ...extra } as never), named);
+  });
+
+  it('refuses agents that are a revoked proxy with INVALID_OPTIONS, before connecting', () => {
+    refusedBeforeConnecting(
+      () => new AgentWorker({ connection: somewhere, agents: revoked() } as never),
+      'Cannot read the agents',
+    );
+  });
+});
+
+describe('queuedAgent', () => {
+  it.each([
+    ['', { connection: somewhere }, 'queuedAgent expects an agent id (a non-empty string), got ""'],
+    [42, { connection: somewhere }, 'got number'],
+    [
+      'writer',
+      { connection: somewhere, queu: 'gpu' },
+      'Unknown option "queu" in queuedAgent("writer") options',
+    ],
+    ['writer', { connection: somewhere, queue: 'gpu:1' }, 'queue: Expected no ":"'],
+    ['writer', { connection: somewhere, description: 5 }, 'description'],
+    ['writer', {}, 'connection'],
+    ['writer', undefined, 'expected object, received undefined'],
+  ])('refuses the id %j with options %j with INVALID_OPTIONS naming what is wrong', (id, options, named) => {
+    expect(() => queuedAgent(id as never, options as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining(named) }),
+    );
+  });
+});
+
+describe.skipIf(connection === undefined)('MacroQueue.result, events and cancel', () => {
+  const ids: [string, () => unknown, string][] = [
+    ['42', () => 42, 'got number'],
+    ['""', () => '', 'got ""'],
+    ['an object', () => ({}), 'got object'],
+    ['a revoked proxy', revoked, 'got revoked proxy'],
+  ];
+
+  it.each(ids)('result() refuses the run id %s with INVALID_OPTIONS', async (_, id, named) => {
+    const { queue } = queueOnly();
+    await expect(queue.result(id() as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: `MacroQueue.result expects a run id (a non-empty string), ${named}`,
+    });
+  });
+
+  it.each(ids)('events() refuses the run id %s with INVALID_OPTIONS', async (_, id, named) => {
+    const { queue } = queueOnly();
+    await expect(collect(queue.events(id() as never))).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: `MacroQueue.events expects a run id (a non-empty string), ${named}`,
+    });
+  });
+
+  it.each(ids)(
+    'cancel() refuses the run id %s with INVALID_OPTIONS, writing no cancellation',
+    async (_, id, named) => {
+      const { queue, name } = queueOnly();
+      await expect(queue.cancel(id() as never)).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+        message: `MacroQueue.cancel expects a run id (a non-empty string), ${named}`,
+      });
+      const client = new Redis(connection as never);
+      try {
+        expect(await client.keys(`bull:${name}:mo:cancelled:*`)).toEqual([]);
+      } finally {
+        client.disconnect();
+      }
+    },
+  );
+
+  it('cancel() refuses a reason that is no string with INVALID_OPTIONS', async () => {
+    const { queue } = queueOnly();
+    await expect(queue.cancel('r1', { why: 'late' } as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: 'MacroQueue.cancel expects a reason that is a string, got object',
+    });
+  });
+});
