@@ -19,10 +19,26 @@ import { LOGGER_METHODS, type MacroLogger } from '../model/logger.js';
 /** The longest delay a Node.js timer takes (2^31 - 1 ms); BullMQ's lock, stall and limiter timers use them. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** An object that is no array and no revoked proxy (`kindOf` says which). */
 const anObject = <T extends object>(what: string) =>
-  z.custom<T>((value) => typeof value === 'object' && value !== null, { message: `Expected ${what}` });
+  z.custom<T>((value) => kindOf(value) === 'object', { message: `Expected ${what}` });
 
-const connection = anObject<ConnectionOptions>('connection options or an ioredis instance');
+/**
+ * Connection options, copied when plain (read once, here: a getter that throws is refused,
+ * and BullMQ and our clients get the values checked), or an ioredis instance as it is.
+ */
+const connection = anObject<ConnectionOptions>('connection options or an ioredis instance').transform(
+  (value): ConnectionOptions => {
+    const proto: unknown = Object.getPrototypeOf(value);
+    return proto === Object.prototype || proto === null ? { ...value } : value;
+  },
+);
+
+/** Something with a `run` method: a `MacroOrchestrator` (of either build of the package). */
+const orchestrator = anObject<MacroOrchestrator>('a MacroOrchestrator').refine(
+  (value) => typeof (value as { run?: unknown }).run === 'function',
+  { message: 'Expected a MacroOrchestrator (an object with a run method)' },
+);
 /** A queue's name: BullMQ joins the parts of its Redis keys with ':'. */
 const queueName = z
   .string()
@@ -40,7 +56,7 @@ const isLogger = (value: unknown): value is MacroLogger =>
 
 const MacroWorkerOptionsSchema = z.strictObject({
   connection,
-  orchestrator: anObject<MacroOrchestrator>('a MacroOrchestrator'),
+  orchestrator,
   name: queueName.optional(),
   prefix: prefix.optional(),
   concurrency: concurrency.optional(),
@@ -60,7 +76,9 @@ const MacroQueueOptionsSchema = z.strictObject({
 const AgentWorkerOptionsSchema = z.strictObject({
   connection,
   // Read (and each agent checked, duplicates refused) by the AgentRegistry the worker builds.
-  agents: anObject<Iterable<Agent>>('an iterable of agents'),
+  agents: z.custom<Iterable<Agent>>((value) => typeof value === 'object' && value !== null, {
+    message: 'Expected an iterable of agents',
+  }),
   queue: queueName.optional(),
   prefix: prefix.optional(),
   concurrency: concurrency.optional(),

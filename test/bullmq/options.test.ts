@@ -4,8 +4,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { AgentWorker, MacroQueue, queuedAgent } from '../../src/bullmq.js';
-import { defineAgent } from '../../src/index.js';
+import { AgentWorker, MacroQueue, MacroWorker, queuedAgent } from '../../src/bullmq.js';
+import { defineAgent, MacroOrchestrator } from '../../src/index.js';
 import { closeOpen, collect, connection, queueOnly, release } from './harness.js';
 
 afterEach(async () => {
@@ -51,6 +51,45 @@ function refusedBeforeConnecting(make: () => unknown, named: string): unknown {
   expect(connecting).not.toHaveBeenCalled();
   return caught;
 }
+
+describe('the connection option', () => {
+  const makers: [string, (connection: unknown) => unknown][] = [
+    ['new MacroQueue', (connection) => new MacroQueue({ connection } as never)],
+    [
+      'new MacroWorker',
+      (connection) => new MacroWorker({ connection, orchestrator: new MacroOrchestrator() } as never),
+    ],
+    ['new AgentWorker', (connection) => new AgentWorker({ connection, agents: [echo] } as never)],
+    ['queuedAgent', (connection) => queuedAgent('writer', { connection } as never)],
+  ];
+
+  it.each(makers)(
+    'is refused by %s when it is a revoked proxy, with INVALID_OPTIONS, before connecting',
+    (_, make) => {
+      refusedBeforeConnecting(() => make(revoked()), 'connection: Expected connection options');
+    },
+  );
+
+  it.each(makers)(
+    "is refused by %s when a getter of it throws, with INVALID_OPTIONS, the getter's error its cause",
+    (_, make) => {
+      const error = refusedBeforeConnecting(() => make(throwing('host', { port: 6379 })), 'Cannot read');
+      expect(error).toMatchObject({ cause: boom });
+    },
+  );
+});
+
+describe('new MacroWorker', () => {
+  it.each([
+    ['a revoked proxy', revoked],
+    ['an object without a run method', () => ({})],
+  ])('refuses an orchestrator that is %s with INVALID_OPTIONS, before connecting', (_, make) => {
+    refusedBeforeConnecting(
+      () => new MacroWorker({ connection: somewhere, orchestrator: make() } as never),
+      'orchestrator: Expected a MacroOrchestrator',
+    );
+  });
+});
 
 describe('new MacroQueue', () => {
   it.each([
