@@ -195,6 +195,20 @@ describe('runMacro given an orchestrator', () => {
     );
   });
 
+  it('calls the run method it checked: a run getter is read once', async () => {
+    const real = orchestrator();
+    let reads = 0;
+    const proxy = new Proxy(real, {
+      get: (target, key) => {
+        if (key !== 'run') return Reflect.get(target, key);
+        reads += 1;
+        return reads === 1 ? target.run.bind(target) : 'not a function';
+      },
+    });
+    const result = await runMacro('m', { intent: 'x' }, { orchestrator: proxy });
+    expect([result.status, reads]).toEqual(['succeeded', 1]);
+  });
+
   it('runs the macro on that orchestrator when given nothing else', async () => {
     const result = await runMacro('m', { intent: 'x' }, { orchestrator: orchestrator() });
     expect(result).toMatchObject({ status: 'succeeded', output: 'x' });

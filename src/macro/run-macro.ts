@@ -46,8 +46,9 @@ export function runMacro<
         `Invalid runMacro options: pass an orchestrator or orchestrator options, not both (got orchestrator and ${Object.keys(rest).join(', ')})`,
       );
     }
-    checkOrchestrator(orchestrator);
   }
+  // The checked method, called as read (a getter is read once).
+  const run = orchestrator === undefined ? undefined : runMethodOf(orchestrator);
   const runOptions: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {};
   if (input !== undefined) runOptions.input = input;
   if (runId !== undefined) runOptions.runId = runId;
@@ -55,16 +56,17 @@ export function runMacro<
   if (timeoutMs !== undefined) runOptions.timeoutMs = timeoutMs;
   if (deadline !== undefined) runOptions.deadline = deadline;
   if (budget !== undefined) runOptions.budget = budget;
-  return (orchestrator ?? new MacroOrchestrator<M>(rest)).run(name, context, runOptions);
+  if (run === undefined) return new MacroOrchestrator<M>(rest).run(name, context, runOptions);
+  return run.call(orchestrator, name, context, runOptions) as MacroRun<MacroOutput<M, N>>;
 }
 
 const RUN_MACRO_OPTION_KEYS = [...RUN_OPTION_KEYS, 'orchestrator', ...ORCHESTRATOR_OPTION_KEYS];
 
 /**
- * Throws unless `orchestrator` has a `run` method (a `MacroOrchestrator`, possibly of
- * another copy of this package, where `instanceof` would say no).
+ * The `run` method of `orchestrator` (a `MacroOrchestrator`, possibly of another copy of
+ * this package, where `instanceof` would say no); throws unless it has one.
  */
-function checkOrchestrator(orchestrator: unknown): void {
+function runMethodOf(orchestrator: unknown): (...args: unknown[]) => unknown {
   let run: unknown;
   try {
     run = (orchestrator as { run?: unknown }).run;
@@ -83,4 +85,5 @@ function checkOrchestrator(orchestrator: unknown): void {
       `Invalid runMacro options: orchestrator must be a MacroOrchestrator, got ${kindOf(orchestrator)} without a run method`,
     );
   }
+  return run as (...args: unknown[]) => unknown;
 }

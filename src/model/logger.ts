@@ -26,7 +26,7 @@ export interface MacroLogger {
   isLevelEnabled(level: string): boolean;
 }
 
-/** Every method of {@link MacroLogger}: the engine calls each of them. @internal */
+/** Every method of {@link MacroLogger}: the engine calls some, and hands the logger to agents (`invocation.logger`), which may call any. @internal */
 export const LOGGER_METHODS = [
   'trace',
   'debug',
