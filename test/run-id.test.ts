@@ -38,6 +38,35 @@ describe('RunOptions.runId', () => {
     await first;
   });
 
+  it("refuses the id when the caller's own clock starts a run of that id while run() starts, and runs that one alone", async () => {
+    let inner: ReturnType<MacroOrchestrator['run']> | undefined;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const agents = [defineAgent({ id: 'w', invoke: () => gate.then(() => 'done') })];
+    const o: MacroOrchestrator = new MacroOrchestrator({
+      agents,
+      macros: [waits],
+      // Read by run() after its id check: a clock that starts another run of the same id.
+      now: () => {
+        if (inner === undefined) {
+          inner = {} as never; // once
+          inner = o.run('waits', { intent: 'inner' }, { runId: 'job-7' });
+        }
+        return Date.now();
+      },
+    });
+    expect(() => o.run('waits', { intent: 'outer' }, { runId: 'job-7' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('"job-7" is already running'),
+      }),
+    );
+    release();
+    expect(await inner).toMatchObject({ runId: 'job-7', status: 'succeeded' });
+  });
+
   it('takes the id of a run that finished', async () => {
     const { orchestrator: o, release } = orchestrator();
     const first = o.run('waits', { intent: 'go' }, { runId: 'job-7' });

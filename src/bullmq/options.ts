@@ -27,12 +27,14 @@ const anObject = <T extends object>(what: string) =>
  * Connection options, copied when plain (read once, here: a getter that throws is refused,
  * and BullMQ and our clients get the values checked), or an ioredis instance as it is.
  */
-const connection = anObject<ConnectionOptions>('connection options or an ioredis instance').transform(
-  (value): ConnectionOptions => {
+const connection = anObject<ConnectionOptions>('connection options or an ioredis instance')
+  .refine((value) => !(value as { options?: { keyPrefix?: unknown } }).options?.keyPrefix, {
+    message: 'Expected an ioredis instance without a keyPrefix, which BullMQ refuses (use the prefix option)',
+  })
+  .transform((value): ConnectionOptions => {
     const proto: unknown = Object.getPrototypeOf(value);
     return proto === Object.prototype || proto === null ? { ...value } : value;
-  },
-);
+  });
 
 /** Something with a `run` method: a `MacroOrchestrator` (of either build of the package). */
 const orchestrator = anObject<MacroOrchestrator>('a MacroOrchestrator').refine(

@@ -39,7 +39,7 @@ import {
 } from './orchestrator-options.js';
 import { listRunning, loadStoredRun, replayResult } from './resume.js';
 import { MacroRun } from './run.js';
-import { startBudget } from './run-budget.js';
+import { startBudget, stopBudget } from './run-budget.js';
 import {
   parseContext,
   parseOptions,
@@ -208,6 +208,11 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     const scope = AbortScope.root(signal, (reason) => new CancelledError(macro.name, reason));
     const budget = startBudget(scope, timeoutMs, deadline, macro.name, this.#services.now());
     const logger = this.#runLogger(runId, macro);
+    // The caller's code ran since the check (its signal, clock, logger) and may have started a run of this id.
+    if (this.#live.has(runId)) {
+      stopBudget(scope, budget);
+      throw runIdTaken(runId);
+    }
     const request: RunRequest = {
       runId,
       macro,

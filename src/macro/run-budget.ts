@@ -6,7 +6,7 @@
  */
 import { StageTimeoutError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
-import { startTimer, type Timer } from '../internal/timers.js';
+import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
 
 /**
  * Starts the time budget of run options (the earlier of `timeoutMs` and `deadline`, as
@@ -34,4 +34,10 @@ function runBudget(
   const fromDeadline = deadline === undefined ? undefined : deadline - now;
   if (timeoutMs === undefined) return fromDeadline;
   return fromDeadline === undefined ? timeoutMs : Math.min(timeoutMs, fromDeadline);
+}
+
+/** Undoes {@link startBudget} and the run's scope, for a run that will not start after all. */
+export function stopBudget(scope: AbortScope, budget: Timer | undefined): void {
+  if (budget !== undefined) stopTimer(budget);
+  scope.dispose();
 }

@@ -79,6 +79,13 @@ describe('the connection option', () => {
   );
 });
 
+describe('an ioredis instance as the connection', () => {
+  it('is refused by new MacroQueue when it has a keyPrefix, which BullMQ refuses, before connecting', () => {
+    const client = new Redis({ ...somewhere, keyPrefix: 'app:', lazyConnect: true });
+    refusedBeforeConnecting(() => new MacroQueue({ connection: client } as never), 'without a keyPrefix');
+  });
+});
+
 describe('new MacroWorker', () => {
   it.each([
     ['a revoked proxy', revoked],
