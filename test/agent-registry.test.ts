@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AgentRegistry, MacroOrchestrator } from '../src/index.js';
-import { fnAgent } from './support/index.js';
+import { fnAgent, revoked } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
 
@@ -17,12 +17,6 @@ function thrown(fn: () => unknown): { code?: string; message?: string; cause?: u
     return error as { code?: string; message?: string; cause?: unknown };
   }
   throw new Error('expected a throw');
-}
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
 }
 
 const trap = new Error('trap');

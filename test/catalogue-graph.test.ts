@@ -21,6 +21,7 @@ import {
   subMacros,
   tooDeep,
 } from '../src/macro/catalogue-graph.js';
+import { revoked } from './support/index.js';
 
 const LEAF = agentStage('leaf', 'worker');
 
@@ -49,12 +50,6 @@ function macro(name: string, stages: StageDefinition[] = [LEAF], fallback?: stri
 /** A catalogue of `defs`, each defined at `macros[i]`. */
 function catalogue(...defs: MacroDefinition[]): Catalogue {
   return new Map(defs.map((def, i) => [def.name, { def, at: `macros[${i}]` }]));
-}
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
 }
 
 describe('readName', () => {

@@ -13,12 +13,7 @@ import {
   StageTimeoutError,
   toErrorRecord,
 } from '../src/index.js';
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
+import { revoked } from './support/index.js';
 
 describe('MacroError', () => {
   it('keeps its code, path, cause and name', () => {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkOptionKeys, kindOf } from '../src/internal/options.js';
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
+import { revoked } from './support/index.js';
 
 /** What `checkOptionKeys` throws for `options`, or undefined. */
 function thrown(options: unknown, known: readonly string[] = ['a', 'b']) {

@@ -1,7 +1,7 @@
 /** Every public options object refuses keys it does not know, naming the key and the known ones. */
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator, runMacro } from '../src/index.js';
-import { fnAgent, hangingAgent } from './support/index.js';
+import { fnAgent, hangingAgent, revoked } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
 const macro = defineMacro({ name: 'm', description: 'one stage', stages: [agentStage('s', 'echo')] });
@@ -320,12 +320,6 @@ describe('run option values', () => {
     expect(() => orchestrator().run('m', { intent: 'x' }, { timeoutMs: 3e9 }).cancel()).not.toThrow();
   });
 });
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
 
 describe('a run signal that cannot be used', () => {
   it('is refused with INVALID_OPTIONS when it is a revoked proxy, the TypeError as cause', async () => {

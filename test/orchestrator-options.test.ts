@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, ExecutionStage, InMemoryMemory, MacroOrchestrator } from '../src/index.js';
-import { fnAgent } from './support/index.js';
+import { fnAgent, revoked } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
 const macro = defineMacro({ name: 'm', description: 'one stage', stages: [agentStage('s', 'echo')] });
@@ -18,12 +18,6 @@ function thrown(fn: () => unknown): { code?: string; message?: string; cause?: u
     return error as { code?: string; message?: string; cause?: unknown };
   }
   throw new Error('expected a throw');
-}
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
 }
 
 const trap = new Error('trap');

@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clip, isError, MAX_TEXT, safeGet, safeText } from '../src/internal/safe.js';
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
+import { revoked } from './support/index.js';
 
 describe('clip', () => {
   it('keeps a text of the limit as it is', () => {

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentWorker, MacroQueue, MacroWorker, queuedAgent } from '../../src/bullmq.js';
 import { defineAgent, MacroOrchestrator } from '../../src/index.js';
+import { revoked } from '../support/index.js';
 import { closeOpen, collect, connection, queueOnly, release } from './harness.js';
 
 afterEach(async () => {
@@ -21,12 +22,6 @@ afterAll(() => {
 const somewhere = { host: '127.0.0.1', port: 6379 };
 const echo = defineAgent({ id: 'echo', invoke: (input: unknown) => input });
 const boom = new Error('getter boom');
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
 
 /** `fields` with a getter for `key` that throws {@link boom}. */
 function throwing(key: string, fields: object): object {

@@ -6,6 +6,7 @@ import {
   ofType,
   okAgent,
   pairingProblems,
+  revoked,
   scriptedAgent,
   start,
   throwingAgent,
@@ -13,13 +14,6 @@ import {
 } from '../support/index.js';
 
 useFakeClock();
-
-/** A proxy that throws on every operation. */
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
 
 /** A null-prototype object holding a BigInt: no toString, no JSON. */
 function bigIntBag(): object {

@@ -2,13 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isMacroError } from '../../src/index.js';
 import { Harmony, type HarmonyServices } from '../../src/protocol/harmony.js';
+import { revoked } from '../support/index.js';
 import { decide } from './fixtures.js';
 
-const revoked = (): object => {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-};
 const nullPrototypeBigInt = (): object => Object.assign(Object.create(null), { n: 1n });
 const unprintable = (): object => ({
   toJSON() {

@@ -11,6 +11,7 @@ import { InMemoryMemory, type MemoryAdapter } from '../../src/index.js';
 import { PostgresMemory } from '../../src/postgres.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { header, result } from '../../src/testing.js';
+import { revoked } from '../support/index.js';
 import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
 
 const url = await postgres();
@@ -58,12 +59,6 @@ function stores(): Store[] {
     });
   }
   return made;
-}
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
 }
 
 /** An object whose `key` getter throws `boom`. */

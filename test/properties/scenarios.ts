@@ -20,7 +20,7 @@ import {
   type StageDefinition,
   sequence,
 } from '../../src/index.js';
-import { delay } from '../support/index.js';
+import { delay, revoked } from '../support/index.js';
 
 /** How one agent behaves. `ms` are fake-clock milliseconds. */
 type FaultPlan =
@@ -70,13 +70,6 @@ export interface Scenario {
 }
 
 const ms = fc.constantFrom(0, 1, 10, 100, 1_000, 5_000);
-
-/** A proxy that throws on every operation. */
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
 
 /** Values that break naive code: no JSON, no toString, throwing reads, cycles, `__proto__` keys. */
 const hostileValues: ReadonlyArray<() => unknown> = [

@@ -6,13 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { escapeMarkdown, type MacroResult, renderReport, runToGantt } from '../../src/index.js';
+import { revoked } from '../support/index.js';
 import { failedRun } from './scenarios.js';
 
-const revoked = () => {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-};
 const refusal = (message: string) =>
   expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining(message) });
 

@@ -6,6 +6,7 @@
 export * from './agents.js';
 export * from './clock.js';
 export * from './events.js';
+export * from './hostile.js';
 export * from './memory.js';
 export * from './processes.js';
 export * from './records.js';
