@@ -6,6 +6,7 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type ErrorRecord, isMacroError, MacroError, toErrorRecord } from '../errors.js';
+import { readOptions } from '../internal/options.js';
 import { logFailure } from '../logger.js';
 import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import type { MacroRun } from '../macro/run.js';
@@ -117,7 +118,9 @@ export class MacroWorker {
    * {@link MacroWorkerCloseOptions.handBack}), then closes the connections.
    */
   async close(options: MacroWorkerCloseOptions = {}): Promise<void> {
-    const handBack = (options as { handBack?: unknown } | null)?.handBack;
+    // Read once, in a try (a throwing getter, a revoked proxy); a misspelt `handback` is refused, not taken as a drain.
+    const { handBack } =
+      options === null ? {} : readOptions('MacroWorker.close options', options, ['handBack']);
     if (handBack !== undefined && typeof handBack !== 'boolean') {
       throw new MacroError(
         'INVALID_OPTIONS',

@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentWorker, MacroQueue, MacroWorker, queuedAgent } from '../../src/bullmq.js';
 import { defineAgent, MacroOrchestrator } from '../../src/index.js';
 import { revoked } from '../support/index.js';
-import { closeOpen, collect, connection, queueOnly, release } from './harness.js';
+import { closeOpen, collect, connection, fleet, queueOnly, release } from './harness.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -213,5 +213,24 @@ describe.skipIf(connection === undefined)('MacroQueue.result, events and cancel'
       code: 'INVALID_OPTIONS',
       message: 'MacroQueue.cancel expects a reason that is a string, got object',
     });
+  });
+});
+
+describe.skipIf(connection === undefined)('MacroWorker.close', () => {
+  it.each([
+    [
+      'a misspelt handback, which would drain instead of handing back',
+      () => ({ handback: true }),
+      'Unknown option "handback"',
+    ],
+    ['a revoked proxy', revoked, 'Cannot read the keys of MacroWorker.close options'],
+    ['a throwing getter', () => throwing('handBack', {}), 'Cannot read MacroWorker.close options'],
+  ])('refuses %s with INVALID_OPTIONS, leaving the worker running', async (_, make, named) => {
+    const { worker } = fleet();
+    await expect(worker.close(make() as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining(named),
+    });
+    expect(worker.worker.isRunning()).toBe(true);
   });
 });
