@@ -33,6 +33,22 @@ function throwing(key: string, fields: object): object {
   });
 }
 
+/** A logger with every MacroLogger method, doing nothing. */
+function quietLogger(): Record<string, unknown> {
+  const noop = () => {};
+  const logger: Record<string, unknown> = {
+    trace: noop,
+    debug: noop,
+    info: noop,
+    warn: noop,
+    error: noop,
+    fatal: noop,
+  };
+  logger['child'] = () => logger;
+  logger['isLevelEnabled'] = () => false;
+  return logger;
+}
+
 /** Calls `make`, expecting it to throw INVALID_OPTIONS whose message contains `named`, with no Redis connection opened. */
 function refusedBeforeConnecting(make: () => unknown, named: string): unknown {
   const connecting = vi.spyOn(Redis.prototype, 'connect');
@@ -72,6 +88,23 @@ describe('the connection option', () => {
       expect(error).toMatchObject({ cause: boom });
     },
   );
+});
+
+describe('connection options with no prototype', () => {
+  it('are read once, in the check: a getter that throws is INVALID_OPTIONS, before connecting', () => {
+    const options = Object.create(null) as Record<string, unknown>;
+    Object.defineProperty(options, 'host', {
+      enumerable: true,
+      get() {
+        throw boom;
+      },
+    });
+    const error = refusedBeforeConnecting(
+      () => new MacroQueue({ connection: options } as never),
+      'Cannot read',
+    );
+    expect(error).toMatchObject({ cause: boom });
+  });
 });
 
 describe('an ioredis instance as the connection', () => {
@@ -130,6 +163,7 @@ describe('new AgentWorker', () => {
     [{ agents: [echo], concurrency: 0 }, 'concurrency'],
     [{ agents: [echo], queue: 'gpu:1' }, 'queue: Expected no ":"'],
     [{ agents: [echo], logger: {} }, 'logger: Expected a MacroLogger'],
+    [{ agents: [echo], logger: { ...quietLogger(), fatal: undefined } }, 'logger: Expected a MacroLogger'],
     [{ agents: [echo], agnets: [] }, 'Unknown option "agnets" in AgentWorker options'],
     [{}, 'agents'],
     [{ agents: [42] }, 'Expected an agent'],

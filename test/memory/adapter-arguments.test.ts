@@ -214,6 +214,12 @@ const HOSTILE_CLAIM_OPTIONS: [string, () => unknown, string][] = [
   ['macros "write"', () => ({ limit: 5, macros: 'write' }), 'expected an array of strings, got "write"'],
   ['macros [1]', () => ({ limit: 5, macros: [1] }), 'expected an array of strings, got 1 at index 0'],
   ['macros a revoked proxy', () => ({ limit: 5, macros: revoked() }), 'Cannot read option "macros"'],
+  ["macros ['write', 1, 2]", () => ({ limit: 5, macros: ['write', 1, 2] }), 'got 1 at index 1'],
+  [
+    'updatedBefore a long string',
+    () => ({ limit: 5, macros: ['write'], updatedBefore: 'x'.repeat(100) }),
+    `got "${'x'.repeat(80)}…"`,
+  ],
   ['without macros', () => ({ limit: 5 }), 'Invalid option "macros"'],
   [
     'updatedBefore NaN',
@@ -240,6 +246,21 @@ describe('claimStale', () => {
       }
     },
   );
+});
+
+describe('a refusal', () => {
+  it('ends with the value refused, and gives the error reading macros threw as its cause', async () => {
+    const adapters = await withStaleRun();
+    for (const { message } of await refusals(adapters, (m) =>
+      m.claimStale?.({ limit: Number.NaN, macros: [] }),
+    )) {
+      expect(message).toMatch(/: expected an integer from 0 to 9007199254740991, got NaN$/);
+    }
+    const unreadable = { limit: 5, macros: revoked() };
+    for (const { cause } of await refusals(adapters, (m) => m.claimStale?.(unreadable as never))) {
+      expect(cause).toBeInstanceOf(TypeError);
+    }
+  });
 });
 
 describe('prune', () => {
