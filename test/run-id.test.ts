@@ -67,6 +67,30 @@ describe('RunOptions.runId', () => {
     expect(await inner).toMatchObject({ runId: 'job-7', status: 'succeeded' });
   });
 
+  it("has resume() return the run the caller's clock started under that id while resume() started", async () => {
+    let started: ReturnType<MacroOrchestrator['run']> | undefined;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const agents = [defineAgent({ id: 'w', invoke: () => gate.then(() => 'done') })];
+    const o: MacroOrchestrator = new MacroOrchestrator({
+      agents,
+      macros: [waits],
+      now: () => {
+        if (started === undefined) {
+          started = {} as never; // once
+          started = o.run('waits', { intent: 'inner' }, { runId: 'job-7' });
+        }
+        return Date.now();
+      },
+    });
+    const resumed = o.resume('job-7');
+    expect(resumed).toBe(started);
+    release();
+    expect(await resumed).toMatchObject({ runId: 'job-7', status: 'succeeded' });
+  });
+
   it('takes the id of a run that finished', async () => {
     const { orchestrator: o, release } = orchestrator();
     const first = o.run('waits', { intent: 'go' }, { runId: 'job-7' });

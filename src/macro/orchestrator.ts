@@ -266,13 +266,14 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       throw new MacroError('INVALID_OPTIONS', 'Expected the run id to resume to be a non-empty string');
     }
     const given = parseOptions('resume options', options, ResumeOptionsSchema); // read once
+    const now = this.#services.now(); // before the live check: the caller's clock may start this run
     const live = this.#live.get(runId);
     if (live !== undefined && 'input' in given) throw notSuspended(runId, 'still running here');
     if (live !== undefined) return live;
     const limits = runLimits(given.budget);
     let name = runId; // the macro's name once loaded
     const scope = AbortScope.root(given.signal, (reason) => new CancelledError(name, reason));
-    const budget = startBudget(scope, given.timeoutMs, given.deadline, () => name, this.#services.now());
+    const budget = startBudget(scope, given.timeoutMs, given.deadline, () => name, now);
     let run: MacroRun<unknown> | undefined;
     const result = Promise.resolve().then(async () => {
       const handle = run as MacroRun<unknown>;
