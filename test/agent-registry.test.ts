@@ -5,25 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AgentRegistry, MacroOrchestrator } from '../src/index.js';
-import { fnAgent, revoked } from './support/index.js';
+import { fnAgent, revoked, thrownBy } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
-
-/** The error `fn` throws. */
-function thrown(fn: () => unknown): { code?: string; message?: string; cause?: unknown } {
-  try {
-    fn();
-  } catch (error) {
-    return error as { code?: string; message?: string; cause?: unknown };
-  }
-  throw new Error('expected a throw');
-}
 
 const trap = new Error('trap');
 
 describe('agents that cannot be read', () => {
   it('are refused with INVALID_OPTIONS when they are a revoked proxy, the TypeError as cause', () => {
-    const error = thrown(() => new MacroOrchestrator({ agents: revoked() as never, macros: [] }));
+    const error = thrownBy(() => new MacroOrchestrator({ agents: revoked() as never, macros: [] }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: expect.stringMatching(/^Cannot read the agents: /),
@@ -32,7 +22,7 @@ describe('agents that cannot be read', () => {
   });
 
   it('are refused with INVALID_OPTIONS naming the position of an agent that is a revoked proxy', () => {
-    const error = thrown(() => new MacroOrchestrator({ agents: [echo, revoked() as never], macros: [] }));
+    const error = thrownBy(() => new MacroOrchestrator({ agents: [echo, revoked() as never], macros: [] }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: expect.stringMatching(/^Cannot read the agent at agents\[1\]: /),
@@ -47,7 +37,7 @@ describe('agents that cannot be read', () => {
       },
       invoke: () => 'x',
     };
-    const error = thrown(() => new MacroOrchestrator({ agents: [agent], macros: [] }));
+    const error = thrownBy(() => new MacroOrchestrator({ agents: [agent], macros: [] }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Cannot read the agent at agents[0]: trap',
@@ -62,7 +52,7 @@ describe('agents that cannot be read', () => {
         throw trap;
       },
     };
-    const error = thrown(() => new MacroOrchestrator({ agents: [echo, agent], macros: [] }));
+    const error = thrownBy(() => new MacroOrchestrator({ agents: [echo, agent], macros: [] }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Cannot read agent "writer" at agents[1]: trap',
@@ -75,7 +65,7 @@ describe('agents that cannot be read', () => {
       yield echo;
       throw trap;
     }
-    const error = thrown(() => new MacroOrchestrator({ agents: agents(), macros: [] }));
+    const error = thrownBy(() => new MacroOrchestrator({ agents: agents(), macros: [] }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Cannot iterate the agents at agents[1]: trap',
@@ -84,7 +74,7 @@ describe('agents that cannot be read', () => {
   });
 
   it('are refused with INVALID_OPTIONS when they are an object that is not iterable', () => {
-    const error = thrown(() => new MacroOrchestrator({ agents: {} as never, macros: [] }));
+    const error = thrownBy(() => new MacroOrchestrator({ agents: {} as never, macros: [] }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Expected the agents to be iterable or an AgentRegistry',
@@ -94,7 +84,7 @@ describe('agents that cannot be read', () => {
 
 describe('new AgentRegistry', () => {
   it('refuses agents that are a revoked proxy with INVALID_OPTIONS, the TypeError as cause', () => {
-    const error = thrown(() => new AgentRegistry(revoked() as never));
+    const error = thrownBy(() => new AgentRegistry(revoked() as never));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: expect.stringMatching(/^Cannot read the agents: /),
@@ -108,7 +98,7 @@ describe('new AgentRegistry', () => {
         throw trap;
       },
     };
-    const error = thrown(() => new AgentRegistry(agents));
+    const error = thrownBy(() => new AgentRegistry(agents));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Cannot iterate the agents: trap',
@@ -119,7 +109,7 @@ describe('new AgentRegistry', () => {
 
 describe('AgentRegistry.register', () => {
   it('refuses a revoked proxy with INVALID_OPTIONS, the TypeError as cause', () => {
-    const error = thrown(() => new AgentRegistry().register(revoked() as never));
+    const error = thrownBy(() => new AgentRegistry().register(revoked() as never));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: expect.stringMatching(/^Cannot read the agent: /),
@@ -128,12 +118,12 @@ describe('AgentRegistry.register', () => {
   });
 
   it('refuses an agent registered twice, naming its id', () => {
-    const error = thrown(() => new AgentRegistry([echo, fnAgent('echo', () => 1)]));
+    const error = thrownBy(() => new AgentRegistry([echo, fnAgent('echo', () => 1)]));
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', message: 'Agent "echo" is registered twice' });
   });
 
   it('refuses an agent without an invoke function', () => {
-    const error = thrown(() => new AgentRegistry([{ id: 'a' } as never]));
+    const error = thrownBy(() => new AgentRegistry([{ id: 'a' } as never]));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Expected an agent with an `id` and an `invoke` function',
@@ -149,7 +139,7 @@ describe('AgentRegistry.register', () => {
         closed = true;
       }
     }
-    thrown(() => new AgentRegistry(agents()));
+    thrownBy(() => new AgentRegistry(agents()));
     expect(closed).toBe(true);
   });
 });

@@ -5,20 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { agentStage, defineMacro, ExecutionStage, InMemoryMemory, MacroOrchestrator } from '../src/index.js';
-import { fnAgent, revoked } from './support/index.js';
+import { fnAgent, revoked, thrownBy } from './support/index.js';
 
 const echo = fnAgent('echo', (x: unknown) => x);
 const macro = defineMacro({ name: 'm', description: 'one stage', stages: [agentStage('s', 'echo')] });
-
-/** The error `fn` throws. */
-function thrown(fn: () => unknown): { code?: string; message?: string; cause?: unknown } {
-  try {
-    fn();
-  } catch (error) {
-    return error as { code?: string; message?: string; cause?: unknown };
-  }
-  throw new Error('expected a throw');
-}
 
 const trap = new Error('trap');
 
@@ -30,7 +20,7 @@ describe('orchestrator options that cannot be read', () => {
         throw trap;
       },
     };
-    const error = thrown(() => new MacroOrchestrator(options));
+    const error = thrownBy(() => new MacroOrchestrator(options));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Cannot read orchestrator options: trap',
@@ -44,12 +34,12 @@ describe('orchestrator options that cannot be read', () => {
         throw trap;
       },
     };
-    const error = thrown(() => new MacroOrchestrator({ scheduling }));
+    const error = thrownBy(() => new MacroOrchestrator({ scheduling }));
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', cause: trap });
   });
 
   it('are refused with INVALID_OPTIONS when they are a revoked proxy', () => {
-    const error = thrown(() => new MacroOrchestrator(revoked() as never));
+    const error = thrownBy(() => new MacroOrchestrator(revoked() as never));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Cannot read the keys of orchestrator options',
@@ -57,7 +47,7 @@ describe('orchestrator options that cannot be read', () => {
   });
 
   it('are refused with INVALID_OPTIONS when a pipeline phase is a revoked proxy', () => {
-    const error = thrown(() => new MacroOrchestrator({ pipeline: [revoked() as never] }));
+    const error = thrownBy(() => new MacroOrchestrator({ pipeline: [revoked() as never] }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Expected every pipeline phase to extend ExecutionStage',
@@ -71,7 +61,7 @@ describe('orchestrator options that cannot be read', () => {
       }
       execute(): void {}
     }
-    const error = thrown(() => new MacroOrchestrator({ phases: [new Broken()] }));
+    const error = thrownBy(() => new MacroOrchestrator({ phases: [new Broken()] }));
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', cause: trap });
   });
 });
@@ -94,7 +84,7 @@ describe('orchestrator options read twice', () => {
 
 describe('a logger without the methods the engine calls', () => {
   it('is refused at construction with INVALID_OPTIONS naming every missing method', () => {
-    const error = thrown(() => new MacroOrchestrator({ logger: {} as never }));
+    const error = thrownBy(() => new MacroOrchestrator({ logger: {} as never }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message:
@@ -113,14 +103,14 @@ describe('a logger without the methods the engine calls', () => {
       fatal: ignore,
       isLevelEnabled: () => true,
     };
-    const error = thrown(() => new MacroOrchestrator({ logger: logger as never }));
+    const error = thrownBy(() => new MacroOrchestrator({ logger: logger as never }));
     expect(error.message).toBe(
       'Invalid orchestrator options: logger must implement MacroLogger (missing: child)',
     );
   });
 
   it('is refused with INVALID_OPTIONS when reading a method throws, the error as cause', () => {
-    const error = thrown(() => new MacroOrchestrator({ logger: revoked() as never }));
+    const error = thrownBy(() => new MacroOrchestrator({ logger: revoked() as never }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: expect.stringMatching(/^Cannot read orchestrator options: /),
@@ -132,7 +122,7 @@ describe('a logger without the methods the engine calls', () => {
 describe('prices', () => {
   it('refuse a __proto__ model id, which a record check skips', () => {
     const prices = JSON.parse('{"__proto__": {"inputPerMillion": -1, "outputPerMillion": 1}}');
-    const error = thrown(() => new MacroOrchestrator({ prices }));
+    const error = thrownBy(() => new MacroOrchestrator({ prices }));
     expect(error).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: 'Invalid orchestrator options: prices.__proto__ is no model id',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentStage, defineAgent, defineMacro, MacroOrchestrator } from '../src/index.js';
+import { agentStage, defineAgent, defineMacro, MacroOrchestrator, type MacroRun } from '../src/index.js';
 
 const waits = defineMacro({
   name: 'waits',
@@ -8,13 +8,31 @@ const waits = defineMacro({
 });
 
 /** An orchestrator whose agent answers once `release()` was called (before or after the call). */
-function orchestrator() {
+function orchestrator(now?: () => number) {
   let release: () => void = () => {};
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
   const agents = [defineAgent({ id: 'w', invoke: () => gate.then(() => 'done') })];
-  return { orchestrator: new MacroOrchestrator({ agents, macros: [waits] }), release: () => release() };
+  const made = new MacroOrchestrator({ agents, macros: [waits], ...(now === undefined ? {} : { now }) });
+  return { orchestrator: made, release: () => release() };
+}
+
+/**
+ * {@link orchestrator}, whose clock starts a run of id `runId` the first time it is read: the
+ * caller's code starting a run while the orchestrator starts another. `inner()` is that run.
+ */
+function clockStartingRun(runId: string) {
+  let inner: MacroRun<unknown> | undefined;
+  let first = true;
+  const made = orchestrator(() => {
+    if (first) {
+      first = false;
+      inner = made.orchestrator.run('waits', { intent: 'inner' }, { runId });
+    }
+    return Date.now();
+  });
+  return { ...made, inner: () => inner };
 }
 
 describe('RunOptions.runId', () => {
@@ -39,24 +57,7 @@ describe('RunOptions.runId', () => {
   });
 
   it("refuses the id when the caller's own clock starts a run of that id while run() starts, and runs that one alone", async () => {
-    let inner: ReturnType<MacroOrchestrator['run']> | undefined;
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const agents = [defineAgent({ id: 'w', invoke: () => gate.then(() => 'done') })];
-    const o: MacroOrchestrator = new MacroOrchestrator({
-      agents,
-      macros: [waits],
-      // Read by run() after its id check: a clock that starts another run of the same id.
-      now: () => {
-        if (inner === undefined) {
-          inner = {} as never; // once
-          inner = o.run('waits', { intent: 'inner' }, { runId: 'job-7' });
-        }
-        return Date.now();
-      },
-    });
+    const { orchestrator: o, release, inner } = clockStartingRun('job-7');
     expect(() => o.run('waits', { intent: 'outer' }, { runId: 'job-7' })).toThrow(
       expect.objectContaining({
         code: 'INVALID_OPTIONS',
@@ -64,29 +65,13 @@ describe('RunOptions.runId', () => {
       }),
     );
     release();
-    expect(await inner).toMatchObject({ runId: 'job-7', status: 'succeeded' });
+    expect(await inner()).toMatchObject({ runId: 'job-7', status: 'succeeded' });
   });
 
   it("has resume() return the run the caller's clock started under that id while resume() started", async () => {
-    let started: ReturnType<MacroOrchestrator['run']> | undefined;
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const agents = [defineAgent({ id: 'w', invoke: () => gate.then(() => 'done') })];
-    const o: MacroOrchestrator = new MacroOrchestrator({
-      agents,
-      macros: [waits],
-      now: () => {
-        if (started === undefined) {
-          started = {} as never; // once
-          started = o.run('waits', { intent: 'inner' }, { runId: 'job-7' });
-        }
-        return Date.now();
-      },
-    });
+    const { orchestrator: o, release, inner } = clockStartingRun('job-7');
     const resumed = o.resume('job-7');
-    expect(resumed).toBe(started);
+    expect(resumed).toBe(inner());
     release();
     expect(await resumed).toMatchObject({ runId: 'job-7', status: 'succeeded' });
   });
