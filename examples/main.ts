@@ -112,7 +112,7 @@ for await (const event of run) {
 const result = await run;
 const stored = await orchestrator.loadResult(run.runId);
 if (stored === undefined) throw new Error('the result was not persisted');
-memory.close();
+await memory.close();
 await writeFile(resolve(outDir, `${macro}.result.json`), `${JSON.stringify(result, null, 2)}\n`);
 await writeFile(resolve(outDir, `${macro}.report.md`), renderReport(result));
 for (const artefact of result.artefacts) {

@@ -82,7 +82,7 @@ describe(`${RUNS.toLocaleString('en')} concurrent runs`, () => {
         expect(await memory.listRuns({ status: 'running' })).toEqual([]);
         expect((await memory.listRuns({ status: 'succeeded', limit: RUNS })).length).toBe(RUNS);
       } finally {
-        memory.close();
+        await memory.close();
         rmSync(dir, { recursive: true, force: true });
       }
     },

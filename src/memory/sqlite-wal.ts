@@ -222,6 +222,8 @@ const dropped = new FinalizationRegistry<Worker>((worker) => {
  */
 export class WalCheckpointer {
   readonly #worker: Worker;
+  /** Settles once the thread has ended: its connection is closed then. */
+  readonly #ended: Promise<void>;
   #closed = false;
 
   /**
@@ -244,6 +246,7 @@ export class WalCheckpointer {
       throw error;
     }
     this.#worker = worker;
+    this.#ended = new Promise((resolve) => worker.once('exit', () => resolve()));
     const connection = new WeakRef(db);
     const pause = gate === undefined ? undefined : new CopyPause(gate, worker);
     const fallBack = () => {
@@ -267,11 +270,19 @@ export class WalCheckpointer {
     worker.unref();
   }
 
-  /** Tells the thread to close its connection and end (it may still be at work). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    dropped.unregister(this);
-    this.#worker.postMessage('close');
+  /**
+   * Tells the thread to close its connection and end.
+   * @returns a promise that settles once it has: a thread that had not yet opened its
+   * connection opens it first, so the file is still in use until then.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      dropped.unregister(this);
+      // Until it has ended: an awaited close() at the end of a script keeps the process for it.
+      this.#worker.ref();
+      this.#worker.postMessage('close');
+    }
+    return this.#ended;
   }
 }

@@ -279,9 +279,12 @@ export class SqliteMemory implements MemoryAdapter {
   /**
    * Closes the database. The adapter cannot be used afterwards: a call then, or one still
    * waiting for a lock, rejects with `PERSISTENCE_FAILED` ("… after close()"), or with
-   * `LEASE_LOST` for a write of a run whose lease it held.
+   * `LEASE_LOST` for a write of a run whose lease it held. The file is whole once close()
+   * returns; the promise settles once no connection of this adapter is open on it (its
+   * checkpoint thread closes its own after this one): await it before moving or deleting
+   * the file.
    */
-  close(): void {
+  close(): Promise<void> {
     if (this.db.open) this.#batch.flush(true);
     this.#held.close();
     const held = this.#held.snapshot();
@@ -298,7 +301,7 @@ export class SqliteMemory implements MemoryAdapter {
     if (this.db.open) this.db.close();
     // Told only now: two connections closing at once may each see the other, and neither
     // would then remove the log as the last one.
-    this.#wal?.close();
+    return this.#wal?.close() ?? CLOSED;
   }
 
   /**
@@ -385,6 +388,9 @@ function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): void {
     // Failed: the log stays, and is copied by the last connection or the next open.
   }
 }
+
+/** What close() returns when the adapter has no thread: nothing is left to wait for. */
+const CLOSED: Promise<void> = Promise.resolve();
 
 /** How long close() waits for its last checkpoint: another process holding the lock must not hold close() for `busyTimeoutMs`. */
 const CLOSE_CHECKPOINT_WAIT_MS = 100;

@@ -137,7 +137,7 @@ export function sharedFile(...owners: string[]): SqliteMemory[] {
   const memories = owners.map((owner) => new SqliteMemory({ path: join(dir, 'runs.db'), owner }));
   open.push({
     close: async () => {
-      for (const memory of memories) memory.close();
+      await Promise.all(memories.map((memory) => memory.close()));
       rmSync(dir, { recursive: true, force: true });
     },
   });

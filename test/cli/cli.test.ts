@@ -209,7 +209,7 @@ describe('run, show and resume', () => {
       },
     );
     await stuck;
-    memory.close(); // the process "dies" with stage b running
+    await memory.close(); // the process "dies" with stage b running
     await write('agents.mjs', AGENTS.replace("resolve('late'), 60_000", "resolve('late'), 1"));
     const { code, out } = await cli('resume', runId, '--file', 'agents.mjs', '--memory', `sqlite:${path}`);
     expect(code).toBe(0);

@@ -103,7 +103,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   for (const locker of lockers.splice(0)) await kill(locker);
-  for (const memory of memories.splice(0)) if (memory.db.open) memory.close();
+  for (const memory of memories.splice(0)) await memory.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -303,7 +303,7 @@ describe('every SqliteMemory method, without WAL while another process holds the
 
   afterAll(async () => {
     if (locker !== undefined) await kill(locker);
-    memory?.close();
+    await memory?.close();
     rmSync(tableDir, { recursive: true, force: true });
   });
 

@@ -47,8 +47,8 @@ describe('leases the engine gives back', () => {
     const two = new MacroOrchestrator({ agents: [], macros: [asks], memory: second });
     const resumed = await two.resume(suspended.runId, { input: { yes: true } }).result;
     expect(resumed).toMatchObject({ status: 'succeeded', output: { yes: true } });
-    first.close();
-    second.close();
+    await first.close();
+    await second.close();
   });
 });
 

@@ -70,8 +70,8 @@ const outer = defineMacro({
 });
 
 const sqlite: SqliteMemory[] = [];
-afterEach(() => {
-  for (const memory of sqlite.splice(0)) memory.close();
+afterEach(async () => {
+  for (const memory of sqlite.splice(0)) await memory.close();
 });
 
 const adapters: [string, () => MemoryAdapter][] = [

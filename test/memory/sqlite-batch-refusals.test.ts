@@ -47,7 +47,7 @@ describe('SqliteMemory when a write of a busy turn is refused', () => {
       save(memory, 'theirs'),
       ...runs.slice(12).map((id) => save(memory, id)),
     ]);
-    memory.close();
+    await memory.close();
     const saved = await saving;
     expect(saved.map((s) => (s.status === 'rejected' ? s.reason.code : 'stored'))).toEqual([
       ...runs.slice(0, 12).map(() => 'stored'),
@@ -56,7 +56,7 @@ describe('SqliteMemory when a write of a busy turn is refused', () => {
     ]);
     const stored = await Promise.all(runs.map((id) => other.loadRun(id)));
     expect(stored.map((s) => s?.checkpoints.length)).toEqual(runs.map(() => 1));
-    other.close();
+    await other.close();
   });
 
   it('gives back at close() the lease of every run begun in a busy turn in which one beginRun is refused', async () => {
@@ -69,14 +69,14 @@ describe('SqliteMemory when a write of a busy turn is refused', () => {
       mine.beginRun(header('taken')),
       ...runs.slice(12).map((id) => mine.beginRun(header(id))),
     ]);
-    mine.close();
+    await mine.close();
     const outcomes = await beginning;
     expect(outcomes.filter((o) => o.status === 'rejected')).toMatchObject([
       { reason: { code: 'RUN_LEASED' } },
     ]);
     const claims = await Promise.allSettled(runs.map((id) => theirs.claimRun(id)));
     expect(claims.filter((c) => c.status === 'rejected')).toEqual([]);
-    theirs.close();
+    await theirs.close();
   });
 
   it('holds the lease of every other run begun in a busy turn in which one beginRun is refused', async () => {
@@ -94,8 +94,8 @@ describe('SqliteMemory when a write of a busy turn is refused', () => {
     expect(claims.map((c) => (c.status === 'rejected' ? c.reason.code : 'claimed'))).toEqual(
       runs.map(() => 'RUN_LEASED'),
     );
-    mine.close();
-    theirs.close();
+    await mine.close();
+    await theirs.close();
   });
 
   it('stores nothing of a batched checkpoint that throws after writing some of its rows', async () => {
@@ -112,7 +112,7 @@ describe('SqliteMemory when a write of a busy turn is refused', () => {
     expect(await memory.readAudit('r10')).toEqual([]);
     const stored = await Promise.all(runs.map((id) => memory.readAudit(id)));
     expect(stored.map((records) => records.length)).toEqual(runs.map((id) => (id === 'r10' ? 0 : 1)));
-    memory.close();
+    await memory.close();
   });
 });
 
@@ -130,7 +130,7 @@ describe('SqliteMemory when a busy turn meets a lock', () => {
     const appended = memory.appendAudit([audit(last, 2)]);
     await Promise.all([...saving, appended]);
     expect((await memory.readAudit(last)).map((r) => r.seq)).toEqual([1, 2]);
-    memory.close();
+    await memory.close();
   });
 
   it('rejects the batched writes still waiting for a lock at close() with PERSISTENCE_FAILED, after close()', async () => {
@@ -139,7 +139,7 @@ describe('SqliteMemory when a busy turn meets a lock', () => {
     const saving = Promise.allSettled(runs.map((id) => save(memory, id)));
     const locker = new Database(path);
     locker.exec('BEGIN IMMEDIATE');
-    memory.close();
+    await memory.close();
     locker.exec('COMMIT');
     locker.close();
     const waited = (await saving).slice(IMMEDIATE_WRITES_PER_TURN);
@@ -175,7 +175,7 @@ describe('SqliteMemory when a busy turn meets a lock', () => {
     expect(turnsWhileDraining).toBeGreaterThan(0);
     const stored = await Promise.all(runs.map((id) => memory.loadRun(id)));
     expect(stored.every((s) => s?.checkpoints.length === 1)).toBe(true);
-    memory.close();
+    await memory.close();
   });
 });
 
@@ -183,27 +183,27 @@ describe('SqliteMemory closed right after it takes a lease', () => {
   it('gives back at close() a lease claimRun took, before its promise settled', async () => {
     const first = new SqliteMemory({ path, owner: 'first' });
     await first.beginRun(header('r0'));
-    first.close();
+    await first.close();
     const mine = new SqliteMemory({ path, owner: 'mine' });
     const claiming = mine.claimRun('r0');
-    mine.close();
+    await mine.close();
     await claiming;
     const theirs = new SqliteMemory({ path, owner: 'theirs' });
     await expect(theirs.claimRun('r0')).resolves.toBeUndefined();
-    theirs.close();
+    await theirs.close();
   });
 
   it('gives back at close() the leases claimStale took, before its promise settled', async () => {
     const first = new SqliteMemory({ path, owner: 'first' });
     await first.beginRun(header('r0'));
-    first.close();
+    await first.close();
     const mine = new SqliteMemory({ path, owner: 'mine' });
     const claiming = mine.claimStale({ limit: 5, macros: ['write'] });
-    mine.close();
+    await mine.close();
     expect((await claiming).map((s) => s.runId)).toEqual(['r0']);
     const theirs = new SqliteMemory({ path, owner: 'theirs' });
     await expect(theirs.claimRun('r0')).resolves.toBeUndefined();
-    theirs.close();
+    await theirs.close();
   });
 
   it('gives back at close() the lease of a batched beginRun that waited for a lock, right after it committed', async () => {
@@ -225,6 +225,6 @@ describe('SqliteMemory closed right after it takes a lease', () => {
     await Promise.all([...immediate, first, second, closed]);
     await expect(theirs.claimRun('r8')).resolves.toBeUndefined();
     await expect(theirs.claimRun('r9')).resolves.toBeUndefined();
-    theirs.close();
+    await theirs.close();
   });
 });

@@ -367,8 +367,8 @@ describe('SqliteMemory under many writes in one turn', () => {
     expect(saved.filter((s) => s.status === 'rejected')).toMatchObject([{ reason: { code: 'LEASE_LOST' } }]);
     const stored = await Promise.all(ids.map((id) => memory.loadRun(id)));
     expect(stored.map((s) => s?.checkpoints.length)).toEqual(ids.map(() => 1));
-    memory.close();
-    other.close();
+    await memory.close();
+    await other.close();
   });
 
   it('commits the checkpoints still batched when it closes', async () => {
@@ -379,12 +379,12 @@ describe('SqliteMemory under many writes in one turn', () => {
     const saved = Promise.all(
       ids.map((id) => memory.saveCheckpoint(id, checkpoint(1, [stage('write/a', 1)]), [])),
     );
-    memory.close();
+    await memory.close();
     await saved;
     const again = new SqliteMemory({ path });
     const stored = await Promise.all(ids.map((id) => again.loadRun(id)));
     expect(stored.map((s) => s?.checkpoints.length)).toEqual(ids.map(() => 1));
-    again.close();
+    await again.close();
   });
 
   it('commits the headers of runs begun in a busy turn together, when the turn ends', async () => {
@@ -397,7 +397,7 @@ describe('SqliteMemory under many writes in one turn', () => {
     await begun;
     expect(count()).toBe(20);
     reader.close();
-    memory.close();
+    await memory.close();
   });
 
   it('commits the results of runs that end in a busy turn together, when the turn ends', async () => {
@@ -413,7 +413,7 @@ describe('SqliteMemory under many writes in one turn', () => {
     await saved;
     expect(ended()).toBe(20);
     reader.close();
-    memory.close();
+    await memory.close();
   });
 
   it('writes the result of a cancelled or timed-out run at once, even in a busy turn', async () => {
@@ -429,7 +429,7 @@ describe('SqliteMemory under many writes in one turn', () => {
     expect([status('r9'), status('r10'), status('r11')]).toEqual(['running', 'cancelled', 'partial']);
     await Promise.all(saved);
     reader.close();
-    memory.close();
+    await memory.close();
   });
 
   it('gives back at close the leases of runs begun in a busy turn', async () => {
@@ -438,11 +438,11 @@ describe('SqliteMemory under many writes in one turn', () => {
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
     const begun = Promise.all(ids.map((id) => mine.beginRun(header(id))));
     await Promise.resolve();
-    mine.close();
+    await mine.close();
     await begun;
     const theirs = new SqliteMemory({ path, owner: 'theirs' });
     await expect(theirs.claimRun('r15')).resolves.toBeUndefined();
-    theirs.close();
+    await theirs.close();
   });
 
   it("commits a busy turn's checkpoints under a test's fake timers, without the timers advancing", async () => {
@@ -463,7 +463,7 @@ describe('SqliteMemory under many writes in one turn', () => {
     const result = await orchestrator.run('twenty', { intent: 'go' }, { input: 0 }).result;
     vi.useRealTimers();
     expect([result.status, result.output]).toEqual(['succeeded', 20]);
-    memory.close();
+    await memory.close();
   });
 
   it('stores the results of many runs cancelled together, within the grace a cancelled run gets', async () => {
@@ -492,6 +492,6 @@ describe('SqliteMemory under many writes in one turn', () => {
     expect(results.filter((r) => r.persistence !== undefined)).toEqual([]);
     const stored = await Promise.all(results.map((r) => memory.loadResult(r.runId)));
     expect(stored.map((r) => r?.status)).toEqual(results.map(() => 'cancelled'));
-    memory.close();
+    await memory.close();
   });
 });

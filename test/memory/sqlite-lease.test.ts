@@ -30,8 +30,8 @@ memoryLeaseContract('SqliteMemory', {
           .prepare('UPDATE runs SET lease_expires_at = 0 WHERE run_id = ?')
           .run(runId);
       },
-      dispose: () => {
-        for (const memory of open) memory.close();
+      dispose: async () => {
+        await Promise.all(open.map((memory) => memory.close()));
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -65,7 +65,7 @@ describe('SqliteMemory leases', () => {
       expect(lease).toBeGreaterThan(Date.now()); // still live by its clock
       await memory.claimRun('r1');
       expect(memory.db.prepare('SELECT lease_owner FROM runs').pluck().get()).toBe('next');
-      memory.close();
+      await memory.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -75,11 +75,11 @@ describe('SqliteMemory leases', () => {
     await inFolder(async (path) => {
       const first = new SqliteMemory({ path, owner: 'first' });
       await first.beginRun(header('r1'));
-      first.close();
+      await first.close();
       const second = new SqliteMemory({ path, owner: 'second' });
       await second.claimRun('r1');
       expect(second.db.prepare('SELECT lease_owner FROM runs').pluck().get()).toBe('second');
-      second.close();
+      await second.close();
     });
   });
 
@@ -87,7 +87,7 @@ describe('SqliteMemory leases', () => {
     await inFolder(async (path) => {
       const memory = new SqliteMemory({ path });
       await memory.beginRun(header('r1'));
-      memory.close();
+      await memory.close();
       await expect(memory.saveResult(result('r1'))).rejects.toMatchObject({ code: 'LEASE_LOST' });
     });
   });
@@ -95,7 +95,7 @@ describe('SqliteMemory leases', () => {
   it('rejects a write once closed for a run it never held with PERSISTENCE_FAILED, saying it is closed', async () => {
     await inFolder(async (path) => {
       const memory = new SqliteMemory({ path });
-      memory.close();
+      await memory.close();
       await expect(memory.saveResult(result('r9'))).rejects.toMatchObject({
         code: 'PERSISTENCE_FAILED',
         message: 'SqliteMemory saveResult after close(): the adapter is closed',
@@ -114,7 +114,7 @@ describe('SqliteMemory leases', () => {
   ])('rejects %s once closed with PERSISTENCE_FAILED, naming it', async (operation, call) => {
     await inFolder(async (path) => {
       const memory = new SqliteMemory({ path });
-      memory.close();
+      await memory.close();
       await expect(call(memory)).rejects.toMatchObject({
         code: 'PERSISTENCE_FAILED',
         message: `SqliteMemory ${operation} after close(): the adapter is closed`,
@@ -130,7 +130,7 @@ describe('SqliteMemory leases', () => {
       await memory.renewLeases();
       const expiry = memory.db.prepare('SELECT lease_expires_at FROM runs').pluck().get() as number;
       expect(expiry).toBeGreaterThan(Date.now());
-      memory.close();
+      await memory.close();
     });
   });
 
@@ -140,7 +140,7 @@ describe('SqliteMemory leases', () => {
       await memory.beginRun(header('mine'));
       memory.db.prepare('UPDATE runs SET lease_expires_at = 0').run();
       expect(await memory.claimStale({ limit: 10, macros: ['write'] })).toEqual([]);
-      memory.close();
+      await memory.close();
     });
   });
 
@@ -157,8 +157,8 @@ describe('SqliteMemory leases', () => {
           code: 'LEASE_LOST',
         },
       );
-      first.close();
-      second.close();
+      await first.close();
+      await second.close();
     });
   });
 
@@ -171,8 +171,8 @@ describe('SqliteMemory leases', () => {
       await expect(second.claimRun('r1')).rejects.toMatchObject({ code: 'RUN_LEASED' });
       await first.releaseRun('r1');
       await second.claimRun('r1');
-      first.close();
-      second.close();
+      await first.close();
+      await second.close();
     });
   });
 
@@ -191,8 +191,8 @@ describe('SqliteMemory leases', () => {
         code: 'RUN_LEASED',
         message: expect.stringContaining('leased by "first"'),
       });
-      first.close();
-      second.close();
+      await first.close();
+      await second.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

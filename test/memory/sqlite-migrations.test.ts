@@ -38,8 +38,8 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'macro-sqlite-migrations-'));
   file = join(dir, 'runs.db');
 });
-afterEach(() => {
-  for (const memory of open.splice(0)) if (memory.db.open) memory.close();
+afterEach(async () => {
+  for (const memory of open.splice(0)) await memory.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

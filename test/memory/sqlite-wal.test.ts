@@ -5,10 +5,12 @@ import {
   existsSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   rmSync,
   statSync,
+  watch,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,9 +35,9 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'macro-sqlite-wal-'));
   file = join(dir, 'runs.db');
 });
-afterEach(() => {
+afterEach(async () => {
   vi.restoreAllMocks();
-  for (const memory of open.splice(0)) if (memory.db.open) memory.close();
+  for (const memory of open.splice(0)) await memory.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -60,9 +62,8 @@ function threaded(options: WalCheckpointerOptions): SqliteMemory {
   const memory = sqlite({ path: file, walThread: false });
   const thread = new WalCheckpointer(memory.db, file, Database, options);
   const close = memory.close.bind(memory);
-  memory.close = () => {
-    thread.close();
-    close();
+  memory.close = async () => {
+    await Promise.all([thread.close(), close()]);
   };
   return memory;
 }
@@ -145,15 +146,53 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     const memory = sqlite({ path: file });
     write2Mb(memory);
     await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(2_000_000), { timeout: 5_000 });
-    memory.close();
+    void memory.close(); // settles once the thread has ended: the next test's subject
     await vi.waitFor(() => expect(existsSync(`${file}-wal`)).toBe(false), { timeout: 5_000 });
+  });
+
+  it('settles close() once its thread has closed its connection: SQLite has removed the log and its index', async () => {
+    const memory = sqlite({ path: file });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // its thread has opened its connection
+    write2Mb(memory);
+    await memory.close();
+    expect(readdirSync(dir)).toEqual(['runs.db']);
+  });
+
+  it('touches the file no more once close() has settled, closed before its thread opened it', async () => {
+    const memory = sqlite({ path: file });
+    await memory.close();
+    const seen: string[] = [];
+    const watcher = watch(dir, (_event, name) => seen.push(String(name)));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500)); // a thread starts within ~50 ms
+    } finally {
+      watcher.close();
+    }
+    expect(seen).toEqual([]);
+    expect(readdirSync(dir)).toEqual(['runs.db']);
+  });
+
+  it('keeps the process until its thread has ended when a script ends awaiting close()', async () => {
+    const script = `import { SqliteMemory } from './src/sqlite.ts';
+      await new SqliteMemory({ path: process.argv[1] }).close();
+      process.stdout.write('closed');`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, file], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect({ code, out }).toEqual({ code: 0, out: 'closed' }); // 13: the await never settled
   });
 
   it('leaves the file whole when close() returns: the log is copied in, though the thread may still be closing', async () => {
     const memory = sqlite({ path: file });
     await new Promise((resolve) => setTimeout(resolve, 300)); // its thread has opened its connection
     write2Mb(memory);
-    memory.close();
+    void memory.close(); // not awaited: the file is whole already when it returns
     const copy = join(dir, 'copy.db');
     copyFileSync(file, copy); // the file alone, without its -wal
     const db = new Database(copy, { readonly: true });

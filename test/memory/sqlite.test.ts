@@ -24,8 +24,8 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'macro-sqlite-'));
 });
-afterEach(() => {
-  for (const memory of open.splice(0)) if (memory.db.open) memory.close();
+afterEach(async () => {
+  for (const memory of open.splice(0)) await memory.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -64,7 +64,7 @@ function damagedRuns(folder: string): string {
       "SELECT rootpage AS page, (SELECT page_size FROM pragma_page_size) AS size FROM sqlite_schema WHERE name = 'runs'",
     )
     .get() as { page: number; size: number };
-  db.close();
+  void db.close(); // no thread (walThread: false): closed when it returns
   const fd = openSync(file, 'r+');
   writeSync(fd, Buffer.alloc(size, 0xee), 0, size, (page - 1) * size);
   closeSync(fd);
@@ -82,7 +82,7 @@ describe('SqliteMemory', () => {
     const first = sqlite(file);
     await first.beginRun(header('r1'));
     await first.saveCheckpoint('r1', checkpoint(4, [stage('write/a', { n: 1 })]), [audit('r1', 2)]);
-    first.close();
+    await first.close();
     const second = sqlite(file);
     expect((await second.loadRun('r1'))?.checkpoints[0]?.stages[0]?.output).toEqual({ n: 1 });
     expect(await second.readAudit('r1')).toEqual([audit('r1', 2)]);
@@ -138,18 +138,18 @@ describe('SqliteMemory', () => {
     });
   });
 
-  it('does not migrate a file that is already at the current version again', () => {
+  it('does not migrate a file that is already at the current version again', async () => {
     const file = join(dir, 'runs.db');
-    sqlite(file).close();
+    await sqlite(file).close();
     const memory = sqlite(file);
     expect(memory.db.prepare('SELECT count(*) AS n FROM schema_version').get()).toEqual({
       n: SQLITE_SCHEMA_VERSION,
     });
   });
 
-  it('refuses a file whose schema is newer than it knows', () => {
+  it('refuses a file whose schema is newer than it knows', async () => {
     const file = join(dir, 'runs.db');
-    sqlite(file).close();
+    await sqlite(file).close();
     const db = new Database(file);
     db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_SCHEMA_VERSION + 1);
     db.close();
@@ -306,7 +306,7 @@ describe('SqliteMemory closed while a write waits for the lock', () => {
     other.pragma('busy_timeout = 0');
     other.exec('BEGIN IMMEDIATE'); // holds the write lock
     const waiting = memory.beginRun(header('r1'));
-    memory.close();
+    void memory.close(); // rejects `waiting` at once; afterEach awaits the thread
     other.exec('ROLLBACK');
     other.close();
     const error = await waiting.then(
