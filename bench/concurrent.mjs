@@ -88,7 +88,7 @@ async function runCase(engine, runs) {
       const dir = mkdtempSync(join(tmpdir(), 'mo-concurrent-'));
       memory = new SqliteMemory({ path: join(dir, 'runs.db') });
       close = async () => {
-        memory.close();
+        await memory.close();
         rmSync(dir, { recursive: true, force: true });
       };
     }

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assertJsonSerialisable, jsonCopy, jsonSize, MAX_JSON_DEPTH } from '../src/internal/json.js';
-
-/** What `fn` throws. */
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { thrownBy } from './support/index.js';
 
 const throwing = (value: unknown) =>
   Object.defineProperty({}, 'boom', {
@@ -69,8 +60,10 @@ describe('jsonSize', () => {
   });
 
   it('throws for a BigInt and a boxed BigInt, as JSON.stringify does', () => {
-    expect(thrown(() => jsonSize({ n: 1n }))).toEqual(new TypeError('Do not know how to serialize a BigInt'));
-    expect(thrown(() => jsonSize([Object(1n)]))).toEqual(
+    expect(thrownBy(() => jsonSize({ n: 1n }))).toEqual(
+      new TypeError('Do not know how to serialize a BigInt'),
+    );
+    expect(thrownBy(() => jsonSize([Object(1n)]))).toEqual(
       new TypeError('Do not know how to serialize a BigInt'),
     );
   });
@@ -78,7 +71,7 @@ describe('jsonSize', () => {
   it('throws for a boxed BigInt that has keys of its own', () => {
     const boxed = Object.assign(Object(1n), { note: 'x' });
     expect(() => JSON.stringify(boxed)).toThrow(TypeError);
-    expect(thrown(() => jsonSize(boxed))).toEqual(new TypeError('Do not know how to serialize a BigInt'));
+    expect(thrownBy(() => jsonSize(boxed))).toEqual(new TypeError('Do not know how to serialize a BigInt'));
   });
 
   it('counts a key named undefined once', () => {
@@ -88,7 +81,7 @@ describe('jsonSize', () => {
   it('throws for a cycle', () => {
     const cycle: Record<string, unknown> = {};
     cycle['self'] = cycle;
-    expect(thrown(() => jsonSize(cycle))).toEqual(new TypeError('Converting circular structure to JSON'));
+    expect(thrownBy(() => jsonSize(cycle))).toEqual(new TypeError('Converting circular structure to JSON'));
   });
 
   it('accepts the same object twice when it is not a cycle', () => {
@@ -98,7 +91,7 @@ describe('jsonSize', () => {
 
   it(`accepts nesting of ${MAX_JSON_DEPTH} levels and refuses one more with a RangeError`, () => {
     expect(() => jsonSize(nested(MAX_JSON_DEPTH))).not.toThrow();
-    expect(thrown(() => jsonSize(nested(MAX_JSON_DEPTH + 1)))).toEqual(
+    expect(thrownBy(() => jsonSize(nested(MAX_JSON_DEPTH + 1)))).toEqual(
       new RangeError(`Cannot serialise a value nested more than ${MAX_JSON_DEPTH} levels deep to JSON`),
     );
   });
@@ -106,7 +99,7 @@ describe('jsonSize', () => {
   it('refuses an array longer than 10,000,000 elements at once, with a RangeError', () => {
     const sparse: unknown[] = [];
     sparse.length = 2 ** 32 - 1;
-    expect(thrown(() => jsonSize({ sparse }))).toEqual(
+    expect(thrownBy(() => jsonSize({ sparse }))).toEqual(
       new RangeError('Cannot serialise an array of 4294967295 elements to JSON (more than 10000000)'),
     );
   });
@@ -119,18 +112,18 @@ describe('jsonSize', () => {
 
   it('lets an Error thrown by a getter propagate as it is', () => {
     const error = new Error('getter');
-    expect(thrown(() => jsonSize(throwing(error)))).toBe(error);
+    expect(thrownBy(() => jsonSize(throwing(error)))).toBe(error);
   });
 
   it('turns a thrown primitive into a TypeError with it as cause', () => {
-    const error = thrown(() => jsonSize(throwing('boom')));
+    const error = thrownBy(() => jsonSize(throwing('boom')));
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toBe('Cannot serialise a value to JSON: a part of it threw a non-Error (string)');
     expect(error.cause).toBe('boom');
   });
 
   it('keeps a thrown null as the cause', () => {
-    const error = thrown(() => jsonSize(throwing(null)));
+    const error = thrownBy(() => jsonSize(throwing(null)));
     expect(error.message).toContain('(null)');
     expect(Object.hasOwn(error, 'cause')).toBe(true);
     expect(error.cause).toBeNull();
@@ -138,7 +131,7 @@ describe('jsonSize', () => {
 
   it('does not keep a thrown object or function as the cause', () => {
     for (const value of [{ not: 'an error' }, () => 1]) {
-      const error = thrown(() => jsonSize(throwing(value)));
+      const error = thrownBy(() => jsonSize(throwing(value)));
       expect(error).toBeInstanceOf(TypeError);
       expect(Object.hasOwn(error, 'cause')).toBe(false);
     }
@@ -147,14 +140,14 @@ describe('jsonSize', () => {
   it('turns a revoked proxy met on the way into a TypeError', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
-    expect(thrown(() => jsonSize({ p: proxy }))).toBeInstanceOf(TypeError);
+    expect(thrownBy(() => jsonSize({ p: proxy }))).toBeInstanceOf(TypeError);
   });
 });
 
 describe('assertJsonSerialisable', () => {
   it('throws what jsonSize throws, and nothing for a storable value', () => {
     expect(() => assertJsonSerialisable({ a: [1] })).not.toThrow();
-    expect(thrown(() => assertJsonSerialisable(1n))).toEqual(
+    expect(thrownBy(() => assertJsonSerialisable(1n))).toEqual(
       new TypeError('Do not know how to serialize a BigInt'),
     );
   });

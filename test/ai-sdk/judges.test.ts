@@ -14,6 +14,7 @@ import {
   MacroOrchestrator,
   parallel,
 } from '../../src/index.js';
+import { thrownBy } from '../support/index.js';
 
 /** A model answering each call with the next of `texts` (the last one again once they run out). */
 function answering(...texts: string[]) {
@@ -34,15 +35,6 @@ function answering(...texts: string[]) {
 const promptOf = (model: MockLanguageModelV3, call = 0) =>
   JSON.stringify(model.doGenerateCalls[call]?.prompt);
 const fixed = (id: string, output: unknown): Agent => ({ id, invoke: () => output });
-/** The error `build` throws. */
-function thrown(build: () => unknown): unknown {
-  try {
-    build();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe('judgeAgent', () => {
   it("decides a Harmony group with the model's pick and rationale", async () => {
@@ -88,8 +80,8 @@ describe('judgeAgent', () => {
 
   it('refuses options without an id, or criteria that are not text', () => {
     const model = answering('{}');
-    expect(thrown(() => judgeAgent({ id: '', model }))).toMatchObject({ code: 'INVALID_OPTIONS' });
-    const bad = thrown(() => judgeAgent({ id: 'j', model, criteria: 3 as unknown as string }));
+    expect(thrownBy(() => judgeAgent({ id: '', model }))).toMatchObject({ code: 'INVALID_OPTIONS' });
+    const bad = thrownBy(() => judgeAgent({ id: 'j', model, criteria: 3 as unknown as string }));
     expect(isMacroError(bad) && bad.message).toBe('judgeAgent "j" expects criteria to be text');
   });
 });
@@ -163,7 +155,7 @@ describe('aiJudgeGate', () => {
       'aiJudgeGate "g" expects a threshold from 0 to 10',
     ],
   ])('refuses %s, naming the gate', (_, options, message) => {
-    const error = thrown(() => aiJudgeGate({ id: 'g', model: answering('{}'), ...options }));
+    const error = thrownBy(() => aiJudgeGate({ id: 'g', model: answering('{}'), ...options }));
     expect(isMacroError(error) && [error.code, error.message]).toEqual(['INVALID_OPTIONS', message]);
   });
 });

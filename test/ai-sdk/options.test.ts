@@ -5,18 +5,10 @@
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { aiAgent, aiJudgeGate, defaultPrompt, judgeAgent } from '../../src/ai-sdk.js';
+import { thrownBy } from '../support/index.js';
 
 const model = new MockLanguageModelV3({ modelId: 'mock-model' });
 
-/** The error `build` throws. */
-function thrown(build: () => unknown): unknown {
-  try {
-    build();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 const refusal = (message: string) =>
   expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining(message) });
 
@@ -28,7 +20,7 @@ describe('aiAgent options', () => {
 
   it('refuses a model that is no model id and no language model', () => {
     for (const bad of [42, '', {}, { specificationVersion: 'v3' }, [model], () => model]) {
-      expect(thrown(() => aiAgent({ id: 'w', model: bad as never }))).toEqual(
+      expect(thrownBy(() => aiAgent({ id: 'w', model: bad as never }))).toEqual(
         refusal('"model" in aiAgent "w"'),
       );
     }
@@ -37,7 +29,7 @@ describe('aiAgent options', () => {
   it('refuses a streaming agent whose model cannot stream', () => {
     const generateOnly = { specificationVersion: 'v3', doGenerate: () => undefined };
     expect(() => aiAgent({ id: 'w', model: generateOnly as never })).not.toThrow();
-    expect(thrown(() => aiAgent({ id: 'w', model: generateOnly as never, stream: true }))).toEqual(
+    expect(thrownBy(() => aiAgent({ id: 'w', model: generateOnly as never, stream: true }))).toEqual(
       refusal('doStream'),
     );
   });
@@ -45,7 +37,7 @@ describe('aiAgent options', () => {
   it('refuses a model that is a revoked proxy, with the TypeError as the cause', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
-    expect(thrown(() => aiAgent({ id: 'w', model: proxy as never }))).toMatchObject({
+    expect(thrownBy(() => aiAgent({ id: 'w', model: proxy as never }))).toMatchObject({
       code: 'INVALID_OPTIONS',
       cause: expect.any(TypeError),
     });
@@ -53,7 +45,7 @@ describe('aiAgent options', () => {
 
   it('refuses a temperature that is no finite number from 0, naming it', () => {
     for (const temperature of [Number.NaN, -1, Number.POSITIVE_INFINITY, '0.5']) {
-      expect(thrown(() => aiAgent({ id: 'w', model, temperature: temperature as never }))).toEqual(
+      expect(thrownBy(() => aiAgent({ id: 'w', model, temperature: temperature as never }))).toEqual(
         refusal('"temperature"'),
       );
     }
@@ -61,14 +53,14 @@ describe('aiAgent options', () => {
 
   it('refuses a maxOutputTokens that is no integer from 1, naming it', () => {
     for (const maxOutputTokens of [-5, 0, 1.5, Number.NaN, '100']) {
-      expect(thrown(() => aiAgent({ id: 'w', model, maxOutputTokens: maxOutputTokens as never }))).toEqual(
+      expect(thrownBy(() => aiAgent({ id: 'w', model, maxOutputTokens: maxOutputTokens as never }))).toEqual(
         refusal('"maxOutputTokens"'),
       );
     }
   });
 
   it('refuses an option it does not know, naming it and the ones it knows', () => {
-    expect(thrown(() => aiAgent({ id: 'w', model, maxTokens: 100 } as never))).toEqual(
+    expect(thrownBy(() => aiAgent({ id: 'w', model, maxTokens: 100 } as never))).toEqual(
       refusal('Unknown option "maxTokens" in aiAgent options (known: id, model'),
     );
   });
@@ -84,7 +76,7 @@ describe('aiAgent options', () => {
       ['description', 3],
     ];
     for (const [name, value] of cases) {
-      expect(thrown(() => aiAgent({ id: 'w', model, [name]: value }))).toEqual(refusal(`"${name}"`));
+      expect(thrownBy(() => aiAgent({ id: 'w', model, [name]: value }))).toEqual(refusal(`"${name}"`));
     }
   });
 
@@ -97,12 +89,12 @@ describe('aiAgent options', () => {
         throw boom;
       },
     };
-    expect(thrown(() => aiAgent(options))).toMatchObject({ code: 'INVALID_OPTIONS', cause: boom });
+    expect(thrownBy(() => aiAgent(options))).toMatchObject({ code: 'INVALID_OPTIONS', cause: boom });
   });
 
   it('refuses options that are no object', () => {
     for (const options of [null, undefined, 42, 'w']) {
-      expect(thrown(() => aiAgent(options as never))).toEqual(
+      expect(thrownBy(() => aiAgent(options as never))).toEqual(
         refusal('Expected aiAgent options to be an object'),
       );
     }
@@ -111,30 +103,30 @@ describe('aiAgent options', () => {
 
 describe('judge options', () => {
   it('judgeAgent refuses a model, temperature or key it cannot use, naming itself', () => {
-    expect(thrown(() => judgeAgent({ id: 'j', model: 42 as never }))).toEqual(refusal('judgeAgent "j"'));
-    expect(thrown(() => judgeAgent({ id: 'j', model, temperature: Number.NaN }))).toEqual(
+    expect(thrownBy(() => judgeAgent({ id: 'j', model: 42 as never }))).toEqual(refusal('judgeAgent "j"'));
+    expect(thrownBy(() => judgeAgent({ id: 'j', model, temperature: Number.NaN }))).toEqual(
       refusal('"temperature" in judgeAgent "j"'),
     );
-    expect(thrown(() => judgeAgent({ id: 'j', model, threshold: 3 } as never))).toEqual(
+    expect(thrownBy(() => judgeAgent({ id: 'j', model, threshold: 3 } as never))).toEqual(
       refusal('Unknown option "threshold" in judgeAgent options'),
     );
   });
 
   it('aiJudgeGate refuses no model, an unknown key, or an empty agentId', () => {
     const gate = { id: 'g', criteria: 'Cites sources', threshold: 7 };
-    expect(thrown(() => aiJudgeGate({ ...gate, model: undefined as never }))).toEqual(
+    expect(thrownBy(() => aiJudgeGate({ ...gate, model: undefined as never }))).toEqual(
       refusal('aiJudgeGate "g" expects a `model`'),
     );
-    expect(thrown(() => aiJudgeGate({ ...gate, model, description: 'd' } as never))).toEqual(
+    expect(thrownBy(() => aiJudgeGate({ ...gate, model, description: 'd' } as never))).toEqual(
       refusal('Unknown option "description" in aiJudgeGate options'),
     );
-    expect(thrown(() => aiJudgeGate({ ...gate, model, agentId: '' }))).toEqual(refusal('agentId'));
+    expect(thrownBy(() => aiJudgeGate({ ...gate, model, agentId: '' }))).toEqual(refusal('agentId'));
   });
 
   it('refuses judge options that are a revoked proxy, with the TypeError as the cause', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
-    expect(thrown(() => judgeAgent(proxy as never))).toMatchObject({
+    expect(thrownBy(() => judgeAgent(proxy as never))).toMatchObject({
       code: 'INVALID_OPTIONS',
       cause: expect.any(TypeError),
     });
@@ -146,7 +138,7 @@ describe('defaultPrompt given no invocation', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
     for (const invocation of [null, undefined, {}, { feedback: 'none' }, proxy]) {
-      expect(thrown(() => defaultPrompt('x', invocation as never))).toEqual(
+      expect(thrownBy(() => defaultPrompt('x', invocation as never))).toEqual(
         refusal('defaultPrompt expects an AgentInvocation'),
       );
     }
