@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkOptionKeys, kindOf } from '../src/internal/options.js';
+import { checkOptionKeys } from '../src/internal/options.js';
+import { kindOf } from '../src/internal/safe.js';
 import { revoked } from './support/index.js';
 
 /** What `checkOptionKeys` throws for `options`, or undefined. */

@@ -6,7 +6,8 @@
  * @module
  */
 import { describe, MacroError } from '../errors.js';
-import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { checkOptionKeys } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 
 /**
  * A copy of `options` (each option read once, here), with only `known` keys.

@@ -6,7 +6,7 @@
 import type { AgentInvocation } from '../agents/agent.js';
 import { describe, MacroError } from '../errors.js';
 import { jsonText } from '../internal/json-text.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 
 /** Builds the user prompt of one call from the stage input and the invocation. */
 export type PromptBuilder<I = unknown> = (input: I, invocation: AgentInvocation) => string;

@@ -9,7 +9,7 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { describe, MacroError } from '../errors.js';
 import { assertJsonSerialisable } from '../internal/json.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import { parseContext, parseOptions, RunOptionsSchema } from '../macro/run-input.js';
 import type { MacroContextInput } from '../model/context.js';
 import { KEEP_SECONDS, type RunJobData } from './keys.js';

@@ -7,7 +7,7 @@ import { type ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MacroError, type MacroErrorCode } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import { unpackResult } from '../memory/stored-json.js';
 import type { MacroContextInput } from '../model/context.js';
 import type { MacroResult } from '../model/result.js';

@@ -11,7 +11,7 @@ import type { ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import { MacroError } from '../errors.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import { parseOptions } from '../macro/run-input.js';
 import { LOGGER_METHODS, type MacroLogger } from '../model/logger.js';

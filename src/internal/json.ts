@@ -3,8 +3,7 @@
  * @internal
  * @module
  */
-import { kindOf } from './options.js';
-import { isError } from './safe.js';
+import { isError, kindOf } from './safe.js';
 
 /** A deep copy as a durable store would return it: the value's JSON round trip. */
 export function jsonCopy<T>(value: T): T {

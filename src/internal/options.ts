@@ -5,6 +5,7 @@
  * @module
  */
 import { describe, MacroError } from '../errors.js';
+import { kindOf } from './safe.js';
 
 /**
  * Throws `INVALID_OPTIONS` unless `options` is `undefined` or an object whose own keys
@@ -58,15 +59,4 @@ export function readOptions<T extends object = Record<string, unknown>>(
     throw new MacroError('INVALID_OPTIONS', `Cannot read ${what}: ${describe(error)}`, { cause: error });
   }
   return read;
-}
-
-/** `null`, `array`, or the `typeof` of a value, for messages. */
-export function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  try {
-    if (Array.isArray(value)) return 'array';
-  } catch {
-    return 'revoked proxy'; // Array.isArray throws only for a revoked proxy
-  }
-  return typeof value;
 }

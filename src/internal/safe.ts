@@ -35,12 +35,13 @@ export function isError(value: unknown): value is Error {
   }
 }
 
-/** What kind of value `value` is, for messages about values that cannot be printed. */
-function kind(value: unknown): string {
+/** `null`, `array`, or the `typeof` of a value, for messages. */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null';
   try {
     if (Array.isArray(value)) return 'array';
   } catch {
-    return 'revoked proxy';
+    return 'revoked proxy'; // Array.isArray throws only for a revoked proxy
   }
   return typeof value;
 }
@@ -67,6 +68,6 @@ export function safeText(value: unknown): string {
   try {
     return clip(String(value)); // an Error without a string message: "Name: …"
   } catch {
-    return `[unprintable ${kind(value)}]`;
+    return `[unprintable ${kindOf(value)}]`;
   }
 }

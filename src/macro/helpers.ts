@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import { describe, MacroError } from '../errors.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import type {
   AgentStageDefinition,
   ApprovalStageDefinition,

@@ -7,7 +7,7 @@
  */
 import { MacroError } from '../errors.js';
 import type { MacroEventType } from '../events.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 
 /** Every event type a run emits (the keys of `MacroEventMap`; the type checks the list is whole). */
 const EVENT_TYPES: Readonly<Record<MacroEventType, true>> = {

@@ -3,7 +3,8 @@
  * @module
  */
 import { describe, MacroError } from '../errors.js';
-import { kindOf, readOptions } from '../internal/options.js';
+import { readOptions } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import { MacroOrchestrator, type MacroOutput } from './orchestrator.js';
 import {
   ORCHESTRATOR_OPTION_KEYS,

@@ -13,7 +13,8 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { kindOf, readOptions } from '../internal/options.js';
+import { readOptions } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import type { ListRunsOptions, RunState } from './memory-adapter.js';
 
 /** Every {@link RunState}: the statuses `listRuns` may filter by (a record, so a new one must be added). */

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { MacroError } from '../errors.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 
 /** Options of the adapters that lease runs. */
 export interface LeaseOptions {

@@ -4,7 +4,8 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { kindOf, readOptions } from '../internal/options.js';
+import { readOptions } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import { type LeaseOptions, leaseSettings } from './lease.js';
 
 /**

@@ -13,7 +13,8 @@ import type { AgentCallWrapper } from '../agents/agent.js';
 import type { ErrorRecord } from '../errors.js';
 import { describe, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { checkOptionKeys } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import type { ProgressData } from '../model/progress.js';
 import { parentPath } from '../model/stage-path.js';
 

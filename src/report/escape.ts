@@ -16,7 +16,7 @@
  */
 import { MacroError } from '../errors.js';
 import { jsonText } from '../internal/json-text.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 
 const LINE_BREAK = /\r\n?|\n/g;
 

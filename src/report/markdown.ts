@@ -14,7 +14,8 @@
  * @module
  */
 import { describe, MacroError } from '../errors.js';
-import { checkOptionKeys, kindOf } from '../internal/options.js';
+import { checkOptionKeys } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 import type { DecisionRecord, DecisionVariant } from '../model/decision.js';
 import type { GateVerdict } from '../model/quality-gate.js';
 import type { MacroResult, StageRecord } from '../model/result.js';

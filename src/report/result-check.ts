@@ -7,7 +7,7 @@
  * @module
  */
 import { describe, MacroError } from '../errors.js';
-import { kindOf } from '../internal/options.js';
+import { kindOf } from '../internal/safe.js';
 
 /**
  * Throws unless `result` is an object (not an array).
