@@ -10,7 +10,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
-import { MacroError } from '../errors.js';
+import { nonEmptyString } from '../internal/options.js';
 import { kindOf } from '../internal/safe.js';
 import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import { parseOptions } from '../macro/run-input.js';
@@ -126,13 +126,8 @@ export function agentWorkerOptions(options: unknown) {
  * @throws {MacroError} `INVALID_OPTIONS`, naming the id or the option.
  */
 export function queuedAgentOptions(id: unknown, options: unknown) {
-  if (typeof id !== 'string' || id.length === 0) {
-    throw new MacroError(
-      'INVALID_OPTIONS',
-      `queuedAgent expects an agent id (a non-empty string), got ${typeof id === 'string' ? '""' : kindOf(id)}`,
-    );
-  }
-  return parseOptions(`queuedAgent("${id}") options`, options, QueuedAgentOptionsSchema);
+  const agentId = nonEmptyString('agent id given to queuedAgent', id);
+  return parseOptions(`queuedAgent("${agentId}") options`, options, QueuedAgentOptionsSchema);
 }
 
 /**
@@ -140,9 +135,5 @@ export function queuedAgentOptions(id: unknown, options: unknown) {
  * @throws {MacroError} `INVALID_OPTIONS` naming the method otherwise.
  */
 export function runIdArgument(method: string, runId: unknown): string {
-  if (typeof runId === 'string' && runId.length > 0) return runId;
-  throw new MacroError(
-    'INVALID_OPTIONS',
-    `MacroQueue.${method} expects a run id (a non-empty string), got ${typeof runId === 'string' ? '""' : kindOf(runId)}`,
-  );
+  return nonEmptyString(`run id given to MacroQueue.${method}`, runId);
 }

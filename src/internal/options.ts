@@ -5,7 +5,7 @@
  * @module
  */
 import { describe, MacroError } from '../errors.js';
-import { kindOf } from './safe.js';
+import { briefly, kindOf } from './safe.js';
 
 /**
  * Throws `INVALID_OPTIONS` unless `options` is `undefined` or an object whose own keys
@@ -59,4 +59,16 @@ export function readOptions<T extends object = Record<string, unknown>>(
     throw new MacroError('INVALID_OPTIONS', `Cannot read ${what}: ${describe(error)}`, { cause: error });
   }
   return read;
+}
+
+/**
+ * `value` when it is a non-empty string (a run id, an agent id).
+ * @throws {MacroError} `INVALID_OPTIONS` otherwise: `Invalid <what>: expected a non-empty string, got <value>`.
+ */
+export function nonEmptyString(what: string, value: unknown): string {
+  if (typeof value === 'string' && value !== '') return value;
+  throw new MacroError(
+    'INVALID_OPTIONS',
+    `Invalid ${what}: expected a non-empty string, got ${briefly(value)}`,
+  );
 }

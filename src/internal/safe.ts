@@ -46,6 +46,13 @@ export function kindOf(value: unknown): string {
   return typeof value;
 }
 
+/** A refused value in a message: a number or a string as it is (a string quoted, clipped to 80), else its kind. */
+export function briefly(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  return kindOf(value);
+}
+
 /**
  * A short text for any value, never throwing: a string as it is, an Error's message,
  * anything else as JSON or `String(value)`, and `[unprintable <kind>]` when nothing

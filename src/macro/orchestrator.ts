@@ -10,6 +10,7 @@ import { type AgentRegistry, registryOf } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { AbortScope } from '../internal/abort-scope.js';
+import { nonEmptyString } from '../internal/options.js';
 import { safeText } from '../internal/safe.js';
 import { stopTimer, type Timer } from '../internal/timers.js';
 import { logFailure, resolveLogger } from '../logger.js';
@@ -262,9 +263,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
    * const result = await orchestrator.resume(runId);
    */
   resume(runId: string, options: ResumeOptions = {}): MacroRun<unknown> {
-    if (typeof runId !== 'string' || runId.length === 0) {
-      throw new MacroError('INVALID_OPTIONS', 'Expected the run id to resume to be a non-empty string');
-    }
+    nonEmptyString('run id given to MacroOrchestrator.resume', runId);
     const given = parseOptions('resume options', options, ResumeOptionsSchema); // read once
     const now = this.#services.now(); // before the live check: the caller's clock may start this run
     const live = this.#live.get(runId);

@@ -13,8 +13,8 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { readOptions } from '../internal/options.js';
-import { kindOf } from '../internal/safe.js';
+import { nonEmptyString, readOptions } from '../internal/options.js';
+import { briefly } from '../internal/safe.js';
 import type { ListRunsOptions, RunState } from './memory-adapter.js';
 
 /** Every {@link RunState}: the statuses `listRuns` may filter by (a record, so a new one must be added). */
@@ -89,11 +89,7 @@ export function endedBefore(adapter: string, options: unknown): number {
  * @throws {MacroError} `INVALID_OPTIONS` naming `<adapter>.<method>` otherwise.
  */
 export function runIdOf(adapter: string, method: string, runId: unknown): string {
-  if (typeof runId === 'string' && runId !== '') return runId;
-  throw new MacroError(
-    'INVALID_OPTIONS',
-    `Invalid run id given to ${adapter}.${method}: expected a non-empty string, got ${got(runId)}`,
-  );
+  return nonEmptyString(`run id given to ${adapter}.${method}`, runId);
 }
 
 /** The `keys` of required options `options`, each read once. */
@@ -140,13 +136,6 @@ function strings(where: string, key: string, value: unknown): string[] {
 function invalid(where: string, key: string, expected: string, value: unknown, at = ''): MacroError {
   return new MacroError(
     'INVALID_OPTIONS',
-    `Invalid option "${key}" in ${where}: expected ${expected}, got ${got(value)}${at}`,
+    `Invalid option "${key}" in ${where}: expected ${expected}, got ${briefly(value)}${at}`,
   );
-}
-
-/** A short description of a refused value: a number or a string as it is (clipped), else its kind. */
-function got(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  return kindOf(value);
 }

@@ -182,8 +182,12 @@ describe('new AgentWorker', () => {
 
 describe('queuedAgent', () => {
   it.each([
-    ['', { connection: somewhere }, 'queuedAgent expects an agent id (a non-empty string), got ""'],
-    [42, { connection: somewhere }, 'got number'],
+    [
+      '',
+      { connection: somewhere },
+      'Invalid agent id given to queuedAgent: expected a non-empty string, got ""',
+    ],
+    [42, { connection: somewhere }, 'got 42'],
     [
       'writer',
       { connection: somewhere, queu: 'gpu' },
@@ -202,7 +206,7 @@ describe('queuedAgent', () => {
 
 describe.skipIf(connection === undefined)('MacroQueue.result, events and cancel', () => {
   const ids: [string, () => unknown, string][] = [
-    ['42', () => 42, 'got number'],
+    ['42', () => 42, 'got 42'],
     ['""', () => '', 'got ""'],
     ['an object', () => ({}), 'got object'],
     ['a revoked proxy', revoked, 'got revoked proxy'],
@@ -212,7 +216,7 @@ describe.skipIf(connection === undefined)('MacroQueue.result, events and cancel'
     const { queue } = queueOnly();
     await expect(queue.result(id() as never)).rejects.toMatchObject({
       code: 'INVALID_OPTIONS',
-      message: `MacroQueue.result expects a run id (a non-empty string), ${named}`,
+      message: `Invalid run id given to MacroQueue.result: expected a non-empty string, ${named}`,
     });
   });
 
@@ -220,7 +224,7 @@ describe.skipIf(connection === undefined)('MacroQueue.result, events and cancel'
     const { queue } = queueOnly();
     await expect(collect(queue.events(id() as never))).rejects.toMatchObject({
       code: 'INVALID_OPTIONS',
-      message: `MacroQueue.events expects a run id (a non-empty string), ${named}`,
+      message: `Invalid run id given to MacroQueue.events: expected a non-empty string, ${named}`,
     });
   });
 
@@ -230,7 +234,7 @@ describe.skipIf(connection === undefined)('MacroQueue.result, events and cancel'
       const { queue, name } = queueOnly();
       await expect(queue.cancel(id() as never)).rejects.toMatchObject({
         code: 'INVALID_OPTIONS',
-        message: `MacroQueue.cancel expects a run id (a non-empty string), ${named}`,
+        message: `Invalid run id given to MacroQueue.cancel: expected a non-empty string, ${named}`,
       });
       const client = new Redis(connection as never);
       try {

@@ -323,7 +323,7 @@ describe('resume()', () => {
     expect(() => orchestrator.resume('')).toThrow(
       expect.objectContaining({
         code: 'INVALID_OPTIONS',
-        message: 'Expected the run id to resume to be a non-empty string',
+        message: 'Invalid run id given to MacroOrchestrator.resume: expected a non-empty string, got ""',
       }),
     );
   });
