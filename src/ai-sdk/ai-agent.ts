@@ -18,6 +18,7 @@ import {
 import type { z } from 'zod';
 import type { Agent, AgentInvocation } from '../agents/agent.js';
 import { InvalidOutputError, MacroError } from '../errors.js';
+import { everyKey } from '../internal/keys.js';
 import type {
   TextDeltaProgress,
   ToolCallProgress,
@@ -58,7 +59,7 @@ export interface AiAgentOptions<I, O> {
 }
 
 /** Every key of {@link AiAgentOptions}. */
-const AI_AGENT_KEYS: readonly (keyof AiAgentOptions<unknown, unknown>)[] = [
+const AI_AGENT_KEYS = everyKey<keyof AiAgentOptions<unknown, unknown>>()([
   'id',
   'model',
   'description',
@@ -70,7 +71,7 @@ const AI_AGENT_KEYS: readonly (keyof AiAgentOptions<unknown, unknown>)[] = [
   'temperature',
   'maxOutputTokens',
   'telemetry',
-];
+]);
 
 /**
  * What an AI SDK agent's calls put in `stage:progress`: text deltas, tool calls and tool

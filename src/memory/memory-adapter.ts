@@ -6,6 +6,7 @@
  * @module
  */
 import type { ErrorRecord } from '../errors.js';
+import { everyKey, type RequiredKeys } from '../internal/keys.js';
 import type { Artefact } from '../model/artefact.js';
 import type { MacroContext } from '../model/context.js';
 import type { DecisionRecord } from '../model/decision.js';
@@ -157,8 +158,8 @@ export interface MemoryAdapter {
   releaseRun?(runId: string): Promise<void>;
 }
 
-/** Every method of {@link MemoryAdapter}, for checks of an adapter's shape. @internal */
-export const MEMORY_METHODS = [
+/** Every method {@link MemoryAdapter} requires, for checks of an adapter's shape. @internal */
+export const MEMORY_METHODS = everyKey<RequiredKeys<MemoryAdapter>>()([
   'beginRun',
   'saveCheckpoint',
   'loadRun',
@@ -167,4 +168,4 @@ export const MEMORY_METHODS = [
   'appendAudit',
   'readAudit',
   'listRuns',
-] as const satisfies readonly (keyof MemoryAdapter)[];
+]);

@@ -5,6 +5,7 @@
  * consumer's types to pino's version.
  * @module
  */
+import { everyKey } from '../internal/keys.js';
 
 /** One log method, in pino's two call shapes: a message, or fields and then a message. */
 export interface LogFn {
@@ -27,7 +28,7 @@ export interface MacroLogger {
 }
 
 /** Every method of {@link MacroLogger}: the engine calls some, and hands the logger to agents (`invocation.logger`), which may call any. @internal */
-export const LOGGER_METHODS = [
+export const LOGGER_METHODS = everyKey<keyof MacroLogger>()([
   'trace',
   'debug',
   'info',
@@ -36,4 +37,4 @@ export const LOGGER_METHODS = [
   'fatal',
   'child',
   'isLevelEnabled',
-] as const satisfies readonly (keyof MacroLogger)[];
+]);
