@@ -6,31 +6,19 @@
  * @module
  */
 import { describe, MacroError } from '../errors.js';
-import { checkOptionKeys } from '../internal/options.js';
+import { readOptions as readKnown } from '../internal/options.js';
 import { kindOf } from '../internal/safe.js';
 
 /**
- * A copy of `options` (each option read once, here), with only `known` keys.
+ * A copy of `options` (each known option read once, here; those `undefined` left out).
  * @throws {MacroError} `INVALID_OPTIONS` when they are no object, cannot be read
  * (a revoked proxy, a getter that throws: the error is the cause) or hold an unknown key.
  */
 export function readOptions<T extends object>(where: string, options: T, known: readonly string[]): T {
-  if (typeof options !== 'object' || options === null) {
-    throw new MacroError(
-      'INVALID_OPTIONS',
-      `Expected ${where} options to be an object, got ${kindOf(options)}`,
-    );
+  if (options === undefined) {
+    throw new MacroError('INVALID_OPTIONS', `Expected ${where} options to be an object, got undefined`);
   }
-  let read: T;
-  try {
-    read = { ...options };
-  } catch (error) {
-    throw new MacroError('INVALID_OPTIONS', `${where} expects an options object it can read`, {
-      cause: error,
-    });
-  }
-  checkOptionKeys(`${where} options`, read, known);
-  return read;
+  return readKnown<Record<string, unknown>>(`${where} options`, options, known) as T;
 }
 
 /** `Invalid option "name" in where: expected …, got …`. */

@@ -236,7 +236,8 @@ describe('aiAgent', () => {
     expect(() => aiAgent(revoked.proxy as never)).toThrow(
       expect.objectContaining({
         code: 'INVALID_OPTIONS',
-        message: 'aiAgent expects an options object it can read',
+        message: 'Cannot read the keys of aiAgent options',
+        cause: expect.any(TypeError),
       }),
     );
   });
