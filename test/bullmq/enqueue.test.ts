@@ -3,7 +3,7 @@
  * written), and runs whose events nobody follows (`events: false`).
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MacroWorker } from '../../src/bullmq.js';
 import {
   defineAgent,
@@ -16,7 +16,6 @@ import type { SqliteMemory } from '../../src/sqlite.js';
 import {
   agents,
   calls,
-  closeOpen,
   collect,
   connection,
   fleet,
@@ -25,17 +24,11 @@ import {
   release,
   sharedFile,
   until,
+  useHarness,
   workerOn,
 } from './harness.js';
 
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await closeOpen();
-});
-
-afterAll(() => {
-  release();
-});
+useHarness();
 
 /** Whether Redis holds the event stream of `runId` on `queue`. */
 async function streamExists(queueName: string, runId: string): Promise<boolean> {

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, vi } from 'vitest';
 import { MacroQueue, MacroWorker } from '../../src/bullmq.js';
 import {
   agentStage,
@@ -36,6 +37,15 @@ let releaseWait: () => void = () => {};
 
 /** Lets the agent `wait` answer. */
 export const release = () => releaseWait();
+
+/** Registers the file's hooks: after each test, mocks restored and what it opened closed; after all, a waiting agent let go. */
+export function useHarness(): void {
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await closeOpen();
+  });
+  afterAll(release);
+}
 
 export const agents = [
   ...['a', 'b'].map((id) =>

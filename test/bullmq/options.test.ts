@@ -3,20 +3,13 @@
  * connection is opened or anything is written to Redis.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AgentWorker, MacroQueue, MacroWorker, queuedAgent } from '../../src/bullmq.js';
 import { defineAgent, MacroOrchestrator } from '../../src/index.js';
 import { revoked } from '../support/index.js';
-import { closeOpen, collect, connection, fleet, queueOnly, release } from './harness.js';
+import { collect, connection, fleet, queueOnly, useHarness } from './harness.js';
 
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await closeOpen();
-});
-
-afterAll(() => {
-  release();
-});
+useHarness();
 
 /** Any Redis address: the constructors refuse before they would connect to it. */
 const somewhere = { host: '127.0.0.1', port: 6379 };

@@ -4,7 +4,7 @@
  */
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MacroQueue, MacroWorker } from '../../src/bullmq.js';
 import {
   defineAgent,
@@ -18,7 +18,6 @@ import { header, result } from '../../src/testing.js';
 import {
   agents,
   calls,
-  closeOpen,
   collect,
   connection,
   fleet,
@@ -29,14 +28,11 @@ import {
   sharedFile,
   twoSteps,
   until,
+  useHarness,
   workerOn,
 } from './harness.js';
 
-afterEach(closeOpen);
-
-afterAll(() => {
-  release();
-});
+useHarness();
 
 describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
   it('resolves the result of an enqueued run', async () => {
