@@ -12,12 +12,10 @@ import { z } from 'zod';
 import type { Agent } from '../agents/agent.js';
 import { nonEmptyString } from '../internal/options.js';
 import { kindOf } from '../internal/safe.js';
+import { MAX_TIMER_MS } from '../internal/timers.js';
 import type { MacroOrchestrator } from '../macro/orchestrator.js';
 import { parseOptions } from '../macro/run-input.js';
 import { LOGGER_METHODS, type MacroLogger } from '../model/logger.js';
-
-/** The longest delay a Node.js timer takes (2^31 - 1 ms); BullMQ's lock, stall and limiter timers use them. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** An object that is no array and no revoked proxy (`kindOf` says which). */
 const anObject = <T extends object>(what: string) =>

@@ -6,8 +6,8 @@
  * @module
  */
 
-/** The longest delay `setTimeout` honours. */
-const MAX_TIMER_MS = 2_147_483_647;
+/** The longest delay `setTimeout` honours (2^31 - 1 ms); a longer one fires at once, with a warning. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** A timer for a delay past {@link MAX_TIMER_MS}: re-armed in steps until the delay has passed. */
 class ChainedTimer {

@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import { MacroError } from '../errors.js';
 import { kindOf } from '../internal/safe.js';
+import { MAX_TIMER_MS } from '../internal/timers.js';
 
 /** Options of the adapters that lease runs. */
 export interface LeaseOptions {
@@ -37,8 +38,8 @@ export interface ClaimStaleOptions {
   readonly updatedBefore?: number;
 }
 
-/** The largest lease, in ms: a timer's limit (2^31 - 1). */
-const MAX_LEASE_MS = 2_147_483_647;
+/** The largest lease, in ms: its renewal is a timer. */
+const MAX_LEASE_MS = MAX_TIMER_MS;
 /** The shortest lease, in ms: shorter ones expire between two renewals on a busy machine. */
 const MIN_LEASE_MS = 100;
 
