@@ -142,7 +142,7 @@ export async function build(
     const dir = mkdtempSync(join(tmpdir(), 'mo-bench-'));
     adapter = new SqliteMemory({ path: join(dir, 'bench.db') });
     close = async () => {
-      adapter.close();
+      await adapter.close();
       rmSync(dir, { recursive: true, force: true });
     };
   } else if (memory === 'postgres') {

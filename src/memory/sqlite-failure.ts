@@ -3,7 +3,7 @@
  * open (a directory, a missing folder, no permission) or one that is damaged or no SQLite
  * database at all, met when opening or at first use, named, with the driver's error as
  * `cause` (not better-sqlite3's raw `SqliteError` or `TypeError`); a lock that outlasted
- * `busyTimeoutMs`; a call after `close()`.
+ * `busyTimeoutMs`; a `close()` that could not close; a call after `close()`.
  * @internal
  * @module
  */
@@ -39,6 +39,12 @@ export function damaged(path: string, operation: string, error: unknown): unknow
     `SqliteMemory ${operation} on ${JSON.stringify(path)} failed: the file is damaged or no SQLite database (${error.message})`,
     { cause: error },
   );
+}
+
+/** What close() rejects with when the connection could not close (busy: an iteration over it is open). */
+export function cannotClose(path: string, cause: unknown): MacroError {
+  const message = `SqliteMemory close() on ${JSON.stringify(path)} failed: ${describe(cause)}`;
+  return new MacroError('PERSISTENCE_FAILED', message, { cause });
 }
 
 /** What a call after close() rejects with, as `PostgresMemory` does. */

@@ -286,3 +286,21 @@ export class WalCheckpointer {
     return this.#ended;
   }
 }
+
+/** How long close() waits for its last checkpoint: another process holding the lock must not hold close() for `busyTimeoutMs`. */
+const CLOSE_CHECKPOINT_WAIT_MS = 100;
+
+/**
+ * Copies the whole log into the file, waiting (blocking, at close) at most
+ * {@link CLOSE_CHECKPOINT_WAIT_MS} for a checkpoint, a writer or readers in progress; one
+ * that does not finish in that time leaves the copy to the last connection to close, as
+ * SQLite does.
+ */
+export function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): void {
+  try {
+    db.pragma(`busy_timeout = ${Math.min(Math.ceil(busyTimeoutMs), CLOSE_CHECKPOINT_WAIT_MS)}`);
+    db.pragma('wal_checkpoint(FULL)');
+  } catch {
+    // Failed: the log stays, and is copied by the last connection or the next open.
+  }
+}

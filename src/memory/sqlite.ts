@@ -29,14 +29,14 @@ import type {
   StoredRun,
 } from './memory-adapter.js';
 import { TurnBatch } from './sqlite-batch.js';
-import { afterClose, cannotOpen, damaged, lockTimeout, openDatabase } from './sqlite-failure.js';
+import { afterClose, cannotClose, cannotOpen, damaged, lockTimeout, openDatabase } from './sqlite-failure.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import { LockQueue } from './sqlite-lock-queue.js';
 import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
 import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
 import { migrate } from './sqlite-schema.js';
 import { type BatchedWrites, sqliteOperations } from './sqlite-statements.js';
-import { WalCheckpointer, type WriteGate } from './sqlite-wal.js';
+import { finalCheckpoint, WalCheckpointer, type WriteGate } from './sqlite-wal.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -282,9 +282,23 @@ export class SqliteMemory implements MemoryAdapter {
    * `LEASE_LOST` for a write of a run whose lease it held. The file is whole once close()
    * returns; the promise settles once no connection of this adapter is open on it (its
    * checkpoint thread closes its own after this one): await it before moving or deleting
-   * the file.
+   * the file. Called while the connection is busy (from inside an iteration over `db`), it
+   * rejects with `PERSISTENCE_FAILED`, the driver's error the cause, and the connection
+   * stays open: call it again once the iteration is over.
    */
   close(): Promise<void> {
+    try {
+      this.#closeConnection();
+    } catch (error) {
+      return Promise.reject(cannotClose(this.db.name, error));
+    }
+    // Told only now: two connections closing at once may each see the other, and neither
+    // would then remove the log as the last one.
+    return this.#wal?.close() ?? CLOSED;
+  }
+
+  /** Writes what is batched, gives the leases back, copies the log in and closes the connection. */
+  #closeConnection(): void {
     if (this.db.open) this.#batch.flush(true);
     this.#held.close();
     const held = this.#held.snapshot();
@@ -299,9 +313,6 @@ export class SqliteMemory implements MemoryAdapter {
     // the file is whole once close() returns (SQLite does it for the last connection only).
     if (this.#wal !== undefined && this.db.open) finalCheckpoint(this.db, this.#busyTimeoutMs);
     if (this.db.open) this.db.close();
-    // Told only now: two connections closing at once may each see the other, and neither
-    // would then remove the log as the last one.
-    return this.#wal?.close() ?? CLOSED;
   }
 
   /**
@@ -374,23 +385,5 @@ function startWal(db: Database.Database, file: string, gate: WriteGate): WalChec
   }
 }
 
-/**
- * Copies the whole log into the file, waiting (blocking, at close) at most
- * {@link CLOSE_CHECKPOINT_WAIT_MS} for a checkpoint, a writer or readers in progress; one
- * that does not finish in that time leaves the copy to the last connection to close, as
- * SQLite does.
- */
-function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): void {
-  try {
-    db.pragma(`busy_timeout = ${Math.min(Math.ceil(busyTimeoutMs), CLOSE_CHECKPOINT_WAIT_MS)}`);
-    db.pragma('wal_checkpoint(FULL)');
-  } catch {
-    // Failed: the log stays, and is copied by the last connection or the next open.
-  }
-}
-
 /** What close() returns when the adapter has no thread: nothing is left to wait for. */
 const CLOSED: Promise<void> = Promise.resolve();
-
-/** How long close() waits for its last checkpoint: another process holding the lock must not hold close() for `busyTimeoutMs`. */
-const CLOSE_CHECKPOINT_WAIT_MS = 100;

@@ -63,7 +63,8 @@ function threaded(options: WalCheckpointerOptions): SqliteMemory {
   const thread = new WalCheckpointer(memory.db, file, Database, options);
   const close = memory.close.bind(memory);
   memory.close = async () => {
-    await Promise.all([thread.close(), close()]);
+    const closing = close(); // the adapter's connection first, as SqliteMemory tells its own thread
+    await Promise.all([closing, thread.close()]);
   };
   return memory;
 }

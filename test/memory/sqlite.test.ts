@@ -297,6 +297,24 @@ describe('SqliteMemory options', () => {
   });
 });
 
+describe('SqliteMemory closed while its connection is busy', () => {
+  it('rejects close() with PERSISTENCE_FAILED naming the file, and closes when called again once the iteration is over', async () => {
+    const path = join(dir, 'runs.db');
+    const memory = sqlite(path);
+    await memory.beginRun(header('r1'));
+    let closing: Promise<void> | undefined;
+    for (const _ of memory.db.prepare('SELECT run_id FROM runs').iterate()) closing = memory.close();
+    await expect(closing).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: `SqliteMemory close() on ${JSON.stringify(path)} failed: This database connection is busy executing a query`,
+      cause: expect.any(TypeError),
+    });
+    expect(memory.db.open).toBe(true);
+    await memory.close();
+    expect(memory.db.open).toBe(false);
+  });
+});
+
 describe('SqliteMemory closed while a write waits for the lock', () => {
   it('rejects that write with PERSISTENCE_FAILED, the driver error its cause', async () => {
     const path = join(dir, 'runs.db');
