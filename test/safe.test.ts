@@ -1,7 +1,28 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clip, isError, MAX_TEXT, safeGet, safeText } from '../src/internal/safe.js';
+import { briefly, clip, isError, MAX_TEXT, safeGet, safeText } from '../src/internal/safe.js';
 import { revoked } from './support/index.js';
+
+describe('briefly', () => {
+  it('shows a number as it is and a string of 80 characters quoted, whole', () => {
+    expect(briefly(-1.5)).toBe('-1.5');
+    expect(briefly('x'.repeat(80))).toBe(`"${'x'.repeat(80)}"`);
+  });
+
+  it('cuts a string past 80 characters at 80, marking the cut', () => {
+    expect(briefly('x'.repeat(81))).toBe(`"${'x'.repeat(80)}…"`);
+  });
+
+  it('shows any other value by its kind', () => {
+    expect([null, [], {}, revoked(), 1n].map(briefly)).toEqual([
+      'null',
+      'array',
+      'object',
+      'revoked proxy',
+      'bigint',
+    ]);
+  });
+});
 
 describe('clip', () => {
   it('keeps a text of the limit as it is', () => {

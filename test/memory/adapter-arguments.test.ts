@@ -148,6 +148,11 @@ const HOSTILE_LIST_OPTIONS: [string, () => unknown, string][] = [
   ['status "__proto__"', () => ({ status: '__proto__' }), 'got "__proto__"'],
   ['status 5', () => ({ status: 5 }), 'Invalid option "status"'],
   [
+    "status ['running']",
+    () => ({ status: ['running'] }),
+    'Invalid option "status" in <adapter>.listRuns options: expected one of running, succeeded, partial, failed, cancelled, suspended, got array',
+  ],
+  [
     'macro 5',
     () => ({ macro: 5 }),
     'Invalid option "macro" in <adapter>.listRuns options: expected a string',
@@ -202,7 +207,11 @@ const HOSTILE_CLAIM_OPTIONS: [string, () => unknown, string][] = [
   ['a revoked proxy', revoked, 'Cannot read the keys of <adapter>.claimStale options'],
   ['a throwing getter', () => throwing('limit', { macros: ['write'] }), 'Cannot read <adapter>.claimStale'],
   ['an unknown key', () => ({ limit: 5, macros: ['write'], olderThan: 1 }), 'Unknown option "olderThan"'],
-  ['limit NaN', () => ({ limit: Number.NaN, macros: ['write'] }), `${LIMITS}, got NaN`],
+  [
+    'limit NaN',
+    () => ({ limit: Number.NaN, macros: ['write'] }),
+    `Invalid option "limit" in <adapter>.claimStale options: ${LIMITS}, got NaN`,
+  ],
   ['limit -1', () => ({ limit: -1, macros: ['write'] }), `${LIMITS}, got -1`],
   ['limit 1.5', () => ({ limit: 1.5, macros: ['write'] }), `${LIMITS}, got 1.5`],
   [
