@@ -109,12 +109,28 @@ describe('an ioredis instance as the connection', () => {
 
 describe('new MacroWorker', () => {
   it.each([
-    ['a revoked proxy', revoked],
-    ['an object without a run method', () => ({})],
-  ])('refuses an orchestrator that is %s with INVALID_OPTIONS, before connecting', (_, make) => {
+    ['a revoked proxy', revoked, 'orchestrator: Expected a MacroOrchestrator'],
+    [
+      'an object without a run method',
+      () => ({}),
+      'orchestrator: Expected a MacroOrchestrator (an object with a run method)',
+    ],
+  ])('refuses an orchestrator that is %s with INVALID_OPTIONS, before connecting', (_, make, named) => {
     refusedBeforeConnecting(
       () => new MacroWorker({ connection: somewhere, orchestrator: make() } as never),
-      'orchestrator: Expected a MacroOrchestrator',
+      named,
+    );
+  });
+
+  it('refuses a negative maxStalledCount with INVALID_OPTIONS, before connecting', () => {
+    refusedBeforeConnecting(
+      () =>
+        new MacroWorker({
+          connection: somewhere,
+          orchestrator: new MacroOrchestrator(),
+          maxStalledCount: -1,
+        }),
+      'maxStalledCount',
     );
   });
 });
@@ -155,7 +171,13 @@ describe('new AgentWorker', () => {
     [{ agents: [echo], limiter: { max: 5 } }, 'limiter.duration'],
     [{ agents: [echo], concurrency: 0 }, 'concurrency'],
     [{ agents: [echo], queue: 'gpu:1' }, 'queue: Expected no ":"'],
-    [{ agents: [echo], logger: {} }, 'logger: Expected a MacroLogger'],
+    [
+      { agents: [echo], logger: {} },
+      'logger: Expected a MacroLogger (trace, debug, info, warn, error, fatal, child, isLevelEnabled)',
+    ],
+    [{ agents: [echo], logger: null }, 'logger: Expected a MacroLogger'],
+    [{ agents: 42 }, 'agents: Expected an iterable of agents'],
+    [{ agents: null }, 'agents: Expected an iterable of agents'],
     [{ agents: [echo], logger: { ...quietLogger(), fatal: undefined } }, 'logger: Expected a MacroLogger'],
     [{ agents: [echo], agnets: [] }, 'Unknown option "agnets" in AgentWorker options'],
     [{}, 'agents'],
@@ -263,5 +285,43 @@ describe.skipIf(connection === undefined)('MacroWorker.close', () => {
       message: expect.stringContaining(named),
     });
     expect(worker.worker.isRunning()).toBe(true);
+  });
+});
+
+describe.skipIf(connection === undefined)('valid options, on the real Redis', () => {
+  it('new AgentWorker takes a logger with every MacroLogger method', async () => {
+    const worker = new AgentWorker({
+      connection: connection as never,
+      queue: `mo-opts-${process.pid}`,
+      agents: [echo],
+      logger: quietLogger() as never,
+    });
+    await worker.close();
+  });
+
+  it('new MacroWorker takes a maxStalledCount of 0 or more', async () => {
+    for (const maxStalledCount of [0, 2]) {
+      const worker = new MacroWorker({
+        connection: connection as never,
+        orchestrator: new MacroOrchestrator(),
+        name: `mo-opts-${process.pid}`,
+        maxStalledCount,
+      });
+      await worker.close();
+    }
+  });
+
+  it('uses an ioredis instance given as the connection as it is: its database, not a copy of its fields', async () => {
+    const client = new Redis({ ...(connection as object), db: 3 });
+    const name = `mo-opts-db-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const queue = new MacroQueue({ connection: client, name });
+    try {
+      await queue.enqueue('write', { intent: 'x' });
+      expect((await client.keys(`bull:${name}:*`)).length).toBeGreaterThan(0);
+    } finally {
+      await queue.queue.obliterate({ force: true });
+      await queue.close();
+      client.disconnect();
+    }
   });
 });
