@@ -27,7 +27,7 @@ export const connection = await redis();
 export const open: { close(): Promise<void> }[] = [];
 
 /** Closes what the test opened; an `afterEach` of each file. */
-export async function closeOpen(): Promise<void> {
+async function closeOpen(): Promise<void> {
   for (const thing of open.splice(0).reverse()) await thing.close();
 }
 
