@@ -2,8 +2,9 @@
  * What the BullMQ subpath's constructors and `MacroQueue`'s methods refuse, before any
  * connection is opened or anything is written to Redis.
  */
+import { type AddressInfo, createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AgentWorker, MacroQueue, MacroWorker, queuedAgent } from '../../src/bullmq.js';
 import { defineAgent, MacroOrchestrator } from '../../src/index.js';
 import { revoked } from '../support/index.js';
@@ -12,7 +13,21 @@ import { collect, connection, fleet, queueOnly, useHarness } from './harness.js'
 useHarness();
 
 /** Any Redis address: the constructors refuse before they would connect to it. */
-const somewhere = { host: '127.0.0.1', port: 6379 };
+/**
+ * Where every refused construction points: a TCP server that counts the connections it gets.
+ * A check that spies on ioredis' connect() would miss a socket opened another way; this
+ * file's refusals must open none at all (checked after the last test).
+ */
+const counting = createServer((socket) => socket.destroy());
+let accepted = 0;
+counting.on('connection', () => accepted++);
+await new Promise<void>((resolve) => counting.listen(0, '127.0.0.1', resolve));
+const somewhere = { host: '127.0.0.1', port: (counting.address() as AddressInfo).port };
+afterAll(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 100)); // a connection attempt lands within a tick or two
+  counting.close();
+  expect(accepted).toBe(0);
+});
 const echo = defineAgent({ id: 'echo', invoke: (input: unknown) => input });
 const boom = new Error('getter boom');
 
