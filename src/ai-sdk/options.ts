@@ -7,7 +7,7 @@
  */
 import { describe, MacroError } from '../errors.js';
 import { readOptions as readKnown } from '../internal/options.js';
-import { kindOf } from '../internal/safe.js';
+import { briefly, kindOf } from '../internal/safe.js';
 
 /**
  * A copy of `options` (each known option read once, here; those `undefined` left out).
@@ -23,10 +23,9 @@ export function readOptions<T extends object>(where: string, options: T, known: 
 
 /** `Invalid option "name" in where: expected …, got …`. */
 function invalid(where: string, name: string, expected: string, value: unknown): MacroError {
-  const got = typeof value === 'number' ? String(value) : kindOf(value);
   return new MacroError(
     'INVALID_OPTIONS',
-    `Invalid option "${name}" in ${where}: expected ${expected}, got ${got}`,
+    `Invalid option "${name}" in ${where}: expected ${expected}, got ${briefly(value)}`,
   );
 }
 

@@ -7,7 +7,7 @@ import { type ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MacroError, type MacroErrorCode } from '../errors.js';
 import type { MacroEvent } from '../events.js';
-import { kindOf } from '../internal/safe.js';
+import { briefly, kindOf } from '../internal/safe.js';
 import { unpackResult } from '../memory/stored-json.js';
 import type { MacroContextInput } from '../model/context.js';
 import type { MacroResult } from '../model/result.js';
@@ -68,7 +68,7 @@ export class MacroQueue {
     if (keep === undefined) {
       throw new MacroError(
         'INVALID_OPTIONS',
-        `Invalid option "keepSeconds" in MacroQueue options: expected a whole number of seconds ≥ 1, got ${typeof keepSeconds === 'number' ? String(keepSeconds) : kindOf(keepSeconds)}`,
+        `Invalid option "keepSeconds" in MacroQueue options: expected a whole number of seconds ≥ 1, got ${briefly(keepSeconds)}`,
       );
     }
     this.#keepSeconds = keep;

@@ -1,6 +1,7 @@
 import { MacroError } from '../errors.js';
 import { jsonCopy as copy, jsonSize } from '../internal/json.js';
 import { readOptions } from '../internal/options.js';
+import { briefly } from '../internal/safe.js';
 import type { MacroResult } from '../model/result.js';
 import { listRunsOptions, runIdOf } from './call-arguments.js';
 import type {
@@ -295,10 +296,9 @@ function bound(name: string, value: unknown, fallback: number): number {
   if (value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && (value as number) > 0)) {
     return value as number;
   }
-  const got = typeof value === 'number' ? String(value) : typeof value;
   throw new MacroError(
     'INVALID_OPTIONS',
-    `Invalid InMemoryMemory option ${name}: expected a positive integer or Infinity, got ${got}`,
+    `Invalid InMemoryMemory option ${name}: expected a positive integer or Infinity, got ${briefly(value)}`,
   );
 }
 

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { MacroError } from '../errors.js';
-import { kindOf } from '../internal/safe.js';
+import { briefly, kindOf } from '../internal/safe.js';
 import { MAX_TIMER_MS } from '../internal/timers.js';
 
 /** Options of the adapters that lease runs. */
@@ -58,9 +58,7 @@ export function leaseSettings(what: string, options: LeaseOptions): { owner: str
   if (!Number.isInteger(leaseMs) || leaseMs < MIN_LEASE_MS || leaseMs > MAX_LEASE_MS) {
     throw new MacroError(
       'INVALID_OPTIONS',
-      `Invalid option "leaseMs" in ${what}: expected an integer from ${MIN_LEASE_MS} to ${MAX_LEASE_MS}, got ${
-        typeof leaseMs === 'number' ? String(leaseMs) : kindOf(leaseMs)
-      }`,
+      `Invalid option "leaseMs" in ${what}: expected an integer from ${MIN_LEASE_MS} to ${MAX_LEASE_MS}, got ${briefly(leaseMs)}`,
     );
   }
   return { owner, leaseMs };

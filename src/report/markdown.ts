@@ -15,7 +15,7 @@
  */
 import { describe, MacroError } from '../errors.js';
 import { checkOptionKeys } from '../internal/options.js';
-import { kindOf } from '../internal/safe.js';
+import { briefly } from '../internal/safe.js';
 import type { DecisionRecord, DecisionVariant } from '../model/decision.js';
 import type { GateVerdict } from '../model/quality-gate.js';
 import type { MacroResult, StageRecord } from '../model/result.js';
@@ -73,7 +73,7 @@ function maxTextLength(options: ReportOptions | undefined): number {
   if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && (max as number) > 0))) {
     throw new MacroError(
       'INVALID_OPTIONS',
-      `Expected maxTextLength in renderReport options to be a positive integer or Infinity, got ${typeof max === 'number' ? String(max) : kindOf(max)}`,
+      `Expected maxTextLength in renderReport options to be a positive integer or Infinity, got ${briefly(max)}`,
     );
   }
   return max as number;

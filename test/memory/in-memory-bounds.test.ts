@@ -239,13 +239,17 @@ describe('InMemoryMemory options', () => {
   it.each([
     ['maxRuns', 1.5, '1.5'],
     ['maxBytes', Number.NEGATIVE_INFINITY, '-Infinity'],
-    ['maxRuns', '10', 'string'],
-    ['maxBytes', null, 'object'],
-  ])('says what it got for %s: %s, a number as it is and anything else by type', (option, value, got) => {
-    expect(thrown(() => new InMemoryMemory({ [option]: value })).message).toBe(
-      `Invalid InMemoryMemory option ${option}: expected a positive integer or Infinity, got ${got}`,
-    );
-  });
+    ['maxRuns', '10', '"10"'],
+    ['maxBytes', null, 'null'],
+    ['maxRuns', [], 'array'],
+  ])(
+    'says what it got for %s: %s, a number or a string as it is and anything else by kind',
+    (option, value, got) => {
+      expect(thrown(() => new InMemoryMemory({ [option]: value })).message).toBe(
+        `Invalid InMemoryMemory option ${option}: expected a positive integer or Infinity, got ${got}`,
+      );
+    },
+  );
 
   it('accepts Infinity as no bound', async () => {
     const memory = new InMemoryMemory({

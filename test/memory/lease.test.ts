@@ -131,7 +131,7 @@ describe('leaseSettings', () => {
     ],
     ['a lease past 2^31 ms', { leaseMs: 2 ** 31 }, /got 2147483648/],
     ['a fractional lease', { leaseMs: 1500.5 }, /got 1500.5/],
-    ['a lease given as a string', { leaseMs: '1000' }, /got string/],
+    ['a lease given as a string', { leaseMs: '1000' }, /got "1000"$/],
     ['an empty owner', { owner: '' }, /"owner" in X options: expected a string of 1 to 200 characters/],
     ['a 201-character owner', { owner: 'x'.repeat(201) }, /"owner"/],
     ['an owner that is a number', { owner: 7 }, /got number/],
