@@ -194,8 +194,10 @@ export class CopyPause {
     const gate = this.#gate.deref();
     if (this.#timer !== undefined || gate === undefined) return;
     gate.hold();
+    // Not unref'd: the held writes' promises may be all a script awaits, and the thread is
+    // unref'd; the process stays for the pause (at most HOLD_MAX_MS), or it would exit with
+    // those writes never made.
     this.#timer = setTimeout(this.#end, HOLD_MAX_MS);
-    this.#timer.unref();
     this.#worker.postMessage('copy');
   }
 

@@ -189,6 +189,19 @@ describe('SqliteMemory WAL checkpoints in a thread', () => {
     expect({ code, out }).toEqual({ code: 0, out: 'closed' }); // 13: the await never settled
   });
 
+  it('keeps the process while its thread holds writes a script awaits, and every write lands', async () => {
+    const fixture = join(import.meta.dirname, 'fixtures', 'wal-held-writes.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect({ code, out }).toEqual({ code: 0, out: '40' }); // 13: nothing kept the held writes
+  });
+
   it('leaves the file whole when close() returns: the log is copied in, though the thread may still be closing', async () => {
     const memory = sqlite({ path: file });
     await new Promise((resolve) => setTimeout(resolve, 300)); // its thread has opened its connection
