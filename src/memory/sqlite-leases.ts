@@ -80,6 +80,8 @@ export interface SqliteLeases {
    * @returns the run's lease row, `undefined` for a run never stored.
    */
   fence(runId: string, operation: string): LeaseRow | undefined;
+  /** The token a write of run `runId` must find stored (0 for a run this adapter never held): a fenced statement's check. */
+  expected(runId: string): number;
   /** The lease columns of a run this adapter begins (owner, pid, host, next token, expiry). */
   begun(row: LeaseRow | undefined, now: number): readonly [string, number, string, number, number];
   /** The new token, or `null` for a run with nothing to hold (unknown, finished, never begun). */
@@ -143,6 +145,7 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
       }
       throw leaseLost(runId, operation, me.owner);
     },
+    expected: (runId: string) => me.token(runId) ?? 0,
     begun(_: LeaseRow | undefined, now: number) {
       return [me.owner, me.pid, me.host, nextToken.get() as number, now + me.leaseMs] as const;
     },
