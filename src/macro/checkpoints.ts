@@ -91,6 +91,9 @@ export class Checkpointer implements TurnTaker {
   #closed = false;
   /** Values left out of checkpoints that were reported already, by their report (made on first use). */
   #reported: Set<string> | undefined;
+  /** The write in flight (one at a time), and its audit records. */
+  #inFlight: Checkpoint | undefined = undefined;
+  #inFlightAudit: readonly AuditRecord[] = NONE;
 
   constructor(host: CheckpointHost, settings: CheckpointSettings) {
     this.#host = host;
@@ -193,16 +196,24 @@ export class Checkpointer implements TurnTaker {
     return audit.slice(start);
   }
 
-  /** Writes the stages queued, with what the journal gained since the last write; never rejects. */
-  async #write(): Promise<void> {
+  /**
+   * Writes the stages queued, with what the journal gained since the last write; never
+   * rejects. Not an async function: its frame and the promise of its await were ~200 B
+   * of every write; the write in flight (one at a time) is kept in fields instead.
+   */
+  #write(): Promise<void> {
+    if (this.#stages.length === 0) {
+      this.#busy--;
+      return STORED;
+    }
+    const host = this.#host;
+    const j = host.journal;
+    const c = this.#cursors;
+    const stages = this.#stages;
+    this.#stages = NO_STAGES;
+    let checkpoint: Checkpoint;
     try {
-      if (this.#stages.length === 0) return;
-      const host = this.#host;
-      const j = host.journal;
-      const c = this.#cursors;
-      const stages = this.#stages;
-      this.#stages = NO_STAGES;
-      const checkpoint: Checkpoint = {
+      checkpoint = {
         seq: j.seq,
         at: host.now(),
         stages,
@@ -212,20 +223,44 @@ export class Checkpointer implements TurnTaker {
         artefacts: delta(j.artefacts, c.artefacts),
         decisions: delta(j.decisions, c.decisions),
       };
-      const audit = delta(j.audit, c.audit);
-      // Where the cursors move once it is stored: taken now, as the adapter may change what it was given.
-      markEnds(this.#ends, j);
-      try {
-        await this.#settings.memory.saveCheckpoint(host.runId, checkpoint, audit);
-      } catch (error) {
-        await this.#failed(error, checkpoint, audit, stages);
-        return;
-      }
-      Object.assign(c, this.#ends);
+    } catch (error) {
+      this.#busy--;
+      return Promise.reject(error); // as the async function this was: the write rejects
+    }
+    const audit = delta(j.audit, c.audit);
+    // Where the cursors move once it is stored: taken now, as the adapter may change what it was given.
+    markEnds(this.#ends, j);
+    this.#inFlight = checkpoint;
+    this.#inFlightAudit = audit;
+    let storing: Promise<void>;
+    try {
+      storing = Promise.resolve(this.#settings.memory.saveCheckpoint(host.runId, checkpoint, audit));
+    } catch (error) {
+      return this.#rejected(error);
+    }
+    return storing.then(this.#stored, this.#rejected);
+  }
+
+  /** The write in flight was stored. */
+  readonly #stored = (): void => {
+    this.#inFlight = undefined;
+    this.#inFlightAudit = NONE;
+    Object.assign(this.#cursors, this.#ends);
+    this.#busy--;
+  };
+
+  /** The write in flight failed: see #failed. */
+  readonly #rejected = async (error: unknown): Promise<void> => {
+    const checkpoint = this.#inFlight as Checkpoint;
+    const audit = this.#inFlightAudit;
+    this.#inFlight = undefined;
+    this.#inFlightAudit = NONE;
+    try {
+      await this.#failed(error, checkpoint, audit, checkpoint.stages as StageRecord[]);
     } finally {
       this.#busy--;
     }
-  }
+  };
 
   /**
    * After a write failed: one value JSON cannot store must not block the rest: it is left
@@ -281,6 +316,9 @@ function markEnds(ends: Cursors, j: RunJournal): void {
   ends.decisions = j.decisions.length;
   ends.audit = j.audit.length;
 }
+
+/** What a write of nothing returns. */
+const STORED: Promise<void> = Promise.resolve();
 
 /** No stage queued: shared, and replaced (never pushed to) by the first one queued. */
 const NO_STAGES: StageRecord[] = [];
