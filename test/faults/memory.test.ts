@@ -101,6 +101,45 @@ describe('a memory adapter whose result write fails', () => {
   });
 });
 
+describe('a memory adapter whose checkpoint write does not return a promise', () => {
+  it('reports a checkpoint write that throws synchronously, and the run succeeds', async () => {
+    const memory = new InMemoryMemory();
+    memory.saveCheckpoint = () => {
+      throw new Error('sync checkpoint failure');
+    };
+    const { run, events } = start([macro], [flakyAgent('flaky', 0, 'the output')], {
+      orchestrator: {
+        memory,
+        durability: 'sync',
+        persistenceTimeoutMs: Number.POSITIVE_INFINITY, // unbounded: the throw reaches the engine as it is
+        persistenceRetry: { retries: 1, minDelayMs: 1 },
+      },
+    });
+    const result = await drive(run);
+    expect(result.status === 'succeeded' && result.output).toBe('the output');
+    expect(ofType(events, 'persistence:error')).toMatchObject([
+      { operation: 'saveCheckpoint', error: { message: expect.stringContaining('sync checkpoint failure') } },
+    ]);
+  });
+
+  it('stores the checkpoints of an adapter whose saveCheckpoint returns nothing', async () => {
+    const memory = new InMemoryMemory();
+    const stored: number[] = [];
+    const save = memory.saveCheckpoint.bind(memory);
+    memory.saveCheckpoint = ((runId, checkpoint, audit) => {
+      stored.push(checkpoint.seq);
+      void save(runId, checkpoint, audit);
+    }) as InMemoryMemory['saveCheckpoint'];
+    const { run, events } = start([macro], [flakyAgent('flaky', 0, 'the output')], {
+      orchestrator: { memory, durability: 'sync', persistenceTimeoutMs: Number.POSITIVE_INFINITY },
+    });
+    const result = await drive(run);
+    expect(result.status).toBe('succeeded');
+    expect(stored.length).toBeGreaterThan(0);
+    expect(ofType(events, 'persistence:error')).toEqual([]);
+  });
+});
+
 describe('a memory adapter whose every write fails', () => {
   it('still lets the run settle with its status and output', async () => {
     const result = await drive(startWith({ otherWrites: ALWAYS }).run);
