@@ -6,11 +6,15 @@
  * @module
  */
 import { MacroError } from '../errors.js';
-import { startTimer, stopTimer, type Timer } from '../internal/timers.js';
+import { startTimer, stopTimer } from '../internal/timers.js';
 import { InMemoryMemory } from './in-memory.js';
 import { MEMORY_METHODS, type MemoryAdapter } from './memory-adapter.js';
 
-/** Rejects with `PERSISTENCE_FAILED` if `call()` has not settled after `ms`; a synchronous throw rejects. */
+/**
+ * Rejects with `PERSISTENCE_FAILED` if `call()` has not settled after `ms`; a synchronous
+ * throw rejects. One promise and one reaction a call: it was a race of two promises and a
+ * `finally` (three promises more, for every write of an adapter that is not InMemoryMemory).
+ */
 function bounded<T>(call: () => Promise<T>, ms: number, operation: string): Promise<T> {
   let promise: Promise<T>;
   try {
@@ -18,15 +22,24 @@ function bounded<T>(call: () => Promise<T>, ms: number, operation: string): Prom
   } catch (error) {
     return Promise.reject(error);
   }
-  let timer: Timer | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = startTimer(
+  return new Promise<T>((resolve, reject) => {
+    const timer = startTimer(
       () =>
         reject(new MacroError('PERSISTENCE_FAILED', `Memory ${operation} did not settle within ${ms} ms`)),
       ms,
     );
+    // A call that settles after the timeout settles nothing more; its rejection is handled here.
+    Promise.resolve(promise).then(
+      (value) => {
+        stopTimer(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        stopTimer(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => stopTimer(timer as Timer));
 }
 
 /**

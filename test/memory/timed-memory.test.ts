@@ -56,6 +56,38 @@ describe('withTimeout', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('passes a rejection through and stops its timer', async () => {
+    const memory = adapter(false);
+    memory.saveResult = () => Promise.reject(new Error('disk full'));
+    await expect(withTimeout(memory, 1_000).saveResult({} as never)).rejects.toThrow('disk full');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('keeps its timeout when the call rejects after it, and that rejection is handled', async () => {
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      let fail: (error: Error) => void = () => {};
+      const memory = adapter(false);
+      memory.saveResult = () =>
+        new Promise((_, reject) => {
+          fail = reject;
+        });
+      const settled = withTimeout(memory, 1_000)
+        .saveResult({} as never)
+        .catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(1_000);
+      fail(new Error('late'));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(await settled).toMatchObject({ code: 'PERSISTENCE_FAILED' });
+      vi.useRealTimers(); // a turn of the real loop: an unhandled rejection is reported by then
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+
   it('turns a synchronous throw into a rejection', async () => {
     const memory = adapter(false);
     memory.saveResult = () => {
