@@ -133,14 +133,16 @@ function packSpan(span: unknown, base: number): unknown {
     unknown
   >;
   const keys = spanKeys(span);
-  const tuple = head(scope, path, name, status, attempt, startedAt, endedAt, durationMs, base);
-  if (keys === 0 || tuple === undefined) return span;
+  if (keys === 0 || !fits(scope, path, name, status, attempt, startedAt, endedAt, durationMs, base))
+    return span;
+  const start = (startedAt as number) - base;
+  const end = (endedAt as number) - base;
   if (keys === 9 && written(usage)) {
     // JSON would call its toJSON with the key "usage", in a tuple with "7".
     if (typeof usage === 'object' && usage !== null && hasToJson(usage)) return span;
-    tuple.push(usage);
+    return [scope, path, name, status, attempt, start, end, usage];
   }
-  return tuple;
+  return [scope, path, name, status, attempt, start, end];
 }
 
 /** A record's fields a tuple holds by position, in the order the engine makes them. */
@@ -153,18 +155,7 @@ function packRecord(record: unknown, base: number): unknown {
     string,
     unknown
   >;
-  const tuple: PackedRecord | undefined = head(
-    path,
-    id,
-    kind,
-    status,
-    attempts,
-    startedAt,
-    endedAt,
-    durationMs,
-    base,
-  );
-  if (tuple === undefined) return record;
+  if (!fits(path, id, kind, status, attempts, startedAt, endedAt, durationMs, base)) return record;
   let before: Fields = null;
   let after: Fields = null;
   // The record's keys must be RECORD_KEYS in order, others only after `status` (read
@@ -188,17 +179,21 @@ function packRecord(record: unknown, base: number): unknown {
     }
   }
   if (known !== RECORD_KEYS.length) return record;
-  if (after !== null) tuple.push(before, after);
-  else if (before !== null) tuple.push(before);
-  return tuple;
+  const start = (startedAt as number) - base;
+  const end = (endedAt as number) - base;
+  // Literals of their final length: a push onto the seven grew the array's store to 26
+  // slots (~220 B a record, a checkpoint's and again the result's).
+  if (after !== null)
+    return [path, id, kind, status, attempts, start, end, before, after] satisfies PackedRecord;
+  if (before !== null) return [path, id, kind, status, attempts, start, end, before] satisfies PackedRecord;
+  return [path, id, kind, status, attempts, start, end] satisfies PackedRecord;
 }
 
 /**
- * A tuple's first seven elements: five fields JSON writes in a tuple as in an object, then
- * the start and end relative to `base`; `undefined` when a field or a time cannot be held
- * exactly there.
+ * Whether a tuple's first seven elements can hold these fields exactly: five that JSON
+ * writes in a tuple as in an object, then the start and end relative to `base`.
  */
-function head(
+function fits(
   a: unknown,
   b: unknown,
   c: unknown,
@@ -208,10 +203,15 @@ function head(
   endedAt: unknown,
   durationMs: unknown,
   base: number,
-): [unknown, unknown, unknown, unknown, unknown, number, number] | undefined {
-  if (!(primitive(a) && primitive(b) && primitive(c) && primitive(d) && primitive(e))) return undefined;
-  if (!relative(startedAt, endedAt, durationMs, base)) return undefined;
-  return [a, b, c, d, e, (startedAt as number) - base, (endedAt as number) - base];
+): boolean {
+  return (
+    primitive(a) &&
+    primitive(b) &&
+    primitive(c) &&
+    primitive(d) &&
+    primitive(e) &&
+    relative(startedAt, endedAt, durationMs, base)
+  );
 }
 
 /** Whether JSON writes the value at all in an object (not `undefined`, a function or a symbol). */
