@@ -91,9 +91,10 @@ export class Checkpointer implements TurnTaker {
   #closed = false;
   /** Values left out of checkpoints that were reported already, by their report (made on first use). */
   #reported: Set<string> | undefined;
-  /** The write in flight (one at a time), and its audit records. */
+  /** The write in flight (one at a time), its audit records and its stages. */
   #inFlight: Checkpoint | undefined = undefined;
   #inFlightAudit: readonly AuditRecord[] = NONE;
+  #inFlightStages: StageRecord[] = NO_STAGES;
 
   constructor(host: CheckpointHost, settings: CheckpointSettings) {
     this.#host = host;
@@ -212,6 +213,7 @@ export class Checkpointer implements TurnTaker {
     const stages = this.#stages;
     this.#stages = NO_STAGES;
     let checkpoint: Checkpoint;
+    let audit: readonly AuditRecord[];
     try {
       checkpoint = {
         seq: j.seq,
@@ -223,15 +225,17 @@ export class Checkpointer implements TurnTaker {
         artefacts: delta(j.artefacts, c.artefacts),
         decisions: delta(j.decisions, c.decisions),
       };
+      audit = delta(j.audit, c.audit);
+      // Where the cursors move once it is stored: taken now, as the adapter may change what it was given.
+      markEnds(this.#ends, j);
     } catch (error) {
       this.#busy--;
       return Promise.reject(error); // as the async function this was: the write rejects
     }
-    const audit = delta(j.audit, c.audit);
-    // Where the cursors move once it is stored: taken now, as the adapter may change what it was given.
-    markEnds(this.#ends, j);
+    // Kept apart from what the adapter is given, which it may change.
     this.#inFlight = checkpoint;
     this.#inFlightAudit = audit;
+    this.#inFlightStages = stages;
     let storing: Promise<void>;
     try {
       storing = Promise.resolve(this.#settings.memory.saveCheckpoint(host.runId, checkpoint, audit));
@@ -245,6 +249,7 @@ export class Checkpointer implements TurnTaker {
   readonly #stored = (): void => {
     this.#inFlight = undefined;
     this.#inFlightAudit = NONE;
+    this.#inFlightStages = NO_STAGES;
     Object.assign(this.#cursors, this.#ends);
     this.#busy--;
   };
@@ -253,10 +258,12 @@ export class Checkpointer implements TurnTaker {
   readonly #rejected = async (error: unknown): Promise<void> => {
     const checkpoint = this.#inFlight as Checkpoint;
     const audit = this.#inFlightAudit;
+    const stages = this.#inFlightStages;
     this.#inFlight = undefined;
     this.#inFlightAudit = NONE;
+    this.#inFlightStages = NO_STAGES;
     try {
-      await this.#failed(error, checkpoint, audit, checkpoint.stages as StageRecord[]);
+      await this.#failed(error, checkpoint, audit, stages);
     } finally {
       this.#busy--;
     }

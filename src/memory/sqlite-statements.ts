@@ -59,7 +59,8 @@ export interface SqliteOperations {
 
 /**
  * Prepares the statements on `db` (migrated already) and makes the operations of them.
- * Every write checks the run's lease first, in its transaction (see `leases.fence`).
+ * Every write checks the run's lease in its transaction: checkpoints and results in their
+ * own statement (`leases.fence` then says why one changed nothing), the others first.
  */
 export function sqliteOperations(
   db: Database.Database,
@@ -178,10 +179,10 @@ export function sqliteOperations(
       json,
       leases.expected(result.runId),
     );
-    // A new row, or the run's own row updated: nothing when its lease is another's.
+    // A new row, or the run's own row updated: nothing when its lease is another's (fence throws).
     if (stored.changes === 0) {
       leases.fence(result.runId, 'saveResult');
-      throw new Error(`The result of run "${result.runId}" was not stored`);
+      throw new Error(`The result of run "${result.runId}" was not stored`); // unreachable: kept as a guard
     }
     // A suspended run is resumed from its checkpoints: they stay until it ends.
     if (result.status !== 'suspended') s.deleteCheckpoints.run(result.runId);

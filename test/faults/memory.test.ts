@@ -136,6 +136,7 @@ describe('a memory adapter whose checkpoint write does not return a promise', ()
     const result = await drive(run);
     expect(result.status).toBe('succeeded');
     expect(stored.length).toBeGreaterThan(0);
+    expect(new Set(stored).size).toBe(stored.length); // each written once: not retried as a failure
     expect(ofType(events, 'persistence:error')).toEqual([]);
   });
 });

@@ -70,9 +70,17 @@ interface Setup {
     failedOnce?: { error: unknown },
   ) => Promise<PersistenceError | undefined>;
   journal?: Journal;
+  /** A failing write empties the checkpoint's stages it was given before it throws. */
+  emptiesFailed?: boolean;
 }
 
-function setup({ failures = 0, durability = 'sync', retry, journal = emptyJournal() }: Setup = {}) {
+function setup({
+  failures = 0,
+  durability = 'sync',
+  retry,
+  journal = emptyJournal(),
+  emptiesFailed = false,
+}: Setup = {}) {
   const writes: Array<{ checkpoint: Checkpoint; audit: readonly AuditRecord[] }> = [];
   const errors: PersistenceError[] = [];
   const retries: Array<{ error: unknown } | undefined> = [];
@@ -80,7 +88,10 @@ function setup({ failures = 0, durability = 'sync', retry, journal = emptyJourna
   const memory = {
     async saveCheckpoint(_runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) {
       calls += 1;
-      if (calls <= failures) throw new Error(`write ${calls} failed`);
+      if (calls <= failures) {
+        if (emptiesFailed) (checkpoint as unknown as { stages: StageRecord[] }).stages = [];
+        throw new Error(`write ${calls} failed`);
+      }
       JSON.stringify(checkpoint); // as a durable adapter would
       writes.push({ checkpoint, audit });
     },
@@ -356,6 +367,13 @@ describe('a checkpoint write that fails', () => {
     await checkpointer.save(stageRecord('a'));
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toBe('Memory saveCheckpoint failed: write 2 failed');
+    await checkpointer.save(stageRecord('b'));
+    expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a', 'b']]);
+  });
+
+  it("keeps its own list of a failed write's stages, whatever the adapter did to the checkpoint", async () => {
+    const { checkpointer, writes } = setup({ failures: 2, emptiesFailed: true });
+    await checkpointer.save(stageRecord('a'));
     await checkpointer.save(stageRecord('b'));
     expect(writes.map((w) => w.checkpoint.stages.map((s) => s.path))).toEqual([['a', 'b']]);
   });
