@@ -195,7 +195,7 @@ describe("a Checkpointer under 'async' durability", () => {
 /** A Checkpointer under `'async'` durability whose writes wait until released, one at a time. */
 function slowSetup() {
   const started: string[][] = [];
-  const waiting: Array<() => void> = [];
+  const waiting: Array<(failed?: boolean) => void> = [];
   let inFlight = 0;
   let mostInFlight = 0;
   const memory = {
@@ -203,10 +203,11 @@ function slowSetup() {
       started.push(checkpoint.stages.map((s) => s.path));
       inFlight++;
       mostInFlight = Math.max(mostInFlight, inFlight);
-      return new Promise<void>((resolve) => {
-        waiting.push(() => {
+      return new Promise<void>((resolve, reject) => {
+        waiting.push((failed?: boolean) => {
           inFlight--;
-          resolve();
+          if (failed === true) reject(new Error('write failed'));
+          else resolve();
         });
       });
     },
@@ -224,7 +225,12 @@ function slowSetup() {
     waiting.shift()?.();
     await nextTurn();
   };
-  return { checkpointer, started, release, mostInFlight: () => mostInFlight };
+  /** Settles the write in flight (stored, or failed and then retried well) without a turn of the loop. */
+  const settle = async (failed = false) => {
+    waiting.shift()?.(failed);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  return { checkpointer, started, release, settle, mostInFlight: () => mostInFlight };
 }
 
 describe("a Checkpointer under 'async' durability with a slow adapter", () => {
@@ -256,6 +262,27 @@ describe("a Checkpointer under 'async' durability with a slow adapter", () => {
       expect(started).toEqual([['a']]); // at once, not a microtask later down the chain
       vi.useRealTimers();
       await release();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("a Checkpointer under 'async' durability once its write in flight has ended", () => {
+  it.each([
+    ['was stored', false],
+    ['failed and was retried', true],
+  ])('starts the next write within its turn when the write before it %s', async (_, failed) => {
+    vi.useFakeTimers({ toFake: ['setImmediate'] });
+    try {
+      const { checkpointer, started, settle } = slowSetup();
+      queue(checkpointer, stageRecord('a'));
+      vi.runOnlyPendingTimers();
+      await settle(failed);
+      queue(checkpointer, stageRecord('b'));
+      vi.runOnlyPendingTimers();
+      expect(started).toEqual([['a'], ['b']]); // at once: nothing left counted in flight
+      await settle();
     } finally {
       vi.useRealTimers();
     }
