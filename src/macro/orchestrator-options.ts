@@ -89,9 +89,15 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
    * @default {}
    */
   readonly prices?: Readonly<Record<string, ModelPrice>>;
-  /** Clock for timestamps. @default Date.now */
+  /**
+   * Clock for timestamps (epoch ms). A reading that throws or is not a finite number is
+   * logged once (level error) and replaced by the last good one. @default Date.now
+   */
   readonly now?: () => number;
-  /** Randomness for backoff jitter. @default Math.random */
+  /**
+   * Randomness for backoff jitter, in [0, 1). A reading that throws or is outside that
+   * range is logged once (level error) and replaced by `Math.random()`'s. @default Math.random
+   */
   readonly random?: () => number;
   /** Run id factory. @default crypto.randomUUID */
   readonly createRunId?: () => string;

@@ -10,6 +10,7 @@ import { type AgentRegistry, registryOf } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { AbortScope } from '../internal/abort-scope.js';
+import { guardedClock, guardedRandom } from '../internal/guarded-sources.js';
 import { nonEmptyString } from '../internal/options.js';
 import { safeText } from '../internal/safe.js';
 import { stopTimer, type Timer } from '../internal/timers.js';
@@ -114,8 +115,8 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       memorySettlesPromptly: settlesPromptly(this.memory),
       scheduler: new Scheduler(SchedulingPolicySchema.parse(given.scheduling ?? {})),
       logger: this.logger,
-      now: given.now ?? Date.now,
-      random: given.random ?? Math.random,
+      now: given.now === undefined ? Date.now : guardedClock(given.now, this.logger),
+      random: given.random === undefined ? Math.random : guardedRandom(given.random, this.logger),
       maxFallbackDepth: this.#environment.maxFallbackDepth,
       persistenceRetry: RetryPolicySchema.parse(
         given.persistenceRetry ?? { retries: 3, minDelayMs: 50, maxDelayMs: 1000 },

@@ -1,0 +1,79 @@
+/**
+ * The caller's clock (`now`) and randomness (`random`) as the engine reads them: a reading
+ * that throws or is not a finite number is replaced, and logged once with its cause; the
+ * runs go on. Without this, a clock that threw mid-run failed a stage with no error
+ * recorded, rejected a run's result, or rejected a checkpoint write that nothing awaited
+ * (an unhandled rejection, which ends a Node process by default).
+ * @internal
+ * @module
+ */
+import { logFailure } from '../logger.js';
+import type { MacroLogger } from '../model/logger.js';
+import { briefly, safeText } from './safe.js';
+
+/**
+ * `now`, guarded: a bad reading gives the last good one (the clock stands still, so
+ * durations stay those of one clock), or `Date.now()` before any.
+ */
+export function guardedClock(now: () => number, logger: MacroLogger): () => number {
+  let last = Number.NaN;
+  let reported = false;
+  return () => {
+    let reading: unknown;
+    let threw = false;
+    try {
+      reading = now();
+    } catch (error) {
+      reading = error;
+      threw = true;
+    }
+    if (typeof reading === 'number' && Number.isFinite(reading)) {
+      last = reading;
+      return reading;
+    }
+    if (!reported) {
+      reported = true;
+      logFailure(
+        logger,
+        'error',
+        reading,
+        { option: 'now' },
+        badReading('now', 'a finite number', reading, threw),
+      );
+    }
+    return Number.isNaN(last) ? Date.now() : last;
+  };
+}
+
+/** `random`, guarded: a bad reading (not a number in [0, 1)) gives `Math.random()`'s. */
+export function guardedRandom(random: () => number, logger: MacroLogger): () => number {
+  let reported = false;
+  return () => {
+    let reading: unknown;
+    let threw = false;
+    try {
+      reading = random();
+    } catch (error) {
+      reading = error;
+      threw = true;
+    }
+    if (typeof reading === 'number' && reading >= 0 && reading < 1) return reading;
+    if (!reported) {
+      reported = true;
+      logFailure(
+        logger,
+        'error',
+        reading,
+        { option: 'random' },
+        badReading('random', 'a number in [0, 1)', reading, threw),
+      );
+    }
+    return Math.random();
+  };
+}
+
+/** The log line for a bad reading: what was expected and what came, once per orchestrator. */
+function badReading(option: string, expected: string, reading: unknown, threw: boolean): string {
+  const got = threw ? `it threw: ${safeText(reading)}` : `it gave ${briefly(reading)}`;
+  return `The orchestrator's ${option} option should give ${expected}, but ${got}; the engine uses its own reading instead (logged once)`;
+}
