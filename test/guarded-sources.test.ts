@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { agentStage, defineAgent, defineMacro, MacroOrchestrator, retryableStage } from '../src/index.js';
-import { guardedClock, guardedRandom } from '../src/internal/guarded-sources.js';
+import { guardedClock, guardedRandom } from '../src/macro/guarded-sources.js';
 
 function recording() {
   const lines: Array<Record<string, unknown>> = [];

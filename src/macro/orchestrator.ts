@@ -10,7 +10,6 @@ import { type AgentRegistry, registryOf } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { AbortScope } from '../internal/abort-scope.js';
-import { guardedClock, guardedRandom } from '../internal/guarded-sources.js';
 import { nonEmptyString } from '../internal/options.js';
 import { safeText } from '../internal/safe.js';
 import { stopTimer, type Timer } from '../internal/timers.js';
@@ -30,6 +29,7 @@ import { compileCatalogue } from './compile.js';
 import type { CompileEnvironment } from './compile-environment.js';
 import type { CompiledMacro } from './compiled.js';
 import { RunExecution } from './executor.js';
+import { guardedClock, guardedRandom } from './guarded-sources.js';
 import {
   checkOrchestratorOptions,
   type OrchestratorOptions,

@@ -7,9 +7,10 @@
  * @internal
  * @module
  */
+
+import { briefly, safeText } from '../internal/safe.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
-import { briefly, safeText } from './safe.js';
 
 /**
  * `now`, guarded: a bad reading gives the last good one (the clock stands still, so
