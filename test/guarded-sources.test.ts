@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { agentStage, defineAgent, defineMacro, MacroOrchestrator, retryableStage } from '../src/index.js';
 import { guardedClock, guardedRandom } from '../src/macro/guarded-sources.js';
+import { thrownBy } from './support/hostile.js';
 
 function recording() {
   const lines: Array<Record<string, unknown>> = [];
@@ -148,5 +149,49 @@ describe('an orchestrator given a clock that fails once', () => {
     });
     const result = await orchestrator.run('retried', { intent: 'go' }).result;
     expect(result).toMatchObject({ status: 'succeeded', output: 'done' });
+  });
+});
+
+describe('an orchestrator given a createRunId that gives no run id', () => {
+  const calls: unknown[] = [];
+  const agent = defineAgent({ id: 'a', invoke: async (x: unknown) => calls.push(x) });
+  const macro = defineMacro({ name: 'one', description: 'one stage', stages: [agentStage('s', 'a')] });
+  const start = (createRunId: () => string) =>
+    thrownBy(() =>
+      new MacroOrchestrator({ agents: [agent], macros: [macro], createRunId }).run('one', { intent: 'go' }),
+    );
+
+  it('refuses to run with INVALID_OPTIONS when it throws, its error the cause', async () => {
+    const cause = new Error('ids broke');
+    const error = start(() => {
+      throw cause;
+    });
+    expect(error).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: "The orchestrator's createRunId option threw: ids broke",
+      cause,
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual([]); // nothing started
+  });
+
+  it.each([
+    ['a number', () => 42 as unknown as string, 'got 42'],
+    ['an empty string', () => '', 'got "" (0 characters)'],
+    ['257 characters', () => 'x'.repeat(257), '(257 characters)'],
+    ['undefined', () => undefined as unknown as string, 'got undefined'],
+  ])('refuses to run with INVALID_OPTIONS when it gives %s', (_, createRunId, shown) => {
+    const error = start(createRunId);
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect((error as Error).message).toContain(
+      'createRunId option should give a string of 1 to 256 characters',
+    );
+    expect((error as Error).message).toContain(shown);
+  });
+
+  it('runs under an id of 256 characters', async () => {
+    const id = 'x'.repeat(256);
+    const orchestrator = new MacroOrchestrator({ agents: [agent], macros: [macro], createRunId: () => id });
+    expect((await orchestrator.run('one', { intent: 'go' }).result).runId).toBe(id);
   });
 });

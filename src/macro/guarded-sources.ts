@@ -1,13 +1,14 @@
 /**
- * The caller's clock (`now`) and randomness (`random`) as the engine reads them: a reading
- * that throws or is not a finite number is replaced, and logged once with its cause; the
- * runs go on. Without this, a clock that threw mid-run failed a stage with no error
+ * The caller's clock (`now`), randomness (`random`) and run ids (`createRunId`) as the
+ * engine reads them. A clock or random reading that throws or is out of range is replaced,
+ * and logged once with its cause; the runs go on. A run id that is not one is refused. Without this, a clock that threw mid-run failed a stage with no error
  * recorded, rejected a run's result, or rejected a checkpoint write that nothing awaited
  * (an unhandled rejection, which ends a Node process by default).
  * @internal
  * @module
  */
 
+import { describe, MacroError } from '../errors.js';
 import { briefly, safeText } from '../internal/safe.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
@@ -77,4 +78,35 @@ export function guardedRandom(random: () => number, logger: MacroLogger): () => 
 function badReading(option: string, expected: string, reading: unknown, threw: boolean): string {
   const got = threw ? `it threw: ${safeText(reading)}` : `it gave ${briefly(reading)}`;
   return `The orchestrator's ${option} option should give ${expected}, but ${got}; the engine uses its own reading instead (logged once)`;
+}
+
+/** The longest run id, as `RunOptions.runId` allows. */
+const MAX_RUN_ID = 256;
+
+/**
+ * `createRunId`, checked: each id must be a string of 1 to 256 characters, as a chosen
+ * `runId` must be.
+ * @throws {MacroError} `INVALID_OPTIONS` from `run()` when it throws (its error the cause)
+ * or gives anything else; nothing has started then.
+ */
+export function checkedRunIds(createRunId: () => string): () => string {
+  return () => {
+    let id: unknown;
+    try {
+      id = createRunId();
+    } catch (error) {
+      throw new MacroError(
+        'INVALID_OPTIONS',
+        `The orchestrator's createRunId option threw: ${describe(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (typeof id === 'string' && id.length > 0 && id.length <= MAX_RUN_ID) return id;
+    throw new MacroError(
+      'INVALID_OPTIONS',
+      `The orchestrator's createRunId option should give a string of 1 to ${MAX_RUN_ID} characters, got ${briefly(id)}${typeof id === 'string' ? ` (${id.length} characters)` : ''}`,
+    );
+  };
 }

@@ -99,7 +99,10 @@ export interface OrchestratorOptions<M extends MacroDefinition<string, any> = Ma
    * range is logged once (level error) and replaced by `Math.random()`'s. @default Math.random
    */
   readonly random?: () => number;
-  /** Run id factory. @default crypto.randomUUID */
+  /**
+   * Run id factory: each id a string of 1 to 256 characters. One that throws or gives
+   * anything else makes `run()` throw `INVALID_OPTIONS`. @default crypto.randomUUID
+   */
   readonly createRunId?: () => string;
 }
 

@@ -29,7 +29,7 @@ import { compileCatalogue } from './compile.js';
 import type { CompileEnvironment } from './compile-environment.js';
 import type { CompiledMacro } from './compiled.js';
 import { RunExecution } from './executor.js';
-import { guardedClock, guardedRandom } from './guarded-sources.js';
+import { checkedRunIds, guardedClock, guardedRandom } from './guarded-sources.js';
 import {
   checkOrchestratorOptions,
   type OrchestratorOptions,
@@ -125,7 +125,7 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       prices: given.prices ?? {},
       turns,
     };
-    this.#createRunId = given.createRunId ?? randomUUID;
+    this.#createRunId = given.createRunId === undefined ? randomUUID : checkedRunIds(given.createRunId);
   }
 
   #compile(definitions: readonly unknown[]) {
