@@ -9,6 +9,7 @@
  */
 
 import { describe, MacroError } from '../errors.js';
+import { noop } from '../internal/noop.js';
 import { briefly, safeText } from '../internal/safe.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
@@ -19,58 +20,50 @@ import type { MacroLogger } from '../model/logger.js';
  */
 export function guardedClock(now: () => number, logger: MacroLogger): () => number {
   let last = Number.NaN;
-  let reported = false;
-  return () => {
-    let reading: unknown;
-    let threw = false;
-    try {
-      reading = now();
-    } catch (error) {
-      reading = error;
-      threw = true;
-    }
-    if (typeof reading === 'number' && Number.isFinite(reading)) {
+  return guarded('now', 'a finite number', now, Number.isFinite, logger, {
+    good: (reading) => {
       last = reading;
-      return reading;
-    }
-    if (!reported) {
-      reported = true;
-      logFailure(
-        logger,
-        'error',
-        reading,
-        { option: 'now' },
-        badReading('now', 'a finite number', reading, threw),
-      );
-    }
-    return Number.isNaN(last) ? Date.now() : last;
-  };
+    },
+    replacement: () => (Number.isNaN(last) ? Date.now() : last),
+  });
 }
 
 /** `random`, guarded: a bad reading (not a number in [0, 1)) gives `Math.random()`'s. */
 export function guardedRandom(random: () => number, logger: MacroLogger): () => number {
+  return guarded('random', 'a number in [0, 1)', random, (r) => r >= 0 && r < 1, logger, {
+    good: noop,
+    replacement: () => Math.random(),
+  });
+}
+
+/** `source` read safely: a reading that throws or is not `valid` is logged once and replaced. */
+function guarded(
+  option: string,
+  expected: string,
+  source: () => number,
+  valid: (reading: number) => boolean,
+  logger: MacroLogger,
+  on: { readonly good: (reading: number) => void; readonly replacement: () => number },
+): () => number {
   let reported = false;
   return () => {
     let reading: unknown;
     let threw = false;
     try {
-      reading = random();
+      reading = source();
     } catch (error) {
       reading = error;
       threw = true;
     }
-    if (typeof reading === 'number' && reading >= 0 && reading < 1) return reading;
+    if (typeof reading === 'number' && valid(reading)) {
+      on.good(reading);
+      return reading;
+    }
     if (!reported) {
       reported = true;
-      logFailure(
-        logger,
-        'error',
-        reading,
-        { option: 'random' },
-        badReading('random', 'a number in [0, 1)', reading, threw),
-      );
+      logFailure(logger, 'error', reading, { option }, badReading(option, expected, reading, threw));
     }
-    return Math.random();
+    return on.replacement();
   };
 }
 
