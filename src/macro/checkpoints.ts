@@ -198,9 +198,10 @@ export class Checkpointer implements TurnTaker {
   }
 
   /**
-   * Writes the stages queued, with what the journal gained since the last write; never
-   * rejects. Not an async function: its frame and the promise of its await were ~200 B
-   * of every write; the write in flight (one at a time) is kept in fields instead.
+   * Writes the stages queued, with what the journal gained since the last write; rejects
+   * only when the host's clock or journal throws (an engine fault: the orchestrator guards
+   * a caller's clock). Not an async function: its frame and the promise of its await were
+   * ~200 B of every write; the write in flight (one at a time) is kept in fields instead.
    */
   #write(): Promise<void> {
     if (this.#stages.length === 0) {

@@ -1,9 +1,10 @@
 /**
  * The caller's clock (`now`), randomness (`random`) and run ids (`createRunId`) as the
  * engine reads them. A clock or random reading that throws or is out of range is replaced,
- * and logged once with its cause; the runs go on. A run id that is not one is refused. Without this, a clock that threw mid-run failed a stage with no error
- * recorded, rejected a run's result, or rejected a checkpoint write that nothing awaited
- * (an unhandled rejection, which ends a Node process by default).
+ * and logged once with its cause; the runs go on. A run id that is not one is refused.
+ * Without this, a clock that threw mid-run failed a stage with no error recorded, rejected
+ * a run's result, or rejected a checkpoint write that nothing awaited (an unhandled
+ * rejection, which ends a Node process by default).
  * @internal
  * @module
  */
