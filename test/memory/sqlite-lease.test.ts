@@ -83,6 +83,42 @@ describe('SqliteMemory leases', () => {
     });
   });
 
+  it('names the refused write in LEASE_LOST once another owner claimed the run: its checkpoint, its result', async () => {
+    await inFolder(async (path) => {
+      const one = new SqliteMemory({ path, owner: 'one' });
+      const two = new SqliteMemory({ path, owner: 'two' });
+      try {
+        await one.beginRun(header('r1'));
+        one.db.prepare('UPDATE runs SET lease_expires_at = 0 WHERE run_id = ?').run('r1'); // lapsed
+        await two.claimRun('r1');
+        await expect(
+          one.saveCheckpoint('r1', checkpoint(1, [stage('write/a', 1)]), []),
+        ).rejects.toMatchObject({
+          code: 'LEASE_LOST',
+          message: expect.stringMatching(/^saveCheckpoint for run "r1" was refused: "one" does not hold/),
+        });
+        await expect(one.saveResult(result('r1'))).rejects.toMatchObject({
+          code: 'LEASE_LOST',
+          message: expect.stringMatching(/^saveResult for run "r1" was refused: "one" does not hold/),
+        });
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+  });
+
+  it('says a checkpoint of a run never begun was refused for that reason', async () => {
+    const memory = new SqliteMemory({ path: ':memory:' });
+    try {
+      await expect(memory.saveCheckpoint('nope', checkpoint(1, [stage('write/a', 1)]), [])).rejects.toThrow(
+        'Run "nope" was never begun',
+      );
+    } finally {
+      await memory.close();
+    }
+  });
+
   it('refuses a write for a run it held once closed with LEASE_LOST, so the run stops', async () => {
     await inFolder(async (path) => {
       const memory = new SqliteMemory({ path });
