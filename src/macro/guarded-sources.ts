@@ -14,6 +14,7 @@ import { noop } from '../internal/noop.js';
 import { briefly, safeText } from '../internal/safe.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
+import { MAX_RUN_ID } from './run-input.js';
 
 /**
  * `now`, guarded: a bad reading gives the last good one (the clock stands still, so
@@ -73,9 +74,6 @@ function badReading(option: string, expected: string, reading: unknown, threw: b
   const got = threw ? `it threw: ${safeText(reading)}` : `it gave ${briefly(reading)}`;
   return `The orchestrator's ${option} option should give ${expected}, but ${got}; the engine uses its own reading instead (logged once)`;
 }
-
-/** The longest run id, as `RunOptions.runId` allows. */
-const MAX_RUN_ID = 256;
 
 /**
  * `createRunId`, checked: each id must be a string of 1 to 256 characters, as a chosen

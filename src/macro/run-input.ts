@@ -84,9 +84,12 @@ function isAbortSignal(value: unknown): value is AbortSignal {
 }
 
 /** The schema of `RunOptions`; see {@link readRunOptions} for its fast path. */
+/** The longest run id: a chosen `runId`, and each id `createRunId` gives. */
+export const MAX_RUN_ID = 256;
+
 export const RunOptionsSchema = z.strictObject({
   input: z.unknown().optional(),
-  runId: z.string().min(1).max(256).optional(),
+  runId: z.string().min(1).max(MAX_RUN_ID).optional(),
   signal: z.custom<AbortSignal>(isAbortSignal, 'Expected an AbortSignal').optional(),
   // Any duration works (timers past 2^31-1 ms are chained); Infinity means no budget.
   timeoutMs: z.number().positive().or(z.literal(Number.POSITIVE_INFINITY)).optional(),

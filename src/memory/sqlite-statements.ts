@@ -153,16 +153,16 @@ export function sqliteOperations(
     s.deleteCheckpoints.run(header.runId);
     return lease[3];
   };
-  /** Throws why a fenced write of `runId` changed nothing: its lease is another's, or it was never begun. */
-  const refused = (runId: string, operation: string): never => {
+  /** Throws why a fenced write of `runId` changed nothing: its lease is another's (fence throws), or `why`. */
+  const refused = (runId: string, operation: string, why: string): never => {
     leases.fence(runId, operation);
-    throw new Error(`Run "${runId}" was never begun`);
+    throw new Error(`Run "${runId}" ${why}`);
   };
   const saveCheckpointIn = (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
     const json = checkpointJson(checkpoint);
     const token = leases.expected(runId);
     if (s.insertCheckpoint.run(checkpoint.seq, checkpoint.at, json, runId, token).changes === 0) {
-      refused(runId, 'saveCheckpoint');
+      refused(runId, 'saveCheckpoint', 'was never begun');
     }
     insertAudit(audit);
   };
@@ -179,11 +179,8 @@ export function sqliteOperations(
       json,
       leases.expected(result.runId),
     );
-    // A new row, or the run's own row updated: nothing when its lease is another's (fence throws).
-    if (stored.changes === 0) {
-      leases.fence(result.runId, 'saveResult');
-      throw new Error(`The result of run "${result.runId}" was not stored`); // unreachable: kept as a guard
-    }
+    // A new row, or the run's own row updated: nothing only when its lease is another's.
+    if (stored.changes === 0) refused(result.runId, 'saveResult', 'has a result that was not stored');
     // A suspended run is resumed from its checkpoints: they stay until it ends.
     if (result.status !== 'suspended') s.deleteCheckpoints.run(result.runId);
   };
