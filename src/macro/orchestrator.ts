@@ -24,7 +24,6 @@ import { TurnBudget } from '../scheduling/turn-budget.js';
 import { AnyListeners } from './any-listeners.js';
 import { CallWrappers } from './call-wrappers.js';
 import { CheckpointTurns } from './checkpoint-turns.js';
-import { restorePoint } from './checkpoints.js';
 import { compileCatalogue } from './compile.js';
 import type { CompileEnvironment } from './compile-environment.js';
 import type { CompiledMacro } from './compiled.js';
@@ -39,7 +38,7 @@ import {
   ResumeOptionsSchema,
   type RunOptions,
 } from './orchestrator-options.js';
-import { listRunning, loadStoredRun, replayResult } from './resume.js';
+import { listRunning, resumeStored } from './resume.js';
 import { MacroRun } from './run.js';
 import { startBudget, stopBudget } from './run-budget.js';
 import {
@@ -52,7 +51,7 @@ import {
 } from './run-input.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { builtinMacros } from './scripts.js';
-import { checkResumeInput, notSuspended } from './suspension.js';
+import { notSuspended } from './suspension.js';
 import {
   type MacroContextInput,
   type MacroDefinition,
@@ -275,43 +274,18 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     const scope = AbortScope.root(given.signal, (reason) => new CancelledError(name, reason));
     const budget = startBudget(scope, given.timeoutMs, given.deadline, () => name, now);
     let run: MacroRun<unknown> | undefined;
-    const result = Promise.resolve().then(async () => {
-      const handle = run as MacroRun<unknown>;
-      const stored = await this.#load(runId, scope);
-      const waiting = stored?.result?.status === 'suspended' ? stored.result.suspension : undefined;
-      if (stored?.result !== undefined && waiting === undefined) {
-        if (given.input !== undefined) throw notSuspended(runId, stored.result.status);
-        return this.#replay(handle, stored.result);
-      }
-      if (stored?.header === undefined) {
-        throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is stored in memory to resume`);
-      }
-      const { header } = stored;
-      if (waiting === undefined && given.input !== undefined) throw notSuspended(runId, 'running');
-      const macro = this.#catalogue.get(header.macro);
-      if (macro === undefined) {
-        throw new MacroError(
-          'MACRO_NOT_FOUND',
-          `Run "${runId}" cannot be resumed: its macro "${header.macro}" is not in the catalogue`,
-        );
-      }
-      if (macro.missingAgents.length > 0) throw new MacroConfigurationError(macro.missingAgents);
-      name = macro.name;
-      handle.bindMacro(macro.name);
-      const request: RunRequest = {
-        runId,
-        macro,
-        context: header.context,
-        input: header.input,
+    const result = Promise.resolve().then(() =>
+      resumeStored(run as MacroRun<unknown>, runId, {
+        services: this.#services,
+        given,
         scope,
-        logger: this.#runLogger(runId, macro),
-        restore: restorePoint(stored),
-        startedAt: header.startedAt,
-        ...(waiting === undefined ? {} : { resumeWith: checkResumeInput(this.#catalogue, waiting, given) }),
-        ...(limits === undefined ? {} : { budget: limits }),
-      };
-      return new RunExecution(this.#services, request, handle).execute();
-    });
+        limits,
+        named: (macro) => {
+          name = macro.name;
+        },
+        runLogger: (macro) => this.#runLogger(runId, macro),
+      }),
+    );
     run = new MacroRun(
       runId,
       '',
@@ -322,14 +296,6 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
     );
     this.#track(run, scope, budget);
     return run;
-  }
-
-  /**
-   * Loads a run to resume, bounded by `persistenceTimeoutMs`, the resume's budget and
-   * its cancellation, and checked before it is trusted.
-   */
-  #load(runId: string, scope: AbortScope) {
-    return loadStoredRun(this.#services.memory, runId, scope);
   }
 
   /**
@@ -364,11 +330,6 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       resumed.push(this.resume(runId, runOptions));
     }
     return resumed;
-  }
-
-  /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
-  #replay(run: MacroRun<unknown>, result: MacroResult): MacroResult {
-    return replayResult(run, result, this.#services);
   }
 
   #runLogger(runId: string, macro: CompiledMacro): MacroLogger {

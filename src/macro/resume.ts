@@ -1,21 +1,96 @@
 /**
- * What resuming runs reads from memory: a stored run, checked before it is trusted, and
- * the runs listed as running; and the replay of a run that had already finished.
+ * Resuming runs: what it reads from memory (a stored run, checked before it is trusted,
+ * and the runs listed as running), the replay of a run that had already finished, and
+ * the continuation of one that had not.
  * @internal
  * @module
  */
-import { CancelledError, describe, PersistenceError } from '../errors.js';
+import {
+  CancelledError,
+  describe,
+  MacroConfigurationError,
+  MacroError,
+  PersistenceError,
+} from '../errors.js';
 import { AbortScope } from '../internal/abort-scope.js';
 import { abortReason, withGrace } from '../internal/grace.js';
 import { stopTimer } from '../internal/timers.js';
 import { type ClaimStaleOptions, leaseRefusal, releaseLease } from '../memory/lease.js';
 import type { MemoryAdapter, RunSummary, StoredRun } from '../memory/memory-adapter.js';
+import type { MacroLogger } from '../model/logger.js';
+import { restorePoint } from './checkpoints.js';
+import type { CompiledMacro } from './compiled.js';
+import { RunExecution } from './executor.js';
 import type { ResumeOptions } from './orchestrator-options.js';
 import type { MacroRun } from './run.js';
 import { startBudget } from './run-budget.js';
-import type { EngineServices } from './run-request.js';
+import type { RunLimits } from './run-input.js';
+import type { EngineServices, RunRequest } from './run-request.js';
 import { checkStoredRun } from './stored-run.js';
+import { checkResumeInput, notSuspended } from './suspension.js';
 import type { MacroResult } from './types.js';
+
+/** What {@link resumeStored} works with besides the run: the engine, and the resume's options, scope and limits. */
+export interface ResumeStart {
+  readonly services: EngineServices;
+  /** What the resume was given for a suspended run (as parsed: read once). */
+  readonly given: { readonly input?: unknown; readonly token?: string | undefined };
+  readonly scope: AbortScope;
+  readonly limits: RunLimits | undefined;
+  /** Told the run's macro once it is known (the run's cancel error and budget name it). */
+  readonly named: (macro: CompiledMacro) => void;
+  readonly runLogger: (macro: CompiledMacro) => MacroLogger;
+}
+
+/**
+ * Resumes run `runId` on `handle` once it is loaded: a run that already finished settles
+ * with its stored result (see {@link replayResult}); one that had not goes on from its
+ * checkpoints, or from its suspension with the input given.
+ * @throws {MacroError} `RUN_NOT_FOUND`, `MACRO_NOT_FOUND`, or `INVALID_OPTIONS` for an
+ * input given to a run that is not suspended (and what loading throws, see {@link loadStoredRun}).
+ * @throws {MacroConfigurationError} when the run's macro needs an agent that is not registered.
+ */
+export async function resumeStored(
+  handle: MacroRun<unknown>,
+  runId: string,
+  start: ResumeStart,
+): Promise<MacroResult> {
+  const { services, given } = start;
+  const stored = await loadStoredRun(services.memory, runId, start.scope);
+  const waiting = stored?.result?.status === 'suspended' ? stored.result.suspension : undefined;
+  if (stored?.result !== undefined && waiting === undefined) {
+    if (given.input !== undefined) throw notSuspended(runId, stored.result.status);
+    return replayResult(handle, stored.result, services);
+  }
+  if (stored?.header === undefined) {
+    throw new MacroError('RUN_NOT_FOUND', `No run "${runId}" is stored in memory to resume`);
+  }
+  const { header } = stored;
+  if (waiting === undefined && given.input !== undefined) throw notSuspended(runId, 'running');
+  const macro = services.catalogue.get(header.macro);
+  if (macro === undefined) {
+    throw new MacroError(
+      'MACRO_NOT_FOUND',
+      `Run "${runId}" cannot be resumed: its macro "${header.macro}" is not in the catalogue`,
+    );
+  }
+  if (macro.missingAgents.length > 0) throw new MacroConfigurationError(macro.missingAgents);
+  start.named(macro);
+  handle.bindMacro(macro.name);
+  const request: RunRequest = {
+    runId,
+    macro,
+    context: header.context,
+    input: header.input,
+    scope: start.scope,
+    logger: start.runLogger(macro),
+    restore: restorePoint(stored),
+    startedAt: header.startedAt,
+    ...(waiting === undefined ? {} : { resumeWith: checkResumeInput(services.catalogue, waiting, given) }),
+    ...(start.limits === undefined ? {} : { budget: start.limits }),
+  };
+  return new RunExecution(services, request, handle).execute();
+}
 
 /**
  * Loads a run to resume, bounded by `persistenceTimeoutMs` (the `memory` given is the
