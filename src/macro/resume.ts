@@ -96,7 +96,7 @@ export async function resumeStored(
  * Loads a run to resume, bounded by `persistenceTimeoutMs` (the `memory` given is the
  * timed one), the resume's budget and its cancellation, and checked before it is trusted.
  */
-export async function loadStoredRun(
+async function loadStoredRun(
   memory: MemoryAdapter,
   runId: string,
   scope: AbortScope,
@@ -189,7 +189,7 @@ export async function listRunning(
 function ignore(): void {}
 
 /** Settles a resumed run that had already finished: `run:start`, `run:end`, the stored result. */
-export function replayResult(
+function replayResult(
   run: MacroRun<unknown>,
   result: MacroResult,
   services: Pick<EngineServices, 'now'>,
