@@ -1,7 +1,8 @@
 /**
  * One worker process of bench/fleet.mjs: a BullMQ `Worker` with a no-op processor (the
  * floor), or a `MacroWorker` running a 10-stage macro of no-op agents. Says `ready` over
- * IPC once connected; closes and exits on `close`.
+ * IPC once connected; closes and exits on `close`. `mark` starts its CPU clock, `cpu` sends
+ * the CPU time since, in ms.
  *
  *   node bench/fleet-worker.mjs <floor|macro> <queue> <concurrency> <dist dir> <memory|postgres> [<postgres url> <schema>]
  */
@@ -46,7 +47,14 @@ if (mode === 'floor') {
   if (memory !== undefined) closing.push(memory);
 }
 
+/** CPU time at the start of the timed window (`mark`); `cpu` answers with the ms since. */
+let marked = process.cpuUsage();
 process.on('message', async (message) => {
+  if (message === 'mark') marked = process.cpuUsage();
+  if (message === 'cpu') {
+    const { user, system } = process.cpuUsage(marked);
+    process.send?.({ cpuMs: (user + system) / 1000 });
+  }
   if (message !== 'close') return;
   for (const thing of closing) await thing.close();
   process.exit(0);
