@@ -83,10 +83,10 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   }
 }
 
-/** The schema of `RunOptions`; see {@link readRunOptions} for its fast path. */
 /** The longest run id: a chosen `runId`, and each id `createRunId` gives. */
 export const MAX_RUN_ID = 256;
 
+/** The schema of `RunOptions`; see {@link readRunOptions} for its fast path. */
 export const RunOptionsSchema = z.strictObject({
   input: z.unknown().optional(),
   runId: z.string().min(1).max(MAX_RUN_ID).optional(),
