@@ -22,6 +22,8 @@ const cases = [
   ['seq', 100, 'on', { customPhase: true }],
   ['fan', 100, 'on'],
   ['mixed', 85, 'on'],
+  ['doc', 10, 'none'],
+  ['doc', 10, 'on'],
   ['doc', 100, 'on'],
 ];
 for (const [workload, size, listener, extra] of cases) {

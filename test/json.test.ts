@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { assertJsonSerialisable, jsonCopy, jsonSize, MAX_JSON_DEPTH } from '../src/internal/json.js';
+import {
+  assertJsonSerialisable,
+  heldAncestors,
+  jsonCopy,
+  jsonSize,
+  MAX_JSON_DEPTH,
+} from '../src/internal/json.js';
 import { thrownBy } from './support/index.js';
 
 const throwing = (value: unknown) =>
@@ -135,6 +141,86 @@ describe('jsonSize', () => {
       expect(error).toBeInstanceOf(TypeError);
       expect(Object.hasOwn(error, 'cause')).toBe(false);
     }
+  });
+
+  it('holds none of the objects of a walk that threw halfway', () => {
+    expect(() => jsonSize([{ a: [1] }, [throwing(new Error('getter'))]])).toThrow('getter');
+    expect(heldAncestors()).toBe(0);
+  });
+
+  it('holds none of the objects of a walk once it is done', () => {
+    jsonSize([{ a: [1] }, { b: {} }]);
+    expect(heldAncestors()).toBe(0);
+  });
+
+  it('counts a walk that a toJSON starts apart from the walk it runs in', () => {
+    const outer: Record<string, unknown> = { a: 1 };
+    let calls = 0;
+    // Its first call sizes the object it is in (as a JSON.stringify inside a toJSON may): no cycle.
+    outer['inner'] = { toJSON: () => (calls++ === 0 ? jsonSize(outer) : 1) };
+    expect(jsonSize(outer)).toBe(jsonSize({ a: 1, inner: 1 }));
+    expect(calls).toBe(2);
+  });
+
+  it('detects a cycle inside a walk that a toJSON starts', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    const outer = { inner: { toJSON: () => jsonSize(cycle) } };
+    expect(thrownBy(() => jsonSize(outer))).toEqual(new TypeError('Converting circular structure to JSON'));
+  });
+
+  it('bounds the depth of a walk that a toJSON starts from where that walk starts', () => {
+    // Two levels around a toJSON that walks MAX_JSON_DEPTH levels: each walk is within the bound.
+    const outer = [[{ toJSON: () => jsonSize(nested(MAX_JSON_DEPTH)) }]];
+    expect(jsonSize(outer)).toBe(2 + 2 + 8 + 1 + 1);
+  });
+
+  it('still sees its own ancestors once a walk that a toJSON started has thrown', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    const outer: Record<string, unknown> = {
+      inner: {
+        toJSON: () => {
+          expect(() => jsonSize(cycle)).toThrow('circular');
+          return 1;
+        },
+      },
+    };
+    outer['again'] = outer;
+    expect(thrownBy(() => jsonSize(outer))).toEqual(new TypeError('Converting circular structure to JSON'));
+    expect(heldAncestors()).toBe(0);
+  });
+
+  it('leaves out keys inherited from a prototype and keys that are not enumerable, as JSON.stringify does', () => {
+    const object = Object.create({ inherited: 1 }) as Record<string, unknown>;
+    object['own'] = 1;
+    Object.defineProperty(object, 'hidden', { value: 1, enumerable: false });
+    expect(JSON.stringify(object)).toBe('{"own":1}');
+    expect(jsonSize(object)).toBe(jsonSize({ own: 1 }));
+  });
+
+  it("runs a proxy's traps as JSON.stringify runs them", () => {
+    // A handler whose every trap logs its name and key, then does what the target would.
+    const handled = (log: string[]) =>
+      new Proxy<Record<string, unknown>>(
+        { a: 1, b: { c: 2 } },
+        new Proxy(
+          {},
+          {
+            get: (_, trap: string) => (target: object, key?: PropertyKey) => {
+              log.push(`${trap} ${String(key)}`);
+              return (Reflect[trap as keyof typeof Reflect] as (...args: unknown[]) => unknown)(target, key);
+            },
+          },
+        ),
+      );
+    const stringify: string[] = [];
+    const sized: string[] = [];
+    JSON.stringify(handled(stringify));
+    jsonSize(handled(sized));
+    expect(stringify).toContain('ownKeys undefined');
+    // `getPrototypeOf` is jsonSize's own (its check for a boxed BigInt), before the walk.
+    expect(sized.filter((trap) => !trap.startsWith('getPrototypeOf'))).toEqual(stringify);
   });
 
   it('turns a revoked proxy met on the way into a TypeError', () => {
