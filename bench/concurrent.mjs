@@ -2,11 +2,12 @@
  * Many concurrent runs (issue 16): R runs of a 10-stage macro started at once, each stage's
  * agent awaiting a 20 ms timer, beside the hand-written floor (R concurrent for-loops of
  * `await stage(x)`). Every case runs in its own `node --expose-gc` process and reports:
- * wall time (the median of `--batches` timed batches in a row: one batch moves by ±15% on a
- * shared VM), its ratio to the floor, peak RSS, heap bytes retained per live run once the
- * runs have made half their agent calls (beyond the floor's; in a batch after the timed
- * ones, which come after one that warms the JIT up), and the longest event-loop
- * block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the loop compiling a
+ * wall time (the median of `--batches` timed batches in a row, each after a full GC: one
+ * batch moves by ±15% on a shared VM) with one more run in flight, as on a busy server, and
+ * again with none, as after an idle spell; their ratios to the floor; peak RSS; heap bytes
+ * retained per live run once the runs have made half their agent calls (beyond the floor's;
+ * in a batch after the timed ones, which come after one that warms the JIT up); and the
+ * longest event-loop block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the loop compiling a
  * macro of 10,000 stages, the first time in a process and warm.
  *
  *   node bench/concurrent.mjs [--lib dist/index.js] [--sizes 100,1000,10000] [--rounds 3] [--batches 3] [--write]
@@ -67,8 +68,22 @@ async function runCase(engine, runs) {
     console.log(JSON.stringify({ compileMs: times[0], warmCompileMs: Math.min(...times.slice(1)) }));
     return;
   }
+  /** A call that waits until `unpark()`, on a timer as the agents' calls do. */
+  let unpark = () => {};
+  const parkedCall = () =>
+    new Promise((ok) => {
+      const timer = setTimeout(ok, 2 ** 31 - 1);
+      unpark = () => {
+        clearTimeout(timer);
+        ok();
+      };
+    });
+  let park;
   if (engine === 'floor') {
     const stage = (x) => wait(x + 1);
+    park = async () => {
+      await parkedCall();
+    };
     start = () =>
       Array.from({ length: runs }, async () => {
         let x = 0;
@@ -82,6 +97,11 @@ async function runCase(engine, runs) {
       description: '10 stages of a 20 ms agent',
       stages: Array.from({ length: STAGES }, (_, i) => mo.agentStage(`s${i}`, 'a')),
     });
+    const parked = mo.defineMacro({
+      name: 'parked',
+      description: 'one stage that waits until unparked',
+      stages: [mo.agentStage('s0', 'parked')],
+    });
     let memory;
     if (engine === 'sqlite') {
       const { SqliteMemory } = await import(pathToFileURL(join(dirname(lib), 'sqlite.js')).href);
@@ -93,35 +113,50 @@ async function runCase(engine, runs) {
       };
     }
     const orchestrator = new mo.MacroOrchestrator({
-      agents: [agent],
-      macros: [macro],
+      agents: [agent, mo.defineAgent({ id: 'parked', invoke: parkedCall })],
+      macros: [macro, parked],
       ...(memory === undefined ? {} : { memory, durability: 'async' }),
     });
+    park = () => orchestrator.run('parked', { intent: 'wait' }).result;
     start = () =>
       Array.from({ length: runs }, () => orchestrator.run('ten', { intent: 'go' }, { input: 0 }).result);
   }
   // A first batch warms the JIT up, as a server is.
   await Promise.all(start());
   // Timed batches: every run started at once, nothing else in the way; the median wall time.
-  const walls = [];
+  // Each batch starts after a full GC, first with one run in flight (a busy server: the run
+  // holds one of each of the engine's per-run objects and a timer), then with none (a burst
+  // after an idle spell). With nothing alive, the GC frees the hidden classes V8 made for
+  // those objects, and the optimized code that relied on them is thrown away: the next
+  // batch starts on unoptimized code (at 1,000 runs, its runs took twice as long to reach
+  // their first agent call). The floor has few such objects: it pays little of it.
   const failed = [];
   const failedRun = (r) => typeof r === 'object' && (r.status !== 'succeeded' || r.persistence?.ok === false);
   let maxBlockMs = 0;
-  for (let batch = 0; batch < Number(args.batches); batch++) {
-    gc();
-    // One monitor a batch: one enabled again would count the gc() above as a block.
-    const delay = monitorEventLoopDelay({ resolution: 5 });
-    delay.enable();
-    const t = performance.now();
-    // Only the failures are kept: a batch's results held into the next one (30,000 at
-    // 10,000 runs) made the later batches' garbage collection mark them again and again
-    // (6-12% of the wall time at 10,000 runs), a cost no server serving requests pays.
-    for (const r of await Promise.all(start())) if (failedRun(r)) failed.push(r);
-    walls.push(performance.now() - t);
-    delay.disable();
-    maxBlockMs = Math.max(maxBlockMs, delay.max / 1e6);
-  }
-  const wallMs = walls.sort((a, b) => a - b)[Math.floor(walls.length / 2)];
+  const timed = async () => {
+    const walls = [];
+    for (let batch = 0; batch < Number(args.batches); batch++) {
+      gc();
+      // One monitor a batch: one enabled again would count the gc() above as a block.
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      const t = performance.now();
+      // Only the failures are kept: a batch's results held into the next one (30,000 at
+      // 10,000 runs) made the later batches' garbage collection mark them again and again
+      // (6-12% of the wall time at 10,000 runs), a cost no server serving requests pays.
+      for (const r of await Promise.all(start())) if (failedRun(r)) failed.push(r);
+      walls.push(performance.now() - t);
+      delay.disable();
+      maxBlockMs = Math.max(maxBlockMs, delay.max / 1e6);
+    }
+    return walls.sort((a, b) => a - b)[Math.floor(walls.length / 2)];
+  };
+  const inFlight = park();
+  const wallMs = await timed();
+  unpark();
+  const parkedResult = await inFlight;
+  if (failedRun(parkedResult)) failed.push(parkedResult);
+  const idleWallMs = await timed();
   // Third batch: the heap retained per live run once the runs have made half their agent
   // calls, less the heap before them. Measured after the first batch, what the process makes
   // once (optimized code, caches) is not counted per run (~0.6 KB a run at 1,000 runs, when
@@ -141,6 +176,7 @@ async function runCase(engine, runs) {
   console.log(
     JSON.stringify({
       wallMs,
+      idleWallMs,
       retained,
       rssMiB: process.resourceUsage().maxRSS / 1024,
       maxBlockMs,
@@ -181,19 +217,21 @@ async function drive() {
     `R concurrent runs × ${STAGES} stages × a ${AGENT_MS} ms agent; median of ${rounds} processes, each wall time the median of ${args.batches} batches.\n`,
   );
   out(
-    '| runs | engine | wall | ratio to floor | peak RSS | retained per live run (beyond the floor) | longest block |',
+    '| runs | engine | wall, one run in flight | ratio to floor | wall after an idle spell | ratio to floor | peak RSS | retained per live run (beyond the floor) | longest block |',
   );
-  out('|---:|---|---:|---:|---:|---:|---:|');
+  out('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const size of args.sizes.split(',').map(Number)) {
     const rows = { floor: [], memory: [], sqlite: [] };
     for (let r = 0; r < rounds; r++)
       for (const engine of Object.keys(rows)) rows[engine].push(once(engine, size));
     const floorMs = median(rows.floor, 'wallMs');
+    const floorIdleMs = median(rows.floor, 'idleWallMs');
     const floorRetained = median(rows.floor, 'retained');
     for (const [engine, runs] of Object.entries(rows)) {
       const failed = runs.reduce((n, r) => n + r.failed, 0);
       if (failed > 0) throw new Error(`${failed} ${engine} runs failed at R=${size}`);
       const wallMs = median(runs, 'wallMs');
+      const idleWallMs = median(runs, 'idleWallMs');
       const label =
         engine === 'floor'
           ? 'hand-written (floor)'
@@ -203,7 +241,7 @@ async function drive() {
       const extra =
         engine === 'floor' ? '—' : `${((median(runs, 'retained') - floorRetained) / 1024).toFixed(1)} KB`;
       out(
-        `| ${size.toLocaleString('en')} | ${label} | ${wallMs.toFixed(0)} ms | ${(wallMs / floorMs).toFixed(2)} | ${median(runs, 'rssMiB').toFixed(0)} MiB | ${extra} | ${median(runs, 'maxBlockMs').toFixed(0)} ms |`,
+        `| ${size.toLocaleString('en')} | ${label} | ${wallMs.toFixed(0)} ms | ${(wallMs / floorMs).toFixed(2)} | ${idleWallMs.toFixed(0)} ms | ${(idleWallMs / floorIdleMs).toFixed(2)} | ${median(runs, 'rssMiB').toFixed(0)} MiB | ${extra} | ${median(runs, 'maxBlockMs').toFixed(0)} ms |`,
       );
     }
   }
