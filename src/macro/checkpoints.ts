@@ -84,6 +84,8 @@ export class Checkpointer implements TurnTaker {
   #chain: Promise<void> = Promise.resolve();
   /** Writes started or chained and not yet ended: at 0, an `'async'` turn writes without a link in the chain. */
   #busy = 0;
+  /** A write failed or threw once: the chain may then reject, or settle after `#busy` is back at 0. */
+  #failedOnce = false;
   /** The `'sync'` write that the stages queued since the last one started will share. */
   #next: Promise<void> | undefined;
   /** An `'async'` write waits for the next turn (see CheckpointTurns). */
@@ -179,6 +181,14 @@ export class Checkpointer implements TurnTaker {
     return this.#chain;
   }
 
+  /**
+   * No write is in flight, and none ever failed or threw: every write made is stored, and
+   * the chain that {@link close} returns fulfils (within microtasks, with nothing to wait for).
+   */
+  get idle(): boolean {
+    return this.#busy === 0 && !this.#failedOnce;
+  }
+
   /** Drops the stages still pending: the saved result supersedes them. */
   discard(): void {
     this.#stages = NO_STAGES;
@@ -231,6 +241,7 @@ export class Checkpointer implements TurnTaker {
       markEnds(this.#ends, j);
     } catch (error) {
       this.#busy--;
+      this.#failedOnce = true;
       return Promise.reject(error); // as the async function this was: the write rejects
     }
     // Kept apart from what the adapter is given, which it may change.
@@ -257,6 +268,7 @@ export class Checkpointer implements TurnTaker {
 
   /** The write in flight failed: see #failed. */
   readonly #rejected = async (error: unknown): Promise<void> => {
+    this.#failedOnce = true;
     const checkpoint = this.#inFlight as Checkpoint;
     const audit = this.#inFlightAudit;
     const stages = this.#inFlightStages;

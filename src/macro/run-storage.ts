@@ -10,7 +10,7 @@ import { describe, PersistenceError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { withGrace } from '../internal/grace.js';
 import { leaseRefusal } from '../memory/lease.js';
-import type { MemoryAdapter, RunHeader } from '../memory/memory-adapter.js';
+import type { AuditRecord, MemoryAdapter, RunHeader } from '../memory/memory-adapter.js';
 import type { Checkpointer, CheckpointHost } from './checkpoints.js';
 import type { MacroResult } from './types.js';
 import { storableAudit, storableResult, unstorable } from './unstorable.js';
@@ -65,38 +65,61 @@ export class RunStorage {
     return this.#bounded(this.#finish(result), (scope) => [leftBehind(this.#step, scope)]);
   }
 
-  async #finish(result: MacroResult): Promise<PersistenceError[]> {
-    const failures: PersistenceError[] = [];
+  #finish(result: MacroResult): Promise<PersistenceError[]> {
+    // On the plain InMemoryMemory the header is stored (the run waited for it), and with no
+    // checkpoint in flight nothing is left to wait for before the result: no async frame,
+    // and no await of what has settled (~1 KB a run).
+    if (this.#prompt && result.status !== 'suspended' && this.#checkpoints.idle) {
+      this.#step = 'saveCheckpoint';
+      void this.#checkpoints.close(); // fulfilled: no write in flight, and none failed
+      return this.#afterCheckpoints(result);
+    }
+    return this.#finishAfterWrites(result);
+  }
+
+  async #finishAfterWrites(result: MacroResult): Promise<PersistenceError[]> {
     await this.#begun;
     this.#step = 'saveCheckpoint';
     await this.#checkpoints.close();
     // A suspended run is resumed from its checkpoints, which its result does not supersede.
     if (result.status === 'suspended') await this.#checkpoints.flush();
+    return await this.#afterCheckpoints(result);
+  }
+
+  /** Once the checkpoints are closed: the audit trail no checkpoint carried, then the result. */
+  #afterCheckpoints(result: MacroResult): Promise<PersistenceError[]> {
     const audit = this.#checkpoints.takeAudit();
-    if (audit.length > 0) {
-      this.#step = 'appendAudit';
-      const failure = await this.#store(
-        'appendAudit',
-        audit,
-        (a) => this.#memory.appendAudit(a),
-        storableAudit,
-      );
-      if (failure !== undefined) failures.push(failure);
-    }
+    return audit.length === 0 ? this.#saveResult(result, []) : this.#appendAudit(audit, result);
+  }
+
+  async #appendAudit(audit: readonly AuditRecord[], result: MacroResult): Promise<PersistenceError[]> {
+    this.#step = 'appendAudit';
+    const failure = await this.#store(
+      'appendAudit',
+      audit,
+      (a) => this.#memory.appendAudit(a),
+      storableAudit,
+    );
+    return await this.#saveResult(result, failure === undefined ? [] : [failure]);
+  }
+
+  /** Saves the result; resolves with `failures` and its own failure, if any. */
+  #saveResult(result: MacroResult, failures: PersistenceError[]): Promise<PersistenceError[]> {
     this.#step = 'saveResult';
     // When the first attempt fails, the stages still pending are checkpointed before any
     // retry: the run stays resumable whatever comes next, and a result saved later still
     // supersedes (deletes) those checkpoints.
-    const failure = await this.#store(
+    return this.#store(
       'saveResult',
       result,
       (r) => this.#memory.saveResult(r),
       storableResult,
       () => this.#checkpoints.flush(),
-    );
-    this.#checkpoints.discard(); // written by the flush, or superseded by the result
-    if (failure !== undefined) failures.push(failure);
-    return failures;
+    ).then((failure) => {
+      this.#checkpoints.discard(); // written by the flush, or superseded by the result
+      if (failure !== undefined) failures.push(failure);
+      return failures;
+    });
   }
 
   /**

@@ -82,10 +82,17 @@ interface Setup {
   readonly durability?: Durability;
   /** Whether the adapter settles within microtasks (then no write is bounded by the scope). */
   readonly prompt?: boolean;
+  /** What the run does with a checkpoint write that failed for good (nothing by default). */
+  readonly checkpointFailed?: CheckpointHost['checkpointFailed'];
 }
 
 /** A RunStorage on a fake adapter, with a retry that tries once more and records what it was given. */
-function setup({ memory = {}, durability = 'sync', prompt = false }: Setup = {}) {
+function setup({
+  memory = {},
+  durability = 'sync',
+  prompt = false,
+  checkpointFailed = () => {},
+}: Setup = {}) {
   const writes: Write[] = [];
   const retries: Retry[] = [];
   const adapter = fakeMemory(writes, memory);
@@ -113,7 +120,7 @@ function setup({ memory = {}, durability = 'sync', prompt = false }: Setup = {})
     journal,
     scope,
     now: () => 1,
-    checkpointFailed: () => {},
+    checkpointFailed,
     retryWrite: retry,
   };
   const turns = new CheckpointTurns();
@@ -213,6 +220,59 @@ describe('RunStorage.finish', () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]?.operation).toBe('saveResult');
     expect(failures[0]?.cause).toBe(boom);
+  });
+});
+
+describe('RunStorage.finish on an adapter that settles within microtasks', () => {
+  it('saves the audit records no checkpoint carried, then the result', async () => {
+    const { storage, journal, writes } = setup({ prompt: true });
+    journal.audit.push(AUDIT);
+    const final = resultRecord();
+    expect(await storage.finish(final)).toEqual([]);
+    expect(writes).toEqual([
+      { method: 'appendAudit', value: [AUDIT] },
+      { method: 'saveResult', value: final },
+    ]);
+  });
+
+  it('saves the result only once a checkpoint write in flight has ended', async () => {
+    let stored = () => {};
+    const { storage, checkpoints, writes } = setup({
+      prompt: true,
+      memory: { saveCheckpoint: () => new Promise<void>((resolve) => (stored = resolve)) },
+    });
+    void checkpoints.save(STAGE);
+    const finished = storage.finish(resultRecord());
+    await nextTurn();
+    expect(writes.map((w) => w.method)).toEqual([]);
+    stored();
+    expect(await finished).toEqual([]);
+    expect(writes.map((w) => w.method)).toEqual(['saveResult']);
+  });
+
+  it('rejects, as on any adapter, when a checkpoint write threw for a fault of the run (its journal)', async () => {
+    const { storage, checkpoints, journal } = setup({ prompt: true });
+    const fault = new Error('journal fault');
+    Object.defineProperty(journal, 'timeline', {
+      get() {
+        throw fault;
+      },
+    });
+    await expect(checkpoints.save(STAGE)).rejects.toBe(fault);
+    await expect(storage.finish(resultRecord())).rejects.toBe(fault);
+  });
+
+  it('rejects, as on any adapter, when reporting a checkpoint write that failed for good threw', async () => {
+    const fault = new Error('report fault');
+    const { storage, checkpoints } = setup({
+      prompt: true,
+      memory: { saveCheckpoint: () => Promise.reject(new Error('disk full')) },
+      checkpointFailed: () => {
+        throw fault;
+      },
+    });
+    await expect(checkpoints.save(STAGE)).rejects.toBe(fault);
+    await expect(storage.finish(resultRecord())).rejects.toBe(fault);
   });
 });
 
