@@ -138,8 +138,9 @@ function packSpan(span: unknown, base: number): unknown {
   const start = (startedAt as number) - base;
   const end = (endedAt as number) - base;
   if (keys === 9 && written(usage)) {
-    // JSON would call its toJSON with the key "usage", in a tuple with "7".
-    if (typeof usage === 'object' && usage !== null && hasToJson(usage)) return span;
+    // JSON would call its toJSON (an object's, or a BigInt's from its prototype) with the
+    // key "usage", in a tuple with "7".
+    if (toJsonCalled(usage)) return span;
     return [scope, path, name, status, attempt, start, end, usage];
   }
   return [scope, path, name, status, attempt, start, end];
@@ -242,6 +243,12 @@ function relative(startedAt: unknown, endedAt: unknown, durationMs: unknown, bas
 /** Whether JSON would write what `value.toJSON()` returns instead of `value`: then it is stored as it is. */
 function hasToJson(value: object): boolean {
   return typeof (value as { toJSON?: unknown }).toJSON === 'function';
+}
+
+/** Whether JSON calls a toJSON of `value`: it looks for one on objects and BigInts only. */
+function toJsonCalled(value: unknown): boolean {
+  const type = typeof value;
+  return ((type === 'object' && value !== null) || type === 'bigint') && hasToJson(value as object);
 }
 
 /** A plain object (not an array, a class instance, a proxy of one, or another realm's object). */

@@ -583,6 +583,7 @@ describe('stored JSON of documents JSON alone would write differently from a tup
       'a span usage whose toJSON reads its key',
       () => ({ startedAt: 0, timeline: [span({ usage: { toJSON: (k: string) => k } })] }),
     ],
+    ['a span whose usage is null', () => ({ startedAt: 0, timeline: [span({ usage: null })] })],
     [
       'a span whose usage is not enumerable',
       () => ({ startedAt: 0, timeline: [hidden(span(), 'usage', 7)] }),
@@ -618,6 +619,20 @@ describe('stored JSON of documents JSON alone would write differently from a tup
     expect(JSON.stringify(parseCheckpoint(checkpointJson(make() as Checkpoint)))).toBe(
       JSON.stringify(make()),
     );
+  });
+
+  it("reads back a span whose usage is a BigInt as JSON writes it, when BigInt's prototype has a toJSON reading its key", () => {
+    const make = () => ({ startedAt: 0, timeline: [span({ usage: 7n })] });
+    const prototype = BigInt.prototype as { toJSON?: (key: string) => string };
+    prototype.toJSON = (key: string) => key;
+    try {
+      expect(JSON.stringify(make())).toContain('"usage":"usage"');
+      expect(JSON.stringify(parseResult(resultJson(make() as unknown as MacroResult)))).toBe(
+        JSON.stringify(make()),
+      );
+    } finally {
+      delete prototype.toJSON;
+    }
   });
 
   it('throws for a boxed BigInt with a start, as JSON does', () => {
