@@ -249,6 +249,21 @@ describe('jsonSize', () => {
     expect(sized).toEqual(stringify);
   });
 
+  it('takes the keys once, as JSON.stringify does, when a getter moves a later key to the prototype', () => {
+    const make = () => ({
+      get a() {
+        delete (this as Record<string, unknown>)['b'];
+        Object.setPrototypeOf(this, { b: 1n });
+        return 1;
+      },
+      b: 1,
+    });
+    expect(thrownBy(() => JSON.stringify(make()))).toEqual(
+      new TypeError('Do not know how to serialize a BigInt'),
+    );
+    expect(thrownBy(() => jsonSize(make()))).toEqual(new TypeError('Do not know how to serialize a BigInt'));
+  });
+
   it('turns a revoked proxy met on the way into a TypeError', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();

@@ -6,8 +6,7 @@
 import { types } from 'node:util';
 import { isError, kindOf } from './safe.js';
 
-const { isBigIntObject, isProxy } = types;
-const { hasOwn } = Object;
+const { isBigIntObject } = types;
 
 /** A deep copy as a durable store would return it: the value's JSON round trip. */
 export function jsonCopy<T>(value: T): T {
@@ -129,18 +128,11 @@ function visit(value: unknown, base: number): number {
     // JSON.stringify unboxes a boxed BigInt (whatever keys it has), and throws. Its slot is
     // checked, not its prototype chain (`instanceof` would run a prototype proxy's traps).
     if (isBigIntObject(current)) throw new TypeError('Do not know how to serialize a BigInt');
+    // Its own keys taken once, before any value is read, as JSON.stringify takes them: a
+    // getter or toJSON met on the way may change the object (for…in would see the change).
     const object = current as Record<string, unknown>;
-    const proto = isProxy(object) ? undefined : Object.getPrototypeOf(object);
-    if (proto === Object.prototype || proto === null) {
-      // The same own enumerable keys in the same order, without an array of them per object
-      // (~40 B; four a stage when outputs are objects, checked in a checkpoint and the result).
-      // Only on a plain object: for…in walks the prototype chain, whose proxies JSON never asks.
-      for (const key in object) if (hasOwn(object, key)) size += entry(object, key, base);
-    } else {
-      // A proxy's traps run as JSON.stringify runs them: `ownKeys` once, then a get per key.
-      const keys = Object.keys(object);
-      for (let i = 0; i < keys.length; i++) size += entry(object, keys[i] as string, base);
-    }
+    const keys = Object.keys(object);
+    for (let i = 0; i < keys.length; i++) size += entry(object, keys[i] as string, base);
   }
   ancestors.pop();
   return size;

@@ -68,7 +68,7 @@ export class RunStorage {
   #finish(result: MacroResult): Promise<PersistenceError[]> {
     // On the plain InMemoryMemory the header is stored (the run waited for it), and with no
     // checkpoint in flight nothing is left to wait for before the result: no async frame,
-    // and no await of what has settled (~1 KB a run).
+    // and no await of what has settled (~700 B a run).
     if (this.#prompt && result.status !== 'suspended' && this.#checkpoints.idle) {
       this.#step = 'saveCheckpoint';
       void this.#checkpoints.close(); // fulfilled: no write in flight, and none failed
