@@ -7,8 +7,8 @@
  * again with none, as after an idle spell; their ratios to the floor; peak RSS; heap bytes
  * retained per live run once the runs have made half their agent calls (beyond the floor's;
  * in a batch after the timed ones, which come after one that warms the JIT up); and the
- * longest event-loop block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the loop compiling a
- * macro of 10,000 stages, the first time in a process and warm.
+ * longest event-loop block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the
+ * loop compiling a macro of 10,000 stages, the first time in a process and warm.
  *
  *   node bench/concurrent.mjs [--lib dist/index.js] [--sizes 100,1000,10000] [--rounds 3] [--batches 3] [--write]
  *
@@ -70,8 +70,14 @@ async function runCase(engine, runs) {
   }
   /** A call that waits until `unpark()`, on a timer as the agents' calls do. */
   let unpark = () => {};
+  let reached = () => {};
+  /** Settles once the parked run makes its call: it then holds a stage's objects. */
+  const parkedReached = new Promise((ok) => {
+    reached = ok;
+  });
   const parkedCall = () =>
     new Promise((ok) => {
+      reached();
       const timer = setTimeout(ok, 2 ** 31 - 1);
       unpark = () => {
         clearTimeout(timer);
@@ -152,6 +158,7 @@ async function runCase(engine, runs) {
     return walls.sort((a, b) => a - b)[Math.floor(walls.length / 2)];
   };
   const inFlight = park();
+  await parkedReached;
   const wallMs = await timed();
   unpark();
   const parkedResult = await inFlight;

@@ -191,8 +191,11 @@ describe('RunStorage.begin', () => {
 });
 
 describe('RunStorage.finish', () => {
-  it('saves the audit records no checkpoint carried, then the result', async () => {
-    const { storage, journal, writes } = setup();
+  it.each([
+    ['an adapter bounded by the scope', false],
+    ['an adapter that settles within microtasks', true],
+  ])('saves the audit records no checkpoint carried, then the result, on %s', async (_, prompt) => {
+    const { storage, journal, writes } = setup({ prompt });
     journal.audit.push(AUDIT);
     const final = resultRecord();
     expect(await storage.finish(final)).toEqual([]);
@@ -224,17 +227,6 @@ describe('RunStorage.finish', () => {
 });
 
 describe('RunStorage.finish on an adapter that settles within microtasks', () => {
-  it('saves the audit records no checkpoint carried, then the result', async () => {
-    const { storage, journal, writes } = setup({ prompt: true });
-    journal.audit.push(AUDIT);
-    const final = resultRecord();
-    expect(await storage.finish(final)).toEqual([]);
-    expect(writes).toEqual([
-      { method: 'appendAudit', value: [AUDIT] },
-      { method: 'saveResult', value: final },
-    ]);
-  });
-
   it('saves the result only once a checkpoint write in flight has ended', async () => {
     let stored = () => {};
     const { storage, checkpoints, writes } = setup({
