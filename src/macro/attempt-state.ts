@@ -7,6 +7,7 @@
  */
 import type { Agent } from '../agents/agent.js';
 import type { Sink } from '../internal/deferred.js';
+import { inMicrotask } from '../internal/microtask.js';
 import type { TurnBudget } from '../scheduling/turn-budget.js';
 import type { AgentCaller } from './agent-call.js';
 import type { GateHost } from './gates.js';
@@ -81,12 +82,12 @@ export function intoProblem(ownState: boolean, bits: number): string | undefined
 
 /** Fails `attempt`'s running phase with `failure` in a microtask. */
 export function failLater(attempt: { failPhase(caught: unknown): void }, failure: unknown): void {
-  queueMicrotask(() => attempt.failPhase(failure));
+  inMicrotask(() => attempt.failPhase(failure));
 }
 
 /** Tells `sink` how an attempt ended, in a microtask. */
 export function reportLater(sink: Sink, index: number, ok: boolean, value: unknown): void {
-  queueMicrotask(() => (ok ? sink.ok(index, value) : sink.fail(index, value)));
+  inMicrotask(() => (ok ? sink.ok(index, value) : sink.fail(index, value)));
 }
 
 /** Under `'sync'` durability: `stage:end` once the checkpoint is stored (the write never rejects), then the sink. */

@@ -8,6 +8,7 @@
 import { CancelledError, describe, MacroError, wrapUserError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
+import { inMicrotask } from '../internal/microtask.js';
 import { Harmony } from '../protocol/harmony.js';
 import { isThenable } from '../protocol/quality-gates.js';
 import type { CompiledForEach, CompiledNode } from './compiled.js';
@@ -166,7 +167,7 @@ class FanOut implements Sink {
         // A microtask between slices: elements that settle at once end before the next
         // slice starts, so a huge list is not all in flight at the same time.
         if ((i & SLICE_MASK) === SLICE_MASK && this.#next < items.length) {
-          queueMicrotask(() => this.pump());
+          inMicrotask(() => this.pump());
           return;
         }
       }

@@ -7,6 +7,7 @@
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
 import { checkPhaseSlice } from '../internal/check-phase.js';
+import { inMicrotask } from '../internal/microtask.js';
 
 /** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
 const setImmediate = timersSetImmediate;
@@ -153,7 +154,7 @@ export class TurnBudget {
     const next = queue[this.#head] as Continuation;
     queue[this.#head++] = undefined as unknown as Continuation; // let it go
     next.proceed();
-    queueMicrotask(this.#drain);
+    inMicrotask(this.#drain);
   }
 
   /**
@@ -209,7 +210,7 @@ class Held implements Continuation, Watcher<never> {
 }
 
 function proceedLater(held: Held): void {
-  queueMicrotask(() => held.proceed());
+  inMicrotask(() => held.proceed());
 }
 
 /** What a budget's Immediate calls when the turn it was opened in is over. */
