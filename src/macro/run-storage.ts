@@ -29,6 +29,11 @@ export class RunStorage {
   readonly #prompt: boolean;
   /** The header's write: the final writes wait for it, or it could land after them. */
   #begun: Promise<unknown> = Promise.resolve();
+  /** Set once the header's first write has succeeded: the final writes need not wait for it. */
+  #headerStored = false;
+  readonly #onHeaderStored = (): undefined => {
+    this.#headerStored = true;
+  };
   /**
    * The write the end of the run waits for now, named if it is left behind: first the
    * header's (a run finishes once).
@@ -44,7 +49,14 @@ export class RunStorage {
 
   /** Records the run as begun (what it needs to be resumed); resolves with the failure, if any. */
   begin(header: RunHeader): Promise<PersistenceError | undefined> {
-    const writing = this.#store('beginRun', header, (h) => this.#memory.beginRun(h), unstorableHeader);
+    const writing = this.#store(
+      'beginRun',
+      header,
+      (h) => this.#memory.beginRun(h),
+      unstorableHeader,
+      undefined,
+      this.#onHeaderStored,
+    );
     this.#begun = writing;
     return this.#bounded(writing, (scope) => leftBehind('beginRun', scope));
   }
@@ -66,10 +78,10 @@ export class RunStorage {
   }
 
   #finish(result: MacroResult): Promise<PersistenceError[]> {
-    // On the plain InMemoryMemory the header is stored (the run waited for it), and with no
-    // checkpoint in flight nothing is left to wait for before the result: no async frame,
-    // and no await of what has settled (~700 B a run).
-    if (this.#prompt && result.status !== 'suspended' && this.#checkpoints.idle) {
+    // On the plain InMemoryMemory, once the header is stored and with no checkpoint in
+    // flight, nothing is left to wait for before the result: no async frame, and no await
+    // of what has settled (~700 B a run).
+    if (this.#prompt && this.#headerStored && result.status !== 'suspended' && this.#checkpoints.idle) {
       this.#step = 'saveCheckpoint';
       void this.#checkpoints.close(); // fulfilled: no write in flight, and none failed
       return this.#afterCheckpoints(result);
@@ -138,7 +150,8 @@ export class RunStorage {
   /**
    * Writes `value` once; when that fails, what `clean` finds JSON cannot store is left
    * out and the rest written with retries (or, when nothing is left to write, the write
-   * fails at once), and any other failure is retried as it is.
+   * fails at once), and any other failure is retried as it is. `onStored` is called when
+   * the first write succeeds.
    */
   #store<T>(
     operation: string,
@@ -146,6 +159,7 @@ export class RunStorage {
     write: (value: T) => Promise<void>,
     clean: Clean<T>,
     afterFirstFailure?: () => Promise<void>,
+    onStored: () => undefined = stored,
   ): Promise<PersistenceError | undefined> {
     // The first attempt has no async frame of its own: most writes succeed (~300 B a write).
     let first: Promise<void>;
@@ -154,7 +168,7 @@ export class RunStorage {
     } catch (error) {
       first = Promise.reject(error);
     }
-    return first.then(stored, (error: unknown) =>
+    return first.then(onStored, (error: unknown) =>
       this.#afterFailure(operation, value, write, clean, error, afterFirstFailure),
     );
   }

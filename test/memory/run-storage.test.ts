@@ -242,6 +242,29 @@ describe('RunStorage.finish on an adapter that settles within microtasks', () =>
     expect(writes.map((w) => w.method)).toEqual(['saveResult']);
   });
 
+  it('saves the result only once the header write in flight has ended', async () => {
+    let begun = () => {};
+    const { storage, writes } = setup({
+      prompt: true,
+      memory: { beginRun: () => new Promise<void>((resolve) => (begun = resolve)) },
+    });
+    void storage.begin(HEADER);
+    const finished = storage.finish(resultRecord());
+    await nextTurn();
+    expect(writes.map((w) => w.method)).toEqual([]);
+    begun();
+    expect(await finished).toEqual([]);
+    expect(writes.map((w) => w.method)).toEqual(['saveResult']);
+  });
+
+  it('saves the result within the call once the header is stored and no checkpoint write is in flight', async () => {
+    const { storage, writes } = setup({ prompt: true });
+    expect(await storage.begin(HEADER)).toBeUndefined();
+    const finished = storage.finish(resultRecord());
+    expect(writes.map((w) => w.method)).toEqual(['beginRun', 'saveResult']);
+    expect(await finished).toEqual([]);
+  });
+
   it('rejects, as on any adapter, when a checkpoint write threw for a fault of the run (its journal)', async () => {
     const { storage, checkpoints, journal } = setup({ prompt: true });
     const fault = new Error('journal fault');
