@@ -301,6 +301,23 @@ describe.skipIf(connection === undefined)('runs on a BullMQ worker', () => {
     expect((await events)[0]).toMatchObject({ type: 'run:start', resumed: true });
   });
 
+  it('replays, instead of running again, a run id enqueued again after its finished job was removed', async () => {
+    const memory = new InMemoryMemory();
+    const { queue } = fleet(new MacroOrchestrator({ agents, macros, memory }));
+    const runId = await queue.enqueue('line', { intent: 'go' }, { runId: 'once-only' });
+    const first = await queue.result(runId);
+    await (await queue.queue.getJob(runId))?.remove();
+    calls.length = 0;
+    await queue.enqueue('line', { intent: 'go' }, { runId });
+    const again = await queue.result(runId);
+    expect([again.status, again.output, again.startedAt, calls]).toEqual([
+      'succeeded',
+      first.output,
+      first.startedAt,
+      [],
+    ]);
+  });
+
   it('waits for a run leased by another process, then settles with the result it saved', async () => {
     const [other, mine] = sharedFile('other', 'mine') as [SqliteMemory, SqliteMemory];
     await other.beginRun(header('leased-1', { macro: 'line' }));
