@@ -82,7 +82,6 @@ export class RunStorage {
     // flight, nothing is left to wait for before the result: no async frame, and no await
     // of what has settled (~700 B a run).
     if (this.#prompt && this.#headerStored && result.status !== 'suspended' && this.#checkpoints.idle) {
-      this.#step = 'saveCheckpoint';
       void this.#checkpoints.close(); // fulfilled: no write in flight, and none failed
       return this.#afterCheckpoints(result);
     }

@@ -265,6 +265,14 @@ describe('RunStorage.finish on an adapter that settles within microtasks', () =>
     expect(await finished).toEqual([]);
   });
 
+  it("writes a suspended run's pending checkpoints before its result, the header stored and no write in flight", async () => {
+    const { storage, checkpoints, writes } = setup({ prompt: true, durability: 'async' });
+    expect(await storage.begin(HEADER)).toBeUndefined();
+    void checkpoints.save(STAGE);
+    expect(await storage.finish(resultRecord({ status: 'suspended' }))).toEqual([]);
+    expect(writes.map((w) => w.method)).toEqual(['beginRun', 'saveCheckpoint', 'saveResult']);
+  });
+
   it('rejects, as on any adapter, when a checkpoint write threw for a fault of the run (its journal)', async () => {
     const { storage, checkpoints, journal } = setup({ prompt: true });
     const fault = new Error('journal fault');
