@@ -31,9 +31,6 @@ export class RunStorage {
   #begun: Promise<unknown> = Promise.resolve();
   /** Set once the header's first write has succeeded: the final writes need not wait for it. */
   #headerStored = false;
-  readonly #onHeaderStored = (): undefined => {
-    this.#headerStored = true;
-  };
   /**
    * The write the end of the run waits for now, named if it is left behind: first the
    * header's (a run finishes once).
@@ -55,7 +52,10 @@ export class RunStorage {
       (h) => this.#memory.beginRun(h),
       unstorableHeader,
       undefined,
-      this.#onHeaderStored,
+      // Not a field: the closure is let go once the header is written, not kept by the run.
+      () => {
+        this.#headerStored = true;
+      },
     );
     this.#begun = writing;
     return this.#bounded(writing, (scope) => leftBehind('beginRun', scope));
