@@ -37,7 +37,10 @@ const macro = mo.defineMacro({
   description: '10 stages',
   stages: Array.from({ length: 10 }, (_, i) => mo.agentStage(`s${i}`, 'a')),
 });
-const orchestrator = new mo.MacroOrchestrator({ agents: [agent], macros: [macro] });
+// A history of one finished run: the default keeps the last 1,000 results, which would
+// show here as ten records and a result per run.
+const memory = new mo.InMemoryMemory({ maxRuns: 1 });
+const orchestrator = new mo.MacroOrchestrator({ agents: [agent], macros: [macro], memory });
 
 /** Starts the runs and resolves with their results' promises once all are parked. */
 async function park() {
