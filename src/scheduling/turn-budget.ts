@@ -4,6 +4,7 @@
  * wait for the next one, in the order they came.
  * @module
  */
+import { AsyncResource } from 'node:async_hooks';
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
 import { checkPhaseSlice } from '../internal/check-phase.js';
@@ -185,6 +186,12 @@ class Held implements Continuation, Watcher<never> {
   readonly #scope: AbortScope;
   readonly #budget: TurnBudget;
   readonly #hold: Hold | undefined;
+  /**
+   * The async context it was queued in: a later turn's Immediate runs in the context of
+   * whichever run opened that turn, and the continuation must go on in its own run's
+   * (its AsyncLocalStorage stores, an OpenTelemetry context and baggage).
+   */
+  readonly #context = new AsyncResource('MacroContinuation');
 
   constructor(next: Continuation, scope: AbortScope, budget: TurnBudget) {
     this.#next = next;
@@ -199,7 +206,7 @@ class Held implements Continuation, Watcher<never> {
     this.#next = undefined;
     this.#budget.wentOn();
     if (this.#hold !== undefined) this.#scope.release(this.#hold);
-    next.proceed();
+    this.#context.runInAsyncScope(next.proceed, next);
   }
 
   fulfilled(): void {} // a hold settles only by an abort

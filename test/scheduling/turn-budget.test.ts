@@ -1,4 +1,5 @@
 /** TurnBudget: once the engine's work in a turn has run for its budget, the stages that go on wait for the next turn. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   agentStage,
@@ -228,6 +229,19 @@ describe('TurnBudget', () => {
     expect(log).toEqual([]);
     await Promise.resolve();
     expect(log).toEqual(['late']);
+  });
+
+  it("lets each waiting continuation go on in the async context it was queued in, not the turn's", async () => {
+    const clock = stoppedClock();
+    const budget = spentBudget(clock);
+    const store = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    for (const run of ['a', 'b', 'c']) {
+      store.run(run, () => budget.admit({ proceed: () => seen.push(store.getStore()) }, scope));
+    }
+    await nextTurn();
+    await nextTurn();
+    expect(seen).toEqual(['a', 'b', 'c']);
   });
 
   it('leaves the scope of a continuation that went on in its turn with nothing to call on a later abort', async () => {
