@@ -227,34 +227,22 @@ describe('RunStorage.finish', () => {
 });
 
 describe('RunStorage.finish on an adapter that settles within microtasks', () => {
-  it('saves the result only once a checkpoint write in flight has ended', async () => {
-    let stored = () => {};
-    const { storage, checkpoints, writes } = setup({
+  it.each([
+    ['checkpoint', 'saveCheckpoint', (run: ReturnType<typeof setup>) => run.checkpoints.save(STAGE)],
+    ['header', 'beginRun', (run: ReturnType<typeof setup>) => run.storage.begin(HEADER)],
+  ] as const)('saves the result only once the %s write in flight has ended', async (_, method, start) => {
+    let ended = () => {};
+    const run = setup({
       prompt: true,
-      memory: { saveCheckpoint: () => new Promise<void>((resolve) => (stored = resolve)) },
+      memory: { [method]: () => new Promise<void>((resolve) => (ended = resolve)) },
     });
-    void checkpoints.save(STAGE);
-    const finished = storage.finish(resultRecord());
+    void start(run);
+    const finished = run.storage.finish(resultRecord());
     await nextTurn();
-    expect(writes.map((w) => w.method)).toEqual([]);
-    stored();
+    expect(run.writes.map((w) => w.method)).toEqual([]);
+    ended();
     expect(await finished).toEqual([]);
-    expect(writes.map((w) => w.method)).toEqual(['saveResult']);
-  });
-
-  it('saves the result only once the header write in flight has ended', async () => {
-    let begun = () => {};
-    const { storage, writes } = setup({
-      prompt: true,
-      memory: { beginRun: () => new Promise<void>((resolve) => (begun = resolve)) },
-    });
-    void storage.begin(HEADER);
-    const finished = storage.finish(resultRecord());
-    await nextTurn();
-    expect(writes.map((w) => w.method)).toEqual([]);
-    begun();
-    expect(await finished).toEqual([]);
-    expect(writes.map((w) => w.method)).toEqual(['saveResult']);
+    expect(run.writes.map((w) => w.method)).toEqual(['saveResult']);
   });
 
   it('saves the result within the call once the header is stored and no checkpoint write is in flight', async () => {
