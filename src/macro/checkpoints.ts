@@ -19,6 +19,7 @@
  * @internal
  * @module
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { ErrorRecord, PersistenceError } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { withGrace } from '../internal/grace.js';
@@ -91,6 +92,12 @@ export class Checkpointer implements TurnTaker {
   /** An `'async'` write waits for the next turn (see CheckpointTurns). */
   #queued = false;
   #closed = false;
+  /**
+   * The run's async context, for its `'async'` writes: the turn's Immediate runs in the
+   * context of the run that opened it, and an adapter (or a driver's instrumentation) must
+   * see this run's. Made when the first write is queued; `'sync'` writes start in the run's own.
+   */
+  #context: AsyncResource | undefined;
   /** Values left out of checkpoints that were reported already, by their report (made on first use). */
   #reported: Set<string> | undefined;
   /** The write in flight (one at a time), its audit records and its stages. */
@@ -131,6 +138,7 @@ export class Checkpointer implements TurnTaker {
       // The flag saves a Set lookup per stage (the turns' set would take the run once anyway).
       if (!this.#queued && !this.#closed) {
         this.#queued = true;
+        this.#context ??= new AsyncResource('MacroCheckpoint');
         this.#settings.turns.add(this);
       }
       return undefined;
@@ -146,6 +154,10 @@ export class Checkpointer implements TurnTaker {
 
   /** Starts the `'async'` write of the stages queued so far, after any write in flight (see CheckpointTurns). */
   takeTurn(): void {
+    (this.#context as AsyncResource).runInAsyncScope(this.#takeTurn, this); // set: a turn is taken only after save()
+  }
+
+  #takeTurn(): void {
     this.#queued = false;
     if (this.#closed) return; // its stages stay pending: see close()
     if (this.#busy > 0) {

@@ -1,4 +1,5 @@
 /** CheckpointTurns: the `'async'` writes of every run of an orchestrator start from one Immediate per turn. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { agentStage, defineMacro, InMemoryMemory, MacroOrchestrator } from '../../src/index.js';
 import { CheckpointTurns, type TurnTaker } from '../../src/macro/checkpoint-turns.js';
@@ -319,5 +320,34 @@ describe("runs under 'async' durability", () => {
     release();
     const results = await Promise.all(runs.map((r) => r.result));
     expect(results.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
+  });
+  it("write each run's checkpoints in the async context the run was started in, not the turn's first run's", async () => {
+    const store = new AsyncLocalStorage<string>();
+    const memory = new InMemoryMemory();
+    const seen: string[] = [];
+    const save = memory.saveCheckpoint.bind(memory);
+    vi.spyOn(memory, 'saveCheckpoint').mockImplementation((runId, ...rest) => {
+      seen.push(`${runId} under ${store.getStore()}`);
+      return save(runId, ...rest);
+    });
+    const orchestrator = new MacroOrchestrator({
+      agents: [
+        fnAgent('turn', () => new Promise((resolve) => setImmediate(resolve, 'done'))),
+        fnAgent('later', () => new Promise((resolve) => setTimeout(resolve, 5, 'done'))),
+      ],
+      macros: [
+        defineMacro({
+          name: 'two',
+          description: 'a stage that waits a turn, then one whose run is live when the first is written',
+          stages: [agentStage('s1', 'turn'), agentStage('s2', 'later')],
+        }),
+      ],
+      memory,
+    });
+    const runs = ['a', 'b', 'c'].map((name) =>
+      store.run(name, () => orchestrator.run('two', { intent: name })),
+    );
+    await Promise.all(runs.map((r) => r.result));
+    expect(new Set(seen)).toEqual(new Set(runs.map((r, i) => `${r.runId} under ${'abc'[i]}`)));
   });
 });
