@@ -273,6 +273,45 @@ describe('CheckpointTurns', () => {
     for (let i = 0; i < 7; i++) await nextTurn();
     expect(log).toEqual(['second']);
   });
+
+  it('lets writes wait while stages wait again after a turn that wrote', async () => {
+    const backlog = { waiting: 0 };
+    const turns = new CheckpointTurns(backlog);
+    const log: string[] = [];
+    turns.add(taker(log, 'first'));
+    await nextTurn();
+    backlog.waiting = 1;
+    turns.add(taker(log, 'second'));
+    await nextTurn();
+    await nextTurn();
+    expect(log).toEqual(['first']); // 'second' waits with the stages
+    backlog.waiting = 0;
+    await nextTurn();
+    expect(log).toEqual(['first', 'second']);
+  });
+
+  it('lets writes added after a turn whose last write spent its budget wait while stages wait', async () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const backlog = { waiting: 0 };
+    const turns = new CheckpointTurns(backlog);
+    const log: string[] = [];
+    turns.add({
+      takeTurn: () => {
+        log.push('slow');
+        now += TURN_BUDGET_MS;
+      },
+    });
+    await nextTurn(); // the budget is spent, but no write is left over for the next turn
+    backlog.waiting = 1;
+    turns.add(taker(log, 'new'));
+    await nextTurn();
+    await nextTurn();
+    expect(log).toEqual(['slow']); // 'new' waits with the stages
+    backlog.waiting = 0;
+    await nextTurn();
+    expect(log).toEqual(['slow', 'new']);
+  });
 });
 
 describe("runs under 'async' durability", () => {
