@@ -109,10 +109,12 @@ async function runCase(engine, runs) {
       stages: [mo.agentStage('s0', 'parked')],
     });
     let memory;
-    if (engine === 'sqlite') {
+    if (engine === 'sqlite' || engine === 'sqlite-inline') {
       const { SqliteMemory } = await import(pathToFileURL(join(dirname(lib), 'sqlite.js')).href);
       const dir = mkdtempSync(join(tmpdir(), 'mo-concurrent-'));
-      memory = new SqliteMemory({ path: join(dir, 'runs.db') });
+      // sqlite-inline: the group commits on the event loop, as before the write thread (2026-12-05).
+      const inline = engine === 'sqlite-inline' ? { writeThread: false } : {};
+      memory = new SqliteMemory({ path: join(dir, 'runs.db'), ...inline });
       close = async () => {
         await memory.close();
         rmSync(dir, { recursive: true, force: true });
@@ -228,7 +230,7 @@ async function drive() {
   );
   out('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const size of args.sizes.split(',').map(Number)) {
-    const rows = { floor: [], memory: [], sqlite: [] };
+    const rows = { floor: [], memory: [], sqlite: [], 'sqlite-inline': [] };
     for (let r = 0; r < rounds; r++)
       for (const engine of Object.keys(rows)) rows[engine].push(once(engine, size));
     const floorMs = median(rows.floor, 'wallMs');
@@ -244,7 +246,9 @@ async function drive() {
           ? 'hand-written (floor)'
           : engine === 'memory'
             ? 'macro-orchestrator'
-            : '+ SQLite (async)';
+            : engine === 'sqlite'
+              ? '+ SQLite (async)'
+              : '+ SQLite (async, writeThread: false)';
       const extra =
         engine === 'floor' ? '—' : `${((median(runs, 'retained') - floorRetained) / 1024).toFixed(1)} KB`;
       out(

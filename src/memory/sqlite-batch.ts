@@ -9,7 +9,9 @@
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
 import { checkPhaseSlice } from '../internal/check-phase.js';
+import { inSavepoint, settle, type Waiting } from './sqlite-batch-write.js';
 import { isLockError } from './sqlite-locks.js';
+import { REFUSED, type RemoteWrite, type ThreadReply, type WriteThread } from './sqlite-write-thread.js';
 
 /** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
 const setImmediate = timersSetImmediate;
@@ -24,26 +26,12 @@ const setImmediate = timersSetImmediate;
  */
 export const IMMEDIATE_WRITES_PER_TURN = 8;
 
-interface Waiting {
-  readonly operation: string;
-  /**
-   * Runs the write: bare inside the batch's transaction (`true`), or as a transaction of
-   * its own (`false`; a savepoint when the batch's transaction is open).
-   */
-  readonly write: (inBatch: boolean) => unknown;
-  /** Told the write's value once it is committed, before its promise settles. */
-  readonly committed: ((value: unknown) => void) | undefined;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/** What a write that threw in its savepoint inside the batch left: its error, for its promise. */
-class Refused {
-  readonly error: unknown;
-  constructor(error: unknown) {
-    this.error = error;
-  }
-}
+/**
+ * The fewest writes a batch sends to the write thread while none is there: a smaller one
+ * commits on the connection, in the turn (256 writes take ~1 ms), where the thread's
+ * answer comes a turn or more later, after the grace a cancelled run's writes get.
+ */
+export const THREAD_MIN_WRITES = 256;
 
 /**
  * How long writes one by one (after a batch that could not commit) may hold the event loop
@@ -68,6 +56,16 @@ export class TurnBatch {
   #waiting: Waiting[] = [];
   /** Held (see {@link hold}): writes wait, and nothing commits. */
   #held = false;
+  /** Starts the write thread (`writeThread`) when a batch first needs it; `undefined`: none. */
+  #start: (() => WriteThread | undefined) | undefined;
+  /** The write thread once started; `undefined`: batches commit on the connection. */
+  #thread: WriteThread | undefined;
+  /** Batches in the thread: the connection's writes wait for their answers (their lock). */
+  #inThread = 0;
+  /** The next batch commits on the connection: the thread could not commit the last. */
+  #here = false;
+  /** Told once no batch is in the thread any more (see {@link settled}). */
+  #whenSettled: (() => void)[] = [];
   /** The write the batch's transaction is running; -1 before the first and once all ran (its COMMIT). */
   #at = -1;
   /** Commits `waiting` (from `savepointsFrom` on, each in a savepoint) until `until`, but at least through `through`. */
@@ -103,10 +101,53 @@ export class TurnBatch {
     ).immediate;
   }
 
+  /** Commits the batches of {@link THREAD_MIN_WRITES} or more in the thread `start` makes, once one comes. */
+  useThread(start: () => WriteThread | undefined): void {
+    this.#start = start;
+  }
+
+  /** Ends the write thread, if one started; settles once it has. Call with no batch in it. */
+  closeThread(): Promise<void> {
+    this.#start = undefined;
+    return this.#thread?.close() ?? Promise.resolve();
+  }
+
+  /** A batch is in the write thread: a write now would meet its lock, and must {@link join} the next batch. */
+  get sent(): boolean {
+    return this.#inThread > 0;
+  }
+
+  /**
+   * Sends `remote` to the thread at once, as a batch of its own (a cancelled run's result,
+   * which its grace lets wait a turn at most); settles as {@link join} does. Call only
+   * while a batch is in the thread ({@link sent}): the thread is up then.
+   */
+  sendNow<T>(operation: string, write: () => T, remote: () => RemoteWrite): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiting = {
+        operation,
+        write,
+        committed: undefined,
+        remote,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      };
+      if (this.#send([w], 1) > 0) return;
+      this.#waiting.push(w);
+      if (this.#inThread === 0) setImmediate(this.#endTurn);
+    });
+  }
+
+  /** Settles once no batch is in the write thread (at once when none is). */
+  settled(): Promise<void> {
+    if (this.#inThread === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#whenSettled.push(resolve));
+  }
+
   /** Counts a write made now; `true` when it runs at once, `false` when it must {@link join} the batch. */
   admit(): boolean {
     if (this.#writes++ === 0) setImmediate(this.#endTurn);
-    return this.#writes <= IMMEDIATE_WRITES_PER_TURN && !this.#held;
+    return this.#writes <= IMMEDIATE_WRITES_PER_TURN && !this.#held && this.#inThread === 0;
   }
 
   /**
@@ -134,12 +175,18 @@ export class TurnBatch {
    * is committed, before the promise settles (a `close()` that flushes the batch sees its
    * effect at once).
    */
-  join<T>(operation: string, write: (inBatch: boolean) => T, committed?: (value: T) => void): Promise<T> {
+  join<T>(
+    operation: string,
+    write: (inBatch: boolean) => T,
+    committed?: (value: T) => void,
+    remote?: () => RemoteWrite,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({
         operation,
         write,
         committed: committed as ((value: unknown) => void) | undefined,
+        remote,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -156,6 +203,19 @@ export class TurnBatch {
     for (;;) {
       const waiting = this.#waiting;
       if (waiting.length === 0) return;
+      const taken = all ? 0 : this.#send(waiting);
+      if (taken > 0) {
+        // The rest go first in the next slice, ahead of the writes made meanwhile.
+        this.#waiting = waiting.slice(taken);
+        if (this.#waiting.length > 0) {
+          this.#writes = IMMEDIATE_WRITES_PER_TURN;
+          setImmediate(this.#endTurn);
+        }
+        return;
+      }
+      // Here, on the connection: once the thread's batches are answered (they hold its lock).
+      if (this.#inThread > 0 && !all) return;
+      this.#here = false;
       this.#waiting = [];
       const settled = this.#commitSlice(waiting);
       if (settled === waiting.length) return;
@@ -233,32 +293,77 @@ export class TurnBatch {
     return waiting.length;
   }
 
+  /**
+   * Sends to the thread what of `waiting` a slice of the check phase makes JSON of (its
+   * writes' JSON is made now, and 10,000 results at once held the loop ~150 ms); says how
+   * many it took: none when they commit here (too few, the thread is down, or one of them
+   * has no form the thread runs). A write whose JSON throws runs here, and rejects so.
+   */
+  #send(waiting: readonly Waiting[], fewest = THREAD_MIN_WRITES): number {
+    if (this.#here || waiting.length < fewest) return 0;
+    if (this.#thread === undefined) {
+      this.#thread = this.#start?.();
+      this.#start = undefined;
+    }
+    const thread = this.#thread;
+    if (thread === undefined || thread.dead) return 0;
+    for (const w of waiting) if (w.remote === undefined) return 0; // a lease renewal, a claim…: here
+    const until = performance.now() + checkPhaseSlice();
+    const writes: RemoteWrite[] = [];
+    const sent: Waiting[] = [];
+    let taken = 0;
+    while (taken < waiting.length) {
+      const w = waiting[taken++] as Waiting;
+      try {
+        writes.push((w.remote as () => RemoteWrite)());
+        sent.push(w);
+      } catch {
+        this.#again(w);
+      }
+      if (performance.now() > until) break;
+    }
+    if (sent.length > 0) {
+      this.#inThread++;
+      thread.send(writes, (reply) => this.#answered(sent, reply));
+    }
+    return taken;
+  }
+
+  /** Settles a batch the thread answered; one it could not commit commits here, first. */
+  #answered(waiting: Waiting[], reply: ThreadReply): void {
+    this.#inThread--;
+    if (!Array.isArray(reply)) {
+      this.#waiting = waiting.concat(this.#waiting);
+      this.#here = true;
+    } else {
+      for (let i = 0; i < waiting.length; i++) {
+        const w = waiting[i] as Waiting;
+        const outcome: unknown = reply[i];
+        if (outcome === REFUSED) this.#again(w);
+        else settle(w, outcome);
+      }
+    }
+    if (this.#inThread > 0) return;
+    for (const resolve of this.#whenSettled.splice(0)) resolve();
+    // What waited meanwhile commits in the next check phase (the answer came in the poll phase).
+    if (this.#waiting.length > 0 && !this.#held) {
+      this.#writes = IMMEDIATE_WRITES_PER_TURN;
+      setImmediate(this.#endTurn);
+    }
+  }
+
+  /** Runs a write the thread found refused on the connection: it rejects with the refusal's own error. */
+  #again(w: Waiting): void {
+    try {
+      settle(w, w.write(false));
+    } catch (error) {
+      if (isLockError(error)) this.#queue([w], 0, error);
+      else w.reject(error);
+    }
+  }
+
   readonly #endTurn = (): void => {
     this.#writes = 0;
     this.flush();
   };
-}
-
-/**
- * Runs `write` in a savepoint of the batch's transaction: a throw rolls back only its own
- * statements, and becomes its {@link Refused} outcome. When SQLite rolled the whole
- * transaction back (`SQLITE_FULL`, I/O) or a lock was met, the batch cannot go on: it throws.
- */
-function inSavepoint(db: Database.Database, write: (inBatch: boolean) => unknown): unknown {
-  try {
-    return write(false);
-  } catch (error) {
-    if (!db.inTransaction || isLockError(error)) throw error;
-    return new Refused(error);
-  }
-}
-
-/** Settles a write with its outcome, telling its committed hook first. */
-function settle(w: Waiting, outcome: unknown): void {
-  if (outcome instanceof Refused) {
-    w.reject(outcome.error);
-    return;
-  }
-  w.committed?.(outcome);
-  w.resolve(outcome);
 }

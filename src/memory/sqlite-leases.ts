@@ -82,6 +82,8 @@ export interface SqliteLeases {
   fence(runId: string, operation: string): LeaseRow | undefined;
   /** The token a write of run `runId` must find stored (0 for a run this adapter never held): a fenced statement's check. */
   expected(runId: string): number;
+  /** The lease columns of a run this adapter begins but its token: owner, pid, host, expiry. */
+  holder(now: number): readonly [string, number, string, number];
   /** The lease columns of a run this adapter begins (owner, pid, host, next token, expiry). */
   begun(row: LeaseRow | undefined, now: number): readonly [string, number, string, number, number];
   /** The new token, or `null` for a run with nothing to hold (unknown, finished, never begun). */
@@ -92,13 +94,16 @@ export interface SqliteLeases {
   release(held: ReadonlyMap<string, number>): void;
 }
 
+/** Takes the next fencing token. */
+export const NEXT_TOKEN_SQL = 'UPDATE lease_tokens SET last = last + 1 RETURNING last';
+
 /** The lease statements on `db` (migrated already), and the fencing check. */
 export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeases {
   const row = db.prepare<[string], LeaseRow>(
     `SELECT id, header IS NOT NULL AS begun, status, lease_owner, lease_pid, lease_host, lease_token,
        lease_expires_at FROM runs WHERE run_id = ?`,
   );
-  const nextToken = db.prepare<[], number>('UPDATE lease_tokens SET last = last + 1 RETURNING last').pluck();
+  const nextToken = db.prepare<[], number>(NEXT_TOKEN_SQL).pluck();
   const take = db.prepare<[string, number, string, number, number, string]>(
     `UPDATE runs SET lease_owner = ?, lease_pid = ?, lease_host = ?, lease_token = ?,
        lease_expires_at = ? WHERE run_id = ?`,
@@ -146,6 +151,7 @@ export function sqliteLeases(db: Database.Database, me: LeaseHolder): SqliteLeas
       throw leaseLost(runId, operation, me.owner);
     },
     expected: (runId: string) => me.token(runId) ?? 0,
+    holder: (now: number) => [me.owner, me.pid, me.host, now + me.leaseMs] as const,
     begun(_: LeaseRow | undefined, now: number) {
       return [me.owner, me.pid, me.host, nextToken.get() as number, now + me.leaseMs] as const;
     },

@@ -5,6 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { MacroError } from '../errors.js';
+import { cannotOpen, lockTimeout } from './sqlite-failure.js';
+import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
 
 /**
  * Schema migrations, in order: migration `i` brings the schema to version `i + 1`.
@@ -77,7 +79,7 @@ const MIGRATIONS: readonly string[] = [
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings the schema to {@link SQLITE_SCHEMA_VERSION}, one transaction per migration. */
-export function migrate(db: Database.Database): void {
+function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const current = db.prepare<[], number | null>('SELECT max(version) FROM schema_version').pluck();
   const record = db.prepare('INSERT INTO schema_version (version) VALUES (?)');
@@ -95,4 +97,30 @@ export function migrate(db: Database.Database): void {
     );
   }
   for (let index = found; index < MIGRATIONS.length; index++) step.immediate(index);
+}
+
+/**
+ * Sets the opened `db` up: WAL mode, `synchronous`, the migrations it needs. Blocks for
+ * another connection's lock at most `busyTimeoutMs` (SQLite's busy handler, for the setup
+ * only: afterwards a lock fails at once, and the adapter waits for it with timers).
+ * @throws {MacroError} `PERSISTENCE_FAILED` naming `path`, once `db` is closed.
+ */
+export function setUp(
+  db: Database.Database,
+  path: string,
+  synchronous: 'normal' | 'full',
+  busyTimeoutMs: number,
+): void {
+  const opening = performance.now();
+  try {
+    db.pragma(`busy_timeout = ${Math.min(Math.ceil(busyTimeoutMs), MAX_BUSY_TIMEOUT_MS)}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    migrate(db);
+    db.pragma('busy_timeout = 0');
+  } catch (error) {
+    db.close();
+    if (!isLockError(error)) throw cannotOpen(path, error);
+    throw lockTimeout(db.name, busyTimeoutMs, 'open', performance.now() - opening, error);
+  }
 }

@@ -8,7 +8,8 @@ import type Database from 'better-sqlite3';
 import type { MacroResult } from '../model/result.js';
 import type { ListRunsFilter } from './call-arguments.js';
 import type { AuditRecord, Checkpoint, RunHeader, RunSummary, StoredRun } from './memory-adapter.js';
-import type { SqliteLeases } from './sqlite-leases.js';
+import { NEXT_TOKEN_SQL, type SqliteLeases } from './sqlite-leases.js';
+import type { RemoteWrite } from './sqlite-write-thread.js';
 import { checkpointJson, parseCheckpoint, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
 
@@ -29,6 +30,35 @@ const SUMMARY_COLUMNS = `run_id, macro, produced_by, status, started_at, ended_a
 
 /** The row number of run `?`, which its checkpoints are stored under (schema version 3). */
 const RUN_NO = '(SELECT id FROM runs WHERE run_id = ?)';
+
+/** The statements of the writes a batch holds: the adapter's, and its write thread's (sqlite-write-thread.ts). */
+export const SQL = {
+  beginRun: `INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, header,
+                       lease_owner, lease_pid, lease_host, lease_token, lease_expires_at)
+     VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
+       status = 'running', started_at = excluded.started_at, ended_at = NULL,
+       updated_at = excluded.updated_at, header = excluded.header, result = NULL,
+       lease_owner = excluded.lease_owner, lease_pid = excluded.lease_pid,
+       lease_host = excluded.lease_host, lease_token = excluded.lease_token,
+       lease_expires_at = excluded.lease_expires_at`,
+  // The lease check in the insert: one statement and no row object a write (the fence's
+  // SELECT was 1.6 µs of a checkpoint's write at 10,000 concurrent runs); `fence` runs only
+  // when nothing was inserted, for the refusal's reason.
+  insertCheckpoint: `INSERT INTO checkpoints (run_no, seq, at, data)
+     SELECT id, ?, ?, ? FROM runs WHERE run_id = ? AND lease_token = ? AND header IS NOT NULL`,
+  deleteCheckpoints: `DELETE FROM checkpoints WHERE run_no = ${RUN_NO}`,
+  saveResult: `INSERT INTO runs (run_id, macro, produced_by, status, started_at, ended_at, updated_at, result)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
+       status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
+       updated_at = excluded.updated_at, result = excluded.result,
+       lease_owner = NULL, lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL
+     WHERE runs.lease_token = ?`,
+  insertAudit: 'INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES (?, ?, ?, ?, ?, ?)',
+  leaseToken: 'SELECT lease_token FROM runs WHERE run_id = ?',
+  nextToken: NEXT_TOKEN_SQL,
+} as const;
 
 /** The writes that may join a turn's batch, as they run inside a transaction the caller holds. */
 export interface BatchedWrites {
@@ -55,6 +85,16 @@ export interface SqliteOperations {
    * batch's transaction: a savepoint each cost 2.5–6 µs a write (two statements).
    */
   readonly inBatch: BatchedWrites;
+  /** The same three writes as the write thread runs them, their JSON made here. */
+  readonly remote: {
+    readonly beginRun: (header: RunHeader) => RemoteWrite;
+    readonly saveCheckpoint: (
+      runId: string,
+      checkpoint: Checkpoint,
+      audit: readonly AuditRecord[],
+    ) => RemoteWrite;
+    readonly saveResult: (result: MacroResult) => RemoteWrite;
+  };
 }
 
 /**
@@ -68,44 +108,18 @@ export function sqliteOperations(
   now: () => number,
 ): SqliteOperations {
   const s = {
-    beginRun: db.prepare(
-      `INSERT INTO runs (run_id, macro, produced_by, status, started_at, updated_at, header,
-                         lease_owner, lease_pid, lease_host, lease_token, lease_expires_at)
-       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
-         status = 'running', started_at = excluded.started_at, ended_at = NULL,
-         updated_at = excluded.updated_at, header = excluded.header, result = NULL,
-         lease_owner = excluded.lease_owner, lease_pid = excluded.lease_pid,
-         lease_host = excluded.lease_host, lease_token = excluded.lease_token,
-         lease_expires_at = excluded.lease_expires_at`,
-    ),
-    // The lease check in the insert: one statement and no row object a write (the fence's
-    // SELECT was 1.6 µs of a checkpoint's write at 10,000 concurrent runs); `fence` runs only
-    // when nothing was inserted, for the refusal's reason.
-    insertCheckpoint: db.prepare<[number, number, string, string, number]>(
-      `INSERT INTO checkpoints (run_no, seq, at, data)
-       SELECT id, ?, ?, ? FROM runs WHERE run_id = ? AND lease_token = ? AND header IS NOT NULL`,
-    ),
-    deleteCheckpoints: db.prepare<[string]>(`DELETE FROM checkpoints WHERE run_no = ${RUN_NO}`),
+    beginRun: db.prepare(SQL.beginRun),
+    insertCheckpoint: db.prepare<[number, number, string, string, number]>(SQL.insertCheckpoint),
+    deleteCheckpoints: db.prepare<[string]>(SQL.deleteCheckpoints),
     selectCheckpoints: db
       .prepare<[string], string>(`SELECT data FROM checkpoints WHERE run_no = ${RUN_NO} ORDER BY id`)
       .pluck(),
-    saveResult: db.prepare(
-      `INSERT INTO runs (run_id, macro, produced_by, status, started_at, ended_at, updated_at, result)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (run_id) DO UPDATE SET macro = excluded.macro, produced_by = excluded.produced_by,
-         status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
-         updated_at = excluded.updated_at, result = excluded.result,
-         lease_owner = NULL, lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL
-       WHERE runs.lease_token = ?`,
-    ),
+    saveResult: db.prepare(SQL.saveResult),
     selectRun: db.prepare<[string], { header: string | null; result: string | null }>(
       'SELECT header, result FROM runs WHERE run_id = ?',
     ),
     selectResult: db.prepare<[string], string | null>('SELECT result FROM runs WHERE run_id = ?').pluck(),
-    insertAudit: db.prepare(
-      'INSERT INTO audit (run_id, seq, at, kind, path, data) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
+    insertAudit: db.prepare(SQL.insertAudit),
     selectAudit: db.prepare<[string], AuditRow>(
       'SELECT run_id, seq, at, kind, path, data FROM audit WHERE run_id = ? ORDER BY id',
     ),
@@ -237,5 +251,33 @@ export function sqliteOperations(
     readAudit,
     listRuns,
     inBatch: { beginRun: beginRunIn, saveCheckpoint: saveCheckpointIn, saveResult: saveResultIn },
+    remote: {
+      beginRun: (header) => {
+        const { runId, macro, startedAt } = header;
+        const lessee = leases.holder(now());
+        return ['begin', runId, macro, startedAt, JSON.stringify(header), leases.expected(runId), ...lessee];
+      },
+      saveCheckpoint: (runId, checkpoint, audit) => [
+        'checkpoint',
+        checkpoint.seq,
+        checkpoint.at,
+        checkpointJson(checkpoint),
+        runId,
+        leases.expected(runId),
+        audit.map((r) => [r.runId, r.seq, r.at, r.kind, r.path, JSON.stringify(r.data)] as const),
+      ],
+      saveResult: (result) => [
+        'result',
+        result.runId,
+        result.macro,
+        result.producedBy,
+        result.status,
+        result.startedAt,
+        result.endedAt,
+        resultJson(result),
+        leases.expected(result.runId),
+        result.status !== 'suspended',
+      ],
+    },
   };
 }

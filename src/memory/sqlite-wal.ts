@@ -150,7 +150,7 @@ parentPort.on('message', (message) => {
  * (sqlite.org/howtocorrupt.html, 2.2.1): when this module resolves another copy than the
  * adapter's (an alias, a bundler), it throws, and no thread starts.
  */
-function driverPath(driver: unknown): string {
+export function driverPath(driver: unknown): string {
   const from = typeof __MO_CJS__ === 'boolean' && __MO_CJS__ ? __filename : import.meta.url;
   const require = createRequire(from);
   const path = require.resolve('better-sqlite3');
@@ -304,5 +304,22 @@ export function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): v
     db.pragma('wal_checkpoint(FULL)');
   } catch {
     // Failed: the log stays, and is copied by the last connection or the next open.
+  }
+}
+
+/**
+ * The WAL thread of the file database `db` at `file` (resolved: the thread opens it later,
+ * perhaps after a chdir), or none when it cannot start (SQLite checkpoints inline then).
+ */
+export function startWal(
+  db: Database.Database,
+  file: string,
+  driver: unknown,
+  gate: WriteGate,
+): WalCheckpointer | undefined {
+  try {
+    return new WalCheckpointer(db, file, driver, { gate });
+  } catch {
+    return undefined;
   }
 }

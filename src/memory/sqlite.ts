@@ -29,14 +29,15 @@ import type {
   StoredRun,
 } from './memory-adapter.js';
 import { TurnBatch } from './sqlite-batch.js';
-import { afterClose, cannotClose, cannotOpen, damaged, lockTimeout, openDatabase } from './sqlite-failure.js';
+import { afterClose, cannotClose, damaged, lockTimeout, openDatabase } from './sqlite-failure.js';
 import { processSpace, type SqliteLeases, sqliteLeases } from './sqlite-leases.js';
 import { LockQueue } from './sqlite-lock-queue.js';
-import { isLockError, MAX_BUSY_TIMEOUT_MS } from './sqlite-locks.js';
+import { isLockError } from './sqlite-locks.js';
 import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
-import { migrate } from './sqlite-schema.js';
-import { type BatchedWrites, sqliteOperations } from './sqlite-statements.js';
-import { finalCheckpoint, WalCheckpointer, type WriteGate } from './sqlite-wal.js';
+import { setUp } from './sqlite-schema.js';
+import { type BatchedWrites, SQL, type SqliteOperations, sqliteOperations } from './sqlite-statements.js';
+import { finalCheckpoint, startWal, type WalCheckpointer } from './sqlite-wal.js';
+import { type RemoteWrite, startWriteThread } from './sqlite-write-thread.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -88,6 +89,8 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #batch: TurnBatch;
   /** Copies the WAL into the file from a thread (`walThread`); `undefined` in memory. */
   readonly #wal: WalCheckpointer | undefined;
+  /** The batched writes as the write thread runs them (`writeThread`). */
+  readonly #remote: SqliteOperations['remote'] | undefined;
 
   /**
    * Opens (creating it if missing) and sets up the database: WAL mode, `synchronous`,
@@ -111,20 +114,7 @@ export class SqliteMemory implements MemoryAdapter {
     this.#busyTimeoutMs = options.busyTimeoutMs;
     const db = openDatabase(options.path);
     this.db = db;
-    const opening = performance.now();
-    try {
-      // SQLite's own busy handler, which sleeps in this thread: for the setup only.
-      db.pragma(`busy_timeout = ${Math.min(Math.ceil(options.busyTimeoutMs), MAX_BUSY_TIMEOUT_MS)}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      migrate(db);
-      // From here on a lock fails at once, and the methods wait for it with timers.
-      db.pragma('busy_timeout = 0');
-    } catch (error) {
-      db.close();
-      if (!isLockError(error)) throw cannotOpen(options.path, error);
-      throw this.#lockTimeout('open', performance.now() - opening, error);
-    }
+    setUp(db, options.path, options.synchronous, options.busyTimeoutMs);
     this.owner = options.owner;
     this.#locks = new LockQueue({
       busyTimeoutMs: options.busyTimeoutMs,
@@ -157,7 +147,15 @@ export class SqliteMemory implements MemoryAdapter {
     this.#readAudit = ops.readAudit;
     this.#listRuns = ops.listRuns;
     // Last: nothing after it throws, so a thread is never left behind by a failed constructor.
-    this.#wal = options.walThread && !db.memory ? startWal(db, options.path, this.#batch) : undefined;
+    this.#wal =
+      options.walThread && !db.memory
+        ? startWal(db, resolve(options.path), Database, this.#batch)
+        : undefined;
+    if (options.writeThread && !db.memory) {
+      const file = resolve(options.path);
+      this.#batch.useThread(() => startWriteThread(db, file, Database, SQL));
+      this.#remote = ops.remote;
+    }
   }
 
   beginRun(header: RunHeader): Promise<void> {
@@ -165,8 +163,10 @@ export class SqliteMemory implements MemoryAdapter {
     if (this.#locks.idle && !this.#batch.admit()) {
       const { beginRun } = this.#inBatch;
       const hold = (token: number) => this.#held.hold(header.runId, token);
+      const begin = this.#remote?.beginRun;
+      const remote = begin === undefined ? undefined : () => begin(header);
       return this.#batch
-        .join('beginRun', (inBatch) => (inBatch ? beginRun : this.#beginRun)(header), hold)
+        .join('beginRun', (inBatch) => (inBatch ? beginRun : this.#beginRun)(header), hold, remote)
         .then(noop);
     }
     // Held as soon as committed, not a microtask later: a close() right after gives it back.
@@ -181,7 +181,8 @@ export class SqliteMemory implements MemoryAdapter {
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     if (!this.db.open) return this.#closed(runId, 'saveCheckpoint');
     const bare = this.#inBatch.saveCheckpoint;
-    return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, bare, runId, checkpoint, audit);
+    const remote = this.#remote?.saveCheckpoint;
+    return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, bare, remote, runId, checkpoint, audit);
   }
 
   async loadRun(runId: string): Promise<StoredRun | undefined> {
@@ -190,11 +191,20 @@ export class SqliteMemory implements MemoryAdapter {
 
   saveResult(result: MacroResult): Promise<void> {
     if (!this.db.open) return this.#closed(result.runId, 'saveResult');
-    // A cancelled or timed-out run waits one turn for its result (see withGrace): written at once.
-    const saving =
-      result.status === 'cancelled' || result.status === 'partial'
-        ? this.#write('saveResult', this.#saveResult, result)
-        : this.#writeInTurn('saveResult', this.#saveResult, this.#inBatch.saveResult, result);
+    const remote = this.#remote?.saveResult;
+    // A cancelled or timed-out run waits one turn for its result (see withGrace): written at once
+    // (past a batch in the write thread: in a batch of its own, the next the thread takes).
+    const now = result.status === 'cancelled' || result.status === 'partial';
+    const save = this.#saveResult;
+    const saving = !now
+      ? this.#writeInTurn('saveResult', save, this.#inBatch.saveResult, remote, result)
+      : remote === undefined || !this.#batch.sent
+        ? this.#write('saveResult', save, result)
+        : this.#batch.sendNow(
+            'saveResult',
+            () => save(result),
+            () => remote(result),
+          );
     return saving.then(() => this.#held.release(result.runId));
   }
 
@@ -287,6 +297,8 @@ export class SqliteMemory implements MemoryAdapter {
    * stays open: call it again once the iteration is over.
    */
   close(): Promise<void> {
+    // A batch in the thread is answered first: its writes are stored or written here.
+    if (this.#batch.sent) return this.#batch.settled().then(() => this.close());
     try {
       this.#closeConnection();
     } catch (error) {
@@ -294,7 +306,8 @@ export class SqliteMemory implements MemoryAdapter {
     }
     // Told only now: two connections closing at once may each see the other, and neither
     // would then remove the log as the last one.
-    return this.#wal?.close() ?? CLOSED;
+    const wal = this.#wal;
+    return this.#batch.closeThread().then(() => wal?.close());
   }
 
   /** Writes what is batched, gives the leases back, copies the log in and closes the connection. */
@@ -322,6 +335,8 @@ export class SqliteMemory implements MemoryAdapter {
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
     if (!this.db.open) return Promise.reject(afterClose(operation));
+    // A batch in the thread holds the write lock: after it, with the next batch.
+    if (this.#batch.sent) return this.#batch.join(operation, () => write(a, b as B, c as C));
     if (this.#locks.idle) {
       try {
         return Promise.resolve(write(a, b as B, c as C));
@@ -342,12 +357,15 @@ export class SqliteMemory implements MemoryAdapter {
     operation: string,
     write: (a: A, b: B, c: C) => T,
     bare: (a: A, b: B, c: C) => T,
+    remote: ((a: A, b: B, c: C) => RemoteWrite) | undefined,
     a: A,
     b?: B,
     c?: C,
   ): Promise<T> {
     if (!this.#locks.idle || this.#batch.admit()) return this.#write(operation, write, a, b, c);
-    return this.#batch.join(operation, (inBatch) => (inBatch ? bare : write)(a, b as B, c as C));
+    const inThread = remote === undefined ? undefined : () => remote(a, b as B, c as C);
+    const here = (inBatch: boolean) => (inBatch ? bare : write)(a, b as B, c as C);
+    return this.#batch.join(operation, here, undefined, inThread);
   }
 
   /** Runs a read at once; when it meets a lock, tries again as queued writes do. Reads never queue. */
@@ -374,16 +392,3 @@ export class SqliteMemory implements MemoryAdapter {
     return lockTimeout(this.db.name, this.#busyTimeoutMs, operation, waitedMs, cause);
   }
 }
-
-/** The WAL thread of a file database, or none when it cannot start (SQLite checkpoints inline then). */
-function startWal(db: Database.Database, file: string, gate: WriteGate): WalCheckpointer | undefined {
-  try {
-    // Resolved now: the thread opens it later, perhaps after a chdir.
-    return new WalCheckpointer(db, resolve(file), Database, { gate });
-  } catch {
-    return undefined;
-  }
-}
-
-/** What close() returns when the adapter has no thread: nothing is left to wait for. */
-const CLOSED: Promise<void> = Promise.resolve();

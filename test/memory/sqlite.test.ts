@@ -261,7 +261,7 @@ describe('SqliteMemory options', () => {
     expect(openError(() => sqlite(options))).toEqual({
       code: 'INVALID_OPTIONS',
       message:
-        'Unknown option "filename" in SqliteMemory options (known: path, synchronous, busyTimeoutMs, walThread, owner, leaseMs)',
+        'Unknown option "filename" in SqliteMemory options (known: path, synchronous, busyTimeoutMs, walThread, writeThread, owner, leaseMs)',
     });
   });
 

@@ -1,0 +1,157 @@
+/**
+ * SqliteMemory's `writeThread`: a busy turn's batch (run headers, checkpoints, results)
+ * commits in a worker thread on a connection of its own, with the same outcomes and errors
+ * as on the adapter's connection.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { IMMEDIATE_WRITES_PER_TURN, THREAD_MIN_WRITES } from '../../src/memory/sqlite-batch.js';
+import { WriteThread } from '../../src/memory/sqlite-write-thread.js';
+import { SqliteMemory } from '../../src/sqlite.js';
+import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
+
+let dir: string;
+let path: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'macro-write-thread-'));
+  path = join(dir, 'runs.db');
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** More writes than a turn's batch needs to go to the thread. */
+const MANY = THREAD_MIN_WRITES + 20;
+const ids = (count: number, prefix = 'r') => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+const save = (memory: SqliteMemory, runId: string, records = [audit(runId, 1)]) =>
+  memory.saveCheckpoint(runId, checkpoint(1, [stage('write/a', 1)]), records);
+const outcomes = (settled: PromiseSettledResult<unknown>[]) =>
+  settled.map((s) => (s.status === 'rejected' ? (s.reason.code ?? s.reason.name) : 'stored'));
+
+const originalSend = WriteThread.prototype.send;
+
+/** The sizes of the batches sent to the thread from now on. */
+function sentBatches(): number[] {
+  const sizes: number[] = [];
+  vi.spyOn(WriteThread.prototype, 'send').mockImplementation(function (this: WriteThread, writes, answer) {
+    sizes.push(writes.length);
+    originalSend.call(this, writes, answer);
+  });
+  return sizes;
+}
+
+describe('SqliteMemory with writeThread', () => {
+  it("commits a busy turn's run headers, checkpoints and results in the thread, each stored", async () => {
+    const sizes = sentBatches();
+    const memory = new SqliteMemory({ path, writeThread: true });
+    const runs = ids(MANY);
+    await Promise.all(runs.map((id) => memory.beginRun(header(id))));
+    await Promise.all(runs.map((id) => save(memory, id)));
+    await Promise.all(runs.map((id) => memory.saveResult(result(id))));
+    // Past the first few writes of each turn (those commit at once), three batches in the thread.
+    expect(sizes).toHaveLength(3);
+    const reader = new SqliteMemory({ path, walThread: false });
+    const stored = await Promise.all(runs.map((id) => reader.loadRun(id)));
+    expect(stored.every((s) => s?.header !== undefined && s.result?.status === 'succeeded')).toBe(true);
+    expect((await Promise.all(runs.map((id) => reader.readAudit(id)))).map((a) => a.length)).toEqual(
+      runs.map(() => 1),
+    );
+    await Promise.all([memory.close(), reader.close()]);
+  });
+
+  it("rejects a checkpoint of a run whose lease is another owner's with LEASE_LOST, and stores the rest of its batch", async () => {
+    const memory = new SqliteMemory({ path, owner: 'me', writeThread: true });
+    const other = new SqliteMemory({ path, owner: 'other' });
+    await other.beginRun(header('theirs'));
+    const runs = ids(MANY);
+    await Promise.all(runs.map((id) => memory.beginRun(header(id))));
+    const saved = await Promise.allSettled([
+      ...runs.slice(0, 100).map((id) => save(memory, id)),
+      save(memory, 'theirs'),
+      ...runs.slice(100).map((id) => save(memory, id)),
+    ]);
+    expect(outcomes(saved)).toEqual([
+      ...runs.slice(0, 100).map(() => 'stored'),
+      'LEASE_LOST',
+      ...runs.slice(100).map(() => 'stored'),
+    ]);
+    expect((await other.loadRun('theirs'))?.checkpoints).toEqual([]);
+    await Promise.all([memory.close(), other.close()]);
+  });
+
+  it('refuses to begin a run another owner holds with RUN_LEASED, as without the thread', async () => {
+    const memory = new SqliteMemory({ path, owner: 'me', writeThread: true });
+    const other = new SqliteMemory({ path, owner: 'other' });
+    await other.beginRun(header('theirs'));
+    const runs = ids(MANY);
+    const begun = await Promise.allSettled([
+      ...runs.map((id) => memory.beginRun(header(id))),
+      memory.beginRun(header('theirs')),
+    ]);
+    expect(outcomes(begun)).toEqual([...runs.map(() => 'stored'), 'RUN_LEASED']);
+    await Promise.all([memory.close(), other.close()]);
+  });
+
+  it('rejects a checkpoint JSON cannot store with its TypeError, and sends the others of its batch to the thread', async () => {
+    const sizes = sentBatches();
+    const memory = new SqliteMemory({ path, writeThread: true });
+    const runs = ids(MANY);
+    await Promise.all(runs.map((id) => memory.beginRun(header(id))));
+    const unstorable = { ...audit('r10', 2), data: { tokens: 10n } }; // JSON.stringify throws on a BigInt
+    const saved = await Promise.allSettled(
+      runs.map((id) => save(memory, id, id === 'r10' ? [audit(id, 1), unstorable] : [audit(id, 1)])),
+    );
+    expect(outcomes(saved)).toEqual(runs.map((id) => (id === 'r10' ? 'TypeError' : 'stored')));
+    // Past the first few of each turn: the headers, then the checkpoints but the one made here.
+    expect(sizes).toEqual([MANY - IMMEDIATE_WRITES_PER_TURN, MANY - IMMEDIATE_WRITES_PER_TURN - 1]);
+    expect(await memory.readAudit('r10')).toEqual([]);
+    await memory.close();
+  });
+
+  it('commits on its own connection a batch the thread could not commit for a lock', async () => {
+    const memory = new SqliteMemory({ path, writeThread: true });
+    const runs = ids(MANY);
+    await Promise.all(runs.map((id) => memory.beginRun(header(id))));
+    const locker = new Database(path);
+    const replies: unknown[] = [];
+    vi.spyOn(WriteThread.prototype, 'send').mockImplementation(function (this: WriteThread, writes, answer) {
+      originalSend.call(this, writes, (reply) => {
+        replies.push(reply);
+        if (locker.inTransaction) locker.exec('COMMIT'); // the thread gave up: the lock goes
+        answer(reply);
+      });
+    });
+    const saving = Promise.allSettled(runs.map((id) => save(memory, id)));
+    locker.exec('BEGIN IMMEDIATE'); // the first few are committed; the batch meets the lock
+    expect(outcomes(await saving)).toEqual(runs.map(() => 'stored'));
+    expect(replies).toEqual([{ failed: expect.stringContaining('locked') }]);
+    const stored = await Promise.all(runs.map((id) => memory.loadRun(id)));
+    expect(stored.map((s) => s?.checkpoints.length)).toEqual(runs.map(() => 1));
+    locker.close();
+    await memory.close();
+  });
+
+  it('waits in close() for a batch in the thread, whose writes are then stored', async () => {
+    const memory = new SqliteMemory({ path, writeThread: true });
+    const runs = ids(MANY);
+    await Promise.all(runs.map((id) => memory.beginRun(header(id))));
+    const saving = Promise.allSettled(runs.map((id) => save(memory, id)));
+    await new Promise((resolve) => setImmediate(resolve)); // the batch is in the thread
+    await memory.close();
+    expect(outcomes(await saving)).toEqual(runs.map(() => 'stored'));
+    const reader = new SqliteMemory({ path });
+    const stored = await Promise.all(runs.map((id) => reader.loadRun(id)));
+    expect(stored.map((s) => s?.checkpoints.length)).toEqual(runs.map(() => 1));
+    await reader.close();
+  });
+
+  it('rejects a writeThread that is not a boolean with INVALID_OPTIONS naming it', () => {
+    expect(() => new SqliteMemory({ path, writeThread: 'yes' as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('writeThread') }),
+    );
+  });
+});
