@@ -6,12 +6,16 @@
  */
 // From node:timers, not the global: a test's fake timers (which replace the global) must
 // not hold the commit of checkpoints a run is waiting for.
+import { AsyncResource } from 'node:async_hooks';
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
 import { checkPhaseSlice } from '../internal/check-phase.js';
 import { inSavepoint, settle, type Waiting } from './sqlite-batch-write.js';
 import { isLockError } from './sqlite-locks.js';
 import { REFUSED, type RemoteWrite, type ThreadReply, type WriteThread } from './sqlite-write-thread.js';
+
+/** No write thread: what starting one gives when the adapter has none. */
+const noThread = (): undefined => undefined;
 
 /** Node's own, taken when the module loads: fake timers that patch `timers` later cannot capture it. */
 const setImmediate = timersSetImmediate;
@@ -62,10 +66,16 @@ export class TurnBatch {
   #thread: WriteThread | undefined;
   /** Batches in the thread: the connection's writes wait for their answers (their lock). */
   #inThread = 0;
-  /** The next batch commits on the connection: the thread could not commit the last. */
-  #here = false;
-  /** Told once no batch is in the thread any more (see {@link settled}). */
+  /** A batch went to the thread in part: its rest go there too, in the next turns. */
+  #slicing = false;
+  /** Batches the thread could not commit, in the order sent: committed here once all are answered. */
+  #failed: Waiting[] = [];
+  /** Writes the thread found refused: run here once all are answered, for their errors (no lock met). */
+  #refused: Waiting[] = [];
+  /** Told once no batch is in the thread (see {@link settled}); while any waits, none is sent. */
   #whenSettled: (() => void)[] = [];
+  /** The async context the thread's answers come in: the adapter's, not a run's. */
+  #context: AsyncResource | undefined;
   /** The write the batch's transaction is running; -1 before the first and once all ran (its COMMIT). */
   #at = -1;
   /** Commits `waiting` (from `savepointsFrom` on, each in a savepoint) until `until`, but at least through `through`. */
@@ -104,6 +114,7 @@ export class TurnBatch {
   /** Commits the batches of {@link THREAD_MIN_WRITES} or more in the thread `start` makes, once one comes. */
   useThread(start: () => WriteThread | undefined): void {
     this.#start = start;
+    this.#context = new AsyncResource('MacroSqliteWriteThread');
   }
 
   /** Ends the write thread, if one started; settles once it has. Call with no batch in it. */
@@ -138,7 +149,10 @@ export class TurnBatch {
     });
   }
 
-  /** Settles once no batch is in the write thread (at once when none is). */
+  /**
+   * Settles once no batch is in the write thread (at once when none is); until then no
+   * batch is sent, so it comes: a write of the connection's own waits for it.
+   */
   settled(): Promise<void> {
     if (this.#inThread === 0) return Promise.resolve();
     return new Promise((resolve) => this.#whenSettled.push(resolve));
@@ -215,7 +229,6 @@ export class TurnBatch {
       }
       // Here, on the connection: once the thread's batches are answered (they hold its lock).
       if (this.#inThread > 0 && !all) return;
-      this.#here = false;
       this.#waiting = [];
       const settled = this.#commitSlice(waiting);
       if (settled === waiting.length) return;
@@ -296,13 +309,15 @@ export class TurnBatch {
   /**
    * Sends to the thread what of `waiting` a slice of the check phase makes JSON of (its
    * writes' JSON is made now, and 10,000 results at once held the loop ~150 ms); says how
-   * many it took: none when they commit here (too few, the thread is down, or one of them
-   * has no form the thread runs). A write whose JSON throws runs here, and rejects so.
+   * many it took: none when they commit here (too few, the thread is down, a write of the
+   * connection's own waits, or one of them has no form the thread runs). A write whose JSON
+   * throws runs here once no batch is in the thread, and rejects so.
    */
   #send(waiting: readonly Waiting[], fewest = THREAD_MIN_WRITES): number {
-    if (this.#here || waiting.length < fewest) return 0;
+    if (this.#whenSettled.length > 0 || (waiting.length < fewest && !this.#slicing)) return 0;
     if (this.#thread === undefined) {
-      this.#thread = this.#start?.();
+      // Made in the adapter's async context: its answers (and what they settle) run in it.
+      this.#thread = this.#context?.runInAsyncScope(this.#start ?? noThread);
       this.#start = undefined;
     }
     const thread = this.#thread;
@@ -318,32 +333,48 @@ export class TurnBatch {
         writes.push((w.remote as () => RemoteWrite)());
         sent.push(w);
       } catch {
-        this.#again(w);
+        this.#refused.push(w); // runs here, once no batch is in the thread: it rejects as it would
       }
       if (performance.now() > until) break;
     }
+    this.#slicing = taken < waiting.length; // the rest go to the thread too, however few
     if (sent.length > 0) {
       this.#inThread++;
       thread.send(writes, (reply) => this.#answered(sent, reply));
+    } else if (this.#inThread === 0) {
+      for (const w of this.#refused.splice(0)) this.#again(w);
     }
     return taken;
   }
 
-  /** Settles a batch the thread answered; one it could not commit commits here, first. */
+  /**
+   * Settles a batch the thread answered. Once every batch is answered: the refused writes
+   * run here (for their own errors), then the batches the thread could not commit (after
+   * a failure it commits none, until told to resume: they stay in order), then the
+   * connection's own writes that waited.
+   */
   #answered(waiting: Waiting[], reply: ThreadReply): void {
     this.#inThread--;
     if (!Array.isArray(reply)) {
-      this.#waiting = waiting.concat(this.#waiting);
-      this.#here = true;
+      for (const w of waiting) this.#failed.push(w);
     } else {
       for (let i = 0; i < waiting.length; i++) {
         const w = waiting[i] as Waiting;
         const outcome: unknown = reply[i];
-        if (outcome === REFUSED) this.#again(w);
+        if (outcome === REFUSED) this.#refused.push(w);
         else settle(w, outcome);
       }
     }
     if (this.#inThread > 0) return;
+    const refused = this.#refused;
+    this.#refused = [];
+    for (const w of refused) this.#again(w);
+    if (this.#failed.length > 0) {
+      this.#waiting = this.#failed.concat(this.#waiting);
+      this.#failed = [];
+      this.#thread?.resume();
+      this.flush(true); // the failure path (a lock elsewhere): all of it, in order, before what waited
+    }
     for (const resolve of this.#whenSettled.splice(0)) resolve();
     // What waited meanwhile commits in the next check phase (the answer came in the poll phase).
     if (this.#waiting.length > 0 && !this.#held) {

@@ -94,17 +94,28 @@ const run = (w) => {
   }
 };
 const commit = db.transaction((writes) => writes.map(run)).immediate;
+// After a batch it could not commit, it commits none until told to resume (once the adapter
+// has committed that batch itself): the batches sent meanwhile come after it.
+let stopped = false;
 parentPort.on('message', (message) => {
   if (message === 'close') {
     db.close();
     parentPort.close();
     return;
   }
+  if (message === 'resume') {
+    stopped = false;
+    return;
+  }
   let reply;
-  try {
-    reply = commit(message);
-  } catch (error) {
-    reply = { failed: String(error && error.message) };
+  if (stopped) reply = { failed: 'a batch sent before it was not committed' };
+  else {
+    try {
+      reply = commit(message);
+    } catch (error) {
+      stopped = true;
+      reply = { failed: String(error && error.message) };
+    }
   }
   parentPort.postMessage(reply);
 });
@@ -175,6 +186,11 @@ export class WriteThread {
     if (answer === undefined) return;
     if (this.#answers.length === 0 && !this.#closed) this.#worker.unref();
     answer(reply);
+  }
+
+  /** Lets the thread commit again after a batch it could not (the adapter has committed it). */
+  resume(): void {
+    this.#worker.postMessage('resume');
   }
 
   /** Closes the thread's connection and ends it; settles once it has ended. Call with no batch in flight. */

@@ -335,8 +335,8 @@ export class SqliteMemory implements MemoryAdapter {
    */
   #write<A, B, C, T>(operation: string, write: (a: A, b: B, c: C) => T, a: A, b?: B, c?: C): Promise<T> {
     if (!this.db.open) return Promise.reject(afterClose(operation));
-    // A batch in the thread holds the write lock: after it, with the next batch.
-    if (this.#batch.sent) return this.#batch.join(operation, () => write(a, b as B, c as C));
+    // A batch in the thread holds the write lock: after it (none is sent meanwhile), as its own transaction.
+    if (this.#batch.sent) return this.#batch.settled().then(() => this.#write(operation, write, a, b, c));
     if (this.#locks.idle) {
       try {
         return Promise.resolve(write(a, b as B, c as C));

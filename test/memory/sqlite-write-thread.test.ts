@@ -3,6 +3,7 @@
  * commits in a worker thread on a connection of its own, with the same outcomes and errors
  * as on the adapter's connection.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,26 +35,26 @@ const outcomes = (settled: PromiseSettledResult<unknown>[]) =>
 
 const originalSend = WriteThread.prototype.send;
 
-/** The sizes of the batches sent to the thread from now on. */
-function sentBatches(): number[] {
-  const sizes: number[] = [];
+/** Counts the writes sent to the thread from now on (a batch may go in slices: their sizes depend on time). */
+function sentWrites(): { count: number } {
+  const sent = { count: 0 };
   vi.spyOn(WriteThread.prototype, 'send').mockImplementation(function (this: WriteThread, writes, answer) {
-    sizes.push(writes.length);
+    sent.count += writes.length;
     originalSend.call(this, writes, answer);
   });
-  return sizes;
+  return sent;
 }
 
 describe('SqliteMemory with writeThread', () => {
   it("commits a busy turn's run headers, checkpoints and results in the thread, each stored", async () => {
-    const sizes = sentBatches();
+    const sent = sentWrites();
     const memory = new SqliteMemory({ path, writeThread: true });
     const runs = ids(MANY);
     await Promise.all(runs.map((id) => memory.beginRun(header(id))));
     await Promise.all(runs.map((id) => save(memory, id)));
     await Promise.all(runs.map((id) => memory.saveResult(result(id))));
-    // Past the first few writes of each turn (those commit at once), three batches in the thread.
-    expect(sizes).toHaveLength(3);
+    // Past the first few writes of each turn (those commit at once), all in the thread.
+    expect(sent.count).toBe(3 * (MANY - IMMEDIATE_WRITES_PER_TURN));
     const reader = new SqliteMemory({ path, walThread: false });
     const stored = await Promise.all(runs.map((id) => reader.loadRun(id)));
     expect(stored.every((s) => s?.header !== undefined && s.result?.status === 'succeeded')).toBe(true);
@@ -97,7 +98,7 @@ describe('SqliteMemory with writeThread', () => {
   });
 
   it('rejects a checkpoint JSON cannot store with its TypeError, and sends the others of its batch to the thread', async () => {
-    const sizes = sentBatches();
+    const sent = sentWrites();
     const memory = new SqliteMemory({ path, writeThread: true });
     const runs = ids(MANY);
     await Promise.all(runs.map((id) => memory.beginRun(header(id))));
@@ -107,7 +108,7 @@ describe('SqliteMemory with writeThread', () => {
     );
     expect(outcomes(saved)).toEqual(runs.map((id) => (id === 'r10' ? 'TypeError' : 'stored')));
     // Past the first few of each turn: the headers, then the checkpoints but the one made here.
-    expect(sizes).toEqual([MANY - IMMEDIATE_WRITES_PER_TURN, MANY - IMMEDIATE_WRITES_PER_TURN - 1]);
+    expect(sent.count).toBe(2 * (MANY - IMMEDIATE_WRITES_PER_TURN) - 1);
     expect(await memory.readAudit('r10')).toEqual([]);
     await memory.close();
   });
@@ -147,6 +148,65 @@ describe('SqliteMemory with writeThread', () => {
     const stored = await Promise.all(runs.map((id) => reader.loadRun(id)));
     expect(stored.map((s) => s?.checkpoints.length)).toEqual(runs.map(() => 1));
     await reader.close();
+  });
+
+  it('commits two batches the thread could not commit in the order they were made: headers, then checkpoints', async () => {
+    const memory = new SqliteMemory({ path, writeThread: true });
+    const runs = ids(MANY);
+    const locker = new Database(path);
+    const begins = Promise.allSettled(runs.map((id) => memory.beginRun(header(id))));
+    locker.exec('BEGIN IMMEDIATE'); // the headers' batch meets the lock in the thread
+    const saves = new Promise<PromiseSettledResult<void>[]>((resolve) =>
+      setImmediate(() => {
+        // The checkpoints' batch goes to the thread before the headers' is answered.
+        resolve(Promise.allSettled(runs.map((id) => save(memory, id, []))));
+        setTimeout(() => locker.exec('COMMIT'), 100);
+      }),
+    );
+    expect(outcomes(await begins)).toEqual(runs.map(() => 'stored'));
+    expect(outcomes(await saves)).toEqual(runs.map(() => 'stored'));
+    locker.close();
+    await memory.close();
+  });
+
+  it('claims stale runs made while a batch is in the thread as a transaction of its own, however that batch ends', async () => {
+    const ghost = new SqliteMemory({ path, owner: 'ghost' });
+    for (const id of ids(3, 'stale')) await ghost.beginRun(header(id, { macro: 'old' }));
+    await ghost.close(); // its leases given back: the runs are stale
+    const memory = new SqliteMemory({ path, owner: 'me', writeThread: true });
+    const runs = ids(MANY);
+    await Promise.all(runs.map((id) => memory.beginRun(header(id))));
+    const saves = Promise.allSettled(runs.map((id) => save(memory, id)));
+    const [claimed, refused] = await new Promise<[Promise<unknown>, Promise<unknown>]>((resolve) =>
+      setImmediate(() =>
+        resolve([
+          memory.claimStale({ macros: ['old'], limit: 10 }),
+          save(memory, 'never-begun').catch((error: Error) => error.message),
+        ]),
+      ),
+    );
+    await saves;
+    expect(((await claimed) as { runId: string }[]).map((run) => run.runId)).toEqual(ids(3, 'stale'));
+    expect(await refused).toBe('Run "never-begun" was never begun');
+    await memory.close();
+  });
+
+  it("answers in the adapter's async context, not that of the run whose write started the thread", async () => {
+    const store = new AsyncLocalStorage<string>();
+    const memory = new SqliteMemory({ path, writeThread: true });
+    const runs = ids(MANY);
+    // Run A's headers start the thread.
+    await store.run('run A', () => Promise.all(runs.map((id) => memory.beginRun(header(id)))));
+    const contexts: (string | undefined)[] = [];
+    vi.spyOn(WriteThread.prototype, 'send').mockImplementation(function (this: WriteThread, writes, answer) {
+      originalSend.call(this, writes, (reply) => {
+        contexts.push(store.getStore());
+        answer(reply);
+      });
+    });
+    await store.run('run B', () => Promise.all(runs.map((id) => save(memory, id))));
+    expect(contexts).toEqual([undefined]);
+    await memory.close();
   });
 
   it('rejects a writeThread that is not a boolean with INVALID_OPTIONS naming it', () => {
