@@ -129,7 +129,7 @@ describe('SqliteMemory with writeThread', () => {
     const saving = Promise.allSettled(runs.map((id) => save(memory, id)));
     locker.exec('BEGIN IMMEDIATE'); // the first few are committed; the batch meets the lock
     expect(outcomes(await saving)).toEqual(runs.map(() => 'stored'));
-    expect(replies).toEqual([{ failed: expect.stringContaining('locked') }]);
+    expect(replies[0]).toEqual({ failed: expect.stringContaining('locked') }); // and its slices after it, if any
     const stored = await Promise.all(runs.map((id) => memory.loadRun(id)));
     expect(stored.map((s) => s?.checkpoints.length)).toEqual(runs.map(() => 1));
     locker.close();
@@ -205,7 +205,8 @@ describe('SqliteMemory with writeThread', () => {
       });
     });
     await store.run('run B', () => Promise.all(runs.map((id) => save(memory, id))));
-    expect(contexts).toEqual([undefined]);
+    // One answer or more (the batch may go in slices): each in the adapter's context.
+    expect(new Set(contexts)).toEqual(new Set([undefined]));
     await memory.close();
   });
 
