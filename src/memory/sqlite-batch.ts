@@ -129,27 +129,6 @@ export class TurnBatch {
   }
 
   /**
-   * Sends `remote` to the thread at once, as a batch of its own (a cancelled run's result,
-   * which its grace lets wait a turn at most); settles as {@link join} does. Call only
-   * while a batch is in the thread ({@link sent}): the thread is up then.
-   */
-  sendNow<T>(operation: string, write: () => T, remote: () => RemoteWrite): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const w: Waiting = {
-        operation,
-        write,
-        committed: undefined,
-        remote,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      };
-      if (this.#send([w], 1) > 0) return;
-      this.#waiting.push(w);
-      if (this.#inThread === 0) setImmediate(this.#endTurn);
-    });
-  }
-
-  /**
    * Settles once no batch is in the write thread (at once when none is); until then no
    * batch is sent, so it comes: a write of the connection's own waits for it.
    */
@@ -313,8 +292,8 @@ export class TurnBatch {
    * connection's own waits, or one of them has no form the thread runs). A write whose JSON
    * throws runs here once no batch is in the thread, and rejects so.
    */
-  #send(waiting: readonly Waiting[], fewest = THREAD_MIN_WRITES): number {
-    if (this.#whenSettled.length > 0 || (waiting.length < fewest && !this.#slicing)) return 0;
+  #send(waiting: readonly Waiting[]): number {
+    if (this.#whenSettled.length > 0 || (waiting.length < THREAD_MIN_WRITES && !this.#slicing)) return 0;
     if (this.#thread === undefined) {
       // Made in the adapter's async context: its answers (and what they settle) run in it.
       this.#thread = this.#context?.runInAsyncScope(this.#start ?? noThread);

@@ -308,8 +308,8 @@ export function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): v
 }
 
 /**
- * The WAL thread of the file database `db` at `file` (resolved: the thread opens it later,
- * perhaps after a chdir), or none when it cannot start (SQLite checkpoints inline then).
+ * The WAL thread of the file database `db` at `file` (an absolute path), or none when it
+ * cannot start (SQLite checkpoints inline then).
  */
 export function startWal(
   db: Database.Database,

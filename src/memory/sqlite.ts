@@ -147,12 +147,9 @@ export class SqliteMemory implements MemoryAdapter {
     this.#readAudit = ops.readAudit;
     this.#listRuns = ops.listRuns;
     // Last: nothing after it throws, so a thread is never left behind by a failed constructor.
-    this.#wal =
-      options.walThread && !db.memory
-        ? startWal(db, resolve(options.path), Database, this.#batch)
-        : undefined;
+    const file = resolve(options.path); // now: the threads open it later, perhaps after a chdir
+    this.#wal = options.walThread && !db.memory ? startWal(db, file, Database, this.#batch) : undefined;
     if (options.writeThread && !db.memory) {
-      const file = resolve(options.path);
       this.#batch.useThread(() => startWriteThread(db, file, Database, SQL));
       this.#remote = ops.remote;
     }
@@ -191,19 +188,16 @@ export class SqliteMemory implements MemoryAdapter {
 
   saveResult(result: MacroResult): Promise<void> {
     if (!this.db.open) return this.#closed(result.runId, 'saveResult');
-    const remote = this.#remote?.saveResult;
-    // A cancelled or timed-out run waits one turn for its result (see withGrace): written at once
-    // (past a batch in the write thread: in a batch of its own, the next the thread takes).
-    const now = result.status === 'cancelled' || result.status === 'partial';
-    const save = this.#saveResult;
-    const saving = !now
-      ? this.#writeInTurn('saveResult', save, this.#inBatch.saveResult, remote, result)
-      : remote === undefined || !this.#batch.sent
-        ? this.#write('saveResult', save, result)
-        : this.#batch.sendNow(
+    // A cancelled or timed-out run waits one turn for its result (see withGrace): written at once.
+    const saving =
+      result.status === 'cancelled' || result.status === 'partial'
+        ? this.#write('saveResult', this.#saveResult, result)
+        : this.#writeInTurn(
             'saveResult',
-            () => save(result),
-            () => remote(result),
+            this.#saveResult,
+            this.#inBatch.saveResult,
+            this.#remote?.saveResult,
+            result,
           );
     return saving.then(() => this.#held.release(result.runId));
   }
