@@ -45,10 +45,13 @@ export function inSavepoint(db: Database.Database, write: (inBatch: boolean) => 
   }
 }
 
-/** Settles a write with its outcome, telling its committed hook first. */
-export function settle(w: Waiting, outcome: unknown): void {
+/** What a write's error becomes before it rejects its promise (a damaged file, named: `SqliteMemory`'s). */
+export type Failed = (operation: string, error: unknown) => unknown;
+
+/** Settles a write with its outcome, telling its committed hook first; an error as `failed` makes it. */
+export function settle(w: Waiting, outcome: unknown, failed: Failed): void {
   if (outcome instanceof Refused) {
-    w.reject(outcome.error);
+    w.reject(failed(w.operation, outcome.error));
     return;
   }
   w.committed?.(outcome);

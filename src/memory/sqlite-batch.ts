@@ -10,7 +10,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { setImmediate as timersSetImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
 import { checkPhaseSlice } from '../internal/check-phase.js';
-import { inSavepoint, settle, type Waiting } from './sqlite-batch-write.js';
+import { type Failed, inSavepoint, settle, type Waiting } from './sqlite-batch-write.js';
 import { isLockError } from './sqlite-locks.js';
 import { REFUSED, type RemoteWrite, type ThreadReply, type WriteThread } from './sqlite-write-thread.js';
 
@@ -86,16 +86,20 @@ export class TurnBatch {
     through: number,
   ) => unknown[];
   readonly #alone: (operation: string, write: () => unknown, lockError: unknown) => Promise<unknown>;
+  readonly #failure: Failed;
 
   /**
    * @param alone runs a write that met a lock as its own transaction, queued behind those
    * already waiting; `lockError` is the lock its first try met (`undefined`: none yet).
+   * @param failed makes a write's error what its promise rejects with (a damaged file, named).
    */
   constructor(
     db: Database.Database,
     alone: (operation: string, write: () => unknown, lockError: unknown) => Promise<unknown>,
+    failed: Failed = (_operation, error) => error,
   ) {
     this.#alone = alone;
+    this.#failure = failed;
     this.#commit = db.transaction(
       (waiting: readonly Waiting[], savepointsFrom: number, until: number, through: number) => {
         const outcomes: unknown[] = [];
@@ -228,7 +232,7 @@ export class TurnBatch {
     // run one write a slice, trying the whole batch again before each).
     const outcomes = this.#tryCommit(waiting, performance.now() + checkPhaseSlice());
     if (outcomes === undefined) return this.#oneByOne(waiting, performance.now() + BATCH_SLICE_MS);
-    for (let i = 0; i < outcomes.length; i++) settle(waiting[i] as Waiting, outcomes[i]);
+    for (let i = 0; i < outcomes.length; i++) settle(waiting[i] as Waiting, outcomes[i], this.#failure);
     return outcomes.length;
   }
 
@@ -259,10 +263,10 @@ export class TurnBatch {
     for (let i = 0; i < waiting.length; ) {
       const w = waiting[i] as Waiting;
       try {
-        settle(w, w.write(false));
+        settle(w, w.write(false), this.#failure);
       } catch (error) {
         if (isLockError(error)) return this.#queue(waiting, i, error);
-        w.reject(error);
+        w.reject(this.#failure(w.operation, error));
       }
       i++;
       if (performance.now() > until) return i;
@@ -341,7 +345,7 @@ export class TurnBatch {
         const w = waiting[i] as Waiting;
         const outcome: unknown = reply[i];
         if (outcome === REFUSED) this.#refused.push(w);
-        else settle(w, outcome);
+        else settle(w, outcome, this.#failure);
       }
     }
     if (this.#inThread > 0) return;
@@ -365,10 +369,10 @@ export class TurnBatch {
   /** Runs a write the thread found refused on the connection: it rejects with the refusal's own error. */
   #again(w: Waiting): void {
     try {
-      settle(w, w.write(false));
+      settle(w, w.write(false), this.#failure);
     } catch (error) {
       if (isLockError(error)) this.#queue([w], 0, error);
-      else w.reject(error);
+      else w.reject(this.#failure(w.operation, error));
     }
   }
 

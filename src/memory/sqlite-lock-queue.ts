@@ -17,6 +17,8 @@ export interface LockQueueHost {
   afterClose(operation: string, cause: unknown): Error;
   /** The error of `operation` once it waited `waitedMs` for a lock, `cause` the last lock error. */
   lockTimeout(operation: string, waitedMs: number, cause: unknown): Error;
+  /** What `operation` rejects with when it threw something other than a lock (a damaged file, named). */
+  failed(operation: string, error: unknown): unknown;
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -89,7 +91,8 @@ export class LockQueue {
         return attempt();
       } catch (error) {
         // Closed while queued behind a write that met a lock: as below.
-        if (!isLockError(error)) throw host.isOpen() ? error : host.afterClose(operation, error);
+        if (!isLockError(error))
+          throw host.isOpen() ? host.failed(operation, error) : host.afterClose(operation, error);
         last = error;
       }
     }
@@ -103,7 +106,8 @@ export class LockQueue {
         return attempt();
       } catch (error) {
         // Closed while this waited for the lock: the driver's TypeError becomes the cause.
-        if (!isLockError(error)) throw host.isOpen() ? error : host.afterClose(operation, error);
+        if (!isLockError(error))
+          throw host.isOpen() ? host.failed(operation, error) : host.afterClose(operation, error);
         last = error;
       }
     }

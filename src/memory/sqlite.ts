@@ -116,13 +116,16 @@ export class SqliteMemory implements MemoryAdapter {
     this.db = db;
     setUp(db, options.path, options.synchronous, options.busyTimeoutMs);
     this.owner = options.owner;
+    // A write's error other than a lock, on any path (at once, batched, queued): a damaged file named.
+    const failed = (operation: string, error: unknown) => damaged(db.name, operation, error);
     this.#locks = new LockQueue({
       busyTimeoutMs: options.busyTimeoutMs,
       isOpen: () => db.open,
       afterClose: (operation, cause) => afterClose(operation, cause),
       lockTimeout: (operation, waited, cause) => this.#lockTimeout(operation, waited, cause),
+      failed,
     });
-    this.#batch = new TurnBatch(db, (op, write, lock) => this.#locks.enqueue(op, write, lock));
+    this.#batch = new TurnBatch(db, (op, write, lock) => this.#locks.enqueue(op, write, lock), failed);
     const held = new HeldLeases(options.leaseMs, (runs) =>
       this.#write('renewLeases', this.#leases.renew, runs, Date.now()),
     );

@@ -17,6 +17,7 @@ function queue(busyTimeoutMs = 100, open = { value: true }) {
     afterClose: (operation, cause) => Object.assign(new Error(`${operation} after close`), { cause }),
     lockTimeout: (operation, waitedMs, cause) =>
       Object.assign(new Error(`${operation} waited ${waitedMs}`), { cause }),
+    failed: (operation, cause) => Object.assign(new Error(`${operation} failed`), { cause }),
   });
 }
 
@@ -65,7 +66,7 @@ describe('LockQueue', () => {
     expect(at).toEqual([1, 3, 7, 15, 31, 63, 100]);
   });
 
-  it('rejects a queued write that fails with anything but a lock with its own error, at once', async () => {
+  it("rejects a queued write that fails with anything but a lock with the adapter's error for it, at once", async () => {
     const locks = queue(10_000);
     const first = locks.enqueue('beginRun', lockedFor(0, 'begun'), busy());
     const refused = new TypeError('not storable');
@@ -76,9 +77,27 @@ describe('LockQueue', () => {
       },
       undefined,
     );
-    const outcome = expect(second).rejects.toBe(refused);
+    const outcome = expect(second).rejects.toMatchObject({
+      message: 'saveCheckpoint failed',
+      cause: refused,
+    });
     await vi.advanceTimersByTimeAsync(1);
     await expect(first).resolves.toBe('begun');
+    await outcome;
+  });
+
+  it("rejects a write that met a lock, then fails with anything but a lock, with the adapter's error for it", async () => {
+    const locks = queue(10_000);
+    const damaged = new Database.SqliteError('database disk image is malformed', 'SQLITE_CORRUPT');
+    const write = locks.enqueue(
+      'saveResult',
+      () => {
+        throw damaged;
+      },
+      busy(),
+    );
+    const outcome = expect(write).rejects.toMatchObject({ message: 'saveResult failed', cause: damaged });
+    await vi.advanceTimersByTimeAsync(1);
     await outcome;
   });
 

@@ -197,6 +197,45 @@ describe('SqliteMemory', () => {
     });
   });
 
+  it.each([
+    { path: 'committed together on its connection', writeThread: false },
+    { path: 'committed together in the write thread', writeThread: true },
+  ])(
+    'rejects the writes of a busy turn to a damaged file, $path, with PERSISTENCE_FAILED naming it',
+    async ({ writeThread }) => {
+      const file = damagedRuns(dir);
+      const memory = sqlite({ path: file, writeThread });
+      // Past the first few of a turn, writes wait for its end and commit together: 300 go to the thread.
+      const begun = await Promise.allSettled(
+        Array.from({ length: 300 }, (_, i) => memory.beginRun(header(`b${i}`))),
+      );
+      expect(begun.filter((outcome) => outcome.status === 'rejected')).toHaveLength(300);
+      for (const outcome of begun)
+        expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+          code: 'PERSISTENCE_FAILED',
+          message: expect.stringContaining(`beginRun on ${JSON.stringify(file)} failed: the file is damaged`),
+          cause: { code: 'SQLITE_CORRUPT' },
+        });
+    },
+  );
+
+  it("rejects a write that waited for another connection's lock on a damaged file with PERSISTENCE_FAILED naming it", async () => {
+    const file = damagedRuns(dir);
+    const memory = sqlite({ path: file, busyTimeoutMs: 5_000 });
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const write = memory.deleteRun('r1');
+    setTimeout(() => {
+      other.exec('COMMIT');
+      other.close();
+    }, 20);
+    await expect(write).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: expect.stringContaining(`deleteRun on ${JSON.stringify(file)} failed: the file is damaged`),
+      cause: { code: 'SQLITE_CORRUPT' },
+    });
+  });
+
   it('deletes a run with its checkpoints and audit trail', async () => {
     const memory = sqlite();
     await memory.beginRun(header('r1'));
