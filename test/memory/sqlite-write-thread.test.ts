@@ -7,10 +7,19 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IMMEDIATE_WRITES_PER_TURN, THREAD_MIN_WRITES } from '../../src/memory/sqlite-batch.js';
-import { WriteThread } from '../../src/memory/sqlite-write-thread.js';
+import { SQL } from '../../src/memory/sqlite-statements.js';
+import { driverPath } from '../../src/memory/sqlite-wal.js';
+import {
+  type RemoteWrite,
+  startWriteThread,
+  type ThreadReply,
+  WriteThread,
+  type WriteThreadOptions,
+} from '../../src/memory/sqlite-write-thread.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
 
@@ -214,5 +223,104 @@ describe('SqliteMemory with writeThread', () => {
     expect(() => new SqliteMemory({ path, writeThread: 'yes' as unknown as boolean })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('writeThread') }),
     );
+  });
+});
+
+describe('WriteThread', () => {
+  /** The thread's settings for the database at `path`, which the adapter has set up. */
+  async function settings(): Promise<WriteThreadOptions> {
+    await new SqliteMemory({ path, writeThread: false }).close();
+    return {
+      driver: driverPath(Database),
+      file: path,
+      synchronous: 'NORMAL',
+      autocheckpoint: 1000,
+      sql: SQL,
+    };
+  }
+  const reply = (thread: WriteThread, writes: readonly RemoteWrite[] = []) =>
+    new Promise<ThreadReply>((resolve) => thread.send(writes, resolve));
+  /** A checkpoint of a run never begun: the thread refuses it, and stores nothing. */
+  const orphan: RemoteWrite = ['checkpoint', 1, 0, '{}', 'never-begun', 0, []];
+  const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+
+  it('answers a batch sent to a thread that failed to start as not committed, with its error, and is dead from then on', async () => {
+    const thread = new WriteThread({}, { ...(await settings()), driver: join(dir, 'no-such-driver.js') });
+    expect(thread.dead).toBe(false);
+    expect(await reply(thread)).toEqual({ failed: expect.stringContaining('no-such-driver.js') });
+    expect(thread.dead).toBe(true);
+    await thread.close();
+  });
+
+  it('answers the batches in flight as not committed when the thread ends unasked', async () => {
+    let worker: Worker | undefined;
+    const post = Worker.prototype.postMessage;
+    vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, message) {
+      worker = this;
+      post.call(this, message);
+    });
+    const thread = new WriteThread({}, await settings());
+    const replies = Promise.all([reply(thread), reply(thread)]);
+    await worker?.terminate();
+    expect(await replies).toEqual([
+      { failed: 'the write thread ended' },
+      { failed: 'the write thread ended' },
+    ]);
+    expect(thread.dead).toBe(true);
+  });
+
+  it('is dead once closed', async () => {
+    const thread = new WriteThread({}, await settings());
+    expect(await reply(thread)).toEqual([]);
+    await thread.close();
+    expect(thread.dead).toBe(true);
+  });
+
+  it('commits no batch after one it could not commit until told to resume', async () => {
+    const thread = new WriteThread({}, await settings());
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    expect(await reply(thread, [orphan])).toEqual({ failed: expect.stringContaining('locked') });
+    locker.exec('COMMIT');
+    locker.close();
+    expect(await reply(thread, [orphan])).toEqual({ failed: 'a batch sent before it was not committed' });
+    thread.resume();
+    expect(await reply(thread, [orphan])).toEqual(['refused']);
+    await thread.close();
+  });
+
+  it('keeps the process alive while a batch is in flight, and not once the last one is answered', async () => {
+    const thread = new WriteThread({}, await settings());
+    const idle = ports();
+    const alive: number[] = [];
+    const first = reply(thread).then(() => alive.push(ports() - idle));
+    alive.push(ports() - idle);
+    const second = reply(thread).then(() => alive.push(ports() - idle));
+    alive.push(ports() - idle);
+    await Promise.all([first, second]);
+    expect(alive).toEqual([1, 1, 1, 0]);
+    await thread.close();
+  });
+
+  it("does not start for a better-sqlite3 that is not the adapter's copy", async () => {
+    await settings();
+    const db = new Database(path);
+    expect(startWriteThread(db, path, {}, SQL)).toBeUndefined();
+    db.close();
+  });
+
+  it("commits a busy turn in the thread for an adapter whose synchronous is 'full'", async () => {
+    const replies: ThreadReply[] = [];
+    vi.spyOn(WriteThread.prototype, 'send').mockImplementation(function (this: WriteThread, writes, answer) {
+      originalSend.call(this, writes, (r) => {
+        replies.push(r);
+        answer(r);
+      });
+    });
+    const memory = new SqliteMemory({ path, synchronous: 'full', writeThread: true });
+    await Promise.all(ids(MANY).map((id) => memory.beginRun(header(id))));
+    expect(replies.length).toBeGreaterThan(0);
+    expect(replies.every((r) => Array.isArray(r))).toBe(true);
+    await memory.close();
   });
 });
