@@ -6,6 +6,7 @@
  * taken over stores nothing more; a heartbeat renews the leases held while runs work.
  * @module
  */
+import { AsyncResource } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import { MacroError } from '../errors.js';
 import { briefly, kindOf } from '../internal/safe.js';
@@ -150,6 +151,13 @@ export class HeldLeases {
   /** Set by `close()`: a lease taken after (a write in flight when the adapter closed) starts no heartbeat. */
   #closed = false;
 
+  /**
+   * The adapter's async context, taken when it is made: the heartbeat starts in it, not in
+   * that of the run whose lease was held first (its renewals would run in that run's
+   * AsyncLocalStorage stores and OpenTelemetry context, and keep them alive while any lease is held).
+   */
+  readonly #context = new AsyncResource('MacroLeaseHeartbeat');
+
   constructor(leaseMs: number, renew: (held: ReadonlyMap<string, number>) => Promise<Iterable<string>>) {
     this.#everyMs = Math.max(1, Math.floor(leaseMs / 3));
     this.#renew = renew;
@@ -168,10 +176,25 @@ export class HeldLeases {
   hold(runId: string, token: number): void {
     this.#known.delete(runId);
     this.#held.set(runId, token);
-    if (this.#timer === undefined && !this.#closed) {
-      this.#timer = setInterval(() => void this.beat(), this.#everyMs);
-      this.#timer.unref();
-    }
+    if (this.#timer === undefined && !this.#closed) this.#context.runInAsyncScope(this.#start, this);
+  }
+
+  /** Starts the heartbeat (in the adapter's context). */
+  #start(): void {
+    this.#timer = setInterval(() => void this.beat(), this.#everyMs);
+    this.#timer.unref();
+  }
+
+  /**
+   * A token taken in a transaction that has not committed yet (a batched `beginRun`): the
+   * run's later writes in that transaction pass the fence with it; {@link hold} once committed.
+   * Returns `token`.
+   */
+  taken(runId: string, token: number): number {
+    if (this.#held.has(runId)) return token;
+    this.#known.set(runId, token);
+    if (this.#known.size > KNOWN_TOKENS) this.#known.delete(this.#known.keys().next().value as string);
+    return token;
   }
 
   /** Stops renewing the lease of `runId`, keeping its token. */

@@ -174,11 +174,15 @@ export class WriteThread {
   }
 
   /** Sends a batch; `answer` is called once with its reply, after those of the batches sent before. */
+  /**
+   * Sends a batch; `answer` is told its reply. @throws what `postMessage` throws (a value
+   * structured clone refuses): then nothing was sent, and no answer waits.
+   */
   send(writes: readonly RemoteWrite[], answer: (reply: ThreadReply) => void): void {
+    this.#worker.postMessage(writes);
     // Referenced while a batch is in flight: its writes' promises may be all a script awaits.
     if (this.#answers.length === 0) this.#worker.ref();
     this.#answers.push(answer);
-    this.#worker.postMessage(writes);
   }
 
   #answered(reply: ThreadReply): void {

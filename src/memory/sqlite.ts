@@ -162,12 +162,13 @@ export class SqliteMemory implements MemoryAdapter {
     if (!this.db.open) return this.#closed(header.runId, 'beginRun');
     if (this.#locks.idle && !this.#batch.admit()) {
       const { beginRun } = this.#inBatch;
-      const hold = (token: number) => this.#held.hold(header.runId, token);
+      const { runId } = header;
       const begin = this.#remote?.beginRun;
       const remote = begin === undefined ? undefined : () => begin(header);
-      return this.#batch
-        .join('beginRun', (inBatch) => (inBatch ? beginRun : this.#beginRun)(header), hold, remote)
-        .then(noop);
+      // Its token is known at once: the run's later writes in the batch's transaction pass the fence.
+      const write = (inBatch: boolean) =>
+        this.#held.taken(runId, (inBatch ? beginRun : this.#beginRun)(header));
+      return this.#batch.join('beginRun', write, (token) => this.#held.hold(runId, token), remote).then(noop);
     }
     // Held as soon as committed, not a microtask later: a close() right after gives it back.
     return this.#write('beginRun', this.#beginHeld, header);
@@ -309,6 +310,9 @@ export class SqliteMemory implements MemoryAdapter {
 
   /** Writes what is batched, gives the leases back, copies the log in and closes the connection. */
   #closeConnection(): void {
+    // Throws while the connection is busy (an iteration over db is open), before the batch
+    // is written or a lease given back: a close() called again after the loop still has both.
+    if (this.db.open) this.db.exec(''); // not a read: better-sqlite3 lets reads run in an iteration
     if (this.db.open) this.#batch.flush(true);
     this.#held.close();
     const held = this.#held.snapshot();
