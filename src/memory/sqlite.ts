@@ -288,7 +288,8 @@ export class SqliteMemory implements MemoryAdapter {
    * Closes the database. The adapter cannot be used afterwards: a call then, or one still
    * waiting for a lock, rejects with `PERSISTENCE_FAILED` ("… after close()"), or with
    * `LEASE_LOST` for a write of a run whose lease it held. The file is whole once close()
-   * returns; the promise settles once no connection of this adapter is open on it (its
+   * returns (with a batch in the write thread, once that batch is answered: close() waits
+   * for it first); the promise settles once no connection of this adapter is open on it (its
    * checkpoint thread closes its own after this one): await it before moving or deleting
    * the file. Called while the connection is busy (from inside an iteration over `db`), it
    * rejects with `PERSISTENCE_FAILED`, the driver's error the cause, and the connection
