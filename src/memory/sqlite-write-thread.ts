@@ -173,10 +173,10 @@ export class WriteThread {
     return this.#dead || this.#closed;
   }
 
-  /** Sends a batch; `answer` is called once with its reply, after those of the batches sent before. */
   /**
-   * Sends a batch; `answer` is told its reply. @throws what `postMessage` throws (a value
-   * structured clone refuses): then nothing was sent, and no answer waits.
+   * Sends a batch; `answer` is called once with its reply, after those of the batches sent
+   * before. @throws what `postMessage` throws (a value structured clone refuses): then
+   * nothing was sent, and no answer waits.
    */
   send(writes: readonly RemoteWrite[], answer: (reply: ThreadReply) => void): void {
     this.#worker.postMessage(writes);
