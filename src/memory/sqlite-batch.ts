@@ -322,27 +322,21 @@ export class TurnBatch {
       if (performance.now() > until) break;
     }
     this.#slicing = taken < waiting.length; // the rest go to the thread too, however few
-    if (sent.length > 0 && this.#sendTo(thread, writes, sent)) this.#inThread++;
-    else if (sent.length > 0) {
-      // Not sent (a value structured clone refuses, given to the adapter directly): the slice
-      // runs here, in order, each write its own transaction, once no batch is in the thread.
-      this.#refused.length = refused;
-      for (let i = 0; i < taken; i++) this.#refused.push(waiting[i] as Waiting);
+    if (sent.length > 0) {
+      try {
+        thread.send(writes, (reply) => this.#answered(sent, reply));
+        this.#inThread++;
+      } catch {
+        // Not sent (a value structured clone refuses, given to the adapter directly): the slice
+        // runs here, in order, each write its own transaction, once no batch is in the thread.
+        this.#refused.length = refused;
+        for (let i = 0; i < taken; i++) this.#refused.push(waiting[i] as Waiting);
+      }
     }
     if (this.#inThread === 0) {
       for (const w of this.#refused.splice(0)) this.#again(w);
     }
     return taken;
-  }
-
-  /** Sends `sent` to the thread; false when `postMessage` threw (nothing was sent). */
-  #sendTo(thread: WriteThread, writes: RemoteWrite[], sent: Waiting[]): boolean {
-    try {
-      thread.send(writes, (reply) => this.#answered(sent, reply));
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /**

@@ -85,6 +85,8 @@ export class SqliteMemory implements MemoryAdapter {
   readonly #leases: SqliteLeases;
   /** The writes waiting for a lock, or queued behind one. */
   readonly #locks: LockQueue;
+  /** What a write's or read's error other than a lock becomes: a damaged file, named. */
+  readonly #failed: (operation: string, error: unknown) => unknown;
   /** Commits a busy turn's checkpoints together (see {@link TurnBatch}). */
   readonly #batch: TurnBatch;
   /** Copies the WAL into the file from a thread (`walThread`); `undefined` in memory. */
@@ -118,6 +120,7 @@ export class SqliteMemory implements MemoryAdapter {
     this.owner = options.owner;
     // A write's error other than a lock, on any path (at once, batched, queued): a damaged file named.
     const failed = (operation: string, error: unknown) => damaged(db.name, operation, error);
+    this.#failed = failed;
     this.#locks = new LockQueue({
       busyTimeoutMs: options.busyTimeoutMs,
       isOpen: () => db.open,
@@ -343,7 +346,7 @@ export class SqliteMemory implements MemoryAdapter {
       try {
         return Promise.resolve(write(a, b as B, c as C));
       } catch (error) {
-        if (!isLockError(error)) return Promise.reject(damaged(this.db.name, operation, error));
+        if (!isLockError(error)) return Promise.reject(this.#failed(operation, error));
         return this.#locks.enqueue(operation, () => write(a, b as B, c as C), error);
       }
     }
@@ -376,7 +379,7 @@ export class SqliteMemory implements MemoryAdapter {
     try {
       return Promise.resolve(read(a));
     } catch (error) {
-      if (!isLockError(error)) return Promise.reject(damaged(this.db.name, operation, error));
+      if (!isLockError(error)) return Promise.reject(this.#failed(operation, error));
       return this.#locks.retry(operation, () => read(a), performance.now(), error);
     }
   }

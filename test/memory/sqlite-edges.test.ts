@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HeldLeases } from '../../src/memory/lease.js';
-import { IMMEDIATE_WRITES_PER_TURN, THREAD_MIN_WRITES } from '../../src/memory/sqlite-batch.js';
+import { IMMEDIATE_WRITES_PER_TURN } from '../../src/memory/sqlite-batch.js';
 import { WriteThread } from '../../src/memory/sqlite-write-thread.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import { audit, checkpoint, header, stage } from '../../src/testing.js';
+import { checkpoint, header, stage } from '../../src/testing.js';
+import { ids, MANY, outcomes, save } from './sqlite-writes.js';
 
 let dir: string;
 let path: string;
@@ -24,14 +25,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** More writes than a turn's batch needs to go to the thread. */
-const MANY = THREAD_MIN_WRITES + 20;
-const ids = (count: number, prefix = 'r') => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-const save = (memory: SqliteMemory, runId: string, records = [audit(runId, 1)]) =>
-  memory.saveCheckpoint(runId, checkpoint(1, [stage('write/a', 1)]), records);
-const outcomes = (settled: PromiseSettledResult<unknown>[]) =>
-  settled.map((s) => (s.status === 'rejected' ? (s.reason.code ?? s.reason.name) : 'stored'));
 
 describe('SqliteMemory group commit, at its edges', () => {
   // Was: a batched write's lease check reads the token the adapter holds when the batch

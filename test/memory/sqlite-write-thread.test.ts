@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { IMMEDIATE_WRITES_PER_TURN, THREAD_MIN_WRITES } from '../../src/memory/sqlite-batch.js';
+import { IMMEDIATE_WRITES_PER_TURN } from '../../src/memory/sqlite-batch.js';
 import { SQL } from '../../src/memory/sqlite-statements.js';
 import { driverPath } from '../../src/memory/sqlite-wal.js';
 import {
@@ -21,7 +21,8 @@ import {
   type WriteThreadOptions,
 } from '../../src/memory/sqlite-write-thread.js';
 import { SqliteMemory } from '../../src/sqlite.js';
-import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
+import { audit, header, result } from '../../src/testing.js';
+import { ids, MANY, outcomes, save } from './sqlite-writes.js';
 
 let dir: string;
 let path: string;
@@ -33,14 +34,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** More writes than a turn's batch needs to go to the thread. */
-const MANY = THREAD_MIN_WRITES + 20;
-const ids = (count: number, prefix = 'r') => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-const save = (memory: SqliteMemory, runId: string, records = [audit(runId, 1)]) =>
-  memory.saveCheckpoint(runId, checkpoint(1, [stage('write/a', 1)]), records);
-const outcomes = (settled: PromiseSettledResult<unknown>[]) =>
-  settled.map((s) => (s.status === 'rejected' ? (s.reason.code ?? s.reason.name) : 'stored'));
 
 const originalSend = WriteThread.prototype.send;
 
