@@ -13,6 +13,7 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
+import { invalidAudit, invalidCheckpoint, invalidHeader, invalidResult, refuse } from './write-arguments.js';
 
 /** Options of {@link InMemoryMemory}. */
 export interface InMemoryMemoryOptions {
@@ -127,6 +128,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async beginRun(header: RunHeader): Promise<void> {
+    refuse(invalidHeader('InMemoryMemory', header));
     const json = JSON.stringify(header);
     const summary: RunSummary = {
       runId: header.runId,
@@ -157,6 +159,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    refuse(invalidCheckpoint('InMemoryMemory', runId, checkpoint, audit));
     const entry = this.#runs.get(runId);
     if (entry?.header === undefined) throw new Error(`Run "${runId}" was never begun`);
     // Both may throw as JSON.stringify would: then nothing is stored.
@@ -180,6 +183,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async saveResult(result: MacroResult): Promise<void> {
+    refuse(invalidResult('InMemoryMemory', result));
     const size = resultSize(result); // throws as JSON.stringify would: then nothing is stored
     const summary: RunSummary = {
       runId: result.runId,
@@ -219,6 +223,7 @@ export class InMemoryMemory implements MemoryAdapter {
   }
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    refuse(invalidAudit('InMemoryMemory.appendAudit', records));
     this.#push(records.map(copyRecord));
   }
 

@@ -28,6 +28,7 @@ import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
 import { checkpointJson, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
+import { invalidAudit, invalidCheckpoint, invalidHeader, invalidResult, refuse } from './write-arguments.js';
 
 /**
  * A {@link MemoryAdapter} on PostgreSQL: durable state that every process of a fleet
@@ -104,6 +105,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async beginRun(header: RunHeader): Promise<void> {
+    refuse(invalidHeader('PostgresMemory', header));
     const header_ = JSON.stringify(header);
     const { rows } = await this.#query(
       'beginRun',
@@ -125,6 +127,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    refuse(invalidCheckpoint('PostgresMemory', runId, checkpoint, audit));
     const data = checkpointJson(checkpoint);
     const columns = auditColumns(audit);
     const { rows } = await this.#query(
@@ -146,6 +149,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async saveResult(result: MacroResult): Promise<void> {
+    refuse(invalidResult('PostgresMemory', result));
     const data = resultJson(result);
     const { runId } = result;
     const { rows } = await this.#query(
@@ -169,6 +173,7 @@ export class PostgresMemory implements MemoryAdapter {
   }
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    refuse(invalidAudit('PostgresMemory.appendAudit', records));
     if (records.length === 0) return;
     const tokens = records.map((r) => this.#leases.token(r.runId));
     const { rowCount } = await this.#query(

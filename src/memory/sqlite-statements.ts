@@ -61,7 +61,7 @@ export const SQL = {
 } as const;
 
 /** The writes that may join a turn's batch, as they run inside a transaction the caller holds. */
-export interface BatchedWrites {
+interface BatchedWrites {
   readonly beginRun: (header: RunHeader) => number;
   readonly saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
   readonly saveResult: (result: MacroResult) => void;

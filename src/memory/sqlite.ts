@@ -14,7 +14,6 @@ import {
   type ClaimStaleFilter,
   claimStaleOptions,
   endedBefore,
-  type ListRunsFilter,
   listRunsOptions,
   runIdOf,
 } from './call-arguments.js';
@@ -35,9 +34,10 @@ import { LockQueue } from './sqlite-lock-queue.js';
 import { isLockError } from './sqlite-locks.js';
 import { parseOptions, type SqliteMemoryOptions } from './sqlite-options.js';
 import { setUp } from './sqlite-schema.js';
-import { type BatchedWrites, SQL, type SqliteOperations, sqliteOperations } from './sqlite-statements.js';
+import { SQL, type SqliteOperations, sqliteOperations } from './sqlite-statements.js';
 import { finalCheckpoint, startWal, type WalCheckpointer } from './sqlite-wal.js';
 import { type RemoteWrite, startWriteThread } from './sqlite-write-thread.js';
+import { invalidAudit, invalidCheckpoint, invalidHeader, invalidResult } from './write-arguments.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -67,18 +67,8 @@ export class SqliteMemory implements MemoryAdapter {
   /** The underlying connection, for inspection and maintenance. */
   readonly db: Database.Database;
   readonly #busyTimeoutMs: number;
-  readonly #saveCheckpoint: (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => void;
-  readonly #saveResult: (result: MacroResult) => void;
-  readonly #beginRun: (header: RunHeader) => number;
-  /** The same three writes without a transaction of their own, for the turn's batch. */
-  readonly #inBatch: BatchedWrites;
-  readonly #appendAudit: (records: readonly AuditRecord[]) => void;
-  readonly #deleteRun: (runId: string) => boolean;
-  readonly #prune: (endedBefore: number) => number;
-  readonly #loadRun: (runId: string) => StoredRun | undefined;
-  readonly #loadResult: (runId: string) => MacroResult | undefined;
-  readonly #readAudit: (runId: string) => AuditRecord[];
-  readonly #listRuns: (filter: ListRunsFilter) => RunSummary[];
+  /** The statements' operations, each in its own transaction, and `inBatch` without one, for the turn's batch. */
+  readonly #ops: SqliteOperations;
   /** Who holds the leases this adapter takes. */
   readonly owner: string;
   readonly #held: HeldLeases;
@@ -141,17 +131,7 @@ export class SqliteMemory implements MemoryAdapter {
     };
     this.#leases = sqliteLeases(db, holder);
     const ops = sqliteOperations(db, this.#leases, Date.now);
-    this.#beginRun = ops.beginRun;
-    this.#saveCheckpoint = ops.saveCheckpoint;
-    this.#saveResult = ops.saveResult;
-    this.#inBatch = ops.inBatch;
-    this.#appendAudit = ops.appendAudit;
-    this.#deleteRun = ops.deleteRun;
-    this.#prune = ops.prune;
-    this.#loadRun = ops.loadRun;
-    this.#loadResult = ops.loadResult;
-    this.#readAudit = ops.readAudit;
-    this.#listRuns = ops.listRuns;
+    this.#ops = ops;
     // Last: nothing after it throws, so a thread is never left behind by a failed constructor.
     const file = resolve(options.path); // now: the threads open it later, perhaps after a chdir
     this.#wal = options.walThread && !db.memory ? startWal(db, file, Database, this.#batch) : undefined;
@@ -162,15 +142,17 @@ export class SqliteMemory implements MemoryAdapter {
   }
 
   beginRun(header: RunHeader): Promise<void> {
+    const invalid = invalidHeader('SqliteMemory', header);
+    if (invalid !== undefined) return Promise.reject(invalid);
     if (!this.db.open) return this.#closed(header.runId, 'beginRun');
     if (this.#locks.idle && !this.#batch.admit()) {
-      const { beginRun } = this.#inBatch;
+      const { beginRun } = this.#ops.inBatch;
       const { runId } = header;
       const begin = this.#remote?.beginRun;
       const remote = begin === undefined ? undefined : () => begin(header);
       // Its token is known at once: the run's later writes in the batch's transaction pass the fence.
       const write = (inBatch: boolean) =>
-        this.#held.taken(runId, (inBatch ? beginRun : this.#beginRun)(header));
+        this.#held.taken(runId, (inBatch ? beginRun : this.#ops.beginRun)(header));
       return this.#batch.join('beginRun', write, (token) => this.#held.hold(runId, token), remote).then(noop);
     }
     // Held as soon as committed, not a microtask later: a close() right after gives it back.
@@ -179,30 +161,42 @@ export class SqliteMemory implements MemoryAdapter {
 
   /** Begins the run in its own transaction and holds its lease once committed. */
   readonly #beginHeld = (header: RunHeader): void => {
-    this.#held.hold(header.runId, this.#beginRun(header));
+    this.#held.hold(header.runId, this.#ops.beginRun(header));
   };
 
   saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
+    const invalid = invalidCheckpoint('SqliteMemory', runId, checkpoint, audit);
+    if (invalid !== undefined) return Promise.reject(invalid);
     if (!this.db.open) return this.#closed(runId, 'saveCheckpoint');
-    const bare = this.#inBatch.saveCheckpoint;
+    const { saveCheckpoint: write, inBatch } = this.#ops;
     const remote = this.#remote?.saveCheckpoint;
-    return this.#writeInTurn('saveCheckpoint', this.#saveCheckpoint, bare, remote, runId, checkpoint, audit);
+    return this.#writeInTurn(
+      'saveCheckpoint',
+      write,
+      inBatch.saveCheckpoint,
+      remote,
+      runId,
+      checkpoint,
+      audit,
+    );
   }
 
   async loadRun(runId: string): Promise<StoredRun | undefined> {
-    return this.#read('loadRun', this.#loadRun, runIdOf('SqliteMemory', 'loadRun', runId));
+    return this.#read('loadRun', this.#ops.loadRun, runIdOf('SqliteMemory', 'loadRun', runId));
   }
 
   saveResult(result: MacroResult): Promise<void> {
+    const invalid = invalidResult('SqliteMemory', result);
+    if (invalid !== undefined) return Promise.reject(invalid);
     if (!this.db.open) return this.#closed(result.runId, 'saveResult');
     // A cancelled or timed-out run waits one turn for its result (see withGrace): written at once.
     const saving =
       result.status === 'cancelled' || result.status === 'partial'
-        ? this.#write('saveResult', this.#saveResult, result)
+        ? this.#write('saveResult', this.#ops.saveResult, result)
         : this.#writeInTurn(
             'saveResult',
-            this.#saveResult,
-            this.#inBatch.saveResult,
+            this.#ops.saveResult,
+            this.#ops.inBatch.saveResult,
             this.#remote?.saveResult,
             result,
           );
@@ -210,20 +204,22 @@ export class SqliteMemory implements MemoryAdapter {
   }
 
   async loadResult(runId: string): Promise<MacroResult | undefined> {
-    return this.#read('loadResult', this.#loadResult, runIdOf('SqliteMemory', 'loadResult', runId));
+    return this.#read('loadResult', this.#ops.loadResult, runIdOf('SqliteMemory', 'loadResult', runId));
   }
 
   appendAudit(records: readonly AuditRecord[]): Promise<void> {
-    return this.#write('appendAudit', this.#appendAudit, records);
+    const invalid = invalidAudit('SqliteMemory.appendAudit', records);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#write('appendAudit', this.#ops.appendAudit, records);
   }
 
   async readAudit(runId: string): Promise<AuditRecord[]> {
-    return this.#read('readAudit', this.#readAudit, runIdOf('SqliteMemory', 'readAudit', runId));
+    return this.#read('readAudit', this.#ops.readAudit, runIdOf('SqliteMemory', 'readAudit', runId));
   }
 
   /** @throws {MacroError} `INVALID_OPTIONS` for options `listRuns` cannot use (see {@link ListRunsOptions}). */
   async listRuns(options?: ListRunsOptions): Promise<RunSummary[]> {
-    return this.#read('listRuns', this.#listRuns, listRunsOptions('SqliteMemory', options));
+    return this.#read('listRuns', this.#ops.listRuns, listRunsOptions('SqliteMemory', options));
   }
 
   /**
@@ -275,7 +271,7 @@ export class SqliteMemory implements MemoryAdapter {
 
   /** Deletes a run with its checkpoints and audit trail; resolves to true when it existed. */
   async deleteRun(runId: string): Promise<boolean> {
-    return this.#write('deleteRun', this.#deleteRun, runIdOf('SqliteMemory', 'deleteRun', runId));
+    return this.#write('deleteRun', this.#ops.deleteRun, runIdOf('SqliteMemory', 'deleteRun', runId));
   }
 
   /**
@@ -284,7 +280,7 @@ export class SqliteMemory implements MemoryAdapter {
    * `suspended` ones (waiting for a resume), are kept. Resolves to how many were deleted.
    */
   async prune(options: { endedBefore: number }): Promise<number> {
-    return this.#write('prune', this.#prune, endedBefore('SqliteMemory', options));
+    return this.#write('prune', this.#ops.prune, endedBefore('SqliteMemory', options));
   }
 
   /**

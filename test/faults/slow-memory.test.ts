@@ -340,7 +340,10 @@ describe('resumeIncomplete() over a memory adapter whose listRuns hangs', () => 
 });
 
 describe('resume() of a run whose stored data is corrupt', () => {
-  /** Stores a begun run `r` with `checkpoint` as its only checkpoint. */
+  /**
+   * A memory with a begun run `r` that reads back with `checkpoint` as its only checkpoint
+   * (as a file another version wrote, or a hand edit, would: the adapters refuse to write one).
+   */
   async function corrupt(checkpoint: unknown): Promise<MemoryAdapter> {
     const memory = new InMemoryMemory();
     await memory.beginRun({
@@ -350,7 +353,8 @@ describe('resume() of a run whose stored data is corrupt', () => {
       input: 'x',
       startedAt: 1,
     });
-    await memory.saveCheckpoint('r', checkpoint as Checkpoint, []);
+    const stored = await memory.loadRun('r');
+    memory.loadRun = async () => ({ ...stored, checkpoints: [checkpoint as Checkpoint] });
     return memory;
   }
 

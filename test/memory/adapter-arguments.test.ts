@@ -3,107 +3,25 @@
  * the same hostile inputs over every adapter: each refuses them with INVALID_OPTIONS and the
  * same message but for its name, before any query, claiming and deleting nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { InMemoryMemory, type MemoryAdapter } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { InMemoryMemory } from '../../src/index.js';
 import { PostgresMemory } from '../../src/postgres.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 import { header, result } from '../../src/testing.js';
 import { revoked } from '../support/index.js';
-import { dropSchemas, postgres, uniqueSchema } from '../support/services.js';
+import {
+  type Any,
+  boom,
+  disposeStores,
+  expectSameRefusal,
+  kept,
+  type Leasing,
+  refusals,
+  stores,
+  throwing,
+} from './adapter-stores.js';
 
-const url = await postgres();
-
-type Leasing = SqliteMemory | PostgresMemory;
-type Any = MemoryAdapter & Partial<Pick<SqliteMemory, 'claimStale' | 'prune' | 'deleteRun'>>;
-
-/** Makes adapters on one store, as processes sharing it would open them; disposed after each test. */
-interface Store {
-  readonly name: string;
-  open(owner: string): Any;
-}
-
-const dirs: string[] = [];
-const schemas: string[] = [];
-const opened: Any[] = [];
-
-afterEach(async () => {
-  for (const memory of opened.splice(0)) await (memory as { close?: () => unknown }).close?.();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-afterAll(async () => {
-  if (url !== undefined) await dropSchemas(url, schemas);
-});
-
-const kept = <M extends Any>(memory: M): M => {
-  opened.push(memory);
-  return memory;
-};
-
-/** A fresh store of each adapter: in memory, an SQLite file, a PostgreSQL schema (when the server answers). */
-function stores(): Store[] {
-  const dir = mkdtempSync(join(tmpdir(), 'macro-args-'));
-  dirs.push(dir);
-  const made: Store[] = [
-    { name: 'InMemoryMemory', open: () => kept(new InMemoryMemory()) },
-    { name: 'SqliteMemory', open: (owner) => kept(new SqliteMemory({ path: join(dir, 'runs.db'), owner })) },
-  ];
-  if (url !== undefined) {
-    const schema = uniqueSchema();
-    schemas.push(schema);
-    made.push({
-      name: 'PostgresMemory',
-      open: (owner) => kept(new PostgresMemory({ connectionString: url, schema, owner })),
-    });
-  }
-  return made;
-}
-
-/** An object whose `key` getter throws `boom`. */
-function throwing(key: string, rest: object = {}): object {
-  return Object.defineProperty({ ...rest }, key, {
-    enumerable: true,
-    get() {
-      throw boom;
-    },
-  });
-}
-const boom = new Error('getter boom');
-
-/**
- * What `call` rejects with on each adapter that has the method, the adapter's name replaced
- * by `<adapter>` in the message; fails if any call resolves.
- */
-async function refusals(
-  adapters: readonly { name: string; memory: Any }[],
-  call: (memory: Any) => Promise<unknown> | undefined,
-): Promise<{ code: unknown; message: string; cause: unknown }[]> {
-  const out = [];
-  for (const { name, memory } of adapters) {
-    const promise = call(memory);
-    if (promise === undefined) continue;
-    const error = await promise.then(
-      (value) => {
-        throw new Error(`${name} accepted it, resolving to ${JSON.stringify(value)}`);
-      },
-      (reason: { code?: unknown; message: string; cause?: unknown }) => reason,
-    );
-    out.push({ code: error.code, message: error.message.replaceAll(name, '<adapter>'), cause: error.cause });
-  }
-  return out;
-}
-
-/** Expects every adapter's refusal to be INVALID_OPTIONS with one message, containing `says`. */
-function expectSameRefusal(refused: { code: unknown; message: string }[], says: string): void {
-  expect(refused.length).toBeGreaterThan(0);
-  for (const { code, message } of refused) {
-    expect(code).toBe('INVALID_OPTIONS');
-    expect(message).toContain(says);
-    expect(message).toBe(refused[0]?.message);
-  }
-}
+disposeStores();
 
 describe('constructor options', () => {
   it.each([

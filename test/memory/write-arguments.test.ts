@@ -1,0 +1,250 @@
+/**
+ * What users pass to the built-in adapters' writes (src/memory/write-arguments.ts): the same
+ * malformed header, checkpoint, result or audit records over every adapter, each refused
+ * with INVALID_OPTIONS and the same message but for its name, storing nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
+import { revoked } from '../support/index.js';
+import {
+  type Any,
+  boom,
+  disposeStores,
+  expectSameRefusal,
+  refusals,
+  stores,
+  throwing,
+} from './adapter-stores.js';
+
+disposeStores();
+
+/** Every adapter, opened on a fresh store. */
+function adapters(): { name: string; memory: Any }[] {
+  return stores().map(({ name, open }) => ({ name, memory: open('one') }));
+}
+
+/** A copy of `document` without `key`. */
+function without(document: object, key: string): object {
+  const { [key]: _, ...rest } = document as Record<string, unknown>;
+  return rest;
+}
+
+const HOSTILE_HEADERS: [string, () => unknown, string][] = [
+  ['null', () => null, 'Invalid run header given to <adapter>.beginRun: expected an object, got null'],
+  ['an array', () => [header('r1')], 'expected an object, got array'],
+  ['a revoked proxy', revoked, 'Cannot read the run header given to <adapter>.beginRun'],
+  ['a throwing runId getter', () => throwing('runId', header('r1')), 'Cannot read the run header'],
+  [
+    'without a runId',
+    () => without(header('r1'), 'runId'),
+    'Invalid run header given to <adapter>.beginRun: "runId" must be a non-empty string, got undefined',
+  ],
+  ['a runId of 5', () => header('r1', { runId: 5 as never }), '"runId" must be a non-empty string, got 5'],
+  ['an empty runId', () => header(''), '"runId" must be a non-empty string, got ""'],
+  ['an empty macro', () => header('r1', { macro: '' }), '"macro" must be a non-empty string'],
+  ['a null context', () => header('r1', { context: null as never }), '"context" must be an object, got null'],
+  ['a context that is an array', () => header('r1', { context: [] as never }), '"context" must be an object'],
+  [
+    'a startedAt of NaN',
+    () => header('r1', { startedAt: Number.NaN }),
+    '"startedAt" must be a finite number (epoch ms), got NaN',
+  ],
+  ['a startedAt of "1000"', () => header('r1', { startedAt: '1000' as never }), 'got "1000"'],
+];
+
+describe('beginRun', () => {
+  it.each(HOSTILE_HEADERS)(
+    'refuses a header that is %s with the same INVALID_OPTIONS from every adapter, storing nothing',
+    async (_, given, says) => {
+      const all = adapters();
+      expectSameRefusal(await refusals(all, (m) => m.beginRun(given() as never)), says);
+      for (const { memory } of all) expect(await memory.listRuns()).toEqual([]);
+    },
+  );
+
+  it('gives the error a throwing getter threw as the cause', async () => {
+    for (const { cause } of await refusals(adapters(), (m) =>
+      m.beginRun(throwing('macro', { runId: 'r1' }) as never),
+    )) {
+      expect(cause).toBe(boom);
+    }
+  });
+});
+
+const ok = () => checkpoint(1, [stage('write/a', 1)]);
+
+const HOSTILE_CHECKPOINTS: [string, () => [unknown, unknown, unknown], string][] = [
+  [
+    'a run id of 5',
+    () => [5, ok(), []],
+    'Invalid run id given to <adapter>.saveCheckpoint: expected a non-empty string, got 5',
+  ],
+  ['an empty run id', () => ['', ok(), []], 'expected a non-empty string, got ""'],
+  [
+    'null',
+    () => ['r1', null, []],
+    'Invalid checkpoint given to <adapter>.saveCheckpoint: expected an object, got null',
+  ],
+  [
+    'a revoked proxy',
+    () => ['r1', revoked(), []],
+    'Cannot read the checkpoint given to <adapter>.saveCheckpoint',
+  ],
+  [
+    'a seq of -1',
+    () => ['r1', checkpoint(-1, []), []],
+    `"seq" must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got -1`,
+  ],
+  ['a seq of 1.5', () => ['r1', checkpoint(1.5, []), []], '"seq" must be an integer'],
+  ['a seq of "1"', () => ['r1', checkpoint('1' as never, []), []], '"seq" must be an integer'],
+  [
+    'an at of Infinity',
+    () => ['r1', checkpoint(1, [], { at: Number.POSITIVE_INFINITY }), []],
+    '"at" must be a finite number (epoch ms), got Infinity',
+  ],
+  ['without stages', () => ['r1', without(ok(), 'stages'), []], '"stages" must be an array, got undefined'],
+  ['stages that are an object', () => ['r1', { ...ok(), stages: {} }, []], '"stages" must be an array'],
+  [
+    'a timeline of null',
+    () => ['r1', checkpoint(1, [], { timeline: null as never }), []],
+    '"timeline" must be an array (or absent), got null',
+  ],
+  [
+    'decisions that are a string',
+    () => ['r1', checkpoint(1, [], { decisions: 'none' as never }), []],
+    '"decisions" must be an array (or absent), got "none"',
+  ],
+  [
+    'audit records of null',
+    () => ['r1', ok(), null],
+    'Invalid audit records given to <adapter>.saveCheckpoint: expected an array, got null',
+  ],
+  ['audit records that are a revoked proxy', () => ['r1', ok(), revoked()], 'Cannot read the audit records'],
+  [
+    'an audit record of another kind',
+    () => ['r1', ok(), [audit('r1', 1), { ...audit('r1', 2), kind: 'note' }]],
+    'Invalid audit record [1] given to <adapter>.saveCheckpoint: "kind" must be one of decision, route, retry, fallback, failure, gate, got "note"',
+  ],
+  ['an audit record with an empty run id', () => ['r1', ok(), [audit('', 1)]], '"runId" must be a non-empty'],
+];
+
+describe('saveCheckpoint', () => {
+  it.each(HOSTILE_CHECKPOINTS)(
+    'refuses %s with the same INVALID_OPTIONS from every adapter, storing nothing',
+    async (_, args, says) => {
+      const all = adapters();
+      for (const { memory } of all) await memory.beginRun(header('r1'));
+      const [runId, given, records] = args();
+      const save = (m: Any) => m.saveCheckpoint(runId as never, given as never, records as never);
+      expectSameRefusal(await refusals(all, save), says);
+      for (const { memory } of all) {
+        expect((await memory.loadRun('r1'))?.checkpoints).toEqual([]);
+        expect(await memory.readAudit('r1')).toEqual([]);
+      }
+    },
+  );
+
+  it('stores a checkpoint without the lists an earlier version did not write, on every adapter', async () => {
+    const earlier = { seq: 1, at: 1_001, stages: [stage('write/a', 1)] };
+    for (const { memory } of adapters()) {
+      await memory.beginRun(header('r1'));
+      await memory.saveCheckpoint('r1', earlier as never, []);
+      expect((await memory.loadRun('r1'))?.checkpoints).toEqual([earlier]);
+    }
+  });
+});
+
+const HOSTILE_RESULTS: [string, () => unknown, string][] = [
+  ['null', () => null, 'Invalid result given to <adapter>.saveResult: expected an object, got null'],
+  ['a revoked proxy', revoked, 'Cannot read the result given to <adapter>.saveResult'],
+  [
+    'without a producedBy',
+    () => without(result('r1'), 'producedBy'),
+    '"producedBy" must be a non-empty string',
+  ],
+  [
+    'running',
+    () => ({ ...result('r1'), status: 'running' }),
+    '"status" must be one of succeeded, partial, failed, cancelled, suspended, got "running"',
+  ],
+  ['of status "__proto__"', () => ({ ...result('r1'), status: '__proto__' }), 'got "__proto__"'],
+  [
+    'an endedAt of NaN',
+    () => ({ ...result('r1'), endedAt: Number.NaN }),
+    '"endedAt" must be a finite number',
+  ],
+  ['a durationMs of "500"', () => ({ ...result('r1'), durationMs: '500' }), '"durationMs" must be a finite'],
+  [
+    'stages that are an array',
+    () => ({ ...result('r1'), stages: [] }),
+    '"stages" must be an object keyed by',
+  ],
+  ['labels of null', () => ({ ...result('r1'), labels: null }), '"labels" must be an object, got null'],
+  ['without qa', () => without(result('r1'), 'qa'), '"qa" must be an object, got undefined'],
+  ['a timeline that is an object', () => ({ ...result('r1'), timeline: {} }), '"timeline" must be an array'],
+  ['without macros', () => without(result('r1'), 'macros'), '"macros" must be an array, got undefined'],
+  [
+    'failed without an error',
+    () => without(result('r1', 'failed'), 'error'),
+    '"error" must be an error record (the result did not succeed), got undefined',
+  ],
+  [
+    'suspended without a suspension',
+    () => without(result('r1', 'suspended'), 'suspension'),
+    '"suspension" must be an object (the result is suspended), got undefined',
+  ],
+];
+
+describe('saveResult', () => {
+  it.each(HOSTILE_RESULTS)(
+    'refuses a result that is %s with the same INVALID_OPTIONS from every adapter, storing nothing',
+    async (_, given, says) => {
+      const all = adapters();
+      for (const { memory } of all) await memory.beginRun(header('r1'));
+      expectSameRefusal(await refusals(all, (m) => m.saveResult(given() as never)), says);
+      for (const { memory } of all) {
+        expect(await memory.loadResult('r1')).toBeUndefined();
+        expect((await memory.listRuns()).map((r) => r.status)).toEqual(['running']);
+      }
+    },
+  );
+
+  it.each(['partial', 'cancelled'] as const)(
+    'stores a %s result with its error and no output, on every adapter',
+    async (status) => {
+      for (const { memory } of adapters()) {
+        await memory.saveResult(result('r1', status));
+        expect((await memory.loadResult('r1'))?.status).toBe(status);
+      }
+    },
+  );
+});
+
+describe('appendAudit', () => {
+  it.each([
+    ['null', () => null, 'Invalid audit records given to <adapter>.appendAudit: expected an array, got null'],
+    [
+      'a list with a record whose seq is -1',
+      () => [audit('r1', 1), { ...audit('r1', 2), seq: -1 }],
+      'Invalid audit record [1] given to <adapter>.appendAudit: "seq" must be an integer from 0',
+    ],
+    [
+      'a list with a record of null data',
+      () => [{ ...audit('r1', 1), data: null }],
+      '"data" must be an object',
+    ],
+    [
+      'a list with a record whose path is 5',
+      () => [{ ...audit('r1', 1), path: 5 }],
+      '"path" must be a string',
+    ],
+  ] as [string, () => unknown, string][])(
+    'refuses audit records that are %s with the same INVALID_OPTIONS from every adapter, storing none',
+    async (_, given, says) => {
+      const all = adapters();
+      for (const { memory } of all) await memory.beginRun(header('r1'));
+      expectSameRefusal(await refusals(all, (m) => m.appendAudit(given() as never)), says);
+      for (const { memory } of all) expect(await memory.readAudit('r1')).toEqual([]);
+    },
+  );
+});
