@@ -13,7 +13,14 @@ import type {
   RunSummary,
   StoredRun,
 } from './memory-adapter.js';
-import { invalidAudit, invalidCheckpoint, invalidHeader, invalidResult, refuse } from './write-arguments.js';
+import {
+  invalidAudit,
+  invalidCheckpoint,
+  invalidHeader,
+  invalidResult,
+  neverBegun,
+  refuse,
+} from './write-arguments.js';
 
 /** Options of {@link InMemoryMemory}. */
 export interface InMemoryMemoryOptions {
@@ -161,7 +168,7 @@ export class InMemoryMemory implements MemoryAdapter {
   async saveCheckpoint(runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]): Promise<void> {
     refuse(invalidCheckpoint('InMemoryMemory', runId, checkpoint, audit));
     const entry = this.#runs.get(runId);
-    if (entry?.header === undefined) throw new Error(`Run "${runId}" was never begun`);
+    if (entry?.header === undefined) throw neverBegun('InMemoryMemory', runId);
     // Both may throw as JSON.stringify would: then nothing is stored.
     checkCheckpoint(checkpoint);
     // Most checkpoints carry no audit record: no copy, and no look at the bounds, then.

@@ -28,7 +28,14 @@ import { migrate } from './postgres-schema.js';
 import { type PostgresStatements, postgresStatements } from './postgres-statements.js';
 import { checkpointJson, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
-import { invalidAudit, invalidCheckpoint, invalidHeader, invalidResult, refuse } from './write-arguments.js';
+import {
+  invalidAudit,
+  invalidCheckpoint,
+  invalidHeader,
+  invalidResult,
+  neverBegun,
+  refuse,
+} from './write-arguments.js';
 
 /**
  * A {@link MemoryAdapter} on PostgreSQL: durable state that every process of a fleet
@@ -375,12 +382,7 @@ export class PostgresMemory implements MemoryAdapter {
   async #refusal(runId: string, operation: string): Promise<Error> {
     const held = this.#leases.token(runId) !== null;
     const lease = await this.#leaseOf(runId, operation);
-    if (operation === 'saveCheckpoint' && lease?.begun !== true) {
-      return new MacroError(
-        'PERSISTENCE_FAILED',
-        `PostgresMemory saveCheckpoint: run "${runId}" was never begun`,
-      );
-    }
+    if (operation === 'saveCheckpoint' && lease?.begun !== true) return neverBegun('PostgresMemory', runId);
     this.#leases.release(runId);
     if (operation === 'beginRun' && !held) {
       return runLeased(runId, lease?.lease_owner ?? null, lease?.expires_at ?? null);

@@ -5,6 +5,7 @@
  * @module
  */
 import type Database from 'better-sqlite3';
+import { MacroError } from '../errors.js';
 import type { MacroResult } from '../model/result.js';
 import type { ListRunsFilter } from './call-arguments.js';
 import type { AuditRecord, Checkpoint, RunHeader, RunSummary, StoredRun } from './memory-adapter.js';
@@ -170,7 +171,7 @@ export function sqliteOperations(
   /** Throws why a fenced write of `runId` changed nothing: its lease is another's (fence throws), or `why`. */
   const refused = (runId: string, operation: string, why: string): never => {
     leases.fence(runId, operation);
-    throw new Error(`Run "${runId}" ${why}`);
+    throw new MacroError('PERSISTENCE_FAILED', `SqliteMemory ${operation}: run "${runId}" ${why}`);
   };
   const saveCheckpointIn = (runId: string, checkpoint: Checkpoint, audit: readonly AuditRecord[]) => {
     const json = checkpointJson(checkpoint);

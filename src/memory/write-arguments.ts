@@ -203,3 +203,8 @@ function unreadable(what: string, where: string, error: unknown): MacroError {
 export function refuse(invalid: MacroError | undefined): void {
   if (invalid !== undefined) throw invalid;
 }
+
+/** What `<adapter>.saveCheckpoint` rejects with for a run it has no header of. */
+export function neverBegun(adapter: string, runId: string): MacroError {
+  return new MacroError('PERSISTENCE_FAILED', `${adapter} saveCheckpoint: run "${runId}" was never begun`);
+}

@@ -74,9 +74,12 @@ describe('InMemoryMemory results', () => {
 describe('InMemoryMemory checkpoints', () => {
   it('rejects a checkpoint for a run never begun, naming the run', async () => {
     const memory = new InMemoryMemory();
-    await expect(memory.saveCheckpoint('ghost', checkpoint(1, [stage('write/a', 1)]), [])).rejects.toThrow(
-      new Error('Run "ghost" was never begun'),
-    );
+    await expect(
+      memory.saveCheckpoint('ghost', checkpoint(1, [stage('write/a', 1)]), []),
+    ).rejects.toMatchObject({
+      code: 'PERSISTENCE_FAILED',
+      message: 'InMemoryMemory saveCheckpoint: run "ghost" was never begun',
+    });
   });
 });
 

@@ -111,9 +111,12 @@ describe('SqliteMemory leases', () => {
   it('says a checkpoint of a run never begun was refused for that reason', async () => {
     const memory = new SqliteMemory({ path: ':memory:' });
     try {
-      await expect(memory.saveCheckpoint('nope', checkpoint(1, [stage('write/a', 1)]), [])).rejects.toThrow(
-        'Run "nope" was never begun',
-      );
+      await expect(
+        memory.saveCheckpoint('nope', checkpoint(1, [stage('write/a', 1)]), []),
+      ).rejects.toMatchObject({
+        code: 'PERSISTENCE_FAILED',
+        message: 'SqliteMemory saveCheckpoint: run "nope" was never begun',
+      });
     } finally {
       await memory.close();
     }

@@ -189,7 +189,7 @@ describe('SqliteMemory with writeThread', () => {
     );
     await saves;
     expect(((await claimed) as { runId: string }[]).map((run) => run.runId)).toEqual(ids(3, 'stale'));
-    expect(await refused).toBe('Run "never-begun" was never begun');
+    expect(await refused).toBe('SqliteMemory saveCheckpoint: run "never-begun" was never begun');
     await memory.close();
   });
 

@@ -144,6 +144,15 @@ describe('saveCheckpoint', () => {
     },
   );
 
+  it('refuses a checkpoint of a run never begun with PERSISTENCE_FAILED naming the adapter and run', async () => {
+    for (const { name, memory } of adapters()) {
+      await expect(memory.saveCheckpoint('ghost', ok(), [])).rejects.toMatchObject({
+        code: 'PERSISTENCE_FAILED',
+        message: `${name} saveCheckpoint: run "ghost" was never begun`,
+      });
+    }
+  });
+
   it('stores a checkpoint without the lists an earlier version did not write, on every adapter', async () => {
     const earlier = { seq: 1, at: 1_001, stages: [stage('write/a', 1)] };
     for (const { memory } of adapters()) {
