@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SQL } from '../../src/memory/sqlite-statements.js';
@@ -41,22 +40,25 @@ const settings = (): WriteThreadOptions => ({
   sql: SQL,
 });
 
-/**
- * The settings each write thread started from now on is given (its `workerData`, which
- * Node sends to a starting worker on the worker's own port).
- */
+/** The settings (`workerData`) of each write thread started in this file, in order. */
+const started = vi.hoisted((): WriteThreadOptions[] => []);
+
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:worker_threads')>();
+  /** Node's Worker, noting the settings a write thread is started with. */
+  class Worker extends real.Worker {
+    constructor(code: string | URL, options?: import('node:worker_threads').WorkerOptions) {
+      const data = options?.workerData as WriteThreadOptions | undefined;
+      if (data?.sql === SQL) started.push(data);
+      super(code, options);
+    }
+  }
+  return { ...real, Worker };
+});
+
+/** The settings of the write threads started from now on. */
 function startedWith(): WriteThreadOptions[] {
-  const started: WriteThreadOptions[] = [];
-  const post = MessagePort.prototype.postMessage;
-  vi.spyOn(MessagePort.prototype, 'postMessage').mockImplementation(function (
-    this: MessagePort,
-    message,
-    transfer,
-  ) {
-    const data = (message as { workerData?: WriteThreadOptions } | null)?.workerData;
-    if (data?.sql === SQL) started.push(data);
-    post.call(this, message, transfer);
-  });
+  started.length = 0;
   return started;
 }
 
