@@ -108,6 +108,7 @@ const AUDIT: readonly Field[] = [
  * the field and what it must be; `undefined` when it can.
  */
 export function invalidHeader(adapter: string, header: unknown): MacroError | undefined {
+  if (passes(header, HEADER)) return undefined;
   return invalidFields('run header', `${adapter}.beginRun`, header, HEADER);
 }
 
@@ -121,6 +122,8 @@ export function invalidCheckpoint(
   checkpoint: unknown,
   audit: unknown,
 ): MacroError | undefined {
+  // The engine's checkpoints, once a stage: a few type tests, no message made, nothing allocated.
+  if (nonEmpty(runId) && isCheckpoint(checkpoint) && isEmptyList(audit)) return undefined;
   const where = `${adapter}.saveCheckpoint`;
   if (!nonEmpty(runId)) {
     return new MacroError(
@@ -133,12 +136,12 @@ export function invalidCheckpoint(
 
 /** Why `result`, given to `<adapter>.saveResult`, cannot be written, or `undefined` when it can. */
 export function invalidResult(adapter: string, result: unknown): MacroError | undefined {
+  if (passes(result, RESULT) && passes(result, ifNotSucceeded(result))) return undefined;
   const where = `${adapter}.saveResult`;
-  const invalid = invalidFields('result', where, result, RESULT);
-  if (invalid !== undefined) return invalid;
-  const { status } = result as { status: string };
-  if (status === 'succeeded') return undefined;
-  return invalidFields('result', where, result, status === 'suspended' ? [ERROR, SUSPENSION] : [ERROR]);
+  return (
+    invalidFields('result', where, result, RESULT) ??
+    invalidFields('result', where, result, ifNotSucceeded(result))
+  );
 }
 
 /** Why `records`, given to `<where>` as audit records, cannot be written, or `undefined` when they can. */
@@ -155,12 +158,72 @@ export function invalidAudit(where: string, records: unknown): MacroError | unde
   } catch (error) {
     return unreadable('audit records', where, error);
   }
-  // Most checkpoints carry none: nothing more to look at.
   for (let i = 0; i < length; i++) {
-    const invalid = invalidFields(`audit record [${i}]`, where, (records as unknown[])[i], AUDIT);
-    if (invalid !== undefined) return invalid;
+    const record = (records as unknown[])[i];
+    if (!passes(record, AUDIT)) return invalidFields(`audit record [${i}]`, where, record, AUDIT);
   }
   return undefined;
+}
+
+/** The fields a result (read before, and checked) that did not succeed must have too. */
+function ifNotSucceeded(result: unknown): readonly Field[] {
+  let status: unknown;
+  try {
+    status = (result as { status: unknown }).status;
+  } catch {
+    return NO_FIELDS; // a getter that throws only now: the write meets it in turn
+  }
+  if (status === 'succeeded') return NO_FIELDS;
+  return status === 'suspended' ? SUSPENDED : NOT_SUCCEEDED;
+}
+const NO_FIELDS: readonly Field[] = [];
+const NOT_SUCCEEDED: readonly Field[] = [ERROR];
+const SUSPENDED: readonly Field[] = [ERROR, SUSPENSION];
+
+/**
+ * Whether `value` is a checkpoint whose fields pass (what {@link CHECKPOINT} tests, written
+ * out); false when reading it throws, for {@link invalidFields} to say why.
+ */
+function isCheckpoint(value: unknown): boolean {
+  try {
+    if (!object(value)) return false;
+    const c = value as Record<string, unknown>;
+    return (
+      counted(c['seq']) &&
+      finite(c['at']) &&
+      Array.isArray(c['stages']) &&
+      listIfAny(c['timeline']) &&
+      listIfAny(c['errors']) &&
+      listIfAny(c['verdicts']) &&
+      listIfAny(c['artefacts']) &&
+      listIfAny(c['decisions'])
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `value` is an empty array (most checkpoints carry no audit record); false when it cannot be read. */
+function isEmptyList(value: unknown): boolean {
+  try {
+    return Array.isArray(value) && value.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `document` is an object whose `fields` pass their tests; false when reading it throws. */
+function passes(document: unknown, fields: readonly Field[]): boolean {
+  try {
+    if (!object(document)) return false;
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i] as Field;
+      if (!field[1]((document as Record<string, unknown>)[field[0]])) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Why `document` (`what`, given to `where`) is not an object whose `fields` pass their tests. */

@@ -114,6 +114,9 @@ const HOSTILE_CHECKPOINTS: [string, () => [unknown, unknown, unknown], string][]
     () => ['r1', checkpoint(1, [], { decisions: 'none' as never }), []],
     '"decisions" must be an array (or absent), got "none"',
   ],
+  ['errors of 5', () => ['r1', checkpoint(1, [], { errors: 5 as never }), []], '"errors" must be an array'],
+  ['verdicts of {}', () => ['r1', checkpoint(1, [], { verdicts: {} as never }), []], '"verdicts" must be an'],
+  ['artefacts of "x"', () => ['r1', checkpoint(1, [], { artefacts: 'x' as never }), []], '"artefacts" must'],
   [
     'audit records of null',
     () => ['r1', ok(), null],
@@ -166,6 +169,20 @@ describe('saveCheckpoint', () => {
 const HOSTILE_RESULTS: [string, () => unknown, string][] = [
   ['null', () => null, 'Invalid result given to <adapter>.saveResult: expected an object, got null'],
   ['a revoked proxy', revoked, 'Cannot read the result given to <adapter>.saveResult'],
+  ['an empty runId', () => result(''), '"runId" must be a non-empty string, got ""'],
+  ['without a macro', () => without(result('r1'), 'macro'), '"macro" must be a non-empty string'],
+  [
+    'a startedAt of null',
+    () => ({ ...result('r1'), startedAt: null }),
+    '"startedAt" must be a finite number',
+  ],
+  [
+    'artefacts of null',
+    () => ({ ...result('r1'), artefacts: null }),
+    '"artefacts" must be an array, got null',
+  ],
+  ['errors of {}', () => ({ ...result('r1'), errors: {} }), '"errors" must be an array, got object'],
+  ['decisions of 1', () => ({ ...result('r1'), decisions: 1 }), '"decisions" must be an array, got 1'],
   [
     'without a producedBy',
     () => without(result('r1'), 'producedBy'),
@@ -237,6 +254,7 @@ describe('appendAudit', () => {
       () => [audit('r1', 1), { ...audit('r1', 2), seq: -1 }],
       'Invalid audit record [1] given to <adapter>.appendAudit: "seq" must be an integer from 0',
     ],
+    ['a list with a record whose at is "x"', () => [{ ...audit('r1', 1), at: 'x' }], '"at" must be a finite'],
     [
       'a list with a record of null data',
       () => [{ ...audit('r1', 1), data: null }],
