@@ -78,6 +78,8 @@ const ResultSchema = z.looseObject({
   errors: z.array(ErrorRecordSchema),
   macros: z.array(z.looseObject({ macro: z.string(), status: z.string() })),
   decisions: z.array(DecisionSchema),
+  // Absent when a stage failed with a SUSPENDED error of its own: then nothing waits.
+  suspension: z.looseObject({ path: z.string(), token: z.string() }).optional(),
 });
 
 /** The first five issues, `message at checkpoints[0].seq` (a stored run's first key is a name). */

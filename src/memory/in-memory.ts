@@ -14,10 +14,11 @@ import type {
   StoredRun,
 } from './memory-adapter.js';
 import {
+  accepted,
+  checkedHeader,
+  checkedResult,
   invalidAudit,
   invalidCheckpoint,
-  invalidHeader,
-  invalidResult,
   neverBegun,
   refuse,
 } from './write-arguments.js';
@@ -134,8 +135,8 @@ export class InMemoryMemory implements MemoryAdapter {
     };
   }
 
-  async beginRun(header: RunHeader): Promise<void> {
-    refuse(invalidHeader('InMemoryMemory', header));
+  async beginRun(given: RunHeader): Promise<void> {
+    const header = accepted(checkedHeader('InMemoryMemory', given));
     const json = JSON.stringify(header);
     const summary: RunSummary = {
       runId: header.runId,
@@ -189,8 +190,8 @@ export class InMemoryMemory implements MemoryAdapter {
     return stored;
   }
 
-  async saveResult(result: MacroResult): Promise<void> {
-    refuse(invalidResult('InMemoryMemory', result));
+  async saveResult(given: MacroResult): Promise<void> {
+    const result = accepted(checkedResult('InMemoryMemory', given));
     const size = resultSize(result); // throws as JSON.stringify would: then nothing is stored
     const summary: RunSummary = {
       runId: result.runId,

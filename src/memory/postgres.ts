@@ -29,10 +29,11 @@ import { type PostgresStatements, postgresStatements } from './postgres-statemen
 import { checkpointJson, parseResult, resultJson } from './stored-json.js';
 import { type SummaryRow, toSummary } from './summary-row.js';
 import {
+  accepted,
+  checkedHeader,
+  checkedResult,
   invalidAudit,
   invalidCheckpoint,
-  invalidHeader,
-  invalidResult,
   neverBegun,
   refuse,
 } from './write-arguments.js';
@@ -111,8 +112,8 @@ export class PostgresMemory implements MemoryAdapter {
     return this.#ready;
   }
 
-  async beginRun(header: RunHeader): Promise<void> {
-    refuse(invalidHeader('PostgresMemory', header));
+  async beginRun(given: RunHeader): Promise<void> {
+    const header = accepted(checkedHeader('PostgresMemory', given));
     const header_ = JSON.stringify(header);
     const { rows } = await this.#query(
       'beginRun',
@@ -155,8 +156,8 @@ export class PostgresMemory implements MemoryAdapter {
     if ((rows[0] as { n: number }).n === 0) throw await this.#refusal(runId, 'saveCheckpoint');
   }
 
-  async saveResult(result: MacroResult): Promise<void> {
-    refuse(invalidResult('PostgresMemory', result));
+  async saveResult(given: MacroResult): Promise<void> {
+    const result = accepted(checkedResult('PostgresMemory', given));
     const data = resultJson(result);
     const { runId } = result;
     const { rows } = await this.#query(

@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { MacroError } from '../errors.js';
+import { MacroError } from '../errors.js';
 import { noop } from '../internal/noop.js';
 import type { MacroResult } from '../model/result.js';
 import {
@@ -37,7 +37,7 @@ import { setUp } from './sqlite-schema.js';
 import { SQL, type SqliteOperations, sqliteOperations } from './sqlite-statements.js';
 import { finalCheckpoint, startWal, type WalCheckpointer } from './sqlite-wal.js';
 import { type RemoteWrite, startWriteThread } from './sqlite-write-thread.js';
-import { invalidAudit, invalidCheckpoint, invalidHeader, invalidResult } from './write-arguments.js';
+import { checkedHeader, checkedResult, invalidAudit, invalidCheckpoint } from './write-arguments.js';
 
 /**
  * A {@link MemoryAdapter} on an SQLite file: runs survive the process, and a run that
@@ -141,9 +141,9 @@ export class SqliteMemory implements MemoryAdapter {
     }
   }
 
-  beginRun(header: RunHeader): Promise<void> {
-    const invalid = invalidHeader('SqliteMemory', header);
-    if (invalid !== undefined) return Promise.reject(invalid);
+  beginRun(given: RunHeader): Promise<void> {
+    const header = checkedHeader('SqliteMemory', given); // a copy: its fields are read once
+    if (header instanceof MacroError) return Promise.reject(header);
     if (!this.db.open) return this.#closed(header.runId, 'beginRun');
     if (this.#locks.idle && !this.#batch.admit()) {
       const { beginRun } = this.#ops.inBatch;
@@ -185,9 +185,9 @@ export class SqliteMemory implements MemoryAdapter {
     return this.#read('loadRun', this.#ops.loadRun, runIdOf('SqliteMemory', 'loadRun', runId));
   }
 
-  saveResult(result: MacroResult): Promise<void> {
-    const invalid = invalidResult('SqliteMemory', result);
-    if (invalid !== undefined) return Promise.reject(invalid);
+  saveResult(given: MacroResult): Promise<void> {
+    const result = checkedResult('SqliteMemory', given);
+    if (result instanceof MacroError) return Promise.reject(result);
     if (!this.db.open) return this.#closed(result.runId, 'saveResult');
     // A cancelled or timed-out run waits one turn for its result (see withGrace): written at once.
     const saving =

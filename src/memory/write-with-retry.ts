@@ -4,7 +4,8 @@
  * @module
  */
 
-import { PersistenceError } from '../errors.js';
+import { isMacroError, PersistenceError } from '../errors.js';
+import { safeGet } from '../internal/safe.js';
 import { startTimer } from '../internal/timers.js';
 import { logFailure } from '../logger.js';
 import type { MacroLogger } from '../model/logger.js';
@@ -58,8 +59,9 @@ async function retryFailedWrite(
   logger: MacroLogger,
 ): Promise<PersistenceError | undefined> {
   let error = firstError;
-  // Another process holds the run's lease: trying again cannot help (and must not write).
-  for (let attempt = 1; attempt <= policy.retries && leaseRefusal(error) === undefined; attempt++) {
+  // Another process holds the run's lease, or the adapter refused what it was given:
+  // trying again cannot help (and a write under another's lease must not happen).
+  for (let attempt = 1; attempt <= policy.retries && !final(error); attempt++) {
     logFailure(logger, 'warn', error, { operation, attempt }, 'memory write failed');
     const wait = backoffDelay(policy, attempt, random);
     await new Promise<void>((resolve) => startTimer(resolve, wait));
@@ -78,4 +80,11 @@ async function retryFailedWrite(
     'memory write kept failing; the result is returned unsaved',
   );
   return new PersistenceError(operation, error);
+}
+
+/** An error no retry can change: a lease another holds, or a document the adapter refused (`INVALID_OPTIONS`). */
+function final(error: unknown): boolean {
+  return (
+    leaseRefusal(error) !== undefined || (isMacroError(error) && safeGet(error, 'code') === 'INVALID_OPTIONS')
+  );
 }

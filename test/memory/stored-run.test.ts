@@ -116,6 +116,9 @@ const corruptions: Array<[string, unknown]> = [
   ['result.macros.0.macro', 1],
   ['result.decisions', 'x'],
   ['header.context.knowledge', 5],
+  ['result.suspension', 'x'],
+  ['result.suspension', {}],
+  ['result.suspension', { path: 'm/a', token: 7 }],
 ];
 
 function set(target: any, path: string, value: unknown): void {

@@ -4,6 +4,7 @@
  * with INVALID_OPTIONS and the same message but for its name, storing nothing.
  */
 import { describe, expect, it } from 'vitest';
+import { agentStage, defineAgent, defineMacro, MacroError, MacroOrchestrator } from '../../src/index.js';
 import { audit, checkpoint, header, result, stage } from '../../src/testing.js';
 import { revoked } from '../support/index.js';
 import {
@@ -61,6 +62,18 @@ describe('beginRun', () => {
       for (const { memory } of all) expect(await memory.listRuns()).toEqual([]);
     },
   );
+
+  it('stores the header the check read: a startedAt getter that answers "x" when read again', async () => {
+    for (const { memory } of adapters()) {
+      let reads = 0;
+      const given = Object.defineProperty(without(header('r1'), 'startedAt'), 'startedAt', {
+        enumerable: true,
+        get: () => (++reads === 1 ? 1_000 : 'x'),
+      });
+      await memory.beginRun(given as never);
+      expect((await memory.listRuns()).map((r) => r.startedAt)).toEqual([1_000]);
+    }
+  });
 
   it('gives the error a throwing getter threw as the cause', async () => {
     for (const { cause } of await refusals(adapters(), (m) =>
@@ -147,6 +160,43 @@ describe('saveCheckpoint', () => {
     },
   );
 
+  it.each([
+    ['inherits its fields', () => Object.create(ok()), '"seq" must be an integer from 0'],
+    ['has a toJSON field', () => ({ ...ok(), toJSON: () => ({}) }), 'it has a "toJSON" field'],
+    [
+      'has a seq getter that answers -1, then 1',
+      () => {
+        let reads = 0;
+        return Object.defineProperty(without(ok(), 'seq'), 'seq', {
+          enumerable: true,
+          get: () => (++reads === 1 ? -1 : 1),
+        });
+      },
+      'Invalid checkpoint given to <adapter>.saveCheckpoint: its fields read differently each time (a getter)',
+    ],
+  ] as [string, () => unknown, string][])(
+    'refuses a checkpoint that %s with the same INVALID_OPTIONS from every adapter, storing nothing',
+    async (_, given, says) => {
+      const all = adapters();
+      for (const { memory } of all) await memory.beginRun(header('r1'));
+      expectSameRefusal(await refusals(all, (m) => m.saveCheckpoint('r1', given() as never, [])), says);
+      for (const { memory } of all) expect((await memory.loadRun('r1'))?.checkpoints).toEqual([]);
+    },
+  );
+
+  it('stores a checkpoint that is a class instance by its own fields, as JSON does, on every adapter', async () => {
+    class Taken {
+      readonly seq = 1;
+      readonly at = 1_001;
+      readonly stages: unknown[] = [];
+    }
+    for (const { memory } of adapters()) {
+      await memory.beginRun(header('r1'));
+      await memory.saveCheckpoint('r1', new Taken() as never, []);
+      expect((await memory.loadRun('r1'))?.checkpoints).toEqual([{ seq: 1, at: 1_001, stages: [] }]);
+    }
+  });
+
   it('refuses a checkpoint of a run never begun with PERSISTENCE_FAILED naming the adapter and run', async () => {
     for (const { name, memory } of adapters()) {
       await expect(memory.saveCheckpoint('ghost', ok(), [])).rejects.toMatchObject({
@@ -215,9 +265,19 @@ const HOSTILE_RESULTS: [string, () => unknown, string][] = [
     '"error" must be an error record (the result did not succeed), got undefined',
   ],
   [
-    'suspended without a suspension',
-    () => without(result('r1', 'suspended'), 'suspension'),
-    '"suspension" must be an object (the result is suspended), got undefined',
+    'suspended with a suspension of null',
+    () => ({ ...result('r1', 'suspended'), suspension: null }),
+    '"suspension" must be absent, or an object with a string path and token (the result is suspended), got null',
+  ],
+  [
+    'suspended at a suspension without a token',
+    () => ({ ...result('r1', 'suspended'), suspension: { path: 'write/draft', payload: 1 } }),
+    '"suspension" must be absent, or an object with a string path and token',
+  ],
+  [
+    'an object with a toJSON field',
+    () => ({ ...result('r1'), toJSON: () => ({}) }),
+    'it has a "toJSON" field, which JSON would store instead of it',
   ],
 ];
 
@@ -239,14 +299,77 @@ describe('saveResult', () => {
     'stores a %s result with its error and no output, on every adapter',
     async (status) => {
       for (const { memory } of adapters()) {
+        await memory.beginRun(header('r1'));
         await memory.saveResult(result('r1', status));
-        expect((await memory.loadResult('r1'))?.status).toBe(status);
+        expect(await memory.loadResult('r1')).toEqual(result('r1', status));
       }
     },
   );
+
+  it('stores a suspended result without a suspension (a stage failed with a SUSPENDED error of its own)', async () => {
+    const bare = without(result('r1', 'suspended'), 'suspension');
+    for (const { memory } of adapters()) {
+      await memory.beginRun(header('r1'));
+      await memory.saveResult(bare as never);
+      expect(await memory.loadResult('r1')).toEqual(bare);
+    }
+  });
+
+  it('stores the values the check read: a status getter read again would throw', async () => {
+    for (const { memory } of adapters()) {
+      let reads = 0;
+      const given = Object.defineProperty(without(result('r1'), 'status'), 'status', {
+        enumerable: true,
+        get() {
+          reads++;
+          if (reads > 1) throw boom;
+          return 'succeeded';
+        },
+      });
+      await memory.saveResult(given as never);
+      expect(reads).toBe(1);
+      expect((await memory.loadResult('r1'))?.status).toBe('succeeded');
+    }
+  });
+});
+
+describe('what the engine writes', () => {
+  it('stores the result of a run whose stage threw a SUSPENDED error of its own, on every adapter', async () => {
+    const agent = defineAgent({
+      id: 'asker',
+      invoke: () => {
+        throw new MacroError('SUSPENDED', 'waiting for a person');
+      },
+    });
+    const macro = defineMacro({ name: 'ask', description: 'one stage', stages: [agentStage('s', 'asker')] });
+    for (const { name, memory } of adapters()) {
+      const orchestrator = new MacroOrchestrator({ agents: [agent], macros: [macro], memory });
+      const ran = await orchestrator.run('ask', { intent: 'ask' }, { runId: `r-${name}` });
+      expect(ran).toMatchObject({ status: 'suspended' });
+      expect(ran.persistence).toBeUndefined();
+      expect((await memory.listRuns()).map((r) => r.status)).toEqual(['suspended']);
+    }
+  });
 });
 
 describe('appendAudit', () => {
+  it('refuses a record whose field reads differently each time, and stores neither it nor a malformed one after it', async () => {
+    const all = adapters();
+    const flaky = () => {
+      let reads = 0;
+      return Object.defineProperty(without(audit('r1', 1), 'at'), 'at', {
+        enumerable: true,
+        get: () => (++reads === 1 ? 'x' : 2_001),
+      });
+    };
+    const malformed = { ...audit('r1', 2), kind: 'note', seq: -1, data: null };
+    for (const { memory } of all) await memory.beginRun(header('r1'));
+    const says =
+      'Invalid audit record [0] given to <adapter>.appendAudit: its fields read differently each time';
+    expectSameRefusal(await refusals(all, (m) => m.appendAudit([flaky(), malformed] as never)), says);
+    for (const { memory } of all) expect(await memory.readAudit('r1')).toEqual([]);
+  });
+
   it.each([
     ['null', () => null, 'Invalid audit records given to <adapter>.appendAudit: expected an array, got null'],
     [

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { PersistenceError } from '../../src/index.js';
+import { MacroError, PersistenceError } from '../../src/index.js';
 import { writeWithRetry } from '../../src/memory/write-with-retry.js';
 
 const policy = { retries: 3, factor: 2, minDelayMs: 100, maxDelayMs: 10_000, jitter: false };
@@ -53,6 +53,14 @@ describe('writeWithRetry', () => {
     expect(calls).toHaveLength(4);
     expect(failure).toBeInstanceOf(PersistenceError);
     expect(failure).toMatchObject({ operation: 'appendAudit', message: 'Memory appendAudit failed: fail 4' });
+  });
+
+  it('does not retry a write the adapter refused as invalid (INVALID_OPTIONS)', async () => {
+    const refusal = new MacroError('INVALID_OPTIONS', 'Invalid checkpoint given to X.saveCheckpoint');
+    const { write, calls } = failingWrite(Number.POSITIVE_INFINITY, () => refusal);
+    const failure = await writeWithRetry('saveCheckpoint', write, policy, random, pino({ level: 'silent' }));
+    expect(calls).toHaveLength(1);
+    expect(failure).toMatchObject({ operation: 'saveCheckpoint', cause: refusal });
   });
 
   it('calls the write once, without waiting, when retries is 0', async () => {
