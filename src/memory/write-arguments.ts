@@ -23,122 +23,48 @@
 import { describe, MacroError } from '../errors.js';
 import { briefly } from '../internal/safe.js';
 import type { MacroResult } from '../model/result.js';
-import type { AuditRecord, RunHeader, RunState } from './memory-adapter.js';
-
-/** A test of one field of a written document, and what it expects, as an error says it. */
-type Field = readonly [key: string, test: (value: unknown) => boolean, expected: string];
-
-const nonEmpty = (value: unknown) => typeof value === 'string' && value !== '';
-const finite = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
-const counted = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
-const list = (value: unknown) => Array.isArray(value);
-/** Absent, or an array: checkpoints of earlier versions lack some of their lists, and read back. */
-const listIfAny = (value: unknown) => value === undefined || Array.isArray(value);
-const object = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const NAME: Field[1] = nonEmpty;
-const A_NAME = 'a non-empty string';
-const A_TIME = 'a finite number (epoch ms)';
-const A_COUNT = `an integer from 0 to ${Number.MAX_SAFE_INTEGER}`;
-
-const HEADER: readonly Field[] = [
-  ['runId', NAME, A_NAME],
-  ['macro', NAME, A_NAME],
-  ['context', object, 'an object'],
-  ['startedAt', finite, A_TIME],
-];
-
-const CHECKPOINT: readonly Field[] = [
-  ['seq', counted, A_COUNT],
-  ['at', finite, A_TIME],
-  ['stages', list, 'an array'],
-  ...['timeline', 'errors', 'verdicts', 'artefacts', 'decisions'].map(
-    (key): Field => [key, listIfAny, 'an array (or absent)'],
-  ),
-];
-
-/** The statuses a result may have (a record, so a new one must be added). */
-const RESULT_STATUSES: Readonly<Record<Exclude<RunState, 'running'>, true>> = {
-  succeeded: true,
-  partial: true,
-  failed: true,
-  cancelled: true,
-  suspended: true,
-};
-
-const RESULT: readonly Field[] = [
-  ['runId', NAME, A_NAME],
-  ['macro', NAME, A_NAME],
-  ['producedBy', NAME, A_NAME],
-  [
-    'status',
-    (value) => typeof value === 'string' && Object.hasOwn(RESULT_STATUSES, value),
-    `one of ${Object.keys(RESULT_STATUSES).join(', ')}`,
-  ],
-  ['startedAt', finite, A_TIME],
-  ['endedAt', finite, A_TIME],
-  ['durationMs', finite, 'a finite number'],
-  ['labels', object, 'an object'],
-  ['stages', object, 'an object keyed by stage path'],
-  ['qa', object, 'an object'],
-  ...['timeline', 'artefacts', 'errors', 'macros', 'decisions'].map((key): Field => [key, list, 'an array']),
-];
-
-/** What a result that did not succeed says why with; a suspended one also where it waits. */
-const ERROR: Field = ['error', object, 'an error record (the result did not succeed)'];
-/** Absent when a stage failed with a `SUSPENDED` error of its own (not a SuspendedError): nothing waits then. */
-const SUSPENSION: Field = [
-  'suspension',
-  (value) =>
-    value === undefined ||
-    (object(value) &&
-      typeof (value as Record<string, unknown>)['path'] === 'string' &&
-      typeof (value as Record<string, unknown>)['token'] === 'string'),
-  'absent, or an object with a string path and token (the result is suspended)',
-];
-
-/** Every kind of {@link AuditRecord} (a record, so a new one must be added). */
-const AUDIT_KINDS: Readonly<Record<AuditRecord['kind'], true>> = {
-  decision: true,
-  route: true,
-  retry: true,
-  fallback: true,
-  failure: true,
-  gate: true,
-};
-
-const AUDIT: readonly Field[] = [
-  ['runId', NAME, A_NAME],
-  ['seq', counted, A_COUNT],
-  ['at', finite, A_TIME],
-  [
-    'kind',
-    (value) => typeof value === 'string' && Object.hasOwn(AUDIT_KINDS, value),
-    `one of ${Object.keys(AUDIT_KINDS).join(', ')}`,
-  ],
-  ['path', (value) => typeof value === 'string', 'a string'],
-  ['data', object, 'an object'],
-];
+import type { RunHeader } from './memory-adapter.js';
+import {
+  A_NAME,
+  AUDIT,
+  CHECKPOINT,
+  type Field,
+  HEADER,
+  isCheckpoint,
+  isEmptyList,
+  isHeader,
+  isPlain,
+  isResult,
+  NOT_SUCCEEDED,
+  nonEmpty,
+  object,
+  ownCopy,
+  passes,
+  RESULT,
+  SUSPENDED,
+} from './write-fields.js';
 
 /**
  * `header`, given to `<adapter>.beginRun`, as a copy of its own fields to store; or why it
  * cannot be written (`INVALID_OPTIONS` naming the field and what it must be).
  */
 export function checkedHeader(adapter: string, header: unknown): RunHeader | MacroError {
-  return checkedCopy('run header', `${adapter}.beginRun`, header, HEADER) as RunHeader | MacroError;
+  const copy = ownCopy(header);
+  if (copy !== undefined && isHeader(copy)) return copy as unknown as RunHeader;
+  return refusal('run header', `${adapter}.beginRun`, header, HEADER);
 }
 
 /** `result`, given to `<adapter>.saveResult`, as a copy of its own fields to store; or why it cannot be written. */
 export function checkedResult(adapter: string, result: unknown): MacroResult | MacroError {
+  const copy = ownCopy(result);
+  if (copy !== undefined && isResult(copy)) return copy as unknown as MacroResult;
   const where = `${adapter}.saveResult`;
-  const copy = checkedCopy('result', where, result, RESULT);
-  if (copy instanceof MacroError) return copy;
-  const status = copy['status'];
-  const more =
-    status === 'succeeded'
-      ? undefined
-      : invalidFields('result', where, copy, status === 'suspended' ? SUSPENDED : NOT_SUCCEEDED);
-  return more ?? (copy as unknown as MacroResult);
+  const checked = checkedCopy('result', where, result, RESULT);
+  if (checked instanceof MacroError) return checked;
+  const status = checked['status'];
+  if (status === 'succeeded') return changed('result', where);
+  const more = status === 'suspended' ? SUSPENDED : NOT_SUCCEEDED;
+  return invalidFields('result', where, checked, more) ?? changed('result', where);
 }
 
 /**
@@ -194,64 +120,18 @@ export function invalidAudit(where: string, records: unknown): MacroError | unde
   return undefined;
 }
 
-const NOT_SUCCEEDED: readonly Field[] = [ERROR];
-const SUSPENDED: readonly Field[] = [ERROR, SUSPENSION];
-
-/**
- * Whether `value` is a plain object whose fields pass what {@link CHECKPOINT} tests (written
- * out); false when reading it throws, for {@link invalidDocument} to say why.
- */
-function isCheckpoint(value: unknown): boolean {
-  try {
-    if (!isPlain(value)) return false;
-    const c = value as Record<string, unknown>;
-    return (
-      counted(c['seq']) &&
-      finite(c['at']) &&
-      Array.isArray(c['stages']) &&
-      listIfAny(c['timeline']) &&
-      listIfAny(c['errors']) &&
-      listIfAny(c['verdicts']) &&
-      listIfAny(c['artefacts']) &&
-      listIfAny(c['decisions']) &&
-      c['toJSON'] === undefined
-    );
-  } catch {
-    return false;
-  }
+/** Why `document`, refused by a fast path, cannot be written: what its copy's check says, or that it changed. */
+function refusal(what: string, where: string, document: unknown, fields: readonly Field[]): MacroError {
+  const checked = checkedCopy(what, where, document, fields);
+  return checked instanceof MacroError ? checked : changed(what, where);
 }
 
-/** Whether `value` is an empty array (most checkpoints carry no audit record); false when it cannot be read. */
-function isEmptyList(value: unknown): boolean {
-  try {
-    return Array.isArray(value) && value.length === 0;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A plain object (its prototype Object's, or none): its fields are its own or Object's, and
- * JSON stores what reading them gives unless it has a `toJSON`.
- */
-function isPlain(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
-
-/** Whether `document` is a plain object whose `fields` pass their tests (read as they are); false when reading throws. */
-function passes(document: unknown, fields: readonly Field[]): boolean {
-  try {
-    if (!isPlain(document)) return false;
-    for (let i = 0; i < fields.length; i++) {
-      const field = fields[i] as Field;
-      if (!field[1]((document as Record<string, unknown>)[field[0]])) return false;
-    }
-    return (document as { toJSON?: unknown }).toJSON === undefined;
-  } catch {
-    return false;
-  }
+/** A document that failed a check once and passed it when read again. */
+function changed(what: string, where: string): MacroError {
+  return new MacroError(
+    'INVALID_OPTIONS',
+    `Invalid ${what} given to ${where}: its fields read differently each time (a getter)`,
+  );
 }
 
 /**
@@ -273,11 +153,7 @@ function invalidDocument(
   } catch (error) {
     return unreadable(what, where, error);
   }
-  if (!plain) return undefined;
-  return new MacroError(
-    'INVALID_OPTIONS',
-    `Invalid ${what} given to ${where}: its fields read differently each time (a getter)`,
-  );
+  return plain ? changed(what, where) : undefined;
 }
 
 /** A copy of `document`'s own enumerable fields once they pass `fields`' tests; or why it cannot be written. */
@@ -317,12 +193,14 @@ function invalidFields(
   fields: readonly Field[],
 ): MacroError | undefined {
   try {
-    for (const [key, test, expected] of fields) {
-      const value = copy[key];
-      if (!test(value)) {
+    // Indexed, no destructuring: a header and a result pass through here once a run.
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i] as Field;
+      const value = copy[field[0]];
+      if (!field[1](value)) {
         return new MacroError(
           'INVALID_OPTIONS',
-          `Invalid ${what} given to ${where}: "${key}" must be ${expected}, got ${briefly(value)}`,
+          `Invalid ${what} given to ${where}: "${field[0]}" must be ${field[2]}, got ${briefly(value)}`,
         );
       }
     }
