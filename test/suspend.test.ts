@@ -199,6 +199,29 @@ describe('an agent that suspends', () => {
     expect(() => later('too late')).toThrow('The call at late/q has ended: it can no longer suspend the run');
   });
 
+  it("fails the stage that calls an ended call's suspend, as nothing would wait", async () => {
+    let stale!: (payload?: unknown) => never;
+    const first: Agent = {
+      id: 'first',
+      invoke: (_: unknown, invocation) => {
+        stale = invocation.suspend;
+        return 'done';
+      },
+    };
+    const second: Agent = { id: 'second', invoke: () => stale('too late') };
+    const macro = defineMacro({
+      name: 'late',
+      description: 'd',
+      stages: [agentStage('a', 'first'), agentStage('b', 'second')],
+    });
+    const result = await new MacroOrchestrator({ agents: [first, second], macros: [macro] }).run('late', {
+      intent: 'x',
+    });
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'SUSPENDED', path: 'late/a' } });
+    expect(result.stages['late/b']?.status).toBe('failed');
+    expect('suspension' in result).toBe(false);
+  });
+
   it('stops its siblings in flight, which run again on resume', async () => {
     let slowCalls = 0;
     const slow: Agent = {

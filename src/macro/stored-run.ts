@@ -78,7 +78,7 @@ const ResultSchema = z.looseObject({
   errors: z.array(ErrorRecordSchema),
   macros: z.array(z.looseObject({ macro: z.string(), status: z.string() })),
   decisions: z.array(DecisionSchema),
-  // Absent when a stage failed with a SUSPENDED error of its own: then nothing waits.
+  // Absent in results of earlier versions whose stage failed with a SUSPENDED error of its own.
   suspension: z.looseObject({ path: z.string(), token: z.string() }).optional(),
 });
 

@@ -76,7 +76,7 @@ export const RESULT: readonly Field[] = [
 
 /** What a result that did not succeed says why with; a suspended one also where it waits. */
 const ERROR: Field = ['error', object, 'an error record (the result did not succeed)'];
-/** Absent when a stage failed with a `SUSPENDED` error of its own (not a SuspendedError): nothing waits then. */
+/** Absent in results of earlier versions, where a stage's own `SUSPENDED` error ended a run suspended with nothing waiting. */
 const SUSPENSION: Field = [
   'suspension',
   (value) =>

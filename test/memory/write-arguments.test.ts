@@ -334,7 +334,7 @@ describe('saveResult', () => {
 });
 
 describe('what the engine writes', () => {
-  it('stores the result of a run whose stage threw a SUSPENDED error of its own, on every adapter', async () => {
+  it('stores the failed result of a run whose stage threw a SUSPENDED error of its own, on every adapter', async () => {
     const agent = defineAgent({
       id: 'asker',
       invoke: () => {
@@ -345,9 +345,9 @@ describe('what the engine writes', () => {
     for (const { name, memory } of adapters()) {
       const orchestrator = new MacroOrchestrator({ agents: [agent], macros: [macro], memory });
       const ran = await orchestrator.run('ask', { intent: 'ask' }, { runId: `r-${name}` });
-      expect(ran).toMatchObject({ status: 'suspended' });
+      expect(ran).toMatchObject({ status: 'failed', error: { code: 'SUSPENDED' } });
       expect(ran.persistence).toBeUndefined();
-      expect((await memory.listRuns()).map((r) => r.status)).toEqual(['suspended']);
+      expect((await memory.listRuns()).map((r) => r.status)).toEqual(['failed']);
     }
   });
 });
