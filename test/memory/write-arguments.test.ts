@@ -206,6 +206,15 @@ describe('saveCheckpoint', () => {
     }
   });
 
+  it('stores a checkpoint and an audit record whose seq is 0, on every adapter', async () => {
+    for (const { memory } of adapters()) {
+      await memory.beginRun(header('r1'));
+      await memory.saveCheckpoint('r1', checkpoint(0, [stage('write/a', 1)]), [audit('r1', 0)]);
+      expect((await memory.loadRun('r1'))?.checkpoints.map((c) => c.seq)).toEqual([0]);
+      expect((await memory.readAudit('r1')).map((a) => a.seq)).toEqual([0]);
+    }
+  });
+
   it('stores a checkpoint without the lists an earlier version did not write, on every adapter', async () => {
     const earlier = { seq: 1, at: 1_001, stages: [stage('write/a', 1)] };
     for (const { memory } of adapters()) {
@@ -270,6 +279,16 @@ const HOSTILE_RESULTS: [string, () => unknown, string][] = [
     '"suspension" must be absent, or an object with a string path and token (the result is suspended), got null',
   ],
   [
+    'of a status whose toString says "succeeded"',
+    () => ({ ...result('r1'), status: { toString: () => 'succeeded' } }),
+    '"status" must be one of succeeded, partial, failed, cancelled, suspended, got object',
+  ],
+  [
+    'suspended at a suspension whose path is 5',
+    () => ({ ...result('r1', 'suspended'), suspension: { path: 5, payload: 1, token: 't1' } }),
+    '"suspension" must be absent, or an object with a string path and token',
+  ],
+  [
     'suspended at a suspension without a token',
     () => ({ ...result('r1', 'suspended'), suspension: { path: 'write/draft', payload: 1 } }),
     '"suspension" must be absent, or an object with a string path and token',
@@ -306,7 +325,7 @@ describe('saveResult', () => {
     },
   );
 
-  it('stores a suspended result without a suspension (a stage failed with a SUSPENDED error of its own)', async () => {
+  it('stores a suspended result without a suspension, as earlier versions wrote', async () => {
     const bare = without(result('r1', 'suspended'), 'suspension');
     for (const { memory } of adapters()) {
       await memory.beginRun(header('r1'));
@@ -376,6 +395,11 @@ describe('appendAudit', () => {
       'a list with a record whose seq is -1',
       () => [audit('r1', 1), { ...audit('r1', 2), seq: -1 }],
       'Invalid audit record [1] given to <adapter>.appendAudit: "seq" must be an integer from 0',
+    ],
+    [
+      'a list with a record whose kind\'s toString says "retry"',
+      () => [{ ...audit('r1', 1), kind: { toString: () => 'retry' } }],
+      '"kind" must be one of decision, route, retry, fallback, failure, gate, got object',
     ],
     ['a list with a record whose at is "x"', () => [{ ...audit('r1', 1), at: 'x' }], '"at" must be a finite'],
     [
