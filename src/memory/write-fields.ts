@@ -128,42 +128,53 @@ export function ownCopy(document: unknown): Record<string, unknown> | undefined 
 // The fast paths below test the fields by name, as the tables above do by key: a keyed
 // read of a varying key from objects of varying shapes cost ~1 µs a run.
 
-/** Whether a header's copy passes what {@link HEADER} tests. */
+/** Whether a header's copy passes what {@link HEADER} tests; false when a field cannot be tested (a revoked proxy). */
 export function isHeader(c: Record<string, unknown>): boolean {
-  return (
-    nonEmpty(c['runId']) &&
-    nonEmpty(c['macro']) &&
-    object(c['context']) &&
-    finite(c['startedAt']) &&
-    c['toJSON'] === undefined
-  );
+  try {
+    return (
+      nonEmpty(c['runId']) &&
+      nonEmpty(c['macro']) &&
+      object(c['context']) &&
+      finite(c['startedAt']) &&
+      c['toJSON'] === undefined
+    );
+  } catch {
+    return false;
+  }
 }
 
-/** Whether a result's copy passes what {@link RESULT} tests, and an error and suspension as its status needs. */
+/**
+ * Whether a result's copy passes what {@link RESULT} tests, and an error and suspension as its
+ * status needs; false when a field cannot be tested (a revoked proxy).
+ */
 export function isResult(c: Record<string, unknown>): boolean {
-  const status = c['status'];
-  return (
-    nonEmpty(c['runId']) &&
-    nonEmpty(c['macro']) &&
-    nonEmpty(c['producedBy']) &&
-    typeof status === 'string' &&
-    Object.hasOwn(RESULT_STATUSES, status) &&
-    finite(c['startedAt']) &&
-    finite(c['endedAt']) &&
-    finite(c['durationMs']) &&
-    object(c['labels']) &&
-    object(c['stages']) &&
-    object(c['qa']) &&
-    Array.isArray(c['timeline']) &&
-    Array.isArray(c['artefacts']) &&
-    Array.isArray(c['errors']) &&
-    Array.isArray(c['macros']) &&
-    Array.isArray(c['decisions']) &&
-    c['toJSON'] === undefined &&
-    (status === 'succeeded' ||
-      (object(c['error']) &&
-        (status !== 'suspended' || (SUSPENSION[1] as (v: unknown) => boolean)(c['suspension']))))
-  );
+  try {
+    const status = c['status'];
+    return (
+      nonEmpty(c['runId']) &&
+      nonEmpty(c['macro']) &&
+      nonEmpty(c['producedBy']) &&
+      typeof status === 'string' &&
+      Object.hasOwn(RESULT_STATUSES, status) &&
+      finite(c['startedAt']) &&
+      finite(c['endedAt']) &&
+      finite(c['durationMs']) &&
+      object(c['labels']) &&
+      object(c['stages']) &&
+      object(c['qa']) &&
+      Array.isArray(c['timeline']) &&
+      Array.isArray(c['artefacts']) &&
+      Array.isArray(c['errors']) &&
+      Array.isArray(c['macros']) &&
+      Array.isArray(c['decisions']) &&
+      c['toJSON'] === undefined &&
+      (status === 'succeeded' ||
+        (object(c['error']) &&
+          (status !== 'suspended' || (SUSPENSION[1] as (v: unknown) => boolean)(c['suspension']))))
+    );
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -36,6 +36,11 @@ const HOSTILE_HEADERS: [string, () => unknown, string][] = [
   ['a revoked proxy', revoked, 'Cannot read the run header given to <adapter>.beginRun'],
   ['a throwing runId getter', () => throwing('runId', header('r1')), 'Cannot read the run header'],
   [
+    'a context that is a revoked proxy',
+    () => header('r1', { context: revoked() as never }),
+    'Cannot read the run header given to <adapter>.beginRun',
+  ],
+  [
     'without a runId',
     () => without(header('r1'), 'runId'),
     'Invalid run header given to <adapter>.beginRun: "runId" must be a non-empty string, got undefined',
@@ -228,6 +233,11 @@ describe('saveCheckpoint', () => {
 const HOSTILE_RESULTS: [string, () => unknown, string][] = [
   ['null', () => null, 'Invalid result given to <adapter>.saveResult: expected an object, got null'],
   ['a revoked proxy', revoked, 'Cannot read the result given to <adapter>.saveResult'],
+  [
+    'one whose stages are a revoked proxy',
+    () => ({ ...result('r1'), stages: revoked() }),
+    'Cannot read the result given to <adapter>.saveResult',
+  ],
   ['an empty runId', () => result(''), '"runId" must be a non-empty string, got ""'],
   ['without a macro', () => without(result('r1'), 'macro'), '"macro" must be a non-empty string'],
   [
