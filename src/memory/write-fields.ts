@@ -22,7 +22,6 @@ const listIfAny = (value: unknown) => value === undefined || Array.isArray(value
 export const object = (value: unknown) =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const NAME: Field[1] = nonEmpty;
 /** What a name field expects, as an error says it. */
 export const A_NAME = 'a non-empty string';
 const A_TIME = 'a finite number (epoch ms)';
@@ -30,8 +29,8 @@ const A_COUNT = `an integer from 0 to ${Number.MAX_SAFE_INTEGER}`;
 
 /** A run header's fields. */
 export const HEADER: readonly Field[] = [
-  ['runId', NAME, A_NAME],
-  ['macro', NAME, A_NAME],
+  ['runId', nonEmpty, A_NAME],
+  ['macro', nonEmpty, A_NAME],
   ['context', object, 'an object'],
   ['startedAt', finite, A_TIME],
 ];
@@ -57,9 +56,9 @@ const RESULT_STATUSES: Readonly<Record<Exclude<RunState, 'running'>, true>> = {
 
 /** A result's fields, whatever its status. */
 export const RESULT: readonly Field[] = [
-  ['runId', NAME, A_NAME],
-  ['macro', NAME, A_NAME],
-  ['producedBy', NAME, A_NAME],
+  ['runId', nonEmpty, A_NAME],
+  ['macro', nonEmpty, A_NAME],
+  ['producedBy', nonEmpty, A_NAME],
   [
     'status',
     (value) => typeof value === 'string' && Object.hasOwn(RESULT_STATUSES, value),
@@ -77,13 +76,14 @@ export const RESULT: readonly Field[] = [
 /** What a result that did not succeed says why with; a suspended one also where it waits. */
 const ERROR: Field = ['error', object, 'an error record (the result did not succeed)'];
 /** Absent in results of earlier versions, where a stage's own `SUSPENDED` error ended a run suspended with nothing waiting. */
+const suspensionIfAny = (value: unknown) =>
+  value === undefined ||
+  (object(value) &&
+    typeof (value as Record<string, unknown>)['path'] === 'string' &&
+    typeof (value as Record<string, unknown>)['token'] === 'string');
 const SUSPENSION: Field = [
   'suspension',
-  (value) =>
-    value === undefined ||
-    (object(value) &&
-      typeof (value as Record<string, unknown>)['path'] === 'string' &&
-      typeof (value as Record<string, unknown>)['token'] === 'string'),
+  suspensionIfAny,
   'absent, or an object with a string path and token (the result is suspended)',
 ];
 
@@ -99,7 +99,7 @@ const AUDIT_KINDS: Readonly<Record<AuditRecord['kind'], true>> = {
 
 /** An audit record's fields. */
 export const AUDIT: readonly Field[] = [
-  ['runId', NAME, A_NAME],
+  ['runId', nonEmpty, A_NAME],
   ['seq', counted, A_COUNT],
   ['at', finite, A_TIME],
   [
@@ -169,8 +169,7 @@ export function isResult(c: Record<string, unknown>): boolean {
       Array.isArray(c['decisions']) &&
       c['toJSON'] === undefined &&
       (status === 'succeeded' ||
-        (object(c['error']) &&
-          (status !== 'suspended' || (SUSPENSION[1] as (v: unknown) => boolean)(c['suspension']))))
+        (object(c['error']) && (status !== 'suspended' || suspensionIfAny(c['suspension']))))
     );
   } catch {
     return false;
@@ -179,7 +178,7 @@ export function isResult(c: Record<string, unknown>): boolean {
 
 /**
  * Whether `value` is a plain object whose fields pass what {@link CHECKPOINT} tests (written
- * out); false when reading it throws, for {@link invalidDocument} to say why.
+ * out); false when reading it throws, for the slow path in write-arguments.ts to say why.
  */
 export function isCheckpoint(value: unknown): boolean {
   try {
