@@ -84,4 +84,17 @@ describe('Chain', () => {
     expect(await settled(chain.ended)).toBe('rejected');
     await expect(chain.ended).rejects.toBe(fault);
   });
+
+  it('tells the sink it was given of its end, as piece 0, and has no promise of its own then', () => {
+    const starter = new Recorder();
+    const told: unknown[] = [];
+    const sink: Sink = {
+      ok: (index, value) => told.push(['ok', index, value]),
+      fail: () => told.push('fail'),
+    };
+    const chain = new Chain(starter, stages(1), 'a', AbortScope.root(), sink);
+    starter.started[0]?.sink.ok(0, 'b');
+    expect(told).toEqual([['ok', 0, 'b']]);
+    expect(() => chain.ended).toThrow(TypeError);
+  });
 });

@@ -18,20 +18,34 @@ export class Chain implements Sink {
   readonly #starter: StageStarter;
   readonly #children: readonly CompiledNode[];
   readonly #scope: AbortScope;
-  readonly #done = new Deferred();
+  readonly #done: Sink;
   #next = 0;
 
-  /** Starts the first of `children` on `input`. */
-  constructor(starter: StageStarter, children: readonly CompiledNode[], input: unknown, scope: AbortScope) {
+  /**
+   * Starts the first of `children` on `input`. Its end is told to `done` (as piece 0): by
+   * default a Deferred, whose promise is {@link ended}.
+   */
+  constructor(
+    starter: StageStarter,
+    children: readonly CompiledNode[],
+    input: unknown,
+    scope: AbortScope,
+    done: Sink = new Deferred(),
+  ) {
     this.#starter = starter;
     this.#children = children;
     this.#scope = scope;
+    this.#done = done;
     this.ok(-1, input);
   }
 
-  /** The last stage's output; rejects with the first stage failure, after which no stage starts. */
+  /**
+   * The last stage's output; rejects with the first stage failure, after which no stage
+   * starts. Only for a chain made without a sink of its own.
+   */
   get ended(): Promise<unknown> {
-    return this.#done.promise;
+    if (this.#done instanceof Deferred) return this.#done.promise;
+    throw new TypeError('This chain reports its end to its sink: it has no promise');
   }
 
   /** Stage `index` ended with `value`: the next stage starts on it (or the chain ends). */

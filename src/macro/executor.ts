@@ -11,38 +11,35 @@ import type { Agent } from '../agents/agent.js';
 import { type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
 import { Deferred, type Sink } from '../internal/deferred.js';
-import { abortReason, withGrace } from '../internal/grace.js';
 import { logFailure } from '../logger.js';
 import { writeWithRetry } from '../memory/write-with-retry.js';
 import type { MacroLogger } from '../model/logger.js';
 import type { ProgressData } from '../model/progress.js';
-import { statusOf } from '../model/stage-status.js';
 import type { TokenUsage } from '../model/usage.js';
 import type { TurnBudget } from '../scheduling/turn-budget.js';
 import { AgentAttempt, type AttemptHost } from './agent-attempt.js';
 import { AgentCaller } from './agent-call.js';
 import { EMPTY_FEEDBACK } from './attempt-state.js';
-import { Chain } from './chain.js';
 import { Checkpointer, type CheckpointHost } from './checkpoints.js';
 import type { CompiledMacro, CompiledNode } from './compiled.js';
 import { failedOutcome, normalise, type Outcome } from './failure.js';
-import { checkMacroGates } from './gates.js';
 import { groupAttempt } from './group-attempt.js';
 import type { Invocation } from './invocation.js';
 import { Journal } from './journal.js';
+import { MacroPass, type PassHost } from './macro-pass.js';
 import { emitPersistenceError, stopIfLeaseLost, withFinalFailures } from './persistence-failures.js';
 import { Restorer } from './restore.js';
 import type { MacroRun } from './run.js';
-import { macroEnded, macroStarted, runEnded, runStarted } from './run-events.js';
+import { runEnded, runStarted } from './run-events.js';
 import type { EngineServices, RunRequest } from './run-request.js';
 import { buildResult } from './run-result.js';
 import { RunStorage } from './run-storage.js';
 import type { GroupHost } from './stage-kind.js';
 import { withStageRetry } from './stage-retry.js';
 import { suspendRun } from './suspension.js';
-import type { MacroContext, MacroResult, StageRecord, StageStatus } from './types.js';
+import type { MacroContext, MacroResult, StageRecord } from './types.js';
 
-export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
+export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, PassHost {
   readonly journal: Journal;
   readonly caller: AgentCaller;
   readonly #svc: EngineServices;
@@ -57,6 +54,12 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
   readonly #restorer: Restorer | undefined;
   /** The first checkpoint-time persistence failure, reported in the result. */
   #persistenceFailure: PersistenceError | undefined;
+  /** Settles with the run's result (see execute). */
+  #done: Deferred | undefined;
+  /** When the run started (after its turn); set before the first pass. */
+  #startedAt = 0;
+  /** Fallbacks taken so far. */
+  #depth = 0;
 
   constructor(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>) {
     this.#svc = svc;
@@ -78,7 +81,25 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
 
   // ── the run ───────────────────────────────────────────────────────────────
 
-  async execute(): Promise<MacroResult> {
+  /**
+   * Runs the run; settles with its result. The stages of each macro pass run on callbacks
+   * (MacroPass), with no async frame of the run's waiting for them.
+   */
+  execute(): Promise<MacroResult> {
+    const done = new Deferred();
+    this.#done = done;
+    this.#begin().then(
+      (startedAt) => {
+        this.#startedAt = startedAt;
+        this.#pass(this.#req.macro);
+      },
+      (error: unknown) => done.fail(0, error),
+    );
+    return done.promise as Promise<MacroResult>;
+  }
+
+  /** Waits for the run's turn, emits `run:start` and records the run as begun; returns its start time. */
+  async #begin(): Promise<number> {
     const { scope } = this.#req;
     const turn = this.#svc.turns.wait(scope);
     if (turn !== undefined) await turn; // many runs started at once: the rest start in later turns
@@ -95,94 +116,82 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost {
         this.#persistenceError(failure, name);
       }
     }
+    return startedAt;
+  }
 
-    let macro = this.#req.macro;
-    let outcome: Outcome;
-    for (let depth = 0; ; depth++) {
-      outcome = await this.#runMacro(macro, this.#req.input, scope);
+  /** Starts a pass over `macro` (the run's own, or a fallback) on the run's input. */
+  #pass(macro: CompiledMacro): void {
+    try {
+      new MacroPass(this, macro, this.#req.scope).start(this.#req.input);
+    } catch (error) {
+      this.fault(error);
+    }
+  }
+
+  /**
+   * A pass ended (MacroPass): the next fallback runs while the macro failed and has one,
+   * or the run finishes. The scope stays linked to the caller's signal until the run
+   * settles: a cancel during the final writes still ends the wait for them.
+   */
+  passEnded(macro: CompiledMacro, ended: Outcome): void {
+    let outcome = ended;
+    try {
       this.journal.macros.push(
         outcome.status === 'succeeded'
           ? { macro: macro.name, status: 'succeeded' }
           : { macro: macro.name, status: outcome.status, error: toErrorRecord(outcome.error) },
       );
+      const { scope } = this.#req;
       if (outcome.status === 'failed' && scope.aborted) {
         // Cancelled (or out of time) as the macro failed, say from a `macro:end`
         // listener: the abort decides the run's status, and no fallback runs.
         outcome = this.#aborted(scope, macro.name);
-        break;
+      } else if (outcome.status === 'failed' && macro.fallback !== undefined) {
+        if (this.#depth < this.#svc.maxFallbackDepth) {
+          this.#fallBack(macro, outcome.error);
+          return;
+        }
+        this.#logger.warn({ macro: macro.name, depth: this.#depth }, 'fallback depth limit reached');
       }
-      if (outcome.status !== 'failed' || macro.fallback === undefined) break;
-      if (depth >= this.#svc.maxFallbackDepth) {
-        this.#logger.warn({ macro: macro.name, depth }, 'fallback depth limit reached');
-        break;
-      }
-      const next = this.#svc.catalogue.get(macro.fallback) as CompiledMacro;
-      const error = toErrorRecord(outcome.error);
-      const event = {
-        type: 'fallback' as const,
-        ...this.journal.base(macro.name),
-        from: macro.name,
-        to: next.name,
-        error,
-        depth: depth + 1,
-      };
-      this.journal.emit(event);
-      this.journal.recordAudit('fallback', event, { from: macro.name, to: next.name, error });
-      this.#context = { ...this.#context, failure: { macro: macro.name, error } };
-      this.journal.enter(next);
-      macro = next;
+    } catch (error) {
+      this.fault(error);
+      return;
     }
-    // The scope stays linked to the caller's signal until the run settles: a cancel
-    // during the final writes still ends the wait for them.
-    return this.#finish(macro, outcome, startedAt);
+    const done = this.#done as Deferred;
+    this.#finish(macro, outcome, this.#startedAt).then(
+      (result) => done.ok(0, result),
+      (error: unknown) => done.fail(0, error),
+    );
   }
 
-  async #runMacro(macro: CompiledMacro, input: unknown, scope: AbortScope): Promise<Outcome> {
-    const startedAt = this.#svc.now();
-    const { name } = macro;
-    macroStarted(this.journal, name, startedAt);
-    let outcome: Outcome;
-    try {
-      // Bounded by the run's budget even if a stage never reported its end (an engine
-      // fault): once the run aborts, its stages end within microtasks, and a turn after
-      // that the macro ends anyway.
-      const value = await withGrace(new Chain(this, macro.children, input, scope).ended, scope, abortReason);
-      if (macro.gates.length > 0) await checkMacroGates(this, macro.gates, value, macro.name, scope, 1);
-      // Cancelled (or out of time) while the macro ran, even if its last stage then ended:
-      // the abort decides the run's status (see docs/failure-semantics.md, Precedence).
-      outcome = scope.aborted
-        ? this.#aborted(scope, macro.name)
-        : { status: 'succeeded', output: this.#recordedOutput(macro.children) };
-    } catch (caught) {
-      // Once the run is cancelled or out of time, that decides its status, even when a
-      // settle-mode branch had already failed for another reason.
-      outcome = scope.aborted ? this.#aborted(scope, macro.name) : failedOutcome(caught, macro.name, scope);
-    }
-    const endedAt = this.#svc.now();
-    const status: StageStatus = outcome.status === 'succeeded' ? 'succeeded' : statusOf(outcome.error);
-    this.journal.timeline.push({
-      scope: 'macro',
-      path: macro.name,
-      name: macro.name,
-      status,
-      attempt: 1,
-      startedAt,
-      endedAt,
-      durationMs: endedAt - startedAt,
-    });
-    const error = outcome.status === 'succeeded' ? undefined : outcome.error;
-    macroEnded(this.journal, name, endedAt, status, endedAt - startedAt, error);
-    return outcome;
+  /** Runs `macro`'s fallback, which failed with `failure`. */
+  #fallBack(macro: CompiledMacro, failure: MacroError): void {
+    const next = this.#svc.catalogue.get(macro.fallback as string) as CompiledMacro;
+    const error = toErrorRecord(failure);
+    this.#depth++;
+    const event = {
+      type: 'fallback' as const,
+      ...this.journal.base(macro.name),
+      from: macro.name,
+      to: next.name,
+      error,
+      depth: this.#depth,
+    };
+    this.journal.emit(event);
+    this.journal.recordAudit('fallback', event, { from: macro.name, to: next.name, error });
+    this.#context = { ...this.#context, failure: { macro: macro.name, error } };
+    this.journal.enter(next);
+    this.#pass(next);
+  }
+
+  /** An engine fault on the way (a host method threw): the run rejects with it. */
+  fault(error: unknown): void {
+    (this.#done as Deferred).fail(0, error);
   }
 
   /** The outcome of a macro whose run was cancelled or ran out of time. */
   #aborted(scope: AbortScope, path: string): Outcome {
     return failedOutcome(scope.reason, path, scope);
-  }
-
-  /** The recorded output of a macro: its last stage's recorded snapshot (a macro has at least one stage). */
-  #recordedOutput(children: readonly CompiledNode[]): unknown {
-    return this.journal.record(children[children.length - 1] as CompiledNode).output;
   }
 
   async #finish(macro: CompiledMacro, outcome: Outcome, startedAt: number): Promise<MacroResult> {
