@@ -119,6 +119,26 @@ describe('AbortScope.hold', () => {
   });
 });
 
+describe('AbortScope.abort', () => {
+  it('tells every waiter of the abort even when one, as it is told, releases an older hold', () => {
+    const scope = AbortScope.root();
+    const told: string[] = [];
+    scope.hold({ fulfilled() {}, rejected: () => told.push('oldest') });
+    const released = scope.hold({ fulfilled() {}, rejected: () => told.push('released') });
+    // The newest waiter is told first, and releases the hold between it and the oldest.
+    scope.hold({
+      fulfilled() {},
+      rejected: () => {
+        told.push('newest');
+        if (released !== undefined) scope.release(released);
+      },
+    });
+    scope.abort(new Error('stop'));
+    expect(told[0]).toBe('newest');
+    expect(told).toContain('oldest');
+  });
+});
+
 describe('AbortScope.signal', () => {
   it('fires abort on a signal taken before the scope aborts', () => {
     const scope = AbortScope.root();

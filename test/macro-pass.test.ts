@@ -135,15 +135,28 @@ describe('MacroPass', () => {
     expect(host.ended).toHaveLength(1);
   });
 
-  it('tells the host once when the run aborts after its stages have ended', async () => {
+  it('tells the host once when the run aborts after its pass has ended', async () => {
     const host = new Host();
     const scope = AbortScope.root();
     new MacroPass(host, macro(1), scope).start('in');
     host.finish(0, 'a');
+    await turn();
     scope.abort(new CancelledError('m', 'stop'));
     await turn();
     await turn();
     expect(host.ended).toEqual([{ status: 'succeeded', output: 'a' }]);
+  });
+
+  it("fails with the abort when a listener of the last stage's end cancels the run a microtask later", async () => {
+    const host = new Host();
+    const scope = AbortScope.root();
+    new MacroPass(host, macro(1), scope).start('in');
+    const reason = new CancelledError('m', 'stop');
+    // As a `stage:end` listener's `Promise.resolve().then(() => run.cancel())` does: queued before the report.
+    void Promise.resolve().then(() => scope.abort(reason));
+    host.finish(0, 'a');
+    await turn();
+    expect(host.ended).toEqual([{ status: 'cancelled', error: reason }]);
   });
 
   it('fails with the abort, at once, when it starts on a run already aborted and its stage fails at once', async () => {

@@ -244,12 +244,19 @@ export class AbortScope {
     return racer;
   }
 
-  /** Ends a `hold`: its watcher is no longer told of an abort. Idempotent. */
+  /**
+   * Ends a `hold`: its watcher is no longer told of an abort. Idempotent. Released while
+   * the scope is aborting (from another watcher's call), it may still be told: a watcher
+   * ignores a call that comes late.
+   */
   release(hold: Hold): void {
     this.#unlink(hold as Racer);
   }
 
   #unlink(racer: Racer): void {
+    // Once aborted, the list is dropped and abort() may be walking it: a racer released
+    // from inside one of its calls (a stage ending at once) must not cut the walk short.
+    if (this.#aborted) return;
     const { previous, next } = racer;
     if (previous !== undefined) previous.next = next;
     else if (this.#racers === racer) this.#racers = next;

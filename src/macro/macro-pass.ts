@@ -6,6 +6,7 @@
  * @internal
  * @module
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
 import { inMicrotask } from '../internal/microtask.js';
@@ -39,6 +40,12 @@ export class MacroPass implements Sink, Watcher<never> {
   readonly #host: PassHost;
   readonly #macro: CompiledMacro;
   readonly #scope: AbortScope;
+  /**
+   * The run's async context: the pass's end runs in it, as the awaits it replaced did, not
+   * in the one whose code reported the last stage's end (a canceller's, say). Listeners
+   * of `macro:end` and `run:end`, and the memory's final writes, see the run's stores.
+   */
+  readonly #context = new AsyncResource('MacroPass');
   #startedAt = 0;
   #state = STAGES;
   #hold: Hold | undefined;
@@ -62,28 +69,12 @@ export class MacroPass implements Sink, Watcher<never> {
 
   /** The last stage ended with `value`: the gates, if any, then the outcome. (Sink, of the chain.) */
   ok(_index: number, value: unknown): void {
-    if (!this.#stagesEnded()) return;
-    const macro = this.#macro;
-    if (macro.gates.length === 0) {
-      this.#succeeded();
-      return;
-    }
-    this.#state = GATES;
-    let gates: Promise<void>;
-    try {
-      gates = checkMacroGates(this.#host, macro.gates, value, macro.name, this.#scope, 1);
-    } catch (error) {
-      gates = Promise.reject(error);
-    }
-    gates.then(
-      () => this.#succeeded(),
-      (error: unknown) => this.#failed(error),
-    );
+    if (this.#stagesEnded()) this.#later(true, value);
   }
 
   /** A stage failed, and with it the macro. (Sink, of the chain.) */
   fail(_index: number, error: unknown): void {
-    if (this.#stagesEnded()) this.#failed(error);
+    if (this.#stagesEnded()) this.#later(false, error);
   }
 
   fulfilled(): void {} // a hold settles only by an abort
@@ -95,7 +86,7 @@ export class MacroPass implements Sink, Watcher<never> {
 
   /** The turn after the abort is over: the pass ends with it, if its stages have not. @internal */
   giveUp(): void {
-    if (this.#stagesEnded()) this.#failed(this.#scope.reason);
+    if (this.#stagesEnded()) this.#later(false, this.#scope.reason);
   }
 
   /** Marks the stages ended, once; false if they had (a second report, or the grace over first). */
@@ -104,6 +95,39 @@ export class MacroPass implements Sink, Watcher<never> {
     this.#state = GATES;
     if (this.#hold !== undefined) this.#scope.release(this.#hold);
     return true;
+  }
+
+  /**
+   * Goes on from the stages' end in a microtask, in the run's context: not from inside the
+   * last stage's report (its callers finish first), and a cancel queued by a listener of
+   * that stage's end (a microtask before) still decides the outcome, as it did when the run
+   * awaited the chain.
+   */
+  #later(ok: boolean, value: unknown): void {
+    inMicrotask(() => this.#context.runInAsyncScope(this.#stagesDone, this, ok, value));
+  }
+
+  /** The stages ended (`ok`: with the last one's output `value`; else failed with it): the gates, then the outcome. */
+  #stagesDone(ok: boolean, value: unknown): void {
+    if (!ok) {
+      this.#failed(value);
+      return;
+    }
+    const macro = this.#macro;
+    if (macro.gates.length === 0) {
+      this.#succeeded();
+      return;
+    }
+    let gates: Promise<void>;
+    try {
+      gates = checkMacroGates(this.#host, macro.gates, value, macro.name, this.#scope, 1);
+    } catch (error) {
+      gates = Promise.reject(error);
+    }
+    gates.then(
+      () => this.#succeeded(),
+      (error: unknown) => this.#failed(error),
+    );
   }
 
   #succeeded(): void {
@@ -137,13 +161,11 @@ export class MacroPass implements Sink, Watcher<never> {
     this.#ended(outcome);
   }
 
-  /** Records the macro's span and `macro:end`, then tells the host; in a microtask of its own. */
+  /** Records the macro's span and `macro:end`, then tells the host. */
   #ended(outcome: Outcome): void {
     if (this.#state === ENDED) return;
     this.#state = ENDED;
-    // Not from inside the last stage's report: its own callers finish first, as they did
-    // when the run awaited the macro.
-    inMicrotask(() => this.#report(outcome));
+    this.#report(outcome);
   }
 
   #report(outcome: Outcome): void {
