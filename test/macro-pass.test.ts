@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CancelledError, MacroError } from '../src/errors.js';
 import { AbortScope } from '../src/internal/abort-scope.js';
@@ -18,6 +19,7 @@ const macro = (n: number, gates: unknown[] = []) =>
 class Host implements PassHost {
   readonly journal = new Journal({ deliver() {}, observes: () => false }, 'run-1', macro(1), () => 7);
   readonly context = { intent: 'test', guidance: '', knowledge: [], metadata: {} };
+  readonly asyncContext = new AsyncResource('test');
   readonly started: Array<{ path: string; input: unknown; sink: Sink; index: number }> = [];
   readonly ended: Outcome[] = [];
   readonly faults: unknown[] = [];

@@ -50,6 +50,8 @@ export type Durability = 'sync' | 'async';
 /** What a run's Checkpointer reads of the run and calls back into it for (RunExecution). */
 export interface CheckpointHost {
   readonly runId: string;
+  /** The run's async context, shared with its other later work; without it, one of the Checkpointer's own. */
+  readonly asyncContext?: AsyncResource;
   /** The run's arrays (entries already stored, restored ones, are skipped) and its event seq. */
   readonly journal: RunJournal & { readonly seq: number };
   /** The run's: a `'sync'` write is waited for until it aborts (and one turn more). */
@@ -138,7 +140,7 @@ export class Checkpointer implements TurnTaker {
       // The flag saves a Set lookup per stage (the turns' set would take the run once anyway).
       if (!this.#queued && !this.#closed) {
         this.#queued = true;
-        this.#context ??= new AsyncResource('MacroCheckpoint');
+        this.#context ??= this.#host.asyncContext ?? new AsyncResource('MacroCheckpoint');
         this.#settings.turns.add(this);
       }
       return undefined;

@@ -7,6 +7,7 @@
  * @internal
  * @module
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { Agent } from '../agents/agent.js';
 import { type MacroError, type PersistenceError, toErrorRecord } from '../errors.js';
 import type { AbortScope } from '../internal/abort-scope.js';
@@ -60,6 +61,8 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
   #startedAt = 0;
   /** Fallbacks taken so far. */
   #depth = 0;
+  /** The run's async context: made on first use, in the run's own (see asyncContext). */
+  #asyncContext: AsyncResource | undefined;
 
   constructor(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>) {
     this.#svc = svc;
@@ -73,6 +76,16 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
     // The run is its writes' host: no closures per run for them.
     this.#checkpoints = new Checkpointer(this, svc.checkpointing);
     this.#storage = new RunStorage(this, svc.memory, this.#checkpoints, svc.memorySettlesPromptly);
+  }
+
+  /**
+   * The run's async context, made on first use: by its first pass, which starts in the
+   * run's own. Its checkpoint turns and each pass's end go on in it. One a run: an
+   * AsyncResource is ~100 B of every live run.
+   */
+  get asyncContext(): AsyncResource {
+    this.#asyncContext ??= new AsyncResource('MacroRun');
+    return this.#asyncContext;
   }
 
   get turns(): TurnBudget {

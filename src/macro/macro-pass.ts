@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { AsyncResource } from 'node:async_hooks';
+import type { AsyncResource } from 'node:async_hooks';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
 import { inMicrotask } from '../internal/microtask.js';
@@ -19,6 +19,8 @@ import { macroEnded, macroStarted } from './run-events.js';
 
 /** The run a pass belongs to: where its stages start, its gates judge, and its end is told. */
 export interface PassHost extends StageStarter, GateHost {
+  /** The run's async context (made in it): the pass's end goes on in it. */
+  readonly asyncContext: AsyncResource;
   now(): number;
   /** The pass of `macro` ended with `outcome`. */
   passEnded(macro: CompiledMacro, outcome: Outcome): void;
@@ -45,7 +47,7 @@ export class MacroPass implements Sink, Watcher<never> {
    * in the one whose code reported the last stage's end (a canceller's, say). Listeners
    * of `macro:end` and `run:end`, and the memory's final writes, see the run's stores.
    */
-  readonly #context = new AsyncResource('MacroPass');
+  readonly #context: AsyncResource;
   #startedAt = 0;
   #state = STAGES;
   #hold: Hold | undefined;
@@ -54,6 +56,7 @@ export class MacroPass implements Sink, Watcher<never> {
     this.#host = host;
     this.#macro = macro;
     this.#scope = scope;
+    this.#context = host.asyncContext;
   }
 
   /** Emits `macro:start` and starts the first stage on `input`. */
