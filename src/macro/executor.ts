@@ -95,11 +95,11 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
   // ── the run ───────────────────────────────────────────────────────────────
 
   /**
-   * Runs the run; settles with its result. The stages of each macro pass run on callbacks
-   * (MacroPass), with no async frame of the run's waiting for them.
+   * Runs the run; `done` (and the promise returned, its own) settles with its result. The
+   * stages of each macro pass run on callbacks (MacroPass), with no async frame of the
+   * run's waiting for them.
    */
-  execute(): Promise<MacroResult> {
-    const done = new Deferred();
+  execute(done: Deferred = new Deferred()): Promise<MacroResult> {
     this.#done = done;
     this.#begin().then(
       (startedAt) => {
@@ -369,6 +369,18 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
 
   get runId(): string {
     return this.journal.runId;
+  }
+}
+
+/**
+ * Starts a run for its handle `run`: `done` (the handle's result) settles with the run's
+ * result, or rejects with an engine fault, from the constructor's on.
+ */
+export function startRun(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>, done: Deferred): void {
+  try {
+    new RunExecution(svc, req, run).execute(done);
+  } catch (error) {
+    done.fail(0, error);
   }
 }
 

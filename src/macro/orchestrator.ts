@@ -10,6 +10,8 @@ import { type AgentRegistry, registryOf } from '../agents/registry.js';
 import { CancelledError, MacroConfigurationError, MacroError } from '../errors.js';
 import type { MacroEvent } from '../events.js';
 import { AbortScope } from '../internal/abort-scope.js';
+import { Deferred } from '../internal/deferred.js';
+import { inMicrotask } from '../internal/microtask.js';
 import { nonEmptyString } from '../internal/options.js';
 import { safeText } from '../internal/safe.js';
 import { stopTimer, type Timer } from '../internal/timers.js';
@@ -27,7 +29,7 @@ import { CheckpointTurns } from './checkpoint-turns.js';
 import { compileCatalogue } from './compile.js';
 import type { CompileEnvironment } from './compile-environment.js';
 import type { CompiledMacro } from './compiled.js';
-import { RunExecution } from './executor.js';
+import { startRun } from './executor.js';
 import { checkedRunIds, guardedClock, guardedRandom } from './guarded-sources.js';
 import {
   checkOrchestratorOptions,
@@ -223,18 +225,19 @@ export class MacroOrchestrator<M extends MacroDefinition<string, any> = MacroDef
       logger,
       ...(limits === undefined ? {} : { budget: limits }),
     };
-    let run: MacroRun<unknown> | undefined;
-    const result = Promise.resolve().then(() =>
-      new RunExecution(this.#services, request, run as MacroRun<unknown>).execute(),
-    );
-    run = new MacroRun(
+    // The run settles the handle's own Deferred, on the next microtask: no promise of
+    // run()'s adopting the run's (~250 B of every live run).
+    const done = new Deferred();
+    const run = new MacroRun(
       runId,
       macro.name,
-      result,
+      done.promise as Promise<MacroResult>,
       (reason) => scope.abort(new CancelledError(macro.name, reason)),
       logger,
       this.#shared,
     );
+    const services = this.#services;
+    inMicrotask(() => startRun(services, request, run, done));
     this.#track(run, scope, budget);
     return run as MacroRun<MacroOutput<M, N>>;
   }
