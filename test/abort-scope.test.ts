@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import { AbortScope, sleep } from '../src/internal/abort-scope.js';
 
@@ -136,6 +138,27 @@ describe('AbortScope.abort', () => {
     scope.abort(new Error('stop'));
     expect(told[0]).toBe('newest');
     expect(told).toContain('oldest');
+  });
+});
+
+describe('AbortScope.abort, and what a promise left behind keeps', () => {
+  it('keeps no other waiter alive through a promise still pending after the abort', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const scope = AbortScope.root();
+    let other: WeakRef<object> | undefined;
+    (() => {
+      const watcher = { fulfilled() {}, rejected() {} };
+      other = new WeakRef(watcher);
+      scope.hold(watcher);
+    })();
+    const pending = new Promise<never>(() => {}); // left behind: its race's reactions stay
+    scope.race(pending).catch(() => {});
+    scope.abort(new Error('stop'));
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target through the job
+    gc();
+    expect(other?.deref()).toBeUndefined();
+    expect(pending).toBeInstanceOf(Promise); // alive until here
   });
 });
 

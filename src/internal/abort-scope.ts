@@ -153,6 +153,9 @@ export class AbortScope {
     this.#racers = undefined;
     while (racer !== undefined) {
       const { next } = racer;
+      // Detached as it is told: a promise left pending keeps its own racer, not the others.
+      racer.previous = undefined;
+      racer.next = undefined;
       racer.reject(racer.outcome === undefined ? this.#reason : racer.outcome.rejected(this.#reason));
       racer = next;
     }

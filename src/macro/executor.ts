@@ -378,7 +378,7 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
  */
 export function startRun(svc: EngineServices, req: RunRequest, run: MacroRun<unknown>, done: Deferred): void {
   try {
-    new RunExecution(svc, req, run).execute(done);
+    void new RunExecution(svc, req, run).execute(done); // settles `done`, which its caller holds
   } catch (error) {
     done.fail(0, error);
   }

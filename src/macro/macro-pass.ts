@@ -10,6 +10,7 @@ import type { AsyncResource } from 'node:async_hooks';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
 import { inMicrotask } from '../internal/microtask.js';
+import { noop } from '../internal/noop.js';
 import { statusOf } from '../model/stage-status.js';
 import { Chain, type StageStarter } from './chain.js';
 import type { CompiledMacro, CompiledNode } from './compiled.js';
@@ -27,6 +28,9 @@ export interface PassHost extends StageStarter, GateHost {
   /** An engine fault on the way (a host method threw): the run rejects with it. */
   fault(error: unknown): void;
 }
+
+/** Settled: a chain of reactions on it counts microtasks. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** Where a pass is: its stages run, its gates run, or it has ended. */
 const STAGES = 0;
@@ -101,13 +105,13 @@ export class MacroPass implements Sink, Watcher<never> {
   }
 
   /**
-   * Goes on from the stages' end in a microtask, in the run's context: not from inside the
-   * last stage's report (its callers finish first), and a cancel queued by a listener of
-   * that stage's end (a microtask before) still decides the outcome, as it did when the run
-   * awaited the chain.
+   * Goes on from the stages' end two microtasks later, in the run's context, as the awaits
+   * it replaced did (the grace's reaction, then the await): not from inside the last stage's
+   * report, and a cancel that a listener of that stage's end queued as far back still
+   * decides the outcome.
    */
   #later(ok: boolean, value: unknown): void {
-    inMicrotask(() => this.#context.runInAsyncScope(this.#stagesDone, this, ok, value));
+    void SETTLED.then(noop).then(() => this.#context.runInAsyncScope(this.#stagesDone, this, ok, value));
   }
 
   /** The stages ended (`ok`: with the last one's output `value`; else failed with it): the gates, then the outcome. */
@@ -194,7 +198,9 @@ export class MacroPass implements Sink, Watcher<never> {
       host.fault(error);
       return;
     }
-    host.passEnded(this.#macro, outcome);
+    // A microtask after `macro:end`, as the run's await of the pass took: a cancel that a
+    // listener of it queued stops a fallback from starting.
+    inMicrotask(() => host.passEnded(this.#macro, outcome));
   }
 
   /** The recorded output of a macro: its last stage's recorded snapshot (a macro has at least one stage). */

@@ -200,6 +200,18 @@ describe('cancelling from a failing macro’s macro:end listener', () => {
     expect(rescuer.calls).toHaveLength(0);
     expect(ofType(events, 'fallback')).toEqual([]);
   });
+
+  it('ends the run cancelled, and the fallback does not run, when the listener cancels a microtask later', async () => {
+    const rescuer = okAgent('rescuer');
+    const { run, events } = start([failing, rescue], [throwingAgent('worker', new Error('boom')), rescuer]);
+    run.on('macro:end', (event) => {
+      if (event.macro === 'failing') void Promise.resolve().then(() => run.cancel('operator stop'));
+    });
+    const result = await drive(run);
+    expect(result).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
+    expect(rescuer.calls).toHaveLength(0);
+    expect(ofType(events, 'fallback')).toEqual([]);
+  });
 });
 
 describe('an agent that returns a hostile value', () => {
