@@ -90,10 +90,19 @@ const memories: SqliteMemory[] = [];
 let dir: string;
 let file: string;
 
-function openMemory(busyTimeoutMs: number, path = file): SqliteMemory {
-  const memory = new SqliteMemory({ path, busyTimeoutMs });
+function openMemory(busyTimeoutMs: number, path = file, walThread = true): SqliteMemory {
+  const memory = new SqliteMemory({ path, busyTimeoutMs, walThread });
   memories.push(memory);
   return memory;
+}
+
+/**
+ * An adapter on `file` in rollback journal mode, with no WAL thread: a thread of another
+ * adapter on the file, reading it as it ticks, made the switch out of WAL mode meet
+ * `database is locked` (once in CI, on Node 24).
+ */
+function openWithoutWal(busyTimeoutMs: number): SqliteMemory {
+  return withoutWal(openMemory(busyTimeoutMs, file, false));
 }
 
 beforeEach(() => {
@@ -260,7 +269,7 @@ describe('SqliteMemory without WAL while another process holds the file exclusiv
   let memory: SqliteMemory;
 
   beforeEach(async () => {
-    memory = withoutWal(openMemory(BUDGET_MS));
+    memory = openWithoutWal(BUDGET_MS);
     await memory.beginRun(header('r1'));
   });
 
@@ -273,7 +282,7 @@ describe('SqliteMemory without WAL while another process holds the file exclusiv
 
   it('returns what is stored from a read that gets the lock within its budget', async () => {
     // Opened before the lock is taken (opening waits by blocking); opening sets WAL mode again.
-    const patient = withoutWal(openMemory(LONG_BUDGET_MS));
+    const patient = openWithoutWal(LONG_BUDGET_MS);
     const locker = await lock(file, 'exclusive');
     let settled = false;
     const read = patient.loadRun('r1').finally(() => {
@@ -295,7 +304,7 @@ describe('every SqliteMemory method, without WAL while another process holds the
   beforeAll(async () => {
     tableDir = mkdtempSync(join(tmpdir(), 'macro-sqlite-lock-'));
     const tableFile = join(tableDir, 'runs.db');
-    memory = withoutWal(new SqliteMemory({ path: tableFile, busyTimeoutMs: 200 }));
+    memory = withoutWal(new SqliteMemory({ path: tableFile, busyTimeoutMs: 200, walThread: false }));
     await memory.beginRun(header('r1'));
     locker = await lock(tableFile, 'exclusive');
     lockers.splice(lockers.indexOf(locker), 1); // killed by afterAll, not after the first test
