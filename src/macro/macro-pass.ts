@@ -10,7 +10,6 @@ import type { AsyncResource } from 'node:async_hooks';
 import type { AbortScope, Hold, Watcher } from '../internal/abort-scope.js';
 import type { Sink } from '../internal/deferred.js';
 import { inMicrotask } from '../internal/microtask.js';
-import { noop } from '../internal/noop.js';
 import { statusOf } from '../model/stage-status.js';
 import { Chain, type StageStarter } from './chain.js';
 import type { CompiledMacro, CompiledNode } from './compiled.js';
@@ -28,9 +27,6 @@ export interface PassHost extends StageStarter, GateHost {
   /** An engine fault on the way (a host method threw): the run rejects with it. */
   fault(error: unknown): void;
 }
-
-/** Settled: a chain of reactions on it counts microtasks. */
-const SETTLED: Promise<void> = Promise.resolve();
 
 /** Where a pass is: its stages run, its gates run, or it has ended. */
 const STAGES = 0;
@@ -111,7 +107,7 @@ export class MacroPass implements Sink, Watcher<never> {
    * decides the outcome.
    */
   #later(ok: boolean, value: unknown): void {
-    void SETTLED.then(noop).then(() => this.#context.runInAsyncScope(this.#stagesDone, this, ok, value));
+    inMicrotask(() => inMicrotask(() => this.#context.runInAsyncScope(this.#stagesDone, this, ok, value)));
   }
 
   /** The stages ended (`ok`: with the last one's output `value`; else failed with it): the gates, then the outcome. */
