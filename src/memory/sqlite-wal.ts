@@ -292,18 +292,35 @@ export class WalCheckpointer {
 /** How long close() waits for its last checkpoint: another process holding the lock must not hold close() for `busyTimeoutMs`. */
 const CLOSE_CHECKPOINT_WAIT_MS = 100;
 
+/** A synchronous sleep of a few ms (Atomics.wait on a buffer no one notifies). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * Copies the whole log into the file, waiting (blocking, at close) at most
  * {@link CLOSE_CHECKPOINT_WAIT_MS} for a checkpoint, a writer or readers in progress; one
  * that does not finish in that time leaves the copy to the last connection to close, as
- * SQLite does.
+ * SQLite does. SQLite waits (`busy_timeout`) for writers and readers, but a checkpoint
+ * another connection is running (the WAL thread's, at its tick) makes it give up at once,
+ * with no wait: then it tries again, a few ms later, until the time is up.
  */
 export function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): void {
+  const waitMs = Math.min(Math.ceil(busyTimeoutMs), CLOSE_CHECKPOINT_WAIT_MS);
+  const until = performance.now() + waitMs;
   try {
-    db.pragma(`busy_timeout = ${Math.min(Math.ceil(busyTimeoutMs), CLOSE_CHECKPOINT_WAIT_MS)}`);
-    db.pragma('wal_checkpoint(FULL)');
+    db.pragma(`busy_timeout = ${waitMs}`);
   } catch {
-    // Failed: the log stays, and is copied by the last connection or the next open.
+    return; // closed or broken: the log is copied by the last connection or the next open
+  }
+  for (;;) {
+    let copied = false;
+    try {
+      const [row] = db.pragma('wal_checkpoint(FULL)') as { busy: number }[];
+      copied = row?.busy === 0;
+    } catch {
+      // Busy (or failed): tried again while there is time.
+    }
+    if (copied || performance.now() >= until) return;
+    Atomics.wait(PAUSE, 0, 0, 2);
   }
 }
 
