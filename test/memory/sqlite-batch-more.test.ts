@@ -260,6 +260,31 @@ describe('TurnBatch with a write thread', () => {
     );
   });
 
+  it('sends one slice a turn however many of its batches the thread answered in the turns before', async () => {
+    let clock = 1_000_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { batch, fake } = threaded();
+    const slow = (n: number) => () => {
+      clock += 1; // each takes 1 ms to make: a slice holds a few
+      return remoteOf(n)();
+    };
+    const joined = batched(batch, 300, 0, slow);
+    const sentPerTurn: number[] = [];
+    let answered = 0;
+    for (let turns = 0; fake.numbers().length < 300 && turns < 1_000; turns++) {
+      const before = fake.sent.length;
+      await nextTurn();
+      sentPerTurn.push(fake.sent.length - before);
+      // Every batch answered before the next turn, while the rest still wait to be sent.
+      while (answered < fake.sent.length) fake.commit(answered++);
+    }
+    expect(fake.numbers()).toEqual(range(IMMEDIATE_WRITES_PER_TURN, 300));
+    expect(Math.max(...sentPerTurn)).toBe(1);
+    expect(await Promise.all(joined)).toEqual(
+      range(IMMEDIATE_WRITES_PER_TURN, 300).map((n) => `thread ${n}`),
+    );
+  });
+
   it('commits a small batch on the connection after a big one went to the thread whole', async () => {
     const { batch, fake } = threaded();
     const first = batched(batch, THREAD_MIN_WRITES);
