@@ -58,7 +58,7 @@ export const BATCH_SLICE_MS = 10;
 export class TurnBatch {
   #writes = 0;
   #waiting: Waiting[] = [];
-  /** An end of turn is queued: one at a time (each answer from the thread queued another, and they added up). */
+  /** An end of turn is queued (see {@link #endTurnLater}). */
   #endQueued = false;
   /** Held (see {@link hold}): writes wait, and nothing commits. */
   #held = false;
@@ -212,8 +212,7 @@ export class TurnBatch {
         }
         return;
       }
-      // Here, on the connection: once the thread's batches are answered (they hold its lock).
-      if (this.#inThread > 0 && !all) return;
+      if (this.#inThread > 0 && !all) return; // here, on the connection, once the thread's batches (its lock) are answered
       this.#waiting = [];
       const settled = this.#commitSlice(waiting);
       if (settled === waiting.length) return;
@@ -387,16 +386,10 @@ export class TurnBatch {
     }
   }
 
-  /**
-   * Has the batch commit at the end of this turn (in the next check phase), once however
-   * often it is asked: every thread answer that found writes waiting queued one more, each
-   * flushed a slice of its own, and at 10,000 concurrent runs a dozen made one check phase
-   * hold the loop ~40 ms.
-   */
+  /** Has the batch commit in the next check phase: one queued at most, so one slice a phase. */
   #endTurnLater(): void {
-    if (this.#endQueued) return;
+    if (!this.#endQueued) setImmediate(this.#endTurn);
     this.#endQueued = true;
-    setImmediate(this.#endTurn);
   }
 
   readonly #endTurn = (): void => {
