@@ -38,10 +38,10 @@ export const IMMEDIATE_WRITES_PER_TURN = 8;
 export const THREAD_MIN_WRITES = 256;
 
 /**
- * How long writes one by one (after a batch that could not commit) may hold the event loop
- * (ms), and those of the lock queue. A batch takes its slice of the check phase's budget
- * (check-phase.ts), shared with the orchestrators' turns: the writes past it commit in the
- * next turn, so timers, cancels and other runs go on meanwhile.
+ * How long writes one by one (after a batch that could not commit) or in the lock queue may
+ * hold the event loop (ms), and the least a batch for the thread gets to be made JSON (the
+ * rest of the check phase's share let 10,000 runs' stages outrun their writes). The writes
+ * past a slice go in the next turn, so timers, cancels and other runs go on meanwhile.
  */
 export const BATCH_SLICE_MS = 10;
 
@@ -291,7 +291,7 @@ export class TurnBatch {
   }
 
   /**
-   * Sends to the thread what of `waiting` a slice of the check phase makes JSON of (its
+   * Sends to the thread what of `waiting` a slice ({@link BATCH_SLICE_MS}) makes JSON of (its
    * writes' JSON is made now, and 10,000 results at once held the loop ~150 ms); says how
    * many it took: none when they commit here (too few, the thread is down, a write of the
    * connection's own waits, or one of them has no form the thread runs). A write whose JSON
@@ -307,7 +307,7 @@ export class TurnBatch {
     const thread = this.#thread;
     if (thread === undefined || thread.dead) return 0;
     for (const w of waiting) if (w.remote === undefined) return 0; // a lease renewal, a claim…: here
-    const until = performance.now() + checkPhaseSlice();
+    const until = performance.now() + Math.max(checkPhaseSlice(), BATCH_SLICE_MS);
     const writes: RemoteWrite[] = [];
     const sent: Waiting[] = [];
     const refused = this.#refused.length;

@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { IMMEDIATE_WRITES_PER_TURN, THREAD_MIN_WRITES, TurnBatch } from '../../src/memory/sqlite-batch.js';
+import { checkPhaseSlice } from '../../src/internal/check-phase.js';
+import {
+  BATCH_SLICE_MS,
+  IMMEDIATE_WRITES_PER_TURN,
+  THREAD_MIN_WRITES,
+  TurnBatch,
+} from '../../src/memory/sqlite-batch.js';
 import {
   REFUSED,
   type RemoteWrite,
@@ -283,6 +289,25 @@ describe('TurnBatch with a write thread', () => {
     expect(await Promise.all(joined)).toEqual(
       range(IMMEDIATE_WRITES_PER_TURN, 300).map((n) => `thread ${n}`),
     );
+  });
+
+  it("gives a batch for the thread a whole slice to be made JSON in, though the check phase's share is spent", async () => {
+    let clock = 1_000_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    let wall = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => (wall += 100)); // each reading past the share
+    const { batch, fake } = threaded();
+    setImmediate(checkPhaseSlice); // the phase's share opens, and is spent, before the batch's turn
+    const slow = (n: number) => () => {
+      clock += 1; // each takes 1 ms to make
+      return remoteOf(n)();
+    };
+    const joined = batched(batch, 300, 0, slow);
+    await nextTurn();
+    expect(fake.sent[0]?.writes.length).toBe(BATCH_SLICE_MS + 1); // made until the clock passes the slice
+    for (let turns = 0; fake.numbers().length < 300 && turns < 1_000; turns++) await nextTurn();
+    for (let i = 0; i < fake.sent.length; i++) fake.commit(i);
+    expect(await Promise.all(joined)).toHaveLength(300);
   });
 
   it('commits a small batch on the connection after a big one went to the thread whole', async () => {
