@@ -29,8 +29,10 @@ function closeShare(): void {
 
 /**
  * How long the caller may work now, in ms: what is left of the phase's share, at least
- * {@link MIN_SLICE_MS}. Each of the three took 10 ms of its own, and at 10,000 concurrent runs
- * they added up, with a scavenge, to one 60-80 ms block of the loop (docs/performance.md).
+ * `least` ({@link MIN_SLICE_MS}; more for work that must keep up with the rest, as SQLite's
+ * batches for its write thread). Each of the three took 10 ms of its own, and at 10,000
+ * concurrent runs they added up, with a scavenge, to one 60-80 ms block of the loop
+ * (docs/performance.md).
  *
  * The first call opens a share; it closes with an Immediate queued then, which runs before
  * any queued later (one queued before it, in the phase that opened the share, runs in the
@@ -39,11 +41,11 @@ function closeShare(): void {
  * timer), the check phase after shares it.
  * The clock is the global `Date.now` at the time of the call, as TurnBudget's.
  */
-export function checkPhaseSlice(): number {
+export function checkPhaseSlice(least = MIN_SLICE_MS): number {
   const now = Date.now();
   if (Number.isNaN(closesAt)) {
     closesAt = now + CHECK_PHASE_MS;
     setImmediate(closeShare);
   }
-  return Math.max(closesAt - now, MIN_SLICE_MS);
+  return Math.max(closesAt - now, least);
 }

@@ -307,7 +307,7 @@ export class TurnBatch {
     const thread = this.#thread;
     if (thread === undefined || thread.dead) return 0;
     for (const w of waiting) if (w.remote === undefined) return 0; // a lease renewal, a claim…: here
-    const until = performance.now() + Math.max(checkPhaseSlice(), BATCH_SLICE_MS);
+    const until = performance.now() + checkPhaseSlice(BATCH_SLICE_MS);
     const writes: RemoteWrite[] = [];
     const sent: Waiting[] = [];
     const refused = this.#refused.length;

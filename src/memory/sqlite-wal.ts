@@ -304,14 +304,14 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
  * with no wait: then it tries again, a few ms later, until the time is up.
  */
 export function finalCheckpoint(db: Database.Database, busyTimeoutMs: number): void {
-  const waitMs = Math.min(Math.ceil(busyTimeoutMs), CLOSE_CHECKPOINT_WAIT_MS);
-  const until = performance.now() + waitMs;
-  try {
-    db.pragma(`busy_timeout = ${waitMs}`);
-  } catch {
-    return; // closed or broken: the log is copied by the last connection or the next open
-  }
+  const until = performance.now() + Math.min(Math.ceil(busyTimeoutMs), CLOSE_CHECKPOINT_WAIT_MS);
   for (;;) {
+    try {
+      // Each try waits for writers and readers only what is left: the bound holds for all of them.
+      db.pragma(`busy_timeout = ${Math.max(0, Math.ceil(until - performance.now()))}`);
+    } catch {
+      return; // closed or broken: the log is copied by the last connection or the next open
+    }
     let copied = false;
     try {
       const [row] = db.pragma('wal_checkpoint(FULL)') as { busy: number }[];

@@ -41,6 +41,17 @@ describe('checkPhaseSlice', () => {
     expect(checkPhaseSlice()).toBe(MIN_SLICE_MS);
   });
 
+  it('gives a caller that asks for more than MIN_SLICE_MS that much once the share is spent', () => {
+    checkPhaseSlice();
+    clock.now += 3 * CHECK_PHASE_MS;
+    expect(checkPhaseSlice(MIN_SLICE_MS + 5)).toBe(MIN_SLICE_MS + 5);
+  });
+
+  it('gives a caller that asks for more what is left of the share when that is more still', () => {
+    checkPhaseSlice();
+    expect(checkPhaseSlice(MIN_SLICE_MS + 1)).toBe(CHECK_PHASE_MS);
+  });
+
   it('opens a whole share again in the next check phase', async () => {
     checkPhaseSlice();
     clock.now += CHECK_PHASE_MS;
