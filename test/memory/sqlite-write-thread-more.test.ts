@@ -12,11 +12,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SQL } from '../../src/memory/sqlite-statements.js';
 import { driverPath } from '../../src/memory/sqlite-wal.js';
-import {
-  startWriteThread,
-  WriteThread,
-  type WriteThreadOptions,
-} from '../../src/memory/sqlite-write-thread.js';
+import type { WriteThreadOptions } from '../../src/memory/sqlite-write-thread.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 
 let dir: string;
@@ -55,6 +51,11 @@ vi.mock('node:worker_threads', async (importOriginal) => {
   }
   return { ...real, Worker };
 });
+
+// Imported afresh, after the mock: a run that shares one module graph between test files
+// (Stryker's, `isolate: false`) may have loaded the module already, with Node's own Worker.
+vi.resetModules();
+const { startWriteThread, WriteThread } = await import('../../src/memory/sqlite-write-thread.js');
 
 /** The settings of the write threads started from now on. */
 function startedWith(): WriteThreadOptions[] {
