@@ -221,14 +221,28 @@ export function startWriteThread(
   sql: WriteThreadSql,
 ): WriteThread | undefined {
   try {
-    return new WriteThread(db, {
-      driver: driverPath(driver),
-      file,
-      synchronous: db.pragma('synchronous', { simple: true }) === 2 ? 'FULL' : 'NORMAL',
-      autocheckpoint: db.pragma('wal_autocheckpoint', { simple: true }) as number,
-      sql,
-    });
+    return new WriteThread(db, writeThreadOptions(db, file, driver, sql));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The settings a write thread for `db` (open on `file`, with the better-sqlite3 module
+ * `driver`) opens its own connection with: `db`'s durability and WAL checkpoint interval.
+ * @throws what reading `db`'s settings or the driver's path throws. @internal
+ */
+export function writeThreadOptions(
+  db: Database.Database,
+  file: string,
+  driver: unknown,
+  sql: WriteThreadSql,
+): WriteThreadOptions {
+  return {
+    driver: driverPath(driver),
+    file,
+    synchronous: db.pragma('synchronous', { simple: true }) === 2 ? 'FULL' : 'NORMAL',
+    autocheckpoint: db.pragma('wal_autocheckpoint', { simple: true }) as number,
+    sql,
+  };
 }

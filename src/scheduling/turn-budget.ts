@@ -92,7 +92,6 @@ export class TurnBudget {
 
   /** Whether a continuation may go on now: none waits before it, and the turn's budget is not spent. */
   #fits(): boolean {
-    // Stryker disable next-line ConditionalExpression: entered with every slot gone on, it only swaps the queue for a new empty array (one allocation a stage)
     if (this.#head !== this.#queue.length) {
       if (this.#held > 0) return false;
       // Every one queued went on when its scope aborted: none waits, the slots go.
@@ -206,7 +205,6 @@ class Held implements Continuation, Watcher<never> {
     if (next === undefined) return; // it went on when its scope aborted
     this.#next = undefined;
     this.#budget.wentOn();
-    // Stryker disable next-line ConditionalExpression: no hold means its scope had aborted, and a release on an aborted scope does nothing
     if (this.#hold !== undefined) this.#scope.release(this.#hold);
     this.#context.runInAsyncScope(next.proceed, next);
   }

@@ -1,7 +1,9 @@
 /**
  * WriteThread and startWriteThread beyond test/memory/sqlite-write-thread.test.ts: the
- * settings the thread's connection is opened with, when it counts as dead, and the thread
- * of an adapter dropped without `close()`.
+ * settings the thread's connection is opened with (`writeThreadOptions`: read from the
+ * adapter's connection, no Worker mocked, so that the file also runs in the mutation
+ * config's shared module graph), when it counts as dead, and the thread of an adapter
+ * dropped without `close()`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,12 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SQL } from '../../src/memory/sqlite-statements.js';
 import { driverPath } from '../../src/memory/sqlite-wal.js';
-import type { WriteThreadOptions } from '../../src/memory/sqlite-write-thread.js';
+import {
+  startWriteThread,
+  WriteThread,
+  type WriteThreadOptions,
+  writeThreadOptions,
+} from '../../src/memory/sqlite-write-thread.js';
 import { SqliteMemory } from '../../src/sqlite.js';
 
 let dir: string;
@@ -36,60 +43,40 @@ const settings = (): WriteThreadOptions => ({
   sql: SQL,
 });
 
-/** The settings (`workerData`) of each write thread started in this file, in order. */
-const started = vi.hoisted((): WriteThreadOptions[] => []);
-
-vi.mock('node:worker_threads', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:worker_threads')>();
-  /** Node's Worker, noting the settings a write thread is started with. */
-  class Worker extends real.Worker {
-    constructor(code: string | URL, options?: import('node:worker_threads').WorkerOptions) {
-      const data = options?.workerData as WriteThreadOptions | undefined;
-      if (data?.sql === SQL) started.push(data);
-      super(code, options);
-    }
-  }
-  return { ...real, Worker };
-});
-
-// Imported afresh, after the mock: a run that shares one module graph between test files
-// (Stryker's, `isolate: false`) may have loaded the module already, with Node's own Worker.
-vi.resetModules();
-const { startWriteThread, WriteThread } = await import('../../src/memory/sqlite-write-thread.js');
-
-/** The settings of the write threads started from now on. */
-function startedWith(): WriteThreadOptions[] {
-  started.length = 0;
-  return started;
-}
-
-describe('startWriteThread', () => {
-  it("opens the thread's connection with synchronous FULL when the adapter's connection has FULL", async () => {
-    const started = startedWith();
+describe('writeThreadOptions', () => {
+  it("gives the thread's connection synchronous FULL when the adapter's connection has FULL", () => {
     const db = new Database(path);
     db.pragma('synchronous = FULL');
-    const thread = startWriteThread(db, path, Database, SQL);
-    expect(started.map((s) => s.synchronous)).toEqual(['FULL']);
-    await thread?.close();
+    expect(writeThreadOptions(db, path, Database, SQL).synchronous).toBe('FULL');
     db.close();
   });
 
-  it("opens the thread's connection with synchronous NORMAL when the adapter's connection has NORMAL", async () => {
-    const started = startedWith();
+  it("gives the thread's connection synchronous NORMAL when the adapter's connection has NORMAL", () => {
     const db = new Database(path);
     db.pragma('synchronous = NORMAL');
-    const thread = startWriteThread(db, path, Database, SQL);
-    expect(started.map((s) => s.synchronous)).toEqual(['NORMAL']);
-    await thread?.close();
+    expect(writeThreadOptions(db, path, Database, SQL).synchronous).toBe('NORMAL');
     db.close();
   });
 
-  it("gives the thread the adapter connection's wal_autocheckpoint, file and statements", async () => {
-    const started = startedWith();
+  it("gives the thread the adapter connection's wal_autocheckpoint, file, driver and statements", () => {
     const db = new Database(path);
     db.pragma('wal_autocheckpoint = 321');
+    expect(writeThreadOptions(db, path, Database, SQL)).toEqual({
+      driver: driverPath(Database),
+      file: path,
+      synchronous: expect.any(String),
+      autocheckpoint: 321,
+      sql: SQL,
+    });
+    db.close();
+  });
+});
+
+describe('startWriteThread', () => {
+  it('starts a live thread for a file database', async () => {
+    const db = new Database(path);
     const thread = startWriteThread(db, path, Database, SQL);
-    expect(started).toEqual([expect.objectContaining({ autocheckpoint: 321, file: path, sql: SQL })]);
+    expect(thread?.dead).toBe(false);
     await thread?.close();
     db.close();
   });

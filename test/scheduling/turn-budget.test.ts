@@ -253,6 +253,8 @@ describe('TurnBudget', () => {
     await nextTurn();
     await nextTurn();
     expect(log).toEqual(['queued']);
+    // The budget's own microtasks went through the counted one: the count below means something.
+    expect(inMicrotask).toHaveBeenCalled();
     vi.mocked(inMicrotask).mockClear();
     aborting.abort(new Error('later'));
     expect(inMicrotask).not.toHaveBeenCalled(); // its hold was released: the abort finds nothing
