@@ -128,6 +128,12 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
         this.#durable = false;
         this.#persistenceError(failure, name);
       }
+      // A store that commits in groups (SQLite's, from its write thread) settles the headers of
+      // thousands of runs at once: their first stages start in turns too, not all in that one.
+      if (!this.#svc.memorySettlesPromptly) {
+        const started = this.#svc.turns.wait(scope);
+        if (started !== undefined) await started;
+      }
     }
     return startedAt;
   }
