@@ -104,7 +104,14 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
     this.#begin().then(
       (startedAt) => {
         this.#startedAt = startedAt;
-        this.#pass(this.#req.macro);
+        // A store that commits in groups (SQLite's, from its write thread) settles the headers of
+        // thousands of runs at once: their first passes go on in turns too, not all in that one
+        // (from here, the pass runs in the first microtask of its turn, before the budget's next check).
+        const { restore, scope, macro } = this.#req;
+        const turn =
+          restore === undefined && !this.#svc.memorySettlesPromptly ? this.#svc.turns.wait(scope) : undefined;
+        if (turn === undefined) this.#pass(macro);
+        else void turn.then(() => this.#pass(macro));
       },
       (error: unknown) => done.fail(0, error),
     );
@@ -127,12 +134,6 @@ export class RunExecution implements AttemptHost, GroupHost, CheckpointHost, Pas
       if (failure !== undefined) {
         this.#durable = false;
         this.#persistenceError(failure, name);
-      }
-      // A store that commits in groups (SQLite's, from its write thread) settles the headers of
-      // thousands of runs at once: their first stages start in turns too, not all in that one.
-      if (!this.#svc.memorySettlesPromptly) {
-        const started = this.#svc.turns.wait(scope);
-        if (started !== undefined) await started;
       }
     }
     return startedAt;

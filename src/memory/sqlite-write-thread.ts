@@ -229,8 +229,9 @@ export function startWriteThread(
 
 /**
  * The settings a write thread for `db` (open on `file`, with the better-sqlite3 module
- * `driver`) opens its own connection with: `db`'s durability and WAL checkpoint interval.
- * @throws what reading `db`'s settings or the driver's path throws. @internal
+ * `driver`) opens its own connection with: `db`'s WAL checkpoint interval, and its
+ * durability (`synchronous` FULL, or NORMAL for any other: the adapter sets one of the two).
+ * @throws what reading `db`'s settings or the driver's path throws.
  */
 export function writeThreadOptions(
   db: Database.Database,

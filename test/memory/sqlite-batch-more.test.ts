@@ -208,14 +208,6 @@ describe('TurnBatch with a write thread', () => {
     expect(batch.admit()).toBe(true);
   });
 
-  it('counts the writes that run at once afresh each turn, after a turn of a single write too', async () => {
-    const batch = batchOf();
-    expect(batch.admit()).toBe(true); // a turn with one write: its end still comes
-    await nextTurn();
-    const atOnce = Array.from({ length: IMMEDIATE_WRITES_PER_TURN + 1 }, () => batch.admit());
-    expect(atOnce).toEqual([...Array.from({ length: IMMEDIATE_WRITES_PER_TURN }, () => true), false]);
-  });
-
   it('settles settled() at once when no batch is in the thread', async () => {
     const batch = batchOf();
     expect(await settledNow(batch.settled())).toBe(true);
@@ -407,6 +399,14 @@ describe('TurnBatch with a write thread', () => {
 });
 
 describe('TurnBatch on the connection', () => {
+  it('counts the writes that run at once afresh each turn, after a turn of a single write too', async () => {
+    const batch = batchOf();
+    expect(batch.admit()).toBe(true); // a turn with one write: its end still comes
+    await nextTurn();
+    const atOnce = Array.from({ length: IMMEDIATE_WRITES_PER_TURN + 1 }, () => batch.admit());
+    expect(atOnce).toEqual([...Array.from({ length: IMMEDIATE_WRITES_PER_TURN }, () => true), false]);
+  });
+
   it('hands the lock queue the lock met by the first write it hands over, and none with those after it', async () => {
     const alone: { operation: string; lock: unknown }[] = [];
     const batch = batchOf(alone);

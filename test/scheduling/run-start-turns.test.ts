@@ -51,11 +51,14 @@ function startRuns(memory: InMemoryMemory, turn: () => number) {
     macros: [defineMacro({ name: 'one', description: 'one stage', stages: [agentStage('s0', 'a')] })],
     memory,
   });
-  const results = Array.from(
-    { length: RUNS },
-    () => orchestrator.run('one', { intent: 'go' }, { input: 0 }).result,
-  );
-  return { results, turnsOfCalls };
+  const runs = Array.from({ length: RUNS }, () => orchestrator.run('one', { intent: 'go' }, { input: 0 }));
+  return { runs, results: runs.map((run) => run.result), turnsOfCalls };
+}
+
+/** From now on every reading of the clock is a turn's budget later: each turn runs out. */
+function spendEveryTurn(): void {
+  let now = Date.now();
+  vi.spyOn(Date, 'now').mockImplementation(() => (now += TURN_BUDGET_MS));
 }
 
 describe('runs whose headers are stored together', () => {
@@ -64,9 +67,7 @@ describe('runs whose headers are stored together', () => {
     let turn = 0;
     const { results, turnsOfCalls } = startRuns(memory, () => turn);
     while (memory.begun < RUNS) await nextTurn();
-    // From now on every reading of the clock is a turn's budget later: each turn runs out.
-    let now = Date.now();
-    vi.spyOn(Date, 'now').mockImplementation(() => (now += TURN_BUDGET_MS));
+    spendEveryTurn();
     const counting = setInterval(() => {}, 1_000); // keeps the loop alive while turns are counted
     const count = () => {
       turn++;
@@ -74,11 +75,27 @@ describe('runs whose headers are stored together', () => {
     };
     setImmediate(count);
     memory.release();
-    const settled = await Promise.all(results);
-    clearInterval(counting);
+    const settled = await Promise.all(results).finally(() => clearInterval(counting));
     expect(settled.map((r) => r.status)).toEqual(settled.map(() => 'succeeded'));
     expect(turnsOfCalls).toHaveLength(RUNS);
     expect(turnsOfCalls[0]).toBe(0); // the first goes on in the turn the headers were stored in
     expect(new Set(turnsOfCalls).size).toBeGreaterThan(1);
+  });
+
+  it('that are cancelled while they wait for their turn end cancelled at once, without an agent call', async () => {
+    const memory = new GroupCommitMemory();
+    const { runs, results, turnsOfCalls } = startRuns(memory, () => 0);
+    while (memory.begun < RUNS) await nextTurn();
+    spendEveryTurn();
+    memory.release();
+    await nextTurn(); // the headers are stored: the first runs have gone on, the rest wait for a turn
+    expect(turnsOfCalls.length).toBeLessThan(RUNS / 2);
+    for (const run of runs.slice(RUNS / 2)) run.cancel();
+    const settled = await Promise.all(results);
+    expect(settled.slice(RUNS / 2).map((r) => r.status)).toEqual(runs.slice(RUNS / 2).map(() => 'cancelled'));
+    expect(settled.slice(0, RUNS / 2).map((r) => r.status)).toEqual(
+      runs.slice(RUNS / 2).map(() => 'succeeded'),
+    );
+    expect(turnsOfCalls).toHaveLength(RUNS / 2);
   });
 });
