@@ -1,14 +1,16 @@
 /**
  * Many concurrent runs (issue 16): R runs of a 10-stage macro started at once, each stage's
  * agent awaiting a 20 ms timer, beside the hand-written floor (R concurrent for-loops of
- * `await stage(x)`). Every case runs in its own `node --expose-gc` process and reports:
- * wall time (the median of `--batches` timed batches in a row, each after a full GC: one
- * batch moves by ±15% on a shared VM) with one more run in flight, as on a busy server, and
- * again with none, as after an idle spell; their ratios to the floor; peak RSS; heap bytes
- * retained per live run once the runs have made half their agent calls (beyond the floor's;
- * in a batch after the timed ones, which come after one that warms the JIT up); and the
- * longest event-loop block (`monitorEventLoopDelay`). Then the time `addMacros` blocks the
- * loop compiling a macro of 10,000 stages, the first time in a process and warm.
+ * `await stage(x)`) and the floor keeping what a result holds of each stage (a record and
+ * two spans: what any engine returning such results pays at least). Every case runs in its
+ * own `node --expose-gc` process and reports: wall time (the median of `--batches` timed
+ * batches in a row, each after a full GC: one batch moves by ±15% on a shared VM) with one
+ * more run in flight, as on a busy server, and again with none, as after an idle spell;
+ * their ratios to the floor; peak RSS; heap bytes retained per live run once the runs have
+ * made half their agent calls (beyond the floor's; in a batch after the timed ones, which
+ * come after one that warms the JIT up); and the longest event-loop block
+ * (`monitorEventLoopDelay`). Then the time `addMacros` blocks the loop compiling a macro of
+ * 10,000 stages, the first time in a process and warm.
  *
  *   node bench/concurrent.mjs [--lib dist/index.js] [--sizes 100,1000,10000] [--rounds 3] [--batches 3] [--write]
  *
@@ -38,6 +40,9 @@ const { values: args } = parseArgs({
 const lib = isAbsolute(args.lib) ? args.lib : resolve(here, '..', args.lib);
 const STAGES = 10;
 const AGENT_MS = 20;
+/** The stages' ids and paths for `recordingRun`, made once, as the engine's compiled stages hold theirs. */
+const IDS = Array.from({ length: STAGES }, (_, s) => `s${s}`);
+const PATHS = IDS.map((id) => `ten/${id}`);
 /** Agent calls made so far in this process (the floor's stages count as calls). */
 let calls = 0;
 const wait = (x) => {
@@ -96,6 +101,11 @@ async function runCase(engine, runs) {
         for (let s = 0; s < STAGES; s++) x = await stage(x);
         return x;
       });
+  } else if (engine === 'records') {
+    park = async () => {
+      await parkedCall();
+    };
+    start = () => Array.from({ length: runs }, recordingRun);
   } else {
     const agent = mo.defineAgent({ id: 'a', invoke: (input) => wait(input + 1) });
     const macro = mo.defineMacro({
@@ -194,6 +204,69 @@ async function runCase(engine, runs) {
   );
 }
 
+/**
+ * The floor's run, keeping what a run's result holds of each stage as it goes, as the
+ * engine's results do: a record (its output, attempts, times) and two timeline spans (its
+ * phase's and its own), in a result object returned at the end. What any engine that
+ * returns such a result pays at least, beyond the floor.
+ */
+async function recordingRun() {
+  const startedAt = Date.now();
+  const stages = {};
+  const timeline = [];
+  let x = 0;
+  for (let s = 0; s < STAGES; s++) {
+    const path = PATHS[s];
+    const t0 = Date.now();
+    x = await wait(x + 1);
+    const t1 = Date.now();
+    const durationMs = t1 - t0;
+    timeline.push({
+      scope: 'phase',
+      path,
+      name: 'draft',
+      status: 'succeeded',
+      attempt: 1,
+      startedAt: t0,
+      endedAt: t1,
+      durationMs,
+    });
+    stages[path] = {
+      path,
+      id: IDS[s],
+      kind: 'agent',
+      status: 'succeeded',
+      output: x,
+      attempts: 1,
+      startedAt: t0,
+      endedAt: t1,
+      durationMs,
+      agent: 'a',
+    };
+    timeline.push({
+      scope: 'stage',
+      path,
+      name: 'agent',
+      status: 'succeeded',
+      attempt: 1,
+      startedAt: t0,
+      endedAt: t1,
+      durationMs,
+    });
+  }
+  const endedAt = Date.now();
+  return {
+    macro: 'ten',
+    status: 'succeeded',
+    startedAt,
+    endedAt,
+    durationMs: endedAt - startedAt,
+    stages,
+    timeline,
+    output: x,
+  };
+}
+
 /** Every case in a child process, `rounds` times; prints the median figures as a table. */
 async function drive() {
   const once = (engine, size) =>
@@ -230,7 +303,7 @@ async function drive() {
   );
   out('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const size of args.sizes.split(',').map(Number)) {
-    const rows = { floor: [], memory: [], sqlite: [], 'sqlite-inline': [] };
+    const rows = { floor: [], records: [], memory: [], sqlite: [], 'sqlite-inline': [] };
     for (let r = 0; r < rounds; r++)
       for (const engine of Object.keys(rows)) rows[engine].push(once(engine, size));
     const floorMs = median(rows.floor, 'wallMs');
@@ -244,11 +317,13 @@ async function drive() {
       const label =
         engine === 'floor'
           ? 'hand-written (floor)'
-          : engine === 'memory'
-            ? 'macro-orchestrator'
-            : engine === 'sqlite'
-              ? '+ SQLite (async)'
-              : '+ SQLite (async, writeThread: false)';
+          : engine === 'records'
+            ? "hand-written, keeping each stage's record and spans"
+            : engine === 'memory'
+              ? 'macro-orchestrator'
+              : engine === 'sqlite'
+                ? '+ SQLite (async)'
+                : '+ SQLite (async, writeThread: false)';
       const extra =
         engine === 'floor' ? '—' : `${((median(runs, 'retained') - floorRetained) / 1024).toFixed(1)} KB`;
       out(
