@@ -2,7 +2,7 @@
  * Many concurrent runs (issue 16): R runs of a 10-stage macro started at once, each stage's
  * agent awaiting a 20 ms timer, beside the hand-written floor (R concurrent for-loops of
  * `await stage(x)`) and the floor keeping what a result holds of each stage (a record and
- * two spans: what any engine returning such results pays at least). Every case runs in its
+ * two spans, a plain hand-written version of what a result holds). Every case runs in its
  * own `node --expose-gc` process and reports: wall time (the median of `--batches` timed
  * batches in a row, each after a full GC: one batch moves by ±15% on a shared VM) with one
  * more run in flight, as on a busy server, and again with none, as after an idle spell;
@@ -40,6 +40,25 @@ const { values: args } = parseArgs({
 const lib = isAbsolute(args.lib) ? args.lib : resolve(here, '..', args.lib);
 const STAGES = 10;
 const AGENT_MS = 20;
+/**
+ * `recordingRun`'s records and spans keep their times tagged, as the engine's journal
+ * does (src/macro/journal.ts): seen once with a time that is no number, a field holds a
+ * clock reading as one boxed number that a stage's record and spans share, not a box each.
+ */
+Object.freeze([
+  { scope: '', path: '', name: '', status: '', attempt: 0, startedAt: null, endedAt: null, durationMs: 0 },
+  {
+    path: '',
+    id: '',
+    kind: '',
+    status: '',
+    output: null,
+    attempts: 0,
+    startedAt: null,
+    endedAt: null,
+    durationMs: 0,
+  },
+]);
 /** The stages' ids and paths for `recordingRun`, made once, as the engine's compiled stages hold theirs. */
 const IDS = Array.from({ length: STAGES }, (_, s) => `s${s}`);
 const PATHS = IDS.map((id) => `ten/${id}`);
@@ -207,8 +226,8 @@ async function runCase(engine, runs) {
 /**
  * The floor's run, keeping what a run's result holds of each stage as it goes, as the
  * engine's results do: a record (its output, attempts, times) and two timeline spans (its
- * phase's and its own), in a result object returned at the end. What any engine that
- * returns such a result pays at least, beyond the floor.
+ * phase's and its own), in a result object returned at the end: a plain hand-written
+ * version of what an engine returning such results keeps, beyond the floor.
  */
 async function recordingRun() {
   const startedAt = Date.now();
