@@ -1,8 +1,8 @@
 /**
  * Many concurrent runs (issue 16): R runs of a 10-stage macro started at once, each stage's
  * agent awaiting a 20 ms timer, beside the hand-written floor (R concurrent for-loops of
- * `await stage(x)`) and the floor keeping what a result holds of each stage (a record and
- * two spans, a plain hand-written version of what a result holds). Every case runs in its
+ * `await stage(x)`) and that floor keeping, as a result does, each stage's record and two
+ * spans (a plain hand-written version of what a result holds). Every case runs in its
  * own `node --expose-gc` process and reports: wall time (the median of `--batches` timed
  * batches in a row, each after a full GC: one batch moves by ±15% on a shared VM) with one
  * more run in flight, as on a busy server, and again with none, as after an idle spell;
@@ -62,6 +62,14 @@ Object.freeze([
 /** The stages' ids and paths for `recordingRun`, made once, as the engine's compiled stages hold theirs. */
 const IDS = Array.from({ length: STAGES }, (_, s) => `s${s}`);
 const PATHS = IDS.map((id) => `ten/${id}`);
+/** The cases of the table, in its order, and their labels. */
+const LABELS = {
+  floor: 'hand-written (floor)',
+  records: "hand-written, keeping each stage's record and spans",
+  memory: 'macro-orchestrator',
+  sqlite: '+ SQLite (async)',
+  'sqlite-inline': '+ SQLite (async, writeThread: false)',
+};
 /** Agent calls made so far in this process (the floor's stages count as calls). */
 let calls = 0;
 const wait = (x) => {
@@ -109,22 +117,11 @@ async function runCase(engine, runs) {
       };
     });
   let park;
-  if (engine === 'floor') {
-    const stage = (x) => wait(x + 1);
+  if (engine === 'floor' || engine === 'records') {
     park = async () => {
       await parkedCall();
     };
-    start = () =>
-      Array.from({ length: runs }, async () => {
-        let x = 0;
-        for (let s = 0; s < STAGES; s++) x = await stage(x);
-        return x;
-      });
-  } else if (engine === 'records') {
-    park = async () => {
-      await parkedCall();
-    };
-    start = () => Array.from({ length: runs }, recordingRun);
+    start = () => Array.from({ length: runs }, engine === 'floor' ? floorRun : recordingRun);
   } else {
     const agent = mo.defineAgent({ id: 'a', invoke: (input) => wait(input + 1) });
     const macro = mo.defineMacro({
@@ -221,6 +218,13 @@ async function runCase(engine, runs) {
       failed: failed.length,
     }),
   );
+}
+
+/** The floor's run: a for-loop of `await stage(x)`. */
+async function floorRun() {
+  let x = 0;
+  for (let s = 0; s < STAGES; s++) x = await wait(x + 1);
+  return x;
 }
 
 /**
@@ -322,7 +326,7 @@ async function drive() {
   );
   out('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const size of args.sizes.split(',').map(Number)) {
-    const rows = { floor: [], records: [], memory: [], sqlite: [], 'sqlite-inline': [] };
+    const rows = Object.fromEntries(Object.keys(LABELS).map((engine) => [engine, []]));
     for (let r = 0; r < rounds; r++)
       for (const engine of Object.keys(rows)) rows[engine].push(once(engine, size));
     const floorMs = median(rows.floor, 'wallMs');
@@ -333,16 +337,7 @@ async function drive() {
       if (failed > 0) throw new Error(`${failed} ${engine} runs failed at R=${size}`);
       const wallMs = median(runs, 'wallMs');
       const idleWallMs = median(runs, 'idleWallMs');
-      const label =
-        engine === 'floor'
-          ? 'hand-written (floor)'
-          : engine === 'records'
-            ? "hand-written, keeping each stage's record and spans"
-            : engine === 'memory'
-              ? 'macro-orchestrator'
-              : engine === 'sqlite'
-                ? '+ SQLite (async)'
-                : '+ SQLite (async, writeThread: false)';
+      const label = LABELS[engine];
       const extra =
         engine === 'floor' ? '—' : `${((median(runs, 'retained') - floorRetained) / 1024).toFixed(1)} KB`;
       out(
