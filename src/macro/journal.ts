@@ -19,6 +19,7 @@ import type { CompiledMacro, CompiledNode } from './compiled.js';
 import type { GateCheck } from './gates.js';
 import type { Invocation } from './invocation.js';
 import type { MacroRun } from './run.js';
+import { keepTimeShapes } from './time-shapes.js';
 import type {
   Artefact,
   DecisionRecord,
@@ -36,37 +37,7 @@ type EventSink = Pick<MacroRun<unknown>, 'deliver' | 'observes'>;
 /** What the journal reads of a compiled macro: the labels its events carry. */
 type LabelledMacro = Pick<CompiledMacro, 'labels' | 'labelScopes'>;
 
-/**
- * Stage records and timeline spans hold clock readings, which are not small integers.
- * Seen once with a value that is no number (here, at load), their time fields are tagged
- * rather than double: a reading is then one boxed number that a stage's record and spans
- * share, not a box per field (with `UNREAD` in attempt-state.ts, 448 → 414 B kept per
- * stage of a result). Spans and succeeded records only: a failed record is rare. A call,
- * so that the bundler keeps it.
- */
-Object.freeze([
-  {
-    scope: 'stage',
-    path: '',
-    name: '',
-    status: 'succeeded',
-    attempt: 0,
-    startedAt: null,
-    endedAt: null,
-    durationMs: 0,
-  },
-  {
-    path: '',
-    id: '',
-    kind: 'agent',
-    status: 'succeeded',
-    output: null,
-    attempts: 0,
-    startedAt: null,
-    endedAt: null,
-    durationMs: 0,
-  },
-]);
+keepTimeShapes(); // see time-shapes.ts
 
 export class Journal {
   readonly runId: string;
