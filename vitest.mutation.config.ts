@@ -21,7 +21,7 @@ const outOfProcess = [
   'test/memory/crash-resume.test.ts', // spawns and SIGKILLs tsx children
   'test/report/example.test.ts', // runs examples/main.ts under tsx
   'test/logger-dist.test.ts', // loads dist/ in fresh processes
-  'test/time-shapes.test.ts', // a tsx child's heap snapshot
+  'test/time-shapes-heap.test.ts', // a tsx child's heap snapshot
   'test/pictures/json-schema-dist.test.ts', // reads dist/schema.json
 ];
 

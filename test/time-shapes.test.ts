@@ -1,31 +1,35 @@
 /**
- * A stage's record and its spans share their clock readings (src/macro/time-shapes.ts),
- * even after a full garbage collection between loading the engine and its first run. In a
- * fresh process, read off a heap snapshot: a layout, not a timing. (Out of process: left
- * out of mutation runs, vitest.mutation.config.ts.)
+ * The shapes of records and spans (src/macro/time-shapes.ts) are made once and held for the
+ * life of the process: let go, V8 may throw their hidden classes away. What they are for is
+ * checked from a heap snapshot in test/time-shapes-heap.test.ts.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { agentStage, defineAgent, defineMacro, MacroOrchestrator, parallel } from '../src/index.js';
+import { Journal } from '../src/macro/journal.js';
+import { keepTimeShapes } from '../src/macro/time-shapes.js';
 
-const child = join(import.meta.dirname, 'fixtures', 'time-shapes-child.ts');
+describe('the shapes of records and spans', () => {
+  it('are made once and held by the journal class, not made again on each call', () => {
+    const shapes = keepTimeShapes();
+    expect(keepTimeShapes()).toBe(shapes);
+    expect(Journal.timeShapes).toBe(shapes);
+  });
 
-describe('the time fields of records and spans', () => {
-  it("makes a stage's record hold the same boxed start and end times as its phase and stage spans", () => {
-    const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', child], {
-      cwd: join(import.meta.dirname, '..'),
-      encoding: 'utf8',
-      timeout: 60_000,
+  it('have the keys, in their order, of the spans and succeeded records a run makes', async () => {
+    const macro = defineMacro({
+      name: 'm',
+      description: 'an agent stage and a group',
+      stages: [agentStage('one', 'a'), parallel('both', [agentStage('x', 'a'), agentStage('y', 'a')])],
     });
-    expect(run.stderr).toBe('');
-    const { ok, record, phase, stage } = JSON.parse(run.stdout.trim()) as Record<
-      'record' | 'phase' | 'stage',
-      { startedAt: number | null; endedAt: number | null }
-    > & { ok: boolean };
-    expect(ok).toBe(true);
-    // null: the record's times are double fields, each its own box, not properties of the snapshot's.
-    expect(record.startedAt).not.toBeNull();
-    expect(record).toEqual(stage);
-    expect(phase).toEqual(stage);
+    const agents = [defineAgent({ id: 'a', invoke: (input: unknown) => input })];
+    const result = await new MacroOrchestrator({ agents, macros: [macro] }).run('m', { intent: 'x' });
+    const shapes = new Set(keepTimeShapes().map((shape) => Object.keys(shape).join()));
+    const made = [
+      result.stages['m/one'], // with its agent
+      result.stages['m/both'], // a group's: no agent
+      ...result.timeline.filter((span) => span.scope !== 'macro'),
+    ];
+    expect(made.length).toBeGreaterThan(2);
+    for (const object of made) expect(shapes).toContain(Object.keys(object as object).join());
   });
 });

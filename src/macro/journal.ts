@@ -37,9 +37,14 @@ type EventSink = Pick<MacroRun<unknown>, 'deliver' | 'observes'>;
 /** What the journal reads of a compiled macro: the labels its events carry. */
 type LabelledMacro = Pick<CompiledMacro, 'labels' | 'labelScopes'>;
 
-keepTimeShapes(); // see time-shapes.ts
-
 export class Journal {
+  /**
+   * The shapes of records and spans (see time-shapes.ts), held by the class: a call whose
+   * result nothing reads is dropped by bundlers that shake trees (Rollup), a class's static
+   * field is not.
+   * @internal
+   */
+  static readonly timeShapes: readonly object[] = keepTimeShapes();
   readonly runId: string;
   /** The labels events carry: the running macro's (a fallback's once it runs; see enter). */
   labels: Readonly<Record<string, string>>;

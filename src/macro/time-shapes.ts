@@ -8,20 +8,22 @@
  * null, so that field holds small integers as they are, not a box per object.
  *
  * V8 keeps a hidden class, and what it has learnt of its fields, only as long as some
- * object has it: these shapes made and let go (as until 2026-12-06) were thrown away by a
- * full garbage collection before the first run, and a stage then kept 7 boxed numbers
- * instead of 2. So they are kept for the life of the process: a kept result holds 405 B a
- * stage, against 448 B with the shapes let go (docs/performance.md, sixth stop).
+ * object has it. Until 2026-12-06 the shapes were made and let go, and the record with its
+ * agent (the usual one) had none: a stage then kept 7 boxed numbers instead of 2, and a
+ * kept result 448 B a stage instead of 405 (docs/performance.md, sixth stop). Whether
+ * shapes let go outlive a garbage collection depends on what still happens to refer to
+ * them (in the bundled build, a scratch copy's were gone by the first run), so they are
+ * kept, by the journal class (`Journal.timeShapes`).
  * @internal
  * @module
  */
 
-/** The shapes, once made: captured by `keepTimeShapes`, so held as long as this module is. */
+/** The shapes, once made. */
 let kept: readonly object[] | undefined;
 
 /**
  * Sets the shapes up, once, and returns them: spans, and succeeded records with and without
- * their agent (a failed record is rare). Called by the journal's module when it loads.
+ * their agent (a failed record is rare). Held by the journal class, made when it loads.
  */
 export function keepTimeShapes(): readonly object[] {
   kept ??= ([0, null] as const).flatMap((durationMs) => [
