@@ -42,23 +42,29 @@ const STAGES = 10;
 const AGENT_MS = 20;
 /**
  * `recordingRun`'s records and spans keep their times tagged, as the engine's journal
- * does (src/macro/journal.ts): seen once with a time that is no number, a field holds a
- * clock reading as one boxed number that a stage's record and spans share, not a box each.
+ * does (src/macro/time-shapes.ts): seen once with a time that is no number, a field holds a
+ * clock reading as one boxed number that a stage's record and spans share, not a box each;
+ * seen with a duration of 0 and of null, a duration as a small integer. Exported, so that
+ * the module holds them: V8 keeps a hidden class only as long as some object has it (until
+ * 2026-12-06 these were let go, and the record, with its agent, had no shape at all).
  */
-Object.freeze([
-  { scope: '', path: '', name: '', status: '', attempt: 0, startedAt: null, endedAt: null, durationMs: 0 },
-  {
-    path: '',
-    id: '',
-    kind: '',
-    status: '',
-    output: null,
-    attempts: 0,
-    startedAt: null,
-    endedAt: null,
-    durationMs: 0,
-  },
-]);
+export const TIME_SHAPES = Object.freeze(
+  [0, null].flatMap((durationMs) => [
+    { scope: '', path: '', name: '', status: '', attempt: 0, startedAt: null, endedAt: null, durationMs },
+    {
+      path: '',
+      id: '',
+      kind: '',
+      status: '',
+      output: null,
+      attempts: 0,
+      startedAt: null,
+      endedAt: null,
+      durationMs,
+      agent: '',
+    },
+  ]),
+);
 /** The stages' ids and paths for `recordingRun`, made once, as the engine's compiled stages hold theirs. */
 const IDS = Array.from({ length: STAGES }, (_, s) => `s${s}`);
 const PATHS = IDS.map((id) => `ten/${id}`);
