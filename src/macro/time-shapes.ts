@@ -24,6 +24,10 @@ let kept: readonly object[] | undefined;
 /**
  * Sets the shapes up, once, and returns them: spans, and succeeded records with and without
  * their agent (a failed record is rare). Held by the journal class, made when it loads.
+ * Literals written out in full, as the journal's are: a literal of 10 keys starts from
+ * another root hidden class than one of 9, and an object built otherwise (a spread, keys
+ * added one by one) does not end on a literal's hidden class, so neither record shape can
+ * be made from the other.
  */
 export function keepTimeShapes(): readonly object[] {
   kept ??= ([0, null] as const).flatMap((durationMs) => [
