@@ -65,7 +65,7 @@ const chain = (n, tail) => {
   return head;
 };
 /** Where each stage's garbage goes: read by nothing, overwritten by the next stage. */
-let dropped;
+let _dropped;
 
 if (args.point !== undefined) await runPoint(args.point);
 else drive();
@@ -119,7 +119,7 @@ async function referenceRun(perRun, perWait, garbage) {
     const path = PATHS[s];
     const t0 = Date.now();
     const held = chain(perWait, own);
-    dropped = chain(garbage, null);
+    _dropped = chain(garbage, null);
     x = await wait(x + 1);
     if (held?.i === -1) throw new Error('unreachable: keeps `held` alive across the wait');
     const t1 = Date.now();
@@ -157,6 +157,7 @@ async function referenceRun(perRun, perWait, garbage) {
       durationMs,
     });
   }
+  if (own?.i === -1) throw new Error('unreachable: keeps `own` alive until the run ends');
   const endedAt = Date.now();
   return {
     macro: 'ten',
@@ -167,7 +168,6 @@ async function referenceRun(perRun, perWait, garbage) {
     stages,
     timeline,
     output: x,
-    own,
   };
 }
 
