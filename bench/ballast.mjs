@@ -1,93 +1,92 @@
 /**
  * What the bytes a live run holds cost at many concurrent runs, with no engine at all
- * (issue 16): the bench's reference run (bench/concurrent.mjs: the floor's for-loop of
- * `await stage(x)` keeping each stage's record and two spans) made to carry ballast, plain
- * objects of four fields: some held for the run's whole life, some held while each stage's
- * agent waits (dropped when it answers), some made and dropped in each stage. R runs of 10
- * stages, each agent awaiting a 20 ms timer, started at once, as in bench/concurrent.mjs.
- * Each point runs in its own `node --expose-gc` process: a batch warms the JIT up, then the
- * median wall time of `--batches` batches, each after a full GC, and the time the GC took
- * per batch (a `PerformanceObserver` on `gc`). The floor (no records, no ballast) runs in the
- * same invocation, for the ratio.
+ * (issue 16): the reference run of bench/concurrent.mjs (bench/lib/reference-run.mjs: the
+ * floor's loop keeping each stage's record and two spans) made to carry ballast, objects of
+ * four fields: some held until the run ends, some held while each stage's agent waits (made
+ * again each stage), some made and dropped in each stage. R runs of 10 stages, each agent
+ * awaiting a 20 ms timer, started at once, with one more run in flight, as in
+ * bench/concurrent.mjs's first column.
  *
- * It answers what an engine must hold per live run to stay within a given ratio to the
- * floor: give a point the bytes bench/held.mjs reads off the engine (held per run and per
- * waiting stage) and bench/alloc.mjs (allocated per stage), and compare its wall time
- * with the engine's in bench/concurrent.mjs.
+ * Each point runs in its own `node --expose-gc` process: a batch warms the JIT up, then
+ * the median wall time of `--batches` batches, each after a full GC, and the time the GC
+ * took per batch. Every round runs the floor (no records, no ballast), the reference (no
+ * ballast) and each point, in an order rotated from round to round, so that a machine
+ * whose speed drifts does not favour a position; the table gives each point's median over
+ * the rounds of its ratio to the floor and of its excess over the reference of the same
+ * round.
  *
- *   node bench/ballast.mjs [--runs 10000] [--batches 5] [--points run/wait/garbage,...]
+ * It answers what an engine may hold per live run for a given ratio to the floor: compare
+ * a point near what bench/held.mjs reads off the engine (held per run, its waiting stage
+ * included) and what V8's sampling heap profiler shows a stage allocating and surviving,
+ * with the engine's row of bench/concurrent.mjs. This harness imports no library, so its
+ * floor and reference can read a little apart from bench/concurrent.mjs's: compare ratios
+ * within one harness.
  *
- * A point is three byte counts: held per run, held per waiting stage, garbage per stage
- * (rounded to whole objects: 56 B each on Node's builds, which have no pointer compression).
+ *   node bench/ballast.mjs [--runs 10000] [--batches 3] [--rounds 3] [--points run/wait/garbage,...]
+ *
+ * A point is three byte counts: held per run, held per waiting stage, garbage per stage,
+ * made of whole objects (56 B each on Node's builds, which have no pointer compression; the
+ * table shows the bytes made).
  */
 import { execFileSync } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ballast, referenceRun, STAGES } from './lib/reference-run.mjs';
 
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '10000' },
-    batches: { type: 'string', default: '5' },
+    batches: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
     points: {
       type: 'string',
-      default: '0/0/0,1024/0/0,5120/0/0,0/256/0,0/1024/0,0/0/512,0/0/1024,1024/256/512,5120/1024/1024',
+      default:
+        '256/0/0,1024/0/0,2048/0/0,4096/0/0,6144/0/0,0/256/0,0/1024/0,0/0/1024,0/0/2048,1024/256/512,4096/1024/1536',
     },
     point: { type: 'string' },
   },
 });
-const STAGES = 10;
 const AGENT_MS = 20;
-const PATHS = Array.from({ length: STAGES }, (_, s) => `ten/s${s}`);
-const IDS = Array.from({ length: STAGES }, (_, s) => `s${s}`);
-/** The reference's shapes, as bench/concurrent.mjs's `TIME_SHAPES`: times tagged, durations small integers. */
-export const TIME_SHAPES = Object.freeze(
-  [0, null].flatMap((durationMs) => [
-    { scope: '', path: '', name: '', status: '', attempt: 0, startedAt: null, endedAt: null, durationMs },
-    {
-      path: '',
-      id: '',
-      kind: '',
-      status: '',
-      output: null,
-      attempts: 0,
-      startedAt: null,
-      endedAt: null,
-      durationMs,
-      agent: '',
-    },
-  ]),
-);
 const wait = (x) => new Promise((ok) => setTimeout(ok, AGENT_MS, x));
-/** `n` linked objects of four fields ending at `tail`: what the ballast is made of. */
-const chain = (n, tail) => {
-  let head = tail;
-  for (let i = 0; i < n; i++) head = { next: head, i, a: null, b: undefined };
-  return head;
-};
-/** Where each stage's garbage goes: read by nothing, overwritten by the next stage. */
-let _dropped;
 
 if (args.point !== undefined) await runPoint(args.point);
 else drive();
 
-/** One point in this process; prints its figures as JSON. */
+/**
+ * One point in this process (`'floor'`, or held per run / per waiting stage / garbage per
+ * stage, in bytes); prints its wall time, GC time per batch and ballast object size as JSON.
+ */
 async function runPoint(point) {
   const runs = Number(args.runs);
   const size = objectSize();
   let run;
+  let parkedRun;
+  /**
+   * The parked run's wait never ends: it holds one run's objects while the batches run.
+   * Its resolve function is kept, as a timer would keep it: else the GC frees the run.
+   */
+  const resolvers = [];
+  const parkedWait = () =>
+    new Promise((ok) => {
+      resolvers.push(ok);
+    });
   if (point === 'floor') {
     run = async () => {
       let x = 0;
       for (let s = 0; s < STAGES; s++) x = await wait(x + 1);
       return x;
     };
+    parkedRun = async () => parkedWait(0);
   } else {
-    const [perRun, perWait, garbage] = point.split('/').map((bytes) => Math.round(Number(bytes) / size));
-    run = () => referenceRun(perRun, perWait, garbage);
+    const [perRun, perWait, garbage] = counts(point, size);
+    const carry = { perRun, perWait, garbage };
+    run = () => referenceRun(wait, carry);
+    parkedRun = () => referenceRun(parkedWait, carry);
   }
   const batch = () => Promise.all(Array.from({ length: runs }, run));
   await batch();
-  const { PerformanceObserver } = await import('node:perf_hooks');
+  const parked = parkedRun();
   let gcMs = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcMs += entry.duration;
@@ -99,91 +98,47 @@ async function runPoint(point) {
     const t = performance.now();
     await batch();
     walls.push(performance.now() - t);
-    // The observer's entries come in a later task.
-    await new Promise((ok) => setTimeout(ok, 0));
+    // GC entries reach the observer a turn or two later: wait, then take any still queued.
+    await new Promise((ok) => setImmediate(ok));
+    await new Promise((ok) => setImmediate(ok));
+    for (const entry of observer.takeRecords()) gcMs += entry.duration;
     observer.disconnect();
   }
+  // The process exits with the parked run still waiting.
+  if (parked === undefined || resolvers.length !== 1) throw new Error('the parked run did not wait once');
   walls.sort((a, b) => a - b);
   const wallMs = walls[Math.floor(walls.length / 2)];
   console.log(JSON.stringify({ wallMs, gcMs: gcMs / walls.length, objectBytes: size }));
 }
 
-/** The reference run of bench/concurrent.mjs, with `perRun`, `perWait` and `garbage` objects of ballast. */
-async function referenceRun(perRun, perWait, garbage) {
-  const own = chain(perRun, null);
-  const startedAt = Date.now();
-  const stages = {};
-  const timeline = [];
-  let x = 0;
-  for (let s = 0; s < STAGES; s++) {
-    const path = PATHS[s];
-    const t0 = Date.now();
-    const held = chain(perWait, own);
-    _dropped = chain(garbage, null);
-    x = await wait(x + 1);
-    if (held?.i === -1) throw new Error('unreachable: keeps `held` alive across the wait');
-    const t1 = Date.now();
-    const durationMs = t1 - t0;
-    timeline.push({
-      scope: 'phase',
-      path,
-      name: 'draft',
-      status: 'succeeded',
-      attempt: 1,
-      startedAt: t0,
-      endedAt: t1,
-      durationMs,
-    });
-    stages[path] = {
-      path,
-      id: IDS[s],
-      kind: 'agent',
-      status: 'succeeded',
-      output: x,
-      attempts: 1,
-      startedAt: t0,
-      endedAt: t1,
-      durationMs,
-      agent: 'a',
-    };
-    timeline.push({
-      scope: 'stage',
-      path,
-      name: 'agent',
-      status: 'succeeded',
-      attempt: 1,
-      startedAt: t0,
-      endedAt: t1,
-      durationMs,
-    });
+/** A point's three byte counts as whole objects of `size` bytes; throws on anything else. */
+function counts(point, size) {
+  const bytes = point.split('/').map(Number);
+  if (bytes.length !== 3 || !bytes.every((b) => Number.isInteger(b) && b >= 0)) {
+    throw new Error(`--points: "${point}" is not three byte counts, run/wait/garbage`);
   }
-  if (own?.i === -1) throw new Error('unreachable: keeps `own` alive until the run ends');
-  const endedAt = Date.now();
-  return {
-    macro: 'ten',
-    status: 'succeeded',
-    startedAt,
-    endedAt,
-    durationMs: endedAt - startedAt,
-    stages,
-    timeline,
-    output: x,
-  };
+  return bytes.map((b) => Math.round(b / size));
 }
 
-/** Bytes of one ballast object, measured: 56 on Node's builds, 28 with pointer compression. */
+/** Bytes of one ballast object, measured: 56 on Node's builds, 32 with pointer compression. */
 function objectSize() {
   const n = 100_000;
   globalThis.gc();
   const before = process.memoryUsage().heapUsed;
-  const kept = chain(n, null);
+  const kept = ballast(n, null);
   globalThis.gc();
   const bytes = (process.memoryUsage().heapUsed - before) / n;
-  if (kept.i !== n - 1) throw new Error('unreachable: keeps the chain alive until measured');
+  if (kept.i !== n - 1) throw new Error('unreachable: keeps the objects alive until measured');
   return Math.round(bytes / 4) * 4;
 }
 
-/** Every point in its own process; prints the table. */
+/** The median of `values`. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Every point in its own process, `--rounds` times in rotated orders; prints the table. */
 function drive() {
   const self = fileURLToPath(import.meta.url);
   const once = (point) =>
@@ -191,29 +146,47 @@ function drive() {
       execFileSync(
         process.execPath,
         ['--expose-gc', self, '--point', point, '--runs', args.runs, '--batches', args.batches],
-        {
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        },
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
       ),
     );
-  const floor = once('floor');
-  const kb = (bytes) => (bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${bytes} B`);
+  const points = ['floor', '0/0/0', ...args.points.split(',')];
+  const results = new Map(points.map((point) => [point, []]));
+  let size = 0;
+  for (let round = 0; round < Number(args.rounds); round++) {
+    for (let k = 0; k < points.length; k++) {
+      const point = points[(k + round * 3) % points.length];
+      const figures = once(point);
+      size = figures.objectBytes;
+      results.get(point).push(figures);
+    }
+  }
+  const floors = results.get('floor').map((r) => r.wallMs);
+  const references = results.get('0/0/0').map((r) => r.wallMs);
+  const made = (bytes) => {
+    const b = Math.round(bytes / size) * size;
+    return b === 0 ? '0' : b >= 1024 ? `${(b / 1024).toFixed(1)} KB` : `${b} B`;
+  };
   console.log(
-    `${args.runs} concurrent runs x ${STAGES} stages x a ${AGENT_MS} ms agent; median of ${args.batches} batches each.`,
+    `${args.runs} concurrent runs × ${STAGES} stages × a ${AGENT_MS} ms agent, one more in flight; ` +
+      `each figure the median of ${args.rounds} rounds, a round's the median of ${args.batches} batches; ` +
+      `ballast objects of ${size} B.\n`,
   );
-  console.log('');
   console.log(
-    '| held per run | held per waiting stage | garbage per stage | wall | ratio to floor | GC per batch |',
+    "| held per run | held per waiting stage | garbage per stage | wall | × floor | × floor − the reference's | GC per batch |",
   );
-  console.log('|---:|---:|---:|---:|---:|---:|');
-  console.log(`| floor | | | ${Math.round(floor.wallMs)} ms | 1.00 | ${Math.round(floor.gcMs)} ms |`);
-  for (const point of args.points.split(',')) {
-    const { wallMs, gcMs } = once(point);
-    const [perRun, perWait, garbage] = point.split('/').map(Number);
-    const ratio = (wallMs / floor.wallMs).toFixed(2);
-    console.log(
-      `| ${kb(perRun)} | ${kb(perWait)} | ${kb(garbage)} | ${Math.round(wallMs)} ms | ${ratio} | ${Math.round(gcMs)} ms |`,
-    );
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const point of points) {
+    const rows = results.get(point);
+    const ratios = rows.map((r, i) => r.wallMs / floors[i]);
+    const excess = rows.map((r, i) => (r.wallMs - references[i]) / floors[i]);
+    const label = point === 'floor' ? '| floor | | ' : `| ${point.split('/').map(made).join(' | ')}`;
+    const over = point === 'floor' || point === '0/0/0' ? '—' : `+${median(excess).toFixed(2)}`;
+    const cells = [
+      `${Math.round(median(rows.map((r) => r.wallMs)))} ms`,
+      median(ratios).toFixed(2),
+      over,
+      `${Math.round(median(rows.map((r) => r.gcMs)))} ms`,
+    ];
+    console.log(`${label} | ${cells.join(' | ')} |`);
   }
 }

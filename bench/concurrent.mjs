@@ -23,6 +23,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { referenceRun, STAGES } from './lib/reference-run.mjs';
 import { writeSection } from './lib/sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,36 +39,7 @@ const { values: args } = parseArgs({
   },
 });
 const lib = isAbsolute(args.lib) ? args.lib : resolve(here, '..', args.lib);
-const STAGES = 10;
 const AGENT_MS = 20;
-/**
- * `recordingRun`'s records and spans keep their times tagged, as the engine's journal
- * does (src/macro/time-shapes.ts): seen once with a time that is no number, a field holds a
- * clock reading as one boxed number that a stage's record and spans share, not a box each;
- * seen with a duration of 0 and of null, a duration as a small integer. Exported, so that
- * the module holds them: V8 keeps a hidden class only as long as some object has it (until
- * 2026-12-06 these were let go, and the record, with its agent, had no shape at all).
- */
-export const TIME_SHAPES = Object.freeze(
-  [0, null].flatMap((durationMs) => [
-    { scope: '', path: '', name: '', status: '', attempt: 0, startedAt: null, endedAt: null, durationMs },
-    {
-      path: '',
-      id: '',
-      kind: '',
-      status: '',
-      output: null,
-      attempts: 0,
-      startedAt: null,
-      endedAt: null,
-      durationMs,
-      agent: '',
-    },
-  ]),
-);
-/** The stages' ids and paths for `recordingRun`, made once, as the engine's compiled stages hold theirs. */
-const IDS = Array.from({ length: STAGES }, (_, s) => `s${s}`);
-const PATHS = IDS.map((id) => `ten/${id}`);
 /** The cases of the table, in its order, and their labels. */
 const LABELS = {
   floor: 'hand-written (floor)',
@@ -233,67 +205,9 @@ async function floorRun() {
   return x;
 }
 
-/**
- * The floor's run, keeping what a run's result holds of each stage as it goes, as the
- * engine's results do: a record (its output, attempts, times) and two timeline spans (its
- * phase's and its own), in a result object returned at the end: a plain hand-written
- * version of what an engine returning such results keeps, beyond the floor.
- */
-async function recordingRun() {
-  const startedAt = Date.now();
-  const stages = {};
-  const timeline = [];
-  let x = 0;
-  for (let s = 0; s < STAGES; s++) {
-    const path = PATHS[s];
-    const t0 = Date.now();
-    x = await wait(x + 1);
-    const t1 = Date.now();
-    const durationMs = t1 - t0;
-    timeline.push({
-      scope: 'phase',
-      path,
-      name: 'draft',
-      status: 'succeeded',
-      attempt: 1,
-      startedAt: t0,
-      endedAt: t1,
-      durationMs,
-    });
-    stages[path] = {
-      path,
-      id: IDS[s],
-      kind: 'agent',
-      status: 'succeeded',
-      output: x,
-      attempts: 1,
-      startedAt: t0,
-      endedAt: t1,
-      durationMs,
-      agent: 'a',
-    };
-    timeline.push({
-      scope: 'stage',
-      path,
-      name: 'agent',
-      status: 'succeeded',
-      attempt: 1,
-      startedAt: t0,
-      endedAt: t1,
-      durationMs,
-    });
-  }
-  const endedAt = Date.now();
-  return {
-    macro: 'ten',
-    status: 'succeeded',
-    startedAt,
-    endedAt,
-    durationMs: endedAt - startedAt,
-    stages,
-    timeline,
-    output: x,
-  };
+/** The floor's run, keeping what a run's result holds of each stage (bench/lib/reference-run.mjs). */
+function recordingRun() {
+  return referenceRun(wait);
 }
 
 /** Every case in a child process, `rounds` times; prints the median figures as a table. */
