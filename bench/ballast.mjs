@@ -132,6 +132,11 @@ function objectSize() {
   return Math.round(bytes / 4) * 4;
 }
 
+/** `value` to two places with its sign: `+0.05`, `-0.01`. */
+function signed(value) {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+}
+
 /** The median of `values`. */
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -180,7 +185,7 @@ function drive() {
     const ratios = rows.map((r, i) => r.wallMs / floors[i]);
     const excess = rows.map((r, i) => (r.wallMs - references[i]) / floors[i]);
     const label = point === 'floor' ? '| floor | | ' : `| ${point.split('/').map(made).join(' | ')}`;
-    const over = point === 'floor' || point === '0/0/0' ? '—' : `+${median(excess).toFixed(2)}`;
+    const over = point === 'floor' || point === '0/0/0' ? '—' : signed(median(excess));
     const cells = [
       `${Math.round(median(rows.map((r) => r.wallMs)))} ms`,
       median(ratios).toFixed(2),
